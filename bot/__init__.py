@@ -1,0 +1,1 @@
+"""Wayfinder core: message model, ports, router, flow engine, outbox, scheduler, config, CLI."""

@@ -1,0 +1,220 @@
+"""Configuration: one TOML file, validated, with secrets read from named environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.durations import parse_duration
+
+DEFAULT_CONFIG_NAME = "wayfinder.toml"
+BUNDLED_CONTENT = Path(__file__).resolve().parent.parent / "content"
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "password", "token", "xxx",
+                       "placeholder", "your-token-here", "your-password-here"}
+
+
+class ConfigError(Exception):
+    """A problem in the configuration, naming the file and the key."""
+
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        self.file, self.key, self.problem = file, key, problem
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {problem}")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class StorageConfig(_Section):
+    url: str = "sqlite+aiosqlite:///wayfinder.db"
+    durable: bool = True  # fsync every commit (SQLite synchronous=FULL)
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+
+class ContentConfig(_Section):
+    path: str = ""  # empty: ./content if it exists, else the bundled demo content
+
+    def resolved(self, base: Path) -> Path:
+        if self.path:
+            path = Path(self.path)
+            return path if path.is_absolute() else base / path
+        local = Path.cwd() / "content"
+        return local if (local / "projects").is_dir() else BUNDLED_CONTENT
+
+
+class RolesConfig(_Section):
+    admins: tuple[str, ...] = ()
+    organizers: tuple[str, ...] = ()
+
+    @field_validator("admins", "organizers")
+    @classmethod
+    def _identities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            network, _, ident = entry.partition(":")
+            if not network or not ident:
+                raise ValueError(f"{entry!r} is not \"network:id\"")
+        return value
+
+
+class FlowsConfig(_Section):
+    claim_idle_after: Annotated[str, Field(description="release an idle task claim")] = "14d"
+    link_code_ttl: str = "10m"
+    link_codes_per_hour: Annotated[int, Field(ge=1)] = 5
+    suggestions_per_page: Annotated[int, Field(ge=1, le=10)] = 3
+    scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+    _check_idle = field_validator("claim_idle_after", "link_code_ttl")(_duration)
+
+    @property
+    def claim_idle(self) -> timedelta:
+        return parse_duration(self.claim_idle_after)
+
+    @property
+    def link_ttl(self) -> timedelta:
+        return parse_duration(self.link_code_ttl)
+
+
+class OutboxConfig(_Section):
+    max_attempts: Annotated[int, Field(ge=1)] = 8
+    first_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
+    max_retry_seconds: Annotated[float, Field(gt=0)] = 300.0
+    shutdown_flush_seconds: Annotated[float, Field(gt=0, le=30)] = 4.0
+
+
+class ConsoleConfig(_Section):
+    enabled: bool = False
+    name: str = ""  # empty: the login name
+
+
+class IrcConfig(_Section):
+    enabled: bool = False
+    host: str = "irc.libera.chat"
+    port: Annotated[int, Field(ge=1, le=65535)] = 6697
+    tls: bool = True
+    nick: str = "wayfinder"
+    sasl_account: str = ""
+    sasl_password_env: str = ""
+    channels: tuple[str, ...] = ()
+    burst: Annotated[int, Field(ge=1)] = 4
+    lines_per_second: Annotated[float, Field(gt=0)] = 1.0
+
+
+class MatrixConfig(_Section):
+    enabled: bool = False
+    homeserver: str = ""
+    user_id: str = ""
+    password_env: str = ""
+    access_token_env: str = ""
+    store_path: str = "matrix-store"
+    rooms: tuple[str, ...] = ()
+
+
+class TelegramConfig(_Section):
+    enabled: bool = False
+    token_env: str = ""
+    base_url: str = ""
+
+
+class AdaptersConfig(_Section):
+    console: ConsoleConfig = ConsoleConfig()
+    irc: IrcConfig = IrcConfig()
+    matrix: MatrixConfig = MatrixConfig()
+    telegram: TelegramConfig = TelegramConfig()
+
+
+class Config(_Section):
+    storage: StorageConfig = StorageConfig()
+    content: ContentConfig = ContentConfig()
+    roles: RolesConfig = RolesConfig()
+    flows: FlowsConfig = FlowsConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    adapters: AdaptersConfig = AdaptersConfig()
+    source: str = Field(default="(defaults)", exclude=True)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def content_path(self) -> Path:
+        return self.content.resolved(self.base_dir)
+
+    def secret_keys(self) -> list[tuple[str, str]]:
+        """(key, environment variable) for every secret an enabled adapter needs."""
+        keys: list[tuple[str, str]] = []
+        irc, matrix, telegram = self.adapters.irc, self.adapters.matrix, self.adapters.telegram
+        if irc.enabled and irc.sasl_account:
+            keys.append(("adapters.irc.sasl_password_env", irc.sasl_password_env))
+        if matrix.enabled:
+            if matrix.access_token_env:
+                keys.append(("adapters.matrix.access_token_env", matrix.access_token_env))
+            else:
+                keys.append(("adapters.matrix.password_env", matrix.password_env))
+        if telegram.enabled:
+            keys.append(("adapters.telegram.token_env", telegram.token_env))
+        return keys
+
+    def check_secrets(self, environ: dict[str, str] | None = None) -> dict[str, str]:
+        """Read every needed secret, refusing missing ones and placeholders by key."""
+        env = os.environ if environ is None else environ
+        found: dict[str, str] = {}
+        for key, variable in self.secret_keys():
+            if not variable:
+                raise ConfigError(self.source, key, "name the environment variable holding it")
+            value = env.get(variable, "")
+            if not value:
+                raise ConfigError(self.source, key, f"environment variable {variable} is not set")
+            if value.strip().lower() in PLACEHOLDER_SECRETS or value.startswith("<"):
+                raise ConfigError(self.source, key,
+                                  f"environment variable {variable} holds a placeholder; "
+                                  "set the real secret")
+            found[key] = value
+        return found
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+def config_from_dict(data: dict[str, Any], source: str, base_dir: Path) -> Config:
+    try:
+        return Config.model_validate({**data, "source": source, "base_dir": base_dir})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        problem = problem.removeprefix("Value error, ")
+        if err["type"] not in ("extra_forbidden", "value_error") and "input" in err:
+            problem += f" (got {err['input']!r})"
+        raise ConfigError(source, _loc(err["loc"]), problem) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """Load PATH, or ./wayfinder.toml if present, or the defaults."""
+    if path is None:
+        default = Path.cwd() / DEFAULT_CONFIG_NAME
+        if not default.exists():
+            return Config()
+        path = default
+    if not path.exists():
+        raise ConfigError(str(path), "", "config file not found")
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
+    return config_from_dict(data, str(path), path.parent.resolve())

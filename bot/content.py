@@ -1,0 +1,260 @@
+"""Community content (projects, workshops, regions) loaded from TOML and validated.
+
+Organizers edit these files without a release, so every problem is reported at once,
+each with the file, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.durations import parse_duration
+
+IDENTITY_PATTERN = re.compile(r"^[a-z]+:\S+$")
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Task(_Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: Annotated[str, Field(min_length=1)]
+    url: str = ""
+    skills: tuple[str, ...] = ()
+    estimate: str = ""
+
+
+class Project(_Strict):
+    id: str = ""
+    name: Annotated[str, Field(min_length=1)]
+    summary: Annotated[str, Field(min_length=1)]
+    tags: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    docs: str = ""
+    channels: dict[str, str] = Field(default_factory=dict)
+    mentors: tuple[str, ...] = ()
+    workshop: str = ""
+    featured: bool = True
+    tasks: tuple[Task, ...] = ()
+
+    @field_validator("mentors")
+    @classmethod
+    def _mentors_are_identities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for mentor in value:
+            if not IDENTITY_PATTERN.match(mentor):
+                raise ValueError(f"{mentor!r} is not \"network:id\" (for example \"irc:ana\")")
+        return value
+
+
+class ConfirmCheckpoint(_Strict):
+    kind: Literal["confirm"]
+
+
+class AnswerCheckpoint(_Strict):
+    kind: Literal["answer"]
+    question: Annotated[str, Field(min_length=1)]
+    accept: Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+class UrlCheckpoint(_Strict):
+    kind: Literal["url"]
+    pattern: Annotated[str, Field(min_length=1)]
+    prompt: str = "Paste the link here."
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression: {exc}") from None
+        return value
+
+
+Checkpoint = Annotated[
+    ConfirmCheckpoint | AnswerCheckpoint | UrlCheckpoint, Field(discriminator="kind")
+]
+
+
+class WorkshopStep(_Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: Annotated[str, Field(min_length=1)]
+    body: Annotated[str, Field(min_length=1)]
+    checkpoint: Checkpoint = ConfirmCheckpoint(kind="confirm")
+    stuck_after: str = ""
+    skippable: bool = False
+
+    @field_validator("stuck_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if value:
+            parse_duration(value)
+        return value
+
+
+class Workshop(_Strict):
+    id: str = ""
+    title: Annotated[str, Field(min_length=1)]
+    certificate: bool = True
+    steps: Annotated[tuple[WorkshopStep, ...], Field(min_length=1)]
+
+
+class Region(_Strict):
+    code: Annotated[str, Field(pattern=ID_PATTERN)]
+    name: Annotated[str, Field(min_length=1)]
+    parent: str = ""
+    timezone: str = ""
+
+
+class _RegionsFile(_Strict):
+    regions: tuple[Region, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    file: str
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key or '(file)'}: {self.reason}"
+
+
+class ContentError(Exception):
+    def __init__(self, problems: list[ContentProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Content:
+    projects: dict[str, Project]
+    workshops: dict[str, Workshop]
+    regions: dict[str, Region] = field(default_factory=dict)
+
+    def project_for_room(self, network: str, room_name: str) -> Project | None:
+        """The project whose channel this room is (content maps channels to projects)."""
+        wanted = room_name.strip().lower()
+        if not wanted:
+            return None
+        for project in self.projects.values():
+            for net, channel in project.channels.items():
+                # The console stands in for any network, so it matches every channel name.
+                if (net == network or network == "console") and channel.lower() == wanted:
+                    return project
+        return None
+
+    def workshop_of(self, project: Project) -> Workshop | None:
+        return self.workshops.get(project.workshop)
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _read_toml(path: Path, rel: str, problems: list[ContentProblem]) -> dict[str, Any] | None:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(ContentProblem(rel, "", f"not valid TOML: {exc}"))
+    except OSError as exc:
+        problems.append(ContentProblem(rel, "", f"cannot read: {exc.strerror}"))
+    return None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validate(
+    model: type[M], data: dict[str, Any], rel: str, problems: list[ContentProblem]
+) -> M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            # Drop the discriminator tag pydantic adds for checkpoint kinds.
+            loc = tuple(p for p in err["loc"] if p not in ("confirm", "answer", "url"))
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key"
+            problems.append(ContentProblem(rel, _loc(loc), message))
+    return None
+
+
+def load_content(root: Path) -> Content:
+    """Load and check a content folder; raise ContentError listing every problem."""
+    problems: list[ContentProblem] = []
+    if not root.is_dir():
+        raise ContentError([ContentProblem(str(root), "", "content folder not found")])
+    projects: dict[str, Project] = {}
+    workshops: dict[str, Workshop] = {}
+    regions: dict[str, Region] = {}
+
+    def rel(path: Path) -> str:
+        return str(path.relative_to(root.parent))
+
+    for path in sorted((root / "workshops").glob("*.toml")):
+        data = _read_toml(path, rel(path), problems)
+        if data is not None:
+            workshop = _validate(Workshop, {**data, "id": path.stem}, rel(path), problems)
+            if workshop is not None:
+                seen: set[str] = set()
+                for index, step in enumerate(workshop.steps):
+                    if step.id in seen:
+                        problems.append(ContentProblem(rel(path), f"steps[{index}].id",
+                                                       f"duplicate step id {step.id!r}"))
+                    seen.add(step.id)
+                workshops[path.stem] = workshop
+
+    task_owner: dict[str, str] = {}
+    for path in sorted((root / "projects").glob("*.toml")):
+        data = _read_toml(path, rel(path), problems)
+        if data is None:
+            continue
+        project = _validate(Project, {**data, "id": path.stem}, rel(path), problems)
+        if project is None:
+            continue
+        if project.workshop and project.workshop not in workshops:
+            problems.append(ContentProblem(rel(path), "workshop",
+                                           f"unknown workshop id {project.workshop!r}"))
+        for index, task in enumerate(project.tasks):
+            if task.id in task_owner:
+                problems.append(ContentProblem(
+                    rel(path), f"tasks[{index}].id",
+                    f"duplicate task id {task.id!r} (also in {task_owner[task.id]})"))
+            task_owner[task.id] = rel(path)
+        projects[path.stem] = project
+    if not projects and not any(p.file.startswith(root.name + "/projects") for p in problems):
+        problems.append(ContentProblem(rel(root / "projects"), "", "no project files (*.toml)"))
+
+    regions_path = root / "regions.toml"
+    if regions_path.exists():
+        data = _read_toml(regions_path, rel(regions_path), problems)
+        parsed = _validate(_RegionsFile, data, rel(regions_path), problems) if data else None
+        if parsed is not None:
+            regions = {r.code: r for r in parsed.regions}
+            for index, region in enumerate(parsed.regions):
+                if region.parent and region.parent not in regions:
+                    problems.append(ContentProblem(rel(regions_path), f"regions[{index}].parent",
+                                                   f"unknown region {region.parent!r}"))
+    if problems:
+        raise ContentError(problems)
+    return Content(projects=projects, workshops=workshops, regions=regions)
+
+
+def step_stuck_after(step: WorkshopStep, default: timedelta) -> timedelta:
+    return parse_duration(step.stuck_after) if step.stuck_after else default

@@ -1,0 +1,38 @@
+"""Durations written the way organizers write them: "90s", "15m", "48h", "7d", "1d12h"."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_PART = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse "48h" style durations; raise ValueError with a readable reason."""
+    compact = text.strip().lower().replace(" ", "")
+    if not compact:
+        raise ValueError("empty duration; write it like 30m, 48h or 7d")
+    pos = 0
+    seconds = 0
+    for match in _PART.finditer(compact):
+        if match.start() != pos:
+            break
+        seconds += int(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(compact):
+        raise ValueError(f"{text!r} is not a duration; write it like 30m, 48h or 7d")
+    if seconds <= 0:
+        raise ValueError(f"{text!r} must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def describe(delta: timedelta) -> str:
+    """Say a duration in words a person reads at a glance."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"

@@ -1,0 +1,271 @@
+"""The core pipeline: clean, route, serialize per person, run the flow, commit, release replies."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.choices import resolve
+from bot.config import FlowsConfig
+from bot.content import Content
+from bot.flow import End, Flow, Goto, Handler, Step, Transition, Turn
+from bot.locks import KeyedLocks
+from bot.model import Identity, Inbound, Network, PersonId, RoomRef, outbound_to_json
+from bot.ports import CommitResult, ConflictError, OutboxItem, OutboxRow, PersonState, Store, UnitOfWork
+from bot.records import EndClaim, MergePersons, Record
+from bot.router import ParsedInput, parse
+from bot.text import clean_input, one_line
+
+log = logging.getLogger(__name__)
+
+MAX_HOPS = 8
+MAX_CONFLICT_RETRIES = 3
+STATE_CACHE_SIZE = 20_000
+Clock = Callable[[], datetime]
+ReleaseReplies = Callable[[tuple[OutboxRow, ...]], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _room_to_json(room: RoomRef) -> list[Any]:
+    return [room.network, room.id, room.name, room.direct]
+
+
+def room_from_json(value: list[Any]) -> RoomRef:
+    return RoomRef(Network(value[0]), value[1], value[2], bool(value[3]))
+
+
+class Engine:
+    """Turns one inbound message into one committed unit of work and its replies."""
+
+    def __init__(
+        self,
+        store: Store,
+        content: Content,
+        flows: Mapping[str, Flow],
+        commands: Mapping[str, Handler],
+        settings: FlowsConfig,
+        release: ReleaseReplies,
+        prefixes: Mapping[str, tuple[str, ...]] | None = None,
+        nick: str = "wayfinder",
+        clock: Clock = utcnow,
+    ) -> None:
+        self.store = store
+        self.content = content
+        self.flows = dict(flows)
+        self.commands = dict(commands)
+        self.settings = settings
+        self.release = release
+        self.prefixes = dict(prefixes or {})
+        self.nick = nick
+        self.clock = clock
+        self.locks = KeyedLocks()
+        self._people: dict[Identity, PersonId] = {}
+        self._states: OrderedDict[PersonId, PersonState] = OrderedDict()
+
+    # -- inbound --------------------------------------------------------------------------
+    async def handle(self, inbound: Inbound) -> None:
+        """Process one inbound event exactly once (a replayed event id changes nothing)."""
+        text, truncated = clean_input(inbound.text)
+        parsed = parse(text, self.prefixes.get(inbound.network, ("!",)), self.nick)
+        if not inbound.direct and not parsed.is_command:
+            return  # chatter in a shared channel is not for the bot
+        person = await self._person(inbound.sender)
+        async with self.locks.hold(person):
+            for attempt in range(MAX_CONFLICT_RETRIES):
+                state = await self._state(person)
+                turn = self._turn(person, inbound, parsed, state)
+                try:
+                    await self._dispatch(turn, state, text, truncated)
+                except Exception:
+                    log.exception("flow failed for %s in %s", inbound.sender.key, state.flow)
+                    turn = self._turn(person, inbound, parsed, state)
+                    turn.say("Sorry, something went wrong on my side. Nothing was lost; "
+                             "please try again, or type !help.")
+                    turn.data = copy.deepcopy(state.data)
+                    turn.flow, turn.step = state.flow, state.step
+                try:
+                    await self._commit(turn, state, (inbound.network, inbound.event_id))
+                    return
+                except ConflictError:
+                    log.info("conflict for %s, retrying (%d)", inbound.sender.key, attempt + 1)
+                    self._states.pop(person, None)
+            log.warning("giving up on %s after repeated conflicts", inbound.event_id)
+
+    async def _person(self, identity: Identity) -> PersonId:
+        person = self._people.get(identity)
+        if person is None:
+            person = await self.store.person_for(identity)
+            self._people[identity] = person
+        return person
+
+    async def _state(self, person: PersonId) -> PersonState:
+        cached = self._states.get(person)
+        if cached is not None:
+            self._states.move_to_end(person)
+            return cached
+        loaded = await self.store.load_state(person) or PersonState(person)
+        self._remember(loaded)
+        return loaded
+
+    def _remember(self, state: PersonState) -> None:
+        self._states[state.person_id] = state
+        self._states.move_to_end(state.person_id)
+        while len(self._states) > STATE_CACHE_SIZE:
+            self._states.popitem(last=False)
+
+    def _turn(self, person: PersonId, inbound: Inbound, parsed: ParsedInput,
+              state: PersonState) -> Turn:
+        data = copy.deepcopy(state.data)
+        return Turn(person_id=person, inbound=inbound, input=parsed, data=data,
+                    content=self.content, reads=self.store, settings=self.settings,
+                    now=self.clock(), flow=state.flow, step=state.step)
+
+    def current_step(self, turn: Turn) -> Step | None:
+        if turn.flow is None or turn.step is None or turn.flow not in self.flows:
+            return None
+        try:
+            return self.flows[turn.flow].step(turn.step)
+        except KeyError:
+            return None
+
+    # -- routing ----------------------------------------------------------------------------
+    async def _dispatch(self, turn: Turn, state: PersonState, text: str, truncated: bool) -> None:
+        turn.data["messages"] = int(turn.data.get("messages", 0)) + 1
+        turn.data["last_room"] = _room_to_json(turn.room)
+        if not text:
+            turn.say("I got an empty message. Type !help to see what you can do.")
+            return
+        if truncated:
+            turn.say("That message was very long, so I only read the beginning.")
+        step = self.current_step(turn)
+        parsed = turn.input
+        command = parsed.command
+        offered: list[list[str]] = turn.data.get("choices", []) if step else []
+        if command and command.isdigit():
+            # "!2" answers a numbered choice, like "2"
+            command, parsed = "", ParsedInput("", "", command)
+            turn.input = parsed
+        if command and command in self.commands and command not in (step.commands if step else ()):
+            await self._run(turn, self.commands[command])
+            return
+        if command == "back" and step is not None and step.back:
+            await self._follow(turn, Goto(step.back))
+            return
+        if command and step is not None and (command in step.commands or
+                                              resolve(command, offered, False).picked):
+            if command not in step.commands:
+                turn.input = ParsedInput("", "", command)
+            await self._answer(turn, step, offered)
+            return
+        if command:
+            hint = f" Here you can use: {', '.join('!' + c for c in step.commands)}." if (
+                step and step.commands) else ""
+            turn.say(f"I don't know the command !{one_line(command, 32)}.{hint} "
+                     "Type !help for the list.")
+            return
+        if step is None or turn.data.get("paused"):
+            paused = bool(turn.data.get("paused")) and step is not None
+            turn.say("You are paused. Type !resume to continue where you left off, or !help."
+                     if paused else "Hi! I'm Wayfinder. Type !start to find a project and get "
+                     "started, or !help to see what I can do.")
+            return
+        await self._answer(turn, step, offered)
+
+    async def _answer(self, turn: Turn, step: Step, offered: list[list[str]]) -> None:
+        if step.reply is None:
+            turn.say("Nothing to answer here yet. Type !help to see what you can do.")
+            return
+        if not turn.input.is_command:
+            resolution = resolve(turn.input.text, offered, step.multi_choice)
+            if resolution.error:
+                turn.say(resolution.error)
+                return
+            turn.picked = resolution.picked
+        await self._run(turn, step.reply)
+
+    async def _run(self, turn: Turn, handler: Handler) -> None:
+        await self._follow(turn, await handler(turn))
+
+    async def _follow(self, turn: Turn, transition: Transition) -> None:
+        for _ in range(MAX_HOPS):
+            if transition is None:
+                return
+            if isinstance(transition, End):
+                turn.flow = turn.step = None
+                turn.data.pop("choices", None)
+                return
+            turn.flow = transition.flow or turn.flow
+            turn.step = transition.step
+            turn.data.pop("choices", None)
+            step = self.current_step(turn)
+            if step is None:
+                raise RuntimeError(f"unknown step {turn.flow}/{turn.step}")
+            transition = await step.enter(turn)
+        raise RuntimeError(f"too many transitions from {turn.flow}/{turn.step}")
+
+    # -- commit -------------------------------------------------------------------------------
+    async def _commit(self, turn: Turn, before: PersonState,
+                      inbox: tuple[Network, str] | None) -> CommitResult:
+        new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data)
+        key_base = f"{inbox[0]}:{inbox[1]}" if inbox else f"scan:{turn.person_id}:{turn.now}"
+        unit = UnitOfWork(
+            person_id=turn.person_id,
+            inbox=inbox,
+            state=new_state,
+            outbox=[OutboxItem(f"{key_base}:{n}", msg.to.network, outbound_to_json(msg))
+                    for n, msg in enumerate(turn.replies)],
+            events=turn.events,
+            records=turn.records,
+        )
+        result = await self.store.commit(unit)
+        if result.duplicate:
+            return result
+        self._after_records(turn.records)
+        if not any(isinstance(r, MergePersons) for r in turn.records):
+            self._remember(new_state)
+        self.release(result.outbox)
+        return result
+
+    def _after_records(self, records: list[Record]) -> None:
+        for record in records:
+            if isinstance(record, MergePersons):
+                # Identities moved: forget cached ids and states of both people.
+                self._people = {i: p for i, p in self._people.items()
+                                if p not in (record.source, record.target)}
+                self._states.pop(record.source, None)
+                self._states.pop(record.target, None)
+
+    # -- scheduled scans ------------------------------------------------------------------------
+    async def scan_due(self) -> int:
+        """Release task claims left idle too long; returns how many were released."""
+        now = self.clock()
+        released = 0
+        for claim in await self.store.idle_claims(now - self.settings.claim_idle):
+            async with self.locks.hold(claim.person_id):
+                state = await self._state(claim.person_id)
+                active = await self.store.active_claim(claim.person_id)
+                if active is None or active.last_activity_at > now - self.settings.claim_idle:
+                    continue  # answered or touched while we waited for the lock
+                room = state.data.get("last_room")
+                if room is None:
+                    continue
+                inbound = Inbound(Network(room[0]), f"idle:{claim.task_id}", room_from_json(room),
+                                  Identity(Network(room[0]), Network("") , False), "",
+                                  True, now)
+                turn = self._turn(claim.person_id, inbound, ParsedInput("", "", ""), state)
+                turn.record(EndClaim(claim.person_id, claim.task_id, "idle", now))
+                turn.event("task_released", task=claim.task_id, reason="idle")
+                turn.data.pop("task", None)
+                turn.say(f"I've released the task \"{claim.task_id}\" for you, since it has been "
+                         "quiet for a while, so someone else can pick it up. No worries: type "
+                         "!task whenever you'd like a new one.")
+                await self._commit(turn, state, None)
+                released += 1
+        return released

@@ -1,0 +1,104 @@
+"""Declarative step machines: named steps with enter, reply, back, and the turn they run in."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.config import FlowsConfig
+from bot.content import Content
+from bot.model import Choice, Identity, Inbound, Outbound, PersonId, RoomRef
+from bot.ports import Reads
+from bot.records import Record
+from bot.router import ParsedInput
+
+
+@dataclass(frozen=True)
+class Goto:
+    """Move to `step`, in `flow` if given, and run that step's enter."""
+
+    step: str
+    flow: str | None = None
+
+
+@dataclass(frozen=True)
+class End:
+    """Leave the current flow; the person's data stays."""
+
+
+Transition = Goto | End | None  # None: stay on this step, nothing re-entered
+
+Handler = Callable[["Turn"], Awaitable[Transition]]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    enter: Handler
+    reply: Handler | None = None
+    back: str | None = None
+    commands: tuple[str, ...] = ()  # step commands offered in !help, e.g. ("skip", "more")
+    multi_choice: bool = False
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    steps: tuple[Step, ...]
+    stage: str = ""
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(f"flow {self.name!r} has no step {name!r}")
+
+
+@dataclass
+class Turn:
+    """Everything a handler may look at, and the effects it collects.
+
+    Handlers read through `reads` and decide; they never send or write. The engine commits
+    `data`, `events`, `records` and the replies as one unit of work.
+    """
+
+    person_id: PersonId
+    inbound: Inbound
+    input: ParsedInput
+    data: dict[str, Any]
+    content: Content
+    reads: Reads
+    settings: FlowsConfig
+    now: datetime
+    flow: str | None = None
+    step: str | None = None
+    picked: list[str] = field(default_factory=list)
+    replies: list[Outbound] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def sender(self) -> Identity:
+        return self.inbound.sender
+
+    @property
+    def room(self) -> RoomRef:
+        return self.inbound.room
+
+    def say(self, text: str, choices: Sequence[Choice] = ()) -> None:
+        """Reply in this conversation; choices offered become the next turn's options."""
+        self.replies.append(Outbound(to=self.room, text=text, choices=tuple(choices)))
+        if choices:
+            self.data["choices"] = [[c.key, c.label] for c in choices]
+
+    def event(self, kind: str, **detail: Any) -> None:
+        self.events.append((kind, detail))
+
+    def record(self, record: Record) -> None:
+        self.records.append(record)
+
+    @property
+    def choice(self) -> str | None:
+        return self.picked[0] if self.picked else None

@@ -1,0 +1,149 @@
+"""The neutral message model every adapter translates to and from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NewType
+
+Network = NewType("Network", str)
+ExternalId = NewType("ExternalId", str)
+PersonId = NewType("PersonId", int)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who, on which network, and whether the network proved it."""
+
+    network: Network
+    external_id: ExternalId
+    verified: bool
+
+    @property
+    def key(self) -> str:
+        """The "network:id" form used in config and content."""
+        return f"{self.network}:{self.external_id}"
+
+
+@dataclass(frozen=True)
+class RoomRef:
+    """A place messages go to: a channel, a room, a group or a direct chat."""
+
+    network: Network
+    id: str
+    name: str = ""
+    direct: bool = False
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What every adapter turns a platform event into."""
+
+    network: Network
+    event_id: str
+    room: RoomRef
+    sender: Identity
+    text: str
+    direct: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option a person can pick: by number, by key word, or by button."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A document to send (a certificate, an export)."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """What flows produce; adapters render it to their capabilities."""
+
+    to: RoomRef | Identity
+    text: str
+    choices: tuple[Choice, ...] = ()
+    mention: Identity | None = None
+    file: FileRef | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the network said about a delivered message."""
+
+    remote_id: str = ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    buttons: bool = False
+    html: bool = False
+    max_len: int = 4000
+    dm_first_contact: bool = True
+    command_prefixes: tuple[str, ...] = ("!",)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A token bucket: `burst` sends at once, then `per_second` on average."""
+
+    per_second: float
+    burst: int
+
+
+def outbound_to_json(msg: Outbound) -> dict[str, Any]:
+    """Encode an outbound message for an outbox row."""
+    to = msg.to
+    target: dict[str, Any]
+    if isinstance(to, RoomRef):
+        target = {"kind": "room", "network": to.network, "id": to.id, "name": to.name,
+                  "direct": to.direct}
+    else:
+        target = {"kind": "person", "network": to.network, "id": to.external_id,
+                  "verified": to.verified}
+    body: dict[str, Any] = {
+        "to": target,
+        "text": msg.text,
+        "choices": [[c.key, c.label] for c in msg.choices],
+    }
+    if msg.mention is not None:
+        body["mention"] = [msg.mention.network, msg.mention.external_id, msg.mention.verified]
+    if msg.file is not None:
+        body["file"] = [msg.file.name, msg.file.content_type, msg.file.data.decode("latin-1")]
+    return body
+
+
+def outbound_from_json(body: dict[str, Any]) -> Outbound:
+    """Decode an outbox row back into the message an adapter sends."""
+    target = body["to"]
+    to: RoomRef | Identity
+    if target["kind"] == "room":
+        to = RoomRef(Network(target["network"]), target["id"], target.get("name", ""),
+                     bool(target.get("direct", False)))
+    else:
+        to = Identity(Network(target["network"]), ExternalId(target["id"]),
+                      bool(target.get("verified", False)))
+    mention = None
+    if "mention" in body:
+        net, ext, verified = body["mention"]
+        mention = Identity(Network(net), ExternalId(ext), bool(verified))
+    file = None
+    if "file" in body:
+        name, ctype, data = body["file"]
+        file = FileRef(name, ctype, data.encode("latin-1"))
+    return Outbound(
+        to=to,
+        text=body["text"],
+        choices=tuple(Choice(k, label) for k, label in body.get("choices", [])),
+        mention=mention,
+        file=file,
+    )

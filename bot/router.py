@@ -1,0 +1,44 @@
+"""Cheap, pure parsing of a cleaned message into a command or free text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_COMMAND_LEN = 32
+
+
+@dataclass(frozen=True)
+class ParsedInput:
+    """`command` is lower-case without prefix ("start"), or "" for free text."""
+
+    command: str
+    args: str
+    text: str
+
+    @property
+    def is_command(self) -> bool:
+        return bool(self.command)
+
+
+def parse(text: str, prefixes: tuple[str, ...] = ("!",), nick: str = "") -> ParsedInput:
+    """Recognise `!cmd args`, `/cmd@bot args` and `nick: cmd args`."""
+    stripped = text.strip()
+    body: str | None = None
+    if nick:
+        for sep in (":", ","):
+            lead = nick.lower() + sep
+            if stripped.lower().startswith(lead):
+                body = stripped[len(lead):].strip()
+                break
+    if body is None:
+        for prefix in prefixes:
+            if stripped.startswith(prefix) and len(stripped) > len(prefix):
+                body = stripped[len(prefix):]
+                break
+    if body is None or not body or body[0].isspace():
+        return ParsedInput("", "", stripped)
+    word, _, rest = body.partition(" ")
+    word = word.split("@", 1)[0].lower()  # Telegram appends @botname in groups
+    if not word or len(word) > MAX_COMMAND_LEN:
+        return ParsedInput("", "", stripped)
+    return ParsedInput(word, rest.strip(), stripped)

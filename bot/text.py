@@ -1,0 +1,31 @@
+"""Cleaning what people type, before any flow sees it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_INPUT_CHARS = 2000
+
+# Bidi embeddings, overrides and isolates can make echoed text read backwards.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+# C0/C1 controls other than tab and newline, which a terminal or IRC would act on.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_input(text: str) -> tuple[str, bool]:
+    """Strip controls and bidi overrides, normalise, and cap the length.
+
+    Returns the cleaned text and whether it was cut short.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub("", _BIDI.sub("", text)).strip()
+    if len(text) > MAX_INPUT_CHARS:
+        return text[:MAX_INPUT_CHARS], True
+    return text, False
+
+
+def one_line(text: str, limit: int = 80) -> str:
+    """A single line for echoing user text back: whitespace collapsed, shortened."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

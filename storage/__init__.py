@@ -1,0 +1,1 @@
+"""Durable storage: SQLModel tables, engines, the group-commit writer and repositories."""

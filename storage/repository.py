@@ -1,0 +1,195 @@
+"""SqlStore: the Store port on SQLAlchemy Core (async). The only place with queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.model import ExternalId, Identity, Network, PersonId
+from bot.ports import CommitResult, OutboxRow, PersonState, UnitOfWork
+from bot.records import Certificate, LinkCode, TaskClaim
+from storage.database import Database, open_database
+from storage.migrate import upgrade
+from storage.records import cert_t, claim_t, event_t, identity_t, link_t, outbox_t, person_t, state_t
+from storage.writer import GroupWriter
+
+_active = claim_t.c.ended_at.is_(None)
+
+
+def _claim(row: Any) -> TaskClaim:
+    return TaskClaim(row.task_id, row.project_id, PersonId(row.person_id), row.claimed_at,
+                     row.last_activity_at)
+
+
+def _certificate(row: Any) -> Certificate:
+    return Certificate(row.code, PersonId(row.person_id), row.holder, row.workshop_id,
+                       row.workshop_title, row.issued_at)
+
+
+def _outbox(row: Any) -> OutboxRow:
+    return OutboxRow(row.id, row.idempotency_key, Network(row.network), row.body, row.attempts)
+
+
+class SqlStore:
+    """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.writer = GroupWriter(db)
+
+    @classmethod
+    def open(cls, url: str, durable: bool = True) -> SqlStore:
+        return cls(open_database(url, durable))
+
+    async def __aenter__(self) -> SqlStore:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self, migrate: bool = True) -> None:
+        if migrate:
+            await upgrade(self.db)
+        self.writer.start()
+
+    async def close(self) -> None:
+        await self.writer.stop()
+        await self.db.dispose()
+
+    async def _all(self, stmt: sa.Executable) -> list[Any]:
+        async with self.db.reader.connect() as conn:
+            return list(await conn.execute(stmt))
+
+    async def _one(self, stmt: sa.Executable) -> Any:
+        rows = await self._all(stmt)
+        return rows[0] if rows else None
+
+    # -- the core's writes ------------------------------------------------------------------
+    async def commit(self, unit: UnitOfWork) -> CommitResult:
+        return await self.writer.commit(unit)
+
+    async def person_for(self, identity: Identity) -> PersonId:
+        stmt = sa.select(identity_t.c.person_id, identity_t.c.verified).where(
+            identity_t.c.network == identity.network,
+            identity_t.c.external_id == identity.external_id)
+        row = await self._one(stmt)
+        if row is not None and (row.verified or not identity.verified):
+            return PersonId(row.person_id)
+
+        async def create(conn: AsyncConnection) -> PersonId:
+            existing = (await conn.execute(stmt)).first()
+            now = datetime.now(UTC)
+            if existing is not None:
+                if identity.verified and not existing.verified:
+                    await conn.execute(sa.update(identity_t).where(
+                        identity_t.c.network == identity.network,
+                        identity_t.c.external_id == identity.external_id).values(verified=True))
+                return PersonId(existing.person_id)
+            person = (await conn.execute(
+                sa.insert(person_t).values(created_at=now).returning(person_t.c.id))).scalar_one()
+            await conn.execute(sa.insert(identity_t).values(
+                network=identity.network, external_id=identity.external_id,
+                person_id=person, verified=identity.verified, created_at=now))
+            return PersonId(person)
+
+        person: PersonId = await self.writer.run(create)
+        return person
+
+    async def _update_outbox(self, outbox_id: int, **values: Any) -> None:
+        values["updated_at"] = datetime.now(UTC)
+
+        async def job(conn: AsyncConnection) -> None:
+            await conn.execute(sa.update(outbox_t).where(outbox_t.c.id == outbox_id).values(
+                **values))
+
+        await self.writer.run(job)
+
+    async def mark_sent(self, outbox_id: int) -> None:
+        await self._update_outbox(outbox_id, status="sent")
+
+    async def mark_retry(self, outbox_id: int, error: str) -> None:
+        await self._update_outbox(outbox_id, attempts=outbox_t.c.attempts + 1,
+                                  last_error=error[:1000])
+
+    async def mark_dead(self, outbox_id: int, error: str) -> None:
+        await self._update_outbox(outbox_id, status="dead", attempts=outbox_t.c.attempts + 1,
+                                  last_error=error[:1000])
+
+    # -- reads ----------------------------------------------------------------------------
+    async def load_state(self, person_id: PersonId) -> PersonState | None:
+        row = await self._one(sa.select(state_t).where(state_t.c.person_id == person_id))
+        if row is None:
+            return None
+        return PersonState(person_id, row.flow, row.step, dict(row.data))
+
+    async def identities(self, person_id: PersonId) -> list[Identity]:
+        rows = await self._all(sa.select(identity_t).where(identity_t.c.person_id == person_id)
+                               .order_by(identity_t.c.created_at))
+        return [Identity(Network(r.network), ExternalId(r.external_id), r.verified) for r in rows]
+
+    async def active_claim(self, person_id: PersonId) -> TaskClaim | None:
+        row = await self._one(sa.select(claim_t).where(claim_t.c.person_id == person_id, _active))
+        return None if row is None else _claim(row)
+
+    async def claimed_task_ids(self) -> set[str]:
+        return {r.task_id for r in await self._all(sa.select(claim_t.c.task_id).where(_active))}
+
+    async def finished_task_ids(self, person_id: PersonId) -> set[str]:
+        rows = await self._all(sa.select(claim_t.c.task_id).where(
+            claim_t.c.person_id == person_id, claim_t.c.outcome == "done"))
+        return {r.task_id for r in rows}
+
+    async def idle_claims(self, before: datetime) -> list[TaskClaim]:
+        rows = await self._all(sa.select(claim_t).where(
+            _active, claim_t.c.last_activity_at < before).order_by(claim_t.c.id))
+        return [_claim(r) for r in rows]
+
+    async def link_code(self, code: str) -> LinkCode | None:
+        row = await self._one(sa.select(link_t).where(link_t.c.code == code))
+        if row is None:
+            return None
+        return LinkCode(row.code, PersonId(row.person_id), row.created_at, row.expires_at,
+                        row.used_at is not None)
+
+    async def link_codes_since(self, person_id: PersonId, since: datetime) -> int:
+        stmt = sa.select(sa.func.count()).select_from(link_t).where(
+            link_t.c.person_id == person_id, link_t.c.created_at >= since)
+        return int((await self._one(stmt))[0])
+
+    async def events_since(self, person_id: PersonId, kind: str, since: datetime) -> int:
+        stmt = sa.select(sa.func.count()).select_from(event_t).where(
+            event_t.c.person_id == person_id, event_t.c.kind == kind, event_t.c.at >= since)
+        return int((await self._one(stmt))[0])
+
+    async def certificate(self, code: str) -> Certificate | None:
+        row = await self._one(sa.select(cert_t).where(cert_t.c.code == code.strip().upper()))
+        return None if row is None else _certificate(row)
+
+    async def certificates_of(self, person_id: PersonId) -> list[Certificate]:
+        rows = await self._all(sa.select(cert_t).where(cert_t.c.person_id == person_id)
+                               .order_by(cert_t.c.issued_at))
+        return [_certificate(r) for r in rows]
+
+    async def pending_outbox(self) -> list[OutboxRow]:
+        rows = await self._all(sa.select(outbox_t).where(outbox_t.c.status == "pending")
+                               .order_by(outbox_t.c.id))
+        return [_outbox(r) for r in rows]
+
+    async def dead_letters(self) -> list[OutboxRow]:
+        rows = await self._all(sa.select(outbox_t).where(outbox_t.c.status == "dead")
+                               .order_by(outbox_t.c.id))
+        return [_outbox(r) for r in rows]
+
+    async def outbox_counts(self) -> dict[str, int]:
+        rows = await self._all(sa.select(outbox_t.c.status, sa.func.count())
+                               .group_by(outbox_t.c.status))
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def message_counts(self) -> dict[PersonId, int]:
+        """Per person, the messages their state has counted (the benchmark's lost-update check)."""
+        rows = await self._all(sa.select(state_t.c.person_id, state_t.c.data))
+        return {PersonId(r.person_id): int(r.data.get("messages", 0)) for r in rows}

@@ -1,0 +1,134 @@
+"""SQLModel tables. Schema changes go through Alembic migrations in storage/migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Stores UTC, always hands back an aware datetime (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=sa.Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False))
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "person"
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = _when()
+
+
+class IdentityRow(SQLModel, table=True):
+    __tablename__ = "identity"
+    network: str = Field(primary_key=True, max_length=32)
+    external_id: str = Field(primary_key=True, max_length=255)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    verified: bool = False
+    created_at: datetime = _when()
+
+
+class FlowState(SQLModel, table=True):
+    __tablename__ = "flow_state"
+    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
+    flow: str | None = Field(default=None, max_length=64)
+    step: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] = _json()
+    updated_at: datetime = _when()
+
+
+class ProgressEvent(SQLModel, table=True):
+    __tablename__ = "progress_event"
+    __table_args__ = (sa.Index("ix_progress_event_person_kind", "person_id", "kind", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    kind: str = Field(max_length=64)
+    detail: dict[str, Any] = _json()
+    at: datetime = _when()
+
+
+class TaskClaimRow(SQLModel, table=True):
+    __tablename__ = "task_claim"
+    __table_args__ = (
+        # A task goes to one person at a time, and a person holds one task at a time.
+        sa.Index("uq_task_claim_active_task", "task_id", unique=True,
+                 sqlite_where=sa.text("ended_at IS NULL"),
+                 postgresql_where=sa.text("ended_at IS NULL")),
+        sa.Index("uq_task_claim_active_person", "person_id", unique=True,
+                 sqlite_where=sa.text("ended_at IS NULL"),
+                 postgresql_where=sa.text("ended_at IS NULL")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: str = Field(max_length=128)
+    project_id: str = Field(max_length=128)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    claimed_at: datetime = _when()
+    last_activity_at: datetime = _when()
+    ended_at: datetime | None = _when(nullable=True)
+    outcome: str = Field(default="", max_length=16)
+
+
+class CertificateRow(SQLModel, table=True):
+    __tablename__ = "certificate"
+    code: str = Field(primary_key=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    holder: str = Field(max_length=255)
+    workshop_id: str = Field(max_length=128)
+    workshop_title: str = Field(max_length=255)
+    issued_at: datetime = _when()
+
+
+class LinkCodeRow(SQLModel, table=True):
+    __tablename__ = "link_code"
+    code: str = Field(primary_key=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    created_at: datetime = _when()
+    expires_at: datetime = _when()
+    used_at: datetime | None = _when(nullable=True)
+
+
+class InboxRow(SQLModel, table=True):
+    __tablename__ = "inbox"
+    network: str = Field(primary_key=True, max_length=32)
+    event_id: str = Field(primary_key=True, max_length=255)
+    received_at: datetime = _when()
+
+
+class OutboxRowTable(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status", "status", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=255, unique=True)
+    network: str = Field(max_length=32)
+    person_id: int | None = Field(default=None, index=True)
+    body: dict[str, Any] = _json()
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
