@@ -145,6 +145,8 @@ class Engine:
         if truncated:
             turn.say("That message was very long, so I only read the beginning.")
         step = self.current_step(turn)
+        if step is not None:
+            turn.step_commands = (*step.commands, "back") if step.back else step.commands
         parsed = turn.input
         command = parsed.command
         offered: list[list[str]] = turn.data.get("choices", []) if step else []
@@ -188,6 +190,7 @@ class Engine:
                 turn.say(resolution.error)
                 return
             turn.picked = resolution.picked
+            turn.free = resolution.free
         await self._run(turn, step.reply)
 
     async def _run(self, turn: Turn, handler: Handler) -> None:

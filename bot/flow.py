@@ -74,7 +74,9 @@ class Turn:
     now: datetime
     flow: str | None = None
     step: str | None = None
+    step_commands: tuple[str, ...] = ()
     picked: list[str] = field(default_factory=list)
+    free: list[str] = field(default_factory=list)
     replies: list[Outbound] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)

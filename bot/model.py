@@ -84,20 +84,21 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """A token bucket: `burst` sends at once, then `per_second` on average."""
+
+    per_second: float
+    burst: int
+
+
+@dataclass(frozen=True)
 class Capabilities:
     buttons: bool = False
     html: bool = False
     max_len: int = 4000
     dm_first_contact: bool = True
     command_prefixes: tuple[str, ...] = ("!",)
-
-
-@dataclass(frozen=True)
-class Rate:
-    """A token bucket: `burst` sends at once, then `per_second` on average."""
-
-    per_second: float
-    burst: int
+    rate: Rate | None = None  # outgoing limit for the whole connection; None: unlimited
 
 
 def outbound_to_json(msg: Outbound) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.codes import normalise_code
 from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import CommitResult, OutboxRow, PersonState, UnitOfWork
 from bot.records import Certificate, LinkCode, TaskClaim
@@ -99,24 +100,24 @@ class SqlStore:
         person: PersonId = await self.writer.run(create)
         return person
 
-    async def _update_outbox(self, outbox_id: int, **values: Any) -> None:
+    async def _update_outbox(self, outbox_ids: list[int], **values: Any) -> None:
         values["updated_at"] = datetime.now(UTC)
 
         async def job(conn: AsyncConnection) -> None:
-            await conn.execute(sa.update(outbox_t).where(outbox_t.c.id == outbox_id).values(
+            await conn.execute(sa.update(outbox_t).where(outbox_t.c.id.in_(outbox_ids)).values(
                 **values))
 
         await self.writer.run(job)
 
-    async def mark_sent(self, outbox_id: int) -> None:
-        await self._update_outbox(outbox_id, status="sent")
+    async def mark_sent(self, outbox_ids: list[int]) -> None:
+        await self._update_outbox(outbox_ids, status="sent")
 
     async def mark_retry(self, outbox_id: int, error: str) -> None:
-        await self._update_outbox(outbox_id, attempts=outbox_t.c.attempts + 1,
+        await self._update_outbox([outbox_id], attempts=outbox_t.c.attempts + 1,
                                   last_error=error[:1000])
 
     async def mark_dead(self, outbox_id: int, error: str) -> None:
-        await self._update_outbox(outbox_id, status="dead", attempts=outbox_t.c.attempts + 1,
+        await self._update_outbox([outbox_id], status="dead", attempts=outbox_t.c.attempts + 1,
                                   last_error=error[:1000])
 
     # -- reads ----------------------------------------------------------------------------
@@ -166,7 +167,7 @@ class SqlStore:
         return int((await self._one(stmt))[0])
 
     async def certificate(self, code: str) -> Certificate | None:
-        row = await self._one(sa.select(cert_t).where(cert_t.c.code == code.strip().upper()))
+        row = await self._one(sa.select(cert_t).where(cert_t.c.code == normalise_code(code)))
         return None if row is None else _certificate(row)
 
     async def certificates_of(self, person_id: PersonId) -> list[Certificate]:

@@ -1,0 +1,1 @@
+"""Network adapters: thin translation plus an I/O loop, one per network."""

@@ -1,0 +1,92 @@
+"""An adapter that keeps everything in memory: the test harness speaks through it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from adapters.render import render_plain
+from bot.model import (
+    Capabilities,
+    ExternalId,
+    Identity,
+    Inbound,
+    Network,
+    Outbound,
+    Rate,
+    Receipt,
+    RoomRef,
+)
+from bot.ports import InboundSink, SendError
+
+
+@dataclass
+class Sent:
+    msg: Outbound
+    idempotency_key: str
+    at: float
+
+    @property
+    def text(self) -> str:
+        return render_plain(self.msg)
+
+
+@dataclass
+class MemoryAdapter:
+    """Records every send; `failures` lets a test make the next sends fail."""
+
+    network: Network = Network("memory")
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    sent: list[Sent] = field(default_factory=list)
+    failures: list[SendError] = field(default_factory=list)
+    dedupe: bool = True  # behave like a network that honours idempotency keys
+    _keys: set[str] = field(default_factory=set)
+    _sink: InboundSink | None = None
+    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def with_rate(cls, network: str, per_second: float, burst: int) -> MemoryAdapter:
+        return cls(Network(network), Capabilities(rate=Rate(per_second, burst)))
+
+    async def run(self, sink: InboundSink) -> None:
+        self._sink = sink
+        await asyncio.Event().wait()
+
+    def attach(self, sink: InboundSink) -> None:
+        self._sink = sink
+
+    async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
+        if self.failures:
+            raise self.failures.pop(0)
+        if self.dedupe and idempotency_key in self._keys:
+            return Receipt(idempotency_key)
+        self._keys.add(idempotency_key)
+        self.sent.append(Sent(msg, idempotency_key, asyncio.get_running_loop().time()))
+        self._changed.set()
+        return Receipt(idempotency_key)
+
+    def identity(self, name: str, verified: bool = True) -> Identity:
+        return Identity(self.network, ExternalId(name), verified)
+
+    def inbound(self, name: str, text: str, room: str = "", event_id: str = "",
+                direct: bool = True, verified: bool = True) -> Inbound:
+        room_ref = RoomRef(self.network, room or f"dm:{name}", room, direct)
+        return Inbound(self.network, event_id or f"{self.network}-{next(self._counter)}",
+                       room_ref, self.identity(name, verified), text, direct, datetime.now(UTC))
+
+    async def deliver(self, inbound: Inbound) -> None:
+        """Hand an inbound event to the bot, as the network would."""
+        if self._sink is None:
+            raise RuntimeError("the adapter is not running")
+        await self._sink(inbound)
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
+        """Wait until at least `count` messages were sent in total."""
+        async with asyncio.timeout(timeout):
+            while len(self.sent) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.sent

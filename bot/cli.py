@@ -1,0 +1,170 @@
+"""The `wayfinder` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bot.app import network_adapters, run_app, upgrade_database, verify_certificate
+from bot.config import Config, ConfigError, load_config
+from bot.content import ContentError, load_content
+
+F = TypeVar("F", bound=Callable[..., Any])
+err = Console(stderr=True)
+out = Console()
+
+
+def config_option(func: F) -> F:
+    option = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+                          default=None,
+                          help="Config file (default: ./wayfinder.toml if present, else "
+                               "built-in defaults).")
+    return option(func)
+
+
+def _load(config_path: Path | None) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+
+
+def _fail(message: str, code: int = 2) -> Any:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    sys.exit(code)
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+    except ContentError as exc:
+        _fail("content has problems:\n" + "\n".join(f"  {p}" for p in exc.problems))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+def main(verbose: int) -> None:
+    """Wayfinder: guides newcomers from "hello" to their first contribution, in chat."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@config_option
+def run(config_path: Path | None) -> None:
+    """Run the bot on every adapter enabled in the config (with none, the console)."""
+    config = _load(config_path)
+    try:
+        adapters = network_adapters(config)
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+    _run(run_app(config, adapters))
+
+
+@main.command()
+@config_option
+@click.option("--as", "name", default=None, help="Who you are in the chat (console:NAME).")
+@click.option("--room", default="", help="Pretend to be in this channel, e.g. '#pagebot'.")
+def chat(config_path: Path | None, name: str | None, room: str) -> None:
+    """Talk to the bot in this terminal; reads stdin until end of input."""
+    config = _load(config_path)
+    from adapters.console import ConsoleAdapter
+    from bot.app import console_name
+
+    _run(run_app(config, [ConsoleAdapter(console_name(config, name), room)]))
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path: Path | None) -> None:
+    """Validate the config file and the secrets it names; print what will run."""
+    config = _load(config_path)
+    try:
+        config.check_secrets()
+        content = load_content(config.content_path())
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+    except ContentError as exc:
+        _fail("content has problems:\n" + "\n".join(f"  {p}" for p in exc.problems))
+    table = Table(title=f"Wayfinder configuration ({config.source})")
+    table.add_column("setting")
+    table.add_column("value")
+    table.add_row("storage.url", config.storage.url)
+    table.add_row("content", f"{config.content_path()} ({len(content.projects)} projects, "
+                  f"{len(content.workshops)} workshops)")
+    enabled = [n for n in ("irc", "matrix", "telegram") if getattr(config.adapters, n).enabled]
+    table.add_row("adapters", ", ".join(enabled) or "console")
+    out.print(table)
+    out.print("config OK")
+
+
+@main.group()
+def content() -> None:
+    """Community content (projects, workshops, regions)."""
+
+
+@content.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@config_option
+def content_check(path: Path | None, config_path: Path | None) -> None:
+    """Validate a content folder, listing every problem with file, key and reason."""
+    folder = path or _load(config_path).content_path()
+    try:
+        loaded = load_content(folder)
+    except ContentError as exc:
+        table = Table(title=f"{len(exc.problems)} problem(s) in {folder}")
+        for column in ("file", "key", "problem"):
+            table.add_column(column, overflow="fold")
+        for problem in exc.problems:
+            table.add_row(problem.file, problem.key or "(file)", problem.reason)
+        err.print(table)
+        sys.exit(1)
+    tasks = sum(len(p.tasks) for p in loaded.projects.values())
+    out.print(f"content OK: {len(loaded.projects)} projects, {len(loaded.workshops)} workshops, "
+              f"{tasks} tasks, {len(loaded.regions)} regions in {folder}")
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: Path | None) -> None:
+    """Apply schema migrations (safe to run again)."""
+    url = _run(upgrade_database(_load(config_path)))
+    out.print(f"database at {url} is up to date")
+
+
+@main.group()
+def certificate() -> None:
+    """Workshop certificates."""
+
+
+@certificate.command("verify")
+@click.argument("code")
+@config_option
+def certificate_verify(code: str, config_path: Path | None) -> None:
+    """Show whose certificate CODE is, for which workshop, and when it was issued."""
+    found = _run(verify_certificate(_load(config_path), code))
+    if found is None:
+        _fail(f"no certificate with code {code!r}: check the code for typos", code=1)
+    table = Table(title=f"Certificate {found.code}: valid")
+    table.add_column("field")
+    table.add_column("value")
+    table.add_row("holder", found.holder)
+    table.add_row("workshop", f"{found.workshop_title} ({found.workshop_id})")
+    table.add_row("issued", found.issued_at.strftime("%Y-%m-%d %H:%M UTC"))
+    out.print(table)

@@ -1,0 +1,14 @@
+"""Flows: declarative step machines for each part of the growth path, plus global commands."""
+
+from __future__ import annotations
+
+from bot.flow import Flow, Handler
+from flows import account, commands, discovery, first_task, workshop
+
+
+def all_flows() -> dict[str, Flow]:
+    return {flow.name: flow for flow in (discovery.FLOW, workshop.FLOW, first_task.FLOW)}
+
+
+def global_commands() -> dict[str, Handler]:
+    return {**commands.COMMANDS, "link": account.link, "task": first_task.task_command}

@@ -1,0 +1,74 @@
+"""Linking one person's identities across networks with a one-time code."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.codes import normalise_code, short_code
+from bot.durations import describe
+from bot.flow import Goto, Transition, Turn
+from bot.records import EndClaim, LinkCode, MergePersons, UseLinkCode
+from flows.path import progress_rank
+
+FAILED_REDEMPTIONS_PER_HOUR = 10
+
+
+async def link(turn: Turn) -> Transition:
+    """`!link` issues a code; `!link CODE` redeems one issued on another network."""
+    hour_ago = turn.now - timedelta(hours=1)
+    if not turn.input.args:
+        issued = await turn.reads.link_codes_since(turn.person_id, hour_ago)
+        if issued >= turn.settings.link_codes_per_hour:
+            turn.say("You've asked for several link codes in the last hour. Please use one of "
+                     "those, or try again later.")
+            return None
+        code = short_code()
+        ttl = turn.settings.link_ttl
+        turn.record(LinkCode(code, turn.person_id, turn.now, turn.now + ttl, False))
+        turn.say(f"Your link code is {code}. On your other network, send me: !link {code}\n"
+                 f"It works once and expires in {describe(ttl)}.")
+        return None
+    return await _redeem(turn, normalise_code(turn.input.args))
+
+
+async def _redeem(turn: Turn, code: str) -> Transition:
+    hour_ago = turn.now - timedelta(hours=1)
+    if await turn.reads.events_since(turn.person_id, "link_failed", hour_ago) >= \
+            FAILED_REDEMPTIONS_PER_HOUR:
+        turn.say("Too many wrong link codes in the last hour. Please wait a while and ask for a "
+                 "fresh code.")
+        return None
+    found = await turn.reads.link_code(code)
+    if found is None or found.used or found.expires_at <= turn.now:
+        turn.event("link_failed")
+        turn.say("That link code isn't valid: it may be mistyped, used already, or expired. "
+                 "Send !link on your other network to get a fresh one.")
+        return None
+    if found.person_id == turn.person_id:
+        turn.say("That code belongs to this account already: redeem it from your *other* "
+                 "network.")
+        return None
+    target = found.person_id
+    mine = await turn.reads.active_claim(turn.person_id)
+    theirs = await turn.reads.active_claim(target)
+    if mine is not None and theirs is not None:  # one person holds one task at a time
+        turn.record(EndClaim(turn.person_id, mine.task_id, "released", turn.now))
+    target_state = await turn.reads.load_state(target)
+    turn.record(UseLinkCode(code))
+    turn.record(MergePersons(source=turn.person_id, target=target))
+    turn.event("linked", identity=turn.sender.key)
+    if target_state is not None and (
+            progress_rank(target_state.data, turn.content) >= progress_rank(turn.data,
+                                                                          turn.content)):
+        messages = int(turn.data.get("messages", 0))
+        turn.data = dict(target_state.data)
+        turn.data["messages"] = int(turn.data.get("messages", 0)) + messages
+        turn.flow, turn.step = target_state.flow, target_state.step
+    turn.data["last_room"] = [turn.room.network, turn.room.id, turn.room.name, turn.room.direct]
+    turn.person_id = target
+    others = ", ".join(i.key for i in await turn.reads.identities(target))
+    turn.say(f"Linked! {turn.sender.key} and {others} are now one account. "
+             "Your path continues where it was.")
+    if turn.flow is not None and turn.step is not None and not turn.data.get("paused"):
+        return Goto(turn.step, flow=turn.flow)
+    return None

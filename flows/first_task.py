@@ -1,0 +1,118 @@
+"""Steps 3 and 4: a first easy task with a mentor, then more tasks."""
+
+from __future__ import annotations
+
+from bot.content import Project, Task
+from bot.flow import Flow, Goto, Step, Transition, Turn
+from bot.records import ClaimTask, EndClaim, TouchClaim
+from flows.path import channel_list, chosen_project, profile
+
+
+def pick_task(project: Project, taken: set[str], done: set[str],
+              skills: list[str]) -> Task | None:
+    """The free task that best matches the person's skills and languages."""
+    wanted = {s.lower() for s in skills}
+    free = [t for t in project.tasks if t.id not in taken and t.id not in done]
+    if not free:
+        return None
+    return max(free, key=lambda t: (len(wanted & {s.lower() for s in t.skills}),
+                                    -project.tasks.index(t)))
+
+
+def task_text(project: Project, task: Task) -> str:
+    lines = [f"Your task: {task.title}"]
+    if task.url:
+        lines.append(f"Details: {task.url}")
+    if task.estimate:
+        lines.append(f"Usually takes about {task.estimate}.")
+    if project.mentors:
+        lines.append(f"Mentors: {', '.join(project.mentors)}")
+    if project.channels:
+        lines.append(f"Support: {channel_list(project)}")
+    lines.append("It's reserved for you. Type !done when your change is submitted, or !release "
+                 "to give it back.")
+    return "\n".join(lines)
+
+
+async def offer(turn: Turn) -> Transition:
+    project = chosen_project(turn)
+    if project is None:
+        turn.say("Pick a project first: type !start.")
+        return None
+    claim = await turn.reads.active_claim(turn.person_id)
+    if claim is not None:
+        task = next((t for t in project.tasks if t.id == claim.task_id), None)
+        if task is not None:
+            turn.say(task_text(project, task))
+            return Goto("working")
+    prof = profile(turn.data)
+    task = pick_task(project, await turn.reads.claimed_task_ids(),
+                     await turn.reads.finished_task_ids(turn.person_id),
+                     [*prof["skills"], *prof["languages"]])
+    if task is None:
+        turn.say(f"All of {project.name}'s first tasks are taken or done right now. Ask in "
+                 f"{channel_list(project) or 'the project channel'} for more, or type !task "
+                 "later to try again.")
+        return Goto("involved")
+    turn.record(ClaimTask(task.id, project.id, turn.person_id, turn.now))
+    turn.event("task_claimed", task=task.id, project=project.id)
+    turn.data["task"] = task.id
+    turn.say("Here is a first task picked for you.\n" + task_text(project, task))
+    return Goto("working")
+
+
+async def working(turn: Turn) -> Transition:
+    return None
+
+
+async def working_reply(turn: Turn) -> Transition:
+    task_id = turn.data.get("task")
+    claim = await turn.reads.active_claim(turn.person_id)
+    if claim is None or claim.task_id != task_id:
+        turn.data.pop("task", None)
+        turn.say("You have no task reserved at the moment. Type !task for one.")
+        return Goto("involved")
+    if turn.input.command == "done":
+        turn.record(EndClaim(turn.person_id, claim.task_id, "done", turn.now))
+        turn.event("task_done", task=claim.task_id)
+        turn.data["tasks_done"] = int(turn.data.get("tasks_done", 0)) + 1
+        turn.data.pop("task", None)
+        turn.say("Well done, that's a real contribution! A mentor will review it. You're now "
+                 "on step 4, Get involved: type !task for another task, or !status to see "
+                 "your progress.")
+        return Goto("involved")
+    if turn.input.command == "release":
+        turn.record(EndClaim(turn.person_id, claim.task_id, "released", turn.now))
+        turn.event("task_released", task=claim.task_id, reason="asked")
+        turn.data.pop("task", None)
+        turn.say("Released: someone else can take it now. Type !task when you want another.")
+        return Goto("involved")
+    turn.record(TouchClaim(turn.person_id, turn.now))
+    turn.say("Noted. Type !done when your change is submitted, !release to give the task back, "
+             "or ask your mentors in the support channel if you're stuck.")
+    return None
+
+
+async def involved(turn: Turn) -> Transition:
+    return None
+
+
+async def involved_reply(turn: Turn) -> Transition:
+    turn.say("Type !task for a new task, or !status to see your progress.")
+    return None
+
+
+async def task_command(turn: Turn) -> Transition:
+    """`!task`: show the reserved task, or reserve a new one."""
+    if chosen_project(turn) is None:
+        turn.say("Pick a project first: type !start.")
+        return None
+    turn.data.pop("paused", None)
+    return Goto("offer", flow="first_task")
+
+
+FLOW = Flow("first_task", steps=(
+    Step("offer", enter=offer),
+    Step("working", enter=working, reply=working_reply, commands=("done", "release")),
+    Step("involved", enter=involved, reply=involved_reply),
+))

@@ -1,0 +1,63 @@
+"""Reading a person's place on the growth path out of their flow data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.content import Content, Project, Workshop
+from bot.flow import Turn
+
+STAGES = ("Find your project", "Get started", "First task", "Get involved", "Get more involved")
+
+
+def profile(data: dict[str, Any]) -> dict[str, list[str]]:
+    value: dict[str, list[str]] = data.setdefault(
+        "profile", {"interests": [], "skills": [], "languages": []})
+    return value
+
+
+def chosen_project(turn: Turn) -> Project | None:
+    project_id = turn.data.get("project")
+    return turn.content.projects.get(project_id) if isinstance(project_id, str) else None
+
+
+def chosen_workshop(turn: Turn) -> Workshop | None:
+    project = chosen_project(turn)
+    return turn.content.workshop_of(project) if project else None
+
+
+def workshop_index(data: dict[str, Any], workshop_id: str) -> int:
+    return int(data.setdefault("workshops", {}).get(workshop_id, 0))
+
+
+def set_workshop_index(data: dict[str, Any], workshop_id: str, index: int) -> None:
+    data.setdefault("workshops", {})[workshop_id] = index
+
+
+def workshop_done(data: dict[str, Any], workshop_id: str) -> bool:
+    return workshop_id in data.get("completed_workshops", [])
+
+
+def stage(data: dict[str, Any], content: Content) -> int:
+    """0-based index into STAGES of where the person is now."""
+    project = content.projects.get(data.get("project", ""))
+    if project is None:
+        return 0
+    workshop = content.workshop_of(project)
+    if workshop is not None and not workshop_done(data, workshop.id):
+        return 1
+    if int(data.get("tasks_done", 0)) == 0:
+        return 2
+    return 3 if int(data.get("tasks_done", 0)) < 3 else 4
+
+
+def progress_rank(data: dict[str, Any], content: Content) -> tuple[int, int, int]:
+    """Orders two people's data by how far along they are (used when linking accounts)."""
+    project = content.projects.get(data.get("project", ""))
+    workshop = content.workshop_of(project) if project else None
+    index = workshop_index(dict(data), workshop.id) if workshop else 0
+    return stage(data, content), index, int(data.get("messages", 0))
+
+
+def channel_list(project: Project) -> str:
+    return ", ".join(f"{channel} ({network})" for network, channel in project.channels.items())

@@ -1,0 +1,126 @@
+"""Step 2, "Get started": the project's workshop, step by step, with checkpoints."""
+
+from __future__ import annotations
+
+import re
+
+from bot.codes import short_code
+from bot.content import AnswerCheckpoint, UrlCheckpoint, Workshop, WorkshopStep
+from bot.flow import Flow, Goto, Step, Transition, Turn
+from bot.model import Choice
+from bot.records import Certificate
+from flows.path import chosen_workshop, set_workshop_index, workshop_index
+
+def _checkpoint_prompt(step: WorkshopStep) -> tuple[str, list[Choice]]:
+    checkpoint = step.checkpoint
+    if isinstance(checkpoint, AnswerCheckpoint):
+        return f"Checkpoint: {checkpoint.question}", []
+    if isinstance(checkpoint, UrlCheckpoint):
+        return f"Checkpoint: {checkpoint.prompt}", []
+    return "Checkpoint: tell me when you're done.", [Choice("done", "Done")]
+
+
+def _passes(step: WorkshopStep, turn: Turn) -> bool:
+    checkpoint = step.checkpoint
+    answer = turn.input.text.strip()
+    if isinstance(checkpoint, AnswerCheckpoint):
+        normal = " ".join(answer.lower().split())
+        return any(normal == " ".join(a.lower().split()) for a in checkpoint.accept)
+    if isinstance(checkpoint, UrlCheckpoint):
+        return re.match(checkpoint.pattern, answer) is not None
+    return turn.choice == "done" or answer.lower() in {"done", "yes", "ok", "finished", "y"}
+
+
+def _hint(step: WorkshopStep) -> str:
+    checkpoint = step.checkpoint
+    if isinstance(checkpoint, AnswerCheckpoint):
+        return "That's not quite it. Have another look at the instructions and try again."
+    if isinstance(checkpoint, UrlCheckpoint):
+        return ("That link doesn't look right for this step. Paste the full address "
+                "(it starts with https://).")
+    return "When you've finished this step, type done (or 1)."
+
+
+def _current(turn: Turn) -> tuple[Workshop, int] | None:
+    workshop = chosen_workshop(turn)
+    if workshop is None:
+        return None
+    return workshop, workshop_index(turn.data, workshop.id)
+
+
+async def show_step(turn: Turn) -> Transition:
+    current = _current(turn)
+    if current is None:
+        turn.say("Your project has no workshop, so let's go straight to a first task.")
+        return Goto("offer", flow="first_task")
+    workshop, index = current
+    if index >= len(workshop.steps):
+        return Goto("done")
+    step = workshop.steps[index]
+    prompt, choices = _checkpoint_prompt(step)
+    extras = ["!back for the previous step" if index else "",
+              "!skip to skip it" if step.skippable else "", "!pause to stop for now"]
+    footer = ", ".join(e for e in extras if e)
+    heading = f"{workshop.title}: step {index + 1} of {len(workshop.steps)}, {step.title}"
+    turn.say(f"{heading}\n\n{step.body.strip()}\n\n{prompt}\n({footer}.)", choices)
+    return None
+
+
+async def check_step(turn: Turn) -> Transition:
+    current = _current(turn)
+    if current is None:
+        return Goto("step")
+    workshop, index = current
+    if index >= len(workshop.steps):
+        return Goto("done")
+    step = workshop.steps[index]
+    command = turn.input.command
+    if command == "back":
+        if index == 0:
+            turn.say("This is the first step already. (!start over to choose another project.)")
+            return None
+        set_workshop_index(turn.data, workshop.id, index - 1)
+        return Goto("step")
+    if command == "skip":
+        if not step.skippable:
+            turn.say("This step can't be skipped: the next ones build on it. If it is hard, your "
+                     "project's support channel and mentors are there to help.")
+            return None
+        turn.event("step_skipped", workshop=workshop.id, step=step.id)
+        set_workshop_index(turn.data, workshop.id, index + 1)
+        return Goto("step")
+    if not _passes(step, turn):
+        turn.say(_hint(step))
+        return None
+    turn.event("step_done", workshop=workshop.id, step=step.id)
+    set_workshop_index(turn.data, workshop.id, index + 1)
+    if index + 1 < len(workshop.steps):
+        turn.say("Checkpoint passed. Nice work!")
+    return Goto("step")
+
+
+async def finish(turn: Turn) -> Transition:
+    workshop = chosen_workshop(turn)
+    if workshop is None:
+        return Goto("offer", flow="first_task")
+    done: list[str] = turn.data.setdefault("completed_workshops", [])
+    if workshop.id not in done:
+        done.append(workshop.id)
+        turn.event("workshop_done", workshop=workshop.id)
+        if workshop.certificate:
+            code = short_code()
+            turn.record(Certificate(code, turn.person_id, turn.sender.key, workshop.id,
+                                    workshop.title, turn.now))
+            turn.data.setdefault("certificates", []).append(code)
+            turn.say(f"You finished \"{workshop.title}\". Congratulations!\n"
+                     f"Your certificate code is {code}. Anyone can check it with: "
+                     f"wayfinder certificate verify {code}")
+        else:
+            turn.say(f"You finished \"{workshop.title}\". Congratulations!")
+    return Goto("offer", flow="first_task")
+
+
+FLOW = Flow("workshop", steps=(
+    Step("step", enter=show_step, reply=check_step, commands=("back", "skip")),
+    Step("done", enter=finish),
+))
