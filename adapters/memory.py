@@ -21,6 +21,8 @@ from bot.model import (
 )
 from bot.ports import InboundSink, SendError
 
+MEMORY = Network("memory")
+
 
 @dataclass
 class Sent:
@@ -37,7 +39,7 @@ class Sent:
 class MemoryAdapter:
     """Records every send; `failures` lets a test make the next sends fail."""
 
-    network: Network = Network("memory")
+    network: Network = MEMORY
     capabilities: Capabilities = field(default_factory=Capabilities)
     sent: list[Sent] = field(default_factory=list)
     failures: list[SendError] = field(default_factory=list)
@@ -83,9 +85,9 @@ class MemoryAdapter:
             raise RuntimeError("the adapter is not running")
         await self._sink(inbound)
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
+    async def wait_for(self, count: int, within: float = 5.0) -> list[Sent]:
         """Wait until at least `count` messages were sent in total."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while len(self.sent) < count:
                 self._changed.clear()
                 await self._changed.wait()

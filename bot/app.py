@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from adapters.console import ConsoleAdapter
 from bot.config import Config, ConfigError
@@ -117,9 +118,9 @@ class App:
                 loop.add_signal_handler(sig, self.stop)
         tasks = [asyncio.create_task(self._supervise(a), name=f"adapter-{a.network}")
                  for a in self.adapters]
-        stopper = asyncio.create_task(self._stopping.wait())
+        stopper: asyncio.Task[Any] = asyncio.create_task(self._stopping.wait())
         try:
-            pending = set(tasks)
+            pending: set[asyncio.Task[Any]] = set(tasks)
             while pending and not self._stopping.is_set():
                 _done, pending = await asyncio.wait(pending | {stopper},
                                                     return_when=asyncio.FIRST_COMPLETED)

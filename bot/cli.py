@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -37,7 +37,7 @@ def _load(config_path: Path | None) -> Config:
         _fail(f"config error: {exc}")
 
 
-def _fail(message: str, code: int = 2) -> Any:
+def _fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
     sys.exit(code)
 

@@ -14,8 +14,16 @@ from bot.config import FlowsConfig
 from bot.content import Content
 from bot.flow import End, Flow, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
-from bot.model import Identity, Inbound, Network, PersonId, RoomRef, outbound_to_json
-from bot.ports import CommitResult, ConflictError, OutboxItem, OutboxRow, PersonState, Store, UnitOfWork
+from bot.model import ExternalId, Identity, Inbound, Network, PersonId, RoomRef, outbound_to_json
+from bot.ports import (
+    CommitResult,
+    ConflictError,
+    OutboxItem,
+    OutboxRow,
+    PersonState,
+    Store,
+    UnitOfWork,
+)
 from bot.records import EndClaim, MergePersons, Record
 from bot.router import ParsedInput, parse
 from bot.text import clean_input, one_line
@@ -260,7 +268,7 @@ class Engine:
                 if room is None:
                     continue
                 inbound = Inbound(Network(room[0]), f"idle:{claim.task_id}", room_from_json(room),
-                                  Identity(Network(room[0]), Network("") , False), "",
+                                  Identity(Network(room[0]), ExternalId(""), False), "",
                                   True, now)
                 turn = self._turn(claim.person_id, inbound, ParsedInput("", "", ""), state)
                 turn.record(EndClaim(claim.person_id, claim.task_id, "idle", now))

@@ -37,6 +37,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._sent: list[int] = []
         self._sent_event = asyncio.Event()
+        self._mark_lock = asyncio.Lock()
         self._queued: set[int] = set()
         self.delivered = 0
         self.dead = 0
@@ -65,10 +66,10 @@ class Dispatcher:
     def backlog(self) -> int:
         return sum(q.qsize() for q in self._queues.values())
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, within: float) -> bool:
         """Wait until every queued reply is delivered or dead; False if time ran out."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 for queue in self._queues.values():
                     await queue.join()
                 await self._flush_marks()
@@ -99,7 +100,7 @@ class Dispatcher:
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.config.max_retry_seconds,
-                   self.config.first_retry_seconds * 2 ** (attempt - 1))
+                   self.config.first_retry_seconds * 2.0 ** (attempt - 1))
         return base * random.uniform(0.5, 1.0)
 
     async def _deliver(self, network: Network, row: OutboxRow) -> None:
@@ -144,7 +145,8 @@ class Dispatcher:
             await self._flush_marks()
 
     async def _flush_marks(self) -> None:
-        self._sent_event.clear()
-        if self._sent:
-            ids, self._sent = self._sent, []
-            await self.store.mark_sent(ids)
+        async with self._mark_lock:  # a drain waits for a flush already under way
+            self._sent_event.clear()
+            if self._sent:
+                ids, self._sent = self._sent, []
+                await self.store.mark_sent(ids)

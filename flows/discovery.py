@@ -192,6 +192,10 @@ async def browse_reply(turn: Turn) -> Transition:
 def _pick_or_hint(turn: Turn) -> Transition:
     if turn.choice and turn.choice in turn.content.projects:
         return pick_project(turn, turn.choice)
+    typed = turn.input.text.strip().lower()
+    for pid, project in turn.content.projects.items():  # any project by name, shown or not
+        if typed in (pid, project.name.lower()):
+            return pick_project(turn, pid)
     offered = len(turn.data.get("choices", []))
     turn.say(f"I didn't find that project. Pick a number from 1 to {offered} or type its name.")
     return None

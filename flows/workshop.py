@@ -11,6 +11,7 @@ from bot.model import Choice
 from bot.records import Certificate
 from flows.path import chosen_workshop, set_workshop_index, workshop_index
 
+
 def _checkpoint_prompt(step: WorkshopStep) -> tuple[str, list[Choice]]:
     checkpoint = step.checkpoint
     if isinstance(checkpoint, AnswerCheckpoint):

@@ -14,7 +14,16 @@ from bot.ports import CommitResult, OutboxRow, PersonState, UnitOfWork
 from bot.records import Certificate, LinkCode, TaskClaim
 from storage.database import Database, open_database
 from storage.migrate import upgrade
-from storage.records import cert_t, claim_t, event_t, identity_t, link_t, outbox_t, person_t, state_t
+from storage.records import (
+    cert_t,
+    claim_t,
+    event_t,
+    identity_t,
+    link_t,
+    outbox_t,
+    person_t,
+    state_t,
+)
 from storage.writer import GroupWriter
 
 _active = claim_t.c.ended_at.is_(None)

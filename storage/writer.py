@@ -9,6 +9,7 @@ rows with one executemany each. Every handler awaits its own unit's result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -63,10 +64,8 @@ class GroupWriter:
             return
         await self._queue.join()
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
         self._task = None
 
     async def commit(self, unit: UnitOfWork) -> CommitResult:
@@ -121,7 +120,7 @@ class GroupWriter:
 
     async def _record_inbox(self, conn: AsyncConnection, batch: list[_Pending], now: datetime,
                             results: list[tuple[_Pending, Any]]) -> list[_Pending]:
-        wanted: dict[tuple[str, str], _Pending] = {}
+        wanted: dict[tuple[Network, str], _Pending] = {}
         accepted: list[_Pending] = []
         for item in batch:
             key = item.unit.inbox if item.unit is not None else None
@@ -186,9 +185,9 @@ class GroupWriter:
                              "status": "pending", "attempts": 0, "last_error": "",
                              "created_at": now, "updated_at": now})
         if rows:
-            stmt = sa.insert(outbox_t).returning(
+            insert_rows = sa.insert(outbox_t).returning(
                 outbox_t.c.id, outbox_t.c.idempotency_key, sort_by_parameter_order=True)
-            result = await conn.execute(stmt, rows)
+            result = await conn.execute(insert_rows, rows)
             for row, values in zip(result, rows, strict=True):
                 owners[row.idempotency_key].outbox.append(OutboxRow(
                     row.id, row.idempotency_key, Network(values["network"]), values["body"], 0))

@@ -1,8 +1,9 @@
 """Alembic environment: runs on the connection the store hands over (see storage.migrate)."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
-from storage.tables import SQLModel
+import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 connection = config.attributes.get("connection")

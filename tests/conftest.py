@@ -1,0 +1,71 @@
+"""Fixtures: databases (SQLite files and PostgreSQL), clocks and the chat harness."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.harness import FakeClock, Harness, make_config
+
+PG_ENV = "WAYFINDER_TEST_PG_URL"
+PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def pg_admin_url() -> str:
+    return os.environ.get(PG_ENV, PG_DEFAULT)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'wayfinder.db'}"
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh database on the PostgreSQL server named by WAYFINDER_TEST_PG_URL, dropped after."""
+    admin = make_url(pg_admin_url())
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"wf_test_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {admin.render_as_string()} ({exc}). "
+                    f"Start it (scripts/test does) or point {PG_ENV} at a server.")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Runs the test once on SQLite and once on PostgreSQL."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+HarnessFactory = Callable[..., Harness]
+
+
+@pytest.fixture
+async def bot(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
+    async with Harness(make_config(sqlite_url), clock=clock) as harness:
+        yield harness

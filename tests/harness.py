@@ -1,0 +1,93 @@
+"""Say a line as a person, get the bot's replies back: the app over memory adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from adapters.memory import MemoryAdapter, Sent
+from bot.app import App
+from bot.config import Config, config_from_dict
+from bot.model import Inbound, Network
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+
+@dataclass
+class FakeClock:
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def make_config(db_url: str, **sections: dict[str, object]) -> Config:
+    data: dict[str, object] = {"storage": {"url": db_url, "durable": False},
+                               "content": {"path": str(CONTENT)}, **sections}
+    return config_from_dict(data, "(test)", Path("."))
+
+
+class Harness:
+    """One bot (App) with a memory adapter per network, restartable on the same database."""
+
+    def __init__(self, config: Config, networks: Sequence[str] = ("memory",),
+                 clock: FakeClock | None = None) -> None:
+        self.config = config
+        self.clock = clock or FakeClock()
+        self.adapters = {n: MemoryAdapter(Network(n)) for n in networks}
+        self.app: App | None = None
+
+    async def __aenter__(self) -> Harness:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        self.app = App(self.config, list(self.adapters.values()), clock=self.clock)
+        await self.app.start(tick=False)
+        for adapter in self.adapters.values():
+            adapter.attach(self.app.engine.handle)
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            await self.app.close()
+            self.app = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    @property
+    def running(self) -> App:
+        assert self.app is not None, "the harness is not started"
+        return self.app
+
+    def inbound(self, who: str, text: str, network: str = "memory", **kw: object) -> Inbound:
+        return self.adapters[network].inbound(who, text, **kw)  # type: ignore[arg-type]
+
+    async def send(self, inbound: Inbound) -> list[Sent]:
+        """Deliver an inbound event and return the replies that reached its room."""
+        adapter = self.adapters[inbound.network]
+        before = len(adapter.sent)
+        await adapter.deliver(inbound)
+        await self.running.dispatcher.drain(10)
+        return [s for s in adapter.sent[before:] if getattr(s.msg.to, "id", None) ==
+                inbound.room.id]
+
+    async def say(self, who: str, text: str, network: str = "memory", **kw: object) -> str:
+        """Say `text` as `who`; the bot's replies, joined by blank lines."""
+        sent = await self.send(self.inbound(who, text, network, **kw))
+        return "\n\n".join(s.text for s in sent)
+
+    async def script(self, who: str, lines: Sequence[str], network: str = "memory") -> str:
+        out = ""
+        for line in lines:
+            out = await self.say(who, line, network)
+        return out
