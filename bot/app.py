@@ -43,7 +43,12 @@ def network_adapters(config: Config, chat_name: str | None = None,
             raise ConfigError(config.source, f"adapters.{name}.enabled",
                               f"the {name} adapter is not available in this version yet; "
                               "set enabled = false")
-    return [ConsoleAdapter(console_name(config, chat_name), room)]
+    return chat_adapters(config, chat_name, room)
+
+
+def chat_adapters(config: Config, name: str | None, room: str = "") -> list[Adapter]:
+    """`wayfinder chat`: the console only, as console:NAME, optionally "in" a channel."""
+    return [ConsoleAdapter(console_name(config, name), room)]
 
 
 @dataclass

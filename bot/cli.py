@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bot.app import network_adapters, run_app, upgrade_database, verify_certificate
+from bot.app import chat_adapters, network_adapters, run_app, upgrade_database, verify_certificate
 from bot.config import Config, ConfigError, load_config
 from bot.content import ContentError, load_content
 
@@ -38,7 +38,7 @@ def _load(config_path: Path | None) -> Config:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -79,10 +79,7 @@ def run(config_path: Path | None) -> None:
 def chat(config_path: Path | None, name: str | None, room: str) -> None:
     """Talk to the bot in this terminal; reads stdin until end of input."""
     config = _load(config_path)
-    from adapters.console import ConsoleAdapter
-    from bot.app import console_name
-
-    _run(run_app(config, [ConsoleAdapter(console_name(config, name), room)]))
+    _run(run_app(config, chat_adapters(config, name, room)))
 
 
 @main.command("check-config")

@@ -69,7 +69,7 @@ async def test_a_failing_handler_is_answered_politely_and_the_loop_lives(bot: Ha
     async def broken(turn: object) -> None:
         raise RuntimeError("boom")
 
-    bot.running.engine.commands["status"] = broken  # type: ignore[assignment]
+    bot.running.engine.commands["status"] = broken
     reply = await bot.say("gil", "!status")
     assert reply.startswith("Sorry, something went wrong on my side.")
     assert "What are you interested in?" in await bot.say("gil", "!start")

@@ -17,7 +17,8 @@ async def test_whole_path_discovery_workshop_certificate_first_task(db_url: str)
         reply = await bot.say("ada", "!start")
         assert "Hi, I'm Wayfinder" in reply
         assert "What are you interested in?" in reply
-        assert "1) community" in reply and "automation" in reply
+        assert "1) community" in reply
+        assert "automation" in reply
 
         reply = await bot.say("ada", "automation, 5")  # a word and a number
         assert "What are you good at" in reply
@@ -49,7 +50,8 @@ async def test_whole_path_discovery_workshop_certificate_first_task(db_url: str)
         reply = await bot.say("ada", "!1")
         assert "step 4 of 6, Run the tests" in reply
         reply = await bot.say("ada", "PyTest  tests/unit")
-        assert "step 5 of 6, Make a first change" in reply and "!skip to skip it" in reply
+        assert "step 5 of 6, Make a first change" in reply
+        assert "!skip to skip it" in reply
         reply = await bot.say("ada", "!skip")
         assert "step 6 of 6, Ask for review" in reply
         reply = await bot.say("ada", "https://example.org/not-a-review")
@@ -129,7 +131,8 @@ async def test_workshop_back_and_unskippable_step(bot: Harness) -> None:
 async def test_help_is_context_aware(bot: Harness) -> None:
     reply = await bot.say("fay", "!help")
     assert "Right now you can use" not in reply
-    assert "!start:" in reply and "!status:" in reply
+    assert "!start:" in reply
+    assert "!status:" in reply
     await bot.say("fay", "!start")
     reply = await bot.say("fay", "!help")
     assert "Right now you can use:\n  !skip:" in reply
@@ -182,7 +185,8 @@ async def test_a_task_is_not_handed_to_two_people(bot: Harness) -> None:
     replies = [await bot.say(who, "!task") for who in people]
     titles = [re.search(r"Your task: (.*)", r) for r in replies]
     given = [t.group(1) for t in titles if t]
-    assert len(given) == 3 and len(set(given)) == 3
+    assert len(given) == 3
+    assert len(set(given)) == 3
     assert sum("are taken or done right now" in r for r in replies) == 2
     # one claim at a time per person: asking again shows the same task
     again = await bot.say(people[0], "!task")

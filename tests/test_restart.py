@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.model import Outbound, outbound_to_json
+from bot.model import outbound_to_json
 from bot.ports import OutboxItem, UnitOfWork
 from tests.harness import Harness, make_config
 
@@ -52,7 +52,7 @@ async def test_replies_committed_before_a_crash_are_sent_after_restart(sqlite_ur
 
         reply = Outbound(to=message.room, text="queued before the crash")
         # A unit committed but never dispatched: what a crash right after commit leaves.
-        await store.commit(UnitOfWork(person, inbox=("memory", "evt-crash"), outbox=[
+        await store.commit(UnitOfWork(person, inbox=(message.network, "evt-crash"), outbox=[
             OutboxItem("memory:evt-crash:0", message.network, outbound_to_json(reply))]))
         await bot.restart()
         await bot.running.dispatcher.drain(5)

@@ -1,0 +1,135 @@
+"""The `wayfinder` command, run as a user would: in a fresh folder, input on a pipe."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.harness import CONTENT
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wayfinder(cwd: Path, *args: str, stdin: str = "",
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+WHOLE_WORKSHOP = "\n".join(["!start", "!skip", "!skip", "!skip", "Handbook", "done",
+                            "[Lumen](https://lumen.test)", "done",
+                            "https://code.lumen.test/handbook/handbook/-/merge_requests/9", ""])
+
+
+def test_piped_chat_prints_every_reply_and_exits_zero(tmp_path: Path) -> None:
+    result = wayfinder(tmp_path, "chat", "--as", "ada", stdin="!start\n!skip\n")
+    assert result.returncode == 0, result.stderr
+    assert "What are you interested in?" in result.stdout
+    assert "What are you good at" in result.stdout
+    assert (tmp_path / "wayfinder.db").exists()
+    assert result.stderr == ""
+
+
+def test_certificate_verify_from_the_command_line(tmp_path: Path) -> None:
+    chat = wayfinder(tmp_path, "chat", "--as", "grace", stdin=WHOLE_WORKSHOP)
+    assert chat.returncode == 0, chat.stderr
+    code = re.search(r"certificate code is ([A-Z0-9]{4}-[A-Z0-9]{4})", chat.stdout)
+    assert code is not None, chat.stdout
+    verify = wayfinder(tmp_path, "certificate", "verify", code.group(1).lower())
+    assert verify.returncode == 0, verify.stderr
+    assert "console:grace" in verify.stdout
+    assert "Get started with the Handbook" in verify.stdout
+    unknown = wayfinder(tmp_path, "certificate", "verify", "ZZZZ-ZZZZ")
+    assert unknown.returncode == 1
+    assert "no certificate with code 'ZZZZ-ZZZZ'" in unknown.stderr
+
+
+def test_resume_after_restart_from_the_command_line(tmp_path: Path) -> None:
+    wayfinder(tmp_path, "chat", "--as", "lin", stdin="!start\n!skip\n!skip\n!skip\nPagebot\n")
+    again = wayfinder(tmp_path, "chat", "--as", "lin", stdin="!start\n")
+    assert "Welcome back! Picking up where you left off." in again.stdout
+    assert "step 1 of 6" in again.stdout
+
+
+def test_content_check(tmp_path: Path) -> None:
+    good = wayfinder(tmp_path, "content", "check", str(CONTENT))
+    assert good.returncode == 0
+    assert "content OK: 4 projects" in good.stdout
+    bad = tmp_path / "content" / "projects"
+    bad.mkdir(parents=True)
+    (bad / "x.toml").write_text('name = "X"\nsummary = "s"\nworkshop = "nope"\n')
+    result = wayfinder(tmp_path, "content", "check", str(tmp_path / "content"))
+    assert result.returncode == 1
+    assert "content/projects/x.toml" in result.stderr
+    assert "unknown workshop id" in result.stderr
+
+
+def test_run_refuses_placeholder_secrets_naming_the_key(tmp_path: Path) -> None:
+    result = wayfinder(tmp_path, "run", "-c", str(ROOT / "config.example.toml"),
+                       env={"WAYFINDER_IRC_PASSWORD": "change-me"})
+    assert result.returncode == 2
+    assert "adapters.irc.sasl_password_env" in result.stderr
+    assert "placeholder" in result.stderr
+
+
+def test_check_config_and_db_upgrade(tmp_path: Path) -> None:
+    config = tmp_path / "wayfinder.toml"
+    config.write_text('[storage]\nurl = "sqlite+aiosqlite:///other.db"\n')
+    checked = wayfinder(tmp_path, "check-config")
+    assert checked.returncode == 0, checked.stderr
+    assert "config OK" in checked.stdout
+    assert "other.db" in checked.stdout
+    upgraded = wayfinder(tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0
+    assert "is up to date" in upgraded.stdout
+    assert (tmp_path / "other.db").exists()
+    config.write_text('[storage]\nurl = 5\n')
+    bad = wayfinder(tmp_path, "check-config")
+    assert bad.returncode == 2
+    assert "wayfinder.toml: storage.url" in bad.stderr
+
+
+def test_missing_content_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "wayfinder.toml").write_text('[content]\npath = "gone"\n')
+    result = wayfinder(tmp_path, "chat", stdin="!start\n")
+    assert result.returncode == 2
+    assert f"{tmp_path / 'gone'}: (file): content folder not found" in result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["chat"], ["check-config"], ["content"],
+                                     ["content", "check"], ["db", "upgrade"],
+                                     ["certificate", "verify"]])
+def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+    result = wayfinder(tmp_path, *command, "--help")
+    assert result.returncode == 0
+    assert "Usage: " in result.stdout
+    assert len(result.stdout.splitlines()) > 4
+
+
+def test_sigterm_shuts_down_cleanly_within_five_seconds(tmp_path: Path) -> None:
+    with subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            proc.stdin.write("!start\n")
+            proc.stdin.flush()
+            assert "Hi, I'm Wayfinder" in proc.stdout.readline()
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=5)
+            assert time.monotonic() - started < 5
+            assert proc.returncode == 0, err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()

@@ -1,0 +1,116 @@
+"""Configuration: the example is the schema; every error names the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from bot.app import network_adapters
+from bot.config import BUNDLED_CONTENT, Config, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "wayfinder.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_example_config_loads_and_documents_every_key() -> None:
+    config = load_config(EXAMPLE)
+    assert config.storage.url == "sqlite+aiosqlite:///wayfinder.db"
+    assert config.adapters.irc.channels == ("#my-project",)
+    assert config.roles.organizers == ("irc:ana", "telegram:123456789")
+    text = EXAMPLE.read_text()
+
+    def keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+        found = []
+        for name, field in model.model_fields.items():
+            if name in ("source", "base_dir"):
+                continue
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                found += keys(kind, f"{prefix}{name}.")
+            else:
+                found.append(f"{prefix}{name}")
+        return found
+
+    for key in keys(Config):
+        assert f"\n{key.rsplit('.', 1)[-1]} = " in text, f"{key} is not in config.example.toml"
+
+
+def test_the_example_configs_placeholder_secrets_are_refused_by_key() -> None:
+    config = load_config(EXAMPLE)
+    with pytest.raises(ConfigError) as err:
+        config.check_secrets({})
+    assert err.value.key == "adapters.irc.sasl_password_env"
+    assert "WAYFINDER_IRC_PASSWORD is not set" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        config.check_secrets({"WAYFINDER_IRC_PASSWORD": "change-me"})
+    assert "placeholder" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        config.check_secrets({"WAYFINDER_IRC_PASSWORD": "s3cret-real",
+                              "WAYFINDER_MATRIX_PASSWORD": "<your password>"})
+    assert err.value.key == "adapters.matrix.password_env"
+
+
+def test_defaults_need_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None)
+    assert config.storage.url == "sqlite+aiosqlite:///wayfinder.db"
+    assert config.content_path() == BUNDLED_CONTENT
+    assert [a.network for a in network_adapters(config)] == ["console"]
+
+
+def test_a_left_out_section_takes_its_defaults(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, '[flows]\nclaim_idle_after = "3d"\n'))
+    assert config.flows.claim_idle.days == 3
+    assert config.storage.url.startswith("sqlite")
+
+
+def test_wrong_type_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, '[adapters.irc]\nport = "six"\n'))
+    assert err.value.key == "adapters.irc.port"
+    assert "wayfinder.toml: adapters.irc.port:" in str(err.value)
+    assert "'six'" in str(err.value)
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, "[storage]\nurll = 'x'\n"))
+    assert (err.value.key, err.value.problem) == ("storage.urll", "unknown key")
+
+
+def test_bad_values_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, '[flows]\nclaim_idle_after = "soon"\n'))
+    assert err.value.key == "flows.claim_idle_after"
+    assert "not a duration" in err.value.problem
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, '[storage]\nurl = "mysql://x"\n'))
+    assert "sqlite+aiosqlite" in err.value.problem
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, '[roles]\nadmins = ["ana"]\n'))
+    assert err.value.key == "roles.admins"
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(_write(tmp_path, "[storage\n"))
+
+
+def test_an_enabled_network_needs_its_secret(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TG_TOKEN", raising=False)
+    config = load_config(_write(tmp_path, '[adapters.telegram]\nenabled = true\n'
+                                          'token_env = "TG_TOKEN"\n'))
+    with pytest.raises(ConfigError) as err:
+        network_adapters(config)
+    assert err.value.key == "adapters.telegram.token_env"

@@ -1,0 +1,47 @@
+"""Architecture: adapters, flows and storage import from bot, never from each other."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYERS = ("adapters", "flows", "storage")
+COMPOSITION_ROOT = ROOT / "bot" / "app.py"
+
+
+def imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_layers_never_import_each_other() -> None:
+    problems = []
+    for layer in LAYERS:
+        for path in (ROOT / layer).rglob("*.py"):
+            wrong = imported_packages(path) & (set(LAYERS) - {layer})
+            if wrong:
+                problems.append(f"{path.relative_to(ROOT)} imports {sorted(wrong)}")
+    assert problems == []
+
+
+def test_only_the_composition_root_in_bot_imports_the_layers() -> None:
+    problems = []
+    for path in (ROOT / "bot").rglob("*.py"):
+        if path == COMPOSITION_ROOT:
+            continue
+        wrong = imported_packages(path) & set(LAYERS)
+        if wrong:
+            problems.append(f"{path.relative_to(ROOT)} imports {sorted(wrong)}")
+    assert problems == []
+    assert imported_packages(COMPOSITION_ROOT) >= set(LAYERS)
+
+
+def test_the_cli_reaches_the_layers_only_through_the_composition_root() -> None:
+    assert imported_packages(ROOT / "bot" / "cli.py") & set(LAYERS) == set()

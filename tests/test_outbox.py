@@ -1,0 +1,113 @@
+"""The dispatcher: retries, dead letters, rate limits, and networks that don't stall each other."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.memory import MemoryAdapter
+from bot.config import OutboxConfig
+from bot.model import ExternalId, Identity, Network, Outbound, RoomRef, outbound_to_json
+from bot.outbox import Dispatcher
+from bot.ports import OutboxItem, PermanentSendError, TransientSendError, UnitOfWork
+from storage.repository import SqlStore
+
+FAST = OutboxConfig(first_retry_seconds=0.01, max_retry_seconds=0.05, max_attempts=4)
+
+
+@pytest.fixture
+async def store(sqlite_url: str) -> AsyncIterator[SqlStore]:
+    async with SqlStore.open(sqlite_url, durable=False) as opened:
+        yield opened
+
+
+async def _queue(store: SqlStore, network: str, texts: list[str]) -> None:
+    person = await store.person_for(Identity(Network(network), ExternalId("x"), True))
+    room = RoomRef(Network(network), "room")
+    await store.commit(UnitOfWork(person, outbox=[
+        OutboxItem(f"{network}:{t}", Network(network), outbound_to_json(Outbound(room, t)))
+        for t in texts]))
+
+
+async def test_transient_failures_are_retried_in_order(store: SqlStore) -> None:
+    adapter = MemoryAdapter(Network("irc"))
+    adapter.failures = [TransientSendError("timeout"), TransientSendError("502")]
+    await _queue(store, "irc", ["one", "two"])
+    dispatcher = Dispatcher(store, {adapter.network: adapter}, FAST)
+    await dispatcher.start()
+    assert await dispatcher.drain(5)
+    await dispatcher.stop()
+    assert [s.text for s in adapter.sent] == ["one", "two"]
+    assert await store.outbox_counts() == {"sent": 2}
+
+
+async def test_permanent_failures_and_exhausted_retries_become_dead_letters(
+        store: SqlStore) -> None:
+    adapter = MemoryAdapter(Network("irc"))
+    adapter.failures = [PermanentSendError("bot was blocked"),
+                        *[TransientSendError("down")] * 4]
+    await _queue(store, "irc", ["blocked", "flaky", "fine"])
+    dispatcher = Dispatcher(store, {adapter.network: adapter}, FAST)
+    await dispatcher.start()
+    assert await dispatcher.drain(5)
+    await dispatcher.stop()
+    assert [s.text for s in adapter.sent] == ["fine"]
+    dead = await store.dead_letters()
+    assert [d.body["text"] for d in dead] == ["blocked", "flaky"]
+    assert dispatcher.dead == 2
+
+
+async def test_rate_limit_is_respected(store: SqlStore) -> None:
+    adapter = MemoryAdapter.with_rate("irc", per_second=20, burst=4)
+    await _queue(store, "irc", [f"line {n}" for n in range(14)])
+    dispatcher = Dispatcher(store, {adapter.network: adapter}, FAST)
+    await dispatcher.start()
+    assert await dispatcher.drain(5)
+    await dispatcher.stop()
+    stamps = [s.at for s in adapter.sent]
+    assert len(stamps) == 14
+    # burst of 4, then 20/s: the last of 14 lines goes no earlier than 10/20 s after the first
+    assert stamps[-1] - stamps[0] >= 0.45
+    for first in range(len(stamps)):
+        in_window = [t for t in stamps if stamps[first] <= t < stamps[first] + 0.5]
+        assert len(in_window) <= 4 + 20 * 0.5 + 1
+
+
+async def test_retry_after_pauses_the_whole_connection(store: SqlStore) -> None:
+    adapter = MemoryAdapter.with_rate("telegram", per_second=1000, burst=10)
+    adapter.failures = [TransientSendError("429", retry_after=0.3)]
+    await _queue(store, "telegram", ["a", "b"])
+    dispatcher = Dispatcher(store, {adapter.network: adapter}, FAST)
+    started = asyncio.get_running_loop().time()
+    await dispatcher.start()
+    assert await dispatcher.drain(5)
+    await dispatcher.stop()
+    assert [s.text for s in adapter.sent] == ["a", "b"]
+    assert adapter.sent[0].at - started >= 0.29
+
+
+async def test_one_failing_network_never_stalls_the_others(store: SqlStore) -> None:
+    down = MemoryAdapter(Network("matrix"))
+    down.failures = [TransientSendError("homeserver down")] * 3
+    up = MemoryAdapter(Network("irc"))
+    await _queue(store, "matrix", ["m1"])
+    await _queue(store, "irc", [f"i{n}" for n in range(5)])
+    slow = OutboxConfig(first_retry_seconds=0.5, max_retry_seconds=0.5, max_attempts=10)
+    dispatcher = Dispatcher(store, {down.network: down, up.network: up}, slow)
+    await dispatcher.start()
+    await up.wait_for(5, within=0.4)  # delivered while matrix is still backing off
+    assert down.sent == []
+    assert await dispatcher.drain(5)
+    await dispatcher.stop()
+    assert [s.text for s in down.sent] == ["m1"]
+
+
+async def test_rows_for_a_network_without_adapter_stay_pending(store: SqlStore) -> None:
+    await _queue(store, "telegram", ["later"])
+    dispatcher = Dispatcher(store, {}, FAST)
+    await dispatcher.start()
+    assert await dispatcher.drain(1)
+    await dispatcher.stop()
+    assert [r.body["text"] for r in await store.pending_outbox()] == ["later"]

@@ -1,0 +1,163 @@
+"""One contract for the Store port, run against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.model import ExternalId, Identity, Network, PersonId
+from bot.ports import ConflictError, OutboxItem, PersonState, UnitOfWork
+from bot.records import Certificate, ClaimTask, EndClaim, LinkCode, MergePersons, UseLinkCode
+from storage.migrate import current_revision, upgrade
+from storage.repository import SqlStore
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+IRC = Network("irc")
+
+
+def ident(name: str, verified: bool = True, network: Network = IRC) -> Identity:
+    return Identity(network, ExternalId(name), verified)
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[SqlStore]:
+    async with SqlStore.open(db_url, durable=False) as opened:
+        yield opened
+
+
+async def test_migrations_are_idempotent(store: SqlStore) -> None:
+    await upgrade(store.db)
+    assert await current_revision(store.db) == "0001"
+
+
+async def test_person_for_is_stable_and_verification_only_upgrades(store: SqlStore) -> None:
+    first = await store.person_for(ident("ana", verified=False))
+    assert await store.person_for(ident("ana", verified=False)) == first
+    assert await store.person_for(ident("ana", verified=True)) == first
+    assert (await store.identities(first))[0].verified is True
+    assert await store.person_for(ident("bob")) != first
+
+
+async def test_concurrent_person_creation_makes_one_person(store: SqlStore) -> None:
+    ids = await asyncio.gather(*(store.person_for(ident("same")) for _ in range(20)))
+    assert len(set(ids)) == 1
+
+
+async def test_commit_writes_state_events_and_outbox_once(store: SqlStore) -> None:
+    person = await store.person_for(ident("cy"))
+    unit = UnitOfWork(person, inbox=(IRC, "e1"),
+                      state=PersonState(person, "workshop", "step", {"k": [1, "ü"]}),
+                      outbox=[OutboxItem("irc:e1:0", IRC, {"text": "hi"}),
+                              OutboxItem("irc:e1:1", IRC, {"text": "there"})],
+                      events=[("step_done", {"step": "install"})])
+    result = await store.commit(unit)
+    assert not result.duplicate
+    assert [r.body["text"] for r in result.outbox] == ["hi", "there"]
+    state = await store.load_state(person)
+    assert state == PersonState(person, "workshop", "step", {"k": [1, "ü"]})
+    assert await store.events_since(person, "step_done", NOW - timedelta(days=3650)) == 1
+    again = await store.commit(unit)
+    assert again.duplicate
+    assert again.outbox == ()
+    assert len(await store.pending_outbox()) == 2
+
+
+async def test_same_event_twice_in_one_batch_is_recorded_once(store: SqlStore) -> None:
+    person = await store.person_for(ident("dee"))
+
+    def unit(n: int) -> UnitOfWork:
+        return UnitOfWork(person, inbox=(IRC, "dup"), outbox=[
+            OutboxItem(f"k{n}", IRC, {"text": str(n)})])
+
+    results = await asyncio.gather(store.commit(unit(1)), store.commit(unit(2)))
+    assert sorted(r.duplicate for r in results) == [False, True]
+    assert len(await store.pending_outbox()) == 1
+
+
+async def test_a_task_is_claimed_by_one_person_only(store: SqlStore) -> None:
+    people = [await store.person_for(ident(f"p{n}")) for n in range(5)]
+    units = [UnitOfWork(p, inbox=(IRC, f"claim-{p}"),
+                        records=[ClaimTask("t1", "proj", p, NOW)]) for p in people]
+    results = await asyncio.gather(*(store.commit(u) for u in units), return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, ConflictError) for r in results if isinstance(r, BaseException))
+    assert await store.claimed_task_ids() == {"t1"}
+    # the losers' inbox rows were rolled back, so their retried handling is not a "duplicate"
+    loser = next(u for u, r in zip(units, results, strict=True) if isinstance(r, BaseException))
+    assert not (await store.commit(UnitOfWork(loser.person_id, inbox=loser.inbox))).duplicate
+
+
+async def test_one_active_claim_per_person_and_release(store: SqlStore) -> None:
+    person = await store.person_for(ident("eli"))
+    await store.commit(UnitOfWork(person, records=[ClaimTask("t1", "p", person, NOW)]))
+    with pytest.raises(ConflictError):
+        await store.commit(UnitOfWork(person, records=[ClaimTask("t2", "p", person, NOW)]))
+    await store.commit(UnitOfWork(person, records=[EndClaim(person, "t1", "done", NOW)]))
+    assert await store.active_claim(person) is None
+    assert await store.finished_task_ids(person) == {"t1"}
+    await store.commit(UnitOfWork(person, records=[ClaimTask("t2", "p", person, NOW)]))
+    claim = await store.active_claim(person)
+    assert claim is not None
+    assert claim.task_id == "t2"
+    assert claim.claimed_at == NOW
+    assert [c.task_id for c in await store.idle_claims(NOW + timedelta(seconds=1))] == ["t2"]
+    assert await store.idle_claims(NOW) == []
+
+
+async def test_certificates_round_trip(store: SqlStore) -> None:
+    person = await store.person_for(ident("fay"))
+    cert = Certificate("ABCD-2345", person, "irc:fay", "w1", "Workshop one", NOW)
+    await store.commit(UnitOfWork(person, records=[cert]))
+    assert await store.certificate("abcd2345") == cert
+    assert await store.certificate("ZZZZ-ZZZZ") is None
+    assert await store.certificates_of(person) == [cert]
+
+
+async def test_link_codes_are_single_use_and_merge_moves_everything(store: SqlStore) -> None:
+    source = await store.person_for(ident("gus", network=Network("matrix")))
+    target = await store.person_for(ident("gus"))
+    await store.commit(UnitOfWork(target, records=[
+        LinkCode("LINK-2345", target, NOW, NOW + timedelta(minutes=10), False)]))
+    await store.commit(UnitOfWork(source, records=[ClaimTask("t9", "p", source, NOW)],
+                                  state=PersonState(source, "discovery", "skills", {})))
+    assert await store.link_codes_since(target, NOW - timedelta(hours=1)) == 1
+    await store.commit(UnitOfWork(target, records=[
+        UseLinkCode("LINK-2345"), MergePersons(source=source, target=target)],
+        state=PersonState(target, "discovery", "skills", {"merged": True})))
+    link = await store.link_code("LINK-2345")
+    assert link is not None
+    assert link.used
+    assert {i.key for i in await store.identities(target)} == {"irc:gus", "matrix:gus"}
+    assert await store.person_for(ident("gus", network=Network("matrix"))) == target
+    assert (await store.active_claim(target)) is not None
+    assert await store.load_state(source) is None
+    with pytest.raises(ConflictError):
+        await store.commit(UnitOfWork(target, records=[UseLinkCode("LINK-2345")]))
+
+
+async def test_outbox_marks(store: SqlStore) -> None:
+    person = await store.person_for(ident("hal"))
+    result = await store.commit(UnitOfWork(person, outbox=[
+        OutboxItem(f"k{n}", IRC, {"text": str(n)}) for n in range(3)]))
+    ids = [r.id for r in result.outbox]
+    await store.mark_sent([ids[0]])
+    await store.mark_retry(ids[1], "timeout")
+    await store.mark_dead(ids[2], "blocked")
+    pending = await store.pending_outbox()
+    assert [(r.id, r.attempts) for r in pending] == [(ids[1], 1)]
+    assert [r.id for r in await store.dead_letters()] == [ids[2]]
+    assert await store.outbox_counts() == {"sent": 1, "pending": 1, "dead": 1}
+
+
+async def test_group_commit_batches_concurrent_units(store: SqlStore) -> None:
+    people = [await store.person_for(ident(f"b{n}")) for n in range(50)]
+    batches_before = store.writer.batches
+    await asyncio.gather(*(store.commit(UnitOfWork(
+        p, inbox=(IRC, f"b-{p}"), state=PersonState(p, None, None, {"messages": 1})))
+        for p in people))
+    assert store.writer.batches - batches_before < 50
+    counts = await store.message_counts()
+    assert all(counts[PersonId(p)] == 1 for p in people)

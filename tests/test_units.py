@@ -1,0 +1,102 @@
+"""Pure pieces: router, text cleaning, choices, durations, rate limiter, keyed locks."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.choices import resolve
+from bot.durations import describe, parse_duration
+from bot.locks import KeyedLocks
+from bot.model import Rate
+from bot.ratelimit import TokenBucket
+from bot.router import parse
+from bot.text import MAX_INPUT_CHARS, clean_input
+
+
+@pytest.mark.parametrize(("text", "command", "args"), [
+    ("!start", "start", ""),
+    ("!START over", "start", "over"),
+    ("/start@wayfinder_bot payload", "start", "payload"),
+    ("wayfinder: start", "start", ""),
+    ("Wayfinder, help", "help", ""),
+    ("!2", "2", ""),
+    ("! start", "", ""),
+    ("!", "", ""),
+    ("hello !start", "", ""),
+    ("!" + "x" * 40, "", ""),
+])
+def test_router(text: str, command: str, args: str) -> None:
+    parsed = parse(text, ("!", "/"), "wayfinder")
+    assert (parsed.command, parsed.args) == (command, args)
+
+
+def test_router_prefixes_are_per_network() -> None:
+    assert parse("/start", ("!",)).command == ""
+    assert parse("/start", ("/", "!")).command == "start"
+
+
+def test_clean_input() -> None:
+    assert clean_input("  hi\x00\x1b[31m there\u202e ") == ("hi[31m there", False)
+    assert clean_input("line one\nline two\ttab") == ("line one\nline two\ttab", False)
+    text, cut = clean_input("é" * (MAX_INPUT_CHARS + 10))
+    assert cut
+    assert len(text) == MAX_INPUT_CHARS
+    assert clean_input("e\u0301") == ("é", False)  # NFC
+
+
+def test_choices() -> None:
+    offered = [["python", "python"], ["go", "go"], ["rust", "Rust"]]
+    assert resolve("2", offered, False).picked == ["go"]
+    assert resolve("rust", offered, False).picked == ["rust"]
+    multi = resolve("1, Rust and cobol", offered, True)
+    assert (multi.picked, multi.free) == (["python", "rust"], ["cobol"])
+    assert "no option 4" in resolve("4", offered, False).error
+    assert resolve("0", offered, False).error
+    assert resolve("I like maps", offered, False).free == ["I like maps"]
+
+
+def test_durations() -> None:
+    assert parse_duration("48h") == timedelta(hours=48)
+    assert parse_duration("1d12h") == timedelta(days=1, hours=12)
+    assert parse_duration(" 90s ") == timedelta(seconds=90)
+    for bad in ("", "soon", "10", "0h", "5x", "h5"):
+        with pytest.raises(ValueError, match=r"duration|zero"):
+            parse_duration(bad)
+    assert describe(timedelta(minutes=10)) == "10 minutes"
+    assert describe(timedelta(days=1)) == "1 day"
+
+
+async def test_token_bucket_spaces_sends_without_blocking_the_loop() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(Rate(per_second=2, burst=3), clock=lambda: now[0], sleep=fake_sleep)
+    for _ in range(5):
+        await bucket.acquire()
+    assert slept == pytest.approx([0.5, 0.5])
+    bucket.pause(2.0)
+    await bucket.acquire()
+    assert sum(slept) == pytest.approx(1.0 + 2.5)
+
+
+async def test_keyed_locks_serialise_per_key_and_clean_up() -> None:
+    locks = KeyedLocks()
+    order: list[str] = []
+
+    async def work(key: str, tag: str, delay: float) -> None:
+        async with locks.hold(key):
+            order.append(f"{tag}+")
+            await asyncio.sleep(delay)
+            order.append(f"{tag}-")
+
+    await asyncio.gather(work("a", "1", 0.02), work("a", "2", 0), work("b", "3", 0))
+    assert order.index("1-") < order.index("2+")
+    assert order.index("3+") < order.index("1-")  # another key is not held up
+    assert len(locks) == 0
