@@ -44,6 +44,8 @@ class MemoryAdapter:
     sent: list[Sent] = field(default_factory=list)
     failures: list[SendError] = field(default_factory=list)
     dedupe: bool = True  # behave like a network that honours idempotency keys
+    record: bool = True  # False: only count sends (benchmarks)
+    count: int = 0
     _keys: set[str] = field(default_factory=set)
     _sink: InboundSink | None = None
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -64,6 +66,9 @@ class MemoryAdapter:
         if self.failures:
             raise self.failures.pop(0)
         if self.dedupe and idempotency_key in self._keys:
+            return Receipt(idempotency_key)
+        self.count += 1
+        if not self.record:
             return Receipt(idempotency_key)
         self._keys.add(idempotency_key)
         self.sent.append(Sent(msg, idempotency_key, asyncio.get_running_loop().time()))

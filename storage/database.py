@@ -46,9 +46,13 @@ def _sqlite_engine(url: str, immediate: bool, durable: bool, pool_size: int) -> 
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if immediate:
+        # Writers take the write lock up front, so they queue on busy_timeout instead of
+        # failing with SQLITE_BUSY when upgrading a read lock. Readers run each SELECT in
+        # its own implicit transaction: no BEGIN round trip.
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

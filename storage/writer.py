@@ -185,9 +185,11 @@ class GroupWriter:
                              "status": "pending", "attempts": 0, "last_error": "",
                              "created_at": now, "updated_at": now})
         if rows:
-            insert_rows = sa.insert(outbox_t).returning(
-                outbox_t.c.id, outbox_t.c.idempotency_key, sort_by_parameter_order=True)
-            result = await conn.execute(insert_rows, rows)
-            for row, values in zip(result, rows, strict=True):
-                owners[row.idempotency_key].outbox.append(OutboxRow(
-                    row.id, row.idempotency_key, Network(values["network"]), values["body"], 0))
+            # Matched back by the unique key: asking for parameter order makes SQLite insert
+            # one row per statement.
+            insert_rows = sa.insert(outbox_t).returning(outbox_t.c.id, outbox_t.c.idempotency_key)
+            ids = {r.idempotency_key: r.id for r in await conn.execute(insert_rows, rows)}
+            for values in rows:
+                key = values["idempotency_key"]
+                owners[key].outbox.append(OutboxRow(
+                    ids[key], key, Network(values["network"]), values["body"], 0))
