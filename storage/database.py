@@ -1,41 +1,38 @@
-"""Async engines: SQLite (WAL, busy timeout, immediate write transactions) or PostgreSQL."""
+"""Database access without blocking the event loop: SQLite on worker threads, PostgreSQL async.
+
+SQLite work runs as whole units on threads, with the standard driver: one thread hop per
+transaction or read instead of one per statement, which is what an aiosqlite connection costs
+(each cursor call is a hop). The writer has one thread and one connection (WAL, busy timeout,
+BEGIN IMMEDIATE); readers have their own pool and threads. `sqlite+aiosqlite://` URLs, the
+documented default, are served this way. PostgreSQL uses asyncpg, and the same synchronous
+unit functions run through SQLAlchemy's `run_sync`, so storage code is written once.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
+SQLITE_READERS = 4
 
 
-@dataclass
-class Database:
-    """A writer engine (one connection, serialised writes) and a reader engine."""
+def _sqlite_engine(url: str, immediate: bool, durable: bool, pool_size: int) -> Engine:
+    engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"),
+                           pool_size=pool_size, max_overflow=0,
+                           connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
+                                         "check_same_thread": False})
 
-    url: str
-    writer: AsyncEngine
-    reader: AsyncEngine
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.writer.dialect.name == "sqlite"
-
-    async def dispose(self) -> None:
-        await self.writer.dispose()
-        if self.reader is not self.writer:
-            await self.reader.dispose()
-
-
-def _sqlite_engine(url: str, immediate: bool, durable: bool, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0,
-                                 connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take transaction control from the driver, so BEGIN IMMEDIATE and SAVEPOINT work.
         dbapi_connection.isolation_level = None
@@ -49,19 +46,80 @@ def _sqlite_engine(url: str, immediate: bool, durable: bool, pool_size: int) -> 
     if immediate:
         # Writers take the write lock up front, so they queue on busy_timeout instead of
         # failing with SQLITE_BUSY when upgrading a read lock. Readers run each SELECT in
-        # its own implicit transaction: no BEGIN round trip.
-        @event.listens_for(engine.sync_engine, "begin")
+        # its own implicit transaction.
+        @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
+@dataclass
+class Database:
+    """Runs synchronous unit functions (`fn(connection) -> T`) as awaitables."""
+
+    url: str
+    durable: bool = True
+    _sync_writer: Engine | None = field(default=None, init=False)
+    _sync_reader: Engine | None = field(default=None, init=False)
+    _async: AsyncEngine | None = field(default=None, init=False)
+    _write_thread: ThreadPoolExecutor | None = field(default=None, init=False)
+    _read_threads: ThreadPoolExecutor | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if make_url(self.url).get_backend_name() == "sqlite":
+            self._sync_writer = _sqlite_engine(self.url, True, self.durable, 1)
+            self._sync_reader = _sqlite_engine(self.url, False, self.durable, SQLITE_READERS)
+            self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+            self._read_threads = ThreadPoolExecutor(SQLITE_READERS,
+                                                    thread_name_prefix="sqlite-reader")
+        else:
+            self._async = create_async_engine(self.url, pool_size=5, max_overflow=5,
+                                              pool_pre_ping=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self._async is None
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn` in one write transaction, committed when it returns."""
+        if self._async is not None:
+            async with self._async.begin() as conn:
+                return await conn.run_sync(fn)
+        engine = self._sync_writer
+        assert engine is not None
+
+        def unit() -> T:
+            with engine.begin() as conn:
+                return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._write_thread, unit)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        if self._async is not None:
+            async with self._async.connect() as conn:
+                return await conn.run_sync(fn)
+        engine = self._sync_reader
+        assert engine is not None
+
+        def unit() -> T:
+            with engine.connect() as conn:
+                return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._read_threads, unit)
+
+    async def dispose(self) -> None:
+        if self._async is not None:
+            await self._async.dispose()
+            return
+        loop = asyncio.get_running_loop()
+        for engine, pool in ((self._sync_writer, self._write_thread),
+                             (self._sync_reader, self._read_threads)):
+            if engine is not None and pool is not None:
+                await loop.run_in_executor(pool, engine.dispose)
+                pool.shutdown(wait=False)
+
+
 def open_database(url: str, durable: bool = True) -> Database:
     """Build the engines for URL; nothing connects until first use."""
-    if make_url(url).get_backend_name() == "sqlite":
-        writer = _sqlite_engine(url, immediate=True, durable=durable, pool_size=1)
-        reader = _sqlite_engine(url, immediate=False, durable=durable, pool_size=4)
-        return Database(url, writer, reader)
-    engine = create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
-    return Database(url, engine, engine)
+    return Database(url, durable)

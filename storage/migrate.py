@@ -1,4 +1,4 @@
-"""Alembic migrations, run on the store's own async engine."""
+"""Alembic migrations, run as one write unit on the store's own database."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from storage.database import Database
@@ -26,15 +27,11 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     def run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
-    async with db.writer.begin() as conn:
-        await conn.run_sync(run)
+    await db.write(run)
 
 
 async def current_revision(db: Database) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     def read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with db.reader.connect() as conn:
-        return await conn.run_sync(read)
+    return await db.read(read)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from bot.codes import normalise_code
 from bot.model import ExternalId, Identity, Network, PersonId
@@ -71,8 +71,7 @@ class SqlStore:
         await self.db.dispose()
 
     async def _all(self, stmt: sa.Executable) -> list[Any]:
-        async with self.db.reader.connect() as conn:
-            return list(await conn.execute(stmt))
+        return await self.db.read(lambda conn: list(conn.execute(stmt)))
 
     async def _one(self, stmt: sa.Executable) -> Any:
         rows = await self._all(stmt)
@@ -90,18 +89,18 @@ class SqlStore:
         if row is not None and (row.verified or not identity.verified):
             return PersonId(row.person_id)
 
-        async def create(conn: AsyncConnection) -> PersonId:
-            existing = (await conn.execute(stmt)).first()
+        def create(conn: Connection) -> PersonId:
+            existing = conn.execute(stmt).first()
             now = datetime.now(UTC)
             if existing is not None:
                 if identity.verified and not existing.verified:
-                    await conn.execute(sa.update(identity_t).where(
+                    conn.execute(sa.update(identity_t).where(
                         identity_t.c.network == identity.network,
                         identity_t.c.external_id == identity.external_id).values(verified=True))
                 return PersonId(existing.person_id)
-            person = (await conn.execute(
-                sa.insert(person_t).values(created_at=now).returning(person_t.c.id))).scalar_one()
-            await conn.execute(sa.insert(identity_t).values(
+            person = conn.execute(
+                sa.insert(person_t).values(created_at=now).returning(person_t.c.id)).scalar_one()
+            conn.execute(sa.insert(identity_t).values(
                 network=identity.network, external_id=identity.external_id,
                 person_id=person, verified=identity.verified, created_at=now))
             return PersonId(person)
@@ -112,8 +111,8 @@ class SqlStore:
     async def _update_outbox(self, outbox_ids: list[int], **values: Any) -> None:
         values["updated_at"] = datetime.now(UTC)
 
-        async def job(conn: AsyncConnection) -> None:
-            await conn.execute(sa.update(outbox_t).where(outbox_t.c.id.in_(outbox_ids)).values(
+        def job(conn: Connection) -> None:
+            conn.execute(sa.update(outbox_t).where(outbox_t.c.id.in_(outbox_ids)).values(
                 **values))
 
         await self.writer.run(job)

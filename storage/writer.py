@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import Network
 from bot.ports import CommitResult, ConflictError, OutboxRow, UnitOfWork
@@ -30,7 +30,7 @@ from storage.tables import FlowState, InboxRow, OutboxRowTable, ProgressEvent
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64
-Job = Callable[[AsyncConnection], Awaitable[Any]]
+Job = Callable[[Connection], Any]
 
 inbox_t = InboxRow.__table__  # type: ignore[attr-defined]
 state_t = FlowState.__table__  # type: ignore[attr-defined]
@@ -43,6 +43,7 @@ class _Pending:
     unit: UnitOfWork | None
     job: Job | None
     future: asyncio.Future[Any]
+    outcome: Any = None  # the result, or the exception to raise in the waiting handler
     outbox: list[OutboxRow] = field(default_factory=list)
 
 
@@ -89,7 +90,13 @@ class GroupWriter:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._write(batch)
+                await self.db.write(lambda conn, b=batch: self._write(conn, b))  # type: ignore[misc]
+                self.batches += 1
+                for item in batch:
+                    if isinstance(item.outcome, BaseException):
+                        item.future.set_exception(item.outcome)
+                    else:
+                        item.future.set_result(item.outcome)
             except Exception as exc:
                 log.exception("write batch of %d failed", len(batch))
                 for item in batch:
@@ -99,27 +106,23 @@ class GroupWriter:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _write(self, batch: list[_Pending]) -> None:
+    # Everything below runs synchronously inside one transaction (on the writer thread for
+    # SQLite, through run_sync for PostgreSQL); outcomes are handed back on the event loop.
+    def _write(self, conn: Connection, batch: list[_Pending]) -> None:
         now = datetime.now(UTC)
-        results: list[tuple[_Pending, Any]] = []
-        async with self.db.writer.begin() as conn:
-            accepted = await self._record_inbox(conn, batch, now, results)
-            for item in list(accepted):
-                if item.job is not None:
-                    results.append((item, await item.job(conn)))
-                    accepted.remove(item)
-                elif not await self._apply_records(conn, item):
-                    accepted.remove(item)
-            units = [item for item in accepted if item.unit is not None]
-            await self._bulk(conn, units, now)
-            results.extend((item, CommitResult(False, tuple(item.outbox))) for item in units)
-        self.batches += 1
-        for item, value in results:
-            if not item.future.done():
-                item.future.set_result(value)
+        accepted = self._record_inbox(conn, batch, now)
+        units: list[_Pending] = []
+        for item in accepted:
+            if item.job is not None:
+                item.outcome = item.job(conn)
+            elif self._apply_records(conn, item):
+                units.append(item)
+        self._bulk(conn, units, now)
+        for item in units:
+            item.outcome = CommitResult(False, tuple(item.outbox))
 
-    async def _record_inbox(self, conn: AsyncConnection, batch: list[_Pending], now: datetime,
-                            results: list[tuple[_Pending, Any]]) -> list[_Pending]:
+    def _record_inbox(self, conn: Connection, batch: list[_Pending],
+                      now: datetime) -> list[_Pending]:
         wanted: dict[tuple[Network, str], _Pending] = {}
         accepted: list[_Pending] = []
         for item in batch:
@@ -127,53 +130,54 @@ class GroupWriter:
             if key is None:
                 accepted.append(item)
             elif key in wanted:  # the same event twice in one batch: the first one wins
-                results.append((item, CommitResult(True)))
+                item.outcome = CommitResult(True)
             else:
                 wanted[key] = item
         if wanted:
             stmt = self.dialect_insert(inbox_t).on_conflict_do_nothing().returning(
                 inbox_t.c.network, inbox_t.c.event_id)
-            rows = await conn.execute(stmt, [
+            rows = conn.execute(stmt, [
                 {"network": n, "event_id": e, "received_at": now} for n, e in wanted])
             inserted = {(r.network, r.event_id) for r in rows}
             for key, item in wanted.items():
                 if key in inserted:
                     accepted.append(item)
                 else:
-                    results.append((item, CommitResult(True)))
+                    item.outcome = CommitResult(True)
         return accepted
 
-    async def _apply_records(self, conn: AsyncConnection, item: _Pending) -> bool:
+    def _apply_records(self, conn: Connection, item: _Pending) -> bool:
         unit = item.unit
         assert unit is not None
         if not unit.records:
             return True
         try:
-            async with conn.begin_nested():
+            with conn.begin_nested():
                 for record in unit.records:
-                    await apply_record(conn, record)
+                    apply_record(conn, record)
         except IntegrityError as exc:
             if unit.inbox is not None:  # let the retried handling record the event again
-                await conn.execute(sa.delete(inbox_t).where(
+                conn.execute(sa.delete(inbox_t).where(
                     inbox_t.c.network == unit.inbox[0], inbox_t.c.event_id == unit.inbox[1]))
-            item.future.set_exception(ConflictError(str(exc.orig)))
+            item.outcome = ConflictError(str(exc.orig))
             return False
         return True
 
-    async def _bulk(self, conn: AsyncConnection, items: list[_Pending], now: datetime) -> None:
-        states = [{"person_id": i.unit.person_id, "flow": i.unit.state.flow,
-                   "step": i.unit.state.step, "data": i.unit.state.data, "updated_at": now}
-                  for i in items if i.unit is not None and i.unit.state is not None]
+    def _bulk(self, conn: Connection, items: list[_Pending], now: datetime) -> None:
+        units = [i.unit for i in items if i.unit is not None]
+        states = [{"person_id": u.person_id, "flow": u.state.flow, "step": u.state.step,
+                   "data": u.state.data, "updated_at": now}
+                  for u in units if u.state is not None]
         if states:
             stmt = self.dialect_insert(state_t)
             stmt = stmt.on_conflict_do_update(index_elements=[state_t.c.person_id], set_={
                 "flow": stmt.excluded.flow, "step": stmt.excluded.step,
                 "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at})
-            await conn.execute(stmt, states)
-        events = [{"person_id": i.unit.person_id, "kind": kind, "detail": detail, "at": now}
-                  for i in items if i.unit is not None for kind, detail in i.unit.events]
+            conn.execute(stmt, states)
+        events = [{"person_id": u.person_id, "kind": kind, "detail": detail, "at": now}
+                  for u in units for kind, detail in u.events]
         if events:
-            await conn.execute(sa.insert(event_t), events)
+            conn.execute(sa.insert(event_t), events)
         owners: dict[str, _Pending] = {}
         rows: list[dict[str, Any]] = []
         for item in items:
@@ -188,7 +192,7 @@ class GroupWriter:
             # Matched back by the unique key: asking for parameter order makes SQLite insert
             # one row per statement.
             insert_rows = sa.insert(outbox_t).returning(outbox_t.c.id, outbox_t.c.idempotency_key)
-            ids = {r.idempotency_key: r.id for r in await conn.execute(insert_rows, rows)}
+            ids = {r.idempotency_key: r.id for r in conn.execute(insert_rows, rows)}
             for values in rows:
                 key = values["idempotency_key"]
                 owners[key].outbox.append(OutboxRow(
