@@ -64,6 +64,7 @@ class Database:
     _sync_reader: Engine | None = field(default=None, init=False)
     _async: AsyncEngine | None = field(default=None, init=False)
     _write_thread: ThreadPoolExecutor | None = field(default=None, init=False)
+    _writer_conn: Connection | None = field(default=None, init=False)
     _read_threads: ThreadPoolExecutor | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -86,14 +87,16 @@ class Database:
         if self._async is not None:
             async with self._async.begin() as conn:
                 return await conn.run_sync(fn)
-        engine = self._sync_writer
-        assert engine is not None
+        return await asyncio.get_running_loop().run_in_executor(self._write_thread,
+                                                                self._write_unit, fn)
 
-        def unit() -> T:
-            with engine.begin() as conn:
-                return fn(conn)
-
-        return await asyncio.get_running_loop().run_in_executor(self._write_thread, unit)
+    def _write_unit(self, fn: Callable[[Connection], T]) -> T:
+        # The writer thread keeps its one connection: no pool checkout and reset per batch.
+        if self._writer_conn is None or self._writer_conn.closed:
+            assert self._sync_writer is not None
+            self._writer_conn = self._sync_writer.connect()
+        with self._writer_conn.begin():
+            return fn(self._writer_conn)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         if self._async is not None:
@@ -113,6 +116,9 @@ class Database:
             await self._async.dispose()
             return
         loop = asyncio.get_running_loop()
+        if self._writer_conn is not None:
+            await loop.run_in_executor(self._write_thread, self._writer_conn.close)
+            self._writer_conn = None
         for engine, pool in ((self._sync_writer, self._write_thread),
                              (self._sync_reader, self._read_threads)):
             if engine is not None and pool is not None:

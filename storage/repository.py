@@ -118,7 +118,9 @@ class SqlStore:
         await self.writer.run(job)
 
     async def mark_sent(self, outbox_ids: list[int]) -> None:
-        await self._update_outbox(outbox_ids, status="sent")
+        sql = self.writer.sql
+        at = sql.when(datetime.now(UTC))
+        await self.writer.run(lambda conn: sql.mark_outbox(conn, outbox_ids, "sent", at))
 
     async def mark_retry(self, outbox_id: int, error: str) -> None:
         await self._update_outbox([outbox_id], attempts=outbox_t.c.attempts + 1,

@@ -1,0 +1,83 @@
+"""The hot path's SQL, written out: inbox, flow state, events and outbox rows for a batch.
+
+These four statements run for every message. Through SQLAlchemy's compiler and type system
+each row costs more Python than the database spends on it, so they are sent as driver SQL with
+values already in the form the column types store (the reads still go through the types:
+SQLite keeps naive UTC text in SQLAlchemy's DATETIME format, JSON is text on both).
+The contract tests read every row back through the tables on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class BulkSql:
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
+
+    def when(self, value: datetime) -> Any:
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None).strftime(SQLITE_DATETIME) if self.sqlite else utc
+
+    @staticmethod
+    def json(value: Any) -> str:
+        return json.dumps(value)
+
+    def _values(self, rows: int, columns: int) -> str:
+        if self.sqlite:
+            one = "(" + ",".join("?" * columns) + ")"
+            return ",".join([one] * rows)
+        return ",".join("(" + ",".join(f"${r * columns + c + 1}" for c in range(columns)) + ")"
+                        for r in range(rows))
+
+    def insert_inbox(self, conn: Connection, rows: Sequence[tuple[str, str, Any]]) -> set[
+            tuple[str, str]]:
+        """Insert-or-ignore; returns the (network, event_id) pairs that were new."""
+        sql = (f"INSERT INTO inbox (network, event_id, received_at) VALUES "
+               f"{self._values(len(rows), 3)} ON CONFLICT DO NOTHING "
+               f"RETURNING network, event_id")
+        result = conn.exec_driver_sql(sql, tuple(v for row in rows for v in row))
+        return {(r[0], r[1]) for r in result}
+
+    def upsert_states(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """(person_id, flow, step, data_json, updated_at) per row, one execution each."""
+        sql = ("INSERT INTO flow_state (person_id, flow, step, data, updated_at) VALUES "
+               f"{self._values(1, 5)} ON CONFLICT (person_id) DO UPDATE SET "
+               "flow = excluded.flow, step = excluded.step, data = excluded.data, "
+               "updated_at = excluded.updated_at")
+        conn.exec_driver_sql(sql, list(rows))
+
+    def insert_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """(person_id, kind, detail_json, at) per row."""
+        sql = ("INSERT INTO progress_event (person_id, kind, detail, at) VALUES "
+               f"{self._values(1, 4)}")
+        conn.exec_driver_sql(sql, list(rows))
+
+    def insert_outbox(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
+        """(key, network, person_id, body_json, created_at) per row; returns key -> id."""
+        columns = 9
+        sql = ("INSERT INTO outbox (idempotency_key, network, person_id, body, status, "
+               "attempts, last_error, created_at, updated_at) VALUES "
+               f"{self._values(len(rows), columns)} RETURNING id, idempotency_key")
+        params: list[Any] = []
+        for key, network, person, body, at in rows:
+            params += [key, network, person, body, "pending", 0, "", at, at]
+        return {r[1]: r[0] for r in conn.exec_driver_sql(sql, tuple(params))}
+
+    def mark_outbox(self, conn: Connection, ids: Sequence[int], status: str, at: Any) -> None:
+        """Set the status of delivered (or dead) rows, all in one statement."""
+        if self.sqlite:
+            marks = ",".join("?" * len(ids))
+            sql = f"UPDATE outbox SET status = ?, updated_at = ? WHERE id IN ({marks})"
+        else:
+            marks = ",".join(f"${n + 3}" for n in range(len(ids)))
+            sql = f"UPDATE outbox SET status = $1, updated_at = $2 WHERE id IN ({marks})"
+        conn.exec_driver_sql(sql, (status, at, *ids))
