@@ -57,14 +57,22 @@ async def _redeem(turn: Turn, code: str) -> Transition:
     turn.record(UseLinkCode(code))
     turn.record(MergePersons(source=turn.person_id, target=target))
     turn.event("linked", identity=turn.sender.key)
+    theirs_data = target_state.data if target_state is not None else {}
+    finished = sorted(set(turn.data.get("finished_tasks", [])) |
+                      set(theirs_data.get("finished_tasks", [])))
+    messages = int(turn.data.get("messages", 0)) + int(theirs_data.get("messages", 0))
     if target_state is not None and (
-            progress_rank(target_state.data, turn.content) >= progress_rank(turn.data,
-                                                                          turn.content)):
-        messages = int(turn.data.get("messages", 0))
-        turn.data = dict(target_state.data)
-        turn.data["messages"] = int(turn.data.get("messages", 0)) + messages
+            progress_rank(theirs_data, turn.content) >= progress_rank(turn.data, turn.content)):
+        turn.data = dict(theirs_data)
         turn.flow, turn.step = target_state.flow, target_state.step
-    turn.data["last_room"] = [turn.room.network, turn.room.id, turn.room.name, turn.room.direct]
+    turn.data.update(finished_tasks=finished, messages=messages,
+                     last_room=[turn.room.network, turn.room.id, turn.room.name,
+                                turn.room.direct])
+    kept = theirs or mine  # the one active claim the linked person holds, if any
+    if kept is not None:
+        turn.data["task"] = kept.task_id
+    else:
+        turn.data.pop("task", None)
     turn.person_id = target
     others = ", ".join(i.key for i in await turn.reads.identities(target))
     turn.say(f"Linked! {turn.sender.key} and {others} are now one account. "

@@ -39,15 +39,17 @@ async def offer(turn: Turn) -> Transition:
     if project is None:
         turn.say("Pick a project first: type !start.")
         return None
-    claim = await turn.reads.active_claim(turn.person_id)
-    if claim is not None:
-        task = next((t for t in project.tasks if t.id == claim.task_id), None)
+    # The person's own claim lives in their state too (every change to it goes through their
+    # turns, or the idle scan under their lock), so only other people's claims need a read.
+    held = turn.data.get("task")
+    if held:
+        task = next((t for t in project.tasks if t.id == held), None)
         if task is not None:
             turn.say(task_text(project, task))
             return Goto("working")
     prof = profile(turn.data)
     task = pick_task(project, await turn.reads.claimed_task_ids(),
-                     await turn.reads.finished_task_ids(turn.person_id),
+                     set(turn.data.get("finished_tasks", [])),
                      [*prof["skills"], *prof["languages"]])
     if task is None:
         turn.say(f"All of {project.name}'s first tasks are taken or done right now. Ask in "
@@ -67,23 +69,22 @@ async def working(turn: Turn) -> Transition:
 
 async def working_reply(turn: Turn) -> Transition:
     task_id = turn.data.get("task")
-    claim = await turn.reads.active_claim(turn.person_id)
-    if claim is None or claim.task_id != task_id:
-        turn.data.pop("task", None)
+    if not isinstance(task_id, str):
         turn.say("You have no task reserved at the moment. Type !task for one.")
         return Goto("involved")
     if turn.input.command == "done":
-        turn.record(EndClaim(turn.person_id, claim.task_id, "done", turn.now))
-        turn.event("task_done", task=claim.task_id)
+        turn.record(EndClaim(turn.person_id, task_id, "done", turn.now))
+        turn.event("task_done", task=task_id)
         turn.data["tasks_done"] = int(turn.data.get("tasks_done", 0)) + 1
+        turn.data.setdefault("finished_tasks", []).append(task_id)
         turn.data.pop("task", None)
         turn.say("Well done, that's a real contribution! A mentor will review it. You're now "
                  "on step 4, Get involved: type !task for another task, or !status to see "
                  "your progress.")
         return Goto("involved")
     if turn.input.command == "release":
-        turn.record(EndClaim(turn.person_id, claim.task_id, "released", turn.now))
-        turn.event("task_released", task=claim.task_id, reason="asked")
+        turn.record(EndClaim(turn.person_id, task_id, "released", turn.now))
+        turn.event("task_released", task=task_id, reason="asked")
         turn.data.pop("task", None)
         turn.say("Released: someone else can take it now. Type !task when you want another.")
         return Goto("involved")
