@@ -21,7 +21,6 @@ from storage.records import (
     identity_t,
     link_t,
     outbox_t,
-    person_t,
     state_t,
 )
 from storage.writer import GroupWriter
@@ -89,21 +88,12 @@ class SqlStore:
         if row is not None and (row.verified or not identity.verified):
             return PersonId(row.person_id)
 
+        sql = self.writer.sql
+        at = sql.when(datetime.now(UTC))
+
         def create(conn: Connection) -> PersonId:
-            existing = conn.execute(stmt).first()
-            now = datetime.now(UTC)
-            if existing is not None:
-                if identity.verified and not existing.verified:
-                    conn.execute(sa.update(identity_t).where(
-                        identity_t.c.network == identity.network,
-                        identity_t.c.external_id == identity.external_id).values(verified=True))
-                return PersonId(existing.person_id)
-            person = conn.execute(
-                sa.insert(person_t).values(created_at=now).returning(person_t.c.id)).scalar_one()
-            conn.execute(sa.insert(identity_t).values(
-                network=identity.network, external_id=identity.external_id,
-                person_id=person, verified=identity.verified, created_at=now))
-            return PersonId(person)
+            return PersonId(sql.ensure_person(conn, identity.network, identity.external_id,
+                                              identity.verified, at))
 
         person: PersonId = await self.writer.run(create)
         return person
