@@ -48,6 +48,7 @@ class PersonState:
     flow: str | None = None
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    encoded: str = field(default="", compare=False)  # `data` as JSON, when already known
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,8 @@ class GroupWriter:
     def _bulk(self, conn: Connection, items: list[_Pending], now: datetime) -> None:
         at = self.sql.when(now)
         units = [i.unit for i in items if i.unit is not None]
-        states = [(u.person_id, u.state.flow, u.state.step, self.sql.json(u.state.data), at)
+        states = [(u.person_id, u.state.flow, u.state.step,
+                   u.state.encoded or self.sql.json(u.state.data), at)
                   for u in units if u.state is not None]
         if states:
             self.sql.upsert_states(conn, states)
