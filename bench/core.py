@@ -21,7 +21,7 @@ from pathlib import Path
 from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.config import config_from_dict
-from bot.model import Network
+from bot.model import Inbound, Network
 from storage.repository import SqlStore
 
 DURABLE = True
@@ -42,19 +42,20 @@ async def run(messages: int, people: int, rooms: int, in_flight: int, folder: Pa
     app = App(config, [adapter])
     await app.start(tick=False)
     adapter.attach(app.engine.handle)
-    queue: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
+    queue: asyncio.Queue[Inbound] = asyncio.Queue()
     sent_per_person: dict[str, int] = {}
     for n in range(messages):
         person = f"user{n % people}"
         turn = sent_per_person.get(person, 0)
         sent_per_person[person] = turn + 1
-        queue.put_nowait((person, SCRIPT[turn % len(SCRIPT)], f"#room{n % rooms}"))
+        # Built before the clock starts: the benchmark measures the bot, not the fake network.
+        queue.put_nowait(adapter.inbound(person, SCRIPT[turn % len(SCRIPT)],
+                                         room=f"#room{n % rooms}"))
     latencies: list[float] = []
 
     async def worker() -> None:
         while not queue.empty():
-            person, text, room = queue.get_nowait()
-            inbound = adapter.inbound(person, text, room=room)
+            inbound = queue.get_nowait()
             began = time.perf_counter()
             await adapter.deliver(inbound)
             latencies.append(time.perf_counter() - began)

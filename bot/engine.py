@@ -248,7 +248,7 @@ class Engine:
             person_id=turn.person_id,
             inbox=inbox,
             state=new_state,
-            outbox=[OutboxItem(f"{key_base}:{n}", msg.to.network, outbound_to_json(msg))
+            outbox=[OutboxItem(f"{key_base}:{n}", msg.to.network, outbound_to_json(msg), msg)
                     for n, msg in enumerate(turn.replies)],
             events=turn.events,
             records=turn.records,

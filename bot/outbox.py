@@ -106,7 +106,7 @@ class Dispatcher:
     async def _deliver(self, network: Network, row: OutboxRow) -> None:
         adapter = self.adapters[network]
         bucket = self._buckets.get(network)
-        message = outbound_from_json(row.body)
+        message = row.message or outbound_from_json(row.body)
         attempts = row.attempts
         while True:
             if bucket is not None:

@@ -56,6 +56,7 @@ class OutboxItem:
     idempotency_key: str
     network: Network
     body: dict[str, Any]
+    message: Outbound | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class OutboxRow:
     network: Network
     body: dict[str, Any]
     attempts: int
+    message: Outbound | None = field(default=None, compare=False)  # body, decoded, if at hand
 
 
 @dataclass

@@ -35,8 +35,9 @@ class BulkSql:
         return "?" if self.sqlite else f"${n}"
 
     def ensure_person(self, conn: Connection, network: str, external_id: str, verified: bool,
-                      at: Any) -> int:
-        """The person behind an identity, created on first contact; verification only grows."""
+                      at: Any) -> tuple[int, bool]:
+        """The person behind an identity (and whether they are new); created on first
+        contact; verification only grows."""
         p = self._p
         where = f"network = {p(1)} AND external_id = {p(2)}"
         row = conn.exec_driver_sql(f"SELECT person_id, verified FROM identity WHERE {where}",
@@ -46,13 +47,13 @@ class BulkSql:
                 conn.exec_driver_sql(f"UPDATE identity SET verified = {p(1)} WHERE network = "
                                      f"{p(2)} AND external_id = {p(3)}",
                                      (True, network, external_id))
-            return int(row[0])
+            return int(row[0]), False
         person = int(conn.exec_driver_sql(
             f"INSERT INTO person (created_at) VALUES ({p(1)}) RETURNING id", (at,)).scalar_one())
         conn.exec_driver_sql(
             "INSERT INTO identity (network, external_id, person_id, verified, created_at) "
             f"VALUES {self._values(1, 5)}", (network, external_id, person, verified, at))
-        return person
+        return person, True
 
     def _values(self, rows: int, columns: int) -> str:
         if self.sqlite:

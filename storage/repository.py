@@ -48,6 +48,7 @@ class SqlStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.writer = GroupWriter(db)
+        self._fresh: set[PersonId] = set()
 
     @classmethod
     def open(cls, url: str, durable: bool = True) -> SqlStore:
@@ -78,22 +79,21 @@ class SqlStore:
 
     # -- the core's writes ------------------------------------------------------------------
     async def commit(self, unit: UnitOfWork) -> CommitResult:
+        self._fresh.discard(unit.person_id)  # from now on there may be a state to read
         return await self.writer.commit(unit)
 
     async def person_for(self, identity: Identity) -> PersonId:
-        stmt = sa.select(identity_t.c.person_id, identity_t.c.verified).where(
-            identity_t.c.network == identity.network,
-            identity_t.c.external_id == identity.external_id)
-        row = await self._one(stmt)
-        if row is not None and (row.verified or not identity.verified):
-            return PersonId(row.person_id)
-
+        # The engine caches the answer, so this runs once per identity and process: straight
+        # to the writer, which looks up and creates in one step.
         sql = self.writer.sql
         at = sql.when(datetime.now(UTC))
 
         def create(conn: Connection) -> PersonId:
-            return PersonId(sql.ensure_person(conn, identity.network, identity.external_id,
-                                              identity.verified, at))
+            person, created = sql.ensure_person(conn, identity.network, identity.external_id,
+                                                identity.verified, at)
+            if created:
+                self._fresh.add(PersonId(person))
+            return PersonId(person)
 
         person: PersonId = await self.writer.run(create)
         return person
@@ -122,6 +122,9 @@ class SqlStore:
 
     # -- reads ----------------------------------------------------------------------------
     async def load_state(self, person_id: PersonId) -> PersonState | None:
+        if person_id in self._fresh:  # created moments ago: nothing to read yet
+            self._fresh.discard(person_id)
+            return None
         row = await self._one(sa.select(state_t).where(state_t.c.person_id == person_id))
         if row is None:
             return None

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from bot.model import Network
-from bot.ports import CommitResult, ConflictError, OutboxRow, UnitOfWork
+from bot.ports import CommitResult, ConflictError, OutboxItem, OutboxRow, UnitOfWork
 from bot.records import EndClaim, TouchClaim
 from storage.bulk import BulkSql
 from storage.database import Database
@@ -181,15 +181,15 @@ class GroupWriter:
                   for u in units for kind, detail in u.events]
         if events:
             self.sql.insert_events(conn, events)
-        owners: dict[str, tuple[_Pending, Network, dict[str, Any]]] = {}
+        owners: dict[str, tuple[_Pending, OutboxItem]] = {}
         rows: list[tuple[Any, ...]] = []
         for item in items:
             assert item.unit is not None
             for out in item.unit.outbox:
-                owners[out.idempotency_key] = (item, out.network, out.body)
+                owners[out.idempotency_key] = (item, out)
                 rows.append((out.idempotency_key, out.network, item.unit.person_id,
                              self.sql.json(out.body), at))
         if rows:
             ids = self.sql.insert_outbox(conn, rows)
-            for key, (item, network, body) in owners.items():
-                item.outbox.append(OutboxRow(ids[key], key, network, body, 0))
+            for key, (item, out) in owners.items():
+                item.outbox.append(OutboxRow(ids[key], key, out.network, out.body, 0, out.message))
