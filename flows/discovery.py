@@ -10,7 +10,7 @@ from bot.content import Content, Project
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.text import one_line
-from flows.path import channel_list, profile
+from flows.path import channel_list, contact_lines, profile
 
 MAX_OPTIONS = 8
 _WORD = re.compile(r"[\w+#.-]+")
@@ -128,11 +128,7 @@ def card(project: Project, why: str) -> str:
     lines = [f"* {project.name}: {project.summary}", f"  Why: {why}"]
     if project.docs:
         lines.append(f"  Docs: {project.docs}")
-    if project.channels:
-        lines.append(f"  Support: {channel_list(project)}")
-    if project.mentors:
-        lines.append(f"  Mentors: {', '.join(project.mentors)}")
-    return "\n".join(lines)
+    return "\n".join(lines + contact_lines(project, "  "))
 
 
 def _show(turn: Turn, ids: list[str], heading: str, footer: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.content import Project, Task
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.records import ClaimTask, EndClaim, TouchClaim
-from flows.path import channel_list, chosen_project, profile
+from flows.path import channel_list, chosen_project, contact_lines, profile
 
 
 def pick_task(project: Project, taken: set[str], done: set[str],
@@ -25,10 +25,7 @@ def task_text(project: Project, task: Task) -> str:
         lines.append(f"Details: {task.url}")
     if task.estimate:
         lines.append(f"Usually takes about {task.estimate}.")
-    if project.mentors:
-        lines.append(f"Mentors: {', '.join(project.mentors)}")
-    if project.channels:
-        lines.append(f"Support: {channel_list(project)}")
+    lines += contact_lines(project)
     lines.append("It's reserved for you. Type !done when your change is submitted, or !release "
                  "to give it back.")
     return "\n".join(lines)

@@ -61,3 +61,13 @@ def progress_rank(data: dict[str, Any], content: Content) -> tuple[int, int, int
 
 def channel_list(project: Project) -> str:
     return ", ".join(f"{channel} ({network})" for network, channel in project.channels.items())
+
+
+def contact_lines(project: Project, indent: str = "") -> list[str]:
+    """Where a newcomer finds help: the support channels, then the mentors."""
+    lines = []
+    if project.channels:
+        lines.append(f"{indent}Support: {channel_list(project)}")
+    if project.mentors:
+        lines.append(f"{indent}Mentors: {', '.join(project.mentors)}")
+    return lines
