@@ -17,7 +17,7 @@ from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
 from bot.model import Network
 from bot.outbox import Dispatcher
-from bot.ports import Adapter
+from bot.ports import Adapter, OutboxRow
 from bot.records import Certificate
 from bot.scheduler import Ticker
 from flows import all_flows, global_commands
@@ -151,6 +151,16 @@ async def upgrade_database(config: Config) -> str:
     finally:
         await store.db.dispose()
     return config.storage.url
+
+
+async def outbox_report(config: Config) -> tuple[dict[str, int], list[OutboxRow]]:
+    """Counts of outbox rows by status, and the dead letters (newest last)."""
+    store = SqlStore.open(config.storage.url, config.storage.durable)
+    try:
+        await upgrade(store.db)
+        return await store.outbox_counts(), await store.dead_letters()
+    finally:
+        await store.db.dispose()
 
 
 async def verify_certificate(config: Config, code: str) -> Certificate | None:

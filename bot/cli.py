@@ -13,7 +13,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bot.app import chat_adapters, network_adapters, run_app, upgrade_database, verify_certificate
+from bot.app import (
+    chat_adapters,
+    network_adapters,
+    outbox_report,
+    run_app,
+    upgrade_database,
+    verify_certificate,
+)
 from bot.config import Config, ConfigError, load_config
 from bot.content import ContentError, load_content
 
@@ -143,6 +150,24 @@ def db_upgrade(config_path: Path | None) -> None:
     """Apply schema migrations (safe to run again)."""
     url = _run(upgrade_database(_load(config_path)))
     out.print(f"database at {url} is up to date")
+
+
+@main.command()
+@config_option
+@click.option("--limit", default=20, show_default=True, help="Dead letters to list.")
+def outbox(config_path: Path | None, limit: int) -> None:
+    """Show queued, sent and dead (undeliverable) replies, with the reasons."""
+    counts, dead = _run(outbox_report(_load(config_path)))
+    out.print("outbox: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+                            or "empty"))
+    if dead:
+        table = Table(title=f"Dead letters ({len(dead)}, newest last)")
+        for column in ("id", "network", "to", "reason"):
+            table.add_column(column, overflow="fold")
+        for row in dead[-limit:]:
+            to = row.body.get("to", {})
+            table.add_row(str(row.id), row.network, str(to.get("id", "")), row.last_error)
+        out.print(table)
 
 
 @main.group()

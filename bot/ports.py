@@ -67,6 +67,7 @@ class OutboxRow:
     body: dict[str, Any]
     attempts: int
     message: Outbound | None = field(default=None, compare=False)  # body, decoded, if at hand
+    last_error: str = ""
 
 
 @dataclass

@@ -39,7 +39,8 @@ def _certificate(row: Any) -> Certificate:
 
 
 def _outbox(row: Any) -> OutboxRow:
-    return OutboxRow(row.id, row.idempotency_key, Network(row.network), row.body, row.attempts)
+    return OutboxRow(row.id, row.idempotency_key, Network(row.network), row.body, row.attempts,
+                     last_error=row.last_error)
 
 
 class SqlStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -12,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.model import ExternalId, Identity, Network
+from bot.ports import OutboxItem, UnitOfWork
+from storage.repository import SqlStore
 from tests.harness import CONTENT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +110,7 @@ def test_missing_content_file_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", [[], ["run"], ["chat"], ["check-config"], ["content"],
                                      ["content", "check"], ["db", "upgrade"],
-                                     ["certificate", "verify"]])
+                                     ["certificate", "verify"], ["outbox"]])
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     result = wayfinder(tmp_path, *command, "--help")
     assert result.returncode == 0
@@ -133,3 +137,21 @@ def test_sigterm_shuts_down_cleanly_within_five_seconds(tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
+
+
+def test_outbox_lists_dead_letters_with_reasons(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'wayfinder.db'}"
+
+    async def make_dead_letter() -> None:
+        async with SqlStore.open(url) as store:
+            person = await store.person_for(Identity(Network("irc"), ExternalId("zed"), True))
+            result = await store.commit(UnitOfWork(person, outbox=[
+                OutboxItem("k1", Network("irc"), {"to": {"id": "#gone"}, "text": "hi"})]))
+            await store.mark_dead(result.outbox[0].id, "permanent: no such channel")
+
+    asyncio.run(make_dead_letter())
+    result = wayfinder(tmp_path, "outbox")
+    assert result.returncode == 0, result.stderr
+    assert "outbox: 1 dead" in result.stdout
+    assert "#gone" in result.stdout
+    assert "no such channel" in result.stdout

@@ -13,6 +13,7 @@ from bot.locks import KeyedLocks
 from bot.model import Rate
 from bot.ratelimit import TokenBucket
 from bot.router import parse
+from bot.scheduler import Ticker
 from bot.text import MAX_INPUT_CHARS, clean_input
 
 
@@ -100,3 +101,23 @@ async def test_keyed_locks_serialise_per_key_and_clean_up() -> None:
     assert order.index("1-") < order.index("2+")
     assert order.index("3+") < order.index("1-")  # another key is not held up
     assert len(locks) == 0
+
+
+async def test_ticker_runs_the_scan_repeatedly_and_survives_a_failing_scan() -> None:
+    calls: list[int] = []
+    third = asyncio.Event()
+
+    async def scan() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RuntimeError("database briefly unavailable")
+        if len(calls) == 3:
+            third.set()
+
+    ticker = Ticker(scan, interval=0.05)
+    ticker.start()
+    try:
+        await asyncio.wait_for(third.wait(), timeout=3)
+    finally:
+        ticker.stop()
+    assert len(calls) >= 3
