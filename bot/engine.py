@@ -79,7 +79,18 @@ class Engine:
 
     # -- inbound --------------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> None:
-        """Process one inbound event exactly once (a replayed event id changes nothing)."""
+        """Process one inbound event exactly once (a replayed event id changes nothing).
+
+        Never raises: a failure is logged with the conversation key, and the adapter's loop
+        goes on with the next event. Nothing was committed, so a redelivery is handled anew.
+        """
+        try:
+            await self._handle(inbound)
+        except Exception:
+            log.exception("could not handle %s from %s in %s", inbound.event_id,
+                          inbound.sender.key, inbound.room.id)
+
+    async def _handle(self, inbound: Inbound) -> None:
         text, truncated = clean_input(inbound.text)
         parsed = parse(text, self.prefixes.get(inbound.network, ("!",)), self.nick)
         if not inbound.direct and not parsed.is_command:

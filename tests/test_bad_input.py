@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.ports import CommitResult, UnitOfWork
 from tests.harness import Harness
 
 
@@ -73,3 +76,21 @@ async def test_a_failing_handler_is_answered_politely_and_the_loop_lives(bot: Ha
     reply = await bot.say("gil", "!status")
     assert reply.startswith("Sorry, something went wrong on my side.")
     assert "What are you interested in?" in await bot.say("gil", "!start")
+
+
+async def test_a_storage_failure_is_logged_and_the_next_message_works(
+        bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    store = bot.running.store
+    real_commit = store.commit
+    failures = [OSError("disk I/O error")]
+
+    async def flaky_commit(unit: UnitOfWork) -> CommitResult:
+        if failures:
+            raise failures.pop()
+        return await real_commit(unit)
+
+    store.commit = flaky_commit  # type: ignore[method-assign]
+    assert await bot.say("hal", "!start") == ""
+    assert "could not handle" in caplog.text
+    assert "memory:hal" in caplog.text
+    assert "What are you interested in?" in await bot.say("hal", "!start")
