@@ -119,8 +119,10 @@ def score(project: Project, interests: list[str], skills: list[str],
 
 
 def rank(content: Content, prof: dict[str, list[str]]) -> list[str]:
+    """Featured projects, best match first (!skip browses every project)."""
+    featured = {pid: p for pid, p in content.projects.items() if p.featured}
     scored = [(score(p, prof["interests"], prof["skills"], prof["languages"])[0], p.name, pid)
-              for pid, p in content.projects.items()]
+              for pid, p in (featured or content.projects).items()]
     return [pid for _, _, pid in sorted(scored, key=lambda s: (-s[0], s[1]))]
 
 

@@ -198,3 +198,21 @@ async def test_network_name_in_identity_for_other_networks(sqlite_url: str) -> N
         reply = await bot.say("ivy", "!start", network="irc")
         assert "What are you interested in?" in reply
         assert bot.adapters["irc"].network == Network("irc")
+
+
+async def test_only_featured_projects_are_suggested_but_all_can_be_browsed(
+        sqlite_url: str) -> None:
+    from dataclasses import replace
+
+    from bot.content import load_content
+    from tests.harness import CONTENT
+
+    content = load_content(CONTENT)
+    hidden = content.projects["pagebot"].model_copy(update={"featured": False})
+    content = replace(content, projects={**content.projects, "pagebot": hidden})
+    bot = Harness(make_config(sqlite_url))
+    async with bot:
+        bot.running.engine.content = content
+        reply = await bot.script("kim", ["!start", "automation", "scripting", "python"])
+        assert "* Pagebot:" not in reply
+        assert "* Pagebot:" in await bot.say("kim", "!skip")

@@ -161,3 +161,15 @@ async def test_group_commit_batches_concurrent_units(store: SqlStore) -> None:
     assert store.writer.batches - batches_before < 50
     counts = await store.message_counts()
     assert all(counts[PersonId(p)] == 1 for p in people)
+
+
+async def test_the_migrations_match_the_tables(store: SqlStore) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.engine import Connection
+    from sqlmodel import SQLModel
+
+    def diff(conn: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(conn), SQLModel.metadata))
+
+    assert await store.db.read(diff) == []
