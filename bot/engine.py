@@ -24,7 +24,7 @@ from bot.ports import (
     Store,
     UnitOfWork,
 )
-from bot.records import EndClaim, MergePersons, Record
+from bot.records import EndClaim, MergePersons, Record, TaskClaim
 from bot.router import ParsedInput, parse
 from bot.text import clean_input, one_line
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_HOPS = 8
 MAX_CONFLICT_RETRIES = 5
 STATE_CACHE_SIZE = 20_000
+CONSOLE_NETWORK = Network("console")
 Clock = Callable[[], datetime]
 ReleaseReplies = Callable[[tuple[OutboxRow, ...]], None]
 
@@ -283,6 +284,11 @@ class Engine:
                 self._states.pop(record.target, None)
 
     # -- scheduled scans ------------------------------------------------------------------------
+    def _task_title(self, claim: TaskClaim) -> str:
+        project = self.content.projects.get(claim.project_id)
+        task = next((t for t in project.tasks if t.id == claim.task_id), None) if project else None
+        return task.title if task else claim.task_id
+
     async def scan_due(self) -> int:
         """Release task claims left idle too long; returns how many were released."""
         now = self.clock()
@@ -293,19 +299,19 @@ class Engine:
                 active = await self.store.active_claim(claim.person_id)
                 if active is None or active.last_activity_at > now - self.settings.claim_idle:
                     continue  # answered or touched while we waited for the lock
-                room = state.data.get("last_room")
-                if room is None:
-                    continue
-                inbound = Inbound(Network(room[0]), f"idle:{claim.task_id}", room_from_json(room),
-                                  Identity(Network(room[0]), ExternalId(""), False), "",
-                                  True, now)
+                # Where they last spoke to us; a person never seen in a room gets no message.
+                room = room_from_json(state.data.get("last_room") or
+                                      [CONSOLE_NETWORK, "", "", True])
+                inbound = Inbound(room.network, f"idle:{claim.task_id}", room,
+                                  Identity(room.network, ExternalId(""), False), "", True, now)
                 turn = self._turn(claim.person_id, inbound, ParsedInput("", "", ""), state)
                 turn.record(EndClaim(claim.person_id, claim.task_id, "idle", now))
                 turn.event("task_released", task=claim.task_id, reason="idle")
                 turn.data.pop("task", None)
-                turn.say(f"I've released the task \"{claim.task_id}\" for you, since it has been "
-                         "quiet for a while, so someone else can pick it up. No worries: type "
-                         "!task whenever you'd like a new one.")
+                if room.id:
+                    turn.say(f"I've released the task \"{self._task_title(claim)}\" for you, "
+                             "since it has been quiet for a while, so someone else can pick it "
+                             "up. No worries: type !task whenever you'd like a new one.")
                 await self._commit(turn, None)
                 released += 1
         return released

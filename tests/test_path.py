@@ -169,7 +169,8 @@ async def test_idle_claim_is_released_politely(sqlite_url: str) -> None:
         before = len(adapter.sent)
         assert await bot.running.engine.scan_due() == 1
         await bot.running.dispatcher.drain(5)
-        assert "I've released the task" in adapter.sent[before].text
+        assert ("I've released the task \"Fix the four broken links on the 'Your first patch' "
+                "page\" for you") in adapter.sent[before].text
         assert await bot.running.store.active_claim(
             await bot.running.store.person_for(adapter.identity("hal"))) is None
         assert await bot.running.engine.scan_due() == 0  # once, not every tick
