@@ -43,7 +43,7 @@ class StorageConfig(_Section):
     @field_validator("url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        if not value.startswith(("sqlite+aiosqlite://", "sqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
         return value
 

@@ -7,14 +7,22 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.choices import resolve
 from bot.config import FlowsConfig
 from bot.content import Content
 from bot.flow import End, Flow, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
-from bot.model import ExternalId, Identity, Inbound, Network, PersonId, RoomRef, outbound_to_json
+from bot.model import (
+    ExternalId,
+    Identity,
+    Inbound,
+    Network,
+    PersonId,
+    outbound_to_json,
+    room_from_json,
+    room_to_json,
+)
 from bot.ports import (
     CommitResult,
     ConflictError,
@@ -40,14 +48,6 @@ ReleaseReplies = Callable[[tuple[OutboxRow, ...]], None]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _room_to_json(room: RoomRef) -> list[Any]:
-    return [room.network, room.id, room.name, room.direct]
-
-
-def room_from_json(value: list[Any]) -> RoomRef:
-    return RoomRef(Network(value[0]), value[1], value[2], bool(value[3]))
 
 
 class Engine:
@@ -134,7 +134,7 @@ class Engine:
     @staticmethod
     def _touch(turn: Turn) -> None:
         turn.data["messages"] = int(turn.data.get("messages", 0)) + 1
-        turn.data["last_room"] = _room_to_json(turn.room)
+        turn.data["last_room"] = room_to_json(turn.room)
 
     async def _person(self, identity: Identity) -> PersonId:
         person = self._people.get(identity)

@@ -101,6 +101,15 @@ class Capabilities:
     rate: Rate | None = None  # outgoing limit for the whole connection; None: unlimited
 
 
+def room_to_json(room: RoomRef) -> list[Any]:
+    """A room as kept in a person's state (where to reach them later)."""
+    return [room.network, room.id, room.name, room.direct]
+
+
+def room_from_json(value: list[Any]) -> RoomRef:
+    return RoomRef(Network(value[0]), value[1], value[2], bool(value[3]))
+
+
 def outbound_to_json(msg: Outbound) -> dict[str, Any]:
     """Encode an outbound message for an outbox row."""
     to = msg.to

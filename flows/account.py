@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.codes import normalise_code, short_code
 from bot.durations import describe
 from bot.flow import Goto, Transition, Turn
+from bot.model import room_to_json
 from bot.records import EndClaim, LinkCode, MergePersons, UseLinkCode
 from flows.path import progress_rank
 
@@ -66,8 +67,7 @@ async def _redeem(turn: Turn, code: str) -> Transition:
         turn.data = dict(theirs_data)
         turn.flow, turn.step = target_state.flow, target_state.step
     turn.data.update(finished_tasks=finished, messages=messages,
-                     last_room=[turn.room.network, turn.room.id, turn.room.name,
-                                turn.room.direct])
+                     last_room=room_to_json(turn.room))
     kept = theirs or mine  # the one active claim the linked person holds, if any
     if kept is not None:
         turn.data["task"] = kept.task_id
