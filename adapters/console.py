@@ -21,7 +21,7 @@ from bot.model import (
     Receipt,
     RoomRef,
 )
-from bot.ports import InboundSink
+from bot.ports import InboundSink, PermanentSendError
 
 CONSOLE = Network("console")
 
@@ -67,7 +67,10 @@ class ConsoleAdapter:
                                datetime.now(UTC)))
 
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
-        self._print(render_plain(msg))
+        try:
+            self._print(render_plain(msg))
+        except BrokenPipeError:  # the reader went away (`| head`): retrying cannot help
+            raise PermanentSendError("the terminal's output is closed") from None
         return Receipt(idempotency_key)
 
     def _print(self, text: str) -> None:

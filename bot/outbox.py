@@ -64,7 +64,8 @@ class Dispatcher:
                 queue.put_nowait(row)
 
     def backlog(self) -> int:
-        return sum(q.qsize() for q in self._queues.values())
+        """Replies queued or being sent right now."""
+        return len(self._queued)
 
     async def drain(self, within: float) -> bool:
         """Wait until every queued reply is delivered or dead; False if time ran out."""

@@ -155,3 +155,20 @@ def test_outbox_lists_dead_letters_with_reasons(tmp_path: Path) -> None:
     assert "outbox: 1 dead" in result.stdout
     assert "#gone" in result.stdout
     assert "no such channel" in result.stdout
+
+
+def test_a_reader_that_goes_away_does_not_hang_the_bot(tmp_path: Path) -> None:
+    with subprocess.Popen([sys.executable, "-m", "bot", "chat"], cwd=tmp_path,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write("!start\n")
+        proc.stdin.flush()
+        assert "Hi, I'm Wayfinder" in proc.stdout.readline()
+        proc.stdout.close()  # like `wayfinder chat | head -1`
+        proc.stdin.write("!skip\n!skip\n")
+        proc.stdin.close()
+        err = proc.stderr.read() if proc.stderr else ""
+        assert proc.wait(timeout=10) == 0, err
+    assert "dead letter: permanent: the terminal's output is closed" in err
