@@ -19,8 +19,9 @@ from bot.model import Network
 from bot.outbox import Dispatcher
 from bot.ports import Adapter, OutboxRow
 from bot.records import Certificate
+from bot.roles import Directory
 from bot.scheduler import Ticker
-from flows import all_flows, global_commands
+from flows import all_flows, due_sources, global_commands
 from storage.migrate import upgrade
 from storage.repository import SqlStore
 
@@ -79,9 +80,11 @@ class App:
         await self.store.start()
         adapters = {Network(a.network): a for a in self.adapters}
         self.dispatcher = Dispatcher(self.store, adapters, self.config.outbox)
+        directory = Directory(self.config.roles, content,
+                              set(await self.store.mentor_assignments()))
         self.engine = Engine(
-            self.store, content, all_flows(), global_commands(), self.config.flows,
-            release=self.dispatcher.enqueue,
+            self.store, content, all_flows(), global_commands(), self.config,
+            release=self.dispatcher.enqueue, directory=directory, due_sources=due_sources(),
             prefixes={a.network: a.capabilities.command_prefixes for a in self.adapters},
             clock=self.clock)
         await self.dispatcher.start()

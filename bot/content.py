@@ -13,9 +13,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.durations import parse_duration
+from bot.officehours import parse_hours
 
 IDENTITY_PATTERN = re.compile(r"^[a-z]+:\S+$")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -43,6 +51,7 @@ class Project(_Strict):
     docs: str = ""
     channels: dict[str, str] = Field(default_factory=dict)
     mentors: tuple[str, ...] = ()
+    mentor_channels: dict[str, str] = Field(default_factory=dict)  # network -> room, escalation
     workshop: str = ""
     featured: bool = True
     tasks: tuple[Task, ...] = ()
@@ -54,6 +63,46 @@ class Project(_Strict):
             if not IDENTITY_PATTERN.match(mentor):
                 raise ValueError(f"{mentor!r} is not \"network:id\" (for example \"irc:ana\")")
         return value
+
+
+class MentorProfile(_Strict):
+    """How to reach one mentor: identities on one or more networks, and when they help."""
+
+    identities: Annotated[tuple[str, ...], Field(min_length=1)]
+    name: str = ""
+    preferred: str = ""  # network for pings; empty: the first identity's network
+    timezone: str = "UTC"
+    hours: str = "always"  # e.g. "mon-fri 09:00-17:00, sat 10:00-12:00"
+    capacity: Annotated[int, Field(ge=1, le=100)] = 3
+
+    @field_validator("identities")
+    @classmethod
+    def _identities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for identity in value:
+            if not IDENTITY_PATTERN.match(identity):
+                raise ValueError(f"{identity!r} is not \"network:id\" (for example \"irc:ana\")")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MentorProfile:
+        networks = [i.split(":", 1)[0] for i in self.identities]
+        if self.preferred and self.preferred not in networks:
+            raise ValueError(f"preferred network {self.preferred!r} is not one of the "
+                             f"mentor's identities ({', '.join(networks)})")
+        parse_hours(self.hours, self.timezone)
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.identities[0]
+
+    @property
+    def display(self) -> str:
+        return self.name or self.key
+
+
+class _MentorsFile(_Strict):
+    mentors: tuple[MentorProfile, ...] = ()
 
 
 class ConfirmCheckpoint(_Strict):
@@ -141,6 +190,14 @@ class Content:
     projects: dict[str, Project]
     workshops: dict[str, Workshop]
     regions: dict[str, Region] = field(default_factory=dict)
+    mentor_profiles: tuple[MentorProfile, ...] = ()
+
+    def mentor_profile(self, identity_key: str) -> MentorProfile:
+        """The profile holding this identity; a bare identity gets the defaults."""
+        for profile in self.mentor_profiles:
+            if identity_key in profile.identities:
+                return profile
+        return MentorProfile(identities=(identity_key,))
 
     def project_for_room(self, network: str, room_name: str) -> Project | None:
         """The project whose channel this room is (content maps channels to projects)."""
@@ -251,9 +308,25 @@ def load_content(root: Path) -> Content:
                 if region.parent and region.parent not in regions:
                     problems.append(ContentProblem(rel(regions_path), f"regions[{index}].parent",
                                                    f"unknown region {region.parent!r}"))
+    profiles: tuple[MentorProfile, ...] = ()
+    mentors_path = root / "mentors.toml"
+    if mentors_path.exists():
+        data = _read_toml(mentors_path, rel(mentors_path), problems)
+        mentors = _validate(_MentorsFile, data, rel(mentors_path), problems) if data else None
+        if mentors is not None:
+            profiles = mentors.mentors
+            owner: dict[str, int] = {}
+            for index, profile in enumerate(profiles):
+                for identity in profile.identities:
+                    if identity in owner:
+                        problems.append(ContentProblem(
+                            rel(mentors_path), f"mentors[{index}].identities",
+                            f"{identity!r} is also in mentors[{owner[identity]}]"))
+                    owner[identity] = index
     if problems:
         raise ContentError(problems)
-    return Content(projects=projects, workshops=workshops, regions=regions)
+    return Content(projects=projects, workshops=workshops, regions=regions,
+                   mentor_profiles=profiles)
 
 
 def step_stuck_after(step: WorkshopStep, default: timedelta) -> timedelta:

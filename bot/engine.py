@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from bot.choices import resolve
-from bot.config import FlowsConfig
+from bot.config import Config
 from bot.content import Content
-from bot.flow import End, Flow, Goto, Handler, Step, Transition, Turn
+from bot.flow import Due, DueSource, End, Flow, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
 from bot.model import (
     ExternalId,
@@ -32,7 +32,8 @@ from bot.ports import (
     Store,
     UnitOfWork,
 )
-from bot.records import EndClaim, MergePersons, Record, TaskClaim
+from bot.records import AddMentor, MergePersons, Record
+from bot.roles import Directory
 from bot.router import ParsedInput, parse
 from bot.text import clean_input, one_line
 
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_HOPS = 8
 MAX_CONFLICT_RETRIES = 5
 STATE_CACHE_SIZE = 20_000
-CONSOLE_NETWORK = Network("console")
+SCAN_NETWORK = Network("scan")  # inbox namespace of due work: a replayed scan is a no-op
 Clock = Callable[[], datetime]
 ReleaseReplies = Callable[[tuple[OutboxRow, ...]], None]
 
@@ -59,8 +60,10 @@ class Engine:
         content: Content,
         flows: Mapping[str, Flow],
         commands: Mapping[str, Handler],
-        settings: FlowsConfig,
+        config: Config,
         release: ReleaseReplies,
+        directory: Directory | None = None,
+        due_sources: Sequence[DueSource] = (),
         prefixes: Mapping[str, tuple[str, ...]] | None = None,
         nick: str = "wayfinder",
         clock: Clock = utcnow,
@@ -69,7 +72,9 @@ class Engine:
         self.content = content
         self.flows = dict(flows)
         self.commands = dict(commands)
-        self.settings = settings
+        self.config = config
+        self.directory = directory or Directory(config.roles, content)
+        self.due_sources = list(due_sources)
         self.release = release
         self.prefixes = dict(prefixes or {})
         self.nick = nick
@@ -163,8 +168,9 @@ class Engine:
         # A private copy for the handlers; decoding the committed JSON beats deepcopy.
         data = json.loads(state.encoded or json.dumps(state.data))
         return Turn(person_id=person, inbound=inbound, input=parsed, data=data,
-                    content=self.content, reads=self.store, settings=self.settings,
-                    now=self.clock(), flow=state.flow, step=state.step)
+                    content=self.content, reads=self.store, config=self.config,
+                    directory=self.directory, now=self.clock(),
+                    networks=frozenset(self.prefixes), flow=state.flow, step=state.step)
 
     def current_step(self, turn: Turn) -> Step | None:
         if turn.flow is None or turn.step is None or turn.flow not in self.flows:
@@ -252,10 +258,10 @@ class Engine:
         raise RuntimeError(f"too many transitions from {turn.flow}/{turn.step}")
 
     # -- commit -------------------------------------------------------------------------------
-    async def _commit(self, turn: Turn, inbox: tuple[Network, str] | None) -> CommitResult:
+    async def _commit(self, turn: Turn, inbox: tuple[Network, str]) -> CommitResult:
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data,
                                 json.dumps(turn.data))
-        key_base = f"{inbox[0]}:{inbox[1]}" if inbox else f"scan:{turn.person_id}:{turn.now}"
+        key_base = f"{inbox[0]}:{inbox[1]}"
         unit = UnitOfWork(
             person_id=turn.person_id,
             inbox=inbox,
@@ -276,6 +282,8 @@ class Engine:
 
     def _after_records(self, records: list[Record]) -> None:
         for record in records:
+            if isinstance(record, AddMentor):
+                self.directory.assignments.add((record.project_id, record.identity_key))
             if isinstance(record, MergePersons):
                 # Identities moved: forget cached ids and states of both people.
                 self._people = {i: p for i, p in self._people.items()
@@ -284,34 +292,33 @@ class Engine:
                 self._states.pop(record.target, None)
 
     # -- scheduled scans ------------------------------------------------------------------------
-    def _task_title(self, claim: TaskClaim) -> str:
-        project = self.content.projects.get(claim.project_id)
-        task = next((t for t in project.tasks if t.id == claim.task_id), None) if project else None
-        return task.title if task else claim.task_id
-
     async def scan_due(self) -> int:
-        """Release task claims left idle too long; returns how many were released."""
+        """Run every due-time scan once; returns how many due items were handled."""
         now = self.clock()
-        released = 0
-        for claim in await self.store.idle_claims(now - self.settings.claim_idle):
-            async with self.locks.hold(claim.person_id):
-                state = await self._state(claim.person_id)
-                active = await self.store.active_claim(claim.person_id)
-                if active is None or active.last_activity_at > now - self.settings.claim_idle:
-                    continue  # answered or touched while we waited for the lock
-                # Where they last spoke to us; a person never seen in a room gets no message.
-                room = room_from_json(state.data.get("last_room") or
-                                      [CONSOLE_NETWORK, "", "", True])
-                inbound = Inbound(room.network, f"idle:{claim.task_id}", room,
-                                  Identity(room.network, ExternalId(""), False), "", True, now)
-                turn = self._turn(claim.person_id, inbound, ParsedInput("", "", ""), state)
-                turn.record(EndClaim(claim.person_id, claim.task_id, "idle", now))
-                turn.event("task_released", task=claim.task_id, reason="idle")
-                turn.data.pop("task", None)
-                if room.id:
-                    turn.say(f"I've released the task \"{self._task_title(claim)}\" for you, "
-                             "since it has been quiet for a while, so someone else can pick it "
-                             "up. No worries: type !task whenever you'd like a new one.")
-                await self._commit(turn, None)
-                released += 1
-        return released
+        handled = 0
+        for source in self.due_sources:
+            for due in await source(self.store, now, self.config):
+                if await self._run_due(due, now):
+                    handled += 1
+        return handled
+
+    async def _run_due(self, due: Due, now: datetime) -> bool:
+        async with self.locks.hold(due.person_id):
+            state = await self._state(due.person_id)
+            # Replies go where the person last spoke to us; never seen: no room, no message.
+            room = room_from_json(state.data.get("last_room") or [SCAN_NETWORK, "", "", True])
+            inbound = Inbound(room.network, due.key, room,
+                              Identity(room.network, ExternalId(""), False), "", True, now)
+            for _ in range(MAX_CONFLICT_RETRIES):
+                turn = self._turn(due.person_id, inbound, ParsedInput("", "", ""), state)
+                await self._follow(turn, await due.handler(turn))
+                if not room.id:
+                    turn.replies = [r for r in turn.replies if r.to != room]
+                try:
+                    result = await self._commit(turn, (SCAN_NETWORK, due.key))
+                    return not result.duplicate
+                except ConflictError:
+                    self._states.pop(due.person_id, None)
+                    state = await self._state(due.person_id)
+            log.warning("due work %s kept conflicting; the next scan tries again", due.key)
+            return False

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.config import FlowsConfig
+from bot.config import Config, FlowsConfig
 from bot.content import Content
 from bot.model import Choice, Identity, Inbound, Outbound, PersonId, RoomRef
 from bot.ports import Reads
-from bot.records import Record
+from bot.records import Audit, Record
+from bot.roles import Directory
 from bot.router import ParsedInput
 
 
@@ -70,8 +71,10 @@ class Turn:
     data: dict[str, Any]
     content: Content
     reads: Reads
-    settings: FlowsConfig
+    config: Config
+    directory: Directory
     now: datetime
+    networks: frozenset[str] = frozenset()  # networks with a running adapter
     flow: str | None = None
     step: str | None = None
     step_commands: tuple[str, ...] = ()
@@ -95,6 +98,15 @@ class Turn:
         if choices:
             self.data["choices"] = [[c.key, c.label] for c in choices]
 
+    @property
+    def settings(self) -> FlowsConfig:
+        return self.config.flows
+
+    def tell(self, to: RoomRef | Identity, text: str, choices: Sequence[Choice] = (),
+             mention: Identity | None = None) -> None:
+        """Message someone else: a mentor in their DM, a channel, an organizer."""
+        self.replies.append(Outbound(to=to, text=text, choices=tuple(choices), mention=mention))
+
     def event(self, kind: str, **detail: Any) -> None:
         self.events.append((kind, detail))
 
@@ -104,3 +116,44 @@ class Turn:
     @property
     def choice(self) -> str | None:
         return self.picked[0] if self.picked else None
+
+
+@dataclass(frozen=True)
+class Due:
+    """Work a scan found due for one person; `key` makes a replayed scan a no-op."""
+
+    person_id: PersonId
+    key: str
+    handler: Handler
+
+
+DueSource = Callable[[Reads, datetime, Config], Awaitable[list[Due]]]
+
+ROLE_CHECKS: dict[str, Callable[[Turn], bool]] = {
+    "mentor": lambda turn: turn.directory.mentor_for(turn.sender) is not None,
+    "organizer": lambda turn: turn.directory.is_organizer(turn.sender),
+    "admin": lambda turn: turn.directory.is_admin(turn.sender),
+}
+
+
+def requires(role: str) -> Callable[[Handler], Handler]:
+    """Declare the role a privileged command needs; refused (and audited) otherwise."""
+    check = ROLE_CHECKS[role]
+
+    def wrap(handler: Handler) -> Handler:
+        async def guarded(turn: Turn) -> Transition:
+            action = turn.input.command or "command"
+            if not check(turn):
+                turn.record(Audit(turn.sender.key, f"refused:{action}", turn.input.args,
+                                  turn.now))
+                why = ("" if turn.sender.verified else
+                       " Your account on this network isn't verified (on IRC: log in to "
+                       "services), so I can't tell that it's really you.")
+                turn.say(f"Sorry, !{action} is for {role}s only.{why}")
+                return None
+            turn.record(Audit(turn.sender.key, action, turn.input.args, turn.now))
+            return await handler(turn)
+
+        return guarded
+
+    return wrap

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.flow import Flow, Handler
+from bot.flow import DueSource, Flow, Handler
 from flows import account, commands, discovery, first_task, workshop
 
 
@@ -12,3 +12,7 @@ def all_flows() -> dict[str, Flow]:
 
 def global_commands() -> dict[str, Handler]:
     return {**commands.COMMANDS, "link": account.link, "task": first_task.task_command}
+
+
+def due_sources() -> list[DueSource]:
+    return [first_task.idle_claims]

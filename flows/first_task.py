@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.config import Config
 from bot.content import Project, Task
-from bot.flow import Flow, Goto, Step, Transition, Turn
-from bot.records import ClaimTask, EndClaim, TouchClaim
+from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
+from bot.ports import Reads
+from bot.records import ClaimTask, EndClaim, TaskClaim, TouchClaim
 from flows.path import channel_list, chosen_project, contact_lines, profile
 
 
@@ -114,3 +118,33 @@ FLOW = Flow("first_task", steps=(
     Step("working", enter=working, reply=working_reply, commands=("done", "release")),
     Step("involved", enter=involved, reply=involved_reply),
 ))
+
+
+def _task_title(turn: Turn, claim: TaskClaim) -> str:
+    project = turn.content.projects.get(claim.project_id)
+    task = next((t for t in project.tasks if t.id == claim.task_id), None) if project else None
+    return task.title if task else claim.task_id
+
+
+def _release_idle(claim: TaskClaim) -> Handler:
+    async def release(turn: Turn) -> Transition:
+        current = await turn.reads.active_claim(claim.person_id)
+        if (turn.data.get("task") != claim.task_id or current is None
+                or current.last_activity_at != claim.last_activity_at):
+            return None  # done, released or touched while the scan waited for the lock
+        turn.record(EndClaim(claim.person_id, claim.task_id, "idle", turn.now))
+        turn.event("task_released", task=claim.task_id, reason="idle")
+        turn.data.pop("task", None)
+        turn.say(f"I've released the task \"{_task_title(turn, claim)}\" for you, since it "
+                 "has been quiet for a while, so someone else can pick it up. No worries: "
+                 "type !task whenever you'd like a new one.")
+        return None
+
+    return release
+
+
+async def idle_claims(reads: Reads, now: datetime, config: Config) -> list[Due]:
+    """Task claims nobody touched for `flows.claim_idle_after` are released, once."""
+    claims = await reads.idle_claims(now - config.flows.claim_idle)
+    return [Due(c.person_id, f"idle:{c.person_id}:{c.task_id}:{c.last_activity_at.isoformat()}",
+                _release_idle(c)) for c in claims]

@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.records import (
+    AddMentor,
+    Audit,
     Certificate,
+    ClaimCase,
     ClaimTask,
+    ClearNudge,
     EndClaim,
     LinkCode,
+    MentorAway,
     MergePersons,
+    OpenCase,
+    PingCase,
     Record,
+    ReleaseCase,
+    ResolveCase,
+    SetNudge,
     TouchClaim,
     UseLinkCode,
 )
 from storage.tables import (
+    AuditRow,
     CertificateRow,
     FlowState,
+    HelpCase,
     IdentityRow,
     LinkCodeRow,
+    MentorAssignment,
+    MentorStateRow,
+    NudgeRow,
     OutboxRowTable,
     Person,
     ProgressEvent,
@@ -36,6 +52,12 @@ person_t = Person.__table__  # type: ignore[attr-defined]
 state_t = FlowState.__table__  # type: ignore[attr-defined]
 event_t = ProgressEvent.__table__  # type: ignore[attr-defined]
 outbox_t = OutboxRowTable.__table__  # type: ignore[attr-defined]
+
+case_t = HelpCase.__table__  # type: ignore[attr-defined]
+mentor_state_t = MentorStateRow.__table__  # type: ignore[attr-defined]
+assignment_t = MentorAssignment.__table__  # type: ignore[attr-defined]
+nudge_t = NudgeRow.__table__  # type: ignore[attr-defined]
+audit_t = AuditRow.__table__  # type: ignore[attr-defined]
 
 _active = claim_t.c.ended_at.is_(None)
 
@@ -86,11 +108,87 @@ def apply_record(conn: Connection, record: Record) -> None:
                                             Exception("link code already used"))
         case MergePersons():
             _merge(conn, record)
+        case _:
+            _apply_mentoring(conn, record)
+
+
+class StaleRecord(sa.exc.IntegrityError):
+    """A conditional update found the row changed by someone else (the caller retries)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what, None, Exception(what))
+
+
+def _expect_one(result: sa.CursorResult[Any], what: str) -> None:
+    if result.rowcount != 1:
+        raise StaleRecord(what)
+
+
+def _upsert(conn: Connection, table: sa.Table, key: dict[str, Any], values: dict[str, Any]) -> None:
+    """Insert or update one row by primary key, portably (rare writes, not the hot path)."""
+    where = [table.c[name] == value for name, value in key.items()]
+    if conn.execute(sa.update(table).where(*where).values(**values)).rowcount == 0:
+        conn.execute(sa.insert(table).values(**key, **values))
+
+
+def _apply_mentoring(conn: Connection, record: Record) -> None:
+    match record:
+        case OpenCase():
+            conn.execute(sa.insert(case_t).values(
+                code=record.code, person_id=record.person_id, newcomer=record.newcomer,
+                project_id=record.project_id, subject=record.subject[:300],
+                reason=record.reason[:500], source=record.source, status="open", level=0,
+                tried=[], created_at=record.at))
+        case PingCase():
+            _expect_one(conn.execute(sa.update(case_t).where(
+                case_t.c.code == record.code, case_t.c.status == "open").values(
+                mentor_key=record.mentor_key, level=record.level, tried=list(record.tried),
+                pinged_at=record.at, escalate_at=record.escalate_at)), "case no longer open")
+            if record.level < 2 and record.mentor_key:
+                _upsert(conn, mentor_state_t, {"mentor_key": record.mentor_key},
+                        {"last_assigned_at": record.at})
+        case ClaimCase():
+            _expect_one(conn.execute(sa.update(case_t).where(
+                case_t.c.code == record.code, case_t.c.status == "open").values(
+                status="claimed", claimed_by=record.mentor_key, claimed_at=record.at,
+                escalate_at=None)), "case already claimed")
+        case ReleaseCase():
+            _expect_one(conn.execute(sa.update(case_t).where(
+                case_t.c.code == record.code, case_t.c.status == "claimed",
+                case_t.c.claimed_by == record.mentor_key).values(
+                status="open", claimed_by="", claimed_at=None)), "case not held")
+        case ResolveCase():
+            _expect_one(conn.execute(sa.update(case_t).where(
+                case_t.c.code == record.code, case_t.c.status.in_(("open", "claimed")),
+                sa.or_(case_t.c.claimed_by == record.mentor_key, case_t.c.claimed_by == ""),
+            ).values(status="resolved", claimed_by=record.mentor_key, note=record.note[:500],
+                     resolved_at=record.at, escalate_at=None)), "case not held")
+        case MentorAway():
+            _upsert(conn, mentor_state_t, {"mentor_key": record.mentor_key},
+                    {"away_until": record.until})
+        case AddMentor():
+            exists = conn.execute(sa.select(assignment_t.c.project_id).where(
+                assignment_t.c.project_id == record.project_id,
+                assignment_t.c.identity_key == record.identity_key)).first()
+            if exists is None:
+                conn.execute(sa.insert(assignment_t).values(
+                    project_id=record.project_id, identity_key=record.identity_key))
+        case SetNudge():
+            _upsert(conn, nudge_t, {"person_id": record.person_id},
+                    {"subject": record.subject, "project_id": record.project_id,
+                     "due_at": record.due_at})
+        case ClearNudge():
+            conn.execute(sa.update(nudge_t).where(nudge_t.c.person_id == record.person_id)
+                         .values(due_at=None))
+        case Audit():
+            conn.execute(sa.insert(audit_t).values(
+                identity=record.identity, action=record.action, detail=record.detail[:1000],
+                at=record.at))
 
 
 def _merge(conn: Connection, record: MergePersons) -> None:
     source, target = record.source, record.target
-    for table in (identity_t, claim_t, cert_t, link_t, event_t, outbox_t):
+    for table in (identity_t, claim_t, cert_t, link_t, event_t, outbox_t, case_t):
         conn.execute(sa.update(table).where(table.c.person_id == source).values(
             person_id=target))
     # The source's path state was folded into the target's by the flow; drop the rest.

@@ -22,7 +22,15 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.model import Network
 from bot.ports import CommitResult, ConflictError, OutboxItem, OutboxRow, UnitOfWork
-from bot.records import EndClaim, TouchClaim
+from bot.records import (
+    AddMentor,
+    Audit,
+    ClearNudge,
+    EndClaim,
+    MentorAway,
+    SetNudge,
+    TouchClaim,
+)
 from storage.bulk import BulkSql
 from storage.database import Database
 from storage.records import apply_record
@@ -33,7 +41,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 64
 LINGER_TURNS = 1
 # Updates of a person's own claim cannot break a uniqueness rule: no savepoint needed.
-SAFE_RECORDS = (EndClaim, TouchClaim)
+SAFE_RECORDS = (EndClaim, TouchClaim, MentorAway, AddMentor, SetNudge, ClearNudge, Audit)
 Job = Callable[[Connection], Any]
 
 inbox_t = InboxRow.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,97 @@
+"""Who may do what: admins and organizers from config, mentors from content (and admins).
+
+Roles bind to verified identities only: an IRC nick without a services account, or anyone a
+network cannot vouch for, holds no role whatever name it uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.config import RolesConfig
+from bot.content import Content, MentorProfile
+from bot.model import ExternalId, Identity, Network
+from bot.officehours import OfficeHours, parse_hours
+from bot.records import MentorState
+
+
+@dataclass(frozen=True)
+class Mentor:
+    profile: MentorProfile
+    hours: OfficeHours
+
+    @property
+    def key(self) -> str:
+        return self.profile.key
+
+    @property
+    def name(self) -> str:
+        return self.profile.display
+
+    def reach(self, networks: Iterable[str]) -> Identity:
+        """Where to ping them: their preferred network if it runs here, else another one."""
+        running = set(networks)
+        identities = [i.split(":", 1) for i in self.profile.identities]
+        preferred = self.profile.preferred or identities[0][0]
+        ordered = sorted(identities, key=lambda i: (i[0] != preferred, i[0] not in running))
+        network, external = ordered[0]
+        return Identity(Network(network), ExternalId(external), True)
+
+    def available(self, now: datetime, state: MentorState | None, load: int) -> bool:
+        away = state is not None and state.away_until is not None and state.away_until > now
+        return not away and load < self.profile.capacity and self.hours.is_open(now)
+
+
+@dataclass
+class Directory:
+    roles: RolesConfig
+    content: Content
+    assignments: set[tuple[str, str]] = field(default_factory=set)
+
+    def _verified_key(self, identity: Identity) -> str | None:
+        return identity.key if identity.verified else None
+
+    def is_admin(self, identity: Identity) -> bool:
+        return self._verified_key(identity) in self.roles.admins
+
+    def is_organizer(self, identity: Identity) -> bool:
+        key = self._verified_key(identity)
+        return key is not None and (key in self.roles.organizers or key in self.roles.admins)
+
+    def organizer_identities(self) -> list[Identity]:
+        out = []
+        for key in dict.fromkeys([*self.roles.organizers, *self.roles.admins]):
+            network, _, external = key.partition(":")
+            out.append(Identity(Network(network), ExternalId(external), True))
+        return out
+
+    def mentor(self, key: str) -> Mentor:
+        profile = self.content.mentor_profile(key)
+        return Mentor(profile, parse_hours(profile.hours, profile.timezone))
+
+    def mentors_of(self, project_id: str) -> list[Mentor]:
+        project = self.content.projects.get(project_id)
+        keys = [*(project.mentors if project else ()),
+                *(k for p, k in sorted(self.assignments) if p == project_id)]
+        mentors: dict[str, Mentor] = {}
+        for key in keys:
+            mentor = self.mentor(key)
+            mentors.setdefault(mentor.key, mentor)
+        return list(mentors.values())
+
+    def mentor_for(self, identity: Identity) -> Mentor | None:
+        """The mentor this (verified) identity belongs to, on any project."""
+        key = self._verified_key(identity)
+        if key is None:
+            return None
+        for project_id in self.content.projects:
+            for mentor in self.mentors_of(project_id):
+                if key in mentor.profile.identities:
+                    return mentor
+        return None
+
+    def projects_of(self, mentor: Mentor) -> list[str]:
+        return [p for p in self.content.projects
+                if any(m.key == mentor.key for m in self.mentors_of(p))]
