@@ -16,3 +16,8 @@ def short_code() -> str:
 def normalise_code(code: str) -> str:
     compact = "".join(ch for ch in code.upper() if ch.isalnum())
     return f"{compact[:4]}-{compact[4:]}" if len(compact) == 8 else compact
+
+
+def case_code() -> str:
+    """Five characters: short enough to type after !claim, 30^5 (24 million) possibilities."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(5))

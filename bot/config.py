@@ -91,6 +91,21 @@ class FlowsConfig(_Section):
         return parse_duration(self.link_code_ttl)
 
 
+class MentoringConfig(_Section):
+    stuck_after: str = "48h"  # no progress on a step or task this long: offer help, once
+    escalate_after: str = "2h"  # unclaimed this long (in the mentor's office hours): next
+
+    _check = field_validator("stuck_after", "escalate_after")(_duration)
+
+    @property
+    def stuck(self) -> timedelta:
+        return parse_duration(self.stuck_after)
+
+    @property
+    def escalate(self) -> timedelta:
+        return parse_duration(self.escalate_after)
+
+
 class OutboxConfig(_Section):
     max_attempts: Annotated[int, Field(ge=1)] = 8
     first_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
@@ -144,6 +159,7 @@ class Config(_Section):
     content: ContentConfig = ContentConfig()
     roles: RolesConfig = RolesConfig()
     flows: FlowsConfig = FlowsConfig()
+    mentoring: MentoringConfig = MentoringConfig()
     outbox: OutboxConfig = OutboxConfig()
     adapters: AdaptersConfig = AdaptersConfig()
     source: str = Field(default="(defaults)", exclude=True)

@@ -198,11 +198,11 @@ class Engine:
             # "!2" answers a numbered choice, like "2"
             command, parsed = "", ParsedInput("", "", command)
             turn.input = parsed
-        if command and command in self.commands and command not in (step.commands if step else ()):
-            await self._run(turn, self.commands[command])
-            return
         if command == "back" and step is not None and step.back:
             await self._follow(turn, Goto(step.back))
+            return
+        if command and command in self.commands and command not in (step.commands if step else ()):
+            await self._run(turn, self.commands[command])
             return
         if command and step is not None and (command in step.commands or
                                               resolve(command, offered, False).picked):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flow import DueSource, Flow, Handler
-from flows import account, commands, discovery, first_task, workshop
+from flows import account, commands, discovery, first_task, mentoring, workshop
 
 
 def all_flows() -> dict[str, Flow]:
@@ -11,8 +11,12 @@ def all_flows() -> dict[str, Flow]:
 
 
 def global_commands() -> dict[str, Handler]:
-    return {**commands.COMMANDS, "link": account.link, "task": first_task.task_command}
+    return {**commands.COMMANDS, "link": account.link, "task": first_task.task_command,
+            "stuck": mentoring.stuck, "claim": mentoring.claim, "release": mentoring.release,
+            "resolve": mentoring.resolve_case, "mentees": mentoring.mentees,
+            "mentors": mentoring.mentors_overview, "away": mentoring.away,
+            "back": mentoring.back, "mentor": mentoring.mentor_admin}
 
 
 def due_sources() -> list[DueSource]:
-    return [first_task.idle_claims]
+    return [first_task.idle_claims, mentoring.nudges, mentoring.escalations]

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bot.flow import End, Goto, Handler, Transition, Turn
-from flows.path import STAGES, chosen_project, chosen_workshop, stage, workshop_index
+from flows.mentoring import stuck
+from flows.path import (
+    STAGES,
+    chosen_project,
+    chosen_workshop,
+    no_progress_expected,
+    stage,
+    workshop_index,
+)
 
 DESCRIPTIONS = {
     "start": "begin, or pick up where you left off (!start over to begin again)",
@@ -13,14 +21,22 @@ DESCRIPTIONS = {
     "stop": "leave the guided path (nothing is deleted)",
     "task": "show your task, or get a new one",
     "link": "get a code to link your account on another network (!link CODE redeems one)",
-    "help": "this list",
+    "help": "this list (!help me: ask a mentor)",
+    "stuck": "ask a mentor for help; add a sentence about what's blocking you",
     "back": "go back one step",
     "skip": "skip this question or step (where allowed)",
     "more": "show more suggestions",
     "done": "say you've finished your task",
     "release": "give your task back",
 }
-GENERAL = ("start", "status", "pause", "resume", "stop", "task", "link", "help")
+MENTOR_COMMANDS = {
+    "claim": "take a help request (!claim CODE)",
+    "release": "hand a request back to be routed again (!release CODE)",
+    "resolve": "close a request, with an optional note (!resolve CODE [note])",
+    "mentees": "your open requests",
+    "away": "pause help requests (!away 3d; !away off or !back to return)",
+}
+GENERAL = ("start", "status", "stuck", "pause", "resume", "stop", "task", "link", "help")
 
 
 async def start(turn: Turn) -> Transition:
@@ -53,6 +69,7 @@ async def pause(turn: Turn) -> Transition:
         turn.say("There's nothing to pause. Type !start to begin.")
         return None
     turn.data["paused"] = True
+    no_progress_expected(turn)
     turn.event("paused", flow=turn.flow, step=turn.step)
     turn.data.pop("choices", None)
     turn.say("Paused. Everything is saved: type !resume (or !start) whenever you're ready, "
@@ -62,6 +79,7 @@ async def pause(turn: Turn) -> Transition:
 
 async def stop(turn: Turn) -> Transition:
     turn.event("stopped", flow=turn.flow or "", step=turn.step or "")
+    no_progress_expected(turn)
     turn.data.pop("paused", None)
     turn.say("You've left the guided path. Nothing is deleted: type !start any time to pick "
              "up again.")
@@ -69,6 +87,8 @@ async def stop(turn: Turn) -> Transition:
 
 
 async def help_command(turn: Turn) -> Transition:
+    if turn.input.args.lower().split(" ", 1)[0] == "me":  # "!help me, pip fails": ask a mentor
+        return await stuck(turn)
     here = [c for c in turn.step_commands if c not in GENERAL]
     lines = []
     if here and turn.flow is not None and not turn.data.get("paused"):
@@ -79,6 +99,12 @@ async def help_command(turn: Turn) -> Transition:
         lines.append("")
     lines.append("Commands that work anywhere:")
     lines.extend(f"  !{c}: {DESCRIPTIONS[c]}" for c in GENERAL)
+    if turn.directory.mentor_for(turn.sender) is not None:
+        lines.append("")
+        lines.append("For mentors:")
+        lines.extend(f"  !{c}: {MENTOR_COMMANDS[c]}" for c in MENTOR_COMMANDS)
+    if turn.directory.is_organizer(turn.sender):
+        lines.append("  !mentors: load and availability of every mentor (organizers)")
     turn.say("\n".join(lines))
     return None
 

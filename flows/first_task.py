@@ -9,7 +9,15 @@ from bot.content import Project, Task
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
 from bot.ports import Reads
 from bot.records import ClaimTask, EndClaim, TaskClaim, TouchClaim
-from flows.path import channel_list, chosen_project, contact_lines, profile
+from flows import mentoring
+from flows.path import (
+    channel_list,
+    chosen_project,
+    contact_lines,
+    expect_progress,
+    no_progress_expected,
+    profile,
+)
 
 
 def pick_task(project: Project, taken: set[str], done: set[str],
@@ -46,6 +54,7 @@ async def offer(turn: Turn) -> Transition:
     if held:
         task = next((t for t in project.tasks if t.id == held), None)
         if task is not None:
+            expect_progress(turn, f"task:{task.id}", turn.config.mentoring.stuck)
             turn.say(task_text(project, task))
             return Goto("working")
     prof = profile(turn.data)
@@ -60,6 +69,7 @@ async def offer(turn: Turn) -> Transition:
     turn.record(ClaimTask(task.id, project.id, turn.person_id, turn.now))
     turn.event("task_claimed", task=task.id, project=project.id)
     turn.data["task"] = task.id
+    expect_progress(turn, f"task:{task.id}", turn.config.mentoring.stuck)
     turn.say("Here is a first task picked for you.\n" + task_text(project, task))
     return Goto("working")
 
@@ -73,6 +83,10 @@ async def working_reply(turn: Turn) -> Transition:
     if not isinstance(task_id, str):
         turn.say("You have no task reserved at the moment. Type !task for one.")
         return Goto("involved")
+    if turn.input.command == "release" and turn.input.args.strip():
+        return await mentoring.release(turn)  # a mentor handing back a case, not their task
+    if turn.input.command in ("done", "release"):
+        no_progress_expected(turn)
     if turn.input.command == "done":
         turn.record(EndClaim(turn.person_id, task_id, "done", turn.now))
         turn.event("task_done", task=task_id)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.content import Content, Project, Workshop
 from bot.flow import Turn
+from bot.records import ClearNudge, SetNudge
 
 STAGES = ("Find your project", "Get started", "First task", "Get involved", "Get more involved")
 
@@ -71,3 +73,15 @@ def contact_lines(project: Project, indent: str = "") -> list[str]:
     if project.mentors:
         lines.append(f"{indent}Mentors: {', '.join(project.mentors)}")
     return lines
+
+
+def expect_progress(turn: Turn, subject: str, after: timedelta) -> None:
+    """Ask the person, once, whether they want help if `subject` sees no progress in time."""
+    project = chosen_project(turn)
+    if project is None or subject in turn.data.get("nudged", []):
+        return
+    turn.record(SetNudge(turn.person_id, subject, project.id, turn.now + after))
+
+
+def no_progress_expected(turn: Turn) -> None:
+    turn.record(ClearNudge(turn.person_id))

@@ -5,11 +5,23 @@ from __future__ import annotations
 import re
 
 from bot.codes import short_code
-from bot.content import AnswerCheckpoint, UrlCheckpoint, Workshop, WorkshopStep
+from bot.content import (
+    AnswerCheckpoint,
+    UrlCheckpoint,
+    Workshop,
+    WorkshopStep,
+    step_stuck_after,
+)
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.records import Certificate
-from flows.path import chosen_workshop, set_workshop_index, workshop_index
+from flows.path import (
+    chosen_workshop,
+    expect_progress,
+    no_progress_expected,
+    set_workshop_index,
+    workshop_index,
+)
 
 
 def _checkpoint_prompt(step: WorkshopStep) -> tuple[str, list[Choice]]:
@@ -62,6 +74,8 @@ async def show_step(turn: Turn) -> Transition:
     extras = ["!back for the previous step" if index else "",
               "!skip to skip it" if step.skippable else "", "!pause to stop for now"]
     footer = ", ".join(e for e in extras if e)
+    expect_progress(turn, f"workshop:{workshop.id}:{step.id}",
+                    step_stuck_after(step, turn.config.mentoring.stuck))
     heading = f"{workshop.title}: step {index + 1} of {len(workshop.steps)}, {step.title}"
     turn.say(f"{heading}\n\n{step.body.strip()}\n\n{prompt}\n({footer}.)", choices)
     return None
@@ -104,6 +118,7 @@ async def finish(turn: Turn) -> Transition:
     workshop = chosen_workshop(turn)
     if workshop is None:
         return Goto("offer", flow="first_task")
+    no_progress_expected(turn)
     done: list[str] = turn.data.setdefault("completed_workshops", [])
     if workshop.id not in done:
         done.append(workshop.id)

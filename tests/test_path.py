@@ -153,7 +153,8 @@ async def test_stop_leaves_the_path_and_keeps_progress(bot: Harness) -> None:
 
 async def test_idle_claim_is_released_politely(sqlite_url: str) -> None:
     clock = FakeClock()
-    config = make_config(sqlite_url, flows={"claim_idle_after": "3d"})
+    config = make_config(sqlite_url, flows={"claim_idle_after": "3d"},
+                         mentoring={"stuck_after": "30d"})
     async with Harness(config, clock=clock) as bot:
         await bot.script("hal", ["!start", "!skip", "!skip", "!skip", "Handbook"])
         await bot.script("hal", ["done", "[Lumen](https://lumen.test)", "done"])

@@ -1,0 +1,442 @@
+"""Mentoring: a stuck newcomer reaches one available mentor, on the mentor's own network.
+
+Cases move open -> claimed -> resolved. Unclaimed cases escalate on a due time: the next
+available mentor, then the project's mentor channel, then the organizers. Every change is a
+conditional update, so two mentors claiming at once cannot both win.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.codes import case_code
+from bot.config import Config
+from bot.content import Project
+from bot.durations import describe, parse_duration
+from bot.flow import Due, Handler, Transition, Turn, requires
+from bot.model import Network, RoomRef
+from bot.ports import Reads
+from bot.records import (
+    AddMentor,
+    Case,
+    ClaimCase,
+    ClearNudge,
+    MentorAway,
+    MentorState,
+    OpenCase,
+    PingCase,
+    ReleaseCase,
+    ResolveCase,
+)
+from bot.roles import Mentor
+from bot.text import one_line
+from flows.path import chosen_project, chosen_workshop, workshop_index
+
+LEVEL_MENTOR, LEVEL_NEXT_MENTOR, LEVEL_CHANNEL, LEVEL_ORGANIZERS = 0, 1, 2, 3
+
+
+def choose_mentor(mentors: Sequence[Mentor], now: datetime, loads: dict[str, int],
+                  states: dict[str, MentorState], exclude: Sequence[str] = ()) -> Mentor | None:
+    """Available now (office hours, not away, under capacity), fewest open mentees, then
+    round robin: whoever was asked least recently."""
+    never = datetime.min.replace(tzinfo=now.tzinfo)
+    candidates = [m for m in mentors if m.key not in exclude
+                  and m.available(now, states.get(m.key), loads.get(m.key, 0))]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda m: (
+        loads.get(m.key, 0),
+        (states[m.key].last_assigned_at or never) if m.key in states else never,
+        m.key))
+
+
+def position(turn: Turn) -> tuple[str, str] | None:
+    """(subject, words) for where the person is on the path, or None before a project."""
+    project = chosen_project(turn)
+    if project is None:
+        return None
+    task = turn.data.get("task")
+    if isinstance(task, str):
+        title = next((t.title for t in project.tasks if t.id == task), task)
+        return f"task:{task}", f"{project.name}, first task \"{title}\""
+    workshop = chosen_workshop(turn)
+    if workshop is not None and workshop.id not in turn.data.get("completed_workshops", []):
+        index = min(workshop_index(turn.data, workshop.id), len(workshop.steps) - 1)
+        step = workshop.steps[index]
+        return (f"workshop:{workshop.id}:{step.id}",
+                f"{project.name} workshop, step {index + 1} of {len(workshop.steps)} "
+                f"\"{step.title}\"")
+    return f"project:{project.id}", f"{project.name}"
+
+
+def _reach(mentor: Mentor) -> str:
+    return ", ".join(mentor.profile.identities)
+
+
+@dataclass(frozen=True)
+class _Ticket:
+    """What a ping says about a case."""
+
+    code: str
+    newcomer: str
+    project: Project
+    subject: str
+    reason: str
+    created_at: datetime
+
+
+def _ping_text(ticket: _Ticket, now: datetime, again: bool) -> str:
+    waited = describe(now - ticket.created_at) if now > ticket.created_at else "just now"
+    wrote = f" They wrote: \"{ticket.reason}\"." if ticket.reason else ""
+    lead = "Still waiting for a mentor" if again else "A newcomer needs help"
+    return (f"{lead} (case {ticket.code}): {ticket.newcomer} on {ticket.project.name}, at "
+            f"{ticket.subject}, asking since {waited}.{wrote} Reach them as {ticket.newcomer}. "
+            f"Type !claim {ticket.code} to take it.")
+
+
+async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]) -> str:
+    """Ask the next helper for `ticket` and record it; returns who, in words."""
+    config = turn.config.mentoring
+    project = ticket.project
+    want = level
+    if want <= LEVEL_NEXT_MENTOR:
+        mentor = choose_mentor(turn.directory.mentors_of(project.id), turn.now,
+                               await turn.reads.mentor_loads(), await turn.reads.mentor_states(),
+                               exclude=tried)
+        if mentor is not None:
+            due = mentor.hours.add_open_time(turn.now, config.escalate)
+            turn.record(PingCase(ticket.code, mentor.key, want, (*tried, mentor.key),
+                                 turn.now, due))
+            turn.tell(mentor.reach(turn.networks), _ping_text(ticket, turn.now, bool(tried)))
+            turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want)
+            return f"{mentor.name}, a {project.name} mentor"
+        want = LEVEL_CHANNEL
+    if want == LEVEL_CHANNEL:
+        rooms = [RoomRef(Network(n), room, room) for n, room in project.mentor_channels.items()
+                 if n in turn.networks]
+        if rooms:
+            for room in rooms:
+                turn.tell(room, _ping_text(ticket, turn.now, True))
+            turn.record(PingCase(ticket.code, "", LEVEL_CHANNEL, tried, turn.now,
+                                 turn.now + config.escalate))
+            turn.event("case_escalated", case=ticket.code, level=LEVEL_CHANNEL)
+            return f"the {project.name} mentors' channel"
+        want = LEVEL_ORGANIZERS
+    organizers = [o for o in turn.directory.organizer_identities() if o.network in turn.networks]
+    for organizer in organizers:
+        turn.tell(organizer, "Nobody has picked this up yet. " +
+                  _ping_text(ticket, turn.now, True))
+    turn.record(PingCase(ticket.code, "", LEVEL_ORGANIZERS, tried, turn.now, None))
+    turn.event("case_escalated", case=ticket.code, level=LEVEL_ORGANIZERS)
+    return "the program's organizers" if organizers else "the team (no organizer is online)"
+
+
+# -- newcomers ------------------------------------------------------------------------------
+async def stuck(turn: Turn) -> Transition:
+    """`!stuck [what's wrong]` (or `!help me ...`): open a case and ask one mentor."""
+    where = position(turn)
+    project = chosen_project(turn)
+    if where is None or project is None:
+        turn.say("Tell me which project you're working on first: type !start. Then !stuck "
+                 "finds you a mentor.")
+        return None
+    existing = await turn.reads.open_case_of(turn.person_id)
+    if existing is not None:
+        state = ("a mentor is on it" if existing.status == "claimed"
+                 else "I'm still finding a mentor")
+        turn.say(f"You already asked for help (case {existing.code}) and {state}. I'll tell you "
+                 "as soon as there's news.")
+        return None
+    reason = one_line(turn.input.args.removeprefix("me").strip(), 300)
+    ticket = _Ticket(case_code(), turn.sender.key, project, where[1], reason, turn.now)
+    turn.record(OpenCase(ticket.code, turn.person_id, turn.sender.key, project.id, where[1],
+                         reason, "asked", turn.now))
+    turn.record(ClearNudge(turn.person_id))
+    turn.event("case_opened", case=ticket.code, project=project.id, source="asked")
+    who = await _route(turn, ticket, LEVEL_MENTOR, ())
+    turn.say(f"I've asked {who} to help you (case {ticket.code}). I'll tell you as soon as "
+             "someone picks it up; meanwhile you can keep asking in the support channel.")
+    return None
+
+
+# -- mentors --------------------------------------------------------------------------------
+async def _find_case(turn: Turn, mentor: Mentor) -> Case | None:
+    """The case named in the arguments, else the mentor's only pending one."""
+    code = turn.input.args.split(" ", 1)[0].strip().upper()
+    if code:
+        found = await turn.reads.case(code)
+        if found is None:
+            turn.say(f"There's no case {one_line(code, 16)}. !mentees lists yours.")
+        return found
+    mine = await turn.reads.cases_of_mentor(mentor.key)
+    if len(mine) == 1:
+        return mine[0]
+    turn.say("Which case? Add its code, e.g. !claim K7M2Q. !mentees lists yours." if mine
+             else "You have no pending cases. !mentees lists yours.")
+    return None
+
+
+async def _tell_newcomer(turn: Turn, case: Case, text: str) -> None:
+    state = await turn.reads.load_state(case.person_id)
+    last = state.data.get("last_room") if state else None
+    if last:
+        turn.tell(RoomRef(Network(last[0]), last[1], last[2], bool(last[3])), text)
+
+
+def _mentor_of(turn: Turn) -> Mentor:
+    mentor = turn.directory.mentor_for(turn.sender)
+    assert mentor is not None  # requires("mentor") checked it
+    return mentor
+
+
+@requires("mentor")
+async def claim(turn: Turn) -> Transition:
+    mentor = _mentor_of(turn)
+    case = await _find_case(turn, mentor)
+    if case is None:
+        return None
+    if case.project_id not in turn.directory.projects_of(mentor):
+        turn.say(f"Case {case.code} is for {case.project_id}, which you don't mentor.")
+        return None
+    if case.status != "open":
+        who = turn.directory.mentor(case.claimed_by).name if case.claimed_by else "someone"
+        turn.say(f"{who} already took case {case.code}." if case.status == "claimed"
+                 else f"Case {case.code} is already resolved.")
+        return None
+    turn.record(ClaimCase(case.code, mentor.key, turn.now))
+    turn.event("case_claimed", case=case.code, mentor=mentor.key,
+               seconds=int((turn.now - case.created_at).total_seconds()))
+    turn.say(f"Case {case.code} is yours: {case.newcomer} on {case.subject}. Reach them as "
+             f"{case.newcomer}. When you're done: !resolve {case.code} [a note]; to hand it "
+             f"back: !release {case.code}.")
+    await _tell_newcomer(turn, case, f"Good news: {mentor.name} will help you with case "
+                         f"{case.code}. You can reach them as {_reach(mentor)}.")
+    return None
+
+
+@requires("mentor")
+async def release(turn: Turn) -> Transition:
+    mentor = _mentor_of(turn)
+    case = await _find_case(turn, mentor)
+    if case is None:
+        return None
+    if case.status != "claimed" or case.claimed_by != mentor.key:
+        turn.say(f"Case {case.code} isn't yours to hand back.")
+        return None
+    turn.record(ReleaseCase(case.code, mentor.key, turn.now))
+    turn.event("case_released", case=case.code, mentor=mentor.key)
+    project = turn.content.projects.get(case.project_id)
+    if project is not None:
+        ticket = _Ticket(case.code, case.newcomer, project, case.subject, case.reason,
+                         case.created_at)
+        who = await _route(turn, ticket, LEVEL_NEXT_MENTOR, (*case.tried, mentor.key))
+    else:
+        who = "another mentor"
+    turn.say(f"Handed back case {case.code}; I've asked {who}.")
+    await _tell_newcomer(turn, case, f"{mentor.name} had to hand your question over; I've "
+                         f"asked {who}. Sorry for the wait.")
+    return None
+
+
+@requires("mentor")
+async def resolve_case(turn: Turn) -> Transition:
+    mentor = _mentor_of(turn)
+    case = await _find_case(turn, mentor)
+    if case is None:
+        return None
+    if case.status == "resolved":
+        turn.say(f"Case {case.code} is already resolved.")
+        return None
+    if case.claimed_by and case.claimed_by != mentor.key:
+        turn.say(f"Case {case.code} is held by {turn.directory.mentor(case.claimed_by).name}.")
+        return None
+    note = one_line(turn.input.args.partition(" ")[2], 300)
+    turn.record(ResolveCase(case.code, mentor.key, note, turn.now))
+    turn.event("case_resolved", case=case.code, mentor=mentor.key,
+               seconds=int((turn.now - case.created_at).total_seconds()))
+    turn.say(f"Case {case.code} resolved. Thank you!")
+    await _tell_newcomer(turn, case, f"{mentor.name} marked your question (case {case.code}) "
+                         "as resolved." + (f" Their note: \"{note}\"" if note else "") +
+                         " Keep going! !stuck again any time.")
+    return None
+
+
+@requires("mentor")
+async def mentees(turn: Turn) -> Transition:
+    mentor = _mentor_of(turn)
+    cases = await turn.reads.cases_of_mentor(mentor.key)
+    if not cases:
+        turn.say("You have no open cases. Thank you for being there!")
+        return None
+    lines = [f"Your open cases ({len(cases)} of {mentor.profile.capacity}):"]
+    for case in cases:
+        state = "yours" if case.status == "claimed" else "waiting for !claim"
+        lines.append(f"  {case.code}: {case.newcomer}, {case.subject}, since "
+                     f"{describe(turn.now - case.created_at)} ({state})")
+    turn.say("\n".join(lines))
+    return None
+
+
+def _return_from_away(turn: Turn, mentor: Mentor) -> None:
+    turn.record(MentorAway(mentor.key, None))
+    turn.say("Welcome back: you'll get help requests again.")
+
+
+async def back(turn: Turn) -> Transition:
+    """`!back` where no step goes back: a mentor returning from `!away`."""
+    if turn.directory.mentor_for(turn.sender) is None:
+        turn.say("There's no step to go back to here. !status shows where you are.")
+        return None
+    return await _back_from_away(turn)
+
+
+@requires("mentor")
+async def _back_from_away(turn: Turn) -> Transition:
+    _return_from_away(turn, _mentor_of(turn))
+    return None
+
+
+@requires("mentor")
+async def away(turn: Turn) -> Transition:
+    mentor = _mentor_of(turn)
+    arg = turn.input.args.strip().lower()
+    if arg in ("off", "no", "back"):
+        _return_from_away(turn, mentor)
+        return None
+    try:
+        length = parse_duration(arg or "1d")
+    except ValueError as exc:
+        turn.say(f"{exc}. For example: !away 3d (and !away off when you're back).")
+        return None
+    turn.record(MentorAway(mentor.key, turn.now + length))
+    turn.say(f"Enjoy the break: no help requests for {describe(length)}. !away off ends it "
+             "early.")
+    return None
+
+
+@requires("organizer")
+async def mentors_overview(turn: Turn) -> Transition:
+    loads = await turn.reads.mentor_loads()
+    states = await turn.reads.mentor_states()
+    lines = ["Mentor load (open cases / capacity):"]
+    for project in turn.content.projects.values():
+        lines.append(f"{project.name}:")
+        for mentor in turn.directory.mentors_of(project.id):
+            load = loads.get(mentor.key, 0)
+            state = states.get(mentor.key)
+            if state is not None and state.away_until and state.away_until > turn.now:
+                status = f"away for {describe(state.away_until - turn.now)}"
+            elif mentor.available(turn.now, state, load):
+                status = "available"
+            else:
+                status = "busy" if load >= mentor.profile.capacity else "outside office hours"
+            lines.append(f"  {mentor.name}: {load}/{mentor.profile.capacity}, {status}")
+    turn.say("\n".join(lines))
+    return None
+
+
+@requires("admin")
+async def mentor_admin(turn: Turn) -> Transition:
+    """`!mentor add PROJECT network:id`."""
+    parts = turn.input.args.split()
+    if len(parts) != 3 or parts[0] != "add":
+        turn.say("Usage: !mentor add PROJECT network:id (for example !mentor add pagebot "
+                 "irc:ana)")
+        return None
+    _, project_id, key = parts
+    if project_id not in turn.content.projects:
+        turn.say(f"There's no project {one_line(project_id, 40)}. Projects: "
+                 f"{', '.join(turn.content.projects)}.")
+        return None
+    network, _, external = key.partition(":")
+    if not network or not external:
+        turn.say(f"{one_line(key, 60)} is not network:id (for example irc:ana).")
+        return None
+    turn.record(AddMentor(project_id, key))
+    turn.say(f"{key} now mentors {turn.content.projects[project_id].name}.")
+    return None
+
+
+# -- due work: inactivity and escalation -------------------------------------------------------
+def _nudge_handler(subject: str) -> Handler:
+    async def nudge(turn: Turn) -> Transition:
+        turn.record(ClearNudge(turn.person_id))
+        where = position(turn)
+        if (where is None or where[0] != subject or turn.data.get("paused")
+                or turn.flow is None or subject in turn.data.get("nudged", [])):
+            return None  # moved on, paused or stopped: nothing to ask
+        if await turn.reads.open_case_of(turn.person_id) is not None:
+            return None
+        turn.data.setdefault("nudged", []).append(subject)
+        turn.event("nudged", subject=subject)
+        turn.say(f"You've been at {where[1]} for a while. Stuck? Type !stuck and a sentence "
+                 "about what's blocking you, and I'll find you a mentor. Or just carry on: "
+                 "no pressure.")
+        return None
+
+    return nudge
+
+
+async def nudges(reads: Reads, now: datetime, config: Config) -> list[Due]:
+    """People with no progress past their due time are asked, once, if they want help."""
+    return [Due(n.person_id, f"nudge:{n.person_id}:{n.subject}:{n.due_at.isoformat()}",
+                _nudge_handler(n.subject)) for n in await reads.due_nudges(now)]
+
+
+def _escalation_handler(case: Case) -> Handler:
+    async def escalate(turn: Turn) -> Transition:
+        current = await turn.reads.case(case.code)
+        project = turn.content.projects.get(case.project_id)
+        if current is None or current.status != "open" or project is None or (
+                current.escalate_at != case.escalate_at):
+            return None  # claimed, resolved or already moved on
+        ticket = _Ticket(case.code, case.newcomer, project, case.subject, case.reason,
+                         case.created_at)
+        who = await _route(turn, ticket, current.level + 1, current.tried)
+        turn.say(f"Sorry, this is taking longer than usual: nobody has picked up your question "
+                 f"yet. I've now asked {who}.")
+        return None
+
+    return escalate
+
+
+async def escalations(reads: Reads, now: datetime, config: Config) -> list[Due]:
+    return [Due(c.person_id, f"escalate:{c.code}:{c.level}:{c.escalate_at}",
+                _escalation_handler(c)) for c in await reads.due_escalations(now)]
+
+
+# -- reports ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReportRow:
+    group: str
+    cases: int
+    claimed: int
+    resolved: int
+    escalated: int
+    median_first_response: timedelta | None
+    median_resolve: timedelta | None
+
+
+def report(cases: Sequence[Case], key: str) -> list[ReportRow]:
+    """Per project (key="project") or per mentor (key="mentor")."""
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        name = case.project_id if key == "project" else (case.claimed_by or "(unclaimed)")
+        groups.setdefault(name, []).append(case)
+
+    def median(values: list[timedelta]) -> timedelta | None:
+        return statistics.median(values) if values else None  # type: ignore[type-var]
+
+    rows = []
+    for name, group in sorted(groups.items()):
+        rows.append(ReportRow(
+            name, len(group),
+            sum(c.claimed_at is not None for c in group),
+            sum(c.status == "resolved" for c in group),
+            sum(c.level > 0 for c in group),
+            median([c.claimed_at - c.created_at for c in group if c.claimed_at]),
+            median([c.resolved_at - c.created_at for c in group if c.resolved_at])))
+    return rows
