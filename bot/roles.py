@@ -39,6 +39,10 @@ class Mentor:
         network, external = ordered[0]
         return Identity(Network(network), ExternalId(external), True)
 
+    def reachable(self, networks: Iterable[str]) -> bool:
+        running = set(networks)
+        return any(i.split(":", 1)[0] in running for i in self.profile.identities)
+
     def available(self, now: datetime, state: MentorState | None, load: int) -> bool:
         away = state is not None and state.away_until is not None and state.away_until > now
         return not away and load < self.profile.capacity and self.hours.is_open(now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flow import End, Goto, Handler, Transition, Turn
-from flows.mentoring import stuck
+from flows.mentoring import HELP_ME, stuck
 from flows.path import (
     STAGES,
     chosen_project,
@@ -87,7 +87,7 @@ async def stop(turn: Turn) -> Transition:
 
 
 async def help_command(turn: Turn) -> Transition:
-    if turn.input.args.lower().split(" ", 1)[0] == "me":  # "!help me, pip fails": ask a mentor
+    if HELP_ME.match(turn.input.args):  # "!help me, pip fails": ask a mentor
         return await stuck(turn)
     here = [c for c in turn.step_commands if c not in GENERAL]
     lines = []

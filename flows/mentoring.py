@@ -7,8 +7,9 @@ conditional update, so two mentors claiming at once cannot both win.
 
 from __future__ import annotations
 
+import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,15 +36,18 @@ from bot.roles import Mentor
 from bot.text import one_line
 from flows.path import chosen_project, chosen_workshop, workshop_index
 
+HELP_ME = re.compile(r"^me\b[\s,:;.!-]*", re.IGNORECASE)  # "!help me, ..." asks for a mentor
 LEVEL_MENTOR, LEVEL_NEXT_MENTOR, LEVEL_CHANNEL, LEVEL_ORGANIZERS = 0, 1, 2, 3
 
 
 def choose_mentor(mentors: Sequence[Mentor], now: datetime, loads: dict[str, int],
-                  states: dict[str, MentorState], exclude: Sequence[str] = ()) -> Mentor | None:
-    """Available now (office hours, not away, under capacity), fewest open mentees, then
-    round robin: whoever was asked least recently."""
+                  states: dict[str, MentorState], exclude: Sequence[str] = (),
+                  networks: Iterable[str] | None = None) -> Mentor | None:
+    """Available now (office hours, not away, under capacity, on a network we run), fewest
+    open mentees, then round robin: whoever was asked least recently."""
     never = datetime.min.replace(tzinfo=now.tzinfo)
     candidates = [m for m in mentors if m.key not in exclude
+                  and (networks is None or m.reachable(networks))
                   and m.available(now, states.get(m.key), loads.get(m.key, 0))]
     if not candidates:
         return None
@@ -105,14 +109,14 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
     if want <= LEVEL_NEXT_MENTOR:
         mentor = choose_mentor(turn.directory.mentors_of(project.id), turn.now,
                                await turn.reads.mentor_loads(), await turn.reads.mentor_states(),
-                               exclude=tried)
+                               exclude=tried, networks=turn.networks)
         if mentor is not None:
             due = mentor.hours.add_open_time(turn.now, config.escalate)
             turn.record(PingCase(ticket.code, mentor.key, want, (*tried, mentor.key),
                                  turn.now, due))
             turn.tell(mentor.reach(turn.networks), _ping_text(ticket, turn.now, bool(tried)))
             turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want)
-            return f"{mentor.name}, a {project.name} mentor"
+            return f"{mentor.name} (a {project.name} mentor)"
         want = LEVEL_CHANNEL
     if want == LEVEL_CHANNEL:
         rooms = [RoomRef(Network(n), room, room) for n, room in project.mentor_channels.items()
@@ -150,7 +154,7 @@ async def stuck(turn: Turn) -> Transition:
         turn.say(f"You already asked for help (case {existing.code}) and {state}. I'll tell you "
                  "as soon as there's news.")
         return None
-    reason = one_line(turn.input.args.removeprefix("me").strip(), 300)
+    reason = one_line(HELP_ME.sub("", turn.input.args), 300)
     ticket = _Ticket(case_code(), turn.sender.key, project, where[1], reason, turn.now)
     turn.record(OpenCase(ticket.code, turn.person_id, turn.sender.key, project.id, where[1],
                          reason, "asked", turn.now))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,7 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-def make_config(db_url: str, **sections: dict[str, object]) -> Config:
+def make_config(db_url: str, **sections: Mapping[str, object]) -> Config:
     data: dict[str, object] = {"storage": {"url": db_url, "durable": False},
                                "content": {"path": str(CONTENT)}, **sections}
     return config_from_dict(data, "(test)", Path("."))

@@ -1,0 +1,315 @@
+"""Mentoring over several networks at once, with a fake clock driving the scans."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.content import MentorProfile
+from bot.officehours import parse_hours
+from bot.records import MentorState
+from bot.roles import Mentor
+from flows.mentoring import choose_mentor
+from tests.harness import FakeClock, Harness, make_config
+
+NETWORKS = ("irc", "matrix", "telegram")
+ROLES = {"organizers": ["irc:olga"], "admins": ["matrix:@root:lumen.test"]}
+AMARA = "@amara:lumen.test"  # Pagebot mentor, prefers Matrix, Mon-Fri 09-18 Berlin
+MONDAY_10_BERLIN = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def mentoring_bot(db_url: str, clock: FakeClock | None = None, **mentoring: str) -> Harness:
+    config = make_config(db_url, roles=ROLES, mentoring=mentoring or {})
+    return Harness(config, networks=NETWORKS, clock=clock or FakeClock(MONDAY_10_BERLIN))
+
+
+async def _to_pagebot_step_2(bot: Harness, who: str, network: str = "irc") -> None:
+    await bot.script(who, ["!start", "!skip", "!skip", "!skip", "Pagebot", "done"], network)
+
+
+def _code(text: str) -> str:
+    found = re.search(r"case ([A-Z0-9]{5})", text)
+    assert found is not None, text
+    return found.group(1)
+
+
+def _sent_to(bot: Harness, network: str, external_id: str) -> list[str]:
+    return [s.text for s in bot.adapters[network].sent
+            if getattr(s.msg.to, "external_id", None) == external_id]
+
+
+async def test_stuck_on_irc_reaches_a_matrix_mentor_who_claims_and_resolves(
+        sqlite_url: str) -> None:
+    async with mentoring_bot(sqlite_url) as bot:
+        await _to_pagebot_step_2(bot, "ana")
+        reply = await bot.say("ana", "!stuck git clone says permission denied", "irc")
+        assert "I've asked Amara (a Pagebot mentor) to help you" in reply
+        code = _code(reply)
+        pings = _sent_to(bot, "matrix", AMARA)
+        assert len(pings) == 1
+        ping = pings[0]
+        for context in ("irc:ana", "Pagebot workshop, step 2 of 6 \"Get the code\"",
+                        "git clone says permission denied", f"!claim {code}"):
+            assert context in ping
+
+        irc_before = len(bot.adapters["irc"].sent)
+        reply = await bot.say(AMARA, "!claim", "matrix")
+        assert f"Case {code} is yours: irc:ana" in reply
+        told = [s.text for s in bot.adapters["irc"].sent[irc_before:]]
+        assert told == [f"Good news: Amara will help you with case {code}. You can reach them "
+                        "as matrix:@amara:lumen.test, irc:amara."]
+
+        assert f"{code}: irc:ana" in await bot.say(AMARA, "!mentees", "matrix")
+        irc_before = len(bot.adapters["irc"].sent)
+        reply = await bot.say(AMARA, f"!resolve {code} use the https URL", "matrix")
+        assert reply == f"Case {code} resolved. Thank you!"
+        told = [s.text for s in bot.adapters["irc"].sent[irc_before:]]
+        assert len(told) == 1
+        assert "marked your question" in told[0]
+        assert "use the https URL" in told[0]
+        assert "no open cases" in await bot.say(AMARA, "!mentees", "matrix")
+        case = await bot.running.store.case(code)
+        assert case is not None
+        assert (case.status, case.claimed_by) == ("resolved", "matrix:@amara:lumen.test")
+
+
+async def test_help_me_is_stuck_and_one_request_at_a_time(sqlite_url: str) -> None:
+    async with mentoring_bot(sqlite_url) as bot:
+        reply = await bot.say("bo", "!stuck", "irc")
+        assert "Tell me which project" in reply
+        await _to_pagebot_step_2(bot, "bo")
+        first = await bot.say("bo", "!help me, which branch?", "irc")
+        assert "I've asked Amara" in first
+        again = await bot.say("bo", "!stuck", "irc")
+        assert f"You already asked for help (case {_code(first)})" in again
+
+
+async def test_an_unverified_identity_with_a_mentors_name_cannot_claim(sqlite_url: str) -> None:
+    async with mentoring_bot(sqlite_url) as bot:
+        await _to_pagebot_step_2(bot, "cy")
+        code = _code(await bot.say("cy", "!stuck", "irc"))
+        reply = await bot.say("amara", f"!claim {code}", "irc", verified=False)
+        assert "!claim is for mentors only" in reply
+        assert "isn't verified" in reply
+        reply = await bot.say("someone", f"!claim {code}", "irc")  # verified, not a mentor
+        assert reply == "Sorry, !claim is for mentors only."
+        case = await bot.running.store.case(code)
+        assert case is not None
+        assert case.status == "open"
+        reply = await bot.say("amara", f"!claim {code}", "irc")  # Amara's verified IRC account
+        assert f"Case {code} is yours" in reply
+
+
+async def test_escalation_chain_ends_at_the_organizers(sqlite_url: str) -> None:
+    # Tuesday 15:00 in Berlin and Warsaw: Amara is on duty; Tomasz starts at 17:00.
+    clock = FakeClock(datetime(2026, 11, 3, 14, 0, tzinfo=UTC))
+    async with mentoring_bot(sqlite_url, clock, escalate_after="2h") as bot:
+        await _to_pagebot_step_2(bot, "dee")
+        reply = await bot.say("dee", "!stuck tests fail", "irc")
+        assert "I've asked Amara" in reply
+        code = _code(reply)
+        engine = bot.running.engine
+
+        async def scan_and_tell() -> str:
+            irc_before = len(bot.adapters["irc"].sent)
+            await engine.scan_due()
+            await bot.running.dispatcher.drain(5)
+            return "\n".join(s.text for s in bot.adapters["irc"].sent[irc_before:]
+                             if getattr(s.msg.to, "id", "") == "dm:dee")
+
+        clock.advance(hours=1)
+        assert await scan_and_tell() == ""  # not due yet
+        clock.advance(hours=1, minutes=1)
+        told = await scan_and_tell()
+        assert "taking longer than usual" in told
+        assert "I've now asked Tomasz (a Pagebot mentor)" in told  # on duty since 17:00
+        assert any(code in t for t in _sent_to(bot, "irc", "tomasz"))
+        clock.advance(hours=2, minutes=1)  # Amara's office hours ended at 18:00 Berlin
+        told = await scan_and_tell()
+        assert "I've now asked the Pagebot mentors' channel" in told
+        channel = [s.text for s in bot.adapters["irc"].sent
+                   if getattr(s.msg.to, "id", "") == "#pagebot-mentors"]
+        assert len(channel) == 1
+        assert code in channel[0]
+        clock.advance(hours=2, minutes=1)
+        told = await scan_and_tell()
+        assert "I've now asked the program's organizers" in told
+        assert any(code in t for t in _sent_to(bot, "irc", "olga"))
+        clock.advance(days=1)
+        assert await scan_and_tell() == ""  # the end of the chain: nothing more
+        case = await bot.running.store.case(code)
+        assert case is not None
+        assert case.level == 3
+        assert case.escalate_at is None
+
+
+async def test_inactivity_is_offered_help_exactly_once_also_across_restart(
+        sqlite_url: str) -> None:
+    clock = FakeClock(MONDAY_10_BERLIN)
+    bot = mentoring_bot(sqlite_url, clock, stuck_after="48h")
+    await bot.start()
+    try:
+        await _to_pagebot_step_2(bot, "eli")  # on step 2 (no override: 48h)
+        await _to_pagebot_step_2(bot, "fay")
+        await bot.say("fay", "!pause", "irc")  # paused people are left alone
+        await bot.script("gus", ["!start", "!skip", "!skip", "!skip", "Pagebot", "done", "main",
+                                 "1", "pytest", "!skip",
+                                 "https://code.lumen.test/pagebot/pagebot/-/merge_requests/1",
+                                 "!done"], "irc")  # finished the workshop and the task
+        clock.advance(hours=47)
+        assert await bot.running.engine.scan_due() == 0
+        await bot.restart()
+        clock.advance(hours=2)
+        irc = bot.adapters["irc"]
+        before = len(irc.sent)
+        assert await bot.running.engine.scan_due() == 1
+        await bot.running.dispatcher.drain(5)
+        offers = [s for s in irc.sent[before:] if "Stuck? Type !stuck" in s.text]
+        assert [s.msg.to.id for s in offers] == ["dm:eli"]  # type: ignore[union-attr]
+        assert "Get the code" in offers[0].text
+        await bot.restart()
+        clock.advance(days=3)
+        assert await bot.running.engine.scan_due() == 0  # once per stuck step
+        await bot.say("eli", "!pause", "irc")
+        await bot.say("eli", "!resume", "irc")  # the same step again: still only once
+        clock.advance(days=3)
+        assert await bot.running.engine.scan_due() == 0
+        await bot.say("eli", "main", "irc")  # progress: the next step may be offered again
+        clock.advance(days=3)
+        assert await bot.running.engine.scan_due() == 1
+    finally:
+        await bot.stop()
+
+
+async def test_away_back_and_the_organizer_overview(sqlite_url: str) -> None:
+    async with mentoring_bot(sqlite_url) as bot:
+        reply = await bot.say(AMARA, "!away 3d", "matrix")
+        assert "no help requests for 3 days" in reply
+        await _to_pagebot_step_2(bot, "hal")
+        reply = await bot.say("hal", "!stuck", "irc")
+        assert "Amara" not in reply  # away; Tomasz is off duty: the channel
+        assert "mentors' channel" in reply
+        overview = await bot.say("olga", "!mentors", "irc")
+        assert "Amara: 0/3, away for 3 days" in overview
+        assert "Tomasz: 0/2, outside office hours" in overview
+        refused = await bot.say("hal", "!mentors", "irc")
+        assert refused == "Sorry, !mentors is for organizers only."
+        assert "Welcome back" in await bot.say(AMARA, "!back", "matrix")
+        assert "Amara: 0/3, available" in await bot.say("olga", "!mentors", "irc")
+
+
+async def test_admin_adds_a_mentor_in_chat(sqlite_url: str) -> None:
+    async with mentoring_bot(sqlite_url) as bot:
+        assert "for admins only" in await bot.say("olga", "!mentor add lingo irc:kim", "irc")
+        reply = await bot.say("@root:lumen.test", "!mentor add lingo irc:kim", "matrix")
+        assert reply == "irc:kim now mentors Lingo."
+        assert "For mentors:" in await bot.say("kim", "!help", "irc")
+        await bot.restart()  # kept in the database
+        assert "no open cases" in await bot.say("kim", "!mentees", "irc")
+
+
+async def test_release_routes_to_another_mentor(sqlite_url: str) -> None:
+    clock = FakeClock(datetime(2026, 11, 3, 16, 0, tzinfo=UTC))  # both Pagebot mentors on duty
+    async with mentoring_bot(sqlite_url, clock) as bot:
+        await _to_pagebot_step_2(bot, "ivy")
+        reply = await bot.say("ivy", "!stuck", "irc")
+        code = _code(reply)
+        first, network = (("tomasz", "irc") if "Tomasz" in reply else (AMARA, "matrix"))
+        other = "Amara" if first == "tomasz" else "Tomasz"
+        assert "is yours" in await bot.say(first, f"!claim {code}", network)
+        reply = await bot.say(first, f"!release {code}", network)
+        assert f"Handed back case {code}; I've asked {other}" in reply
+
+
+# -- choosing a mentor: a table of cases -------------------------------------------------------
+def _mentor(key: str, hours: str = "always", tz: str = "UTC", capacity: int = 2) -> Mentor:
+    profile = MentorProfile(identities=(key,), hours=hours, timezone=tz, capacity=capacity)
+    return Mentor(profile, parse_hours(hours, tz))
+
+
+NOON = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)  # a Wednesday
+EARLIER = MentorState(None, NOON - timedelta(hours=5))
+LATER = MentorState(None, NOON - timedelta(hours=1))
+AWAY = MentorState(NOON + timedelta(days=1), None)
+WAS_AWAY = MentorState(NOON - timedelta(minutes=1), None)
+
+
+@pytest.mark.parametrize(("mentors", "loads", "states", "exclude", "expected"), [
+    ([_mentor("irc:a"), _mentor("irc:b")], {"irc:a": 1}, {}, (), "irc:b"),  # fewest mentees
+    ([_mentor("irc:a"), _mentor("irc:b")], {}, {"irc:a": LATER, "irc:b": EARLIER}, (),
+     "irc:b"),  # round robin: least recently asked
+    ([_mentor("irc:a"), _mentor("irc:b")], {}, {"irc:a": EARLIER}, (), "irc:b"),  # never asked
+    ([_mentor("irc:a"), _mentor("irc:b")], {}, {"irc:b": AWAY}, (), "irc:a"),
+    ([_mentor("irc:a")], {}, {"irc:a": WAS_AWAY}, (), "irc:a"),  # away has ended
+    ([_mentor("irc:a", capacity=1), _mentor("irc:b", capacity=5)], {"irc:a": 1, "irc:b": 4},
+     {}, (), "irc:b"),  # capacity
+    ([_mentor("irc:a", capacity=1)], {"irc:a": 1}, {}, (), None),
+    ([_mentor("irc:a", "mon-fri 09:00-17:00", "Asia/Kolkata"), _mentor("irc:b")], {"irc:b": 1},
+     {}, (), "irc:b"),  # 17:30 in Kolkata: after hours
+    ([_mentor("irc:a", "mon-fri 09:00-17:00", "America/Sao_Paulo")], {}, {}, (), "irc:a"),
+    ([_mentor("irc:a", "sat-sun 10:00-18:00")], {}, {}, (), None),  # weekends only
+    ([_mentor("irc:a"), _mentor("irc:b")], {}, {}, ("irc:a",), "irc:b"),  # tried already
+    ([_mentor("irc:a"), _mentor("irc:b")], {}, {}, (), "irc:a"),  # all equal: stable order
+])
+def test_choose_mentor(mentors: list[Mentor], loads: dict[str, int],
+                       states: dict[str, MentorState], exclude: tuple[str, ...],
+                       expected: str | None) -> None:
+    chosen = choose_mentor(mentors, NOON, loads, states, exclude)
+    assert (chosen.key if chosen else None) == expected
+
+
+def test_office_hours_count_only_open_time() -> None:
+    hours = parse_hours("mon-fri 09:00-17:00", "Europe/Berlin")
+    friday_4pm = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)
+    assert hours.add_open_time(friday_4pm, timedelta(hours=2)) == datetime(
+        2026, 11, 9, 9, 0, tzinfo=UTC)  # one hour Friday, one on Monday morning
+    assert parse_hours("always").add_open_time(friday_4pm, timedelta(hours=2)) == (
+        friday_4pm + timedelta(hours=2))
+    with pytest.raises(ValueError, match="time zone"):
+        parse_hours("09:00-17:00", "Mars/Olympus")
+    with pytest.raises(ValueError, match="mon-fri"):
+        parse_hours("9 to 5")
+
+
+# -- simultaneous claims -------------------------------------------------------------------------
+async def test_a_thousand_trials_of_simultaneous_claims_have_one_winner_each(
+        db_url: str) -> None:
+    trials = 1000
+    async with mentoring_bot(db_url) as bot:
+        mentors = [f"m{n}" for n in range(5)]
+        directory = bot.running.engine.directory
+        for name in mentors:
+            directory.assignments.add(("lingo", f"irc:{name}"))
+        irc = bot.adapters["irc"]
+        newcomers = [f"n{n}" for n in range(trials)]
+        for line in ["!start", "!skip", "!skip", "!skip", "Lingo"]:
+            await asyncio.gather(*(irc.deliver(bot.inbound(n, line, "irc")) for n in newcomers))
+        await asyncio.gather(*(irc.deliver(bot.inbound(n, "!stuck", "irc")) for n in newcomers))
+        await bot.running.dispatcher.drain(30)
+        store = bot.running.store
+        codes = []
+        for name in newcomers:
+            case = await store.open_case_of(await store.person_for(irc.identity(name)))
+            assert case is not None
+            codes.append(case.code)
+        claims = [bot.inbound(m, f"!claim {code}", "irc")
+                  for trial, code in enumerate(codes)
+                  for m in mentors[: 2 + trial % 4]]  # 2 to 5 mentors at once on each case
+        before = len(irc.sent)
+        group = 5 * 14  # about twenty trials in flight at a time, their claims interleaved
+        for start in range(0, len(claims), group):
+            await asyncio.gather(*(irc.deliver(e) for e in claims[start:start + group]))
+        await bot.running.dispatcher.drain(30)
+        replies = [s.text for s in irc.sent[before:]
+                   if getattr(s.msg.to, "id", "").startswith("dm:m")]
+        for trial, code in enumerate(codes):
+            winners = [r for r in replies if f"Case {code} is yours" in r]
+            losers = [r for r in replies if f"already took case {code}" in r]
+            assert len(winners) == 1, (trial, winners)
+            assert len(losers) == 1 + trial % 4, (trial, losers)
+            case = await store.case(code)
+            assert case is not None
+            assert case.status == "claimed"
