@@ -22,6 +22,7 @@ from bot.records import Certificate
 from bot.roles import Directory
 from bot.scheduler import Ticker
 from flows import all_flows, due_sources, global_commands
+from flows.mentoring import ReportRow, report
 from storage.migrate import upgrade
 from storage.repository import SqlStore
 
@@ -164,6 +165,17 @@ async def outbox_report(config: Config) -> tuple[dict[str, int], list[OutboxRow]
         return await store.outbox_counts(), await store.dead_letters()
     finally:
         await store.db.dispose()
+
+
+async def mentoring_report(config: Config) -> dict[str, list[ReportRow]]:
+    """Help requests per project and per mentor: counts, escalations, median times."""
+    store = SqlStore.open(config.storage.url, config.storage.durable)
+    try:
+        await upgrade(store.db)
+        cases = await store.all_cases()
+    finally:
+        await store.db.dispose()
+    return {"project": report(cases, "project"), "mentor": report(cases, "mentor")}
 
 
 async def verify_certificate(config: Config, code: str) -> Certificate | None:

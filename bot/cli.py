@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from bot.app import (
     chat_adapters,
+    mentoring_report,
     network_adapters,
     outbox_report,
     run_app,
@@ -23,6 +25,7 @@ from bot.app import (
 )
 from bot.config import Config, ConfigError, load_config
 from bot.content import ContentError, load_content
+from bot.durations import describe
 
 F = TypeVar("F", bound=Callable[..., Any])
 err = Console(stderr=True)
@@ -167,6 +170,33 @@ def outbox(config_path: Path | None, limit: int) -> None:
         for row in dead[-limit:]:
             to = row.body.get("to", {})
             table.add_row(str(row.id), row.network, str(to.get("id", "")), row.last_error)
+        out.print(table)
+
+
+@main.group("report")
+def report_group() -> None:
+    """Program reports."""
+
+
+def _span(value: timedelta | None) -> str:
+    return describe(value) if value is not None else "-"
+
+
+@report_group.command("mentoring")
+@config_option
+def report_mentoring(config_path: Path | None) -> None:
+    """Help requests per project and per mentor: time to first response, to resolve,
+    escalations."""
+    groups = _run(mentoring_report(_load(config_path)))
+    for key, title in (("project", "Per project"), ("mentor", "Per mentor")):
+        table = Table(title=f"Help requests: {title.lower()}")
+        for column in (key, "requests", "claimed", "resolved", "escalated",
+                       "median first response", "median time to resolve"):
+            table.add_column(column)
+        for row in groups[key]:
+            table.add_row(row.group, str(row.cases), str(row.claimed), str(row.resolved),
+                          str(row.escalated), _span(row.median_first_response),
+                          _span(row.median_resolve))
         out.print(table)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.codes import case_code
+from bot.codes import case_code, looks_like_case_code
 from bot.config import Config
 from bot.content import Project
 from bot.durations import describe, parse_duration
@@ -167,13 +167,21 @@ async def stuck(turn: Turn) -> Transition:
 
 
 # -- mentors --------------------------------------------------------------------------------
+def _split_code(args: str) -> tuple[str, str]:
+    """("K7M2Q", "the rest") when the arguments start with a case code, else ("", args)."""
+    first, _, rest = args.strip().partition(" ")
+    if looks_like_case_code(first.upper()):
+        return first.upper(), rest.strip()
+    return "", args.strip()
+
+
 async def _find_case(turn: Turn, mentor: Mentor) -> Case | None:
     """The case named in the arguments, else the mentor's only pending one."""
-    code = turn.input.args.split(" ", 1)[0].strip().upper()
+    code, _ = _split_code(turn.input.args)
     if code:
         found = await turn.reads.case(code)
         if found is None:
-            turn.say(f"There's no case {one_line(code, 16)}. !mentees lists yours.")
+            turn.say(f"There's no case {code}. !mentees lists yours.")
         return found
     mine = await turn.reads.cases_of_mentor(mentor.key)
     if len(mine) == 1:
@@ -257,7 +265,7 @@ async def resolve_case(turn: Turn) -> Transition:
     if case.claimed_by and case.claimed_by != mentor.key:
         turn.say(f"Case {case.code} is held by {turn.directory.mentor(case.claimed_by).name}.")
         return None
-    note = one_line(turn.input.args.partition(" ")[2], 300)
+    note = one_line(_split_code(turn.input.args)[1], 300)
     turn.record(ResolveCase(case.code, mentor.key, note, turn.now))
     turn.event("case_resolved", case=case.code, mentor=mentor.key,
                seconds=int((turn.now - case.created_at).total_seconds()))

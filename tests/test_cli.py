@@ -110,7 +110,8 @@ def test_missing_content_file_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", [[], ["run"], ["chat"], ["check-config"], ["content"],
                                      ["content", "check"], ["db", "upgrade"],
-                                     ["certificate", "verify"], ["outbox"]])
+                                     ["certificate", "verify"], ["outbox"],
+                                     ["report", "mentoring"]])
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     result = wayfinder(tmp_path, *command, "--help")
     assert result.returncode == 0
@@ -172,3 +173,17 @@ def test_a_reader_that_goes_away_does_not_hang_the_bot(tmp_path: Path) -> None:
         err = proc.stderr.read() if proc.stderr else ""
         assert proc.wait(timeout=10) == 0, err
     assert "dead letter: permanent: the terminal's output is closed" in err
+
+
+def test_mentoring_report_from_the_command_line(tmp_path: Path) -> None:
+    newcomer = wayfinder(tmp_path, "chat", "--as", "ana", stdin="\n".join(
+        ["!start", "!skip", "!skip", "!skip", "Pagebot", "!stuck pip fails", ""]))
+    assert "I've asked console:mentor (a Pagebot mentor)" in newcomer.stdout
+    mentor = wayfinder(tmp_path, "chat", "--as", "mentor",
+                       stdin="!claim\n!resolve great, all good now\n")
+    assert "is yours" in mentor.stdout, mentor.stdout
+    assert "resolved. Thank you!" in mentor.stdout
+    result = wayfinder(tmp_path, "report", "mentoring", env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"pagebot\s*│ 1\s*│ 1\s*│ 1\s*│ 0", result.stdout), result.stdout
+    assert "console:mentor" in result.stdout
