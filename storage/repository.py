@@ -164,7 +164,8 @@ class SqlStore:
 
     async def idle_claims(self, before: datetime) -> list[TaskClaim]:
         rows = await self._all(sa.select(claim_t).where(
-            _active, claim_t.c.last_activity_at < before).order_by(claim_t.c.id))
+            _active, claim_t.c.last_activity_at < before)
+            .order_by(claim_t.c.last_activity_at).limit(500))
         return [_claim(r) for r in rows]
 
     async def link_code(self, code: str) -> LinkCode | None:

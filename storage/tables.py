@@ -82,6 +82,10 @@ class TaskClaimRow(SQLModel, table=True):
         sa.Index("uq_task_claim_active_person", "person_id", unique=True,
                  sqlite_where=sa.text("ended_at IS NULL"),
                  postgresql_where=sa.text("ended_at IS NULL")),
+        # The idle-claim scan reads only active claims, oldest activity first.
+        sa.Index("ix_task_claim_idle", "last_activity_at",
+                 sqlite_where=sa.text("ended_at IS NULL"),
+                 postgresql_where=sa.text("ended_at IS NULL")),
     )
     id: int | None = Field(default=None, primary_key=True)
     task_id: str = Field(max_length=128)
