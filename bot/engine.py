@@ -19,6 +19,7 @@ from bot.model import (
     Inbound,
     Network,
     PersonId,
+    compact_json,
     outbound_to_json,
     room_from_json,
     room_to_json,
@@ -77,6 +78,7 @@ class Engine:
         self.due_sources = list(due_sources)
         self.release = release
         self.prefixes = dict(prefixes or {})
+        self.networks = frozenset(self.prefixes)
         self.nick = nick
         self.clock = clock
         self.locks = KeyedLocks()
@@ -166,11 +168,11 @@ class Engine:
     def _turn(self, person: PersonId, inbound: Inbound, parsed: ParsedInput,
               state: PersonState) -> Turn:
         # A private copy for the handlers; decoding the committed JSON beats deepcopy.
-        data = json.loads(state.encoded or json.dumps(state.data))
+        data = json.loads(state.encoded or compact_json(state.data))
         return Turn(person_id=person, inbound=inbound, input=parsed, data=data,
                     content=self.content, reads=self.store, config=self.config,
                     directory=self.directory, now=self.clock(),
-                    networks=frozenset(self.prefixes), flow=state.flow, step=state.step)
+                    networks=self.networks, flow=state.flow, step=state.step)
 
     def current_step(self, turn: Turn) -> Step | None:
         if turn.flow is None or turn.step is None or turn.flow not in self.flows:
@@ -260,7 +262,7 @@ class Engine:
     # -- commit -------------------------------------------------------------------------------
     async def _commit(self, turn: Turn, inbox: tuple[Network, str]) -> CommitResult:
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data,
-                                json.dumps(turn.data))
+                                compact_json(turn.data))
         key_base = f"{inbox[0]}:{inbox[1]}"
         unit = UnitOfWork(
             person_id=turn.person_id,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NewType
+
+# JSON written on the hot path (states, outbox bodies): plain data, never cyclic, no spaces.
+compact_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 Network = NewType("Network", str)
 ExternalId = NewType("ExternalId", str)

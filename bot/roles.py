@@ -53,6 +53,8 @@ class Directory:
     roles: RolesConfig
     content: Content
     assignments: set[tuple[str, str]] = field(default_factory=set)
+    _cache: tuple[int, dict[str, list[Mentor]], dict[str, Mentor]] | None = field(
+        default=None, init=False, repr=False)
 
     def _verified_key(self, identity: Identity) -> str | None:
         return identity.key if identity.verified else None
@@ -76,25 +78,30 @@ class Directory:
         return Mentor(profile, parse_hours(profile.hours, profile.timezone))
 
     def mentors_of(self, project_id: str) -> list[Mentor]:
-        project = self.content.projects.get(project_id)
-        keys = [*(project.mentors if project else ()),
-                *(k for p, k in sorted(self.assignments) if p == project_id)]
-        mentors: dict[str, Mentor] = {}
-        for key in keys:
-            mentor = self.mentor(key)
-            mentors.setdefault(mentor.key, mentor)
-        return list(mentors.values())
+        return self._index()[0].get(project_id, [])
 
     def mentor_for(self, identity: Identity) -> Mentor | None:
         """The mentor this (verified) identity belongs to, on any project."""
         key = self._verified_key(identity)
-        if key is None:
-            return None
-        for project_id in self.content.projects:
-            for mentor in self.mentors_of(project_id):
-                if key in mentor.profile.identities:
-                    return mentor
-        return None
+        return None if key is None else self._index()[1].get(key)
+
+    def _index(self) -> tuple[dict[str, list[Mentor]], dict[str, Mentor]]:
+        """Mentors per project and per identity, rebuilt when an admin adds a mentor."""
+        if self._cache is None or self._cache[0] != len(self.assignments):
+            by_project: dict[str, list[Mentor]] = {}
+            by_identity: dict[str, Mentor] = {}
+            for project_id, project in self.content.projects.items():
+                keys = [*project.mentors,
+                        *(k for p, k in sorted(self.assignments) if p == project_id)]
+                mentors: dict[str, Mentor] = {}
+                for key in keys:
+                    mentor = self.mentor(key)
+                    mentors.setdefault(mentor.key, mentor)
+                    for identity in mentor.profile.identities:
+                        by_identity.setdefault(identity, mentor)
+                by_project[project_id] = list(mentors.values())
+            self._cache = (len(self.assignments), by_project, by_identity)
+        return self._cache[1], self._cache[2]
 
     def projects_of(self, mentor: Mentor) -> list[str]:
         return [p for p in self.content.projects

@@ -229,8 +229,17 @@ async def claim(turn: Turn) -> Transition:
     return None
 
 
-@requires("mentor")
 async def release(turn: Turn) -> Transition:
+    """`!release CODE`: a mentor hands a case back. (A newcomer's own task is released in the
+    first-task flow, whose step command takes precedence.)"""
+    if turn.directory.mentor_for(turn.sender) is None:
+        turn.say("You have no task reserved at the moment. Type !task for one.")
+        return None
+    return await _release_case(turn)
+
+
+@requires("mentor")
+async def _release_case(turn: Turn) -> Transition:
     mentor = _mentor_of(turn)
     case = await _find_case(turn, mentor)
     if case is None:

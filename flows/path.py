@@ -80,8 +80,12 @@ def expect_progress(turn: Turn, subject: str, after: timedelta) -> None:
     project = chosen_project(turn)
     if project is None or subject in turn.data.get("nudged", []):
         return
+    if turn.data.get("expecting") == subject:
+        return  # shown again (a hint, !resume): the clock runs from when they got here
+    turn.data["expecting"] = subject
     turn.record(SetNudge(turn.person_id, subject, project.id, turn.now + after))
 
 
 def no_progress_expected(turn: Turn) -> None:
-    turn.record(ClearNudge(turn.person_id))
+    if turn.data.pop("expecting", None) is not None:
+        turn.record(ClearNudge(turn.person_id))

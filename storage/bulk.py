@@ -9,12 +9,13 @@ The contract tests read every row back through the tables on SQLite and PostgreS
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
+
+from bot.model import compact_json
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -29,7 +30,7 @@ class BulkSql:
 
     @staticmethod
     def json(value: Any) -> str:
-        return json.dumps(value)
+        return compact_json(value)
 
     def _p(self, n: int) -> str:
         return "?" if self.sqlite else f"${n}"
@@ -77,6 +78,16 @@ class BulkSql:
                f"{self._values(1, 5)} ON CONFLICT (person_id) DO UPDATE SET "
                "flow = excluded.flow, step = excluded.step, data = excluded.data, "
                "updated_at = excluded.updated_at")
+        conn.exec_driver_sql(sql, list(rows))
+
+    def upsert_nudges(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """(person_id, subject, project_id, due_at or None) per row; None clears it."""
+        sql = ("INSERT INTO nudge (person_id, subject, project_id, due_at) VALUES "
+               f"{self._values(1, 4)} ON CONFLICT (person_id) DO UPDATE SET "
+               "subject = CASE WHEN excluded.due_at IS NULL THEN nudge.subject "
+               "ELSE excluded.subject END, "
+               "project_id = CASE WHEN excluded.due_at IS NULL THEN nudge.project_id "
+               "ELSE excluded.project_id END, due_at = excluded.due_at")
         conn.exec_driver_sql(sql, list(rows))
 
     def insert_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -14,7 +14,6 @@ from bot.records import (
     Certificate,
     ClaimCase,
     ClaimTask,
-    ClearNudge,
     EndClaim,
     LinkCode,
     MentorAway,
@@ -24,7 +23,6 @@ from bot.records import (
     Record,
     ReleaseCase,
     ResolveCase,
-    SetNudge,
     TouchClaim,
     UseLinkCode,
 )
@@ -37,7 +35,6 @@ from storage.tables import (
     LinkCodeRow,
     MentorAssignment,
     MentorStateRow,
-    NudgeRow,
     OutboxRowTable,
     Person,
     ProgressEvent,
@@ -56,7 +53,6 @@ outbox_t = OutboxRowTable.__table__  # type: ignore[attr-defined]
 case_t = HelpCase.__table__  # type: ignore[attr-defined]
 mentor_state_t = MentorStateRow.__table__  # type: ignore[attr-defined]
 assignment_t = MentorAssignment.__table__  # type: ignore[attr-defined]
-nudge_t = NudgeRow.__table__  # type: ignore[attr-defined]
 audit_t = AuditRow.__table__  # type: ignore[attr-defined]
 
 _active = claim_t.c.ended_at.is_(None)
@@ -173,13 +169,6 @@ def _apply_mentoring(conn: Connection, record: Record) -> None:
             if exists is None:
                 conn.execute(sa.insert(assignment_t).values(
                     project_id=record.project_id, identity_key=record.identity_key))
-        case SetNudge():
-            _upsert(conn, nudge_t, {"person_id": record.person_id},
-                    {"subject": record.subject, "project_id": record.project_id,
-                     "due_at": record.due_at})
-        case ClearNudge():
-            conn.execute(sa.update(nudge_t).where(nudge_t.c.person_id == record.person_id)
-                         .values(due_at=None))
         case Audit():
             conn.execute(sa.insert(audit_t).values(
                 identity=record.identity, action=record.action, detail=record.detail[:1000],

@@ -23,10 +23,10 @@ from storage.records import (
     identity_t,
     link_t,
     mentor_state_t,
-    nudge_t,
     outbox_t,
     state_t,
 )
+from storage.tables import NudgeRow
 from storage.writer import GroupWriter
 
 _active = claim_t.c.ended_at.is_(None)
@@ -50,6 +50,7 @@ def _case(row: Any) -> Case:
 
 
 _ACTIVE_CASE = case_t.c.status.in_(("open", "claimed"))
+nudge_t = NudgeRow.__table__  # type: ignore[attr-defined]
 
 
 def _outbox(row: Any) -> OutboxRow:

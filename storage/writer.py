@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 64
 LINGER_TURNS = 1
 # Updates of a person's own claim cannot break a uniqueness rule: no savepoint needed.
-SAFE_RECORDS = (EndClaim, TouchClaim, MentorAway, AddMentor, SetNudge, ClearNudge, Audit)
+SAFE_RECORDS = (EndClaim, TouchClaim, MentorAway, AddMentor, Audit)
 Job = Callable[[Connection], Any]
 
 inbox_t = InboxRow.__table__  # type: ignore[attr-defined]
@@ -159,15 +159,15 @@ class GroupWriter:
     def _apply_records(self, conn: Connection, item: _Pending) -> bool:
         unit = item.unit
         assert unit is not None
-        safe = [r for r in unit.records if isinstance(r, SAFE_RECORDS)]
-        risky = [r for r in unit.records if not isinstance(r, SAFE_RECORDS)]
-        for quick in safe:
-            apply_record(conn, quick)
-        if not risky:
+        # Nudges are written with the batch's bulk statements.
+        records = [r for r in unit.records if not isinstance(r, SetNudge | ClearNudge)]
+        if all(isinstance(r, SAFE_RECORDS) for r in records):
+            for record in records:
+                apply_record(conn, record)
             return True
         try:
-            with conn.begin_nested():
-                for record in risky:
+            with conn.begin_nested():  # in order: an EndClaim may make room for a merge
+                for record in records:
                     apply_record(conn, record)
         except IntegrityError as exc:
             if unit.inbox is not None:  # let the retried handling record the event again
@@ -189,6 +189,16 @@ class GroupWriter:
                   for u in units for kind, detail in u.events]
         if events:
             self.sql.insert_events(conn, events)
+        nudges: dict[int, tuple[Any, ...]] = {}  # the last word of each unit per person wins
+        for unit in units:
+            for record in unit.records:
+                if isinstance(record, SetNudge):
+                    nudges[record.person_id] = (record.person_id, record.subject,
+                                                record.project_id, self.sql.when(record.due_at))
+                elif isinstance(record, ClearNudge):
+                    nudges[record.person_id] = (record.person_id, "", "", None)
+        if nudges:
+            self.sql.upsert_nudges(conn, list(nudges.values()))
         owners: dict[str, tuple[_Pending, OutboxItem]] = {}
         rows: list[tuple[Any, ...]] = []
         for item in items:
