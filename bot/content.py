@@ -29,6 +29,13 @@ IDENTITY_PATTERN = re.compile(r"^[a-z]+:\S+$")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 
+def _identities(value: tuple[str, ...]) -> tuple[str, ...]:
+    for identity in value:
+        if not IDENTITY_PATTERN.match(identity):
+            raise ValueError(f"{identity!r} is not \"network:id\" (for example \"irc:ana\")")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -56,13 +63,7 @@ class Project(_Strict):
     featured: bool = True
     tasks: tuple[Task, ...] = ()
 
-    @field_validator("mentors")
-    @classmethod
-    def _mentors_are_identities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for mentor in value:
-            if not IDENTITY_PATTERN.match(mentor):
-                raise ValueError(f"{mentor!r} is not \"network:id\" (for example \"irc:ana\")")
-        return value
+    _mentors_are_identities = field_validator("mentors")(_identities)
 
 
 class MentorProfile(_Strict):
@@ -75,13 +76,7 @@ class MentorProfile(_Strict):
     hours: str = "always"  # e.g. "mon-fri 09:00-17:00, sat 10:00-12:00"
     capacity: Annotated[int, Field(ge=1, le=100)] = 3
 
-    @field_validator("identities")
-    @classmethod
-    def _identities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for identity in value:
-            if not IDENTITY_PATTERN.match(identity):
-                raise ValueError(f"{identity!r} is not \"network:id\" (for example \"irc:ana\")")
-        return value
+    _identities_are_identities = field_validator("identities")(_identities)
 
     @model_validator(mode="after")
     def _consistent(self) -> MentorProfile:

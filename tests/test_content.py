@@ -91,3 +91,31 @@ def test_bad_checkpoint_kind_and_region_parent(broken: Path) -> None:
     assert any(p.startswith("content/workshops/handbook-get-started.toml: steps[0].checkpoint")
                for p in problems), problems
     assert "content/regions.toml: regions[1].parent: unknown region 'atlantis'" in problems
+
+
+def test_mentor_profiles_are_checked(broken: Path) -> None:
+    (broken / "mentors.toml").write_text('''
+[[mentors]]
+identities = ["irc:ana"]
+timezone = "Mars/Olympus"
+
+[[mentors]]
+identities = ["irc:bo"]
+preferred = "matrix"
+
+[[mentors]]
+identities = ["irc:cy", "irc:ana"]
+hours = "9 to 5"
+''')
+    problems = _problems(broken)
+    assert any(p.startswith("content/mentors.toml: mentors[0]: unknown time zone 'Mars/Olympus'")
+               for p in problems), problems
+    assert any("mentors[1]: preferred network 'matrix' is not one of" in p for p in problems)
+    assert any("mentors[2]: '9 to 5' is not like" in p for p in problems)
+
+
+def test_duplicate_mentor_identities_are_named(broken: Path) -> None:
+    (broken / "mentors.toml").write_text('[[mentors]]\nidentities = ["irc:ana"]\n'
+                                         '[[mentors]]\nidentities = ["irc:cy", "irc:ana"]\n')
+    assert "content/mentors.toml: mentors[1].identities: 'irc:ana' is also in mentors[0]" in \
+        _problems(broken)
