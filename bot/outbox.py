@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from bot.config import OutboxConfig
@@ -32,72 +33,100 @@ class Dispatcher:
         self.adapters = dict(adapters)
         self.config = config
         self._sleep = sleep
-        self._queues: dict[Network, asyncio.Queue[OutboxRow]] = {}
+        self._lanes: dict[tuple[Network, str], deque[OutboxRow]] = {}
+        self._lane_tasks: set[asyncio.Task[None]] = set()
         self._buckets: dict[Network, TokenBucket] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._sent: list[int] = []
         self._sent_event = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._mark_lock = asyncio.Lock()
         self._queued: set[int] = set()
+        self._started = False
         self.delivered = 0
         self.dead = 0
+        self.unknown = 0
         for network, adapter in self.adapters.items():
-            self._queues[network] = asyncio.Queue()
             if adapter.capabilities.rate is not None:
                 self._buckets[network] = TokenBucket(adapter.capabilities.rate)
 
     async def start(self) -> None:
-        """Queue everything still pending from before a restart, then start the workers."""
+        """Queue everything still pending from before a restart, then start sending."""
+        self._started = True
+        for key in list(self._lanes):
+            self._open_lane(key)
         self.enqueue(await self.store.pending_outbox())
-        for network in self._queues:
-            self._tasks.append(asyncio.create_task(self._worker(network), name=f"out-{network}"))
         self._tasks.append(asyncio.create_task(self._mark_loop(), name="outbox-marks"))
 
     def enqueue(self, rows: Iterable[OutboxRow]) -> None:
+        """Queue rows in their lane: one lane per destination keeps each chat in order, while
+        a slow or rate-limited chat never holds up the others."""
         for row in rows:
-            queue = self._queues.get(row.network)
-            if queue is None:
+            if row.network not in self.adapters:
                 log.warning("no adapter for %s; outbox row %d stays pending", row.network, row.id)
                 continue
-            if row.id not in self._queued:
-                self._queued.add(row.id)
-                queue.put_nowait(row)
+            if row.id in self._queued:
+                continue
+            self._queued.add(row.id)
+            self._idle.clear()
+            target = row.body.get("to", {})
+            key = (row.network, f"{target.get('kind', '')}:{target.get('id', '')}")
+            lane = self._lanes.get(key)
+            if lane is None:
+                lane = self._lanes[key] = deque()
+                if self._started:
+                    self._open_lane(key)
+            lane.append(row)
+
+    def _open_lane(self, key: tuple[Network, str]) -> None:
+        task = asyncio.create_task(self._lane(key), name=f"out-{key[0]}-{key[1]}")
+        self._lane_tasks.add(task)
+        task.add_done_callback(self._lane_tasks.discard)
 
     def backlog(self) -> int:
         """Replies queued or being sent right now."""
         return len(self._queued)
 
     async def drain(self, within: float) -> bool:
-        """Wait until every queued reply is delivered or dead; False if time ran out."""
+        """Wait until every queued reply is delivered, dead or unknown; False if time ran out."""
         try:
             async with asyncio.timeout(within):
-                for queue in self._queues.values():
-                    await queue.join()
+                if not self._started:
+                    return not self._queued
+                await self._idle.wait()
                 await self._flush_marks()
         except TimeoutError:
             return False
         return True
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._lane_tasks]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
         await self._flush_marks()
 
-    async def _worker(self, network: Network) -> None:
-        queue = self._queues[network]
-        while True:
-            row = await queue.get()
-            try:
-                await self._deliver(network, row)
-            except Exception:
-                log.exception("delivering outbox row %d failed; it stays pending", row.id)
-            finally:
-                self._queued.discard(row.id)
-                queue.task_done()
+    async def _lane(self, key: tuple[Network, str]) -> None:
+        lane = self._lanes[key]
+        try:
+            while lane:
+                row = lane[0]
+                try:
+                    await self._deliver(key[0], row)
+                except Exception:
+                    log.exception("delivering outbox row %d failed; it stays pending", row.id)
+                finally:
+                    lane.popleft()
+                    self._queued.discard(row.id)
+        finally:
+            if self._lanes.get(key) is lane:
+                del self._lanes[key]
+            if not self._queued:
+                self._idle.set()
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.config.max_retry_seconds,
