@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.console import ConsoleAdapter
+from adapters.telegram import TelegramAdapter
 from bot.config import Config, ConfigError
 from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
@@ -39,13 +40,21 @@ def console_name(config: Config, name: str | None) -> str:
 def network_adapters(config: Config, chat_name: str | None = None,
                      room: str = "") -> list[Adapter]:
     """The adapters `wayfinder run` starts: every enabled network, else the console."""
-    config.check_secrets()
-    for name in ("irc", "matrix", "telegram"):
+    secrets = config.check_secrets()
+    for name in ("irc", "matrix"):
         if getattr(config.adapters, name).enabled:
             raise ConfigError(config.source, f"adapters.{name}.enabled",
                               f"the {name} adapter is not available in this version yet; "
                               "set enabled = false")
-    return chat_adapters(config, chat_name, room)
+    adapters: list[Adapter] = []
+    telegram = config.adapters.telegram
+    if telegram.enabled:
+        adapters.append(TelegramAdapter(
+            telegram, secrets["adapters.telegram.token_env"],
+            secrets.get("adapters.telegram.webhook_secret_env", "")))
+    if not adapters or config.adapters.console.enabled:
+        adapters += chat_adapters(config, chat_name, room)
+    return adapters
 
 
 def chat_adapters(config: Config, name: str | None, room: str = "") -> list[Adapter]:

@@ -164,7 +164,7 @@ def outbox(config_path: Path | None, limit: int) -> None:
     out.print("outbox: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
                             or "empty"))
     if dead:
-        table = Table(title=f"Dead letters ({len(dead)}, newest last)")
+        table = Table(title=f"Undelivered or unknown ({len(dead)}, newest last)")
         for column in ("id", "network", "to", "reason"):
             table.add_column(column, overflow="fold")
         for row in dead[-limit:]:

@@ -6,7 +6,7 @@ import os
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -144,7 +144,17 @@ class MatrixConfig(_Section):
 class TelegramConfig(_Section):
     enabled: bool = False
     token_env: str = ""
-    base_url: str = ""
+    base_url: str = ""  # empty: Telegram's; set for a local Bot API server
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout_seconds: Annotated[int, Field(ge=1, le=60)] = 10
+    request_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8443
+    webhook_url: str = ""  # the public https URL Telegram posts updates to
+    webhook_secret_env: str = ""  # checked on every webhook request
+    messages_per_second: Annotated[float, Field(gt=0)] = 30.0
+    per_chat_per_second: Annotated[float, Field(gt=0)] = 1.0
+    per_group_per_minute: Annotated[int, Field(ge=1)] = 20
 
 
 class AdaptersConfig(_Section):
@@ -181,6 +191,8 @@ class Config(_Section):
                 keys.append(("adapters.matrix.password_env", matrix.password_env))
         if telegram.enabled:
             keys.append(("adapters.telegram.token_env", telegram.token_env))
+            if telegram.mode == "webhook":
+                keys.append(("adapters.telegram.webhook_secret_env", telegram.webhook_secret_env))
         return keys
 
     def check_secrets(self, environ: dict[str, str] | None = None) -> dict[str, str]:

@@ -18,7 +18,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from bot.config import OutboxConfig
 from bot.model import Network, outbound_from_json
-from bot.ports import Adapter, OutboxRow, PermanentSendError, Store, TransientSendError
+from bot.ports import (
+    Adapter,
+    OutboxRow,
+    PermanentSendError,
+    Store,
+    TransientSendError,
+    UnknownDeliveryError,
+)
 from bot.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -145,6 +152,11 @@ class Dispatcher:
                 await adapter.send(message, row.idempotency_key)
             except PermanentSendError as exc:
                 await self._dead(row, f"permanent: {exc}")
+                return
+            except UnknownDeliveryError as exc:
+                log.warning("outbox row %d to %s: delivery unknown: %s", row.id, row.network, exc)
+                self.unknown += 1
+                await self.store.mark_unknown(row.id, str(exc))
                 return
             except (TransientSendError, OSError, TimeoutError) as exc:
                 attempts += 1

@@ -29,6 +29,11 @@ class PermanentSendError(SendError):
     """Retrying cannot help: the room is gone, the bot was blocked."""
 
 
+class UnknownDeliveryError(SendError):
+    """The send timed out after it may have been delivered: retrying could say it twice, so
+    the row is marked unknown for organizers to look at."""
+
+
 class Adapter(Protocol):
     network: Network
     capabilities: Capabilities
@@ -146,6 +151,8 @@ class Store(Reads, Protocol):
     async def mark_retry(self, outbox_id: int, error: str) -> None: ...
 
     async def mark_dead(self, outbox_id: int, error: str) -> None: ...
+
+    async def mark_unknown(self, outbox_id: int, error: str) -> None: ...
 
     async def certificate(self, code: str) -> Certificate | None: ...
 

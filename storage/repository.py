@@ -132,6 +132,10 @@ class SqlStore:
         await self._update_outbox([outbox_id], attempts=outbox_t.c.attempts + 1,
                                   last_error=error[:1000])
 
+    async def mark_unknown(self, outbox_id: int, error: str) -> None:
+        await self._update_outbox([outbox_id], status="unknown",
+                                  attempts=outbox_t.c.attempts + 1, last_error=error[:1000])
+
     async def mark_dead(self, outbox_id: int, error: str) -> None:
         await self._update_outbox([outbox_id], status="dead", attempts=outbox_t.c.attempts + 1,
                                   last_error=error[:1000])
@@ -201,8 +205,8 @@ class SqlStore:
         return [_outbox(r) for r in rows]
 
     async def dead_letters(self) -> list[OutboxRow]:
-        rows = await self._all(sa.select(outbox_t).where(outbox_t.c.status == "dead")
-                               .order_by(outbox_t.c.id))
+        rows = await self._all(sa.select(outbox_t).where(
+            outbox_t.c.status.in_(("dead", "unknown"))).order_by(outbox_t.c.id))
         return [_outbox(r) for r in rows]
 
     async def outbox_counts(self) -> dict[str, int]:

@@ -108,7 +108,7 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 
 def test_an_enabled_network_needs_its_secret(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TG_TOKEN", raising=False)
+    monkeypatch.delenv("TG_TOKEN", raising=False)  # unset: refused by key
     config = load_config(_write(tmp_path, '[adapters.telegram]\nenabled = true\n'
                                           'token_env = "TG_TOKEN"\n'))
     with pytest.raises(ConfigError) as err:

@@ -1,0 +1,303 @@
+"""Telegram through python-telegram-bot 22, run inside Wayfinder's own event loop.
+
+The Application is driven by hand (initialize, start, updater), in polling mode or, by config,
+webhook mode with a secret token checked on every request. People are their numeric user id,
+never their username. Choices become inline keyboards; a pressed button answers the callback,
+marks the choice in the message, and arrives as the choice's number. In groups, `/start`
+answers with a deep link into a private chat, since a bot cannot write to someone first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest, RequestData
+
+from adapters.telegram_render import ANONYMOUS_ADMIN, render
+from bot.config import TelegramConfig
+from bot.model import (
+    Capabilities,
+    ExternalId,
+    Identity,
+    Inbound,
+    Network,
+    Outbound,
+    Rate,
+    Receipt,
+    RoomRef,
+)
+from bot.ports import (
+    InboundSink,
+    PermanentSendError,
+    TransientSendError,
+    UnknownDeliveryError,
+)
+
+log = logging.getLogger(__name__)
+
+TELEGRAM = Network("telegram")
+COMMANDS = [
+    BotCommand("start", "Find a project and get started"),
+    BotCommand("status", "Where you are and what's next"),
+    BotCommand("help", "What you can do here"),
+    BotCommand("task", "Your task, or a new one"),
+    BotCommand("stuck", "Ask a mentor for help"),
+    BotCommand("pause", "Stop for now"),
+    BotCommand("resume", "Continue where you paused"),
+    BotCommand("link", "Link your account on another network"),
+]
+_PAYLOAD = re.compile(r"^[A-Za-z0-9_]{4,64}$")
+_START = re.compile(r"^[/!]start(?:@\w+)?(?:\s|$)", re.IGNORECASE)
+
+
+class _WatchedRequest(HTTPXRequest):
+    """Notes when getUpdates last succeeded, for the polling watchdog."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.last_ok = time.monotonic()
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: Any = None, write_timeout: Any = None,
+                         connect_timeout: Any = None, pool_timeout: Any = None,
+                         ) -> tuple[int, bytes]:
+        result = await super().do_request(url, method, request_data, read_timeout,
+                                          write_timeout, connect_timeout, pool_timeout)
+        if result[0] == 200:
+            self.last_ok = time.monotonic()
+        return result
+
+
+@dataclass
+class ChatLimiter:
+    """Telegram's per-chat limits: about one message a second in a chat, 20 a minute in a
+    group. Each chat waits on its own; other chats go on."""
+
+    per_second: float
+    group_per_minute: int
+    _last: dict[int, float] = field(default_factory=dict)
+    _group: dict[int, deque[float]] = field(default_factory=dict)
+    _locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+
+    async def wait(self, chat_id: int) -> None:
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            now = time.monotonic()
+            delay = self._last.get(chat_id, -1e9) + 1 / self.per_second - now
+            if chat_id < 0:  # groups and supergroups have negative ids
+                window = self._group.setdefault(chat_id, deque())
+                while window and window[0] <= now - 60:
+                    window.popleft()
+                if len(window) >= self.group_per_minute:
+                    delay = max(delay, window[0] + 60 - now)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            stamp = time.monotonic()
+            self._last[chat_id] = stamp
+            if chat_id < 0:
+                self._group[chat_id].append(stamp)
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def inbound_from_message(message: Message, update_id: int, bot_username: str) -> Inbound | None:
+    """A Telegram message as a neutral Inbound; None for what is not someone speaking."""
+    if message.forward_origin is not None or not message.text:
+        return None  # forwarded text is not the sender's command; media is not for us
+    chat = message.chat
+    direct = chat.type == "private"
+    sender = message.from_user
+    if message.sender_chat is not None or sender is None or sender.id == ANONYMOUS_ADMIN:
+        # Sent as a channel or by an anonymous admin: nobody we can hold to a role.
+        who = message.sender_chat.id if message.sender_chat else chat.id
+        identity = Identity(TELEGRAM, ExternalId(f"chat:{who}"), verified=False)
+    else:
+        identity = Identity(TELEGRAM, ExternalId(str(sender.id)), verified=True)
+    text = message.text
+    room_name = chat.title or ""
+    if chat.username:
+        room_name = f"https://t.me/{chat.username}"
+    start = _START.match(text)
+    if direct and start:
+        payload = text[start.end():].strip()
+        if _PAYLOAD.match(payload):  # a deep link from a project's group
+            text, room_name = "/start", f"https://t.me/{payload}"
+    room = RoomRef(TELEGRAM, str(chat.id), room_name, direct)
+    at = message.date or datetime.now(UTC)
+    return Inbound(TELEGRAM, str(update_id), room, identity, text, direct, at)
+
+
+class TelegramAdapter:
+    network = TELEGRAM
+
+    def __init__(self, config: TelegramConfig, token: str, webhook_secret: str = "") -> None:
+        self.config = config
+        self.capabilities = Capabilities(
+            buttons=True, html=True, max_len=4096, dm_first_contact=False,
+            command_prefixes=("/", "!"), rate=Rate(config.messages_per_second,
+                                                   max(1, int(config.messages_per_second))))
+        self.limiter = ChatLimiter(config.per_chat_per_second, config.per_group_per_minute)
+        self.webhook_secret = webhook_secret
+        self._poll_request = _WatchedRequest(
+            read_timeout=config.poll_timeout_seconds + config.request_timeout_seconds,
+            connect_timeout=config.request_timeout_seconds)
+        builder = Application.builder().token(token)
+        if config.base_url:
+            base = config.base_url.rstrip("/")
+            builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+        timeout = config.request_timeout_seconds
+        self.app = (builder.request(HTTPXRequest(connection_pool_size=64, read_timeout=timeout,
+                                                 write_timeout=timeout, connect_timeout=timeout,
+                                                 pool_timeout=timeout))
+                    .get_updates_request(self._poll_request).build())
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self._ready = asyncio.Event()
+        self._sink: InboundSink | None = None
+        self.username = ""
+        self.polling_restarts = 0
+
+    async def run(self, sink: InboundSink) -> None:
+        self._sink = sink
+        await self.app.initialize()
+        try:
+            self.username = self.app.bot.username
+            with contextlib.suppress(NetworkError):
+                await self.app.bot.set_my_commands(COMMANDS)
+            await self.app.start()
+            self._ready.set()
+            if self.config.mode == "webhook":
+                await self.app.updater.start_webhook(  # type: ignore[union-attr]
+                    listen=self.config.webhook_listen, port=self.config.webhook_port,
+                    url_path="telegram", webhook_url=self.config.webhook_url or None,
+                    secret_token=self.webhook_secret or None)
+                await asyncio.Event().wait()
+            else:
+                await self._start_polling()
+                await self._watchdog()
+        finally:
+            self._ready.clear()
+            updater = self.app.updater
+            if updater is not None and updater.running:
+                await updater.stop()
+            if self.app.running:
+                await self.app.stop()
+            await self.app.shutdown()
+
+    async def _start_polling(self) -> None:
+        self._poll_request.last_ok = time.monotonic()
+        await self.app.updater.start_polling(  # type: ignore[union-attr]
+            timeout=self.config.poll_timeout_seconds,
+            allowed_updates=["message", "callback_query"])
+
+    async def _watchdog(self) -> None:
+        """Restart polling if getUpdates has not succeeded for twice its timeout."""
+        limit = 2 * (self.config.poll_timeout_seconds + self.config.request_timeout_seconds)
+        while True:
+            await asyncio.sleep(1)
+            if time.monotonic() - self._poll_request.last_ok > limit:
+                log.warning("getUpdates has not succeeded for %.0f s: restarting polling", limit)
+                self.polling_restarts += 1
+                updater = self.app.updater
+                if updater is not None and updater.running:
+                    await updater.stop()
+                await self._start_polling()
+
+    # -- inbound --------------------------------------------------------------------------------
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert self._sink is not None
+        if update.callback_query is not None:
+            inbound = await self._on_button(update.callback_query, update.update_id)
+        elif update.message is not None:
+            message = update.message
+            if message.chat.type != "private" and message.text and _START.match(message.text):
+                await self._group_start(message)
+                return
+            inbound = inbound_from_message(message, update.update_id, self.username)
+        else:
+            return
+        if inbound is not None:
+            await self._sink(inbound)
+
+    async def _on_button(self, query: CallbackQuery, update_id: int) -> Inbound | None:
+        """A pressed choice: acknowledge it and hand the bot the choice's number."""
+        with contextlib.suppress(TimedOut, NetworkError):
+            await query.answer()
+        message = query.message
+        if not isinstance(message, Message) or not query.data:
+            return None
+        label = next((b.text for row in (message.reply_markup.inline_keyboard
+                                         if message.reply_markup else ())
+                      for b in row if b.callback_data == query.data), query.data)
+        with contextlib.suppress(BadRequest, TimedOut, NetworkError):
+            await message.edit_text(html.escape(message.text or "", quote=False) +
+                                    f"\n\n✓ {html.escape(label, quote=False)}",
+                                    parse_mode=ParseMode.HTML)
+        chat = message.chat
+        user = query.from_user
+        room = RoomRef(TELEGRAM, str(chat.id), chat.title or "", chat.type == "private")
+        return Inbound(TELEGRAM, str(update_id), room,
+                       Identity(TELEGRAM, ExternalId(str(user.id)), True), query.data,
+                       chat.type == "private", datetime.now(UTC))
+
+    async def _group_start(self, message: Message) -> None:
+        """Point the person to a private chat; the payload names the group they came from."""
+        chat = message.chat
+        payload = chat.username or f"g{abs(chat.id)}"
+        link = f"https://t.me/{self.username}?start={payload}"
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("Start in a private chat",
+                                                             url=link)]])
+        await self.limiter.wait(chat.id)
+        with contextlib.suppress(TimedOut, NetworkError):
+            await message.reply_text("Hi! I guide newcomers one to one. Tap below to start a "
+                                     "private chat with me.", reply_markup=markup)
+
+    # -- outbound --------------------------------------------------------------------------------
+    async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
+        await self._ready.wait()
+        target = msg.to
+        chat_id = int(target.id if isinstance(target, RoomRef) else target.external_id)
+        receipt = Receipt()
+        for part in render(msg):
+            markup = None
+            if part.buttons:
+                markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]
+                                               for label, data in part.buttons])
+            await self.limiter.wait(chat_id)
+            try:
+                sent = await self.app.bot.send_message(chat_id, part.html,
+                                                       parse_mode=ParseMode.HTML,
+                                                       reply_markup=markup)
+            except RetryAfter as exc:
+                raise TransientSendError(str(exc), retry_after=_retry_seconds(exc)) from exc
+            except TimedOut as exc:
+                # It may have arrived: a retry could say it twice. Organizers decide.
+                raise UnknownDeliveryError(f"timed out, may have been delivered: {exc}") from exc
+            except (BadRequest, Forbidden) as exc:
+                raise PermanentSendError(exc.message) from exc
+            except NetworkError as exc:
+                raise TransientSendError(str(exc)) from exc
+            receipt = Receipt(str(sent.message_id))
+        return receipt

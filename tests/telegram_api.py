@@ -1,0 +1,293 @@
+"""A Telegram Bot API stand-in (aiohttp on 127.0.0.1) that python-telegram-bot talks to over
+real HTTP. Tests play people with `user_says` and `press`, read what the bot sent in `sent`,
+and inject the failures Telegram produces: 429 with retry_after, 400 for unparseable entities,
+5xx, and a read timeout after the message was recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 424242, "is_bot": True, "first_name": "Wayfinder",
+            "username": "wayfinder_test_bot", "can_join_groups": True,
+            "can_read_all_group_messages": False, "supports_inline_queries": False}
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+                "tg-spoiler", "span", "blockquote", "tg-emoji"}
+_TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9-]*)(\s[^<>]*)?>")
+_ENTITY = re.compile(r"&(lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+
+
+class EntityError(ValueError):
+    pass
+
+
+def parse_html(text: str) -> str:
+    """What a person sees, as Telegram parses HTML mode; EntityError where Telegram refuses."""
+    out: list[str] = []
+    stack: list[str] = []
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char == "<":
+            match = _TAG.match(text, pos)
+            if match is None or match.group(1).lower() not in ALLOWED_TAGS:
+                raise EntityError(f"can't parse entities: unsupported start tag at byte {pos}")
+            name = match.group(1).lower()
+            if match.group(0).startswith("</"):
+                if not stack or stack.pop() != name:
+                    raise EntityError(f"can't parse entities: unexpected end tag at {pos}")
+            else:
+                stack.append(name)
+            pos = match.end()
+        elif char == "&":
+            match = _ENTITY.match(text, pos)
+            if match is None:
+                raise EntityError(f"can't parse entities: unsupported entity at {pos}")
+            out.append(html.unescape(match.group(0)))
+            pos = match.end()
+        elif char == ">":
+            raise EntityError(f"can't parse entities: unexpected '>' at {pos}")
+        else:
+            out.append(char)
+            pos += 1
+    if stack:
+        raise EntityError("can't parse entities: unclosed tag")
+    return "".join(out)
+
+
+@dataclass
+class Sent:
+    method: str
+    chat_id: int
+    text: str  # as the person sees it
+    params: dict[str, Any]
+    message_id: int
+    at: float
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        markup = self.params.get("reply_markup") or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class Fault:
+    kind: str  # "429", "502", "timeout", "400"
+    retry_after: int = 1
+    seconds: float = 0.0
+
+
+@dataclass
+class BotApi:
+    token: str = "424242:TEST-TOKEN"
+    host: str = "127.0.0.1"
+    port: int = 0
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[Sent] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    served_at: dict[int, float] = field(default_factory=dict)  # update id -> first handed out
+    stall_polls: bool = False
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self._new_update = asyncio.Event()
+        self._new_sent = asyncio.Event()
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+
+    # -- the test side ---------------------------------------------------------------------------
+    def _push(self, update: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        self.updates.append({"update_id": update_id, **update})
+        self._new_update.set()
+        return update_id
+
+    def user_says(self, text: str, user_id: int = 1001, chat_id: int | None = None,
+                  chat_type: str = "private", first_name: str = "Ada", username: str = "",
+                  chat_username: str = "", forwarded: bool = False,
+                  sender_chat: int | None = None) -> int:
+        user = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if username:
+            user["username"] = username
+        chat: dict[str, Any] = {"id": chat_id if chat_id is not None else user_id,
+                                "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = first_name
+        else:
+            chat["title"] = "Project group"
+        if chat_username:
+            chat["username"] = chat_username
+        message: dict[str, Any] = {"message_id": next(self._message_ids),
+                                   "date": int(time.time()), "chat": chat, "from": user,
+                                   "text": text}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": len(text.split()[0])}]
+        if forwarded:
+            message["forward_origin"] = {"type": "user", "date": int(time.time()),
+                                         "sender_user": {"id": 77, "is_bot": False,
+                                                         "first_name": "Someone"}}
+        if sender_chat is not None:
+            message["sender_chat"] = {"id": sender_chat, "type": "channel", "title": "News"}
+        return self._push({"message": message})
+
+    def press(self, sent: Sent, data: str, user_id: int = 1001) -> int:
+        message = {"message_id": sent.message_id, "date": int(time.time()),
+                   "chat": {"id": sent.chat_id, "type": "private", "first_name": "Ada"},
+                   "from": BOT_USER, "text": sent.text,
+                   "reply_markup": sent.params.get("reply_markup")}
+        query = {"id": str(next(self._message_ids)), "chat_instance": "1", "data": data,
+                 "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
+                 "message": message}
+        return self._push({"callback_query": query})
+
+    def inject(self, method: str, *faults: Fault) -> None:
+        self.faults.setdefault(method.lower(), []).extend(faults)
+
+    async def wait_sent(self, count: int, within: float = 10.0) -> list[Sent]:
+        async with asyncio.timeout(within):
+            while len(self.sent) < count:
+                self._new_sent.clear()
+                await self._new_sent.wait()
+        return self.sent
+
+    def to_chat(self, chat_id: int) -> list[Sent]:
+        return [s for s in self.sent if s.chat_id == chat_id]
+
+    # -- the server --------------------------------------------------------------------------------
+    async def start(self) -> BotApi:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.url = f"http://{self.host}:{self.port}"
+        return self
+
+    async def stop(self) -> None:
+        self._new_update.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            data: dict[str, Any] = await request.json()
+            return data
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            for key, value in (await request.post()).items():
+                params[key] = value if isinstance(value, str) else getattr(value, "filename", "")
+        return {k: json.loads(v) if isinstance(v, str) and v[:1] in "{[" else v
+                for k, v in params.items()}
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401,
+                                      "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"].lower()
+        params = await self._params(request)
+        self.calls.append((method, params))
+        faults = self.faults.get(method)
+        fault = faults.pop(0) if faults else None
+        if fault is not None and fault.kind == "429":
+            return web.json_response({"ok": False, "error_code": 429,
+                                      "description": f"Too Many Requests: retry after "
+                                                     f"{fault.retry_after}",
+                                      "parameters": {"retry_after": fault.retry_after}},
+                                     status=429)
+        if fault is not None and fault.kind == "502":
+            return web.json_response({"ok": False, "error_code": 502,
+                                      "description": "Bad Gateway"}, status=502)
+        handler = getattr(self, f"api_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": False, "error_code": 404,
+                                      "description": f"Not Found: {method}"}, status=404)
+        try:
+            result = await handler(params)
+        except EntityError as exc:
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": f"Bad Request: {exc}"}, status=400)
+        if fault is not None and fault.kind == "timeout":
+            await asyncio.sleep(fault.seconds)  # recorded, but the answer comes too late
+        return web.json_response({"ok": True, "result": result})
+
+    # -- methods ---------------------------------------------------------------------------------
+    async def api_getme(self, p: dict[str, Any]) -> dict[str, Any]:
+        return BOT_USER
+
+    async def api_deletewebhook(self, p: dict[str, Any]) -> bool:
+        return True
+
+    async def api_setwebhook(self, p: dict[str, Any]) -> bool:
+        return True
+
+    async def api_setmycommands(self, p: dict[str, Any]) -> bool:
+        return True
+
+    async def api_answercallbackquery(self, p: dict[str, Any]) -> bool:
+        return True
+
+    async def api_getupdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(p.get("offset") or 0)
+        limit = int(p.get("limit") or 100)
+        timeout = float(p.get("timeout") or 0)
+        if self.stall_polls:
+            await asyncio.sleep(3600)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates and timeout > 0:
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), timeout)
+        batch = self.updates[:limit]
+        now = time.perf_counter()
+        for update in batch:
+            self.served_at.setdefault(update["update_id"], now)
+        return batch
+
+    def _record(self, method: str, p: dict[str, Any], text: str) -> Sent:
+        sent = Sent(method, int(p["chat_id"]), text, p, next(self._message_ids),
+                    time.perf_counter())
+        self.sent.append(sent)
+        self._new_sent.set()
+        return sent
+
+    async def api_sendmessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        raw = str(p["text"])
+        text = parse_html(raw) if p.get("parse_mode") == "HTML" else raw
+        sent = self._record("sendMessage", p, text)
+        message = {"message_id": sent.message_id, "date": int(time.time()), "from": BOT_USER,
+                   "chat": {"id": sent.chat_id, "type": "private" if sent.chat_id > 0
+                            else "supergroup", "title": "Project group"}, "text": text}
+        if p.get("reply_markup"):
+            message["reply_markup"] = p["reply_markup"]
+        return message
+
+    async def api_editmessagetext(self, p: dict[str, Any]) -> dict[str, Any]:
+        raw = str(p["text"])
+        text = parse_html(raw) if p.get("parse_mode") == "HTML" else raw
+        sent = self._record("editMessageText", p, text)
+        return {"message_id": int(p.get("message_id", sent.message_id)),
+                "date": int(time.time()), "from": BOT_USER,
+                "chat": {"id": sent.chat_id, "type": "private"}, "text": text}
+
+    async def api_senddocument(self, p: dict[str, Any]) -> dict[str, Any]:
+        sent = self._record("sendDocument", p, str(p.get("caption", "")))
+        return {"message_id": sent.message_id, "date": int(time.time()), "from": BOT_USER,
+                "chat": {"id": sent.chat_id, "type": "private"},
+                "document": {"file_id": "f1", "file_unique_id": "u1"}}
