@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import html
 import logging
+import os
 import re
 import time
 from collections import deque
@@ -154,11 +155,14 @@ class TelegramAdapter:
     network = TELEGRAM
 
     def __init__(self, config: TelegramConfig, token: str, webhook_secret: str = "") -> None:
+        # PTB 22.2+ warns inside RetryAfter's own constructor unless time periods are opted in
+        # to timedelta (python-telegram-bot PR #4750); opt in, and read both forms below.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.config = config
         self.capabilities = Capabilities(
             buttons=True, html=True, max_len=4096, dm_first_contact=False,
-            command_prefixes=("/", "!"), rate=Rate(config.messages_per_second,
-                                                   max(1, int(config.messages_per_second))))
+            # Evenly spaced, no burst: no one-second window ever holds more than the rate.
+            command_prefixes=("/", "!"), rate=Rate(config.messages_per_second, 1))
         self.limiter = ChatLimiter(config.per_chat_per_second, config.per_group_per_minute)
         self.webhook_secret = webhook_secret
         self._poll_request = _WatchedRequest(

@@ -20,6 +20,8 @@ from aiohttp import web
 BOT_USER = {"id": 424242, "is_bot": True, "first_name": "Wayfinder",
             "username": "wayfinder_test_bot", "can_join_groups": True,
             "can_read_all_group_messages": False, "supports_inline_queries": False}
+JSON_FIELDS = {"reply_markup", "entities", "commands", "allowed_updates", "link_preview_options",
+               "reply_parameters", "caption_entities"}
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
                 "tg-spoiler", "span", "blockquote", "tg-emoji"}
 _TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9-]*)(\s[^<>]*)?>")
@@ -96,6 +98,7 @@ class BotApi:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     served_at: dict[int, float] = field(default_factory=dict)  # update id -> first handed out
+    fault_at: list[tuple[str, float]] = field(default_factory=list)
     stall_polls: bool = False
     url: str = ""
 
@@ -193,7 +196,8 @@ class BotApi:
         if request.can_read_body:
             for key, value in (await request.post()).items():
                 params[key] = value if isinstance(value, str) else getattr(value, "filename", "")
-        return {k: json.loads(v) if isinstance(v, str) and v[:1] in "{[" else v
+        # Objects arrive JSON-encoded in form fields; text is text, even when it looks like JSON.
+        return {k: json.loads(v) if k in JSON_FIELDS and isinstance(v, str) else v
                 for k, v in params.items()}
 
     async def _dispatch(self, request: web.Request) -> web.Response:
@@ -205,6 +209,8 @@ class BotApi:
         self.calls.append((method, params))
         faults = self.faults.get(method)
         fault = faults.pop(0) if faults else None
+        if fault is not None:
+            self.fault_at.append((fault.kind, time.perf_counter()))
         if fault is not None and fault.kind == "429":
             return web.json_response({"ok": False, "error_code": 429,
                                       "description": f"Too Many Requests: retry after "

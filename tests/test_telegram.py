@@ -6,11 +6,23 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.telegram import TelegramAdapter
+import asyncio
+
+from adapters.telegram import ChatLimiter, TelegramAdapter
 from bot.app import App
 from bot.config import TelegramConfig
+from bot.model import (
+    Choice,
+    ExternalId,
+    Identity,
+    Network,
+    Outbound,
+    RoomRef,
+    outbound_to_json,
+)
+from bot.ports import OutboxItem, UnitOfWork
 from tests.harness import FakeClock, make_config
-from tests.telegram_api import BotApi, Sent
+from tests.telegram_api import BotApi, Fault, Sent
 
 
 @pytest.fixture
@@ -37,8 +49,6 @@ class TelegramBot:
         self._serve: object = None
 
     async def __aenter__(self) -> TelegramBot:
-        import asyncio
-
         await self.app.start(tick=False)
         self._task = asyncio.create_task(self.app.serve())
         await asyncio.wait_for(self.adapter._ready.wait(), 10)
@@ -103,3 +113,102 @@ async def test_forwarded_commands_and_channel_posts(sqlite_url: str, api: BotApi
         store = bot.app.store
         counts = await store.message_counts()
         assert sum(counts.values()) == 1
+
+
+async def test_a_burst_to_a_hundred_chats_keeps_every_rate_and_loses_nothing(
+        sqlite_url: str, api: BotApi) -> None:
+    rate = 50.0
+    async with TelegramBot(sqlite_url, api, messages_per_second=rate) as bot:
+        store = bot.app.store
+        api.inject("sendMessage", Fault("429", retry_after=1))
+        rows = []
+        for chat in range(2000, 2100):
+            person = await store.person_for(Identity(Network("telegram"), ExternalId(str(chat)),
+                                                     True))
+            room = RoomRef(Network("telegram"), str(chat), "", True)
+            result = await store.commit(UnitOfWork(person, outbox=[
+                OutboxItem(f"burst:{chat}:{n}", Network("telegram"),
+                           outbound_to_json(Outbound(room, f"reply {n} to {chat}")))
+                for n in range(3)]))
+            rows.extend(result.outbox)
+        bot.app.dispatcher.enqueue(rows)
+        assert await bot.app.dispatcher.drain(60)
+    sent = [s for s in api.sent if s.method == "sendMessage"]
+    assert sorted(s.text for s in sent) == sorted(
+        f"reply {n} to {chat}" for chat in range(2000, 2100) for n in range(3))  # none lost
+    stamps = sorted(s.at for s in sent)
+    for start in stamps:  # overall: never more than the rate in any one-second window
+        assert sum(1 for t in stamps if start <= t < start + 1) <= rate + 1
+    for chat in range(2000, 2100):  # per chat: one a second, in order
+        mine = [s for s in sent if s.chat_id == chat]
+        assert [s.text for s in mine] == [f"reply {n} to {chat}" for n in range(3)]
+        assert all(b.at - a.at >= 0.99 for a, b in zip(mine, mine[1:], strict=False))
+    (kind, at), = api.fault_at
+    assert kind == "429"
+    assert not [s for s in sent if at < s.at < at + 0.95]  # the whole bot waited
+
+
+async def test_group_limit_of_twenty_a_minute(sqlite_url: str, api: BotApi) -> None:
+    limiter = ChatLimiter(per_second=1000, group_per_minute=3)
+    loop_time = asyncio.get_running_loop().time
+    began = loop_time()
+    for _ in range(3):
+        await limiter.wait(-5)
+    assert loop_time() - began < 0.5
+    limiter._group[-5][0] -= 59.5  # as if the first message went out 59.5 s ago
+    await limiter.wait(-5)
+    assert loop_time() - began >= 0.45
+
+
+async def test_send_failures_retry_dead_or_unknown(sqlite_url: str, api: BotApi) -> None:
+    async with TelegramBot(sqlite_url, api, request_timeout_seconds=0.5) as bot:
+        api.inject("sendMessage", Fault("502"), Fault("timeout", seconds=1.5))
+        bot.app.dispatcher.config = bot.app.dispatcher.config.model_copy(
+            update={"first_retry_seconds": 0.05})
+        store = bot.app.store
+        person = await store.person_for(Identity(Network("telegram"), ExternalId("3001"), True))
+        room = RoomRef(Network("telegram"), "3001", "", True)
+        result = await store.commit(UnitOfWork(person, outbox=[
+            OutboxItem("f:1", Network("telegram"), outbound_to_json(Outbound(room, "first"))),
+            OutboxItem("f:2", Network("telegram"), outbound_to_json(Outbound(room, "second"))),
+        ]))
+        bot.app.dispatcher.enqueue(result.outbox)
+        assert await bot.app.dispatcher.drain(20)
+        # 502 then a retry; the second timed out after Telegram recorded it: not sent again.
+        assert [s.text for s in api.to_chat(3001)] == ["first", "second"]
+        counts = await store.outbox_counts()
+        assert counts == {"sent": 1, "unknown": 1}
+        (unknown,) = await store.dead_letters()
+        assert "may have been delivered" in unknown.last_error
+
+
+HOSTILE_PARTS = ["<b>", "</i>", "<a href=\"tg://user?id=1\">me</a>", "&", "&amp;", "&lt;", "<",
+                 ">", "*bold*", "_italic_", "`code`", "[link](tg://user?id=1)", "~~", "||",
+                 "tg://resolve?domain=evil", "\u202eevil\u202c", "\u2066rtl\u2069", "\u200f",
+                 "<script>alert(1)</script>", "]]>", "<!--", "😀", "𝕏", "\n", "\\", "'\"",
+                 "<tg-spoiler>", "&#x3C;", "@admin", "/start", "<pre>", "中文", "עברית"]
+
+
+def hostile_strings(count: int) -> list[str]:
+    import random
+
+    rng = random.Random(20261124)
+    return ["".join(rng.choice(HOSTILE_PARTS) for _ in range(rng.randint(1, 8))) + f" #{n}"
+            for n in range(count)]
+
+
+async def test_hostile_text_renders_exactly_and_never_breaks_entities(
+        sqlite_url: str, api: BotApi) -> None:
+    texts = hostile_strings(500)
+    async with TelegramBot(sqlite_url, api, messages_per_second=2000,
+                           per_chat_per_second=1000) as bot:
+        await asyncio.gather(*(
+            bot.adapter.send(Outbound(RoomRef(Network("telegram"), str(5000 + n), "", True),
+                                      text, (Choice("k", text[:60]),)), f"h{n}")
+            for n, text in enumerate(texts)))
+    sent = {s.chat_id: s for s in api.sent}
+    assert not [c for c in api.calls if "can't parse" in str(c)]
+    for n, text in enumerate(texts):
+        message = sent[5000 + n]
+        assert message.text == text  # what the person reads is what the bot meant
+        assert message.buttons[0]["text"] == text[:60]
