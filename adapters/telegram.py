@@ -31,8 +31,8 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import Application, ContextTypes, TypeHandler
-from telegram.request import HTTPXRequest, RequestData
+from telegram.ext import Application, ContextTypes, TypeHandler, Updater
+from telegram.request import HTTPXRequest
 
 from adapters.telegram_render import ANONYMOUS_ADMIN, render
 from bot.config import TelegramConfig
@@ -67,26 +67,9 @@ COMMANDS = [
     BotCommand("resume", "Continue where you paused"),
     BotCommand("link", "Link your account on another network"),
 ]
+ALLOWED_UPDATES = ["message", "callback_query"]
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_]{4,64}$")
 _START = re.compile(r"^[/!]start(?:@\w+)?(?:\s|$)", re.IGNORECASE)
-
-
-class _WatchedRequest(HTTPXRequest):
-    """Notes when getUpdates last succeeded, for the polling watchdog."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.last_ok = time.monotonic()
-
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         read_timeout: Any = None, write_timeout: Any = None,
-                         connect_timeout: Any = None, pool_timeout: Any = None,
-                         ) -> tuple[int, bytes]:
-        result = await super().do_request(url, method, request_data, read_timeout,
-                                          write_timeout, connect_timeout, pool_timeout)
-        if result[0] == 200:
-            self.last_ok = time.monotonic()
-        return result
 
 
 @dataclass
@@ -165,18 +148,21 @@ class TelegramAdapter:
             command_prefixes=("/", "!"), rate=Rate(config.messages_per_second, 1))
         self.limiter = ChatLimiter(config.per_chat_per_second, config.per_group_per_minute)
         self.webhook_secret = webhook_secret
-        self._poll_request = _WatchedRequest(
+        self._poll_request = HTTPXRequest(
             read_timeout=config.poll_timeout_seconds + config.request_timeout_seconds,
             connect_timeout=config.request_timeout_seconds)
+        self.last_poll_ok = time.monotonic()
         builder = Application.builder().token(token)
         if config.base_url:
             base = config.base_url.rstrip("/")
             builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
         timeout = config.request_timeout_seconds
+        # No Updater: PTB's confirms a batch of updates as soon as it has queued them, so a
+        # crash loses what was fetched but not handled. Our own loop confirms only handled ones.
         self.app = (builder.request(HTTPXRequest(connection_pool_size=64, read_timeout=timeout,
                                                  write_timeout=timeout, connect_timeout=timeout,
                                                  pool_timeout=timeout))
-                    .get_updates_request(self._poll_request).build())
+                    .get_updates_request(self._poll_request).updater(None).build())
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self._ready = asyncio.Event()
         self._sink: InboundSink | None = None
@@ -186,6 +172,7 @@ class TelegramAdapter:
     async def run(self, sink: InboundSink) -> None:
         self._sink = sink
         await self.app.initialize()
+        webhook: Updater | None = None
         try:
             self.username = self.app.bot.username
             with contextlib.suppress(NetworkError):
@@ -193,41 +180,69 @@ class TelegramAdapter:
             await self.app.start()
             self._ready.set()
             if self.config.mode == "webhook":
-                await self.app.updater.start_webhook(  # type: ignore[union-attr]
+                webhook = Updater(self.app.bot, self.app.update_queue)
+                await webhook.initialize()
+                await webhook.start_webhook(
                     listen=self.config.webhook_listen, port=self.config.webhook_port,
                     url_path="telegram", webhook_url=self.config.webhook_url or None,
-                    secret_token=self.webhook_secret or None)
+                    secret_token=self.webhook_secret or None,
+                    allowed_updates=ALLOWED_UPDATES)
                 await asyncio.Event().wait()
             else:
-                await self._start_polling()
                 await self._watchdog()
         finally:
             self._ready.clear()
-            updater = self.app.updater
-            if updater is not None and updater.running:
-                await updater.stop()
+            if webhook is not None:
+                if webhook.running:
+                    await webhook.stop()
+                await webhook.shutdown()
             if self.app.running:
                 await self.app.stop()
             await self.app.shutdown()
 
-    async def _start_polling(self) -> None:
-        self._poll_request.last_ok = time.monotonic()
-        await self.app.updater.start_polling(  # type: ignore[union-attr]
-            timeout=self.config.poll_timeout_seconds,
-            allowed_updates=["message", "callback_query"])
+    async def _poll(self) -> None:
+        """getUpdates, handle each update to its commit, and only then confirm it."""
+        offset = 0
+        failures = 0
+        while True:
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=offset, timeout=self.config.poll_timeout_seconds,
+                    allowed_updates=ALLOWED_UPDATES)
+            except RetryAfter as exc:
+                await asyncio.sleep(_retry_seconds(exc))
+                continue
+            except (TimedOut, NetworkError) as exc:
+                failures += 1
+                log.warning("getUpdates failed (%s); retrying", exc)
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                continue
+            failures = 0
+            self.last_poll_ok = time.monotonic()
+            for update in updates:
+                await self.app.process_update(update)
+                offset = update.update_id + 1
 
     async def _watchdog(self) -> None:
-        """Restart polling if getUpdates has not succeeded for twice its timeout."""
+        """Poll; restart polling if getUpdates has not succeeded for twice its timeout."""
         limit = 2 * (self.config.poll_timeout_seconds + self.config.request_timeout_seconds)
-        while True:
-            await asyncio.sleep(1)
-            if time.monotonic() - self._poll_request.last_ok > limit:
-                log.warning("getUpdates has not succeeded for %.0f s: restarting polling", limit)
-                self.polling_restarts += 1
-                updater = self.app.updater
-                if updater is not None and updater.running:
-                    await updater.stop()
-                await self._start_polling()
+        poller = asyncio.create_task(self._poll(), name="telegram-poll")
+        try:
+            while True:
+                await asyncio.sleep(1)
+                if poller.done() or time.monotonic() - self.last_poll_ok > limit:
+                    log.warning("getUpdates has not succeeded for %.0f s: restarting polling",
+                                time.monotonic() - self.last_poll_ok)
+                    self.polling_restarts += 1
+                    poller.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await poller
+                    self.last_poll_ok = time.monotonic()
+                    poller = asyncio.create_task(self._poll(), name="telegram-poll")
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await poller
 
     # -- inbound --------------------------------------------------------------------------------
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

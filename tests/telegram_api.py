@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,7 @@ class BotApi:
     def __post_init__(self) -> None:
         self._new_update = asyncio.Event()
         self._new_sent = asyncio.Event()
+        self._activity = asyncio.Event()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -165,6 +167,13 @@ class BotApi:
                 await self._new_sent.wait()
         return self.sent
 
+    async def wait_until(self, done: Callable[[], bool], within: float) -> None:
+        """Wait until `done()` holds, checking after each request the bot makes."""
+        async with asyncio.timeout(within):
+            while not done():
+                self._activity.clear()
+                await self._activity.wait()
+
     def to_chat(self, chat_id: int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id]
 
@@ -207,6 +216,7 @@ class BotApi:
         method = request.match_info["method"].lower()
         params = await self._params(request)
         self.calls.append((method, params))
+        self._activity.set()
         faults = self.faults.get(method)
         fault = faults.pop(0) if faults else None
         if fault is not None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import itertools
+import os
+import sys
+from collections.abc import AsyncIterator, Sized
+from functools import partial
+from pathlib import Path
 
 import pytest
-
-import asyncio
 
 from adapters.telegram import ChatLimiter, TelegramAdapter
 from bot.app import App
@@ -20,7 +24,8 @@ from bot.model import (
     RoomRef,
     outbound_to_json,
 )
-from bot.ports import OutboxItem, UnitOfWork
+from bot.ports import OutboxItem, OutboxRow, UnitOfWork
+from storage.repository import SqlStore
 from tests.harness import FakeClock, make_config
 from tests.telegram_api import BotApi, Fault, Sent
 
@@ -86,7 +91,7 @@ async def test_private_start_through_discovery_with_inline_keyboards(
         sent = await bot.says("python")
         assert sent[0].text.startswith("These projects fit you best:")
         assert sent[0].buttons[0]["text"] == "Pagebot"
-        assert ("setmycommands", ) == tuple(c[0] for c in api.calls if c[0] == "setmycommands")
+        assert tuple(c[0] for c in api.calls if c[0] == "setmycommands") == ("setmycommands", )
 
 
 async def test_group_start_gives_a_deep_link_that_opens_the_projects_path(
@@ -121,7 +126,7 @@ async def test_a_burst_to_a_hundred_chats_keeps_every_rate_and_loses_nothing(
     async with TelegramBot(sqlite_url, api, messages_per_second=rate) as bot:
         store = bot.app.store
         api.inject("sendMessage", Fault("429", retry_after=1))
-        rows = []
+        rows: list[OutboxRow] = []
         for chat in range(2000, 2100):
             person = await store.person_for(Identity(Network("telegram"), ExternalId(str(chat)),
                                                      True))
@@ -142,7 +147,7 @@ async def test_a_burst_to_a_hundred_chats_keeps_every_rate_and_loses_nothing(
     for chat in range(2000, 2100):  # per chat: one a second, in order
         mine = [s for s in sent if s.chat_id == chat]
         assert [s.text for s in mine] == [f"reply {n} to {chat}" for n in range(3)]
-        assert all(b.at - a.at >= 0.99 for a, b in zip(mine, mine[1:], strict=False))
+        assert all(b.at - a.at >= 0.99 for a, b in itertools.pairwise(mine))
     (kind, at), = api.fault_at
     assert kind == "429"
     assert not [s for s in sent if at < s.at < at + 0.95]  # the whole bot waited
@@ -212,3 +217,63 @@ async def test_hostile_text_renders_exactly_and_never_breaks_entities(
         message = sent[5000 + n]
         assert message.text == text  # what the person reads is what the bot meant
         assert message.buttons[0]["text"] == text[:60]
+
+
+def _at_least(calls: Sized, count: int) -> bool:
+    return len(calls) >= count
+
+
+async def _start_bot(config: Path, api: BotApi) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "-c", str(config), cwd=config.parent,
+        env={**os.environ, "TG_TOKEN": api.token}, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    calls_before = len(api.calls)
+    try:  # ready once it asks for updates
+        await api.wait_until(lambda: any(c[0] == "getupdates"
+                                         for c in api.calls[calls_before:]), 20)
+    except TimeoutError:
+        proc.kill()
+        err = await proc.stderr.read() if proc.stderr else b""
+        raise AssertionError(f"the bot did not start polling: {err.decode()}") from None
+    return proc
+
+
+async def test_kill_9_mid_conversation_loses_nothing_and_handles_nothing_twice(
+        tmp_path: Path, api: BotApi) -> None:
+    db = tmp_path / "wayfinder.db"
+    config = tmp_path / "wayfinder.toml"
+    config.write_text(f'[storage]\nurl = "sqlite+aiosqlite:///{db}"\n'
+                      '[adapters.telegram]\nenabled = true\ntoken_env = "TG_TOKEN"\n'
+                      f'base_url = "{api.url}"\npoll_timeout_seconds = 1\n'
+                      'messages_per_second = 200\nper_chat_per_second = 100\n')
+    people = list(range(7001, 7011))
+    script = ["/start", "/skip", "/skip", "/skip", "Pagebot", "done", "main"]
+    proc = await _start_bot(config, api)
+    try:
+        for step, line in enumerate(script):
+            calls_before = len(api.calls)
+            for person in people:
+                api.user_says(line, user_id=person)
+            if step in (2, 4):  # mid-conversation, while the updates are being handled
+                await api.wait_until(partial(_at_least, api.calls, calls_before + 3), 10)
+                proc.kill()
+                await proc.wait()
+                proc = await _start_bot(config, api)
+        try:  # every person gets to step 3
+            await api.wait_until(lambda: all(any("step 3 of 6" in s.text for s in api.to_chat(p))
+                                             for p in people), 30)
+        except TimeoutError:
+            last = {p: [s.text[:30] for s in api.to_chat(p)][-3:] for p in people}
+            raise AssertionError(f"not everyone reached step 3: {last}") from None
+    finally:
+        proc.terminate()
+        await proc.wait()
+    async with SqlStore.open(f"sqlite+aiosqlite:///{db}") as store:
+        for person in people:
+            pid = await store.person_for(Identity(Network("telegram"), ExternalId(str(person)),
+                                                  True))
+            state = await store.load_state(pid)
+            assert state is not None
+            assert state.data["messages"] == len(script)  # each update handled exactly once
+            assert state.data["workshops"]["pagebot-get-started"] == 2
