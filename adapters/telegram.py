@@ -17,6 +17,7 @@ import os
 import re
 import time
 from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -299,24 +301,34 @@ class TelegramAdapter:
         target = msg.to
         chat_id = int(target.id if isinstance(target, RoomRef) else target.external_id)
         receipt = Receipt()
+        if msg.file is not None:
+            await self.limiter.wait(chat_id)
+            sent_file = await self._call(self.app.bot.send_document(
+                chat_id, InputFile(msg.file.data, filename=msg.file.name),
+                caption=html.escape(msg.text[:1000], quote=False), parse_mode=ParseMode.HTML))
+            return Receipt(str(sent_file.message_id))
         for part in render(msg):
             markup = None
             if part.buttons:
                 markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]
                                                for label, data in part.buttons])
             await self.limiter.wait(chat_id)
-            try:
-                sent = await self.app.bot.send_message(chat_id, part.html,
-                                                       parse_mode=ParseMode.HTML,
-                                                       reply_markup=markup)
-            except RetryAfter as exc:
-                raise TransientSendError(str(exc), retry_after=_retry_seconds(exc)) from exc
-            except TimedOut as exc:
-                # It may have arrived: a retry could say it twice. Organizers decide.
-                raise UnknownDeliveryError(f"timed out, may have been delivered: {exc}") from exc
-            except (BadRequest, Forbidden) as exc:
-                raise PermanentSendError(exc.message) from exc
-            except NetworkError as exc:
-                raise TransientSendError(str(exc)) from exc
+            sent = await self._call(self.app.bot.send_message(
+                chat_id, part.html, parse_mode=ParseMode.HTML, reply_markup=markup))
             receipt = Receipt(str(sent.message_id))
         return receipt
+
+    @staticmethod
+    async def _call(request: Awaitable[Message]) -> Message:
+        """One Bot API send, its failures in the outbox's terms."""
+        try:
+            return await request
+        except RetryAfter as exc:
+            raise TransientSendError(str(exc), retry_after=_retry_seconds(exc)) from exc
+        except TimedOut as exc:
+            # It may have arrived: a retry could say it twice. Organizers decide.
+            raise UnknownDeliveryError(f"timed out, may have been delivered: {exc}") from exc
+        except (BadRequest, Forbidden) as exc:
+            raise PermanentSendError(exc.message) from exc
+        except NetworkError as exc:
+            raise TransientSendError(str(exc)) from exc

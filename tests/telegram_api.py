@@ -107,6 +107,7 @@ class BotApi:
         self._new_update = asyncio.Event()
         self._new_sent = asyncio.Event()
         self._activity = asyncio.Event()
+        self._unstall = asyncio.Event()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -191,8 +192,14 @@ class BotApi:
         self.url = f"http://{self.host}:{self.port}"
         return self
 
+    def stall(self, on: bool) -> None:
+        self.stall_polls = on
+        if not on:
+            self._unstall.set()
+
     async def stop(self) -> None:
         self._new_update.set()
+        self._unstall.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -263,8 +270,10 @@ class BotApi:
         offset = int(p.get("offset") or 0)
         limit = int(p.get("limit") or 100)
         timeout = float(p.get("timeout") or 0)
-        if self.stall_polls:
-            await asyncio.sleep(3600)
+        if self.stall_polls:  # hang like a dead connection, until unstalled or stopped
+            self._unstall.clear()
+            await self._unstall.wait()
+            return []
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         if not self.updates and timeout > 0:
             self._new_update.clear()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Sized
 from functools import partial
@@ -18,6 +20,7 @@ from bot.config import TelegramConfig
 from bot.model import (
     Choice,
     ExternalId,
+    FileRef,
     Identity,
     Network,
     Outbound,
@@ -277,3 +280,60 @@ async def test_kill_9_mid_conversation_loses_nothing_and_handles_nothing_twice(
             assert state is not None
             assert state.data["messages"] == len(script)  # each update handled exactly once
             assert state.data["workshops"]["pagebot-get-started"] == 2
+
+
+async def test_documents_are_sent_as_files(sqlite_url: str, api: BotApi) -> None:
+    async with TelegramBot(sqlite_url, api) as bot:
+        room = RoomRef(Network("telegram"), "8001", "", True)
+        await bot.adapter.send(Outbound(room, "Your certificate <3", file=FileRef(
+            "certificate.txt", "text/plain", b"Certified")), "doc")
+    (sent,) = [s for s in api.sent if s.method == "sendDocument"]
+    assert sent.chat_id == 8001
+    assert sent.params["caption"] == "Your certificate &lt;3"
+    assert sent.params["document"] == "certificate.txt"
+
+
+async def test_the_watchdog_restarts_a_stalled_poll(sqlite_url: str, api: BotApi) -> None:
+    async with TelegramBot(sqlite_url, api, poll_timeout_seconds=1,
+                           request_timeout_seconds=1) as bot:
+        api.stall(True)  # getUpdates hangs, as a dead connection would
+        await asyncio.sleep(5.5)  # past 2 x (1 s poll + 1 s request)
+        assert bot.adapter.polling_restarts >= 1
+        api.stall(False)
+        sent = await bot.says("/status")
+        assert sent[0].text.startswith("Your path:")
+
+
+async def test_webhook_mode_checks_the_secret_token(sqlite_url: str, api: BotApi) -> None:
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bot = TelegramBot(sqlite_url, api, mode="webhook", webhook_port=port,
+                      webhook_url="https://bot.example.test/telegram")
+    bot.adapter.webhook_secret = "s3cret-token"
+    update = {"update_id": 9, "message": {
+        "message_id": 1, "date": 0, "text": "/status",
+        "chat": {"id": 1001, "type": "private", "first_name": "Ada"},
+        "from": {"id": 1001, "is_bot": False, "first_name": "Ada"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}}
+    async with bot, aiohttp.ClientSession() as http:
+        webhook = f"http://127.0.0.1:{port}/telegram"
+        for _ in range(50):  # the listener starts right after the bot is ready
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                async with http.post(webhook, json=update) as wrong:
+                    assert wrong.status == 403  # no secret: refused
+                    break
+            await asyncio.sleep(0.1)
+        async with http.post(webhook, json=update,
+                             headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as wrong:
+            assert wrong.status == 403
+        async with http.post(webhook, json=update,
+                             headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) as ok:
+            assert ok.status == 200
+        sent = await api.wait_sent(1)
+        assert sent[0].text.startswith("Your path:")
+    assert len(api.to_chat(1001)) == 1
+    assert any(c[0] == "setwebhook" and c[1].get("secret_token") == "s3cret-token"
+               for c in api.calls)
