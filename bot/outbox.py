@@ -31,6 +31,7 @@ from bot.ratelimit import TokenBucket
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+MARK_DELAY_SECONDS = 0.05
 
 
 class Dispatcher:
@@ -184,6 +185,9 @@ class Dispatcher:
     async def _mark_loop(self) -> None:
         while True:
             await self._sent_event.wait()
+            # Marks are bookkeeping, not on anyone's path: gather them for a moment, so they
+            # do not take the writer from the messages people are waiting for.
+            await asyncio.sleep(MARK_DELAY_SECONDS)
             await self._flush_marks()
 
     async def _flush_marks(self) -> None:

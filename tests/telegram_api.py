@@ -21,6 +21,7 @@ from aiohttp import web
 BOT_USER = {"id": 424242, "is_bot": True, "first_name": "Wayfinder",
             "username": "wayfinder_test_bot", "can_join_groups": True,
             "can_read_all_group_messages": False, "supports_inline_queries": False}
+ARRIVED = "__arrived__"
 JSON_FIELDS = {"reply_markup", "entities", "commands", "allowed_updates", "link_preview_options",
                "reply_parameters", "caption_entities"}
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
@@ -220,9 +221,11 @@ class BotApi:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401,
                                       "description": "Unauthorized"}, status=401)
+        arrived = time.perf_counter()  # the bot's request is here; what follows is ours
         method = request.match_info["method"].lower()
         params = await self._params(request)
-        self.calls.append((method, params))
+        params[ARRIVED] = arrived
+        self.calls.append((method, {k: v for k, v in params.items() if k != ARRIVED}))
         self._activity.set()
         faults = self.faults.get(method)
         fault = faults.pop(0) if faults else None
@@ -287,7 +290,7 @@ class BotApi:
 
     def _record(self, method: str, p: dict[str, Any], text: str) -> Sent:
         sent = Sent(method, int(p["chat_id"]), text, p, next(self._message_ids),
-                    time.perf_counter())
+                    float(p.pop(ARRIVED)))
         self.sent.append(sent)
         self._new_sent.set()
         return sent

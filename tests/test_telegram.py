@@ -13,8 +13,10 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from telegram import Message
 
-from adapters.telegram import ChatLimiter, TelegramAdapter
+from adapters.telegram import ChatLimiter, TelegramAdapter, inbound_from_message
+from adapters.telegram_render import render, split_text, utf16_len
 from bot.app import App
 from bot.config import TelegramConfig
 from bot.model import (
@@ -337,3 +339,44 @@ async def test_webhook_mode_checks_the_secret_token(sqlite_url: str, api: BotApi
     assert len(api.to_chat(1001)) == 1
     assert any(c[0] == "setwebhook" and c[1].get("secret_token") == "s3cret-token"
                for c in api.calls)
+
+
+def _message(**fields: object) -> Message:
+    data: dict[str, object] = {"message_id": 1, "date": 0, "text": "/claim K7M2Q",
+                               "chat": {"id": -100, "type": "supergroup", "title": "G"},
+                               "from": {"id": 42, "is_bot": False, "first_name": "Ana",
+                                        "username": "ana"}, **fields}
+    message = Message.de_json(data, None)
+    assert message is not None
+    return message
+
+
+def test_people_are_their_numeric_id_and_channel_posts_hold_no_role() -> None:
+    inbound = inbound_from_message(_message(), 7, "bot")
+    assert inbound is not None
+    assert inbound.sender.key == "telegram:42"  # never the username
+    assert inbound.sender.verified
+    as_channel = inbound_from_message(_message(sender_chat={"id": -200, "type": "channel",
+                                                            "title": "News"}), 8, "bot")
+    assert as_channel is not None
+    assert as_channel.sender.key == "telegram:chat:-200"
+    assert not as_channel.sender.verified
+    anonymous = inbound_from_message(_message(**{"from": {"id": 1087968824, "is_bot": True,
+                                                          "first_name": "Group"}}), 9, "bot")
+    assert anonymous is not None
+    assert not anonymous.sender.verified
+    forwarded = _message(forward_origin={"type": "hidden_user", "date": 0,
+                                         "sender_user_name": "x"})
+    assert inbound_from_message(forwarded, 10, "bot") is None
+
+
+def test_long_text_is_split_at_4096_without_cutting_a_character() -> None:
+    text = ("😀" * 3000) + "\n" + ("é" * 5000)
+    parts = split_text(text)
+    assert "".join(parts) == text
+    assert all(utf16_len(p) <= 4096 for p in parts)
+    assert len(parts) == 3
+    rendered = render(Outbound(RoomRef(Network("telegram"), "1"), "<&>" * 2000,
+                               (Choice("a", "A"),)))
+    assert [bool(r.buttons) for r in rendered] == [False, True]
+    assert rendered[0].html.startswith("&lt;&amp;&gt;")
