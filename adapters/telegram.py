@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import html
 import logging
 import os
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiohttp import web
 from telegram import (
     BotCommand,
     CallbackQuery,
@@ -33,7 +35,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import Application, ContextTypes, TypeHandler, Updater
+from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from adapters.telegram_render import ANONYMOUS_ADMIN, render
@@ -174,7 +176,6 @@ class TelegramAdapter:
     async def run(self, sink: InboundSink) -> None:
         self._sink = sink
         await self.app.initialize()
-        webhook: Updater | None = None
         try:
             self.username = self.app.bot.username
             with contextlib.suppress(NetworkError):
@@ -182,25 +183,44 @@ class TelegramAdapter:
             await self.app.start()
             self._ready.set()
             if self.config.mode == "webhook":
-                webhook = Updater(self.app.bot, self.app.update_queue)
-                await webhook.initialize()
-                await webhook.start_webhook(
-                    listen=self.config.webhook_listen, port=self.config.webhook_port,
-                    url_path="telegram", webhook_url=self.config.webhook_url or None,
-                    secret_token=self.webhook_secret or None,
-                    allowed_updates=ALLOWED_UPDATES)
-                await asyncio.Event().wait()
+                await self._serve_webhook()
             else:
                 await self._watchdog()
         finally:
             self._ready.clear()
-            if webhook is not None:
-                if webhook.running:
-                    await webhook.stop()
-                await webhook.shutdown()
             if self.app.running:
                 await self.app.stop()
             await self.app.shutdown()
+
+    async def _serve_webhook(self) -> None:
+        """Receive updates by webhook. Telegram gets its 200 only once the update is handled
+        and committed, so it re-sends anything a crash interrupted (PTB's own webhook server
+        answers as soon as the update is queued)."""
+        server = web.Application()
+        server.router.add_post("/telegram", self._on_webhook)
+        runner = web.AppRunner(server, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.config.webhook_listen, self.config.webhook_port).start()
+            await self.app.bot.set_webhook(url=self.config.webhook_url,
+                                           secret_token=self.webhook_secret or None,
+                                           allowed_updates=ALLOWED_UPDATES)
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        offered = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(offered.encode(), self.webhook_secret.encode()):
+            return web.Response(status=403, text="wrong secret token")
+        try:
+            update = Update.de_json(await request.json(), self.app.bot)
+        except (ValueError, KeyError, TypeError):
+            return web.Response(status=400, text="not an update")
+        if update is None:
+            return web.Response(status=400, text="not an update")
+        await self.app.process_update(update)
+        return web.Response(text="ok")
 
     async def _poll(self) -> None:
         """getUpdates, handle each update to its commit, and only then confirm it."""
