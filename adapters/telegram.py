@@ -72,6 +72,7 @@ COMMANDS = [
     BotCommand("link", "Link your account on another network"),
 ]
 ALLOWED_UPDATES = ["message", "callback_query"]
+MAX_TRACKED_CHATS = 10_000
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_]{4,64}$")
 _START = re.compile(r"^[/!]start(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 
@@ -104,6 +105,18 @@ class ChatLimiter:
             self._last[chat_id] = stamp
             if chat_id < 0:
                 self._group[chat_id].append(stamp)
+        if len(self._last) > MAX_TRACKED_CHATS:
+            self._forget_quiet_chats(time.monotonic() - 60)
+
+    def _forget_quiet_chats(self, before: float) -> None:
+        """Chats silent for a minute owe no waiting: drop them, so memory stays bounded."""
+        for chat_id in [c for c, at in self._last.items() if at < before]:
+            lock = self._locks.get(chat_id)
+            if lock is not None and lock.locked():
+                continue
+            self._last.pop(chat_id, None)
+            self._group.pop(chat_id, None)
+            self._locks.pop(chat_id, None)
 
 
 def _retry_seconds(exc: RetryAfter) -> float:

@@ -24,7 +24,6 @@ from bot.config import config_from_dict
 from bot.model import Inbound, Network
 from storage.repository import SqlStore
 
-DURABLE = True
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 # What newcomers type: a walk through discovery and a workshop, with status and help on the way.
 SCRIPT = ["!start", "!skip", "python, testing", "!skip", "Handbook", "done", "!status",
@@ -36,7 +35,7 @@ SCRIPT = ["!start", "!skip", "python, testing", "!skip", "Handbook", "done", "!s
 async def run(messages: int, people: int, rooms: int, in_flight: int, folder: Path) -> dict[
         str, float | int]:
     url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-    config = config_from_dict({"storage": {"url": url, "durable": DURABLE},
+    config = config_from_dict({"storage": {"url": url, "durable": True},
                                "content": {"path": str(CONTENT)}}, "(bench)", folder)
     adapter = MemoryAdapter(Network("memory"), record=False)
     app = App(config, [adapter])

@@ -7,7 +7,8 @@ import contextlib
 import getpass
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,40 +158,35 @@ async def run_app(config: Config, adapters: Sequence[Adapter]) -> None:
         await app.serve()
 
 
-async def upgrade_database(config: Config) -> str:
+@asynccontextmanager
+async def maintenance_store(config: Config) -> AsyncIterator[SqlStore]:
+    """The database for a one-shot command: migrated, no writer, no adapters."""
     store = SqlStore.open(config.storage.url, config.storage.durable)
     try:
         await upgrade(store.db)
+        yield store
     finally:
         await store.db.dispose()
-    return config.storage.url
+
+
+async def upgrade_database(config: Config) -> str:
+    async with maintenance_store(config):
+        return config.storage.url
 
 
 async def outbox_report(config: Config) -> tuple[dict[str, int], list[OutboxRow]]:
     """Counts of outbox rows by status, and the dead letters (newest last)."""
-    store = SqlStore.open(config.storage.url, config.storage.durable)
-    try:
-        await upgrade(store.db)
+    async with maintenance_store(config) as store:
         return await store.outbox_counts(), await store.dead_letters()
-    finally:
-        await store.db.dispose()
 
 
 async def mentoring_report(config: Config) -> dict[str, list[ReportRow]]:
     """Help requests per project and per mentor: counts, escalations, median times."""
-    store = SqlStore.open(config.storage.url, config.storage.durable)
-    try:
-        await upgrade(store.db)
+    async with maintenance_store(config) as store:
         cases = await store.all_cases()
-    finally:
-        await store.db.dispose()
     return {"project": report(cases, "project"), "mentor": report(cases, "mentor")}
 
 
 async def verify_certificate(config: Config, code: str) -> Certificate | None:
-    store = SqlStore.open(config.storage.url, config.storage.durable)
-    try:
-        await upgrade(store.db)
+    async with maintenance_store(config) as store:
         return await store.certificate(code)
-    finally:
-        await store.db.dispose()

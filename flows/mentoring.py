@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.content import Project
 from bot.durations import describe, parse_duration
 from bot.flow import Due, Handler, Transition, Turn, requires
-from bot.model import Network, RoomRef
+from bot.model import Network, RoomRef, room_from_json
 from bot.ports import Reads
 from bot.records import (
     AddMentor,
@@ -53,7 +53,7 @@ def choose_mentor(mentors: Sequence[Mentor], now: datetime, loads: dict[str, int
         return None
     return min(candidates, key=lambda m: (
         loads.get(m.key, 0),
-        (states[m.key].last_assigned_at or never) if m.key in states else never,
+        getattr(states.get(m.key), "last_assigned_at", None) or never,
         m.key))
 
 
@@ -195,7 +195,7 @@ async def _tell_newcomer(turn: Turn, case: Case, text: str) -> None:
     state = await turn.reads.load_state(case.person_id)
     last = state.data.get("last_room") if state else None
     if last:
-        turn.tell(RoomRef(Network(last[0]), last[1], last[2], bool(last[3])), text)
+        turn.tell(room_from_json(last), text)
 
 
 def _mentor_of(turn: Turn) -> Mentor:

@@ -29,7 +29,7 @@ def chosen_workshop(turn: Turn) -> Workshop | None:
 
 
 def workshop_index(data: dict[str, Any], workshop_id: str) -> int:
-    return int(data.setdefault("workshops", {}).get(workshop_id, 0))
+    return int(data.get("workshops", {}).get(workshop_id, 0))
 
 
 def set_workshop_index(data: dict[str, Any], workshop_id: str, index: int) -> None:
@@ -57,7 +57,7 @@ def progress_rank(data: dict[str, Any], content: Content) -> tuple[int, int, int
     """Orders two people's data by how far along they are (used when linking accounts)."""
     project = content.projects.get(data.get("project", ""))
     workshop = content.workshop_of(project) if project else None
-    index = workshop_index(dict(data), workshop.id) if workshop else 0
+    index = workshop_index(data, workshop.id) if workshop else 0
     return stage(data, content), index, int(data.get("messages", 0))
 
 

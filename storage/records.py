@@ -97,11 +97,9 @@ def apply_record(conn: Connection, record: Record) -> None:
                                       "created_at": record.created_at,
                                       "expires_at": record.expires_at, "used_at": None})
         case UseLinkCode():
-            result = conn.execute(_USE_LINK_CODE, {"b_code": record.code,
-                                                   "b_at": datetime.now(UTC)})
-            if result.rowcount != 1:
-                raise sa.exc.IntegrityError("link code already used", None,
-                                            Exception("link code already used"))
+            _expect_one(conn.execute(_USE_LINK_CODE, {"b_code": record.code,
+                                                      "b_at": datetime.now(UTC)}),
+                        "link code already used")
         case MergePersons():
             _merge(conn, record)
         case _:

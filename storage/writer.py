@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -103,7 +104,7 @@ class GroupWriter:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self.db.write(lambda conn, b=batch: self._write(conn, b))  # type: ignore[misc]
+                await self.db.write(partial(self._write, batch=batch))
                 self.batches += 1
                 for item in batch:
                     if isinstance(item.outcome, BaseException):
@@ -121,7 +122,7 @@ class GroupWriter:
 
     # Everything below runs synchronously inside one transaction (on the writer thread for
     # SQLite, through run_sync for PostgreSQL); outcomes are handed back on the event loop.
-    def _write(self, conn: Connection, batch: list[_Pending]) -> None:
+    def _write(self, conn: Connection, *, batch: list[_Pending]) -> None:
         now = datetime.now(UTC)
         accepted = self._record_inbox(conn, batch, now)
         units: list[_Pending] = []

@@ -8,6 +8,7 @@ import itertools
 import os
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Sized
 from functools import partial
 from pathlib import Path
@@ -168,6 +169,9 @@ async def test_group_limit_of_twenty_a_minute(sqlite_url: str, api: BotApi) -> N
     limiter._group[-5][0] -= 59.5  # as if the first message went out 59.5 s ago
     await limiter.wait(-5)
     assert loop_time() - began >= 0.45
+    limiter._last[-5] -= 120  # quiet for two minutes: forgotten, nothing left to track
+    limiter._forget_quiet_chats(time.monotonic() - 60)
+    assert (limiter._last, limiter._group, limiter._locks) == ({}, {}, {})
 
 
 async def test_send_failures_retry_dead_or_unknown(sqlite_url: str, api: BotApi) -> None:
