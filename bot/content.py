@@ -1,4 +1,4 @@
-"""Community content (projects, workshops, regions) loaded from TOML and validated.
+"""Community content (projects, workshops, regions, events) loaded from TOML and validated.
 
 Organizers edit these files without a release, so every problem is reported at once,
 each with the file, the key and the reason.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -24,6 +24,8 @@ from pydantic import (
 
 from bot.durations import parse_duration
 from bot.officehours import parse_hours
+from bot.quiet import zone
+from bot.records import Event
 
 IDENTITY_PATTERN = re.compile(r"^[a-z]+:\S+$")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -163,6 +165,58 @@ class Region(_Strict):
 class _RegionsFile(_Strict):
     regions: tuple[Region, ...] = ()
 
+    @field_validator("regions")
+    @classmethod
+    def _zones(cls, value: tuple[Region, ...]) -> tuple[Region, ...]:
+        for region in value:
+            if region.timezone:
+                zone(region.timezone)
+        return value
+
+
+# Who an event is for, by how far along the growth path people are (milestones).
+AUDIENCES = {
+    "everyone": 0,  # everyone who consented to invites in the regions
+    "project": 1,  # chose a project
+    "workshop": 2,  # finished a workshop
+    "first-task": 3,  # took a first task
+    "involved": 4,  # made it through the first four steps (travel support goes to them)
+}
+TRAVEL_GRANT_MILESTONE = 4
+
+
+class EventFile(_Strict):
+    """content/events/<id>.toml, also what `!event new` builds."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    starts: datetime  # local wall time where it happens (a TOML local date-time)
+    timezone: str
+    place: Annotated[str, Field(max_length=300)] = ""
+    regions: Annotated[tuple[str, ...], Field(min_length=1)]
+    audience: Literal["everyone", "project", "workshop", "first-task", "involved"] = "everyone"
+    capacity: Annotated[int | None, Field(ge=1)] = None
+    reminders: tuple[str, ...] | None = None  # None: the config's [events] reminders
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _durations(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for entry in value or ():
+            parse_duration(entry)
+        return value
+
+    def to_event(self, event_id: str, source: str, created_by: str = "") -> Event:
+        local = self.starts.replace(tzinfo=None)
+        starts = local.replace(tzinfo=zone(self.timezone)).astimezone(UTC)
+        return Event(event_id, self.title, starts, self.timezone, self.place, self.regions,
+                     self.audience, self.capacity,
+                     self.reminders if self.reminders is not None else (), created_by, source)
+
 
 @dataclass(frozen=True)
 class ContentProblem:
@@ -186,6 +240,28 @@ class Content:
     workshops: dict[str, Workshop]
     regions: dict[str, Region] = field(default_factory=dict)
     mentor_profiles: tuple[MentorProfile, ...] = ()
+    events: dict[str, Event] = field(default_factory=dict)
+
+    def region_and_children(self, codes: tuple[str, ...]) -> tuple[str, ...]:
+        """The regions and everything under them ("europe" includes "de")."""
+        chosen = set(codes)
+        changed = True
+        while changed:
+            children = {c for c, r in self.regions.items() if r.parent in chosen} - chosen
+            chosen |= children
+            changed = bool(children)
+        return tuple(sorted(chosen))
+
+    def region_timezone(self, code: str) -> str:
+        """The region's zone, else its nearest ancestor's; "" if none names one."""
+        seen: set[str] = set()
+        region = self.regions.get(code)
+        while region is not None and region.code not in seen:
+            if region.timezone:
+                return region.timezone
+            seen.add(region.code)
+            region = self.regions.get(region.parent)
+        return ""
 
     def mentor_profile(self, identity_key: str) -> MentorProfile:
         """The profile holding this identity; a bare identity gets the defaults."""
@@ -318,10 +394,27 @@ def load_content(root: Path) -> Content:
                             rel(mentors_path), f"mentors[{index}].identities",
                             f"{identity!r} is also in mentors[{owner[identity]}]"))
                     owner[identity] = index
+    events: dict[str, Event] = {}
+    for path in sorted((root / "events").glob("*.toml")):
+        data = _read_toml(path, rel(path), problems)
+        if data is None:
+            continue
+        if not re.match(ID_PATTERN, path.stem):
+            problems.append(ContentProblem(rel(path), "", "the file name is the event id: use "
+                                           "lowercase letters, digits, - and _"))
+            continue
+        parsed_event = _validate(EventFile, data, rel(path), problems)
+        if parsed_event is None:
+            continue
+        for index, code in enumerate(parsed_event.regions):
+            if code not in regions:
+                problems.append(ContentProblem(rel(path), f"regions[{index}]",
+                                               f"unknown region {code!r} (see regions.toml)"))
+        events[path.stem] = parsed_event.to_event(path.stem, rel(path))
     if problems:
         raise ContentError(problems)
     return Content(projects=projects, workshops=workshops, regions=regions,
-                   mentor_profiles=profiles)
+                   mentor_profiles=profiles, events=events)
 
 
 def step_stuck_after(step: WorkshopStep, default: timedelta) -> timedelta:

@@ -103,6 +103,7 @@ class Capabilities:
     dm_first_contact: bool = True
     command_prefixes: tuple[str, ...] = ("!",)
     rate: Rate | None = None  # outgoing limit for the whole connection; None: unlimited
+    idempotent: bool = False  # the network drops a resend with the same key (Matrix txn ids)
 
 
 def room_to_json(room: RoomRef) -> list[Any]:

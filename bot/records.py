@@ -197,6 +197,73 @@ class Audit:
     at: datetime
 
 
+# -- events ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Event:
+    """A meetup, hackathon or conference organizers invite newcomers to."""
+
+    id: str
+    title: str
+    starts_at: datetime  # UTC
+    timezone: str  # where it happens: times are shown in it, reminders count its days
+    place: str
+    regions: tuple[str, ...]
+    audience: str
+    capacity: int | None = None
+    reminders: tuple[str, ...] = ()  # durations before the start, e.g. ("1d",)
+    created_by: str = ""
+    source: str = "chat"  # "chat" or the content file
+
+
+@dataclass(frozen=True)
+class CreateEvent:
+    """Fails the unit with a conflict if the id is taken."""
+
+    event: Event
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    id: int
+    event_id: str
+    kind: str  # "invite" or "reminder"
+    status: str  # "scheduled", "sending", "done", "cancelled"
+    send_at: datetime
+    cursor: int
+    recipients: int
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ScheduleBroadcast:
+    """Send `kind` for the event at `send_at` (now: at the next scan, moments away)."""
+
+    event_id: str
+    kind: str
+    send_at: datetime
+    created_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CancelBroadcast:
+    """Cancel what is scheduled for the event and not yet sending."""
+
+    event_id: str
+
+
+@dataclass(frozen=True)
+class SetRsvp:
+    event_id: str
+    person_id: PersonId
+    answer: str  # "yes", "no", "maybe"
+    at: datetime
+
+
 Record = (ClaimTask | EndClaim | TouchClaim | Certificate | LinkCode | UseLinkCode | MergePersons
           | OpenCase | PingCase | ClaimCase | ReleaseCase | ResolveCase | MentorAway | AddMentor
-          | SetNudge | ClearNudge | Audit)
+          | SetNudge | ClearNudge | Audit | CreateEvent | ScheduleBroadcast | CancelBroadcast
+          | SetRsvp)

@@ -11,9 +11,11 @@ from sqlalchemy.engine import Connection
 from bot.records import (
     AddMentor,
     Audit,
+    CancelBroadcast,
     Certificate,
     ClaimCase,
     ClaimTask,
+    CreateEvent,
     EndClaim,
     LinkCode,
     MentorAway,
@@ -23,12 +25,16 @@ from bot.records import (
     Record,
     ReleaseCase,
     ResolveCase,
+    ScheduleBroadcast,
+    SetRsvp,
     TouchClaim,
     UseLinkCode,
 )
 from storage.tables import (
     AuditRow,
+    BroadcastRow,
     CertificateRow,
+    EventRow,
     FlowState,
     HelpCase,
     IdentityRow,
@@ -38,6 +44,7 @@ from storage.tables import (
     OutboxRowTable,
     Person,
     ProgressEvent,
+    RsvpRow,
     TaskClaimRow,
 )
 
@@ -54,6 +61,9 @@ case_t = HelpCase.__table__  # type: ignore[attr-defined]
 mentor_state_t = MentorStateRow.__table__  # type: ignore[attr-defined]
 assignment_t = MentorAssignment.__table__  # type: ignore[attr-defined]
 audit_t = AuditRow.__table__  # type: ignore[attr-defined]
+program_event_t = EventRow.__table__  # type: ignore[attr-defined]
+broadcast_t = BroadcastRow.__table__  # type: ignore[attr-defined]
+rsvp_t = RsvpRow.__table__  # type: ignore[attr-defined]
 
 _active = claim_t.c.ended_at.is_(None)
 
@@ -102,6 +112,8 @@ def apply_record(conn: Connection, record: Record) -> None:
                         "link code already used")
         case MergePersons():
             _merge(conn, record)
+        case CreateEvent() | ScheduleBroadcast() | CancelBroadcast() | SetRsvp():
+            _apply_events(conn, record)
         case _:
             _apply_mentoring(conn, record)
 
@@ -173,11 +185,38 @@ def _apply_mentoring(conn: Connection, record: Record) -> None:
                 at=record.at))
 
 
+def _apply_events(conn: Connection, record: Record) -> None:
+    match record:
+        case CreateEvent():
+            event = record.event
+            conn.execute(sa.insert(program_event_t).values(
+                id=event.id, title=event.title, starts_at=event.starts_at,
+                timezone=event.timezone, place=event.place, regions=list(event.regions),
+                audience=event.audience, capacity=event.capacity, created_by=event.created_by,
+                created_at=record.at))
+        case ScheduleBroadcast():
+            conn.execute(sa.insert(broadcast_t).values(
+                event_id=record.event_id, kind=record.kind, status="scheduled",
+                send_at=record.send_at, cursor=0, recipients=0, created_by=record.created_by,
+                created_at=record.at))
+        case CancelBroadcast():
+            conn.execute(sa.update(broadcast_t).where(
+                broadcast_t.c.event_id == record.event_id,
+                broadcast_t.c.status == "scheduled").values(status="cancelled"))
+        case SetRsvp():
+            _upsert(conn, rsvp_t, {"event_id": record.event_id, "person_id": record.person_id},
+                    {"answer": record.answer, "at": record.at})
+
+
 def _merge(conn: Connection, record: MergePersons) -> None:
     source, target = record.source, record.target
     for table in (identity_t, claim_t, cert_t, link_t, event_t, outbox_t, case_t):
         conn.execute(sa.update(table).where(table.c.person_id == source).values(
             person_id=target))
+    # Answers to events both gave: the target's stands; the source's others move over.
+    conn.execute(sa.delete(rsvp_t).where(rsvp_t.c.person_id == source, rsvp_t.c.event_id.in_(
+        sa.select(rsvp_t.c.event_id).where(rsvp_t.c.person_id == target))))
+    conn.execute(sa.update(rsvp_t).where(rsvp_t.c.person_id == source).values(person_id=target))
     # The source's path state was folded into the target's by the flow; drop the rest.
     conn.execute(sa.delete(state_t).where(state_t.c.person_id == source))
     conn.execute(sa.delete(person_t).where(person_t.c.id == source))

@@ -26,10 +26,13 @@ from bot.ports import CommitResult, ConflictError, OutboxItem, OutboxRow, UnitOf
 from bot.records import (
     AddMentor,
     Audit,
+    CancelBroadcast,
     ClearNudge,
     EndClaim,
     MentorAway,
+    ScheduleBroadcast,
     SetNudge,
+    SetRsvp,
     TouchClaim,
 )
 from storage.bulk import BulkSql
@@ -42,7 +45,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 64
 LINGER_TURNS = 1
 # Updates of a person's own claim cannot break a uniqueness rule: no savepoint needed.
-SAFE_RECORDS = (EndClaim, TouchClaim, MentorAway, AddMentor, Audit)
+SAFE_RECORDS = (EndClaim, TouchClaim, MentorAway, AddMentor, Audit, SetRsvp, ScheduleBroadcast,
+                CancelBroadcast)
 Job = Callable[[Connection], Any]
 
 inbox_t = InboxRow.__table__  # type: ignore[attr-defined]
@@ -182,7 +186,10 @@ class GroupWriter:
         at = self.sql.when(now)
         units = [i.unit for i in items if i.unit is not None]
         states = [(u.person_id, u.state.flow, u.state.step,
-                   u.state.encoded or self.sql.json(u.state.data), at)
+                   u.state.encoded or self.sql.json(u.state.data), at,
+                   u.state.standing.region, u.state.standing.timezone,
+                   u.state.standing.invites, u.state.standing.milestone,
+                   u.state.standing.reach)
                   for u in units if u.state is not None]
         if states:
             self.sql.upsert_states(conn, states)
