@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.durations import parse_duration
+from bot.quiet import QuietHours, zone
 
 DEFAULT_CONFIG_NAME = "wayfinder.toml"
 BUNDLED_CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -106,6 +107,36 @@ class MentoringConfig(_Section):
         return parse_duration(self.escalate_after)
 
 
+class EventsConfig(_Section):
+    quiet_hours: str = "21:00-09:00"  # recipient's local time; empty: none. Invites wait.
+    default_timezone: str = "UTC"  # for people whose region names none
+    reminders: tuple[str, ...] = ("1d",)  # before an event, to those who said yes
+    fan_out_batch: Annotated[int, Field(ge=1, le=20_000)] = 2000
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _durations(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            parse_duration(entry)
+        return value
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        return QuietHours.parse(self.quiet_hours)
+
+
 class OutboxConfig(_Section):
     max_attempts: Annotated[int, Field(ge=1)] = 8
     first_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
@@ -139,6 +170,7 @@ class MatrixConfig(_Section):
     access_token_env: str = ""
     store_path: str = "matrix-store"
     rooms: tuple[str, ...] = ()
+    messages_per_second: Annotated[float, Field(gt=0)] = 10.0  # 429 retry_after rules anyway
 
 
 class TelegramConfig(_Section):
@@ -170,6 +202,7 @@ class Config(_Section):
     roles: RolesConfig = RolesConfig()
     flows: FlowsConfig = FlowsConfig()
     mentoring: MentoringConfig = MentoringConfig()
+    events: EventsConfig = EventsConfig()
     outbox: OutboxConfig = OutboxConfig()
     adapters: AdaptersConfig = AdaptersConfig()
     source: str = Field(default="(defaults)", exclude=True)

@@ -1,10 +1,16 @@
 """The outbox dispatcher: sends committed replies within each network's limits.
 
-One worker per network keeps each network's replies in order, and a network that fails or
-waits never stalls the others. Transient failures retry with capped exponential backoff and
-jitter; permanent ones, or too many attempts, become dead letters organizers can list.
-Delivered rows are marked in batches; a crash between send and mark re-sends on restart,
-with the same idempotency key, so adapters that support it deduplicate.
+One lane per destination keeps each chat in order, and a network that fails or waits never
+stalls the others. Transient failures retry with capped exponential backoff and jitter;
+permanent ones, or too many attempts, become dead letters organizers can list.
+
+Replies are handed over by the engine as they commit. Everything else (what was pending at
+start-up, broadcasts, rows another process queued, rows whose quiet hours ended) is read
+from the store in pages by a feeder, so a 100,000-invite broadcast never sits in memory.
+The feeder marks what it reads "sending"; a row a restart finds still "sending" may have
+reached the network, so it is sent again with the same idempotency key (adapters that
+support it deduplicate) and counted as a possible duplicate.
+Delivered rows are marked in batches; a crash between send and mark re-sends on restart.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
 
 from bot.config import OutboxConfig
 from bot.model import Network, outbound_from_json
@@ -26,21 +34,35 @@ from bot.ports import (
     TransientSendError,
     UnknownDeliveryError,
 )
+from bot.quiet import QuietHours
 from bot.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 MARK_DELAY_SECONDS = 0.05
+FEED_PAGE = 500
+ENQUEUE_SLICE = 100
+FEED_HIGH_WATER = 2000  # rows queued in lanes before the feeder waits
+FEED_INTERVAL_SECONDS = 2.0  # look again for rows other processes queued, and quiet hours
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class Dispatcher:
     def __init__(self, store: Store, adapters: Mapping[Network, Adapter], config: OutboxConfig,
-                 sleep: Sleep = asyncio.sleep) -> None:
+                 sleep: Sleep = asyncio.sleep, monotonic: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = _utcnow, quiet: QuietHours | None = None,
+                 feed_interval: float = FEED_INTERVAL_SECONDS) -> None:
         self.store = store
         self.adapters = dict(adapters)
         self.config = config
         self._sleep = sleep
+        self._now = now
+        self.quiet = quiet
+        self.feed_interval = feed_interval
         self._lanes: dict[tuple[Network, str], deque[OutboxRow]] = {}
         self._lane_tasks: set[asyncio.Task[None]] = set()
         self._buckets: dict[Network, TokenBucket] = {}
@@ -51,21 +73,40 @@ class Dispatcher:
         self._idle.set()
         self._mark_lock = asyncio.Lock()
         self._queued: set[int] = set()
+        # Delivered, not yet marked sent in the store: the feeder must not read them again.
+        self._unmarked: set[int] = set()
+        # Rows that left both sets while the feeder was reading: its page may predate that.
+        self._reading = 0
+        self._left_while_reading: set[int] = set()
+        self._poke = asyncio.Event()
+        self._fed = asyncio.Event()  # a feed pass found nothing more to send
+        self._room = asyncio.Event()
+        self._startup_bound = 0
         self._started = False
         self.delivered = 0
         self.dead = 0
         self.unknown = 0
+        self.deferred = 0
+        self.resent = 0
         for network, adapter in self.adapters.items():
             if adapter.capabilities.rate is not None:
-                self._buckets[network] = TokenBucket(adapter.capabilities.rate)
+                self._buckets[network] = TokenBucket(adapter.capabilities.rate, monotonic, sleep)
 
     async def start(self) -> None:
-        """Queue everything still pending from before a restart, then start sending."""
+        """Start sending, and feed in everything still pending from before a restart."""
         self._started = True
+        # Replies committed from now on come through enqueue(); the feeder reads only older
+        # ones, and broadcast rows, so no row has two ways in.
+        self._startup_bound = await self.store.max_outbox_id()
         for key in list(self._lanes):
             self._open_lane(key)
-        self.enqueue(await self.store.pending_outbox())
         self._tasks.append(asyncio.create_task(self._mark_loop(), name="outbox-marks"))
+        self._tasks.append(asyncio.create_task(self._feed_loop(), name="outbox-feeder"))
+
+    def poke(self) -> None:
+        """Something new may wait in the store (a broadcast fanned out): feed now."""
+        self._fed.clear()
+        self._poke.set()
 
     def enqueue(self, rows: Iterable[OutboxRow]) -> None:
         """Queue rows in their lane: one lane per destination keeps each chat in order, while
@@ -74,7 +115,7 @@ class Dispatcher:
             if row.network not in self.adapters:
                 log.warning("no adapter for %s; outbox row %d stays pending", row.network, row.id)
                 continue
-            if row.id in self._queued:
+            if row.id in self._queued or row.id in self._unmarked:
                 continue
             self._queued.add(row.id)
             self._idle.clear()
@@ -97,16 +138,20 @@ class Dispatcher:
         return len(self._queued)
 
     async def drain(self, within: float) -> bool:
-        """Wait until every queued reply is delivered, dead or unknown; False if time ran out."""
+        """Wait until everything sendable is delivered, dead, unknown or deferred (the
+        feeder's pass included); False if time ran out."""
         try:
             async with asyncio.timeout(within):
                 if not self._started:
                     return not self._queued
-                await self._idle.wait()
-                await self._flush_marks()
+                while True:
+                    await self._fed.wait()
+                    await self._idle.wait()
+                    await self._flush_marks()
+                    if self._fed.is_set() and self._idle.is_set():
+                        return True
         except TimeoutError:
             return False
-        return True
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *self._lane_tasks]
@@ -116,6 +161,8 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        for bucket in self._buckets.values():
+            await bucket.close()
         await self._flush_marks()
 
     async def _lane(self, key: tuple[Network, str]) -> None:
@@ -129,12 +176,63 @@ class Dispatcher:
                     log.exception("delivering outbox row %d failed; it stays pending", row.id)
                 finally:
                     lane.popleft()
-                    self._queued.discard(row.id)
+                    self._leave(self._queued, (row.id,))
         finally:
             if self._lanes.get(key) is lane:
                 del self._lanes[key]
             if not self._queued:
                 self._idle.set()
+
+    def _leave(self, where: set[int], ids: Iterable[int]) -> None:
+        for row_id in ids:
+            where.discard(row_id)
+            if self._reading:
+                self._left_while_reading.add(row_id)
+        if len(self._queued) < FEED_HIGH_WATER // 2:
+            self._room.set()
+
+    # -- the feeder ------------------------------------------------------------------------
+    async def _feed_loop(self) -> None:
+        while True:
+            self._poke.clear()
+            self._fed.clear()
+            try:
+                await self.store.release_deferred(self._now())
+                await self._feed_pass()
+            except Exception:
+                log.exception("reading pending outbox rows failed; trying again shortly")
+            self._fed.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.feed_interval):
+                    await self._poke.wait()
+
+    async def _feed_pass(self) -> None:
+        after = 0
+        networks = list(self.adapters)
+        while True:
+            while len(self._queued) >= FEED_HIGH_WATER:
+                self._room.clear()
+                await self._room.wait()
+            self._reading += 1
+            try:
+                rows = await self.store.pending_page(after, FEED_PAGE, networks,
+                                                     self._startup_bound)
+            finally:
+                self._reading -= 1
+            fresh = [r for r in rows if r.id not in self._queued and r.id not in self._unmarked
+                     and r.id not in self._left_while_reading]
+            if not self._reading:
+                self._left_while_reading.clear()
+            if fresh:
+                await self.store.mark_sending(fresh)
+                self.resent += sum(1 for r in fresh if r.status == "sending")
+                for start in range(0, len(fresh), ENQUEUE_SLICE):
+                    # Lanes start a slice at a time, so senders run between slices.
+                    self.enqueue(fresh[start:start + ENQUEUE_SLICE])
+                    await asyncio.sleep(0)
+            if len(rows) < FEED_PAGE:
+                return
+            after = rows[-1].id
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.config.max_retry_seconds,
@@ -144,11 +242,22 @@ class Dispatcher:
     async def _deliver(self, network: Network, row: OutboxRow) -> None:
         adapter = self.adapters[network]
         bucket = self._buckets.get(network)
-        message = row.message or outbound_from_json(row.body)
+        message = row.message
         attempts = row.attempts
+        quiet_tz = row.body.get("quiet_tz")
+        if quiet_tz and self.quiet is not None:
+            # Bulk messages wait out the recipient's night, however long the queue took.
+            until = self.quiet.until(self._now(), quiet_tz)
+            if until is not None:
+                self.deferred += 1
+                await self.store.defer(row.id, until)
+                return
         while True:
             if bucket is not None:
                 await bucket.acquire()
+            # Parsed once the bucket lets the row go: a page of 500 fed rows parsed at once
+            # held the loop long enough to overflow a fast bucket.
+            message = message or outbound_from_json(row.body)
             try:
                 await adapter.send(message, row.idempotency_key)
             except PermanentSendError as exc:
@@ -174,6 +283,7 @@ class Dispatcher:
                 continue
             self.delivered += 1
             self._sent.append(row.id)
+            self._unmarked.add(row.id)
             self._sent_event.set()
             return
 
@@ -196,3 +306,4 @@ class Dispatcher:
             if self._sent:
                 ids, self._sent = self._sent, []
                 await self.store.mark_sent(ids)
+                self._leave(self._unmarked, ids)

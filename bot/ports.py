@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from bot.model import Capabilities, Identity, Inbound, Network, Outbound, PersonId, Receipt
-from bot.records import Case, Certificate, LinkCode, MentorState, Nudge, Record, TaskClaim
+from bot.records import (
+    Broadcast,
+    Case,
+    Certificate,
+    Event,
+    LinkCode,
+    MentorState,
+    Nudge,
+    Record,
+    TaskClaim,
+)
 
 InboundSink = Callable[[Inbound], Awaitable[None]]
+# One recipient's message for a broadcast, and the time it must wait for (quiet hours).
+Compose = Callable[["Recipient"], "tuple[Outbound, datetime | None, str]"]
 
 
 class SendError(Exception):
@@ -45,6 +57,17 @@ class Adapter(Protocol):
         """Deliver one message; raise TransientSendError or PermanentSendError on failure."""
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What audiences select on, derived from a person's data at every commit."""
+
+    region: str = ""
+    timezone: str = ""
+    invites: bool = False  # consented to event invites and has not left
+    milestone: int = 0  # how far along the growth path (see flows.events.MILESTONES)
+    reach: str = ""  # the network invites go to
+
+
 @dataclass
 class PersonState:
     """Where one person is: the flow, the step, and the flow data (JSON)."""
@@ -54,6 +77,38 @@ class PersonState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     encoded: str = field(default="", compare=False)  # `data` as JSON, when already known
+    standing: Standing = field(default_factory=Standing, compare=False)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who an event broadcast reaches: consenting people in these regions (children
+    included, already expanded), at least this far along."""
+
+    regions: tuple[str, ...]
+    min_milestone: int = 0
+    event_id: str = ""  # skip people already invited to this event
+    rsvp: str = ""  # reminders: only people who answered this
+
+
+@dataclass(frozen=True)
+class Recipient:
+    person_id: PersonId
+    identity: Identity
+    region: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    """Where one broadcast's messages are: by outbox status, and why the failed ones failed."""
+
+    by_status: dict[str, int]
+    resent: dict[str, int]  # per network: sent again after a restart (duplicates possible)
+    failures: tuple[tuple[str, int], ...]  # (reason, count), most common first
+
+    def count(self, status: str) -> int:
+        return self.by_status.get(status, 0)
 
 
 @dataclass(frozen=True)
@@ -73,6 +128,7 @@ class OutboxRow:
     attempts: int
     message: Outbound | None = field(default=None, compare=False)  # body, decoded, if at hand
     last_error: str = ""
+    status: str = "pending"  # "sending": a process handed it to an adapter, then stopped
 
 
 @dataclass
@@ -134,6 +190,25 @@ class Reads(Protocol):
 
     async def due_nudges(self, now: datetime, limit: int = 500) -> list[Nudge]: ...
 
+    async def event(self, event_id: str) -> Event | None: ...
+
+    async def events(self) -> list[Event]: ...
+
+    async def audience_counts(self, audience: Audience) -> list[tuple[str, str, int]]:
+        """(network, region, people) for everyone the audience reaches now."""
+
+    async def rsvp_of(self, event_id: str, person_id: PersonId) -> str | None: ...
+
+    async def rsvp_counts(self, event_id: str) -> list[tuple[str, str, int]]:
+        """(region, answer, people)."""
+
+    async def rsvp_list(self, event_id: str) -> list[tuple[PersonId, str, str, int, str]]:
+        """(person, answer, region, milestone, identities joined by spaces) per answer."""
+
+    async def broadcasts_of(self, event_id: str) -> list[Broadcast]: ...
+
+    async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts: ...
+
 
 class Store(Reads, Protocol):
     """The durable store: reads for flows, plus the core's own needs."""
@@ -155,3 +230,29 @@ class Store(Reads, Protocol):
     async def certificate(self, code: str) -> Certificate | None: ...
 
     async def dead_letters(self) -> list[OutboxRow]: ...
+
+    async def pending_page(self, after: int, limit: int, networks: Sequence[str],
+                           replies_upto: int) -> list[OutboxRow]:
+        """Rows to send (pending, or "sending" when a process stopped), oldest first: every
+        broadcast row, and other rows up to id `replies_upto`."""
+
+    async def max_outbox_id(self) -> int: ...
+
+    async def mark_sending(self, rows: Sequence[OutboxRow]) -> None:
+        """About to go to an adapter: a restart then knows a duplicate is possible (and
+        counts one more resend for rows that were "sending" already)."""
+
+    async def defer(self, outbox_id: int, until: datetime) -> None: ...
+
+    async def release_deferred(self, now: datetime) -> int:
+        """Make deferred rows whose time has come pending again; how many."""
+
+    async def due_broadcasts(self, now: datetime) -> list[Broadcast]: ...
+
+    async def close_broadcast(self, broadcast_id: int, status: str) -> None: ...
+
+    async def fan_out(self, broadcast: Broadcast, audience: Audience, compose: Compose,
+                      limit: int) -> int:
+        """Queue the next `limit` recipients' messages after the broadcast's cursor, and move
+        the cursor, in one transaction; 0 when everyone has been reached (the broadcast is
+        then done)."""
