@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -50,6 +51,7 @@ class MemoryAdapter:
     _sink: InboundSink | None = None
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: Callable[[], float] | None = None  # when sends happened; default: the loop's time
 
     @classmethod
     def with_rate(cls, network: str, per_second: float, burst: int) -> MemoryAdapter:
@@ -71,7 +73,8 @@ class MemoryAdapter:
         if not self.record:
             return Receipt(idempotency_key)
         self._keys.add(idempotency_key)
-        self.sent.append(Sent(msg, idempotency_key, asyncio.get_running_loop().time()))
+        at = self.clock() if self.clock else asyncio.get_running_loop().time()
+        self.sent.append(Sent(msg, idempotency_key, at))
         self._changed.set()
         return Receipt(idempotency_key)
 

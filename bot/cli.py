@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.app import (
+    broadcast_now,
+    broadcast_preview,
     chat_adapters,
+    delivery_of,
     mentoring_report,
     network_adapters,
     outbox_report,
@@ -28,6 +33,7 @@ from bot.content import ContentError, load_content
 from bot.durations import describe
 
 F = TypeVar("F", bound=Callable[..., Any])
+WATCH_SECONDS = 0.5
 err = Console(stderr=True)
 out = Console()
 
@@ -220,3 +226,72 @@ def certificate_verify(code: str, config_path: Path | None) -> None:
     table.add_row("workshop", f"{found.workshop_title} ({found.workshop_id})")
     table.add_row("issued", found.issued_at.strftime("%Y-%m-%d %H:%M UTC"))
     out.print(table)
+
+
+@main.command("broadcast")
+@click.argument("event_id", metavar="EVENT")
+@click.option("--at", "at_text", default="", metavar="'YYYY-MM-DD HH:MM'",
+              help="Send later: a time in the event's time zone (default: now).")
+@click.option("--yes", "assume_yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--no-wait", is_flag=True, help="Queue and exit; do not watch delivery.")
+@config_option
+def broadcast(event_id: str, at_text: str, assume_yes: bool, no_wait: bool,
+              config_path: Path | None) -> None:
+    """Preview an event's invite, then (after you confirm) queue it for the running bot.
+
+    The bot (`wayfinder run`) delivers from the durable outbox; this command shows a
+    progress bar meanwhile. Ctrl-C stops watching, not the delivery."""
+    config = _load(config_path)
+    local_at = _parse_at(at_text) if at_text else None
+    preview = _run(broadcast_preview(config, event_id.lower(), local_at))
+    out.print("\n".join(preview.lines), markup=False, highlight=False)
+    if not preview.reach:
+        sys.exit(1)
+    if not assume_yes and not click.confirm("Send it?", default=False):
+        out.print("Nothing was sent.")
+        return
+    invite, queued = _run(broadcast_now(config, preview.event, preview.send_at,
+                                        f"cli:{getpass.getuser()}"))
+    if invite.status == "scheduled" and not queued:
+        out.print(f"Scheduled (broadcast #{invite.id}). The running bot sends it when due.")
+        return
+    out.print(f"Queued {queued} invites (broadcast #{invite.id}); the running bot delivers "
+              "them.")
+    if not no_wait and queued:
+        _watch(config, invite.id, queued)
+
+
+def _parse_at(text: str) -> datetime:
+    try:
+        local = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    except ValueError:
+        _fail(f"--at {text!r}: write it like '2027-01-20 18:00' (the event's time zone)")
+    return local.replace(tzinfo=None)
+
+
+def _watch(config: Config, broadcast_id: int, total: int) -> None:
+    async def watch() -> None:
+        last, still = -1, 0.0
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=out) as progress:
+            task = progress.add_task("delivering", total=total)
+            while True:
+                counts = await delivery_of(config, broadcast_id)
+                done = sum(counts.count(s) for s in ("sent", "dead", "unknown", "deferred"))
+                progress.update(task, completed=done, description=(
+                    f"sent {counts.count('sent')}, deferred {counts.count('deferred')}, "
+                    f"failed {counts.count('dead')}, unknown {counts.count('unknown')}"))
+                if done >= total:
+                    return
+                still = 0.0 if done != last else still + WATCH_SECONDS
+                last = done
+                if still >= 10:
+                    progress.console.print("No progress for 10 s: is `wayfinder run` running? "
+                                           "The invites wait in the outbox until it is.")
+                    still = -3600.0  # say it once
+                await asyncio.sleep(WATCH_SECONDS)
+
+    try:
+        _run(watch())
+    except KeyboardInterrupt:
+        out.print("Stopped watching; delivery goes on in the bot.")

@@ -7,6 +7,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.choices import resolve
 from bot.config import Config
@@ -19,6 +20,7 @@ from bot.model import (
     Inbound,
     Network,
     PersonId,
+    Rate,
     compact_json,
     outbound_to_json,
     room_from_json,
@@ -30,6 +32,7 @@ from bot.ports import (
     OutboxItem,
     OutboxRow,
     PersonState,
+    Standing,
     Store,
     UnitOfWork,
 )
@@ -46,6 +49,8 @@ STATE_CACHE_SIZE = 20_000
 SCAN_NETWORK = Network("scan")  # inbox namespace of due work: a replayed scan is a no-op
 Clock = Callable[[], datetime]
 ReleaseReplies = Callable[[tuple[OutboxRow, ...]], None]
+StandingOf = Callable[[dict[str, Any]], Standing]
+AfterRecords = Callable[[Sequence[Record]], None]
 
 
 def utcnow() -> datetime:
@@ -68,6 +73,9 @@ class Engine:
         prefixes: Mapping[str, tuple[str, ...]] | None = None,
         nick: str = "wayfinder",
         clock: Clock = utcnow,
+        standing: StandingOf | None = None,
+        rates: Mapping[str, Rate] | None = None,
+        after_records: AfterRecords | None = None,
     ) -> None:
         self.store = store
         self.content = content
@@ -81,6 +89,9 @@ class Engine:
         self.networks = frozenset(self.prefixes)
         self.nick = nick
         self.clock = clock
+        self.standing = standing
+        self.rates = dict(rates or {})
+        self.after_records = after_records
         self.locks = KeyedLocks()
         self._people: dict[Identity, PersonId] = {}
         self._states: OrderedDict[PersonId, PersonState] = OrderedDict()
@@ -172,7 +183,7 @@ class Engine:
         return Turn(person_id=person, inbound=inbound, input=parsed, data=data,
                     content=self.content, reads=self.store, config=self.config,
                     directory=self.directory, now=self.clock(),
-                    networks=self.networks, flow=state.flow, step=state.step)
+                    networks=self.networks, rates=self.rates, flow=state.flow, step=state.step)
 
     def current_step(self, turn: Turn) -> Step | None:
         if turn.flow is None or turn.step is None or turn.flow not in self.flows:
@@ -262,7 +273,8 @@ class Engine:
     # -- commit -------------------------------------------------------------------------------
     async def _commit(self, turn: Turn, inbox: tuple[Network, str]) -> CommitResult:
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data,
-                                compact_json(turn.data))
+                                compact_json(turn.data),
+                                self.standing(turn.data) if self.standing else Standing())
         key_base = f"{inbox[0]}:{inbox[1]}"
         unit = UnitOfWork(
             person_id=turn.person_id,
@@ -280,6 +292,8 @@ class Engine:
         if not any(isinstance(r, MergePersons) for r in turn.records):
             self._remember(new_state)
         self.release(result.outbox)
+        if self.after_records is not None and turn.records:
+            self.after_records(turn.records)
         return result
 
     def _after_records(self, records: list[Record]) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.config import Config, FlowsConfig
 from bot.content import Content
-from bot.model import Choice, Identity, Inbound, Outbound, PersonId, RoomRef
+from bot.model import Choice, Identity, Inbound, Outbound, PersonId, Rate, RoomRef
 from bot.ports import Reads
 from bot.records import Audit, Record
 from bot.roles import Directory
@@ -75,6 +75,7 @@ class Turn:
     directory: Directory
     now: datetime
     networks: frozenset[str] = frozenset()  # networks with a running adapter
+    rates: Mapping[str, Rate] = field(default_factory=dict)  # their outgoing limits
     flow: str | None = None
     step: str | None = None
     step_commands: tuple[str, ...] = ()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flow import DueSource, Flow, Handler
-from flows import account, commands, discovery, first_task, mentoring, workshop
+from flows import account, commands, discovery, events, first_task, mentoring, workshop
 
 
 def all_flows() -> dict[str, Flow]:
@@ -15,7 +15,10 @@ def global_commands() -> dict[str, Handler]:
             "stuck": mentoring.stuck, "claim": mentoring.claim, "release": mentoring.release,
             "resolve": mentoring.resolve_case, "mentees": mentoring.mentees,
             "mentors": mentoring.mentors_overview, "away": mentoring.away,
-            "back": mentoring.back, "mentor": mentoring.mentor_admin}
+            "back": mentoring.back, "mentor": mentoring.mentor_admin,
+            "region": events.region, "invites": events.invites, "timezone": events.timezone,
+            "events": events.events_command, "rsvp": events.rsvp, "event": events.event_command,
+            "broadcast": events.broadcast_command}
 
 
 def due_sources() -> list[DueSource]:

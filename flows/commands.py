@@ -28,6 +28,11 @@ DESCRIPTIONS = {
     "more": "show more suggestions",
     "done": "say you've finished your task",
     "release": "give your task back",
+    "region": "your region, for invites to events near you",
+    "invites": "event invites: !invites on or !invites off",
+    "events": "upcoming events in your region",
+    "rsvp": "answer an invite: !rsvp EVENT yes, no or maybe",
+    "timezone": "your time zone (!timezone Europe/Berlin)",
 }
 MENTOR_COMMANDS = {
     "claim": "take a help request (!claim CODE)",
@@ -36,12 +41,14 @@ MENTOR_COMMANDS = {
     "mentees": "your open requests",
     "away": "pause help requests (!away 3d; !away off or !back to return)",
 }
-GENERAL = ("start", "status", "stuck", "pause", "resume", "stop", "task", "link", "help")
+GENERAL = ("start", "status", "stuck", "pause", "resume", "stop", "task", "link", "region",
+           "invites", "events", "rsvp", "timezone", "help")
 
 
 async def start(turn: Turn) -> Transition:
     origin = turn.content.project_for_room(turn.room.network, turn.room.name)
     turn.data.pop("paused", None)
+    turn.data.pop("left", None)
     if origin is not None:
         turn.data["origin"] = origin.id
     if turn.input.args.strip().lower() == "over":
@@ -81,8 +88,9 @@ async def stop(turn: Turn) -> Transition:
     turn.event("stopped", flow=turn.flow or "", step=turn.step or "")
     no_progress_expected(turn)
     turn.data.pop("paused", None)
-    turn.say("You've left the guided path. Nothing is deleted: type !start any time to pick "
-             "up again.")
+    turn.data["left"] = True  # no event invites either, until they come back
+    turn.say("You've left the guided path, and I won't send you event invites. Nothing is "
+             "deleted: type !start any time to pick up again.")
     return End()
 
 
@@ -104,7 +112,13 @@ async def help_command(turn: Turn) -> Transition:
         lines.append("For mentors:")
         lines.extend(f"  !{c}: {MENTOR_COMMANDS[c]}" for c in MENTOR_COMMANDS)
     if turn.directory.is_organizer(turn.sender):
-        lines.append("  !mentors: load and availability of every mentor (organizers)")
+        lines.append("")
+        lines.append("For organizers:")
+        lines.append("  !mentors: load and availability of every mentor")
+        lines.append("  !event list | new ... | status EVENT | export EVENT: events, answers, "
+                     "the travel-support list (CSV)")
+        lines.append("  !broadcast EVENT [at YYYY-MM-DD HH:MM]: preview an invite; "
+                     "!broadcast confirm sends it")
     turn.say("\n".join(lines))
     return None
 

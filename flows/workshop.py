@@ -133,7 +133,17 @@ async def finish(turn: Turn) -> Transition:
                      f"wayfinder certificate verify {code}")
         else:
             turn.say(f"You finished \"{workshop.title}\". Congratulations!")
+        offer_region(turn)
     return Goto("offer", flow="first_task")
+
+
+def offer_region(turn: Turn) -> None:
+    """Once along the path: events exist, and how to hear about them."""
+    if turn.content.regions and not turn.data.get("region_offered") and \
+            not turn.data.get("region"):
+        turn.data["region_offered"] = True
+        turn.say("The community also meets in person and online. Type !region to choose your "
+                 "region and get invites to events near you (only if you say so).")
 
 
 FLOW = Flow("workshop", steps=(

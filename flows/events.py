@@ -1,0 +1,629 @@
+"""Events: regions and consent, organizers' events and broadcasts, RSVPs, reports.
+
+Newcomers choose a region (`!region`) and consent to invites (`!invites on`); organizers
+create events (`!event new`, or a file in content/events), preview a broadcast
+(`!broadcast EVENT`), confirm it, and follow answers and delivery (`!event status`).
+A confirmed broadcast is a due time in the store: the broadcaster fans it out into the
+outbox when it is due, once, also across restarts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.broadcast import Plan
+from bot.config import Config
+from bot.content import AUDIENCES, TRAVEL_GRANT_MILESTONE, Content, EventFile
+from bot.durations import describe, parse_duration
+from bot.flow import Transition, Turn, requires
+from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
+from bot.ports import Audience, Compose, Reads, Recipient, Standing
+from bot.quiet import is_zone, zone
+from bot.records import (
+    Broadcast,
+    CancelBroadcast,
+    CreateEvent,
+    Event,
+    ScheduleBroadcast,
+    SetRsvp,
+)
+from bot.text import one_line
+from flows.path import stage
+
+ANSWERS = ("yes", "no", "maybe")
+DEFAULT_IRC_LIKE_RATE = Rate(1.0, 4)  # an estimate for networks without a known limit
+WHEN_FORMAT = "%a %d %b %Y, %H:%M"
+_AT = re.compile(r"^(?P<event>\S+)(?:\s+at\s+(?P<when>\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}))?$")
+
+
+# -- standing: what audiences select on -----------------------------------------------------
+def milestone(data: dict[str, Any], content: Content) -> int:
+    """How far along the growth path, in the steps audiences name (bot.content.AUDIENCES)."""
+    current = stage(data, content)
+    if current >= TRAVEL_GRANT_MILESTONE:
+        return AUDIENCES["involved"]
+    if data.get("task") or int(str(data.get("tasks_done", 0))) > 0:
+        return AUDIENCES["first-task"]
+    if current >= 2:
+        return AUDIENCES["workshop"]
+    return AUDIENCES["project"] if current >= 1 else AUDIENCES["everyone"]
+
+
+def standing(data: dict[str, Any], content: Content) -> Standing:
+    region = str(data.get("region") or "")
+    consent = bool(data.get("invites")) and not data.get("left") and bool(region)
+    last = data.get("last_room")
+    reach = str(last[0]) if isinstance(last, list) and last else ""
+    return Standing(region, str(data.get("timezone") or ""), consent,
+                    milestone(data, content), reach)
+
+
+def person_zone(turn: Turn) -> str:
+    return (str(turn.data.get("timezone") or "")
+            or turn.content.region_timezone(str(turn.data.get("region") or ""))
+            or turn.config.events.default_timezone)
+
+
+# -- newcomers: region, consent, time zone, events, RSVP -----------------------------------
+def _region_list(content: Content) -> str:
+    lines = []
+    tops = [r for r in content.regions.values() if not r.parent]
+    for top in tops:
+        children = [r for r in content.regions.values() if r.parent == top.code]
+        inner = ", ".join(f"{c.name} ({c.code})" for c in children)
+        lines.append(f"  {top.name} ({top.code})" + (f": {inner}" if inner else ""))
+    return "\n".join(lines)
+
+
+async def region(turn: Turn) -> Transition:
+    wanted = turn.input.args.strip().lower()
+    content = turn.content
+    if not content.regions:
+        turn.say("This community has no regions set up, so there are no regional invites.")
+        return None
+    current = str(turn.data.get("region") or "")
+    if not wanted:
+        now = (f"Your region is {content.regions[current].name}." if current in content.regions
+               else "You haven't chosen a region.")
+        turn.say(f"{now} Organizers invite people to meetups and events by region. Choose "
+                 f"yours with !region CODE (!region none to clear it):\n"
+                 f"{_region_list(content)}")
+        return None
+    if wanted in ("none", "off", "clear"):
+        turn.data.pop("region", None)
+        turn.say("Region cleared: you won't get regional invites.")
+        return None
+    chosen = content.regions.get(wanted) or next(
+        (r for r in content.regions.values() if r.name.lower() == wanted), None)
+    if chosen is None:
+        turn.say(f"I don't know the region {one_line(wanted, 40)!r}. Type !region to see the "
+                 "list.")
+        return None
+    turn.data["region"] = chosen.code
+    turn.event("region", region=chosen.code)
+    if turn.data.get("invites"):
+        turn.say(f"Region set to {chosen.name}. You'll get invites to events there "
+                 "(!invites off stops them).")
+    else:
+        turn.say(f"Region set to {chosen.name}. Would you like invites to meetups, hackathons "
+                 "and conferences there? They come at most a few times a month, never at night "
+                 "your time. Type !invites on to say yes (!invites off stops them any time).")
+    return None
+
+
+async def invites(turn: Turn) -> Transition:
+    wanted = turn.input.args.strip().lower()
+    if wanted in ("on", "yes"):
+        turn.data["invites"] = True
+        turn.event("invites", consent=True)
+        where = turn.content.regions.get(str(turn.data.get("region") or ""))
+        turn.say(f"Thanks! You'll get invites to events in {where.name}. !invites off stops "
+                 "them any time." if where else
+                 "Thanks! Now choose your region with !region, so I know which events are near "
+                 "you.")
+    elif wanted in ("off", "no", "stop"):
+        turn.data["invites"] = False
+        turn.event("invites", consent=False)
+        turn.say("Done: no more event invites. (!invites on if you change your mind.)")
+    else:
+        state = "on" if turn.data.get("invites") else "off"
+        turn.say(f"Event invites are {state} for you. Type !invites on or !invites off.")
+    return None
+
+
+async def timezone(turn: Turn) -> Transition:
+    wanted = turn.input.args.strip()
+    if not wanted:
+        turn.say(f"I use the time zone {person_zone(turn)} for you (it decides when invites "
+                 "may arrive). Set yours with !timezone Area/City, e.g. !timezone "
+                 "Europe/Berlin; !timezone region uses your region's.")
+        return None
+    if wanted.lower() == "region":
+        turn.data.pop("timezone", None)
+        turn.say(f"Using your region's time zone: {person_zone(turn)}.")
+        return None
+    if not is_zone(wanted):
+        turn.say(f"{one_line(wanted, 40)!r} is not a time zone I know. Use a name like "
+                 "Europe/Berlin or America/Sao_Paulo.")
+        return None
+    turn.data["timezone"] = wanted
+    turn.say(f"Time zone set to {wanted}.")
+    return None
+
+
+async def find_event(turn: Turn, event_id: str) -> Event | None:
+    wanted = event_id.strip().lower()
+    return turn.content.events.get(wanted) or await turn.reads.event(wanted)
+
+
+async def all_events(content: Content, reads: Reads) -> list[Event]:
+    events = {**{e.id: e for e in await reads.events()}, **content.events}
+    return sorted(events.values(), key=lambda e: e.starts_at)
+
+
+def when_text(event: Event, tz: str) -> str:
+    there = event.starts_at.astimezone(zone(event.timezone))
+    text = f"{there:{WHEN_FORMAT}} ({event.timezone})"
+    mine = event.starts_at.astimezone(zone(tz))
+    if mine.utcoffset() != there.utcoffset():
+        text += f", {mine:{WHEN_FORMAT}} your time"
+    return text
+
+
+def _event_for_me(event: Event, content: Content, region_code: str) -> bool:
+    return region_code in content.region_and_children(event.regions)
+
+
+async def events_command(turn: Turn) -> Transition:
+    mine = str(turn.data.get("region") or "")
+    upcoming = [e for e in await all_events(turn.content, turn.reads)
+                if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)]
+    if not mine:
+        turn.say("Choose your region with !region first; then I can show events near you.")
+        return None
+    if not upcoming:
+        turn.say("No upcoming events in your region right now. With !invites on you'll hear "
+                 "about the next one.")
+        return None
+    lines = ["Upcoming events for you:"]
+    for event in upcoming[:10]:
+        lines.append(f"  {event.id}: {event.title}, {when_text(event, person_zone(turn))}"
+                     + (f", {event.place}" if event.place else ""))
+    lines.append("Answer with !rsvp EVENT yes, no or maybe.")
+    turn.say("\n".join(lines))
+    return None
+
+
+async def rsvp(turn: Turn) -> Transition:
+    words = turn.input.args.lower().split()
+    answer = words[-1] if words else ""
+    if answer not in ANSWERS or len(words) > 2:
+        turn.say("Answer with !rsvp EVENT yes, !rsvp EVENT no or !rsvp EVENT maybe "
+                 "(!events lists them).")
+        return None
+    if len(words) == 2:
+        event = await find_event(turn, words[0])
+    else:
+        mine = str(turn.data.get("region") or "")
+        candidates = [e for e in await all_events(turn.content, turn.reads)
+                      if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)]
+        event = candidates[0] if len(candidates) == 1 else None
+        if event is None:
+            turn.say("Which event? Answer with !rsvp EVENT " + answer + " (!events lists them).")
+            return None
+    if event is None:
+        turn.say(f"I don't know the event {one_line(words[0], 40)!r}. !events lists the "
+                 "upcoming ones.")
+        return None
+    if event.starts_at <= turn.now:
+        turn.say(f"\"{event.title}\" has already started, so answers are closed.")
+        return None
+    before = await turn.reads.rsvp_of(event.id, turn.person_id)
+    if answer == "yes" and before != "yes" and event.capacity is not None:
+        yes = sum(n for _r, a, n in await turn.reads.rsvp_counts(event.id) if a == "yes")
+        if yes >= event.capacity:
+            turn.say(f"Sorry, \"{event.title}\" is full ({event.capacity} places). I've noted "
+                     "you as maybe; organizers see that if places free up.")
+            answer = "maybe"
+            if before == answer:
+                return None
+            turn.record(SetRsvp(event.id, turn.person_id, answer, turn.now))
+            return None
+    turn.record(SetRsvp(event.id, turn.person_id, answer, turn.now))
+    turn.event("rsvp", event=event.id, answer=answer)
+    changed = f" (you had said {before})" if before and before != answer else ""
+    reply = {"yes": "See you there!", "no": "Thanks for letting us know.",
+             "maybe": "Noted as maybe."}[answer]
+    extra = " I'll remind you before it starts." if answer == "yes" else ""
+    turn.say(f"{reply} \"{event.title}\": {answer}{changed}.{extra} You can change your "
+             "answer any time.")
+    return None
+
+
+# -- messages a broadcast sends ----------------------------------------------------------------
+def invite_message(event: Event, recipient: Recipient, tz: str) -> Outbound:
+    lines = [f"You're invited: {event.title}", f"When: {when_text(event, tz)}"]
+    if event.place:
+        lines.append(f"Where: {event.place}")
+    lines.append(f"Will you come? Answer !rsvp {event.id} yes, no or maybe. "
+                 "(!invites off: no more invites.)")
+    return Outbound(recipient.identity, "\n".join(lines), choices=tuple(
+        Choice(f"!rsvp {event.id} {a}", a.capitalize()) for a in ANSWERS))
+
+
+def reminder_message(event: Event, recipient: Recipient, tz: str) -> Outbound:
+    lines = [f"Reminder: {event.title} is coming up.", f"When: {when_text(event, tz)}"]
+    if event.place:
+        lines.append(f"Where: {event.place}")
+    lines.append(f"Can't make it after all? Answer !rsvp {event.id} no.")
+    return Outbound(recipient.identity, "\n".join(lines))
+
+
+def audience_of(event: Event, kind: str, content: Content) -> Audience:
+    if kind == "reminder":  # those who said yes, wherever they are now
+        return Audience((), 0, event.id, rsvp="yes")
+    return Audience(content.region_and_children(event.regions), AUDIENCES[event.audience],
+                    event.id)
+
+
+def composer(event: Event, kind: str, content: Content, config: Config,
+             now: datetime) -> Compose:
+    quiet = config.events.quiet
+    write = reminder_message if kind == "reminder" else invite_message
+
+    def compose(recipient: Recipient) -> tuple[Outbound, datetime | None, str]:
+        tz = (recipient.timezone or content.region_timezone(recipient.region)
+              or config.events.default_timezone)
+        return (write(event, recipient, tz), quiet.until(now, tz) if quiet else None, tz)
+
+    return compose
+
+
+def reminder_times(event: Event, config: Config, now: datetime) -> list[datetime]:
+    """When reminders go out: whole days count on the event's calendar, so "1d" before
+    18:00 is 18:00 the day before even across a DST change; past times are skipped."""
+    times = []
+    for text in event.reminders or config.events.reminders:
+        before = parse_duration(text)
+        local = event.starts_at.astimezone(zone(event.timezone))
+        days, rest = divmod(before, timedelta(days=1))
+        wall = local.replace(tzinfo=None) - timedelta(days=days)
+        at = wall.replace(tzinfo=zone(event.timezone)) - rest
+        if at > now:
+            times.append(at)
+    return sorted(times)
+
+
+# -- organizers ---------------------------------------------------------------------------------
+EVENT_NEW_USAGE = ("!event new ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | "
+                   "AUDIENCE [| CAPACITY]\nfor example: !event new berlin-meetup | Berlin "
+                   "meetup | 2027-03-04 18:30 | Europe/Berlin | c-base | de | workshop | 30\n"
+                   f"Audiences: {', '.join(AUDIENCES)}. Regions: codes, comma-separated.")
+
+
+@requires("organizer")
+async def event_command(turn: Turn) -> Transition:
+    sub, _, rest = turn.input.args.strip().partition(" ")
+    sub = sub.lower()
+    if sub == "new":
+        return await _event_new(turn, rest)
+    if sub == "status":
+        return await _event_status(turn, rest.strip())
+    if sub == "export":
+        return await _event_export(turn, rest.strip())
+    if sub in ("list", ""):
+        return await _event_list(turn)
+    turn.say("Organizer commands: !event list, !event new ..., !event status EVENT, "
+             "!event export EVENT, !broadcast EVENT [at YYYY-MM-DD HH:MM].")
+    return None
+
+
+async def _event_list(turn: Turn) -> Transition:
+    events = await all_events(turn.content, turn.reads)
+    if not events:
+        turn.say("No events yet. Create one with:\n" + EVENT_NEW_USAGE)
+        return None
+    lines = ["Events:"]
+    for event in events:
+        past = " (past)" if event.starts_at <= turn.now else ""
+        lines.append(f"  {event.id}: {event.title}, {when_text(event, event.timezone)}, "
+                     f"regions {', '.join(event.regions)}, audience {event.audience}{past}")
+    turn.say("\n".join(lines))
+    return None
+
+
+async def _event_new(turn: Turn, text: str) -> Transition:
+    parts = [p.strip() for p in text.split("|")]
+    if len(parts) not in (7, 8):
+        turn.say("Create an event with:\n" + EVENT_NEW_USAGE)
+        return None
+    event_id = parts[0].lower()
+    if not re.match(r"^[a-z0-9][a-z0-9_-]{0,63}$", event_id):
+        turn.say("The event id is one word of lowercase letters, digits, - and _.")
+        return None
+    if await find_event(turn, event_id) is not None:
+        turn.say(f"There is already an event {event_id!r}. Choose another id.")
+        return None
+    fields: dict[str, object] = {
+        "title": parts[1], "starts": parts[2].replace(" ", "T", 1), "timezone": parts[3],
+        "place": parts[4], "regions": [r.strip().lower() for r in parts[5].split(",")
+                                       if r.strip()],
+        "audience": parts[6].lower()}
+    if len(parts) == 8 and parts[7]:
+        fields["capacity"] = parts[7]
+    try:
+        parsed = EventFile.model_validate(fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "event"
+        turn.say(f"That event has a problem in {key}: "
+                 f"{err['msg'].removeprefix('Value error, ')}.\n{EVENT_NEW_USAGE}")
+        return None
+    unknown = [r for r in parsed.regions if r not in turn.content.regions]
+    if unknown:
+        turn.say(f"Unknown region {unknown[0]!r}. Known: {', '.join(turn.content.regions)}.")
+        return None
+    event = parsed.to_event(event_id, "chat", turn.sender.key)
+    if event.starts_at <= turn.now:
+        turn.say("That time is in the past. Events need a start in the future.")
+        return None
+    turn.record(CreateEvent(event, turn.now))
+    turn.say(f"Created {event.id}: {event.title}, {when_text(event, event.timezone)}. "
+             f"Preview the invite with !broadcast {event.id}.")
+    return None
+
+
+def _estimate(counts: Sequence[tuple[str, str, int]], rates: dict[str, Rate]) -> float:
+    per_network: dict[str, int] = {}
+    for network, _region, people in counts:
+        per_network[network] = per_network.get(network, 0) + people
+    seconds = 0.0
+    for network, people in per_network.items():
+        rate = rates.get(network) or DEFAULT_IRC_LIKE_RATE
+        seconds = max(seconds, max(0, people - rate.burst) / rate.per_second)
+    return seconds
+
+
+def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content: Content,
+                  config: Config, rates: dict[str, Rate], now: datetime,
+                  send_at: datetime | None) -> list[str]:
+    """What an organizer sees before confirming: the message, who it reaches per network
+    and region, how long delivery takes, and when reminders follow (chat and command line)."""
+    sample = invite_message(event, Recipient(PersonId(0), Identity(Network(""), ExternalId(""),
+                                                                   False), "", ""),
+                            event.timezone)
+    lines = [f"Preview of the invite for {event.id} (audience: {event.audience}; regions: "
+             f"{', '.join(event.regions)}, with the regions inside them):", "", "---",
+             sample.text, "  [Yes] [No] [Maybe]", "---", ""]
+    total = sum(n for _net, _reg, n in counts)
+    if not total:
+        lines.append("It would reach nobody: no one in these regions and this far along has "
+                     "consented to invites (or all of them were invited already).")
+        return lines
+    lines.append(f"It reaches {total} {'person' if total == 1 else 'people'} (each once, on "
+                 "the network they use):")
+    quiet = config.events.quiet
+    waiting = 0
+    at = send_at or now
+    for network, region_code, people in counts:
+        name = content.regions[region_code].name if region_code in content.regions \
+            else region_code
+        tz = content.region_timezone(region_code) or config.events.default_timezone
+        later = quiet.until(at, tz) if quiet else None
+        if later is not None:
+            waiting += people
+        note = f" (quiet hours there: sent after {later.astimezone(zone(tz)):%H:%M} " \
+               "their time)" if later else ""
+        lines.append(f"  {network}, {name}: {people}{note}")
+    seconds = _estimate(counts, rates)
+    lines.append(f"Estimated delivery time at the networks' rate limits: "
+                 f"{describe(timedelta(seconds=max(1, round(seconds))))}"
+                 + (f"; {waiting} wait for the end of their quiet hours." if waiting else "."))
+    if send_at is not None:
+        lines.append(f"Scheduled for {send_at.astimezone(zone(event.timezone)):{WHEN_FORMAT}} "
+                     f"({event.timezone}).")
+    reminders = reminder_times(event, config, at)
+    if reminders:
+        lines.append("Reminders to those who say yes: " + ", ".join(
+            f"{r.astimezone(zone(event.timezone)):{WHEN_FORMAT}}" for r in reminders) + ".")
+    return lines
+
+
+async def _preview(turn: Turn, event: Event, send_at: datetime | None) -> None:
+    counts = await turn.reads.audience_counts(audience_of(event, "invite", turn.content))
+    lines = preview_lines(event, counts, turn.content, turn.config, dict(turn.rates), turn.now,
+                          send_at)
+    if counts:
+        lines += ["", "Nothing is sent yet. Type !broadcast confirm to send, or "
+                  "!broadcast cancel."]
+    turn.say("\n".join(lines))
+
+
+@requires("organizer")
+async def broadcast_command(turn: Turn) -> Transition:
+    args = turn.input.args.strip()
+    word = args.lower()
+    pending = turn.data.get("broadcast_preview")
+    if word == "confirm":
+        return await _broadcast_confirm(turn, pending)
+    if word.startswith("cancel"):
+        return await _broadcast_cancel(turn, word.removeprefix("cancel").strip())
+    match = _AT.match(args)
+    if match is None:
+        turn.say("Usage: !broadcast EVENT [at YYYY-MM-DD HH:MM] (the time in the event's "
+                 "time zone), then !broadcast confirm.")
+        return None
+    event = await find_event(turn, match["event"])
+    if event is None:
+        turn.say(f"I don't know the event {one_line(match['event'], 40)!r}. !event list shows "
+                 "them.")
+        return None
+    send_at: datetime | None = None
+    if match["when"]:
+        local = datetime.fromisoformat(match["when"].replace(" ", "T"))
+        send_at = local.replace(tzinfo=zone(event.timezone))
+        if send_at <= turn.now:
+            turn.say("That time is in the past. Leave it out to send now.")
+            return None
+    if event.starts_at <= turn.now:
+        turn.say(f"{event.id} has already started; there is nothing to invite to.")
+        return None
+    turn.data["broadcast_preview"] = {"event": event.id,
+                                      "send_at": send_at.isoformat() if send_at else ""}
+    await _preview(turn, event, send_at)
+    return None
+
+
+async def _broadcast_confirm(turn: Turn, pending: object) -> Transition:
+    if not isinstance(pending, dict):
+        turn.say("There is nothing to confirm. Preview first with !broadcast EVENT.")
+        return None
+    turn.data.pop("broadcast_preview", None)
+    event = await find_event(turn, str(pending["event"]))
+    if event is None:
+        turn.say("That event no longer exists.")
+        return None
+    at = datetime.fromisoformat(pending["send_at"]) if pending.get("send_at") else turn.now
+    schedule_event_broadcasts(turn, event, at)
+    when = ("now: delivery has started" if at <= turn.now else
+            f"for {at.astimezone(zone(event.timezone)):{WHEN_FORMAT}} ({event.timezone})")
+    turn.say(f"Invites for {event.id} are scheduled {when}. Follow them with "
+             f"!event status {event.id}.")
+    return None
+
+
+async def _broadcast_cancel(turn: Turn, target: str) -> Transition:
+    if not target:
+        dropped = turn.data.pop("broadcast_preview", None)
+        turn.say("Cancelled: nothing was sent." if dropped else
+                 "Nothing to cancel. (!broadcast cancel EVENT cancels scheduled sends.)")
+        return None
+    event = await find_event(turn, target)
+    if event is None:
+        turn.say(f"I don't know the event {one_line(target, 40)!r}.")
+        return None
+    turn.record(CancelBroadcast(event.id))
+    turn.say(f"Cancelled every scheduled send of {event.id} that had not started. "
+             f"(!event status {event.id} shows what went out.)")
+    return None
+
+
+def schedule_event_broadcasts(turn: Turn, event: Event, send_at: datetime) -> None:
+    for record in broadcast_records(event, turn.config, send_at, turn.sender.key, turn.now):
+        turn.record(record)
+
+
+def broadcast_records(event: Event, config: Config, send_at: datetime, by: str,
+                      now: datetime) -> list[ScheduleBroadcast]:
+    """The invite at `send_at`, and the event's reminders after it."""
+    return [ScheduleBroadcast(event.id, "invite", send_at, by, now), *(
+        ScheduleBroadcast(event.id, "reminder", at, by, now)
+        for at in reminder_times(event, config, send_at))]
+
+
+def delivery_lines(broadcast: Broadcast, counts: dict[str, int], resent: dict[str, int],
+                   failures: Sequence[tuple[str, int]], tz: str) -> list[str]:
+    when = broadcast.send_at.astimezone(zone(tz))
+    head = (f"  #{broadcast.id} {broadcast.kind}, {broadcast.status}, "
+            f"{when:{WHEN_FORMAT}}: {broadcast.recipients} queued")
+    lines = [head]
+    if broadcast.recipients:
+        lines.append(f"    delivered {counts.get('sent', 0)}, waiting "
+                     f"{counts.get('pending', 0) + counts.get('sending', 0)}, deferred (quiet "
+                     f"hours) {counts.get('deferred', 0)}, failed {counts.get('dead', 0)}, "
+                     f"unknown {counts.get('unknown', 0)}")
+    for reason, count in failures:
+        lines.append(f"    failed {count}: {one_line(reason, 120)}")
+    for network, count in sorted(resent.items()):
+        lines.append(f"    {count} sent again on {network} after a restart (a duplicate is "
+                     "possible unless the network deduplicates)")
+    return lines
+
+
+async def _event_status(turn: Turn, event_id: str) -> Transition:
+    event = await find_event(turn, event_id) if event_id else None
+    if event is None:
+        turn.say("Usage: !event status EVENT (!event list shows them).")
+        return None
+    lines = [f"{event.title} ({event.id}), {when_text(event, event.timezone)}"]
+    answers = await turn.reads.rsvp_counts(event.id)
+    if answers:
+        totals = {a: sum(n for _r, x, n in answers if x == a) for a in ANSWERS}
+        capacity = f" of {event.capacity} places" if event.capacity else ""
+        lines.append(f"Answers: yes {totals['yes']}{capacity}, maybe {totals['maybe']}, "
+                     f"no {totals['no']}. By region:")
+        regions = sorted({r for r, _a, _n in answers})
+        for code in regions:
+            name = turn.content.regions[code].name if code in turn.content.regions else (
+                code or "no region")
+            per = {a: n for r, a, n in answers if r == code}
+            lines.append(f"  {name}: yes {per.get('yes', 0)}, maybe {per.get('maybe', 0)}, "
+                         f"no {per.get('no', 0)}")
+    else:
+        lines.append("No answers yet.")
+    broadcasts = await turn.reads.broadcasts_of(event.id)
+    if broadcasts:
+        lines.append("Sends:")
+        for broadcast in broadcasts:
+            counts = await turn.reads.delivery_counts(broadcast.id)
+            lines += delivery_lines(broadcast, counts.by_status, counts.resent, counts.failures,
+                                    event.timezone)
+    else:
+        lines.append(f"No sends yet: !broadcast {event.id} previews one.")
+    turn.say("\n".join(lines))
+    return None
+
+
+def export_csv(rows: Sequence[tuple[int, str, str, int, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["person", "identities", "region", "answer", "milestone",
+                     "travel_grant_eligible"])
+    for person, answer, region_code, reached, identities in rows:
+        writer.writerow([person, _safe_cell(identities), region_code, answer,
+                         _milestone_name(reached),
+                         "yes" if reached >= TRAVEL_GRANT_MILESTONE else "no"])
+    return buffer.getvalue().encode()
+
+
+def _safe_cell(text: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: defuse them."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _milestone_name(value: int) -> str:
+    return next((name for name, level in AUDIENCES.items() if level == value), str(value))
+
+
+async def _event_export(turn: Turn, event_id: str) -> Transition:
+    event = await find_event(turn, event_id) if event_id else None
+    if event is None:
+        turn.say("Usage: !event export EVENT (!event list shows them).")
+        return None
+    rows = await turn.reads.rsvp_list(event.id)
+    eligible = sum(1 for r in rows if r[1] == "yes" and r[3] >= TRAVEL_GRANT_MILESTONE)
+    turn.replies.append(Outbound(
+        turn.room, f"Answers for {event.id}: {len(rows)} people; {eligible} said yes and made "
+        "it through the first four steps (eligible for travel support).",
+        file=FileRef(f"{event.id}-rsvps.csv", "text/csv", export_csv(rows))))
+    return None
+
+
+def broadcast_plan(store: Reads, content: Content, config: Config) -> Plan:
+    """What the broadcaster sends for a due broadcast (bot.broadcast.Plan)."""
+
+    async def plan(broadcast: Broadcast, now: datetime) -> tuple[Audience, Compose] | None:
+        event = content.events.get(broadcast.event_id) or await store.event(broadcast.event_id)
+        if event is None or event.starts_at <= now:
+            return None
+        return (audience_of(event, broadcast.kind, content),
+                composer(event, broadcast.kind, content, config, now))
+
+    return plan
