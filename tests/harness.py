@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from adapters.memory import MemoryAdapter, Sent
 from bot.app import App
@@ -15,8 +18,13 @@ from bot.model import Inbound, Network
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 
 
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 @dataclass
 class FakeClock:
+    """The bot's time. With virtual time, rate-limit waits move it instead of waiting."""
+
     now: datetime = field(default_factory=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
     def __call__(self) -> datetime:
@@ -24,6 +32,14 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+    def monotonic(self) -> float:
+        return (self.now - EPOCH).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds > 0:  # rounded up: datetime keeps whole microseconds
+            self.now += timedelta(microseconds=math.ceil(seconds * 1_000_000))
+        await asyncio.sleep(0)
 
 
 def make_config(db_url: str, **sections: Mapping[str, object]) -> Config:
@@ -36,10 +52,16 @@ class Harness:
     """One bot (App) with a memory adapter per network, restartable on the same database."""
 
     def __init__(self, config: Config, networks: Sequence[str] = ("memory",),
-                 clock: FakeClock | None = None) -> None:
+                 clock: FakeClock | None = None, adapters: Sequence[MemoryAdapter] = (),
+                 virtual_time: bool = False) -> None:
         self.config = config
         self.clock = clock or FakeClock()
-        self.adapters = {n: MemoryAdapter(Network(n)) for n in networks}
+        self.adapters: dict[str, MemoryAdapter] = {str(a.network): a for a in adapters} or {
+            n: MemoryAdapter(Network(n)) for n in networks}
+        self.virtual_time = virtual_time
+        if virtual_time:
+            for adapter in self.adapters.values():
+                adapter.clock = self.clock.monotonic
         self.app: App | None = None
 
     async def __aenter__(self) -> Harness:
@@ -50,7 +72,9 @@ class Harness:
         await self.stop()
 
     async def start(self) -> None:
-        self.app = App(self.config, list(self.adapters.values()), clock=self.clock)
+        extra: dict[str, Any] = ({"sleep": self.clock.sleep, "monotonic": self.clock.monotonic}
+                                 if self.virtual_time else {})
+        self.app = App(self.config, list(self.adapters.values()), clock=self.clock, **extra)
         await self.app.start(tick=False)
         for adapter in self.adapters.values():
             adapter.attach(self.app.engine.handle)
@@ -91,3 +115,9 @@ class Harness:
         for line in lines:
             out = await self.say(who, line, network)
         return out
+
+    async def tick(self) -> int:
+        """One scheduler tick (scans and due broadcasts), then everything sendable sent."""
+        handled = await self.running.tick()
+        await self.running.dispatcher.drain(60)
+        return handled

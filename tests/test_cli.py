@@ -187,3 +187,44 @@ def test_mentoring_report_from_the_command_line(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert re.search(r"pagebot\s*│ 1\s*│ 1\s*│ 1\s*│ 0", result.stdout), result.stdout
     assert "console:mentor" in result.stdout
+
+
+def test_broadcast_from_the_command_line_previews_confirms_and_follows_delivery(
+        tmp_path: Path) -> None:
+    (tmp_path / "wayfinder.toml").write_text('[events]\nquiet_hours = ""\n')
+    for who in ("ana", "ben"):
+        chat = wayfinder(tmp_path, "chat", "--as", who, stdin="!region de\n!invites on\n")
+        assert chat.returncode == 0, chat.stderr
+    wayfinder(tmp_path, "chat", "--as", "cyd", stdin="!region de\n")  # no consent
+    declined = wayfinder(tmp_path, "broadcast", "lumen-online-sprint", stdin="n\n")
+    assert declined.returncode == 0, declined.stderr
+    assert "It reaches 2 people" in declined.stdout
+    assert "console, Germany: 2" in declined.stdout
+    assert "You're invited: Lumen online sprint" in declined.stdout
+    assert "Nothing was sent." in declined.stdout
+
+    with subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as bot:
+        try:
+            sent = wayfinder(tmp_path, "broadcast", "lumen-online-sprint", "--yes")
+            bot.send_signal(signal.SIGTERM)
+            bot_out, bot_err = bot.communicate(timeout=10)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+                bot.communicate()
+    assert sent.returncode == 0, sent.stderr
+    assert "Queued 2 invites" in sent.stdout
+    assert "sent 2, deferred 0, failed 0, unknown 0" in sent.stdout  # the progress bar's end
+    assert bot_out.count("You're invited: Lumen online sprint") == 2, bot_err
+
+    nobody = wayfinder(tmp_path, "broadcast", "lumen-online-sprint", "--yes")
+    assert nobody.returncode == 1
+    assert "It would reach nobody" in nobody.stdout
+    unknown = wayfinder(tmp_path, "broadcast", "no-such-event")
+    assert unknown.returncode == 2
+    assert "no-such-event" in unknown.stderr
+    bad_time = wayfinder(tmp_path, "broadcast", "lumen-online-sprint", "--at", "soon")
+    assert bad_time.returncode == 2
+    assert "--at 'soon'" in bad_time.stderr
