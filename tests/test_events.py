@@ -279,3 +279,22 @@ def test_event_files_are_checked(tmp_path: object) -> None:
     text = str(caught.value)
     assert "events/bad.toml: timezone: unknown time zone 'Nowhere/Land'" in text
     assert timedelta(0) == timedelta(0)
+
+
+@pytest.mark.parametrize(("data", "expected", "eligible"), [
+    ({}, "everyone", "no"),
+    ({"project": "handbook"}, "project", "no"),
+    ({"project": "handbook", "completed_workshops": ["handbook-get-started"]}, "workshop", "no"),
+    ({"project": "handbook", "completed_workshops": ["handbook-get-started"],
+      "task": "handbook-glossary"}, "first-task", "no"),
+    ({"project": "handbook", "completed_workshops": ["handbook-get-started"],
+      "tasks_done": 3}, "involved", "yes"),
+])
+def test_travel_support_goes_to_those_through_the_first_four_steps(
+        data: dict[str, object], expected: str, eligible: str) -> None:
+    from flows.events import export_csv, milestone
+    content = load_content(CONTENT)
+    reached = milestone(data, content)
+    rows = list(csv.DictReader(io.StringIO(
+        export_csv([(7, "yes", "de", reached, "memory:ana")]).decode())))
+    assert (rows[0]["milestone"], rows[0]["travel_grant_eligible"]) == (expected, eligible)

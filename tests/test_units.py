@@ -87,6 +87,36 @@ async def test_token_bucket_spaces_sends_without_blocking_the_loop() -> None:
     assert sum(slept) == pytest.approx(1.0 + 2.5)
 
 
+
+async def test_token_bucket_serves_waiters_in_order_and_a_cancelled_waiter_takes_no_token() -> None:
+    now = [0.0]
+    gate = asyncio.Event()
+
+    async def held_sleep(seconds: float) -> None:
+        await gate.wait()  # time moves only when the test says so
+        gate.clear()
+        now[0] += seconds
+
+    bucket = TokenBucket(Rate(per_second=1, burst=1), clock=lambda: now[0], sleep=held_sleep)
+    await bucket.acquire()  # the burst token
+    served: list[str] = []
+
+    async def take(tag: str) -> None:
+        await bucket.acquire()
+        served.append(tag)
+
+    tasks = {tag: asyncio.create_task(take(tag)) for tag in ("a", "b", "c")}
+    await asyncio.sleep(0)
+    tasks["b"].cancel()
+    for _ in range(2):
+        gate.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+    assert served == ["a", "c"]
+    assert tasks["b"].cancelled()
+    assert now[0] == pytest.approx(2.0)  # two tokens for two senders: b's slot went to c
+    await bucket.close()
+
 async def test_keyed_locks_serialise_per_key_and_clean_up() -> None:
     locks = KeyedLocks()
     order: list[str] = []
