@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.durations import parse_duration
-from bot.quiet import QuietHours, zone
+from bot.fields import Duration, QuietWindow, ZoneName
+from bot.quiet import QuietHours
 
 DEFAULT_CONFIG_NAME = "wayfinder.toml"
 BUNDLED_CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -30,11 +31,6 @@ class ConfigError(Exception):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _duration(value: str) -> str:
-    parse_duration(value)
-    return value
 
 
 class StorageConfig(_Section):
@@ -75,13 +71,11 @@ class RolesConfig(_Section):
 
 
 class FlowsConfig(_Section):
-    claim_idle_after: Annotated[str, Field(description="release an idle task claim")] = "14d"
-    link_code_ttl: str = "10m"
+    claim_idle_after: Duration = "14d"  # release an idle task claim
+    link_code_ttl: Duration = "10m"
     link_codes_per_hour: Annotated[int, Field(ge=1)] = 5
     suggestions_per_page: Annotated[int, Field(ge=1, le=10)] = 3
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
-
-    _check_idle = field_validator("claim_idle_after", "link_code_ttl")(_duration)
 
     @property
     def claim_idle(self) -> timedelta:
@@ -93,10 +87,8 @@ class FlowsConfig(_Section):
 
 
 class MentoringConfig(_Section):
-    stuck_after: str = "48h"  # no progress on a step or task this long: offer help, once
-    escalate_after: str = "2h"  # unclaimed this long (in the mentor's office hours): next
-
-    _check = field_validator("stuck_after", "escalate_after")(_duration)
+    stuck_after: Duration = "48h"  # no progress on a step or task this long: offer help, once
+    escalate_after: Duration = "2h"  # unclaimed this long (in the mentor's office hours): next
 
     @property
     def stuck(self) -> timedelta:
@@ -108,29 +100,10 @@ class MentoringConfig(_Section):
 
 
 class EventsConfig(_Section):
-    quiet_hours: str = "21:00-09:00"  # recipient's local time; empty: none. Invites wait.
-    default_timezone: str = "UTC"  # for people whose region names none
-    reminders: tuple[str, ...] = ("1d",)  # before an event, to those who said yes
+    quiet_hours: QuietWindow = "21:00-09:00"  # recipient's local time; empty: none. Invites wait.
+    default_timezone: ZoneName = "UTC"  # for people whose region names none
+    reminders: tuple[Duration, ...] = ("1d",)  # before an event, to those who said yes
     fan_out_batch: Annotated[int, Field(ge=1, le=20_000)] = 2000
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        QuietHours.parse(value)
-        return value
-
-    @field_validator("default_timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        zone(value)
-        return value
-
-    @field_validator("reminders")
-    @classmethod
-    def _durations(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for entry in value:
-            parse_duration(entry)
-        return value
 
     @property
     def quiet(self) -> QuietHours | None:

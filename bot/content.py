@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from bot.durations import parse_duration
+from bot.fields import Duration, DurationOrEmpty, ZoneName, ZoneNameOrEmpty
 from bot.officehours import parse_hours
 from bot.quiet import zone
 from bot.records import Event
@@ -137,15 +138,8 @@ class WorkshopStep(_Strict):
     title: Annotated[str, Field(min_length=1)]
     body: Annotated[str, Field(min_length=1)]
     checkpoint: Checkpoint = ConfirmCheckpoint(kind="confirm")
-    stuck_after: str = ""
+    stuck_after: DurationOrEmpty = ""
     skippable: bool = False
-
-    @field_validator("stuck_after")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if value:
-            parse_duration(value)
-        return value
 
 
 class Workshop(_Strict):
@@ -159,19 +153,11 @@ class Region(_Strict):
     code: Annotated[str, Field(pattern=ID_PATTERN)]
     name: Annotated[str, Field(min_length=1)]
     parent: str = ""
-    timezone: str = ""
+    timezone: ZoneNameOrEmpty = ""
 
 
 class _RegionsFile(_Strict):
     regions: tuple[Region, ...] = ()
-
-    @field_validator("regions")
-    @classmethod
-    def _zones(cls, value: tuple[Region, ...]) -> tuple[Region, ...]:
-        for region in value:
-            if region.timezone:
-                zone(region.timezone)
-        return value
 
 
 # Who an event is for, by how far along the growth path people are (milestones).
@@ -190,25 +176,12 @@ class EventFile(_Strict):
 
     title: Annotated[str, Field(min_length=1, max_length=200)]
     starts: datetime  # local wall time where it happens (a TOML local date-time)
-    timezone: str
+    timezone: ZoneName
     place: Annotated[str, Field(max_length=300)] = ""
     regions: Annotated[tuple[str, ...], Field(min_length=1)]
     audience: Literal["everyone", "project", "workshop", "first-task", "involved"] = "everyone"
     capacity: Annotated[int | None, Field(ge=1)] = None
-    reminders: tuple[str, ...] | None = None  # None: the config's [events] reminders
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        zone(value)
-        return value
-
-    @field_validator("reminders")
-    @classmethod
-    def _durations(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        for entry in value or ():
-            parse_duration(entry)
-        return value
+    reminders: tuple[Duration, ...] | None = None  # None: the config's [events] reminders
 
     def to_event(self, event_id: str, source: str, created_by: str = "") -> Event:
         local = self.starts.replace(tzinfo=None)
