@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import tempfile
 import time
 from functools import partial
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.telegram import TelegramAdapter
+from bench.stats import percentiles
 from bot.app import App
 from bot.config import TelegramConfig, config_from_dict
 from tests.telegram_api import BotApi
@@ -32,13 +32,6 @@ CONTENT = Path(__file__).resolve().parent.parent / "content"
 
 def _answered(api: BotApi, chat_id: int) -> bool:
     return bool(api.to_chat(chat_id))
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p90_ms": round(ordered[int(len(ordered) * 0.9) - 1] * 1000, 2),
-            "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2)}
 
 
 async def run(samples: int, folder: Path) -> dict[str, Any]:
@@ -67,8 +60,8 @@ async def run(samples: int, folder: Path) -> dict[str, Any]:
     await serving
     await app.close()
     await api.stop()
-    return {"samples": samples, "bot_share": _percentiles(share),
-            "round_trip": _percentiles(round_trip)}
+    return {"samples": samples, "bot_share": percentiles(share),
+            "round_trip": percentiles(round_trip)}
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from adapters.console import ConsoleAdapter
+from adapters.irc import IrcAdapter
 from adapters.telegram import TelegramAdapter
 from bot.broadcast import Broadcaster
 from bot.config import Config, ConfigError
@@ -24,7 +25,7 @@ from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
 from bot.model import Network, PersonId, Rate
 from bot.outbox import Dispatcher, Sleep
-from bot.ports import Adapter, DeliveryCounts, OutboxRow, UnitOfWork
+from bot.ports import Adapter, AdapterFatalError, DeliveryCounts, OutboxRow, UnitOfWork
 from bot.quiet import zone
 from bot.records import Audit, Broadcast, Certificate, Event, Record, ScheduleBroadcast
 from bot.roles import Directory
@@ -55,12 +56,15 @@ def network_adapters(config: Config, chat_name: str | None = None,
                      room: str = "") -> list[Adapter]:
     """The adapters `wayfinder run` starts: every enabled network, else the console."""
     secrets = config.check_secrets()
-    for name in ("irc", "matrix"):
+    for name in ("matrix",):
         if getattr(config.adapters, name).enabled:
             raise ConfigError(config.source, f"adapters.{name}.enabled",
                               f"the {name} adapter is not available in this version yet; "
                               "set enabled = false")
     adapters: list[Adapter] = []
+    irc = config.adapters.irc
+    if irc.enabled:
+        adapters.append(IrcAdapter(irc, secrets.get("adapters.irc.sasl_password_env", "")))
     telegram = config.adapters.telegram
     if telegram.enabled:
         adapters.append(TelegramAdapter(
@@ -104,6 +108,7 @@ class App:
     broadcaster: Broadcaster = field(init=False)
     _ticker: Ticker | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    fatal: list[str] = field(default_factory=list, init=False)
 
     async def __aenter__(self) -> App:
         await self.start()
@@ -172,6 +177,11 @@ class App:
                 return
             except asyncio.CancelledError:
                 raise
+            except AdapterFatalError as exc:
+                # Not restarted: the same login would be refused again. Others carry on.
+                log.error("adapter %s stopped: %s", adapter.network, exc)
+                self.fatal.append(str(exc))
+                return
             except Exception:
                 log.exception("adapter %s crashed; restarting in %.0f s", adapter.network,
                               RESTART_DELAY_SECONDS)
@@ -199,6 +209,8 @@ class App:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+        if self.fatal and not self._stopping.is_set():
+            raise AdapterFatalError("; ".join(self.fatal))  # every adapter has ended
 
 
 async def run_app(config: Config, adapters: Sequence[Adapter]) -> None:

@@ -31,6 +31,7 @@ from bot.app import (
 from bot.config import Config, ConfigError, load_config
 from bot.content import ContentError, load_content
 from bot.durations import describe
+from bot.ports import AdapterFatalError
 
 F = TypeVar("F", bound=Callable[..., Any])
 WATCH_SECONDS = 0.5
@@ -65,6 +66,8 @@ def _run(coro: Any) -> Any:
         _fail(f"config error: {exc}")
     except ContentError as exc:
         _fail("content has problems:\n" + "\n".join(f"  {p}" for p in exc.problems))
+    except AdapterFatalError as exc:
+        _fail(str(exc), code=1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

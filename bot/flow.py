@@ -147,9 +147,10 @@ def requires(role: str) -> Callable[[Handler], Handler]:
             if not check(turn):
                 turn.record(Audit(turn.sender.key, f"refused:{action}", turn.input.args,
                                   turn.now))
-                why = ("" if turn.sender.verified else
-                       " Your account on this network isn't verified (on IRC: log in to "
-                       "services), so I can't tell that it's really you.")
+                why = ("" if turn.sender.verified else " " + (
+                    turn.inbound.why_unverified or
+                    "Your account on this network isn't verified (on IRC: log in to "
+                    "services), so I can't tell that it's really you."))
                 turn.say(f"Sorry, !{action} is for {role}s only.{why}")
                 return None
             turn.record(Audit(turn.sender.key, action, turn.input.args, turn.now))

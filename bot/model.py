@@ -50,6 +50,9 @@ class Inbound:
     text: str
     direct: bool
     at: datetime
+    # Why the network could not vouch for an unverified sender, in words for them (for
+    # example: not logged in to services). Empty: the generic explanation.
+    why_unverified: str = ""
 
 
 @dataclass(frozen=True)

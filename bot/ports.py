@@ -46,6 +46,11 @@ class UnknownDeliveryError(SendError):
     the row is marked unknown for organizers to look at."""
 
 
+class AdapterFatalError(Exception):
+    """An adapter cannot run with this configuration (a refused login): retrying would not
+    help, and running without it would be wrong. Its message says what to fix."""
+
+
 class Adapter(Protocol):
     network: Network
     capabilities: Capabilities

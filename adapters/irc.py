@@ -1,0 +1,418 @@
+"""IRC through jaraco `irc`'s asyncio connection, run the way a careful network citizen would.
+
+People are their services account when the network proves one (account tag, extended-join,
+account-notify, WHOX), else their nick, unverified: fine for a newcomer's own path, never for
+a role. `!start` in a channel continues in a private message (or, by config, in the channel).
+Every line leaves through one token bucket per connection, channels and private chats taking
+turns; the link is watched with PING and rebuilt with backoff, and queued lines wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from irc.client import Event, NickMask
+from irc.client_aio import AioReactor
+
+from adapters.irc_link import IrcLink, SaslFailedError, ServicesMissingError, tag
+from adapters.irc_queue import Job, LineQueue, is_channel
+from adapters.irc_roster import Roster
+from adapters.irc_text import LineBudget, casefold, clean, render_lines
+from bot.config import IrcConfig
+from bot.model import (
+    Capabilities,
+    ExternalId,
+    Identity,
+    Inbound,
+    Network,
+    Outbound,
+    Rate,
+    Receipt,
+    RoomRef,
+)
+from bot.ports import AdapterFatalError, InboundSink, PermanentSendError, TransientSendError
+from bot.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+IRC = Network("irc")
+# Direct conversations are keyed by who is at the other end, not by a nick that may change.
+ACCOUNT_ROOM, NICK_ROOM = "account:", "nick:"
+NOT_LOGGED_IN = ("You're not logged in to services (NickServ), so I can't tell that this nick "
+                 "is really yours.")
+NO_ACCOUNTS = ("This IRC server can't prove who is logged in to which account, so privileged "
+               "commands are off here.")
+JOIN_WAIT_SECONDS = 5.0
+
+
+def dm_room(identity: Identity) -> RoomRef:
+    prefix = ACCOUNT_ROOM if identity.verified else NICK_ROOM
+    return RoomRef(IRC, prefix + identity.external_id, direct=True)
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def server_time(event: Event) -> datetime:
+    stamp = tag(event, "time")
+    if stamp:
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return datetime.now(UTC)
+
+
+class IrcAdapter:
+    network = IRC
+
+    def __init__(self, config: IrcConfig, sasl_password: str = "") -> None:
+        self.config = config
+        self.sasl = (config.sasl_account, sasl_password) if config.sasl_account else None
+        self.capabilities = Capabilities(buttons=False, html=False, max_len=400,
+                                         command_prefixes=("!",))
+        self.bucket = TokenBucket(Rate(config.lines_per_second, config.burst))
+        self.queue = LineQueue()
+        self.roster = Roster()
+        self.link: IrcLink | None = None
+        self.online = asyncio.Event()  # registered: protocol lines may go out
+        self.ready = asyncio.Event()  # registered and joined: messages may go out
+        self.offline = asyncio.Event()  # a link was up and is gone (cleared when back)
+        self.sessions = 0  # successful registrations, for tests and logs
+        self._sink: InboundSink | None = None
+        self._by_sender: dict[str, asyncio.Task[None]] = {}  # keeps each sender in order
+        self._budget = LineBudget(config.nick)
+        self._joined: set[str] = set()
+        self._all_joined = asyncio.Event()
+        self._ping_sent: float | None = None
+        self._counter = 0
+
+    # -- the connection's life -----------------------------------------------------------
+    async def run(self, sink: InboundSink) -> None:
+        """Connect, and reconnect with backoff until cancelled. A refused SASL login ends it."""
+        self._sink = sink
+        writer = asyncio.create_task(self._write_loop(), name="irc-writer")
+        writer.add_done_callback(self._writer_ended)
+        failures = 0
+        try:
+            while True:
+                sessions = self.sessions
+                try:
+                    await self._session()
+                except SaslFailedError as exc:
+                    raise AdapterFatalError(
+                        f"irc: SASL login as {self.config.sasl_account!r} on "
+                        f"{self.config.host}:{self.config.port} failed: {exc}. Check "
+                        "adapters.irc.sasl_account and the password in "
+                        f"${self.config.sasl_password_env}.") from None
+                except (OSError, ConnectionError, TimeoutError) as exc:
+                    if not isinstance(exc, ServicesMissingError):
+                        failures += 1
+                    log.warning("irc: %s:%d: %s", self.config.host, self.config.port,
+                                exc or type(exc).__name__)
+                if self.sessions > sessions:
+                    failures = 1  # it was up: the first retry comes quickly
+                failures = max(failures, 1)
+                delay = min(self.config.reconnect_max_seconds, 2.0 ** (failures - 1))
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await self.bucket.close()
+            if self.link is not None:
+                self.link.close()
+
+    @staticmethod
+    def _writer_ended(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("irc: the line writer failed", exc_info=task.exception())
+
+    async def _session(self) -> None:
+        """One connection, from connect to its end (the link dropped or went silent)."""
+        config = self.config
+        self.ready.clear()
+        self.online.clear()
+        self.roster.clear()
+        self.queue.clear_control()
+        self._joined.clear()
+        self._all_joined.clear()
+        self._ping_sent = None
+        link = IrcLink(AioReactor(loop=asyncio.get_running_loop()), self._on_event)
+        self.link = link
+        nicks = [config.nick, config.alt_nick or f"{config.nick[:29]}_"]
+        try:
+            async with asyncio.timeout(config.connect_timeout_seconds):
+                await link.open(config.host, config.port, tls=config.tls,
+                                tls_verify=config.tls_verify, nicks=nicks,
+                                username=config.username, realname=config.realname,
+                                sasl=self.sasl)
+                await link.registered
+            self._budget = LineBudget(link.real_nickname)
+            self.sessions += 1
+            self.online.set()
+            log.info("irc: registered on %s:%d as %s (account %s; caps: %s)", config.host,
+                     config.port, link.real_nickname, link.account or "none",
+                     " ".join(sorted(link.enabled_caps)) or "none")
+            for channel in config.channels:
+                self.queue.control(f"JOIN {channel}")
+            if config.channels:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(JOIN_WAIT_SECONDS):
+                        await self._all_joined.wait()
+            self.ready.set()
+            self.offline.clear()
+            await self._watch(link)
+        finally:
+            self.ready.clear()
+            self.online.clear()
+            self.offline.set()
+            link.close()
+
+    async def _watch(self, link: IrcLink) -> None:
+        """Until the link ends: PING after silence, give up when no answer comes in time,
+        and try to take back the main nick now and then."""
+        config = self.config
+        last_regain = time.monotonic()
+        while link.is_open:
+            await asyncio.sleep(min(1.0, config.pong_timeout_seconds / 4))
+            now = time.monotonic()
+            silent = now - link.last_data
+            if self._ping_sent is not None and link.last_data > self._ping_sent:
+                self._ping_sent = None
+            if self._ping_sent is not None and now - self._ping_sent > config.pong_timeout_seconds:
+                raise ConnectionError(f"no answer to PING for {config.pong_timeout_seconds:.0f} s")
+            if self._ping_sent is None and silent > config.ping_interval_seconds:
+                self._ping_sent = now
+                link.send_line(f"PING :wayfinder-{int(now)}")
+            if casefold(link.real_nickname) != casefold(config.nick) and \
+                    now - last_regain > config.regain_nick_seconds:
+                last_regain = now
+                self.queue.control(f"NICK {config.nick}")
+        raise ConnectionError("the server closed the connection")
+
+    async def _write_loop(self) -> None:
+        """Every line leaves here, one bucket token each, when a registered link is up."""
+        while True:
+            await self.queue.wait()
+            line, job = self.queue.peek()
+            if job is None and not self.online.is_set():
+                await self.online.wait()
+                continue
+            if job is not None and not self.ready.is_set():
+                # Messages wait for the channels to be joined, but the JOINs that make us
+                # ready are protocol lines queued after them: wake for either.
+                await _first_of(self.ready, self.queue.has_control)
+                continue
+            await self.bucket.acquire()
+            link = self.link
+            if link is None or not link.is_open:
+                continue  # the line waits for the next link
+            try:
+                link.send_line(f"PRIVMSG {job.target} :{line}" if job else line)
+            except ConnectionError:
+                continue
+            self.queue.written(job)
+
+    # -- inbound -------------------------------------------------------------------------
+    def _on_event(self, link: IrcLink, event: Event) -> None:
+        if link is not self.link:
+            return
+        handler = getattr(self, f"_on_{event.type}", None)
+        if handler is not None:
+            handler(link, event)
+
+    def _is_me(self, link: IrcLink, nick: str) -> bool:
+        return casefold(nick) == casefold(link.real_nickname)
+
+    def _on_join(self, link: IrcLink, event: Event) -> None:
+        source = NickMask(event.source)
+        channel = str(event.target)
+        if self._is_me(link, source.nick):
+            self._joined.add(casefold(channel))
+            self._budget = LineBudget(link.real_nickname, len(source.user or ""),
+                                      len(source.host or ""))
+            if "WHOX" in link.isupport:
+                self.queue.control(f"WHO {channel} %tcnfa,42")
+            if all(casefold(c) in self._joined for c in self.config.channels):
+                self._all_joined.set()
+            return
+        if "extended-join" in link.enabled_caps and event.arguments:
+            account = str(event.arguments[0])
+            self.roster.joined(source.nick, channel, None if account == "*" else account,
+                               known=True)
+        else:
+            self.roster.joined(source.nick, channel)
+
+    def _on_whospcrpl(self, link: IrcLink, event: Event) -> None:
+        # 354 me 42 #channel nick flags account  (WHO #channel %tcnfa,42)
+        args = [str(a) for a in event.arguments]
+        if len(args) >= 5 and args[0] == "42":
+            _token, channel, nick, _flags, account = args[:5]
+            if not self._is_me(link, nick):
+                self.roster.joined(nick, channel, None if account == "0" else account,
+                                   known=True)
+
+    def _on_account(self, link: IrcLink, event: Event) -> None:
+        account = str(event.target or "*")
+        self.roster.account_changed(NickMask(event.source).nick,
+                                    None if account == "*" else account)
+
+    def _on_nick(self, link: IrcLink, event: Event) -> None:
+        old, new = NickMask(event.source).nick, str(event.target)
+        if self._is_me(link, new):
+            self._budget = LineBudget(new, self._budget.user_len, self._budget.host_len)
+        self.roster.renamed(old, new)
+
+    def _on_part(self, link: IrcLink, event: Event) -> None:
+        nick = NickMask(event.source).nick
+        if self._is_me(link, nick):
+            self._joined.discard(casefold(str(event.target)))
+            self.roster.left_channel(str(event.target))
+        else:
+            self.roster.parted(nick, str(event.target))
+
+    def _on_kick(self, link: IrcLink, event: Event) -> None:
+        victim = str(event.arguments[0]) if event.arguments else ""
+        if self._is_me(link, victim):
+            self._joined.discard(casefold(str(event.target)))
+            self.roster.left_channel(str(event.target))
+            if casefold(str(event.target)) in {casefold(c) for c in self.config.channels}:
+                self.queue.control(f"JOIN {event.target}")
+        else:
+            self.roster.parted(victim, str(event.target))
+
+    def _on_quit(self, link: IrcLink, event: Event) -> None:
+        self.roster.gone(NickMask(event.source).nick)
+
+    def _on_chghost(self, link: IrcLink, event: Event) -> None:
+        source = NickMask(event.source)
+        if self._is_me(link, source.nick) and len(event.arguments) >= 1:
+            self._budget = LineBudget(link.real_nickname, len(str(event.target)),
+                                      len(str(event.arguments[0])))
+
+    def _on_hosthidden(self, link: IrcLink, event: Event) -> None:
+        if event.arguments:  # 396 me host :is now your displayed host
+            self._budget = LineBudget(link.real_nickname, self._budget.user_len,
+                                      len(str(event.arguments[0])))
+
+    def _on_pubmsg(self, link: IrcLink, event: Event) -> None:
+        self._message(link, event, channel=str(event.target))
+
+    def _on_privmsg(self, link: IrcLink, event: Event) -> None:
+        self._message(link, event, channel=None)
+
+    def _message(self, link: IrcLink, event: Event, channel: str | None) -> None:
+        source = NickMask(event.source)
+        if not source.nick or self._is_me(link, source.nick) or "." in source.nick:
+            return  # our own echo, or a server
+        text = str(event.arguments[0]) if event.arguments else ""
+        sender, why = self._identify(link, event, source.nick)
+        if channel is not None and self.config.conversation == "channel":
+            room = RoomRef(IRC, channel, channel)
+        else:
+            room = RoomRef(IRC, dm_room(sender).id, channel or "", direct=True)
+        inbound = Inbound(IRC, self._event_id(event, source, text), room, sender, text,
+                          direct=channel is None, at=server_time(event), why_unverified=why)
+        self._deliver(sender.key, inbound)
+
+    def _deliver(self, who: str, inbound: Inbound) -> None:
+        """Hand over without blocking the read loop, each sender's messages in order."""
+        sink, previous = self._sink, self._by_sender.get(who)
+        if sink is None:
+            return
+
+        async def deliver() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            await sink(inbound)
+
+        task = asyncio.create_task(deliver(), name="irc-inbound")
+        self._by_sender[who] = task
+        task.add_done_callback(
+            lambda done: self._by_sender.pop(who, None) if self._by_sender.get(who) is done
+            else None)
+
+    def _identify(self, link: IrcLink, event: Event, nick: str) -> tuple[Identity, str]:
+        if "account-tag" in link.enabled_caps:
+            account = tag(event, "account")
+            self.roster.seen_with_tag(nick, account)
+        else:
+            known, account = self.roster.account(nick)
+            if not known:
+                account = None
+        if account:
+            return Identity(IRC, ExternalId(account), True), ""
+        proves = bool({"account-tag", "account-notify", "extended-join"} & link.enabled_caps)
+        return (Identity(IRC, ExternalId(casefold(nick)), False),
+                NOT_LOGGED_IN if proves else NO_ACCOUNTS)
+
+    def _event_id(self, event: Event, source: NickMask, text: str) -> str:
+        msgid = tag(event, "msgid")
+        if msgid:
+            return f"msgid:{msgid}"
+        stamp = tag(event, "time")
+        if not stamp:  # no server time: no replay either; keep ids unique per process
+            self._counter += 1
+            stamp = f"{time.time_ns()}-{self._counter}"
+        digest = hashlib.sha256(f"{stamp}\0{source}\0{event.target}\0{text}".encode())
+        return "h:" + digest.hexdigest()[:32]
+
+    # -- outbound ------------------------------------------------------------------------
+    def target_of(self, to: RoomRef | Identity) -> str:
+        """The nick or channel a message goes to now."""
+        if isinstance(to, Identity):
+            return self._nick_of(to.external_id, to.verified)
+        if to.id.startswith(ACCOUNT_ROOM):
+            return self._nick_of(to.id.removeprefix(ACCOUNT_ROOM), True)
+        if to.id.startswith(NICK_ROOM):
+            return self._nick_of(to.id.removeprefix(NICK_ROOM), False)
+        if is_channel(to.id):
+            return to.id
+        raise PermanentSendError(f"not an IRC target: {to.id!r}")
+
+    def _nick_of(self, who: str, is_account: bool) -> str:
+        nick = self.roster.nick_for(who) if is_account else who
+        if nick is None:
+            raise TransientSendError(f"no one is logged in as {who!r} where the bot can see "
+                                     "them", retry_after=None)
+        if clean(nick) != nick or " " in nick or not nick:
+            raise PermanentSendError(f"not a nick: {nick!r}")
+        return nick
+
+    async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
+        target = self.target_of(msg.to)
+        width = self._budget.text_bytes(target)
+        lines = render_lines(msg, width, self.config.max_lines, self.config.formatting,
+                             self.config.overflow_pointer)
+        if not lines:
+            return Receipt()
+        job = Job(target, lines, asyncio.get_running_loop().create_future())
+        self.queue.add(job)
+        try:
+            await job.done
+        finally:
+            if not job.done.done():
+                self.queue.cancel(job)
+        return Receipt()
+
+    def pending_lines(self) -> int:
+        return len(self.queue)
+
+    def describe(self) -> dict[str, Any]:
+        link = self.link
+        return {"nick": link.real_nickname if link else None,
+                "account": link.account if link else None,
+                "caps": sorted(link.enabled_caps) if link else [],
+                "sessions": self.sessions}

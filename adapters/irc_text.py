@@ -1,0 +1,123 @@
+"""IRC text, pure: what may reach the wire, how long a line may be, how choices read.
+
+Nothing here does I/O. Every string that becomes part of an IRC line (user text echoed back,
+content, config) passes `clean` first: CR, LF and NUL would end or corrupt the line, and \\x01
+would turn a message into CTCP.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from adapters.render import is_command_choice
+from bot.model import Outbound
+
+LINE_LIMIT = 512  # bytes, including the prefix the server adds and the closing CR LF
+# Until the server shows us our own user@host, assume the longest it may add.
+DEFAULT_USER_LEN = 10
+DEFAULT_HOST_LEN = 63
+
+# mIRC formatting: bold, colour (with its digits), hex colour, reset, monospace, reverse,
+# italic, strikethrough, underline.
+_FORMATTING = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}"
+                         r"(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROLS_BUT_FORMATTING = re.compile(r"[\x00\x01\x05-\x08\x0e\x10\x12-\x15\x17-\x1c\x7f]")
+_RFC1459_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ[]\\~", "abcdefghijklmnopqrstuvwxyz{}|^")
+
+
+def casefold(name: str) -> str:
+    """Nicks and channels compare case-insensitively, with IRC's own rfc1459 mapping."""
+    return name.translate(_RFC1459_UPPER)
+
+
+def clean(text: str, formatting: bool = False) -> str:
+    """One safe line: no line breaks, NUL, CTCP marker or (unless allowed) formatting codes."""
+    text = _LINE_BREAKS.sub(" ", text).replace("\t", " ")
+    if formatting:
+        return _CONTROLS_BUT_FORMATTING.sub("", text)
+    return _CONTROLS.sub("", _FORMATTING.sub("", text))
+
+
+def clean_lines(text: str, formatting: bool = False) -> list[str]:
+    """Lines of a multi-line text, each cleaned; blank lines dropped (IRC cannot send them)."""
+    lines = (clean(part, formatting).rstrip() for part in _LINE_BREAKS.split(text))
+    return [line for line in lines if line.strip()]
+
+
+def split_bytes(line: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` UTF-8 bytes, at a space where one is near, never inside a
+    character."""
+    if limit < 4:
+        raise ValueError("an IRC line needs room for at least one character")
+    pieces: list[str] = []
+    rest = line
+    while len(rest.encode()) > limit:
+        cut = _fit(rest, limit)
+        space = rest.rfind(" ", 0, cut + 1)
+        if space > cut // 2:  # a break at a word, unless that wastes over half the line
+            cut = space
+        piece = rest[:cut].rstrip()
+        if piece:
+            pieces.append(piece)
+        rest = rest[cut:].lstrip(" ")
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _fit(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-8 bytes."""
+    used = 0
+    for index, char in enumerate(text):
+        used += len(char.encode())
+        if used > limit:
+            return index
+    return len(text)
+
+
+@dataclass(frozen=True)
+class LineBudget:
+    """What fits in one PRIVMSG line to a target, given how the server will prefix it."""
+
+    nick: str
+    user_len: int = DEFAULT_USER_LEN
+    host_len: int = DEFAULT_HOST_LEN
+
+    def text_bytes(self, target: str) -> int:
+        # ":nick!user@host PRIVMSG target :text\r\n"
+        overhead = (1 + len(self.nick.encode()) + 1 + self.user_len + 1 + self.host_len +
+                    len(" PRIVMSG ") + len(target.encode()) + len(" :") + 2)
+        return LINE_LIMIT - overhead
+
+
+def choice_lines(msg: Outbound) -> list[str]:
+    if not msg.choices:
+        return []
+    numbered = [c for c in msg.choices if not is_command_choice(c.key)]
+    lines = [f"{choice.label}: {choice.key}" if is_command_choice(choice.key) else
+             f"!{n} {choice.label}" for n, choice in enumerate(msg.choices, 1)]
+    if numbered:
+        lines.append("Answer with !1, !2 ... or the word.")
+    return lines
+
+
+def render_lines(msg: Outbound, width: int, max_lines: int, formatting: bool = False,
+                 pointer: str = "") -> list[str]:
+    """The lines one outbound message becomes on IRC: text, numbered choices, a note for a
+    file (IRC cannot carry one), each split to `width` bytes; past `max_lines`, a pointer."""
+    body = clean_lines(msg.text, formatting)
+    body += [clean(line, formatting) for line in choice_lines(msg)]
+    if msg.file is not None:
+        body.append(clean(f"[{msg.file.name} ({len(msg.file.data)} bytes) can't be sent on "
+                          "IRC; ask for it on Matrix or Telegram]"))
+    # Servers drop trailing spaces, and an empty PRIVMSG is an error: neither goes out.
+    lines = [piece.rstrip() for line in body for piece in split_bytes(line, width)
+             if piece.strip()]
+    if len(lines) > max_lines:
+        hidden = len(lines) - (max_lines - 1)
+        note = clean(pointer or "(the rest is too long for IRC)", formatting)
+        lines = lines[:max_lines - 1] + split_bytes(f"[{hidden} more lines] {note}", width)[:1]
+    return lines

@@ -1,0 +1,331 @@
+"""The IRC adapter against real servers: InspIRCd + Anope (SASL, accounts) and ngIRCd (plain)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.irc import NO_ACCOUNTS, NOT_LOGGED_IN, IrcAdapter
+from adapters.irc_text import render_lines
+from bot.app import App
+from bot.config import IrcConfig
+from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, RoomRef
+from bot.ports import AdapterFatalError
+from tests.harness import FakeClock, make_config
+from tests.ircservers import Client, IrcServer, WireTap, start_server
+
+BOT = "wayfinder"
+BOT_PASSWORD = "bot-secret-pw"
+CHANNEL = "#lumen-docs"  # the Handbook project's channel in the demo content
+
+
+def irc_config(port: int, **overrides: object) -> IrcConfig:
+    values: dict[str, object] = {"enabled": True, "host": "127.0.0.1", "port": port,
+                                 "tls": False, "nick": BOT, "channels": [CHANNEL],
+                                 "burst": 50, "lines_per_second": 200.0,
+                                 "reconnect_max_seconds": 2.0, **overrides}
+    return IrcConfig.model_validate(values)
+
+
+class IrcBot:
+    """The app with the IRC adapter running, as `wayfinder run` would have it."""
+
+    def __init__(self, db_url: str, config: IrcConfig, password: str = "",
+                 **sections: dict[str, object]) -> None:
+        self.adapter = IrcAdapter(config, password)
+        self.app = App(make_config(db_url, **sections), [self.adapter], clock=FakeClock())
+
+    async def __aenter__(self) -> IrcBot:
+        await self.app.start(tick=False)
+        self.task = asyncio.create_task(self.app.serve())
+        waiter = asyncio.create_task(self.adapter.ready.wait())
+        done, _ = await asyncio.wait({waiter, self.task}, timeout=20,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if self.task in done:
+            waiter.cancel()
+            await self.task  # raises what stopped it
+        assert waiter in done, "the bot did not register and join within 20 s"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.app.stop()
+        await self.task
+        await self.app.close()
+
+
+@pytest.fixture
+async def services() -> AsyncIterator[IrcServer]:
+    server = await start_server("inspircd", services=True)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def plain() -> AsyncIterator[IrcServer]:
+    server = await start_server("ngircd")
+    yield server
+    await server.stop()
+
+
+async def person(port: int, nick: str, password: str | None = None,
+                 caps: tuple[str, ...] = ()) -> Client:
+    """A connected client; with a password, registered with NickServ (and so logged in)."""
+    client = Client(nick)
+    await client.connect(port, caps=caps)
+    if password is not None:
+        await client.register_account(password)
+    return client
+
+
+async def tapped(server: IrcServer) -> tuple[WireTap, Client]:
+    """A wire tap in front of the server, and a person in the channel watching."""
+    tap = WireTap(server.port)
+    await tap.start()
+    watcher = await person(server.port, "watcher")
+    await watcher.join(CHANNEL)
+    return tap, watcher
+
+
+async def test_sasl_bot_guides_a_registered_person_by_private_message(
+        services: IrcServer, sqlite_url: str) -> None:
+    setup = await person(services.port, BOT, BOT_PASSWORD)  # the bot's own account
+    await setup.close()
+    ana = await person(services.port, "ana", "ana-pw-123")
+    await ana.join(CHANNEL)
+    config = irc_config(services.port, sasl_account=BOT)
+    async with IrcBot(sqlite_url, config, BOT_PASSWORD) as bot:
+        assert bot.adapter.link is not None
+        assert bot.adapter.link.account == BOT
+        assert {"account-tag", "extended-join", "account-notify", "message-tags",
+                "server-time", "echo-message", "batch"} <= bot.adapter.link.enabled_caps
+        ana.say(CHANNEL, "!start")
+        first = await ana.reply(BOT)  # in a private message, not in the channel
+        assert "Welcome to Handbook!" in first  # the channel's project comes first
+        assert "!2 Show me other projects" in first
+        assert "Answer with !1, !2" in first
+        ana.say(BOT, "!2")
+        assert "What are you interested in?" in await ana.reply(BOT)
+        ana.say(BOT, "automation, 5")
+        assert "What are you good at" in await ana.reply(BOT)
+        ana.say(BOT, "I like scripting")
+        assert "Which programming languages" in await ana.reply(BOT)
+        ana.say(BOT, "!4")
+        suggestions = await ana.reply(BOT)
+        assert "These projects fit you best:" in suggestions
+        ana.say(BOT, "pagebot")
+        assert "Great choice: Pagebot." in await ana.reply(BOT)
+        store = bot.app.store
+        verified = Identity(Network("irc"), ExternalId("ana"), True)
+        state = await store.load_state(await store.person_for(verified))
+        assert state is not None
+        assert state.data.get("project") == "pagebot"
+    await ana.close()
+
+
+async def test_roles_need_the_services_account_not_the_nick(
+        services: IrcServer, sqlite_url: str) -> None:
+    setup = await person(services.port, BOT, BOT_PASSWORD)
+    await setup.close()
+    org = await person(services.port, "orga", "orga-pw-123")
+    await org.close()  # the organizer's account exists; they are offline
+    other = await person(services.port, "mallory", "mallory-pw-1")
+    config = irc_config(services.port, sasl_account=BOT)
+    async with IrcBot(sqlite_url, config, BOT_PASSWORD,
+                      roles={"organizers": ["irc:orga"]}) as bot:
+        impostor = await person(services.port, "orga")  # the nick, not logged in
+        impostor.say(BOT, "!event list")
+        refused = await impostor.reply(BOT)
+        assert "for organizers only" in refused
+        assert NOT_LOGGED_IN in refused
+        other.say(BOT, "!event list")  # logged in, but as somebody else
+        refused = await other.reply(BOT)
+        assert "for organizers only" in refused
+        assert "NickServ" not in refused
+        await impostor.close()
+        real = Client("orga_")
+        await real.connect(services.port, caps=(), sasl=("orga", "orga-pw-123"))
+        real.say(BOT, "!event list")
+        assert "berlin-hack-evening" in await real.reply(BOT)
+        await real.close()
+        assert bot.adapter.sessions == 1
+    await other.close()
+
+
+async def test_a_refused_sasl_login_is_fatal_and_says_why(
+        services: IrcServer, sqlite_url: str) -> None:
+    setup = await person(services.port, BOT, BOT_PASSWORD)
+    await setup.close()
+    bot = IrcBot(sqlite_url, irc_config(services.port, sasl_account=BOT), "wrong-password")
+    with pytest.raises(AdapterFatalError) as failure:
+        async with asyncio.timeout(20), bot:
+            pass
+    await bot.app.close()
+    message = str(failure.value)
+    assert "SASL login as 'wayfinder'" in message
+    assert "adapters.irc.sasl_account" in message
+    assert bot.adapter.sessions == 0  # never ran unauthenticated
+
+
+async def test_plain_server_serves_newcomers_and_fails_closed(
+        plain: IrcServer, sqlite_url: str) -> None:
+    bob = await person(plain.port, "bob")
+    await bob.join(CHANNEL)
+    async with IrcBot(sqlite_url, irc_config(plain.port),
+                      roles={"organizers": ["irc:bob"]}) as bot:
+        bob.say(CHANNEL, f"{BOT}: start")
+        assert "Welcome to Handbook!" in await bob.reply(BOT)
+        bob.say(BOT, "!event list")
+        refused = await bob.reply(BOT)
+        assert "for organizers only" in refused
+        assert NO_ACCOUNTS in refused
+        bob.send(f"PRIVMSG {BOT} :\x01VERSION\x01")  # CTCP is ignored
+        bob.say(BOT, "!status")
+        status = await bob.reply(BOT)
+        assert "VERSION" not in status
+        assert bot.adapter.link is not None
+        assert bot.adapter.link.account is None
+    await bob.close()
+
+
+async def test_channel_mode_answers_in_the_channel(plain: IrcServer, sqlite_url: str) -> None:
+    cy = await person(plain.port, "cy")
+    await cy.join(CHANNEL)
+    async with IrcBot(sqlite_url, irc_config(plain.port, conversation="channel")):
+        cy.say(CHANNEL, "!start")
+        line = await cy.expect(lambda ln: ln.command == "PRIVMSG" and ln.nick == BOT)
+        assert line.params[0] == CHANNEL
+    await cy.close()
+
+
+async def test_kill_the_server_five_times_and_every_queued_reply_arrives_once(
+        plain: IrcServer, sqlite_url: str) -> None:
+    tap, watcher = await tapped(plain)
+    config = irc_config(tap.port)
+    async with IrcBot(sqlite_url, config) as bot:
+        adapter = bot.adapter
+        room = RoomRef(Network("irc"), CHANNEL, CHANNEL)
+        expected: list[str] = []
+        rejoin_seconds: list[float] = []
+        for round_ in range(5):
+            await plain.kill()
+            tap.gate.clear()
+            await watcher.close()
+            await asyncio.wait_for(adapter.offline.wait(), 5)  # the bot noticed
+            sends = [asyncio.create_task(adapter.send(Outbound(room, f"queued {round_}-{n}"),
+                                                      f"k{round_}-{n}")) for n in range(5)]
+            expected += [f"queued {round_}-{n}" for n in range(5)]
+            await asyncio.sleep(0.5)
+            assert not any(task.done() for task in sends)  # waiting, not lost
+            await plain.start()
+            started = time.monotonic()
+            watcher = await person(plain.port, "watcher")
+            await watcher.join(CHANNEL)
+            tap.gate.set()
+            await asyncio.wait_for(asyncio.gather(*sends), 10)
+            await asyncio.wait_for(adapter.ready.wait(), 5)
+            rejoin_seconds.append(time.monotonic() - started)
+            got = [(await watcher.expect(lambda ln: ln.command == "PRIVMSG" and
+                                         ln.nick == BOT, 5)).params[-1] for _ in range(5)]
+            assert sorted(got) == sorted(expected[-5:])
+        assert max(rejoin_seconds) < 5.0, rejoin_seconds
+        assert adapter.sessions == 6
+        written = [line.split(" :", 1)[1].rstrip("\r\n") for line in tap.privmsgs()]
+        assert sorted(written) == sorted(expected)  # each exactly once on the wire
+    await watcher.close()
+    await tap.close()
+
+
+HOSTILE_PARTS = ["\r", "\n", "\r\n", "\0", "\x01", "\x01ACTION waves\x01", "\x02bold\x02",
+                 "\x0304,05colour\x03", "\x1d", "\x7f", "\u2028", "ünïcödé", "日本語のテキスト",
+                 "emoji 👩‍💻🚀", "KICK #x :y", ":nick!u@h PRIVMSG #x :z", " ", "tab\there",
+                 "QUIT :bye", "x" * 300, "é" * 200, "🙂" * 150]
+
+
+def hostile_text(rng: random.Random) -> str:
+    return "".join(rng.choice(HOSTILE_PARTS) for _ in range(rng.randint(1, 8)))
+
+
+async def test_hostile_text_never_reaches_the_wire_unclean(
+        plain: IrcServer, sqlite_url: str) -> None:
+    tap, watcher = await tapped(plain)
+    rng = random.Random(7)
+    config = irc_config(tap.port, burst=100, lines_per_second=5000.0, max_lines=50)
+    async with IrcBot(sqlite_url, config) as bot:
+        room = RoomRef(Network("irc"), CHANNEL, CHANNEL)
+        messages = []
+        for n in range(1000):
+            choices = tuple(Choice(f"c{i}", hostile_text(rng)) for i in range(n % 3))
+            file = FileRef(hostile_text(rng), "text/plain", b"x") if n % 10 == 0 else None
+            messages.append(Outbound(room, hostile_text(rng) + f" #{n}", choices, file=file))
+        before = len(tap.sent)
+        budget = bot.adapter._budget
+        await asyncio.gather(*(bot.adapter.send(m, str(i)) for i, m in enumerate(messages)))
+        intended = [line for m in messages for line in render_lines(
+            m, budget.text_bytes(CHANNEL), config.max_lines, False, config.overflow_pointer)]
+        wire = tap.sent[before:]
+        privmsgs = [line for line in wire if line.startswith("PRIVMSG ")]
+        assert len(privmsgs) == len(intended)
+        for raw in privmsgs:
+            assert raw.endswith("\r\n")
+            body = raw[:-2]
+            assert not any(ch in body for ch in "\r\n\0\x01"), repr(body)
+            assert body.startswith(f"PRIVMSG {CHANNEL} :")
+            # what the server relays must fit 512 bytes with its prefix
+            prefix = f":{BOT}!{'u' * budget.user_len}@{'h' * budget.host_len} "
+            assert len(prefix.encode() + raw.encode()) <= 512
+        assert sorted(p[len(f"PRIVMSG {CHANNEL} :"):-2] for p in privmsgs) == sorted(intended)
+        received = [(await watcher.expect(lambda ln: ln.command == "PRIVMSG", 20)).params[-1]
+                    for _ in intended]
+        assert sorted(received) == sorted(intended)  # the server relayed every line intact
+        for line in intended:
+            assert line.strip()
+            assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in line)
+    await watcher.close()
+    await tap.close()
+
+
+async def test_a_burst_of_200_replies_under_default_flood_limits(sqlite_url: str) -> None:
+    server = await start_server("inspircd", default_flood=True)
+    try:
+        watcher = await person(server.port, "watcher")
+        await watcher.join(CHANNEL)
+        config = irc_config(server.port, burst=4, lines_per_second=1.0)  # Libera's defaults
+        async with IrcBot(sqlite_url, config) as bot:
+            room = RoomRef(Network("irc"), CHANNEL, CHANNEL)
+            started = time.monotonic()
+            sends = [asyncio.create_task(bot.adapter.send(Outbound(room, f"reply {n}"),
+                                                          str(n))) for n in range(200)]
+            got = [(await watcher.expect(lambda ln: ln.command == "PRIVMSG" and
+                                         ln.nick == BOT, 30)).params[-1] for _ in range(200)]
+            took = time.monotonic() - started
+            await asyncio.gather(*sends)
+            assert got == [f"reply {n}" for n in range(200)]  # in order, none lost
+            assert bot.adapter.sessions == 1  # never disconnected for flooding
+            # The bot's own pace is 4 at once, then one a second: 196 s. The server added
+            # no lag of its own beyond a little scheduling slack.
+            assert 190 < took < 196 + 8, took
+        await watcher.close()
+    finally:
+        await server.stop()
+
+
+async def test_a_silent_link_is_pinged_dropped_and_rebuilt(plain: IrcServer,
+                                                           sqlite_url: str) -> None:
+    config = irc_config(plain.port, ping_interval_seconds=1.0, pong_timeout_seconds=1.0,
+                        connect_timeout_seconds=3.0)
+    async with IrcBot(sqlite_url, config) as bot:
+        server = plain.procs[0]
+        server.send_signal(signal.SIGSTOP)  # the link stays open but nothing answers
+        try:
+            stopped = time.monotonic()
+            await asyncio.wait_for(bot.adapter.offline.wait(), 6)
+            assert time.monotonic() - stopped < 4.5  # 1 s of silence, then 1 s for a PONG
+        finally:
+            server.send_signal(signal.SIGCONT)
+        await asyncio.wait_for(bot.adapter.ready.wait(), 15)
+        assert bot.adapter.sessions == 2

@@ -1,0 +1,92 @@
+"""IRC's pure parts: cleaning, byte-exact splitting, rendering, the fair queue, the roster."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from adapters.irc_queue import Job, LineQueue
+from adapters.irc_roster import Roster
+from adapters.irc_text import LineBudget, casefold, clean, render_lines, split_bytes
+from bot.model import Choice, Network, Outbound, RoomRef
+
+ROOM = RoomRef(Network("irc"), "#c", "#c")
+
+
+@pytest.mark.parametrize(("raw", "cleaned"), [
+    ("a\r\nb", "a b"),
+    ("a\nb\rc", "a b c"),
+    ("nul\0here", "nulhere"),
+    ("\x01VERSION\x01", "VERSION"),
+    ("\x02bold\x02 \x0304,12red\x03 \x1ditalic\x1d", "bold red italic"),
+    ("tab\tx", "tab x"),
+    ("ünï 日本 🙂", "ünï 日本 🙂"),
+])
+def test_clean_leaves_one_safe_line(raw: str, cleaned: str) -> None:
+    assert clean(raw) == cleaned
+
+
+def test_formatting_passes_only_when_configured() -> None:
+    assert clean("\x02bold\x02\x01", formatting=True) == "\x02bold\x02"
+
+
+def test_split_never_cuts_a_character_and_fits_the_limit() -> None:
+    rng = random.Random(3)
+    alphabet = ["a", " ", "é", "日", "🙂", "👩‍💻"]
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 400)))
+        limit = rng.randint(4, 120)
+        pieces = split_bytes(text, limit)
+        assert all(len(p.encode()) <= limit for p in pieces)
+        assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_line_budget_counts_the_prefix_the_server_adds() -> None:
+    budget = LineBudget("wayfinder", user_len=9, host_len=20)
+    prefix = ":wayfinder!" + "u" * 9 + "@" + "h" * 20 + " PRIVMSG #chan :"
+    assert budget.text_bytes("#chan") == 512 - len(prefix) - 2
+
+
+def test_choices_are_numbered_and_long_answers_end_with_a_pointer() -> None:
+    msg = Outbound(ROOM, "Pick one", (Choice("a", "Apples"), Choice("b", "Pears")))
+    assert render_lines(msg, 400, 10) == ["Pick one", "!1 Apples", "!2 Pears",
+                                          "Answer with !1, !2 ... or the word."]
+    long = Outbound(ROOM, "\n".join(f"line {n}" for n in range(30)))
+    lines = render_lines(long, 400, 5, pointer="see !help")
+    assert lines[:4] == ["line 0", "line 1", "line 2", "line 3"]
+    assert lines[4] == "[26 more lines] see !help"
+
+
+def test_casefold_uses_the_rfc1459_mapping() -> None:
+    assert casefold("Nick[]\\~") == "nick{}|^"
+
+
+async def test_channels_and_private_chats_take_turns() -> None:
+    queue = LineQueue()
+    loop = asyncio.get_running_loop()
+    queue.add(Job("#busy", [f"c{n}" for n in range(4)], loop.create_future()))
+    queue.add(Job("ana", ["a1", "a2"], loop.create_future()))
+    queue.add(Job("bob", ["b1"], loop.create_future()))
+    queue.control("JOIN #x")
+    order = []
+    while len(queue):
+        line, job = queue.peek()
+        order.append(line)
+        queue.written(job)
+    assert order == ["JOIN #x", "c0", "a1", "c1", "b1", "c2", "a2", "c3"]
+
+
+def test_roster_trusts_an_account_only_while_a_channel_is_shared() -> None:
+    roster = Roster()
+    roster.joined("Ana", "#c", "ana", known=True)
+    assert roster.account("ana") == (True, "ana")
+    assert roster.nick_for("ANA") == "Ana"
+    roster.renamed("Ana", "ana_away")
+    assert roster.account("ana_away") == (True, "ana")
+    assert roster.nick_for("ana") == "ana_away"
+    roster.account_changed("ana_away", None)  # logged out
+    assert roster.account("ana_away") == (True, None)
+    roster.parted("ana_away", "#c")
+    assert roster.account("ana_away") == (False, None)  # nothing shared: nothing trusted
