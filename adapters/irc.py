@@ -57,6 +57,11 @@ def dm_room(identity: Identity) -> RoomRef:
     return RoomRef(IRC, prefix + identity.external_id, direct=True)
 
 
+def _plain_word(target: str) -> bool:
+    """A target that cannot smuggle anything onto the line: no spaces, commas or controls."""
+    return bool(target) and clean(target) == target and not any(c in target for c in " ,:")
+
+
 async def _first_of(*events: asyncio.Event) -> None:
     waiters = [asyncio.create_task(event.wait()) for event in events]
     try:
@@ -223,6 +228,8 @@ class IrcAdapter:
                 link.send_line(f"PRIVMSG {job.target} :{line}" if job else line)
             except ConnectionError:
                 continue
+            except ValueError:  # unreachable by construction; never let it stop the writer
+                log.exception("irc: dropped an unsafe line")
             self.queue.written(job)
 
     # -- inbound -------------------------------------------------------------------------
@@ -378,7 +385,7 @@ class IrcAdapter:
             return self._nick_of(to.id.removeprefix(ACCOUNT_ROOM), True)
         if to.id.startswith(NICK_ROOM):
             return self._nick_of(to.id.removeprefix(NICK_ROOM), False)
-        if is_channel(to.id):
+        if is_channel(to.id) and _plain_word(to.id):
             return to.id
         raise PermanentSendError(f"not an IRC target: {to.id!r}")
 
@@ -387,7 +394,7 @@ class IrcAdapter:
         if nick is None:
             raise TransientSendError(f"no one is logged in as {who!r} where the bot can see "
                                      "them", retry_after=None)
-        if clean(nick) != nick or " " in nick or not nick:
+        if not _plain_word(nick) or is_channel(nick):
             raise PermanentSendError(f"not a nick: {nick!r}")
         return nick
 

@@ -114,3 +114,27 @@ def test_an_enabled_network_needs_its_secret(tmp_path: Path,
     with pytest.raises(ConfigError) as err:
         network_adapters(config)
     assert err.value.key == "adapters.telegram.token_env"
+
+
+@pytest.mark.parametrize(("line", "key"), [
+    ('channels = ["lumen"]', "adapters.irc.channels.0"),
+    ('channels = ["#a\\r\\nQUIT"]', "adapters.irc.channels.0"),
+    ('nick = "way finder"', "adapters.irc.nick"),
+    ('realname = "x\\ny"', "adapters.irc.realname"),
+    ('conversation = "dm"', "adapters.irc.conversation"),
+    ("max_lines = 1", "adapters.irc.max_lines"),
+])
+def test_irc_values_that_could_break_the_wire_are_refused_by_key(tmp_path: Path, line: str,
+                                                                 key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, f"[adapters.irc]\n{line}\n"))
+    assert err.value.key == key
+
+
+def test_an_irc_adapter_is_built_from_the_config(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IRC_PW", "a-real-password")
+    config = load_config(_write(tmp_path, '[adapters.irc]\nenabled = true\n'
+                                          'sasl_account = "bot"\nsasl_password_env = "IRC_PW"\n'))
+    (adapter,) = network_adapters(config)
+    assert adapter.network == "irc"

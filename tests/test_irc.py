@@ -329,3 +329,24 @@ async def test_a_silent_link_is_pinged_dropped_and_rebuilt(plain: IrcServer,
             server.send_signal(signal.SIGCONT)
         await asyncio.wait_for(bot.adapter.ready.wait(), 15)
         assert bot.adapter.sessions == 2
+
+
+async def test_a_taken_nick_falls_back_and_is_regained(plain: IrcServer,
+                                                       sqlite_url: str) -> None:
+    squatter = await person(plain.port, BOT)
+    config = irc_config(plain.port, regain_nick_seconds=1.0)
+    async with IrcBot(sqlite_url, config) as bot:
+        link = bot.adapter.link
+        assert link is not None
+        assert link.real_nickname == f"{BOT}_"
+        dee = await person(plain.port, "dee")
+        dee.say(f"{BOT}_", "!status")  # the bot answers under its fallback nick
+        assert "!start" in await dee.reply(f"{BOT}_")
+        await dee.join(CHANNEL)  # to see the bot change its nick
+        await squatter.close()
+        renamed = await dee.expect(lambda ln: ln.command == "NICK", 5)
+        assert (renamed.nick, renamed.params[-1]) == (f"{BOT}_", BOT)
+        assert link.real_nickname == BOT
+        dee.say(BOT, "!status")
+        assert "!start" in await dee.reply(BOT)
+        await dee.close()

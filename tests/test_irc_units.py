@@ -7,10 +7,13 @@ import random
 
 import pytest
 
+from adapters.irc import IrcAdapter
 from adapters.irc_queue import Job, LineQueue
 from adapters.irc_roster import Roster
 from adapters.irc_text import LineBudget, casefold, clean, render_lines, split_bytes
-from bot.model import Choice, Network, Outbound, RoomRef
+from bot.config import IrcConfig
+from bot.model import Choice, ExternalId, Identity, Network, Outbound, RoomRef
+from bot.ports import PermanentSendError
 
 ROOM = RoomRef(Network("irc"), "#c", "#c")
 
@@ -90,3 +93,25 @@ def test_roster_trusts_an_account_only_while_a_channel_is_shared() -> None:
     assert roster.account("ana_away") == (True, None)
     roster.parted("ana_away", "#c")
     assert roster.account("ana_away") == (False, None)  # nothing shared: nothing trusted
+
+
+@pytest.mark.parametrize("target", [
+    RoomRef(Network("irc"), "#chan\r\nQUIT :x"),
+    RoomRef(Network("irc"), "#a,#b"),
+    RoomRef(Network("irc"), "nick:ev il"),
+    RoomRef(Network("irc"), "nick:bob\0"),
+    RoomRef(Network("irc"), "nick:#chan"),
+    RoomRef(Network("irc"), "somewhere"),
+    Identity(Network("irc"), ExternalId("bob\r\nKILL x"), False),
+])
+def test_a_target_that_could_smuggle_a_command_is_refused(target: RoomRef | Identity) -> None:
+    adapter = IrcAdapter(IrcConfig())
+    with pytest.raises(PermanentSendError):
+        adapter.target_of(target)
+
+
+def test_safe_targets_pass() -> None:
+    adapter = IrcAdapter(IrcConfig())
+    assert adapter.target_of(RoomRef(Network("irc"), "#lumen-docs")) == "#lumen-docs"
+    assert adapter.target_of(Identity(Network("irc"), ExternalId("bob"), False)) == "bob"
+    assert adapter.target_of(RoomRef(Network("irc"), "nick:bob", direct=True)) == "bob"
