@@ -57,6 +57,7 @@ class IrcLink(AioConnection):  # type: ignore[misc]  # jaraco irc ships no type 
         self.account: str | None = None
         self.last_data = time.monotonic()
         self.registered: asyncio.Future[None] = reactor.loop.create_future()
+        self.transport: asyncio.Transport | None = None  # until connected
         self._sasl: tuple[str, str] | None = None
         self._nicks: list[str] = []
 

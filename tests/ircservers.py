@@ -14,6 +14,7 @@ import contextlib
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -298,6 +299,17 @@ class Client:
                 await self._task
 
 
+def self_signed_tls(folder: Path) -> ssl.SSLContext:
+    """A server TLS context with a throwaway self-signed certificate for 127.0.0.1."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 class WireTap:
     """A TCP proxy between the bot and a server that records every line the bot writes.
     Closing `gate` makes it refuse the bot (as a down server would) until it opens again."""
@@ -311,8 +323,9 @@ class WireTap:
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def start(self, tls: ssl.SSLContext | None = None) -> None:
+        """Listen on a free port; with `tls`, the bot's side is TLS (the server's stays plain)."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

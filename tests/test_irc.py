@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import signal
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,7 @@ from bot.config import IrcConfig
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, RoomRef
 from bot.ports import AdapterFatalError
 from tests.harness import FakeClock, make_config
-from tests.ircservers import Client, IrcServer, WireTap, start_server
+from tests.ircservers import Client, IrcServer, WireTap, self_signed_tls, start_server
 
 BOT = "wayfinder"
 BOT_PASSWORD = "bot-secret-pw"
@@ -80,6 +82,23 @@ async def person(port: int, nick: str, password: str | None = None,
     if password is not None:
         await client.register_account(password)
     return client
+
+
+class LogSeen(logging.Handler):
+    """Sets `event` when a log record contains `text`."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.WARNING)
+        self.text = text
+        self.event = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
+async def refuse_everything(_inbound: object) -> None:
+    raise AssertionError("nothing may arrive here")
 
 
 async def tapped(server: IrcServer) -> tuple[WireTap, Client]:
@@ -350,3 +369,30 @@ async def test_a_taken_nick_falls_back_and_is_regained(plain: IrcServer,
         dee.say(BOT, "!status")
         assert "!start" in await dee.reply(BOT)
         await dee.close()
+
+
+async def test_tls_links_are_encrypted_end_to_end_of_the_bots_side(
+        plain: IrcServer, sqlite_url: str, tmp_path: Path) -> None:
+    context = await asyncio.to_thread(self_signed_tls, tmp_path)
+    tap = WireTap(plain.port)
+    await tap.start(tls=context)
+    eve = await person(plain.port, "eve")
+    config = irc_config(tap.port, tls=True, tls_verify=False)  # a self-signed test certificate
+    async with IrcBot(sqlite_url, config) as bot:
+        eve.say(BOT, "!status")
+        assert "!start" in await eve.reply(BOT)
+        assert bot.adapter.sessions == 1
+    assert any(line.startswith("PRIVMSG eve :") for line in tap.sent)  # it went through TLS
+    strict = IrcAdapter(irc_config(tap.port, tls=True))  # verifying: a self-signed cert fails
+    running = asyncio.create_task(strict.run(refuse_everything))
+    seen = LogSeen("CERTIFICATE_VERIFY_FAILED")
+    logging.getLogger("adapters.irc").addHandler(seen)
+    try:
+        await asyncio.wait_for(seen.event.wait(), 5)
+    finally:
+        logging.getLogger("adapters.irc").removeHandler(seen)
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    assert strict.sessions == 0
+    await eve.close()
+    await tap.close()
