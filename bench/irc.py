@@ -13,18 +13,15 @@ is raised so that it does not queue the samples.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from adapters.irc import IrcAdapter
-from bench.stats import percentiles
+from bench.stats import percentiles, sampling_main
 from bot.app import App, settle_heap
 from bot.config import IrcConfig, config_from_dict
 from tests.ircservers import Client, start_server
@@ -105,11 +102,7 @@ async def run(samples: int, folder: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Time !start to first reply over IRC.")
-    parser.add_argument("--samples", type=int, default=500)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wayfinder-irc-") as folder:
-        print(json.dumps(asyncio.run(run(args.samples, Path(folder)))))
+    sampling_main("Time !start to first reply over IRC.", "wayfinder-irc-", run)
 
 
 if __name__ == "__main__":

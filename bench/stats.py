@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
 import statistics
+import tempfile
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -11,3 +18,13 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
             "p90_ms": round(ordered[int(len(ordered) * 0.9) - 1] * 1000, 2),
             "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2)}
+
+
+def sampling_main(description: str, folder_prefix: str,
+                  run: Callable[[int, Path], Coroutine[Any, Any, dict[str, Any]]]) -> None:
+    """The command line of a latency benchmark: `--samples N`, a scratch folder, one JSON line."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--samples", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix=folder_prefix) as folder:
+        print(json.dumps(asyncio.run(run(args.samples, Path(folder)))))

@@ -12,17 +12,14 @@ Flood limits are raised so that they do not queue the samples.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import tempfile
 import time
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from adapters.telegram import TelegramAdapter
-from bench.stats import percentiles
+from bench.stats import percentiles, sampling_main
 from bot.app import App
 from bot.config import TelegramConfig, config_from_dict
 from tests.telegram_api import BotApi
@@ -65,11 +62,7 @@ async def run(samples: int, folder: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Time /start to first reply over Telegram.")
-    parser.add_argument("--samples", type=int, default=500)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wayfinder-tg-") as folder:
-        print(json.dumps(asyncio.run(run(args.samples, Path(folder)))))
+    sampling_main("Time /start to first reply over Telegram.", "wayfinder-tg-", run)
 
 
 if __name__ == "__main__":
