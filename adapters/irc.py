@@ -21,7 +21,7 @@ from typing import Any
 from irc.client import Event, NickMask
 from irc.client_aio import AioReactor
 
-from adapters.irc_link import IrcLink, SaslFailedError, ServicesMissingError, tag
+from adapters.irc_link import IrcLink, SaslFailedError, tag
 from adapters.irc_queue import Job, LineQueue, is_channel
 from adapters.irc_roster import Roster
 from adapters.irc_text import LineBudget, casefold, clean, render_lines
@@ -93,7 +93,7 @@ class IrcAdapter:
         self.link: IrcLink | None = None
         self.online = asyncio.Event()  # registered: protocol lines may go out
         self.ready = asyncio.Event()  # registered and joined: messages may go out
-        self.offline = asyncio.Event()  # a link was up and is gone (cleared when back)
+        self.offline = asyncio.Event()  # a session ended; cleared when the next is ready
         self.sessions = 0  # successful registrations, for tests and logs
         self._sink: InboundSink | None = None
         self._by_sender: dict[str, asyncio.Task[None]] = {}  # keeps each sender in order
@@ -122,8 +122,7 @@ class IrcAdapter:
                         "adapters.irc.sasl_account and the password in "
                         f"${self.config.sasl_password_env}.") from None
                 except (OSError, ConnectionError, TimeoutError) as exc:
-                    if not isinstance(exc, ServicesMissingError):
-                        failures += 1
+                    failures += 1  # services still linking back off too: no reconnect flood
                     log.warning("irc: %s:%d: %s", self.config.host, self.config.port,
                                 exc or type(exc).__name__)
                 if self.sessions > sessions:
@@ -205,7 +204,7 @@ class IrcAdapter:
                     now - last_regain > config.regain_nick_seconds:
                 last_regain = now
                 self.queue.control(f"NICK {config.nick}")
-        raise ConnectionError("the server closed the connection")
+        raise ConnectionError(link.closed_because or "the server closed the connection")
 
     async def _write_loop(self) -> None:
         """Every line leaves here, one bucket token each, when a registered link is up."""

@@ -58,6 +58,7 @@ class IrcLink(AioConnection):  # type: ignore[misc]  # jaraco irc ships no type 
         self.last_data = time.monotonic()
         self.registered: asyncio.Future[None] = reactor.loop.create_future()
         self.transport: asyncio.Transport | None = None  # until connected
+        self.closed_because = ""  # the server's ERROR text, e.g. a flood or a ban
         self._sasl: tuple[str, str] | None = None
         self._nicks: list[str] = []
 
@@ -164,8 +165,10 @@ class IrcLink(AioConnection):  # type: ignore[misc]  # jaraco irc ships no type 
         elif kind in ("nicknameinuse", "erroneusnickname", "unavailresource") and \
                 not self.registered.done():
             self._next_nick()
-        elif kind == "error" and not self.registered.done():
-            self._fail(ConnectionError(" ".join(args) or "the server closed the link"))
+        elif kind == "error":
+            self.closed_because = " ".join(str(a) for a in args) or str(event.target or "")
+            if not self.registered.done():
+                self._fail(ConnectionError(self.closed_because or "the server closed the link"))
         self.on_event(self, event)
 
     def _on_cap(self, args: list[Any]) -> None:
