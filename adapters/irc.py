@@ -237,7 +237,10 @@ class IrcAdapter:
             return
         handler = getattr(self, f"_on_{event.type}", None)
         if handler is not None:
-            handler(link, event)
+            try:
+                handler(link, event)
+            except Exception:  # one odd line must not take the connection down with it
+                log.exception("irc: could not handle %s from %s", event.type, event.source)
 
     def _is_me(self, link: IrcLink, nick: str) -> bool:
         return casefold(nick) == casefold(link.real_nickname)

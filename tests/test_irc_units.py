@@ -8,6 +8,7 @@ import random
 import pytest
 
 from adapters.irc import IrcAdapter
+from adapters.irc_link import IrcLink
 from adapters.irc_queue import Job, LineQueue
 from adapters.irc_roster import Roster
 from adapters.irc_text import LineBudget, casefold, clean, render_lines, split_bytes
@@ -115,3 +116,14 @@ def test_safe_targets_pass() -> None:
     assert adapter.target_of(RoomRef(Network("irc"), "#lumen-docs")) == "#lumen-docs"
     assert adapter.target_of(Identity(Network("irc"), ExternalId("bob"), False)) == "bob"
     assert adapter.target_of(RoomRef(Network("irc"), "nick:bob", direct=True)) == "bob"
+
+
+async def test_an_odd_line_is_logged_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
+    from irc.client import Event
+
+    adapter = IrcAdapter(IrcConfig())
+    link = object.__new__(IrcLink)  # only its identity matters to the handlers here
+    link.real_nickname = "wayfinder"
+    adapter.link = link
+    adapter._on_event(link, Event("join", None, None, []))  # no source: malformed
+    assert "could not handle join" in caplog.text
