@@ -161,6 +161,14 @@ class MatrixConfig(_Section):
     store_path: str = "matrix-store"
     rooms: tuple[str, ...] = ()
     messages_per_second: Annotated[float, Field(gt=0)] = 10.0  # 429 retry_after rules anyway
+    device_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "WAYFINDER"
+    device_name: str = "Wayfinder"
+    pickle_key_env: str = ""  # encrypts the end-to-end keys at rest
+    allowed_homeservers: tuple[str, ...] = ()  # whose invites to accept; empty: the bot's own
+    conversation: Literal["private", "room"] = "private"  # where !start in a room goes on
+    encrypt_direct_rooms: bool = True
+    sync_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    backoff_max_seconds: Annotated[float, Field(gt=0)] = 60.0
 
 
 class TelegramConfig(_Section):

@@ -1,0 +1,49 @@
+"""Matrix message content, pure: a plain body plus sanitised HTML, sent as m.notice.
+
+Everything that came from text (content, people's names, their own words) is escaped; the
+only tags in `formatted_body` are the ones written here. `m.mentions` is always present and
+empty unless a person is meant to be pinged, so no message pings a room by accident.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from adapters.render import is_command_choice
+from bot.model import Outbound
+
+HTML_FORMAT = "org.matrix.custom.html"
+ALLOWED_TAGS = frozenset({"br", "ol", "li", "p", "code", "a"})
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def _safe(text: str) -> str:
+    return text.translate(_BIDI_CONTROLS)
+
+
+def choice_line(number: int, label: str, key: str) -> str:
+    return f"{label}: {key}" if is_command_choice(key) else f"!{number} {label}"
+
+
+def render_content(msg: Outbound) -> dict[str, Any]:
+    """The m.room.message content for one outbound message."""
+    text = _safe(msg.text)
+    plain = [text]
+    formatted = ["<br>".join(html.escape(line) for line in text.split("\n"))]
+    if msg.choices:
+        lines = [_safe(choice_line(n, c.label, c.key)) for n, c in enumerate(msg.choices, 1)]
+        plain += ["", *lines, "Answer with !1, !2 ... or the word."]
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        formatted.append(f"<ol>{items}</ol><p>Answer with <code>!1</code>, <code>!2</code> "
+                         "... or the word.</p>")
+    mentions: dict[str, Any] = {}
+    if msg.mention is not None and msg.mention.network == "matrix":
+        mxid = msg.mention.external_id
+        mentions = {"user_ids": [mxid]}
+        link = f'<a href="https://matrix.to/#/{html.escape(mxid, quote=True)}">' \
+               f"{html.escape(mxid)}</a>"
+        plain.insert(0, f"{mxid}:")
+        formatted.insert(0, f"{link}:")
+    return {"msgtype": "m.notice", "body": "\n".join(plain), "format": HTML_FORMAT,
+            "formatted_body": "<br>".join(formatted), "m.mentions": mentions}

@@ -1,0 +1,34 @@
+"""Matrix rendering, pure: escaped HTML, only our own tags, no pings unless meant."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from adapters.matrix_render import ALLOWED_TAGS, render_content
+from bot.model import Choice, ExternalId, Identity, Network, Outbound, RoomRef
+
+ROOM = RoomRef(Network("matrix"), "!r:localhost")
+HOSTILE = ["<script>alert(1)</script>", "<a href='javascript:x'>x</a>", "@room", "&amp;",
+           "<b>bold</b>", '"quoted"', "\u202eevil", "<img src=x onerror=y>", "ünï 🙂", "\n"]
+
+
+def test_hostile_text_is_escaped_and_pings_nobody() -> None:
+    rng = random.Random(5)
+    for _ in range(500):
+        text = "".join(rng.choice(HOSTILE) for _ in range(rng.randint(1, 6)))
+        label = "".join(rng.choice(HOSTILE) for _ in range(2))
+        content = render_content(Outbound(ROOM, text, (Choice("x", label),)))
+        tags = set(re.findall(r"</?([a-zA-Z0-9]+)", content["formatted_body"]))
+        assert tags <= ALLOWED_TAGS, tags
+        assert "<script" not in content["formatted_body"]
+        assert "\u202e" not in content["body"]
+        assert content["m.mentions"] == {}
+        assert content["msgtype"] == "m.notice"
+
+
+def test_a_meant_mention_pings_exactly_that_person() -> None:
+    mentor = Identity(Network("matrix"), ExternalId("@amara:lumen.test"), True)
+    content = render_content(Outbound(ROOM, "Someone needs help", mention=mentor))
+    assert content["m.mentions"] == {"user_ids": ["@amara:lumen.test"]}
+    assert 'href="https://matrix.to/#/@amara:lumen.test"' in content["formatted_body"]
