@@ -37,9 +37,9 @@ class Broadcaster:
 
     async def run_due(self) -> int:
         """Fan out every due broadcast; returns how many messages were queued. A call while
-        another runs returns 0 at once (the running one picks up what is due)."""
-        if self._lock.locked():
-            return 0
+        another runs waits for it first, so that when it returns, everything due by then is
+        in the outbox (a tick right after a confirmation used to return before the kicked
+        fan-out had queued anything)."""
         async with self._lock:
             total = 0
             for broadcast in await self.store.due_broadcasts(self.clock()):

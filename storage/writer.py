@@ -111,6 +111,8 @@ class GroupWriter:
                 await self.db.write(partial(self._write, batch=batch))
                 self.batches += 1
                 for item in batch:
+                    if item.future.done():
+                        continue  # its caller was cancelled; the others still get theirs
                     if isinstance(item.outcome, BaseException):
                         item.future.set_exception(item.outcome)
                     else:

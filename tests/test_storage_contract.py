@@ -173,3 +173,13 @@ async def test_the_migrations_match_the_tables(store: SqlStore) -> None:
         return list(compare_metadata(MigrationContext.configure(conn), SQLModel.metadata))
 
     assert await store.db.read(diff) == []
+
+
+async def test_a_cancelled_writer_does_not_fail_the_rest_of_its_batch(store: SqlStore) -> None:
+    ids = [Identity(Network("memory"), ExternalId(f"w{n}"), True) for n in range(6)]
+    tasks = [asyncio.create_task(store.person_for(i)) for i in ids]
+    await asyncio.sleep(0)  # all six are queued for one batch
+    tasks[0].cancel()
+    done = await asyncio.gather(*tasks[1:])
+    assert len(set(done)) == 5  # the others got their people; none saw the cancellation
+    assert tasks[0].cancelled()
