@@ -16,7 +16,6 @@ import logging
 import random
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from irc.client import Event, NickMask
 from irc.client_aio import AioReactor
@@ -415,13 +414,3 @@ class IrcAdapter:
             if not job.done.done():
                 self.queue.cancel(job)
         return Receipt()
-
-    def pending_lines(self) -> int:
-        return len(self.queue)
-
-    def describe(self) -> dict[str, Any]:
-        link = self.link
-        return {"nick": link.real_nickname if link else None,
-                "account": link.account if link else None,
-                "caps": sorted(link.enabled_caps) if link else [],
-                "sessions": self.sessions}

@@ -13,7 +13,6 @@ import base64
 import contextlib
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -24,24 +23,12 @@ from pathlib import Path
 
 import pytest
 
-TEMPLATES = Path(__file__).parent / "servers"
+from tests.serverkit import free_port, render
+
 INSTALL_HINT = "install it with: apt-get install -y inspircd anope ngircd (.ci/run does)"
 # InspIRCd's own defaults for flood control: no threshold, commandrate or fakelag overrides.
 DEFAULT_FLOOD_CLASS = ('<connect name="main" allow="*" timeout="60" pingfreq="120" '
                        'localmax="1000" globalmax="1000" resolvehostnames="no" useident="no">')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def render(template: str, target: Path, **values: object) -> None:
-    text = (TEMPLATES / template).read_text()
-    for key, value in values.items():
-        text = text.replace(f"@{key}@", str(value))
-    target.write_text(text)
 
 
 def need(binary: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.ircservers import free_port, render
+from tests.serverkit import free_port, render
 
 ROOT = Path(__file__).resolve().parent.parent
 SYNAPSE_PYTHON = ROOT / ".venv-synapse" / "bin" / "python"
