@@ -1,4 +1,4 @@
-"""Matrix through matrix-nio (WIP for issue 4: not yet enabled by `wayfinder run`).
+"""Matrix through matrix-nio, with end-to-end encryption.
 
 People are their mxid; display names are never trusted. The sync loop is our own: nio's
 sync_forever retries an error at once, and nio would save the sync token before the events
@@ -6,17 +6,25 @@ are handled. Here the token is written to the store folder only after every even
 has been handled (committed by the engine), so a crash replays instead of losing, and the
 inbox drops the replays by event id. Sends carry the outbox row's idempotency key as the
 transaction id, so a retry after a crash or timeout cannot duplicate.
+
+nio's own retries are switched off (it would sleep through a 429 or retry a dead homeserver
+forever inside one call): a 429 becomes the outbox's retry_after, a connection error a failed
+sync that backs off here.
+
+Trust policy for end-to-end keys: the bot shares its room keys with every device of every
+member of the room (joined or invited), verified or not, and never with a blacklisted one;
+it accepts keys from any device. A new device of a member gets keys from the next message
+on: nio starts a new session when a member's device list changes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import os
 import random
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,10 +33,13 @@ import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    EncryptionError,
     InviteMemberEvent,
     JoinError,
+    LocalProtocolError,
     LoginError,
     MatrixRoom,
+    MegolmEvent,
     RoomCreateError,
     RoomMemberEvent,
     RoomMessageText,
@@ -38,7 +49,8 @@ from nio import (
     SyncResponse,
 )
 
-from adapters.matrix_render import render_content
+from adapters.matrix_render import in_thread, render_content
+from adapters.matrix_store import MatrixFiles
 from bot.config import MatrixConfig
 from bot.model import (
     Capabilities,
@@ -57,12 +69,22 @@ log = logging.getLogger(__name__)
 
 MATRIX = Network("matrix")
 DM_ROOM = "dm:"  # a person's direct room, found or made when the first message goes out
-SYNC_TOKEN_FILE = "sync-token"
-DM_ROOMS_FILE = "dm-rooms.json"
+THREAD = "|thread:"  # room id THREAD root event id: a conversation in a thread of a room
+ROOM_WAIT_SECONDS = 30.0  # for a room the bot just made to reach it through sync
+UNDECRYPTED_KEEP_SECONDS = 600.0  # how long a message waits for its room key
+UNDECRYPTED_MAX = 1000
+NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
 
 
 def homeserver_of(mxid: str) -> str:
     return mxid.split(":", 1)[1] if ":" in mxid else ""
+
+
+@dataclass
+class Undecrypted:
+    room: MatrixRoom
+    event: MegolmEvent
+    since: float
 
 
 class MatrixAdapter:
@@ -76,36 +98,42 @@ class MatrixAdapter:
         self.pickle_key = pickle_key
         self.capabilities = Capabilities(html=True, max_len=30_000, idempotent=True,
                                          rate=Rate(config.messages_per_second, 10))
-        self.store = Path(config.store_path)
+        self.files = MatrixFiles(Path(config.store_path))
         self.client: AsyncClient | None = None
         self.ready = asyncio.Event()
+        self.sync_attempts: deque[float] = deque(maxlen=1000)  # monotonic start times
         self._sink: InboundSink | None = None
         self._dm_rooms: dict[str, str] = {}
         self._dm_lock = asyncio.Lock()
         self._configured: set[str] = set()
+        self._threads: dict[str, None] = {}  # roots of the threads the bot talks in, in order
+        self._synced = asyncio.Condition()
+        self._undecrypted: list[Undecrypted] = []
 
     # -- the connection's life -----------------------------------------------------------
     async def run(self, sink: InboundSink) -> None:
         self._sink = sink
-        await asyncio.to_thread(self.store.mkdir, parents=True, exist_ok=True)
-        self._dm_rooms = await asyncio.to_thread(self._read_json, DM_ROOMS_FILE, {})
-        client = AsyncClient(self.config.homeserver, self.config.user_id,
-                             device_id=self.config.device_id, store_path=str(self.store),
-                             config=AsyncClientConfig(store_sync_tokens=False,
-                                                      encryption_enabled=True,
-                                                      pickle_key=self.pickle_key))
+        await self.files.prepare()
+        self._dm_rooms = await self.files.dm_rooms()
+        self._threads = dict.fromkeys(await self.files.threads())
+        request_timeout = max(60.0, self.config.sync_timeout_seconds + 30)
+        client = AsyncClient(
+            self.config.homeserver, self.config.user_id, device_id=self.config.device_id,
+            store_path=str(self.files.folder),
+            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True,
+                                     pickle_key=self.pickle_key, max_limit_exceeded=0,
+                                     max_timeouts=0, request_timeout=request_timeout))
         self.client = client
         try:
             await self._login(client)
-            token = await asyncio.to_thread(self._read_text, SYNC_TOKEN_FILE)
+            token = await self.files.sync_token()
             if token is None:  # the first start: skip history, answer from now on
                 first = await client.sync(timeout=0, full_state=True)
                 if isinstance(first, SyncError):
                     raise ConnectionError(f"first sync failed: {first}")
-                await self._save_token(first.next_batch)
+                await self.files.save_sync_token(first.next_batch)
                 token = first.next_batch
             await self._join_configured(client)
-            self.ready.set()
             await self._sync_loop(client, token)
         finally:
             self.ready.clear()
@@ -114,13 +142,13 @@ class MatrixAdapter:
     async def _login(self, client: AsyncClient) -> None:
         if self.secret_is_token:
             client.restore_login(self.config.user_id, self.config.device_id, self.secret)
-            return
-        answer = await client.login(self.secret, device_name=self.config.device_name)
-        if isinstance(answer, LoginError):
-            raise AdapterFatalError(
-                f"matrix: login as {self.config.user_id} on {self.config.homeserver} failed: "
-                f"{answer.message}. Check adapters.matrix.user_id and the password in "
-                f"${self.config.password_env}.")
+        else:
+            answer = await client.login(self.secret, device_name=self.config.device_name)
+            if isinstance(answer, LoginError):
+                raise AdapterFatalError(
+                    f"matrix: login as {self.config.user_id} on {self.config.homeserver} "
+                    f"failed: {answer.message}. Check adapters.matrix.user_id and the "
+                    f"password in ${self.config.password_env}.")
         if client.should_upload_keys:
             await client.keys_upload()
 
@@ -133,40 +161,54 @@ class MatrixAdapter:
                 self._configured.add(answer.room_id)
 
     async def _sync_loop(self, client: AsyncClient, token: str) -> None:
+        """Long-poll syncs. The first of each run asks for the full state: nio keeps rooms
+        only in memory and must know them all again before it can send to them."""
         failures = 0
+        full_state = True
         while True:
+            self.sync_attempts.append(time.monotonic())
             try:
                 answer = await client.sync(
-                    timeout=int(self.config.sync_timeout_seconds * 1000), since=token)
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                    timeout=int(self.config.sync_timeout_seconds * 1000), since=token,
+                    full_state=full_state)
+            except NETWORK_ERRORS as exc:
                 answer = SyncError(f"{type(exc).__name__}: {exc}")
             if isinstance(answer, SyncError):
                 failures += 1
                 delay = min(self.config.backoff_max_seconds, 2.0 ** (failures - 1))
-                log.warning("matrix: sync failed (%s); next try in about %.0f s", answer,
+                log.warning("matrix: sync failed (%s); next try in at most %.0f s", answer,
                             delay)
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 continue
-            failures = 0
-            await self._handle(client, answer)
+            failures, full_state = 0, False
+            self.ready.set()
+            # Keys first: a reply this sync causes must reach a device that just appeared.
             await self._keys(client)
+            await self._handle(client, answer)
+            async with self._synced:
+                self._synced.notify_all()
             token = answer.next_batch
-            await self._save_token(token)
+            await self.files.save_sync_token(token)
 
     async def _keys(self, client: AsyncClient) -> None:
-        if client.should_upload_keys:
-            await client.keys_upload()
-        if client.should_query_keys:
-            await client.keys_query()
-        if client.should_claim_keys:
-            await client.keys_claim(client.get_users_for_key_claiming())
-        await client.send_to_device_messages()
+        try:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()
+        except NETWORK_ERRORS as exc:  # the next sync tries again
+            log.warning("matrix: key maintenance failed: %s", exc)
 
     # -- inbound -------------------------------------------------------------------------
     async def _handle(self, client: AsyncClient, answer: SyncResponse) -> None:
         for room_id, info in answer.rooms.invite.items():
             await self._on_invite(client, room_id, info.invite_state)
         per_sender: dict[str, list[Inbound]] = defaultdict(list)
+        for room, event in self._retry_undecrypted(client):
+            self._collect(room, event, per_sender)
         for room_id, info in answer.rooms.join.items():
             room = client.rooms.get(room_id)
             if room is None:
@@ -176,10 +218,37 @@ class MatrixAdapter:
                 await client.room_leave(room_id)
                 continue
             for event in info.timeline.events:
-                inbound = self._inbound(room, event)
-                if inbound is not None:
-                    per_sender[inbound.sender.external_id].append(inbound)
+                self._collect(room, event, per_sender)
         await asyncio.gather(*(self._deliver(items) for items in per_sender.values()))
+
+    def _collect(self, room: MatrixRoom, event: Any,
+                 per_sender: dict[str, list[Inbound]]) -> None:
+        if isinstance(event, MegolmEvent):  # its room key has not arrived (yet)
+            if len(self._undecrypted) < UNDECRYPTED_MAX:
+                self._undecrypted.append(Undecrypted(room, event, time.monotonic()))
+            log.info("matrix: %s in %s waits for its room key", event.event_id, room.room_id)
+            return
+        inbound = self._inbound(room, event)
+        if inbound is not None:
+            per_sender[inbound.sender.external_id].append(inbound)
+
+    def _retry_undecrypted(self, client: AsyncClient) -> list[tuple[MatrixRoom, Any]]:
+        """Messages whose room key came in a later sync; dropped after a while, told in
+        the log."""
+        decrypted: list[tuple[MatrixRoom, Any]] = []
+        waiting: list[Undecrypted] = []
+        now = time.monotonic()
+        for item in self._undecrypted:
+            try:
+                decrypted.append((item.room, client.decrypt_event(item.event)))
+            except EncryptionError:
+                if now - item.since < UNDECRYPTED_KEEP_SECONDS:
+                    waiting.append(item)
+                else:
+                    log.warning("matrix: gave up on %s from %s: its room key never came",
+                                item.event.event_id, item.event.sender)
+        self._undecrypted = waiting
+        return decrypted
 
     def _left_alone(self, room: MatrixRoom, events: list[Any]) -> bool:
         """Someone left in this sync and now nobody but the bot is in (or invited to) the
@@ -188,7 +257,11 @@ class MatrixAdapter:
         someone_left = any(isinstance(e, RoomMemberEvent) and e.membership == "leave" and
                            e.state_key != self.config.user_id for e in events)
         alone = room.joined_count + room.invited_count <= 1
-        return someone_left and alone and room.room_id not in self._configured
+        return someone_left and alone and not self._is_configured(room)
+
+    def _is_configured(self, room: MatrixRoom) -> bool:
+        return room.room_id in self._configured or room.room_id in self.config.rooms or \
+            bool(room.canonical_alias and room.canonical_alias in self.config.rooms)
 
     async def _deliver(self, items: list[Inbound]) -> None:
         if self._sink is None:
@@ -197,32 +270,42 @@ class MatrixAdapter:
             await self._sink(inbound)
 
     async def _on_invite(self, client: AsyncClient, room_id: str, state: list[Any]) -> None:
-        inviter = next((e.sender for e in state if isinstance(e, InviteMemberEvent) and
-                        e.state_key == self.config.user_id), "")
+        """Direct rooms from people on the allowed homeservers, and the configured rooms
+        (whoever invites); other invites are declined."""
+        mine = next((e for e in state if isinstance(e, InviteMemberEvent) and
+                     e.state_key == self.config.user_id), None)
+        inviter = mine.sender if mine is not None else ""
+        direct = bool(mine is not None and mine.content.get("is_direct"))
         allowed = homeserver_of(inviter) in self.allowed_homeservers
-        if not allowed and room_id not in self.config.rooms:
-            log.info("matrix: declined an invite to %s from %s", room_id, inviter)
+        configured = room_id in self.config.rooms or room_id in self._configured
+        if not configured and not (direct and allowed):
+            log.info("matrix: declined an invite to %s from %s (%s)", room_id, inviter,
+                     "not a direct room or a configured one" if allowed
+                     else "homeserver not in adapters.matrix.allowed_homeservers")
             await client.room_leave(room_id)
             return
         answer = await client.join(room_id)
         if isinstance(answer, JoinError):
             log.warning("matrix: could not join %s: %s", room_id, answer.message)
             return
-        direct = next((bool(e.content.get("is_direct")) for e in state
-                       if isinstance(e, InviteMemberEvent) and
-                       e.state_key == self.config.user_id), False)
-        if direct and inviter:
+        if configured:
+            self._configured.add(room_id)
+        elif inviter:
             self._dm_rooms.setdefault(inviter, room_id)
-            await self._save_dm_rooms()
+            await self.files.save_dm_rooms(self._dm_rooms)
 
     @property
     def allowed_homeservers(self) -> set[str]:
         return set(self.config.allowed_homeservers) or {homeserver_of(self.config.user_id)}
 
     def _inbound(self, room: MatrixRoom, event: Any) -> Inbound | None:
+        """A text message as the bot's Inbound; None for the bot's own, edits, other
+        event types, and rooms that are neither direct nor configured."""
         if not isinstance(event, RoomMessageText) or event.sender == self.config.user_id:
             return None
-        relates = event.source.get("content", {}).get("m.relates_to", {})
+        relates = event.source.get("content", {}).get("m.relates_to") or {}
+        if not isinstance(relates, dict):
+            relates = {}
         if relates.get("rel_type") == "m.replace":
             return None  # an edit: the original was already answered
         sender = Identity(MATRIX, ExternalId(event.sender), True)
@@ -230,10 +313,18 @@ class MatrixAdapter:
         # room is not a direct one just because two people are in it.
         direct = room.room_id in self._dm_rooms.values()
         name = room.canonical_alias or ""
+        thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         if direct:
             target = RoomRef(MATRIX, room.room_id, name, direct=True)
+        elif not self._is_configured(room):
+            log.debug("matrix: ignored a message in %s (not configured)", room.room_id)
+            return None
         elif self.config.conversation == "room":
             target = RoomRef(MATRIX, room.room_id, name)
+        elif self.config.conversation == "thread":
+            target = RoomRef(MATRIX, f"{room.room_id}{THREAD}{thread or event.event_id}", name)
+            # Words in a thread the bot talks in are meant for it, like those in a DM.
+            direct = thread in self._threads
         else:
             target = RoomRef(MATRIX, DM_ROOM + event.sender, name, direct=True)
         at = datetime.fromtimestamp(event.server_timestamp / 1000, UTC)
@@ -244,9 +335,15 @@ class MatrixAdapter:
         client = self.client
         if client is None or not self.ready.is_set():
             raise TransientSendError("not connected to the homeserver yet")
-        room_id = await self._room_for(client, msg.to)
-        answer = await client.room_send(room_id, "m.room.message", render_content(msg),
-                                        tx_id=idempotency_key, ignore_unverified_devices=True)
+        try:
+            room_id, content = await self._addressed(client, msg)
+            answer = await client.room_send(room_id, "m.room.message", content,
+                                            tx_id=idempotency_key,
+                                            ignore_unverified_devices=True)
+        except LocalProtocolError as exc:  # e.g. a room nio does not know (yet)
+            raise TransientSendError(f"matrix: {exc}") from exc
+        except NETWORK_ERRORS as exc:
+            raise TransientSendError(f"matrix: {type(exc).__name__}: {exc}") from exc
         if isinstance(answer, RoomSendError):
             if answer.status_code == "M_LIMIT_EXCEEDED":
                 raise TransientSendError(str(answer), (answer.retry_after_ms or 1000) / 1000)
@@ -255,12 +352,21 @@ class MatrixAdapter:
             raise TransientSendError(str(answer))
         return Receipt(answer.event_id)
 
-    async def _room_for(self, client: AsyncClient, to: RoomRef | Identity) -> str:
+    async def _addressed(self, client: AsyncClient,
+                         msg: Outbound) -> tuple[str, dict[str, Any]]:
+        content = render_content(msg)
+        to = msg.to
         if isinstance(to, Identity):
-            return await self._dm_room(client, to.external_id)
+            return await self._dm_room(client, to.external_id), content
         if to.id.startswith(DM_ROOM):
-            return await self._dm_room(client, to.id.removeprefix(DM_ROOM))
-        return to.id
+            return await self._dm_room(client, to.id.removeprefix(DM_ROOM)), content
+        room_id, thread, root = to.id.partition(THREAD)
+        if not thread:
+            return room_id, content
+        if root not in self._threads:
+            self._threads[root] = None
+            await self.files.save_threads(list(self._threads))
+        return room_id, in_thread(content, root)
 
     async def _dm_room(self, client: AsyncClient, mxid: str) -> str:
         async with self._dm_lock:
@@ -276,31 +382,24 @@ class MatrixAdapter:
             if isinstance(answer, RoomCreateError):
                 raise TransientSendError(f"could not open a direct room with {mxid}: "
                                          f"{answer.message}")
-            self._dm_rooms[mxid] = answer.room_id
-            await self._save_dm_rooms()
-            await client.sync(timeout=0)  # nio sends only to rooms it knows
-            return str(answer.room_id)
+            room_id = str(answer.room_id)
+            self._dm_rooms[mxid] = room_id
+            await self.files.save_dm_rooms(self._dm_rooms)
+        await self._until_synced(client, room_id, mxid)
+        return room_id
 
-    # -- the store folder ------------------------------------------------------------------
-    def _read_text(self, name: str) -> str | None:
-        path = self.store / name
-        return path.read_text().strip() or None if path.exists() else None
+    async def _until_synced(self, client: AsyncClient, room_id: str, mxid: str) -> None:
+        """Wait for the sync loop to bring a new room in, with its encryption state and
+        the invitee: nio sends only to rooms it knows, and shares keys with the members it
+        knows."""
+        def known() -> bool:
+            room = client.rooms.get(room_id)
+            return room is not None and mxid in room.users and \
+                room.encrypted == self.config.encrypt_direct_rooms
 
-    def _read_json(self, name: str, default: dict[str, str]) -> dict[str, str]:
-        text = self._read_text(name)
-        return dict(json.loads(text)) if text else default
-
-    def _write(self, name: str, text: str) -> None:
-        temporary = self.store / f".{name}.tmp"
-        with open(temporary, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.store / name)
-
-    async def _save_token(self, token: str) -> None:
-        await asyncio.to_thread(self._write, SYNC_TOKEN_FILE, token)
-
-    async def _save_dm_rooms(self) -> None:
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(self._write, DM_ROOMS_FILE, json.dumps(self._dm_rooms))
+        try:
+            async with asyncio.timeout(ROOM_WAIT_SECONDS), self._synced:
+                await self._synced.wait_for(known)
+        except TimeoutError as exc:
+            raise TransientSendError(f"the new direct room {room_id} did not come through "
+                                     "sync in time") from exc

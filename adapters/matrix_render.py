@@ -47,3 +47,11 @@ def render_content(msg: Outbound) -> dict[str, Any]:
         formatted.insert(0, f"{link}:")
     return {"msgtype": "m.notice", "body": "\n".join(plain), "format": HTML_FORMAT,
             "formatted_body": "<br>".join(formatted), "m.mentions": mentions}
+
+
+def in_thread(content: dict[str, Any], root_event_id: str) -> dict[str, Any]:
+    """The same content as a reply in the thread under `root_event_id` (clients without
+    threads show it as a reply to the root)."""
+    return {**content, "m.relates_to": {"rel_type": "m.thread", "event_id": root_event_id,
+                                        "is_falling_back": True,
+                                        "m.in_reply_to": {"event_id": root_event_id}}}

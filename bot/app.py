@@ -18,6 +18,7 @@ from typing import Any
 
 from adapters.console import ConsoleAdapter
 from adapters.irc import IrcAdapter
+from adapters.matrix import MatrixAdapter
 from adapters.telegram import TelegramAdapter
 from bot.broadcast import Broadcaster
 from bot.config import Config, ConfigError
@@ -56,12 +57,13 @@ def network_adapters(config: Config, chat_name: str | None = None,
                      room: str = "") -> list[Adapter]:
     """The adapters `wayfinder run` starts: every enabled network, else the console."""
     secrets = config.check_secrets()
-    for name in ("matrix",):
-        if getattr(config.adapters, name).enabled:
-            raise ConfigError(config.source, f"adapters.{name}.enabled",
-                              f"the {name} adapter is not available in this version yet; "
-                              "set enabled = false")
     adapters: list[Adapter] = []
+    matrix = config.adapters.matrix
+    if matrix.enabled:
+        token = secrets.get("adapters.matrix.access_token_env")
+        adapters.append(MatrixAdapter(
+            matrix, token or secrets["adapters.matrix.password_env"],
+            secrets["adapters.matrix.pickle_key_env"], secret_is_token=token is not None))
     irc = config.adapters.irc
     if irc.enabled:
         adapters.append(IrcAdapter(irc, secrets.get("adapters.irc.sasl_password_env", "")))

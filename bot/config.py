@@ -165,10 +165,12 @@ class MatrixConfig(_Section):
     device_name: str = "Wayfinder"
     pickle_key_env: str = ""  # encrypts the end-to-end keys at rest
     allowed_homeservers: tuple[str, ...] = ()  # whose invites to accept; empty: the bot's own
-    conversation: Literal["private", "room"] = "private"  # where !start in a room goes on
+    # Where `!start` in a room goes on: a direct room, the room itself, or a thread in it.
+    conversation: Literal["private", "room", "thread"] = "private"
     encrypt_direct_rooms: bool = True
     sync_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
-    backoff_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # Cap of the sync retry backoff: also the longest wait after the homeserver is back.
+    backoff_max_seconds: Annotated[float, Field(gt=0)] = 8.0
 
 
 class TelegramConfig(_Section):
@@ -220,6 +222,7 @@ class Config(_Section):
                 keys.append(("adapters.matrix.access_token_env", matrix.access_token_env))
             else:
                 keys.append(("adapters.matrix.password_env", matrix.password_env))
+            keys.append(("adapters.matrix.pickle_key_env", matrix.pickle_key_env))
         if telegram.enabled:
             keys.append(("adapters.telegram.token_env", telegram.token_env))
             if telegram.mode == "webhook":

@@ -269,12 +269,15 @@ class Dispatcher:
                 await self.store.mark_unknown(row.id, str(exc))
                 return
             except (TransientSendError, OSError, TimeoutError) as exc:
-                attempts += 1
-                if attempts >= self.config.max_attempts:
-                    await self._dead(row, f"gave up after {attempts} attempts: {exc}")
-                    return
-                await self.store.mark_retry(row.id, str(exc))
                 retry_after = exc.retry_after if isinstance(exc, TransientSendError) else None
+                # "Too many, retry after" is the network pacing us, not a failed attempt: a
+                # long burst would otherwise use up a row's attempts waiting its turn.
+                if retry_after is None:
+                    attempts += 1
+                    if attempts >= self.config.max_attempts:
+                        await self._dead(row, f"gave up after {attempts} attempts: {exc}")
+                        return
+                    await self.store.mark_retry(row.id, str(exc))
                 if retry_after is not None and bucket is not None:
                     bucket.pause(retry_after)  # the whole connection waits, not only this row
                 else:

@@ -138,3 +138,29 @@ def test_an_irc_adapter_is_built_from_the_config(tmp_path: Path,
                                           'sasl_account = "bot"\nsasl_password_env = "IRC_PW"\n'))
     (adapter,) = network_adapters(config)
     assert adapter.network == "irc"
+
+
+MATRIX_SECTION = ('[adapters.matrix]\nenabled = true\nhomeserver = "http://127.0.0.1:8008"\n'
+                  'user_id = "@bot:localhost"\npassword_env = "MX_PW"\n')
+
+
+def test_matrix_needs_a_pickle_key_named_by_key(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MX_PW", "a-real-password")
+    config = load_config(_write(tmp_path, MATRIX_SECTION))
+    with pytest.raises(ConfigError) as err:
+        network_adapters(config)
+    assert err.value.key == "adapters.matrix.pickle_key_env"
+    monkeypatch.setenv("MX_PICKLE", "a-long-random-pickle-key")
+    config = load_config(_write(tmp_path, MATRIX_SECTION + 'pickle_key_env = "MX_PICKLE"\n'))
+    (adapter,) = network_adapters(config)
+    assert adapter.network == "matrix"
+
+
+def test_matrix_values_are_checked_by_key(tmp_path: Path) -> None:
+    for line, key in [('conversation = "dm"', "adapters.matrix.conversation"),
+                      ('device_id = "a b"', "adapters.matrix.device_id"),
+                      ("sync_timeout_seconds = 0", "adapters.matrix.sync_timeout_seconds")]:
+        with pytest.raises(ConfigError) as err:
+            load_config(_write(tmp_path, f"[adapters.matrix]\n{line}\n"))
+        assert err.value.key == key

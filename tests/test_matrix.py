@@ -1,27 +1,21 @@
-"""The Matrix adapter against a real Synapse (WIP for issue 4: unencrypted path first)."""
+"""The Matrix adapter against a real Synapse on 127.0.0.1: conversations, unencrypted and
+end-to-end encrypted; invites; threads; events the bot must shrug off."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from nio import (
-    AsyncClient,
-    InviteMemberEvent,
-    RoomMemberEvent,
-    RoomMessageNotice,
-    SyncResponse,
+
+from tests.matrixkit import (
+    BOT_PASSWORD,
+    Person,
+    matrix_config,
+    person,
+    running_bot,
 )
-
-from adapters.matrix import MatrixAdapter
-from bot.app import App
-from bot.config import MatrixConfig
-from tests.harness import FakeClock, make_config
 from tests.synapse import Synapse, start_synapse
-
-BOT_PASSWORD = "bot-password"
 
 
 @pytest.fixture
@@ -31,84 +25,31 @@ async def synapse() -> AsyncIterator[Synapse]:
     await server.remove()
 
 
-class Person:
-    """Someone on Matrix, played by a plain matrix-nio client."""
-
-    def __init__(self, synapse: Synapse, mxid: str, store: Path) -> None:
-        store.mkdir(parents=True, exist_ok=True)
-        self.client = AsyncClient(synapse.url, mxid, store_path=str(store))
-        self.notices: asyncio.Queue[tuple[str, RoomMessageNotice]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._members: set[tuple[str, str]] = set()
-        self._member_joined = asyncio.Event()
-
-    async def login(self, password: str) -> None:
-        await self.client.login(password)
-        await self.client.sync(timeout=0)
-        self._task = asyncio.create_task(self._follow())
-
-    async def _follow(self) -> None:
-        """Sync on; join every room we are invited to; queue every notice from others."""
-        while True:
-            answer = await self.client.sync(timeout=1000)
-            if not isinstance(answer, SyncResponse):
-                await asyncio.sleep(0.2)
-                continue
-            for room_id, info in answer.rooms.invite.items():
-                if any(isinstance(e, InviteMemberEvent) for e in info.invite_state):
-                    await self.client.join(room_id)
-            for room_id, joined in answer.rooms.join.items():
-                for event in joined.timeline.events:
-                    if isinstance(event, RoomMemberEvent) and event.membership == "join":
-                        self._members.add((room_id, event.state_key))
-                        self._member_joined.set()
-                    if isinstance(event, RoomMessageNotice) and \
-                            event.sender != self.client.user_id:
-                        await self.notices.put((room_id, event))
-
-    async def joined(self, room_id: str, mxid: str, within: float = 10) -> None:
-        async with asyncio.timeout(within):
-            while (room_id, mxid) not in self._members:
-                self._member_joined.clear()
-                await self._member_joined.wait()
-
-    async def notice(self, within: float = 15) -> tuple[str, RoomMessageNotice]:
-        return await asyncio.wait_for(self.notices.get(), within)
-
-    async def say(self, room_id: str, text: str) -> None:
-        await self.client.room_send(room_id, "m.room.message",
-                                    {"msgtype": "m.text", "body": text},
-                                    ignore_unverified_devices=True)
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self.client.close()
+@pytest.fixture
+async def bot_id(synapse: Synapse) -> str:
+    return await synapse.register("wayfinder", BOT_PASSWORD)
 
 
-async def test_start_in_a_room_continues_in_a_direct_room(synapse: Synapse, sqlite_url: str,
-                                                          tmp_path: Path) -> None:
-    bot_id = await synapse.register("wayfinder", BOT_PASSWORD)
-    ana_id = await synapse.register("ana", "ana-password")
-    ana = Person(synapse, ana_id, tmp_path / "ana")
-    await ana.login("ana-password")
-    config = MatrixConfig.model_validate({
-        "enabled": True, "homeserver": synapse.url, "user_id": bot_id,
-        "store_path": str(tmp_path / "bot-store"), "encrypt_direct_rooms": False,
-        "sync_timeout_seconds": 1.0})
-    adapter = MatrixAdapter(config, BOT_PASSWORD, pickle_key="test-pickle-key")
-    app = App(make_config(sqlite_url), [adapter], clock=FakeClock())
-    await app.start(tick=False)
-    serving = asyncio.create_task(app.serve())
-    try:
-        await asyncio.wait_for(adapter.ready.wait(), 20)
-        room = await ana.client.room_create(invite=[bot_id], name="project room")
-        await ana.client.sync(timeout=0)
-        await ana.joined(room.room_id, bot_id)  # the bot accepted the invite
-        await ana.say(room.room_id, "!start")
+@pytest.fixture
+async def ana(synapse: Synapse, tmp_path: Path) -> AsyncIterator[Person]:
+    someone = await person(synapse, "ana", tmp_path)
+    yield someone
+    await someone.close()
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_start_in_a_room_continues_in_a_direct_room(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
+        encrypted: bool) -> None:
+    room = await ana.create_room([bot_id], encrypted=encrypted)
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
+                           encrypt_direct_rooms=encrypted)
+    async with running_bot(config, sqlite_url):
+        await ana.joined(room, bot_id)
+        await ana.say(room, "!start")
         dm_room, first = await ana.notice()
-        assert dm_room != room.room_id  # the answer comes in a direct room
+        assert dm_room != room  # the answer comes in a direct room
+        assert ana.client.rooms[dm_room].encrypted is encrypted
         assert "Hi, I'm Wayfinder" in first.body
         assert first.source["content"]["m.mentions"] == {}  # nobody is pinged
         _room, question = await ana.notice()
@@ -117,8 +58,104 @@ async def test_start_in_a_room_continues_in_a_direct_room(synapse: Synapse, sqli
         await ana.say(dm_room, "automation, 5")
         _room, second = await ana.notice()
         assert "What are you good at" in second.body
-    finally:
-        app.stop()
-        await serving
-        await app.close()
-        await ana.close()
+        await ana.say(dm_room, "!skip")
+        await ana.notice_containing("Which programming languages")
+        await ana.say(dm_room, "!skip")
+        _room, fits = await ana.notice_containing("These projects fit you best")
+        assert fits.source["content"]["msgtype"] == "m.notice"
+    assert ana.undecrypted == []
+
+
+async def test_a_new_device_gets_the_keys_of_the_next_reply(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
+    room = await ana.create_room([bot_id], encrypted=True)
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room])
+    async with running_bot(config, sqlite_url):
+        await ana.joined(room, bot_id)
+        await ana.say(room, "!start")
+        dm_room, _first = await ana.notice()
+        await ana.notice_containing("What are you interested in?")
+        laptop = await person(synapse, "ana", tmp_path, device="LAPTOP")
+        try:
+            await laptop.say(dm_room, "automation, 5")  # from the device the bot never saw
+            for someone in (ana, laptop):
+                _room, reply = await someone.notice_containing("What are you good at")
+                assert reply.decrypted
+        finally:
+            await laptop.close()
+
+
+async def test_thread_mode_keeps_the_conversation_in_a_thread(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
+    room = await ana.create_room([bot_id])
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
+                           conversation="thread")
+    async with running_bot(config, sqlite_url):
+        await ana.joined(room, bot_id)
+        root = await ana.say(room, "!start")
+        for expected in ("Hi, I'm Wayfinder", "What are you interested in?"):
+            where, reply = await ana.notice_containing(expected)
+            assert where == room
+            relation = reply.source["content"]["m.relates_to"]
+            assert (relation["rel_type"], relation["event_id"]) == ("m.thread", root)
+        await ana.say(room, "automation, 5", **{"m.relates_to": {
+            "rel_type": "m.thread", "event_id": root, "is_falling_back": True,
+            "m.in_reply_to": {"event_id": root}}})
+        _where, reply = await ana.notice_containing("What are you good at")
+        assert reply.source["content"]["m.relates_to"]["event_id"] == root
+
+
+async def test_invites_are_accepted_only_as_configured(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
+    listed = await ana.create_room([bot_id], name="listed")
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[listed])
+    async with running_bot(config, sqlite_url) as bot:
+        await ana.joined(listed, bot_id)
+        other = await ana.create_room([bot_id], name="not listed")
+        direct = await ana.client.room_create(invite=[bot_id], is_direct=True)
+        await ana.joined(direct.room_id, bot_id)  # a direct room from the bot's homeserver
+        assert bot.adapter.client is not None
+        assert other not in bot.adapter.client.rooms  # declined
+        await ana.say(direct.room_id, "!help")
+        where, _help = await ana.notice()
+        assert where == direct.room_id
+    strict = matrix_config(synapse, bot_id, tmp_path / "bot",
+                           allowed_homeservers=["elsewhere.example"])
+    async with running_bot(strict, sqlite_url) as bot:
+        declined = await ana.client.room_create(invite=[bot_id], is_direct=True)
+        await ana.joined(listed, bot_id)
+        await ana.say(listed, "!help")  # wakes the bot's sync after the invite
+        assert bot.adapter.client is not None
+        assert declined.room_id not in bot.adapter.client.rooms
+
+
+async def test_edits_redactions_and_odd_events_never_stop_the_loop(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
+    room = await ana.create_room([bot_id])
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
+                           conversation="room")
+    async with running_bot(config, sqlite_url):
+        await ana.joined(room, bot_id)
+        original = await ana.say(room, "hello")
+        await ana.say(room, "* !start", **{"m.new_content": {"msgtype": "m.text",
+                                                              "body": "!start"},
+                                            "m.relates_to": {"rel_type": "m.replace",
+                                                             "event_id": original}})
+        await ana.client.room_redact(room, original, reason="typo")
+        await ana.client.room_send(room, "m.reaction", {"m.relates_to": {
+            "rel_type": "m.annotation", "event_id": original, "key": "👍"}})
+        await ana.client.room_send(room, "m.room.message", {"msgtype": "m.text", "body": 42})
+        await ana.client.room_send(room, "m.room.message", {"msgtype": "m.text",
+                                                            "m.relates_to": "nonsense",
+                                                            "body": "!nonsense"})
+        await ana.client.room_send(room, "org.example.custom", {"anything": [1, 2]})
+        await ana.say(room, "")
+        await ana.say(room, "x" * 60_000)
+        await ana.say(room, "!help")
+        # The loop is alive: !help is answered; the edit did not start anything; the only
+        # other answer is to the unknown command.
+        replies: list[str] = []
+        while not replies or "this list" not in replies[-1]:
+            replies.append((await ana.notice())[1].body)
+        assert len(replies) <= 2, replies
+        assert not any("Hi, I'm Wayfinder" in r for r in replies)

@@ -88,6 +88,19 @@ async def test_retry_after_pauses_the_whole_connection(store: SqlStore) -> None:
     assert adapter.sent[0].at - started >= 0.29
 
 
+async def test_rate_limit_answers_do_not_use_up_attempts(store: SqlStore) -> None:
+    adapter = MemoryAdapter.with_rate("matrix", per_second=1000, burst=10)
+    adapter.failures = [TransientSendError("429", retry_after=0.001)] * 10  # max_attempts 4
+    await _queue(store, "matrix", ["a", "b"])
+    dispatcher = Dispatcher(store, {adapter.network: adapter}, FAST)
+    await dispatcher.start()
+    assert await dispatcher.drain(5)
+    await dispatcher.stop()
+    assert [s.text for s in adapter.sent] == ["a", "b"]
+    assert await store.outbox_counts() == {"sent": 2}
+    assert dispatcher.dead == 0
+
+
 async def test_one_failing_network_never_stalls_the_others(store: SqlStore) -> None:
     down = MemoryAdapter(Network("matrix"))
     down.failures = [TransientSendError("homeserver down")] * 3
