@@ -102,6 +102,7 @@ class MatrixAdapter:
         self.client: AsyncClient | None = None
         self.ready = asyncio.Event()
         self.sync_attempts: deque[float] = deque(maxlen=1000)  # monotonic start times
+        self.rate_limited = 0  # sends the homeserver answered with 429
         self._sink: InboundSink | None = None
         self._dm_rooms: dict[str, str] = {}
         self._dm_lock = asyncio.Lock()
@@ -180,6 +181,9 @@ class MatrixAdapter:
                             delay)
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 continue
+            if full_state:
+                log.info("matrix: in sync as %s (device %s)", self.config.user_id,
+                         self.config.device_id)
             failures, full_state = 0, False
             self.ready.set()
             # Keys first: a reply this sync causes must reach a device that just appeared.
@@ -346,6 +350,7 @@ class MatrixAdapter:
             raise TransientSendError(f"matrix: {type(exc).__name__}: {exc}") from exc
         if isinstance(answer, RoomSendError):
             if answer.status_code == "M_LIMIT_EXCEEDED":
+                self.rate_limited += 1
                 raise TransientSendError(str(answer), (answer.retry_after_ms or 1000) / 1000)
             if answer.status_code in ("M_FORBIDDEN", "M_NOT_FOUND"):
                 raise PermanentSendError(str(answer))

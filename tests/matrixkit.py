@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -29,7 +30,7 @@ from nio import (
 from adapters.matrix import MatrixAdapter
 from bot.app import App
 from bot.config import MatrixConfig
-from tests.harness import FakeClock, make_config
+from tests.harness import make_config
 from tests.synapse import Synapse
 
 BOT_PASSWORD = "bot-password"
@@ -45,7 +46,8 @@ class Person:
         store.mkdir(parents=True, exist_ok=True)
         self.client = AsyncClient(
             synapse.url, mxid, device_id=device or None, store_path=str(store),
-            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False))
+            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False,
+                                     max_timeouts=0))
         self.notices: asyncio.Queue[tuple[str, RoomMessageNotice]] = asyncio.Queue()
         self.undecrypted: list[MegolmEvent] = []
         self._task: asyncio.Task[None] | None = None
@@ -65,7 +67,10 @@ class Person:
 
     async def _follow(self) -> None:
         while True:
-            await self._sync_once(1000)
+            try:
+                await self._sync_once(1000)
+            except (aiohttp.ClientError, OSError, TimeoutError):  # the homeserver is down
+                await asyncio.sleep(0.2)
 
     async def _sync_once(self, timeout_ms: int) -> None:
         answer = await self.client.sync(timeout=timeout_ms)
@@ -167,7 +172,7 @@ class RunningBot:
 @contextlib.asynccontextmanager
 async def running_bot(config: MatrixConfig, db_url: str) -> AsyncIterator[RunningBot]:
     adapter = MatrixAdapter(config, BOT_PASSWORD, pickle_key=PICKLE_KEY)
-    app = App(make_config(db_url), [adapter], clock=FakeClock())
+    app = App(make_config(db_url), [adapter])
     await app.start(tick=False)
     serving = asyncio.create_task(app.serve())
     try:
