@@ -91,6 +91,19 @@ class Undecrypted:
     since: float
 
 
+async def maintain_keys(client: AsyncClient) -> None:
+    """What nio's sync_forever does between syncs for end-to-end encryption: publish our
+    one-time keys, learn members' devices, open sessions with new ones and send the room
+    keys queued for them."""
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        await client.keys_query()
+    if client.should_claim_keys:
+        await client.keys_claim(client.get_users_for_key_claiming())
+    await client.send_to_device_messages()
+
+
 class MatrixAdapter:
     network = MATRIX
 
@@ -204,13 +217,7 @@ class MatrixAdapter:
 
     async def _keys(self, client: AsyncClient) -> None:
         try:
-            if client.should_upload_keys:
-                await client.keys_upload()
-            if client.should_query_keys:
-                await client.keys_query()
-            if client.should_claim_keys:
-                await client.keys_claim(client.get_users_for_key_claiming())
-            await client.send_to_device_messages()
+            await maintain_keys(client)
         except NETWORK_ERRORS as exc:  # the next sync tries again
             log.warning("matrix: key maintenance failed: %s", exc)
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.harness import FakeClock, Harness, make_config
+from tests.synapse import Synapse, start_synapse
 
 PG_ENV = "WAYFINDER_TEST_PG_URL"
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -69,3 +70,11 @@ HarnessFactory = Callable[..., Harness]
 async def bot(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
     async with Harness(make_config(sqlite_url), clock=clock) as harness:
         yield harness
+
+
+@pytest.fixture
+async def synapse() -> AsyncIterator[Synapse]:
+    """A fresh Synapse on 127.0.0.1 with relaxed rate limits (tests/servers/homeserver.yaml.in)."""
+    server = await start_synapse()
+    yield server
+    await server.remove()

@@ -27,7 +27,7 @@ from nio import (
     SyncResponse,
 )
 
-from adapters.matrix import MatrixAdapter
+from adapters.matrix import MatrixAdapter, maintain_keys
 from bot.app import App
 from bot.config import MatrixConfig
 from tests.harness import make_config
@@ -90,14 +90,7 @@ class Person:
                     await self.notices.put((room_id, event))
                 elif isinstance(event, MegolmEvent):
                     self.undecrypted.append(event)
-        client = self.client
-        if client.should_upload_keys:
-            await client.keys_upload()
-        if client.should_query_keys:
-            await client.keys_query()
-        if client.should_claim_keys:
-            await client.keys_claim(client.get_users_for_key_claiming())
-        await client.send_to_device_messages()
+        await maintain_keys(self.client)
         async with self._synced:
             self._synced.notify_all()
 

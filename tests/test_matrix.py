@@ -15,14 +15,7 @@ from tests.matrixkit import (
     person,
     running_bot,
 )
-from tests.synapse import Synapse, start_synapse
-
-
-@pytest.fixture
-async def synapse() -> AsyncIterator[Synapse]:
-    server = await start_synapse()
-    yield server
-    await server.remove()
+from tests.synapse import Synapse
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import aiohttp
-import pytest
 from nio import RoomCreateResponse
 
 from adapters.matrix_render import ALLOWED_TAGS
@@ -33,13 +31,6 @@ from tests.matrixkit import (
 from tests.synapse import Synapse, start_synapse
 
 MATRIX = Network("matrix")
-
-
-@pytest.fixture
-async def synapse() -> AsyncIterator[Synapse]:
-    server = await start_synapse()
-    yield server
-    await server.remove()
 
 
 async def _say_when_up(someone: Person, room: str, text: str, within: float = 20) -> None:

@@ -7,20 +7,11 @@ tests will use starts, registers people and relays a message between two nio cli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from nio import AsyncClient, LoginResponse, RoomCreateResponse, RoomMessageText
 
-from tests.synapse import Synapse, start_synapse
-
-
-@pytest.fixture
-async def synapse() -> AsyncIterator[Synapse]:
-    server = await start_synapse()
-    yield server
-    await server.remove()
+from tests.synapse import Synapse
 
 
 async def test_synapse_relays_a_message_between_two_registered_people(
