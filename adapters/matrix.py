@@ -48,6 +48,7 @@ from nio import (
     RoomSendError,
     SyncError,
     SyncResponse,
+    WhoamiError,
 )
 
 from adapters.matrix_render import in_thread, render_content
@@ -162,7 +163,8 @@ class MatrixAdapter:
 
     async def _login(self, client: AsyncClient) -> None:
         if self.secret_is_token:
-            client.restore_login(self.config.user_id, self.config.device_id, self.secret)
+            client.restore_login(self.config.user_id, await self._token_device(client),
+                                 self.secret)
         else:
             answer = await client.login(self.secret, device_name=self.config.device_name)
             if isinstance(answer, LoginError):
@@ -172,6 +174,25 @@ class MatrixAdapter:
                     f"password in ${self.config.password_env}.")
         if client.should_upload_keys:
             await client.keys_upload()
+
+    async def _token_device(self, client: AsyncClient) -> str:
+        """The device an access token belongs to: the keys in the store are that device's,
+        whatever adapters.matrix.device_id says."""
+        client.access_token = self.secret
+        who = await client.whoami()
+        key = f"${self.config.access_token_env} (adapters.matrix.access_token_env)"
+        if isinstance(who, WhoamiError):
+            raise AdapterFatalError(f"matrix: {self.config.homeserver} refused the access "
+                                    f"token in {key}: {who.message}")
+        if who.user_id != self.config.user_id:
+            raise AdapterFatalError(f"matrix: the access token in {key} is {who.user_id}'s, "
+                                    f"not adapters.matrix.user_id {self.config.user_id}")
+        device = who.device_id or self.config.device_id
+        if device != self.config.device_id:
+            log.warning("matrix: the access token belongs to device %s, not "
+                        "adapters.matrix.device_id %s; using %s", device,
+                        self.config.device_id, device)
+        return device
 
     async def _join_configured(self, client: AsyncClient) -> None:
         for room in self.config.rooms:

@@ -163,8 +163,11 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(config: MatrixConfig, db_url: str) -> AsyncIterator[RunningBot]:
-    adapter = MatrixAdapter(config, BOT_PASSWORD, pickle_key=PICKLE_KEY)
+async def running_bot(config: MatrixConfig, db_url: str,
+                      access_token: str | None = None) -> AsyncIterator[RunningBot]:
+    """The bot on this Matrix config, logged in with BOT_PASSWORD or the access token."""
+    adapter = MatrixAdapter(config, access_token or BOT_PASSWORD, pickle_key=PICKLE_KEY,
+                            secret_is_token=access_token is not None)
     app = App(make_config(db_url), [adapter])
     await app.start(tick=False)
     serving = asyncio.create_task(app.serve())

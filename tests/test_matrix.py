@@ -1,15 +1,22 @@
 """The Matrix adapter against a real Synapse on 127.0.0.1: conversations, unencrypted and
-end-to-end encrypted; invites; threads; events the bot must shrug off."""
+end-to-end encrypted; access tokens; invites and leaving; threads; events the bot must shrug
+off."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from nio import AsyncClient, JoinedRoomsResponse, LoginResponse, RoomCreateResponse
 
+from adapters.matrix import MatrixAdapter
+from bot.ports import AdapterFatalError
 from tests.matrixkit import (
     BOT_PASSWORD,
+    ENCRYPTION,
+    PICKLE_KEY,
     Person,
     matrix_config,
     person,
@@ -152,3 +159,59 @@ async def test_edits_redactions_and_odd_events_never_stop_the_loop(
             replies.append((await ana.notice())[1].body)
         assert len(replies) <= 2, replies
         assert not any("Hi, I'm Wayfinder" in r for r in replies)
+
+
+async def test_an_access_token_logs_in_as_the_device_it_belongs_to(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
+    issuer = AsyncClient(synapse.url, bot_id, device_id="TOKENDEV")
+    login = await issuer.login(BOT_PASSWORD)
+    await issuer.close()  # the token stays valid: no logout
+    assert isinstance(login, LoginResponse), login
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", access_token_env="MX_TOKEN")
+    async with running_bot(config, sqlite_url, access_token=login.access_token) as bot:
+        assert bot.adapter.client is not None
+        assert bot.adapter.client.device_id == "TOKENDEV"  # not the configured WAYFINDER
+        opened = await ana.client.room_create(invite=[bot_id], is_direct=True,
+                                              initial_state=[ENCRYPTION])
+        assert isinstance(opened, RoomCreateResponse), opened
+        dm_room = opened.room_id
+        await ana.joined(dm_room, bot_id)
+        await ana.say(dm_room, "!help")
+        where, answer = await ana.notice()
+        assert where == dm_room
+        assert answer.decrypted
+
+
+async def test_a_refused_access_token_stops_the_adapter_naming_the_key(
+        synapse: Synapse, bot_id: str, tmp_path: Path) -> None:
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", access_token_env="MX_TOKEN")
+    adapter = MatrixAdapter(config, "syt_not_a_token", PICKLE_KEY, secret_is_token=True)
+
+    async def ignore(_inbound: object) -> None:
+        raise AssertionError("nothing can arrive without a login")
+
+    with pytest.raises(AdapterFatalError, match=r"\$MX_TOKEN \(adapters.matrix.access_token_env\)"):
+        await adapter.run(ignore)
+
+
+async def test_the_bot_leaves_a_direct_room_once_everyone_else_has(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
+    config = matrix_config(synapse, bot_id, tmp_path / "bot")
+    async with running_bot(config, sqlite_url) as bot:
+        opened = await ana.client.room_create(invite=[bot_id], is_direct=True)
+        assert isinstance(opened, RoomCreateResponse), opened
+        await ana.joined(opened.room_id, bot_id)
+        await ana.say(opened.room_id, "!help")
+        await ana.notice()
+        await ana.client.room_leave(opened.room_id)
+        client = bot.adapter.client
+        assert client is not None
+        for _ in range(100):  # the homeserver's word, not nio's memory
+            joined = await client.joined_rooms()
+            assert isinstance(joined, JoinedRoomsResponse), joined
+            if opened.room_id not in joined.rooms:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the bot stayed alone in the direct room for 10 s")
+
