@@ -305,6 +305,8 @@ class WireTap:
         self.upstream_port = upstream_port
         self.port = 0
         self.sent: list[str] = []
+        self._privmsgs = 0
+        self._recorded = asyncio.Condition()
         self.gate = asyncio.Event()
         self.gate.set()
         self._server: asyncio.Server | None = None
@@ -330,7 +332,10 @@ class WireTap:
         async def pump_up() -> None:
             while line := await reader.readline():
                 self.sent.append(line.decode(errors="replace"))
+                self._privmsgs += line.startswith(b"PRIVMSG ")
                 up_writer.write(line)
+                async with self._recorded:
+                    self._recorded.notify_all()
             up_writer.close()
 
         async def pump_down() -> None:
@@ -353,3 +358,13 @@ class WireTap:
 
     def privmsgs(self) -> list[str]:
         return [line for line in self.sent if line.startswith("PRIVMSG ")]
+
+    async def until_privmsgs(self, count: int, within: float = 10) -> None:
+        """Wait for the tap to have read `count` PRIVMSG lines: a send that returned has
+        written its line, which may still be on its way through the proxy."""
+        try:
+            async with asyncio.timeout(within), self._recorded:
+                await self._recorded.wait_for(lambda: self._privmsgs >= count)
+        except TimeoutError:
+            raise AssertionError(f"the tap read {self._privmsgs} PRIVMSG lines in {within} s, "
+                                 f"not {count}") from None

@@ -281,11 +281,12 @@ async def test_hostile_text_never_reaches_the_wire_unclean(
             choices = tuple(Choice(f"c{i}", hostile_text(rng)) for i in range(n % 3))
             file = FileRef(hostile_text(rng), "text/plain", b"x") if n % 10 == 0 else None
             messages.append(Outbound(room, hostile_text(rng) + f" #{n}", choices, file=file))
-        before = len(tap.sent)
+        before, privmsgs_before = len(tap.sent), len(tap.privmsgs())
         budget = bot.adapter._budget
         await asyncio.gather(*(bot.adapter.send(m, str(i)) for i, m in enumerate(messages)))
         intended = [line for m in messages for line in render_lines(
             m, budget.text_bytes(CHANNEL), config.max_lines, False, config.overflow_pointer)]
+        await tap.until_privmsgs(privmsgs_before + len(intended))
         wire = tap.sent[before:]
         privmsgs = [line for line in wire if line.startswith("PRIVMSG ")]
         assert len(privmsgs) == len(intended)
