@@ -26,7 +26,6 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
-    RoomCreateResponse,
     RoomMessageText,
     SyncResponse,
 )
@@ -35,7 +34,7 @@ from adapters.matrix import MatrixAdapter
 from bench.stats import percentiles, sampling_main
 from bot.app import App, settle_heap
 from bot.config import config_from_dict
-from tests.matrixkit import BOT_PASSWORD, ENCRYPTION, PICKLE_KEY, Person, matrix_config
+from tests.matrixkit import BOT_PASSWORD, PICKLE_KEY, Person, matrix_config
 from tests.synapse import Synapse, start_synapse
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -87,16 +86,7 @@ class Echo:
 
 
 async def _rooms(people: list[Person], partner: str, encrypted: bool) -> list[str]:
-    rooms = []
-    for someone in people:
-        answer = await someone.client.room_create(
-            invite=[partner], is_direct=True, initial_state=[ENCRYPTION] if encrypted else [])
-        if not isinstance(answer, RoomCreateResponse):
-            raise RuntimeError(f"{someone.mxid} could not open a room: {answer}")
-        room_id = str(answer.room_id)
-        await someone.joined(room_id, partner, within=30)
-        rooms.append(room_id)
-    return rooms
+    return [await someone.open_direct(partner, encrypted, within=30) for someone in people]
 
 
 async def _round_trip(someone: Person, room: str) -> float:

@@ -130,6 +130,15 @@ class Person:
             await self._synced.wait_for(lambda: answer.room_id in self.client.rooms)
         return str(answer.room_id)
 
+    async def open_direct(self, partner: str, encrypted: bool = False,
+                          within: float = 15) -> str:
+        """A direct room with `partner`, once the partner has joined it."""
+        answer = await self.client.room_create(
+            invite=[partner], is_direct=True, initial_state=[ENCRYPTION] if encrypted else [])
+        assert isinstance(answer, RoomCreateResponse), f"{self.mxid}: {answer}"
+        await self.joined(answer.room_id, partner, within)
+        return str(answer.room_id)
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from nio import AsyncClient, JoinedRoomsResponse, LoginResponse, RoomCreateResponse
+from nio import AsyncClient, JoinedRoomsResponse, LoginResponse
 
 from adapters.matrix import MatrixAdapter
 from bot.ports import AdapterFatalError
 from tests.matrixkit import (
     BOT_PASSWORD,
-    ENCRYPTION,
     PICKLE_KEY,
     Person,
     matrix_config,
@@ -112,13 +111,12 @@ async def test_invites_are_accepted_only_as_configured(
     async with running_bot(config, sqlite_url) as bot:
         await ana.joined(listed, bot_id)
         other = await ana.create_room([bot_id], name="not listed")
-        direct = await ana.client.room_create(invite=[bot_id], is_direct=True)
-        await ana.joined(direct.room_id, bot_id)  # a direct room from the bot's homeserver
+        direct = await ana.open_direct(bot_id)  # from the bot's homeserver
         assert bot.adapter.client is not None
         assert other not in bot.adapter.client.rooms  # declined
-        await ana.say(direct.room_id, "!help")
+        await ana.say(direct, "!help")
         where, _help = await ana.notice()
-        assert where == direct.room_id
+        assert where == direct
     strict = matrix_config(synapse, bot_id, tmp_path / "bot",
                            allowed_homeservers=["elsewhere.example"])
     async with running_bot(strict, sqlite_url) as bot:
@@ -171,11 +169,7 @@ async def test_an_access_token_logs_in_as_the_device_it_belongs_to(
     async with running_bot(config, sqlite_url, access_token=login.access_token) as bot:
         assert bot.adapter.client is not None
         assert bot.adapter.client.device_id == "TOKENDEV"  # not the configured WAYFINDER
-        opened = await ana.client.room_create(invite=[bot_id], is_direct=True,
-                                              initial_state=[ENCRYPTION])
-        assert isinstance(opened, RoomCreateResponse), opened
-        dm_room = opened.room_id
-        await ana.joined(dm_room, bot_id)
+        dm_room = await ana.open_direct(bot_id, encrypted=True)
         await ana.say(dm_room, "!help")
         where, answer = await ana.notice()
         assert where == dm_room
@@ -198,18 +192,16 @@ async def test_the_bot_leaves_a_direct_room_once_everyone_else_has(
         synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
     config = matrix_config(synapse, bot_id, tmp_path / "bot")
     async with running_bot(config, sqlite_url) as bot:
-        opened = await ana.client.room_create(invite=[bot_id], is_direct=True)
-        assert isinstance(opened, RoomCreateResponse), opened
-        await ana.joined(opened.room_id, bot_id)
-        await ana.say(opened.room_id, "!help")
+        opened = await ana.open_direct(bot_id)
+        await ana.say(opened, "!help")
         await ana.notice()
-        await ana.client.room_leave(opened.room_id)
+        await ana.client.room_leave(opened)
         client = bot.adapter.client
         assert client is not None
         for _ in range(100):  # the homeserver's word, not nio's memory
             joined = await client.joined_rooms()
             assert isinstance(joined, JoinedRoomsResponse), joined
-            if opened.room_id not in joined.rooms:
+            if opened not in joined.rooms:
                 break
             await asyncio.sleep(0.1)
         else:

@@ -15,7 +15,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import aiohttp
-from nio import RoomCreateResponse
 
 from adapters.matrix_render import ALLOWED_TAGS
 from bot.model import ExternalId, Identity, Network, Outbound, RoomRef, outbound_to_json
@@ -44,13 +43,6 @@ async def _say_when_up(someone: Person, room: str, text: str, within: float = 20
                 await asyncio.sleep(0.1)
 
 
-async def _direct_room(ana: Person, bot_id: str) -> str:
-    answer = await ana.client.room_create(invite=[bot_id], is_direct=True)
-    assert isinstance(answer, RoomCreateResponse), answer
-    await ana.joined(answer.room_id, bot_id)
-    return str(answer.room_id)
-
-
 async def test_homeserver_away_for_30_s_then_resumed_within_10_s(
         synapse: Synapse, sqlite_url: str, tmp_path: Path) -> None:
     bot_id = await synapse.register("wayfinder", BOT_PASSWORD)
@@ -58,7 +50,7 @@ async def test_homeserver_away_for_30_s_then_resumed_within_10_s(
     config = matrix_config(synapse, bot_id, tmp_path / "bot", sync_timeout_seconds=30.0)
     try:
         async with running_bot(config, sqlite_url) as bot:
-            dm = await _direct_room(ana, bot_id)
+            dm = await ana.open_direct(bot_id)
             await ana.say(dm, "!start")
             await ana.notice_containing("What are you interested in?")
             await synapse.stop()
@@ -90,7 +82,7 @@ async def test_a_burst_of_50_replies_honours_429_and_keeps_order(
         config = matrix_config(synapse, bot_id, tmp_path / "bot", encrypt_direct_rooms=False)
         try:
             async with running_bot(config, sqlite_url) as bot:
-                dm = await _direct_room(ana, bot_id)
+                dm = await ana.open_direct(bot_id)
                 await ana.say(dm, "!help")
                 await ana.notice()
                 room = RoomRef(MATRIX, dm, direct=True)
@@ -156,7 +148,7 @@ async def test_500_hostile_names_and_bodies_are_escaped_and_ping_nobody(
     config = matrix_config(synapse, bot_id, tmp_path / "bot", encrypt_direct_rooms=False)
     try:
         async with running_bot(config, sqlite_url):
-            dm = await _direct_room(ana, bot_id)
+            dm = await ana.open_direct(bot_id)
             for n in range(500):
                 await ana.client.set_displayname(f"dn-token-{n} {hostile(rng)}")
                 # Both answers quote the person's words back.
