@@ -9,10 +9,8 @@ import getpass
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -21,26 +19,17 @@ from adapters.irc import IrcAdapter
 from adapters.matrix import MatrixAdapter
 from adapters.telegram import TelegramAdapter
 from bot.broadcast import Broadcaster
-from bot.config import Config, ConfigError
+from bot.config import Config
 from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
-from bot.model import Network, PersonId, Rate
+from bot.model import Network, Rate
 from bot.outbox import Dispatcher, Sleep
-from bot.ports import Adapter, AdapterFatalError, DeliveryCounts, OutboxRow, UnitOfWork
-from bot.quiet import zone
-from bot.records import Audit, Broadcast, Certificate, Event, Record, ScheduleBroadcast
+from bot.ports import Adapter, AdapterFatalError
+from bot.records import Record, ScheduleBroadcast
 from bot.roles import Directory
 from bot.scheduler import Ticker
 from flows import all_flows, due_sources, global_commands
-from flows.events import (
-    audience_of,
-    broadcast_plan,
-    broadcast_records,
-    preview_lines,
-    standing,
-)
-from flows.mentoring import ReportRow, report
-from storage.migrate import upgrade
+from flows.events import broadcast_plan, standing
 from storage.repository import SqlStore
 
 log = logging.getLogger(__name__)
@@ -228,97 +217,3 @@ def settle_heap() -> None:
     a tenth of its sends (measured by bench.broadcast). Once per process, after start."""
     gc.collect()
     gc.freeze()
-
-
-@asynccontextmanager
-async def maintenance_store(config: Config) -> AsyncIterator[SqlStore]:
-    """The database for a one-shot command: migrated, no writer, no adapters."""
-    store = SqlStore.open(config.storage.url, config.storage.durable)
-    try:
-        await upgrade(store.db)
-        yield store
-    finally:
-        await store.db.dispose()
-
-
-async def upgrade_database(config: Config) -> str:
-    async with maintenance_store(config):
-        return config.storage.url
-
-
-async def outbox_report(config: Config) -> tuple[dict[str, int], list[OutboxRow]]:
-    """Counts of outbox rows by status, and the dead letters (newest last)."""
-    async with maintenance_store(config) as store:
-        return await store.outbox_counts(), await store.dead_letters()
-
-
-async def mentoring_report(config: Config) -> dict[str, list[ReportRow]]:
-    """Help requests per project and per mentor: counts, escalations, median times."""
-    async with maintenance_store(config) as store:
-        cases = await store.all_cases()
-    return {"project": report(cases, "project"), "mentor": report(cases, "mentor")}
-
-
-async def verify_certificate(config: Config, code: str) -> Certificate | None:
-    async with maintenance_store(config) as store:
-        return await store.certificate(code)
-
-
-async def _find_event(store: SqlStore, content: Content, event_id: str) -> Event:
-    event = content.events.get(event_id) or await store.event(event_id)
-    if event is None:
-        known = sorted({*content.events, *(e.id for e in await store.events())})
-        raise ConfigError("broadcast", "EVENT", f"no event {event_id!r}; known: "
-                          f"{', '.join(known) or 'none yet'}")
-    return event
-
-
-@dataclass(frozen=True)
-class BroadcastPreview:
-    event: Event
-    send_at: datetime | None  # None: now
-    lines: list[str]
-    reach: int
-
-
-async def broadcast_preview(config: Config, event_id: str,
-                            local_at: datetime | None) -> BroadcastPreview:
-    """What `wayfinder broadcast` shows before asking. `local_at`: a wall time in the
-    event's time zone, to send later."""
-    content = load_content(config.content_path())
-    async with maintenance_store(config) as store:
-        event = await _find_event(store, content, event_id)
-        counts = await store.audience_counts(audience_of(event, "invite", content))
-    send_at = local_at.replace(tzinfo=zone(event.timezone)) if local_at else None
-    if send_at is not None and send_at <= utcnow():
-        raise ConfigError("broadcast", "--at", "that time is in the past")
-    lines = preview_lines(event, counts, content, config, adapter_rates((), config), utcnow(),
-                          send_at)
-    return BroadcastPreview(event, send_at, lines, sum(n for _net, _reg, n in counts))
-
-
-async def broadcast_now(config: Config, event: Event, send_at: datetime | None,
-                        by: str) -> tuple[Broadcast, int]:
-    """Schedule the invite (and its reminders); if it is due, fan it out into the outbox
-    here, where the running bot's dispatcher picks it up. Returns the invite broadcast and
-    how many messages were queued now."""
-    content = load_content(config.content_path())
-    store = SqlStore.open(config.storage.url, config.storage.durable)
-    await store.start()
-    try:
-        now = utcnow()
-        records: list[Record] = list(broadcast_records(event, config, send_at or now, by, now))
-        records.append(Audit(by, "broadcast", event.id, now))
-        await store.commit(UnitOfWork(PersonId(0), records=records))
-        invite = [b for b in await store.broadcasts_of(event.id) if b.kind == "invite"][-1]
-        broadcaster = Broadcaster(store, broadcast_plan(store, content, config),
-                                  config.events.fan_out_batch, lambda: None, utcnow)
-        queued = await broadcaster.run_due()
-        return invite, queued
-    finally:
-        await store.close()
-
-
-async def delivery_of(config: Config, broadcast_id: int) -> DeliveryCounts:
-    async with maintenance_store(config) as store:
-        return await store.delivery_counts(broadcast_id)

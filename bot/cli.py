@@ -16,22 +16,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.app import (
-    broadcast_now,
-    broadcast_preview,
-    chat_adapters,
-    delivery_of,
-    mentoring_report,
-    network_adapters,
-    outbox_report,
-    run_app,
-    upgrade_database,
-    verify_certificate,
-)
+from bot.app import chat_adapters, network_adapters, run_app
 from bot.config import Config, ConfigError, load_config
 from bot.content import ContentError, load_content
 from bot.durations import describe
 from bot.ports import AdapterFatalError
+from services.broadcast import broadcast_now, broadcast_preview, delivery_of
+from services.reports import mentoring_report, outbox_report, verify_certificate
+from services.store import upgrade_database
 
 F = TypeVar("F", bound=Callable[..., Any])
 WATCH_SECONDS = 0.5

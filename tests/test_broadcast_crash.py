@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.memory import MemoryAdapter
-from bot.app import delivery_of
 from bot.model import Network
+from services.broadcast import delivery_of
 from tests.crash_child import NETWORKS
 from tests.harness import FakeClock, Harness, make_config
 

@@ -1,0 +1,79 @@
+"""Use cases of `wayfinder broadcast`: preview, confirm (schedule and fan out), delivery counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.app import adapter_rates
+from bot.broadcast import Broadcaster
+from bot.config import Config, ConfigError
+from bot.content import Content, load_content
+from bot.engine import utcnow
+from bot.model import PersonId
+from bot.ports import DeliveryCounts, UnitOfWork
+from bot.quiet import zone
+from bot.records import Audit, Broadcast, Event, Record
+from flows.events import audience_of, broadcast_plan, broadcast_records, preview_lines
+from services.store import maintenance_store
+from storage.repository import SqlStore
+
+
+async def _find_event(store: SqlStore, content: Content, event_id: str) -> Event:
+    event = content.events.get(event_id) or await store.event(event_id)
+    if event is None:
+        known = sorted({*content.events, *(e.id for e in await store.events())})
+        raise ConfigError("broadcast", "EVENT", f"no event {event_id!r}; known: "
+                          f"{', '.join(known) or 'none yet'}")
+    return event
+
+
+@dataclass(frozen=True)
+class BroadcastPreview:
+    event: Event
+    send_at: datetime | None  # None: now
+    lines: list[str]
+    reach: int
+
+
+async def broadcast_preview(config: Config, event_id: str,
+                            local_at: datetime | None) -> BroadcastPreview:
+    """What `wayfinder broadcast` shows before asking. `local_at`: a wall time in the
+    event's time zone, to send later."""
+    content = load_content(config.content_path())
+    async with maintenance_store(config) as store:
+        event = await _find_event(store, content, event_id)
+        counts = await store.audience_counts(audience_of(event, "invite", content))
+    send_at = local_at.replace(tzinfo=zone(event.timezone)) if local_at else None
+    if send_at is not None and send_at <= utcnow():
+        raise ConfigError("broadcast", "--at", "that time is in the past")
+    lines = preview_lines(event, counts, content, config, adapter_rates((), config), utcnow(),
+                          send_at)
+    return BroadcastPreview(event, send_at, lines, sum(n for _net, _reg, n in counts))
+
+
+async def broadcast_now(config: Config, event: Event, send_at: datetime | None,
+                        by: str) -> tuple[Broadcast, int]:
+    """Schedule the invite (and its reminders); if it is due, fan it out into the outbox
+    here, where the running bot's dispatcher picks it up. Returns the invite broadcast and
+    how many messages were queued now."""
+    content = load_content(config.content_path())
+    store = SqlStore.open(config.storage.url, config.storage.durable)
+    await store.start()
+    try:
+        now = utcnow()
+        records: list[Record] = list(broadcast_records(event, config, send_at or now, by, now))
+        records.append(Audit(by, "broadcast", event.id, now))
+        await store.commit(UnitOfWork(PersonId(0), records=records))
+        invite = [b for b in await store.broadcasts_of(event.id) if b.kind == "invite"][-1]
+        broadcaster = Broadcaster(store, broadcast_plan(store, content, config),
+                                  config.events.fan_out_batch, lambda: None, utcnow)
+        queued = await broadcaster.run_due()
+        return invite, queued
+    finally:
+        await store.close()
+
+
+async def delivery_of(config: Config, broadcast_id: int) -> DeliveryCounts:
+    async with maintenance_store(config) as store:
+        return await store.delivery_counts(broadcast_id)

@@ -1,0 +1,27 @@
+"""Read models: the outbox report, the mentoring report, certificate verification."""
+
+from __future__ import annotations
+
+from bot.config import Config
+from bot.ports import OutboxRow
+from bot.records import Certificate
+from flows.mentoring import ReportRow, report
+from services.store import maintenance_store
+
+
+async def outbox_report(config: Config) -> tuple[dict[str, int], list[OutboxRow]]:
+    """Counts of outbox rows by status, and the dead letters (newest last)."""
+    async with maintenance_store(config) as store:
+        return await store.outbox_counts(), await store.dead_letters()
+
+
+async def mentoring_report(config: Config) -> dict[str, list[ReportRow]]:
+    """Help requests per project and per mentor: counts, escalations, median times."""
+    async with maintenance_store(config) as store:
+        cases = await store.all_cases()
+    return {"project": report(cases, "project"), "mentor": report(cases, "mentor")}
+
+
+async def verify_certificate(config: Config, code: str) -> Certificate | None:
+    async with maintenance_store(config) as store:
+        return await store.certificate(code)
