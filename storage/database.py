@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -24,6 +25,33 @@ from sqlalchemy.pool import ConnectionPoolEntry
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_READERS = 4
+# Errors about one statement's data: the store itself is fine, another unit may succeed.
+DATA_ERRORS = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError,
+               sa_exc.NotSupportedError)
+
+
+# PostgreSQL SQLSTATE classes about the statement's data (asyncpg's errors outside these
+# reach SQLAlchemy as a plain DBAPIError): data exception, integrity, cardinality, syntax or
+# access rule, WITH CHECK OPTION, feature not supported, PL/pgSQL raise.
+DATA_SQLSTATES = ("22", "23", "21", "42", "44", "0A", "P0")
+
+
+def store_failure(exc: BaseException) -> bool:
+    """Whether `exc` is about the store (cannot open, write or reach it, locked, full) rather
+    than about the data one unit of work gave it."""
+    if isinstance(exc, DATA_ERRORS):
+        return False
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate[:2] in DATA_SQLSTATES:
+        return False
+    return isinstance(exc, sa_exc.DBAPIError | OSError)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The driver's own words for a failure, on one line (no SQL, no parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split()) or type(orig).__name__
+    return text[:300]
 
 
 def _sqlite_engine(url: str, immediate: bool, durable: bool, pool_size: int) -> Engine:

@@ -36,7 +36,7 @@ from bot.records import (
     TouchClaim,
 )
 from storage.bulk import BulkSql
-from storage.database import Database
+from storage.database import Database, describe_failure, store_failure
 from storage.records import apply_record
 from storage.tables import InboxRow
 
@@ -108,8 +108,7 @@ class GroupWriter:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self.db.write(partial(self._write, batch=batch))
-                self.batches += 1
+                await self._write_batch(batch)
                 for item in batch:
                     if item.future.done():
                         continue  # its caller was cancelled; the others still get theirs
@@ -117,14 +116,37 @@ class GroupWriter:
                         item.future.set_exception(item.outcome)
                     else:
                         item.future.set_result(item.outcome)
-            except Exception as exc:
-                log.exception("write batch of %d failed", len(batch))
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(exc)
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    async def _write_batch(self, batch: list[_Pending]) -> None:
+        """Commit the batch in one transaction. If that fails for a reason of one unit's
+        (a constraint, a value too long, a bug in a job), the transaction is gone: commit
+        the units again one by one, so only the bad one's caller sees the error. A failure
+        of the store itself (disk full, read-only, unreachable) fails them all at once."""
+        try:
+            await self.db.write(partial(self._write, batch=batch))
+            self.batches += 1
+            return
+        except Exception as exc:
+            if len(batch) == 1 or store_failure(exc):
+                log.error("write batch of %d failed: %s", len(batch), describe_failure(exc))
+                for item in batch:
+                    item.outcome = exc
+                return
+            log.warning("write batch of %d failed (%s); writing its units one by one",
+                        len(batch), describe_failure(exc))
+        for item in batch:
+            item.outcome = None
+            item.outbox.clear()
+            try:
+                await self.db.write(partial(self._write, batch=[item]))
+                self.batches += 1
+            except Exception as exc:
+                log.error("unit of work for %s failed: %s",
+                          item.unit.person_id if item.unit else "a job", describe_failure(exc))
+                item.outcome = exc
 
     # Everything below runs synchronously inside one transaction (on the writer thread for
     # SQLite, through run_sync for PostgreSQL); outcomes are handed back on the event loop.

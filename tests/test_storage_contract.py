@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.model import ExternalId, Identity, Network, PersonId
-from bot.ports import ConflictError, OutboxItem, PersonState, UnitOfWork
+from bot.ports import CommitResult, ConflictError, OutboxItem, PersonState, UnitOfWork
 from bot.records import Certificate, ClaimTask, EndClaim, LinkCode, MergePersons, UseLinkCode
 from storage.migrate import current_revision, upgrade
 from storage.repository import SqlStore
@@ -183,3 +185,42 @@ async def test_a_cancelled_writer_does_not_fail_the_rest_of_its_batch(store: Sql
     done = await asyncio.gather(*tasks[1:])
     assert len(set(done)) == 5  # the others got their people; none saw the cancellation
     assert tasks[0].cancelled()
+
+
+async def test_one_bad_unit_fails_only_its_own_caller_in_a_full_batch(
+        store: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
+    people = [await store.person_for(ident(f"g{n}")) for n in range(64)]
+    bad = people[17]
+
+    def unit(p: PersonId) -> UnitOfWork:
+        events: list[tuple[str, dict[str, object]]] = [("said", {"n": int(p)})]
+        person = p
+        if p == bad:
+            if store.db.is_sqlite:  # SQLite does not bound VARCHAR: break a foreign key
+                person = PersonId(10_000_000)
+            else:  # progress_event.kind is VARCHAR(64)
+                events = [("k" * 65, {})]
+        return UnitOfWork(person, inbox=(IRC, f"g-{p}"),
+                          state=PersonState(person, None, None, {"messages": 1}),
+                          outbox=[OutboxItem(f"g-{p}:0", IRC, {"text": f"hi {p}"})],
+                          events=events)
+
+    caplog.set_level(logging.WARNING, "storage.writer")
+    results = await asyncio.gather(*(store.commit(unit(p)) for p in people),
+                                   return_exceptions=True)
+    assert "write batch of 64 failed" in caplog.text  # all 64 went into one batch
+    failed = [p for p, r in zip(people, results, strict=True) if isinstance(r, BaseException)]
+    assert failed == [bad]
+    assert isinstance(results[17], IntegrityError if store.db.is_sqlite else DBAPIError)
+    assert ("FOREIGN KEY" if store.db.is_sqlite else "value too long") in str(results[17])
+    for result in results[:17] + results[18:]:
+        assert isinstance(result, CommitResult)
+        assert not result.duplicate
+        assert len(result.outbox) == 1
+    pending = await store.pending_outbox()
+    assert sorted(r.idempotency_key for r in pending) == sorted(
+        f"g-{p}:0" for p in people if p != bad)
+    counts = await store.message_counts()
+    assert {p for p in people if counts.get(PersonId(p)) == 1} == set(people) - {bad}
+    # nothing of the bad unit was kept: its retried handling is not taken for a duplicate
+    assert not (await store.commit(UnitOfWork(bad, inbox=(IRC, f"g-{bad}")))).duplicate
