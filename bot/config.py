@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ from bot.fields import Duration, QuietWindow, ZoneName
 from bot.quiet import QuietHours
 
 DEFAULT_CONFIG_NAME = "wayfinder.toml"
-BUNDLED_CONTENT = Path(__file__).resolve().parent.parent / "content"
+BUNDLED_PACKAGE = "content"  # the demo content, package data of the wheel
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "password", "token", "xxx",
                        "placeholder", "your-token-here", "your-password-here"}
 
@@ -27,6 +28,15 @@ class ConfigError(Exception):
         self.file, self.key, self.problem = file, key, problem
         where = f"{file}: {key}" if key else file
         super().__init__(f"{where}: {problem}")
+
+
+def bundled_content() -> Path:
+    """The demo content shipped with the package, wherever it was installed."""
+    root = resources.files(BUNDLED_PACKAGE)
+    if not isinstance(root, Path):  # a zipped install: TOML files we cannot list as a folder
+        raise ConfigError("content", "path", f"the bundled content is inside {root}; set "
+                          "[content] path to a folder")
+    return root
 
 
 class _Section(BaseModel):
@@ -53,7 +63,7 @@ class ContentConfig(_Section):
             path = Path(self.path)
             return path if path.is_absolute() else base / path
         local = Path.cwd() / "content"
-        return local if (local / "projects").is_dir() else BUNDLED_CONTENT
+        return local if (local / "projects").is_dir() else bundled_content()
 
 
 class RolesConfig(_Section):

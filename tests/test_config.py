@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot.app import network_adapters
-from bot.config import BUNDLED_CONTENT, Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -62,7 +62,7 @@ def test_defaults_need_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)
     config = load_config(None)
     assert config.storage.url == "sqlite+aiosqlite:///wayfinder.db"
-    assert config.content_path() == BUNDLED_CONTENT
+    assert config.content_path() == ROOT / "content"  # the package data of this checkout
     assert [a.network for a in network_adapters(config)] == ["console"]
 
 

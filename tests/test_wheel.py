@@ -1,0 +1,69 @@
+"""`pip install .` (not editable) gives a bot that finds its bundled demo content."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _source_tree(dest: Path) -> Path:
+    """A clean copy of what a wheel is built from (no build/, egg-info or caches here)."""
+    dest.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, dest / name)
+    for folder in ROOT.iterdir():
+        if (folder / "__init__.py").is_file() and folder.name != "tests":
+            shutil.copytree(folder, dest / folder.name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dest
+
+
+def _run(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False,
+                            **kw)  # type: ignore[call-overload]
+    assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
+    return result  # type: ignore[no-any-return]
+
+
+def test_an_installed_wheel_chats_on_its_bundled_demo_content(tmp_path: Path) -> None:
+    source = _source_tree(tmp_path / "src")
+    dist = tmp_path / "dist"
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist),
+          str(source)])
+    wheel = next(dist.glob("wayfinder-*.whl"))
+
+    # A fresh venv with the wheel alone; its dependencies come from this venv's
+    # site-packages through a .pth line (read as a path: this venv's .pth files, such as
+    # the editable install's finder, are not run, so the checkout cannot leak in).
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+    python = venv / "bin" / "python"
+    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+          "--no-index", str(wheel)])
+    fresh = Path(_run([str(python), "-c", "import sysconfig; "
+                       "print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    (fresh / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "WAYFINDER"))}
+    where = _run([str(python), "-c", "import bot, content; print(bot.__file__, content.__file__)"],
+                 cwd=empty, env=env).stdout
+    assert str(ROOT) not in where
+    assert where.count(str(fresh)) == 2, where
+
+    chat = _run([str(venv / "bin" / "wayfinder"), "chat", "--as", "ada"], cwd=empty, env=env,
+                input="!start\n!skip\n!skip\n!skip\n")
+    names = [tomllib.loads(p.read_text(encoding="utf-8"))["name"]
+             for p in sorted((ROOT / "content" / "projects").glob("*.toml"))]
+    shown = [name for name in names if f"* {name}:" in chat.stdout]
+    assert len(shown) >= 3, chat.stdout  # suggestions from the demo projects, page one
+    assert "accessibility" in chat.stdout  # the interests come from the demo projects' tags
+    assert (empty / "wayfinder.db").is_file()
