@@ -22,6 +22,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.config import OutboxConfig
@@ -170,13 +171,15 @@ class Dispatcher:
         try:
             while lane:
                 row = lane[0]
+                later = False
                 try:
-                    await self._deliver(key[0], row)
+                    later = await self._deliver(key[0], row)
                 except Exception:
                     log.exception("delivering outbox row %d failed; it stays pending", row.id)
                 finally:
                     lane.popleft()
-                    self._leave(self._queued, (row.id,))
+                    if not later:
+                        self._leave(self._queued, (row.id,))
         finally:
             if self._lanes.get(key) is lane:
                 del self._lanes[key]
@@ -239,7 +242,8 @@ class Dispatcher:
                    self.config.first_retry_seconds * 2.0 ** (attempt - 1))
         return base * random.uniform(0.5, 1.0)
 
-    async def _deliver(self, network: Network, row: OutboxRow) -> None:
+    async def _deliver(self, network: Network, row: OutboxRow) -> bool:
+        """Send one row; True if it was set aside to be tried again later (it stays queued)."""
         adapter = self.adapters[network]
         bucket = self._buckets.get(network)
         message = row.message
@@ -251,7 +255,7 @@ class Dispatcher:
             if until is not None:
                 self.deferred += 1
                 await self.store.defer(row.id, until)
-                return
+                return False
         while True:
             if bucket is not None:
                 await bucket.acquire()
@@ -262,12 +266,12 @@ class Dispatcher:
                 await adapter.send(message, row.idempotency_key)
             except PermanentSendError as exc:
                 await self._dead(row, f"permanent: {exc}")
-                return
+                return False
             except UnknownDeliveryError as exc:
                 log.warning("outbox row %d to %s: delivery unknown: %s", row.id, row.network, exc)
                 self.unknown += 1
                 await self.store.mark_unknown(row.id, str(exc))
-                return
+                return False
             except (TransientSendError, OSError, TimeoutError) as exc:
                 retry_after = exc.retry_after if isinstance(exc, TransientSendError) else None
                 # "Too many, retry after" is the network pacing us, not a failed attempt: a
@@ -276,7 +280,7 @@ class Dispatcher:
                     attempts += 1
                     if attempts >= self.config.max_attempts:
                         await self._dead(row, f"gave up after {attempts} attempts: {exc}")
-                        return
+                        return False
                     await self.store.mark_retry(row.id, str(exc))
                 if retry_after is not None and bucket is not None:
                     bucket.pause(retry_after)  # the whole connection waits, not only this row
@@ -284,11 +288,34 @@ class Dispatcher:
                     await self._sleep(retry_after if retry_after is not None
                                       else self._backoff(attempts))
                 continue
+            except Exception as exc:  # a bug in the adapter, or this row trips one
+                attempts += 1
+                reason = f"{type(exc).__name__}: {exc}"
+                log.error("outbox row %d to %s: unexpected error from the adapter (attempt %d)",
+                          row.id, row.network, attempts, exc_info=exc)
+                if attempts >= self.config.max_attempts:
+                    await self._dead(row, f"gave up after {attempts} attempts: {reason}")
+                    return False
+                await self.store.mark_retry(row.id, reason)
+                # Set aside, not retried in place: the rest of its lane goes on meanwhile.
+                self._retry_later(replace(row, attempts=attempts, message=message),
+                                  self._backoff(attempts))
+                return True
             self.delivered += 1
             self._sent.append(row.id)
             self._unmarked.add(row.id)
             self._sent_event.set()
-            return
+            return False
+
+    def _retry_later(self, row: OutboxRow, delay: float) -> None:
+        async def wait_then_queue() -> None:
+            await self._sleep(delay)
+            self._queued.discard(row.id)  # queued again at once: enqueue skips queued rows
+            self.enqueue((row,))
+
+        task = asyncio.create_task(wait_then_queue(), name=f"out-retry-{row.id}")
+        self._lane_tasks.add(task)
+        task.add_done_callback(self._lane_tasks.discard)
 
     async def _dead(self, row: OutboxRow, reason: str) -> None:
         log.warning("outbox row %d to %s is a dead letter: %s", row.id, row.network, reason)

@@ -9,7 +9,15 @@ import pytest
 
 from adapters.memory import MemoryAdapter
 from bot.config import OutboxConfig
-from bot.model import ExternalId, Identity, Network, Outbound, RoomRef, outbound_to_json
+from bot.model import (
+    ExternalId,
+    Identity,
+    Network,
+    Outbound,
+    Receipt,
+    RoomRef,
+    outbound_to_json,
+)
 from bot.outbox import Dispatcher
 from bot.ports import OutboxItem, PermanentSendError, TransientSendError, UnitOfWork
 from storage.repository import SqlStore
@@ -124,3 +132,47 @@ async def test_rows_for_a_network_without_adapter_stay_pending(store: SqlStore) 
     assert await dispatcher.drain(1)
     await dispatcher.stop()
     assert [r.body["text"] for r in await store.pending_outbox()] == ["later"]
+
+
+class PoisonedAdapter(MemoryAdapter):
+    """A memory adapter with a bug: any message saying "poison" makes it raise."""
+
+    tries: int = 0
+
+    async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
+        if msg.text == "poison":
+            self.tries += 1
+            raise RuntimeError("renderer crashed")
+        return await super().send(msg, idempotency_key)
+
+
+@pytest.mark.parametrize("fed", [True, False], ids=["fed-from-store", "fresh-reply"])
+async def test_an_unexpected_adapter_error_is_a_failed_attempt_and_never_blocks_the_lane(
+        store: SqlStore, fed: bool) -> None:
+    adapter = PoisonedAdapter(Network("irc"))
+    paced = OutboxConfig(first_retry_seconds=0.2, max_retry_seconds=0.2, max_attempts=3)
+    dispatcher = Dispatcher(store, {adapter.network: adapter}, paced)
+    texts = ["one", "poison", "two", "three"]  # one room: one lane
+    if fed:  # pending from before the start: the feeder reads it
+        await _queue(store, "irc", texts)
+        await dispatcher.start()
+    else:  # committed while running: the engine hands the rows over
+        await dispatcher.start()
+        person = await store.person_for(Identity(Network("irc"), ExternalId("x"), True))
+        room = RoomRef(Network("irc"), "room")
+        result = await store.commit(UnitOfWork(person, outbox=[
+            OutboxItem(f"irc:{t}", Network("irc"), outbound_to_json(Outbound(room, t)))
+            for t in texts]))
+        dispatcher.enqueue(result.outbox)
+    # the rest of the lane went out while the poisoned row waited for its next try
+    await adapter.wait_for(3, within=0.15)
+    assert [s.text for s in adapter.sent] == ["one", "two", "three"]
+    assert adapter.tries == 1
+    assert await dispatcher.drain(5)  # it does not stay pending forever
+    await dispatcher.stop()
+    assert adapter.tries == 3
+    dead = await store.dead_letters()
+    assert [d.body["text"] for d in dead] == ["poison"]
+    assert dead[0].attempts == 3
+    assert dead[0].last_error == "gave up after 3 attempts: RuntimeError: renderer crashed"
+    assert await store.outbox_counts() == {"sent": 3, "dead": 1}
