@@ -20,10 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adapters.irc import IrcAdapter
+from adapters.irc.client import IrcAdapter
+from adapters.irc.config import IrcConfig
 from bench.stats import percentiles, sampling_main
 from bot.app import App, settle_heap
-from bot.config import IrcConfig, config_from_dict
+from bot.config import config_from_dict
 from tests.ircservers import Client, start_server
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"

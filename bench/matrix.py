@@ -30,7 +30,7 @@ from nio import (
     SyncResponse,
 )
 
-from adapters.matrix import MatrixAdapter
+from adapters.matrix.client import MatrixAdapter
 from bench.stats import percentiles, sampling_main
 from bot.app import App, settle_heap
 from bot.config import config_from_dict

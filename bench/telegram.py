@@ -18,10 +18,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from adapters.telegram import TelegramAdapter
+from adapters.telegram.client import TelegramAdapter
+from adapters.telegram.config import TelegramConfig
 from bench.stats import percentiles, sampling_main
 from bot.app import App
-from bot.config import TelegramConfig, config_from_dict
+from bot.config import config_from_dict
 from tests.telegram_api import BotApi
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import getpass
 import logging
 import signal
 import time
@@ -14,20 +13,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from adapters.console import ConsoleAdapter
-from adapters.irc import IrcAdapter
-from adapters.matrix import MatrixAdapter
-from adapters.telegram import TelegramAdapter
 from bot.broadcast import Broadcaster
 from bot.config import Config
 from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
-from bot.model import Network, Rate
+from bot.model import Network
 from bot.outbox import Dispatcher, Sleep
 from bot.ports import Adapter, AdapterFatalError
 from bot.records import Record, ScheduleBroadcast
 from bot.roles import Directory
 from bot.scheduler import Ticker
+from bot.wiring import adapter_rates
 from flows import all_flows, due_sources, global_commands
 from flows.events import broadcast_plan, standing
 from storage.repository import SqlStore
@@ -35,52 +31,6 @@ from storage.repository import SqlStore
 log = logging.getLogger(__name__)
 
 RESTART_DELAY_SECONDS = 2.0
-
-
-def console_name(config: Config, name: str | None) -> str:
-    chosen = name or config.adapters.console.name or getpass.getuser() or "you"
-    return "".join(ch for ch in chosen if ch.isprintable() and not ch.isspace())[:64] or "you"
-
-
-def network_adapters(config: Config, chat_name: str | None = None,
-                     room: str = "") -> list[Adapter]:
-    """The adapters `wayfinder run` starts: every enabled network, else the console."""
-    secrets = config.check_secrets()
-    adapters: list[Adapter] = []
-    matrix = config.adapters.matrix
-    if matrix.enabled:
-        token = secrets.get("adapters.matrix.access_token_env")
-        adapters.append(MatrixAdapter(
-            matrix, token or secrets["adapters.matrix.password_env"],
-            secrets["adapters.matrix.pickle_key_env"], secret_is_token=token is not None))
-    irc = config.adapters.irc
-    if irc.enabled:
-        adapters.append(IrcAdapter(irc, secrets.get("adapters.irc.sasl_password_env", "")))
-    telegram = config.adapters.telegram
-    if telegram.enabled:
-        adapters.append(TelegramAdapter(
-            telegram, secrets["adapters.telegram.token_env"],
-            secrets.get("adapters.telegram.webhook_secret_env", "")))
-    if not adapters or config.adapters.console.enabled:
-        adapters += chat_adapters(config, chat_name, room)
-    return adapters
-
-
-def chat_adapters(config: Config, name: str | None, room: str = "") -> list[Adapter]:
-    """`wayfinder chat`: the console only, as console:NAME, optionally "in" a channel."""
-    return [ConsoleAdapter(console_name(config, name), room)]
-
-
-def adapter_rates(adapters: Sequence[Adapter], config: Config) -> dict[str, Rate]:
-    """Outgoing limits per network: the running adapters', else what the config sets
-    (the command line estimates a broadcast without running any adapter)."""
-    rates = {"telegram": Rate(config.adapters.telegram.messages_per_second, 1),
-             "irc": Rate(config.adapters.irc.lines_per_second, config.adapters.irc.burst),
-             "matrix": Rate(config.adapters.matrix.messages_per_second, 1)}
-    for adapter in adapters:
-        if adapter.capabilities.rate is not None:
-            rates[adapter.network] = adapter.capabilities.rate
-    return rates
 
 
 @dataclass

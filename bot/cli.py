@@ -16,11 +16,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.app import chat_adapters, network_adapters, run_app
-from bot.config import Config, ConfigError, load_config
+from bot.app import run_app
+from bot.config import Config, ConfigError
 from bot.content import ContentError, load_content
 from bot.durations import describe
 from bot.ports import AdapterFatalError
+from bot.wiring import chat_adapters, enabled_networks, load_config, network_adapters
 from services.broadcast import broadcast_now, broadcast_preview, delivery_of
 from services.reports import mentoring_report, outbox_report, verify_certificate
 from services.store import upgrade_database
@@ -111,8 +112,7 @@ def check_config(config_path: Path | None) -> None:
     table.add_row("storage.url", config.storage.url)
     table.add_row("content", f"{config.content_path()} ({len(content.projects)} projects, "
                   f"{len(content.workshops)} workshops)")
-    enabled = [n for n in ("irc", "matrix", "telegram") if getattr(config.adapters, n).enabled]
-    table.add_row("adapters", ", ".join(enabled) or "console")
+    table.add_row("adapters", ", ".join(enabled_networks(config)) or "console")
     out.print(table)
     out.print("config OK")
 

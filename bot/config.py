@@ -7,7 +7,7 @@ import tomllib
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -39,11 +39,13 @@ def bundled_content() -> Path:
     return root
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """What every config section derives from, the core's, a feature's or an adapter's."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class StorageConfig(_Section):
+class StorageConfig(Section):
     url: str = "sqlite+aiosqlite:///wayfinder.db"
     durable: bool = True  # fsync every commit (SQLite synchronous=FULL)
 
@@ -55,7 +57,7 @@ class StorageConfig(_Section):
         return value
 
 
-class ContentConfig(_Section):
+class ContentConfig(Section):
     path: str = ""  # empty: ./content if it exists, else the bundled demo content
 
     def resolved(self, base: Path) -> Path:
@@ -66,7 +68,7 @@ class ContentConfig(_Section):
         return local if (local / "projects").is_dir() else bundled_content()
 
 
-class RolesConfig(_Section):
+class RolesConfig(Section):
     admins: tuple[str, ...] = ()
     organizers: tuple[str, ...] = ()
 
@@ -80,7 +82,7 @@ class RolesConfig(_Section):
         return value
 
 
-class FlowsConfig(_Section):
+class FlowsConfig(Section):
     claim_idle_after: Duration = "14d"  # release an idle task claim
     link_code_ttl: Duration = "10m"
     link_codes_per_hour: Annotated[int, Field(ge=1)] = 5
@@ -96,7 +98,7 @@ class FlowsConfig(_Section):
         return parse_duration(self.link_code_ttl)
 
 
-class MentoringConfig(_Section):
+class MentoringConfig(Section):
     stuck_after: Duration = "48h"  # no progress on a step or task this long: offer help, once
     escalate_after: Duration = "2h"  # unclaimed this long (in the mentor's office hours): next
 
@@ -109,7 +111,7 @@ class MentoringConfig(_Section):
         return parse_duration(self.escalate_after)
 
 
-class EventsConfig(_Section):
+class EventsConfig(Section):
     quiet_hours: QuietWindow = "21:00-09:00"  # recipient's local time; empty: none. Invites wait.
     default_timezone: ZoneName = "UTC"  # for people whose region names none
     reminders: tuple[Duration, ...] = ("1d",)  # before an event, to those who said yes
@@ -120,93 +122,21 @@ class EventsConfig(_Section):
         return QuietHours.parse(self.quiet_hours)
 
 
-class OutboxConfig(_Section):
+class OutboxConfig(Section):
     max_attempts: Annotated[int, Field(ge=1)] = 8
     first_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
     max_retry_seconds: Annotated[float, Field(gt=0)] = 300.0
     shutdown_flush_seconds: Annotated[float, Field(gt=0, le=30)] = 4.0
 
 
-class ConsoleConfig(_Section):
-    enabled: bool = False
-    name: str = ""  # empty: the login name
+class AdapterTables(Section):
+    """The [adapters.*] tables as written: the core names no network. The composition root
+    validates each table with its adapter's own model (bot/wiring.py)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
 
-IRC_NICK = r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$"
-IRC_CHANNEL = r"^[#&][^\x00-\x20,:\x07]{1,49}$"
-
-
-class IrcConfig(_Section):
-    enabled: bool = False
-    host: str = "irc.libera.chat"
-    port: Annotated[int, Field(ge=1, le=65535)] = 6697
-    tls: bool = True
-    tls_verify: bool = True
-    nick: Annotated[str, Field(pattern=IRC_NICK)] = "wayfinder"
-    alt_nick: Annotated[str, Field(pattern=IRC_NICK)] | None = None  # default: nick + "_"
-    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,10}$")] = "wayfinder"
-    realname: Annotated[str, Field(pattern=r"^[^\x00-\x1f]{1,100}$")] = "Wayfinder onboarding bot"
-    sasl_account: str = ""
-    sasl_password_env: str = ""
-    channels: tuple[Annotated[str, Field(pattern=IRC_CHANNEL)], ...] = ()
-    conversation: Literal["private", "channel"] = "private"  # where !start in a channel goes on
-    formatting: bool = False  # mIRC bold/colour codes from content pass through
-    max_lines: Annotated[int, Field(ge=2, le=100)] = 10  # per message; then a pointer
-    overflow_pointer: str = "(the rest is too long for IRC: type !help, or ask a mentor)"
-    burst: Annotated[int, Field(ge=1)] = 4
-    lines_per_second: Annotated[float, Field(gt=0)] = 1.0
-    ping_interval_seconds: Annotated[float, Field(gt=0)] = 60.0  # silence before we PING
-    pong_timeout_seconds: Annotated[float, Field(gt=0)] = 20.0  # then the link is dead
-    connect_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0  # to connect and register
-    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60.0  # backoff cap
-    regain_nick_seconds: Annotated[float, Field(gt=0)] = 30.0  # retry the main nick this often
-
-
-class MatrixConfig(_Section):
-    enabled: bool = False
-    homeserver: str = ""
-    user_id: str = ""
-    password_env: str = ""
-    access_token_env: str = ""
-    store_path: str = "matrix-store"
-    rooms: tuple[str, ...] = ()
-    messages_per_second: Annotated[float, Field(gt=0)] = 10.0  # 429 retry_after rules anyway
-    device_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "WAYFINDER"
-    device_name: str = "Wayfinder"
-    pickle_key_env: str = ""  # encrypts the end-to-end keys at rest
-    allowed_homeservers: tuple[str, ...] = ()  # whose invites to accept; empty: the bot's own
-    # Where `!start` in a room goes on: a direct room, the room itself, or a thread in it.
-    conversation: Literal["private", "room", "thread"] = "private"
-    encrypt_direct_rooms: bool = True
-    sync_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
-    # Cap of the sync retry backoff: also the longest wait after the homeserver is back.
-    backoff_max_seconds: Annotated[float, Field(gt=0)] = 8.0
-
-
-class TelegramConfig(_Section):
-    enabled: bool = False
-    token_env: str = ""
-    base_url: str = ""  # empty: Telegram's; set for a local Bot API server
-    mode: Literal["polling", "webhook"] = "polling"
-    poll_timeout_seconds: Annotated[int, Field(ge=1, le=60)] = 10
-    request_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8443
-    webhook_url: str = ""  # the public https URL Telegram posts updates to
-    webhook_secret_env: str = ""  # checked on every webhook request
-    messages_per_second: Annotated[float, Field(gt=0)] = 30.0
-    per_chat_per_second: Annotated[float, Field(gt=0)] = 1.0
-    per_group_per_minute: Annotated[int, Field(ge=1)] = 20
-
-
-class AdaptersConfig(_Section):
-    console: ConsoleConfig = ConsoleConfig()
-    irc: IrcConfig = IrcConfig()
-    matrix: MatrixConfig = MatrixConfig()
-    telegram: TelegramConfig = TelegramConfig()
-
-
-class Config(_Section):
+class Config(Section):
     storage: StorageConfig = StorageConfig()
     content: ContentConfig = ContentConfig()
     roles: RolesConfig = RolesConfig()
@@ -214,7 +144,7 @@ class Config(_Section):
     mentoring: MentoringConfig = MentoringConfig()
     events: EventsConfig = EventsConfig()
     outbox: OutboxConfig = OutboxConfig()
-    adapters: AdaptersConfig = AdaptersConfig()
+    adapters: AdapterTables = AdapterTables()
     source: str = Field(default="(defaults)", exclude=True)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -222,22 +152,9 @@ class Config(_Section):
         return self.content.resolved(self.base_dir)
 
     def secret_keys(self) -> list[tuple[str, str]]:
-        """(key, environment variable) for every secret an enabled adapter needs."""
-        keys: list[tuple[str, str]] = []
-        irc, matrix, telegram = self.adapters.irc, self.adapters.matrix, self.adapters.telegram
-        if irc.enabled and irc.sasl_account:
-            keys.append(("adapters.irc.sasl_password_env", irc.sasl_password_env))
-        if matrix.enabled:
-            if matrix.access_token_env:
-                keys.append(("adapters.matrix.access_token_env", matrix.access_token_env))
-            else:
-                keys.append(("adapters.matrix.password_env", matrix.password_env))
-            keys.append(("adapters.matrix.pickle_key_env", matrix.pickle_key_env))
-        if telegram.enabled:
-            keys.append(("adapters.telegram.token_env", telegram.token_env))
-            if telegram.mode == "webhook":
-                keys.append(("adapters.telegram.webhook_secret_env", telegram.webhook_secret_env))
-        return keys
+        """(key, environment variable) for every secret the enabled parts need. The core
+        needs none; the composition root's Config adds the enabled adapters'."""
+        return []
 
     def check_secrets(self, environ: dict[str, str] | None = None) -> dict[str, str]:
         """Read every needed secret, refusing missing ones and placeholders by key."""
@@ -257,28 +174,41 @@ class Config(_Section):
         return found
 
 
+C = TypeVar("C", bound=Config)
+
+
 def _loc(parts: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in parts)
 
 
-def config_from_dict(data: dict[str, Any], source: str, base_dir: Path) -> Config:
+def config_error(exc: ValidationError, source: str, prefix: tuple[str, ...] = ()) -> ConfigError:
+    """A validation error as a ConfigError naming the file and the dotted key."""
+    err = exc.errors()[0]
+    problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    problem = problem.removeprefix("Value error, ")
+    if err["type"] not in ("extra_forbidden", "value_error") and "input" in err:
+        problem += f" (got {err['input']!r})"
+    return ConfigError(source, _loc((*prefix, *err["loc"])), problem)
+
+
+def validated(model: type[C], data: dict[str, Any], source: str, base_dir: Path) -> C:
     try:
-        return Config.model_validate({**data, "source": source, "base_dir": base_dir})
+        return model.model_validate({**data, "source": source, "base_dir": base_dir})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        problem = problem.removeprefix("Value error, ")
-        if err["type"] not in ("extra_forbidden", "value_error") and "input" in err:
-            problem += f" (got {err['input']!r})"
-        raise ConfigError(source, _loc(err["loc"]), problem) from None
+        raise config_error(exc, source) from None
 
 
-def load_config(path: Path | None) -> Config:
-    """Load PATH, or ./wayfinder.toml if present, or the defaults."""
+def config_from_dict(data: dict[str, Any], source: str, base_dir: Path) -> Config:
+    """The core config; [adapters.*] tables stay as written (see bot/wiring.py)."""
+    return validated(Config, data, source, base_dir)
+
+
+def load_as(model: type[C], path: Path | None) -> C:
+    """Load PATH, or ./wayfinder.toml if present, or the defaults, as MODEL."""
     if path is None:
         default = Path.cwd() / DEFAULT_CONFIG_NAME
         if not default.exists():
-            return Config()
+            return model()
         path = default
     if not path.exists():
         raise ConfigError(str(path), "", "config file not found")
@@ -289,4 +219,4 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
-    return config_from_dict(data, str(path), path.parent.resolve())
+    return validated(model, data, str(path), path.parent.resolve())

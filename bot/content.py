@@ -35,7 +35,8 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 def _identities(value: tuple[str, ...]) -> tuple[str, ...]:
     for identity in value:
         if not IDENTITY_PATTERN.match(identity):
-            raise ValueError(f"{identity!r} is not \"network:id\" (for example \"irc:ana\")")
+            raise ValueError(f"{identity!r} is not \"network:id\" (the network's name, a colon, "
+                             "the person's id there)")
     return value
 
 

@@ -149,7 +149,7 @@ def requires(role: str) -> Callable[[Handler], Handler]:
                                   turn.now))
                 why = ("" if turn.sender.verified else " " + (
                     turn.inbound.why_unverified or
-                    "Your account on this network isn't verified (on IRC: log in to "
+                    "Your account on this network isn't verified (log in to its "
                     "services), so I can't tell that it's really you."))
                 turn.say(f"Sorry, !{action} is for {role}s only.{why}")
                 return None

@@ -1,6 +1,6 @@
 """Who may do what: admins and organizers from config, mentors from content (and admins).
 
-Roles bind to verified identities only: an IRC nick without a services account, or anyone a
+Roles bind to verified identities only: a nick without a services account, or anyone a
 network cannot vouch for, holds no role whatever name it uses.
 """
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.app import adapter_rates
 from bot.broadcast import Broadcaster
 from bot.config import Config, ConfigError
 from bot.content import Content, load_content
@@ -14,6 +13,7 @@ from bot.model import PersonId
 from bot.ports import DeliveryCounts, UnitOfWork
 from bot.quiet import zone
 from bot.records import Audit, Broadcast, Event, Record
+from bot.wiring import adapter_rates
 from flows.events import audience_of, broadcast_plan, broadcast_records, preview_lines
 from services.store import maintenance_store
 from storage.repository import SqlStore

@@ -27,9 +27,9 @@ from nio import (
     SyncResponse,
 )
 
-from adapters.matrix import MatrixAdapter, maintain_keys
+from adapters.matrix.client import MatrixAdapter, maintain_keys
+from adapters.matrix.config import MatrixConfig
 from bot.app import App
-from bot.config import MatrixConfig
 from tests.harness import make_config
 from tests.synapse import Synapse
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from bot.app import network_adapters
-from bot.config import Config, ConfigError, load_config
+from bot.wiring import Config, ConfigError, load_config, network_adapters
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"

@@ -48,7 +48,7 @@ def test_all_problems_are_reported_with_file_key_and_reason(broken: Path) -> Non
         'pattern = "^https://code', 'pattern = "([unclosed'))
     problems = _problems(broken)
     assert "content/projects/pagebot.toml: mentors: 'tomasz' is not \"network:id\" " \
-           "(for example \"irc:ana\")" in problems
+           "(the network's name, a colon, the person's id there)" in problems
     assert any(p.startswith("content/workshops/mapview-get-started.toml: steps[5].checkpoint."
                             "pattern: bad regular expression") for p in problems), problems
 

@@ -249,7 +249,7 @@ async def test_a_scheduled_broadcast_and_its_reminder_fire_once_across_restarts(
 
 
 async def test_command_choices_render_as_commands(sqlite_url: str) -> None:
-    from adapters.telegram_render import render
+    from adapters.telegram.render import render
     async with Harness(events_config(sqlite_url)) as h:
         await consent(h, "de1", "de")
         await h.say(ORGANIZER, EVENT_LINE)

@@ -4,11 +4,14 @@ sit on top (bot, flows, storage) and only the command line imports them."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("adapters", "flows", "storage")
-COMPOSITION_ROOT = ROOT / "bot" / "app.py"
+# The composition root: app.py wires features and storage, wiring.py the networks.
+COMPOSITION_ROOT = {ROOT / "bot" / "app.py", ROOT / "bot" / "wiring.py"}
+NETWORK_NAME = re.compile(r"(?<![a-z])(irc|matrix|telegram)", re.IGNORECASE)
 CLI = ROOT / "bot" / "cli.py"
 SERVICES = "services"
 PACKAGES = ("bot", *LAYERS, "bench")  # tests may call services too
@@ -38,13 +41,13 @@ def test_layers_never_import_each_other() -> None:
 def test_only_the_composition_root_in_bot_imports_the_layers() -> None:
     problems = []
     for path in (ROOT / "bot").rglob("*.py"):
-        if path == COMPOSITION_ROOT:
+        if path in COMPOSITION_ROOT:
             continue
         wrong = imported_packages(path) & set(LAYERS)
         if wrong:
             problems.append(f"{path.relative_to(ROOT)} imports {sorted(wrong)}")
     assert problems == []
-    assert imported_packages(COMPOSITION_ROOT) >= set(LAYERS)
+    assert set().union(*map(imported_packages, COMPOSITION_ROOT)) >= set(LAYERS)
 
 
 def test_the_cli_reaches_the_layers_only_through_the_composition_root() -> None:
@@ -68,4 +71,51 @@ def test_only_the_cli_imports_services() -> None:
         for path in (ROOT / package).rglob("*.py"):
             if path != CLI and SERVICES in imported_packages(path):
                 problems.append(str(path.relative_to(ROOT)))
+    assert problems == []
+
+
+def names_in(path: Path) -> list[tuple[int, str]]:
+    """Every identifier and string literal in PATH (docstrings included), with its line."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append((line, node.value))
+        elif isinstance(node, ast.Name):
+            found.append((line, node.id))
+        elif isinstance(node, ast.Attribute):
+            found.append((line, node.attr))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.append((line, node.name))
+        elif isinstance(node, ast.arg | ast.keyword) and node.arg:
+            found.append((line, node.arg))
+        elif isinstance(node, ast.alias):
+            found += [(line, node.name), (line, node.asname or "")]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((line, node.module))
+    return found
+
+
+def test_the_core_names_no_network() -> None:
+    problems = [f"{path.relative_to(ROOT)}:{line}: {text[:60]!r}"
+                for path in sorted((ROOT / "bot").rglob("*.py")) if path not in COMPOSITION_ROOT
+                for line, text in names_in(path) if NETWORK_NAME.search(text)]
+    assert problems == []
+
+
+def test_the_network_check_sees_identifiers_strings_and_imports(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('from adapters.irc.client import IrcAdapter\n'
+                      'def send(telegram_id: int) -> str:\n'
+                      '    """Mind the Matrix."""\n'
+                      '    return "circular, not a network"\n', encoding="utf-8")
+    hits = [text for _line, text in names_in(sample) if NETWORK_NAME.search(text)]
+    assert sorted(hits) == ["IrcAdapter", "Mind the Matrix.", "adapters.irc.client",
+                            "telegram_id"]
+
+
+def test_adapters_import_nothing_of_flows_or_storage() -> None:
+    problems = [f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+                for path in (ROOT / "adapters").rglob("*.py")
+                if (wrong := imported_packages(path) & {"flows", "storage"})]
     assert problems == []

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.irc import NO_ACCOUNTS, NOT_LOGGED_IN, IrcAdapter
-from adapters.irc_text import render_lines
+from adapters.irc.client import NO_ACCOUNTS, NOT_LOGGED_IN, IrcAdapter
+from adapters.irc.config import IrcConfig
+from adapters.irc.render import render_lines
 from bot.app import App
-from bot.config import IrcConfig
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, RoomRef
 from bot.ports import AdapterFatalError
 from tests.harness import FakeClock, make_config

@@ -7,12 +7,12 @@ import random
 
 import pytest
 
-from adapters.irc import IrcAdapter
-from adapters.irc_link import IrcLink
-from adapters.irc_queue import Job, LineQueue
-from adapters.irc_roster import Roster
-from adapters.irc_text import LineBudget, casefold, clean, render_lines, split_bytes
-from bot.config import IrcConfig
+from adapters.irc.client import IrcAdapter
+from adapters.irc.config import IrcConfig
+from adapters.irc.link import IrcLink
+from adapters.irc.queue import Job, LineQueue
+from adapters.irc.render import LineBudget, casefold, clean, render_lines, split_bytes
+from adapters.irc.roster import Roster
 from bot.model import Choice, ExternalId, Identity, Network, Outbound, RoomRef
 from bot.ports import PermanentSendError
 

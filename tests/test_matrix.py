@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from nio import AsyncClient, JoinedRoomsResponse, LoginResponse
 
-from adapters.matrix import MatrixAdapter
+from adapters.matrix.client import MatrixAdapter
 from bot.ports import AdapterFatalError
 from tests.matrixkit import (
     BOT_PASSWORD,

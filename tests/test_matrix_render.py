@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 
-from adapters.matrix_render import ALLOWED_TAGS, render_content
+from adapters.matrix.render import ALLOWED_TAGS, render_content
 from bot.model import Choice, ExternalId, Identity, Network, Outbound, RoomRef
 
 ROOM = RoomRef(Network("matrix"), "!r:localhost")

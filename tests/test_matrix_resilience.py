@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
-from adapters.matrix_render import ALLOWED_TAGS
+from adapters.matrix.render import ALLOWED_TAGS
 from bot.model import ExternalId, Identity, Network, Outbound, RoomRef, outbound_to_json
 from bot.ports import OutboxItem, UnitOfWork
 from tests.matrixkit import (

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from telegram import Message
 
-from adapters.telegram import ChatLimiter, TelegramAdapter, inbound_from_message
-from adapters.telegram_render import render, split_text, utf16_len
+from adapters.telegram.client import ChatLimiter, TelegramAdapter, inbound_from_message
+from adapters.telegram.config import TelegramConfig
+from adapters.telegram.render import render, split_text, utf16_len
 from bot.app import App
-from bot.config import TelegramConfig
 from bot.model import (
     Choice,
     ExternalId,

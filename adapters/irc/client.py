@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from irc.client import Event, NickMask
 from irc.client_aio import AioReactor
 
-from adapters.irc_link import IrcLink, SaslFailedError, tag
-from adapters.irc_queue import Job, LineQueue, is_channel
-from adapters.irc_roster import Roster
-from adapters.irc_text import LineBudget, casefold, clean, render_lines
-from bot.config import IrcConfig
+from adapters.irc.config import IrcConfig
+from adapters.irc.link import IrcLink, SaslFailedError, tag
+from adapters.irc.queue import Job, LineQueue, is_channel
+from adapters.irc.render import LineBudget, casefold, clean, render_lines
+from adapters.irc.roster import Roster
 from bot.model import (
     Capabilities,
     ExternalId,

@@ -38,8 +38,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
-from adapters.telegram_render import ANONYMOUS_ADMIN, render
-from bot.config import TelegramConfig
+from adapters.telegram.config import TelegramConfig
+from adapters.telegram.render import ANONYMOUS_ADMIN, render
 from bot.model import (
     Capabilities,
     ExternalId,

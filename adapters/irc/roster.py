@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from adapters.irc_text import casefold
+from adapters.irc.render import casefold
 
 
 @dataclass

@@ -51,9 +51,9 @@ from nio import (
     WhoamiError,
 )
 
-from adapters.matrix_render import in_thread, render_content
-from adapters.matrix_store import MatrixFiles
-from bot.config import MatrixConfig
+from adapters.matrix.config import MatrixConfig
+from adapters.matrix.render import in_thread, render_content
+from adapters.matrix.store import MatrixFiles
 from bot.model import (
     Capabilities,
     ExternalId,

@@ -1,0 +1,1 @@
+"""IRC. `config` and `translate` are light; `client` imports the irc library."""

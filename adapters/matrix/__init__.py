@@ -1,0 +1,1 @@
+"""Matrix. `config` is light; `client` and `translate` import matrix-nio."""

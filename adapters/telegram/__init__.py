@@ -1,0 +1,1 @@
+"""Telegram. `config` is light; `client` and `translate` import python-telegram-bot."""

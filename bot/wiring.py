@@ -1,0 +1,139 @@
+"""The composition root for networks: the one module in bot/ that names them.
+
+The core config keeps the `[adapters.*]` tables as written; here each is validated with its
+adapter's own model (adapters/<network>/config.py, which imports nothing heavy), so errors
+still name the file and the key. An adapter's client, and with it its network library
+(python-telegram-bot, matrix-nio, irc), is imported only when that adapter is enabled.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ConfigDict, ValidationError
+
+from adapters.console.config import ConsoleConfig
+from adapters.irc.config import IrcConfig
+from adapters.matrix.config import MatrixConfig
+from adapters.telegram.config import TelegramConfig
+from bot.config import AdapterTables, ConfigError, config_error, load_as, validated
+from bot.config import Config as CoreConfig
+from bot.model import Rate
+from bot.ports import Adapter
+
+
+class AdaptersConfig(AdapterTables):
+    """Every network's section, validated by the network's own model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    console: ConsoleConfig = ConsoleConfig()
+    irc: IrcConfig = IrcConfig()
+    matrix: MatrixConfig = MatrixConfig()
+    telegram: TelegramConfig = TelegramConfig()
+
+    def sections(self) -> list[tuple[str, ConsoleConfig | IrcConfig | MatrixConfig |
+                                     TelegramConfig]]:
+        return [("console", self.console), ("irc", self.irc), ("matrix", self.matrix),
+                ("telegram", self.telegram)]
+
+
+class Config(CoreConfig):
+    """The whole configuration file: the core's sections and every network's."""
+
+    adapters: AdaptersConfig = AdaptersConfig()
+
+    def secret_keys(self) -> list[tuple[str, str]]:
+        keys = super().secret_keys()
+        for name, section in self.adapters.sections():
+            if section.enabled:
+                keys += [(f"adapters.{name}.{key}", variable)
+                         for key, variable in section.secret_keys()]
+        return keys
+
+
+def load_config(path: Path | None) -> Config:
+    """Load PATH, or ./wayfinder.toml if present, or the defaults; every section checked."""
+    return load_as(Config, path)
+
+
+def wired(config: CoreConfig) -> Config:
+    """A core config (built by tests and benchmarks) with its adapter tables validated."""
+    if isinstance(config, Config):
+        return config
+    return validated(Config, config.model_dump(), config.source, config.base_dir)
+
+
+def adapter_settings(config: CoreConfig) -> AdaptersConfig:
+    if isinstance(config.adapters, AdaptersConfig):
+        return config.adapters
+    try:
+        return AdaptersConfig.model_validate(config.adapters.model_extra or {})
+    except ValidationError as exc:
+        raise config_error(exc, config.source, ("adapters",)) from None
+
+
+def enabled_networks(config: CoreConfig) -> list[str]:
+    return [name for name, section in adapter_settings(config).sections()
+            if name != "console" and section.enabled]
+
+
+def console_name(config: CoreConfig, name: str | None) -> str:
+    chosen = name or adapter_settings(config).console.name or getpass.getuser() or "you"
+    return "".join(ch for ch in chosen if ch.isprintable() and not ch.isspace())[:64] or "you"
+
+
+def network_adapters(config: CoreConfig, chat_name: str | None = None,
+                     room: str = "") -> list[Adapter]:
+    """The adapters `wayfinder run` starts: every enabled network, else the console. A
+    network's library is imported here, and only if its adapter is enabled."""
+    full = wired(config)
+    secrets = full.check_secrets()
+    adapters: list[Adapter] = []
+    matrix = full.adapters.matrix
+    if matrix.enabled:
+        from adapters.matrix.client import MatrixAdapter
+
+        token = secrets.get("adapters.matrix.access_token_env")
+        adapters.append(MatrixAdapter(
+            matrix, token or secrets["adapters.matrix.password_env"],
+            secrets["adapters.matrix.pickle_key_env"], secret_is_token=token is not None))
+    irc = full.adapters.irc
+    if irc.enabled:
+        from adapters.irc.client import IrcAdapter
+
+        adapters.append(IrcAdapter(irc, secrets.get("adapters.irc.sasl_password_env", "")))
+    telegram = full.adapters.telegram
+    if telegram.enabled:
+        from adapters.telegram.client import TelegramAdapter
+
+        adapters.append(TelegramAdapter(
+            telegram, secrets["adapters.telegram.token_env"],
+            secrets.get("adapters.telegram.webhook_secret_env", "")))
+    if not adapters or full.adapters.console.enabled:
+        adapters += chat_adapters(full, chat_name, room)
+    return adapters
+
+
+def chat_adapters(config: CoreConfig, name: str | None, room: str = "") -> list[Adapter]:
+    """`wayfinder chat`: the console only, as console:NAME, optionally "in" a channel."""
+    from adapters.console.client import ConsoleAdapter
+
+    return [ConsoleAdapter(console_name(config, name), room)]
+
+
+def adapter_rates(adapters: Sequence[Adapter], config: CoreConfig) -> dict[str, Rate]:
+    """Outgoing limits per network: the running adapters', else what the config sets
+    (the command line estimates a broadcast without running any adapter)."""
+    settings = adapter_settings(config)
+    rates = {"telegram": settings.telegram.rate, "irc": settings.irc.rate,
+             "matrix": settings.matrix.rate}
+    for adapter in adapters:
+        if adapter.capabilities.rate is not None:
+            rates[adapter.network] = adapter.capabilities.rate
+    return rates
+
+
+__all__ = ["AdaptersConfig", "Config", "ConfigError", "adapter_rates", "chat_adapters",
+           "console_name", "enabled_networks", "load_config", "network_adapters", "wired"]
