@@ -34,7 +34,7 @@ from bot.model import Network, PersonId
 from bot.outbox import Dispatcher
 from bot.ports import UnitOfWork
 from bot.records import CreateEvent, Event, ScheduleBroadcast
-from flows.events import broadcast_plan
+from flows.events.invites import broadcast_plan
 from storage.bulk import BulkSql
 from storage.repository import SqlStore
 

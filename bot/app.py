@@ -17,6 +17,7 @@ from bot.broadcast import Broadcaster
 from bot.config import Config
 from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
+from bot.feature import Feature
 from bot.model import Network
 from bot.outbox import Dispatcher, Sleep
 from bot.ports import Adapter, AdapterFatalError
@@ -24,13 +25,21 @@ from bot.records import Record, ScheduleBroadcast
 from bot.roles import Directory
 from bot.scheduler import Ticker
 from bot.wiring import adapter_rates
-from flows import all_flows, due_sources, global_commands
-from flows.events import broadcast_plan, standing
+from flows import account, core, events, mentoring, path
+from flows.events.invites import broadcast_plan, standing
 from storage.repository import SqlStore
 
 log = logging.getLogger(__name__)
 
 RESTART_DELAY_SECONDS = 2.0
+
+FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more line here
+    path.FEATURE,
+    account.FEATURE,
+    mentoring.FEATURE,
+    events.FEATURE,
+    core.FEATURE,
+)
 
 
 @dataclass
@@ -74,8 +83,8 @@ class App:
         directory = Directory(self.config.roles, content,
                               set(await self.store.mentor_assignments()))
         self.engine = Engine(
-            self.store, content, all_flows(), global_commands(), self.config,
-            release=self.dispatcher.enqueue, directory=directory, due_sources=due_sources(),
+            self.store, content, FEATURES, self.config,
+            release=self.dispatcher.enqueue, directory=directory,
             prefixes={a.network: a.capabilities.command_prefixes for a in self.adapters},
             clock=self.clock, standing=partial(standing, content=content),
             rates=adapter_rates(self.adapters, self.config), after_records=self._after_records)

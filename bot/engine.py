@@ -12,7 +12,8 @@ from typing import Any
 from bot.choices import resolve
 from bot.config import Config
 from bot.content import Content
-from bot.flow import Due, DueSource, End, Flow, Goto, Handler, Step, Transition, Turn
+from bot.feature import Catalog, Feature, perform
+from bot.flow import Due, End, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
 from bot.model import (
     ExternalId,
@@ -64,12 +65,10 @@ class Engine:
         self,
         store: Store,
         content: Content,
-        flows: Mapping[str, Flow],
-        commands: Mapping[str, Handler],
+        features: Sequence[Feature],
         config: Config,
         release: ReleaseReplies,
         directory: Directory | None = None,
-        due_sources: Sequence[DueSource] = (),
         prefixes: Mapping[str, tuple[str, ...]] | None = None,
         nick: str = "wayfinder",
         clock: Clock = utcnow,
@@ -79,11 +78,11 @@ class Engine:
     ) -> None:
         self.store = store
         self.content = content
-        self.flows = dict(flows)
-        self.commands = dict(commands)
+        self.catalog = Catalog(features)  # two claims on one word stop the start here
+        self.flows = self.catalog.flows
         self.config = config
         self.directory = directory or Directory(config.roles, content)
-        self.due_sources = list(due_sources)
+        self.due_sources = self.catalog.jobs
         self.release = release
         self.prefixes = dict(prefixes or {})
         self.networks = frozenset(self.prefixes)
@@ -183,7 +182,8 @@ class Engine:
         return Turn(person_id=person, inbound=inbound, input=parsed, data=data,
                     content=self.content, reads=self.store, config=self.config,
                     directory=self.directory, now=self.clock(),
-                    networks=self.networks, rates=self.rates, flow=state.flow, step=state.step)
+                    networks=self.networks, rates=self.rates, flow=state.flow, step=state.step,
+                    catalog=self.catalog)
 
     def current_step(self, turn: Turn) -> Step | None:
         if turn.flow is None or turn.step is None or turn.flow not in self.flows:
@@ -214,8 +214,12 @@ class Engine:
         if command == "back" and step is not None and step.back:
             await self._follow(turn, Goto(step.back))
             return
-        if command and command in self.commands and command not in (step.commands if step else ()):
-            await self._run(turn, self.commands[command])
+        declared = self.catalog.get(command) if command else None
+        # A step's own word wins; with arguments it is the declared command (step words take
+        # none: "!release" gives a newcomer's task back, "!release CODE" a mentor's case).
+        if declared is not None and (step is None or command not in step.commands
+                                     or parsed.args):
+            await self._follow(turn, await perform(turn, declared))
             return
         if command and step is not None and (command in step.commands or
                                               resolve(command, offered, False).picked):

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, FlowsConfig
 from bot.content import Content
 from bot.model import Choice, Identity, Inbound, Outbound, PersonId, Rate, RoomRef
 from bot.ports import Reads
-from bot.records import Audit, Record
+from bot.records import Record
 from bot.roles import Directory
 from bot.router import ParsedInput
+
+if TYPE_CHECKING:
+    from bot.feature import Catalog
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Turn:
     flow: str | None = None
     step: str | None = None
     step_commands: tuple[str, ...] = ()
+    catalog: Catalog | None = None  # the declared commands, for !help
     picked: list[str] = field(default_factory=list)
     free: list[str] = field(default_factory=list)
     replies: list[Outbound] = field(default_factory=list)
@@ -129,33 +133,3 @@ class Due:
 
 
 DueSource = Callable[[Reads, datetime, Config], Awaitable[list[Due]]]
-
-ROLE_CHECKS: dict[str, Callable[[Turn], bool]] = {
-    "mentor": lambda turn: turn.directory.mentor_for(turn.sender) is not None,
-    "organizer": lambda turn: turn.directory.is_organizer(turn.sender),
-    "admin": lambda turn: turn.directory.is_admin(turn.sender),
-}
-
-
-def requires(role: str) -> Callable[[Handler], Handler]:
-    """Declare the role a privileged command needs; refused (and audited) otherwise."""
-    check = ROLE_CHECKS[role]
-
-    def wrap(handler: Handler) -> Handler:
-        async def guarded(turn: Turn) -> Transition:
-            action = turn.input.command or "command"
-            if not check(turn):
-                turn.record(Audit(turn.sender.key, f"refused:{action}", turn.input.args,
-                                  turn.now))
-                why = ("" if turn.sender.verified else " " + (
-                    turn.inbound.why_unverified or
-                    "Your account on this network isn't verified (log in to its "
-                    "services), so I can't tell that it's really you."))
-                turn.say(f"Sorry, !{action} is for {role}s only.{why}")
-                return None
-            turn.record(Audit(turn.sender.key, action, turn.input.args, turn.now))
-            return await handler(turn)
-
-        return guarded
-
-    return wrap

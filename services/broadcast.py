@@ -14,7 +14,7 @@ from bot.ports import DeliveryCounts, UnitOfWork
 from bot.quiet import zone
 from bot.records import Audit, Broadcast, Event, Record
 from bot.wiring import adapter_rates
-from flows.events import audience_of, broadcast_plan, broadcast_records, preview_lines
+from flows.events.invites import audience_of, broadcast_plan, broadcast_records, preview_lines
 from services.store import maintenance_store
 from storage.repository import SqlStore
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.config import Config
 from bot.ports import OutboxRow
 from bot.records import Certificate
-from flows.mentoring import ReportRow, report
+from flows.mentoring.cases import ReportRow, report
 from services.store import maintenance_store
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.feature import Command, Entry
 from bot.ports import CommitResult, UnitOfWork
 from tests.harness import Harness
 
@@ -72,7 +73,7 @@ async def test_a_failing_handler_is_answered_politely_and_the_loop_lives(bot: Ha
     async def broken(turn: object) -> None:
         raise RuntimeError("boom")
 
-    bot.running.engine.commands["status"] = broken
+    bot.running.engine.catalog._by_word["status"] = Entry("test", Command("status", broken))
     reply = await bot.say("gil", "!status")
     assert reply.startswith("Sorry, something went wrong on my side.")
     assert "What are you interested in?" in await bot.say("gil", "!start")

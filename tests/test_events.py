@@ -11,7 +11,7 @@ import pytest
 from bot.config import Config
 from bot.content import load_content
 from bot.quiet import QuietHours
-from flows.events import reminder_times
+from flows.events.invites import reminder_times
 from tests.harness import CONTENT, FakeClock, Harness, make_config
 
 ORGANIZER = "org"
@@ -292,7 +292,7 @@ def test_event_files_are_checked(tmp_path: object) -> None:
 ])
 def test_travel_support_goes_to_those_through_the_first_four_steps(
         data: dict[str, object], expected: str, eligible: str) -> None:
-    from flows.events import export_csv, milestone
+    from flows.events.invites import export_csv, milestone
     content = load_content(CONTENT)
     reached = milestone(data, content)
     rows = list(csv.DictReader(io.StringIO(

@@ -12,7 +12,7 @@ from bot.content import MentorProfile
 from bot.officehours import parse_hours
 from bot.records import MentorState
 from bot.roles import Mentor
-from flows.mentoring import choose_mentor
+from flows.mentoring.cases import choose_mentor
 from tests.harness import FakeClock, Harness, make_config
 
 NETWORKS = ("irc", "matrix", "telegram")
@@ -197,8 +197,19 @@ async def test_away_back_and_the_organizer_overview(sqlite_url: str) -> None:
         assert "Tomasz: 0/2, outside office hours" in overview
         refused = await bot.say("hal", "!mentors", "irc")
         assert refused == "Sorry, !mentors is for organizers only."
-        assert "Welcome back" in await bot.say(AMARA, "!back", "matrix")
+        assert "Welcome back" in await bot.say(AMARA, "!available", "matrix")
         assert "Amara: 0/3, available" in await bot.say("olga", "!mentors", "irc")
+        await bot.say(AMARA, "!away 1d", "matrix")
+        assert "Welcome back" in await bot.say(AMARA, "!away off", "matrix")
+
+
+async def test_back_means_one_thing_the_previous_step(sqlite_url: str) -> None:
+    """Regression: !back meant both "previous step" and "mentor is back from away"."""
+    async with mentoring_bot(sqlite_url) as bot:
+        await bot.say(AMARA, "!away 3d", "matrix")
+        reply = await bot.say(AMARA, "!back", "matrix")
+        assert reply == "There's no step to go back to here. !status shows where you are."
+        assert "away for 3 days" in await bot.say("olga", "!mentors", "irc")
 
 
 async def test_admin_adds_a_mentor_in_chat(sqlite_url: str) -> None:

@@ -15,7 +15,7 @@ from bot.content import (
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.records import Certificate
-from flows.path import (
+from flows.path.progress import (
     chosen_workshop,
     expect_progress,
     no_progress_expected,

@@ -17,7 +17,7 @@ from bot.codes import case_code, looks_like_case_code
 from bot.config import Config
 from bot.content import Project
 from bot.durations import describe, parse_duration
-from bot.flow import Due, Handler, Transition, Turn, requires
+from bot.flow import Due, Handler, Transition, Turn
 from bot.model import Network, RoomRef, room_from_json
 from bot.ports import Reads
 from bot.records import (
@@ -34,7 +34,7 @@ from bot.records import (
 )
 from bot.roles import Mentor
 from bot.text import one_line
-from flows.path import chosen_project, chosen_workshop, workshop_index
+from flows.path.progress import chosen_project, chosen_workshop, workshop_index
 
 HELP_ME = re.compile(r"^me\b[\s,:;.!-]*", re.IGNORECASE)  # "!help me, ..." asks for a mentor
 LEVEL_MENTOR, LEVEL_NEXT_MENTOR, LEVEL_CHANNEL, LEVEL_ORGANIZERS = 0, 1, 2, 3
@@ -200,11 +200,10 @@ async def _tell_newcomer(turn: Turn, case: Case, text: str) -> None:
 
 def _mentor_of(turn: Turn) -> Mentor:
     mentor = turn.directory.mentor_for(turn.sender)
-    assert mentor is not None  # requires("mentor") checked it
+    assert mentor is not None  # the command's role ("mentor") was checked by the core
     return mentor
 
 
-@requires("mentor")
 async def claim(turn: Turn) -> Transition:
     mentor = _mentor_of(turn)
     case = await _find_case(turn, mentor)
@@ -230,16 +229,8 @@ async def claim(turn: Turn) -> Transition:
 
 
 async def release(turn: Turn) -> Transition:
-    """`!release CODE`: a mentor hands a case back. (A newcomer's own task is released in the
-    first-task flow, whose step command takes precedence.)"""
-    if turn.directory.mentor_for(turn.sender) is None:
-        turn.say("You have no task reserved at the moment. Type !task for one.")
-        return None
-    return await _release_case(turn)
-
-
-@requires("mentor")
-async def _release_case(turn: Turn) -> Transition:
+    """`!release CODE`: a mentor hands a case back. (A newcomer's `!release` of their own task
+    is the first-task step's word, which takes precedence when given no arguments.)"""
     mentor = _mentor_of(turn)
     case = await _find_case(turn, mentor)
     if case is None:
@@ -262,7 +253,6 @@ async def _release_case(turn: Turn) -> Transition:
     return None
 
 
-@requires("mentor")
 async def resolve_case(turn: Turn) -> Transition:
     mentor = _mentor_of(turn)
     case = await _find_case(turn, mentor)
@@ -285,7 +275,6 @@ async def resolve_case(turn: Turn) -> Transition:
     return None
 
 
-@requires("mentor")
 async def mentees(turn: Turn) -> Transition:
     mentor = _mentor_of(turn)
     cases = await turn.reads.cases_of_mentor(mentor.key)
@@ -306,25 +295,16 @@ def _return_from_away(turn: Turn, mentor: Mentor) -> None:
     turn.say("Welcome back: you'll get help requests again.")
 
 
-async def back(turn: Turn) -> Transition:
-    """`!back` where no step goes back: a mentor returning from `!away`."""
-    if turn.directory.mentor_for(turn.sender) is None:
-        turn.say("There's no step to go back to here. !status shows where you are.")
-        return None
-    return await _back_from_away(turn)
-
-
-@requires("mentor")
-async def _back_from_away(turn: Turn) -> Transition:
+async def available(turn: Turn) -> Transition:
+    """`!available`: a mentor back from `!away` takes help requests again."""
     _return_from_away(turn, _mentor_of(turn))
     return None
 
 
-@requires("mentor")
 async def away(turn: Turn) -> Transition:
     mentor = _mentor_of(turn)
     arg = turn.input.args.strip().lower()
-    if arg in ("off", "no", "back"):
+    if arg in ("off", "no", "back", "available"):
         _return_from_away(turn, mentor)
         return None
     try:
@@ -338,7 +318,6 @@ async def away(turn: Turn) -> Transition:
     return None
 
 
-@requires("organizer")
 async def mentors_overview(turn: Turn) -> Transition:
     loads = await turn.reads.mentor_loads()
     states = await turn.reads.mentor_states()
@@ -359,15 +338,23 @@ async def mentors_overview(turn: Turn) -> Transition:
     return None
 
 
-@requires("admin")
+MENTOR_ADD_USAGE = ("Usage: !mentor add PROJECT network:id (for example !mentor add pagebot "
+                    "irc:ana)")
+
+
 async def mentor_admin(turn: Turn) -> Transition:
+    """`!mentor` alone: how to use it."""
+    turn.say(MENTOR_ADD_USAGE)
+    return None
+
+
+async def mentor_add(turn: Turn) -> Transition:
     """`!mentor add PROJECT network:id`."""
     parts = turn.input.args.split()
-    if len(parts) != 3 or parts[0] != "add":
-        turn.say("Usage: !mentor add PROJECT network:id (for example !mentor add pagebot "
-                 "irc:ana)")
+    if len(parts) != 2:
+        turn.say(MENTOR_ADD_USAGE)
         return None
-    _, project_id, key = parts
+    project_id, key = parts
     if project_id not in turn.content.projects:
         turn.say(f"There's no project {one_line(project_id, 40)}. Projects: "
                  f"{', '.join(turn.content.projects)}.")

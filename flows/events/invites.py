@@ -22,7 +22,7 @@ from bot.broadcast import Plan
 from bot.config import Config
 from bot.content import AUDIENCES, TRAVEL_GRANT_MILESTONE, Content, EventFile
 from bot.durations import describe, parse_duration
-from bot.flow import Transition, Turn, requires
+from bot.flow import Transition, Turn
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
 from bot.ports import Audience, Compose, Reads, Recipient, Standing
 from bot.quiet import is_zone, zone
@@ -35,7 +35,7 @@ from bot.records import (
     SetRsvp,
 )
 from bot.text import one_line
-from flows.path import stage
+from flows.path.progress import stage
 
 ANSWERS = ("yes", "no", "maybe")
 DEFAULT_IRC_LIKE_RATE = Rate(1.0, 4)  # an estimate for networks without a known limit
@@ -308,24 +308,8 @@ EVENT_NEW_USAGE = ("!event new ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE 
                    f"Audiences: {', '.join(AUDIENCES)}. Regions: codes, comma-separated.")
 
 
-@requires("organizer")
-async def event_command(turn: Turn) -> Transition:
-    sub, _, rest = turn.input.args.strip().partition(" ")
-    sub = sub.lower()
-    if sub == "new":
-        return await _event_new(turn, rest)
-    if sub == "status":
-        return await _event_status(turn, rest.strip())
-    if sub == "export":
-        return await _event_export(turn, rest.strip())
-    if sub in ("list", ""):
-        return await _event_list(turn)
-    turn.say("Organizer commands: !event list, !event new ..., !event status EVENT, "
-             "!event export EVENT, !broadcast EVENT [at YYYY-MM-DD HH:MM].")
-    return None
-
-
-async def _event_list(turn: Turn) -> Transition:
+async def event_list(turn: Turn) -> Transition:
+    """`!event` or `!event list`."""
     events = await all_events(turn.content, turn.reads)
     if not events:
         turn.say("No events yet. Create one with:\n" + EVENT_NEW_USAGE)
@@ -339,8 +323,8 @@ async def _event_list(turn: Turn) -> Transition:
     return None
 
 
-async def _event_new(turn: Turn, text: str) -> Transition:
-    parts = [p.strip() for p in text.split("|")]
+async def event_new(turn: Turn) -> Transition:
+    parts = [p.strip() for p in turn.input.args.split("|")]
     if len(parts) not in (7, 8):
         turn.say("Create an event with:\n" + EVENT_NEW_USAGE)
         return None
@@ -446,15 +430,9 @@ async def _preview(turn: Turn, event: Event, send_at: datetime | None) -> None:
     turn.say("\n".join(lines))
 
 
-@requires("organizer")
-async def broadcast_command(turn: Turn) -> Transition:
+async def broadcast_preview(turn: Turn) -> Transition:
+    """`!broadcast EVENT [at YYYY-MM-DD HH:MM]`: what would be sent, to whom, and when."""
     args = turn.input.args.strip()
-    word = args.lower()
-    pending = turn.data.get("broadcast_preview")
-    if word == "confirm":
-        return await _broadcast_confirm(turn, pending)
-    if word.startswith("cancel"):
-        return await _broadcast_cancel(turn, word.removeprefix("cancel").strip())
     match = _AT.match(args)
     if match is None:
         turn.say("Usage: !broadcast EVENT [at YYYY-MM-DD HH:MM] (the time in the event's "
@@ -481,7 +459,8 @@ async def broadcast_command(turn: Turn) -> Transition:
     return None
 
 
-async def _broadcast_confirm(turn: Turn, pending: object) -> Transition:
+async def broadcast_confirm(turn: Turn) -> Transition:
+    pending = turn.data.get("broadcast_preview")
     if not isinstance(pending, dict):
         turn.say("There is nothing to confirm. Preview first with !broadcast EVENT.")
         return None
@@ -499,7 +478,8 @@ async def _broadcast_confirm(turn: Turn, pending: object) -> Transition:
     return None
 
 
-async def _broadcast_cancel(turn: Turn, target: str) -> Transition:
+async def broadcast_cancel(turn: Turn) -> Transition:
+    target = turn.input.args.strip().lower()
     if not target:
         dropped = turn.data.pop("broadcast_preview", None)
         turn.say("Cancelled: nothing was sent." if dropped else
@@ -547,7 +527,8 @@ def delivery_lines(broadcast: Broadcast, counts: dict[str, int], resent: dict[st
     return lines
 
 
-async def _event_status(turn: Turn, event_id: str) -> Transition:
+async def event_status(turn: Turn) -> Transition:
+    event_id = turn.input.args.strip()
     event = await find_event(turn, event_id) if event_id else None
     if event is None:
         turn.say("Usage: !event status EVENT (!event list shows them).")
@@ -602,7 +583,8 @@ def _milestone_name(value: int) -> str:
     return next((name for name, level in AUDIENCES.items() if level == value), str(value))
 
 
-async def _event_export(turn: Turn, event_id: str) -> Transition:
+async def event_export(turn: Turn) -> Transition:
+    event_id = turn.input.args.strip()
     event = await find_event(turn, event_id) if event_id else None
     if event is None:
         turn.say("Usage: !event export EVENT (!event list shows them).")

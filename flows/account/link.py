@@ -9,7 +9,7 @@ from bot.durations import describe
 from bot.flow import Goto, Transition, Turn
 from bot.model import room_to_json
 from bot.records import EndClaim, LinkCode, MergePersons, UseLinkCode
-from flows.path import progress_rank
+from flows.path.progress import progress_rank
 
 FAILED_REDEMPTIONS_PER_HOUR = 10
 

@@ -1,10 +1,9 @@
-"""Commands that work anywhere on the path: start, resume, pause, stop, help, status."""
+"""Commands that work anywhere on the path: start, resume, pause, stop, status."""
 
 from __future__ import annotations
 
-from bot.flow import End, Goto, Handler, Transition, Turn
-from flows.mentoring import HELP_ME, stuck
-from flows.path import (
+from bot.flow import End, Goto, Transition, Turn
+from flows.path.progress import (
     STAGES,
     chosen_project,
     chosen_workshop,
@@ -12,37 +11,6 @@ from flows.path import (
     stage,
     workshop_index,
 )
-
-DESCRIPTIONS = {
-    "start": "begin, or pick up where you left off (!start over to begin again)",
-    "status": "where you are on the path and what's next",
-    "pause": "stop for now; !resume continues from the same step",
-    "resume": "continue where you paused",
-    "stop": "leave the guided path (nothing is deleted)",
-    "task": "show your task, or get a new one",
-    "link": "get a code to link your account on another network (!link CODE redeems one)",
-    "help": "this list (!help me: ask a mentor)",
-    "stuck": "ask a mentor for help; add a sentence about what's blocking you",
-    "back": "go back one step",
-    "skip": "skip this question or step (where allowed)",
-    "more": "show more suggestions",
-    "done": "say you've finished your task",
-    "release": "give your task back",
-    "region": "your region, for invites to events near you",
-    "invites": "event invites: !invites on or !invites off",
-    "events": "upcoming events in your region",
-    "rsvp": "answer an invite: !rsvp EVENT yes, no or maybe",
-    "timezone": "your time zone (!timezone Europe/Berlin)",
-}
-MENTOR_COMMANDS = {
-    "claim": "take a help request (!claim CODE)",
-    "release": "hand a request back to be routed again (!release CODE)",
-    "resolve": "close a request, with an optional note (!resolve CODE [note])",
-    "mentees": "your open requests",
-    "away": "pause help requests (!away 3d; !away off or !back to return)",
-}
-GENERAL = ("start", "status", "stuck", "pause", "resume", "stop", "task", "link", "region",
-           "invites", "events", "rsvp", "timezone", "help")
 
 
 async def start(turn: Turn) -> Transition:
@@ -94,35 +62,6 @@ async def stop(turn: Turn) -> Transition:
     return End()
 
 
-async def help_command(turn: Turn) -> Transition:
-    if HELP_ME.match(turn.input.args):  # "!help me, pip fails": ask a mentor
-        return await stuck(turn)
-    here = [c for c in turn.step_commands if c not in GENERAL]
-    lines = []
-    if here and turn.flow is not None and not turn.data.get("paused"):
-        lines.append("Right now you can use:")
-        lines.extend(f"  !{c}: {DESCRIPTIONS[c]}" for c in dict.fromkeys(here))
-        if turn.data.get("choices"):
-            lines.append("  or answer with a number (1, !1) or the option's word")
-        lines.append("")
-    lines.append("Commands that work anywhere:")
-    lines.extend(f"  !{c}: {DESCRIPTIONS[c]}" for c in GENERAL)
-    if turn.directory.mentor_for(turn.sender) is not None:
-        lines.append("")
-        lines.append("For mentors:")
-        lines.extend(f"  !{c}: {MENTOR_COMMANDS[c]}" for c in MENTOR_COMMANDS)
-    if turn.directory.is_organizer(turn.sender):
-        lines.append("")
-        lines.append("For organizers:")
-        lines.append("  !mentors: load and availability of every mentor")
-        lines.append("  !event list | new ... | status EVENT | export EVENT: events, answers, "
-                     "the travel-support list (CSV)")
-        lines.append("  !broadcast EVENT [at YYYY-MM-DD HH:MM]: preview an invite; "
-                     "!broadcast confirm sends it")
-    turn.say("\n".join(lines))
-    return None
-
-
 async def status(turn: Turn) -> Transition:
     current = stage(turn.data, turn.content)
     project = chosen_project(turn)
@@ -165,14 +104,3 @@ def _next_hint(turn: Turn, current: int) -> str:
     if turn.data.get("task"):
         return "Next: finish your task and type !done."
     return "Next: type !task for another task."
-
-
-COMMANDS: dict[str, Handler] = {
-    "start": start,
-    "resume": resume,
-    "continue": resume,
-    "pause": pause,
-    "stop": stop,
-    "help": help_command,
-    "status": status,
-}

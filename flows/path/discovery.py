@@ -10,7 +10,7 @@ from bot.content import Content, Project
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.text import one_line
-from flows.path import channel_list, contact_lines, profile
+from flows.path.progress import channel_list, contact_lines, profile
 
 MAX_OPTIONS = 8
 _WORD = re.compile(r"[\w+#.-]+")

@@ -9,8 +9,7 @@ from bot.content import Project, Task
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
 from bot.ports import Reads
 from bot.records import ClaimTask, EndClaim, TaskClaim, TouchClaim
-from flows import mentoring
-from flows.path import (
+from flows.path.progress import (
     channel_list,
     chosen_project,
     contact_lines,
@@ -83,8 +82,6 @@ async def working_reply(turn: Turn) -> Transition:
     if not isinstance(task_id, str):
         turn.say("You have no task reserved at the moment. Type !task for one.")
         return Goto("involved")
-    if turn.input.command == "release" and turn.input.args.strip():
-        return await mentoring.release(turn)  # a mentor handing back a case, not their task
     if turn.input.command in ("done", "release"):
         no_progress_expected(turn)
     if turn.input.command == "done":

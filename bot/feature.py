@@ -1,0 +1,269 @@
+"""The Feature interface: what a feature declares, and the one command table built from them.
+
+A command is declared once (name, aliases, role, usage, summary, sub-commands); the engine's
+dispatch, role checks, `!help`, Telegram's command menu and the README's command table all
+come from the declarations. This module names no feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.flow import DueSource, Flow, Handler, Transition, Turn
+from bot.records import Audit
+from bot.router import ParsedInput
+
+ROLE_CHECKS: dict[str, Callable[[Turn], bool]] = {
+    "mentor": lambda turn: turn.directory.mentor_for(turn.sender) is not None,
+    "organizer": lambda turn: turn.directory.is_organizer(turn.sender),
+    "admin": lambda turn: turn.directory.is_admin(turn.sender),
+}
+ROLE_TITLES = {"mentor": "For mentors", "organizer": "For organizers", "admin": "For admins"}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One `!word`. `run` handles the word alone (and, with `free_args`, arguments that are
+    not one of `sub`); each sub-command gets the rest of the line as its arguments."""
+
+    name: str
+    run: Handler
+    role: str | None = None  # None: anyone; otherwise a verified identity with that role
+    usage: str = ""  # the arguments, e.g. "CODE [note]"
+    summary: str = ""
+    private: bool = False  # its answer is about the person only
+    aliases: tuple[str, ...] = ()
+    sub: Mapping[str, Command] = field(default_factory=dict)
+    free_args: bool = False  # with sub: a first word that is no sub-command goes to `run`
+    listed: bool = True  # in !help's list, the command menu and the README
+
+    def __post_init__(self) -> None:
+        if self.role is not None and self.role not in ROLE_CHECKS:
+            raise ValueError(f"!{self.name} needs an unknown role {self.role!r}; "
+                             f"known: {', '.join(ROLE_CHECKS)}")
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def subcommand(self, word: str) -> Command | None:
+        word = word.lower()
+        for sub in self.sub.values():
+            if word in sub.words:
+                return sub
+        return None
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What one package under flows/ brings: the composition root lists these."""
+
+    name: str
+    commands: Sequence[Command] = ()
+    flows: Sequence[Flow] = ()
+    jobs: Sequence[DueSource] = ()  # due work, scanned on every tick
+    settings: type[Any] | None = None  # its config section's model
+    words: Mapping[str, str] = field(default_factory=dict)  # step words: "skip" -> its help
+
+
+class CommandClashError(ValueError):
+    """Two declarations claim one word; raised when the table is built, at start-up."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    feature: str
+    command: Command
+
+
+class Catalog:
+    """Every declared command by word, and the step words' help, from a list of features."""
+
+    def __init__(self, features: Iterable[Feature]) -> None:
+        self.features = tuple(features)
+        self.entries: list[Entry] = []
+        self._by_word: dict[str, Entry] = {}
+        self.words: dict[str, str] = {}
+        self.flows: dict[str, Flow] = {}
+        flow_owner: dict[str, str] = {}
+        for feature in self.features:
+            for command in feature.commands:
+                entry = Entry(feature.name, command)
+                self.entries.append(entry)
+                for word in command.words:
+                    self._claim(word, entry)
+                _check_subs(feature.name, command)
+            for flow in feature.flows:
+                if flow.name in self.flows:
+                    raise CommandClashError(f"flow {flow.name!r} is declared by both "
+                                       f"{flow_owner[flow.name]} and {feature.name}")
+                self.flows[flow.name] = flow
+                flow_owner[flow.name] = feature.name
+            for word, summary in feature.words.items():
+                self.words.setdefault(word, summary)
+
+    def _claim(self, word: str, entry: Entry) -> None:
+        if word != word.lower() or not word or " " in word:
+            raise CommandClashError(f"{entry.feature}: !{word} must be one lower-case word")
+        held = self._by_word.get(word)
+        if held is not None:
+            raise CommandClashError(
+                f"!{word} is claimed twice: by {held.feature} (!{held.command.name}) and by "
+                f"{entry.feature} (!{entry.command.name})")
+        self._by_word[word] = entry
+
+    def get(self, word: str) -> Command | None:
+        entry = self._by_word.get(word)
+        return entry.command if entry else None
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._by_word
+
+    @property
+    def jobs(self) -> list[DueSource]:
+        return [job for feature in self.features for job in feature.jobs]
+
+    def summary_of(self, word: str) -> str:
+        """Help for a word offered at a step: the step word's, else the command's."""
+        if word in self.words:
+            return self.words[word]
+        command = self.get(word)
+        return command.summary if command else ""
+
+    def listed(self, role: str | None) -> list[Command]:
+        return [e.command for e in self.entries if e.command.listed and e.command.role == role]
+
+    def menu(self) -> list[tuple[str, str]]:
+        """(command, summary) for everyone's commands: Telegram's setMyCommands menu."""
+        return [(c.name, _menu_text(c.summary)) for c in self.listed(None)]
+
+
+def _check_subs(feature: str, command: Command) -> None:
+    seen: dict[str, str] = {}
+    for key, sub in command.sub.items():
+        if key != sub.name:
+            raise CommandClashError(f"{feature}: !{command.name} lists {sub.name!r} as {key!r}")
+        for word in sub.words:
+            if word in seen:
+                raise CommandClashError(f"{feature}: !{command.name} {word} is claimed twice: by "
+                                   f"{seen[word]} and by {sub.name}")
+            seen[word] = sub.name
+
+
+def _menu_text(summary: str) -> str:
+    text = summary.split(" (")[0].split(";")[0].strip()
+    return (text[:1].upper() + text[1:])[:256] if len(text) >= 3 else "..."
+
+
+def menu(features: Iterable[Feature]) -> list[tuple[str, str]]:
+    return Catalog(features).menu()
+
+
+def allowed(turn: Turn, role: str | None) -> bool:
+    return role is None or ROLE_CHECKS[role](turn)
+
+
+def authorize(turn: Turn, command: Command, action: str) -> bool:
+    """A command that needs a role is audited, and refused (audited too) without it."""
+    if command.role is None:
+        return True
+    if not allowed(turn, command.role):
+        turn.record(Audit(turn.sender.key, f"refused:{action}", turn.input.args, turn.now))
+        why = ("" if turn.sender.verified else " " + (
+            turn.inbound.why_unverified or
+            "Your account on this network isn't verified (log in to its "
+            "services), so I can't tell that it's really you."))
+        turn.say(f"Sorry, !{action} is for {command.role}s only.{why}")
+        return False
+    turn.record(Audit(turn.sender.key, action, turn.input.args, turn.now))
+    return True
+
+
+def unknown_sub(command: Command, word: str) -> str:
+    names = ", ".join(f"!{command.name} {s.name}" for s in command.sub.values())
+    shown = "".join(ch for ch in word if ch.isprintable())[:32]
+    return (f"!{command.name} has no sub-command {shown!r}. You can use: {names}. "
+            "Type !help for more.")
+
+
+async def perform(turn: Turn, command: Command) -> Transition:
+    """Run a declared command for this turn: role check, then the sub-command, if any."""
+    action = turn.input.command or command.name
+    if not authorize(turn, command, action):
+        return None
+    if command.sub:
+        word, _, rest = turn.input.args.strip().partition(" ")
+        sub = command.subcommand(word) if word else None
+        if sub is not None:
+            if not authorize(turn, sub, f"{action} {sub.name}"):
+                return None
+            turn.input = ParsedInput(turn.input.command, rest.strip(), turn.input.text)
+            return await sub.run(turn)
+        if word and not command.free_args:
+            turn.say(unknown_sub(command, word))
+            return None
+    return await command.run(turn)
+
+
+# -- generated texts ------------------------------------------------------------------------
+def _line(prefix: str, command: Command) -> str:
+    usage = f" {command.usage}" if command.usage else ""
+    return f"  !{prefix}{command.name}{usage}: {command.summary}"
+
+
+def command_lines(command: Command, prefix: str = "") -> list[str]:
+    """A command's help lines: itself, then each listed sub-command."""
+    lines = [_line(prefix, command)] if command.summary else []
+    for sub in command.sub.values():
+        if sub.listed:
+            lines.extend(command_lines(sub, f"{prefix}{command.name} "))
+    return lines
+
+
+def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
+              choices: bool) -> str:
+    """`!help`: the words this step offers, then what this person's roles allow."""
+    anywhere = catalog.listed(None)
+    general = {c.name for c in anywhere}
+    here = [w for w in dict.fromkeys(step_words) if w not in general]
+    lines: list[str] = []
+    if here:
+        lines.append("Right now you can use:")
+        lines.extend(f"  !{w}: {catalog.summary_of(w)}" for w in here)
+        if choices:
+            lines.append("  or answer with a number (1, !1) or the option's word")
+        lines.append("")
+    lines.append("Commands that work anywhere:")
+    for command in anywhere:
+        lines.extend(command_lines(command))
+    for role, title in ROLE_TITLES.items():
+        mine = catalog.listed(role)
+        if mine and allowed(turn, role):
+            lines += ["", f"{title}:"]
+            for command in mine:
+                lines.extend(command_lines(command))
+    return "\n".join(lines)
+
+
+def markdown_table(catalog: Catalog) -> str:
+    """The README's command table."""
+    rows = ["| Command | Who | What |", "| --- | --- | --- |"]
+
+    def add(command: Command, prefix: str, role: str | None) -> None:
+        who = command.role or role or "anyone"
+        also = f" (also {', '.join('!' + a for a in command.aliases)})" if command.aliases else ""
+        usage = f" {command.usage}" if command.usage else ""
+        if command.summary:
+            name = f"!{prefix}{command.name}{usage}".replace("|", "\\|")
+            text = command.summary.replace("|", "\\|")
+            rows.append(f"| `{name}`{also} | {who} | {text} |")
+        for sub in command.sub.values():
+            if sub.listed:
+                add(sub, f"{prefix}{command.name} ", command.role or role)
+
+    for entry in catalog.entries:
+        if entry.command.listed:
+            add(entry.command, "", None)
+    return "\n".join(rows)

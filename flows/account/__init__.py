@@ -1,0 +1,15 @@
+"""Accounts: one person across networks (linking with a one-time code)."""
+
+from __future__ import annotations
+
+from bot.feature import Command, Feature
+from flows.account import link
+
+FEATURE = Feature(
+    name="account",
+    commands=(
+        Command("link", link.link, usage="[CODE]", private=True,
+                summary="get a code to link your account on another network; with a "
+                        "CODE, redeem one"),
+    ),
+)

@@ -1,0 +1,118 @@
+"""Features declare their commands once; the core builds one table, checks roles, dispatches
+sub-commands, and generates !help and the command menu from the declarations."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import FEATURES
+from bot.config import Config
+from bot.feature import Catalog, Command, CommandClashError, Feature, menu
+from bot.flow import Transition, Turn
+from tests.harness import Harness, make_config
+
+
+async def _noop(turn: Turn) -> Transition:
+    return None
+
+
+def test_two_features_claiming_one_word_stop_the_start_naming_both() -> None:
+    one = Feature("mentoring", commands=(Command("back", _noop),))
+    two = Feature("core", commands=(Command("back", _noop),))
+    with pytest.raises(CommandClashError) as err:
+        Catalog([one, two])
+    assert "!back" in str(err.value)
+    assert "mentoring" in str(err.value)
+    assert "core" in str(err.value)
+
+
+def test_an_alias_may_not_take_another_commands_word() -> None:
+    path = Feature("path", commands=(Command("resume", _noop, aliases=("continue",)),))
+    tasks = Feature("tasks", commands=(Command("continue", _noop),))
+    with pytest.raises(CommandClashError, match=r"!continue .*path \(!resume\).*tasks"):
+        Catalog([path, tasks])
+
+
+def test_two_sub_commands_of_one_command_may_not_share_a_word() -> None:
+    event = Command("event", _noop, sub={"list": Command("list", _noop, aliases=("ls",)),
+                                         "ls": Command("ls", _noop)})
+    with pytest.raises(CommandClashError, match="!event ls"):
+        Catalog([Feature("events", commands=(event,))])
+
+
+def test_an_unknown_role_is_refused_at_declaration() -> None:
+    with pytest.raises(ValueError, match="unknown role 'wizard'"):
+        Command("spell", _noop, role="wizard")
+
+
+def test_the_features_of_the_bot_build_one_table_without_clashes() -> None:
+    catalog = Catalog(FEATURES)
+    assert catalog.get("continue") is catalog.get("resume")
+    back = catalog.get("back")
+    assert back is not None
+    assert back.role is None
+    available = catalog.get("available")
+    assert available is not None
+    assert available.role == "mentor"
+
+
+def test_the_menu_lists_everyones_commands_only() -> None:
+    entries = dict(menu(FEATURES))
+    assert {"start", "status", "help", "task", "stuck", "link"} <= set(entries)
+    assert not {"claim", "mentors", "event", "broadcast", "mentor", "back"} & set(entries)
+    for name, text in entries.items():
+        assert name.isalnum()
+        assert name.islower()
+        assert 3 <= len(text) <= 256
+        assert text[0].isupper()
+
+
+ORGANIZER = "org"
+
+
+def _config(url: str) -> Config:
+    return make_config(url, roles={"organizers": [f"memory:{ORGANIZER}"],
+                                   "admins": [f"memory:{ORGANIZER}"]})
+
+
+async def test_an_unknown_sub_command_is_answered_with_the_valid_ones(sqlite_url: str) -> None:
+    async with Harness(_config(sqlite_url)) as h:
+        reply = await h.say(ORGANIZER, "!event frobnicate now")
+        assert reply == ("!event has no sub-command 'frobnicate'. You can use: !event list, "
+                         "!event new, !event status, !event export. Type !help for more.")
+        reply = await h.say(ORGANIZER, "!mentor remove lingo irc:kim")
+        assert "!mentor has no sub-command 'remove'. You can use: !mentor add." in reply
+        assert (await h.say(ORGANIZER, "!event")).startswith("Events:\n  berlin-hack-evening")
+        assert (await h.say(ORGANIZER, "!EVENT LIST")).startswith("Events:\n  berlin-hack-evening")
+
+
+async def test_a_command_with_free_arguments_takes_a_word_that_is_no_sub_command(
+        sqlite_url: str) -> None:
+    async with Harness(_config(sqlite_url)) as h:
+        reply = await h.say(ORGANIZER, "!broadcast nosuchevent")
+        assert reply.startswith("I don't know the event 'nosuchevent'.")
+        assert "Nothing to cancel." in await h.say(ORGANIZER, "!broadcast cancel")
+
+
+async def test_sub_commands_need_the_commands_role(sqlite_url: str) -> None:
+    async with Harness(_config(sqlite_url)) as h:
+        assert await h.say("mallory", "!event frobnicate") == \
+            "Sorry, !event is for organizers only."
+        assert await h.say("mallory", "!mentor add lingo irc:kim") == \
+            "Sorry, !mentor is for admins only."
+
+
+async def test_help_lists_only_what_the_persons_roles_allow(sqlite_url: str) -> None:
+    async with Harness(_config(sqlite_url)) as h:
+        newcomer = await h.say("nia", "!help")
+        assert "  !stuck [what's wrong]: ask a mentor for help" in newcomer
+        assert "For organizers" not in newcomer
+        assert "!event " not in newcomer
+        assert "For mentors" not in newcomer
+        assert "!back" not in newcomer
+        organizer = await h.say(ORGANIZER, "!help")
+        assert "For organizers:\n  !mentors: load and availability of every mentor" in organizer
+        assert "  !event new ID | TITLE |" in organizer
+        assert "  !broadcast confirm: send the invite you previewed" in organizer
+        assert "For admins:\n  !mentor add PROJECT network:id:" in organizer
+        assert "For mentors" not in organizer
