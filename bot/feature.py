@@ -1,7 +1,7 @@
 """The Feature interface: what a feature declares, and the one command table built from them.
 
 A command is declared once (name, aliases, role, usage, summary, sub-commands); the engine's
-dispatch, role checks, `!help`, Telegram's command menu and the README's command table all
+dispatch, role checks, `!help`, a network's command menu and the README's command table all
 come from the declarations. This module names no feature.
 """
 
@@ -136,7 +136,7 @@ class Catalog:
         return [e.command for e in self.entries if e.command.listed and e.command.role == role]
 
     def menu(self) -> list[tuple[str, str]]:
-        """(command, summary) for everyone's commands: Telegram's setMyCommands menu."""
+        """(command, summary) for everyone's commands: a network's command menu."""
         return [(c.name, _menu_text(c.summary)) for c in self.listed(None)]
 
 
