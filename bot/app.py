@@ -17,7 +17,7 @@ from bot.broadcast import Broadcaster
 from bot.config import Config
 from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
-from bot.feature import Feature
+from bot.feature import Feature, menu
 from bot.model import Network
 from bot.outbox import Dispatcher, Sleep
 from bot.ports import Adapter, AdapterFatalError
@@ -40,6 +40,11 @@ FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more l
     events.FEATURE,
     core.FEATURE,
 )
+
+
+def command_menu() -> list[tuple[str, str]]:
+    """(command, summary) for a network's command menu (Telegram's setMyCommands)."""
+    return menu(FEATURES)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.app import run_app
+from bot.app import command_menu, run_app
 from bot.config import Config, ConfigError
 from bot.content import ContentError, load_content
 from bot.durations import describe
@@ -78,7 +78,7 @@ def run(config_path: Path | None) -> None:
     """Run the bot on every adapter enabled in the config (with none, the console)."""
     config = _load(config_path)
     try:
-        adapters = network_adapters(config)
+        adapters = network_adapters(config, menu=command_menu())
     except ConfigError as exc:
         _fail(f"config error: {exc}")
     _run(run_app(config, adapters))

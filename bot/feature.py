@@ -86,6 +86,7 @@ class Catalog:
         self.entries: list[Entry] = []
         self._by_word: dict[str, Entry] = {}
         self.words: dict[str, str] = {}
+        self.word_owner: dict[str, str] = {}
         self.flows: dict[str, Flow] = {}
         flow_owner: dict[str, str] = {}
         for feature in self.features:
@@ -102,7 +103,11 @@ class Catalog:
                 self.flows[flow.name] = flow
                 flow_owner[flow.name] = feature.name
             for word, summary in feature.words.items():
-                self.words.setdefault(word, summary)
+                if word in self.words:
+                    raise CommandClashError(f"the step word !{word} is described by both "
+                                            f"{self.word_owner[word]} and {feature.name}")
+                self.words[word] = summary
+                self.word_owner[word] = feature.name
 
     def _claim(self, word: str, entry: Entry) -> None:
         if word != word.lower() or not word or " " in word:
@@ -248,22 +253,27 @@ def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
 
 
 def markdown_table(catalog: Catalog) -> str:
-    """The README's command table."""
-    rows = ["| Command | Who | What |", "| --- | --- | --- |"]
+    """The README's command table: every listed command and sub-command, then step words."""
+    rows = ["| Command | Feature | Who | What |", "| --- | --- | --- | --- |"]
 
-    def add(command: Command, prefix: str, role: str | None) -> None:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    def add(feature: str, command: Command, prefix: str, role: str | None) -> None:
         who = command.role or role or "anyone"
         also = f" (also {', '.join('!' + a for a in command.aliases)})" if command.aliases else ""
         usage = f" {command.usage}" if command.usage else ""
         if command.summary:
-            name = f"!{prefix}{command.name}{usage}".replace("|", "\\|")
-            text = command.summary.replace("|", "\\|")
-            rows.append(f"| `{name}`{also} | {who} | {text} |")
+            rows.append(f"| `{cell(f'!{prefix}{command.name}{usage}')}`{also} | {feature} | "
+                        f"{who} | {cell(command.summary)} |")
         for sub in command.sub.values():
             if sub.listed:
-                add(sub, f"{prefix}{command.name} ", command.role or role)
+                add(feature, sub, f"{prefix}{command.name} ", command.role or role)
 
     for entry in catalog.entries:
         if entry.command.listed:
-            add(entry.command, "", None)
+            add(entry.feature, entry.command, "", None)
+    for word, summary in catalog.words.items():
+        rows.append(f"| `!{word}` | {catalog.word_owner[word]} | at a step that offers it | "
+                    f"{cell(summary)} |")
     return "\n".join(rows)

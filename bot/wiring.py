@@ -84,8 +84,8 @@ def console_name(config: CoreConfig, name: str | None) -> str:
     return "".join(ch for ch in chosen if ch.isprintable() and not ch.isspace())[:64] or "you"
 
 
-def network_adapters(config: CoreConfig, chat_name: str | None = None,
-                     room: str = "") -> list[Adapter]:
+def network_adapters(config: CoreConfig, chat_name: str | None = None, room: str = "",
+                     menu: Sequence[tuple[str, str]] = ()) -> list[Adapter]:
     """The adapters `wayfinder run` starts: every enabled network, else the console. A
     network's library is imported here, and only if its adapter is enabled."""
     full = wired(config)
@@ -110,7 +110,7 @@ def network_adapters(config: CoreConfig, chat_name: str | None = None,
 
         adapters.append(TelegramAdapter(
             telegram, secrets["adapters.telegram.token_env"],
-            secrets.get("adapters.telegram.webhook_secret_env", "")))
+            secrets.get("adapters.telegram.webhook_secret_env", ""), menu))
     if not adapters or full.adapters.console.enabled:
         adapters += chat_adapters(full, chat_name, room)
     return adapters

@@ -3,12 +3,17 @@ sub-commands, and generates !help and the command menu from the declarations."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.app import FEATURES
+from bot import commands_table
+from bot.app import FEATURES, command_menu
+from bot.commands_table import END, START, current, table
 from bot.config import Config
 from bot.feature import Catalog, Command, CommandClashError, Feature, menu
 from bot.flow import Transition, Turn
+from bot.wiring import load_config, network_adapters
 from tests.harness import Harness, make_config
 
 
@@ -116,3 +121,39 @@ async def test_help_lists_only_what_the_persons_roles_allow(sqlite_url: str) -> 
         assert "  !broadcast confirm: send the invite you previewed" in organizer
         assert "For admins:\n  !mentor add PROJECT network:id:" in organizer
         assert "For mentors" not in organizer
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_readme_command_table_is_the_declarations() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert current(text) == table()
+    for command in ("!start", "!available", "!event new ID", "!broadcast confirm",
+                    "!mentor add PROJECT network:id", "!skip"):
+        assert f"| `{command}" in table()
+
+
+def test_the_table_generator_checks_and_rewrites_a_file(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    stale = tmp_path / "README.md"
+    stale.write_text(f"# Bot\n\n{START}\n| old |\n{END}\n\nMore.\n", encoding="utf-8")
+    assert commands_table.main(["--check", str(stale)]) == 1
+    assert "out of date" in capsys.readouterr().err
+    assert commands_table.main(["--write", str(stale)]) == 0
+    assert commands_table.main(["--check", str(stale)]) == 0
+    written = stale.read_text(encoding="utf-8")
+    assert written.startswith(f"# Bot\n\n{START}\n| Command |")
+    assert written.endswith(f"{END}\n\nMore.\n")
+    with pytest.raises(ValueError, match="markers"):
+        current("no table here")
+
+
+def test_wayfinder_run_hands_the_menu_to_the_telegram_adapter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TG_TOKEN", "123:abc")
+    path = tmp_path / "wayfinder.toml"
+    path.write_text('[adapters.telegram]\nenabled = true\ntoken_env = "TG_TOKEN"\n',
+                    encoding="utf-8")
+    (adapter,) = network_adapters(load_config(path), menu=command_menu())
+    assert [(c.command, c.description) for c in adapter.menu] == command_menu()  # type: ignore[attr-defined]

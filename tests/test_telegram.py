@@ -19,7 +19,7 @@ from telegram import Message
 from adapters.telegram.client import ChatLimiter, TelegramAdapter, inbound_from_message
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.render import render, split_text, utf16_len
-from bot.app import App
+from bot.app import App, command_menu
 from bot.model import (
     Choice,
     ExternalId,
@@ -55,7 +55,8 @@ class TelegramBot:
 
     def __init__(self, db_url: str, api: BotApi, **overrides: object) -> None:
         self.api = api
-        self.adapter = TelegramAdapter(telegram_config(api, **overrides), api.token)
+        self.adapter = TelegramAdapter(telegram_config(api, **overrides), api.token,
+                                       menu=command_menu())  # as `wayfinder run` has it
         self.app = App(make_config(db_url), [self.adapter], clock=FakeClock())
         self._serve: object = None
 
@@ -97,7 +98,12 @@ async def test_private_start_through_discovery_with_inline_keyboards(
         sent = await bot.says("python")
         assert sent[0].text.startswith("These projects fit you best:")
         assert sent[0].buttons[0]["text"] == "Pagebot"
-        assert tuple(c[0] for c in api.calls if c[0] == "setmycommands") == ("setmycommands", )
+        (menu,) = [c[1] for c in api.calls if c[0] == "setmycommands"]
+        # The menu comes from the commands the features declare for everyone.
+        commands = menu["commands"]
+        assert [(c["command"], c["description"]) for c in commands] == command_menu()
+        assert {"start", "help", "stuck", "link"} <= {c["command"] for c in commands}
+        assert "claim" not in {c["command"] for c in commands}
 
 
 async def test_group_start_gives_a_deep_link_that_opens_the_projects_path(

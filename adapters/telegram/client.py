@@ -18,7 +18,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,16 +61,6 @@ from bot.ports import (
 log = logging.getLogger(__name__)
 
 TELEGRAM = Network("telegram")
-COMMANDS = [
-    BotCommand("start", "Find a project and get started"),
-    BotCommand("status", "Where you are and what's next"),
-    BotCommand("help", "What you can do here"),
-    BotCommand("task", "Your task, or a new one"),
-    BotCommand("stuck", "Ask a mentor for help"),
-    BotCommand("pause", "Stop for now"),
-    BotCommand("resume", "Continue where you paused"),
-    BotCommand("link", "Link your account on another network"),
-]
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_TRACKED_CHATS = 10_000
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_]{4,64}$")
@@ -154,7 +144,8 @@ def inbound_from_message(message: Message, update_id: int, bot_username: str) ->
 class TelegramAdapter:
     network = TELEGRAM
 
-    def __init__(self, config: TelegramConfig, token: str, webhook_secret: str = "") -> None:
+    def __init__(self, config: TelegramConfig, token: str, webhook_secret: str = "",
+                 menu: Sequence[tuple[str, str]] = ()) -> None:
         # PTB 22.2+ warns inside RetryAfter's own constructor unless time periods are opted in
         # to timedelta (python-telegram-bot PR #4750); opt in, and read both forms below.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -165,6 +156,7 @@ class TelegramAdapter:
             command_prefixes=("/", "!"), rate=Rate(config.messages_per_second, 1))
         self.limiter = ChatLimiter(config.per_chat_per_second, config.per_group_per_minute)
         self.webhook_secret = webhook_secret
+        self.menu = [BotCommand(name, summary) for name, summary in menu]  # (command, summary)
         self._poll_request = HTTPXRequest(
             read_timeout=config.poll_timeout_seconds + config.request_timeout_seconds,
             connect_timeout=config.request_timeout_seconds)
@@ -191,8 +183,9 @@ class TelegramAdapter:
         await self.app.initialize()
         try:
             self.username = self.app.bot.username
-            with contextlib.suppress(NetworkError):
-                await self.app.bot.set_my_commands(COMMANDS)
+            if self.menu:
+                with contextlib.suppress(NetworkError):
+                    await self.app.bot.set_my_commands(self.menu)
             await self.app.start()
             self._ready.set()
             if self.config.mode == "webhook":

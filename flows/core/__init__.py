@@ -33,6 +33,7 @@ FEATURE = Feature(
     name="core",
     commands=(
         Command("help", help_command, summary="this list (!help me: ask a mentor)"),
-        Command("back", back, summary="go back one step", listed=False),
+        Command("back", back, listed=False),  # the step word below, where a step has none
     ),
+    words={"back": "go back one step"},
 )
