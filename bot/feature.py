@@ -33,7 +33,7 @@ class Command:
     role: str | None = None  # None: anyone; otherwise a verified identity with that role
     usage: str = ""  # the arguments, e.g. "CODE [note]"
     summary: str = ""
-    private: bool = False  # its answer is about the person only
+    private: bool = False  # answered only in a direct conversation (a code, personal data)
     aliases: tuple[str, ...] = ()
     sub: Mapping[str, Command] = field(default_factory=dict)
     free_args: bool = False  # with sub: a first word that is no sub-command goes to `run`
@@ -198,6 +198,10 @@ async def perform(turn: Turn, command: Command) -> Transition:
     action = turn.input.command or command.name
     if not authorize(turn, command, action):
         return None
+    if command.private and not turn.inbound.direct:
+        turn.say(f"I answer !{action} only in a direct conversation, so that others can't "
+                 "see it: please send it to me directly.")
+        return None
     if command.sub:
         word, _, rest = turn.input.args.strip().partition(" ")
         sub = command.subcommand(word) if word else None
@@ -263,9 +267,10 @@ def markdown_table(catalog: Catalog) -> str:
         who = command.role or role or "anyone"
         also = f" (also {', '.join('!' + a for a in command.aliases)})" if command.aliases else ""
         usage = f" {command.usage}" if command.usage else ""
+        private = " (answered in a direct conversation only)" if command.private else ""
         if command.summary:
             rows.append(f"| `{cell(f'!{prefix}{command.name}{usage}')}`{also} | {feature} | "
-                        f"{who} | {cell(command.summary)} |")
+                        f"{who} | {cell(command.summary)}{private} |")
         for sub in command.sub.values():
             if sub.listed:
                 add(feature, sub, f"{prefix}{command.name} ", command.role or role)

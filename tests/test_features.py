@@ -157,3 +157,15 @@ def test_wayfinder_run_hands_the_menu_to_the_telegram_adapter(
                     encoding="utf-8")
     (adapter,) = network_adapters(load_config(path), menu=command_menu())
     assert [(c.command, c.description) for c in adapter.menu] == command_menu()  # type: ignore[attr-defined]
+
+
+async def test_a_private_command_is_answered_only_in_a_direct_conversation(
+        sqlite_url: str) -> None:
+    """Regression: a !link code said in a shared channel could be redeemed by anyone there."""
+    async with Harness(_config(sqlite_url)) as h:
+        reply = await h.say("lea", "!link", room="#general", direct=False)
+        assert reply == ("I answer !link only in a direct conversation, so that others can't "
+                         "see it: please send it to me directly.")
+        assert "Your link code is" in await h.say("lea", "!link")
+        assert "!status" not in reply
+        assert "Your path:" in await h.say("lea", "!status", room="#general", direct=False)
