@@ -84,7 +84,7 @@ class App:
         self.broadcaster = Broadcaster(self.store,
                                        broadcast_plan(self.store, content, self.config),
                                        self.config.events.fan_out_batch, self.dispatcher.poke,
-                                       self.clock)
+                                       self.clock, self.config.flows.due_max_attempts)
         directory = Directory(self.config.roles, content,
                               set(await self.store.mentor_assignments()))
         self.engine = Engine(

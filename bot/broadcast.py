@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.duework import DueLedger
 from bot.ports import Audience, Compose, Store
 from bot.records import Broadcast
 
@@ -25,8 +26,9 @@ Plan = Callable[[Broadcast, datetime], Awaitable[tuple[Audience, Compose] | None
 
 class Broadcaster:
     def __init__(self, store: Store, plan: Plan, batch: int, queued: Callable[[], None],
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], max_attempts: int = 5) -> None:
         self.store = store
+        self.max_attempts = max_attempts  # failures before a broadcast is a dead letter
         self.clock = clock
         self.plan = plan
         self.batch = batch
@@ -42,8 +44,20 @@ class Broadcaster:
         fan-out had queued anything)."""
         async with self._lock:
             total = 0
+            ledger = DueLedger(self.store, self.max_attempts)
+            await ledger.refresh()
             for broadcast in await self.store.due_broadcasts(self.clock()):
-                total += await self._fan_out(broadcast)
+                key = f"broadcast:{broadcast.id}"
+                if ledger.dead(key):
+                    continue
+                try:  # one broken broadcast never holds up the others
+                    total += await self._fan_out(broadcast)
+                except Exception as exc:
+                    await ledger.failed(key, exc, self.clock())
+                    if ledger.dead(key):
+                        await self.store.close_broadcast(broadcast.id, "failed")
+                    continue
+                await ledger.succeeded(key)
             return total
 
     def kick(self) -> None:

@@ -23,7 +23,12 @@ from bot.durations import describe
 from bot.ports import AdapterFatalError
 from bot.wiring import chat_adapters, enabled_networks, load_config, network_adapters
 from services.broadcast import broadcast_now, broadcast_preview, delivery_of
-from services.reports import mentoring_report, outbox_report, verify_certificate
+from services.reports import (
+    due_dead_letters,
+    mentoring_report,
+    outbox_report,
+    verify_certificate,
+)
 from services.store import upgrade_database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -161,7 +166,8 @@ def db_upgrade(config_path: Path | None) -> None:
 @click.option("--limit", default=20, show_default=True, help="Dead letters to list.")
 def outbox(config_path: Path | None, limit: int) -> None:
     """Show queued, sent and dead (undeliverable) replies, with the reasons."""
-    counts, dead = _run(outbox_report(_load(config_path)))
+    config = _load(config_path)
+    counts, dead = _run(outbox_report(config))
     out.print("outbox: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
                             or "empty"))
     if dead:
@@ -171,6 +177,18 @@ def outbox(config_path: Path | None, limit: int) -> None:
         for row in dead[-limit:]:
             to = row.body.get("to", {})
             table.add_row(str(row.id), row.network, str(to.get("id", "")), row.last_error)
+        out.print(table)
+    due_dead = _run(due_dead_letters(config))
+    out.print(f"due work dead letters: {len(due_dead) or 'none'}")
+    if due_dead:
+        table = Table(title=f"Due work dead letters ({len(due_dead)}, newest last; never run "
+                      "again)")
+        for column in ("key", "attempts", "last failed", "reason"):
+            table.add_column(column, overflow="fold")
+        for failure in due_dead[-limit:]:
+            table.add_row(failure.key, str(failure.attempts),
+                          failure.last_failed_at.strftime("%Y-%m-%d %H:%M UTC"),
+                          failure.last_error)
         out.print(table)
 
 

@@ -88,6 +88,7 @@ class FlowsConfig(Section):
     link_codes_per_hour: Annotated[int, Field(ge=1)] = 5
     suggestions_per_page: Annotated[int, Field(ge=1, le=10)] = 3
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    due_max_attempts: Annotated[int, Field(ge=1)] = 5  # then a due item is a dead letter
 
     @property
     def claim_idle(self) -> timedelta:

@@ -12,6 +12,7 @@ from typing import Any
 from bot.choices import resolve
 from bot.config import Config
 from bot.content import Content
+from bot.duework import DueLedger
 from bot.feature import Catalog, Feature, perform
 from bot.flow import Due, End, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
@@ -313,13 +314,31 @@ class Engine:
 
     # -- scheduled scans ------------------------------------------------------------------------
     async def scan_due(self) -> int:
-        """Run every due-time scan once; returns how many due items were handled."""
+        """Run every due-time scan once; returns how many due items were handled. Each item
+        is isolated: one that raises is counted and, after `flows.due_max_attempts`, a dead
+        letter never run again (bot/duework.py); the others of the tick run regardless."""
         now = self.clock()
         handled = 0
+        ledger = DueLedger(self.store, self.config.flows.due_max_attempts)
+        await ledger.refresh()
         for source in self.due_sources:
-            for due in await source(self.store, now, self.config):
-                if await self._run_due(due, now):
-                    handled += 1
+            try:
+                found = await source(self.store, now, self.config)
+            except Exception:
+                log.exception("due source %s failed; the next scan tries again",
+                              getattr(source, "__qualname__", source))
+                continue
+            for due in found:
+                if ledger.dead(due.key):
+                    continue
+                try:
+                    done = await self._run_due(due, now)
+                except Exception as exc:
+                    self._states.pop(due.person_id, None)
+                    await ledger.failed(due.key, exc, now)
+                    continue
+                handled += done
+                await ledger.succeeded(due.key)
         return handled
 
     async def _run_due(self, due: Due, now: datetime) -> bool:

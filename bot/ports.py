@@ -136,6 +136,17 @@ class OutboxRow:
     status: str = "pending"  # "sending": a process handed it to an adapter, then stopped
 
 
+@dataclass(frozen=True)
+class DueFailure:
+    """Due work that failed `attempts` times; `dead`: it used them all and is never run again."""
+
+    key: str
+    attempts: int
+    last_error: str
+    last_failed_at: datetime
+    dead: bool
+
+
 @dataclass
 class UnitOfWork:
     """Everything one handled message changes, committed as one transaction."""
@@ -253,6 +264,16 @@ class Store(Reads, Protocol):
         """Make deferred rows whose time has come pending again; how many."""
 
     async def due_broadcasts(self, now: datetime) -> list[Broadcast]: ...
+
+    async def due_failures(self) -> dict[str, DueFailure]:
+        """Every due item that failed and has not succeeded since, dead letters included."""
+
+    async def due_failed(self, key: str, error: str, at: datetime,
+                         max_attempts: int) -> DueFailure:
+        """Count one more failed attempt; the item is dead once it reaches `max_attempts`."""
+
+    async def due_done(self, key: str) -> None:
+        """The item succeeded after failing: forget its attempts."""
 
     async def close_broadcast(self, broadcast_id: int, status: str) -> None: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Config
-from bot.ports import OutboxRow
+from bot.ports import DueFailure, OutboxRow
 from bot.records import Certificate
 from flows.mentoring.cases import ReportRow, report
 from services.store import maintenance_store
@@ -13,6 +13,13 @@ async def outbox_report(config: Config) -> tuple[dict[str, int], list[OutboxRow]
     """Counts of outbox rows by status, and the dead letters (newest last)."""
     async with maintenance_store(config) as store:
         return await store.outbox_counts(), await store.dead_letters()
+
+
+async def due_dead_letters(config: Config) -> list[DueFailure]:
+    """Due work that failed `flows.due_max_attempts` times and is never run again (oldest
+    first)."""
+    async with maintenance_store(config) as store:
+        return [f for f in (await store.due_failures()).values() if f.dead]
 
 
 async def mentoring_report(config: Config) -> dict[str, list[ReportRow]]:

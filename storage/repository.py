@@ -16,6 +16,7 @@ from bot.ports import (
     CommitResult,
     Compose,
     DeliveryCounts,
+    DueFailure,
     OutboxRow,
     PersonState,
     Recipient,
@@ -31,6 +32,7 @@ from bot.records import (
     Nudge,
     TaskClaim,
 )
+from storage import duework
 from storage.database import Database, open_database
 from storage.migrate import upgrade
 from storage.records import (
@@ -466,6 +468,19 @@ class SqlStore:
 
         released: int = await self.writer.run(job)
         return released
+
+    # -- due work that failed (storage/duework.py) ----------------------------------------
+    async def due_failures(self) -> dict[str, DueFailure]:
+        return await self.db.read(duework.failures)
+
+    async def due_failed(self, key: str, error: str, at: datetime,
+                         max_attempts: int) -> DueFailure:
+        failure: DueFailure = await self.writer.run(
+            lambda conn: duework.record_failure(conn, key, error, at, max_attempts))
+        return failure
+
+    async def due_done(self, key: str) -> None:
+        await self.writer.run(lambda conn: duework.forget(conn, key))
 
 
 def broadcast_key(broadcast: Broadcast, person: PersonId) -> str:

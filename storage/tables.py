@@ -277,3 +277,16 @@ class RsvpRow(SQLModel, table=True):
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
     answer: str = Field(max_length=8)
     at: datetime = _when()
+
+
+class DueFailureRow(SQLModel, table=True):
+    """Due work (a nudge, an escalation, an idle claim, a broadcast) that failed: its attempts,
+    and once it has used them all, when it became a dead letter (never run again)."""
+
+    __tablename__ = "due_failure"
+    key: str = Field(primary_key=True, max_length=1000)
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=1000)
+    first_failed_at: datetime = _when()
+    last_failed_at: datetime = _when()
+    dead_at: datetime | None = _when(nullable=True)
