@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -18,10 +19,11 @@ from bot.config import Config
 from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
 from bot.feature import Feature, menu
-from bot.model import Network
+from bot.model import Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
-from bot.ports import Adapter, AdapterFatalError
-from bot.records import Record, ScheduleBroadcast
+from bot.ports import Adapter, AdapterFatalError, Audience, Compose, OutboxItem, UnitOfWork
+from bot.records import Broadcast, Record, ScheduleBroadcast
+from bot.reload import RELOAD_ACTION, ContentReloader
 from bot.roles import Directory
 from bot.scheduler import Ticker
 from bot.wiring import adapter_rates
@@ -32,6 +34,7 @@ from storage.repository import SqlStore
 log = logging.getLogger(__name__)
 
 RESTART_DELAY_SECONDS = 2.0
+CONTENT_NETWORK = Network("content")  # inbox namespace of content-problem notices
 
 FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more line here
     path.FEATURE,
@@ -61,6 +64,8 @@ class App:
     engine: Engine = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     broadcaster: Broadcaster = field(init=False)
+    reloader: ContentReloader = field(init=False)
+    _watch: asyncio.Task[None] | None = field(default=None, init=False)
     _ticker: Ticker | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     fatal: list[str] = field(default_factory=list, init=False)
@@ -81,8 +86,7 @@ class App:
         self.dispatcher = Dispatcher(self.store, adapters, self.config.outbox, sleep=self.sleep,
                                      monotonic=self.monotonic, now=self.clock,
                                      quiet=self.config.events.quiet)
-        self.broadcaster = Broadcaster(self.store,
-                                       broadcast_plan(self.store, content, self.config),
+        self.broadcaster = Broadcaster(self.store, self._plan,
                                        self.config.events.fan_out_batch, self.dispatcher.poke,
                                        self.clock, self.config.flows.due_max_attempts)
         directory = Directory(self.config.roles, content,
@@ -91,12 +95,42 @@ class App:
             self.store, content, FEATURES, self.config,
             release=self.dispatcher.enqueue, directory=directory,
             prefixes={a.network: a.capabilities.command_prefixes for a in self.adapters},
-            clock=self.clock, standing=partial(standing, content=content),
+            clock=self.clock, standing=standing,
             rates=adapter_rates(self.adapters, self.config), after_records=self._after_records)
         await self.dispatcher.start()
+        self.reloader = ContentReloader(self.config.content_path(), self._use_content,
+                                        self._tell_organizers,
+                                        partial(self.store.latest_audit_id, RELOAD_ACTION))
+        await self.reloader.start()
         if tick:
             self._ticker = Ticker(self.tick, self.config.flows.scan_interval_seconds)
             self._ticker.start()
+            if self.config.content.watch_seconds > 0:
+                self._watch = asyncio.create_task(
+                    self.reloader.run(self.config.content.watch_seconds), name="content-watch")
+
+    async def _plan(self, broadcast: Broadcast, now: datetime
+                    ) -> tuple[Audience, Compose] | None:
+        # The content of this moment: an event file added or changed since the start counts.
+        return await broadcast_plan(self.store, self.engine.content, self.config)(broadcast,
+                                                                                  now)
+
+    def _use_content(self, content: Content) -> None:
+        self.content = content
+        self.engine.use_content(content)
+
+    async def _tell_organizers(self, text: str, key: str) -> None:
+        """A notice to every organizer on a network this process runs, through the outbox.
+        Keyed in the inbox, so processes that see the same bad edit queue it once."""
+        to = [o for o in self.engine.directory.organizer_identities()
+              if o.network in self.engine.networks]
+        messages = [Outbound(o, text) for o in to]
+        unit = UnitOfWork(PersonId(0), inbox=(CONTENT_NETWORK, key), outbox=[
+            OutboxItem(f"content:{key}:{n}", m.to.network, outbound_to_json(m), m)
+            for n, m in enumerate(messages)])
+        result = await self.store.commit(unit)
+        if not result.duplicate:
+            self.dispatcher.enqueue(result.outbox)
 
     async def tick(self) -> int:
         """One round of due work: per-person scans, then broadcasts that came due."""
@@ -113,6 +147,9 @@ class App:
     async def close(self) -> None:
         if self._ticker is not None:
             self._ticker.stop()
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
         await self.broadcaster.stop()
         flushed = await self.dispatcher.drain(self.config.outbox.shutdown_flush_seconds)
         if not flushed:
@@ -148,6 +185,10 @@ class App:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
+        hangup = getattr(signal, "SIGHUP", None)  # not on Windows
+        if hangup is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(hangup, self.reloader.request)
         tasks = [asyncio.create_task(self._supervise(a), name=f"adapter-{a.network}")
                  for a in self.adapters]
         stopper: asyncio.Task[Any] = asyncio.create_task(self._stopping.wait())
@@ -161,7 +202,7 @@ class App:
             for task in [*tasks, stopper]:
                 task.cancel()
             await asyncio.gather(*tasks, stopper, return_exceptions=True)
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, *([hangup] if hangup else [])):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
         if self.fatal and not self._stopping.is_set():

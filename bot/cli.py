@@ -23,6 +23,7 @@ from bot.durations import describe
 from bot.ports import AdapterFatalError
 from bot.wiring import chat_adapters, enabled_networks, load_config, network_adapters
 from services.broadcast import broadcast_now, broadcast_preview, delivery_of
+from services.content import request_content_reload
 from services.reports import (
     due_dead_letters,
     mentoring_report,
@@ -132,7 +133,11 @@ def content() -> None:
 @config_option
 def content_check(path: Path | None, config_path: Path | None) -> None:
     """Validate a content folder, listing every problem with file, key and reason."""
-    folder = path or _load(config_path).content_path()
+    _checked_content(path or _load(config_path).content_path())
+
+
+def _checked_content(folder: Path) -> None:
+    """Validate `folder`; print what it holds, or every problem and exit 1."""
     try:
         loaded = load_content(folder)
     except ContentError as exc:
@@ -146,6 +151,21 @@ def content_check(path: Path | None, config_path: Path | None) -> None:
     tasks = sum(len(p.tasks) for p in loaded.projects.values())
     out.print(f"content OK: {len(loaded.projects)} projects, {len(loaded.workshops)} workshops, "
               f"{tasks} tasks, {len(loaded.regions)} regions in {folder}")
+
+
+@content.command("reload")
+@config_option
+def content_reload(config_path: Path | None) -> None:
+    """Validate the content folder, then have the running bot load it (every process on
+    the same database). The bot also reloads by itself when files change, and on SIGHUP."""
+    config = _load(config_path)
+    folder = config.content_path()
+    _checked_content(folder)
+    request = _run(request_content_reload(config, folder, f"cli:{getpass.getuser()}"))
+    wait = config.content.watch_seconds
+    out.print(f"Reload requested (#{request}): " + (
+        f"running bots load it within {wait:g} s." if wait else
+        "[content] watch_seconds is 0, so running bots only reload on SIGHUP."), markup=False)
 
 
 @main.group()

@@ -59,6 +59,9 @@ class StorageConfig(Section):
 
 class ContentConfig(Section):
     path: str = ""  # empty: ./content if it exists, else the bundled demo content
+    # How often the running bot looks for changed files and `wayfinder content reload`
+    # requests; 0: never (then only SIGHUP reloads).
+    watch_seconds: Annotated[float, Field(ge=0)] = 5.0
 
     def resolved(self, base: Path) -> Path:
         if self.path:

@@ -51,7 +51,7 @@ STATE_CACHE_SIZE = 20_000
 SCAN_NETWORK = Network("scan")  # inbox namespace of due work: a replayed scan is a no-op
 Clock = Callable[[], datetime]
 ReleaseReplies = Callable[[tuple[OutboxRow, ...]], None]
-StandingOf = Callable[[dict[str, Any]], Standing]
+StandingOf = Callable[[dict[str, Any], Content], Standing]
 AfterRecords = Callable[[Sequence[Record]], None]
 
 
@@ -186,6 +186,12 @@ class Engine:
                     networks=self.networks, rates=self.rates, flow=state.flow, step=state.step,
                     catalog=self.catalog)
 
+    def use_content(self, content: Content) -> None:
+        """Swap in reloaded content. A turn takes its Content and Directory once, when it
+        starts (_turn), so one under way finishes on the version it began with."""
+        self.directory = Directory(self.config.roles, content, self.directory.assignments)
+        self.content = content
+
     def current_step(self, turn: Turn) -> Step | None:
         if turn.flow is None or turn.step is None or turn.flow not in self.flows:
             return None
@@ -279,7 +285,8 @@ class Engine:
     async def _commit(self, turn: Turn, inbox: tuple[Network, str]) -> CommitResult:
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data,
                                 compact_json(turn.data),
-                                self.standing(turn.data) if self.standing else Standing())
+                                self.standing(turn.data, turn.content) if self.standing
+                                else Standing())
         key_base = f"{inbox[0]}:{inbox[1]}"
         unit = UnitOfWork(
             person_id=turn.person_id,

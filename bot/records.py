@@ -29,7 +29,7 @@ class ClaimTask:
 
 @dataclass(frozen=True)
 class EndClaim:
-    """Close a person's active claim: "done", "released" or "idle"."""
+    """Close a person's active claim: "done", "released", "idle" or "removed" (from content)."""
 
     person_id: PersonId
     task_id: str

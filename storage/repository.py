@@ -37,6 +37,7 @@ from storage.database import Database, open_database
 from storage.migrate import upgrade
 from storage.records import (
     assignment_t,
+    audit_t,
     broadcast_t,
     case_t,
     cert_t,
@@ -288,6 +289,13 @@ class SqlStore:
             nudge_t.c.due_at.is_not(None), nudge_t.c.due_at <= now)
             .order_by(nudge_t.c.due_at).limit(limit))
         return [Nudge(PersonId(r.person_id), r.subject, r.project_id, r.due_at) for r in rows]
+
+    async def latest_audit_id(self, action: str) -> int:
+        """The id of the newest audit row of `action`, 0 for none (running processes poll
+        it for `wayfinder content reload` requests)."""
+        row = await self._one(sa.select(sa.func.max(audit_t.c.id)).where(
+            audit_t.c.action == action))
+        return int(row[0]) if row is not None and row[0] is not None else 0
 
     async def all_cases(self) -> list[Case]:
         return [_case(r) for r in await self._all(sa.select(case_t).order_by(case_t.c.created_at))]

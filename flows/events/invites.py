@@ -219,6 +219,13 @@ async def rsvp(turn: Turn) -> Transition:
             turn.say("Which event? Answer with !rsvp EVENT " + answer + " (!events lists them).")
             return None
     if event is None:
+        wanted = words[0].strip().lower()
+        said = await turn.reads.rsvp_of(wanted, turn.person_id)
+        if said is not None:  # its file left the content since they answered
+            turn.say(f"The event {one_line(wanted, 40)!r} you answered {said} to is no longer "
+                     "listed: the organizers removed or cancelled it. !events lists the "
+                     "upcoming ones.")
+            return None
         turn.say(f"I don't know the event {one_line(words[0], 40)!r}. !events lists the "
                  "upcoming ones.")
         return None

@@ -15,6 +15,7 @@ from flows.path.progress import (
     contact_lines,
     expect_progress,
     no_progress_expected,
+    no_project_text,
     profile,
 )
 
@@ -42,20 +43,33 @@ def task_text(project: Project, task: Task) -> str:
     return "\n".join(lines)
 
 
+def _release_removed(turn: Turn, task_id: str, where: str) -> None:
+    """The reserved task left the content (reloaded without it): end the claim, say so."""
+    turn.record(EndClaim(turn.person_id, task_id, "removed", turn.now))
+    turn.event("task_released", task=task_id, reason="removed")
+    turn.data.pop("task", None)
+    no_progress_expected(turn)
+    turn.say(f"The task you had reserved ({task_id}) is no longer listed{where}: the "
+             "organizers removed it, so I've released it.")
+
+
 async def offer(turn: Turn) -> Transition:
     project = chosen_project(turn)
+    held = turn.data.get("task")
     if project is None:
-        turn.say("Pick a project first: type !start.")
+        if isinstance(held, str) and held:
+            _release_removed(turn, held, "")
+        turn.say(no_project_text(turn))
         return None
     # The person's own claim lives in their state too (every change to it goes through their
     # turns, or the idle scan under their lock), so only other people's claims need a read.
-    held = turn.data.get("task")
     if held:
         task = next((t for t in project.tasks if t.id == held), None)
         if task is not None:
             expect_progress(turn, f"task:{task.id}", turn.config.mentoring.stuck)
             turn.say(task_text(project, task))
             return Goto("working")
+        _release_removed(turn, str(held), f" for {project.name}")
     prof = profile(turn.data)
     task = pick_task(project, await turn.reads.claimed_task_ids(),
                      set(turn.data.get("finished_tasks", [])),
@@ -117,8 +131,8 @@ async def involved_reply(turn: Turn) -> Transition:
 
 async def task_command(turn: Turn) -> Transition:
     """`!task`: show the reserved task, or reserve a new one."""
-    if chosen_project(turn) is None:
-        turn.say("Pick a project first: type !start.")
+    if chosen_project(turn) is None and not turn.data.get("task"):
+        turn.say(no_project_text(turn))
         return None
     turn.data.pop("paused", None)
     return Goto("offer", flow="first_task")

@@ -23,6 +23,15 @@ def chosen_project(turn: Turn) -> Project | None:
     return turn.content.projects.get(project_id) if isinstance(project_id, str) else None
 
 
+def no_project_text(turn: Turn) -> str:
+    """What to say when there is no chosen project: none yet, or one that left the content."""
+    gone = turn.data.get("project")
+    if isinstance(gone, str) and gone:
+        return (f"The project you had chosen ({gone}) is no longer listed: the organizers "
+                "removed it. Type !start to choose another one.")
+    return "Pick a project first: type !start."
+
+
 def chosen_workshop(turn: Turn) -> Workshop | None:
     project = chosen_project(turn)
     return turn.content.workshop_of(project) if project else None

@@ -54,6 +54,21 @@ def _hint(step: WorkshopStep) -> str:
     return "When you've finished this step, type done (or 1)."
 
 
+def _realign(turn: Turn, workshop: Workshop, index: int) -> tuple[int, bool]:
+    """Where the person really is after a content reload: the step they were shown may
+    have moved (steps added or removed before it) or gone. Returns the index to go on from
+    and whether their step is gone."""
+    shown = turn.data.get("on_step")
+    ids = [s.id for s in workshop.steps]
+    if not isinstance(shown, str) or (index < len(ids) and ids[index] == shown):
+        return index, False
+    if shown in ids:
+        return ids.index(shown), False
+    turn.say(f"The step you were on ({shown}) is no longer part of \"{workshop.title}\": the "
+             "organizers changed the workshop. Let's go on from here.")
+    return min(index, len(ids)), True
+
+
 def _current(turn: Turn) -> tuple[Workshop, int] | None:
     workshop = chosen_workshop(turn)
     if workshop is None:
@@ -70,6 +85,7 @@ async def show_step(turn: Turn) -> Transition:
     if index >= len(workshop.steps):
         return Goto("done")
     step = workshop.steps[index]
+    turn.data["on_step"] = step.id
     prompt, choices = _checkpoint_prompt(step)
     extras = ["!back for the previous step" if index else "",
               "!skip to skip it" if step.skippable else "", "!pause to stop for now"]
@@ -86,6 +102,10 @@ async def check_step(turn: Turn) -> Transition:
     if current is None:
         return Goto("step")
     workshop, index = current
+    index, gone = _realign(turn, workshop, index)
+    set_workshop_index(turn.data, workshop.id, index)
+    if gone:
+        return Goto("step")  # the answer was meant for the step that is gone
     if index >= len(workshop.steps):
         return Goto("done")
     step = workshop.steps[index]
