@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.memory import MemoryAdapter
+from bot.app import App
 from bot.config import Config
 from tests.harness import CONTENT, Harness, make_config
 
@@ -233,3 +235,20 @@ async def test_content_reload_command_validates_then_reaches_the_running_bot(
         assert h.running.reloader.version == 2
         assert not await h.running.reloader.check()  # once per request
 
+
+
+async def test_the_running_bot_polls_the_folder_on_its_own(sqlite_url: str,
+                                                           folder: Path) -> None:
+    config = make_config(sqlite_url, content={"path": str(folder), "watch_seconds": 0.02})
+    app = App(config, [MemoryAdapter()])
+    await app.start()  # as `wayfinder run` does: ticker and content watch
+    try:
+        (folder / "events" / "meetup-tonight.toml").write_text(NEW_EVENT, encoding="utf-8")
+        for _ in range(300):
+            if "meetup-tonight" in app.engine.content.events:
+                break
+            await asyncio.sleep(0.01)
+        assert "meetup-tonight" in app.engine.content.events
+        assert app.reloader.version == 1
+    finally:
+        await app.close()
