@@ -21,7 +21,15 @@ from bot.engine import Clock, Engine, utcnow
 from bot.feature import Feature, menu
 from bot.model import Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
-from bot.ports import Adapter, AdapterFatalError, Audience, Compose, OutboxItem, UnitOfWork
+from bot.ports import (
+    Adapter,
+    AdapterFatalError,
+    Audience,
+    Compose,
+    OutboxItem,
+    StoreBrokenError,
+    UnitOfWork,
+)
 from bot.records import Broadcast, Record, ScheduleBroadcast
 from bot.reload import RELOAD_ACTION, ContentReloader
 from bot.roles import Directory
@@ -82,6 +90,7 @@ class App:
         self.content = content
         self.store = SqlStore.open(self.config.storage.url, self.config.storage.durable)
         await self.store.start()
+        self.store.writer.on_broken = self._store_broken
         adapters = {Network(a.network): a for a in self.adapters}
         self.dispatcher = Dispatcher(self.store, adapters, self.config.outbox, sleep=self.sleep,
                                      monotonic=self.monotonic, now=self.clock,
@@ -161,6 +170,10 @@ class App:
     def stop(self) -> None:
         self._stopping.set()
 
+    def _store_broken(self, failure: StoreBrokenError) -> None:
+        log.critical("%s; stopping, since nothing more can be committed", failure)
+        self.stop()
+
     async def _supervise(self, adapter: Adapter) -> None:
         """Keep one adapter running; its crash is logged and it restarts, others carry on."""
         while True:
@@ -205,6 +218,8 @@ class App:
             for sig in (signal.SIGINT, signal.SIGTERM, *([hangup] if hangup else [])):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+        if self.store.writer.broken is not None:
+            raise self.store.writer.broken
         if self.fatal and not self._stopping.is_set():
             raise AdapterFatalError("; ".join(self.fatal))  # every adapter has ended
 

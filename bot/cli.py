@@ -20,7 +20,7 @@ from bot.app import command_menu, run_app
 from bot.config import Config, ConfigError
 from bot.content import ContentError, load_content
 from bot.durations import describe
-from bot.ports import AdapterFatalError
+from bot.ports import AdapterFatalError, StoreBrokenError
 from bot.wiring import chat_adapters, enabled_networks, load_config, network_adapters
 from services.broadcast import broadcast_now, broadcast_preview, delivery_of
 from services.content import request_content_reload
@@ -65,7 +65,7 @@ def _run(coro: Any) -> Any:
         _fail(f"config error: {exc}")
     except ContentError as exc:
         _fail("content has problems:\n" + "\n".join(f"  {p}" for p in exc.problems))
-    except AdapterFatalError as exc:
+    except (AdapterFatalError, StoreBrokenError) as exc:
         _fail(str(exc), code=1)
 
 

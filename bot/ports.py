@@ -51,6 +51,11 @@ class AdapterFatalError(Exception):
     help, and running without it would be wrong. Its message says what to fix."""
 
 
+class StoreBrokenError(Exception):
+    """The store cannot be opened or written (a corrupt, read-only or full file): nothing the
+    bot does could be committed, so it stops. The message names the file and the problem."""
+
+
 class Adapter(Protocol):
     network: Network
     capabilities: Capabilities

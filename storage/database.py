@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
@@ -45,6 +46,22 @@ def store_failure(exc: BaseException) -> bool:
     if isinstance(sqlstate, str) and sqlstate[:2] in DATA_SQLSTATES:
         return False
     return isinstance(exc, sa_exc.DBAPIError | OSError)
+
+
+# SQLite primary result codes that mean the file itself is unusable: READONLY, IOERR,
+# CORRUPT, FULL, CANTOPEN, NOTADB (BUSY and LOCKED pass: another writer, not a broken store).
+SQLITE_BROKEN = frozenset({8, 10, 11, 13, 14, 26})
+# PostgreSQL: disk full, read-only transaction, I/O error, data or index corrupted.
+PG_BROKEN = frozenset({"53100", "25006", "58030", "XX001", "XX002"})
+
+
+def broken_store(exc: BaseException) -> bool:
+    """Whether `exc` says the store can no longer be written at all (no retry will help)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in SQLITE_BROKEN
+    return getattr(orig, "sqlstate", None) in PG_BROKEN
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -109,6 +126,14 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self._async is None
+
+    @property
+    def where(self) -> str:
+        """The file (SQLite) or database (PostgreSQL, without its password), for messages."""
+        url = make_url(self.url)
+        if self.is_sqlite:
+            return f"file {Path(url.database).resolve()}" if url.database else "in-memory SQLite"
+        return f"database {url.render_as_string(hide_password=True)}"
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` in one write transaction, committed when it returns."""

@@ -20,6 +20,7 @@ from bot.ports import (
     OutboxRow,
     PersonState,
     Recipient,
+    StoreBrokenError,
     UnitOfWork,
 )
 from bot.records import (
@@ -33,7 +34,7 @@ from bot.records import (
     TaskClaim,
 )
 from storage import duework
-from storage.database import Database, open_database
+from storage.database import Database, describe_failure, open_database, store_failure
 from storage.migrate import upgrade
 from storage.records import (
     assignment_t,
@@ -103,8 +104,18 @@ class SqlStore:
         await self.close()
 
     async def start(self, migrate: bool = True) -> None:
-        if migrate:
-            await upgrade(self.db)
+        """Open, migrate and prove the store can be written; a store that cannot (corrupt,
+        read-only, full, unreachable) raises StoreBrokenError naming the file and the problem."""
+        try:
+            if migrate:
+                await upgrade(self.db)
+            await self.db.write(_probe)
+        except Exception as exc:
+            if not store_failure(exc):
+                raise
+            await self.db.dispose()
+            raise StoreBrokenError(f"the store ({self.db.where}) cannot be opened and written: "
+                               f"{describe_failure(exc)}") from exc
         self.writer.start()
 
     async def close(self) -> None:
@@ -489,6 +500,11 @@ class SqlStore:
 
     async def due_done(self, key: str) -> None:
         await self.writer.run(lambda conn: duework.forget(conn, key))
+
+
+def _probe(conn: Connection) -> None:
+    # A write that changes nothing, but which SQLite and PostgreSQL still have to write.
+    conn.execute(sa.text("UPDATE alembic_version SET version_num = version_num"))
 
 
 def broadcast_key(broadcast: Broadcast, person: PersonId) -> str:

@@ -22,7 +22,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from bot.model import Network
-from bot.ports import CommitResult, ConflictError, OutboxItem, OutboxRow, UnitOfWork
+from bot.ports import (
+    CommitResult,
+    ConflictError,
+    OutboxItem,
+    OutboxRow,
+    StoreBrokenError,
+    UnitOfWork,
+)
 from bot.records import (
     AddMentor,
     Audit,
@@ -36,7 +43,7 @@ from bot.records import (
     TouchClaim,
 )
 from storage.bulk import BulkSql
-from storage.database import Database, describe_failure, store_failure
+from storage.database import Database, broken_store, describe_failure, store_failure
 from storage.records import apply_record
 from storage.tables import InboxRow
 
@@ -68,6 +75,9 @@ class GroupWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
+        # Told once when a write shows the store unusable (full, read-only, corrupt).
+        self.on_broken: Callable[[StoreBrokenError], None] | None = None
+        self.broken: StoreBrokenError | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -134,6 +144,12 @@ class GroupWriter:
                 log.error("write batch of %d failed: %s", len(batch), describe_failure(exc))
                 for item in batch:
                     item.outcome = exc
+                if broken_store(exc) and self.broken is None:
+                    self.broken = StoreBrokenError(
+                        f"the store ({self.db.where}) cannot be written: "
+                        f"{describe_failure(exc)}")
+                    if self.on_broken is not None:
+                        self.on_broken(self.broken)
                 return
             log.warning("write batch of %d failed (%s); writing its units one by one",
                         len(batch), describe_failure(exc))
