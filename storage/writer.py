@@ -141,28 +141,33 @@ class GroupWriter:
             return
         except Exception as exc:
             if len(batch) == 1 or store_failure(exc):
-                log.error("write batch of %d failed: %s", len(batch), describe_failure(exc))
-                for item in batch:
-                    item.outcome = exc
-                if broken_store(exc) and self.broken is None:
-                    self.broken = StoreBrokenError(
-                        f"the store ({self.db.where}) cannot be written: "
-                        f"{describe_failure(exc)}")
-                    if self.on_broken is not None:
-                        self.on_broken(self.broken)
+                self._fail_all(batch, exc)
                 return
             log.warning("write batch of %d failed (%s); writing its units one by one",
                         len(batch), describe_failure(exc))
-        for item in batch:
+        for n, item in enumerate(batch):
             item.outcome = None
             item.outbox.clear()
             try:
                 await self.db.write(partial(self._write, batch=[item]))
                 self.batches += 1
             except Exception as exc:
+                if store_failure(exc):  # the store, not this unit: the rest would fail too
+                    self._fail_all(batch[n:], exc)
+                    return
                 log.error("unit of work for %s failed: %s",
                           item.unit.person_id if item.unit else "a job", describe_failure(exc))
                 item.outcome = exc
+
+    def _fail_all(self, items: list[_Pending], exc: Exception) -> None:
+        log.error("write batch of %d failed: %s", len(items), describe_failure(exc))
+        for item in items:
+            item.outcome = exc
+        if broken_store(exc) and self.broken is None:
+            self.broken = StoreBrokenError(f"the store ({self.db.where}) cannot be written: "
+                                           f"{describe_failure(exc)}")
+            if self.on_broken is not None:
+                self.on_broken(self.broken)
 
     # Everything below runs synchronously inside one transaction (on the writer thread for
     # SQLite, through run_sync for PostgreSQL); outcomes are handed back on the event loop.
