@@ -89,7 +89,7 @@ def _fill(conn: Connection, sql: BulkSql, people: int) -> None:
         conn.exec_driver_sql(
             "INSERT INTO flow_state (person_id, flow, step, data, updated_at, region, timezone, "
             f"invites, milestone, reach) VALUES ({ph(10)})",
-            [(i, None, None, '{"region": "de", "invites": true}', at, "de", "", True, 2,
+            [(i, None, None, '{"events": {"region": "de", "invites": true}}', at, "de", "", True, 2,
               NETWORK) for i in ids])
     if not sql.sqlite:
         conn.exec_driver_sql("SELECT setval('person_id_seq', (SELECT max(id) FROM person))")

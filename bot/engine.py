@@ -283,6 +283,7 @@ class Engine:
 
     # -- commit -------------------------------------------------------------------------------
     async def _commit(self, turn: Turn, inbox: tuple[Network, str]) -> CommitResult:
+        turn.settle()
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data,
                                 compact_json(turn.data),
                                 self.standing(turn.data, turn.content) if self.standing

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.flow import DueSource, Flow, Handler, Transition, Turn
+from bot.flow import DueSource, FeatureState, Flow, Handler, Transition, Turn
 from bot.records import Audit
 from bot.router import ParsedInput
 
@@ -65,6 +65,7 @@ class Feature:
     flows: Sequence[Flow] = ()
     jobs: Sequence[DueSource] = ()  # due work, scanned on every tick
     settings: type[Any] | None = None  # its config section's model
+    state: type[FeatureState] | None = None  # its part of a person's state, under its name
     words: Mapping[str, str] = field(default_factory=dict)  # step words: "skip" -> its help
 
 
@@ -102,6 +103,9 @@ class Catalog:
                                        f"{flow_owner[flow.name]} and {feature.name}")
                 self.flows[flow.name] = flow
                 flow_owner[flow.name] = feature.name
+            if feature.state is not None and feature.state.namespace != feature.name:
+                raise CommandClashError(f"{feature.name}'s state is stored under "
+                                        f"{feature.state.namespace!r}, not under its name")
             for word, summary in feature.words.items():
                 if word in self.words:
                     raise CommandClashError(f"the step word !{word} is described by both "

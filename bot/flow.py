@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
+
+from pydantic import BaseModel, ConfigDict
 
 from bot.config import Config, FlowsConfig
 from bot.content import Content
@@ -60,6 +62,23 @@ class Flow:
         raise KeyError(f"flow {self.name!r} has no step {name!r}")
 
 
+class FeatureState(BaseModel):
+    """A feature's typed part of a person's stored state, kept under its `namespace` key.
+
+    Fields have defaults, and only values that differ from them are stored."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    namespace: ClassVar[str] = ""
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Self:
+        """This feature's part of a person's stored state `data`."""
+        return cls.model_validate(data.get(cls.namespace) or {})
+
+
+S = TypeVar("S", bound=FeatureState)
+
+
 @dataclass
 class Turn:
     """Everything a handler may look at, and the effects it collects.
@@ -88,6 +107,28 @@ class Turn:
     replies: list[Outbound] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
+    _typed: dict[type[FeatureState], FeatureState] = field(default_factory=dict, repr=False)
+
+    def state(self, model: type[S]) -> S:
+        """A feature's typed state for this person; changes are committed with the turn."""
+        found = self._typed.get(model)
+        if found is None:
+            found = self._typed[model] = model.of(self.data)
+        return cast(S, found)
+
+    def settle(self) -> None:
+        """Write the typed states back into `data` (the engine does, before committing)."""
+        for model, value in self._typed.items():
+            stored = value.model_dump(mode="json", exclude_defaults=True)
+            if stored:
+                self.data[model.namespace] = stored
+            else:
+                self.data.pop(model.namespace, None)
+
+    def replace_data(self, data: dict[str, Any]) -> None:
+        """Take over another stored state (linking accounts); typed views are read anew."""
+        self._typed.clear()
+        self.data = data
 
     @property
     def sender(self) -> Identity:

@@ -13,7 +13,7 @@ async def _state(bot: Harness, who: str) -> tuple[str | None, str | None, object
     store = bot.running.store
     state = await store.load_state(await store.person_for(bot.adapters["memory"].identity(who)))
     assert state is not None
-    return state.flow, state.step, state.data.get("workshops")
+    return state.flow, state.step, state.data.get("path", {}).get("workshops")
 
 
 async def _in_workshop(bot: Harness, who: str) -> None:

@@ -31,5 +31,5 @@ async def test_hundred_people_at_once_reach_the_right_step(bot: Harness) -> None
         state = await store.load_state(await store.person_for(adapter.identity(person)))
         assert state is not None
         assert (state.flow, state.step) == ("workshop", "step")
-        assert state.data["workshops"]["handbook-get-started"] == 1
+        assert state.data["path"]["workshops"]["handbook-get-started"] == 1
         assert state.data["messages"] == len(script)

@@ -293,8 +293,9 @@ def test_event_files_are_checked(tmp_path: object) -> None:
 def test_travel_support_goes_to_those_through_the_first_four_steps(
         data: dict[str, object], expected: str, eligible: str) -> None:
     from flows.events.invites import export_csv, milestone
+    from flows.path.state import PathState
     content = load_content(CONTENT)
-    reached = milestone(data, content)
+    reached = milestone(PathState.model_validate(data), content)
     rows = list(csv.DictReader(io.StringIO(
         export_csv([(7, "yes", "de", reached, "memory:ana")]).decode())))
     assert (rows[0]["milestone"], rows[0]["travel_grant_eligible"]) == (expected, eligible)

@@ -142,7 +142,7 @@ async def test_sasl_bot_guides_a_registered_person_by_private_message(
         verified = Identity(Network("irc"), ExternalId("ana"), True)
         state = await store.load_state(await store.person_for(verified))
         assert state is not None
-        assert state.data.get("project") == "pagebot"
+        assert state.data["path"]["project"] == "pagebot"
     await ana.close()
 
 

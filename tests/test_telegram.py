@@ -291,7 +291,7 @@ async def test_kill_9_mid_conversation_loses_nothing_and_handles_nothing_twice(
             state = await store.load_state(pid)
             assert state is not None
             assert state.data["messages"] == len(script)  # each update handled exactly once
-            assert state.data["workshops"]["pagebot-get-started"] == 2
+            assert state.data["path"]["workshops"]["pagebot-get-started"] == 2
 
 
 async def test_documents_are_sent_as_files(sqlite_url: str, api: BotApi) -> None:

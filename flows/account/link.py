@@ -10,6 +10,7 @@ from bot.flow import Goto, Transition, Turn
 from bot.model import room_to_json
 from bot.records import EndClaim, LinkCode, MergePersons, UseLinkCode
 from flows.path.progress import progress_rank
+from flows.path.state import PathState
 
 FAILED_REDEMPTIONS_PER_HOUR = 10
 
@@ -58,21 +59,21 @@ async def _redeem(turn: Turn, code: str) -> Transition:
     turn.record(UseLinkCode(code))
     turn.record(MergePersons(source=turn.person_id, target=target))
     turn.event("linked", identity=turn.sender.key)
+    turn.settle()
     theirs_data = target_state.data if target_state is not None else {}
-    finished = sorted(set(turn.data.get("finished_tasks", [])) |
-                      set(theirs_data.get("finished_tasks", [])))
-    messages = int(turn.data.get("messages", 0)) + int(theirs_data.get("messages", 0))
+    my_path, their_path = PathState.of(turn.data), PathState.of(theirs_data)
+    my_messages = int(turn.data.get("messages", 0))
+    their_messages = int(theirs_data.get("messages", 0))
     if target_state is not None and (
-            progress_rank(theirs_data, turn.content) >= progress_rank(turn.data, turn.content)):
-        turn.data = dict(theirs_data)
+            progress_rank(their_path, their_messages, turn.content) >=
+            progress_rank(my_path, my_messages, turn.content)):
+        turn.replace_data(dict(theirs_data))
         turn.flow, turn.step = target_state.flow, target_state.step
-    turn.data.update(finished_tasks=finished, messages=messages,
-                     last_room=room_to_json(turn.room))
+    turn.data.update(messages=my_messages + their_messages, last_room=room_to_json(turn.room))
+    path = turn.state(PathState)
+    path.finished_tasks = sorted(set(my_path.finished_tasks) | set(their_path.finished_tasks))
     kept = theirs or mine  # the one active claim the linked person holds, if any
-    if kept is not None:
-        turn.data["task"] = kept.task_id
-    else:
-        turn.data.pop("task", None)
+    path.task = kept.task_id if kept is not None else ""
     turn.person_id = target
     others = ", ".join(i.key for i in await turn.reads.identities(target))
     turn.say(f"Linked! {turn.sender.key} and {others} are now one account. "

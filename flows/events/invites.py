@@ -35,7 +35,9 @@ from bot.records import (
     SetRsvp,
 )
 from bot.text import one_line
+from flows.events.state import EventsState, Preview
 from flows.path.progress import stage
+from flows.path.state import PathState
 
 ANSWERS = ("yes", "no", "maybe")
 DEFAULT_IRC_LIKE_RATE = Rate(1.0, 4)  # an estimate for networks without a known limit
@@ -44,12 +46,12 @@ _AT = re.compile(r"^(?P<event>\S+)(?:\s+at\s+(?P<when>\d{4}-\d{2}-\d{2}[ T]\d{1,
 
 
 # -- standing: what audiences select on -----------------------------------------------------
-def milestone(data: dict[str, Any], content: Content) -> int:
+def milestone(path: PathState, content: Content) -> int:
     """How far along the growth path, in the steps audiences name (bot.content.AUDIENCES)."""
-    current = stage(data, content)
+    current = stage(path, content)
     if current >= TRAVEL_GRANT_MILESTONE:
         return AUDIENCES["involved"]
-    if data.get("task") or int(str(data.get("tasks_done", 0))) > 0:
+    if path.task or path.tasks_done > 0:
         return AUDIENCES["first-task"]
     if current >= 2:
         return AUDIENCES["workshop"]
@@ -57,17 +59,21 @@ def milestone(data: dict[str, Any], content: Content) -> int:
 
 
 def standing(data: dict[str, Any], content: Content) -> Standing:
-    region = str(data.get("region") or "")
-    consent = bool(data.get("invites")) and not data.get("left") and bool(region)
+    """What audiences select on, from a person's whole stored state."""
+    mine, path = EventsState.of(data), PathState.of(data)
+    consent = mine.invites and not path.left and bool(mine.region)
     last = data.get("last_room")
     reach = str(last[0]) if isinstance(last, list) and last else ""
-    return Standing(region, str(data.get("timezone") or ""), consent,
-                    milestone(data, content), reach)
+    return Standing(mine.region, mine.timezone, consent, milestone(path, content), reach)
+
+
+def events_of(turn: Turn) -> EventsState:
+    return turn.state(EventsState)
 
 
 def person_zone(turn: Turn) -> str:
-    return (str(turn.data.get("timezone") or "")
-            or turn.content.region_timezone(str(turn.data.get("region") or ""))
+    mine = events_of(turn)
+    return (mine.timezone or turn.content.region_timezone(mine.region)
             or turn.config.events.default_timezone)
 
 
@@ -88,7 +94,8 @@ async def region(turn: Turn) -> Transition:
     if not content.regions:
         turn.say("This community has no regions set up, so there are no regional invites.")
         return None
-    current = str(turn.data.get("region") or "")
+    mine = events_of(turn)
+    current = mine.region
     if not wanted:
         now = (f"Your region is {content.regions[current].name}." if current in content.regions
                else "You haven't chosen a region.")
@@ -97,7 +104,7 @@ async def region(turn: Turn) -> Transition:
                  f"{_region_list(content)}")
         return None
     if wanted in ("none", "off", "clear"):
-        turn.data.pop("region", None)
+        mine.region = ""
         turn.say("Region cleared: you won't get regional invites.")
         return None
     chosen = content.regions.get(wanted) or next(
@@ -106,9 +113,9 @@ async def region(turn: Turn) -> Transition:
         turn.say(f"I don't know the region {one_line(wanted, 40)!r}. Type !region to see the "
                  "list.")
         return None
-    turn.data["region"] = chosen.code
+    mine.region = chosen.code
     turn.event("region", region=chosen.code)
-    if turn.data.get("invites"):
+    if mine.invites:
         turn.say(f"Region set to {chosen.name}. You'll get invites to events there "
                  "(!invites off stops them).")
     else:
@@ -120,20 +127,21 @@ async def region(turn: Turn) -> Transition:
 
 async def invites(turn: Turn) -> Transition:
     wanted = turn.input.args.strip().lower()
+    mine = events_of(turn)
     if wanted in ("on", "yes"):
-        turn.data["invites"] = True
+        mine.invites = True
         turn.event("invites", consent=True)
-        where = turn.content.regions.get(str(turn.data.get("region") or ""))
+        where = turn.content.regions.get(mine.region)
         turn.say(f"Thanks! You'll get invites to events in {where.name}. !invites off stops "
                  "them any time." if where else
                  "Thanks! Now choose your region with !region, so I know which events are near "
                  "you.")
     elif wanted in ("off", "no", "stop"):
-        turn.data["invites"] = False
+        mine.invites = False
         turn.event("invites", consent=False)
         turn.say("Done: no more event invites. (!invites on if you change your mind.)")
     else:
-        state = "on" if turn.data.get("invites") else "off"
+        state = "on" if mine.invites else "off"
         turn.say(f"Event invites are {state} for you. Type !invites on or !invites off.")
     return None
 
@@ -146,14 +154,14 @@ async def timezone(turn: Turn) -> Transition:
                  "Europe/Berlin; !timezone region uses your region's.")
         return None
     if wanted.lower() == "region":
-        turn.data.pop("timezone", None)
+        events_of(turn).timezone = ""
         turn.say(f"Using your region's time zone: {person_zone(turn)}.")
         return None
     if not is_zone(wanted):
         turn.say(f"{one_line(wanted, 40)!r} is not a time zone I know. Use a name like "
                  "Europe/Berlin or America/Sao_Paulo.")
         return None
-    turn.data["timezone"] = wanted
+    events_of(turn).timezone = wanted
     turn.say(f"Time zone set to {wanted}.")
     return None
 
@@ -182,7 +190,7 @@ def _event_for_me(event: Event, content: Content, region_code: str) -> bool:
 
 
 async def events_command(turn: Turn) -> Transition:
-    mine = str(turn.data.get("region") or "")
+    mine = events_of(turn).region
     upcoming = [e for e in await all_events(turn.content, turn.reads)
                 if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)]
     if not mine:
@@ -211,7 +219,7 @@ async def rsvp(turn: Turn) -> Transition:
     if len(words) == 2:
         event = await find_event(turn, words[0])
     else:
-        mine = str(turn.data.get("region") or "")
+        mine = events_of(turn).region
         candidates = [e for e in await all_events(turn.content, turn.reads)
                       if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)]
         event = candidates[0] if len(candidates) == 1 else None
@@ -460,23 +468,24 @@ async def broadcast_preview(turn: Turn) -> Transition:
     if event.starts_at <= turn.now:
         turn.say(f"{event.id} has already started; there is nothing to invite to.")
         return None
-    turn.data["broadcast_preview"] = {"event": event.id,
-                                      "send_at": send_at.isoformat() if send_at else ""}
+    events_of(turn).broadcast_preview = Preview(
+        event=event.id, send_at=send_at.isoformat() if send_at else "")
     await _preview(turn, event, send_at)
     return None
 
 
 async def broadcast_confirm(turn: Turn) -> Transition:
-    pending = turn.data.get("broadcast_preview")
-    if not isinstance(pending, dict):
+    mine = events_of(turn)
+    pending = mine.broadcast_preview
+    if pending is None:
         turn.say("There is nothing to confirm. Preview first with !broadcast EVENT.")
         return None
-    turn.data.pop("broadcast_preview", None)
-    event = await find_event(turn, str(pending["event"]))
+    mine.broadcast_preview = None
+    event = await find_event(turn, pending.event)
     if event is None:
         turn.say("That event no longer exists.")
         return None
-    at = datetime.fromisoformat(pending["send_at"]) if pending.get("send_at") else turn.now
+    at = datetime.fromisoformat(pending.send_at) if pending.send_at else turn.now
     schedule_event_broadcasts(turn, event, at)
     when = ("now: delivery has started" if at <= turn.now else
             f"for {at.astimezone(zone(event.timezone)):{WHEN_FORMAT}} ({event.timezone})")
@@ -488,7 +497,8 @@ async def broadcast_confirm(turn: Turn) -> Transition:
 async def broadcast_cancel(turn: Turn) -> Transition:
     target = turn.input.args.strip().lower()
     if not target:
-        dropped = turn.data.pop("broadcast_preview", None)
+        mine = events_of(turn)
+        dropped, mine.broadcast_preview = mine.broadcast_preview, None
         turn.say("Cancelled: nothing was sent." if dropped else
                  "Nothing to cancel. (!broadcast cancel EVENT cancels scheduled sends.)")
         return None

@@ -34,7 +34,7 @@ from bot.records import (
 )
 from bot.roles import Mentor
 from bot.text import one_line
-from flows.path.progress import chosen_project, chosen_workshop, workshop_index
+from flows.path.progress import chosen_project, chosen_workshop, path_of, workshop_index
 
 HELP_ME = re.compile(r"^me\b[\s,:;.!-]*", re.IGNORECASE)  # "!help me, ..." asks for a mentor
 LEVEL_MENTOR, LEVEL_NEXT_MENTOR, LEVEL_CHANNEL, LEVEL_ORGANIZERS = 0, 1, 2, 3
@@ -62,13 +62,14 @@ def position(turn: Turn) -> tuple[str, str] | None:
     project = chosen_project(turn)
     if project is None:
         return None
-    task = turn.data.get("task")
-    if isinstance(task, str):
+    path = path_of(turn)
+    task = path.task
+    if task:
         title = next((t.title for t in project.tasks if t.id == task), task)
         return f"task:{task}", f"{project.name}, first task \"{title}\""
     workshop = chosen_workshop(turn)
-    if workshop is not None and workshop.id not in turn.data.get("completed_workshops", []):
-        index = min(workshop_index(turn.data, workshop.id), len(workshop.steps) - 1)
+    if workshop is not None and workshop.id not in path.completed_workshops:
+        index = min(workshop_index(path, workshop.id), len(workshop.steps) - 1)
         step = workshop.steps[index]
         return (f"workshop:{workshop.id}:{step.id}",
                 f"{project.name} workshop, step {index + 1} of {len(workshop.steps)} "
@@ -374,11 +375,11 @@ def _nudge_handler(subject: str) -> Handler:
         turn.record(ClearNudge(turn.person_id))
         where = position(turn)
         if (where is None or where[0] != subject or turn.data.get("paused")
-                or turn.flow is None or subject in turn.data.get("nudged", [])):
+                or turn.flow is None or subject in path_of(turn).nudged):
             return None  # moved on, paused or stopped: nothing to ask
         if await turn.reads.open_case_of(turn.person_id) is not None:
             return None
-        turn.data.setdefault("nudged", []).append(subject)
+        path_of(turn).nudged.append(subject)
         turn.event("nudged", subject=subject)
         turn.say(f"You've been at {where[1]} for a while. Stuck? Type !stuck and a sentence "
                  "about what's blocking you, and I'll find you a mentor. Or just carry on: "

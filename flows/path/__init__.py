@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config import FlowsConfig
 from bot.feature import Command, Feature
 from flows.path import commands, discovery, first_task, workshop
+from flows.path.state import PathState
 
 FEATURE = Feature(
     name="path",
@@ -22,6 +23,7 @@ FEATURE = Feature(
     flows=(discovery.FLOW, workshop.FLOW, first_task.FLOW),
     jobs=(first_task.idle_claims,),
     settings=FlowsConfig,
+    state=PathState,
     words={
         "skip": "skip this question or step (where allowed)",
         "more": "show more suggestions",

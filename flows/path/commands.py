@@ -8,6 +8,7 @@ from flows.path.progress import (
     chosen_project,
     chosen_workshop,
     no_progress_expected,
+    path_of,
     stage,
     workshop_index,
 )
@@ -15,12 +16,13 @@ from flows.path.progress import (
 
 async def start(turn: Turn) -> Transition:
     origin = turn.content.project_for_room(turn.room.network, turn.room.name)
+    path = path_of(turn)
     turn.data.pop("paused", None)
-    turn.data.pop("left", None)
+    path.left = False
     if origin is not None:
-        turn.data["origin"] = origin.id
+        path.origin = origin.id
     if turn.input.args.strip().lower() == "over":
-        turn.data.pop("discovery", None)
+        path.discovery = None
         turn.event("restarted")
         return Goto("welcome", flow="discovery")
     if turn.flow is not None and turn.step is not None and origin is None:
@@ -56,25 +58,26 @@ async def stop(turn: Turn) -> Transition:
     turn.event("stopped", flow=turn.flow or "", step=turn.step or "")
     no_progress_expected(turn)
     turn.data.pop("paused", None)
-    turn.data["left"] = True  # no event invites either, until they come back
+    path_of(turn).left = True  # no event invites either, until they come back
     turn.say("You've left the guided path, and I won't send you event invites. Nothing is "
              "deleted: type !start any time to pick up again.")
     return End()
 
 
 async def status(turn: Turn) -> Transition:
-    current = stage(turn.data, turn.content)
+    path = path_of(turn)
+    current = stage(path, turn.content)
     project = chosen_project(turn)
     workshop = chosen_workshop(turn)
     details = ["", "", "", "", ""]
     if project is not None:
         details[0] = project.name
     if workshop is not None:
-        index = workshop_index(turn.data, workshop.id)
+        index = workshop_index(path, workshop.id)
         details[1] = (f"{workshop.title}, done" if current > 1 else
                       f"{workshop.title}, step {index + 1} of {len(workshop.steps)}")
-    task = turn.data.get("task")
-    tasks_done = int(turn.data.get("tasks_done", 0))
+    task = path.task
+    tasks_done = path.tasks_done
     if task:
         details[2] = f"working on {task}"
     elif tasks_done:
@@ -99,8 +102,8 @@ def _next_hint(turn: Turn, current: int) -> str:
             "Next: answer the question above to find your project.")
     if current == 1:
         return "Next: finish the workshop (type !resume to see your current step)."
-    if current == 2 and not turn.data.get("task"):
+    if current == 2 and not path_of(turn).task:
         return "Next: type !task to get your first task."
-    if turn.data.get("task"):
+    if path_of(turn).task:
         return "Next: finish your task and type !done."
     return "Next: type !task for another task."

@@ -10,7 +10,8 @@ from bot.content import Content, Project
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.text import one_line
-from flows.path.progress import channel_list, contact_lines, profile
+from flows.path.progress import channel_list, contact_lines, path_of, profile
+from flows.path.state import Discovery
 
 MAX_OPTIONS = 8
 _WORD = re.compile(r"[\w+#.-]+")
@@ -27,7 +28,7 @@ def _answers(turn: Turn) -> list[str]:
 
 
 async def welcome(turn: Turn) -> Transition:
-    origin = turn.content.projects.get(turn.data.get("origin", ""))
+    origin = turn.content.projects.get(path_of(turn).origin)
     if origin is None:
         return Goto("interests")
     turn.say(f"Welcome to {origin.name}! {origin.summary}.\n"
@@ -42,7 +43,7 @@ async def welcome_reply(turn: Turn) -> Transition:
     if turn.input.command == "skip":
         return Goto("browse")
     if turn.choice == "workshop":
-        return pick_project(turn, turn.data["origin"])
+        return pick_project(turn, path_of(turn).origin)
     if turn.choice == "browse":
         return Goto("interests")
     turn.say("Please pick 1 to start the workshop or 2 to see other projects.")
@@ -77,8 +78,9 @@ async def ask_languages(turn: Turn) -> Transition:
 def _store_answer(field: str, then: str) -> Step:
     async def reply(turn: Turn) -> Transition:
         answers = [] if turn.input.command == "skip" else _answers(turn)
-        profile(turn.data)[field] = [a for a in answers if a != "none"]
-        turn.data.pop("discovery", None)  # answers changed: rank again
+        path = path_of(turn)
+        profile(path)[field] = [a for a in answers if a != "none"]
+        path.discovery = None  # answers changed: rank again
         return Goto(then)
 
     return Step(field, enter={"interests": ask_interests, "skills": ask_skills,
@@ -134,7 +136,7 @@ def card(project: Project, why: str) -> str:
 
 
 def _show(turn: Turn, ids: list[str], heading: str, footer: str) -> None:
-    prof = profile(turn.data)
+    prof = profile(path_of(turn))
     cards = []
     for pid in ids:
         project = turn.content.projects[pid]
@@ -146,16 +148,17 @@ def _show(turn: Turn, ids: list[str], heading: str, footer: str) -> None:
 
 
 async def suggest(turn: Turn) -> Transition:
-    state = turn.data.setdefault("discovery", {})
-    ranked = [p for p in state.get("ranked", []) if p in turn.content.projects]
+    path = path_of(turn)
+    state = path.discovery = path.discovery or Discovery()
+    ranked = [p for p in state.ranked if p in turn.content.projects]
     if not ranked:
-        ranked = rank(turn.content, profile(turn.data))
-        state["ranked"] = ranked
-        state["offset"] = 0
+        ranked = rank(turn.content, profile(path))
+        state.ranked = ranked
+        state.offset = 0
     size = turn.settings.suggestions_per_page
-    offset = int(state.get("offset", 0))
+    offset = state.offset
     if offset >= len(ranked):
-        offset = state["offset"] = 0
+        offset = state.offset = 0
     page = ranked[offset:offset + size]
     more = " !more for other suggestions," if offset + size < len(ranked) else ""
     heading = ("These projects fit you best:" if offset == 0
@@ -166,10 +169,11 @@ async def suggest(turn: Turn) -> Transition:
 
 
 async def suggest_reply(turn: Turn) -> Transition:
-    state = turn.data.setdefault("discovery", {})
+    path = path_of(turn)
+    state = path.discovery = path.discovery or Discovery()
     if turn.input.command == "more":
-        state["offset"] = int(state.get("offset", 0)) + turn.settings.suggestions_per_page
-        if state["offset"] >= len(state.get("ranked", [])):
+        state.offset += turn.settings.suggestions_per_page
+        if state.offset >= len(state.ranked):
             turn.say("That was every project; here are the best matches again.")
         return Goto("suggest")
     if turn.input.command == "skip":
@@ -201,7 +205,7 @@ def _pick_or_hint(turn: Turn) -> Transition:
 
 def pick_project(turn: Turn, project_id: str) -> Transition:
     project = turn.content.projects[project_id]
-    turn.data["project"] = project_id
+    path_of(turn).project = project_id
     turn.event("project_chosen", project=project_id)
     text = f"Great choice: {project.name}."
     if project.channels:

@@ -16,6 +16,7 @@ from flows.path.progress import (
     expect_progress,
     no_progress_expected,
     no_project_text,
+    path_of,
     profile,
 )
 
@@ -47,7 +48,7 @@ def _release_removed(turn: Turn, task_id: str, where: str) -> None:
     """The reserved task left the content (reloaded without it): end the claim, say so."""
     turn.record(EndClaim(turn.person_id, task_id, "removed", turn.now))
     turn.event("task_released", task=task_id, reason="removed")
-    turn.data.pop("task", None)
+    path_of(turn).task = ""
     no_progress_expected(turn)
     turn.say(f"The task you had reserved ({task_id}) is no longer listed{where}: the "
              "organizers removed it, so I've released it.")
@@ -55,9 +56,10 @@ def _release_removed(turn: Turn, task_id: str, where: str) -> None:
 
 async def offer(turn: Turn) -> Transition:
     project = chosen_project(turn)
-    held = turn.data.get("task")
+    path = path_of(turn)
+    held = path.task
     if project is None:
-        if isinstance(held, str) and held:
+        if held:
             _release_removed(turn, held, "")
         turn.say(no_project_text(turn))
         return None
@@ -69,10 +71,10 @@ async def offer(turn: Turn) -> Transition:
             expect_progress(turn, f"task:{task.id}", turn.config.mentoring.stuck)
             turn.say(task_text(project, task))
             return Goto("working")
-        _release_removed(turn, str(held), f" for {project.name}")
-    prof = profile(turn.data)
+        _release_removed(turn, held, f" for {project.name}")
+    prof = profile(path)
     task = pick_task(project, await turn.reads.claimed_task_ids(),
-                     set(turn.data.get("finished_tasks", [])),
+                     set(path.finished_tasks),
                      [*prof["skills"], *prof["languages"]])
     if task is None:
         turn.say(f"All of {project.name}'s first tasks are taken or done right now. Ask in "
@@ -81,7 +83,7 @@ async def offer(turn: Turn) -> Transition:
         return Goto("involved")
     turn.record(ClaimTask(task.id, project.id, turn.person_id, turn.now))
     turn.event("task_claimed", task=task.id, project=project.id)
-    turn.data["task"] = task.id
+    path.task = task.id
     expect_progress(turn, f"task:{task.id}", turn.config.mentoring.stuck)
     turn.say("Here is a first task picked for you.\n" + task_text(project, task))
     return Goto("working")
@@ -92,8 +94,9 @@ async def working(turn: Turn) -> Transition:
 
 
 async def working_reply(turn: Turn) -> Transition:
-    task_id = turn.data.get("task")
-    if not isinstance(task_id, str):
+    path = path_of(turn)
+    task_id = path.task
+    if not task_id:
         turn.say("You have no task reserved at the moment. Type !task for one.")
         return Goto("involved")
     if turn.input.command in ("done", "release"):
@@ -101,9 +104,9 @@ async def working_reply(turn: Turn) -> Transition:
     if turn.input.command == "done":
         turn.record(EndClaim(turn.person_id, task_id, "done", turn.now))
         turn.event("task_done", task=task_id)
-        turn.data["tasks_done"] = int(turn.data.get("tasks_done", 0)) + 1
-        turn.data.setdefault("finished_tasks", []).append(task_id)
-        turn.data.pop("task", None)
+        path.tasks_done += 1
+        path.finished_tasks.append(task_id)
+        path.task = ""
         turn.say("Well done, that's a real contribution! A mentor will review it. You're now "
                  "on step 4, Get involved: type !task for another task, or !status to see "
                  "your progress.")
@@ -111,7 +114,7 @@ async def working_reply(turn: Turn) -> Transition:
     if turn.input.command == "release":
         turn.record(EndClaim(turn.person_id, task_id, "released", turn.now))
         turn.event("task_released", task=task_id, reason="asked")
-        turn.data.pop("task", None)
+        path.task = ""
         turn.say("Released: someone else can take it now. Type !task when you want another.")
         return Goto("involved")
     turn.record(TouchClaim(turn.person_id, turn.now))
@@ -131,7 +134,7 @@ async def involved_reply(turn: Turn) -> Transition:
 
 async def task_command(turn: Turn) -> Transition:
     """`!task`: show the reserved task, or reserve a new one."""
-    if chosen_project(turn) is None and not turn.data.get("task"):
+    if chosen_project(turn) is None and not path_of(turn).task:
         turn.say(no_project_text(turn))
         return None
     turn.data.pop("paused", None)
@@ -154,12 +157,12 @@ def _task_title(turn: Turn, claim: TaskClaim) -> str:
 def _release_idle(claim: TaskClaim) -> Handler:
     async def release(turn: Turn) -> Transition:
         current = await turn.reads.active_claim(claim.person_id)
-        if (turn.data.get("task") != claim.task_id or current is None
+        if (path_of(turn).task != claim.task_id or current is None
                 or current.last_activity_at != claim.last_activity_at):
             return None  # done, released or touched while the scan waited for the lock
         turn.record(EndClaim(claim.person_id, claim.task_id, "idle", turn.now))
         turn.event("task_released", task=claim.task_id, reason="idle")
-        turn.data.pop("task", None)
+        path_of(turn).task = ""
         turn.say(f"I've released the task \"{_task_title(turn, claim)}\" for you, since it "
                  "has been quiet for a while, so someone else can pick it up. No worries: "
                  "type !task whenever you'd like a new one.")

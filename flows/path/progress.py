@@ -1,32 +1,35 @@
-"""Reading a person's place on the growth path out of their flow data."""
+"""Reading a person's place on the growth path out of their path state."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from bot.content import Content, Project, Workshop
 from bot.flow import Turn
 from bot.records import ClearNudge, SetNudge
+from flows.path.state import PathState
 
 STAGES = ("Find your project", "Get started", "First task", "Get involved", "Get more involved")
 
 
-def profile(data: dict[str, Any]) -> dict[str, list[str]]:
-    value: dict[str, list[str]] = data.setdefault(
-        "profile", {"interests": [], "skills": [], "languages": []})
-    return value
+def path_of(turn: Turn) -> PathState:
+    return turn.state(PathState)
+
+
+def profile(path: PathState) -> dict[str, list[str]]:
+    for key in ("interests", "skills", "languages"):
+        path.profile.setdefault(key, [])
+    return path.profile
 
 
 def chosen_project(turn: Turn) -> Project | None:
-    project_id = turn.data.get("project")
-    return turn.content.projects.get(project_id) if isinstance(project_id, str) else None
+    return turn.content.projects.get(path_of(turn).project)
 
 
 def no_project_text(turn: Turn) -> str:
     """What to say when there is no chosen project: none yet, or one that left the content."""
-    gone = turn.data.get("project")
-    if isinstance(gone, str) and gone:
+    gone = path_of(turn).project
+    if gone:
         return (f"The project you had chosen ({gone}) is no longer listed: the organizers "
                 "removed it. Type !start to choose another one.")
     return "Pick a project first: type !start."
@@ -37,37 +40,37 @@ def chosen_workshop(turn: Turn) -> Workshop | None:
     return turn.content.workshop_of(project) if project else None
 
 
-def workshop_index(data: dict[str, Any], workshop_id: str) -> int:
-    return int(data.get("workshops", {}).get(workshop_id, 0))
+def workshop_index(path: PathState, workshop_id: str) -> int:
+    return path.workshops.get(workshop_id, 0)
 
 
-def set_workshop_index(data: dict[str, Any], workshop_id: str, index: int) -> None:
-    data.setdefault("workshops", {})[workshop_id] = index
+def set_workshop_index(path: PathState, workshop_id: str, index: int) -> None:
+    path.workshops[workshop_id] = index
 
 
-def workshop_done(data: dict[str, Any], workshop_id: str) -> bool:
-    return workshop_id in data.get("completed_workshops", [])
+def workshop_done(path: PathState, workshop_id: str) -> bool:
+    return workshop_id in path.completed_workshops
 
 
-def stage(data: dict[str, Any], content: Content) -> int:
+def stage(path: PathState, content: Content) -> int:
     """0-based index into STAGES of where the person is now."""
-    project = content.projects.get(data.get("project", ""))
+    project = content.projects.get(path.project)
     if project is None:
         return 0
     workshop = content.workshop_of(project)
-    if workshop is not None and not workshop_done(data, workshop.id):
+    if workshop is not None and not workshop_done(path, workshop.id):
         return 1
-    if int(data.get("tasks_done", 0)) == 0:
+    if path.tasks_done == 0:
         return 2
-    return 3 if int(data.get("tasks_done", 0)) < 3 else 4
+    return 3 if path.tasks_done < 3 else 4
 
 
-def progress_rank(data: dict[str, Any], content: Content) -> tuple[int, int, int]:
-    """Orders two people's data by how far along they are (used when linking accounts)."""
-    project = content.projects.get(data.get("project", ""))
+def progress_rank(path: PathState, messages: int, content: Content) -> tuple[int, int, int]:
+    """Orders two people's progress by how far along they are (used when linking accounts)."""
+    project = content.projects.get(path.project)
     workshop = content.workshop_of(project) if project else None
-    index = workshop_index(data, workshop.id) if workshop else 0
-    return stage(data, content), index, int(data.get("messages", 0))
+    index = workshop_index(path, workshop.id) if workshop else 0
+    return stage(path, content), index, messages
 
 
 def channel_list(project: Project) -> str:
@@ -87,14 +90,17 @@ def contact_lines(project: Project, indent: str = "") -> list[str]:
 def expect_progress(turn: Turn, subject: str, after: timedelta) -> None:
     """Ask the person, once, whether they want help if `subject` sees no progress in time."""
     project = chosen_project(turn)
-    if project is None or subject in turn.data.get("nudged", []):
+    path = path_of(turn)
+    if project is None or subject in path.nudged:
         return
-    if turn.data.get("expecting") == subject:
+    if path.expecting == subject:
         return  # shown again (a hint, !resume): the clock runs from when they got here
-    turn.data["expecting"] = subject
+    path.expecting = subject
     turn.record(SetNudge(turn.person_id, subject, project.id, turn.now + after))
 
 
 def no_progress_expected(turn: Turn) -> None:
-    if turn.data.pop("expecting", None) is not None:
+    path = path_of(turn)
+    if path.expecting:
+        path.expecting = ""
         turn.record(ClearNudge(turn.person_id))

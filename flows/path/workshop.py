@@ -15,10 +15,12 @@ from bot.content import (
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.records import Certificate
+from flows.events.state import EventsState
 from flows.path.progress import (
     chosen_workshop,
     expect_progress,
     no_progress_expected,
+    path_of,
     set_workshop_index,
     workshop_index,
 )
@@ -58,9 +60,9 @@ def _realign(turn: Turn, workshop: Workshop, index: int) -> tuple[int, bool]:
     """Where the person really is after a content reload: the step they were shown may
     have moved (steps added or removed before it) or gone. Returns the index to go on from
     and whether their step is gone."""
-    shown = turn.data.get("on_step")
+    shown = path_of(turn).on_step
     ids = [s.id for s in workshop.steps]
-    if not isinstance(shown, str) or (index < len(ids) and ids[index] == shown):
+    if not shown or (index < len(ids) and ids[index] == shown):
         return index, False
     if shown in ids:
         return ids.index(shown), False
@@ -73,7 +75,7 @@ def _current(turn: Turn) -> tuple[Workshop, int] | None:
     workshop = chosen_workshop(turn)
     if workshop is None:
         return None
-    return workshop, workshop_index(turn.data, workshop.id)
+    return workshop, workshop_index(path_of(turn), workshop.id)
 
 
 async def show_step(turn: Turn) -> Transition:
@@ -85,7 +87,7 @@ async def show_step(turn: Turn) -> Transition:
     if index >= len(workshop.steps):
         return Goto("done")
     step = workshop.steps[index]
-    turn.data["on_step"] = step.id
+    path_of(turn).on_step = step.id
     prompt, choices = _checkpoint_prompt(step)
     extras = ["!back for the previous step" if index else "",
               "!skip to skip it" if step.skippable else "", "!pause to stop for now"]
@@ -103,7 +105,7 @@ async def check_step(turn: Turn) -> Transition:
         return Goto("step")
     workshop, index = current
     index, gone = _realign(turn, workshop, index)
-    set_workshop_index(turn.data, workshop.id, index)
+    set_workshop_index(path_of(turn), workshop.id, index)
     if gone:
         return Goto("step")  # the answer was meant for the step that is gone
     if index >= len(workshop.steps):
@@ -114,7 +116,7 @@ async def check_step(turn: Turn) -> Transition:
         if index == 0:
             turn.say("This is the first step already. (!start over to choose another project.)")
             return None
-        set_workshop_index(turn.data, workshop.id, index - 1)
+        set_workshop_index(path_of(turn), workshop.id, index - 1)
         return Goto("step")
     if command == "skip":
         if not step.skippable:
@@ -122,13 +124,13 @@ async def check_step(turn: Turn) -> Transition:
                      "project's support channel and mentors are there to help.")
             return None
         turn.event("step_skipped", workshop=workshop.id, step=step.id)
-        set_workshop_index(turn.data, workshop.id, index + 1)
+        set_workshop_index(path_of(turn), workshop.id, index + 1)
         return Goto("step")
     if not _passes(step, turn):
         turn.say(_hint(step))
         return None
     turn.event("step_done", workshop=workshop.id, step=step.id)
-    set_workshop_index(turn.data, workshop.id, index + 1)
+    set_workshop_index(path_of(turn), workshop.id, index + 1)
     if index + 1 < len(workshop.steps):
         turn.say("Checkpoint passed. Nice work!")
     return Goto("step")
@@ -139,7 +141,8 @@ async def finish(turn: Turn) -> Transition:
     if workshop is None:
         return Goto("offer", flow="first_task")
     no_progress_expected(turn)
-    done: list[str] = turn.data.setdefault("completed_workshops", [])
+    path = path_of(turn)
+    done = path.completed_workshops
     if workshop.id not in done:
         done.append(workshop.id)
         turn.event("workshop_done", workshop=workshop.id)
@@ -147,7 +150,7 @@ async def finish(turn: Turn) -> Transition:
             code = short_code()
             turn.record(Certificate(code, turn.person_id, turn.sender.key, workshop.id,
                                     workshop.title, turn.now))
-            turn.data.setdefault("certificates", []).append(code)
+            path.certificates.append(code)
             turn.say(f"You finished \"{workshop.title}\". Congratulations!\n"
                      f"Your certificate code is {code}. Anyone can check it with: "
                      f"wayfinder certificate verify {code}")
@@ -159,9 +162,10 @@ async def finish(turn: Turn) -> Transition:
 
 def offer_region(turn: Turn) -> None:
     """Once along the path: events exist, and how to hear about them."""
-    if turn.content.regions and not turn.data.get("region_offered") and \
-            not turn.data.get("region"):
-        turn.data["region_offered"] = True
+    path = path_of(turn)
+    if turn.content.regions and not path.region_offered and \
+            not turn.state(EventsState).region:
+        path.region_offered = True
         turn.say("The community also meets in person and online. Type !region to choose your "
                  "region and get invites to events near you (only if you say so).")
 

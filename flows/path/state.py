@@ -1,0 +1,34 @@
+"""What the growth path keeps about a person (stored under "path" in their state)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from bot.flow import FeatureState
+
+
+class Discovery(FeatureState):
+    ranked: list[str] = Field(default_factory=list)  # project ids, best first
+    offset: int = 0  # the page of suggestions shown
+
+
+class PathState(FeatureState):
+    namespace: ClassVar[str] = "path"
+
+    origin: str = ""  # the project whose channel !start was typed in
+    profile: dict[str, list[str]] = Field(default_factory=dict)  # interests, skills, languages
+    discovery: Discovery | None = None  # suggestions ranked from the profile
+    project: str = ""
+    workshops: dict[str, int] = Field(default_factory=dict)  # workshop id -> step index
+    on_step: str = ""  # the id of the workshop step last shown (content may move it)
+    completed_workshops: list[str] = Field(default_factory=list)
+    certificates: list[str] = Field(default_factory=list)
+    task: str = ""  # the task reserved for them now
+    tasks_done: int = 0
+    finished_tasks: list[str] = Field(default_factory=list)
+    expecting: str = ""  # the subject a nudge is due for, if no progress
+    nudged: list[str] = Field(default_factory=list)  # subjects already asked about, once each
+    left: bool = False  # !stop: off the path, no invites
+    region_offered: bool = False
