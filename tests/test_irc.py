@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.irc.client import NO_ACCOUNTS, NOT_LOGGED_IN, IrcAdapter
+from adapters.irc.client import IrcAdapter
 from adapters.irc.config import IrcConfig
 from adapters.irc.render import render_lines
+from adapters.irc.translate import NO_ACCOUNTS, NOT_LOGGED_IN
 from bot.app import App
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, RoomRef
 from bot.ports import AdapterFatalError

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from telegram import Message
 
-from adapters.telegram.client import ChatLimiter, TelegramAdapter, inbound_from_message
+from adapters.telegram.client import ChatLimiter, TelegramAdapter
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.render import render, split_text, utf16_len
+from adapters.telegram.translate import inbound_from_message
 from bot.app import App, command_menu
 from bot.model import (
     Choice,

@@ -7,23 +7,17 @@ import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TextIO
 
-from adapters.render import render_plain
+from adapters.console.render import render
+from adapters.console.translate import CONSOLE, inbound_from_line
 from bot.model import (
     Capabilities,
-    ExternalId,
-    Identity,
-    Inbound,
     Network,
     Outbound,
     Receipt,
-    RoomRef,
 )
 from bot.ports import InboundSink, PermanentSendError
-
-CONSOLE = Network("console")
 
 
 def _reader(stream: TextIO, loop: asyncio.AbstractEventLoop,
@@ -54,25 +48,25 @@ class ConsoleAdapter:
         threading.Thread(target=_reader, args=(self.stdin, loop, queue), daemon=True,
                          name="console-stdin").start()
         session = uuid.uuid4().hex[:12]
-        me = Identity(self.network, ExternalId(self.name), verified=True)
-        room = RoomRef(self.network, self.room or f"console:{self.name}", self.room, True)
         if self.stdin.isatty():
             self._print(f"Wayfinder is listening as console:{self.name}. Type !start to begin, "
                         "!help for commands, Ctrl-D to quit.")
         count = 0
         while (line := await queue.get()) is not None:
             count += 1
-            text = line.rstrip("\r\n")
-            await sink(Inbound(self.network, f"{session}:{count}", room, me, text, True,
-                               datetime.now(UTC)))
+            await sink(inbound_from_line(line, count, session=session, name=self.name,
+                                         room=self.room))
 
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
         try:
-            self._print(render_plain(msg))
+            self._write(render(msg))
         except BrokenPipeError:  # the reader went away (`| head`): retrying cannot help
             raise PermanentSendError("the terminal's output is closed") from None
         return Receipt(idempotency_key)
 
     def _print(self, text: str) -> None:
-        self.stdout.write(text + "\n\n")
+        self._write(text + "\n\n")
+
+    def _write(self, text: str) -> None:
+        self.stdout.write(text)
         self.stdout.flush()

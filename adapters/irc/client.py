@@ -11,26 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import random
 import time
-from datetime import UTC, datetime
 
 from irc.client import Event, NickMask
 from irc.client_aio import AioReactor
 
 from adapters.irc.config import IrcConfig
-from adapters.irc.link import IrcLink, SaslFailedError, tag
+from adapters.irc.link import IrcLink, SaslFailedError
 from adapters.irc.queue import Job, LineQueue, is_channel
 from adapters.irc.render import LineBudget, casefold, clean, render_lines
 from adapters.irc.roster import Roster
+from adapters.irc.translate import (
+    ACCOUNT_ROOM,
+    IRC,
+    NICK_ROOM,
+    inbound_from_message,
+    is_person,
+    tag,
+)
 from bot.model import (
     Capabilities,
-    ExternalId,
     Identity,
     Inbound,
-    Network,
     Outbound,
     Rate,
     Receipt,
@@ -41,19 +45,7 @@ from bot.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
-IRC = Network("irc")
-# Direct conversations are keyed by who is at the other end, not by a nick that may change.
-ACCOUNT_ROOM, NICK_ROOM = "account:", "nick:"
-NOT_LOGGED_IN = ("You're not logged in to services (NickServ), so I can't tell that this nick "
-                 "is really yours.")
-NO_ACCOUNTS = ("This IRC server can't prove who is logged in to which account, so privileged "
-               "commands are off here.")
 JOIN_WAIT_SECONDS = 5.0
-
-
-def dm_room(identity: Identity) -> RoomRef:
-    prefix = ACCOUNT_ROOM if identity.verified else NICK_ROOM
-    return RoomRef(IRC, prefix + identity.external_id, direct=True)
 
 
 def _plain_word(target: str) -> bool:
@@ -68,14 +60,6 @@ async def _first_of(*events: asyncio.Event) -> None:
     finally:
         for waiter in waiters:
             waiter.cancel()
-
-
-def server_time(event: Event) -> datetime:
-    stamp = tag(event, "time")
-    if stamp:
-        with contextlib.suppress(ValueError):
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return datetime.now(UTC)
 
 
 class IrcAdapter:
@@ -322,18 +306,16 @@ class IrcAdapter:
         self._message(link, event, channel=None)
 
     def _message(self, link: IrcLink, event: Event, channel: str | None) -> None:
-        source = NickMask(event.source)
-        if not source.nick or self._is_me(link, source.nick) or "." in source.nick:
+        nick = NickMask(event.source).nick
+        if not is_person(nick, link.real_nickname):
             return  # our own echo, or a server
-        text = str(event.arguments[0]) if event.arguments else ""
-        sender, why = self._identify(link, event, source.nick)
-        if channel is not None and self.config.conversation == "channel":
-            room = RoomRef(IRC, channel, channel)
-        else:
-            room = RoomRef(IRC, dm_room(sender).id, channel or "", direct=True)
-        inbound = Inbound(IRC, self._event_id(event, source, text), room, sender, text,
-                          direct=channel is None, at=server_time(event), why_unverified=why)
-        self._deliver(sender.key, inbound)
+        self._counter += 1
+        inbound = inbound_from_message(
+            event, me=link.real_nickname, caps=link.enabled_caps,
+            conversation=self.config.conversation, roster_account=self._account(link, event, nick),
+            unique=f"{time.time_ns()}-{self._counter}")
+        if inbound is not None:
+            self._deliver(inbound.sender.key, inbound)
 
     def _deliver(self, who: str, inbound: Inbound) -> None:
         """Hand over without blocking the read loop, each sender's messages in order."""
@@ -352,30 +334,15 @@ class IrcAdapter:
             lambda done: self._by_sender.pop(who, None) if self._by_sender.get(who) is done
             else None)
 
-    def _identify(self, link: IrcLink, event: Event, nick: str) -> tuple[Identity, str]:
+    def _account(self, link: IrcLink, event: Event, nick: str) -> str | None:
+        """The nick's account as far as this connection knows; the account tag on a line
+        also teaches the roster."""
         if "account-tag" in link.enabled_caps:
             account = tag(event, "account")
             self.roster.seen_with_tag(nick, account)
-        else:
-            known, account = self.roster.account(nick)
-            if not known:
-                account = None
-        if account:
-            return Identity(IRC, ExternalId(account), True), ""
-        proves = bool({"account-tag", "account-notify", "extended-join"} & link.enabled_caps)
-        return (Identity(IRC, ExternalId(casefold(nick)), False),
-                NOT_LOGGED_IN if proves else NO_ACCOUNTS)
-
-    def _event_id(self, event: Event, source: NickMask, text: str) -> str:
-        msgid = tag(event, "msgid")
-        if msgid:
-            return f"msgid:{msgid}"
-        stamp = tag(event, "time")
-        if not stamp:  # no server time: no replay either; keep ids unique per process
-            self._counter += 1
-            stamp = f"{time.time_ns()}-{self._counter}"
-        digest = hashlib.sha256(f"{stamp}\0{source}\0{event.target}\0{text}".encode())
-        return "h:" + digest.hexdigest()[:32]
+            return account
+        known, account = self.roster.account(nick)
+        return account if known else None
 
     # -- outbound ------------------------------------------------------------------------
     def target_of(self, to: RoomRef | Identity) -> str:

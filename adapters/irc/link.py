@@ -22,6 +22,8 @@ from irc.client import Event
 from irc.client_aio import AioConnection, AioReactor
 from jaraco.stream import buffer
 
+from adapters.irc.translate import message_event
+
 log = logging.getLogger(__name__)
 
 WANTED_CAPS = frozenset({"message-tags", "account-tag", "extended-join", "account-notify",
@@ -35,14 +37,6 @@ class SaslFailedError(Exception):
 
 class ServicesMissingError(ConnectionError):
     """SASL is configured but the server offers none (yet): services may still be linking."""
-
-
-def tag(event: Event, key: str) -> str | None:
-    """The value of an IRCv3 message tag, or None; a tag without a value is ""."""
-    for item in event.tags or ():
-        if item["key"] == key:
-            return str(item["value"] or "")
-    return None
 
 
 class IrcLink(AioConnection):  # type: ignore[misc]  # jaraco irc ships no type hints
@@ -123,17 +117,7 @@ class IrcLink(AioConnection):  # type: ignore[misc]  # jaraco irc ships no type 
 
     def _handle_message(self, arguments: list[str], command: str, source: Any,
                         tags: Any) -> None:
-        # jaraco splits a message around embedded CTCP into several events (sharing one msgid
-        # tag); keep it whole, and mark a message that starts as CTCP as such.
-        target, text = [*arguments, "", ""][:2]
-        channel = target[:1] in "#&+!" and target != ""
-        if text.startswith("\x01"):
-            kind = "ctcp" if command == "privmsg" else "ctcpreply"
-        elif command == "privmsg":
-            kind = "pubmsg" if channel else "privmsg"
-        else:
-            kind = "pubnotice" if channel else "privnotice"
-        self._handle_event(Event(kind, source, target, [text], tags))
+        self._handle_event(message_event(arguments, command, source, tags))
 
     def _handle_event(self, event: Event) -> None:
         kind, args = event.type, event.arguments

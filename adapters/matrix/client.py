@@ -26,7 +26,6 @@ import random
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,6 @@ from nio import (
     MegolmEvent,
     RoomCreateError,
     RoomMemberEvent,
-    RoomMessageText,
     RoomPreset,
     RoomSendError,
     SyncError,
@@ -54,24 +52,19 @@ from nio import (
 from adapters.matrix.config import MatrixConfig
 from adapters.matrix.render import in_thread, render_content
 from adapters.matrix.store import MatrixFiles
+from adapters.matrix.translate import DM_ROOM, MATRIX, THREAD, RoomView, inbound_from_event
 from bot.model import (
     Capabilities,
-    ExternalId,
     Identity,
     Inbound,
-    Network,
     Outbound,
     Rate,
     Receipt,
-    RoomRef,
 )
 from bot.ports import AdapterFatalError, InboundSink, PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
 
-MATRIX = Network("matrix")
-DM_ROOM = "dm:"  # a person's direct room, found or made when the first message goes out
-THREAD = "|thread:"  # room id THREAD root event id: a conversation in a thread of a room
 ROOM_WAIT_SECONDS = 30.0  # for a room the bot just made to reach it through sync
 UNDECRYPTED_KEEP_SECONDS = 600.0  # how long a message waits for its room key
 # How long the next long-poll waits for the replies to a sync's messages to go out.
@@ -351,36 +344,11 @@ class MatrixAdapter:
         return set(self.config.allowed_homeservers) or {homeserver_of(self.config.user_id)}
 
     def _inbound(self, room: MatrixRoom, event: Any) -> Inbound | None:
-        """A text message as the bot's Inbound; None for the bot's own, edits, other
-        event types, and rooms that are neither direct nor configured."""
-        if not isinstance(event, RoomMessageText) or event.sender == self.config.user_id:
-            return None
-        relates = event.source.get("content", {}).get("m.relates_to") or {}
-        if not isinstance(relates, dict):
-            relates = {}
-        if relates.get("rel_type") == "m.replace":
-            return None  # an edit: the original was already answered
-        sender = Identity(MATRIX, ExternalId(event.sender), True)
-        # Direct rooms are the ones invited to as direct, or opened by the bot; a small
-        # room is not a direct one just because two people are in it.
-        direct = room.room_id in self._dm_rooms.values()
-        name = room.canonical_alias or ""
-        thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
-        if direct:
-            target = RoomRef(MATRIX, room.room_id, name, direct=True)
-        elif not self._is_configured(room):
-            log.debug("matrix: ignored a message in %s (not configured)", room.room_id)
-            return None
-        elif self.config.conversation == "room":
-            target = RoomRef(MATRIX, room.room_id, name)
-        elif self.config.conversation == "thread":
-            target = RoomRef(MATRIX, f"{room.room_id}{THREAD}{thread or event.event_id}", name)
-            # Words in a thread the bot talks in are meant for it, like those in a DM.
-            direct = thread in self._threads
-        else:
-            target = RoomRef(MATRIX, DM_ROOM + event.sender, name, direct=True)
-        at = datetime.fromtimestamp(event.server_timestamp / 1000, UTC)
-        return Inbound(MATRIX, event.event_id, target, sender, event.body, direct, at)
+        view = RoomView(room.room_id, room.canonical_alias or "",
+                        direct=room.room_id in self._dm_rooms.values(),
+                        configured=self._is_configured(room))
+        return inbound_from_event(view, event, me=self.config.user_id,
+                                  conversation=self.config.conversation, threads=self._threads)
 
     # -- outbound ------------------------------------------------------------------------
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:

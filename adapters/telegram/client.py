@@ -15,18 +15,16 @@ import hmac
 import html
 import logging
 import os
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from telegram import (
     BotCommand,
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -39,13 +37,10 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from adapters.telegram.config import TelegramConfig
-from adapters.telegram.render import ANONYMOUS_ADMIN, render
+from adapters.telegram.render import render
+from adapters.telegram.translate import TELEGRAM, GroupStart, Pressed, translate
 from bot.model import (
     Capabilities,
-    ExternalId,
-    Identity,
-    Inbound,
-    Network,
     Outbound,
     Rate,
     Receipt,
@@ -60,11 +55,8 @@ from bot.ports import (
 
 log = logging.getLogger(__name__)
 
-TELEGRAM = Network("telegram")
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_TRACKED_CHATS = 10_000
-_PAYLOAD = re.compile(r"^[A-Za-z0-9_]{4,64}$")
-_START = re.compile(r"^[/!]start(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 
 
 @dataclass
@@ -112,33 +104,6 @@ class ChatLimiter:
 def _retry_seconds(exc: RetryAfter) -> float:
     value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def inbound_from_message(message: Message, update_id: int, bot_username: str) -> Inbound | None:
-    """A Telegram message as a neutral Inbound; None for what is not someone speaking."""
-    if message.forward_origin is not None or not message.text:
-        return None  # forwarded text is not the sender's command; media is not for us
-    chat = message.chat
-    direct = chat.type == "private"
-    sender = message.from_user
-    if message.sender_chat is not None or sender is None or sender.id == ANONYMOUS_ADMIN:
-        # Sent as a channel or by an anonymous admin: nobody we can hold to a role.
-        who = message.sender_chat.id if message.sender_chat else chat.id
-        identity = Identity(TELEGRAM, ExternalId(f"chat:{who}"), verified=False)
-    else:
-        identity = Identity(TELEGRAM, ExternalId(str(sender.id)), verified=True)
-    text = message.text
-    room_name = chat.title or ""
-    if chat.username:
-        room_name = f"https://t.me/{chat.username}"
-    start = _START.match(text)
-    if direct and start:
-        payload = text[start.end():].strip()
-        if _PAYLOAD.match(payload):  # a deep link from a project's group
-            text, room_name = "/start", f"https://t.me/{payload}"
-    room = RoomRef(TELEGRAM, str(chat.id), room_name, direct)
-    at = message.date or datetime.now(UTC)
-    return Inbound(TELEGRAM, str(update_id), room, identity, text, direct, at)
 
 
 class TelegramAdapter:
@@ -275,39 +240,27 @@ class TelegramAdapter:
     # -- inbound --------------------------------------------------------------------------------
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert self._sink is not None
-        if update.callback_query is not None:
-            inbound = await self._on_button(update.callback_query, update.update_id)
-        elif update.message is not None:
-            message = update.message
-            if message.chat.type != "private" and message.text and _START.match(message.text):
-                await self._group_start(message)
-                return
-            inbound = inbound_from_message(message, update.update_id, self.username)
-        else:
+        meaning = translate(update, self.username)
+        if isinstance(meaning, GroupStart):
+            await self._group_start(meaning.message)
             return
-        if inbound is not None:
-            await self._sink(inbound)
+        if isinstance(meaning, Pressed):
+            await self._acknowledge(meaning)
+            meaning = meaning.inbound
+        if meaning is not None:
+            await self._sink(meaning)
 
-    async def _on_button(self, query: CallbackQuery, update_id: int) -> Inbound | None:
-        """A pressed choice: acknowledge it and hand the bot the choice's number."""
+    async def _acknowledge(self, press: Pressed) -> None:
+        """Answer the callback, and mark the chosen label in the message that offered it."""
         with contextlib.suppress(TimedOut, NetworkError):
-            await query.answer()
-        message = query.message
-        if not isinstance(message, Message) or not query.data:
-            return None
-        label = next((b.text for row in (message.reply_markup.inline_keyboard
-                                         if message.reply_markup else ())
-                      for b in row if b.callback_data == query.data), query.data)
+            await press.query.answer()
+        message = press.query.message
+        if press.inbound is None or not isinstance(message, Message):
+            return
         with contextlib.suppress(BadRequest, TimedOut, NetworkError):
             await message.edit_text(html.escape(message.text or "", quote=False) +
-                                    f"\n\n✓ {html.escape(label, quote=False)}",
+                                    f"\n\n✓ {html.escape(press.label, quote=False)}",
                                     parse_mode=ParseMode.HTML)
-        chat = message.chat
-        user = query.from_user
-        room = RoomRef(TELEGRAM, str(chat.id), chat.title or "", chat.type == "private")
-        return Inbound(TELEGRAM, str(update_id), room,
-                       Identity(TELEGRAM, ExternalId(str(user.id)), True), query.data,
-                       chat.type == "private", datetime.now(UTC))
 
     async def _group_start(self, message: Message) -> None:
         """Point the person to a private chat; the payload names the group they came from."""
