@@ -37,6 +37,7 @@ from bot.scheduler import Ticker
 from bot.wiring import adapter_rates
 from flows import account, core, events, mentoring, path
 from flows.events.invites import broadcast_plan, standing
+from storage.migrate import is_current
 from storage.repository import SqlStore
 
 log = logging.getLogger(__name__)
@@ -222,6 +223,18 @@ class App:
             raise self.store.writer.broken
         if self.fatal and not self._stopping.is_set():
             raise AdapterFatalError("; ".join(self.fatal))  # every adapter has ended
+
+
+async def schema_is_current(config: Config) -> bool:
+    """Whether the store's schema is at the newest migration (read without alembic). A store
+    that cannot be read counts as current: the app's own start then migrates or reports it."""
+    store = SqlStore.open(config.storage.url, config.storage.durable)
+    try:
+        return await is_current(store.db)
+    except Exception:
+        return True
+    finally:
+        await store.db.dispose()
 
 
 async def run_app(config: Config, adapters: Sequence[Adapter]) -> None:

@@ -1,4 +1,9 @@
-"""The `wayfinder` command line."""
+"""The `wayfinder` command line.
+
+Quick to start: only click is imported up front. The store, the app, the config models, the
+network libraries and rich are imported inside the command that uses them, so `--help` and a
+mistyped command answer at once (tests/test_startup.py checks what `import bot.cli` loads).
+"""
 
 from __future__ import annotations
 
@@ -8,34 +13,33 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from bot.app import command_menu, run_app
-from bot.config import Config, ConfigError
-from bot.content import ContentError, load_content
-from bot.durations import describe
-from bot.ports import AdapterFatalError, StoreBrokenError
-from bot.wiring import chat_adapters, enabled_networks, load_config, network_adapters
-from services.broadcast import broadcast_now, broadcast_preview, delivery_of
-from services.content import request_content_reload
-from services.reports import (
-    due_dead_letters,
-    mentoring_report,
-    outbox_report,
-    verify_certificate,
-)
-from services.store import upgrade_database
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bot.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 WATCH_SECONDS = 0.5
-err = Console(stderr=True)
-out = Console()
+
+
+@cache
+def err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@cache
+def out() -> Console:
+    from rich.console import Console
+
+    return Console()
 
 
 def config_option(func: F) -> F:
@@ -47,6 +51,9 @@ def config_option(func: F) -> F:
 
 
 def _load(config_path: Path | None) -> Config:
+    from bot.config import ConfigError
+    from bot.wiring import load_config
+
     try:
         return load_config(config_path)
     except ConfigError as exc:
@@ -54,11 +61,15 @@ def _load(config_path: Path | None) -> Config:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    err().print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
 def _run(coro: Any) -> Any:
+    from bot.config import ConfigError
+    from bot.content import ContentError
+    from bot.ports import AdapterFatalError, StoreBrokenError
+
     try:
         return asyncio.run(coro)
     except ConfigError as exc:
@@ -82,12 +93,31 @@ def main(verbose: int) -> None:
 @config_option
 def run(config_path: Path | None) -> None:
     """Run the bot on every adapter enabled in the config (with none, the console)."""
+    from bot.app import command_menu, run_app, schema_is_current
+    from bot.config import ConfigError
+    from bot.wiring import network_adapters
+
     config = _load(config_path)
     try:
         adapters = network_adapters(config, menu=command_menu())
     except ConfigError as exc:
         _fail(f"config error: {exc}")
+    if not _run(schema_is_current(config)):
+        _upgrade_in_child(config_path)
     _run(run_app(config, adapters))
+
+
+def _upgrade_in_child(config_path: Path | None) -> None:
+    """Migrate in a child process: alembic (about 8 MB resident) then never loads into the
+    long-running bot, which starts on a current schema."""
+    import subprocess
+
+    command = [sys.executable, "-m", "bot", "db", "upgrade"]
+    if config_path is not None:
+        command += ["-c", str(config_path)]
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+    if done.returncode:
+        sys.exit(done.returncode)
 
 
 @main.command()
@@ -96,6 +126,9 @@ def run(config_path: Path | None) -> None:
 @click.option("--room", default="", help="Pretend to be in this channel, e.g. '#pagebot'.")
 def chat(config_path: Path | None, name: str | None, room: str) -> None:
     """Talk to the bot in this terminal; reads stdin until end of input."""
+    from bot.app import run_app
+    from bot.wiring import chat_adapters
+
     config = _load(config_path)
     _run(run_app(config, chat_adapters(config, name, room)))
 
@@ -104,6 +137,12 @@ def chat(config_path: Path | None, name: str | None, room: str) -> None:
 @config_option
 def check_config(config_path: Path | None) -> None:
     """Validate the config file and the secrets it names; print what will run."""
+    from rich.table import Table
+
+    from bot.config import ConfigError
+    from bot.content import ContentError, load_content
+    from bot.wiring import enabled_networks
+
     config = _load(config_path)
     try:
         config.check_secrets()
@@ -119,8 +158,8 @@ def check_config(config_path: Path | None) -> None:
     table.add_row("content", f"{config.content_path()} ({len(content.projects)} projects, "
                   f"{len(content.workshops)} workshops)")
     table.add_row("adapters", ", ".join(enabled_networks(config)) or "console")
-    out.print(table)
-    out.print("config OK")
+    out().print(table)
+    out().print("config OK")
 
 
 @main.group()
@@ -138,6 +177,10 @@ def content_check(path: Path | None, config_path: Path | None) -> None:
 
 def _checked_content(folder: Path) -> None:
     """Validate `folder`; print what it holds, or every problem and exit 1."""
+    from rich.table import Table
+
+    from bot.content import ContentError, load_content
+
     try:
         loaded = load_content(folder)
     except ContentError as exc:
@@ -146,10 +189,10 @@ def _checked_content(folder: Path) -> None:
             table.add_column(column, overflow="fold")
         for problem in exc.problems:
             table.add_row(problem.file, problem.key or "(file)", problem.reason)
-        err.print(table)
+        err().print(table)
         sys.exit(1)
     tasks = sum(len(p.tasks) for p in loaded.projects.values())
-    out.print(f"content OK: {len(loaded.projects)} projects, {len(loaded.workshops)} workshops, "
+    out().print(f"content OK: {len(loaded.projects)} projects, {len(loaded.workshops)} workshops, "
               f"{tasks} tasks, {len(loaded.regions)} regions in {folder}")
 
 
@@ -158,12 +201,14 @@ def _checked_content(folder: Path) -> None:
 def content_reload(config_path: Path | None) -> None:
     """Validate the content folder, then have the running bot load it (every process on
     the same database). The bot also reloads by itself when files change, and on SIGHUP."""
+    from services.content import request_content_reload
+
     config = _load(config_path)
     folder = config.content_path()
     _checked_content(folder)
     request = _run(request_content_reload(config, folder, f"cli:{getpass.getuser()}"))
     wait = config.content.watch_seconds
-    out.print(f"Reload requested (#{request}): " + (
+    out().print(f"Reload requested (#{request}): " + (
         f"running bots load it within {wait:g} s." if wait else
         "[content] watch_seconds is 0, so running bots only reload on SIGHUP."), markup=False)
 
@@ -177,8 +222,10 @@ def db() -> None:
 @config_option
 def db_upgrade(config_path: Path | None) -> None:
     """Apply schema migrations (safe to run again)."""
+    from services.store import upgrade_database
+
     url = _run(upgrade_database(_load(config_path)))
-    out.print(f"database at {url} is up to date")
+    out().print(f"database at {url} is up to date")
 
 
 @main.command()
@@ -186,9 +233,13 @@ def db_upgrade(config_path: Path | None) -> None:
 @click.option("--limit", default=20, show_default=True, help="Dead letters to list.")
 def outbox(config_path: Path | None, limit: int) -> None:
     """Show queued, sent and dead (undeliverable) replies, with the reasons."""
+    from rich.table import Table
+
+    from services.reports import due_dead_letters, outbox_report
+
     config = _load(config_path)
     counts, dead = _run(outbox_report(config))
-    out.print("outbox: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    out().print("outbox: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
                             or "empty"))
     if dead:
         table = Table(title=f"Undelivered or unknown ({len(dead)}, newest last)")
@@ -197,9 +248,9 @@ def outbox(config_path: Path | None, limit: int) -> None:
         for row in dead[-limit:]:
             to = row.body.get("to", {})
             table.add_row(str(row.id), row.network, str(to.get("id", "")), row.last_error)
-        out.print(table)
+        out().print(table)
     due_dead = _run(due_dead_letters(config))
-    out.print(f"due work dead letters: {len(due_dead) or 'none'}")
+    out().print(f"due work dead letters: {len(due_dead) or 'none'}")
     if due_dead:
         table = Table(title=f"Due work dead letters ({len(due_dead)}, newest last; never run "
                       "again)")
@@ -209,7 +260,7 @@ def outbox(config_path: Path | None, limit: int) -> None:
             table.add_row(failure.key, str(failure.attempts),
                           failure.last_failed_at.strftime("%Y-%m-%d %H:%M UTC"),
                           failure.last_error)
-        out.print(table)
+        out().print(table)
 
 
 @main.group("report")
@@ -218,6 +269,8 @@ def report_group() -> None:
 
 
 def _span(value: timedelta | None) -> str:
+    from bot.durations import describe
+
     return describe(value) if value is not None else "-"
 
 
@@ -226,6 +279,10 @@ def _span(value: timedelta | None) -> str:
 def report_mentoring(config_path: Path | None) -> None:
     """Help requests per project and per mentor: time to first response, to resolve,
     escalations."""
+    from rich.table import Table
+
+    from services.reports import mentoring_report
+
     groups = _run(mentoring_report(_load(config_path)))
     for key, title in (("project", "Per project"), ("mentor", "Per mentor")):
         table = Table(title=f"Help requests: {title.lower()}")
@@ -236,7 +293,7 @@ def report_mentoring(config_path: Path | None) -> None:
             table.add_row(row.group, str(row.cases), str(row.claimed), str(row.resolved),
                           str(row.escalated), _span(row.median_first_response),
                           _span(row.median_resolve))
-        out.print(table)
+        out().print(table)
 
 
 @main.group()
@@ -249,6 +306,10 @@ def certificate() -> None:
 @config_option
 def certificate_verify(code: str, config_path: Path | None) -> None:
     """Show whose certificate CODE is, for which workshop, and when it was issued."""
+    from rich.table import Table
+
+    from services.reports import verify_certificate
+
     found = _run(verify_certificate(_load(config_path), code))
     if found is None:
         _fail(f"no certificate with code {code!r}: check the code for typos", code=1)
@@ -258,7 +319,7 @@ def certificate_verify(code: str, config_path: Path | None) -> None:
     table.add_row("holder", found.holder)
     table.add_row("workshop", f"{found.workshop_title} ({found.workshop_id})")
     table.add_row("issued", found.issued_at.strftime("%Y-%m-%d %H:%M UTC"))
-    out.print(table)
+    out().print(table)
 
 
 @main.command("broadcast")
@@ -274,21 +335,23 @@ def broadcast(event_id: str, at_text: str, assume_yes: bool, no_wait: bool,
 
     The bot (`wayfinder run`) delivers from the durable outbox; this command shows a
     progress bar meanwhile. Ctrl-C stops watching, not the delivery."""
+    from services.broadcast import broadcast_now, broadcast_preview
+
     config = _load(config_path)
     local_at = _parse_at(at_text) if at_text else None
     preview = _run(broadcast_preview(config, event_id.lower(), local_at))
-    out.print("\n".join(preview.lines), markup=False, highlight=False)
+    out().print("\n".join(preview.lines), markup=False, highlight=False)
     if not preview.reach:
         sys.exit(1)
     if not assume_yes and not click.confirm("Send it?", default=False):
-        out.print("Nothing was sent.")
+        out().print("Nothing was sent.")
         return
     invite, queued = _run(broadcast_now(config, preview.event, preview.send_at,
                                         f"cli:{getpass.getuser()}"))
     if invite.status == "scheduled" and not queued:
-        out.print(f"Scheduled (broadcast #{invite.id}). The running bot sends it when due.")
+        out().print(f"Scheduled (broadcast #{invite.id}). The running bot sends it when due.")
         return
-    out.print(f"Queued {queued} invites (broadcast #{invite.id}); the running bot delivers "
+    out().print(f"Queued {queued} invites (broadcast #{invite.id}); the running bot delivers "
               "them.")
     if not no_wait and queued:
         _watch(config, invite.id, queued)
@@ -303,10 +366,14 @@ def _parse_at(text: str) -> datetime:
 
 
 def _watch(config: Config, broadcast_id: int, total: int) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from services.broadcast import delivery_of
+
     async def watch() -> None:
         last, still = -1, 0.0
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=out) as progress:
+                      TimeElapsedColumn(), console=out()) as progress:
             task = progress.add_task("delivering", total=total)
             while True:
                 counts = await delivery_of(config, broadcast_id)
@@ -327,4 +394,4 @@ def _watch(config: Config, broadcast_id: int, total: int) -> None:
     try:
         _run(watch())
     except KeyboardInterrupt:
-        out.print("Stopped watching; delivery goes on in the bot.")
+        out().print("Stopped watching; delivery goes on in the bot.")

@@ -20,9 +20,8 @@ from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -52,6 +51,9 @@ from bot.ports import (
     TransientSendError,
     UnknownDeliveryError,
 )
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +168,9 @@ class TelegramAdapter:
     async def _serve_webhook(self) -> None:
         """Receive updates by webhook. Telegram gets its 200 only once the update is handled
         and committed, so it re-sends anything a crash interrupted (PTB's own webhook server
-        answers as soon as the update is queued)."""
+        answers as soon as the update is queued). aiohttp's server is loaded only here."""
+        from aiohttp import web
+
         server = web.Application()
         server.router.add_post("/telegram", self._on_webhook)
         runner = web.AppRunner(server, access_log=None)
@@ -181,6 +185,8 @@ class TelegramAdapter:
             await runner.cleanup()
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         offered = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(offered.encode(), self.webhook_secret.encode()):
             return web.Response(status=403, text="wrong secret token")

@@ -1,0 +1,72 @@
+"""Quick to start: the command line loads no network library and no store until a command
+needs them, the composition root imports a network's library only when it is enabled, and a
+start on a current schema does not load alembic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from storage.database import open_database
+from storage.migrate import MIGRATIONS, is_current, script_heads, upgrade
+
+HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", "aiohttp")
+
+
+def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
+    """The HEAVY top-level packages in sys.modules after running CODE in a fresh python."""
+    probe = (f"{code}\nimport json, sys\n"
+             f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & "
+             f"set({list(HEAVY)!r}))))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=cwd)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_cli_loads_no_network_library_nor_the_store() -> None:
+    assert loaded_after("import bot.cli") == set()
+
+
+def test_a_network_library_is_imported_only_when_its_adapter_is_enabled(tmp_path: Path) -> None:
+    console_only = loaded_after(
+        "from bot.wiring import load_config, network_adapters\n"
+        "assert [a.network for a in network_adapters(load_config(None))] == ['console']",
+        cwd=tmp_path)
+    assert console_only.isdisjoint({"telegram", "nio", "irc"})
+    (tmp_path / "wayfinder.toml").write_text('[adapters.irc]\nenabled = true\n'
+                                             'host = "127.0.0.1"\n', encoding="utf-8")
+    with_irc = loaded_after(
+        "from bot.wiring import load_config, network_adapters\n"
+        "assert [a.network for a in network_adapters(load_config(None))] == ['irc']",
+        cwd=tmp_path)
+    assert "irc" in with_irc
+    assert with_irc.isdisjoint({"telegram", "nio"})
+
+
+def test_the_heads_read_without_alembic_are_alembics_own() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert script_heads() == set(ScriptDirectory.from_config(config).get_heads())
+
+
+async def test_a_current_schema_is_recognised_without_alembic(tmp_path: Path) -> None:
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    try:
+        assert not await is_current(db)  # new: to be migrated
+        await upgrade(db)
+        assert await is_current(db)
+    finally:
+        await db.dispose()
+    # A restart on it: the store starts without loading alembic.
+    assert "alembic" not in loaded_after(
+        "import asyncio\nfrom storage.repository import SqlStore\n"
+        "async def restart() -> None:\n"
+        f"    store = SqlStore.open('sqlite+aiosqlite:///{tmp_path / 'w.db'}')\n"
+        "    await store.start()\n"
+        "    await store.close()\n"
+        "asyncio.run(restart())")
