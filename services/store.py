@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.config import Config
-from storage.migrate import upgrade
 from storage.repository import SqlStore
 
 
@@ -15,7 +14,7 @@ async def maintenance_store(config: Config) -> AsyncIterator[SqlStore]:
     """The database for a one-shot command: migrated, no writer, no adapters."""
     store = SqlStore.open(config.storage.url, config.storage.durable)
     try:
-        await upgrade(store.db)
+        await store.migrate()
         yield store
     finally:
         await store.db.dispose()

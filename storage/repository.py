@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,15 +108,25 @@ class SqlStore:
         read-only, full, unreachable) raises StoreBrokenError naming the file and the problem."""
         try:
             if migrate:
-                await upgrade(self.db)
-            await self.db.write(_probe)
+                await self.migrate()
+            await self._checked(self.db.write(_probe), "written")
+        except StoreBrokenError:
+            await self.db.dispose()
+            raise
+        self.writer.start()
+
+    async def migrate(self) -> None:
+        """Bring the schema up to date (StoreBrokenError if the store cannot be opened)."""
+        await self._checked(upgrade(self.db), "opened")
+
+    async def _checked(self, work: Awaitable[object], what: str) -> None:
+        try:
+            await work
         except Exception as exc:
             if not store_failure(exc):
                 raise
-            await self.db.dispose()
-            raise StoreBrokenError(f"the store ({self.db.where}) cannot be opened and written: "
-                               f"{describe_failure(exc)}") from exc
-        self.writer.start()
+            raise StoreBrokenError(f"the store ({self.db.where}) cannot be {what}: "
+                                   f"{describe_failure(exc)}") from exc
 
     async def close(self) -> None:
         await self.writer.stop()

@@ -79,6 +79,9 @@ def test_a_corrupt_store_stops_run_naming_the_file(tmp_path: Path) -> None:
     assert "file is not a database" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""  # nobody was greeted by a bot that could not remember them
+    report = wayfinder(tmp_path, "outbox")  # one-shot commands say the same
+    assert report.returncode == 1
+    assert f"the store (file {store}) cannot be opened: file is not a database" in report.stderr
 
 
 def test_a_read_only_store_stops_chat_naming_the_file(tmp_path: Path) -> None:
@@ -138,5 +141,5 @@ async def test_a_read_only_postgresql_database_is_refused_at_start(postgres_url:
     with pytest.raises(StoreBrokenError) as refused:
         await store.start()
     assert str(refused.value) == (
-        f"the store (database {url.render_as_string(hide_password=True)}) cannot be opened "
-        "and written: cannot execute UPDATE in a read-only transaction")
+        f"the store (database {url.render_as_string(hide_password=True)}) cannot be written: "
+        "cannot execute UPDATE in a read-only transaction")
