@@ -27,14 +27,14 @@ from sqlalchemy.engine import Connection
 
 from adapters.memory import MemoryAdapter
 from bot.app import settle_heap
-from bot.broadcast import Broadcaster
 from bot.config import Config, OutboxConfig, config_from_dict
 from bot.content import load_content
 from bot.model import Network, PersonId
 from bot.outbox import Dispatcher
 from bot.ports import UnitOfWork
-from bot.records import CreateEvent, Event, ScheduleBroadcast
+from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan
+from flows.events.records import CreateEvent, Event, ScheduleBroadcast
 from storage.bulk import BulkSql
 from storage.repository import SqlStore
 

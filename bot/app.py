@@ -14,7 +14,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from bot.broadcast import Broadcaster
 from bot.config import Config
 from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
@@ -30,13 +29,16 @@ from bot.ports import (
     StoreBrokenError,
     UnitOfWork,
 )
-from bot.records import Broadcast, Record, ScheduleBroadcast
+from bot.records import Record
 from bot.reload import RELOAD_ACTION, ContentReloader
 from bot.roles import Directory
 from bot.scheduler import Ticker
 from bot.wiring import adapter_rates
 from flows import account, core, events, mentoring, path
+from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan, standing
+from flows.events.reads import EventsReads
+from flows.events.records import Broadcast, ScheduleBroadcast
 from storage.migrate import is_current
 from storage.repository import SqlStore
 
@@ -52,6 +54,12 @@ FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more l
     events.FEATURE,
     core.FEATURE,
 )
+
+
+def feature_reads(store: SqlStore) -> tuple[EventsReads]:
+    """The store as each feature reads it (flows/<feature>/reads.py): mypy checks here that
+    it has every feature's reads, which `reads_of(turn.reads)` then finds at run time."""
+    return (store,)
 
 
 def command_menu() -> list[tuple[str, str]]:

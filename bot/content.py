@@ -26,7 +26,6 @@ from bot.durations import parse_duration
 from bot.fields import Duration, DurationOrEmpty, ZoneName, ZoneNameOrEmpty
 from bot.officehours import parse_hours
 from bot.quiet import zone
-from bot.records import Event
 
 IDENTITY_PATTERN = re.compile(r"^[a-z]+:\S+$")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -170,6 +169,23 @@ AUDIENCES = {
     "involved": 4,  # made it through the first four steps (travel support goes to them)
 }
 TRAVEL_GRANT_MILESTONE = 4
+
+
+@dataclass(frozen=True)
+class Event:
+    """A meetup, hackathon or conference organizers invite newcomers to."""
+
+    id: str
+    title: str
+    starts_at: datetime  # UTC
+    timezone: str  # where it happens: times are shown in it, reminders count its days
+    place: str
+    regions: tuple[str, ...]
+    audience: str
+    capacity: int | None = None
+    reminders: tuple[str, ...] = ()  # durations before the start, e.g. ("1d",)
+    created_by: str = ""
+    source: str = "chat"  # "chat" or the content file
 
 
 class EventFile(_Strict):

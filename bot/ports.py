@@ -9,10 +9,8 @@ from typing import Any, Protocol
 
 from bot.model import Capabilities, Identity, Inbound, Network, Outbound, PersonId, Receipt
 from bot.records import (
-    Broadcast,
     Case,
     Certificate,
-    Event,
     LinkCode,
     MentorState,
     Nudge,
@@ -211,25 +209,6 @@ class Reads(Protocol):
 
     async def due_nudges(self, now: datetime, limit: int = 500) -> list[Nudge]: ...
 
-    async def event(self, event_id: str) -> Event | None: ...
-
-    async def events(self) -> list[Event]: ...
-
-    async def audience_counts(self, audience: Audience) -> list[tuple[str, str, int]]:
-        """(network, region, people) for everyone the audience reaches now."""
-
-    async def rsvp_of(self, event_id: str, person_id: PersonId) -> str | None: ...
-
-    async def rsvp_counts(self, event_id: str) -> list[tuple[str, str, int]]:
-        """(region, answer, people)."""
-
-    async def rsvp_list(self, event_id: str) -> list[tuple[PersonId, str, str, int, str]]:
-        """(person, answer, region, milestone, identities joined by spaces) per answer."""
-
-    async def broadcasts_of(self, event_id: str) -> list[Broadcast]: ...
-
-    async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts: ...
-
 
 class Store(Reads, Protocol):
     """The durable store: reads for flows, plus the core's own needs."""
@@ -268,8 +247,6 @@ class Store(Reads, Protocol):
     async def release_deferred(self, now: datetime) -> int:
         """Make deferred rows whose time has come pending again; how many."""
 
-    async def due_broadcasts(self, now: datetime) -> list[Broadcast]: ...
-
     async def due_failures(self) -> dict[str, DueFailure]:
         """Every due item that failed and has not succeeded since, dead letters included."""
 
@@ -279,11 +256,3 @@ class Store(Reads, Protocol):
 
     async def due_done(self, key: str) -> None:
         """The item succeeded after failing: forget its attempts."""
-
-    async def close_broadcast(self, broadcast_id: int, status: str) -> None: ...
-
-    async def fan_out(self, broadcast: Broadcast, audience: Audience, compose: Compose,
-                      limit: int) -> int:
-        """Queue the next `limit` recipients' messages after the broadcast's cursor, and move
-        the cursor, in one transaction; 0 when everyone has been reached (the broadcast is
-        then done)."""

@@ -9,6 +9,16 @@ from bot.model import PersonId
 
 
 @dataclass(frozen=True)
+class Record:
+    """What a flow asks the store to write with its unit of work. Each feature declares its
+    records (flows/<feature>/records.py) and how each applies (storage/<feature>.py)."""
+
+    def forgets(self) -> tuple[PersonId, ...]:
+        """People whose cached identities and state are stale once this commits."""
+        return ()
+
+
+@dataclass(frozen=True)
 class TaskClaim:
     task_id: str
     project_id: str
@@ -18,7 +28,7 @@ class TaskClaim:
 
 
 @dataclass(frozen=True)
-class ClaimTask:
+class ClaimTask(Record):
     """Claim a task; fails the unit with ConflictError if someone holds it already."""
 
     task_id: str
@@ -28,7 +38,7 @@ class ClaimTask:
 
 
 @dataclass(frozen=True)
-class EndClaim:
+class EndClaim(Record):
     """Close a person's active claim: "done", "released", "idle" or "removed" (from content)."""
 
     person_id: PersonId
@@ -38,13 +48,13 @@ class EndClaim:
 
 
 @dataclass(frozen=True)
-class TouchClaim:
+class TouchClaim(Record):
     person_id: PersonId
     at: datetime
 
 
 @dataclass(frozen=True)
-class Certificate:
+class Certificate(Record):
     code: str
     person_id: PersonId
     holder: str
@@ -54,7 +64,7 @@ class Certificate:
 
 
 @dataclass(frozen=True)
-class LinkCode:
+class LinkCode(Record):
     code: str
     person_id: PersonId
     created_at: datetime
@@ -63,12 +73,12 @@ class LinkCode:
 
 
 @dataclass(frozen=True)
-class UseLinkCode:
+class UseLinkCode(Record):
     code: str
 
 
 @dataclass(frozen=True)
-class MergePersons:
+class MergePersons(Record):
     """Move everything of `source` onto `target` and delete `source`."""
 
     source: PersonId
@@ -101,7 +111,7 @@ class Case:
 
 
 @dataclass(frozen=True)
-class OpenCase:
+class OpenCase(Record):
     code: str
     person_id: PersonId
     newcomer: str
@@ -113,7 +123,7 @@ class OpenCase:
 
 
 @dataclass(frozen=True)
-class PingCase:
+class PingCase(Record):
     """Record that `mentor_key` (or a channel, or organizers: level >= 2) was asked."""
 
     code: str
@@ -125,7 +135,7 @@ class PingCase:
 
 
 @dataclass(frozen=True)
-class ClaimCase:
+class ClaimCase(Record):
     """Fails with a conflict unless the case is still open: exactly one claimer wins."""
 
     code: str
@@ -134,14 +144,14 @@ class ClaimCase:
 
 
 @dataclass(frozen=True)
-class ReleaseCase:
+class ReleaseCase(Record):
     code: str
     mentor_key: str
     at: datetime
 
 
 @dataclass(frozen=True)
-class ResolveCase:
+class ResolveCase(Record):
     code: str
     mentor_key: str
     note: str
@@ -149,13 +159,13 @@ class ResolveCase:
 
 
 @dataclass(frozen=True)
-class MentorAway:
+class MentorAway(Record):
     mentor_key: str
     until: datetime | None  # None: back now
 
 
 @dataclass(frozen=True)
-class AddMentor:
+class AddMentor(Record):
     project_id: str
     identity_key: str
 
@@ -167,7 +177,7 @@ class MentorState:
 
 
 @dataclass(frozen=True)
-class SetNudge:
+class SetNudge(Record):
     """Ask the person whether they want help if nothing moves before `due_at`."""
 
     person_id: PersonId
@@ -177,7 +187,7 @@ class SetNudge:
 
 
 @dataclass(frozen=True)
-class ClearNudge:
+class ClearNudge(Record):
     person_id: PersonId
 
 
@@ -190,80 +200,8 @@ class Nudge:
 
 
 @dataclass(frozen=True)
-class Audit:
+class Audit(Record):
     identity: str
     action: str
     detail: str
     at: datetime
-
-
-# -- events ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Event:
-    """A meetup, hackathon or conference organizers invite newcomers to."""
-
-    id: str
-    title: str
-    starts_at: datetime  # UTC
-    timezone: str  # where it happens: times are shown in it, reminders count its days
-    place: str
-    regions: tuple[str, ...]
-    audience: str
-    capacity: int | None = None
-    reminders: tuple[str, ...] = ()  # durations before the start, e.g. ("1d",)
-    created_by: str = ""
-    source: str = "chat"  # "chat" or the content file
-
-
-@dataclass(frozen=True)
-class CreateEvent:
-    """Fails the unit with a conflict if the id is taken."""
-
-    event: Event
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Broadcast:
-    id: int
-    event_id: str
-    kind: str  # "invite" or "reminder"
-    status: str  # "scheduled", "sending", "done", "cancelled"
-    send_at: datetime
-    cursor: int
-    recipients: int
-    created_by: str
-    created_at: datetime
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ScheduleBroadcast:
-    """Send `kind` for the event at `send_at` (now: at the next scan, moments away)."""
-
-    event_id: str
-    kind: str
-    send_at: datetime
-    created_by: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class CancelBroadcast:
-    """Cancel what is scheduled for the event and not yet sending."""
-
-    event_id: str
-
-
-@dataclass(frozen=True)
-class SetRsvp:
-    event_id: str
-    person_id: PersonId
-    answer: str  # "yes", "no", "maybe"
-    at: datetime
-
-
-Record = (ClaimTask | EndClaim | TouchClaim | Certificate | LinkCode | UseLinkCode | MergePersons
-          | OpenCase | PingCase | ClaimCase | ReleaseCase | ResolveCase | MentorAway | AddMentor
-          | SetNudge | ClearNudge | Audit | CreateEvent | ScheduleBroadcast | CancelBroadcast
-          | SetRsvp)

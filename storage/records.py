@@ -1,7 +1,10 @@
-"""SQL for the domain records flows ask to write (claims, certificates, link codes, merges)."""
+"""How records are written: the registry each storage module declares (record type -> how it
+applies in a unit of work), combined by the store; and the core's own records (audit rows)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,11 +14,10 @@ from sqlalchemy.engine import Connection
 from bot.records import (
     AddMentor,
     Audit,
-    CancelBroadcast,
     Certificate,
     ClaimCase,
     ClaimTask,
-    CreateEvent,
+    ClearNudge,
     EndClaim,
     LinkCode,
     MentorAway,
@@ -25,16 +27,14 @@ from bot.records import (
     Record,
     ReleaseCase,
     ResolveCase,
-    ScheduleBroadcast,
-    SetRsvp,
+    SetNudge,
     TouchClaim,
     UseLinkCode,
 )
+from storage.bulk import BulkSql
 from storage.tables import (
     AuditRow,
-    BroadcastRow,
     CertificateRow,
-    EventRow,
     FlowState,
     HelpCase,
     IdentityRow,
@@ -44,7 +44,6 @@ from storage.tables import (
     OutboxRowTable,
     Person,
     ProgressEvent,
-    RsvpRow,
     TaskClaimRow,
 )
 
@@ -61,9 +60,50 @@ case_t = HelpCase.__table__  # type: ignore[attr-defined]
 mentor_state_t = MentorStateRow.__table__  # type: ignore[attr-defined]
 assignment_t = MentorAssignment.__table__  # type: ignore[attr-defined]
 audit_t = AuditRow.__table__  # type: ignore[attr-defined]
-program_event_t = EventRow.__table__  # type: ignore[attr-defined]
-broadcast_t = BroadcastRow.__table__  # type: ignore[attr-defined]
-rsvp_t = RsvpRow.__table__  # type: ignore[attr-defined]
+
+# How one record type is written, inside the unit's transaction (uniqueness violations
+# propagate as IntegrityError); the combined registry is passed along for records that need
+# other modules' parts (a merge moves every feature's rows).
+Apply = Callable[[Connection, Any, "RecordSql"], None]
+# Records written together once per batch, after every unit's own records (hot-path upserts).
+Bulk = Callable[[Connection, BulkSql, Sequence[Any]], None]
+# Move one person's rows onto another (source, target): a merge of two people.
+Move = Callable[[Connection, int, int], None]
+
+
+@dataclass(frozen=True)
+class RecordSql:
+    """How records are written, by record type: what one storage module declares, and what
+    the store combines from all of them (the writer names no feature)."""
+
+    apply: Mapping[type[Record], Apply] = field(default_factory=dict)
+    safe: frozenset[type[Record]] = frozenset()  # cannot break a uniqueness rule: no savepoint
+    bulk: Mapping[type[Record], Bulk] = field(default_factory=dict)
+    moves: tuple[Move, ...] = ()
+
+    def write(self, conn: Connection, record: Record) -> None:
+        apply = self.apply.get(type(record))
+        if apply is None:
+            raise TypeError(f"no storage module writes {type(record).__name__} records")
+        apply(conn, record, self)
+
+    def move_person(self, conn: Connection, source: int, target: int) -> None:
+        for move in self.moves:
+            move(conn, source, target)
+
+
+def combine(*parts: RecordSql) -> RecordSql:
+    """One registry from every storage module's; a record type claimed twice is a bug."""
+    apply: dict[type[Record], Apply] = {}
+    bulk: dict[type[Record], Bulk] = {}
+    for part in parts:
+        for kind in (*part.apply, *part.bulk):
+            if kind in apply or kind in bulk:
+                raise ValueError(f"{kind.__name__} records are written by two storage modules")
+        apply.update(part.apply)
+        bulk.update(part.bulk)
+    return RecordSql(apply, frozenset().union(*(p.safe for p in parts)), bulk,
+                     tuple(m for p in parts for m in p.moves))
 
 _active = claim_t.c.ended_at.is_(None)
 
@@ -85,8 +125,7 @@ _USE_LINK_CODE = sa.update(link_t).where(
     link_t.c.code == _bind("code"), link_t.c.used_at.is_(None)).values(used_at=_bind("at"))
 
 
-def apply_record(conn: Connection, record: Record) -> None:
-    """Write one record; uniqueness violations propagate as IntegrityError."""
+def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
     match record:
         case ClaimTask():
             conn.execute(_CLAIM, {"task_id": record.task_id, "project_id": record.project_id,
@@ -107,15 +146,11 @@ def apply_record(conn: Connection, record: Record) -> None:
                                       "created_at": record.created_at,
                                       "expires_at": record.expires_at, "used_at": None})
         case UseLinkCode():
-            _expect_one(conn.execute(_USE_LINK_CODE, {"b_code": record.code,
+            expect_one(conn.execute(_USE_LINK_CODE, {"b_code": record.code,
                                                       "b_at": datetime.now(UTC)}),
                         "link code already used")
         case MergePersons():
-            _merge(conn, record)
-        case CreateEvent() | ScheduleBroadcast() | CancelBroadcast() | SetRsvp():
-            _apply_events(conn, record)
-        case _:
-            _apply_mentoring(conn, record)
+            _merge(conn, record, records)
 
 
 class StaleRecord(sa.exc.IntegrityError):
@@ -125,19 +160,19 @@ class StaleRecord(sa.exc.IntegrityError):
         super().__init__(what, None, Exception(what))
 
 
-def _expect_one(result: sa.CursorResult[Any], what: str) -> None:
+def expect_one(result: sa.CursorResult[Any], what: str) -> None:
     if result.rowcount != 1:
         raise StaleRecord(what)
 
 
-def _upsert(conn: Connection, table: sa.Table, key: dict[str, Any], values: dict[str, Any]) -> None:
+def upsert(conn: Connection, table: sa.Table, key: dict[str, Any], values: dict[str, Any]) -> None:
     """Insert or update one row by primary key, portably (rare writes, not the hot path)."""
     where = [table.c[name] == value for name, value in key.items()]
     if conn.execute(sa.update(table).where(*where).values(**values)).rowcount == 0:
         conn.execute(sa.insert(table).values(**key, **values))
 
 
-def _apply_mentoring(conn: Connection, record: Record) -> None:
+def _apply_mentoring(conn: Connection, record: Record, records: RecordSql) -> None:
     match record:
         case OpenCase():
             conn.execute(sa.insert(case_t).values(
@@ -146,31 +181,31 @@ def _apply_mentoring(conn: Connection, record: Record) -> None:
                 reason=record.reason[:500], source=record.source, status="open", level=0,
                 tried=[], created_at=record.at))
         case PingCase():
-            _expect_one(conn.execute(sa.update(case_t).where(
+            expect_one(conn.execute(sa.update(case_t).where(
                 case_t.c.code == record.code, case_t.c.status == "open").values(
                 mentor_key=record.mentor_key, level=record.level, tried=list(record.tried),
                 pinged_at=record.at, escalate_at=record.escalate_at)), "case no longer open")
             if record.level < 2 and record.mentor_key:
-                _upsert(conn, mentor_state_t, {"mentor_key": record.mentor_key},
+                upsert(conn, mentor_state_t, {"mentor_key": record.mentor_key},
                         {"last_assigned_at": record.at})
         case ClaimCase():
-            _expect_one(conn.execute(sa.update(case_t).where(
+            expect_one(conn.execute(sa.update(case_t).where(
                 case_t.c.code == record.code, case_t.c.status == "open").values(
                 status="claimed", claimed_by=record.mentor_key, claimed_at=record.at,
                 escalate_at=None)), "case already claimed")
         case ReleaseCase():
-            _expect_one(conn.execute(sa.update(case_t).where(
+            expect_one(conn.execute(sa.update(case_t).where(
                 case_t.c.code == record.code, case_t.c.status == "claimed",
                 case_t.c.claimed_by == record.mentor_key).values(
                 status="open", claimed_by="", claimed_at=None)), "case not held")
         case ResolveCase():
-            _expect_one(conn.execute(sa.update(case_t).where(
+            expect_one(conn.execute(sa.update(case_t).where(
                 case_t.c.code == record.code, case_t.c.status.in_(("open", "claimed")),
                 sa.or_(case_t.c.claimed_by == record.mentor_key, case_t.c.claimed_by == ""),
             ).values(status="resolved", claimed_by=record.mentor_key, note=record.note[:500],
                      resolved_at=record.at, escalate_at=None)), "case not held")
         case MentorAway():
-            _upsert(conn, mentor_state_t, {"mentor_key": record.mentor_key},
+            upsert(conn, mentor_state_t, {"mentor_key": record.mentor_key},
                     {"away_until": record.until})
         case AddMentor():
             exists = conn.execute(sa.select(assignment_t.c.project_id).where(
@@ -179,44 +214,41 @@ def _apply_mentoring(conn: Connection, record: Record) -> None:
             if exists is None:
                 conn.execute(sa.insert(assignment_t).values(
                     project_id=record.project_id, identity_key=record.identity_key))
-        case Audit():
-            conn.execute(sa.insert(audit_t).values(
-                identity=record.identity, action=record.action, detail=record.detail[:1000],
-                at=record.at))
 
 
-def _apply_events(conn: Connection, record: Record) -> None:
-    match record:
-        case CreateEvent():
-            event = record.event
-            conn.execute(sa.insert(program_event_t).values(
-                id=event.id, title=event.title, starts_at=event.starts_at,
-                timezone=event.timezone, place=event.place, regions=list(event.regions),
-                audience=event.audience, capacity=event.capacity, created_by=event.created_by,
-                created_at=record.at))
-        case ScheduleBroadcast():
-            conn.execute(sa.insert(broadcast_t).values(
-                event_id=record.event_id, kind=record.kind, status="scheduled",
-                send_at=record.send_at, cursor=0, recipients=0, created_by=record.created_by,
-                created_at=record.at))
-        case CancelBroadcast():
-            conn.execute(sa.update(broadcast_t).where(
-                broadcast_t.c.event_id == record.event_id,
-                broadcast_t.c.status == "scheduled").values(status="cancelled"))
-        case SetRsvp():
-            _upsert(conn, rsvp_t, {"event_id": record.event_id, "person_id": record.person_id},
-                    {"answer": record.answer, "at": record.at})
+def _audit(conn: Connection, record: Audit, records: RecordSql) -> None:
+    conn.execute(sa.insert(audit_t).values(
+        identity=record.identity, action=record.action, detail=record.detail[:1000],
+        at=record.at))
 
 
-def _merge(conn: Connection, record: MergePersons) -> None:
+def _merge(conn: Connection, record: MergePersons, records: RecordSql) -> None:
     source, target = record.source, record.target
     for table in (identity_t, claim_t, cert_t, link_t, event_t, outbox_t, case_t):
         conn.execute(sa.update(table).where(table.c.person_id == source).values(
             person_id=target))
-    # Answers to events both gave: the target's stands; the source's others move over.
-    conn.execute(sa.delete(rsvp_t).where(rsvp_t.c.person_id == source, rsvp_t.c.event_id.in_(
-        sa.select(rsvp_t.c.event_id).where(rsvp_t.c.person_id == target))))
-    conn.execute(sa.update(rsvp_t).where(rsvp_t.c.person_id == source).values(person_id=target))
+    records.move_person(conn, source, target)  # every feature's own rows
     # The source's path state was folded into the target's by the flow; drop the rest.
     conn.execute(sa.delete(state_t).where(state_t.c.person_id == source))
     conn.execute(sa.delete(person_t).where(person_t.c.id == source))
+
+
+def _nudges(conn: Connection, sql: BulkSql, records: Sequence[SetNudge | ClearNudge]) -> None:
+    nudges: dict[int, tuple[Any, ...]] = {}  # the last word of each unit per person wins
+    for record in records:
+        if isinstance(record, SetNudge):
+            nudges[record.person_id] = (record.person_id, record.subject,
+                                        record.project_id, sql.when(record.due_at))
+        elif isinstance(record, ClearNudge):
+            nudges[record.person_id] = (record.person_id, "", "", None)
+    if nudges:
+        sql.upsert_nudges(conn, list(nudges.values()))
+
+
+CORE = RecordSql(apply={Audit: _audit}, safe=frozenset({Audit}))
+_PENDING = (ClaimTask, EndClaim, TouchClaim, Certificate, LinkCode, UseLinkCode, MergePersons)
+_MENTORING = (OpenCase, PingCase, ClaimCase, ReleaseCase, ResolveCase, MentorAway, AddMentor)
+NOT_YET_MOVED = RecordSql(
+    apply={**dict.fromkeys(_PENDING, _apply), **dict.fromkeys(_MENTORING, _apply_mentoring)},
+    safe=frozenset({EndClaim, TouchClaim, MentorAway, AddMentor}),
+    bulk={SetNudge: _nudges, ClearNudge: _nudges})

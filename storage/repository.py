@@ -1,4 +1,5 @@
-"""SqlStore: the Store port on SQLAlchemy Core (async). The only place with queries."""
+"""SqlStore: the Store port on SQLAlchemy Core (async), composed of the core's queries and
+each feature's storage module (storage/<feature>.py: its tables, queries and records)."""
 
 from __future__ import annotations
 
@@ -10,24 +11,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.codes import normalise_code
-from bot.model import ExternalId, Identity, Network, PersonId, outbound_to_json
+from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import (
-    Audience,
     CommitResult,
-    Compose,
-    DeliveryCounts,
     DueFailure,
     OutboxRow,
     PersonState,
-    Recipient,
     StoreBrokenError,
     UnitOfWork,
 )
 from bot.records import (
-    Broadcast,
     Case,
     Certificate,
-    Event,
     LinkCode,
     MentorState,
     Nudge,
@@ -35,11 +30,15 @@ from bot.records import (
 )
 from storage import duework
 from storage.database import Database, describe_failure, open_database, store_failure
+from storage.events import RECORDS as EVENTS
+from storage.events import EventsQueries
 from storage.migrate import upgrade
+from storage.queries import Queries
 from storage.records import (
+    CORE,
+    NOT_YET_MOVED,
     assignment_t,
     audit_t,
-    broadcast_t,
     case_t,
     cert_t,
     claim_t,
@@ -48,12 +47,14 @@ from storage.records import (
     link_t,
     mentor_state_t,
     outbox_t,
-    program_event_t,
-    rsvp_t,
     state_t,
 )
+from storage.records import combine as combine_records
 from storage.tables import NudgeRow
 from storage.writer import GroupWriter
+
+# Every storage module: its queries are the store's bases, its records' writers combined.
+RECORDS = combine_records(CORE, NOT_YET_MOVED, EVENTS)
 
 _active = claim_t.c.ended_at.is_(None)
 
@@ -84,12 +85,12 @@ def _outbox(row: Any) -> OutboxRow:
                      last_error=row.last_error, status=row.status)
 
 
-class SqlStore:
+class SqlStore(EventsQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.writer = GroupWriter(db)
+        self.writer = GroupWriter(db, RECORDS)
         self._fresh: set[PersonId] = set()
 
     @classmethod
@@ -131,13 +132,6 @@ class SqlStore:
     async def close(self) -> None:
         await self.writer.stop()
         await self.db.dispose()
-
-    async def _all(self, stmt: sa.Executable) -> list[Any]:
-        return await self.db.read(lambda conn: list(conn.execute(stmt)))
-
-    async def _one(self, stmt: sa.Executable) -> Any:
-        rows = await self._all(stmt)
-        return rows[0] if rows else None
 
     # -- the core's writes ------------------------------------------------------------------
     async def commit(self, unit: UnitOfWork) -> CommitResult:
@@ -321,140 +315,6 @@ class SqlStore:
     async def all_cases(self) -> list[Case]:
         return [_case(r) for r in await self._all(sa.select(case_t).order_by(case_t.c.created_at))]
 
-    # -- events and broadcasts --------------------------------------------------------------
-    async def event(self, event_id: str) -> Event | None:
-        row = await self._one(sa.select(program_event_t).where(program_event_t.c.id == event_id))
-        return None if row is None else _event(row)
-
-    async def events(self) -> list[Event]:
-        rows = await self._all(sa.select(program_event_t).order_by(program_event_t.c.starts_at))
-        return [_event(r) for r in rows]
-
-    async def audience_counts(self, audience: Audience) -> list[tuple[str, str, int]]:
-        people = sa.func.count(sa.distinct(state_t.c.person_id))
-        rows = await self._all(sa.select(identity_t.c.network, state_t.c.region, people)
-                               .select_from(_reachable()).where(*_audience(audience))
-                               .group_by(identity_t.c.network, state_t.c.region)
-                               .order_by(identity_t.c.network, state_t.c.region))
-        return [(r[0], r[1], int(r[2])) for r in rows]
-
-    async def rsvp_of(self, event_id: str, person_id: PersonId) -> str | None:
-        row = await self._one(sa.select(rsvp_t.c.answer).where(
-            rsvp_t.c.event_id == event_id, rsvp_t.c.person_id == person_id))
-        return None if row is None else str(row.answer)
-
-    async def rsvp_counts(self, event_id: str) -> list[tuple[str, str, int]]:
-        region = sa.func.coalesce(state_t.c.region, "")
-        rows = await self._all(
-            sa.select(region, rsvp_t.c.answer, sa.func.count())
-            .select_from(rsvp_t.outerjoin(state_t, state_t.c.person_id == rsvp_t.c.person_id))
-            .where(rsvp_t.c.event_id == event_id)
-            .group_by(region, rsvp_t.c.answer).order_by(region, rsvp_t.c.answer))
-        return [(r[0], r[1], int(r[2])) for r in rows]
-
-    async def rsvp_list(self, event_id: str) -> list[tuple[PersonId, str, str, int, str]]:
-        rows = await self._all(
-            sa.select(rsvp_t.c.person_id, rsvp_t.c.answer, state_t.c.region, state_t.c.milestone)
-            .select_from(rsvp_t.outerjoin(state_t, state_t.c.person_id == rsvp_t.c.person_id))
-            .where(rsvp_t.c.event_id == event_id).order_by(rsvp_t.c.person_id))
-        names: dict[int, list[str]] = {}
-        people = [r.person_id for r in rows]
-        for start in range(0, len(people), 500):
-            for ident in await self._all(sa.select(identity_t).where(
-                    identity_t.c.person_id.in_(people[start:start + 500]))
-                    .order_by(identity_t.c.network, identity_t.c.external_id)):
-                names.setdefault(ident.person_id, []).append(
-                    f"{ident.network}:{ident.external_id}")
-        return [(PersonId(r.person_id), r.answer, r.region or "", int(r.milestone or 0),
-                 " ".join(names.get(r.person_id, []))) for r in rows]
-
-    async def broadcasts_of(self, event_id: str) -> list[Broadcast]:
-        rows = await self._all(sa.select(broadcast_t).where(broadcast_t.c.event_id == event_id)
-                               .order_by(broadcast_t.c.id))
-        return [_broadcast(r) for r in rows]
-
-    async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts:
-        mine = outbox_t.c.broadcast_id == broadcast_id
-        by_status = await self._all(sa.select(outbox_t.c.status, sa.func.count())
-                                    .where(mine).group_by(outbox_t.c.status))
-        resent = await self._all(sa.select(outbox_t.c.network, sa.func.count())
-                                 .where(mine, outbox_t.c.resent > 0)
-                                 .group_by(outbox_t.c.network))
-        failures = await self._all(sa.select(outbox_t.c.last_error, sa.func.count())
-                                   .where(mine, outbox_t.c.status == "dead")
-                                   .group_by(outbox_t.c.last_error)
-                                   .order_by(sa.func.count().desc()).limit(10))
-        return DeliveryCounts({r[0]: int(r[1]) for r in by_status},
-                              {r[0]: int(r[1]) for r in resent},
-                              tuple((r[0], int(r[1])) for r in failures))
-
-    async def due_broadcasts(self, now: datetime) -> list[Broadcast]:
-        rows = await self._all(sa.select(broadcast_t).where(sa.or_(
-            broadcast_t.c.status == "sending",
-            sa.and_(broadcast_t.c.status == "scheduled", broadcast_t.c.send_at <= now),
-        )).order_by(broadcast_t.c.send_at, broadcast_t.c.id))
-        return [_broadcast(r) for r in rows]
-
-    async def fan_out(self, broadcast: Broadcast, audience: Audience, compose: Compose,
-                      limit: int) -> int:
-        sql = self.writer.sql
-        query = (sa.select(state_t.c.person_id, state_t.c.region, state_t.c.timezone,
-                           identity_t.c.network, identity_t.c.external_id,
-                           identity_t.c.verified)
-                 .select_from(_reachable()).where(*_audience(audience))
-                 # person id alone: ordering by the external id too makes SQLite walk the
-                 # (network, external_id) key and scan a whole network per person.
-                 .order_by(state_t.c.person_id))
-        this = broadcast_t.c.id == broadcast.id
-
-        def job(conn: Connection) -> int:
-            cursor = conn.execute(sa.select(broadcast_t.c.cursor, broadcast_t.c.status)
-                                  .where(this)).one()
-            if cursor.status not in ("scheduled", "sending"):
-                return 0  # cancelled meanwhile, or finished by an earlier run
-            now = datetime.now(UTC)
-            at = sql.when(now)
-            recipients = conn.execute(query.where(state_t.c.person_id > cursor.cursor)
-                                      .limit(limit)).all()
-            if not recipients:
-                conn.execute(sa.update(broadcast_t).where(this).values(
-                    status="done", finished_at=now))
-                sql.analyze_outbox(conn)
-                return 0
-            rows: list[tuple[Any, ...]] = []
-            seen: set[int] = set()
-            for r in recipients:
-                if r.person_id in seen:  # two accounts on one network: one message
-                    continue
-                seen.add(r.person_id)
-                person = PersonId(r.person_id)
-                identity = Identity(Network(r.network), ExternalId(r.external_id), r.verified)
-                message, not_before, quiet_tz = compose(
-                    Recipient(person, identity, r.region, r.timezone))
-                body = outbound_to_json(message)
-                if quiet_tz:
-                    body["quiet_tz"] = quiet_tz
-                rows.append((broadcast_key(broadcast, person), r.network, person, sql.json(body),
-                             "deferred" if not_before else "pending",
-                             sql.when(not_before) if not_before else None, at, broadcast.id))
-            sql.insert_broadcast_outbox(conn, rows)
-            if not cursor.cursor:
-                sql.analyze_outbox(conn)
-            conn.execute(sa.update(broadcast_t).where(this).values(
-                status="sending", cursor=recipients[-1].person_id,
-                recipients=broadcast_t.c.recipients + len(rows)))
-            return len(rows)
-
-        done: int = await self.writer.run(job)
-        return done
-
-    async def close_broadcast(self, broadcast_id: int, status: str) -> None:
-        def job(conn: Connection) -> None:
-            conn.execute(sa.update(broadcast_t).where(broadcast_t.c.id == broadcast_id).values(
-                status=status, finished_at=datetime.now(UTC)))
-
-        await self.writer.run(job)
-
     async def pending_page(self, after: int, limit: int, networks: Sequence[str],
                            replies_upto: int) -> list[OutboxRow]:
         rows = await self._all(
@@ -515,44 +375,3 @@ class SqlStore:
 def _probe(conn: Connection) -> None:
     # A write that changes nothing, but which SQLite and PostgreSQL still have to write.
     conn.execute(sa.text("UPDATE alembic_version SET version_num = version_num"))
-
-
-def broadcast_key(broadcast: Broadcast, person: PersonId) -> str:
-    """One invite per person and event, however often it is broadcast; one reminder per
-    reminder broadcast."""
-    if broadcast.kind == "invite":
-        return f"invite:{broadcast.event_id}:{person}"
-    return f"{broadcast.kind}:{broadcast.id}:{person}"
-
-
-def _reachable() -> sa.Join:
-    """People with their identity on the network invites go to."""
-    joined: sa.Join = state_t.join(identity_t, sa.and_(
-        identity_t.c.person_id == state_t.c.person_id, identity_t.c.network == state_t.c.reach))
-    return joined
-
-
-def _audience(audience: Audience) -> list[sa.ColumnElement[bool]]:
-    where = [state_t.c.invites.is_(True), state_t.c.milestone >= audience.min_milestone]
-    if audience.regions:
-        where.append(state_t.c.region.in_(audience.regions))
-    if audience.rsvp:
-        where.append(sa.exists(sa.select(rsvp_t.c.person_id).where(
-            rsvp_t.c.event_id == audience.event_id, rsvp_t.c.answer == audience.rsvp,
-            rsvp_t.c.person_id == state_t.c.person_id)))
-    elif audience.event_id:  # already invited to this event: not again
-        where.append(~sa.exists(sa.select(outbox_t.c.id).select_from(
-            outbox_t.join(broadcast_t, outbox_t.c.broadcast_id == broadcast_t.c.id)).where(
-            outbox_t.c.person_id == state_t.c.person_id,
-            broadcast_t.c.event_id == audience.event_id, broadcast_t.c.kind == "invite")))
-    return where
-
-
-def _event(row: Any) -> Event:
-    return Event(row.id, row.title, row.starts_at, row.timezone, row.place, tuple(row.regions),
-                 row.audience, row.capacity, (), row.created_by, "chat")
-
-
-def _broadcast(row: Any) -> Broadcast:
-    return Broadcast(row.id, row.event_id, row.kind, row.status, row.send_at, row.cursor,
-                     row.recipients, row.created_by, row.created_at, row.finished_at)

@@ -237,48 +237,6 @@ class AuditRow(SQLModel, table=True):
     at: datetime = _when()
 
 
-class EventRow(SQLModel, table=True):
-    """Events organizers create in chat (content/events/*.toml hold the others)."""
-
-    __tablename__ = "program_event"
-    id: str = Field(primary_key=True, max_length=64)
-    title: str = Field(max_length=200)
-    starts_at: datetime = _when()
-    timezone: str = Field(max_length=64)
-    place: str = Field(default="", max_length=300)
-    regions: list[str] = Field(default_factory=list,
-                               sa_column=sa.Column(sa.JSON(), nullable=False))
-    audience: str = Field(max_length=32)
-    capacity: int | None = None
-    created_by: str = Field(default="", max_length=300)
-    created_at: datetime = _when()
-
-
-class BroadcastRow(SQLModel, table=True):
-    """One send of an event's invite or reminder: scheduled, fanning out, then done."""
-
-    __tablename__ = "broadcast"
-    __table_args__ = (sa.Index("ix_broadcast_due", "status", "send_at"),)
-    id: int | None = Field(default=None, primary_key=True)
-    event_id: str = Field(max_length=64, index=True)
-    kind: str = Field(max_length=16)  # "invite" or "reminder"
-    status: str = Field(max_length=16)  # "scheduled", "sending", "done", "cancelled"
-    send_at: datetime = _when()
-    cursor: int = 0  # the last person_id fanned out to: a restart resumes after it
-    recipients: int = 0
-    created_by: str = Field(default="", max_length=300)
-    created_at: datetime = _when()
-    finished_at: datetime | None = _when(nullable=True)
-
-
-class RsvpRow(SQLModel, table=True):
-    __tablename__ = "rsvp"
-    event_id: str = Field(primary_key=True, max_length=64)
-    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
-    answer: str = Field(max_length=8)
-    at: datetime = _when()
-
-
 class DueFailureRow(SQLModel, table=True):
     """Due work (a nudge, an escalation, an idle claim, a broadcast) that failed: its attempts,
     and once it has used them all, when it became a dead letter (never run again)."""

@@ -30,30 +30,15 @@ from bot.ports import (
     StoreBrokenError,
     UnitOfWork,
 )
-from bot.records import (
-    AddMentor,
-    Audit,
-    CancelBroadcast,
-    ClearNudge,
-    EndClaim,
-    MentorAway,
-    ScheduleBroadcast,
-    SetNudge,
-    SetRsvp,
-    TouchClaim,
-)
 from storage.bulk import BulkSql
 from storage.database import Database, broken_store, describe_failure, store_failure
-from storage.records import apply_record
+from storage.records import Bulk, RecordSql
 from storage.tables import InboxRow
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64
 LINGER_TURNS = 1
-# Updates of a person's own claim cannot break a uniqueness rule: no savepoint needed.
-SAFE_RECORDS = (EndClaim, TouchClaim, MentorAway, AddMentor, Audit, SetRsvp, ScheduleBroadcast,
-                CancelBroadcast)
 Job = Callable[[Connection], Any]
 
 inbox_t = InboxRow.__table__  # type: ignore[attr-defined]
@@ -69,8 +54,9 @@ class _Pending:
 
 
 class GroupWriter:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, records: RecordSql | None = None) -> None:
         self.db = db
+        self.records = records or RecordSql()  # how each record type is written
         self.sql = BulkSql("sqlite" if db.is_sqlite else "postgresql")
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -209,16 +195,17 @@ class GroupWriter:
     def _apply_records(self, conn: Connection, item: _Pending) -> bool:
         unit = item.unit
         assert unit is not None
-        # Nudges are written with the batch's bulk statements.
-        records = [r for r in unit.records if not isinstance(r, SetNudge | ClearNudge)]
-        if all(isinstance(r, SAFE_RECORDS) for r in records):
+        # Some (nudges) are written with the batch's bulk statements.
+        written = self.records
+        records = [r for r in unit.records if type(r) not in written.bulk]
+        if all(type(r) in written.safe for r in records):
             for record in records:
-                apply_record(conn, record)
+                written.write(conn, record)
             return True
         try:
             with conn.begin_nested():  # in order: an EndClaim may make room for a merge
                 for record in records:
-                    apply_record(conn, record)
+                    written.write(conn, record)
         except IntegrityError as exc:
             if unit.inbox is not None:  # let the retried handling record the event again
                 conn.execute(sa.delete(inbox_t).where(
@@ -242,16 +229,13 @@ class GroupWriter:
                   for u in units for kind, detail in u.events]
         if events:
             self.sql.insert_events(conn, events)
-        nudges: dict[int, tuple[Any, ...]] = {}  # the last word of each unit per person wins
+        bulk: dict[Bulk, list[Any]] = {}  # in the batch's order, per statement
         for unit in units:
             for record in unit.records:
-                if isinstance(record, SetNudge):
-                    nudges[record.person_id] = (record.person_id, record.subject,
-                                                record.project_id, self.sql.when(record.due_at))
-                elif isinstance(record, ClearNudge):
-                    nudges[record.person_id] = (record.person_id, "", "", None)
-        if nudges:
-            self.sql.upsert_nudges(conn, list(nudges.values()))
+                if (write := self.records.bulk.get(type(record))) is not None:
+                    bulk.setdefault(write, []).append(record)
+        for write, records in bulk.items():
+            write(conn, self.sql, records)
         owners: dict[str, tuple[_Pending, OutboxItem]] = {}
         rows: list[tuple[Any, ...]] = []
         for item in items:

@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.flow import Due, Turn
 from bot.model import PersonId
 from bot.ports import Audience, Compose, Reads, UnitOfWork
-from bot.records import Broadcast, ScheduleBroadcast
+from flows.events.records import Broadcast, ScheduleBroadcast
 from tests.harness import Harness, make_config
 
 

@@ -28,14 +28,45 @@ def imported_packages(path: Path) -> set[str]:
     return found
 
 
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def own_records(path: Path) -> str | None:
+    """storage/<feature>.py may import its own feature's records, and only those."""
+    if path.parent == ROOT / "storage" and (ROOT / "flows" / path.stem / "records.py").exists():
+        return f"flows.{path.stem}.records"
+    return None
+
+
 def test_layers_never_import_each_other() -> None:
     problems = []
     for layer in LAYERS:
         for path in (ROOT / layer).rglob("*.py"):
             wrong = imported_packages(path) & (set(LAYERS) - {layer})
+            if layer == "storage" and wrong == {"flows"}:
+                allowed = own_records(path)
+                flows = {m for m in imported_modules(path) if m.split(".")[0] == "flows"}
+                wrong = flows - {allowed}
             if wrong:
                 problems.append(f"{path.relative_to(ROOT)} imports {sorted(wrong)}")
     assert problems == []
+
+
+def test_a_storage_module_imports_only_its_own_features_records() -> None:
+    assert own_records(ROOT / "storage" / "events.py") == "flows.events.records"
+    assert own_records(ROOT / "storage" / "writer.py") is None
+    importing = {path.stem for path in (ROOT / "storage").glob("*.py")
+                 if "flows" in imported_packages(path)}
+    assert "events" in importing
+    assert all(own_records(ROOT / "storage" / f"{stem}.py") for stem in importing)
 
 
 def test_only_the_composition_root_in_bot_imports_the_layers() -> None:
@@ -112,6 +143,69 @@ def test_the_network_check_sees_identifiers_strings_and_imports(tmp_path: Path) 
     hits = [text for _line, text in names_in(sample) if NETWORK_NAME.search(text)]
     assert sorted(hits) == ["IrcAdapter", "Mind the Matrix.", "adapters.irc.client",
                             "telegram_id"]
+
+
+# bot/cli.py names commands of every feature through the composition root's imports only.
+FEATURE_NAMING = COMPOSITION_ROOT | {CLI}
+
+
+def feature_record_types() -> set[str]:
+    """The record types (and read models) the features declare in flows/<feature>/records.py."""
+    return {node.name for path in (ROOT / "flows").glob("*/records.py")
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ClassDef)}
+
+
+def identifiers_in(path: Path) -> list[tuple[int, str]]:
+    """names_in without string literals: prose may say "event", code may not name Event."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    strings = {id(node) for node in ast.walk(tree)
+               if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if id(node) in strings:
+            continue
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Name):
+            found.append((line, node.id))
+        elif isinstance(node, ast.Attribute):
+            found.append((line, node.attr))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.append((line, node.name))
+        elif isinstance(node, ast.alias):
+            found += [(line, node.name), (line, node.asname or "")]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((line, node.module))
+    return found
+
+
+def core_naming_features(paths: list[Path], records: set[str]) -> list[str]:
+    problems = []
+    for path in paths:
+        problems += [f"{path.name} imports {module}" for module in sorted(imported_modules(path))
+                     if module.split(".")[0] == "flows"]
+        problems += [f"{path.name}:{line}: {name}" for line, name in identifiers_in(path)
+                     if name in records]
+    return problems
+
+
+def test_the_core_names_no_feature() -> None:
+    records = feature_record_types()
+    assert {"Broadcast", "ScheduleBroadcast", "SetRsvp"} <= records
+    paths = [p for p in sorted((ROOT / "bot").rglob("*.py")) if p not in FEATURE_NAMING]
+    assert core_naming_features(paths, records) == []
+
+
+def test_the_feature_check_sees_imports_and_record_types(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('import flows.events\n'
+                      'from bot.model import PersonId\n'
+                      'def kick(record: object) -> bool:\n'
+                      '    """A ScheduleBroadcast in prose is fine."""\n'
+                      '    return isinstance(record, records.ScheduleBroadcast)\n',
+                      encoding="utf-8")
+    assert core_naming_features([sample], {"ScheduleBroadcast", "PersonId2"}) == [
+        "sample.py imports flows.events", "sample.py:5: ScheduleBroadcast"]
 
 
 def test_adapters_import_nothing_of_flows_or_storage() -> None:

@@ -18,15 +18,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.broadcast import Plan
 from bot.config import Config
 from bot.content import AUDIENCES, TRAVEL_GRANT_MILESTONE, Content, EventFile
 from bot.durations import describe, parse_duration
 from bot.flow import Transition, Turn
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
-from bot.ports import Audience, Compose, Reads, Recipient, Standing
+from bot.ports import Audience, Compose, Recipient, Standing
 from bot.quiet import is_zone, zone
-from bot.records import (
+from bot.text import one_line
+from flows.events.broadcaster import Plan
+from flows.events.reads import EventsReads, reads_of
+from flows.events.records import (
     Broadcast,
     CancelBroadcast,
     CreateEvent,
@@ -34,7 +36,6 @@ from bot.records import (
     ScheduleBroadcast,
     SetRsvp,
 )
-from bot.text import one_line
 from flows.events.state import EventsState, Preview
 from flows.path.progress import stage
 from flows.path.state import PathState
@@ -168,10 +169,10 @@ async def timezone(turn: Turn) -> Transition:
 
 async def find_event(turn: Turn, event_id: str) -> Event | None:
     wanted = event_id.strip().lower()
-    return turn.content.events.get(wanted) or await turn.reads.event(wanted)
+    return turn.content.events.get(wanted) or await reads_of(turn.reads).event(wanted)
 
 
-async def all_events(content: Content, reads: Reads) -> list[Event]:
+async def all_events(content: Content, reads: EventsReads) -> list[Event]:
     events = {**{e.id: e for e in await reads.events()}, **content.events}
     return sorted(events.values(), key=lambda e: e.starts_at)
 
@@ -191,7 +192,7 @@ def _event_for_me(event: Event, content: Content, region_code: str) -> bool:
 
 async def events_command(turn: Turn) -> Transition:
     mine = events_of(turn).region
-    upcoming = [e for e in await all_events(turn.content, turn.reads)
+    upcoming = [e for e in await all_events(turn.content, reads_of(turn.reads))
                 if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)]
     if not mine:
         turn.say("Choose your region with !region first; then I can show events near you.")
@@ -220,7 +221,7 @@ async def rsvp(turn: Turn) -> Transition:
         event = await find_event(turn, words[0])
     else:
         mine = events_of(turn).region
-        candidates = [e for e in await all_events(turn.content, turn.reads)
+        candidates = [e for e in await all_events(turn.content, reads_of(turn.reads))
                       if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)]
         event = candidates[0] if len(candidates) == 1 else None
         if event is None:
@@ -228,7 +229,7 @@ async def rsvp(turn: Turn) -> Transition:
             return None
     if event is None:
         wanted = words[0].strip().lower()
-        said = await turn.reads.rsvp_of(wanted, turn.person_id)
+        said = await reads_of(turn.reads).rsvp_of(wanted, turn.person_id)
         if said is not None:  # its file left the content since they answered
             turn.say(f"The event {one_line(wanted, 40)!r} you answered {said} to is no longer "
                      "listed: the organizers removed or cancelled it. !events lists the "
@@ -240,9 +241,9 @@ async def rsvp(turn: Turn) -> Transition:
     if event.starts_at <= turn.now:
         turn.say(f"\"{event.title}\" has already started, so answers are closed.")
         return None
-    before = await turn.reads.rsvp_of(event.id, turn.person_id)
+    before = await reads_of(turn.reads).rsvp_of(event.id, turn.person_id)
     if answer == "yes" and before != "yes" and event.capacity is not None:
-        yes = sum(n for _r, a, n in await turn.reads.rsvp_counts(event.id) if a == "yes")
+        yes = sum(n for _r, a, n in await reads_of(turn.reads).rsvp_counts(event.id) if a == "yes")
         if yes >= event.capacity:
             turn.say(f"Sorry, \"{event.title}\" is full ({event.capacity} places). I've noted "
                      "you as maybe; organizers see that if places free up.")
@@ -325,7 +326,7 @@ EVENT_NEW_USAGE = ("!event new ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE 
 
 async def event_list(turn: Turn) -> Transition:
     """`!event` or `!event list`."""
-    events = await all_events(turn.content, turn.reads)
+    events = await all_events(turn.content, reads_of(turn.reads))
     if not events:
         turn.say("No events yet. Create one with:\n" + EVENT_NEW_USAGE)
         return None
@@ -436,7 +437,7 @@ def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content:
 
 
 async def _preview(turn: Turn, event: Event, send_at: datetime | None) -> None:
-    counts = await turn.reads.audience_counts(audience_of(event, "invite", turn.content))
+    counts = await reads_of(turn.reads).audience_counts(audience_of(event, "invite", turn.content))
     lines = preview_lines(event, counts, turn.content, turn.config, dict(turn.rates), turn.now,
                           send_at)
     if counts:
@@ -551,7 +552,7 @@ async def event_status(turn: Turn) -> Transition:
         turn.say("Usage: !event status EVENT (!event list shows them).")
         return None
     lines = [f"{event.title} ({event.id}), {when_text(event, event.timezone)}"]
-    answers = await turn.reads.rsvp_counts(event.id)
+    answers = await reads_of(turn.reads).rsvp_counts(event.id)
     if answers:
         totals = {a: sum(n for _r, x, n in answers if x == a) for a in ANSWERS}
         capacity = f" of {event.capacity} places" if event.capacity else ""
@@ -566,11 +567,11 @@ async def event_status(turn: Turn) -> Transition:
                          f"no {per.get('no', 0)}")
     else:
         lines.append("No answers yet.")
-    broadcasts = await turn.reads.broadcasts_of(event.id)
+    broadcasts = await reads_of(turn.reads).broadcasts_of(event.id)
     if broadcasts:
         lines.append("Sends:")
         for broadcast in broadcasts:
-            counts = await turn.reads.delivery_counts(broadcast.id)
+            counts = await reads_of(turn.reads).delivery_counts(broadcast.id)
             lines += delivery_lines(broadcast, counts.by_status, counts.resent, counts.failures,
                                     event.timezone)
     else:
@@ -606,7 +607,7 @@ async def event_export(turn: Turn) -> Transition:
     if event is None:
         turn.say("Usage: !event export EVENT (!event list shows them).")
         return None
-    rows = await turn.reads.rsvp_list(event.id)
+    rows = await reads_of(turn.reads).rsvp_list(event.id)
     eligible = sum(1 for r in rows if r[1] == "yes" and r[3] >= TRAVEL_GRANT_MILESTONE)
     turn.replies.append(Outbound(
         turn.room, f"Answers for {event.id}: {len(rows)} people; {eligible} said yes and made "
@@ -615,8 +616,8 @@ async def event_export(turn: Turn) -> Transition:
     return None
 
 
-def broadcast_plan(store: Reads, content: Content, config: Config) -> Plan:
-    """What the broadcaster sends for a due broadcast (bot.broadcast.Plan)."""
+def broadcast_plan(store: EventsReads, content: Content, config: Config) -> Plan:
+    """What the broadcaster sends for a due broadcast (flows.events.broadcaster.Plan)."""
 
     async def plan(broadcast: Broadcast, now: datetime) -> tuple[Audience, Compose] | None:
         event = content.events.get(broadcast.event_id) or await store.event(broadcast.event_id)

@@ -3,7 +3,8 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+# Registers every table on SQLModel.metadata: the core's, and each feature's storage module's.
+import storage.repository  # noqa: F401
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.duework import DueLedger
-from bot.ports import Audience, Compose, Store
-from bot.records import Broadcast
+from bot.ports import Audience, Compose
+from flows.events.reads import BroadcastStore
+from flows.events.records import Broadcast
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ Plan = Callable[[Broadcast, datetime], Awaitable[tuple[Audience, Compose] | None
 
 
 class Broadcaster:
-    def __init__(self, store: Store, plan: Plan, batch: int, queued: Callable[[], None],
+    def __init__(self, store: BroadcastStore, plan: Plan, batch: int, queued: Callable[[], None],
                  clock: Callable[[], datetime], max_attempts: int = 5) -> None:
         self.store = store
         self.max_attempts = max_attempts  # failures before a broadcast is a dead letter

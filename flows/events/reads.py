@@ -1,0 +1,59 @@
+"""What the events feature reads from the store, and what its broadcaster needs of it.
+
+Handlers get these through `reads_of(turn.reads)`: the composition root checks statically that
+its store has them (bot/app.py), and this checks the store at hand when asked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from bot.model import PersonId
+from bot.ports import Audience, Compose, DeliveryCounts, Reads, Store
+from flows.events.records import Broadcast, Event
+
+
+@runtime_checkable
+class EventsReads(Reads, Protocol):
+    """The events handlers' reads."""
+
+    async def event(self, event_id: str) -> Event | None: ...
+
+    async def events(self) -> list[Event]: ...
+
+    async def audience_counts(self, audience: Audience) -> list[tuple[str, str, int]]:
+        """(network, region, people) for everyone the audience reaches now."""
+
+    async def rsvp_of(self, event_id: str, person_id: PersonId) -> str | None: ...
+
+    async def rsvp_counts(self, event_id: str) -> list[tuple[str, str, int]]:
+        """(region, answer, people)."""
+
+    async def rsvp_list(self, event_id: str) -> list[tuple[PersonId, str, str, int, str]]:
+        """(person, answer, region, milestone, identities joined by spaces) per answer."""
+
+    async def broadcasts_of(self, event_id: str) -> list[Broadcast]: ...
+
+    async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts: ...
+
+
+class BroadcastStore(Store, Protocol):
+    """The broadcaster's: due broadcasts, their fan-out into the outbox, their end."""
+
+    async def due_broadcasts(self, now: datetime) -> list[Broadcast]: ...
+
+    async def close_broadcast(self, broadcast_id: int, status: str) -> None: ...
+
+    async def fan_out(self, broadcast: Broadcast, audience: Audience, compose: Compose,
+                      limit: int) -> int:
+        """Queue the next `limit` recipients' messages after the broadcast's cursor, and move
+        the cursor, in one transaction; 0 when everyone has been reached (the broadcast is
+        then done)."""
+
+
+def reads_of(reads: Reads) -> EventsReads:
+    """The store behind a turn (or a due scan), as the events feature reads it."""
+    if not isinstance(reads, EventsReads):
+        raise TypeError(f"{type(reads).__name__} lacks the events feature's reads")
+    return reads

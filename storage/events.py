@@ -1,0 +1,285 @@
+"""The events feature's tables (events created in chat, broadcasts, answers), its queries,
+and how its records apply in a unit of work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, SQLModel
+
+from bot.model import ExternalId, Identity, Network, PersonId, outbound_to_json
+from bot.ports import Audience, Compose, DeliveryCounts, Recipient
+from bot.records import Record
+from flows.events.records import (
+    Broadcast,
+    CancelBroadcast,
+    CreateEvent,
+    Event,
+    ScheduleBroadcast,
+    SetRsvp,
+)
+from storage.queries import Queries
+from storage.records import RecordSql, identity_t, outbox_t, state_t, upsert
+from storage.tables import _when
+
+
+class EventRow(SQLModel, table=True):
+    """Events organizers create in chat (content/events/*.toml hold the others)."""
+
+    __tablename__ = "program_event"
+    id: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=200)
+    starts_at: datetime = _when()
+    timezone: str = Field(max_length=64)
+    place: str = Field(default="", max_length=300)
+    regions: list[str] = Field(default_factory=list,
+                               sa_column=sa.Column(sa.JSON(), nullable=False))
+    audience: str = Field(max_length=32)
+    capacity: int | None = None
+    created_by: str = Field(default="", max_length=300)
+    created_at: datetime = _when()
+
+
+class BroadcastRow(SQLModel, table=True):
+    """One send of an event's invite or reminder: scheduled, fanning out, then done."""
+
+    __tablename__ = "broadcast"
+    __table_args__ = (sa.Index("ix_broadcast_due", "status", "send_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)  # "invite" or "reminder"
+    status: str = Field(max_length=16)  # "scheduled", "sending", "done", "cancelled"
+    send_at: datetime = _when()
+    cursor: int = 0  # the last person_id fanned out to: a restart resumes after it
+    recipients: int = 0
+    created_by: str = Field(default="", max_length=300)
+    created_at: datetime = _when()
+    finished_at: datetime | None = _when(nullable=True)
+
+
+class RsvpRow(SQLModel, table=True):
+    __tablename__ = "rsvp"
+    event_id: str = Field(primary_key=True, max_length=64)
+    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
+    answer: str = Field(max_length=8)
+    at: datetime = _when()
+
+
+program_event_t = EventRow.__table__  # type: ignore[attr-defined]
+broadcast_t = BroadcastRow.__table__  # type: ignore[attr-defined]
+rsvp_t = RsvpRow.__table__  # type: ignore[attr-defined]
+
+
+class EventsQueries(Queries):
+    async def event(self, event_id: str) -> Event | None:
+        row = await self._one(sa.select(program_event_t).where(program_event_t.c.id == event_id))
+        return None if row is None else _event(row)
+
+    async def events(self) -> list[Event]:
+        rows = await self._all(sa.select(program_event_t).order_by(program_event_t.c.starts_at))
+        return [_event(r) for r in rows]
+
+    async def audience_counts(self, audience: Audience) -> list[tuple[str, str, int]]:
+        people = sa.func.count(sa.distinct(state_t.c.person_id))
+        rows = await self._all(sa.select(identity_t.c.network, state_t.c.region, people)
+                               .select_from(_reachable()).where(*_audience(audience))
+                               .group_by(identity_t.c.network, state_t.c.region)
+                               .order_by(identity_t.c.network, state_t.c.region))
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    async def rsvp_of(self, event_id: str, person_id: PersonId) -> str | None:
+        row = await self._one(sa.select(rsvp_t.c.answer).where(
+            rsvp_t.c.event_id == event_id, rsvp_t.c.person_id == person_id))
+        return None if row is None else str(row.answer)
+
+    async def rsvp_counts(self, event_id: str) -> list[tuple[str, str, int]]:
+        region = sa.func.coalesce(state_t.c.region, "")
+        rows = await self._all(
+            sa.select(region, rsvp_t.c.answer, sa.func.count())
+            .select_from(rsvp_t.outerjoin(state_t, state_t.c.person_id == rsvp_t.c.person_id))
+            .where(rsvp_t.c.event_id == event_id)
+            .group_by(region, rsvp_t.c.answer).order_by(region, rsvp_t.c.answer))
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    async def rsvp_list(self, event_id: str) -> list[tuple[PersonId, str, str, int, str]]:
+        rows = await self._all(
+            sa.select(rsvp_t.c.person_id, rsvp_t.c.answer, state_t.c.region, state_t.c.milestone)
+            .select_from(rsvp_t.outerjoin(state_t, state_t.c.person_id == rsvp_t.c.person_id))
+            .where(rsvp_t.c.event_id == event_id).order_by(rsvp_t.c.person_id))
+        names: dict[int, list[str]] = {}
+        people = [r.person_id for r in rows]
+        for start in range(0, len(people), 500):
+            for ident in await self._all(sa.select(identity_t).where(
+                    identity_t.c.person_id.in_(people[start:start + 500]))
+                    .order_by(identity_t.c.network, identity_t.c.external_id)):
+                names.setdefault(ident.person_id, []).append(
+                    f"{ident.network}:{ident.external_id}")
+        return [(PersonId(r.person_id), r.answer, r.region or "", int(r.milestone or 0),
+                 " ".join(names.get(r.person_id, []))) for r in rows]
+
+    async def broadcasts_of(self, event_id: str) -> list[Broadcast]:
+        rows = await self._all(sa.select(broadcast_t).where(broadcast_t.c.event_id == event_id)
+                               .order_by(broadcast_t.c.id))
+        return [_broadcast(r) for r in rows]
+
+    async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts:
+        mine = outbox_t.c.broadcast_id == broadcast_id
+        by_status = await self._all(sa.select(outbox_t.c.status, sa.func.count())
+                                    .where(mine).group_by(outbox_t.c.status))
+        resent = await self._all(sa.select(outbox_t.c.network, sa.func.count())
+                                 .where(mine, outbox_t.c.resent > 0)
+                                 .group_by(outbox_t.c.network))
+        failures = await self._all(sa.select(outbox_t.c.last_error, sa.func.count())
+                                   .where(mine, outbox_t.c.status == "dead")
+                                   .group_by(outbox_t.c.last_error)
+                                   .order_by(sa.func.count().desc()).limit(10))
+        return DeliveryCounts({r[0]: int(r[1]) for r in by_status},
+                              {r[0]: int(r[1]) for r in resent},
+                              tuple((r[0], int(r[1])) for r in failures))
+
+    async def due_broadcasts(self, now: datetime) -> list[Broadcast]:
+        rows = await self._all(sa.select(broadcast_t).where(sa.or_(
+            broadcast_t.c.status == "sending",
+            sa.and_(broadcast_t.c.status == "scheduled", broadcast_t.c.send_at <= now),
+        )).order_by(broadcast_t.c.send_at, broadcast_t.c.id))
+        return [_broadcast(r) for r in rows]
+
+    async def fan_out(self, broadcast: Broadcast, audience: Audience, compose: Compose,
+                      limit: int) -> int:
+        sql = self.writer.sql
+        query = (sa.select(state_t.c.person_id, state_t.c.region, state_t.c.timezone,
+                           identity_t.c.network, identity_t.c.external_id,
+                           identity_t.c.verified)
+                 .select_from(_reachable()).where(*_audience(audience))
+                 # person id alone: ordering by the external id too makes SQLite walk the
+                 # (network, external_id) key and scan a whole network per person.
+                 .order_by(state_t.c.person_id))
+        this = broadcast_t.c.id == broadcast.id
+
+        def job(conn: Connection) -> int:
+            cursor = conn.execute(sa.select(broadcast_t.c.cursor, broadcast_t.c.status)
+                                  .where(this)).one()
+            if cursor.status not in ("scheduled", "sending"):
+                return 0  # cancelled meanwhile, or finished by an earlier run
+            now = datetime.now(UTC)
+            at = sql.when(now)
+            recipients = conn.execute(query.where(state_t.c.person_id > cursor.cursor)
+                                      .limit(limit)).all()
+            if not recipients:
+                conn.execute(sa.update(broadcast_t).where(this).values(
+                    status="done", finished_at=now))
+                sql.analyze_outbox(conn)
+                return 0
+            rows: list[tuple[Any, ...]] = []
+            seen: set[int] = set()
+            for r in recipients:
+                if r.person_id in seen:  # two accounts on one network: one message
+                    continue
+                seen.add(r.person_id)
+                person = PersonId(r.person_id)
+                identity = Identity(Network(r.network), ExternalId(r.external_id), r.verified)
+                message, not_before, quiet_tz = compose(
+                    Recipient(person, identity, r.region, r.timezone))
+                body = outbound_to_json(message)
+                if quiet_tz:
+                    body["quiet_tz"] = quiet_tz
+                rows.append((broadcast_key(broadcast, person), r.network, person, sql.json(body),
+                             "deferred" if not_before else "pending",
+                             sql.when(not_before) if not_before else None, at, broadcast.id))
+            sql.insert_broadcast_outbox(conn, rows)
+            if not cursor.cursor:
+                sql.analyze_outbox(conn)
+            conn.execute(sa.update(broadcast_t).where(this).values(
+                status="sending", cursor=recipients[-1].person_id,
+                recipients=broadcast_t.c.recipients + len(rows)))
+            return len(rows)
+
+        done: int = await self.writer.run(job)
+        return done
+
+    async def close_broadcast(self, broadcast_id: int, status: str) -> None:
+        def job(conn: Connection) -> None:
+            conn.execute(sa.update(broadcast_t).where(broadcast_t.c.id == broadcast_id).values(
+                status=status, finished_at=datetime.now(UTC)))
+
+        await self.writer.run(job)
+
+
+def broadcast_key(broadcast: Broadcast, person: PersonId) -> str:
+    """One invite per person and event, however often it is broadcast; one reminder per
+    reminder broadcast."""
+    if broadcast.kind == "invite":
+        return f"invite:{broadcast.event_id}:{person}"
+    return f"{broadcast.kind}:{broadcast.id}:{person}"
+
+
+def _reachable() -> sa.Join:
+    """People with their identity on the network invites go to."""
+    joined: sa.Join = state_t.join(identity_t, sa.and_(
+        identity_t.c.person_id == state_t.c.person_id, identity_t.c.network == state_t.c.reach))
+    return joined
+
+
+def _audience(audience: Audience) -> list[sa.ColumnElement[bool]]:
+    where = [state_t.c.invites.is_(True), state_t.c.milestone >= audience.min_milestone]
+    if audience.regions:
+        where.append(state_t.c.region.in_(audience.regions))
+    if audience.rsvp:
+        where.append(sa.exists(sa.select(rsvp_t.c.person_id).where(
+            rsvp_t.c.event_id == audience.event_id, rsvp_t.c.answer == audience.rsvp,
+            rsvp_t.c.person_id == state_t.c.person_id)))
+    elif audience.event_id:  # already invited to this event: not again
+        where.append(~sa.exists(sa.select(outbox_t.c.id).select_from(
+            outbox_t.join(broadcast_t, outbox_t.c.broadcast_id == broadcast_t.c.id)).where(
+            outbox_t.c.person_id == state_t.c.person_id,
+            broadcast_t.c.event_id == audience.event_id, broadcast_t.c.kind == "invite")))
+    return where
+
+
+def _event(row: Any) -> Event:
+    return Event(row.id, row.title, row.starts_at, row.timezone, row.place, tuple(row.regions),
+                 row.audience, row.capacity, (), row.created_by, "chat")
+
+
+def _broadcast(row: Any) -> Broadcast:
+    return Broadcast(row.id, row.event_id, row.kind, row.status, row.send_at, row.cursor,
+                     row.recipients, row.created_by, row.created_at, row.finished_at)
+
+
+def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
+    match record:
+        case CreateEvent():
+            event = record.event
+            conn.execute(sa.insert(program_event_t).values(
+                id=event.id, title=event.title, starts_at=event.starts_at,
+                timezone=event.timezone, place=event.place, regions=list(event.regions),
+                audience=event.audience, capacity=event.capacity, created_by=event.created_by,
+                created_at=record.at))
+        case ScheduleBroadcast():
+            conn.execute(sa.insert(broadcast_t).values(
+                event_id=record.event_id, kind=record.kind, status="scheduled",
+                send_at=record.send_at, cursor=0, recipients=0, created_by=record.created_by,
+                created_at=record.at))
+        case CancelBroadcast():
+            conn.execute(sa.update(broadcast_t).where(
+                broadcast_t.c.event_id == record.event_id,
+                broadcast_t.c.status == "scheduled").values(status="cancelled"))
+        case SetRsvp():
+            upsert(conn, rsvp_t, {"event_id": record.event_id, "person_id": record.person_id},
+                   {"answer": record.answer, "at": record.at})
+
+
+def _move_person(conn: Connection, source: int, target: int) -> None:
+    # Answers to events both gave: the target's stands; the source's others move over.
+    conn.execute(sa.delete(rsvp_t).where(rsvp_t.c.person_id == source, rsvp_t.c.event_id.in_(
+        sa.select(rsvp_t.c.event_id).where(rsvp_t.c.person_id == target))))
+    conn.execute(sa.update(rsvp_t).where(rsvp_t.c.person_id == source).values(person_id=target))
+
+
+RECORDS = RecordSql(
+    apply=dict.fromkeys((CreateEvent, ScheduleBroadcast, CancelBroadcast, SetRsvp), _apply),
+    safe=frozenset({SetRsvp, ScheduleBroadcast, CancelBroadcast}),
+    moves=(_move_person,))

@@ -1,0 +1,77 @@
+"""Each feature's records are written by its own storage module, registered by record type;
+the store has every feature's narrow reads."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bot.app import feature_reads
+from bot.model import PersonId
+from bot.ports import PersonState
+from bot.records import Audit, Record
+from flows.events.reads import EventsReads
+from flows.events.reads import reads_of as events_reads
+from storage.records import CORE, RecordSql, combine
+from storage.repository import RECORDS, SqlStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def declared_records() -> dict[str, type[Record]]:
+    """Every Record subclass a feature declares in flows/<feature>/records.py."""
+    import importlib
+
+    found: dict[str, type[Record]] = {}
+    for path in sorted((ROOT / "flows").glob("*/records.py")):
+        module = importlib.import_module(f"flows.{path.parent.name}.records")
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef):
+                kind = getattr(module, node.name)
+                if issubclass(kind, Record):
+                    found[f"{path.parent.name}.{node.name}"] = kind
+    return found
+
+
+def test_every_declared_record_is_written_by_exactly_one_storage_module() -> None:
+    declared = declared_records()
+    assert "events.SetRsvp" in declared
+    unwritten = [name for name, kind in declared.items()
+                 if kind not in RECORDS.apply and kind not in RECORDS.bulk]
+    assert unwritten == []
+    assert Audit in RECORDS.apply  # the core's own
+
+
+def test_a_record_type_claimed_by_two_storage_modules_is_refused() -> None:
+    with pytest.raises(ValueError, match="Audit records are written by two storage modules"):
+        combine(CORE, RecordSql(apply={Audit: lambda conn, record, records: None}))
+
+
+def test_a_record_no_storage_module_writes_is_an_error_naming_it() -> None:
+    class Stray(Record):
+        pass
+
+    with pytest.raises(TypeError, match="no storage module writes Stray records"):
+        RecordSql().write(None, Stray())  # type: ignore[arg-type]
+
+
+async def test_the_store_has_every_features_reads(sqlite_url: str) -> None:
+    store = SqlStore.open(sqlite_url)
+    try:
+        assert all(reads is store for reads in feature_reads(store))
+        assert isinstance(store, EventsReads)
+        assert events_reads(store) is store
+    finally:
+        await store.db.dispose()
+
+
+class CoreReadsOnly:
+    async def load_state(self, person_id: PersonId) -> PersonState | None:
+        return None
+
+
+def test_a_store_without_a_features_reads_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match="CoreReadsOnly lacks the events feature's reads"):
+        events_reads(CoreReadsOnly())  # type: ignore[arg-type]
