@@ -39,6 +39,8 @@ from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan, standing
 from flows.events.reads import EventsReads
 from flows.events.records import Broadcast, ScheduleBroadcast
+from flows.mentoring.reads import MentoringReads
+from flows.mentoring.records import AddMentor
 from storage.migrate import is_current
 from storage.repository import SqlStore
 
@@ -56,10 +58,10 @@ FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more l
 )
 
 
-def feature_reads(store: SqlStore) -> tuple[EventsReads]:
+def feature_reads(store: SqlStore) -> tuple[EventsReads, MentoringReads]:
     """The store as each feature reads it (flows/<feature>/reads.py): mypy checks here that
     it has every feature's reads, which `reads_of(turn.reads)` then finds at run time."""
-    return (store,)
+    return store, store
 
 
 def command_menu() -> list[tuple[str, str]]:
@@ -159,6 +161,9 @@ class App:
 
     def _after_records(self, records: Sequence[Record]) -> None:
         now = self.clock()
+        for record in records:
+            if isinstance(record, AddMentor):
+                self.engine.directory.assignments.add((record.project_id, record.identity_key))
         if any(isinstance(r, ScheduleBroadcast) and r.send_at <= now for r in records):
             self.broadcaster.kick()
 

@@ -38,7 +38,7 @@ from bot.ports import (
     Store,
     UnitOfWork,
 )
-from bot.records import AddMentor, MergePersons, Record
+from bot.records import MergePersons, Record
 from bot.roles import Directory
 from bot.router import ParsedInput, parse
 from bot.text import clean_input, one_line
@@ -311,8 +311,6 @@ class Engine:
 
     def _after_records(self, records: list[Record]) -> None:
         for record in records:
-            if isinstance(record, AddMentor):
-                self.directory.assignments.add((record.project_id, record.identity_key))
             if isinstance(record, MergePersons):
                 # Identities moved: forget cached ids and states of both people.
                 self._people = {i: p for i, p in self._people.items()

@@ -9,11 +9,8 @@ from typing import Any, Protocol
 
 from bot.model import Capabilities, Identity, Inbound, Network, Outbound, PersonId, Receipt
 from bot.records import (
-    Case,
     Certificate,
     LinkCode,
-    MentorState,
-    Nudge,
     Record,
     TaskClaim,
 )
@@ -194,20 +191,6 @@ class Reads(Protocol):
     async def load_state(self, person_id: PersonId) -> PersonState | None: ...
 
     async def idle_claims(self, before: datetime) -> list[TaskClaim]: ...
-
-    async def case(self, code: str) -> Case | None: ...
-
-    async def open_case_of(self, person_id: PersonId) -> Case | None: ...
-
-    async def cases_of_mentor(self, mentor_key: str) -> list[Case]: ...
-
-    async def mentor_loads(self) -> dict[str, int]: ...
-
-    async def mentor_states(self) -> dict[str, MentorState]: ...
-
-    async def due_escalations(self, now: datetime) -> list[Case]: ...
-
-    async def due_nudges(self, now: datetime, limit: int = 500) -> list[Nudge]: ...
 
 
 class Store(Reads, Protocol):

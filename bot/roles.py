@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from bot.config import RolesConfig
 from bot.content import Content, MentorProfile
 from bot.model import ExternalId, Identity, Network
 from bot.officehours import OfficeHours, parse_hours
-from bot.records import MentorState
+
+
+class Away(Protocol):
+    """A mentor's stored state, as far as availability goes (mentoring's MentorState)."""
+
+    @property
+    def away_until(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class Mentor:
         running = set(networks)
         return any(i.split(":", 1)[0] in running for i in self.profile.identities)
 
-    def available(self, now: datetime, state: MentorState | None, load: int) -> bool:
+    def available(self, now: datetime, state: Away | None, load: int) -> bool:
         away = state is not None and state.away_until is not None and state.away_until > now
         return not away and load < self.profile.capacity and self.hours.is_open(now)
 

@@ -84,16 +84,6 @@ class BulkSql:
                "milestone = excluded.milestone, reach = excluded.reach")
         conn.exec_driver_sql(sql, list(rows))
 
-    def upsert_nudges(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """(person_id, subject, project_id, due_at or None) per row; None clears it."""
-        sql = ("INSERT INTO nudge (person_id, subject, project_id, due_at) VALUES "
-               f"{self._values(1, 4)} ON CONFLICT (person_id) DO UPDATE SET "
-               "subject = CASE WHEN excluded.due_at IS NULL THEN nudge.subject "
-               "ELSE excluded.subject END, "
-               "project_id = CASE WHEN excluded.due_at IS NULL THEN nudge.project_id "
-               "ELSE excluded.project_id END, due_at = excluded.due_at")
-        conn.exec_driver_sql(sql, list(rows))
-
     def insert_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """(person_id, kind, detail_json, at) per row."""
         sql = ("INSERT INTO progress_event (person_id, kind, detail, at) VALUES "

@@ -12,22 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.records import (
-    AddMentor,
     Audit,
     Certificate,
-    ClaimCase,
     ClaimTask,
-    ClearNudge,
     EndClaim,
     LinkCode,
-    MentorAway,
     MergePersons,
-    OpenCase,
-    PingCase,
     Record,
-    ReleaseCase,
-    ResolveCase,
-    SetNudge,
     TouchClaim,
     UseLinkCode,
 )
@@ -36,11 +27,8 @@ from storage.tables import (
     AuditRow,
     CertificateRow,
     FlowState,
-    HelpCase,
     IdentityRow,
     LinkCodeRow,
-    MentorAssignment,
-    MentorStateRow,
     OutboxRowTable,
     Person,
     ProgressEvent,
@@ -56,9 +44,6 @@ state_t = FlowState.__table__  # type: ignore[attr-defined]
 event_t = ProgressEvent.__table__  # type: ignore[attr-defined]
 outbox_t = OutboxRowTable.__table__  # type: ignore[attr-defined]
 
-case_t = HelpCase.__table__  # type: ignore[attr-defined]
-mentor_state_t = MentorStateRow.__table__  # type: ignore[attr-defined]
-assignment_t = MentorAssignment.__table__  # type: ignore[attr-defined]
 audit_t = AuditRow.__table__  # type: ignore[attr-defined]
 
 # How one record type is written, inside the unit's transaction (uniqueness violations
@@ -172,50 +157,6 @@ def upsert(conn: Connection, table: sa.Table, key: dict[str, Any], values: dict[
         conn.execute(sa.insert(table).values(**key, **values))
 
 
-def _apply_mentoring(conn: Connection, record: Record, records: RecordSql) -> None:
-    match record:
-        case OpenCase():
-            conn.execute(sa.insert(case_t).values(
-                code=record.code, person_id=record.person_id, newcomer=record.newcomer,
-                project_id=record.project_id, subject=record.subject[:300],
-                reason=record.reason[:500], source=record.source, status="open", level=0,
-                tried=[], created_at=record.at))
-        case PingCase():
-            expect_one(conn.execute(sa.update(case_t).where(
-                case_t.c.code == record.code, case_t.c.status == "open").values(
-                mentor_key=record.mentor_key, level=record.level, tried=list(record.tried),
-                pinged_at=record.at, escalate_at=record.escalate_at)), "case no longer open")
-            if record.level < 2 and record.mentor_key:
-                upsert(conn, mentor_state_t, {"mentor_key": record.mentor_key},
-                        {"last_assigned_at": record.at})
-        case ClaimCase():
-            expect_one(conn.execute(sa.update(case_t).where(
-                case_t.c.code == record.code, case_t.c.status == "open").values(
-                status="claimed", claimed_by=record.mentor_key, claimed_at=record.at,
-                escalate_at=None)), "case already claimed")
-        case ReleaseCase():
-            expect_one(conn.execute(sa.update(case_t).where(
-                case_t.c.code == record.code, case_t.c.status == "claimed",
-                case_t.c.claimed_by == record.mentor_key).values(
-                status="open", claimed_by="", claimed_at=None)), "case not held")
-        case ResolveCase():
-            expect_one(conn.execute(sa.update(case_t).where(
-                case_t.c.code == record.code, case_t.c.status.in_(("open", "claimed")),
-                sa.or_(case_t.c.claimed_by == record.mentor_key, case_t.c.claimed_by == ""),
-            ).values(status="resolved", claimed_by=record.mentor_key, note=record.note[:500],
-                     resolved_at=record.at, escalate_at=None)), "case not held")
-        case MentorAway():
-            upsert(conn, mentor_state_t, {"mentor_key": record.mentor_key},
-                    {"away_until": record.until})
-        case AddMentor():
-            exists = conn.execute(sa.select(assignment_t.c.project_id).where(
-                assignment_t.c.project_id == record.project_id,
-                assignment_t.c.identity_key == record.identity_key)).first()
-            if exists is None:
-                conn.execute(sa.insert(assignment_t).values(
-                    project_id=record.project_id, identity_key=record.identity_key))
-
-
 def _audit(conn: Connection, record: Audit, records: RecordSql) -> None:
     conn.execute(sa.insert(audit_t).values(
         identity=record.identity, action=record.action, detail=record.detail[:1000],
@@ -224,7 +165,7 @@ def _audit(conn: Connection, record: Audit, records: RecordSql) -> None:
 
 def _merge(conn: Connection, record: MergePersons, records: RecordSql) -> None:
     source, target = record.source, record.target
-    for table in (identity_t, claim_t, cert_t, link_t, event_t, outbox_t, case_t):
+    for table in (identity_t, claim_t, cert_t, link_t, event_t, outbox_t):
         conn.execute(sa.update(table).where(table.c.person_id == source).values(
             person_id=target))
     records.move_person(conn, source, target)  # every feature's own rows
@@ -233,22 +174,7 @@ def _merge(conn: Connection, record: MergePersons, records: RecordSql) -> None:
     conn.execute(sa.delete(person_t).where(person_t.c.id == source))
 
 
-def _nudges(conn: Connection, sql: BulkSql, records: Sequence[SetNudge | ClearNudge]) -> None:
-    nudges: dict[int, tuple[Any, ...]] = {}  # the last word of each unit per person wins
-    for record in records:
-        if isinstance(record, SetNudge):
-            nudges[record.person_id] = (record.person_id, record.subject,
-                                        record.project_id, sql.when(record.due_at))
-        elif isinstance(record, ClearNudge):
-            nudges[record.person_id] = (record.person_id, "", "", None)
-    if nudges:
-        sql.upsert_nudges(conn, list(nudges.values()))
-
-
 CORE = RecordSql(apply={Audit: _audit}, safe=frozenset({Audit}))
 _PENDING = (ClaimTask, EndClaim, TouchClaim, Certificate, LinkCode, UseLinkCode, MergePersons)
-_MENTORING = (OpenCase, PingCase, ClaimCase, ReleaseCase, ResolveCase, MentorAway, AddMentor)
-NOT_YET_MOVED = RecordSql(
-    apply={**dict.fromkeys(_PENDING, _apply), **dict.fromkeys(_MENTORING, _apply_mentoring)},
-    safe=frozenset({EndClaim, TouchClaim, MentorAway, AddMentor}),
-    bulk={SetNudge: _nudges, ClearNudge: _nudges})
+NOT_YET_MOVED = RecordSql(apply=dict.fromkeys(_PENDING, _apply),
+                          safe=frozenset({EndClaim, TouchClaim}))

@@ -21,40 +21,35 @@ from bot.ports import (
     UnitOfWork,
 )
 from bot.records import (
-    Case,
     Certificate,
     LinkCode,
-    MentorState,
-    Nudge,
     TaskClaim,
 )
 from storage import duework
 from storage.database import Database, describe_failure, open_database, store_failure
 from storage.events import RECORDS as EVENTS
 from storage.events import EventsQueries
+from storage.mentoring import RECORDS as MENTORING
+from storage.mentoring import MentoringQueries
 from storage.migrate import upgrade
 from storage.queries import Queries
 from storage.records import (
     CORE,
     NOT_YET_MOVED,
-    assignment_t,
     audit_t,
-    case_t,
     cert_t,
     claim_t,
     event_t,
     identity_t,
     link_t,
-    mentor_state_t,
     outbox_t,
     state_t,
 )
 from storage.records import combine as combine_records
-from storage.tables import NudgeRow
 from storage.writer import GroupWriter
 
 # Every storage module: its queries are the store's bases, its records' writers combined.
-RECORDS = combine_records(CORE, NOT_YET_MOVED, EVENTS)
+RECORDS = combine_records(CORE, NOT_YET_MOVED, EVENTS, MENTORING)
 
 _active = claim_t.c.ended_at.is_(None)
 
@@ -69,23 +64,12 @@ def _certificate(row: Any) -> Certificate:
                        row.workshop_title, row.issued_at)
 
 
-def _case(row: Any) -> Case:
-    return Case(row.code, PersonId(row.person_id), row.newcomer, row.project_id, row.subject,
-                row.reason, row.source, row.status, row.level, row.mentor_key, row.claimed_by,
-                tuple(row.tried), row.created_at, row.claimed_at, row.resolved_at,
-                row.escalate_at)
-
-
-_ACTIVE_CASE = case_t.c.status.in_(("open", "claimed"))
-nudge_t = NudgeRow.__table__  # type: ignore[attr-defined]
-
-
 def _outbox(row: Any) -> OutboxRow:
     return OutboxRow(row.id, row.idempotency_key, Network(row.network), row.body, row.attempts,
                      last_error=row.last_error, status=row.status)
 
 
-class SqlStore(EventsQueries, Queries):
+class SqlStore(EventsQueries, MentoringQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:
@@ -259,61 +243,12 @@ class SqlStore(EventsQueries, Queries):
         rows = await self._all(sa.select(state_t.c.person_id, state_t.c.data))
         return {PersonId(r.person_id): int(r.data.get("messages", 0)) for r in rows}
 
-    # -- mentoring ------------------------------------------------------------------------
-    async def case(self, code: str) -> Case | None:
-        row = await self._one(sa.select(case_t).where(case_t.c.code == code.strip().upper()))
-        return None if row is None else _case(row)
-
-    async def open_case_of(self, person_id: PersonId) -> Case | None:
-        row = await self._one(sa.select(case_t).where(case_t.c.person_id == person_id,
-                                                       _ACTIVE_CASE))
-        return None if row is None else _case(row)
-
-    async def cases_of_mentor(self, mentor_key: str) -> list[Case]:
-        """Cases a mentor holds, or was pinged for and nobody has claimed yet."""
-        rows = await self._all(sa.select(case_t).where(_ACTIVE_CASE, sa.or_(
-            case_t.c.claimed_by == mentor_key,
-            sa.and_(case_t.c.status == "open", case_t.c.mentor_key == mentor_key),
-        )).order_by(case_t.c.created_at))
-        return [_case(r) for r in rows]
-
-    async def mentor_loads(self) -> dict[str, int]:
-        """Open mentees per mentor: cases claimed by them, or pinged to them and unclaimed."""
-        holder = sa.case((case_t.c.status == "claimed", case_t.c.claimed_by),
-                         else_=case_t.c.mentor_key)
-        rows = await self._all(sa.select(holder, sa.func.count()).where(_ACTIVE_CASE)
-                               .group_by(holder))
-        return {r[0]: int(r[1]) for r in rows if r[0]}
-
-    async def mentor_states(self) -> dict[str, MentorState]:
-        rows = await self._all(sa.select(mentor_state_t))
-        return {r.mentor_key: MentorState(r.away_until, r.last_assigned_at) for r in rows}
-
-    async def mentor_assignments(self) -> list[tuple[str, str]]:
-        rows = await self._all(sa.select(assignment_t).order_by(assignment_t.c.project_id))
-        return [(r.project_id, r.identity_key) for r in rows]
-
-    async def due_escalations(self, now: datetime) -> list[Case]:
-        rows = await self._all(sa.select(case_t).where(
-            case_t.c.escalate_at.is_not(None), case_t.c.escalate_at <= now,
-            case_t.c.status == "open").order_by(case_t.c.escalate_at).limit(500))
-        return [_case(r) for r in rows]
-
-    async def due_nudges(self, now: datetime, limit: int = 500) -> list[Nudge]:
-        rows = await self._all(sa.select(nudge_t).where(
-            nudge_t.c.due_at.is_not(None), nudge_t.c.due_at <= now)
-            .order_by(nudge_t.c.due_at).limit(limit))
-        return [Nudge(PersonId(r.person_id), r.subject, r.project_id, r.due_at) for r in rows]
-
     async def latest_audit_id(self, action: str) -> int:
         """The id of the newest audit row of `action`, 0 for none (running processes poll
         it for `wayfinder content reload` requests)."""
         row = await self._one(sa.select(sa.func.max(audit_t.c.id)).where(
             audit_t.c.action == action))
         return int(row[0]) if row is not None and row[0] is not None else 0
-
-    async def all_cases(self) -> list[Case]:
-        return [_case(r) for r in await self._all(sa.select(case_t).order_by(case_t.c.created_at))]
 
     async def pending_page(self, after: int, limit: int, networks: Sequence[str],
                            replies_upto: int) -> list[OutboxRow]:

@@ -167,67 +167,6 @@ class OutboxRowTable(SQLModel, table=True):
     resent: int = 0  # handed to an adapter again after a restart: a duplicate is possible
 
 
-class HelpCase(SQLModel, table=True):
-    __tablename__ = "help_case"
-    __table_args__ = (
-        # One open request per newcomer at a time.
-        sa.Index("uq_help_case_active_person", "person_id", unique=True,
-                 sqlite_where=sa.text("status IN ('open', 'claimed')"),
-                 postgresql_where=sa.text("status IN ('open', 'claimed')")),
-        # The escalation scan reads only cases that are due.
-        sa.Index("ix_help_case_escalate_at", "escalate_at",
-                 sqlite_where=sa.text("escalate_at IS NOT NULL"),
-                 postgresql_where=sa.text("escalate_at IS NOT NULL")),
-        sa.Index("ix_help_case_mentor", "mentor_key", "status"),
-    )
-    code: str = Field(primary_key=True, max_length=16)
-    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
-    newcomer: str = Field(max_length=300)
-    project_id: str = Field(max_length=128)
-    subject: str = Field(max_length=300)
-    reason: str = Field(default="", max_length=500)
-    source: str = Field(max_length=16)
-    status: str = Field(default="open", max_length=16)
-    level: int = 0
-    mentor_key: str = Field(default="", max_length=300)
-    claimed_by: str = Field(default="", max_length=300)
-    tried: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
-    note: str = Field(default="", max_length=500)
-    created_at: datetime = _when()
-    pinged_at: datetime | None = _when(nullable=True)
-    claimed_at: datetime | None = _when(nullable=True)
-    resolved_at: datetime | None = _when(nullable=True)
-    escalate_at: datetime | None = _when(nullable=True)
-
-
-class MentorStateRow(SQLModel, table=True):
-    __tablename__ = "mentor_state"
-    mentor_key: str = Field(primary_key=True, max_length=300)
-    away_until: datetime | None = _when(nullable=True)
-    last_assigned_at: datetime | None = _when(nullable=True)
-
-
-class MentorAssignment(SQLModel, table=True):
-    """Mentors added by an admin in chat, on top of those in content."""
-
-    __tablename__ = "mentor_assignment"
-    project_id: str = Field(primary_key=True, max_length=128)
-    identity_key: str = Field(primary_key=True, max_length=300)
-
-
-class NudgeRow(SQLModel, table=True):
-    """When to ask a person whether they want help; NULL once asked (it fires once)."""
-
-    __tablename__ = "nudge"
-    __table_args__ = (sa.Index("ix_nudge_due_at", "due_at",
-                               sqlite_where=sa.text("due_at IS NOT NULL"),
-                               postgresql_where=sa.text("due_at IS NOT NULL")),)
-    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
-    subject: str = Field(max_length=300)
-    project_id: str = Field(max_length=128)
-    due_at: datetime | None = _when(nullable=True)
-
-
 class AuditRow(SQLModel, table=True):
     __tablename__ = "audit"
     id: int | None = Field(default=None, primary_key=True)

@@ -10,9 +10,9 @@ import pytest
 
 from bot.content import MentorProfile
 from bot.officehours import parse_hours
-from bot.records import MentorState
 from bot.roles import Mentor
 from flows.mentoring.cases import choose_mentor
+from flows.mentoring.records import MentorState
 from tests.harness import FakeClock, Harness, make_config
 
 NETWORKS = ("irc", "matrix", "telegram")

@@ -4,16 +4,17 @@ the store has every feature's narrow reads."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.app import feature_reads
 from bot.model import PersonId
-from bot.ports import PersonState
+from bot.ports import PersonState, Reads
 from bot.records import Audit, Record
-from flows.events.reads import EventsReads
-from flows.events.reads import reads_of as events_reads
+from flows.events import reads as events_reads
+from flows.mentoring import reads as mentoring_reads
 from storage.records import CORE, RecordSql, combine
 from storage.repository import RECORDS, SqlStore
 
@@ -37,7 +38,7 @@ def declared_records() -> dict[str, type[Record]]:
 
 def test_every_declared_record_is_written_by_exactly_one_storage_module() -> None:
     declared = declared_records()
-    assert "events.SetRsvp" in declared
+    assert {"events.SetRsvp", "mentoring.SetNudge", "mentoring.OpenCase"} <= set(declared)
     unwritten = [name for name, kind in declared.items()
                  if kind not in RECORDS.apply and kind not in RECORDS.bulk]
     assert unwritten == []
@@ -57,12 +58,22 @@ def test_a_record_no_storage_module_writes_is_an_error_naming_it() -> None:
         RecordSql().write(None, Stray())  # type: ignore[arg-type]
 
 
+READS_OF: dict[str, Callable[[Reads], object]] = {
+    "events": events_reads.reads_of,
+    "mentoring": mentoring_reads.reads_of,
+}
+
+
+def test_every_feature_with_reads_is_checked_here() -> None:
+    assert sorted(p.parent.name for p in (ROOT / "flows").glob("*/reads.py")) == sorted(READS_OF)
+
+
 async def test_the_store_has_every_features_reads(sqlite_url: str) -> None:
     store = SqlStore.open(sqlite_url)
     try:
         assert all(reads is store for reads in feature_reads(store))
-        assert isinstance(store, EventsReads)
-        assert events_reads(store) is store
+        assert len(feature_reads(store)) == len(READS_OF)
+        assert all(reads_of(store) is store for reads_of in READS_OF.values())
     finally:
         await store.db.dispose()
 
@@ -72,6 +83,7 @@ class CoreReadsOnly:
         return None
 
 
-def test_a_store_without_a_features_reads_is_refused_by_name() -> None:
-    with pytest.raises(TypeError, match="CoreReadsOnly lacks the events feature's reads"):
-        events_reads(CoreReadsOnly())  # type: ignore[arg-type]
+@pytest.mark.parametrize("feature", sorted(READS_OF))
+def test_a_store_without_a_features_reads_is_refused_by_name(feature: str) -> None:
+    with pytest.raises(TypeError, match=f"CoreReadsOnly lacks the {feature} feature's reads"):
+        READS_OF[feature](CoreReadsOnly())  # type: ignore[arg-type]

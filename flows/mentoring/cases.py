@@ -20,7 +20,10 @@ from bot.durations import describe, parse_duration
 from bot.flow import Due, Handler, Transition, Turn
 from bot.model import Network, RoomRef, room_from_json
 from bot.ports import Reads
-from bot.records import (
+from bot.roles import Mentor
+from bot.text import one_line
+from flows.mentoring.reads import reads_of
+from flows.mentoring.records import (
     AddMentor,
     Case,
     ClaimCase,
@@ -32,8 +35,6 @@ from bot.records import (
     ReleaseCase,
     ResolveCase,
 )
-from bot.roles import Mentor
-from bot.text import one_line
 from flows.path.progress import chosen_project, chosen_workshop, path_of, workshop_index
 
 HELP_ME = re.compile(r"^me\b[\s,:;.!-]*", re.IGNORECASE)  # "!help me, ..." asks for a mentor
@@ -108,8 +109,9 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
     project = ticket.project
     want = level
     if want <= LEVEL_NEXT_MENTOR:
+        reads = reads_of(turn.reads)
         mentor = choose_mentor(turn.directory.mentors_of(project.id), turn.now,
-                               await turn.reads.mentor_loads(), await turn.reads.mentor_states(),
+                               await reads.mentor_loads(), await reads.mentor_states(),
                                exclude=tried, networks=turn.networks)
         if mentor is not None:
             due = mentor.hours.add_open_time(turn.now, config.escalate)
@@ -148,7 +150,7 @@ async def stuck(turn: Turn) -> Transition:
         turn.say("Tell me which project you're working on first: type !start. Then !stuck "
                  "finds you a mentor.")
         return None
-    existing = await turn.reads.open_case_of(turn.person_id)
+    existing = await reads_of(turn.reads).open_case_of(turn.person_id)
     if existing is not None:
         state = ("a mentor is on it" if existing.status == "claimed"
                  else "I'm still finding a mentor")
@@ -180,11 +182,11 @@ async def _find_case(turn: Turn, mentor: Mentor) -> Case | None:
     """The case named in the arguments, else the mentor's only pending one."""
     code, _ = _split_code(turn.input.args)
     if code:
-        found = await turn.reads.case(code)
+        found = await reads_of(turn.reads).case(code)
         if found is None:
             turn.say(f"There's no case {code}. !mentees lists yours.")
         return found
-    mine = await turn.reads.cases_of_mentor(mentor.key)
+    mine = await reads_of(turn.reads).cases_of_mentor(mentor.key)
     if len(mine) == 1:
         return mine[0]
     turn.say("Which case? Add its code, e.g. !claim K7M2Q. !mentees lists yours." if mine
@@ -278,7 +280,7 @@ async def resolve_case(turn: Turn) -> Transition:
 
 async def mentees(turn: Turn) -> Transition:
     mentor = _mentor_of(turn)
-    cases = await turn.reads.cases_of_mentor(mentor.key)
+    cases = await reads_of(turn.reads).cases_of_mentor(mentor.key)
     if not cases:
         turn.say("You have no open cases. Thank you for being there!")
         return None
@@ -320,8 +322,8 @@ async def away(turn: Turn) -> Transition:
 
 
 async def mentors_overview(turn: Turn) -> Transition:
-    loads = await turn.reads.mentor_loads()
-    states = await turn.reads.mentor_states()
+    loads = await reads_of(turn.reads).mentor_loads()
+    states = await reads_of(turn.reads).mentor_states()
     lines = ["Mentor load (open cases / capacity):"]
     for project in turn.content.projects.values():
         lines.append(f"{project.name}:")
@@ -377,7 +379,7 @@ def _nudge_handler(subject: str) -> Handler:
         if (where is None or where[0] != subject or turn.data.get("paused")
                 or turn.flow is None or subject in path_of(turn).nudged):
             return None  # moved on, paused or stopped: nothing to ask
-        if await turn.reads.open_case_of(turn.person_id) is not None:
+        if await reads_of(turn.reads).open_case_of(turn.person_id) is not None:
             return None
         path_of(turn).nudged.append(subject)
         turn.event("nudged", subject=subject)
@@ -392,12 +394,12 @@ def _nudge_handler(subject: str) -> Handler:
 async def nudges(reads: Reads, now: datetime, config: Config) -> list[Due]:
     """People with no progress past their due time are asked, once, if they want help."""
     return [Due(n.person_id, f"nudge:{n.person_id}:{n.subject}:{n.due_at.isoformat()}",
-                _nudge_handler(n.subject)) for n in await reads.due_nudges(now)]
+                _nudge_handler(n.subject)) for n in await reads_of(reads).due_nudges(now)]
 
 
 def _escalation_handler(case: Case) -> Handler:
     async def escalate(turn: Turn) -> Transition:
-        current = await turn.reads.case(case.code)
+        current = await reads_of(turn.reads).case(case.code)
         project = turn.content.projects.get(case.project_id)
         if current is None or current.status != "open" or project is None or (
                 current.escalate_at != case.escalate_at):
@@ -414,7 +416,7 @@ def _escalation_handler(case: Case) -> Handler:
 
 async def escalations(reads: Reads, now: datetime, config: Config) -> list[Due]:
     return [Due(c.person_id, f"escalate:{c.code}:{c.level}:{c.escalate_at}",
-                _escalation_handler(c)) for c in await reads.due_escalations(now)]
+                _escalation_handler(c)) for c in await reads_of(reads).due_escalations(now)]
 
 
 # -- reports ----------------------------------------------------------------------------------

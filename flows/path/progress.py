@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from bot.content import Content, Project, Workshop
 from bot.flow import Turn
-from bot.records import ClearNudge, SetNudge
 from flows.path.state import PathState
 
 STAGES = ("Find your project", "Get started", "First task", "Get involved", "Get more involved")
@@ -96,6 +95,9 @@ def expect_progress(turn: Turn, subject: str, after: timedelta) -> None:
     if path.expecting == subject:
         return  # shown again (a hint, !resume): the clock runs from when they got here
     path.expecting = subject
+    # Mentoring owns nudges, and its cases read the path: imported here, not at the top.
+    from flows.mentoring.records import SetNudge
+
     turn.record(SetNudge(turn.person_id, subject, project.id, turn.now + after))
 
 
@@ -103,4 +105,6 @@ def no_progress_expected(turn: Turn) -> None:
     path = path_of(turn)
     if path.expecting:
         path.expecting = ""
+        from flows.mentoring.records import ClearNudge
+
         turn.record(ClearNudge(turn.person_id))

@@ -1,0 +1,38 @@
+"""What the mentoring feature reads from the store: cases, mentors' loads and states, due
+escalations and nudges. Handlers and due scans get it through `reads_of(turn.reads)`; the
+composition root checks statically that its store has these (bot/app.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from bot.model import PersonId
+from bot.ports import Reads
+from flows.mentoring.records import Case, MentorState, Nudge
+
+
+@runtime_checkable
+class MentoringReads(Reads, Protocol):
+    """The mentoring handlers' and due scans' reads."""
+
+    async def case(self, code: str) -> Case | None: ...
+
+    async def open_case_of(self, person_id: PersonId) -> Case | None: ...
+
+    async def cases_of_mentor(self, mentor_key: str) -> list[Case]: ...
+
+    async def mentor_loads(self) -> dict[str, int]: ...
+
+    async def mentor_states(self) -> dict[str, MentorState]: ...
+
+    async def due_escalations(self, now: datetime) -> list[Case]: ...
+
+    async def due_nudges(self, now: datetime, limit: int = 500) -> list[Nudge]: ...
+
+
+def reads_of(reads: Reads) -> MentoringReads:
+    """The store behind a turn (or a due scan), as the mentoring feature reads it."""
+    if not isinstance(reads, MentoringReads):
+        raise TypeError(f"{type(reads).__name__} lacks the mentoring feature's reads")
+    return reads
