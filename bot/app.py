@@ -41,6 +41,7 @@ from flows.events.reads import EventsReads
 from flows.events.records import Broadcast, ScheduleBroadcast
 from flows.mentoring.reads import MentoringReads
 from flows.mentoring.records import AddMentor
+from flows.path.reads import PathReads
 from storage.migrate import is_current
 from storage.repository import SqlStore
 
@@ -58,10 +59,10 @@ FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more l
 )
 
 
-def feature_reads(store: SqlStore) -> tuple[EventsReads, MentoringReads]:
+def feature_reads(store: SqlStore) -> tuple[EventsReads, MentoringReads, PathReads]:
     """The store as each feature reads it (flows/<feature>/reads.py): mypy checks here that
     it has every feature's reads, which `reads_of(turn.reads)` then finds at run time."""
-    return store, store
+    return store, store, store
 
 
 def command_menu() -> list[tuple[str, str]]:

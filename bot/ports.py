@@ -8,12 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.model import Capabilities, Identity, Inbound, Network, Outbound, PersonId, Receipt
-from bot.records import (
-    Certificate,
-    LinkCode,
-    Record,
-    TaskClaim,
-)
+from bot.records import LinkCode, Record
 
 InboundSink = Callable[[Inbound], Awaitable[None]]
 # One recipient's message for a broadcast, and the time it must wait for (quiet hours).
@@ -174,10 +169,6 @@ class ConflictError(Exception):
 class Reads(Protocol):
     """What flows may read. Writes only happen through a UnitOfWork."""
 
-    async def active_claim(self, person_id: PersonId) -> TaskClaim | None: ...
-
-    async def claimed_task_ids(self) -> set[str]: ...
-
     async def link_code(self, code: str) -> LinkCode | None: ...
 
     async def link_codes_since(self, person_id: PersonId, since: datetime) -> int: ...
@@ -186,11 +177,8 @@ class Reads(Protocol):
 
     async def identities(self, person_id: PersonId) -> list[Identity]: ...
 
-    async def certificates_of(self, person_id: PersonId) -> list[Certificate]: ...
-
     async def load_state(self, person_id: PersonId) -> PersonState | None: ...
 
-    async def idle_claims(self, before: datetime) -> list[TaskClaim]: ...
 
 
 class Store(Reads, Protocol):
@@ -209,8 +197,6 @@ class Store(Reads, Protocol):
     async def mark_dead(self, outbox_id: int, error: str) -> None: ...
 
     async def mark_unknown(self, outbox_id: int, error: str) -> None: ...
-
-    async def certificate(self, code: str) -> Certificate | None: ...
 
     async def dead_letters(self) -> list[OutboxRow]: ...
 

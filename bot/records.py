@@ -19,51 +19,6 @@ class Record:
 
 
 @dataclass(frozen=True)
-class TaskClaim:
-    task_id: str
-    project_id: str
-    person_id: PersonId
-    claimed_at: datetime
-    last_activity_at: datetime
-
-
-@dataclass(frozen=True)
-class ClaimTask(Record):
-    """Claim a task; fails the unit with ConflictError if someone holds it already."""
-
-    task_id: str
-    project_id: str
-    person_id: PersonId
-    at: datetime
-
-
-@dataclass(frozen=True)
-class EndClaim(Record):
-    """Close a person's active claim: "done", "released", "idle" or "removed" (from content)."""
-
-    person_id: PersonId
-    task_id: str
-    outcome: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class TouchClaim(Record):
-    person_id: PersonId
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Certificate(Record):
-    code: str
-    person_id: PersonId
-    holder: str
-    workshop_id: str
-    workshop_title: str
-    issued_at: datetime
-
-
-@dataclass(frozen=True)
 class LinkCode(Record):
     code: str
     person_id: PersonId

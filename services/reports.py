@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.config import Config
 from bot.ports import DueFailure, OutboxRow
-from bot.records import Certificate
 from flows.mentoring.cases import ReportRow, report
+from flows.path.records import Certificate
 from services.store import maintenance_store
 
 

@@ -13,30 +13,22 @@ from sqlalchemy.engine import Connection
 
 from bot.records import (
     Audit,
-    Certificate,
-    ClaimTask,
-    EndClaim,
     LinkCode,
     MergePersons,
     Record,
-    TouchClaim,
     UseLinkCode,
 )
 from storage.bulk import BulkSql
 from storage.tables import (
     AuditRow,
-    CertificateRow,
     FlowState,
     IdentityRow,
     LinkCodeRow,
     OutboxRowTable,
     Person,
     ProgressEvent,
-    TaskClaimRow,
 )
 
-claim_t = TaskClaimRow.__table__  # type: ignore[attr-defined]
-cert_t = CertificateRow.__table__  # type: ignore[attr-defined]
 link_t = LinkCodeRow.__table__  # type: ignore[attr-defined]
 identity_t = IdentityRow.__table__  # type: ignore[attr-defined]
 person_t = Person.__table__  # type: ignore[attr-defined]
@@ -90,42 +82,19 @@ def combine(*parts: RecordSql) -> RecordSql:
     return RecordSql(apply, frozenset().union(*(p.safe for p in parts)), bulk,
                      tuple(m for p in parts for m in p.moves))
 
-_active = claim_t.c.ended_at.is_(None)
 
-
-def _bind(name: str) -> sa.BindParameter[object]:
+def bind(name: str) -> sa.BindParameter[object]:
     return sa.bindparam(f"b_{name}")
 
 
 # Built once: a statement object per call would be compiled-cache-keyed again every time.
-_CLAIM = sa.insert(claim_t)
-_END_CLAIM = sa.update(claim_t).where(
-    claim_t.c.person_id == _bind("person"), claim_t.c.task_id == _bind("task"), _active,
-).values(ended_at=_bind("at"), outcome=_bind("outcome"))
-_TOUCH_CLAIM = sa.update(claim_t).where(claim_t.c.person_id == _bind("person"), _active).values(
-    last_activity_at=_bind("at"))
-_CERTIFICATE = sa.insert(cert_t)
 _LINK_CODE = sa.insert(link_t)
 _USE_LINK_CODE = sa.update(link_t).where(
-    link_t.c.code == _bind("code"), link_t.c.used_at.is_(None)).values(used_at=_bind("at"))
+    link_t.c.code == bind("code"), link_t.c.used_at.is_(None)).values(used_at=bind("at"))
 
 
 def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
     match record:
-        case ClaimTask():
-            conn.execute(_CLAIM, {"task_id": record.task_id, "project_id": record.project_id,
-                                  "person_id": record.person_id, "claimed_at": record.at,
-                                  "last_activity_at": record.at, "outcome": ""})
-        case EndClaim():
-            conn.execute(_END_CLAIM, {"b_person": record.person_id, "b_task": record.task_id,
-                                      "b_at": record.at, "b_outcome": record.outcome})
-        case TouchClaim():
-            conn.execute(_TOUCH_CLAIM, {"b_person": record.person_id, "b_at": record.at})
-        case Certificate():
-            conn.execute(_CERTIFICATE, {
-                "code": record.code, "person_id": record.person_id, "holder": record.holder,
-                "workshop_id": record.workshop_id, "workshop_title": record.workshop_title,
-                "issued_at": record.issued_at})
         case LinkCode():
             conn.execute(_LINK_CODE, {"code": record.code, "person_id": record.person_id,
                                       "created_at": record.created_at,
@@ -165,7 +134,7 @@ def _audit(conn: Connection, record: Audit, records: RecordSql) -> None:
 
 def _merge(conn: Connection, record: MergePersons, records: RecordSql) -> None:
     source, target = record.source, record.target
-    for table in (identity_t, claim_t, cert_t, link_t, event_t, outbox_t):
+    for table in (identity_t, link_t, event_t, outbox_t):
         conn.execute(sa.update(table).where(table.c.person_id == source).values(
             person_id=target))
     records.move_person(conn, source, target)  # every feature's own rows
@@ -175,6 +144,5 @@ def _merge(conn: Connection, record: MergePersons, records: RecordSql) -> None:
 
 
 CORE = RecordSql(apply={Audit: _audit}, safe=frozenset({Audit}))
-_PENDING = (ClaimTask, EndClaim, TouchClaim, Certificate, LinkCode, UseLinkCode, MergePersons)
-NOT_YET_MOVED = RecordSql(apply=dict.fromkeys(_PENDING, _apply),
-                          safe=frozenset({EndClaim, TouchClaim}))
+_PENDING = (LinkCode, UseLinkCode, MergePersons)
+NOT_YET_MOVED = RecordSql(apply=dict.fromkeys(_PENDING, _apply))

@@ -10,7 +10,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.codes import normalise_code
 from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import (
     CommitResult,
@@ -21,9 +20,7 @@ from bot.ports import (
     UnitOfWork,
 )
 from bot.records import (
-    Certificate,
     LinkCode,
-    TaskClaim,
 )
 from storage import duework
 from storage.database import Database, describe_failure, open_database, store_failure
@@ -32,13 +29,13 @@ from storage.events import EventsQueries
 from storage.mentoring import RECORDS as MENTORING
 from storage.mentoring import MentoringQueries
 from storage.migrate import upgrade
+from storage.path import RECORDS as PATH
+from storage.path import PathQueries
 from storage.queries import Queries
 from storage.records import (
     CORE,
     NOT_YET_MOVED,
     audit_t,
-    cert_t,
-    claim_t,
     event_t,
     identity_t,
     link_t,
@@ -49,27 +46,14 @@ from storage.records import combine as combine_records
 from storage.writer import GroupWriter
 
 # Every storage module: its queries are the store's bases, its records' writers combined.
-RECORDS = combine_records(CORE, NOT_YET_MOVED, EVENTS, MENTORING)
-
-_active = claim_t.c.ended_at.is_(None)
-
-
-def _claim(row: Any) -> TaskClaim:
-    return TaskClaim(row.task_id, row.project_id, PersonId(row.person_id), row.claimed_at,
-                     row.last_activity_at)
-
-
-def _certificate(row: Any) -> Certificate:
-    return Certificate(row.code, PersonId(row.person_id), row.holder, row.workshop_id,
-                       row.workshop_title, row.issued_at)
-
+RECORDS = combine_records(CORE, NOT_YET_MOVED, EVENTS, MENTORING, PATH)
 
 def _outbox(row: Any) -> OutboxRow:
     return OutboxRow(row.id, row.idempotency_key, Network(row.network), row.body, row.attempts,
                      last_error=row.last_error, status=row.status)
 
 
-class SqlStore(EventsQueries, MentoringQueries, Queries):
+class SqlStore(EventsQueries, MentoringQueries, PathQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:
@@ -179,24 +163,6 @@ class SqlStore(EventsQueries, MentoringQueries, Queries):
                                .order_by(identity_t.c.created_at))
         return [Identity(Network(r.network), ExternalId(r.external_id), r.verified) for r in rows]
 
-    async def active_claim(self, person_id: PersonId) -> TaskClaim | None:
-        row = await self._one(sa.select(claim_t).where(claim_t.c.person_id == person_id, _active))
-        return None if row is None else _claim(row)
-
-    async def claimed_task_ids(self) -> set[str]:
-        return {r.task_id for r in await self._all(sa.select(claim_t.c.task_id).where(_active))}
-
-    async def finished_task_ids(self, person_id: PersonId) -> set[str]:
-        rows = await self._all(sa.select(claim_t.c.task_id).where(
-            claim_t.c.person_id == person_id, claim_t.c.outcome == "done"))
-        return {r.task_id for r in rows}
-
-    async def idle_claims(self, before: datetime) -> list[TaskClaim]:
-        rows = await self._all(sa.select(claim_t).where(
-            _active, claim_t.c.last_activity_at < before)
-            .order_by(claim_t.c.last_activity_at).limit(500))
-        return [_claim(r) for r in rows]
-
     async def link_code(self, code: str) -> LinkCode | None:
         row = await self._one(sa.select(link_t).where(link_t.c.code == code))
         if row is None:
@@ -213,15 +179,6 @@ class SqlStore(EventsQueries, MentoringQueries, Queries):
         stmt = sa.select(sa.func.count()).select_from(event_t).where(
             event_t.c.person_id == person_id, event_t.c.kind == kind, event_t.c.at >= since)
         return int((await self._one(stmt))[0])
-
-    async def certificate(self, code: str) -> Certificate | None:
-        row = await self._one(sa.select(cert_t).where(cert_t.c.code == normalise_code(code)))
-        return None if row is None else _certificate(row)
-
-    async def certificates_of(self, person_id: PersonId) -> list[Certificate]:
-        rows = await self._all(sa.select(cert_t).where(cert_t.c.person_id == person_id)
-                               .order_by(cert_t.c.issued_at))
-        return [_certificate(r) for r in rows]
 
     async def pending_outbox(self) -> list[OutboxRow]:
         rows = await self._all(sa.select(outbox_t).where(outbox_t.c.status == "pending")

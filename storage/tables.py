@@ -85,41 +85,6 @@ class ProgressEvent(SQLModel, table=True):
     at: datetime = _when()
 
 
-class TaskClaimRow(SQLModel, table=True):
-    __tablename__ = "task_claim"
-    __table_args__ = (
-        # A task goes to one person at a time, and a person holds one task at a time.
-        sa.Index("uq_task_claim_active_task", "task_id", unique=True,
-                 sqlite_where=sa.text("ended_at IS NULL"),
-                 postgresql_where=sa.text("ended_at IS NULL")),
-        sa.Index("uq_task_claim_active_person", "person_id", unique=True,
-                 sqlite_where=sa.text("ended_at IS NULL"),
-                 postgresql_where=sa.text("ended_at IS NULL")),
-        # The idle-claim scan reads only active claims, oldest activity first.
-        sa.Index("ix_task_claim_idle", "last_activity_at",
-                 sqlite_where=sa.text("ended_at IS NULL"),
-                 postgresql_where=sa.text("ended_at IS NULL")),
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    task_id: str = Field(max_length=128)
-    project_id: str = Field(max_length=128)
-    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
-    claimed_at: datetime = _when()
-    last_activity_at: datetime = _when()
-    ended_at: datetime | None = _when(nullable=True)
-    outcome: str = Field(default="", max_length=16)
-
-
-class CertificateRow(SQLModel, table=True):
-    __tablename__ = "certificate"
-    code: str = Field(primary_key=True, max_length=32)
-    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
-    holder: str = Field(max_length=255)
-    workshop_id: str = Field(max_length=128)
-    workshop_title: str = Field(max_length=255)
-    issued_at: datetime = _when()
-
-
 class LinkCodeRow(SQLModel, table=True):
     __tablename__ = "link_code"
     code: str = Field(primary_key=True, max_length=32)

@@ -8,8 +8,10 @@ from bot.codes import normalise_code, short_code
 from bot.durations import describe
 from bot.flow import Goto, Transition, Turn
 from bot.model import room_to_json
-from bot.records import EndClaim, LinkCode, MergePersons, UseLinkCode
+from bot.records import LinkCode, MergePersons, UseLinkCode
 from flows.path.progress import progress_rank
+from flows.path.reads import reads_of as path_reads
+from flows.path.records import EndClaim
 from flows.path.state import PathState
 
 FAILED_REDEMPTIONS_PER_HOUR = 10
@@ -51,8 +53,8 @@ async def _redeem(turn: Turn, code: str) -> Transition:
                  "network.")
         return None
     target = found.person_id
-    mine = await turn.reads.active_claim(turn.person_id)
-    theirs = await turn.reads.active_claim(target)
+    mine = await path_reads(turn.reads).active_claim(turn.person_id)
+    theirs = await path_reads(turn.reads).active_claim(target)
     if mine is not None and theirs is not None:  # one person holds one task at a time
         turn.record(EndClaim(turn.person_id, mine.task_id, "released", turn.now))
     target_state = await turn.reads.load_state(target)

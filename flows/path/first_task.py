@@ -8,7 +8,6 @@ from bot.config import Config
 from bot.content import Project, Task
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
 from bot.ports import Reads
-from bot.records import ClaimTask, EndClaim, TaskClaim, TouchClaim
 from flows.path.progress import (
     channel_list,
     chosen_project,
@@ -19,6 +18,8 @@ from flows.path.progress import (
     path_of,
     profile,
 )
+from flows.path.reads import reads_of
+from flows.path.records import ClaimTask, EndClaim, TaskClaim, TouchClaim
 
 
 def pick_task(project: Project, taken: set[str], done: set[str],
@@ -73,7 +74,7 @@ async def offer(turn: Turn) -> Transition:
             return Goto("working")
         _release_removed(turn, held, f" for {project.name}")
     prof = profile(path)
-    task = pick_task(project, await turn.reads.claimed_task_ids(),
+    task = pick_task(project, await reads_of(turn.reads).claimed_task_ids(),
                      set(path.finished_tasks),
                      [*prof["skills"], *prof["languages"]])
     if task is None:
@@ -156,7 +157,7 @@ def _task_title(turn: Turn, claim: TaskClaim) -> str:
 
 def _release_idle(claim: TaskClaim) -> Handler:
     async def release(turn: Turn) -> Transition:
-        current = await turn.reads.active_claim(claim.person_id)
+        current = await reads_of(turn.reads).active_claim(claim.person_id)
         if (path_of(turn).task != claim.task_id or current is None
                 or current.last_activity_at != claim.last_activity_at):
             return None  # done, released or touched while the scan waited for the lock
@@ -173,6 +174,6 @@ def _release_idle(claim: TaskClaim) -> Handler:
 
 async def idle_claims(reads: Reads, now: datetime, config: Config) -> list[Due]:
     """Task claims nobody touched for `flows.claim_idle_after` are released, once."""
-    claims = await reads.idle_claims(now - config.flows.claim_idle)
+    claims = await reads_of(reads).idle_claims(now - config.flows.claim_idle)
     return [Due(c.person_id, f"idle:{c.person_id}:{c.task_id}:{c.last_activity_at.isoformat()}",
                 _release_idle(c)) for c in claims]

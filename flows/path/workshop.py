@@ -14,7 +14,6 @@ from bot.content import (
 )
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
-from bot.records import Certificate
 from flows.events.state import EventsState
 from flows.path.progress import (
     chosen_workshop,
@@ -24,6 +23,7 @@ from flows.path.progress import (
     set_workshop_index,
     workshop_index,
 )
+from flows.path.records import Certificate
 
 
 def _checkpoint_prompt(step: WorkshopStep) -> tuple[str, list[Choice]]:

@@ -1,0 +1,30 @@
+"""What the path feature reads from the store: task claims. Handlers and due scans get it
+through `reads_of(turn.reads)`; the composition root checks statically that its store has
+these (bot/app.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from bot.model import PersonId
+from bot.ports import Reads
+from flows.path.records import TaskClaim
+
+
+@runtime_checkable
+class PathReads(Reads, Protocol):
+    """The path handlers' and due scans' reads."""
+
+    async def active_claim(self, person_id: PersonId) -> TaskClaim | None: ...
+
+    async def claimed_task_ids(self) -> set[str]: ...
+
+    async def idle_claims(self, before: datetime) -> list[TaskClaim]: ...
+
+
+def reads_of(reads: Reads) -> PathReads:
+    """The store behind a turn (or a due scan), as the path feature reads it."""
+    if not isinstance(reads, PathReads):
+        raise TypeError(f"{type(reads).__name__} lacks the path feature's reads")
+    return reads

@@ -1,0 +1,138 @@
+"""The path feature's tables (task claims, certificates), its queries, and how its records
+apply in a unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, SQLModel
+
+from bot.codes import normalise_code
+from bot.model import PersonId
+from bot.records import Record
+from flows.path.records import Certificate, ClaimTask, EndClaim, TaskClaim, TouchClaim
+from storage.queries import Queries
+from storage.records import RecordSql, bind
+from storage.tables import _when
+
+
+class TaskClaimRow(SQLModel, table=True):
+    __tablename__ = "task_claim"
+    __table_args__ = (
+        # A task goes to one person at a time, and a person holds one task at a time.
+        sa.Index("uq_task_claim_active_task", "task_id", unique=True,
+                 sqlite_where=sa.text("ended_at IS NULL"),
+                 postgresql_where=sa.text("ended_at IS NULL")),
+        sa.Index("uq_task_claim_active_person", "person_id", unique=True,
+                 sqlite_where=sa.text("ended_at IS NULL"),
+                 postgresql_where=sa.text("ended_at IS NULL")),
+        # The idle-claim scan reads only active claims, oldest activity first.
+        sa.Index("ix_task_claim_idle", "last_activity_at",
+                 sqlite_where=sa.text("ended_at IS NULL"),
+                 postgresql_where=sa.text("ended_at IS NULL")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: str = Field(max_length=128)
+    project_id: str = Field(max_length=128)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    claimed_at: datetime = _when()
+    last_activity_at: datetime = _when()
+    ended_at: datetime | None = _when(nullable=True)
+    outcome: str = Field(default="", max_length=16)
+
+
+class CertificateRow(SQLModel, table=True):
+    __tablename__ = "certificate"
+    code: str = Field(primary_key=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    holder: str = Field(max_length=255)
+    workshop_id: str = Field(max_length=128)
+    workshop_title: str = Field(max_length=255)
+    issued_at: datetime = _when()
+
+
+claim_t = TaskClaimRow.__table__  # type: ignore[attr-defined]
+cert_t = CertificateRow.__table__  # type: ignore[attr-defined]
+_active = claim_t.c.ended_at.is_(None)
+
+
+def _claim(row: Any) -> TaskClaim:
+    return TaskClaim(row.task_id, row.project_id, PersonId(row.person_id), row.claimed_at,
+                     row.last_activity_at)
+
+
+def _certificate(row: Any) -> Certificate:
+    return Certificate(row.code, PersonId(row.person_id), row.holder, row.workshop_id,
+                       row.workshop_title, row.issued_at)
+
+
+class PathQueries(Queries):
+    async def active_claim(self, person_id: PersonId) -> TaskClaim | None:
+        row = await self._one(sa.select(claim_t).where(claim_t.c.person_id == person_id, _active))
+        return None if row is None else _claim(row)
+
+    async def claimed_task_ids(self) -> set[str]:
+        return {r.task_id for r in await self._all(sa.select(claim_t.c.task_id).where(_active))}
+
+    async def finished_task_ids(self, person_id: PersonId) -> set[str]:
+        rows = await self._all(sa.select(claim_t.c.task_id).where(
+            claim_t.c.person_id == person_id, claim_t.c.outcome == "done"))
+        return {r.task_id for r in rows}
+
+    async def idle_claims(self, before: datetime) -> list[TaskClaim]:
+        rows = await self._all(sa.select(claim_t).where(
+            _active, claim_t.c.last_activity_at < before)
+            .order_by(claim_t.c.last_activity_at).limit(500))
+        return [_claim(r) for r in rows]
+
+    async def certificate(self, code: str) -> Certificate | None:
+        row = await self._one(sa.select(cert_t).where(cert_t.c.code == normalise_code(code)))
+        return None if row is None else _certificate(row)
+
+    async def certificates_of(self, person_id: PersonId) -> list[Certificate]:
+        rows = await self._all(sa.select(cert_t).where(cert_t.c.person_id == person_id)
+                               .order_by(cert_t.c.issued_at))
+        return [_certificate(r) for r in rows]
+
+
+# Built once: a statement object per call would be compiled-cache-keyed again every time.
+_CLAIM = sa.insert(claim_t)
+_END_CLAIM = sa.update(claim_t).where(
+    claim_t.c.person_id == bind("person"), claim_t.c.task_id == bind("task"), _active,
+).values(ended_at=bind("at"), outcome=bind("outcome"))
+_TOUCH_CLAIM = sa.update(claim_t).where(claim_t.c.person_id == bind("person"), _active).values(
+    last_activity_at=bind("at"))
+_CERTIFICATE = sa.insert(cert_t)
+
+
+def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
+    match record:
+        case ClaimTask():
+            conn.execute(_CLAIM, {"task_id": record.task_id, "project_id": record.project_id,
+                                  "person_id": record.person_id, "claimed_at": record.at,
+                                  "last_activity_at": record.at, "outcome": ""})
+        case EndClaim():
+            conn.execute(_END_CLAIM, {"b_person": record.person_id, "b_task": record.task_id,
+                                      "b_at": record.at, "b_outcome": record.outcome})
+        case TouchClaim():
+            conn.execute(_TOUCH_CLAIM, {"b_person": record.person_id, "b_at": record.at})
+        case Certificate():
+            conn.execute(_CERTIFICATE, {
+                "code": record.code, "person_id": record.person_id, "holder": record.holder,
+                "workshop_id": record.workshop_id, "workshop_title": record.workshop_title,
+                "issued_at": record.issued_at})
+
+
+def _move_person(conn: Connection, source: int, target: int) -> None:
+    for table in (claim_t, cert_t):
+        conn.execute(sa.update(table).where(table.c.person_id == source).values(
+            person_id=target))
+
+
+RECORDS = RecordSql(apply=dict.fromkeys((ClaimTask, EndClaim, TouchClaim, Certificate), _apply),
+                    # Updates of a person's own claim cannot break a uniqueness rule.
+                    safe=frozenset({EndClaim, TouchClaim}),
+                    moves=(_move_person,))
