@@ -7,7 +7,6 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.choices import resolve
 from bot.config import Config
@@ -51,7 +50,7 @@ STATE_CACHE_SIZE = 20_000
 SCAN_NETWORK = Network("scan")  # inbox namespace of due work: a replayed scan is a no-op
 Clock = Callable[[], datetime]
 ReleaseReplies = Callable[[tuple[OutboxRow, ...]], None]
-StandingOf = Callable[[dict[str, Any], Content], Standing]
+StandingOf = Callable[[Turn], Standing]  # of the state a turn leaves
 AfterRecords = Callable[[Sequence[Record]], None]
 
 
@@ -286,7 +285,7 @@ class Engine:
         turn.settle()
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data,
                                 compact_json(turn.data),
-                                self.standing(turn.data, turn.content) if self.standing
+                                self.standing(turn) if self.standing
                                 else Standing())
         key_base = f"{inbox[0]}:{inbox[1]}"
         unit = UnitOfWork(

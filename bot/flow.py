@@ -67,7 +67,7 @@ class FeatureState(BaseModel):
 
     Fields have defaults, and only values that differ from them are stored."""
 
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    model_config = ConfigDict(extra="allow")
     namespace: ClassVar[str] = ""
 
     @classmethod

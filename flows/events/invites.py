@@ -14,7 +14,6 @@ import io
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -59,13 +58,13 @@ def milestone(path: PathState, content: Content) -> int:
     return AUDIENCES["project"] if current >= 1 else AUDIENCES["everyone"]
 
 
-def standing(data: dict[str, Any], content: Content) -> Standing:
-    """What audiences select on, from a person's whole stored state."""
-    mine, path = EventsState.of(data), PathState.of(data)
+def standing(turn: Turn) -> Standing:
+    """What audiences select on, from the state a turn leaves (on every commit)."""
+    mine, path = turn.state(EventsState), turn.state(PathState)
     consent = mine.invites and not path.left and bool(mine.region)
-    last = data.get("last_room")
+    last = turn.data.get("last_room")
     reach = str(last[0]) if isinstance(last, list) and last else ""
-    return Standing(mine.region, mine.timezone, consent, milestone(path, content), reach)
+    return Standing(mine.region, mine.timezone, consent, milestone(path, turn.content), reach)
 
 
 def events_of(turn: Turn) -> EventsState:
