@@ -35,6 +35,7 @@ from bot.roles import Directory
 from bot.scheduler import Ticker
 from bot.wiring import adapter_rates
 from flows import account, core, events, mentoring, path
+from flows.account.reads import AccountReads
 from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan, standing
 from flows.events.reads import EventsReads
@@ -59,10 +60,11 @@ FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more l
 )
 
 
-def feature_reads(store: SqlStore) -> tuple[EventsReads, MentoringReads, PathReads]:
+def feature_reads(
+        store: SqlStore) -> tuple[AccountReads, EventsReads, MentoringReads, PathReads]:
     """The store as each feature reads it (flows/<feature>/reads.py): mypy checks here that
     it has every feature's reads, which `reads_of(turn.reads)` then finds at run time."""
-    return store, store, store
+    return store, store, store, store
 
 
 def command_menu() -> list[tuple[str, str]]:

@@ -37,7 +37,7 @@ from bot.ports import (
     Store,
     UnitOfWork,
 )
-from bot.records import MergePersons, Record
+from bot.records import Record
 from bot.roles import Directory
 from bot.router import ParsedInput, parse
 from bot.text import clean_input, one_line
@@ -301,7 +301,7 @@ class Engine:
         if result.duplicate:
             return result
         self._after_records(turn.records)
-        if not any(isinstance(r, MergePersons) for r in turn.records):
+        if not any(r.forgets() for r in turn.records):
             self._remember(new_state)
         self.release(result.outbox)
         if self.after_records is not None and turn.records:
@@ -310,12 +310,12 @@ class Engine:
 
     def _after_records(self, records: list[Record]) -> None:
         for record in records:
-            if isinstance(record, MergePersons):
-                # Identities moved: forget cached ids and states of both people.
-                self._people = {i: p for i, p in self._people.items()
-                                if p not in (record.source, record.target)}
-                self._states.pop(record.source, None)
-                self._states.pop(record.target, None)
+            gone = record.forgets()
+            if gone:
+                # Identities moved (a merge): forget cached ids and states of those people.
+                self._people = {i: p for i, p in self._people.items() if p not in gone}
+                for person in gone:
+                    self._states.pop(person, None)
 
     # -- scheduled scans ------------------------------------------------------------------------
     async def scan_due(self) -> int:

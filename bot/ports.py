@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.model import Capabilities, Identity, Inbound, Network, Outbound, PersonId, Receipt
-from bot.records import LinkCode, Record
+from bot.records import Record
 
 InboundSink = Callable[[Inbound], Awaitable[None]]
 # One recipient's message for a broadcast, and the time it must wait for (quiet hours).
@@ -169,16 +169,11 @@ class ConflictError(Exception):
 class Reads(Protocol):
     """What flows may read. Writes only happen through a UnitOfWork."""
 
-    async def link_code(self, code: str) -> LinkCode | None: ...
-
-    async def link_codes_since(self, person_id: PersonId, since: datetime) -> int: ...
-
     async def events_since(self, person_id: PersonId, kind: str, since: datetime) -> int: ...
 
     async def identities(self, person_id: PersonId) -> list[Identity]: ...
 
     async def load_state(self, person_id: PersonId) -> PersonState | None: ...
-
 
 
 class Store(Reads, Protocol):

@@ -1,4 +1,5 @@
-"""Domain records that flows ask the store to write, and read back."""
+"""The core's records: the Record base every feature's records extend (flows/<feature>/
+records.py, written by storage/<feature>.py), and the audit row."""
 
 from __future__ import annotations
 
@@ -16,30 +17,6 @@ class Record:
     def forgets(self) -> tuple[PersonId, ...]:
         """People whose cached identities and state are stale once this commits."""
         return ()
-
-
-@dataclass(frozen=True)
-class LinkCode(Record):
-    code: str
-    person_id: PersonId
-    created_at: datetime
-    expires_at: datetime
-    used: bool
-
-
-@dataclass(frozen=True)
-class UseLinkCode(Record):
-    code: str
-
-
-@dataclass(frozen=True)
-class MergePersons(Record):
-    """Move everything of `source` onto `target` and delete `source`."""
-
-    source: PersonId
-    target: PersonId
-
-
 
 
 @dataclass(frozen=True)

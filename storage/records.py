@@ -5,37 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.records import (
-    Audit,
-    LinkCode,
-    MergePersons,
-    Record,
-    UseLinkCode,
-)
+from bot.records import Audit, Record
 from storage.bulk import BulkSql
 from storage.tables import (
     AuditRow,
     FlowState,
     IdentityRow,
-    LinkCodeRow,
     OutboxRowTable,
     Person,
     ProgressEvent,
 )
 
-link_t = LinkCodeRow.__table__  # type: ignore[attr-defined]
 identity_t = IdentityRow.__table__  # type: ignore[attr-defined]
 person_t = Person.__table__  # type: ignore[attr-defined]
 state_t = FlowState.__table__  # type: ignore[attr-defined]
 event_t = ProgressEvent.__table__  # type: ignore[attr-defined]
 outbox_t = OutboxRowTable.__table__  # type: ignore[attr-defined]
-
 audit_t = AuditRow.__table__  # type: ignore[attr-defined]
 
 # How one record type is written, inside the unit's transaction (uniqueness violations
@@ -87,26 +77,6 @@ def bind(name: str) -> sa.BindParameter[object]:
     return sa.bindparam(f"b_{name}")
 
 
-# Built once: a statement object per call would be compiled-cache-keyed again every time.
-_LINK_CODE = sa.insert(link_t)
-_USE_LINK_CODE = sa.update(link_t).where(
-    link_t.c.code == bind("code"), link_t.c.used_at.is_(None)).values(used_at=bind("at"))
-
-
-def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
-    match record:
-        case LinkCode():
-            conn.execute(_LINK_CODE, {"code": record.code, "person_id": record.person_id,
-                                      "created_at": record.created_at,
-                                      "expires_at": record.expires_at, "used_at": None})
-        case UseLinkCode():
-            expect_one(conn.execute(_USE_LINK_CODE, {"b_code": record.code,
-                                                      "b_at": datetime.now(UTC)}),
-                        "link code already used")
-        case MergePersons():
-            _merge(conn, record, records)
-
-
 class StaleRecord(sa.exc.IntegrityError):
     """A conditional update found the row changed by someone else (the caller retries)."""
 
@@ -132,17 +102,4 @@ def _audit(conn: Connection, record: Audit, records: RecordSql) -> None:
         at=record.at))
 
 
-def _merge(conn: Connection, record: MergePersons, records: RecordSql) -> None:
-    source, target = record.source, record.target
-    for table in (identity_t, link_t, event_t, outbox_t):
-        conn.execute(sa.update(table).where(table.c.person_id == source).values(
-            person_id=target))
-    records.move_person(conn, source, target)  # every feature's own rows
-    # The source's path state was folded into the target's by the flow; drop the rest.
-    conn.execute(sa.delete(state_t).where(state_t.c.person_id == source))
-    conn.execute(sa.delete(person_t).where(person_t.c.id == source))
-
-
 CORE = RecordSql(apply={Audit: _audit}, safe=frozenset({Audit}))
-_PENDING = (LinkCode, UseLinkCode, MergePersons)
-NOT_YET_MOVED = RecordSql(apply=dict.fromkeys(_PENDING, _apply))

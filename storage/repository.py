@@ -19,10 +19,9 @@ from bot.ports import (
     StoreBrokenError,
     UnitOfWork,
 )
-from bot.records import (
-    LinkCode,
-)
 from storage import duework
+from storage.account import RECORDS as ACCOUNT
+from storage.account import AccountQueries
 from storage.database import Database, describe_failure, open_database, store_failure
 from storage.events import RECORDS as EVENTS
 from storage.events import EventsQueries
@@ -34,11 +33,9 @@ from storage.path import PathQueries
 from storage.queries import Queries
 from storage.records import (
     CORE,
-    NOT_YET_MOVED,
     audit_t,
     event_t,
     identity_t,
-    link_t,
     outbox_t,
     state_t,
 )
@@ -46,14 +43,14 @@ from storage.records import combine as combine_records
 from storage.writer import GroupWriter
 
 # Every storage module: its queries are the store's bases, its records' writers combined.
-RECORDS = combine_records(CORE, NOT_YET_MOVED, EVENTS, MENTORING, PATH)
+RECORDS = combine_records(CORE, ACCOUNT, EVENTS, MENTORING, PATH)
 
 def _outbox(row: Any) -> OutboxRow:
     return OutboxRow(row.id, row.idempotency_key, Network(row.network), row.body, row.attempts,
                      last_error=row.last_error, status=row.status)
 
 
-class SqlStore(EventsQueries, MentoringQueries, PathQueries, Queries):
+class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:
@@ -162,18 +159,6 @@ class SqlStore(EventsQueries, MentoringQueries, PathQueries, Queries):
         rows = await self._all(sa.select(identity_t).where(identity_t.c.person_id == person_id)
                                .order_by(identity_t.c.created_at))
         return [Identity(Network(r.network), ExternalId(r.external_id), r.verified) for r in rows]
-
-    async def link_code(self, code: str) -> LinkCode | None:
-        row = await self._one(sa.select(link_t).where(link_t.c.code == code))
-        if row is None:
-            return None
-        return LinkCode(row.code, PersonId(row.person_id), row.created_at, row.expires_at,
-                        row.used_at is not None)
-
-    async def link_codes_since(self, person_id: PersonId, since: datetime) -> int:
-        stmt = sa.select(sa.func.count()).select_from(link_t).where(
-            link_t.c.person_id == person_id, link_t.c.created_at >= since)
-        return int((await self._one(stmt))[0])
 
     async def events_since(self, person_id: PersonId, kind: str, since: datetime) -> int:
         stmt = sa.select(sa.func.count()).select_from(event_t).where(

@@ -85,15 +85,6 @@ class ProgressEvent(SQLModel, table=True):
     at: datetime = _when()
 
 
-class LinkCodeRow(SQLModel, table=True):
-    __tablename__ = "link_code"
-    code: str = Field(primary_key=True, max_length=32)
-    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
-    created_at: datetime = _when()
-    expires_at: datetime = _when()
-    used_at: datetime | None = _when(nullable=True)
-
-
 class InboxRow(SQLModel, table=True):
     __tablename__ = "inbox"
     network: str = Field(primary_key=True, max_length=32)

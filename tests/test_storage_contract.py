@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import CommitResult, ConflictError, OutboxItem, PersonState, UnitOfWork
-from bot.records import LinkCode, MergePersons, UseLinkCode
+from flows.account.records import LinkCode, MergePersons, UseLinkCode
 from flows.path.records import Certificate, ClaimTask, EndClaim
 from storage.migrate import current_revision, upgrade
 from storage.repository import SqlStore

@@ -13,6 +13,7 @@ from bot.app import feature_reads
 from bot.model import PersonId
 from bot.ports import PersonState, Reads
 from bot.records import Audit, Record
+from flows.account import reads as account_reads
 from flows.events import reads as events_reads
 from flows.mentoring import reads as mentoring_reads
 from flows.path import reads as path_reads
@@ -40,7 +41,7 @@ def declared_records() -> dict[str, type[Record]]:
 def test_every_declared_record_is_written_by_exactly_one_storage_module() -> None:
     declared = declared_records()
     assert {"events.SetRsvp", "mentoring.SetNudge", "mentoring.OpenCase",
-            "path.ClaimTask"} <= set(declared)
+            "path.ClaimTask", "account.MergePersons"} <= set(declared)
     unwritten = [name for name, kind in declared.items()
                  if kind not in RECORDS.apply and kind not in RECORDS.bulk]
     assert unwritten == []
@@ -61,6 +62,7 @@ def test_a_record_no_storage_module_writes_is_an_error_naming_it() -> None:
 
 
 READS_OF: dict[str, Callable[[Reads], object]] = {
+    "account": account_reads.reads_of,
     "events": events_reads.reads_of,
     "mentoring": mentoring_reads.reads_of,
     "path": path_reads.reads_of,

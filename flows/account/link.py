@@ -8,9 +8,9 @@ from bot.codes import normalise_code, short_code
 from bot.durations import describe
 from bot.flow import Goto, Transition, Turn
 from bot.model import room_to_json
-from bot.records import LinkCode, MergePersons, UseLinkCode
+from flows.account.reads import reads_of
+from flows.account.records import LinkCode, MergePersons, UseLinkCode
 from flows.path.progress import progress_rank
-from flows.path.reads import reads_of as path_reads
 from flows.path.records import EndClaim
 from flows.path.state import PathState
 
@@ -21,7 +21,7 @@ async def link(turn: Turn) -> Transition:
     """`!link` issues a code; `!link CODE` redeems one issued on another network."""
     hour_ago = turn.now - timedelta(hours=1)
     if not turn.input.args:
-        issued = await turn.reads.link_codes_since(turn.person_id, hour_ago)
+        issued = await reads_of(turn.reads).link_codes_since(turn.person_id, hour_ago)
         if issued >= turn.settings.link_codes_per_hour:
             turn.say("You've asked for several link codes in the last hour. Please use one of "
                      "those, or try again later.")
@@ -42,7 +42,7 @@ async def _redeem(turn: Turn, code: str) -> Transition:
         turn.say("Too many wrong link codes in the last hour. Please wait a while and ask for a "
                  "fresh code.")
         return None
-    found = await turn.reads.link_code(code)
+    found = await reads_of(turn.reads).link_code(code)
     if found is None or found.used or found.expires_at <= turn.now:
         turn.event("link_failed")
         turn.say("That link code isn't valid: it may be mistyped, used already, or expired. "
@@ -53,8 +53,9 @@ async def _redeem(turn: Turn, code: str) -> Transition:
                  "network.")
         return None
     target = found.person_id
-    mine = await path_reads(turn.reads).active_claim(turn.person_id)
-    theirs = await path_reads(turn.reads).active_claim(target)
+    reads = reads_of(turn.reads)
+    mine = await reads.active_claim(turn.person_id)
+    theirs = await reads.active_claim(target)
     if mine is not None and theirs is not None:  # one person holds one task at a time
         turn.record(EndClaim(turn.person_id, mine.task_id, "released", turn.now))
     target_state = await turn.reads.load_state(target)
