@@ -169,3 +169,14 @@ async def test_a_private_command_is_answered_only_in_a_direct_conversation(
         assert "Your link code is" in await h.say("lea", "!link")
         assert "!status" not in reply
         assert "Your path:" in await h.say("lea", "!status", room="#general", direct=False)
+
+
+async def test_the_bot_does_not_start_when_two_features_claim_one_word(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    greedy = Feature("greedy", commands=(Command("stuck", _noop),))
+    monkeypatch.setattr("bot.app.FEATURES", (*FEATURES, greedy))
+    harness = Harness(make_config(sqlite_url))
+    with pytest.raises(CommandClashError, match=r"!stuck is claimed twice: by mentoring "
+                                                r"\(!stuck\) and by greedy \(!stuck\)"):
+        await harness.start()
+    await harness.stop()
