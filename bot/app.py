@@ -23,8 +23,6 @@ from bot.outbox import Dispatcher, Sleep
 from bot.ports import (
     Adapter,
     AdapterFatalError,
-    Audience,
-    Compose,
     OutboxItem,
     StoreBrokenError,
     UnitOfWork,
@@ -39,7 +37,7 @@ from flows.account.reads import AccountReads
 from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan, standing
 from flows.events.reads import EventsReads
-from flows.events.records import Broadcast, ScheduleBroadcast
+from flows.events.records import Audience, Broadcast, Compose, ScheduleBroadcast
 from flows.mentoring.reads import MentoringReads
 from flows.mentoring.records import AddMentor
 from flows.path.reads import PathReads

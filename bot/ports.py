@@ -11,8 +11,6 @@ from bot.model import Capabilities, Identity, Inbound, Network, Outbound, Person
 from bot.records import Record
 
 InboundSink = Callable[[Inbound], Awaitable[None]]
-# One recipient's message for a broadcast, and the time it must wait for (quiet hours).
-Compose = Callable[["Recipient"], "tuple[Outbound, datetime | None, str]"]
 
 
 class SendError(Exception):
@@ -78,37 +76,6 @@ class PersonState:
     data: dict[str, Any] = field(default_factory=dict)
     encoded: str = field(default="", compare=False)  # `data` as JSON, when already known
     standing: Standing = field(default_factory=Standing, compare=False)
-
-
-@dataclass(frozen=True)
-class Audience:
-    """Who an event broadcast reaches: consenting people in these regions (children
-    included, already expanded), at least this far along."""
-
-    regions: tuple[str, ...]
-    min_milestone: int = 0
-    event_id: str = ""  # skip people already invited to this event
-    rsvp: str = ""  # reminders: only people who answered this
-
-
-@dataclass(frozen=True)
-class Recipient:
-    person_id: PersonId
-    identity: Identity
-    region: str
-    timezone: str
-
-
-@dataclass(frozen=True)
-class DeliveryCounts:
-    """Where one broadcast's messages are: by outbox status, and why the failed ones failed."""
-
-    by_status: dict[str, int]
-    resent: dict[str, int]  # per network: sent again after a restart (duplicates possible)
-    failures: tuple[tuple[str, int], ...]  # (reason, count), most common first
-
-    def count(self, status: str) -> int:
-        return self.by_status.get(status, 0)
 
 
 @dataclass(frozen=True)

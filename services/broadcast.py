@@ -9,13 +9,13 @@ from bot.config import Config, ConfigError
 from bot.content import Content, load_content
 from bot.engine import utcnow
 from bot.model import PersonId
-from bot.ports import DeliveryCounts, UnitOfWork
+from bot.ports import UnitOfWork
 from bot.quiet import zone
 from bot.records import Audit, Record
 from bot.wiring import adapter_rates
 from flows.events.broadcaster import Broadcaster
 from flows.events.invites import audience_of, broadcast_plan, broadcast_records, preview_lines
-from flows.events.records import Broadcast, Event
+from flows.events.records import Broadcast, DeliveryCounts, Event
 from services.store import maintenance_store
 from storage.repository import SqlStore
 

@@ -11,13 +11,16 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 from bot.model import ExternalId, Identity, Network, PersonId, outbound_to_json
-from bot.ports import Audience, Compose, DeliveryCounts, Recipient
 from bot.records import Record
 from flows.events.records import (
+    Audience,
     Broadcast,
     CancelBroadcast,
+    Compose,
     CreateEvent,
+    DeliveryCounts,
     Event,
+    Recipient,
     ScheduleBroadcast,
     SetRsvp,
 )

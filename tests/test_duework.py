@@ -14,8 +14,8 @@ import pytest
 from bot.config import Config
 from bot.flow import Due, Turn
 from bot.model import PersonId
-from bot.ports import Audience, Compose, Reads, UnitOfWork
-from flows.events.records import Broadcast, ScheduleBroadcast
+from bot.ports import Reads, UnitOfWork
+from flows.events.records import Audience, Broadcast, Compose, ScheduleBroadcast
 from tests.harness import Harness, make_config
 
 

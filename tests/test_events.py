@@ -45,7 +45,7 @@ async def test_region_and_consent_are_explicit(sqlite_url: str) -> None:
         assert "Region set to Germany" in asked
         assert "!invites on" in asked
         store = h.running.store
-        from bot.ports import Audience
+        from flows.events.records import Audience
         everyone = Audience(("de",))
         assert await store.audience_counts(everyone) == []  # a region is not consent
         assert "You'll get invites to events in Germany" in await h.say("ana", "!invites on")

@@ -14,9 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.duework import DueLedger
-from bot.ports import Audience, Compose
 from flows.events.reads import BroadcastStore
-from flows.events.records import Broadcast
+from flows.events.records import Audience, Broadcast, Compose
 
 log = logging.getLogger(__name__)
 

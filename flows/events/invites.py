@@ -22,16 +22,19 @@ from bot.content import AUDIENCES, TRAVEL_GRANT_MILESTONE, Content, EventFile
 from bot.durations import describe, parse_duration
 from bot.flow import Transition, Turn
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
-from bot.ports import Audience, Compose, Recipient, Standing
+from bot.ports import Standing
 from bot.quiet import is_zone, zone
 from bot.text import one_line
 from flows.events.broadcaster import Plan
 from flows.events.reads import EventsReads, reads_of
 from flows.events.records import (
+    Audience,
     Broadcast,
     CancelBroadcast,
+    Compose,
     CreateEvent,
     Event,
+    Recipient,
     ScheduleBroadcast,
     SetRsvp,
 )

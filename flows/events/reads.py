@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.model import PersonId
-from bot.ports import Audience, Compose, DeliveryCounts, Reads, Store
-from flows.events.records import Broadcast, Event
+from bot.ports import Reads, Store
+from flows.events.records import Audience, Broadcast, Compose, DeliveryCounts, Event
 
 
 @runtime_checkable

@@ -3,14 +3,16 @@ reminders, and the answers people give."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.content import Event
-from bot.model import PersonId
+from bot.model import Identity, Outbound, PersonId
 from bot.records import Record
 
-__all__ = ["Broadcast", "CancelBroadcast", "CreateEvent", "Event", "ScheduleBroadcast", "SetRsvp"]
+__all__ = ["Audience", "Broadcast", "CancelBroadcast", "Compose", "CreateEvent", "DeliveryCounts",
+           "Event", "Recipient", "ScheduleBroadcast", "SetRsvp"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,37 @@ class SetRsvp(Record):
     answer: str  # "yes", "no", "maybe"
     at: datetime
 
+
+@dataclass(frozen=True)
+class Audience:
+    """Who an event broadcast reaches: consenting people in these regions (children
+    included, already expanded), at least this far along."""
+
+    regions: tuple[str, ...]
+    min_milestone: int = 0
+    event_id: str = ""  # skip people already invited to this event
+    rsvp: str = ""  # reminders: only people who answered this
+
+
+@dataclass(frozen=True)
+class Recipient:
+    person_id: PersonId
+    identity: Identity
+    region: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    """Where one broadcast's messages are: by outbox status, and why the failed ones failed."""
+
+    by_status: dict[str, int]
+    resent: dict[str, int]  # per network: sent again after a restart (duplicates possible)
+    failures: tuple[tuple[str, int], ...]  # (reason, count), most common first
+
+    def count(self, status: str) -> int:
+        return self.by_status.get(status, 0)
+
+
+# One recipient's message for a broadcast, and the time it must wait for (quiet hours).
+Compose = Callable[["Recipient"], "tuple[Outbound, datetime | None, str]"]
