@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Sized
 from functools import partial
 from pathlib import Path
@@ -395,3 +396,24 @@ def test_long_text_is_split_at_4096_without_cutting_a_character() -> None:
                                (Choice("a", "A"),)))
     assert [bool(r.buttons) for r in rendered] == [False, True]
     assert rendered[0].html.startswith("&lt;&amp;&gt;")
+
+
+async def test_a_group_over_its_minute_limit_never_holds_up_a_private_chat(
+        sqlite_url: str, api: BotApi) -> None:
+    async with TelegramBot(sqlite_url, api) as bot:  # 1 a second a chat, 20 a minute a group
+        # The group used its 20 this minute: its next message waits most of a minute.
+        bot.adapter.limiter._group[-500] = deque([time.monotonic() - 5] * 20)
+        store = bot.app.store
+        group = RoomRef(Network("telegram"), "-500", "G", False)
+        newcomer = RoomRef(Network("telegram"), "77", "", True)
+        person = await store.person_for(Identity(Network("telegram"), ExternalId("77"), True))
+        began = time.monotonic()
+        rows = (await store.commit(UnitOfWork(person, outbox=[
+            *(OutboxItem(f"g:{n}", Network("telegram"),
+                         outbound_to_json(Outbound(group, f"g{n}"))) for n in range(25)),
+            OutboxItem("p:1", Network("telegram"), outbound_to_json(Outbound(newcomer, "hi")))
+        ]))).outbox
+        bot.app.dispatcher.enqueue(rows)
+        await api.wait_until(lambda: bool(api.to_chat(77)), within=2)
+        assert time.monotonic() - began < 1.0
+        assert api.to_chat(-500) == []  # the group waits out its minute, alone
