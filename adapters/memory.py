@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from adapters.render import render_plain
@@ -20,7 +20,7 @@ from bot.model import (
     Receipt,
     RoomRef,
 )
-from bot.ports import InboundSink, SendError
+from bot.ports import InboundSink, PartSent, SendError
 
 MEMORY = Network("memory")
 
@@ -100,3 +100,39 @@ class MemoryAdapter:
                 self._changed.clear()
                 await self._changed.wait()
         return self.sent
+
+
+@dataclass
+class SplittingMemoryAdapter(MemoryAdapter):
+    """A memory adapter that splits each message into parts of `part_size` characters, as
+    Telegram splits at 4096, and fails (from `failures`) part by part. It never deduplicates
+    a part: like Telegram, only the dispatcher's count of parts sent prevents a repeat."""
+
+    part_size: int = 10
+    dedupe: bool = False
+    # Fail instead of sending a part when this many parts were sent in all, once each.
+    fail_at: dict[int, Exception] = field(default_factory=dict)
+
+    async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
+        async def ignore(count: int) -> None:
+            return None
+
+        return await self.send_parts(msg, idempotency_key, 0, ignore)
+
+    async def send_parts(self, msg: Outbound, idempotency_key: str, done: int,
+                         part_sent: PartSent) -> Receipt:
+        text = msg.text
+        parts = [text[at:at + self.part_size] for at in range(0, len(text), self.part_size)]
+        for index in range(done, len(parts)):
+            if self.failures:
+                raise self.failures.pop(0)
+            if self.count in self.fail_at:
+                raise self.fail_at.pop(self.count)
+            self.count += 1
+            at = self.clock() if self.clock else asyncio.get_running_loop().time()
+            self.sent.append(Sent(replace(msg, text=parts[index]),
+                                  f"{idempotency_key}#{index}", at))
+            self._changed.set()
+            if index + 1 < len(parts):
+                await part_sent(index + 1)
+        return Receipt(idempotency_key)

@@ -31,6 +31,7 @@ from bot.ports import (
     Adapter,
     OutboxRow,
     PermanentSendError,
+    SendsInParts,
     Store,
     TransientSendError,
     UnknownDeliveryError,
@@ -67,6 +68,8 @@ class Dispatcher:
         self._lanes: dict[tuple[Network, str], deque[OutboxRow]] = {}
         self._lane_tasks: set[asyncio.Task[None]] = set()
         self._buckets: dict[Network, TokenBucket] = {}
+        self._parted = {network: adapter for network, adapter in self.adapters.items()
+                        if isinstance(adapter, SendsInParts)}
         self._tasks: list[asyncio.Task[None]] = []
         self._sent: list[int] = []
         self._sent_event = asyncio.Event()
@@ -248,6 +251,17 @@ class Dispatcher:
         bucket = self._buckets.get(network)
         message = row.message
         attempts = row.attempts
+        parts_done = row.parts_sent
+        parted = self._parted.get(network)
+
+        async def part_sent(count: int) -> None:
+            """Kept before the next part goes: a retry, even after a crash, sends the rest."""
+            nonlocal parts_done
+            parts_done = count
+            await self.store.mark_parts(row.id, count)
+            if bucket is not None:
+                await bucket.acquire()  # every part is a message under the network's rate
+
         quiet_tz = row.body.get("quiet_tz")
         if quiet_tz and self.quiet is not None:
             # Bulk messages wait out the recipient's night, however long the queue took.
@@ -263,7 +277,10 @@ class Dispatcher:
             # held the loop long enough to overflow a fast bucket.
             message = message or outbound_from_json(row.body)
             try:
-                await adapter.send(message, row.idempotency_key)
+                if parted is not None:
+                    await parted.send_parts(message, row.idempotency_key, parts_done, part_sent)
+                else:
+                    await adapter.send(message, row.idempotency_key)
             except PermanentSendError as exc:
                 await self._dead(row, f"permanent: {exc}")
                 return False
@@ -298,7 +315,8 @@ class Dispatcher:
                     return False
                 await self.store.mark_retry(row.id, reason)
                 # Set aside, not retried in place: the rest of its lane goes on meanwhile.
-                self._retry_later(replace(row, attempts=attempts, message=message),
+                self._retry_later(replace(row, attempts=attempts, message=message,
+                                          parts_sent=parts_done),
                                   self._backoff(attempts))
                 return True
             self.delivered += 1

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.model import Capabilities, Identity, Inbound, Network, Outbound, PersonId, Receipt
 from bot.records import Record
 
 InboundSink = Callable[[Inbound], Awaitable[None]]
+
+
+# Called by an adapter after each part of a split message but the last, with how many parts
+# are delivered so far: the dispatcher keeps the count, so a retry sends only the rest.
+PartSent = Callable[[int], Awaitable[None]]
 
 
 class SendError(Exception):
@@ -55,6 +60,17 @@ class Adapter(Protocol):
         """Deliver one message; raise TransientSendError or PermanentSendError on failure."""
 
 
+@runtime_checkable
+class SendsInParts(Protocol):
+    """An adapter that may split one message into several network messages (at 4096
+    characters, say). It skips the first `done` parts, which an earlier try delivered, and
+    calls `part_sent` after each part but the last, so a retry after a failure or a crash
+    never repeats a part the network already has."""
+
+    async def send_parts(self, msg: Outbound, idempotency_key: str, done: int,
+                         part_sent: PartSent) -> Receipt: ...
+
+
 @dataclass(frozen=True)
 class Standing:
     """What audiences select on, derived from a person's data at every commit."""
@@ -96,6 +112,7 @@ class OutboxRow:
     message: Outbound | None = field(default=None, compare=False)  # body, decoded, if at hand
     last_error: str = ""
     status: str = "pending"  # "sending": a process handed it to an adapter, then stopped
+    parts_sent: int = 0  # parts of a split message already delivered (SendsInParts)
 
 
 @dataclass(frozen=True)
@@ -159,6 +176,9 @@ class Store(Reads, Protocol):
     async def mark_dead(self, outbox_id: int, error: str) -> None: ...
 
     async def mark_unknown(self, outbox_id: int, error: str) -> None: ...
+
+    async def mark_parts(self, outbox_id: int, parts_sent: int) -> None:
+        """The first `parts_sent` parts of a split message are delivered."""
 
     async def dead_letters(self) -> list[OutboxRow]: ...
 

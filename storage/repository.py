@@ -47,7 +47,7 @@ RECORDS = combine_records(CORE, ACCOUNT, EVENTS, MENTORING, PATH)
 
 def _outbox(row: Any) -> OutboxRow:
     return OutboxRow(row.id, row.idempotency_key, Network(row.network), row.body, row.attempts,
-                     last_error=row.last_error, status=row.status)
+                     last_error=row.last_error, status=row.status, parts_sent=row.parts_sent)
 
 
 class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, Queries):
@@ -140,6 +140,9 @@ class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, Que
     async def mark_unknown(self, outbox_id: int, error: str) -> None:
         await self._update_outbox([outbox_id], status="unknown",
                                   attempts=outbox_t.c.attempts + 1, last_error=error[:1000])
+
+    async def mark_parts(self, outbox_id: int, parts_sent: int) -> None:
+        await self._update_outbox([outbox_id], parts_sent=parts_sent)
 
     async def mark_dead(self, outbox_id: int, error: str) -> None:
         await self._update_outbox([outbox_id], status="dead", attempts=outbox_t.c.attempts + 1,

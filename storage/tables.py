@@ -121,6 +121,7 @@ class OutboxRowTable(SQLModel, table=True):
     broadcast_id: int | None = None
     not_before: datetime | None = _when(nullable=True)  # deferred (quiet hours) until then
     resent: int = 0  # handed to an adapter again after a restart: a duplicate is possible
+    parts_sent: int = 0  # parts of a split message delivered: a retry sends only the rest
 
 
 class AuditRow(SQLModel, table=True):

@@ -85,7 +85,7 @@ class Sent:
 
 @dataclass
 class Fault:
-    kind: str  # "429", "502", "timeout", "400"
+    kind: str  # "429", "502", "timeout", "400"; "pass": answered as usual (a fault later on)
     retry_after: int = 1
     seconds: float = 0.0
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.memory import MemoryAdapter
+from adapters.memory import MemoryAdapter, SplittingMemoryAdapter
 from bot.config import OutboxConfig
 from bot.model import (
     ExternalId,
@@ -19,7 +19,13 @@ from bot.model import (
     outbound_to_json,
 )
 from bot.outbox import Dispatcher
-from bot.ports import OutboxItem, PermanentSendError, TransientSendError, UnitOfWork
+from bot.ports import (
+    OutboxItem,
+    PartSent,
+    PermanentSendError,
+    TransientSendError,
+    UnitOfWork,
+)
 from storage.repository import SqlStore
 
 FAST = OutboxConfig(first_retry_seconds=0.01, max_retry_seconds=0.05, max_attempts=4)
@@ -176,3 +182,61 @@ async def test_an_unexpected_adapter_error_is_a_failed_attempt_and_never_blocks_
     assert dead[0].attempts == 3
     assert dead[0].last_error == "gave up after 3 attempts: RuntimeError: renderer crashed"
     assert await store.outbox_counts() == {"sent": 3, "dead": 1}
+
+
+FOUR_PARTS = "part one..part two..partthree.part four."  # 4 parts of 10 characters
+
+
+@pytest.mark.parametrize("failure", [TransientSendError("502"), RuntimeError("adapter bug")],
+                         ids=["transient", "unexpected"])
+async def test_a_split_message_retried_after_part_two_fails_sends_only_the_rest(
+        store: SqlStore, failure: Exception) -> None:
+    adapter = SplittingMemoryAdapter(Network("irc"), fail_at={2: failure})
+    await _queue(store, "irc", [FOUR_PARTS, "after"])
+    dispatcher = Dispatcher(store, {adapter.network: adapter}, FAST)
+    await dispatcher.start()
+    assert await dispatcher.drain(5)
+    await dispatcher.stop()
+    texts = [s.text for s in adapter.sent]
+    assert sorted(texts) == sorted(  # each part exactly once
+        ["part one..", "part two..", "partthree.", "part four.", "after"])
+    parts = [t for t in texts if t != "after"]
+    assert parts == ["part one..", "part two..", "partthree.", "part four."]
+    assert await store.outbox_counts() == {"sent": 2}
+
+
+class StallsAfterTwoParts(SplittingMemoryAdapter):
+    """Stops dead between part 2 and part 3 once, as a process killed mid-message would."""
+
+    stalled: asyncio.Event | None = None
+
+    async def send_parts(self, msg: Outbound, idempotency_key: str, done: int,
+                         part_sent: PartSent) -> Receipt:
+        async def then_stall(count: int) -> None:
+            await part_sent(count)
+            if count == 2 and self.stalled is not None and not self.stalled.is_set():
+                self.stalled.set()
+                await asyncio.Event().wait()
+
+        return await super().send_parts(msg, idempotency_key, done, then_stall)
+
+
+async def test_a_split_message_resent_after_a_crash_does_not_repeat_the_parts_sent(
+        store: SqlStore) -> None:
+    adapter = StallsAfterTwoParts(Network("irc"))
+    adapter.stalled = asyncio.Event()
+    await _queue(store, "irc", [FOUR_PARTS])
+    before_crash = Dispatcher(store, {adapter.network: adapter}, FAST)
+    await before_crash.start()
+    await asyncio.wait_for(adapter.stalled.wait(), 5)
+    await before_crash.stop()  # the process dies between part 2 and part 3
+    assert [s.text for s in adapter.sent] == ["part one..", "part two.."]
+    (row,) = await store.pending_page(0, 10, ["irc"], 10**6)
+    assert row.parts_sent == 2
+    after_restart = Dispatcher(store, {adapter.network: adapter}, FAST)
+    await after_restart.start()
+    assert await after_restart.drain(5)
+    await after_restart.stop()
+    assert [s.text for s in adapter.sent] == [
+        "part one..", "part two..", "partthree.", "part four."]
+    assert await store.outbox_counts() == {"sent": 1}

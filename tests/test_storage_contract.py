@@ -33,7 +33,7 @@ async def store(db_url: str) -> AsyncIterator[SqlStore]:
 
 async def test_migrations_are_idempotent(store: SqlStore) -> None:
     await upgrade(store.db)
-    assert await current_revision(store.db) == "0005"
+    assert await current_revision(store.db) == "0006"
 
 
 async def test_person_for_is_stable_and_verification_only_upgrades(store: SqlStore) -> None:

@@ -417,3 +417,24 @@ async def test_a_group_over_its_minute_limit_never_holds_up_a_private_chat(
         await api.wait_until(lambda: bool(api.to_chat(77)), within=2)
         assert time.monotonic() - began < 1.0
         assert api.to_chat(-500) == []  # the group waits out its minute, alone
+
+
+async def test_a_long_message_retried_after_part_two_fails_sends_each_part_once(
+        sqlite_url: str, api: BotApi) -> None:
+    async with TelegramBot(sqlite_url, api, per_chat_per_second=100) as bot:
+        bot.app.dispatcher.config = bot.app.dispatcher.config.model_copy(
+            update={"first_retry_seconds": 0.05})
+        lines = [f"{n}" * 4000 for n in range(1, 5)]  # four parts of 4,000 characters
+        assert len(render(Outbound(RoomRef(Network("telegram"), "1"), "\n".join(lines)))) == 4
+        api.inject("sendMessage", Fault("pass"), Fault("pass"), Fault("502"))
+        store = bot.app.store
+        person = await store.person_for(Identity(Network("telegram"), ExternalId("3002"), True))
+        room = RoomRef(Network("telegram"), "3002", "", True)
+        result = await store.commit(UnitOfWork(person, outbox=[
+            OutboxItem("long:1", Network("telegram"),
+                       outbound_to_json(Outbound(room, "\n".join(lines))))]))
+        bot.app.dispatcher.enqueue(result.outbox)
+        assert await bot.app.dispatcher.drain(20)
+        assert [s.text.strip() for s in api.to_chat(3002)] == lines  # each part exactly once
+        assert [kind for kind, _ in api.fault_at] == ["pass", "pass", "502"]
+        assert await store.outbox_counts() == {"sent": 1}

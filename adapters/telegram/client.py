@@ -47,6 +47,7 @@ from bot.model import (
 )
 from bot.ports import (
     InboundSink,
+    PartSent,
     PermanentSendError,
     TransientSendError,
     UnknownDeliveryError,
@@ -282,6 +283,15 @@ class TelegramAdapter:
 
     # -- outbound --------------------------------------------------------------------------------
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
+        async def ignore(count: int) -> None:
+            return None
+
+        return await self.send_parts(msg, idempotency_key, 0, ignore)
+
+    async def send_parts(self, msg: Outbound, idempotency_key: str, done: int,
+                         part_sent: PartSent) -> Receipt:
+        """Send the parts of `msg` from part `done` on (Telegram has no idempotency key: the
+        count of parts delivered, kept by the outbox, is what prevents a repeat)."""
         await self._ready.wait()
         target = msg.to
         chat_id = int(target.id if isinstance(target, RoomRef) else target.external_id)
@@ -292,7 +302,9 @@ class TelegramAdapter:
                 chat_id, InputFile(msg.file.data, filename=msg.file.name),
                 caption=html.escape(msg.text[:1000], quote=False), parse_mode=ParseMode.HTML))
             return Receipt(str(sent_file.message_id))
-        for part in render(msg):
+        parts = render(msg)
+        for index in range(done, len(parts)):
+            part = parts[index]
             markup = None
             if part.buttons:
                 markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]
@@ -301,6 +313,8 @@ class TelegramAdapter:
             sent = await self._call(self.app.bot.send_message(
                 chat_id, part.html, parse_mode=ParseMode.HTML, reply_markup=markup))
             receipt = Receipt(str(sent.message_id))
+            if index + 1 < len(parts):
+                await part_sent(index + 1)
         return receipt
 
     @staticmethod
