@@ -12,7 +12,7 @@ from bot.choices import resolve
 from bot.config import Config
 from bot.content import Content
 from bot.duework import DueLedger
-from bot.feature import Catalog, Feature, perform
+from bot.feature import Catalog, Feature, missing_reads, perform
 from bot.flow import Due, End, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
 from bot.model import (
@@ -79,6 +79,9 @@ class Engine:
         self.store = store
         self.content = content
         self.catalog = Catalog(features)  # two claims on one word stop the start here
+        lacking = missing_reads(features, store)
+        if lacking:
+            raise TypeError(f"the store lacks what features read: {'; '.join(lacking)}")
         self.flows = self.catalog.flows
         self.config = config
         self.directory = directory or Directory(config.roles, content)

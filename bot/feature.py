@@ -66,7 +66,19 @@ class Feature:
     jobs: Sequence[DueSource] = ()  # due work, scanned on every tick
     settings: type[Any] | None = None  # its config section's model
     state: type[FeatureState] | None = None  # its part of a person's state, under its name
+    reads: type[Any] | None = None  # its narrow read interface (a runtime-checkable Protocol)
     words: Mapping[str, str] = field(default_factory=dict)  # step words: "skip" -> its help
+
+
+def missing_reads(features: Iterable[Feature], store: object) -> list[str]:
+    """The features whose read interface the store lacks, with the methods it lacks."""
+    missing = []
+    for feature in features:
+        if feature.reads is not None and not isinstance(store, feature.reads):
+            lacks = sorted(name for name in dir(feature.reads)
+                           if not name.startswith("_") and not hasattr(store, name))
+            missing.append(f"{feature.name} ({', '.join(lacks) or feature.reads.__name__})")
+    return missing
 
 
 class CommandClashError(ValueError):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import feature_reads
+from bot.feature import missing_reads
 from bot.model import PersonId
 from bot.ports import PersonState, Reads
 from bot.records import Audit, Record
@@ -92,3 +93,42 @@ class CoreReadsOnly:
 def test_a_store_without_a_features_reads_is_refused_by_name(feature: str) -> None:
     with pytest.raises(TypeError, match=f"CoreReadsOnly lacks the {feature} feature's reads"):
         READS_OF[feature](CoreReadsOnly())  # type: ignore[arg-type]
+
+
+def test_every_feature_declares_its_reads() -> None:
+    from bot.app import FEATURES
+
+    declared = {feature.name: feature.reads for feature in FEATURES if feature.reads}
+    assert declared == {"account": account_reads.AccountReads,
+                        "events": events_reads.EventsReads,
+                        "mentoring": mentoring_reads.MentoringReads,
+                        "path": path_reads.PathReads}
+
+
+def test_missing_reads_names_the_feature_and_the_methods() -> None:
+    from bot.app import FEATURES
+
+    lacking = missing_reads(FEATURES, CoreReadsOnly())
+    assert [entry.split(" ")[0] for entry in lacking] == ["path", "account", "mentoring",
+                                                          "events"]
+    assert "path (active_claim, claimed_task_ids, events_since, identities, idle_claims)" in (
+        lacking)
+
+
+async def test_an_engine_on_a_store_without_a_features_reads_refuses_to_start(
+        sqlite_url: str) -> None:
+    from bot.app import FEATURES
+    from bot.content import load_content
+    from bot.engine import Engine
+    from tests.harness import make_config
+
+    config = make_config(sqlite_url)
+    content = load_content(config.content_path())
+    with pytest.raises(TypeError, match=r"the store lacks what features read: path \("):
+        Engine(CoreReadsOnly(), content, FEATURES, config,  # type: ignore[arg-type]
+               release=lambda rows: None)
+    store = SqlStore.open(sqlite_url)
+    try:
+        Engine(store, content, FEATURES, config, release=lambda rows: None)  # the real one has them
+    finally:
+        await store.db.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.feature import Command, Feature
 from flows.account import link
+from flows.account.reads import AccountReads
 
 FEATURE = Feature(
     name="account",
@@ -12,4 +13,5 @@ FEATURE = Feature(
                 summary="get a code to link your account on another network; with a "
                         "CODE, redeem one"),
     ),
+    reads=AccountReads,
 )

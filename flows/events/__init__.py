@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config import EventsConfig
 from bot.feature import Command, Feature
 from flows.events import invites
+from flows.events.reads import EventsReads
 from flows.events.state import EventsState
 
 EVENT_NEW = "ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | AUDIENCE [| CAPACITY]"
@@ -42,4 +43,5 @@ FEATURE = Feature(
     ),
     settings=EventsConfig,
     state=EventsState,
+    reads=EventsReads,
 )

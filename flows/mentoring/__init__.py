@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config import MentoringConfig
 from bot.feature import Command, Feature
 from flows.mentoring import cases
+from flows.mentoring.reads import MentoringReads
 
 FEATURE = Feature(
     name="mentoring",
@@ -31,4 +32,5 @@ FEATURE = Feature(
     ),
     jobs=(cases.nudges, cases.escalations),
     settings=MentoringConfig,
+    reads=MentoringReads,
 )

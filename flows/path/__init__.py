@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config import FlowsConfig
 from bot.feature import Command, Feature
 from flows.path import commands, discovery, first_task, workshop
+from flows.path.reads import PathReads
 from flows.path.state import PathState
 
 FEATURE = Feature(
@@ -30,4 +31,5 @@ FEATURE = Feature(
         "done": "say you've finished your task",
         "release": "give your task back",
     },
+    reads=PathReads,
 )
