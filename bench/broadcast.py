@@ -35,6 +35,7 @@ from bot.ports import UnitOfWork
 from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan
 from flows.events.records import CreateEvent, Event, ScheduleBroadcast
+from flows.events.settings import EventsConfig
 from storage.bulk import BulkSql
 from storage.repository import SqlStore
 
@@ -116,7 +117,7 @@ async def run(url: str, people: int) -> dict[str, Any]:
     await store.commit(UnitOfWork(PersonId(0), records=[
         CreateEvent(event, now), ScheduleBroadcast("bench", "invite", now, "bench", now)]))
     broadcaster = Broadcaster(store, broadcast_plan(store, content, config),
-                              config.events.fan_out_batch, lambda: None,
+                              config.settings_of(EventsConfig).fan_out_batch, lambda: None,
                               lambda: datetime.now(UTC))
     rss_before = _rss_mb()
     with RssSampler() as fan_rss:

@@ -17,7 +17,7 @@ from typing import Any
 from bot.config import Config
 from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
-from bot.feature import Feature, menu
+from bot.feature import menu
 from bot.model import Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
 from bot.ports import (
@@ -31,13 +31,13 @@ from bot.records import Record
 from bot.reload import RELOAD_ACTION, ContentReloader
 from bot.roles import Directory
 from bot.scheduler import Ticker
-from bot.wiring import adapter_rates
-from flows import account, core, events, mentoring, path
+from bot.wiring import FEATURES, adapter_rates, check_features
 from flows.account.reads import AccountReads
 from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan, standing
 from flows.events.reads import EventsReads
 from flows.events.records import Audience, Broadcast, Compose, ScheduleBroadcast
+from flows.events.settings import EventsConfig
 from flows.mentoring.reads import MentoringReads
 from flows.mentoring.records import AddMentor
 from flows.path.reads import PathReads
@@ -48,15 +48,6 @@ log = logging.getLogger(__name__)
 
 RESTART_DELAY_SECONDS = 2.0
 CONTENT_NETWORK = Network("content")  # inbox namespace of content-problem notices
-
-FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more line here
-    path.FEATURE,
-    account.FEATURE,
-    mentoring.FEATURE,
-    events.FEATURE,
-    core.FEATURE,
-)
-
 
 def feature_reads(
         store: SqlStore) -> tuple[AccountReads, EventsReads, MentoringReads, PathReads]:
@@ -98,18 +89,20 @@ class App:
         await self.close()
 
     async def start(self, tick: bool = True) -> None:
+        check_features(self.config)  # a config built in code is checked like a file
         content = self.content or load_content(self.config.content_path())
         self.content = content
         self.store = SqlStore.open(self.config.storage.url, self.config.storage.durable)
         await self.store.start()
         self.store.writer.on_broken = self._store_broken
         adapters = {Network(a.network): a for a in self.adapters}
+        events = self.config.settings_of(EventsConfig)
         self.dispatcher = Dispatcher(self.store, adapters, self.config.outbox, sleep=self.sleep,
                                      monotonic=self.monotonic, now=self.clock,
-                                     quiet=self.config.events.quiet)
-        self.broadcaster = Broadcaster(self.store, self._plan,
-                                       self.config.events.fan_out_batch, self.dispatcher.poke,
-                                       self.clock, self.config.flows.due_max_attempts)
+                                     quiet=events.quiet)
+        self.broadcaster = Broadcaster(self.store, self._plan, events.fan_out_batch,
+                                       self.dispatcher.poke, self.clock,
+                                       self.config.flows.due_max_attempts)
         directory = Directory(self.config.roles, content,
                               set(await self.store.mentor_assignments()))
         self.engine = Engine(

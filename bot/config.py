@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import timedelta
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from bot.durations import parse_duration
-from bot.fields import Duration, QuietWindow, ZoneName
-from bot.quiet import QuietHours
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 DEFAULT_CONFIG_NAME = "wayfinder.toml"
 BUNDLED_PACKAGE = "content"  # the demo content, package data of the wheel
@@ -86,44 +82,20 @@ class RolesConfig(Section):
 
 
 class FlowsConfig(Section):
-    claim_idle_after: Duration = "14d"  # release an idle task claim
-    link_code_ttl: Duration = "10m"
-    link_codes_per_hour: Annotated[int, Field(ge=1)] = 5
-    suggestions_per_page: Annotated[int, Field(ge=1, le=10)] = 3
+    """The core's keys of [flows]. Features own keys in this table too (their FeatureSettings
+    with table = "flows"): they stay as written here and the composition root validates them."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     due_max_attempts: Annotated[int, Field(ge=1)] = 5  # then a due item is a dead letter
 
-    @property
-    def claim_idle(self) -> timedelta:
-        return parse_duration(self.claim_idle_after)
 
-    @property
-    def link_ttl(self) -> timedelta:
-        return parse_duration(self.link_code_ttl)
+class FeatureSettings(Section):
+    """A feature's config section (flows/<feature>/settings.py). `table` is the TOML table
+    its keys are written in; several features (and the core) may share one table, each
+    owning its own keys. Handlers read it with `turn.settings_of(Model)`."""
 
-
-class MentoringConfig(Section):
-    stuck_after: Duration = "48h"  # no progress on a step or task this long: offer help, once
-    escalate_after: Duration = "2h"  # unclaimed this long (in the mentor's office hours): next
-
-    @property
-    def stuck(self) -> timedelta:
-        return parse_duration(self.stuck_after)
-
-    @property
-    def escalate(self) -> timedelta:
-        return parse_duration(self.escalate_after)
-
-
-class EventsConfig(Section):
-    quiet_hours: QuietWindow = "21:00-09:00"  # recipient's local time; empty: none. Invites wait.
-    default_timezone: ZoneName = "UTC"  # for people whose region names none
-    reminders: tuple[Duration, ...] = ("1d",)  # before an event, to those who said yes
-    fan_out_batch: Annotated[int, Field(ge=1, le=20_000)] = 2000
-
-    @property
-    def quiet(self) -> QuietHours | None:
-        return QuietHours.parse(self.quiet_hours)
+    table: ClassVar[str] = ""
 
 
 class OutboxConfig(Section):
@@ -141,16 +113,72 @@ class AdapterTables(Section):
 
 
 class Config(Section):
+    """The core's sections. Tables it does not know (the features') are kept as written; the
+    composition root validates them with each feature's model (see `check_settings`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
     storage: StorageConfig = StorageConfig()
     content: ContentConfig = ContentConfig()
     roles: RolesConfig = RolesConfig()
     flows: FlowsConfig = FlowsConfig()
-    mentoring: MentoringConfig = MentoringConfig()
-    events: EventsConfig = EventsConfig()
     outbox: OutboxConfig = OutboxConfig()
     adapters: AdapterTables = AdapterTables()
     source: str = Field(default="(defaults)", exclude=True)
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    _settings: dict[type[FeatureSettings], FeatureSettings] = PrivateAttr(default_factory=dict)
+
+    def table(self, name: str) -> dict[str, Any]:
+        """A table as written: a feature's, or the keys a core table leaves to features."""
+        core = type(self).model_fields.get(name)
+        raw = (getattr(self, name).model_extra if core is not None else
+               (self.model_extra or {}).get(name))
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise ConfigError(self.source, name, f"must be a table, like [{name}]")
+        return raw
+
+    def settings_of(self, model: type[FS]) -> FS:
+        """A feature's validated section (validated once; the composition root validates
+        every feature's at load, refusing keys no one owns)."""
+        found = self._settings.get(model)
+        if found is None:
+            raw = self.table(model.table)
+            try:
+                found = model.model_validate({k: v for k, v in raw.items()
+                                              if k in model.model_fields})
+            except ValidationError as exc:
+                raise config_error(exc, self.source, (model.table,)) from None
+            self._settings[model] = found
+        return cast(FS, found)
+
+    def check_settings(self, models: Iterable[type[FeatureSettings]]) -> None:
+        """Validate every feature's section, and refuse by key what neither the core nor a
+        feature owns: an unknown table, or an unknown key in a shared table."""
+        owners: dict[str, dict[str, str]] = {}
+        for model in models:
+            if not model.table:
+                raise ValueError(f"{model.__name__} names no table")
+            keys = owners.setdefault(model.table, dict.fromkeys(self._core_keys(model.table),
+                                                                "the core"))
+            for key in model.model_fields:
+                if key in keys:
+                    raise ValueError(f"{model.table}.{key} is claimed twice: by {keys[key]} "
+                                     f"and by {model.__name__}")
+                keys[key] = model.__name__
+            self.settings_of(model)
+        for table in (*(self.model_extra or {}), *owners):
+            for key in self.table(table) if table in owners else ("",):
+                if table not in owners or key not in owners[table]:
+                    raise ConfigError(self.source, f"{table}.{key}".rstrip("."), "unknown key")
+
+    @classmethod
+    def _core_keys(cls, table: str) -> list[str]:
+        field = cls.model_fields.get(table)
+        kind = field.annotation if field is not None else None
+        return list(kind.model_fields) if isinstance(kind, type) and issubclass(
+            kind, BaseModel) else []
 
     def content_path(self) -> Path:
         return self.content.resolved(self.base_dir)
@@ -179,6 +207,7 @@ class Config(Section):
 
 
 C = TypeVar("C", bound=Config)
+FS = TypeVar("FS", bound=FeatureSettings)
 
 
 def _loc(parts: tuple[int | str, ...]) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.config import FeatureSettings
 from bot.flow import DueSource, FeatureState, Flow, Handler, Transition, Turn
 from bot.records import Audit
 from bot.router import ParsedInput
@@ -64,7 +65,7 @@ class Feature:
     commands: Sequence[Command] = ()
     flows: Sequence[Flow] = ()
     jobs: Sequence[DueSource] = ()  # due work, scanned on every tick
-    settings: type[Any] | None = None  # its config section's model
+    settings: type[FeatureSettings] | None = None  # its config section (table and keys)
     state: type[FeatureState] | None = None  # its part of a person's state, under its name
     reads: type[Any] | None = None  # its narrow read interface (a runtime-checkable Protocol)
     words: Mapping[str, str] = field(default_factory=dict)  # step words: "skip" -> its help

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.config import Config, FlowsConfig
+from bot.config import Config, FeatureSettings
 from bot.content import Content
 from bot.model import Choice, Identity, Inbound, Outbound, PersonId, Rate, RoomRef
 from bot.ports import Reads
@@ -77,6 +77,7 @@ class FeatureState(BaseModel):
 
 
 S = TypeVar("S", bound=FeatureState)
+FS = TypeVar("FS", bound=FeatureSettings)
 
 
 @dataclass
@@ -144,9 +145,9 @@ class Turn:
         if choices:
             self.data["choices"] = [[c.key, c.label] for c in choices]
 
-    @property
-    def settings(self) -> FlowsConfig:
-        return self.config.flows
+    def settings_of(self, model: type[FS]) -> FS:
+        """A feature's config section, e.g. `turn.settings_of(MentoringConfig)`."""
+        return self.config.settings_of(model)
 
     def tell(self, to: RoomRef | Identity, text: str, choices: Sequence[Choice] = (),
              mention: Identity | None = None) -> None:

@@ -1,4 +1,10 @@
-"""The composition root for networks: the one module in bot/ that names them.
+"""The composition root for features and networks: with bot/app.py, the one place in bot/ that
+names them. It imports the features' declarations (flows/<feature>/__init__.py) and the
+networks' config models, nothing heavy.
+
+Features: FEATURES lists them. Each declares its config section (a FeatureSettings with the
+TOML table it is written in); the core config keeps those tables as written and the Config here
+validates every feature's section, refusing by key what no one owns.
 
 The core config keeps the `[adapters.*]` tables as written; here each is validated with its
 adapter's own model (adapters/<network>/config.py, which imports nothing heavy), so errors
@@ -12,7 +18,7 @@ import getpass
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError, model_validator
 
 from adapters.console.config import ConsoleConfig
 from adapters.irc.config import IrcConfig
@@ -20,8 +26,18 @@ from adapters.matrix.config import MatrixConfig
 from adapters.telegram.config import TelegramConfig
 from bot.config import AdapterTables, ConfigError, config_error, load_as, validated
 from bot.config import Config as CoreConfig
+from bot.feature import Feature
 from bot.model import Rate
 from bot.ports import Adapter
+from flows import account, core, events, mentoring, path
+
+FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more line here
+    path.FEATURE,
+    account.FEATURE,
+    mentoring.FEATURE,
+    events.FEATURE,
+    core.FEATURE,
+)
 
 
 class AdaptersConfig(AdapterTables):
@@ -44,6 +60,11 @@ class Config(CoreConfig):
 
     adapters: AdaptersConfig = AdaptersConfig()
 
+    @model_validator(mode="after")
+    def _features(self) -> Config:
+        check_features(self)
+        return self
+
     def secret_keys(self) -> list[tuple[str, str]]:
         keys = super().secret_keys()
         for name, section in self.adapters.sections():
@@ -51,6 +72,12 @@ class Config(CoreConfig):
                 keys += [(f"adapters.{name}.{key}", variable)
                          for key, variable in section.secret_keys()]
         return keys
+
+
+def check_features(config: CoreConfig) -> None:
+    """Every feature's section validated by its own model; a ConfigError names the key, and
+    a key that neither the core nor a feature owns is refused."""
+    config.check_settings(f.settings for f in FEATURES if f.settings is not None)
 
 
 def load_config(path: Path | None) -> Config:
@@ -135,5 +162,17 @@ def adapter_rates(adapters: Sequence[Adapter], config: CoreConfig) -> dict[str, 
     return rates
 
 
-__all__ = ["AdaptersConfig", "Config", "ConfigError", "adapter_rates", "chat_adapters",
-           "console_name", "enabled_networks", "load_config", "network_adapters", "wired"]
+__all__ = [
+    "FEATURES",
+    "AdaptersConfig",
+    "Config",
+    "ConfigError",
+    "adapter_rates",
+    "chat_adapters",
+    "check_features",
+    "console_name",
+    "enabled_networks",
+    "load_config",
+    "network_adapters",
+    "wired",
+]

@@ -16,6 +16,7 @@ from bot.wiring import adapter_rates
 from flows.events.broadcaster import Broadcaster
 from flows.events.invites import audience_of, broadcast_plan, broadcast_records, preview_lines
 from flows.events.records import Broadcast, DeliveryCounts, Event
+from flows.events.settings import EventsConfig
 from services.store import maintenance_store
 from storage.repository import SqlStore
 
@@ -68,7 +69,8 @@ async def broadcast_now(config: Config, event: Event, send_at: datetime | None,
         await store.commit(UnitOfWork(PersonId(0), records=records))
         invite = [b for b in await store.broadcasts_of(event.id) if b.kind == "invite"][-1]
         broadcaster = Broadcaster(store, broadcast_plan(store, content, config),
-                                  config.events.fan_out_batch, lambda: None, utcnow)
+                                  config.settings_of(EventsConfig).fan_out_batch, lambda: None,
+                                  utcnow)
         queued = await broadcaster.run_due()
         return invite, queued
     finally:

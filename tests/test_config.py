@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from pydantic import BaseModel
 
-from bot.wiring import Config, ConfigError, load_config, network_adapters
+from bot.config import FeatureSettings, config_from_dict
+from bot.wiring import FEATURES, Config, ConfigError, check_features, load_config, network_adapters
+from flows.account.settings import AccountConfig
+from flows.events.settings import EventsConfig
+from flows.mentoring.settings import MentoringConfig
+from flows.path.settings import PathConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -38,8 +44,15 @@ def test_the_example_config_loads_and_documents_every_key() -> None:
                 found.append(f"{prefix}{name}")
         return found
 
-    for key in keys(Config):
+    for feature in FEATURES:  # a feature's keys are in its table, e.g. [flows] or [events]
+        if feature.settings is not None:
+            assert f"\n[{feature.settings.table}]\n" in text
+    documented = [*keys(Config), *(key for f in FEATURES if f.settings is not None
+                                   for key in keys(f.settings, f"{f.settings.table}."))]
+    for key in documented:
         assert f"\n{key.rsplit('.', 1)[-1]} = " in text, f"{key} is not in config.example.toml"
+    assert {"flows.claim_idle_after", "flows.link_code_ttl", "mentoring.escalate_after",
+            "events.fan_out_batch", "flows.due_max_attempts"} <= set(documented)
 
 
 def test_the_example_configs_placeholder_secrets_are_refused_by_key() -> None:
@@ -67,7 +80,7 @@ def test_defaults_need_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_a_left_out_section_takes_its_defaults(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, '[flows]\nclaim_idle_after = "3d"\n'))
-    assert config.flows.claim_idle.days == 3
+    assert config.settings_of(PathConfig).claim_idle.days == 3
     assert config.storage.url.startswith("sqlite")
 
 
@@ -163,3 +176,71 @@ def test_matrix_values_are_checked_by_key(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as err:
             load_config(_write(tmp_path, f"[adapters.matrix]\n{line}\n"))
         assert err.value.key == key
+
+
+@pytest.mark.parametrize(("text", "key", "got"), [
+    ('[flows]\nsuggestions_per_page = "three"\n', "flows.suggestions_per_page", "'three'"),
+    ("[flows]\nlink_codes_per_hour = 0\n", "flows.link_codes_per_hour", "0"),
+    ('[mentoring]\nescalate_after = 2\n', "mentoring.escalate_after", "2"),
+    ('[events]\nfan_out_batch = "many"\n', "events.fan_out_batch", "'many'"),
+    ('[flows]\ndue_max_attempts = "five"\n', "flows.due_max_attempts", "'five'"),
+])
+def test_a_wrong_type_in_a_features_section_names_file_and_key(tmp_path: Path, text: str,
+                                                               key: str, got: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, text))
+    assert err.value.key == key
+    assert f"wayfinder.toml: {key}:" in str(err.value)
+    assert got in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[flows]\nclaim_idle = 3\n", "flows.claim_idle"),  # a property, not a key
+    ("[mentoring]\nstuck = '1h'\n", "mentoring.stuck"),
+    ("[mentorin]\nstuck_after = '1h'\n", "mentorin"),
+    ("timezone = 'UTC'\n", "timezone"),
+])
+def test_a_key_no_feature_owns_is_refused_by_key(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, text))
+    assert (err.value.key, err.value.problem) == (key, "unknown key")
+
+
+def test_features_and_the_core_share_the_flows_table(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, '[flows]\nclaim_idle_after = "3d"\n'
+                                          'link_code_ttl = "5m"\nscan_interval_seconds = 7\n'
+                                          '[mentoring]\nstuck_after = "1d"\n'
+                                          '[events]\nreminders = ["2d", "1h"]\n'))
+    assert config.settings_of(PathConfig).claim_idle_after == "3d"
+    assert config.settings_of(AccountConfig).link_ttl.total_seconds() == 300
+    assert config.flows.scan_interval_seconds == 7
+    assert config.settings_of(MentoringConfig).stuck.days == 1
+    assert config.settings_of(EventsConfig).reminders == ("2d", "1h")
+    assert "mentoring" not in Config.model_fields  # the core's model names no feature
+    assert "claim_idle_after" not in type(config.flows).model_fields
+
+
+def test_a_key_claimed_by_two_features_is_refused_at_check(tmp_path: Path) -> None:
+    class Rival(FeatureSettings):
+        table: ClassVar[str] = "flows"
+        link_code_ttl: str = "1m"
+
+    class Greedy(FeatureSettings):
+        table: ClassVar[str] = "flows"
+        due_max_attempts: int = 1
+
+    config = load_config(_write(tmp_path, "[flows]\nlink_code_ttl = '5m'\n"))
+    with pytest.raises(ValueError, match=r"flows\.link_code_ttl is claimed twice"):
+        config.check_settings([AccountConfig, Rival])
+    with pytest.raises(ValueError, match="by the core and by Greedy"):
+        config.check_settings([Greedy])
+
+
+def test_a_config_built_in_code_checks_feature_sections_on_use() -> None:
+    config = config_from_dict({"mentoring": {"stuck_after": "soon"}}, "(test)", Path("."))
+    with pytest.raises(ConfigError) as err:
+        config.settings_of(MentoringConfig)
+    assert err.value.key == "mentoring.stuck_after"
+    with pytest.raises(ConfigError) as err:
+        check_features(config_from_dict({"events": {"fan_out": 1}}, "(test)", Path(".")))
+    assert err.value.key == "events.fan_out"

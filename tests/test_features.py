@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from bot import commands_table
-from bot.app import FEATURES, command_menu
+from bot.app import command_menu
 from bot.commands_table import END, START, current, table
 from bot.config import Config
 from bot.feature import Catalog, Command, CommandClashError, Feature, menu
 from bot.flow import Transition, Turn
-from bot.wiring import load_config, network_adapters
+from bot.wiring import FEATURES, load_config, network_adapters
 from tests.harness import Harness, make_config
 
 

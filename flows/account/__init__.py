@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.feature import Command, Feature
 from flows.account import link
 from flows.account.reads import AccountReads
+from flows.account.settings import AccountConfig
 
 FEATURE = Feature(
     name="account",
@@ -14,4 +15,5 @@ FEATURE = Feature(
                         "CODE, redeem one"),
     ),
     reads=AccountReads,
+    settings=AccountConfig,
 )

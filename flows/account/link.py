@@ -10,6 +10,7 @@ from bot.flow import Goto, Transition, Turn
 from bot.model import room_to_json
 from flows.account.reads import reads_of
 from flows.account.records import LinkCode, MergePersons, UseLinkCode
+from flows.account.settings import AccountConfig
 from flows.path.progress import progress_rank
 from flows.path.records import EndClaim
 from flows.path.state import PathState
@@ -22,12 +23,12 @@ async def link(turn: Turn) -> Transition:
     hour_ago = turn.now - timedelta(hours=1)
     if not turn.input.args:
         issued = await reads_of(turn.reads).link_codes_since(turn.person_id, hour_ago)
-        if issued >= turn.settings.link_codes_per_hour:
+        if issued >= turn.settings_of(AccountConfig).link_codes_per_hour:
             turn.say("You've asked for several link codes in the last hour. Please use one of "
                      "those, or try again later.")
             return None
         code = short_code()
-        ttl = turn.settings.link_ttl
+        ttl = turn.settings_of(AccountConfig).link_ttl
         turn.record(LinkCode(code, turn.person_id, turn.now, turn.now + ttl, False))
         turn.say(f"Your link code is {code}. On your other network, send me: !link {code}\n"
                  f"It works once and expires in {describe(ttl)}.")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.config import EventsConfig
 from bot.feature import Command, Feature
 from flows.events import invites
 from flows.events.reads import EventsReads
+from flows.events.settings import EventsConfig
 from flows.events.state import EventsState
 
 EVENT_NEW = "ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | AUDIENCE [| CAPACITY]"

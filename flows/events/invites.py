@@ -38,6 +38,7 @@ from flows.events.records import (
     ScheduleBroadcast,
     SetRsvp,
 )
+from flows.events.settings import EventsConfig
 from flows.events.state import EventsState, Preview
 from flows.path.progress import stage
 from flows.path.state import PathState
@@ -77,7 +78,7 @@ def events_of(turn: Turn) -> EventsState:
 def person_zone(turn: Turn) -> str:
     mine = events_of(turn)
     return (mine.timezone or turn.content.region_timezone(mine.region)
-            or turn.config.events.default_timezone)
+            or turn.settings_of(EventsConfig).default_timezone)
 
 
 # -- newcomers: region, consent, time zone, events, RSVP -----------------------------------
@@ -293,12 +294,13 @@ def audience_of(event: Event, kind: str, content: Content) -> Audience:
 
 def composer(event: Event, kind: str, content: Content, config: Config,
              now: datetime) -> Compose:
-    quiet = config.events.quiet
+    settings = config.settings_of(EventsConfig)
+    quiet = settings.quiet
     write = reminder_message if kind == "reminder" else invite_message
 
     def compose(recipient: Recipient) -> tuple[Outbound, datetime | None, str]:
         tz = (recipient.timezone or content.region_timezone(recipient.region)
-              or config.events.default_timezone)
+              or settings.default_timezone)
         return (write(event, recipient, tz), quiet.until(now, tz) if quiet else None, tz)
 
     return compose
@@ -308,7 +310,7 @@ def reminder_times(event: Event, config: Config, now: datetime) -> list[datetime
     """When reminders go out: whole days count on the event's calendar, so "1d" before
     18:00 is 18:00 the day before even across a DST change; past times are skipped."""
     times = []
-    for text in event.reminders or config.events.reminders:
+    for text in event.reminders or config.settings_of(EventsConfig).reminders:
         before = parse_duration(text)
         local = event.starts_at.astimezone(zone(event.timezone))
         days, rest = divmod(before, timedelta(days=1))
@@ -411,13 +413,14 @@ def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content:
         return lines
     lines.append(f"It reaches {total} {'person' if total == 1 else 'people'} (each once, on "
                  "the network they use):")
-    quiet = config.events.quiet
+    settings = config.settings_of(EventsConfig)
+    quiet = settings.quiet
     waiting = 0
     at = send_at or now
     for network, region_code, people in counts:
         name = content.regions[region_code].name if region_code in content.regions \
             else region_code
-        tz = content.region_timezone(region_code) or config.events.default_timezone
+        tz = content.region_timezone(region_code) or settings.default_timezone
         later = quiet.until(at, tz) if quiet else None
         if later is not None:
             waiting += people

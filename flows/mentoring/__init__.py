@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.config import MentoringConfig
 from bot.feature import Command, Feature
 from flows.mentoring import cases
 from flows.mentoring.reads import MentoringReads
+from flows.mentoring.settings import MentoringConfig
 
 FEATURE = Feature(
     name="mentoring",

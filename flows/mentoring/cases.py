@@ -35,6 +35,7 @@ from flows.mentoring.records import (
     ReleaseCase,
     ResolveCase,
 )
+from flows.mentoring.settings import MentoringConfig
 from flows.path.progress import chosen_project, chosen_workshop, path_of, workshop_index
 
 HELP_ME = re.compile(r"^me\b[\s,:;.!-]*", re.IGNORECASE)  # "!help me, ..." asks for a mentor
@@ -105,7 +106,7 @@ def _ping_text(ticket: _Ticket, now: datetime, again: bool) -> str:
 
 async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]) -> str:
     """Ask the next helper for `ticket` and record it; returns who, in words."""
-    config = turn.config.mentoring
+    config = turn.settings_of(MentoringConfig)
     project = ticket.project
     want = level
     if want <= LEVEL_NEXT_MENTOR:

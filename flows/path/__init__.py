@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.config import FlowsConfig
 from bot.feature import Command, Feature
 from flows.path import commands, discovery, first_task, workshop
 from flows.path.reads import PathReads
+from flows.path.settings import PathConfig
 from flows.path.state import PathState
 
 FEATURE = Feature(
@@ -23,7 +23,7 @@ FEATURE = Feature(
     ),
     flows=(discovery.FLOW, workshop.FLOW, first_task.FLOW),
     jobs=(first_task.idle_claims,),
-    settings=FlowsConfig,
+    settings=PathConfig,
     state=PathState,
     words={
         "skip": "skip this question or step (where allowed)",

@@ -11,6 +11,7 @@ from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.text import one_line
 from flows.path.progress import channel_list, contact_lines, path_of, profile
+from flows.path.settings import PathConfig
 from flows.path.state import Discovery
 
 MAX_OPTIONS = 8
@@ -155,7 +156,7 @@ async def suggest(turn: Turn) -> Transition:
         ranked = rank(turn.content, profile(path))
         state.ranked = ranked
         state.offset = 0
-    size = turn.settings.suggestions_per_page
+    size = turn.settings_of(PathConfig).suggestions_per_page
     offset = state.offset
     if offset >= len(ranked):
         offset = state.offset = 0
@@ -172,7 +173,7 @@ async def suggest_reply(turn: Turn) -> Transition:
     path = path_of(turn)
     state = path.discovery = path.discovery or Discovery()
     if turn.input.command == "more":
-        state.offset += turn.settings.suggestions_per_page
+        state.offset += turn.settings_of(PathConfig).suggestions_per_page
         if state.offset >= len(state.ranked):
             turn.say("That was every project; here are the best matches again.")
         return Goto("suggest")

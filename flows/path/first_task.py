@@ -8,6 +8,7 @@ from bot.config import Config
 from bot.content import Project, Task
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
 from bot.ports import Reads
+from flows.mentoring.settings import MentoringConfig
 from flows.path.progress import (
     channel_list,
     chosen_project,
@@ -20,6 +21,7 @@ from flows.path.progress import (
 )
 from flows.path.reads import reads_of
 from flows.path.records import ClaimTask, EndClaim, TaskClaim, TouchClaim
+from flows.path.settings import PathConfig
 
 
 def pick_task(project: Project, taken: set[str], done: set[str],
@@ -69,7 +71,7 @@ async def offer(turn: Turn) -> Transition:
     if held:
         task = next((t for t in project.tasks if t.id == held), None)
         if task is not None:
-            expect_progress(turn, f"task:{task.id}", turn.config.mentoring.stuck)
+            expect_progress(turn, f"task:{task.id}", turn.settings_of(MentoringConfig).stuck)
             turn.say(task_text(project, task))
             return Goto("working")
         _release_removed(turn, held, f" for {project.name}")
@@ -85,7 +87,7 @@ async def offer(turn: Turn) -> Transition:
     turn.record(ClaimTask(task.id, project.id, turn.person_id, turn.now))
     turn.event("task_claimed", task=task.id, project=project.id)
     path.task = task.id
-    expect_progress(turn, f"task:{task.id}", turn.config.mentoring.stuck)
+    expect_progress(turn, f"task:{task.id}", turn.settings_of(MentoringConfig).stuck)
     turn.say("Here is a first task picked for you.\n" + task_text(project, task))
     return Goto("working")
 
@@ -174,6 +176,6 @@ def _release_idle(claim: TaskClaim) -> Handler:
 
 async def idle_claims(reads: Reads, now: datetime, config: Config) -> list[Due]:
     """Task claims nobody touched for `flows.claim_idle_after` are released, once."""
-    claims = await reads_of(reads).idle_claims(now - config.flows.claim_idle)
+    claims = await reads_of(reads).idle_claims(now - config.settings_of(PathConfig).claim_idle)
     return [Due(c.person_id, f"idle:{c.person_id}:{c.task_id}:{c.last_activity_at.isoformat()}",
                 _release_idle(c)) for c in claims]

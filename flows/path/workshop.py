@@ -15,6 +15,7 @@ from bot.content import (
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from flows.events.state import EventsState
+from flows.mentoring.settings import MentoringConfig
 from flows.path.progress import (
     chosen_workshop,
     expect_progress,
@@ -93,7 +94,7 @@ async def show_step(turn: Turn) -> Transition:
               "!skip to skip it" if step.skippable else "", "!pause to stop for now"]
     footer = ", ".join(e for e in extras if e)
     expect_progress(turn, f"workshop:{workshop.id}:{step.id}",
-                    step_stuck_after(step, turn.config.mentoring.stuck))
+                    step_stuck_after(step, turn.settings_of(MentoringConfig).stuck))
     heading = f"{workshop.title}: step {index + 1} of {len(workshop.steps)}, {step.title}"
     turn.say(f"{heading}\n\n{step.body.strip()}\n\n{prompt}\n({footer}.)", choices)
     return None
