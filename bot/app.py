@@ -31,7 +31,8 @@ from bot.records import Record
 from bot.reload import RELOAD_ACTION, ContentReloader
 from bot.roles import Directory
 from bot.scheduler import Ticker
-from bot.wiring import FEATURES, adapter_rates, check_features
+from bot.wiring import FEATURES as FEATURES  # listed in wiring; still importable from here
+from bot.wiring import adapter_rates, check_features
 from flows.account.reads import AccountReads
 from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan, standing
