@@ -197,6 +197,18 @@ def test_the_core_names_no_feature() -> None:
     assert core_naming_features(paths, records) == []
 
 
+def test_the_core_store_names_no_feature() -> None:
+    """The writer, the record registry, the core tables and queries: features come in only
+    through storage/<feature>.py, which storage/repository.py composes."""
+    records = feature_record_types()
+    features = {p.parent.name for p in (ROOT / "flows").glob("*/records.py")}
+    paths = [p for p in sorted((ROOT / "storage").glob("*.py"))
+             if p.stem not in features and p.stem != "repository"]
+    assert {p.stem for p in paths} >= {"writer", "records", "tables", "bulk", "queries"}
+    assert core_naming_features(paths, records) == []
+    assert not any("storage." + f in imported_modules(p) for p in paths for f in features)
+
+
 def test_the_feature_check_sees_imports_and_record_types(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text('import flows.events\n'
