@@ -20,7 +20,7 @@ from bot.model import (
     Receipt,
     RoomRef,
 )
-from bot.ports import InboundSink, PartSent, SendError
+from bot.ports import InboundSink, Outcome, PartSent, SendError
 
 MEMORY = Network("memory")
 
@@ -87,11 +87,11 @@ class MemoryAdapter:
         return Inbound(self.network, event_id or f"{self.network}-{next(self._counter)}",
                        room_ref, self.identity(name, verified), text, direct, datetime.now(UTC))
 
-    async def deliver(self, inbound: Inbound) -> None:
-        """Hand an inbound event to the bot, as the network would."""
+    async def deliver(self, inbound: Inbound) -> Outcome:
+        """Hand an inbound event to the bot, as the network would; what became of it."""
         if self._sink is None:
             raise RuntimeError("the adapter is not running")
-        await self._sink(inbound)
+        return await self._sink(inbound)
 
     async def wait_for(self, count: int, within: float = 5.0) -> list[Sent]:
         """Wait until at least `count` messages were sent in total."""

@@ -32,6 +32,7 @@ from bot.ports import (
     ConflictError,
     OutboxItem,
     OutboxRow,
+    Outcome,
     PersonState,
     Standing,
     Store,
@@ -99,23 +100,27 @@ class Engine:
         self._states: OrderedDict[PersonId, PersonState] = OrderedDict()
 
     # -- inbound --------------------------------------------------------------------------
-    async def handle(self, inbound: Inbound) -> None:
-        """Process one inbound event exactly once (a replayed event id changes nothing).
+    async def handle(self, inbound: Inbound) -> Outcome:
+        """Process one inbound event exactly once (a replayed event id changes nothing), and
+        say what became of it.
 
-        Never raises: a failure is logged with the conversation key, and the adapter's loop
-        goes on with the next event. Nothing was committed, so a redelivery is handled anew.
+        Never raises. A bug in a flow is answered with an apology, committed like any turn
+        (so a redelivery does not loop). A failure to read or commit (the store) is logged
+        with the conversation key and is FAILED: nothing was committed, the adapter must not
+        confirm the event, and its redelivery is handled anew.
         """
         try:
-            await self._handle(inbound)
+            return await self._handle(inbound)
         except Exception:
             log.exception("could not handle %s from %s in %s", inbound.event_id,
                           inbound.sender.key, inbound.room.id)
+            return Outcome.FAILED
 
-    async def _handle(self, inbound: Inbound) -> None:
+    async def _handle(self, inbound: Inbound) -> Outcome:
         text, truncated = clean_input(inbound.text)
         parsed = parse(text, self.prefixes.get(inbound.network, ("!",)), self.nick)
         if not inbound.direct and not parsed.is_command:
-            return  # chatter in a shared channel is not for the bot
+            return Outcome.IGNORED  # chatter in a shared channel is not for the bot
         person = await self._person(inbound.sender)
         inbox = (inbound.network, inbound.event_id)
         async with self.locks.hold(person):
@@ -130,8 +135,7 @@ class Engine:
                                          "Sorry, something went wrong on my side. Nothing was "
                                          "lost; please try again, or type !help.")
                 try:
-                    await self._commit(turn, inbox)
-                    return
+                    return self._outcome(await self._commit(turn, inbox))
                 except ConflictError:
                     log.info("conflict for %s, retrying (%d)", inbound.sender.key, attempt + 1)
                     self._states.pop(person, None)
@@ -141,7 +145,11 @@ class Engine:
             turn = self._apology(person, inbound, parsed, await self._state(person),
                                  "Lots of people are asking at this very moment. Please try "
                                  "that again in a few seconds.")
-            await self._commit(turn, inbox)
+            return self._outcome(await self._commit(turn, inbox))
+
+    @staticmethod
+    def _outcome(result: CommitResult) -> Outcome:
+        return Outcome.DUPLICATE if result.duplicate else Outcome.COMMITTED
 
     def _apology(self, person: PersonId, inbound: Inbound, parsed: ParsedInput,
                  state: PersonState, text: str) -> Turn:

@@ -5,12 +5,29 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
 from bot.model import Capabilities, Identity, Inbound, Network, Outbound, PersonId, Receipt
 from bot.records import Record
 
-InboundSink = Callable[[Inbound], Awaitable[None]]
+
+class Outcome(Enum):
+    """What became of one inbound event. An adapter confirms it to its network (an update
+    offset, a webhook's answer, a sync token) unless it failed: a failed event was not
+    committed and must be fetched again."""
+
+    COMMITTED = "committed"  # handled; its unit of work (and replies) committed
+    DUPLICATE = "duplicate"  # seen before: nothing written again
+    IGNORED = "ignored"  # not for the bot (chatter in a shared room)
+    FAILED = "failed"  # not committed (the store failed): do not confirm it
+
+    @property
+    def confirmable(self) -> bool:
+        return self is not Outcome.FAILED
+
+
+InboundSink = Callable[[Inbound], Awaitable[Outcome]]
 
 
 # Called by an adapter after each part of a split message but the last, with how many parts

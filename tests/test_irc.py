@@ -18,7 +18,7 @@ from adapters.irc.render import render_lines
 from adapters.irc.translate import NO_ACCOUNTS, NOT_LOGGED_IN
 from bot.app import App
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, RoomRef
-from bot.ports import AdapterFatalError
+from bot.ports import AdapterFatalError, Outcome
 from tests.harness import FakeClock, make_config
 from tests.ircservers import Client, IrcServer, WireTap, self_signed_tls, start_server
 
@@ -98,7 +98,7 @@ class LogSeen(logging.Handler):
             self.event.set()
 
 
-async def refuse_everything(_inbound: object) -> None:
+async def refuse_everything(_inbound: object) -> Outcome:
     raise AssertionError("nothing may arrive here")
 
 

@@ -12,7 +12,7 @@ import pytest
 from nio import AsyncClient, JoinedRoomsResponse, LoginResponse
 
 from adapters.matrix.client import MatrixAdapter
-from bot.ports import AdapterFatalError
+from bot.ports import AdapterFatalError, Outcome
 from tests.matrixkit import (
     BOT_PASSWORD,
     PICKLE_KEY,
@@ -181,7 +181,7 @@ async def test_a_refused_access_token_stops_the_adapter_naming_the_key(
     config = matrix_config(synapse, bot_id, tmp_path / "bot", access_token_env="MX_TOKEN")
     adapter = MatrixAdapter(config, "syt_not_a_token", PICKLE_KEY, secret_is_token=True)
 
-    async def ignore(_inbound: object) -> None:
+    async def ignore(_inbound: object) -> Outcome:
         raise AssertionError("nothing can arrive without a login")
 
     with pytest.raises(AdapterFatalError, match=r"\$MX_TOKEN \(adapters.matrix.access_token_env\)"):

@@ -198,7 +198,7 @@ class MatrixAdapter:
     async def _sync_loop(self, client: AsyncClient, token: str) -> None:
         """Long-poll syncs. The first of each run asks for the full state: nio keeps rooms
         only in memory and must know them all again before it can send to them."""
-        failures = 0
+        failures = unhandled = 0
         full_state = True
         while True:
             self.sync_attempts.append(time.monotonic())
@@ -221,10 +221,20 @@ class MatrixAdapter:
             self.ready.set()
             # Keys first: a reply this sync causes must reach a device that just appeared.
             await self._keys(client)
-            if await self._handle(client, answer):
+            handled, failed = await self._handle(client, answer)
+            if handled:
                 await self._let_replies_out()
             async with self._synced:
                 self._synced.notify_all()
+            if failed:
+                # Not committed: keep the token from before this sync, so the next sync
+                # brings its events again (the inbox drops those already committed).
+                unhandled += 1
+                log.warning("matrix: %d event(s) of a sync were not committed; syncing them "
+                            "again", failed)
+                await asyncio.sleep(min(self.config.backoff_max_seconds, 0.25 * 2 ** unhandled))
+                continue
+            unhandled = 0
             token = answer.next_batch
             await self.files.save_sync_token(token)
 
@@ -246,8 +256,9 @@ class MatrixAdapter:
                 await self._sends_done.wait()
 
     # -- inbound -------------------------------------------------------------------------
-    async def _handle(self, client: AsyncClient, answer: SyncResponse) -> int:
-        """Handle a sync's events; the number of messages passed to the bot."""
+    async def _handle(self, client: AsyncClient, answer: SyncResponse) -> tuple[int, int]:
+        """Handle a sync's events: how many messages went to the bot, and how many of them
+        failed (were not committed)."""
         for room_id, info in answer.rooms.invite.items():
             await self._on_invite(client, room_id, info.invite_state)
         per_sender: dict[str, list[Inbound]] = defaultdict(list)
@@ -263,8 +274,8 @@ class MatrixAdapter:
                 continue
             for event in info.timeline.events:
                 self._collect(room, event, per_sender)
-        await asyncio.gather(*(self._deliver(items) for items in per_sender.values()))
-        return sum(len(items) for items in per_sender.values())
+        failed = await asyncio.gather(*(self._deliver(items) for items in per_sender.values()))
+        return sum(len(items) for items in per_sender.values()), sum(failed)
 
     def _collect(self, room: MatrixRoom, event: Any,
                  per_sender: dict[str, list[Inbound]]) -> None:
@@ -308,11 +319,15 @@ class MatrixAdapter:
         return room.room_id in self._configured or room.room_id in self.config.rooms or \
             bool(room.canonical_alias and room.canonical_alias in self.config.rooms)
 
-    async def _deliver(self, items: list[Inbound]) -> None:
+    async def _deliver(self, items: list[Inbound]) -> int:
+        """One sender's messages in order (senders go in parallel); the number not handled:
+        after one fails, the rest wait for the sync that brings them again."""
         if self._sink is None:
-            return
-        for inbound in items:  # one sender's messages in order; senders in parallel
-            await self._sink(inbound)
+            return 0
+        for done, inbound in enumerate(items):
+            if not (await self._sink(inbound)).confirmable:
+                return len(items) - done
+        return 0
 
     async def _on_invite(self, client: AsyncClient, room_id: str, state: list[Any]) -> None:
         """Direct rooms from people on the allowed homeservers, and the configured rooms

@@ -32,7 +32,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from adapters.telegram.config import TelegramConfig
@@ -47,6 +47,7 @@ from bot.model import (
 )
 from bot.ports import (
     InboundSink,
+    Outcome,
     PartSent,
     PermanentSendError,
     TransientSendError,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
+FAILED_WAIT_MAX_SECONDS = 5.0  # before fetching an update that was not committed again
 MAX_TRACKED_CHATS = 10_000
 
 
@@ -140,7 +142,6 @@ class TelegramAdapter:
                                                  write_timeout=timeout, connect_timeout=timeout,
                                                  pool_timeout=timeout))
                     .get_updates_request(self._poll_request).updater(None).build())
-        self.app.add_handler(TypeHandler(Update, self._on_update))
         self._ready = asyncio.Event()
         self._sink: InboundSink | None = None
         self.username = ""
@@ -197,13 +198,19 @@ class TelegramAdapter:
             return web.Response(status=400, text="not an update")
         if update is None:
             return web.Response(status=400, text="not an update")
-        await self.app.process_update(update)
+        if not (await self._process(update)).confirmable:
+            # Not committed (the store failed): Telegram sends it again.
+            return web.Response(status=503, text="not handled yet; send it again")
         return web.Response(text="ok")
 
     async def _poll(self) -> None:
-        """getUpdates, handle each update to its commit, and only then confirm it."""
+        """getUpdates, handle each update to its commit, and only then confirm it. An update
+        that failed (not committed) is not confirmed: the offset stays at it, and after a
+        short wait it is fetched again with those after it, which keeps each chat in order
+        (the inbox drops what was already committed)."""
         offset = 0
         failures = 0
+        unhandled = 0
         while True:
             try:
                 updates = await self.app.bot.get_updates(
@@ -220,7 +227,13 @@ class TelegramAdapter:
             failures = 0
             self.last_poll_ok = time.monotonic()
             for update in updates:
-                await self.app.process_update(update)
+                if not (await self._process(update)).confirmable:
+                    unhandled += 1
+                    log.warning("telegram: update %d was not committed; fetching it again",
+                                update.update_id)
+                    await asyncio.sleep(min(FAILED_WAIT_MAX_SECONDS, 0.25 * 2 ** unhandled))
+                    break
+                unhandled = 0
                 offset = update.update_id + 1
 
     async def _watchdog(self) -> None:
@@ -245,24 +258,40 @@ class TelegramAdapter:
                 await poller
 
     # -- inbound --------------------------------------------------------------------------------
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _process(self, update: Update) -> Outcome:
+        """One update to its outcome. A fault in the adapter's own handling of an update is
+        logged and the update confirmed, so it cannot loop; only an update the bot could not
+        commit comes back as FAILED."""
+        try:
+            return await self._on_update(update)
+        except Exception:
+            log.exception("telegram: could not handle update %d; skipped", update.update_id)
+            return Outcome.IGNORED
+
+    async def _on_update(self, update: Update) -> Outcome:
         assert self._sink is not None
         meaning = translate(update, self.username)
         if isinstance(meaning, GroupStart):
             await self._group_start(meaning.message)
-            return
+            return Outcome.IGNORED  # answered here; nothing for the bot to commit
         if isinstance(meaning, Pressed):
-            await self._acknowledge(meaning)
-            meaning = meaning.inbound
-        if meaning is not None:
-            await self._sink(meaning)
+            press = meaning
+            with contextlib.suppress(BadRequest, TimedOut, NetworkError):  # answered before
+                await press.query.answer()
+            if press.inbound is None:
+                return Outcome.IGNORED
+            outcome = await self._sink(press.inbound)
+            if outcome is Outcome.COMMITTED:  # once: not again for a duplicate
+                await self._mark_choice(press)
+            return outcome
+        if meaning is None:
+            return Outcome.IGNORED
+        return await self._sink(meaning)
 
-    async def _acknowledge(self, press: Pressed) -> None:
-        """Answer the callback, and mark the chosen label in the message that offered it."""
-        with contextlib.suppress(TimedOut, NetworkError):
-            await press.query.answer()
+    async def _mark_choice(self, press: Pressed) -> None:
+        """Mark the chosen label in the message that offered the choices."""
         message = press.query.message
-        if press.inbound is None or not isinstance(message, Message):
+        if not isinstance(message, Message):
             return
         with contextlib.suppress(BadRequest, TimedOut, NetworkError):
             await message.edit_text(html.escape(message.text or "", quote=False) +

@@ -1,0 +1,155 @@
+"""Nothing confirmed before it is committed: the engine says what became of every inbound
+event (committed, duplicate, ignored, failed), and adapters confirm an event to their network
+only when it did not fail, so a store failure never loses a message."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sqlite3
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot.feature import Command, Entry
+from bot.ports import CommitResult, Outcome, UnitOfWork
+from storage.repository import SqlStore
+from tests.harness import Harness
+from tests.telegram_api import BotApi
+from tests.test_telegram import TelegramBot
+
+
+class FailingCommits:
+    """The real store's commit, failing its first `failures` calls the way a store locked
+    past its busy timeout does. Counts the attempts per inbound event."""
+
+    def __init__(self, store: SqlStore, failures: int) -> None:
+        self.real = store.commit
+        self.left = failures
+        self.attempts: dict[str, int] = {}
+
+    async def __call__(self, unit: UnitOfWork) -> CommitResult:
+        if unit.inbox is not None:
+            self.attempts[unit.inbox[1]] = self.attempts.get(unit.inbox[1], 0) + 1
+        if self.left:
+            self.left -= 1
+            raise OperationalError("INSERT INTO inbox ...", {},
+                                   sqlite3.OperationalError("database is locked"))
+        return await self.real(unit)
+
+    @classmethod
+    def install(cls, store: SqlStore, failures: int) -> FailingCommits:
+        failing = cls(store, failures)
+        store.commit = failing  # type: ignore[method-assign]
+        return failing
+
+
+async def test_every_inbound_event_gets_its_outcome(bot: Harness) -> None:
+    memory = bot.adapters["memory"]
+    start = bot.inbound("ivy", "!start")
+    assert await memory.deliver(start) is Outcome.COMMITTED
+    assert await memory.deliver(start) is Outcome.DUPLICATE  # a redelivery changes nothing
+    chatter = bot.inbound("ivy", "hello all", room="#general", direct=False)
+    assert await memory.deliver(chatter) is Outcome.IGNORED
+
+    async def broken(turn: object) -> None:
+        raise RuntimeError("a bug in a flow")
+
+    bot.running.engine.catalog._by_word["status"] = Entry("test", Command("status", broken))
+    before = len(memory.sent)
+    # A bug in a flow is answered with an apology and committed: redelivered, it stays done.
+    status = bot.inbound("ivy", "!status")
+    assert await memory.deliver(status) is Outcome.COMMITTED
+    await bot.running.dispatcher.drain(10)
+    assert [s.text for s in memory.sent[before:]] == [
+        "Sorry, something went wrong on my side. Nothing was lost; please try again, or type "
+        "!help."]
+    assert await memory.deliver(status) is Outcome.DUPLICATE
+
+
+async def test_a_store_failure_is_failed_not_committed_and_answered_once_redelivered(
+        bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    memory = bot.adapters["memory"]
+    failing = FailingCommits.install(bot.running.store, failures=2)
+    start = bot.inbound("jo", "!start")
+    assert await memory.deliver(start) is Outcome.FAILED
+    assert await memory.deliver(start) is Outcome.FAILED
+    await bot.running.dispatcher.drain(10)
+    assert memory.sent == []  # nothing is said for what was not committed
+    assert "database is locked" in caplog.text
+    assert await memory.deliver(start) is Outcome.COMMITTED  # the store is back
+    assert await memory.deliver(start) is Outcome.DUPLICATE
+    await bot.running.dispatcher.drain(10)
+    # Two failures, the commit, and the redelivery the inbox recognised.
+    assert failing.attempts[start.event_id] == 4
+    texts = [s.text for s in memory.sent]
+    assert len(texts) == 2
+    assert texts[0].startswith("Hi, I'm Wayfinder!")
+    assert "What are you interested in?" in texts[1]
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApi]:
+    server = await BotApi().start()
+    yield server
+    await server.stop()
+
+
+async def test_telegram_fetches_an_uncommitted_update_again_and_answers_it_once(
+        sqlite_url: str, api: BotApi) -> None:
+    async with TelegramBot(sqlite_url, api) as bot:
+        failing = FailingCommits.install(bot.app.store, failures=2)
+        update_id = api.user_says("/start")
+        sent = await api.wait_sent(2, within=20)
+        assert sent[0].text.startswith("Hi, I'm Wayfinder!")
+        assert sent[1].text.startswith("What are you interested in?")
+        # Handed to the bot three times: twice not committed (offset kept), then committed.
+        assert failing.attempts[str(update_id)] == 3
+        polls = [int(p.get("offset") or 0) for method, p in api.calls if method == "getupdates"]
+        assert update_id + 1 in polls  # confirmed once committed
+        confirmed_at = polls.index(update_id + 1)
+        assert all(offset <= update_id for offset in polls[:confirmed_at])
+        await bot.says("/status")  # later updates flow on
+        await asyncio.sleep(0.5)
+    assert len([s for s in api.to_chat(1001) if s.text.startswith("Hi, I'm Wayfinder!")]) == 1
+    assert failing.attempts[str(update_id)] == 3
+
+
+async def test_telegram_webhook_answers_non_2xx_until_the_update_is_committed(
+        sqlite_url: str, api: BotApi) -> None:
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bot = TelegramBot(sqlite_url, api, mode="webhook", webhook_port=port,
+                      webhook_url="https://bot.example.test/telegram")
+    bot.adapter.webhook_secret = "s3cret-token"
+    update = {"update_id": 41, "message": {
+        "message_id": 1, "date": 0, "text": "/status",
+        "chat": {"id": 1001, "type": "private", "first_name": "Ada"},
+        "from": {"id": 1001, "is_bot": False, "first_name": "Ada"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}}
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+    async with bot, aiohttp.ClientSession() as http:
+        failing = FailingCommits.install(bot.app.store, failures=1)
+        webhook = f"http://127.0.0.1:{port}/telegram"
+        status = 0
+        for _ in range(50):  # the listener starts right after the bot is ready
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                async with http.post(webhook, json=update, headers=secret) as first:
+                    status = first.status
+                    break
+            await asyncio.sleep(0.1)
+        assert status == 503  # not committed: Telegram will send it again
+        assert sum((await bot.app.store.message_counts()).values()) == 0
+        for expected in (200, 200):  # then committed; a further re-send is a duplicate
+            async with http.post(webhook, json=update, headers=secret) as again:
+                assert again.status == expected
+        sent = await api.wait_sent(1)
+        assert sent[0].text.startswith("Your path:")
+        await asyncio.sleep(0.3)
+    assert len(api.to_chat(1001)) == 1
+    assert failing.attempts["41"] == 3  # failed, committed, recognised as a duplicate
