@@ -9,6 +9,7 @@ import contextlib
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -17,6 +18,8 @@ from bot.feature import Command, Entry
 from bot.ports import CommitResult, Outcome, UnitOfWork
 from storage.repository import SqlStore
 from tests.harness import Harness
+from tests.matrixkit import BOT_PASSWORD, matrix_config, person, running_bot
+from tests.synapse import Synapse
 from tests.telegram_api import BotApi
 from tests.test_telegram import TelegramBot
 
@@ -153,3 +156,33 @@ async def test_telegram_webhook_answers_non_2xx_until_the_update_is_committed(
         await asyncio.sleep(0.3)
     assert len(api.to_chat(1001)) == 1
     assert failing.attempts["41"] == 3  # failed, committed, recognised as a duplicate
+
+
+async def test_matrix_syncs_an_uncommitted_event_again_and_answers_it_once(
+        synapse: Synapse, sqlite_url: str, tmp_path: Path) -> None:
+    bot_id = await synapse.register("wayfinder", BOT_PASSWORD)
+    ana = await person(synapse, "ana", tmp_path)
+    try:
+        room = await ana.create_room([bot_id])
+        config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
+                               conversation="room")
+        async with running_bot(config, sqlite_url) as bot:
+            await ana.joined(room, bot_id)
+            files = bot.adapter.files
+            failing = FailingCommits.install(bot.app.store, failures=2)
+            token_before = await files.sync_token()
+            event_id = await ana.say(room, "!start")
+            _room, hello = await ana.notice(within=30)
+            assert "Hi, I'm Wayfinder" in hello.body
+            # Synced three times from the token before it: twice not committed, then done.
+            assert failing.attempts[event_id] == 3
+            assert await files.sync_token() != token_before  # saved once it was committed
+            await ana.notice_containing("What are you interested in?")
+            await ana.say(room, "!help")
+            replies = [(await ana.notice())[1].body]
+            while "this list" not in replies[-1]:
+                replies.append((await ana.notice())[1].body)
+            assert not any("Hi, I'm Wayfinder" in r for r in replies)  # answered once
+            assert failing.attempts[event_id] == 3
+    finally:
+        await ana.close()
