@@ -20,6 +20,7 @@ from bot.model import (
     Identity,
     Inbound,
     Network,
+    Outbound,
     PersonId,
     Rate,
     compact_json,
@@ -299,12 +300,15 @@ class Engine:
                                 self.standing(turn) if self.standing
                                 else Standing())
         key_base = f"{inbox[0]}:{inbox[1]}"
+        replies = turn.replies
+        if turn.inbound.press is not None:  # acknowledged first, with the turn, durably
+            replies = [Outbound(turn.room, "", press=turn.inbound.press), *replies]
         unit = UnitOfWork(
             person_id=turn.person_id,
             inbox=inbox,
             state=new_state,
             outbox=[OutboxItem(f"{key_base}:{n}", msg.to.network, outbound_to_json(msg), msg)
-                    for n, msg in enumerate(turn.replies)],
+                    for n, msg in enumerate(replies)],
             events=turn.events,
             records=turn.records,
         )

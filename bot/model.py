@@ -40,6 +40,18 @@ class RoomRef:
 
 
 @dataclass(frozen=True)
+class Press:
+    """A pressed choice button, acknowledged through the outbox once its turn is committed:
+    `token` is the network's handle on the press, `message_id` the message that offered the
+    choices, `text` what that message said, `label` the choice picked (marked in it)."""
+
+    token: str
+    message_id: str = ""
+    text: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class Inbound:
     """What every adapter turns a platform event into."""
 
@@ -53,6 +65,7 @@ class Inbound:
     # Why the network could not vouch for an unverified sender, in words for them (for
     # example: not logged in to services). Empty: the generic explanation.
     why_unverified: str = ""
+    press: Press | None = None  # a button was pressed: its acknowledgement goes out with the turn
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,7 @@ class Outbound:
     choices: tuple[Choice, ...] = ()
     mention: Identity | None = None
     file: FileRef | None = None
+    press: Press | None = None  # acknowledge this press (and mark its choice), not a message
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,9 @@ def outbound_to_json(msg: Outbound) -> dict[str, Any]:
         body["mention"] = [msg.mention.network, msg.mention.external_id, msg.mention.verified]
     if msg.file is not None:
         body["file"] = [msg.file.name, msg.file.content_type, msg.file.data.decode("latin-1")]
+    if msg.press is not None:
+        press = msg.press
+        body["press"] = [press.token, press.message_id, press.text, press.label]
     return body
 
 
@@ -158,10 +175,12 @@ def outbound_from_json(body: dict[str, Any]) -> Outbound:
     if "file" in body:
         name, ctype, data = body["file"]
         file = FileRef(name, ctype, data.encode("latin-1"))
+    press = Press(*body["press"]) if "press" in body else None
     return Outbound(
         to=to,
         text=body["text"],
         choices=tuple(Choice(k, label) for k, label in body.get("choices", [])),
         mention=mention,
         file=file,
+        press=press,
     )

@@ -88,6 +88,8 @@ class Fault:
     kind: str  # "429", "502", "timeout", "400"; "pass": answered as usual (a fault later on)
     retry_after: int = 1
     seconds: float = 0.0
+    description: str = "Bad Request: query is too old and response timeout expired or query " \
+                       "ID is invalid"  # a "400"'s
 
 
 @dataclass
@@ -100,6 +102,7 @@ class BotApi:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     served_at: dict[int, float] = field(default_factory=dict)  # update id -> first handed out
+    answered: list[tuple[str, float]] = field(default_factory=list)  # callback query id, when
     fault_at: list[tuple[str, float]] = field(default_factory=list)
     stall_polls: bool = False
     url: str = ""
@@ -237,6 +240,9 @@ class BotApi:
                                                      f"{fault.retry_after}",
                                       "parameters": {"retry_after": fault.retry_after}},
                                      status=429)
+        if fault is not None and fault.kind == "400":
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": fault.description}, status=400)
         if fault is not None and fault.kind == "502":
             return web.json_response({"ok": False, "error_code": 502,
                                       "description": "Bad Gateway"}, status=502)
@@ -267,6 +273,7 @@ class BotApi:
         return True
 
     async def api_answercallbackquery(self, p: dict[str, Any]) -> bool:
+        self.answered.append((str(p["callback_query_id"]), float(p.pop(ARRIVED))))
         return True
 
     async def api_getupdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:

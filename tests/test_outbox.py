@@ -16,6 +16,7 @@ from bot.model import (
     Outbound,
     Receipt,
     RoomRef,
+    outbound_from_json,
     outbound_to_json,
 )
 from bot.outbox import Dispatcher
@@ -240,3 +241,23 @@ async def test_a_split_message_resent_after_a_crash_does_not_repeat_the_parts_se
     assert [s.text for s in adapter.sent] == [
         "part one..", "part two..", "partthree.", "part four."]
     assert await store.outbox_counts() == {"sent": 1}
+
+
+async def test_a_press_is_acknowledged_with_its_committed_turn_and_only_once(
+        sqlite_url: str) -> None:
+    from dataclasses import replace as with_
+
+    from bot.model import Press
+    from tests.harness import Harness, make_config
+
+    async with Harness(make_config(sqlite_url)) as bot:
+        press = Press("query-7", "41", "What are you interested in?", "automation")
+        inbound = with_(bot.inbound("ada", "!start"), press=press)
+        sent = await bot.send(inbound)
+        assert sent[0].msg.press == press  # first, before the reply
+        assert sent[0].msg.text == ""
+        assert outbound_from_json(outbound_to_json(sent[0].msg)) == sent[0].msg  # after restarts
+        assert sent[1].text.startswith("Hi, I'm Wayfinder!")
+        assert await bot.send(inbound) == []  # redelivered: a duplicate, nothing sent again
+        rows = await bot.running.store.pending_outbox()
+        assert rows == []  # durable rows, all sent

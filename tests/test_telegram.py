@@ -438,3 +438,55 @@ async def test_a_long_message_retried_after_part_two_fails_sends_each_part_once(
         assert [s.text.strip() for s in api.to_chat(3002)] == lines  # each part exactly once
         assert [kind for kind, _ in api.fault_at] == ["pass", "pass", "502"]
         assert await store.outbox_counts() == {"sent": 1}
+
+
+async def _press_rows(store: SqlStore) -> list[tuple[str, dict[str, object], int, str]]:
+    """Outbox rows that acknowledge a press: (status, body, attempts, last error)."""
+    import sqlalchemy as sa
+
+    from storage.records import outbox_t
+
+    rows = await store._all(sa.select(outbox_t).order_by(outbox_t.c.id))
+    return [(r.status, r.body, r.attempts, r.last_error) for r in rows if "press" in r.body]
+
+
+async def test_a_pressed_button_is_answered_through_the_outbox_under_the_bots_rate(
+        sqlite_url: str, api: BotApi) -> None:
+    rate = 4.0  # evenly spaced: a quarter of a second between any two of the bot's sends
+    async with TelegramBot(sqlite_url, api, messages_per_second=rate) as bot:
+        question = (await bot.says("/start", expect=2))[1]
+        before = len(api.sent)
+        api.press(question, "3")  # "automation"
+        sent = (await api.wait_sent(before + 2))[before:]
+        assert await bot.app.dispatcher.drain(5)
+        (press_row,) = await _press_rows(bot.app.store)
+    (query_id, answered_at), = api.answered
+    assert press_row[0] == "sent"  # committed with the turn, sent by the dispatcher
+    assert press_row[1]["press"] == [query_id, str(question.message_id), question.text,
+                                     "automation"]
+    edited = next(s for s in sent if s.method == "editMessageText")
+    reply = next(s for s in sent if s.text.startswith("What are you good at"))
+    assert edited.text.endswith("✓ automation")
+    # The answer first, then the mark and the reply, each a token of the bot's rate.
+    assert answered_at < edited.at < reply.at
+    assert edited.at - answered_at >= 1 / rate - 0.02
+    assert reply.at - edited.at >= 1 / rate - 0.02
+
+
+async def test_an_expired_callback_query_is_a_dead_letter_not_a_retry_loop(
+        sqlite_url: str, api: BotApi) -> None:
+    async with TelegramBot(sqlite_url, api) as bot:
+        question = (await bot.says("/start", expect=2))[1]
+        api.inject("answerCallbackQuery", Fault("400"))
+        before = len(api.sent)
+        api.press(question, "3")
+        sent = (await api.wait_sent(before + 2))[before:]
+        assert await bot.app.dispatcher.drain(5)
+        (press_row,) = await _press_rows(bot.app.store)
+    assert len([c for c in api.calls if c[0] == "answercallbackquery"]) == 1  # tried once
+    status, _, attempts, error = press_row
+    assert (status, attempts) == ("dead", 1)
+    assert error.startswith("permanent: answerCallbackQuery: Query is too old")
+    # The choice is still marked, and the person answered.
+    assert any(s.method == "editMessageText" and s.text.endswith("✓ automation") for s in sent)
+    assert any(s.text.startswith("What are you good at") for s in sent)

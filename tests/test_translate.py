@@ -141,6 +141,10 @@ def test_telegram_a_pressed_button_is_the_choices_number_from_who_pressed_it() -
     assert inbound.sender.key == "telegram:123456789"
     assert inbound.sender.verified
     assert (inbound.room.id, inbound.direct) == ("123456789", True)
+    # The press, to acknowledge through the outbox once the turn commits.
+    assert inbound.press is not None
+    assert (inbound.press.token, inbound.press.label) == ("4382bfdwdsb323b2d9", "Documentation")
+    assert inbound.press.message_id == str(meaning.query.message.message_id)  # type: ignore[union-attr]
 
 
 def test_telegram_edits_and_media_are_not_for_the_bot() -> None:

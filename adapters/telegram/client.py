@@ -2,9 +2,10 @@
 
 The Application is driven by hand (initialize, start, updater), in polling mode or, by config,
 webhook mode with a secret token checked on every request. People are their numeric user id,
-never their username. Choices become inline keyboards; a pressed button answers the callback,
-marks the choice in the message, and arrives as the choice's number. In groups, `/start`
-answers with a deep link into a private chat, since a bot cannot write to someone first.
+never their username. Choices become inline keyboards; a pressed button arrives as the
+choice's number, and its callback answer and the choice marked in the message go out through
+the outbox once its turn is committed. In groups, `/start` answers with a deep link into a
+private chat, since a bot cannot write to someone first.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import (
     BotCommand,
@@ -41,6 +42,7 @@ from adapters.telegram.translate import TELEGRAM, GroupStart, Pressed, translate
 from bot.model import (
     Capabilities,
     Outbound,
+    Press,
     Rate,
     Receipt,
     RoomRef,
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 ALLOWED_UPDATES = ["message", "callback_query"]
 FAILED_WAIT_MAX_SECONDS = 5.0  # before fetching an update that was not committed again
 MAX_TRACKED_CHATS = 10_000
@@ -275,28 +278,23 @@ class TelegramAdapter:
             await self._group_start(meaning.message)
             return Outcome.IGNORED  # answered here; nothing for the bot to commit
         if isinstance(meaning, Pressed):
-            press = meaning
-            with contextlib.suppress(BadRequest, TimedOut, NetworkError):  # answered before
-                await press.query.answer()
-            if press.inbound is None:
+            if meaning.inbound is None:  # nothing to commit: only stop the button's spinner
+                await self._answer_now(meaning)
                 return Outcome.IGNORED
-            outcome = await self._sink(press.inbound)
-            if outcome is Outcome.COMMITTED:  # once: not again for a duplicate
-                await self._mark_choice(press)
+            # Answered and marked through the outbox, with the committed turn (once: a
+            # duplicate was acknowledged the first time; a failed one is fetched again).
+            outcome = await self._sink(meaning.inbound)
+            if outcome is Outcome.IGNORED:  # nothing committed, so nothing queued to answer it
+                await self._answer_now(meaning)
             return outcome
         if meaning is None:
             return Outcome.IGNORED
         return await self._sink(meaning)
 
-    async def _mark_choice(self, press: Pressed) -> None:
-        """Mark the chosen label in the message that offered the choices."""
-        message = press.query.message
-        if not isinstance(message, Message):
-            return
+    @staticmethod
+    async def _answer_now(press: Pressed) -> None:
         with contextlib.suppress(BadRequest, TimedOut, NetworkError):
-            await message.edit_text(html.escape(message.text or "", quote=False) +
-                                    f"\n\n✓ {html.escape(press.label, quote=False)}",
-                                    parse_mode=ParseMode.HTML)
+            await press.query.answer()
 
     async def _group_start(self, message: Message) -> None:
         """Point the person to a private chat; the payload names the group they came from."""
@@ -325,6 +323,8 @@ class TelegramAdapter:
         target = msg.to
         chat_id = int(target.id if isinstance(target, RoomRef) else target.external_id)
         receipt = Receipt()
+        if msg.press is not None:
+            return await self._acknowledge(msg.press, chat_id, done, part_sent)
         if msg.file is not None:
             await self.limiter.wait(chat_id)
             sent_file = await self._call(self.app.bot.send_document(
@@ -346,8 +346,32 @@ class TelegramAdapter:
                 await part_sent(index + 1)
         return receipt
 
+    async def _acknowledge(self, press: Press, chat_id: int, done: int,
+                           part_sent: PartSent) -> Receipt:
+        """Answer the callback query (part 1), then mark the chosen label in the message that
+        offered the choices (part 2). An answer Telegram refuses (the query is too old) is a
+        permanent failure, reported once the choice is marked anyway."""
+        refused: PermanentSendError | None = None
+        if done < 1:
+            try:
+                await self._call(self.app.bot.answer_callback_query(press.token))
+            except PermanentSendError as exc:
+                refused = exc
+        if press.message_id and press.label:
+            if done < 1:
+                await part_sent(1)
+            marked = (html.escape(press.text, quote=False) +
+                      f"\n\n✓ {html.escape(press.label, quote=False)}")
+            with contextlib.suppress(PermanentSendError):  # deleted, or marked already
+                await self._call(self.app.bot.edit_message_text(
+                    marked, chat_id=chat_id, message_id=int(press.message_id),
+                    parse_mode=ParseMode.HTML))
+        if refused is not None:
+            raise PermanentSendError(f"answerCallbackQuery: {refused}")
+        return Receipt(press.message_id)
+
     @staticmethod
-    async def _call(request: Awaitable[Message]) -> Message:
+    async def _call(request: Awaitable[T]) -> T:
         """One Bot API send, its failures in the outbox's terms."""
         try:
             return await request

@@ -1,5 +1,5 @@
-"""Telegram updates as the bot's Inbound, pure: no I/O (the client answers callbacks, edits
-messages and points group /start to a private chat).
+"""Telegram updates as the bot's Inbound, pure: no I/O (the client points group /start to a
+private chat; a pressed button is acknowledged through the outbox once its turn commits).
 
 People are their numeric user id, never their username. Forwarded text and media are not
 someone speaking to the bot; a message sent as a channel or by an anonymous group admin is
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from telegram import CallbackQuery, Message, Update
 
 from adapters.telegram.render import ANONYMOUS_ADMIN
-from bot.model import ExternalId, Identity, Inbound, Network, RoomRef
+from bot.model import ExternalId, Identity, Inbound, Network, Press, RoomRef
 
 TELEGRAM = Network("telegram")
 PAYLOAD = re.compile(r"^[A-Za-z0-9_]{4,64}$")
@@ -31,7 +31,8 @@ class GroupStart:
 
 @dataclass(frozen=True)
 class Pressed:
-    """A pressed choice: the client acknowledges it and marks the label in the message."""
+    """A pressed choice. Its inbound carries the press, so the answer to the callback and the
+    label marked in the message go out through the outbox with the committed turn."""
 
     query: CallbackQuery
     label: str
@@ -77,9 +78,10 @@ def pressed(query: CallbackQuery, update_id: int, now: datetime | None = None) -
     chat = message.chat
     direct = chat.type == "private"
     room = RoomRef(TELEGRAM, str(chat.id), chat.title or "", direct)
+    press = Press(query.id, str(message.message_id), message.text or "", label)
     inbound = Inbound(TELEGRAM, str(update_id), room,
                       Identity(TELEGRAM, ExternalId(str(query.from_user.id)), True), query.data,
-                      direct, now or datetime.now(UTC))
+                      direct, now or datetime.now(UTC), press=press)
     return Pressed(query, label, inbound)
 
 
