@@ -40,7 +40,7 @@ async def run(messages: int, people: int, rooms: int, in_flight: int, folder: Pa
     adapter = MemoryAdapter(Network("memory"), record=False)
     app = App(config, [adapter])
     await app.start(tick=False)
-    adapter.attach(app.engine.handle)
+    adapter.attach(app.inbound)  # as every adapter: through the inbound processor
     queue: asyncio.Queue[Inbound] = asyncio.Queue()
     sent_per_person: dict[str, int] = {}
     for n in range(messages):

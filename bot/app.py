@@ -18,6 +18,7 @@ from bot.config import Config
 from bot.content import Content, load_content
 from bot.engine import Clock, Engine, utcnow
 from bot.feature import menu
+from bot.inbound import InboundProcessor
 from bot.model import Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
 from bot.ports import (
@@ -74,6 +75,7 @@ class App:
     monotonic: Callable[[], float] = time.monotonic
     store: SqlStore = field(init=False)
     engine: Engine = field(init=False)
+    inbound: InboundProcessor = field(init=False)  # every adapter's sink
     dispatcher: Dispatcher = field(init=False)
     broadcaster: Broadcaster = field(init=False)
     reloader: ContentReloader = field(init=False)
@@ -112,6 +114,8 @@ class App:
             prefixes={a.network: a.capabilities.command_prefixes for a in self.adapters},
             clock=self.clock, standing=standing,
             rates=adapter_rates(self.adapters, self.config), after_records=self._after_records)
+        self.inbound = InboundProcessor(self.engine.handle, self.config.inbound.max_in_flight,
+                                        self.config.inbound.max_queued)
         await self.dispatcher.start()
         self.reloader = ContentReloader(self.config.content_path(), self._use_content,
                                         self._tell_organizers,
@@ -169,6 +173,7 @@ class App:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
         await self.broadcaster.stop()
+        await self.inbound.close(self.config.inbound.shutdown_seconds)
         flushed = await self.dispatcher.drain(self.config.outbox.shutdown_flush_seconds)
         if not flushed:
             log.warning("%d replies still queued at shutdown; they are kept and sent on the "
@@ -187,7 +192,7 @@ class App:
         """Keep one adapter running; its crash is logged and it restarts, others carry on."""
         while True:
             try:
-                await adapter.run(self.engine.handle)
+                await adapter.run(self.inbound)
                 return
             except asyncio.CancelledError:
                 raise

@@ -105,6 +105,14 @@ class OutboxConfig(Section):
     shutdown_flush_seconds: Annotated[float, Field(gt=0, le=30)] = 4.0
 
 
+class InboundConfig(Section):
+    """The one inbound processor every adapter hands its events to (bot/inbound.py)."""
+
+    max_in_flight: Annotated[int, Field(ge=1, le=10_000)] = 64  # events handled at once
+    max_queued: Annotated[int, Field(ge=1, le=1_000_000)] = 1000  # then adapters wait
+    shutdown_seconds: Annotated[float, Field(ge=0, le=30)] = 2.0  # to finish what was taken
+
+
 class AdapterTables(Section):
     """The [adapters.*] tables as written: the core names no network. The composition root
     validates each table with its adapter's own model (bot/wiring.py)."""
@@ -122,6 +130,7 @@ class Config(Section):
     roles: RolesConfig = RolesConfig()
     flows: FlowsConfig = FlowsConfig()
     outbox: OutboxConfig = OutboxConfig()
+    inbound: InboundConfig = InboundConfig()
     adapters: AdapterTables = AdapterTables()
     source: str = Field(default="(defaults)", exclude=True)
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -31,6 +31,7 @@ from adapters.irc.translate import (
     is_person,
     tag,
 )
+from bot.inbound import InboundProcessor
 from bot.model import (
     Capabilities,
     Identity,
@@ -78,8 +79,9 @@ class IrcAdapter:
         self.ready = asyncio.Event()  # registered and joined: messages may go out
         self.offline = asyncio.Event()  # a session ended; cleared when the next is ready
         self.sessions = 0  # successful registrations, for tests and logs
-        self._sink: InboundSink | None = None
-        self._by_sender: dict[str, asyncio.Task[None]] = {}  # keeps each sender in order
+        self._inbound: InboundProcessor | None = None
+        self._resume: asyncio.Task[None] | None = None  # reading paused until the sink has room
+        self.pauses = 0  # how often a full sink paused reading, for tests and logs
         self._budget = LineBudget(config.nick)
         self._joined: set[str] = set()
         self._all_joined = asyncio.Event()
@@ -89,7 +91,11 @@ class IrcAdapter:
     # -- the connection's life -----------------------------------------------------------
     async def run(self, sink: InboundSink) -> None:
         """Connect, and reconnect with backoff until cancelled. A refused SASL login ends it."""
-        self._sink = sink
+        # The core's processor keeps each sender in order and bounds the work; a plain sink
+        # (tests) gets one of its own.
+        own = not isinstance(sink, InboundProcessor)
+        processor = sink if isinstance(sink, InboundProcessor) else InboundProcessor(sink)
+        self._inbound = processor
         writer = asyncio.create_task(self._write_loop(), name="irc-writer")
         writer.add_done_callback(self._writer_ended)
         failures = 0
@@ -120,6 +126,8 @@ class IrcAdapter:
             await self.bucket.close()
             if self.link is not None:
                 self.link.close()
+            if own:
+                await processor.close(0)
 
     @staticmethod
     def _writer_ended(task: asyncio.Task[None]) -> None:
@@ -166,6 +174,9 @@ class IrcAdapter:
             self.online.clear()
             self.offline.set()
             link.close()
+            if self._resume is not None:
+                self._resume.cancel()
+                self._resume = None
 
     async def _watch(self, link: IrcLink) -> None:
         """Until the link ends: PING after silence, give up when no answer comes in time,
@@ -175,6 +186,9 @@ class IrcAdapter:
         while link.is_open:
             await asyncio.sleep(min(1.0, config.pong_timeout_seconds / 4))
             now = time.monotonic()
+            if self._resume is not None:  # not reading: the server's lines wait for us
+                link.last_data, self._ping_sent = now, None
+                continue
             silent = now - link.last_data
             if self._ping_sent is not None and link.last_data > self._ping_sent:
                 self._ping_sent = None
@@ -315,24 +329,33 @@ class IrcAdapter:
             conversation=self.config.conversation, roster_account=self._account(link, event, nick),
             unique=f"{time.time_ns()}-{self._counter}")
         if inbound is not None:
-            self._deliver(inbound.sender.key, inbound)
+            self._deliver(link, inbound)
 
-    def _deliver(self, who: str, inbound: Inbound) -> None:
-        """Hand over without blocking the read loop, each sender's messages in order."""
-        sink, previous = self._sink, self._by_sender.get(who)
-        if sink is None:
+    def _deliver(self, link: IrcLink, inbound: Inbound) -> None:
+        """Hand over without blocking the read callback (no task per line: the processor
+        keeps each sender in order and bounds the work). When its queue is full, stop
+        reading the socket until it has room: a flood waits in the kernel and the server."""
+        processor = self._inbound
+        if processor is None:
             return
+        processor.submit(inbound)
+        transport = link.transport
+        if processor.full and self._resume is None and transport is not None:
+            transport.pause_reading()
+            self.pauses += 1
+            self._resume = asyncio.create_task(self._resume_reading(link, processor),
+                                               name="irc-resume")
 
-        async def deliver() -> None:
-            if previous is not None:
-                await asyncio.wait([previous])
-            await sink(inbound)
-
-        task = asyncio.create_task(deliver(), name="irc-inbound")
-        self._by_sender[who] = task
-        task.add_done_callback(
-            lambda done: self._by_sender.pop(who, None) if self._by_sender.get(who) is done
-            else None)
+    async def _resume_reading(self, link: IrcLink, processor: InboundProcessor) -> None:
+        try:
+            await processor.wait_for_room()
+        finally:
+            if self._resume is asyncio.current_task():
+                self._resume = None
+        transport = link.transport
+        if transport is not None and not transport.is_closing():
+            link.last_data = time.monotonic()
+            transport.resume_reading()
 
     def _account(self, link: IrcLink, event: Event, nick: str) -> str | None:
         """The nick's account as far as this connection knows; the account tag on a line

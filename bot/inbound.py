@@ -1,0 +1,169 @@
+"""One inbound processor for every adapter: each person's events in order, a global bound on
+how many are handled at once, and a bounded wait for the rest, which back-pressures the adapter.
+
+Every adapter gets the processor as its InboundSink. Events wait in one queue per sender
+(network + external id); a sender whose next event may run takes its turn in a round of
+ready senders, so a flood from one person queues behind that person only and holds at most
+one of the `max_in_flight` slots. At most `max_queued` events wait: beyond that an awaiting
+adapter waits in its call, and one whose callbacks are synchronous (a socket's read callback)
+hands its event over with `submit` and pauses its source until `wait_for_room`.
+No task is made per event: at most `max_in_flight` workers run, and end when idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from bot.model import Inbound
+from bot.ports import InboundSink, Outcome
+
+log = logging.getLogger(__name__)
+
+Sender = tuple[str, str]  # (network, external id)
+
+
+@dataclass(eq=False)
+class _Item:
+    inbound: Inbound
+    done: asyncio.Future[Outcome]
+
+
+class InboundProcessor:
+    def __init__(self, handle: InboundSink, max_in_flight: int = 64,
+                 max_queued: int = 1000) -> None:
+        if max_in_flight < 1 or max_queued < 1:
+            raise ValueError("max_in_flight and max_queued must be at least 1")
+        self.handle = handle
+        self.max_in_flight = max_in_flight
+        self.max_queued = max_queued
+        self.queued = 0  # events waiting for their turn (not yet being handled)
+        self.in_flight = 0  # events being handled now
+        self.peak_in_flight = 0
+        self._senders: dict[Sender, deque[_Item]] = {}  # head: running or next to run
+        self._ready: deque[Sender] = deque()  # senders whose head may start, in turn
+        self._workers: set[asyncio.Task[None]] = set()
+        self._room: deque[asyncio.Future[None]] = deque()  # callers waiting for room
+
+    @property
+    def full(self) -> bool:
+        return self.queued >= self.max_queued
+
+    @property
+    def workers(self) -> int:
+        return len(self._workers)
+
+    async def __call__(self, inbound: Inbound) -> Outcome:
+        """The awaiting sink: wait for room, then for this event's outcome."""
+        await self.wait_for_room()
+        return await self.submit(inbound)
+
+    def submit(self, inbound: Inbound) -> asyncio.Future[Outcome]:
+        """Queue an event without waiting, even past the bound: for a caller that cannot
+        wait (a synchronous callback), which then checks `full` and pauses its source."""
+        key: Sender = (str(inbound.sender.network), str(inbound.sender.external_id))
+        item = _Item(inbound, asyncio.get_running_loop().create_future())
+        self.queued += 1
+        waiting = self._senders.get(key)
+        if waiting is not None:
+            waiting.append(item)  # behind this sender's running or ready event
+            return item.done
+        self._senders[key] = deque([item])
+        self._ready.append(key)
+        if len(self._workers) < self.max_in_flight:
+            self._workers.add(asyncio.create_task(self._work(), name="inbound-worker"))
+        return item.done
+
+    async def wait_for_room(self) -> None:
+        """Return once fewer than `max_queued` events wait; callers get room in turn."""
+        while self.full or self._room:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._room.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter in self._room:
+                    self._room.remove(waiter)
+                elif waiter.done() and not waiter.cancelled():
+                    self._make_room()  # pass the room it was given on
+                raise
+            if not self.full:
+                return
+
+    def _make_room(self) -> None:
+        while self._room and not self.full:
+            waiter = self._room.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def _work(self) -> None:
+        try:
+            await self._take_turns()
+        finally:  # at once, not in a done callback: a submit right after must see it gone
+            task = asyncio.current_task()
+            if task is not None:
+                self._workers.discard(task)
+
+    async def _take_turns(self) -> None:
+        while self._ready:
+            key = self._ready.popleft()
+            waiting = self._senders[key]
+            item = waiting[0]  # stays at the head while it runs: the sender is busy
+            self.queued -= 1
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self._make_room()
+            try:
+                outcome = await self._handle(item.inbound)
+            except asyncio.CancelledError:
+                item.done.cancel()
+                raise
+            finally:
+                self.in_flight -= 1
+                waiting.popleft()
+                if waiting:
+                    self._ready.append(key)  # its next event, after the senders now ready
+                else:
+                    del self._senders[key]
+            if not item.done.done():
+                item.done.set_result(outcome)
+
+    async def _handle(self, inbound: Inbound) -> Outcome:
+        try:
+            return await self.handle(inbound)
+        except Exception:
+            log.exception("could not handle %s from %s", inbound.event_id, inbound.sender.key)
+            return Outcome.FAILED
+
+    async def drain(self, within: float) -> bool:
+        """Wait up to `within` seconds until nothing waits or runs; whether it did."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self._workers and loop.time() < deadline:
+            await asyncio.wait(set(self._workers), timeout=deadline - loop.time())
+        return not self._workers
+
+    async def close(self, within: float = 5.0) -> None:
+        """Let what runs and waits finish `within` seconds, then cancel the rest: an event
+        not handled was not confirmed to its network, which delivers it again."""
+        if not await self.drain(within):
+            log.warning("inbound: %d events still waiting at shutdown; their networks deliver "
+                        "them again", self.queued + self.in_flight)
+        for worker in list(self._workers):
+            worker.cancel()
+        for worker in list(self._workers):
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        for waiting in self._senders.values():
+            for item in waiting:
+                item.done.cancel()
+        self._senders.clear()
+        self._ready.clear()
+        self.queued = 0
+        for waiter in self._room:
+            waiter.cancel()
+        self._room.clear()

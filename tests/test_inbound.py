@@ -1,0 +1,192 @@
+"""The inbound processor (bot/inbound.py): per-sender order, a global bound on events handled
+at once, fairness under a flood, back-pressure and outcomes; with a fake handler, real asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.inbound import InboundProcessor
+from bot.model import ExternalId, Identity, Inbound, Network, RoomRef
+from bot.ports import Outcome
+
+NET = Network("memory")
+_ids = itertools.count(1)
+
+
+def event(sender: str, text: str, network: Network = NET) -> Inbound:
+    return Inbound(network, f"e{next(_ids)}", RoomRef(network, "#room"),
+                   Identity(network, ExternalId(sender), True), text, True, datetime.now(UTC))
+
+
+class Recorder:
+    """A fake Engine.handle: takes `seconds` per event and records what ran when."""
+
+    def __init__(self, seconds: float = 0.0, jitter: float = 0.0) -> None:
+        self.seconds, self.jitter = seconds, jitter
+        self.running = 0
+        self.peak = 0
+        self.running_senders: set[tuple[str, str]] = set()
+        self.overlap = False  # two events of one sender ran at once
+        self.order: dict[str, list[str]] = defaultdict(list)
+        self.finished_at: dict[str, float] = {}
+
+    async def __call__(self, inbound: Inbound) -> Outcome:
+        key = (str(inbound.sender.network), inbound.sender.external_id)
+        self.overlap |= key in self.running_senders
+        self.running_senders.add(key)
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            await asyncio.sleep(self.seconds + random.uniform(0, self.jitter))
+            self.order[inbound.sender.key].append(inbound.text)
+            self.finished_at[inbound.event_id] = asyncio.get_running_loop().time()
+        finally:
+            self.running -= 1
+            self.running_senders.discard(key)
+        if inbound.text == "boom":
+            raise RuntimeError("a bug in the handler")
+        return Outcome.FAILED if inbound.text == "fail" else Outcome.COMMITTED
+
+
+async def test_each_senders_events_are_handled_in_order_under_concurrency() -> None:
+    handle = Recorder(seconds=0.0005, jitter=0.002)
+    processor = InboundProcessor(handle, max_in_flight=8, max_queued=10_000)
+    senders = [f"p{n}" for n in range(20)]
+    sent = {s: [f"{s}-{i}" for i in range(30)] for s in senders}
+    # The same external id on two networks is two senders.
+    other = event("p0", "irc-0", Network("irc"))
+    outcomes = await asyncio.gather(
+        *(processor(event(s, text)) for i in range(30) for s in senders
+          for text in [sent[s][i]]), processor(other))
+    assert all(o is Outcome.COMMITTED for o in outcomes)
+    assert {f"memory:{s}": sent[s] for s in senders} == \
+        {k: v for k, v in handle.order.items() if k.startswith("memory:")}
+    assert handle.order["irc:p0"] == ["irc-0"]
+    assert not handle.overlap
+    assert handle.peak == 8
+    await processor.close()
+
+
+async def test_never_more_than_max_in_flight_are_handled_at_once() -> None:
+    handle = Recorder(seconds=0.002)
+    processor = InboundProcessor(handle, max_in_flight=4, max_queued=10_000)
+    futures = [processor.submit(event(f"p{n}", "hi")) for n in range(300)]
+    await asyncio.sleep(0)
+    assert processor.workers == 4  # no task per event: the workers take turns
+    await asyncio.gather(*futures)
+    assert handle.peak == 4 == processor.peak_in_flight
+    assert (processor.workers, processor.queued, processor.in_flight) == (0, 0, 0)
+
+
+async def test_a_flooder_does_not_delay_another_senders_event() -> None:
+    seconds = 0.01
+    handle = Recorder(seconds=seconds)
+    processor = InboundProcessor(handle, max_in_flight=2, max_queued=2000)
+    loop = asyncio.get_running_loop()
+    flood = [processor.submit(event("flooder", f"spam {n}")) for n in range(1000)]
+    await asyncio.sleep(seconds * 3)  # the flood is under way
+    began = loop.time()
+    newcomer = event("newcomer", "!start")
+    assert await processor(newcomer) is Outcome.COMMITTED
+    waited = handle.finished_at[newcomer.event_id] - began
+    assert waited < seconds * 4, f"the newcomer waited {waited:.3f} s behind the flood"
+    assert sum(f.done() for f in flood) < 20  # the flood alone takes ten seconds
+    assert processor.in_flight <= 1  # the flooder holds one slot, never more
+    await processor.close(within=0)
+    assert all(f.cancelled() for f in flood if not f.done() or f.cancelled())
+
+
+async def test_many_flooders_take_turns_with_a_newcomer() -> None:
+    seconds = 0.005
+    handle = Recorder(seconds=seconds)
+    processor = InboundProcessor(handle, max_in_flight=4, max_queued=5000)
+    for n in range(4000):  # eight flooders fill every slot, 500 events each
+        processor.submit(event(f"flooder{n % 8}", "spam"))
+    await asyncio.sleep(seconds * 2)
+    began = asyncio.get_running_loop().time()
+    newcomer = event("newcomer", "hello")
+    await processor(newcomer)
+    # One round of the ready senders ahead of it: eight flooders over four slots.
+    assert handle.finished_at[newcomer.event_id] - began < seconds * 6
+    await processor.close(within=0)
+
+
+async def test_the_submitting_call_waits_while_the_queue_is_full_and_then_resumes() -> None:
+    gate = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> Outcome:
+        await gate.wait()
+        return Outcome.COMMITTED
+
+    processor = InboundProcessor(handle, max_in_flight=1, max_queued=2)
+    calls = [asyncio.create_task(processor(event(f"p{n}", "hi"))) for n in range(3)]
+    await asyncio.sleep(0.01)
+    assert (processor.in_flight, processor.queued, processor.full) == (1, 2, True)
+    blocked = asyncio.create_task(processor(event("late", "hi")))
+    await asyncio.sleep(0.01)
+    assert not blocked.done()
+    assert processor.queued == 2  # the late event was not taken: its caller waits
+    gate.set()
+    assert await asyncio.wait_for(blocked, 1) is Outcome.COMMITTED
+    assert [await c for c in calls] == [Outcome.COMMITTED] * 3
+    assert not processor.full
+
+
+async def test_a_waiting_caller_that_is_cancelled_passes_its_room_on() -> None:
+    gate = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> Outcome:
+        await gate.wait()
+        return Outcome.IGNORED
+
+    processor = InboundProcessor(handle, max_in_flight=1, max_queued=1)
+    first = asyncio.create_task(processor(event("a", "1")))
+    second = asyncio.create_task(processor(event("b", "2")))
+    await asyncio.sleep(0.01)
+    quitter = asyncio.create_task(processor(event("c", "3")))
+    stayer = asyncio.create_task(processor(event("d", "4")))
+    await asyncio.sleep(0.01)
+    quitter.cancel()
+    gate.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(first, second, stayer), 1)
+    assert list(outcomes) == [Outcome.IGNORED] * 3
+    assert quitter.cancelled()
+
+
+async def test_each_events_outcome_reaches_its_caller() -> None:
+    handle = Recorder()
+    processor = InboundProcessor(handle, max_in_flight=3)
+    texts = ["ok", "fail", "boom", "ok", "fail"]
+    outcomes = await asyncio.gather(*(processor(event("p", t)) for t in texts))
+    # A handler that raises is a failed event, not a crashed worker.
+    assert outcomes == [Outcome.COMMITTED, Outcome.FAILED, Outcome.FAILED,
+                        Outcome.COMMITTED, Outcome.FAILED]
+    assert handle.order["memory:p"] == texts
+
+
+async def test_close_cancels_what_still_waits() -> None:
+    gate = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> Outcome:
+        await gate.wait()
+        return Outcome.COMMITTED
+
+    processor = InboundProcessor(handle, max_in_flight=1)
+    running = processor.submit(event("a", "1"))
+    waiting = processor.submit(event("a", "2"))
+    await asyncio.sleep(0)
+    await processor.close(within=0.01)
+    assert running.cancelled()
+    assert waiting.cancelled()
+    assert processor.workers == 0
+
+
+def test_the_bounds_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        InboundProcessor(Recorder(), max_in_flight=0)
