@@ -7,7 +7,9 @@ ready senders, so a flood from one person queues behind that person only and hol
 one of the `max_in_flight` slots. At most `max_queued` events wait: beyond that an awaiting
 adapter waits in its call, and one whose callbacks are synchronous (a socket's read callback)
 hands its event over with `submit` and pauses its source until `wait_for_room`.
-No task is made per event: at most `max_in_flight` workers run, and end when idle.
+No task is made per event: at most `max_in_flight` workers run, and end when idle; an
+awaiting caller whose sender is idle, while no other sender waits for a slot, handles its
+event in its own task (the common case costs no hand-over).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ class _Item:
     done: asyncio.Future[Outcome]
 
 
+def _sender(inbound: Inbound) -> Sender:
+    return (str(inbound.sender.network), str(inbound.sender.external_id))
+
+
 class InboundProcessor:
     def __init__(self, handle: InboundSink, max_in_flight: int = 64,
                  max_queued: int = 1000) -> None:
@@ -46,6 +52,8 @@ class InboundProcessor:
         self._senders: dict[Sender, deque[_Item]] = {}  # head: running or next to run
         self._ready: deque[Sender] = deque()  # senders whose head may start, in turn
         self._workers: set[asyncio.Task[None]] = set()
+        self._callers = 0  # slots held by callers handling their own event
+        self._closed = False
         self._room: deque[asyncio.Future[None]] = deque()  # callers waiting for room
 
     @property
@@ -59,12 +67,26 @@ class InboundProcessor:
     async def __call__(self, inbound: Inbound) -> Outcome:
         """The awaiting sink: wait for room, then for this event's outcome."""
         await self.wait_for_room()
-        return await self.submit(inbound)
+        key = _sender(inbound)
+        if key in self._senders or self._ready or \
+                len(self._workers) + self._callers >= self.max_in_flight:
+            return await self.submit(inbound)
+        item = _Item(inbound, asyncio.get_running_loop().create_future())
+        waiting = deque([item])
+        self._senders[key] = waiting  # the sender is busy: its next events queue behind
+        self._callers += 1
+        self._started()
+        try:
+            return await self._handle(inbound)
+        finally:
+            self._callers -= 1
+            self._finished(key, waiting)
+            self._spawn()
 
     def submit(self, inbound: Inbound) -> asyncio.Future[Outcome]:
         """Queue an event without waiting, even past the bound: for a caller that cannot
         wait (a synchronous callback), which then checks `full` and pauses its source."""
-        key: Sender = (str(inbound.sender.network), str(inbound.sender.external_id))
+        key = _sender(inbound)
         item = _Item(inbound, asyncio.get_running_loop().create_future())
         self.queued += 1
         waiting = self._senders.get(key)
@@ -73,9 +95,26 @@ class InboundProcessor:
             return item.done
         self._senders[key] = deque([item])
         self._ready.append(key)
-        if len(self._workers) < self.max_in_flight:
-            self._workers.add(asyncio.create_task(self._work(), name="inbound-worker"))
+        self._spawn()
         return item.done
+
+    def _spawn(self) -> None:
+        """A worker for a ready sender, if a slot is free (a busy worker takes turns)."""
+        if self._ready and len(self._workers) + self._callers < self.max_in_flight and \
+                not self._closed:
+            self._workers.add(asyncio.create_task(self._work(), name="inbound-worker"))
+
+    def _started(self) -> None:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def _finished(self, key: Sender, waiting: deque[_Item]) -> None:
+        self.in_flight -= 1
+        waiting.popleft()
+        if waiting:
+            self._ready.append(key)  # its next event, after the senders now ready
+        else:
+            self._senders.pop(key, None)
 
     async def wait_for_room(self) -> None:
         """Return once fewer than `max_queued` events wait; callers get room in turn."""
@@ -114,8 +153,7 @@ class InboundProcessor:
             waiting = self._senders[key]
             item = waiting[0]  # stays at the head while it runs: the sender is busy
             self.queued -= 1
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self._started()
             self._make_room()
             try:
                 outcome = await self._handle(item.inbound)
@@ -123,12 +161,7 @@ class InboundProcessor:
                 item.done.cancel()
                 raise
             finally:
-                self.in_flight -= 1
-                waiting.popleft()
-                if waiting:
-                    self._ready.append(key)  # its next event, after the senders now ready
-                else:
-                    del self._senders[key]
+                self._finished(key, waiting)
             if not item.done.done():
                 item.done.set_result(outcome)
 
@@ -153,6 +186,7 @@ class InboundProcessor:
         if not await self.drain(within):
             log.warning("inbound: %d events still waiting at shutdown; their networks deliver "
                         "them again", self.queued + self.in_flight)
+        self._closed = True  # no new workers from here on
         for worker in list(self._workers):
             worker.cancel()
         for worker in list(self._workers):

@@ -190,3 +190,40 @@ async def test_close_cancels_what_still_waits() -> None:
 def test_the_bounds_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         InboundProcessor(Recorder(), max_in_flight=0)
+
+
+async def test_an_awaiting_caller_on_an_idle_processor_handles_its_event_itself() -> None:
+    ran_in: list[asyncio.Task[object] | None] = []
+
+    async def handle(inbound: Inbound) -> Outcome:
+        ran_in.append(asyncio.current_task())
+        return Outcome.COMMITTED
+
+    processor = InboundProcessor(handle, max_in_flight=2)
+    caller = asyncio.create_task(processor(event("a", "1")))
+    assert await caller is Outcome.COMMITTED
+    assert ran_in == [caller]  # no hand-over to a worker task
+    assert processor.workers == 0
+
+
+async def test_a_caller_does_not_jump_ahead_of_senders_waiting_for_a_slot() -> None:
+    gate = asyncio.Event()
+    handled: list[str] = []
+
+    async def handle(inbound: Inbound) -> Outcome:
+        if inbound.text == "first":
+            await gate.wait()
+        handled.append(inbound.text)
+        return Outcome.COMMITTED
+
+    processor = InboundProcessor(handle, max_in_flight=1)
+    first = processor.submit(event("a", "first"))
+    queued = processor.submit(event("b", "queued"))
+    await asyncio.sleep(0)
+    late = asyncio.create_task(processor(event("c", "late")))
+    await asyncio.sleep(0.01)
+    assert handled == []  # the only slot is taken: the late caller waits its turn
+    gate.set()
+    await asyncio.gather(first, queued, late)
+    assert handled == ["first", "queued", "late"]
+    assert processor.peak_in_flight == 1
