@@ -1,4 +1,4 @@
-"""The `wayfinder` command line.
+"""The `wayfinder` command line: the core commands here, each feature's in flows/<feature>/cli.py.
 
 Quick to start: only click is imported up front. The store, the app, the config models, the
 network libraries and rich are imported inside the command that uses them, so `--help` and a
@@ -11,21 +11,27 @@ import asyncio
 import getpass
 import logging
 import sys
-from collections.abc import Callable
-from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+from bot.clikit import CliContext, Register, config_option
+from flows.events import cli as events_cli
+from flows.mentoring import cli as mentoring_cli
+from flows.path import cli as path_cli
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from bot.config import Config
 
-F = TypeVar("F", bound=Callable[..., Any])
-WATCH_SECONDS = 0.5
+# The features' command-line commands (Feature.cli, flows/<feature>/cli.py). Listed here, not
+# taken from FEATURES (bot/wiring.py), so that `wayfinder --help` loads no feature: each cli
+# module imports only click; tests/test_cli.py checks this list against FEATURES.
+FEATURE_CLI: tuple[Register, ...] = (path_cli.register, mentoring_cli.register,
+                                     events_cli.register)
 
 
 @cache
@@ -40,14 +46,6 @@ def out() -> Console:
     from rich.console import Console
 
     return Console()
-
-
-def config_option(func: F) -> F:
-    option = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
-                          default=None,
-                          help="Config file (default: ./wayfinder.toml if present, else "
-                               "built-in defaults).")
-    return option(func)
 
 
 def _load(config_path: Path | None) -> Config:
@@ -80,10 +78,19 @@ def _run(coro: Any) -> Any:
         _fail(str(exc), code=1)
 
 
+def _use_cases() -> object:
+    import services.use_cases
+
+    return services.use_cases
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-def main(verbose: int) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
     """Wayfinder: guides newcomers from "hello" to their first contribution, in chat."""
+    ctx.obj = CliContext(load=_load, run_coroutine=_run, fail=_fail, out=out,
+                         use_cases=_use_cases)
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -263,135 +270,5 @@ def outbox(config_path: Path | None, limit: int) -> None:
         out().print(table)
 
 
-@main.group("report")
-def report_group() -> None:
-    """Program reports."""
-
-
-def _span(value: timedelta | None) -> str:
-    from bot.durations import describe
-
-    return describe(value) if value is not None else "-"
-
-
-@report_group.command("mentoring")
-@config_option
-def report_mentoring(config_path: Path | None) -> None:
-    """Help requests per project and per mentor: time to first response, to resolve,
-    escalations."""
-    from rich.table import Table
-
-    from services.reports import mentoring_report
-
-    groups = _run(mentoring_report(_load(config_path)))
-    for key, title in (("project", "Per project"), ("mentor", "Per mentor")):
-        table = Table(title=f"Help requests: {title.lower()}")
-        for column in (key, "requests", "claimed", "resolved", "escalated",
-                       "median first response", "median time to resolve"):
-            table.add_column(column)
-        for row in groups[key]:
-            table.add_row(row.group, str(row.cases), str(row.claimed), str(row.resolved),
-                          str(row.escalated), _span(row.median_first_response),
-                          _span(row.median_resolve))
-        out().print(table)
-
-
-@main.group()
-def certificate() -> None:
-    """Workshop certificates."""
-
-
-@certificate.command("verify")
-@click.argument("code")
-@config_option
-def certificate_verify(code: str, config_path: Path | None) -> None:
-    """Show whose certificate CODE is, for which workshop, and when it was issued."""
-    from rich.table import Table
-
-    from services.reports import verify_certificate
-
-    found = _run(verify_certificate(_load(config_path), code))
-    if found is None:
-        _fail(f"no certificate with code {code!r}: check the code for typos", code=1)
-    table = Table(title=f"Certificate {found.code}: valid")
-    table.add_column("field")
-    table.add_column("value")
-    table.add_row("holder", found.holder)
-    table.add_row("workshop", f"{found.workshop_title} ({found.workshop_id})")
-    table.add_row("issued", found.issued_at.strftime("%Y-%m-%d %H:%M UTC"))
-    out().print(table)
-
-
-@main.command("broadcast")
-@click.argument("event_id", metavar="EVENT")
-@click.option("--at", "at_text", default="", metavar="'YYYY-MM-DD HH:MM'",
-              help="Send later: a time in the event's time zone (default: now).")
-@click.option("--yes", "assume_yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--no-wait", is_flag=True, help="Queue and exit; do not watch delivery.")
-@config_option
-def broadcast(event_id: str, at_text: str, assume_yes: bool, no_wait: bool,
-              config_path: Path | None) -> None:
-    """Preview an event's invite, then (after you confirm) queue it for the running bot.
-
-    The bot (`wayfinder run`) delivers from the durable outbox; this command shows a
-    progress bar meanwhile. Ctrl-C stops watching, not the delivery."""
-    from services.broadcast import broadcast_now, broadcast_preview
-
-    config = _load(config_path)
-    local_at = _parse_at(at_text) if at_text else None
-    preview = _run(broadcast_preview(config, event_id.lower(), local_at))
-    out().print("\n".join(preview.lines), markup=False, highlight=False)
-    if not preview.reach:
-        sys.exit(1)
-    if not assume_yes and not click.confirm("Send it?", default=False):
-        out().print("Nothing was sent.")
-        return
-    invite, queued = _run(broadcast_now(config, preview.event, preview.send_at,
-                                        f"cli:{getpass.getuser()}"))
-    if invite.status == "scheduled" and not queued:
-        out().print(f"Scheduled (broadcast #{invite.id}). The running bot sends it when due.")
-        return
-    out().print(f"Queued {queued} invites (broadcast #{invite.id}); the running bot delivers "
-              "them.")
-    if not no_wait and queued:
-        _watch(config, invite.id, queued)
-
-
-def _parse_at(text: str) -> datetime:
-    try:
-        local = datetime.fromisoformat(text.strip().replace(" ", "T"))
-    except ValueError:
-        _fail(f"--at {text!r}: write it like '2027-01-20 18:00' (the event's time zone)")
-    return local.replace(tzinfo=None)
-
-
-def _watch(config: Config, broadcast_id: int, total: int) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from services.broadcast import delivery_of
-
-    async def watch() -> None:
-        last, still = -1, 0.0
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=out()) as progress:
-            task = progress.add_task("delivering", total=total)
-            while True:
-                counts = await delivery_of(config, broadcast_id)
-                done = sum(counts.count(s) for s in ("sent", "dead", "unknown", "deferred"))
-                progress.update(task, completed=done, description=(
-                    f"sent {counts.count('sent')}, deferred {counts.count('deferred')}, "
-                    f"failed {counts.count('dead')}, unknown {counts.count('unknown')}"))
-                if done >= total:
-                    return
-                still = 0.0 if done != last else still + WATCH_SECONDS
-                last = done
-                if still >= 10:
-                    progress.console.print("No progress for 10 s: is `wayfinder run` running? "
-                                           "The invites wait in the outbox until it is.")
-                    still = -3600.0  # say it once
-                await asyncio.sleep(WATCH_SECONDS)
-
-    try:
-        _run(watch())
-    except KeyboardInterrupt:
-        out().print("Stopped watching; delivery goes on in the bot.")
+for register in FEATURE_CLI:
+    register(main)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.clikit import Register
 from bot.config import FeatureSettings
 from bot.flow import DueSource, FeatureState, Flow, Handler, Transition, Turn
 from bot.records import Audit
@@ -69,6 +70,7 @@ class Feature:
     state: type[FeatureState] | None = None  # its part of a person's state, under its name
     reads: type[Any] | None = None  # its narrow read interface (a runtime-checkable Protocol)
     words: Mapping[str, str] = field(default_factory=dict)  # step words: "skip" -> its help
+    cli: Register | None = None  # adds its `wayfinder` commands (flows/<feature>/cli.py)
 
 
 def missing_reads(features: Iterable[Feature], store: object) -> list[str]:

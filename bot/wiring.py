@@ -1,5 +1,5 @@
 """The composition root for features and networks: with bot/app.py, the one place in bot/ that
-names them. It imports the features' declarations (flows/<feature>/__init__.py) and the
+names them. It imports the features' declarations (flows/<feature>/feature.py) and the
 networks' config models, nothing heavy.
 
 Features: FEATURES lists them. Each declares its config section (a FeatureSettings with the
@@ -29,15 +29,15 @@ from bot.config import Config as CoreConfig
 from bot.feature import Feature
 from bot.model import Rate
 from bot.ports import Adapter
-from flows import account, core, events, mentoring, path
+from flows.account.feature import FEATURE as ACCOUNT
+from flows.core.feature import FEATURE as CORE
+from flows.events.feature import FEATURE as EVENTS
+from flows.mentoring.feature import FEATURE as MENTORING
+from flows.path.feature import FEATURE as PATH
 
-FEATURES: tuple[Feature, ...] = (  # the bot's features: a new one is one more line here
-    path.FEATURE,
-    account.FEATURE,
-    mentoring.FEATURE,
-    events.FEATURE,
-    core.FEATURE,
-)
+# The bot's features: a new one is one more line here (and, if it has CLI commands, one in
+# bot/cli.py's FEATURE_CLI).
+FEATURES: tuple[Feature, ...] = (PATH, ACCOUNT, MENTORING, EVENTS, CORE)
 
 
 class AdaptersConfig(AdapterTables):

@@ -10,11 +10,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
+import click
 import pytest
+from rich.console import Console
 
+from bot.clikit import shared_group
+from bot.config import Config
 from bot.model import ExternalId, Identity, Network
 from bot.ports import OutboxItem, UnitOfWork
+from flows.events.cli import EventsUseCases
+from flows.mentoring.cli import MentoringUseCases
+from flows.path.cli import PathUseCases
 from storage.repository import SqlStore
 from tests.harness import CONTENT
 
@@ -228,3 +236,49 @@ def test_broadcast_from_the_command_line_previews_confirms_and_follows_delivery(
     bad_time = wayfinder(tmp_path, "broadcast", "lumen-online-sprint", "--at", "soon")
     assert bad_time.returncode == 2
     assert "--at 'soon'" in bad_time.stderr
+
+
+def test_the_features_declare_the_cli_commands_that_wayfinder_lists() -> None:
+    from bot.cli import FEATURE_CLI, main
+    from bot.wiring import FEATURES
+
+    declared = [f.cli for f in FEATURES if f.cli is not None]
+    assert set(declared) == set(FEATURE_CLI)
+    assert len(declared) == len(FEATURE_CLI) == 3
+    assert {"report", "certificate", "broadcast", "outbox", "run"} <= set(main.commands)
+    report = main.commands["report"]
+    assert isinstance(report, click.Group)
+    assert set(report.commands) == {"mentoring"}
+
+
+def test_the_services_give_every_features_cli_what_it_declares() -> None:
+    import services.use_cases
+
+    # mypy checks the module against each feature's protocol here; isinstance at run time
+    mentoring: MentoringUseCases = services.use_cases
+    path: PathUseCases = services.use_cases
+    events: EventsUseCases = services.use_cases
+    for uses, needs in ((mentoring, MentoringUseCases), (path, PathUseCases),
+                        (events, EventsUseCases)):
+        assert isinstance(uses, needs)
+
+
+def test_a_feature_command_without_its_use_cases_says_which_are_missing() -> None:
+    from bot.clikit import CliContext
+
+    def fail(message: str, code: int) -> NoReturn:
+        raise AssertionError(message)
+
+    cli = CliContext(load=lambda _path: Config(), run_coroutine=asyncio.run, fail=fail,
+                     out=lambda: Console(), use_cases=object)
+    with pytest.raises(TypeError, match="the services lack what MentoringUseCases declares"):
+        cli.uses(MentoringUseCases)
+
+
+def test_a_shared_group_is_made_once_and_refuses_a_command_of_its_name() -> None:
+    main = click.Group("main")
+    first = shared_group(main, "report", "Program reports.")
+    assert shared_group(main, "report", "other help") is first
+    main.add_command(click.Command("solo"))
+    with pytest.raises(ValueError, match="is a command, not a group"):
+        shared_group(main, "solo", "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,14 +76,58 @@ def test_only_the_composition_root_in_bot_imports_the_layers() -> None:
         if path in COMPOSITION_ROOT:
             continue
         wrong = imported_packages(path) & set(LAYERS)
+        if path == CLI and wrong == {"flows"} and all(
+                re.fullmatch(r"flows\.\w+\.cli", m) for m in runtime_imports(path, True)
+                if m.startswith("flows")):
+            continue  # the features' cli modules: see the next test
         if wrong:
             problems.append(f"{path.relative_to(ROOT)} imports {sorted(wrong)}")
     assert problems == []
     assert set().union(*map(imported_packages, COMPOSITION_ROOT)) >= set(LAYERS)
 
 
+def runtime_imports(path: Path, everywhere: bool = False) -> set[str]:
+    """Modules PATH imports when it is imported: at module level, not under TYPE_CHECKING
+    and not inside a function (with `everywhere`, all of them); `from flows.x import y` counts
+    as flows.x.y."""
+    found: set[str] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree) if everywhere else tree.body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.update(f"{node.module}.{alias.name}" if node.module == "flows" or
+                         re.fullmatch(r"flows\.\w+", node.module) else node.module
+                         for alias in node.names)
+    return found
+
+
 def test_the_cli_reaches_the_layers_only_through_the_composition_root() -> None:
-    assert imported_packages(CLI) & set(LAYERS) == set()
+    """bot/cli.py imports, of the layers, only the features' cli modules, so that `--help`
+    lists their commands without loading any feature."""
+    flows = {m for m in runtime_imports(CLI) if m.split(".")[0] in LAYERS}
+    assert flows == {"flows.path.cli", "flows.mentoring.cli", "flows.events.cli"}
+    assert {m for m in imported_modules(CLI) if m.split(".")[0] in LAYERS} <= {
+        "flows.path", "flows.mentoring", "flows.events"}
+
+
+def test_a_features_cli_module_imports_only_click_and_the_cli_kit_at_run_time() -> None:
+    paths = sorted((ROOT / "flows").glob("*/cli.py"))
+    assert len(paths) >= 3
+    allowed = {"click", "bot.clikit", "__future__"}
+    problems = [f"{path.relative_to(ROOT)} imports {module}" for path in paths
+                for module in sorted(runtime_imports(path))
+                if module not in allowed and module.split(".")[0] not in sys.stdlib_module_names]
+    assert problems == []
+
+
+def test_the_runtime_import_check_skips_type_checking_and_functions(tmp_path: Path) -> None:
+    sample = tmp_path / "cli.py"
+    sample.write_text("import click\nfrom typing import TYPE_CHECKING\n"
+                      "from flows.path import cli\n"
+                      "if TYPE_CHECKING:\n    from bot.config import Config\n"
+                      "def f() -> None:\n    from rich.table import Table\n", encoding="utf-8")
+    assert runtime_imports(sample) == {"click", "typing", "flows.path.cli"}
 
 
 def test_services_use_bot_flows_and_storage_never_adapters() -> None:

@@ -1,36 +1,4 @@
-"""Mentoring: help requests (cases) routed to available mentors, escalation, reports."""
+"""Mentoring: help requests (cases) routed to available mentors, escalation, reports.
 
-from __future__ import annotations
-
-from bot.feature import Command, Feature
-from flows.mentoring import cases
-from flows.mentoring.reads import MentoringReads
-from flows.mentoring.settings import MentoringConfig
-
-FEATURE = Feature(
-    name="mentoring",
-    commands=(
-        Command("stuck", cases.stuck, usage="[what's wrong]",
-                summary="ask a mentor for help; add a sentence about what's blocking you"),
-        Command("claim", cases.claim, role="mentor", usage="CODE",
-                summary="take a help request"),
-        Command("release", cases.release, role="mentor", usage="CODE",
-                summary="hand a request back to be routed again"),
-        Command("resolve", cases.resolve_case, role="mentor", usage="CODE [note]",
-                summary="close a request, with an optional note"),
-        Command("mentees", cases.mentees, role="mentor", summary="your open requests"),
-        Command("away", cases.away, role="mentor", usage="[3d | off]",
-                summary="pause help requests for a while (!away off or !available to return)"),
-        Command("available", cases.available, role="mentor",
-                summary="back from !away: take help requests again"),
-        Command("mentors", cases.mentors_overview, role="organizer",
-                summary="load and availability of every mentor"),
-        Command("mentor", cases.mentor_admin, role="admin", sub={
-            "add": Command("add", cases.mentor_add, usage="PROJECT network:id",
-                           summary="make someone a mentor of a project"),
-        }),
-    ),
-    jobs=(cases.nudges, cases.escalations),
-    settings=MentoringConfig,
-    reads=MentoringReads,
-)
+The package stays light to import: FEATURE, its declaration, is in flows/mentoring/feature.py.
+"""

@@ -1,0 +1,48 @@
+"""Events: regions and consent to invites, organizers' events and broadcasts, RSVPs."""
+
+from __future__ import annotations
+
+from bot.feature import Command, Feature
+from flows.events import cli, invites
+from flows.events.reads import EventsReads
+from flows.events.settings import EventsConfig
+from flows.events.state import EventsState
+
+EVENT_NEW = "ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | AUDIENCE [| CAPACITY]"
+
+FEATURE = Feature(
+    name="events",
+    commands=(
+        Command("region", invites.region, usage="[CODE | none]",
+                summary="your region, for invites to events near you"),
+        Command("invites", invites.invites, usage="on | off",
+                summary="event invites near you: yes (on) or no (off)"),
+        Command("events", invites.events_command, summary="upcoming events in your region"),
+        Command("rsvp", invites.rsvp, usage="EVENT yes | no | maybe",
+                summary="answer an invite"),
+        Command("timezone", invites.timezone, usage="[Area/City | region]",
+                summary="your time zone, e.g. Europe/Berlin (region: your region's)"),
+        Command("event", invites.event_list, role="organizer", sub={
+            "list": Command("list", invites.event_list, summary="every event"),
+            "new": Command("new", invites.event_new, usage=EVENT_NEW,
+                           summary="create an event"),
+            "status": Command("status", invites.event_status, usage="EVENT",
+                              summary="answers by region and how the sends went"),
+            "export": Command("export", invites.event_export, usage="EVENT",
+                              summary="the answers and the travel-support list (CSV)"),
+        }),
+        Command("broadcast", invites.broadcast_preview, role="organizer", free_args=True,
+                usage="EVENT [at YYYY-MM-DD HH:MM]",
+                summary="preview an event's invite (nothing is sent yet)", sub={
+                    "confirm": Command("confirm", invites.broadcast_confirm,
+                                       summary="send the invite you previewed"),
+                    "cancel": Command("cancel", invites.broadcast_cancel, usage="[EVENT]",
+                                      summary="drop the preview, or cancel an event's "
+                                              "scheduled sends"),
+                }),
+    ),
+    settings=EventsConfig,
+    cli=cli.register,
+    state=EventsState,
+    reads=EventsReads,
+)

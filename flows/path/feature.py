@@ -1,0 +1,36 @@
+"""The growth path: find a project (discovery), get started (workshop), first task."""
+
+from __future__ import annotations
+
+from bot.feature import Command, Feature
+from flows.path import cli, commands, discovery, first_task, workshop
+from flows.path.reads import PathReads
+from flows.path.settings import PathConfig
+from flows.path.state import PathState
+
+FEATURE = Feature(
+    name="path",
+    commands=(
+        Command("start", commands.start,
+                summary="begin, or pick up where you left off (!start over to begin again)"),
+        Command("status", commands.status, summary="where you are on the path and what's next"),
+        Command("pause", commands.pause,
+                summary="stop for now; !resume continues from the same step"),
+        Command("resume", commands.resume, aliases=("continue",),
+                summary="continue where you paused"),
+        Command("stop", commands.stop, summary="leave the guided path (nothing is deleted)"),
+        Command("task", first_task.task_command, summary="show your task, or get a new one"),
+    ),
+    flows=(discovery.FLOW, workshop.FLOW, first_task.FLOW),
+    jobs=(first_task.idle_claims,),
+    settings=PathConfig,
+    state=PathState,
+    cli=cli.register,
+    words={
+        "skip": "skip this question or step (where allowed)",
+        "more": "show more suggestions",
+        "done": "say you've finished your task",
+        "release": "give your task back",
+    },
+    reads=PathReads,
+)

@@ -1,0 +1,11 @@
+"""The use cases the features' command-line commands call, in one place: `wayfinder` hands
+this module to them (bot/clikit.py CliContext.uses), and each feature checks it against the
+protocol its cli module declares (e.g. flows/mentoring/cli.py MentoringUseCases)."""
+
+from __future__ import annotations
+
+from services.broadcast import broadcast_now, broadcast_preview, delivery_of
+from services.reports import mentoring_report, verify_certificate
+
+__all__ = ["broadcast_now", "broadcast_preview", "delivery_of", "mentoring_report",
+           "verify_certificate"]
