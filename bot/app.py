@@ -173,7 +173,8 @@ class App:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
         await self.broadcaster.stop()
-        await self.inbound.close(self.config.inbound.shutdown_seconds)
+        if hasattr(self, "inbound"):  # not when the start failed before the engine
+            await self.inbound.close(self.config.inbound.shutdown_seconds)
         flushed = await self.dispatcher.drain(self.config.outbox.shutdown_flush_seconds)
         if not flushed:
             log.warning("%d replies still queued at shutdown; they are kept and sent on the "

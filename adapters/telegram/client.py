@@ -350,7 +350,7 @@ class TelegramAdapter:
         refused: PermanentSendError | None = None
         if done < 1:
             try:
-                await self._call(self.app.bot.answer_callback_query(press.token))
+                await self._call(self.bot.answer_callback_query(press.token))
             except PermanentSendError as exc:
                 refused = exc
         if press.message_id and press.label:
@@ -359,7 +359,7 @@ class TelegramAdapter:
             marked = (html.escape(press.text, quote=False) +
                       f"\n\n✓ {html.escape(press.label, quote=False)}")
             with contextlib.suppress(PermanentSendError):  # deleted, or marked already
-                await self._call(self.app.bot.edit_message_text(
+                await self._call(self.bot.edit_message_text(
                     marked, chat_id=chat_id, message_id=int(press.message_id),
                     parse_mode=ParseMode.HTML))
         if refused is not None:
