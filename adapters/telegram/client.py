@@ -39,6 +39,7 @@ from telegram.request import HTTPXRequest
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.render import render
 from adapters.telegram.translate import TELEGRAM, GroupStart, Pressed, translate
+from bot.inbound import InboundProcessor
 from bot.model import (
     Capabilities,
     Outbound,
@@ -150,7 +151,8 @@ class TelegramAdapter:
         self.polling_restarts = 0
 
     async def run(self, sink: InboundSink) -> None:
-        self._sink = sink
+        # The core's processor keeps each person in order while a batch is handled at once.
+        self._sink = sink if isinstance(sink, InboundProcessor) else InboundProcessor(sink)
         await self.bot.initialize()
         try:
             self.username = self.bot.username
@@ -225,8 +227,11 @@ class TelegramAdapter:
                 continue
             failures = 0
             self.last_poll_ok = time.monotonic()
-            for update in updates:
-                if not (await self._process(update)).confirmable:
+            # A batch at once: the core's inbound processor keeps each person in order and
+            # bounds the work, so one slow chat does not hold up the others.
+            outcomes = await asyncio.gather(*(self._process(u) for u in updates))
+            for update, outcome in zip(updates, outcomes, strict=True):
+                if not outcome.confirmable:
                     unhandled += 1
                     log.warning("telegram: update %d was not committed; fetching it again",
                                 update.update_id)

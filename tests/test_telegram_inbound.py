@@ -1,0 +1,57 @@
+"""Telegram hands a getUpdates batch to the core's inbound processor at once: a chat whose
+turn is slow does not hold up the others, each person stays in order, and the offset is
+confirmed only past what was handled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.telegram.client import TelegramAdapter
+from bot.inbound import InboundProcessor
+from bot.model import Inbound
+from bot.ports import Outcome
+from tests.telegram_api import BotApi
+from tests.test_telegram import telegram_config
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApi]:
+    server = await BotApi().start()
+    yield server
+    await server.stop()
+
+
+async def test_a_slow_chat_does_not_hold_up_the_other_chats_of_its_batch(api: BotApi) -> None:
+    gate, others_done = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def handle(inbound: Inbound) -> Outcome:
+        if inbound.text == "slow":
+            await gate.wait()  # a turn stuck behind something slow
+        handled.append(inbound.text)
+        if inbound.text == "second":
+            others_done.set()
+        return Outcome.COMMITTED
+
+    slow = api.user_says("slow", user_id=1001)
+    api.user_says("first", user_id=1002)
+    last = api.user_says("second", user_id=1002)
+    adapter = TelegramAdapter(telegram_config(api), api.token)
+    running = asyncio.create_task(adapter.run(InboundProcessor(handle, max_in_flight=4)))
+    try:
+        await asyncio.wait_for(others_done.wait(), 5)  # while the slow one still runs
+        assert handled == ["first", "second"]
+        offsets = [int(p.get("offset") or 0) for m, p in api.calls if m == "getupdates"]
+        assert max(offsets) <= slow  # nothing confirmed past the update still being handled
+        gate.set()
+        await api.wait_until(lambda: any(int(p.get("offset") or 0) == last + 1
+                                         for m, p in api.calls if m == "getupdates"), within=5)
+        assert handled == ["first", "second", "slow"]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
