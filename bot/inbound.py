@@ -130,6 +130,9 @@ class InboundProcessor:
                     self._make_room()  # pass the room it was given on
                 raise
             if not self.full:
+                # The room may hold more than this caller, who may even need none (an idle
+                # sender handles its event itself): the next in line looks too.
+                self._make_room()
                 return
 
     def _make_room(self) -> None:

@@ -91,11 +91,12 @@ async def test_a_flooder_does_not_delay_another_senders_event() -> None:
     loop = asyncio.get_running_loop()
     flood = [processor.submit(event("flooder", f"spam {n}")) for n in range(1000)]
     await asyncio.sleep(seconds * 3)  # the flood is under way
-    began = loop.time()
+    began, before = loop.time(), len(handle.order["memory:flooder"])
     newcomer = event("newcomer", "!start")
     assert await processor(newcomer) is Outcome.COMMITTED
-    waited = handle.finished_at[newcomer.event_id] - began
-    assert waited < seconds * 4, f"the newcomer waited {waited:.3f} s behind the flood"
+    # Counted in handlings, not seconds, so a busy machine cannot make it flaky.
+    assert len(handle.order["memory:flooder"]) - before <= 2
+    assert handle.finished_at[newcomer.event_id] - began < seconds * 50
     assert sum(f.done() for f in flood) < 20  # the flood alone takes ten seconds
     assert processor.in_flight <= 1  # the flooder holds one slot, never more
     await processor.close(within=0)
@@ -109,11 +110,11 @@ async def test_many_flooders_take_turns_with_a_newcomer() -> None:
     for n in range(4000):  # eight flooders fill every slot, 500 events each
         processor.submit(event(f"flooder{n % 8}", "spam"))
     await asyncio.sleep(seconds * 2)
-    began = asyncio.get_running_loop().time()
-    newcomer = event("newcomer", "hello")
-    await processor(newcomer)
-    # One round of the ready senders ahead of it: eight flooders over four slots.
-    assert handle.finished_at[newcomer.event_id] - began < seconds * 6
+    before = sum(len(v) for v in handle.order.values())
+    await processor(event("newcomer", "hello"))
+    # At most one round of the ready senders ahead of it (eight flooders over four slots),
+    # not the 4,000 events queued before it.
+    assert sum(len(v) for v in handle.order.values()) - before <= 8 + 4 + 1
     await processor.close(within=0)
 
 
@@ -227,3 +228,25 @@ async def test_a_caller_does_not_jump_ahead_of_senders_waiting_for_a_slot() -> N
     await asyncio.gather(first, queued, late)
     assert handled == ["first", "queued", "late"]
     assert processor.peak_in_flight == 1
+
+
+async def test_every_waiting_caller_gets_in_when_room_frees_even_if_the_first_needs_none(
+        ) -> None:
+    gate = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> Outcome:
+        await gate.wait()
+        return Outcome.COMMITTED
+
+    processor = InboundProcessor(handle, max_in_flight=2, max_queued=1)
+    running = processor.submit(event("a", "1"))
+    await asyncio.sleep(0)
+    behind = processor.submit(event("a", "2"))  # waits behind its own sender: full
+    callers = [asyncio.create_task(processor(event(s, "hi"))) for s in ("x", "y")]
+    await asyncio.sleep(0.01)
+    assert not any(c.done() for c in callers)
+    gate.set()
+    # The first caller takes a free slot without queueing; the second must not wait for a
+    # queued event to start that never comes.
+    outcomes = await asyncio.wait_for(asyncio.gather(running, behind, *callers), 1)
+    assert list(outcomes) == [Outcome.COMMITTED] * 4
