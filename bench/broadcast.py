@@ -28,10 +28,10 @@ from sqlalchemy.engine import Connection
 from adapters.memory import MemoryAdapter
 from bot.app import settle_heap
 from bot.config import Config, OutboxConfig, config_from_dict
-from bot.content import load_content
 from bot.model import Network, PersonId
 from bot.outbox import Dispatcher
 from bot.ports import UnitOfWork
+from bot.wiring import load_content
 from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan
 from flows.events.records import CreateEvent, Event, ScheduleBroadcast

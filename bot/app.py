@@ -15,9 +15,9 @@ from functools import partial
 from typing import Any
 
 from bot.config import Config
-from bot.content import Content, load_content
+from bot.content import Content
 from bot.engine import Clock, Engine, utcnow
-from bot.feature import menu
+from bot.feature import menu, role_builders
 from bot.inbound import InboundProcessor
 from bot.model import Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
@@ -33,7 +33,7 @@ from bot.reload import RELOAD_ACTION, ContentReloader
 from bot.roles import Directory
 from bot.scheduler import Ticker
 from bot.wiring import FEATURES as FEATURES  # listed in wiring; still importable from here
-from bot.wiring import adapter_rates, check_features
+from bot.wiring import adapter_rates, check_features, describe_content, load_content
 from flows.account.reads import AccountReads
 from flows.events.broadcaster import Broadcaster
 from flows.events.invites import broadcast_plan, standing
@@ -102,12 +102,12 @@ class App:
         events = self.config.settings_of(EventsConfig)
         self.dispatcher = Dispatcher(self.store, adapters, self.config.outbox, sleep=self.sleep,
                                      monotonic=self.monotonic, now=self.clock,
-                                     quiet=events.quiet)
+                                     quiet=quiet.until if (quiet := events.quiet) else None)
         self.broadcaster = Broadcaster(self.store, self._plan, events.fan_out_batch,
                                        self.dispatcher.poke, self.clock,
                                        self.config.flows.due_max_attempts)
         directory = Directory(self.config.roles, content,
-                              set(await self.store.mentor_assignments()))
+                              set(await self.store.mentor_assignments()), role_builders(FEATURES))
         self.engine = Engine(
             self.store, content, FEATURES, self.config,
             release=self.dispatcher.enqueue, directory=directory,
@@ -118,8 +118,9 @@ class App:
                                         self.config.inbound.max_queued)
         await self.dispatcher.start()
         self.reloader = ContentReloader(self.config.content_path(), self._use_content,
-                                        self._tell_organizers,
-                                        partial(self.store.latest_audit_id, RELOAD_ACTION))
+                                        self._tell_organizers, load_content,
+                                        partial(self.store.latest_audit_id, RELOAD_ACTION),
+                                        describe_content)
         await self.reloader.start()
         if tick:
             self._ticker = Ticker(self.tick, self.config.flows.scan_interval_seconds)

@@ -147,8 +147,8 @@ def check_config(config_path: Path | None) -> None:
     from rich.table import Table
 
     from bot.config import ConfigError
-    from bot.content import ContentError, load_content
-    from bot.wiring import enabled_networks
+    from bot.content import ContentError
+    from bot.wiring import describe_content, enabled_networks, load_content
 
     config = _load(config_path)
     try:
@@ -162,8 +162,7 @@ def check_config(config_path: Path | None) -> None:
     table.add_column("setting")
     table.add_column("value")
     table.add_row("storage.url", config.storage.url)
-    table.add_row("content", f"{config.content_path()} ({len(content.projects)} projects, "
-                  f"{len(content.workshops)} workshops)")
+    table.add_row("content", f"{config.content_path()} ({describe_content(content)})")
     table.add_row("adapters", ", ".join(enabled_networks(config)) or "console")
     out().print(table)
     out().print("config OK")
@@ -171,7 +170,7 @@ def check_config(config_path: Path | None) -> None:
 
 @main.group()
 def content() -> None:
-    """Community content (projects, workshops, regions)."""
+    """Community content (the folder of TOML files organizers edit)."""
 
 
 @content.command("check")
@@ -186,7 +185,8 @@ def _checked_content(folder: Path) -> None:
     """Validate `folder`; print what it holds, or every problem and exit 1."""
     from rich.table import Table
 
-    from bot.content import ContentError, load_content
+    from bot.content import ContentError
+    from bot.wiring import describe_content, load_content
 
     try:
         loaded = load_content(folder)
@@ -198,9 +198,7 @@ def _checked_content(folder: Path) -> None:
             table.add_row(problem.file, problem.key or "(file)", problem.reason)
         err().print(table)
         sys.exit(1)
-    tasks = sum(len(p.tasks) for p in loaded.projects.values())
-    out().print(f"content OK: {len(loaded.projects)} projects, {len(loaded.workshops)} workshops, "
-              f"{tasks} tasks, {len(loaded.regions)} regions in {folder}")
+    out().print(f"content OK: {describe_content(loaded)} in {folder}")
 
 
 @content.command("reload")

@@ -12,7 +12,7 @@ from bot.choices import resolve
 from bot.config import Config
 from bot.content import Content
 from bot.duework import DueLedger
-from bot.feature import Catalog, Feature, missing_reads, perform
+from bot.feature import Catalog, Feature, missing_reads, perform, role_builders
 from bot.flow import Due, End, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
 from bot.model import (
@@ -86,7 +86,8 @@ class Engine:
             raise TypeError(f"the store lacks what features read: {'; '.join(lacking)}")
         self.flows = self.catalog.flows
         self.config = config
-        self.directory = directory or Directory(config.roles, content)
+        self.directory = directory or Directory(config.roles, content,
+                                                builders=role_builders(features))
         self.due_sources = self.catalog.jobs
         self.release = release
         self.prefixes = dict(prefixes or {})
@@ -200,7 +201,7 @@ class Engine:
     def use_content(self, content: Content) -> None:
         """Swap in reloaded content. A turn takes its Content and Directory once, when it
         starts (_turn), so one under way finishes on the version it began with."""
-        self.directory = Directory(self.config.roles, content, self.directory.assignments)
+        self.directory = self.directory.with_content(content)
         self.content = content
 
     def current_step(self, turn: Turn) -> Step | None:

@@ -13,12 +13,14 @@ from typing import Any
 
 from bot.clikit import Register
 from bot.config import FeatureSettings
+from bot.content import ContentPart
 from bot.flow import DueSource, FeatureState, Flow, Handler, Transition, Turn
 from bot.records import Audit
+from bot.roles import RoleIndexBuilder
 from bot.router import ParsedInput
 
 ROLE_CHECKS: dict[str, Callable[[Turn], bool]] = {
-    "mentor": lambda turn: turn.directory.mentor_for(turn.sender) is not None,
+    "mentor": lambda turn: turn.directory.holds("mentor", turn.sender),
     "organizer": lambda turn: turn.directory.is_organizer(turn.sender),
     "admin": lambda turn: turn.directory.is_admin(turn.sender),
 }
@@ -71,6 +73,16 @@ class Feature:
     reads: type[Any] | None = None  # its narrow read interface (a runtime-checkable Protocol)
     words: Mapping[str, str] = field(default_factory=dict)  # step words: "skip" -> its help
     cli: Register | None = None  # adds its `wayfinder` commands (flows/<feature>/cli.py)
+    content: ContentPart[Any] | None = None  # the files it owns in the content folder
+    roles: Mapping[str, RoleIndexBuilder] = field(default_factory=dict)  # roles it grants
+
+
+def content_parts(features: Iterable[Feature]) -> list[ContentPart[Any]]:
+    return [feature.content for feature in features if feature.content is not None]
+
+
+def role_builders(features: Iterable[Feature]) -> dict[str, RoleIndexBuilder]:
+    return {role: build for feature in features for role, build in feature.roles.items()}
 
 
 def missing_reads(features: Iterable[Feature], store: object) -> list[str]:

@@ -6,12 +6,31 @@ file and key named by the loader, instead of when the value is first used.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator
 
 from bot.durations import parse_duration
-from bot.quiet import QuietHours, zone
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    """A time zone by IANA name; ValueError with a readable reason if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as "
+                         "Europe/Berlin") from None
+
+
+def is_zone(name: str) -> bool:
+    try:
+        zone(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _zone_name(value: str) -> str:
@@ -32,13 +51,7 @@ def _duration_or_empty(value: str) -> str:
     return _duration(value) if value else value
 
 
-def _quiet_window(value: str) -> str:
-    QuietHours.parse(value)
-    return value
-
-
 ZoneName = Annotated[str, AfterValidator(_zone_name)]  # an IANA time zone: "Europe/Berlin"
 ZoneNameOrEmpty = Annotated[str, AfterValidator(_zone_name_or_empty)]
 Duration = Annotated[str, AfterValidator(_duration)]  # "2h", "1d 12h"
 DurationOrEmpty = Annotated[str, AfterValidator(_duration_or_empty)]
-QuietWindow = Annotated[str, AfterValidator(_quiet_window)]  # "21:00-09:00"; empty: none

@@ -36,12 +36,13 @@ from bot.ports import (
     TransientSendError,
     UnknownDeliveryError,
 )
-from bot.quiet import QuietHours
 from bot.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+# A row that names a recipient's time zone may have to wait: (now, zone) -> until, or None.
+DeferUntil = Callable[[datetime, str], datetime | None]
 MARK_DELAY_SECONDS = 0.05
 FEED_PAGE = 500
 ENQUEUE_SLICE = 100
@@ -56,7 +57,7 @@ def _utcnow() -> datetime:
 class Dispatcher:
     def __init__(self, store: Store, adapters: Mapping[Network, Adapter], config: OutboxConfig,
                  sleep: Sleep = asyncio.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = _utcnow, quiet: QuietHours | None = None,
+                 now: Callable[[], datetime] = _utcnow, quiet: DeferUntil | None = None,
                  feed_interval: float = FEED_INTERVAL_SECONDS) -> None:
         self.store = store
         self.adapters = dict(adapters)
@@ -265,7 +266,7 @@ class Dispatcher:
         quiet_tz = row.body.get("quiet_tz")
         if quiet_tz and self.quiet is not None:
             # Bulk messages wait out the recipient's night, however long the queue took.
-            until = self.quiet.until(self._now(), quiet_tz)
+            until = self.quiet(self._now(), quiet_tz)
             if until is not None:
                 self.deferred += 1
                 await self.store.defer(row.id, until)

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.content import Content, ContentError, ContentProblem, load_content
+from bot.content import Content, ContentError, ContentProblem
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,14 @@ class ContentReloader:
     """Loads the content folder again when it changed or was asked to; swaps it in if valid."""
 
     def __init__(self, root: Path, swap: Swap, tell_organizers: Tell,
-                 requests: Requests | None = None,
-                 load: Callable[[Path], Content] = load_content) -> None:
+                 load: Callable[[Path], Content], requests: Requests | None = None,
+                 describe: Callable[[Content], str] = lambda _content: "") -> None:
         self.root = root
         self.swap = swap
         self.tell_organizers = tell_organizers
         self.requests = requests
         self.load = load
+        self.describe = describe
         self.version = 0  # successful reloads
         self._seen: Fingerprint | None = None
         self._request = 0
@@ -102,9 +103,8 @@ class ContentReloader:
             self._seen = seen
             self.swap(content)
             self.version += 1
-            log.info("content reloaded from %s (%s): %d projects, %d workshops, %d events",
-                     self.root, why, len(content.projects), len(content.workshops),
-                     len(content.events))
+            log.info("content reloaded from %s (%s): %s", self.root, why,
+                     self.describe(content))
             return True
 
     def request(self) -> None:

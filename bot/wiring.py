@@ -17,6 +17,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ConfigDict, ValidationError, model_validator
 
@@ -26,7 +27,8 @@ from adapters.matrix.config import MatrixConfig
 from adapters.telegram.config import TelegramConfig
 from bot.config import AdapterTables, ConfigError, config_error, load_as, validated
 from bot.config import Config as CoreConfig
-from bot.feature import Feature
+from bot.content import Content, ContentPart, load_folder
+from bot.feature import Feature, content_parts
 from bot.model import Rate
 from bot.ports import Adapter
 from flows.account.feature import FEATURE as ACCOUNT
@@ -38,6 +40,18 @@ from flows.path.feature import FEATURE as PATH
 # The bot's features: a new one is one more line here (and, if it has CLI commands, one in
 # bot/cli.py's FEATURE_CLI).
 FEATURES: tuple[Feature, ...] = (PATH, ACCOUNT, MENTORING, EVENTS, CORE)
+CONTENT_PARTS: tuple[ContentPart[Any], ...] = tuple(content_parts(FEATURES))
+
+
+def load_content(root: Path) -> Content:
+    """Load and check a content folder, every feature's files; raise ContentError listing
+    every problem."""
+    return load_folder(root, CONTENT_PARTS)
+
+
+def describe_content(content: Content) -> str:
+    """What a content folder holds: "4 projects, 9 workshops, 14 tasks, 6 regions, ..."."""
+    return content.describe(CONTENT_PARTS)
 
 
 class AdaptersConfig(AdapterTables):

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Config, ConfigError
-from bot.content import Content, load_content
+from bot.content import Content
 from bot.engine import utcnow
+from bot.fields import zone
 from bot.model import PersonId
 from bot.ports import UnitOfWork
-from bot.quiet import zone
 from bot.records import Audit, Record
-from bot.wiring import adapter_rates
+from bot.wiring import adapter_rates, load_content
 from flows.events.broadcaster import Broadcaster
+from flows.events.content import EventsContent
 from flows.events.invites import audience_of, broadcast_plan, broadcast_records, preview_lines
 from flows.events.records import Broadcast, DeliveryCounts, Event
 from flows.events.settings import EventsConfig
@@ -22,9 +23,9 @@ from storage.repository import SqlStore
 
 
 async def _find_event(store: SqlStore, content: Content, event_id: str) -> Event:
-    event = content.events.get(event_id) or await store.event(event_id)
+    event = content.of(EventsContent).events.get(event_id) or await store.event(event_id)
     if event is None:
-        known = sorted({*content.events, *(e.id for e in await store.events())})
+        known = sorted({*content.of(EventsContent).events, *(e.id for e in await store.events())})
         raise ConfigError("broadcast", "EVENT", f"no event {event_id!r}; known: "
                           f"{', '.join(known) or 'none yet'}")
     return event

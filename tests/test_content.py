@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.content import ContentError, load_content
+from bot.content import ContentError, ContentFolder, ContentPart, Strict, load_folder
+from bot.wiring import load_content
+from flows.events.content import EventsContent
+from flows.path.content import PathContent
 from tests.harness import CONTENT
 
 
 def test_bundled_demo_content_is_valid_and_rich_enough() -> None:
-    content = load_content(CONTENT)
+    loaded = load_content(CONTENT)
+    content = loaded.of(PathContent)
     assert len(content.projects) >= 4
     assert len({lang for p in content.projects.values() for lang in p.languages}) >= 4
     for project in content.projects.values():
@@ -20,7 +25,7 @@ def test_bundled_demo_content_is_valid_and_rich_enough() -> None:
         assert workshop is not None
         assert 4 <= len(workshop.steps) <= 8, project.id
         assert len(project.tasks) >= 3, project.id
-    assert content.regions["de"].parent == "europe"
+    assert loaded.of(EventsContent).regions["de"].parent == "europe"
 
 
 @pytest.fixture
@@ -119,3 +124,85 @@ def test_duplicate_mentor_identities_are_named(broken: Path) -> None:
                                          '[[mentors]]\nidentities = ["irc:cy", "irc:ana"]\n')
     assert "content/mentors.toml: mentors[1].identities: 'irc:ana' is also in mentors[0]" in \
         _problems(broken)
+
+
+# -- the core loader: parts declared by features ------------------------------------------
+class _Greeting(Strict):
+    text: str
+
+
+@dataclass(frozen=True)
+class _Greetings:
+    by_name: dict[str, _Greeting]
+
+
+@dataclass(frozen=True)
+class _Banner:
+    lines: tuple[str, ...]
+
+
+def _load_greetings(folder: ContentFolder) -> _Greetings:
+    found = {}
+    for path in folder.files("greetings/*.toml"):
+        data = folder.read(path)
+        model = folder.validate(_Greeting, data, path) if data is not None else None
+        if model is not None:
+            found[path.stem] = model
+    return _Greetings(found)
+
+
+def _load_banner(folder: ContentFolder) -> _Banner:
+    path = folder.root / "banner.toml"
+    data = folder.read(path) or {}
+    lines = tuple(str(line) for line in data.get("lines", ()))
+    if not lines:
+        folder.problem(folder.rel(path), "lines", "needs at least one line")
+    return _Banner(lines)
+
+
+GREETINGS = ContentPart(_Greetings, ("greetings/*.toml",), _load_greetings,
+                        lambda g: f"{len(g.by_name)} greetings")
+BANNER = ContentPart(_Banner, ("banner.toml",), _load_banner)
+
+
+def test_every_parts_problems_are_reported_together(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    (root / "greetings").mkdir(parents=True)
+    (root / "greetings" / "hi.toml").write_text('text = 3\ncolour = "red"\n')
+    (root / "banner.toml").write_text("lines = []\n")
+    with pytest.raises(ContentError) as err:
+        load_folder(root, [GREETINGS, BANNER])
+    assert [str(p) for p in err.value.problems] == [
+        "site/greetings/hi.toml: text: Input should be a valid string",
+        "site/greetings/hi.toml: colour: unknown key",
+        "site/banner.toml: lines: needs at least one line"]
+
+
+def test_each_feature_reads_its_own_typed_part(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    (root / "greetings").mkdir(parents=True)
+    (root / "greetings" / "hi.toml").write_text('text = "Hello"\n')
+    (root / "banner.toml").write_text('lines = ["Welcome"]\n')
+    content = load_folder(root, [GREETINGS, BANNER])
+    assert content.of(_Greetings).by_name["hi"].text == "Hello"
+    assert content.of(_Banner).lines == ("Welcome",)
+    assert content.describe([GREETINGS, BANNER]) == "1 greetings"
+    with pytest.raises(LookupError, match="_Banner"):
+        load_folder(root, [GREETINGS]).of(_Banner)
+
+
+def test_the_features_declare_the_content_folder_between_them() -> None:
+    from bot.wiring import CONTENT_PARTS, describe_content
+
+    owned = {glob for part in CONTENT_PARTS for glob in part.files}
+    assert owned == {"projects/*.toml", "workshops/*.toml", "mentors.toml", "regions.toml",
+                     "events/*.toml"}
+    assert describe_content(load_content(CONTENT)).startswith("4 projects, 4 workshops, ")
+
+
+def test_an_event_in_an_unknown_region_is_named_by_the_events_part(broken: Path) -> None:
+    (broken / "events" / "moon-meetup.toml").write_text(
+        'title = "Moon"\nstarts = 2030-01-01T18:00:00\ntimezone = "UTC"\n'
+        'regions = ["moon"]\n')
+    assert "content/events/moon-meetup.toml: regions[0]: unknown region 'moon' " \
+           "(see regions.toml)" in _problems(broken)

@@ -17,6 +17,7 @@ import pytest
 from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.config import Config
+from flows.events.content import EventsContent
 from tests.harness import CONTENT, Harness, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,10 +246,10 @@ async def test_the_running_bot_polls_the_folder_on_its_own(sqlite_url: str,
     try:
         (folder / "events" / "meetup-tonight.toml").write_text(NEW_EVENT, encoding="utf-8")
         for _ in range(300):
-            if "meetup-tonight" in app.engine.content.events:
+            if "meetup-tonight" in app.engine.content.of(EventsContent).events:
                 break
             await asyncio.sleep(0.01)
-        assert "meetup-tonight" in app.engine.content.events
+        assert "meetup-tonight" in app.engine.content.of(EventsContent).events
         assert app.reloader.version == 1
     finally:
         await app.close()

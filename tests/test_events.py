@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import Config
-from bot.content import load_content
-from bot.quiet import QuietHours
+from bot.wiring import load_content
+from flows.events.content import EventsContent
 from flows.events.invites import reminder_times
+from flows.events.quiet import QuietHours
 from tests.harness import CONTENT, FakeClock, Harness, make_config
 
 ORGANIZER = "org"
@@ -194,7 +195,7 @@ def test_quiet_hours_end_at_local_wall_time_across_a_dst_change() -> None:
 
 def test_a_one_day_reminder_keeps_the_wall_time_across_a_dst_change() -> None:
     content = load_content(CONTENT)
-    event = content.events["berlin-hack-evening"]
+    event = content.of(EventsContent).events["berlin-hack-evening"]
     # The same event moved to the day Berlin leaves summer time: 18:00 CET is 17:00 UTC,
     # and "1 day before" is 18:00 CEST the day before (16:00 UTC), not 24 hours (17:00 UTC).
     moved = type(event)(**{**event.__dict__, "starts_at": datetime(2026, 10, 25, 17, 0,

@@ -201,11 +201,18 @@ def feature_record_types() -> set[str]:
             if isinstance(node, ast.ClassDef)}
 
 
+OWN_PACKAGES = {"bot", "adapters", "flows", "storage", "services", "bench", "tests", "content"}
+
+
 def identifiers_in(path: Path) -> list[tuple[int, str]]:
-    """names_in without string literals: prose may say "event", code may not name Event."""
+    """names_in without string literals: prose may say "event", code may not name Event.
+    A name read from another library's module (`asyncio.Event`) is that library's."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     strings = {id(node) for node in ast.walk(tree)
                if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    libraries = {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.Import) for alias in node.names
+                 if alias.name.split(".")[0] not in OWN_PACKAGES}
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if id(node) in strings:
@@ -214,7 +221,8 @@ def identifiers_in(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Name):
             found.append((line, node.id))
         elif isinstance(node, ast.Attribute):
-            found.append((line, node.attr))
+            if not (isinstance(node.value, ast.Name) and node.value.id in libraries):
+                found.append((line, node.attr))
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             found.append((line, node.name))
         elif isinstance(node, ast.alias):
@@ -234,12 +242,37 @@ def core_naming_features(paths: list[Path], records: set[str]) -> list[str]:
     return problems
 
 
+# The modules where features declare their content models and what is built on them.
+FEATURE_CONTENT_MODULES = ("content.py", "roster.py", "officehours.py", "quiet.py")
+
+
+def feature_content_types() -> set[str]:
+    """The content models (and what features build on them: mentors, office and quiet hours)
+    the features declare in flows/<feature>/."""
+    return {node.name for name in FEATURE_CONTENT_MODULES
+            for path in (ROOT / "flows").glob(f"*/{name}")
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ClassDef)}
+
+
 def test_the_core_names_no_feature() -> None:
     records = feature_record_types()
     assert {"Broadcast", "ScheduleBroadcast", "SetRsvp", "MentorState", "AddMentor",
-            "TaskClaim", "MergePersons"} <= records
+            "TaskClaim", "MergePersons", "Event"} <= records
+    content = feature_content_types()
+    assert {"Project", "Task", "Workshop", "WorkshopStep", "UrlCheckpoint", "PathContent",
+            "MentorProfile", "MentoringContent", "Mentor", "Roster", "OfficeHours", "Region",
+            "EventFile", "EventsContent", "QuietHours"} <= content
     paths = [p for p in sorted((ROOT / "bot").rglob("*.py")) if p not in FEATURE_NAMING]
-    assert core_naming_features(paths, records) == []
+    assert core_naming_features(paths, records | content) == []
+
+
+def test_feature_content_lives_in_its_feature() -> None:
+    """What moved out of bot/ stays out: no core module is a feature's content or hours."""
+    assert not any((ROOT / "bot" / f"{stem}.py").exists()
+                   for stem in ("officehours", "quiet"))
+    assert (ROOT / "flows" / "mentoring" / "officehours.py").exists()
+    assert (ROOT / "flows" / "events" / "quiet.py").exists()
 
 
 def test_the_core_store_names_no_feature() -> None:
@@ -264,6 +297,17 @@ def test_the_feature_check_sees_imports_and_record_types(tmp_path: Path) -> None
                       encoding="utf-8")
     assert core_naming_features([sample], {"ScheduleBroadcast", "PersonId2"}) == [
         "sample.py imports flows.events", "sample.py:5: ScheduleBroadcast"]
+
+
+def test_a_librarys_name_is_not_a_features(tmp_path: Path) -> None:
+    """asyncio.Event is asyncio's; records.Event or a bare Event is the feature's."""
+    sample = tmp_path / "sample.py"
+    sample.write_text('import asyncio\n'
+                      'done = asyncio.Event()\n'
+                      'seen = records.Event\n'
+                      'Event = 3\n', encoding="utf-8")
+    assert core_naming_features([sample], {"Event"}) == ["sample.py:3: Event",
+                                                        "sample.py:4: Event"]
 
 
 def test_adapters_import_nothing_of_flows_or_storage() -> None:

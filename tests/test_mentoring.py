@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.content import MentorProfile
-from bot.officehours import parse_hours
-from bot.roles import Mentor
 from flows.mentoring.cases import choose_mentor
+from flows.mentoring.content import MentorProfile
+from flows.mentoring.officehours import parse_hours
 from flows.mentoring.records import MentorState
+from flows.mentoring.roster import Mentor
 from tests.harness import FakeClock, Harness, make_config
 
 NETWORKS = ("irc", "matrix", "telegram")
@@ -270,6 +270,30 @@ def test_choose_mentor(mentors: list[Mentor], loads: dict[str, int],
                        expected: str | None) -> None:
     chosen = choose_mentor(mentors, NOON, loads, states, exclude)
     assert (chosen.key if chosen else None) == expected
+
+
+def test_the_mentor_role_comes_from_the_mentoring_features_roster() -> None:
+    from bot.config import RolesConfig
+    from bot.feature import role_builders
+    from bot.model import ExternalId, Identity, Network
+    from bot.roles import Directory
+    from bot.wiring import FEATURES, load_content
+    from tests.harness import CONTENT
+
+    content = load_content(CONTENT)
+    directory = Directory(RolesConfig(), content, builders=role_builders(FEATURES))
+    nadia = Identity(Network("irc"), ExternalId("nadia"), True)
+    ana = Identity(Network("irc"), ExternalId("ana"), True)
+    assert directory.holds("mentor", nadia)
+    assert not directory.holds("mentor", Identity(Network("irc"), ExternalId("nadia"), False))
+    assert not directory.holds("mentor", ana)
+    assert not directory.holds("translator", nadia)  # no feature grants it: nobody holds it
+    directory.assignments.add(("lingo", "irc:ana"))  # !mentor add, recorded
+    assert directory.holds("mentor", ana)
+    reloaded = directory.with_content(load_content(CONTENT))
+    assert reloaded.holds("mentor", ana)
+    assert reloaded.content is not content
+    assert not Directory(RolesConfig(), content).holds("mentor", nadia)  # no builders given
 
 
 def test_office_hours_count_only_open_time() -> None:

@@ -206,12 +206,16 @@ async def test_only_featured_projects_are_suggested_but_all_can_be_browsed(
         sqlite_url: str) -> None:
     from dataclasses import replace
 
-    from bot.content import load_content
+    from bot.content import Content
+    from bot.wiring import load_content
+    from flows.path.content import PathContent
     from tests.harness import CONTENT
 
-    content = load_content(CONTENT)
-    hidden = content.projects["pagebot"].model_copy(update={"featured": False})
-    content = replace(content, projects={**content.projects, "pagebot": hidden})
+    loaded = load_content(CONTENT)
+    path = loaded.of(PathContent)
+    hidden = path.projects["pagebot"].model_copy(update={"featured": False})
+    content = Content({**loaded.parts,
+                       PathContent: replace(path, projects={**path.projects, "pagebot": hidden})})
     bot = Harness(make_config(sqlite_url))
     async with bot:
         bot.running.engine.content = content

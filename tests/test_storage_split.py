@@ -118,8 +118,8 @@ def test_missing_reads_names_the_feature_and_the_methods() -> None:
 async def test_an_engine_on_a_store_without_a_features_reads_refuses_to_start(
         sqlite_url: str) -> None:
     from bot.app import FEATURES
-    from bot.content import load_content
     from bot.engine import Engine
+    from bot.wiring import load_content
     from tests.harness import make_config
 
     config = make_config(sqlite_url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.feature import Command, Feature
-from flows.events import cli, invites
+from flows.events import cli, content, invites
 from flows.events.reads import EventsReads
 from flows.events.settings import EventsConfig
 from flows.events.state import EventsState
@@ -45,4 +45,5 @@ FEATURE = Feature(
     cli=cli.register,
     state=EventsState,
     reads=EventsReads,
+    content=content.PART,
 )

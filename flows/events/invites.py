@@ -18,14 +18,15 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from bot.config import Config
-from bot.content import AUDIENCES, TRAVEL_GRANT_MILESTONE, Content, EventFile
+from bot.content import Content
 from bot.durations import describe, parse_duration
+from bot.fields import is_zone, zone
 from bot.flow import Transition, Turn
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
 from bot.ports import Standing
-from bot.quiet import is_zone, zone
 from bot.text import one_line
 from flows.events.broadcaster import Plan
+from flows.events.content import AUDIENCES, TRAVEL_GRANT_MILESTONE, EventFile, EventsContent
 from flows.events.reads import EventsReads, reads_of
 from flows.events.records import (
     Audience,
@@ -51,7 +52,7 @@ _AT = re.compile(r"^(?P<event>\S+)(?:\s+at\s+(?P<when>\d{4}-\d{2}-\d{2}[ T]\d{1,
 
 # -- standing: what audiences select on -----------------------------------------------------
 def milestone(path: PathState, content: Content) -> int:
-    """How far along the growth path, in the steps audiences name (bot.content.AUDIENCES)."""
+    """How far along the growth path, in the steps audiences name (content.AUDIENCES)."""
     current = stage(path, content)
     if current >= TRAVEL_GRANT_MILESTONE:
         return AUDIENCES["involved"]
@@ -77,12 +78,12 @@ def events_of(turn: Turn) -> EventsState:
 
 def person_zone(turn: Turn) -> str:
     mine = events_of(turn)
-    return (mine.timezone or turn.content.region_timezone(mine.region)
+    return (mine.timezone or turn.content.of(EventsContent).region_timezone(mine.region)
             or turn.settings_of(EventsConfig).default_timezone)
 
 
 # -- newcomers: region, consent, time zone, events, RSVP -----------------------------------
-def _region_list(content: Content) -> str:
+def _region_list(content: EventsContent) -> str:
     lines = []
     tops = [r for r in content.regions.values() if not r.parent]
     for top in tops:
@@ -94,7 +95,7 @@ def _region_list(content: Content) -> str:
 
 async def region(turn: Turn) -> Transition:
     wanted = turn.input.args.strip().lower()
-    content = turn.content
+    content = turn.content.of(EventsContent)
     if not content.regions:
         turn.say("This community has no regions set up, so there are no regional invites.")
         return None
@@ -135,7 +136,7 @@ async def invites(turn: Turn) -> Transition:
     if wanted in ("on", "yes"):
         mine.invites = True
         turn.event("invites", consent=True)
-        where = turn.content.regions.get(mine.region)
+        where = turn.content.of(EventsContent).regions.get(mine.region)
         turn.say(f"Thanks! You'll get invites to events in {where.name}. !invites off stops "
                  "them any time." if where else
                  "Thanks! Now choose your region with !region, so I know which events are near "
@@ -172,11 +173,12 @@ async def timezone(turn: Turn) -> Transition:
 
 async def find_event(turn: Turn, event_id: str) -> Event | None:
     wanted = event_id.strip().lower()
-    return turn.content.events.get(wanted) or await reads_of(turn.reads).event(wanted)
+    known = turn.content.of(EventsContent).events
+    return known.get(wanted) or await reads_of(turn.reads).event(wanted)
 
 
 async def all_events(content: Content, reads: EventsReads) -> list[Event]:
-    events = {**{e.id: e for e in await reads.events()}, **content.events}
+    events = {**{e.id: e for e in await reads.events()}, **content.of(EventsContent).events}
     return sorted(events.values(), key=lambda e: e.starts_at)
 
 
@@ -190,7 +192,7 @@ def when_text(event: Event, tz: str) -> str:
 
 
 def _event_for_me(event: Event, content: Content, region_code: str) -> bool:
-    return region_code in content.region_and_children(event.regions)
+    return region_code in content.of(EventsContent).region_and_children(event.regions)
 
 
 async def events_command(turn: Turn) -> Transition:
@@ -288,8 +290,8 @@ def reminder_message(event: Event, recipient: Recipient, tz: str) -> Outbound:
 def audience_of(event: Event, kind: str, content: Content) -> Audience:
     if kind == "reminder":  # those who said yes, wherever they are now
         return Audience((), 0, event.id, rsvp="yes")
-    return Audience(content.region_and_children(event.regions), AUDIENCES[event.audience],
-                    event.id)
+    return Audience(content.of(EventsContent).region_and_children(event.regions),
+                    AUDIENCES[event.audience], event.id)
 
 
 def composer(event: Event, kind: str, content: Content, config: Config,
@@ -299,7 +301,7 @@ def composer(event: Event, kind: str, content: Content, config: Config,
     write = reminder_message if kind == "reminder" else invite_message
 
     def compose(recipient: Recipient) -> tuple[Outbound, datetime | None, str]:
-        tz = (recipient.timezone or content.region_timezone(recipient.region)
+        tz = (recipient.timezone or content.of(EventsContent).region_timezone(recipient.region)
               or settings.default_timezone)
         return (write(event, recipient, tz), quiet.until(now, tz) if quiet else None, tz)
 
@@ -370,9 +372,10 @@ async def event_new(turn: Turn) -> Transition:
         turn.say(f"That event has a problem in {key}: "
                  f"{err['msg'].removeprefix('Value error, ')}.\n{EVENT_NEW_USAGE}")
         return None
-    unknown = [r for r in parsed.regions if r not in turn.content.regions]
+    known = turn.content.of(EventsContent).regions
+    unknown = [r for r in parsed.regions if r not in known]
     if unknown:
-        turn.say(f"Unknown region {unknown[0]!r}. Known: {', '.join(turn.content.regions)}.")
+        turn.say(f"Unknown region {unknown[0]!r}. Known: {', '.join(known)}.")
         return None
     event = parsed.to_event(event_id, "chat", turn.sender.key)
     if event.starts_at <= turn.now:
@@ -417,10 +420,11 @@ def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content:
     quiet = settings.quiet
     waiting = 0
     at = send_at or now
+    places = content.of(EventsContent)
     for network, region_code, people in counts:
-        name = content.regions[region_code].name if region_code in content.regions \
+        name = places.regions[region_code].name if region_code in places.regions \
             else region_code
-        tz = content.region_timezone(region_code) or settings.default_timezone
+        tz = places.region_timezone(region_code) or settings.default_timezone
         later = quiet.until(at, tz) if quiet else None
         if later is not None:
             waiting += people
@@ -564,9 +568,9 @@ async def event_status(turn: Turn) -> Transition:
         lines.append(f"Answers: yes {totals['yes']}{capacity}, maybe {totals['maybe']}, "
                      f"no {totals['no']}. By region:")
         regions = sorted({r for r, _a, _n in answers})
+        known = turn.content.of(EventsContent).regions
         for code in regions:
-            name = turn.content.regions[code].name if code in turn.content.regions else (
-                code or "no region")
+            name = known[code].name if code in known else (code or "no region")
             per = {a: n for r, a, n in answers if r == code}
             lines.append(f"  {name}: yes {per.get('yes', 0)}, maybe {per.get('maybe', 0)}, "
                          f"no {per.get('no', 0)}")
@@ -625,7 +629,8 @@ def broadcast_plan(store: EventsReads, content: Content, config: Config) -> Plan
     """What the broadcaster sends for a due broadcast (flows.events.broadcaster.Plan)."""
 
     async def plan(broadcast: Broadcast, now: datetime) -> tuple[Audience, Compose] | None:
-        event = content.events.get(broadcast.event_id) or await store.event(broadcast.event_id)
+        event = (content.of(EventsContent).events.get(broadcast.event_id)
+                 or await store.event(broadcast.event_id))
         if event is None or event.starts_at <= now:
             return None
         return (audience_of(event, broadcast.kind, content),

@@ -7,12 +7,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.content import Event
 from bot.model import Identity, Outbound, PersonId
 from bot.records import Record
 
 __all__ = ["Audience", "Broadcast", "CancelBroadcast", "Compose", "CreateEvent", "DeliveryCounts",
            "Event", "Recipient", "ScheduleBroadcast", "SetRsvp"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A meetup, hackathon or conference organizers invite newcomers to."""
+
+    id: str
+    title: str
+    starts_at: datetime  # UTC
+    timezone: str  # where it happens: times are shown in it, reminders count its days
+    place: str
+    regions: tuple[str, ...]
+    audience: str
+    capacity: int | None = None
+    reminders: tuple[str, ...] = ()  # durations before the start, e.g. ("1d",)
+    created_by: str = ""
+    source: str = "chat"  # "chat" or the content file
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from bot.config import FeatureSettings
-from bot.fields import Duration, QuietWindow, ZoneName
-from bot.quiet import QuietHours
+from bot.fields import Duration, ZoneName
+from flows.events.quiet import QuietHours, QuietWindow
 
 
 class EventsConfig(FeatureSettings):

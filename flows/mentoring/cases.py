@@ -15,12 +15,10 @@ from datetime import datetime, timedelta
 
 from bot.codes import case_code, looks_like_case_code
 from bot.config import Config
-from bot.content import Project
 from bot.durations import describe, parse_duration
 from bot.flow import Due, Handler, Transition, Turn
 from bot.model import Network, RoomRef, room_from_json
 from bot.ports import Reads
-from bot.roles import Mentor
 from bot.text import one_line
 from flows.mentoring.reads import reads_of
 from flows.mentoring.records import (
@@ -35,7 +33,9 @@ from flows.mentoring.records import (
     ReleaseCase,
     ResolveCase,
 )
+from flows.mentoring.roster import Mentor, roster
 from flows.mentoring.settings import MentoringConfig
+from flows.path.content import PathContent, Project
 from flows.path.progress import chosen_project, chosen_workshop, path_of, workshop_index
 
 HELP_ME = re.compile(r"^me\b[\s,:;.!-]*", re.IGNORECASE)  # "!help me, ..." asks for a mentor
@@ -111,7 +111,7 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
     want = level
     if want <= LEVEL_NEXT_MENTOR:
         reads = reads_of(turn.reads)
-        mentor = choose_mentor(turn.directory.mentors_of(project.id), turn.now,
+        mentor = choose_mentor(roster(turn).mentors_of(project.id), turn.now,
                                await reads.mentor_loads(), await reads.mentor_states(),
                                exclude=tried, networks=turn.networks)
         if mentor is not None:
@@ -203,7 +203,7 @@ async def _tell_newcomer(turn: Turn, case: Case, text: str) -> None:
 
 
 def _mentor_of(turn: Turn) -> Mentor:
-    mentor = turn.directory.mentor_for(turn.sender)
+    mentor = roster(turn).mentor_for(turn.sender)
     assert mentor is not None  # the command's role ("mentor") was checked by the core
     return mentor
 
@@ -213,11 +213,11 @@ async def claim(turn: Turn) -> Transition:
     case = await _find_case(turn, mentor)
     if case is None:
         return None
-    if case.project_id not in turn.directory.projects_of(mentor):
+    if case.project_id not in roster(turn).projects_of(mentor):
         turn.say(f"Case {case.code} is for {case.project_id}, which you don't mentor.")
         return None
     if case.status != "open":
-        who = turn.directory.mentor(case.claimed_by).name if case.claimed_by else "someone"
+        who = roster(turn).mentor(case.claimed_by).name if case.claimed_by else "someone"
         turn.say(f"{who} already took case {case.code}." if case.status == "claimed"
                  else f"Case {case.code} is already resolved.")
         return None
@@ -244,7 +244,7 @@ async def release(turn: Turn) -> Transition:
         return None
     turn.record(ReleaseCase(case.code, mentor.key, turn.now))
     turn.event("case_released", case=case.code, mentor=mentor.key)
-    project = turn.content.projects.get(case.project_id)
+    project = turn.content.of(PathContent).projects.get(case.project_id)
     if project is not None:
         ticket = _Ticket(case.code, case.newcomer, project, case.subject, case.reason,
                          case.created_at)
@@ -266,7 +266,7 @@ async def resolve_case(turn: Turn) -> Transition:
         turn.say(f"Case {case.code} is already resolved.")
         return None
     if case.claimed_by and case.claimed_by != mentor.key:
-        turn.say(f"Case {case.code} is held by {turn.directory.mentor(case.claimed_by).name}.")
+        turn.say(f"Case {case.code} is held by {roster(turn).mentor(case.claimed_by).name}.")
         return None
     note = one_line(_split_code(turn.input.args)[1], 300)
     turn.record(ResolveCase(case.code, mentor.key, note, turn.now))
@@ -326,9 +326,9 @@ async def mentors_overview(turn: Turn) -> Transition:
     loads = await reads_of(turn.reads).mentor_loads()
     states = await reads_of(turn.reads).mentor_states()
     lines = ["Mentor load (open cases / capacity):"]
-    for project in turn.content.projects.values():
+    for project in turn.content.of(PathContent).projects.values():
         lines.append(f"{project.name}:")
-        for mentor in turn.directory.mentors_of(project.id):
+        for mentor in roster(turn).mentors_of(project.id):
             load = loads.get(mentor.key, 0)
             state = states.get(mentor.key)
             if state is not None and state.away_until and state.away_until > turn.now:
@@ -359,16 +359,16 @@ async def mentor_add(turn: Turn) -> Transition:
         turn.say(MENTOR_ADD_USAGE)
         return None
     project_id, key = parts
-    if project_id not in turn.content.projects:
+    if project_id not in turn.content.of(PathContent).projects:
         turn.say(f"There's no project {one_line(project_id, 40)}. Projects: "
-                 f"{', '.join(turn.content.projects)}.")
+                 f"{', '.join(turn.content.of(PathContent).projects)}.")
         return None
     network, _, external = key.partition(":")
     if not network or not external:
         turn.say(f"{one_line(key, 60)} is not network:id (for example irc:ana).")
         return None
     turn.record(AddMentor(project_id, key))
-    turn.say(f"{key} now mentors {turn.content.projects[project_id].name}.")
+    turn.say(f"{key} now mentors {turn.content.of(PathContent).projects[project_id].name}.")
     return None
 
 
@@ -401,7 +401,7 @@ async def nudges(reads: Reads, now: datetime, config: Config) -> list[Due]:
 def _escalation_handler(case: Case) -> Handler:
     async def escalate(turn: Turn) -> Transition:
         current = await reads_of(turn.reads).case(case.code)
-        project = turn.content.projects.get(case.project_id)
+        project = turn.content.of(PathContent).projects.get(case.project_id)
         if current is None or current.status != "open" or project is None or (
                 current.escalate_at != case.escalate_at):
             return None  # claimed, resolved or already moved on

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.feature import Command, Feature
-from flows.mentoring import cases, cli
+from flows.mentoring import cases, cli, content, roster
 from flows.mentoring.reads import MentoringReads
 from flows.mentoring.settings import MentoringConfig
 
@@ -34,4 +34,6 @@ FEATURE = Feature(
     settings=MentoringConfig,
     cli=cli.register,
     reads=MentoringReads,
+    content=content.PART,
+    roles={roster.ROLE: roster.Roster},
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.flow import End, Goto, Transition, Turn
+from flows.path.content import PathContent
 from flows.path.progress import (
     STAGES,
     chosen_project,
@@ -15,7 +16,7 @@ from flows.path.progress import (
 
 
 async def start(turn: Turn) -> Transition:
-    origin = turn.content.project_for_room(turn.room.network, turn.room.name)
+    origin = turn.content.of(PathContent).project_for_room(turn.room.network, turn.room.name)
     path = path_of(turn)
     turn.data.pop("paused", None)
     path.left = False

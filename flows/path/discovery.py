@@ -6,10 +6,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from bot.content import Content, Project
+from bot.content import Content
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.text import one_line
+from flows.path.content import PathContent, Project
 from flows.path.progress import channel_list, contact_lines, path_of, profile
 from flows.path.settings import PathConfig
 from flows.path.state import Discovery
@@ -29,7 +30,7 @@ def _answers(turn: Turn) -> list[str]:
 
 
 async def welcome(turn: Turn) -> Transition:
-    origin = turn.content.projects.get(path_of(turn).origin)
+    origin = turn.content.of(PathContent).projects.get(path_of(turn).origin)
     if origin is None:
         return Goto("interests")
     turn.say(f"Welcome to {origin.name}! {origin.summary}.\n"
@@ -60,19 +61,19 @@ async def ask_interests(turn: Turn) -> Transition:
     turn.say("Hi, I'm Wayfinder! I'll help you find a project that fits you, get you set up, "
              "and hand you a first task with a mentor. Three quick questions first.")
     _ask(turn, "What are you interested in?",
-         (t for p in turn.content.projects.values() for t in p.tags))
+         (t for p in turn.content.of(PathContent).projects.values() for t in p.tags))
     return None
 
 
 async def ask_skills(turn: Turn) -> Transition:
     _ask(turn, "What are you good at, or want to learn?",
-         (s for p in turn.content.projects.values() for s in p.skills))
+         (s for p in turn.content.of(PathContent).projects.values() for s in p.skills))
     return None
 
 
 async def ask_languages(turn: Turn) -> Transition:
     _ask(turn, "Which programming languages do you code in? (None yet is fine: say none.)",
-         (lang for p in turn.content.projects.values() for lang in p.languages))
+         (lang for p in turn.content.of(PathContent).projects.values() for lang in p.languages))
     return None
 
 
@@ -123,9 +124,9 @@ def score(project: Project, interests: list[str], skills: list[str],
 
 def rank(content: Content, prof: dict[str, list[str]]) -> list[str]:
     """Featured projects, best match first (!skip browses every project)."""
-    featured = {pid: p for pid, p in content.projects.items() if p.featured}
+    featured = {pid: p for pid, p in content.of(PathContent).projects.items() if p.featured}
     scored = [(score(p, prof["interests"], prof["skills"], prof["languages"])[0], p.name, pid)
-              for pid, p in (featured or content.projects).items()]
+              for pid, p in (featured or content.of(PathContent).projects).items()]
     return [pid for _, _, pid in sorted(scored, key=lambda s: (-s[0], s[1]))]
 
 
@@ -140,18 +141,18 @@ def _show(turn: Turn, ids: list[str], heading: str, footer: str) -> None:
     prof = profile(path_of(turn))
     cards = []
     for pid in ids:
-        project = turn.content.projects[pid]
+        project = turn.content.of(PathContent).projects[pid]
         _, reasons = score(project, prof["interests"], prof["skills"], prof["languages"])
         cards.append(card(project, "; ".join(reasons) if reasons
                           else "a featured project that welcomes newcomers"))
     turn.say(heading + "\n\n" + "\n\n".join(cards) + "\n\n" + footer,
-             [Choice(pid, turn.content.projects[pid].name) for pid in ids])
+             [Choice(pid, turn.content.of(PathContent).projects[pid].name) for pid in ids])
 
 
 async def suggest(turn: Turn) -> Transition:
     path = path_of(turn)
     state = path.discovery = path.discovery or Discovery()
-    ranked = [p for p in state.ranked if p in turn.content.projects]
+    ranked = [p for p in state.ranked if p in turn.content.of(PathContent).projects]
     if not ranked:
         ranked = rank(turn.content, profile(path))
         state.ranked = ranked
@@ -183,7 +184,8 @@ async def suggest_reply(turn: Turn) -> Transition:
 
 
 async def browse(turn: Turn) -> Transition:
-    ids = sorted(turn.content.projects, key=lambda p: turn.content.projects[p].name.lower())
+    projects = turn.content.of(PathContent).projects
+    ids = sorted(projects, key=lambda p: projects[p].name.lower())
     _show(turn, ids, "All projects:", "Pick one by number or name. !back to go back.")
     return None
 
@@ -193,10 +195,11 @@ async def browse_reply(turn: Turn) -> Transition:
 
 
 def _pick_or_hint(turn: Turn) -> Transition:
-    if turn.choice and turn.choice in turn.content.projects:
+    if turn.choice and turn.choice in turn.content.of(PathContent).projects:
         return pick_project(turn, turn.choice)
     typed = turn.input.text.strip().lower()
-    for pid, project in turn.content.projects.items():  # any project by name, shown or not
+    projects = turn.content.of(PathContent).projects
+    for pid, project in projects.items():  # any project by name, shown or not
         if typed in (pid, project.name.lower()):
             return pick_project(turn, pid)
     offered = len(turn.data.get("choices", []))
@@ -205,7 +208,7 @@ def _pick_or_hint(turn: Turn) -> Transition:
 
 
 def pick_project(turn: Turn, project_id: str) -> Transition:
-    project = turn.content.projects[project_id]
+    project = turn.content.of(PathContent).projects[project_id]
     path_of(turn).project = project_id
     turn.event("project_chosen", project=project_id)
     text = f"Great choice: {project.name}."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.feature import Command, Feature
-from flows.path import cli, commands, discovery, first_task, workshop
+from flows.path import cli, commands, content, discovery, first_task, workshop
 from flows.path.reads import PathReads
 from flows.path.settings import PathConfig
 from flows.path.state import PathState
@@ -33,4 +33,5 @@ FEATURE = Feature(
         "release": "give your task back",
     },
     reads=PathReads,
+    content=content.PART,
 )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.config import Config
-from bot.content import Project, Task
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
 from bot.ports import Reads
 from flows.mentoring.settings import MentoringConfig
+from flows.path.content import PathContent, Project, Task
 from flows.path.progress import (
     channel_list,
     chosen_project,
@@ -152,7 +152,7 @@ FLOW = Flow("first_task", steps=(
 
 
 def _task_title(turn: Turn, claim: TaskClaim) -> str:
-    project = turn.content.projects.get(claim.project_id)
+    project = turn.content.of(PathContent).projects.get(claim.project_id)
     task = next((t for t in project.tasks if t.id == claim.task_id), None) if project else None
     return task.title if task else claim.task_id
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.content import Content, Project, Workshop
+from bot.content import Content
 from bot.flow import Turn
+from flows.path.content import PathContent, Project, Workshop
 from flows.path.state import PathState
 
 STAGES = ("Find your project", "Get started", "First task", "Get involved", "Get more involved")
@@ -22,7 +23,7 @@ def profile(path: PathState) -> dict[str, list[str]]:
 
 
 def chosen_project(turn: Turn) -> Project | None:
-    return turn.content.projects.get(path_of(turn).project)
+    return turn.content.of(PathContent).projects.get(path_of(turn).project)
 
 
 def no_project_text(turn: Turn) -> str:
@@ -36,7 +37,7 @@ def no_project_text(turn: Turn) -> str:
 
 def chosen_workshop(turn: Turn) -> Workshop | None:
     project = chosen_project(turn)
-    return turn.content.workshop_of(project) if project else None
+    return turn.content.of(PathContent).workshop_of(project) if project else None
 
 
 def workshop_index(path: PathState, workshop_id: str) -> int:
@@ -53,10 +54,10 @@ def workshop_done(path: PathState, workshop_id: str) -> bool:
 
 def stage(path: PathState, content: Content) -> int:
     """0-based index into STAGES of where the person is now."""
-    project = content.projects.get(path.project)
+    project = content.of(PathContent).projects.get(path.project)
     if project is None:
         return 0
-    workshop = content.workshop_of(project)
+    workshop = content.of(PathContent).workshop_of(project)
     if workshop is not None and not workshop_done(path, workshop.id):
         return 1
     if path.tasks_done == 0:
@@ -66,8 +67,8 @@ def stage(path: PathState, content: Content) -> int:
 
 def progress_rank(path: PathState, messages: int, content: Content) -> tuple[int, int, int]:
     """Orders two people's progress by how far along they are (used when linking accounts)."""
-    project = content.projects.get(path.project)
-    workshop = content.workshop_of(project) if project else None
+    project = content.of(PathContent).projects.get(path.project)
+    workshop = content.of(PathContent).workshop_of(project) if project else None
     index = workshop_index(path, workshop.id) if workshop else 0
     return stage(path, content), index, messages
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 
 from bot.codes import short_code
-from bot.content import (
+from bot.flow import Flow, Goto, Step, Transition, Turn
+from bot.model import Choice
+from flows.events.content import EventsContent
+from flows.events.state import EventsState
+from flows.mentoring.settings import MentoringConfig
+from flows.path.content import (
     AnswerCheckpoint,
     UrlCheckpoint,
     Workshop,
     WorkshopStep,
     step_stuck_after,
 )
-from bot.flow import Flow, Goto, Step, Transition, Turn
-from bot.model import Choice
-from flows.events.state import EventsState
-from flows.mentoring.settings import MentoringConfig
 from flows.path.progress import (
     chosen_workshop,
     expect_progress,
@@ -164,7 +165,7 @@ async def finish(turn: Turn) -> Transition:
 def offer_region(turn: Turn) -> None:
     """Once along the path: events exist, and how to hear about them."""
     path = path_of(turn)
-    if turn.content.regions and not path.region_offered and \
+    if turn.content.of(EventsContent).regions and not path.region_offered and \
             not turn.state(EventsState).region:
         path.region_offered = True
         turn.say("The community also meets in person and online. Type !region to choose your "

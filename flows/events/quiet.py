@@ -5,28 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from bot.fields import zone
 
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-@lru_cache(maxsize=512)
-def zone(name: str) -> ZoneInfo:
-    """A time zone by IANA name; ValueError with a readable reason if there is none."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as "
-                         "Europe/Berlin") from None
-
-
-def is_zone(name: str) -> bool:
-    try:
-        zone(name)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -70,3 +55,11 @@ class QuietHours:
         end = datetime.combine(day, self.end, tzinfo=zone(tz))
         # A wall time skipped by a spring-forward gap normalises through UTC.
         return end.astimezone(UTC)
+
+
+def _quiet_window(value: str) -> str:
+    QuietHours.parse(value)
+    return value
+
+
+QuietWindow = Annotated[str, AfterValidator(_quiet_window)]  # "21:00-09:00"; empty: none

@@ -1,0 +1,100 @@
+"""Who mentors which project: the projects' mentors in the content, mentors added with
+`!mentor add`, each with their profile and office hours (the "mentor" role's index)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Set
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.content import Content
+from bot.flow import Turn
+from bot.model import ExternalId, Identity, Network
+from flows.mentoring.content import MentoringContent, MentorProfile
+from flows.mentoring.officehours import OfficeHours, parse_hours
+from flows.path.content import PathContent
+
+ROLE = "mentor"
+
+
+class Away(Protocol):
+    """A mentor's stored state, as far as availability goes (mentoring's MentorState)."""
+
+    @property
+    def away_until(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class Mentor:
+    profile: MentorProfile
+    hours: OfficeHours
+
+    @property
+    def key(self) -> str:
+        return self.profile.key
+
+    @property
+    def name(self) -> str:
+        return self.profile.display
+
+    def reach(self, networks: Iterable[str]) -> Identity:
+        """Where to ping them: their preferred network if it runs here, else another one."""
+        running = set(networks)
+        identities = [i.split(":", 1) for i in self.profile.identities]
+        preferred = self.profile.preferred or identities[0][0]
+        ordered = sorted(identities, key=lambda i: (i[0] != preferred, i[0] not in running))
+        network, external = ordered[0]
+        return Identity(Network(network), ExternalId(external), True)
+
+    def reachable(self, networks: Iterable[str]) -> bool:
+        running = set(networks)
+        return any(i.split(":", 1)[0] in running for i in self.profile.identities)
+
+    def available(self, now: datetime, state: Away | None, load: int) -> bool:
+        away = state is not None and state.away_until is not None and state.away_until > now
+        return not away and load < self.profile.capacity and self.hours.is_open(now)
+
+
+class Roster:
+    """Mentors per project and per identity, for one version of the content and grants."""
+
+    def __init__(self, content: Content, assignments: Set[tuple[str, str]]) -> None:
+        self.profiles = content.of(MentoringContent)
+        self.projects = content.of(PathContent).projects
+        self.by_project: dict[str, list[Mentor]] = {}
+        self.by_identity: dict[str, Mentor] = {}
+        for project_id, project in self.projects.items():
+            keys = [*project.mentors, *(k for p, k in sorted(assignments) if p == project_id)]
+            mentors: dict[str, Mentor] = {}
+            for key in keys:
+                mentor = self.mentor(key)
+                mentors.setdefault(mentor.key, mentor)
+                for identity in mentor.profile.identities:
+                    self.by_identity.setdefault(identity, mentor)
+            self.by_project[project_id] = list(mentors.values())
+
+    def holds(self, identity_key: str) -> bool:
+        return identity_key in self.by_identity
+
+    def mentor(self, key: str) -> Mentor:
+        profile = self.profiles.mentor_profile(key)
+        return Mentor(profile, parse_hours(profile.hours, profile.timezone))
+
+    def mentors_of(self, project_id: str) -> list[Mentor]:
+        return self.by_project.get(project_id, [])
+
+    def mentor_for(self, identity: Identity) -> Mentor | None:
+        """The mentor this (verified) identity belongs to, on any project."""
+        return self.by_identity.get(identity.key) if identity.verified else None
+
+    def projects_of(self, mentor: Mentor) -> list[str]:
+        return [p for p in self.projects
+                if any(m.key == mentor.key for m in self.mentors_of(p))]
+
+
+def roster(turn: Turn) -> Roster:
+    """This turn's mentors (the content and grants the turn started with)."""
+    index = turn.directory.index(ROLE)
+    assert isinstance(index, Roster), "the mentoring feature builds the mentor role's index"
+    return index

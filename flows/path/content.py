@@ -1,0 +1,163 @@
+"""The path's content: projects (content/projects/*.toml) with their tasks, and workshops
+(content/workshops/*.toml) with their steps and checkpoints."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from bot.content import ID_PATTERN, ContentFolder, ContentPart, Strict, check_identities
+from bot.durations import parse_duration
+from bot.fields import DurationOrEmpty
+
+
+class Task(Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: Annotated[str, Field(min_length=1)]
+    url: str = ""
+    skills: tuple[str, ...] = ()
+    estimate: str = ""
+
+
+class Project(Strict):
+    id: str = ""
+    name: Annotated[str, Field(min_length=1)]
+    summary: Annotated[str, Field(min_length=1)]
+    tags: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    docs: str = ""
+    channels: dict[str, str] = Field(default_factory=dict)
+    mentors: tuple[str, ...] = ()
+    mentor_channels: dict[str, str] = Field(default_factory=dict)  # network -> room, escalation
+    workshop: str = ""
+    featured: bool = True
+    tasks: tuple[Task, ...] = ()
+
+    _mentors_are_identities = field_validator("mentors")(check_identities)
+
+
+class ConfirmCheckpoint(Strict):
+    kind: Literal["confirm"]
+
+
+class AnswerCheckpoint(Strict):
+    kind: Literal["answer"]
+    question: Annotated[str, Field(min_length=1)]
+    accept: Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+class UrlCheckpoint(Strict):
+    kind: Literal["url"]
+    pattern: Annotated[str, Field(min_length=1)]
+    prompt: str = "Paste the link here."
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression: {exc}") from None
+        return value
+
+
+Checkpoint = Annotated[
+    ConfirmCheckpoint | AnswerCheckpoint | UrlCheckpoint, Field(discriminator="kind")
+]
+CHECKPOINT_KINDS = ("confirm", "answer", "url")  # the tag pydantic adds to an error's key
+
+
+class WorkshopStep(Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: Annotated[str, Field(min_length=1)]
+    body: Annotated[str, Field(min_length=1)]
+    checkpoint: Checkpoint = ConfirmCheckpoint(kind="confirm")
+    stuck_after: DurationOrEmpty = ""
+    skippable: bool = False
+
+
+class Workshop(Strict):
+    id: str = ""
+    title: Annotated[str, Field(min_length=1)]
+    certificate: bool = True
+    steps: Annotated[tuple[WorkshopStep, ...], Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class PathContent:
+    projects: dict[str, Project]
+    workshops: dict[str, Workshop]
+
+    def project_for_room(self, network: str, room_name: str) -> Project | None:
+        """The project whose channel this room is (content maps channels to projects)."""
+        wanted = room_name.strip().lower()
+        if not wanted:
+            return None
+        for project in self.projects.values():
+            for net, channel in project.channels.items():
+                # The console stands in for any network, so it matches every channel name.
+                if (net == network or network == "console") and channel.lower() == wanted:
+                    return project
+        return None
+
+    def workshop_of(self, project: Project) -> Workshop | None:
+        return self.workshops.get(project.workshop)
+
+
+def load(folder: ContentFolder) -> PathContent:
+    root = folder.root
+    rel = folder.rel
+    projects: dict[str, Project] = {}
+    workshops: dict[str, Workshop] = {}
+    for path in folder.files("workshops/*.toml"):
+        data = folder.read(path)
+        if data is not None:
+            workshop = folder.validate(Workshop, {**data, "id": path.stem}, path,
+                                       ignore=CHECKPOINT_KINDS)
+            if workshop is not None:
+                seen: set[str] = set()
+                for index, step in enumerate(workshop.steps):
+                    if step.id in seen:
+                        folder.problem(rel(path), f"steps[{index}].id",
+                                       f"duplicate step id {step.id!r}")
+                    seen.add(step.id)
+                workshops[path.stem] = workshop
+
+    task_owner: dict[str, str] = {}
+    for path in folder.files("projects/*.toml"):
+        data = folder.read(path)
+        if data is None:
+            continue
+        project = folder.validate(Project, {**data, "id": path.stem}, path)
+        if project is None:
+            continue
+        if project.workshop and project.workshop not in workshops:
+            folder.problem(rel(path), "workshop", f"unknown workshop id {project.workshop!r}")
+        for index, task in enumerate(project.tasks):
+            if task.id in task_owner:
+                folder.problem(rel(path), f"tasks[{index}].id",
+                               f"duplicate task id {task.id!r} (also in {task_owner[task.id]})")
+            task_owner[task.id] = rel(path)
+        projects[path.stem] = project
+    if not projects and not any(p.file.startswith(root.name + "/projects")
+                                for p in folder.problems):
+        folder.problem(rel(root / "projects"), "", "no project files (*.toml)")
+    return PathContent(projects, workshops)
+
+
+def describe(content: PathContent) -> str:
+    tasks = sum(len(p.tasks) for p in content.projects.values())
+    return (f"{len(content.projects)} projects, {len(content.workshops)} workshops, "
+            f"{tasks} tasks")
+
+
+PART = ContentPart(PathContent, ("projects/*.toml", "workshops/*.toml"), load, describe)
+
+
+def step_stuck_after(step: WorkshopStep, default: timedelta) -> timedelta:
+    return parse_duration(step.stuck_after) if step.stuck_after else default
