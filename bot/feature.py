@@ -20,11 +20,10 @@ from bot.roles import RoleIndexBuilder
 from bot.router import ParsedInput
 
 ROLE_CHECKS: dict[str, Callable[[Turn], bool]] = {
-    "mentor": lambda turn: turn.directory.holds("mentor", turn.sender),
     "organizer": lambda turn: turn.directory.is_organizer(turn.sender),
     "admin": lambda turn: turn.directory.is_admin(turn.sender),
 }
-ROLE_TITLES = {"mentor": "For mentors", "organizer": "For organizers", "admin": "For admins"}
+# The roles config grants; a feature declares the others it grants (Feature.roles).
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,6 @@ class Command:
     sub: Mapping[str, Command] = field(default_factory=dict)
     free_args: bool = False  # with sub: a first word that is no sub-command goes to `run`
     listed: bool = True  # in !help's list, the command menu and the README
-
-    def __post_init__(self) -> None:
-        if self.role is not None and self.role not in ROLE_CHECKS:
-            raise ValueError(f"!{self.name} needs an unknown role {self.role!r}; "
-                             f"known: {', '.join(ROLE_CHECKS)}")
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -117,8 +111,11 @@ class Catalog:
         self.word_owner: dict[str, str] = {}
         self.flows: dict[str, Flow] = {}
         flow_owner: dict[str, str] = {}
+        # Roles features grant, then the config's: the order of !help's sections.
+        self.roles = [*role_builders(self.features), *ROLE_CHECKS]
         for feature in self.features:
             for command in feature.commands:
+                _check_roles(feature.name, command, self.roles)
                 entry = Entry(feature.name, command)
                 self.entries.append(entry)
                 for word in command.words:
@@ -176,6 +173,14 @@ class Catalog:
         return [(c.name, _menu_text(c.summary)) for c in self.listed(None)]
 
 
+def _check_roles(feature: str, command: Command, roles: Sequence[str]) -> None:
+    if command.role is not None and command.role not in roles:
+        raise CommandClashError(f"{feature}: !{command.name} needs an unknown role "
+                                f"{command.role!r}; known: {', '.join(roles)}")
+    for sub in command.sub.values():
+        _check_roles(feature, sub, roles)
+
+
 def _check_subs(feature: str, command: Command) -> None:
     seen: dict[str, str] = {}
     for key, sub in command.sub.items():
@@ -198,7 +203,10 @@ def menu(features: Iterable[Feature]) -> list[tuple[str, str]]:
 
 
 def allowed(turn: Turn, role: str | None) -> bool:
-    return role is None or ROLE_CHECKS[role](turn)
+    if role is None:
+        return True
+    check = ROLE_CHECKS.get(role)
+    return check(turn) if check is not None else turn.directory.holds(role, turn.sender)
 
 
 def authorize(turn: Turn, command: Command, action: str) -> bool:
@@ -278,10 +286,10 @@ def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
     lines.append("Commands that work anywhere:")
     for command in anywhere:
         lines.extend(command_lines(command))
-    for role, title in ROLE_TITLES.items():
+    for role in catalog.roles:
         mine = catalog.listed(role)
         if mine and allowed(turn, role):
-            lines += ["", f"{title}:"]
+            lines += ["", f"For {role}s:"]
             for command in mine:
                 lines.extend(command_lines(command))
     return "\n".join(lines)

@@ -45,9 +45,20 @@ def test_two_sub_commands_of_one_command_may_not_share_a_word() -> None:
         Catalog([Feature("events", commands=(event,))])
 
 
-def test_an_unknown_role_is_refused_at_declaration() -> None:
-    with pytest.raises(ValueError, match="unknown role 'wizard'"):
-        Command("spell", _noop, role="wizard")
+class _NoWizards:
+    def holds(self, identity_key: str) -> bool:
+        return False
+
+
+def test_an_unknown_role_is_refused_when_the_table_is_built() -> None:
+    spell = Command("spell", _noop, role="wizard")
+    with pytest.raises(CommandClashError, match="magic: !spell needs an unknown role 'wizard'"):
+        Catalog([Feature("magic", commands=(spell,))])
+    nested = Command("book", _noop, sub={"spell": spell})
+    with pytest.raises(CommandClashError, match="unknown role 'wizard'"):
+        Catalog([Feature("magic", commands=(nested,))])
+    granted = Feature("magic", commands=(spell,), roles={"wizard": lambda c, a: _NoWizards()})
+    assert Catalog([granted]).roles == ["wizard", "organizer", "admin"]
 
 
 def test_the_features_of_the_bot_build_one_table_without_clashes() -> None:
@@ -180,3 +191,11 @@ async def test_the_bot_does_not_start_when_two_features_claim_one_word(
                                                 r"\(!stuck\) and by greedy \(!stuck\)"):
         await harness.start()
     await harness.stop()
+
+
+def test_the_core_grants_only_the_configs_roles_and_mentoring_declares_the_mentor() -> None:
+    from bot.feature import ROLE_CHECKS
+
+    assert set(ROLE_CHECKS) == {"organizer", "admin"}
+    assert Catalog(FEATURES).roles == ["mentor", "organizer", "admin"]
+    assert [f.name for f in FEATURES if "mentor" in f.roles] == ["mentoring"]
