@@ -348,3 +348,15 @@ async def test_a_thousand_trials_of_simultaneous_claims_have_one_winner_each(
             case = await store.case(code)
             assert case is not None
             assert case.status == "claimed"
+
+
+def test_case_codes_never_read_as_words() -> None:
+    from bot import codes
+    from flows.mentoring.codes import case_code, looks_like_case_code
+
+    drawn = {case_code() for _ in range(200)}
+    assert all(len(c) == 5 and any(ch.isdigit() for ch in c) for c in drawn)
+    assert all(looks_like_case_code(c) for c in drawn)
+    assert not looks_like_case_code("GREAT")
+    assert not looks_like_case_code("AB1")
+    assert not hasattr(codes, "case_code")  # mentoring's, not the core's

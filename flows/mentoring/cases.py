@@ -13,13 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.codes import case_code, looks_like_case_code
 from bot.config import Config
 from bot.durations import describe, parse_duration
 from bot.flow import Due, Handler, Transition, Turn
 from bot.model import Network, RoomRef, room_from_json
 from bot.ports import Reads
 from bot.text import one_line
+from flows.mentoring.codes import case_code, looks_like_case_code
 from flows.mentoring.reads import reads_of
 from flows.mentoring.records import (
     AddMentor,
