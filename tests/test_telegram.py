@@ -164,7 +164,12 @@ async def test_a_burst_to_a_hundred_chats_keeps_every_rate_and_loses_nothing(
         assert all(b.at - a.at >= 0.99 for a, b in itertools.pairwise(mine))
     (kind, at), = api.fault_at
     assert kind == "429"
-    assert not [s for s in sent if at < s.at < at + 0.95]  # the whole bot waited
+    # The whole bot waited. Requests other lanes had already issued when the 429 came back
+    # may still arrive just after it (seen under three busy pytest workers); a bot that
+    # ignored the 429 would go on at 50/s, about 47 sends inside the window.
+    late = [s.at - at for s in sent if at < s.at < at + 0.95]
+    assert len(late) <= 2, late
+    assert all(delay < 0.25 for delay in late), late
 
 
 async def test_group_limit_of_twenty_a_minute(sqlite_url: str, api: BotApi) -> None:
