@@ -77,7 +77,7 @@ class Harness:
         self.app = App(self.config, list(self.adapters.values()), clock=self.clock, **extra)
         await self.app.start(tick=False)
         for adapter in self.adapters.values():
-            adapter.attach(self.app.engine.handle)
+            adapter.attach(self.app.inbound)  # as `wayfinder run` hands events over
 
     async def stop(self) -> None:
         if self.app is not None:
