@@ -6,7 +6,9 @@ Every adapter gets the processor as its InboundSink. Events wait in one queue pe
 ready senders, so a flood from one person queues behind that person only and holds at most
 one of the `max_in_flight` slots. At most `max_queued` events wait: beyond that an awaiting
 adapter waits in its call, and one whose callbacks are synchronous (a socket's read callback)
-hands its event over with `submit` and pauses its source until `wait_for_room`.
+hands its event over with `submit` and pauses its source until `wait_for_room`. The first
+event of a sender with nothing waiting or running is let in at once up to twice that bound,
+so one person's backlog filling the queue does not make everyone else wait in line.
 No task is made per event: at most `max_in_flight` workers run, and end when idle; an
 awaiting caller whose sender is idle, while no other sender waits for a slot, handles its
 event in its own task (the common case costs no hand-over).
@@ -55,6 +57,7 @@ class InboundProcessor:
         self._callers = 0  # slots held by callers handling their own event
         self._closed = False
         self._room: deque[asyncio.Future[None]] = deque()  # callers waiting for room
+        self._lined: dict[Sender, int] = {}  # senders with callers waiting for room
 
     @property
     def full(self) -> bool:
@@ -66,8 +69,8 @@ class InboundProcessor:
 
     async def __call__(self, inbound: Inbound) -> Outcome:
         """The awaiting sink: wait for room, then for this event's outcome."""
-        await self.wait_for_room()
         key = _sender(inbound)
+        await self.wait_for_room(key)
         if key in self._senders or self._ready or \
                 len(self._workers) + self._callers >= self.max_in_flight:
             return await self.submit(inbound)
@@ -116,8 +119,23 @@ class InboundProcessor:
         else:
             self._senders.pop(key, None)
 
-    async def wait_for_room(self) -> None:
-        """Return once fewer than `max_queued` events wait; callers get room in turn."""
+    async def wait_for_room(self, sender: Sender | None = None) -> None:
+        """Return once fewer than `max_queued` events wait; callers get room in turn. An idle
+        `sender` (nothing waiting, running or in line) is let in at once, up to twice it."""
+        if sender is not None and sender not in self._senders and sender not in self._lined \
+                and self.queued < 2 * self.max_queued:
+            return
+        if sender is not None:
+            self._lined[sender] = self._lined.get(sender, 0) + 1
+        try:
+            await self._wait_in_line()
+        finally:
+            if sender is not None:
+                left = self._lined.pop(sender) - 1
+                if left:
+                    self._lined[sender] = left
+
+    async def _wait_in_line(self) -> None:
         while self.full or self._room:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._room.append(waiter)

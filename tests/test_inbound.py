@@ -129,13 +129,18 @@ async def test_the_submitting_call_waits_while_the_queue_is_full_and_then_resume
     calls = [asyncio.create_task(processor(event(f"p{n}", "hi"))) for n in range(3)]
     await asyncio.sleep(0.01)
     assert (processor.in_flight, processor.queued, processor.full) == (1, 2, True)
-    blocked = asyncio.create_task(processor(event("late", "hi")))
+    blocked = asyncio.create_task(processor(event("p1", "again")))
     await asyncio.sleep(0.01)
     assert not blocked.done()
-    assert processor.queued == 2  # the late event was not taken: its caller waits
+    assert processor.queued == 2  # the event of a sender with a backlog waits in its call
+    # Someone with nothing waiting is let in at once, up to twice the bound.
+    fresh = [asyncio.create_task(processor(event(f"new{n}", "hi"))) for n in range(3)]
+    await asyncio.sleep(0.01)
+    assert processor.queued == 4
+    assert [f.done() for f in fresh] == [False] * 3
     gate.set()
     assert await asyncio.wait_for(blocked, 1) is Outcome.COMMITTED
-    assert [await c for c in calls] == [Outcome.COMMITTED] * 3
+    assert [await c for c in calls + fresh] == [Outcome.COMMITTED] * 6
     assert not processor.full
 
 
@@ -150,8 +155,8 @@ async def test_a_waiting_caller_that_is_cancelled_passes_its_room_on() -> None:
     first = asyncio.create_task(processor(event("a", "1")))
     second = asyncio.create_task(processor(event("b", "2")))
     await asyncio.sleep(0.01)
-    quitter = asyncio.create_task(processor(event("c", "3")))
-    stayer = asyncio.create_task(processor(event("d", "4")))
+    quitter = asyncio.create_task(processor(event("b", "3")))  # behind b's backlog
+    stayer = asyncio.create_task(processor(event("b", "4")))
     await asyncio.sleep(0.01)
     quitter.cancel()
     gate.set()
@@ -242,7 +247,7 @@ async def test_every_waiting_caller_gets_in_when_room_frees_even_if_the_first_ne
     running = processor.submit(event("a", "1"))
     await asyncio.sleep(0)
     behind = processor.submit(event("a", "2"))  # waits behind its own sender: full
-    callers = [asyncio.create_task(processor(event(s, "hi"))) for s in ("x", "y")]
+    callers = [asyncio.create_task(processor(event("a", n))) for n in ("3", "4")]
     await asyncio.sleep(0.01)
     assert not any(c.done() for c in callers)
     gate.set()
@@ -250,3 +255,19 @@ async def test_every_waiting_caller_gets_in_when_room_frees_even_if_the_first_ne
     # queued event to start that never comes.
     outcomes = await asyncio.wait_for(asyncio.gather(running, behind, *callers), 1)
     assert list(outcomes) == [Outcome.COMMITTED] * 4
+
+
+async def test_a_newcomer_is_let_in_at_once_while_a_flooders_backlog_fills_the_queue() -> None:
+    handle = Recorder(seconds=0.005)
+    processor = InboundProcessor(handle, max_in_flight=4, max_queued=50)
+    flood = [asyncio.create_task(processor(event("flooder", f"spam {n}")))
+             for n in range(200)]
+    await asyncio.sleep(0.02)
+    assert processor.full  # the flooder's calls wait in line
+    before = len(handle.order["memory:flooder"])
+    assert await processor(event("newcomer", "hi")) is Outcome.COMMITTED
+    assert len(handle.order["memory:flooder"]) - before <= 2  # not behind 150 in line
+    for call in flood:
+        call.cancel()
+    await processor.close(within=0)
+    await asyncio.gather(*flood, return_exceptions=True)
