@@ -136,22 +136,23 @@ class InboundProcessor:
                     self._lined[sender] = left
 
     async def _wait_in_line(self) -> None:
-        while self.full or self._room:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._room.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter in self._room:
-                    self._room.remove(waiter)
-                elif waiter.done() and not waiter.cancelled():
-                    self._make_room()  # pass the room it was given on
-                raise
-            if not self.full:
-                # The room may hold more than this caller, who may even need none (an idle
-                # sender handles its event itself): the next in line looks too.
-                self._make_room()
-                return
+        if not self.full and not self._room:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._room.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter in self._room:
+                self._room.remove(waiter)
+            elif waiter.done() and not waiter.cancelled():
+                self._make_room()  # pass the room it was given on
+            raise
+        # The room is this caller's even if an idle sender took more meanwhile: going to the
+        # back of the line again could put a sender's later call before this one. The room
+        # may hold more than this caller, who may even need none (an idle sender handles its
+        # event itself): the next in line looks too.
+        self._make_room()
 
     def _make_room(self) -> None:
         while self._room and not self.full:

@@ -271,3 +271,28 @@ async def test_a_newcomer_is_let_in_at_once_while_a_flooders_backlog_fills_the_q
         call.cancel()
     await processor.close(within=0)
     await asyncio.gather(*flood, return_exceptions=True)
+
+
+async def test_a_caller_let_in_keeps_its_place_when_the_queue_fills_again_meanwhile() -> None:
+    gate = asyncio.Event()
+    handled: list[str] = []
+    processor: InboundProcessor
+
+    async def handle(inbound: Inbound) -> Outcome:
+        if inbound.text == "s1":
+            await gate.wait()
+        if inbound.text == "x":  # a socket's line arrives as the room is handed out
+            processor.submit(event("line", "irc"))
+            await asyncio.sleep(0.01)
+        handled.append(inbound.text)
+        return Outcome.COMMITTED
+
+    processor = InboundProcessor(handle, max_in_flight=1, max_queued=1)
+    first = processor.submit(event("s", "s1"))
+    await asyncio.sleep(0)
+    other = processor.submit(event("x", "x"))  # full
+    later = [asyncio.create_task(processor(event("s", t))) for t in ("s2", "s3")]
+    await asyncio.sleep(0.01)
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(first, other, *later), 1)
+    assert [t for t in handled if t.startswith("s")] == ["s1", "s2", "s3"]
