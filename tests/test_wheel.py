@@ -35,8 +35,9 @@ def _run(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
 def test_an_installed_wheel_chats_on_its_bundled_demo_content(tmp_path: Path) -> None:
     source = _source_tree(tmp_path / "src")
     dist = tmp_path / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist),
-          str(source)])
+    # No build isolation: setuptools comes from the dev extras, so the build needs no index.
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+          "-w", str(dist), str(source)])
     wheel = next(dist.glob("wayfinder-*.whl"))
 
     # A fresh venv with the wheel alone; its dependencies come from this venv's
@@ -67,3 +68,12 @@ def test_an_installed_wheel_chats_on_its_bundled_demo_content(tmp_path: Path) ->
     assert len(shown) >= 3, chat.stdout  # suggestions from the demo projects, page one
     assert "accessibility" in chat.stdout  # the interests come from the demo projects' tags
     assert (empty / "wayfinder.db").is_file()
+
+    # The README's first command: `wayfinder run` on the embedded default (it migrates a new
+    # database in a child process), here in a second empty folder; it ends with its input.
+    fresh_folder = tmp_path / "run"
+    fresh_folder.mkdir()
+    run = _run([str(venv / "bin" / "wayfinder"), "run"], cwd=fresh_folder, env=env,
+               input="!start\n")
+    assert "What are you interested in?" in run.stdout, run.stdout
+    assert (fresh_folder / "wayfinder.db").is_file()
