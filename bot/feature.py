@@ -232,20 +232,31 @@ def unknown_sub(command: Command, word: str) -> str:
             "Type !help for more.")
 
 
+def answerable(turn: Turn, command: Command, action: str) -> bool:
+    """A private command is answered only where the reply goes to this person alone: decided
+    by the reply's room, not by how the message came in (a command typed in a channel may be
+    answered in a private message; a thread of a shared room is read by everyone in it)."""
+    if not command.private or turn.room.direct:
+        return True
+    turn.say(f"I answer !{action} only in a direct conversation, so that others can't "
+             "see it: please send it to me directly.")
+    return False
+
+
 async def perform(turn: Turn, command: Command) -> Transition:
     """Run a declared command for this turn: role check, then the sub-command, if any."""
     action = turn.input.command or command.name
     if not authorize(turn, command, action):
         return None
-    if command.private and not turn.inbound.direct:
-        turn.say(f"I answer !{action} only in a direct conversation, so that others can't "
-                 "see it: please send it to me directly.")
+    if not answerable(turn, command, action):
         return None
     if command.sub:
         word, _, rest = turn.input.args.strip().partition(" ")
         sub = command.subcommand(word) if word else None
         if sub is not None:
             if not authorize(turn, sub, f"{action} {sub.name}"):
+                return None
+            if not answerable(turn, sub, f"{action} {sub.name}"):
                 return None
             turn.input = ParsedInput(turn.input.command, rest.strip(), turn.input.text)
             return await sub.run(turn)

@@ -3,6 +3,7 @@ sub-commands, and generates !help and the command menu from the declarations."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from bot.commands_table import END, START, current, table
 from bot.config import Config
 from bot.feature import Catalog, Command, CommandClashError, Feature, menu
 from bot.flow import Transition, Turn
+from bot.model import RoomRef
 from bot.wiring import FEATURES, load_config, network_adapters
 from tests.harness import Harness, make_config
 
@@ -180,6 +182,55 @@ async def test_a_private_command_is_answered_only_in_a_direct_conversation(
         assert "Your link code is" in await h.say("lea", "!link")
         assert "!status" not in reply
         assert "Your path:" in await h.say("lea", "!status", room="#general", direct=False)
+
+
+async def test_a_private_answer_never_goes_to_a_thread_of_a_shared_room(sqlite_url: str) -> None:
+    """Regression: in Matrix's thread mode a thread the bot talks in counts as direct (words
+    there are meant for it), and !link posted its code in a thread everyone in the room reads."""
+    async with Harness(_config(sqlite_url)) as h:
+        said = h.inbound("lea", "!link", room="!shared:example.org|thread:$root")
+        thread = replace(said, room=replace(said.room, direct=False))
+        assert thread.direct
+        assert not thread.room.direct
+        (reply,) = await h.send(thread)
+        assert reply.msg.text.startswith("I answer !link only in a direct conversation")
+        assert "code" not in reply.msg.text.lower()
+
+
+async def test_a_private_command_in_a_channel_is_answered_when_the_reply_goes_privately(
+        sqlite_url: str) -> None:
+    """Regression: on IRC (conversation = "private") !link typed in a channel was refused,
+    although its answer goes to a private message."""
+    async with Harness(_config(sqlite_url)) as h:
+        said = h.inbound("lea", "!link", room="#general", direct=False)
+        channel = replace(said, room=RoomRef(said.network, "dm:lea", "#general", direct=True))
+        assert not channel.direct
+        assert channel.room.direct
+        (reply,) = await h.send(channel)
+        assert "Your link code is" in reply.msg.text
+
+
+async def test_a_private_sub_command_is_refused_in_a_shared_room(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: only the top-level command's `private` was checked, so a private
+    sub-command of a public command answered in the room."""
+    async def secret(turn: Turn) -> Transition:
+        turn.say("the secret")
+        return None
+
+    async def usage(turn: Turn) -> Transition:
+        turn.say("usage")
+        return None
+
+    vault = Feature("vault", commands=(Command("vault", usage, summary="a vault", sub={
+        "open": Command("open", secret, summary="open it", private=True)}),))
+    monkeypatch.setattr("bot.app.FEATURES", (*FEATURES, vault))
+    async with Harness(_config(sqlite_url)) as h:
+        assert await h.say("lea", "!vault", room="#general", direct=False) == "usage"
+        assert await h.say("lea", "!vault open", room="#general", direct=False) == (
+            "I answer !vault open only in a direct conversation, so that others can't see it: "
+            "please send it to me directly.")
+        assert await h.say("lea", "!vault open") == "the secret"
 
 
 async def test_the_bot_does_not_start_when_two_features_claim_one_word(

@@ -203,6 +203,7 @@ def test_matrix_a_room_message_follows_the_conversation_setting(sync: SyncRespon
     assert reply is not None
     assert reply.room.id == threaded.room.id
     assert reply.direct
+    assert not reply.room.direct  # a thread of a shared room: no private answer goes there
     assert inbound_from_event(room, reaction, me=ME) is None
 
 

@@ -56,8 +56,10 @@ def inbound_from_event(room: RoomView, event: Any, *, me: str, conversation: str
     elif conversation == "room":
         target = RoomRef(MATRIX, room.room_id, room.alias)
     elif conversation == "thread":
+        # Words in a thread the bot talks in are meant for it (direct), but everyone in the
+        # room reads the thread: its replies are not direct (private answers are refused).
         target = RoomRef(MATRIX, f"{room.room_id}{THREAD}{thread or event.event_id}",
-                         room.alias)
+                         room.alias, direct=False)
         direct = thread in threads
     else:
         target = RoomRef(MATRIX, DM_ROOM + event.sender, room.alias, direct=True)
