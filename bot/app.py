@@ -173,6 +173,8 @@ class App:
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
+        if hasattr(self, "reloader"):  # not when the start failed before it
+            await self.reloader.stop()
         await self.broadcaster.stop()
         if hasattr(self, "inbound"):  # not when the start failed before the engine
             await self.inbound.close(self.config.inbound.shutdown_seconds)

@@ -109,9 +109,28 @@ class ContentReloader:
 
     def request(self) -> None:
         """SIGHUP: reload now (from a signal handler, so in a task of its own)."""
-        task = asyncio.get_running_loop().create_task(self.reload("SIGHUP"))
+        task = asyncio.get_running_loop().create_task(self._reload_logged("SIGHUP"))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def _reload_logged(self, why: str) -> bool:
+        """A reload no one awaits: a failure (an unreadable folder) is logged as run() logs
+        a failed poll, and the running content stays."""
+        try:
+            return await self.reload(why)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not reload the content in %s (%s); keeping the running "
+                          "content", self.root, why)
+            return False
+
+    async def stop(self) -> None:
+        """Cancel the SIGHUP reloads still running and wait for them (the app's close)."""
+        pending = list(self._pending)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def run(self, interval: float) -> None:
         """Poll every `interval` seconds until cancelled; a failed poll is logged, not fatal."""

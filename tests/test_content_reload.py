@@ -253,3 +253,43 @@ async def test_the_running_bot_polls_the_folder_on_its_own(sqlite_url: str,
         assert app.reloader.version == 1
     finally:
         await app.close()
+
+
+async def test_a_sighup_reload_that_cannot_read_the_folder_is_logged_and_keeps_the_content(
+        sqlite_url: str, folder: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An OSError (not a ContentError) in a SIGHUP reload ended in "Task exception was never
+    retrieved"; it is logged like a failed poll and the running content stays."""
+    async with Harness(reload_config(sqlite_url, folder)) as h:
+        reloader = h.running.reloader
+        before = h.running.engine.content
+
+        def unreadable(_root: Path) -> object:
+            raise PermissionError(13, "Permission denied", str(folder / "regions.toml"))
+
+        reloader.load = unreadable  # type: ignore[assignment]
+        with caplog.at_level(logging.ERROR, logger="bot.reload"):
+            reloader.request()
+            (task,) = reloader._pending
+            assert await task is False
+        assert task.exception() is None
+        assert reloader.version == 0
+        assert h.running.engine.content is before
+        assert any("could not reload the content" in r.getMessage() and r.exc_info
+                   and isinstance(r.exc_info[1], PermissionError) for r in caplog.records)
+
+
+async def test_a_sighup_reload_still_running_is_cancelled_when_the_app_closes(
+        sqlite_url: str, folder: Path) -> None:
+    """App.close left SIGHUP reloads running after the store was closed."""
+    app = App(reload_config(sqlite_url, folder), [MemoryAdapter()])
+    await app.start(tick=False)
+    try:
+        await app.reloader._lock.acquire()  # a reload in progress: the next one waits
+        app.reloader.request()
+        (task,) = app.reloader._pending
+        await asyncio.sleep(0)
+        assert not task.done()
+    finally:
+        await app.close()
+    assert task.cancelled()
+    assert not app.reloader._pending
