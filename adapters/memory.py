@@ -20,7 +20,7 @@ from bot.model import (
     Receipt,
     RoomRef,
 )
-from bot.ports import InboundSink, Outcome, PartSent, SendError
+from bot.ports import InboundSink, Outcome, PartSent, SendError, send_every_part
 
 MEMORY = Network("memory")
 
@@ -114,10 +114,7 @@ class SplittingMemoryAdapter(MemoryAdapter):
     fail_at: dict[int, Exception] = field(default_factory=dict)
 
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
-        async def ignore(count: int) -> None:
-            return None
-
-        return await self.send_parts(msg, idempotency_key, 0, ignore)
+        return await send_every_part(self, msg, idempotency_key)
 
     async def send_parts(self, msg: Outbound, idempotency_key: str, done: int,
                          part_sent: PartSent) -> Receipt:

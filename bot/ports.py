@@ -88,6 +88,16 @@ class SendsInParts(Protocol):
                          part_sent: PartSent) -> Receipt: ...
 
 
+async def send_every_part(adapter: SendsInParts, msg: Outbound,
+                          idempotency_key: str) -> Receipt:
+    """A plain send for a SendsInParts adapter: every part, with no progress to record."""
+
+    async def unrecorded(count: int) -> None:
+        return None
+
+    return await adapter.send_parts(msg, idempotency_key, 0, unrecorded)
+
+
 @dataclass(frozen=True)
 class Standing:
     """What audiences select on, derived from a person's data at every commit."""

@@ -55,6 +55,7 @@ from bot.ports import (
     PermanentSendError,
     TransientSendError,
     UnknownDeliveryError,
+    send_every_part,
 )
 
 if TYPE_CHECKING:
@@ -311,10 +312,7 @@ class TelegramAdapter:
 
     # -- outbound --------------------------------------------------------------------------------
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
-        async def ignore(count: int) -> None:
-            return None
-
-        return await self.send_parts(msg, idempotency_key, 0, ignore)
+        return await send_every_part(self, msg, idempotency_key)
 
     async def send_parts(self, msg: Outbound, idempotency_key: str, done: int,
                          part_sent: PartSent) -> Receipt:
