@@ -88,7 +88,9 @@ class InboundProcessor:
 
     def submit(self, inbound: Inbound) -> asyncio.Future[Outcome]:
         """Queue an event without waiting, even past the bound: for a caller that cannot
-        wait (a synchronous callback), which then checks `full` and pauses its source."""
+        wait (a synchronous callback), which then checks `full` and pauses its source. A
+        source hands over all its events one way: a submit does not wait behind callers of
+        the same sender still waiting for room."""
         key = _sender(inbound)
         item = _Item(inbound, asyncio.get_running_loop().create_future())
         self.queued += 1
@@ -125,18 +127,19 @@ class InboundProcessor:
         if sender is not None and sender not in self._senders and sender not in self._lined \
                 and self.queued < 2 * self.max_queued:
             return
+        behind = sender is not None and sender in self._lined  # its earlier call goes first
         if sender is not None:
             self._lined[sender] = self._lined.get(sender, 0) + 1
         try:
-            await self._wait_in_line()
+            await self._wait_in_line(behind)
         finally:
             if sender is not None:
                 left = self._lined.pop(sender) - 1
                 if left:
                     self._lined[sender] = left
 
-    async def _wait_in_line(self) -> None:
-        if not self.full and not self._room:
+    async def _wait_in_line(self, behind: bool = False) -> None:
+        if not self.full and not self._room and not behind:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._room.append(waiter)

@@ -296,3 +296,29 @@ async def test_a_caller_let_in_keeps_its_place_when_the_queue_fills_again_meanwh
     gate.set()
     await asyncio.wait_for(asyncio.gather(first, other, *later), 1)
     assert [t for t in handled if t.startswith("s")] == ["s1", "s2", "s3"]
+
+
+@pytest.mark.parametrize("seed", range(10))
+async def test_order_and_bound_hold_under_mixed_callers_and_small_bounds(seed: int) -> None:
+    rng = random.Random(seed)
+    handle = Recorder(seconds=0.0002, jitter=0.001)
+    processor = InboundProcessor(handle, max_in_flight=rng.randint(1, 4),
+                                 max_queued=rng.randint(1, 6))
+    sent: dict[str, list[str]] = defaultdict(list)
+    calls: list[asyncio.Future[Outcome]] = []
+    for n in range(400):
+        sender = f"p{rng.randint(0, 9)}"
+        text = f"{sender}-{n}"
+        sent[f"memory:{sender}"].append(text)
+        if sender in ("p0", "p1", "p2"):  # a synchronous source: hands over, never waits
+            calls.append(processor.submit(event(sender, text)))
+        else:
+            calls.append(asyncio.ensure_future(processor(event(sender, text))))
+            await asyncio.sleep(0)  # each caller reaches the processor in turn
+        if rng.random() < 0.1:
+            await asyncio.sleep(0.001)
+    outcomes = await asyncio.wait_for(asyncio.gather(*calls), 20)
+    assert set(outcomes) == {Outcome.COMMITTED}
+    assert dict(handle.order) == dict(sent)
+    assert not handle.overlap
+    assert handle.peak <= processor.max_in_flight
