@@ -299,7 +299,9 @@ def self_signed_tls(folder: Path) -> ssl.SSLContext:
 
 class WireTap:
     """A TCP proxy between the bot and a server that records every line the bot writes.
-    Closing `gate` makes it refuse the bot (as a down server would) until it opens again."""
+    Closing `gate` makes it refuse the bot (as a down server would) until it opens again.
+    With `cut_after_privmsgs`, it drops the link once, when it has passed on that many
+    PRIVMSG lines in all, and closes the gate."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
@@ -309,6 +311,7 @@ class WireTap:
         self._recorded = asyncio.Condition()
         self.gate = asyncio.Event()
         self.gate.set()
+        self.cut_after_privmsgs: int | None = None
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
 
@@ -336,6 +339,12 @@ class WireTap:
                 up_writer.write(line)
                 async with self._recorded:
                     self._recorded.notify_all()
+                if self._privmsgs == self.cut_after_privmsgs:
+                    self.cut_after_privmsgs = None  # once
+                    self.gate.clear()
+                    await up_writer.drain()
+                    writer.close()
+                    break
             up_writer.close()
 
         async def pump_down() -> None:

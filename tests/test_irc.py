@@ -17,8 +17,18 @@ from adapters.irc.config import IrcConfig
 from adapters.irc.render import render_lines
 from adapters.irc.translate import NO_ACCOUNTS, NOT_LOGGED_IN
 from bot.app import App
-from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, RoomRef
-from bot.ports import AdapterFatalError, Outcome
+from bot.model import (
+    Choice,
+    ExternalId,
+    FileRef,
+    Identity,
+    Network,
+    Outbound,
+    PersonId,
+    RoomRef,
+    outbound_to_json,
+)
+from bot.ports import AdapterFatalError, OutboxItem, Outcome, UnitOfWork
 from tests.harness import FakeClock, make_config
 from tests.ircservers import Client, IrcServer, WireTap, self_signed_tls, start_server
 
@@ -256,6 +266,40 @@ async def test_kill_the_server_five_times_and_every_queued_reply_arrives_once(
         assert adapter.sessions == 6
         written = [line.split(" :", 1)[1].rstrip("\r\n") for line in tap.privmsgs()]
         assert sorted(written) == sorted(expected)  # each exactly once on the wire
+    await watcher.close()
+    await tap.close()
+
+
+async def test_a_reply_cut_off_after_line_two_is_completed_after_a_restart_without_repeats(
+        plain: IrcServer, sqlite_url: str) -> None:
+    tap, watcher = await tapped(plain)
+    config = irc_config(tap.port, burst=2, lines_per_second=2.0)  # line 3 goes 0.5 s later
+    lines = [f"line {n} of a long reply" for n in range(1, 6)]
+    message = Outbound(RoomRef(Network("irc"), CHANNEL, CHANNEL), "\n".join(lines))
+    assert render_lines(message, 400, config.max_lines, False, config.overflow_pointer) == lines
+    async with IrcBot(sqlite_url, config, outbox={"shutdown_flush_seconds": 0.5}) as bot:
+        store = bot.app.store
+        tap.cut_after_privmsgs = len(tap.privmsgs()) + 2  # the link drops after line 2
+        result = await store.commit(UnitOfWork(PersonId(0), outbox=[
+            OutboxItem("long:1", Network("irc"), outbound_to_json(message))]))
+        bot.app.dispatcher.enqueue(result.outbox)
+        await asyncio.wait_for(bot.adapter.offline.wait(), 5)
+        for _ in range(100):  # the count of lines written is kept before the next goes
+            parts = [row.parts_sent for row in await store.pending_page(0, 10, ["irc"], 10**6)]
+            if parts == [2]:
+                break
+            await asyncio.sleep(0.05)
+        assert parts == [2]
+    # The process stopped while the rest waited for the link; the next one sends only that.
+    tap.gate.set()
+    async with IrcBot(sqlite_url, config):
+        got = [(await watcher.expect(lambda ln: ln.command == "PRIVMSG" and
+                                     ln.nick == BOT, 10)).params[-1] for _ in lines]
+        assert got == lines
+        with pytest.raises(TimeoutError):  # and nothing more
+            await watcher.expect(lambda ln: ln.command == "PRIVMSG", 1.0)
+    written = [line.split(" :", 1)[1].rstrip("\r\n") for line in tap.privmsgs()]
+    assert written == lines  # each line exactly once on the wire
     await watcher.close()
     await tap.close()
 

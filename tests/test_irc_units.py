@@ -82,6 +82,33 @@ async def test_channels_and_private_chats_take_turns() -> None:
     assert order == ["JOIN #x", "c0", "a1", "c1", "b1", "c2", "a2", "c3"]
 
 
+async def test_a_job_that_reports_its_lines_holds_until_resumed_and_others_go_on() -> None:
+    queue = LineQueue()
+    loop = asyncio.get_running_loop()
+    reported = Job("#c", ["r1", "r2", "r3"], loop.create_future(), progress=asyncio.Event())
+    queue.add(reported)
+    queue.add(Job("ana", ["a1", "a2"], loop.create_future()))
+    order = []
+    for _ in range(3):
+        line, job = queue.peek()
+        order.append(line)
+        queue.written(job)
+    assert order == ["r1", "a1", "a2"]  # r2 waits until r1's count is kept
+    assert reported.held
+    assert reported.progress is not None
+    assert reported.progress.is_set()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(queue.wait(), 0.05)  # nothing may go: no busy loop
+    queue.resume(reported)
+    await asyncio.wait_for(queue.wait(), 1)
+    assert queue.peek() == ("r2", reported)
+    queue.written(reported)
+    queue.resume(reported)
+    queue.written(reported)
+    assert reported.done.done()
+    assert not reported.held  # the last line never holds
+
+
 def test_roster_trusts_an_account_only_while_a_channel_is_shared() -> None:
     roster = Roster()
     roster.joined("Ana", "#c", "ana", known=True)

@@ -41,7 +41,13 @@ from bot.model import (
     Receipt,
     RoomRef,
 )
-from bot.ports import AdapterFatalError, InboundSink, PermanentSendError, TransientSendError
+from bot.ports import (
+    AdapterFatalError,
+    InboundSink,
+    PartSent,
+    PermanentSendError,
+    TransientSendError,
+)
 from bot.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -390,16 +396,35 @@ class IrcAdapter:
         return nick
 
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
+        return await self._send(msg, 0, None)
+
+    async def send_parts(self, msg: Outbound, idempotency_key: str, done: int,
+                         part_sent: PartSent) -> Receipt:
+        """Send the lines of `msg` from line `done` on, reporting each line written but the
+        last before the next goes (IRC has no idempotency key: the count of lines delivered,
+        kept by the outbox, is what prevents a repeat after a failure or a restart)."""
+        return await self._send(msg, done, part_sent)
+
+    async def _send(self, msg: Outbound, done: int, part_sent: PartSent | None) -> Receipt:
         target = self.target_of(msg.to)
         width = self._budget.text_bytes(target)
         lines = render_lines(msg, width, self.config.max_lines, self.config.formatting,
-                             self.config.overflow_pointer)
+                             self.config.overflow_pointer)[done:]
         if not lines:
             return Receipt()
-        job = Job(target, lines, asyncio.get_running_loop().create_future())
+        job = Job(target, lines, asyncio.get_running_loop().create_future(),
+                  progress=asyncio.Event() if part_sent is not None else None)
         self.queue.add(job)
         try:
-            await job.done
+            if part_sent is None or job.progress is None:
+                await job.done
+            else:
+                while not job.done.done():
+                    await job.progress.wait()
+                    job.progress.clear()
+                    if job.held:
+                        await part_sent(done + job.written)
+                        self.queue.resume(job)
         finally:
             if not job.done.done():
                 self.queue.cancel(job)

@@ -5,6 +5,9 @@ between channels and private chats, and within each, round robin over targets, s
 answer in a busy channel cannot hold back every private conversation (or the reverse). A
 message's lines stay in order; a message is done when its last line is written, and a line
 that could not be written (the link dropped) stays queued for the next connection.
+A job that reports its lines (one outbox row of several lines) holds after each line but the
+last until its sender has kept the count, so a restart resends only the lines after it; the
+other targets go on meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ class Job:
     lines: list[str]
     done: asyncio.Future[None]
     written: int = 0
+    # Set after each line written; the job then holds (`held`) until `LineQueue.resume`.
+    progress: asyncio.Event | None = None
+    held: bool = False
 
 
 def is_channel(target: str) -> bool:
@@ -62,21 +68,32 @@ class LineQueue:
     def __len__(self) -> int:
         return len(self._control) + sum(len(j) for c in self._classes for j in c.values())
 
+    def resume(self, job: Job) -> None:
+        """The held job's count is kept: its next line may go."""
+        job.held = False
+        self._ready.set()
+
+    def _next(self) -> tuple[str, Job | None] | None:
+        if self._control:
+            return self._control[0], None
+        for offset in range(2):
+            for jobs in self._classes[(self._turn + offset) % 2].values():
+                if not jobs[0].held:
+                    return jobs[0].lines[jobs[0].written], jobs[0]
+        return None
+
     async def wait(self) -> None:
-        while not len(self):
+        """Until a line may be written (not every queued job holds)."""
+        while self._next() is None:
             self._ready.clear()
             await self._ready.wait()
 
     def peek(self) -> tuple[str, Job | None]:
         """The next line to write, and the job it belongs to (None: a protocol line)."""
-        if self._control:
-            return self._control[0], None
-        for offset in range(2):
-            targets = self._classes[(self._turn + offset) % 2]
-            if targets:
-                job = next(iter(targets.values()))[0]
-                return job.lines[job.written], job
-        raise LookupError("the queue is empty")
+        found = self._next()
+        if found is None:
+            raise LookupError("the queue is empty")
+        return found
 
     def written(self, job: Job | None) -> None:
         """The line `peek` gave was written: move on, and let the other class go next."""
@@ -93,6 +110,10 @@ class LineQueue:
             jobs.popleft()
             if not job.done.done():
                 job.done.set_result(None)
+        elif job.progress is not None:
+            job.held = True
+        if job.progress is not None:
+            job.progress.set()
         targets.move_to_end(job.target)  # round robin within the class
         if not jobs:
             del targets[job.target]
