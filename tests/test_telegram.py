@@ -32,7 +32,7 @@ from bot.model import (
     RoomRef,
     outbound_to_json,
 )
-from bot.ports import OutboxItem, OutboxRow, UnitOfWork
+from bot.ports import OutboxItem, OutboxRow, Outcome, UnitOfWork
 from storage.repository import SqlStore
 from tests.harness import FakeClock, make_config
 from tests.telegram_api import BotApi, Fault, Sent
@@ -495,3 +495,58 @@ async def test_an_expired_callback_query_is_a_dead_letter_not_a_retry_loop(
     # The choice is still marked, and the person answered.
     assert any(s.method == "editMessageText" and s.text.endswith("✓ automation") for s in sent)
     assert any(s.text.startswith("What are you good at") for s in sent)
+
+
+async def test_a_burst_of_group_starts_never_holds_up_a_private_chat(
+        sqlite_url: str, api: BotApi) -> None:
+    """25 /start in one group waited inline on the group's 20-a-minute limit and held the poll
+    loop, so a private /start after them was answered only a minute later."""
+    async with TelegramBot(sqlite_url, api) as bot:
+        for n in range(25):
+            api.user_says("/start@wayfinder_test_bot", user_id=2000 + n, chat_id=-100777,
+                          chat_type="supergroup")
+        began = time.monotonic()
+        api.user_says("/start")
+        await api.wait_until(lambda: bool(api.to_chat(1001)), within=5)
+        assert time.monotonic() - began < 2.0
+        assert api.to_chat(1001)[0].text.startswith("Hi, I'm Wayfinder!")
+        await api.wait_until(lambda: bool(api.to_chat(-100777)), within=5)
+        # The group's answers go out at its own pace (1 a second, 20 a minute), off the poll.
+        assert 1 <= len(api.to_chat(-100777)) < 25
+        assert len(bot.adapter._group_replies) == 25 - len(api.to_chat(-100777))
+    assert not bot.adapter._group_replies  # cancelled when the adapter stopped
+
+
+async def test_a_slow_update_never_holds_polling_and_is_confirmed_only_once_done(
+        sqlite_url: str, api: BotApi) -> None:
+    """The poll loop waited for every update of a batch before the next getUpdates: one slow
+    update held every chat. It goes on by itself now, and the offset waits for it."""
+    async with TelegramBot(sqlite_url, api) as bot:
+        release = asyncio.Event()
+        handle = bot.adapter._on_update
+        slow_ids: list[int] = []
+        started = asyncio.Event()
+
+        async def slow_for_chat_555(update: object) -> Outcome:
+            if getattr(getattr(update, "effective_chat", None), "id", None) == 555:
+                slow_ids.append(update.update_id)  # type: ignore[attr-defined]
+                started.set()
+                await release.wait()
+            return await handle(update)  # type: ignore[arg-type]
+
+        bot.adapter._on_update = slow_for_chat_555  # type: ignore[method-assign]
+        slow = api.user_says("/start", user_id=555)
+        # Fetched and being handled: the private one comes in a later batch.
+        await asyncio.wait_for(started.wait(), 5)
+        began = time.monotonic()
+        sent = await bot.says("/start", expect=2)  # chat 1001, after the slow one
+        assert time.monotonic() - began < 2.0
+        assert sent[0].chat_id == 1001
+        offsets = [int(p.get("offset") or 0) for m, p in api.calls if m == "getupdates"]
+        assert max(offsets) <= slow  # never confirmed past the unfinished update
+        assert slow_ids == [slow]  # fetched again while running, but handled once
+        release.set()
+        await api.wait_until(lambda: bool(api.to_chat(555)), within=5)
+        await api.wait_until(lambda: any(int(p.get("offset") or 0) > slow + 1
+                                         for m, p in api.calls if m == "getupdates"), within=5)
+        assert len(api.to_chat(555)) >= 1

@@ -67,6 +67,8 @@ T = TypeVar("T")
 ALLOWED_UPDATES = ["message", "callback_query"]
 FAILED_WAIT_MAX_SECONDS = 5.0  # before fetching an update that was not committed again
 MAX_TRACKED_CHATS = 10_000
+SLOW_UPDATE_SECONDS = 0.5  # how long a batch may hold the next getUpdates; slower ones go on
+GROUP_REPLIES_MAX = 200  # group /start answers waiting on their group's minute limit
 
 
 @dataclass
@@ -150,6 +152,7 @@ class TelegramAdapter:
         self._sink: InboundSink | None = None
         self.username = ""
         self.polling_restarts = 0
+        self._group_replies: set[asyncio.Task[None]] = set()
 
     async def run(self, sink: InboundSink) -> None:
         # The core's processor keeps each person in order while a batch is handled at once.
@@ -167,6 +170,7 @@ class TelegramAdapter:
                 await self._watchdog()
         finally:
             self._ready.clear()
+            await _cancel_all(self._group_replies)
             await self.bot.shutdown()
 
     async def _serve_webhook(self) -> None:
@@ -208,8 +212,17 @@ class TelegramAdapter:
     async def _poll(self) -> None:
         """getUpdates, handle each update to its commit, and only then confirm it. An update
         that failed (not committed) is not confirmed: the offset stays at it, and after a
-        short wait it is fetched again with those after it, which keeps each chat in order
-        (the inbox drops what was already committed)."""
+        short wait it is fetched again and handled again (the inbox drops what was already
+        committed); the offset never passes an update that is unfinished or failed."""
+        # Updates being handled, by id, until confirmed: a slow one does not hold the next
+        # getUpdates (which returns it again while unconfirmed; it is not started twice).
+        running: dict[int, asyncio.Task[Outcome]] = {}
+        try:
+            await self._polling(running)
+        finally:
+            await _cancel_all(set(running.values()))
+
+    async def _polling(self, running: dict[int, asyncio.Task[Outcome]]) -> None:
         offset = 0
         failures = 0
         unhandled = 0
@@ -229,17 +242,30 @@ class TelegramAdapter:
             failures = 0
             self.last_poll_ok = time.monotonic()
             # A batch at once: the core's inbound processor keeps each person in order and
-            # bounds the work, so one slow chat does not hold up the others.
-            outcomes = await asyncio.gather(*(self._process(u) for u in updates))
-            for update, outcome in zip(updates, outcomes, strict=True):
-                if not outcome.confirmable:
+            # bounds the work, so one slow chat does not hold up the others. The batch holds
+            # the next getUpdates at most SLOW_UPDATE_SECONDS; slower updates go on meanwhile.
+            fresh = [u for u in updates if u.update_id not in running]
+            for update in fresh:
+                running[update.update_id] = asyncio.create_task(
+                    self._process(update), name=f"telegram-update-{update.update_id}")
+            if running:
+                await asyncio.wait(running.values(), timeout=SLOW_UPDATE_SECONDS,
+                                   return_when=asyncio.ALL_COMPLETED if fresh
+                                   else asyncio.FIRST_COMPLETED)
+            # Confirm what is finished, in order: never past an unfinished or failed update.
+            for update_id in sorted(running):
+                task = running[update_id]
+                if not task.done():
+                    break
+                del running[update_id]
+                if not task.result().confirmable:  # fetched and handled again
                     unhandled += 1
                     log.warning("telegram: update %d was not committed; fetching it again",
-                                update.update_id)
+                                update_id)
                     await asyncio.sleep(min(FAILED_WAIT_MAX_SECONDS, 0.25 * 2 ** unhandled))
                     break
                 unhandled = 0
-                offset = update.update_id + 1
+                offset = update_id + 1
 
     async def _watchdog(self) -> None:
         """Poll; restart polling if getUpdates has not succeeded for twice its timeout."""
@@ -277,7 +303,15 @@ class TelegramAdapter:
         assert self._sink is not None
         meaning = translate(update, self.username)
         if isinstance(meaning, GroupStart):
-            await self._group_start(meaning.message)
+            # Answered off the poll path: the group's minute limit may hold it most of a minute.
+            if len(self._group_replies) >= GROUP_REPLIES_MAX:
+                log.warning("telegram: %d group /start answers waiting; not answering one in "
+                            "chat %d", len(self._group_replies), meaning.message.chat.id)
+                return Outcome.IGNORED
+            task = asyncio.create_task(self._group_start(meaning.message),
+                                       name="telegram-group-start")
+            self._group_replies.add(task)
+            task.add_done_callback(self._group_replies.discard)
             return Outcome.IGNORED  # answered here; nothing for the bot to commit
         if isinstance(meaning, Pressed):
             if meaning.inbound is None:  # nothing to commit: only stop the button's spinner
@@ -306,9 +340,13 @@ class TelegramAdapter:
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("Start in a private chat",
                                                              url=link)]])
         await self.limiter.wait(chat.id)
-        with contextlib.suppress(TimedOut, NetworkError):
+        try:
             await message.reply_text("Hi! I guide newcomers one to one. Tap below to start a "
                                      "private chat with me.", reply_markup=markup)
+        except (TimedOut, NetworkError):
+            pass
+        except Exception:  # in a task of its own: logged here, never left unretrieved
+            log.exception("telegram: could not answer /start in group %d", chat.id)
 
     # -- outbound --------------------------------------------------------------------------------
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
@@ -383,3 +421,9 @@ class TelegramAdapter:
             raise PermanentSendError(exc.message) from exc
         except NetworkError as exc:
             raise TransientSendError(str(exc)) from exc
+
+
+async def _cancel_all(tasks: set[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
