@@ -245,7 +245,8 @@ def answerable(turn: Turn, command: Command, action: str) -> bool:
 
 async def perform(turn: Turn, command: Command) -> Transition:
     """Run a declared command for this turn: role check, then the sub-command, if any."""
-    action = turn.input.command or command.name
+    typed = turn.input.command
+    action = typed if typed in command.words else command.name  # `!help me` asks `!stuck`
     if not authorize(turn, command, action):
         return None
     if not answerable(turn, command, action):

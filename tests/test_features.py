@@ -181,7 +181,10 @@ async def test_a_private_command_is_answered_only_in_a_direct_conversation(
                          "see it: please send it to me directly.")
         assert "Your link code is" in await h.say("lea", "!link")
         assert "!status" not in reply
-        assert "Your path:" in await h.say("lea", "!status", room="#general", direct=False)
+        assert await h.say("lea", "!status", room="#general", direct=False) == (
+            "I answer !status only in a direct conversation, so that others can't see it: "
+            "please send it to me directly.")  # a person's path is theirs
+        assert "Your path:" in await h.say("lea", "!status")
 
 
 async def test_a_private_answer_never_goes_to_a_thread_of_a_shared_room(sqlite_url: str) -> None:
@@ -231,6 +234,54 @@ async def test_a_private_sub_command_is_refused_in_a_shared_room(
             "I answer !vault open only in a direct conversation, so that others can't see it: "
             "please send it to me directly.")
         assert await h.say("lea", "!vault open") == "the secret"
+
+
+def _private(command: Command, prefix: str = "") -> list[str]:
+    mine = [f"{prefix}{command.name}"] if command.private else []
+    return mine + [w for sub in command.sub.values()
+                   for w in _private(sub, f"{prefix}{command.name} ")]
+
+
+def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> None:
+    declared = {w for e in Catalog(FEATURES).entries for w in _private(e.command)}
+    assert declared == {
+        "link",  # a link code
+        "status",  # a person's path
+        "region", "timezone", "invites", "events", "rsvp",  # where someone lives, their answers
+        "event export",  # a CSV of identities
+        "stuck", "claim", "release", "resolve", "mentees",  # case codes and case details
+        "mentor add",  # an identity and their project
+    }
+
+
+async def test_personal_data_was_answered_in_a_shared_room(sqlite_url: str) -> None:
+    """Regression: !status, !event export, !mentees and the other answers about one person
+    (or with a case code) were posted in the room they were typed in."""
+    config = make_config(sqlite_url, roles={"organizers": ["irc:olga"],
+                                            "admins": ["irc:olga"]})
+    mentor = "@amara:lumen.test"  # a Pagebot mentor in the demo content
+    async with Harness(config, networks=("irc", "matrix")) as h:
+        await h.script("ana", ["!start", "!skip", "!skip", "!skip", "Pagebot", "done"], "irc")
+        for who, network, text, word in [
+                ("ana", "irc", "!status", "status"),
+                ("ana", "irc", "!stuck git fails", "stuck"),
+                ("ana", "irc", "!help me, git fails", "stuck"),
+                ("ana", "irc", "!region", "region"),
+                ("ana", "irc", "!timezone Europe/Berlin", "timezone"),
+                ("ana", "irc", "!invites on", "invites"),
+                ("ana", "irc", "!events", "events"),
+                ("ana", "irc", "!rsvp meetup yes", "rsvp"),
+                ("olga", "irc", "!event export meetup", "event export"),
+                ("olga", "irc", "!mentor add pagebot irc:ana", "mentor add"),
+                (mentor, "matrix", "!mentees", "mentees"),
+                (mentor, "matrix", "!claim K7M2Q", "claim"),
+                (mentor, "matrix", "!release K7M2Q", "release"),
+                (mentor, "matrix", "!resolve K7M2Q", "resolve")]:
+            reply = await h.say(who, text, network, room="#general", direct=False)
+            assert reply == (f"I answer !{word} only in a direct conversation, so that others "
+                             "can't see it: please send it to me directly."), text
+        assert "I've asked Amara" in await h.say("ana", "!stuck git fails", "irc")  # not before
+        assert "Your path:" in await h.say("ana", "!status", "irc")
 
 
 async def test_the_bot_does_not_start_when_two_features_claim_one_word(

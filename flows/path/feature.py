@@ -13,7 +13,8 @@ FEATURE = Feature(
     commands=(
         Command("start", commands.start,
                 summary="begin, or pick up where you left off (!start over to begin again)"),
-        Command("status", commands.status, summary="where you are on the path and what's next"),
+        Command("status", commands.status, private=True,
+                summary="where you are on the path and what's next"),
         Command("pause", commands.pause,
                 summary="stop for now; !resume continues from the same step"),
         Command("resume", commands.resume, aliases=("continue",),
