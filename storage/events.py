@@ -65,6 +65,8 @@ class BroadcastRow(SQLModel, table=True):
 
 class RsvpRow(SQLModel, table=True):
     __tablename__ = "rsvp"
+    # Forgetting or merging a person looks rsvps up by person (migrations/events/0001).
+    __table_args__ = (sa.Index("ix_rsvp_person_id", "person_id"),)
     event_id: str = Field(primary_key=True, max_length=64)
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
     answer: str = Field(max_length=8)

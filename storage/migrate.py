@@ -1,14 +1,23 @@
 """Alembic migrations, run as one write unit on the store's own database.
 
+Layout (storage/migrations/README.md): migrations/versions/ is the shared chain 0001..0006
+(history, left as it is); each feature's later migrations live in migrations/<feature>/, a
+branch labelled with the feature's name that depends on the core revision it needs. Every
+folder is a version location, and `upgrade` goes to all heads, so alembic_version holds one
+row per branch.
+
 Alembic (with mako and pygments, about 8 MB resident) is imported only when the schema is
-behind: a start on a current database reads the version table with plain SQL and compares it
-with the heads named in the migration files (tests/test_startup.py checks those heads against
-alembic's own).
+behind: a start on a current database reads the version table with plain SQL and compares the
+set of its rows with the heads named in the migration files (tests/test_startup.py and
+tests/test_feature_migrations.py check those heads against alembic's own and against what
+alembic stores).
 """
 
 from __future__ import annotations
 
 import ast
+import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,24 +30,41 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SHARED = "versions"  # the historical chain 0001..0006; new migrations go to a feature's folder
 
 
-def script_heads(folder: Path = MIGRATIONS / "versions") -> set[str]:
-    """The head revisions of the migration files: revisions no other file revises."""
+def version_folders(root: Path = MIGRATIONS) -> list[Path]:
+    """The shared chain's folder, then one folder per feature (migrations/<feature>/)."""
+    features = sorted(p for p in root.iterdir() if p.is_dir() and p.name != SHARED
+                      and not p.name.startswith(("_", ".")))
+    return [root / SHARED, *features]
+
+
+def _names(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list | tuple) else []
+
+
+def script_heads(folders: Iterable[Path] | None = None) -> set[str]:
+    """The revisions a database upgraded to all heads keeps in alembic_version, read from the
+    migration files without alembic: revisions that no other revision revises nor depends on
+    (a feature's branch that depends on a core revision replaces it in the version table)."""
     revisions: set[str] = set()
-    revised: set[str] = set()
-    for path in folder.glob("*.py"):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
-                targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
-                names = {t.id for t in targets if isinstance(t, ast.Name)}
-                value = ast.literal_eval(node.value) if names & {"revision",
-                                                                  "down_revision"} else None
-                if "revision" in names and isinstance(value, str):
-                    revisions.add(value)
-                elif "down_revision" in names and value is not None:
-                    revised.update([value] if isinstance(value, str) else value)
-    return revisions - revised
+    superseded: set[str] = set()
+    for folder in version_folders() if folders is None else folders:
+        for path in folder.glob("*.py"):
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
+                    targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+                    names = {t.id for t in targets if isinstance(t, ast.Name)}
+                    if names & {"revision", "down_revision", "depends_on"}:
+                        value = ast.literal_eval(node.value)
+                        if "revision" in names and isinstance(value, str):
+                            revisions.add(value)
+                        else:
+                            superseded.update(_names(value))
+    return revisions - superseded
 
 
 def stored_heads(connection: Connection) -> set[str]:
@@ -54,6 +80,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations",
+                           os.pathsep.join(str(p) for p in version_folders()))
     config.attributes["connection"] = connection
     return config
 
@@ -62,10 +91,12 @@ async def is_current(db: Database) -> bool:
     return await db.read(stored_heads) == script_heads()
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
-    """Bring the schema to `revision` (idempotent)."""
+async def upgrade(db: Database, revision: str = "heads") -> None:
+    """Bring the schema to `revision` (idempotent); by default every branch to its head."""
 
-    if revision == "head" and await is_current(db):
+    if revision == "head":
+        revision = "heads"  # one head per branch: the shared chain's and each feature's
+    if revision == "heads" and await is_current(db):
         return  # no need to load alembic
 
     def run(connection: Connection) -> None:
@@ -76,10 +107,11 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     await db.write(run)
 
 
-async def current_revision(db: Database) -> str | None:
+async def current_revisions(db: Database) -> set[str]:
+    """alembic_version as alembic reads it: one revision per branch."""
     from alembic.runtime.migration import MigrationContext
 
-    def read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+    def read(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
 
     return await db.read(read)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from storage.database import open_database
-from storage.migrate import MIGRATIONS, is_current, script_heads, upgrade
+from storage.migrate import is_current, upgrade
 
 HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", "aiohttp")
 
@@ -43,15 +43,6 @@ def test_a_network_library_is_imported_only_when_its_adapter_is_enabled(tmp_path
         cwd=tmp_path)
     assert "irc" in with_irc
     assert with_irc.isdisjoint({"telegram", "nio"})
-
-
-def test_the_heads_read_without_alembic_are_alembics_own() -> None:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    assert script_heads() == set(ScriptDirectory.from_config(config).get_heads())
 
 
 async def test_a_current_schema_is_recognised_without_alembic(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import CommitResult, ConflictError, OutboxItem, PersonState, UnitOfWork
 from flows.account.records import LinkCode, MergePersons, UseLinkCode
 from flows.path.records import Certificate, ClaimTask, EndClaim
-from storage.migrate import current_revision, upgrade
+from storage.migrate import current_revisions, script_heads, upgrade
 from storage.repository import SqlStore
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -33,7 +33,7 @@ async def store(db_url: str) -> AsyncIterator[SqlStore]:
 
 async def test_migrations_are_idempotent(store: SqlStore) -> None:
     await upgrade(store.db)
-    assert await current_revision(store.db) == "0006"
+    assert await current_revisions(store.db) == script_heads()
 
 
 async def test_person_for_is_stable_and_verification_only_upgrades(store: SqlStore) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import sysconfig
 import tomllib
 from pathlib import Path
+
+from storage.migrate import script_heads
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +71,10 @@ def test_an_installed_wheel_chats_on_its_bundled_demo_content(tmp_path: Path) ->
     assert len(shown) >= 3, chat.stdout  # suggestions from the demo projects, page one
     assert "accessibility" in chat.stdout  # the interests come from the demo projects' tags
     assert (empty / "wayfinder.db").is_file()
+    # Every migration folder is in the wheel: its database reached each branch's head.
+    with sqlite3.connect(empty / "wayfinder.db") as db:
+        stored = {row[0] for row in db.execute("SELECT version_num FROM alembic_version")}
+    assert stored == script_heads(), stored
 
     # The README's first command: `wayfinder run` on the embedded default (it migrates a new
     # database in a child process), here in a second empty folder; it ends with its input.

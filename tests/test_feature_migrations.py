@@ -1,0 +1,160 @@
+"""A feature's migrations live in its own folder (storage/migrations/<feature>/), a branch
+that depends on the shared chain 0001..0006; `upgrade` goes to every head, and the start
+without alembic knows a database with one row per branch is current, or one branch behind."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import Connection
+
+from storage.database import Database, open_database
+from storage.migrate import (
+    MIGRATIONS,
+    alembic_config,
+    current_revisions,
+    is_current,
+    script_heads,
+    stored_heads,
+    upgrade,
+    version_folders,
+)
+
+
+async def _downgrade(db: Database, revision: str) -> None:
+    await db.write(lambda conn: command.downgrade(alembic_config(conn), revision))
+
+
+def _rsvp_indexes(conn: Connection) -> set[str]:
+    return {str(ix["name"]) for ix in sa.inspect(conn).get_indexes("rsvp")}
+
+
+def test_each_feature_folder_is_a_version_location_beside_the_shared_chain() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert version_folders()[0] == MIGRATIONS / "versions"
+    assert MIGRATIONS / "events" in version_folders()
+    script = ScriptDirectory.from_config(alembic_config())
+    events = script.get_revision("events@head")
+    assert events is not None
+    assert Path(events.path).parent == MIGRATIONS / "events"
+    first = script.get_revision("events_0001")
+    assert first is not None
+    assert first.branch_labels == {"events"}
+    assert (first.down_revision, first.dependencies) == (None, "0006")
+    # The shared history is unchanged: 0001..0006, one chain, still resolvable by its ids.
+    assert [script.get_revision(f"000{n}").down_revision
+            for n in range(1, 7)] == [None, "0001", "0002", "0003", "0004", "0005"]
+
+
+async def test_a_fresh_database_upgrades_to_every_head(db_url: str) -> None:
+    db = open_database(db_url)
+    try:
+        assert not await is_current(db)
+        await upgrade(db)
+        # What alembic itself stores is what the start without alembic expects.
+        assert await current_revisions(db) == await db.read(stored_heads) == script_heads()
+        assert await is_current(db)
+        assert "ix_rsvp_person_id" in await db.read(_rsvp_indexes)
+    finally:
+        await db.dispose()
+
+
+async def test_a_database_stopped_at_0006_upgrades_to_every_head(db_url: str) -> None:
+    db = open_database(db_url)
+    try:
+        await upgrade(db, "0006")  # the last shared revision: what databases hold today
+        assert await db.read(stored_heads) == {"0006"}
+        assert not await is_current(db)
+        assert "ix_rsvp_person_id" not in await db.read(_rsvp_indexes)
+        await upgrade(db)
+        assert await db.read(stored_heads) == script_heads()
+        assert await is_current(db)
+        assert "ix_rsvp_person_id" in await db.read(_rsvp_indexes)
+    finally:
+        await db.dispose()
+
+
+async def test_the_events_branch_downgrades_alone_and_then_counts_as_behind(db_url: str) -> None:
+    db = open_database(db_url)
+    try:
+        await upgrade(db)
+        await _downgrade(db, "events@base")
+        assert await db.read(stored_heads) == {"0006"}  # the shared chain stays where it was
+        assert "ix_rsvp_person_id" not in await db.read(_rsvp_indexes)
+        assert not await is_current(db)  # one branch behind: the start migrates
+        await upgrade(db)
+        assert await is_current(db)
+        assert "ix_rsvp_person_id" in await db.read(_rsvp_indexes)
+    finally:
+        await db.dispose()
+
+
+def test_the_heads_read_without_alembic_are_the_rows_alembic_keeps(tmp_path: Path) -> None:
+    """alembic lists 0006 as a head too, but a branch that depends on it takes its row."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    needed = {dep for rev in script.walk_revisions() if rev.dependencies
+              for dep in ([rev.dependencies] if isinstance(rev.dependencies, str)
+                          else rev.dependencies)}
+    assert script_heads() == set(script.get_heads()) - needed
+
+
+def test_an_index_for_forgetting_a_person_serves_the_rsvp_lookup(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+
+    async def migrate() -> None:
+        db = open_database(url)
+        await upgrade(db)
+        await db.dispose()
+
+    asyncio.run(migrate())
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        plan = " ".join(str(r[-1]) for r in conn.execute(
+            "EXPLAIN QUERY PLAN DELETE FROM rsvp WHERE person_id = 1"))
+    assert "ix_rsvp_person_id" in plan, plan
+
+
+def test_run_migrates_a_database_with_one_branch_behind(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'wayfinder.db'}"  # the default config's store
+
+    async def behind() -> None:
+        db = open_database(url)
+        await upgrade(db)
+        await _downgrade(db, "events@base")
+        await db.dispose()
+
+    async def heads() -> set[str]:
+        db = open_database(url)
+        try:
+            return await db.read(stored_heads)
+        finally:
+            await db.dispose()
+
+    asyncio.run(behind())
+    assert asyncio.run(heads()) == {"0006"}
+    with subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            proc.stdin.write("!start\n")
+            proc.stdin.flush()
+            assert "Hi, I'm Wayfinder" in proc.stdout.readline()
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=10)
+            assert proc.returncode == 0, err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert asyncio.run(heads()) == script_heads()
