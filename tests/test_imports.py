@@ -320,3 +320,51 @@ def test_adapters_import_nothing_of_flows_or_storage() -> None:
                 for path in (ROOT / "adapters").rglob("*.py")
                 if (wrong := imported_packages(path) & {"flows", "storage"})]
     assert problems == []
+
+
+def cross_feature_imports(flows: Path) -> list[str]:
+    """Imports by a module of flows/<a>/ of another feature's modules other than its api."""
+    features = {p.name for p in flows.iterdir() if (p / "__init__.py").exists()}
+    problems = []
+    for path in sorted(flows.rglob("*.py")):
+        own = path.relative_to(flows).parts[0]
+        if own not in features:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules = [node.module]
+                if node.module == "flows":  # from flows import path
+                    modules = [f"flows.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] != "flows" or len(parts) < 2 or parts[1] == own or \
+                        parts[1] not in features:
+                    continue
+                if module != f"flows.{parts[1]}.api":
+                    problems.append(f"{path.relative_to(flows)}:{node.lineno}: {module}")
+    return problems
+
+
+def test_a_feature_uses_another_only_through_its_api() -> None:
+    assert cross_feature_imports(ROOT / "flows") == []
+
+
+def test_the_cross_feature_check_sees_every_import_form(tmp_path: Path) -> None:
+    for feature in ("path", "events"):
+        (tmp_path / feature).mkdir()
+        (tmp_path / feature / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "events" / "invites.py").write_text(
+        "from flows.path.api import stage\n"
+        "from flows.path.state import PathState\n"
+        "import flows.path.progress\n"
+        "from flows import path\n"
+        "from flows.events.state import EventsState\n"
+        "def later():\n"
+        "    from flows.path.records import EndClaim\n", encoding="utf-8")
+    assert cross_feature_imports(tmp_path) == [
+        "events/invites.py:2: flows.path.state", "events/invites.py:3: flows.path.progress",
+        "events/invites.py:4: flows.path", "events/invites.py:7: flows.path.records"]

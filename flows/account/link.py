@@ -11,9 +11,7 @@ from bot.model import room_to_json
 from flows.account.reads import reads_of
 from flows.account.records import LinkCode, MergePersons, UseLinkCode
 from flows.account.settings import AccountConfig
-from flows.path.progress import progress_rank
-from flows.path.records import EndClaim
-from flows.path.state import PathState
+from flows.path.api import EndClaim, PathState, progress_rank
 
 FAILED_REDEMPTIONS_PER_HOUR = 10
 

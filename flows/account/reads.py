@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 from bot.model import PersonId
 from bot.ports import Reads
 from flows.account.records import LinkCode
-from flows.path.records import TaskClaim
+from flows.path.api import TaskClaim
 
 
 @runtime_checkable

@@ -41,8 +41,7 @@ from flows.events.records import (
 )
 from flows.events.settings import EventsConfig
 from flows.events.state import EventsState, Preview
-from flows.path.progress import stage
-from flows.path.state import PathState
+from flows.path.api import PathState, stage
 
 ANSWERS = ("yes", "no", "maybe")
 DEFAULT_IRC_LIKE_RATE = Rate(1.0, 4)  # an estimate for networks without a known limit

@@ -35,8 +35,14 @@ from flows.mentoring.records import (
 )
 from flows.mentoring.roster import Mentor, roster
 from flows.mentoring.settings import MentoringConfig
-from flows.path.content import PathContent, Project
-from flows.path.progress import chosen_project, chosen_workshop, path_of, workshop_index
+from flows.path.api import (
+    PathContent,
+    Project,
+    chosen_project,
+    chosen_workshop,
+    path_of,
+    workshop_index,
+)
 
 HELP_ME = re.compile(r"^me\b[\s,:;.!-]*", re.IGNORECASE)  # "!help me, ..." asks for a mentor
 LEVEL_MENTOR, LEVEL_NEXT_MENTOR, LEVEL_CHANNEL, LEVEL_ORGANIZERS = 0, 1, 2, 3

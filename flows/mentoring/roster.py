@@ -13,7 +13,7 @@ from bot.flow import Turn
 from bot.model import ExternalId, Identity, Network
 from flows.mentoring.content import MentoringContent, MentorProfile
 from flows.mentoring.officehours import OfficeHours, parse_hours
-from flows.path.content import PathContent
+from flows.path.api import PathContent
 
 ROLE = "mentor"
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.config import Config
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
 from bot.ports import Reads
-from flows.mentoring.settings import MentoringConfig
+from flows.mentoring.api import MentoringConfig
 from flows.path.content import PathContent, Project, Task
 from flows.path.progress import (
     channel_list,

@@ -97,7 +97,7 @@ def expect_progress(turn: Turn, subject: str, after: timedelta) -> None:
         return  # shown again (a hint, !resume): the clock runs from when they got here
     path.expecting = subject
     # Mentoring owns nudges, and its cases read the path: imported here, not at the top.
-    from flows.mentoring.records import SetNudge
+    from flows.mentoring.api import SetNudge
 
     turn.record(SetNudge(turn.person_id, subject, project.id, turn.now + after))
 
@@ -106,6 +106,6 @@ def no_progress_expected(turn: Turn) -> None:
     path = path_of(turn)
     if path.expecting:
         path.expecting = ""
-        from flows.mentoring.records import ClearNudge
+        from flows.mentoring.api import ClearNudge
 
         turn.record(ClearNudge(turn.person_id))

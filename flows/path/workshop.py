@@ -7,9 +7,8 @@ import re
 from bot.codes import short_code
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
-from flows.events.content import EventsContent
-from flows.events.state import EventsState
-from flows.mentoring.settings import MentoringConfig
+from flows.events.api import EventsContent, EventsState
+from flows.mentoring.api import MentoringConfig
 from flows.path.content import (
     AnswerCheckpoint,
     UrlCheckpoint,
