@@ -60,6 +60,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def greeting(hints: str) -> str:
+    """What someone with nothing going on is told: the features' hints, then !help."""
+    if not hints:
+        return "Hi! I'm Wayfinder. Type !help to see what I can do."
+    return f"Hi! I'm Wayfinder. {hints}, or !help to see what I can do."
+
+
 class Engine:
     """Turns one inbound message into one committed unit of work and its replies."""
 
@@ -81,6 +88,7 @@ class Engine:
         self.store = store
         self.content = content
         self.catalog = Catalog(features)  # two claims on one word stop the start here
+        self.hints = ", ".join(f.hint for f in features if f.hint)  # the features' greeting
         lacking = missing_reads(features, store)
         if lacking:
             raise TypeError(f"the store lacks what features read: {'; '.join(lacking)}")
@@ -255,8 +263,7 @@ class Engine:
         if step is None or turn.data.get("paused"):
             paused = bool(turn.data.get("paused")) and step is not None
             turn.say("You are paused. Type !resume to continue where you left off, or !help."
-                     if paused else "Hi! I'm Wayfinder. Type !start to find a project and get "
-                     "started, or !help to see what I can do.")
+                     if paused else greeting(self.hints))
             return
         await self._answer(turn, step, offered)
 

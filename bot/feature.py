@@ -69,6 +69,8 @@ class Feature:
     cli: Register | None = None  # adds its `wayfinder` commands (flows/<feature>/cli.py)
     content: ContentPart[Any] | None = None  # the files it owns in the content folder
     roles: Mapping[str, RoleIndexBuilder] = field(default_factory=dict)  # roles it grants
+    # What the greeting suggests to someone with nothing going on ("Type !start to ...").
+    hint: str = ""
 
 
 def content_parts(features: Iterable[Feature]) -> list[ContentPart[Any]]:

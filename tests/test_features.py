@@ -12,6 +12,7 @@ from bot import commands_table
 from bot.app import command_menu
 from bot.commands_table import END, START, current, table
 from bot.config import Config
+from bot.engine import greeting
 from bot.feature import Catalog, Command, CommandClashError, Feature, menu
 from bot.flow import Transition, Turn
 from bot.model import RoomRef
@@ -301,3 +302,13 @@ def test_the_core_grants_only_the_configs_roles_and_mentoring_declares_the_mento
     assert set(ROLE_CHECKS) == {"organizer", "admin"}
     assert Catalog(FEATURES).roles == ["mentor", "organizer", "admin"]
     assert [f.name for f in FEATURES if "mentor" in f.roles] == ["mentoring"]
+
+
+def test_the_greeting_suggests_what_the_features_declare_and_the_core_names_none() -> None:
+    hints = [f.hint for f in FEATURES if f.hint]
+    assert hints == ["Type !start to find a project and get started"]  # the path's
+    assert greeting(", ".join(hints)) == ("Hi! I'm Wayfinder. Type !start to find a project and "
+                                          "get started, or !help to see what I can do.")
+    assert greeting("") == "Hi! I'm Wayfinder. Type !help to see what I can do."
+    engine = (Path(__file__).resolve().parent.parent / "bot" / "engine.py").read_text()
+    assert "!start" not in engine

@@ -35,4 +35,5 @@ FEATURE = Feature(
     },
     reads=PathReads,
     content=content.PART,
+    hint="Type !start to find a project and get started",
 )
