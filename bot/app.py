@@ -230,6 +230,11 @@ class App:
                                                     return_when=asyncio.FIRST_COMPLETED)
                 pending.discard(stopper)
         finally:
+            # What the adapters are handling, in their own tasks too, finishes first (bounded):
+            # an IRC line cut mid-handling is lost, as IRC never sends it again.
+            if not await self.inbound.drain(self.config.inbound.shutdown_seconds):
+                log.warning("inbound: events still being handled after %.1f s; stopping the "
+                            "adapters anyway", self.config.inbound.shutdown_seconds)
             for task in [*tasks, stopper]:
                 task.cancel()
             await asyncio.gather(*tasks, stopper, return_exceptions=True)

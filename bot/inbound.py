@@ -55,7 +55,9 @@ class InboundProcessor:
         self._ready: deque[Sender] = deque()  # senders whose head may start, in turn
         self._workers: set[asyncio.Task[None]] = set()
         self._callers = 0  # slots held by callers handling their own event
-        self._closed = False
+        self._closed = False  # no new workers: what was left is cancelled
+        self._closing = False  # close() has begun: new events are refused (FAILED)
+        self._idle = asyncio.Event()  # set when the last worker or caller finishes
         self._room: deque[asyncio.Future[None]] = deque()  # callers waiting for room
         self._lined: dict[Sender, int] = {}  # senders with callers waiting for room
 
@@ -71,6 +73,8 @@ class InboundProcessor:
         """The awaiting sink: wait for room, then for this event's outcome."""
         key = _sender(inbound)
         await self.wait_for_room(key)
+        if self._closing:
+            return Outcome.FAILED  # not handled, not confirmed: the network may send it again
         if key in self._senders or self._ready or \
                 len(self._workers) + self._callers >= self.max_in_flight:
             return await self.submit(inbound)
@@ -85,6 +89,7 @@ class InboundProcessor:
             self._callers -= 1
             self._finished(key, waiting)
             self._spawn()
+            self._settle()
 
     def submit(self, inbound: Inbound) -> asyncio.Future[Outcome]:
         """Queue an event without waiting, even past the bound: for a caller that cannot
@@ -93,6 +98,9 @@ class InboundProcessor:
         the same sender still waiting for room."""
         key = _sender(inbound)
         item = _Item(inbound, asyncio.get_running_loop().create_future())
+        if self._closing:  # refused, and said so at once (nothing would ever resolve it)
+            item.done.set_result(Outcome.FAILED)
+            return item.done
         self.queued += 1
         waiting = self._senders.get(key)
         if waiting is not None:
@@ -171,6 +179,11 @@ class InboundProcessor:
             task = asyncio.current_task()
             if task is not None:
                 self._workers.discard(task)
+            self._settle()
+
+    def _settle(self) -> None:
+        if not self._workers and not self._callers:
+            self._idle.set()
 
     async def _take_turns(self) -> None:
         while self._ready:
@@ -198,16 +211,25 @@ class InboundProcessor:
             return Outcome.FAILED
 
     async def drain(self, within: float) -> bool:
-        """Wait up to `within` seconds until nothing waits or runs; whether it did."""
+        """Wait up to `within` seconds until nothing waits or runs, whether in a worker or in
+        the task of a caller handling its own event; whether it did."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        while self._workers and loop.time() < deadline:
-            await asyncio.wait(set(self._workers), timeout=deadline - loop.time())
-        return not self._workers
+        while (self._workers or self._callers) and loop.time() < deadline:
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), deadline - loop.time())
+        return not self._workers and not self._callers
 
     async def close(self, within: float = 5.0) -> None:
-        """Let what runs and waits finish `within` seconds, then cancel the rest: an event
-        not handled was not confirmed to its network, which delivers it again."""
+        """Refuse new events (FAILED), let what runs and waits finish `within` seconds, then
+        cancel the rest: an event not handled was not confirmed to its network, which
+        delivers it again. Closing twice is harmless."""
+        self._closing = True
+        for waiter in self._room:  # callers waiting for room: refused, not left waiting
+            if not waiter.done():
+                waiter.set_result(None)
+        self._room.clear()
         if not await self.drain(within):
             log.warning("inbound: %d events still waiting at shutdown; their networks deliver "
                         "them again", self.queued + self.in_flight)

@@ -11,9 +11,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.memory import MemoryAdapter
+from bot.app import App
 from bot.inbound import InboundProcessor
 from bot.model import ExternalId, Identity, Inbound, Network, RoomRef
-from bot.ports import Outcome
+from bot.ports import InboundSink, Outcome
+from tests.harness import make_config
 
 NET = Network("memory")
 _ids = itertools.count(1)
@@ -322,3 +325,91 @@ async def test_order_and_bound_hold_under_mixed_callers_and_small_bounds(seed: i
     assert dict(handle.order) == dict(sent)
     assert not handle.overlap
     assert handle.peak <= processor.max_in_flight
+
+
+async def test_drain_waits_for_an_event_handled_in_the_callers_own_task() -> None:
+    """drain() waited only for the workers: an event an idle sender's caller handles itself
+    (the common path) was not waited for, and shutdown cut it mid-handling."""
+    gate = asyncio.Event()
+    handle = Recorder()
+
+    async def slow(inbound: Inbound) -> Outcome:
+        await gate.wait()
+        return await handle(inbound)
+
+    processor = InboundProcessor(slow, max_in_flight=4)
+    call = asyncio.create_task(processor(event("a", "hi")))
+    await asyncio.sleep(0)
+    assert processor.in_flight == 1  # in the caller's own task
+    assert processor.workers == 0
+    assert not await processor.drain(0.05)
+    asyncio.get_running_loop().call_later(0.05, gate.set)
+    assert await processor.drain(2)
+    assert call.done()
+    assert call.result() is Outcome.COMMITTED
+    await processor.close(within=0)
+
+
+async def test_an_event_after_close_is_refused_not_left_unresolved() -> None:
+    """submit() after close() returned a future that never resolved."""
+    gate = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> Outcome:
+        await gate.wait()
+        return Outcome.COMMITTED
+
+    processor = InboundProcessor(handle, max_in_flight=1, max_queued=1)
+    running = asyncio.create_task(processor(event("a", "1")))  # in its own task
+    await asyncio.sleep(0)
+    for text in ("2", "3"):  # fill the queue, even for an idle sender: the next one waits
+        processor.submit(event("b", text))
+    waiting = asyncio.create_task(processor(event("c", "3")))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    await processor.close(within=0.01)
+    assert await waiting is Outcome.FAILED  # refused, not left waiting for room
+    late = processor.submit(event("d", "4"))
+    assert late.done()
+    assert late.result() is Outcome.FAILED
+    assert await processor(event("e", "5")) is Outcome.FAILED
+    await processor.close(within=0)  # twice is harmless
+    gate.set()  # the caller's own task was not the processor's to cancel: it finishes
+    assert await running is Outcome.COMMITTED
+
+
+async def test_shutdown_waits_for_an_event_the_adapter_handles_in_its_own_task(
+        sqlite_url: str) -> None:
+    """serve() cancelled the adapters' tasks before the inbound processor was drained, so
+    an event handled in the adapter's own task (an IRC line) was cut mid-handling and lost."""
+    started, gate = asyncio.Event(), asyncio.Event()
+    outcomes: list[Outcome] = []
+
+    class OneLine(MemoryAdapter):
+        async def run(self, sink: InboundSink) -> None:
+            self._sink = sink
+            outcomes.append(await self.deliver(self.inbound("ana", "!help")))
+            await asyncio.Event().wait()
+
+    adapter = OneLine()
+    app = App(make_config(sqlite_url, inbound={"shutdown_seconds": 5}), [adapter])
+    await app.start(tick=False)
+    try:
+        handle = app.inbound.handle
+
+        async def slow(inbound: Inbound) -> Outcome:
+            started.set()
+            await gate.wait()
+            return await handle(inbound)
+
+        app.inbound.handle = slow
+        serving = asyncio.create_task(app.serve())
+        await asyncio.wait_for(started.wait(), 5)
+        app.stop()
+        await asyncio.sleep(0.1)
+        assert not serving.done()  # waiting for the line being handled
+        gate.set()
+        await asyncio.wait_for(serving, 5)
+        assert outcomes == [Outcome.COMMITTED]
+        assert sum((await app.store.message_counts()).values()) == 1
+    finally:
+        await app.close()
