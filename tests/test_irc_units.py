@@ -154,3 +154,55 @@ async def test_an_odd_line_is_logged_not_fatal(caplog: pytest.LogCaptureFixture)
     adapter.link = link
     adapter._on_event(link, Event("join", None, None, []))  # no source: malformed
     assert "could not handle join" in caplog.text
+
+
+class Gate:
+    """A token bucket that lets a line go only when told to."""
+
+    def __init__(self) -> None:
+        self.tokens: asyncio.Queue[None] = asyncio.Queue()
+
+    async def acquire(self) -> None:
+        await self.tokens.get()
+
+    async def close(self) -> None:
+        return None
+
+
+class WrittenLines:
+    is_open = True
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def send_line(self, line: str) -> None:
+        self.lines.append(line)
+
+
+async def test_a_send_cancelled_while_its_line_waits_for_a_token_writes_nothing_more() -> None:
+    adapter = IrcAdapter(IrcConfig())
+    gate, wire = Gate(), WrittenLines()
+    adapter.bucket = gate  # type: ignore[assignment]
+    adapter.link = wire  # type: ignore[assignment]
+    adapter.online.set()
+    adapter.ready.set()
+    writer = asyncio.create_task(adapter._write_loop())
+    counts: list[int] = []
+
+    async def part_sent(count: int) -> None:
+        counts.append(count)
+
+    send = asyncio.create_task(adapter.send_parts(Outbound(ROOM, "one\ntwo"), "k", 0, part_sent))
+    await asyncio.sleep(0.01)  # the writer took "one" and waits for a token
+    send.cancel()  # the process stops meanwhile
+    with pytest.raises(asyncio.CancelledError):
+        await send
+    gate.tokens.put_nowait(None)
+    later = asyncio.create_task(adapter.send(Outbound(ROOM, "later"), "k2"))
+    gate.tokens.put_nowait(None)
+    await asyncio.wait_for(later, 1)
+    assert wire.lines == ["PRIVMSG #c :later"]  # the writer lives on; nothing of the first
+    assert counts == []
+    writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writer

@@ -226,6 +226,8 @@ class IrcAdapter:
             link = self.link
             if link is None or not link.is_open:
                 continue  # the line waits for the next link
+            if job is not None and not self.queue.holds(job):
+                continue  # its send was cancelled while the line waited for a token
             try:
                 link.send_line(f"PRIVMSG {job.target} :{line}" if job else line)
             except ConnectionError:

@@ -65,6 +65,10 @@ class LineQueue:
             if not jobs:
                 del targets[job.target]
 
+    def holds(self, job: Job) -> bool:
+        """The job is still queued (not cancelled)."""
+        return job in self._classes[0 if is_channel(job.target) else 1].get(job.target, ())
+
     def __len__(self) -> int:
         return len(self._control) + sum(len(j) for c in self._classes for j in c.values())
 
