@@ -243,7 +243,7 @@ class Engine:
             return
         declared = self.catalog.get(command) if command else None
         # A step's own word wins; with arguments it is the declared command (step words take
-        # none: "!release" gives a newcomer's task back, "!release CODE" a mentor's case).
+        # none: at the task step "!release" gives the task back, elsewhere it is the command).
         if declared is not None and (step is None or command not in step.commands
                                      or parsed.args):
             await self._follow(turn, await perform(turn, declared))

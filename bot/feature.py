@@ -138,6 +138,15 @@ class Catalog:
                                             f"{self.word_owner[word]} and {feature.name}")
                 self.words[word] = summary
                 self.word_owner[word] = feature.name
+        for word, owner in self.word_owner.items():
+            # A step's word wins at its step, and the command everywhere else: one word would
+            # mean two things (a feature's own command for its word, like !back, is its
+            # fallback off the step).
+            held = self._by_word.get(word)
+            if held is not None and held.feature != owner:
+                raise CommandClashError(
+                    f"the step word !{word} of {owner} is also {held.feature}'s command "
+                    f"!{held.command.name}: give one of them another name")
 
     def _claim(self, word: str, entry: Entry) -> None:
         if word != word.lower() or not word or " " in word:

@@ -250,7 +250,7 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "status",  # a person's path
         "region", "timezone", "invites", "events", "rsvp",  # where someone lives, their answers
         "event export",  # a CSV of identities
-        "stuck", "claim", "release", "resolve", "mentees",  # case codes and case details
+        "stuck", "claim", "handback", "resolve", "mentees",  # case codes and case details
         "mentor add",  # an identity and their project
     }
 
@@ -276,13 +276,48 @@ async def test_personal_data_was_answered_in_a_shared_room(sqlite_url: str) -> N
                 ("olga", "irc", "!mentor add pagebot irc:ana", "mentor add"),
                 (mentor, "matrix", "!mentees", "mentees"),
                 (mentor, "matrix", "!claim K7M2Q", "claim"),
-                (mentor, "matrix", "!release K7M2Q", "release"),
+                (mentor, "matrix", "!handback K7M2Q", "handback"),
                 (mentor, "matrix", "!resolve K7M2Q", "resolve")]:
             reply = await h.say(who, text, network, room="#general", direct=False)
             assert reply == (f"I answer !{word} only in a direct conversation, so that others "
                              "can't see it: please send it to me directly."), text
         assert "I've asked Amara" in await h.say("ana", "!stuck git fails", "irc")  # not before
         assert "Your path:" in await h.say("ana", "!status", "irc")
+
+
+def test_a_step_word_may_not_be_another_features_command() -> None:
+    path = Feature("path", words={"release": "give your task back"})
+    mentoring = Feature("mentoring", commands=(Command("release", _noop, role="organizer"),))
+    for features in ([path, mentoring], [mentoring, path]):
+        with pytest.raises(CommandClashError, match=r"the step word !release of path is also "
+                                                    r"mentoring's command !release"):
+            Catalog(features)
+    # A feature's own command for its step word is its answer off the step, as !back is.
+    Catalog([Feature("path", commands=(Command("release", _noop),),
+                     words={"release": "give your task back"})])
+    assert Catalog(FEATURES).get("back") is not None
+
+
+async def test_a_newcomers_release_was_refused_as_for_mentors_only(sqlite_url: str) -> None:
+    """Regression: !release, a newcomer's word at the task step, was also the mentors' command,
+    so typed anywhere else it answered "Sorry, !release is for mentors only." and recorded a
+    refusal; a mentor hands a case back with !handback now."""
+    async with Harness(_config(sqlite_url)) as h:
+        assert await h.say("nia", "!release") == ("You have no task reserved at the moment. "
+                                                  "Type !task for one.")
+        assert await h.running.store.latest_audit_id("refused:release") == 0
+        assert await h.say("nia", "!handback K7M2Q") == (
+            "Sorry, !handback is for mentors only.")
+        await h.script("hal", ["!start", "!skip", "!skip", "!skip", "Handbook",
+                               "done", "[Lumen](https://lumen.test)", "done"])
+        reply = await h.say("hal", "https://code.lumen.test/handbook/handbook/-/merge_requests/3")
+        assert "Your task: Fix the four broken links" in reply
+        assert await h.say("hal", "!release now") == (  # a step word takes no arguments
+            "Your task is still reserved for you. To give it back, type !release on its own.")
+        assert await h.say("hal", "!release") == ("Released: someone else can take it now. "
+                                                  "Type !task when you want another.")
+        assert await h.say("hal", "!release") == ("You have no task reserved at the moment. "
+                                                  "Type !task for one.")
 
 
 async def test_the_bot_does_not_start_when_two_features_claim_one_word(

@@ -222,7 +222,7 @@ async def test_admin_adds_a_mentor_in_chat(sqlite_url: str) -> None:
         assert "no open cases" in await bot.say("kim", "!mentees", "irc")
 
 
-async def test_release_routes_to_another_mentor(sqlite_url: str) -> None:
+async def test_handback_routes_to_another_mentor(sqlite_url: str) -> None:
     clock = FakeClock(datetime(2026, 11, 3, 16, 0, tzinfo=UTC))  # both Pagebot mentors on duty
     async with mentoring_bot(sqlite_url, clock) as bot:
         await _to_pagebot_step_2(bot, "ivy")
@@ -231,7 +231,7 @@ async def test_release_routes_to_another_mentor(sqlite_url: str) -> None:
         first, network = (("tomasz", "irc") if "Tomasz" in reply else (AMARA, "matrix"))
         other = "Amara" if first == "tomasz" else "Tomasz"
         assert "is yours" in await bot.say(first, f"!claim {code}", network)
-        reply = await bot.say(first, f"!release {code}", network)
+        reply = await bot.say(first, f"!handback {code}", network)
         assert f"Handed back case {code}; I've asked {other}" in reply
 
 

@@ -232,15 +232,15 @@ async def claim(turn: Turn) -> Transition:
                seconds=int((turn.now - case.created_at).total_seconds()))
     turn.say(f"Case {case.code} is yours: {case.newcomer} on {case.subject}. Reach them as "
              f"{case.newcomer}. When you're done: !resolve {case.code} [a note]; to hand it "
-             f"back: !release {case.code}.")
+             f"back: !handback {case.code}.")
     await _tell_newcomer(turn, case, f"Good news: {mentor.name} will help you with case "
                          f"{case.code}. You can reach them as {_reach(mentor)}.")
     return None
 
 
-async def release(turn: Turn) -> Transition:
-    """`!release CODE`: a mentor hands a case back. (A newcomer's `!release` of their own task
-    is the first-task step's word, which takes precedence when given no arguments.)"""
+async def handback(turn: Turn) -> Transition:
+    """`!handback CODE`: a mentor hands a case back, to be routed to the next mentor. (Not
+    `!release`: that is a newcomer's word for giving their task back.)"""
     mentor = _mentor_of(turn)
     case = await _find_case(turn, mentor)
     if case is None:

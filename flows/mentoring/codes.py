@@ -1,4 +1,4 @@
-"""Case codes: what a mentor types after !claim, !release and !resolve."""
+"""Case codes: what a mentor types after !claim, !handback and !resolve."""
 
 from __future__ import annotations
 

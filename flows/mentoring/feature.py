@@ -14,7 +14,7 @@ FEATURE = Feature(
                 summary="ask a mentor for help; add a sentence about what's blocking you"),
         Command("claim", cases.claim, role="mentor", usage="CODE", private=True,
                 summary="take a help request"),
-        Command("release", cases.release, role="mentor", usage="CODE", private=True,
+        Command("handback", cases.handback, role="mentor", usage="CODE", private=True,
                 summary="hand a request back to be routed again"),
         Command("resolve", cases.resolve_case, role="mentor", usage="CODE [note]",
                 private=True,

@@ -21,6 +21,8 @@ FEATURE = Feature(
                 summary="continue where you paused"),
         Command("stop", commands.stop, summary="leave the guided path (nothing is deleted)"),
         Command("task", first_task.task_command, summary="show your task, or get a new one"),
+        # The step word below, away from the task step (listed as the step word).
+        Command("release", first_task.release_command, listed=False),
     ),
     flows=(discovery.FLOW, workshop.FLOW, first_task.FLOW),
     jobs=(first_task.idle_claims,),

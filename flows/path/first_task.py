@@ -144,6 +144,16 @@ async def task_command(turn: Turn) -> Transition:
     return Goto("offer", flow="first_task")
 
 
+async def release_command(turn: Turn) -> Transition:
+    """`!release` away from the task step (there, the step's own word gives the task back)."""
+    if path_of(turn).task:
+        turn.say("Your task is still reserved for you. To give it back, type !release on its "
+                 "own" + (" after !resume." if turn.data.get("paused") else "."))
+    else:
+        turn.say("You have no task reserved at the moment. Type !task for one.")
+    return None
+
+
 FLOW = Flow("first_task", steps=(
     Step("offer", enter=offer),
     Step("working", enter=working, reply=working_reply, commands=("done", "release")),
