@@ -88,6 +88,7 @@ class FlowsConfig(Section):
     model_config = ConfigDict(extra="allow", frozen=True)
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     due_max_attempts: Annotated[int, Field(ge=1)] = 5  # then a due item is a dead letter
+    due_dead_letter_days: Annotated[float, Field(gt=0)] = 30.0  # then it is forgotten
 
 
 class FeatureSettings(Section):

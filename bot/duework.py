@@ -1,15 +1,19 @@
 """Isolation of due work: one failing item is counted, and after N failures set aside.
 
-Each tick reads the items that failed before. An item that raises is logged with its key and
-its failure is counted durably; once it has failed `max_attempts` times it is a dead letter
-(with its reason, listed by `wayfinder outbox`) and is skipped by every later tick. Nothing
-about one item stops the others of its tick.
+Each tick reads what failed before of the items it is about to run (by key, not the whole
+table). An item that raises is logged with its key and its failure is counted durably; once
+it has failed `max_attempts` times it is a dead letter (with its reason, listed by `wayfinder
+outbox`) and is skipped by every later tick. Nothing about one item stops the others of its
+tick. A failure of the store itself (locked, unreachable) is nobody's item's fault: it is not
+counted, and the tick ends there (the next one tries again). Failures are forgotten when the
+item succeeds, or `flows.due_dead_letter_days` after the last one (`prune`).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
 
 from bot.ports import DueFailure, Store
 
@@ -26,9 +30,10 @@ class DueLedger:
         self.max_attempts = max_attempts
         self._failed: dict[str, DueFailure] = {}
 
-    async def refresh(self) -> None:
-        """Read what failed before; once per tick."""
-        self._failed = await self.store.due_failures()
+    async def load(self, keys: Collection[str]) -> None:
+        """Read what failed before of `keys`, the items this tick is about to run."""
+        if keys:
+            self._failed.update(await self.store.due_failures(keys))
 
     def dead(self, key: str) -> bool:
         failure = self._failed.get(key)
@@ -55,3 +60,15 @@ class DueLedger:
                 await self.store.due_done(key)
             except Exception:
                 log.exception("due work %s succeeded, but forgetting its failures failed", key)
+
+
+async def prune(store: Store, now: datetime, days: float) -> None:
+    """Forget failures last counted more than `days` ago (dead letters included); never
+    raises (the next tick tries again)."""
+    try:
+        pruned = await store.due_prune(now - timedelta(days=days))
+    except Exception:
+        log.exception("forgetting due work failures older than %g days failed", days)
+        return
+    if pruned:
+        log.info("forgot %d due work failures older than %g days", pruned, days)

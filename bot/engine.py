@@ -6,12 +6,12 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.choices import resolve
 from bot.config import Config
 from bot.content import Content
-from bot.duework import DueLedger
+from bot.duework import DueLedger, prune
 from bot.feature import Catalog, Feature, missing_reads, perform, role_builders
 from bot.flow import Due, End, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
@@ -50,6 +50,12 @@ MAX_HOPS = 8
 MAX_CONFLICT_RETRIES = 5
 STATE_CACHE_SIZE = 20_000
 SCAN_NETWORK = Network("scan")  # inbox namespace of due work: a replayed scan is a no-op
+PRUNE_EVERY = timedelta(hours=1)  # how often old due work failures are forgotten
+
+
+def _store_said(exc: BaseException) -> str:
+    """The driver's words for a store failure, on one line (no SQL, no parameters)."""
+    return one_line(str(getattr(exc, "orig", None) or exc) or type(exc).__name__, 200)
 Clock = Callable[[], datetime]
 ReleaseReplies = Callable[[tuple[OutboxRow, ...]], None]
 StandingOf = Callable[[Turn], Standing]  # of the state a turn leaves
@@ -108,6 +114,7 @@ class Engine:
         self.locks = KeyedLocks()
         self._people: dict[Identity, PersonId] = {}
         self._states: OrderedDict[PersonId, PersonState] = OrderedDict()
+        self._pruned_at: datetime | None = None  # due failures past their retention
 
     # -- inbound --------------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> Outcome:
@@ -139,7 +146,9 @@ class Engine:
                 turn = self._turn(person, inbound, parsed, state)
                 try:
                     await self._dispatch(turn, text, truncated)
-                except Exception:
+                except Exception as exc:
+                    if self.store.is_store_failure(exc):
+                        raise  # not the flow's fault: FAILED, not confirmed, fetched again
                     log.exception("flow failed for %s in %s", inbound.sender.key, state.flow)
                     turn = self._apology(person, inbound, parsed, state,
                                          "Sorry, something went wrong on my side. Nothing was "
@@ -344,15 +353,24 @@ class Engine:
     async def scan_due(self) -> int:
         """Run every due-time scan once; returns how many due items were handled. Each item
         is isolated: one that raises is counted and, after `flows.due_max_attempts`, a dead
-        letter never run again (bot/duework.py); the others of the tick run regardless."""
+        letter never run again (bot/duework.py); the others of the tick run regardless. A
+        failure of the store is no item's fault: nothing is counted and the tick ends (the
+        next one tries again)."""
         now = self.clock()
         handled = 0
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            await prune(self.store, now, self.config.flows.due_dead_letter_days)
         ledger = DueLedger(self.store, self.config.flows.due_max_attempts)
-        await ledger.refresh()
         for source in self.due_sources:
             try:
                 found = await source(self.store, now, self.config)
-            except Exception:
+                await ledger.load([due.key for due in found])
+            except Exception as exc:
+                if self.store.is_store_failure(exc):
+                    log.warning("due work: the store failed (%s); the next scan tries again",
+                                _store_said(exc))
+                    return handled
                 log.exception("due source %s failed; the next scan tries again",
                               getattr(source, "__qualname__", source))
                 continue
@@ -363,6 +381,10 @@ class Engine:
                     done = await self._run_due(due, now)
                 except Exception as exc:
                     self._states.pop(due.person_id, None)
+                    if self.store.is_store_failure(exc):
+                        log.warning("due work %s: the store failed (%s); not counted, the "
+                                    "next scan tries again", due.key, _store_said(exc))
+                        return handled
                     await ledger.failed(due.key, exc, now)
                     continue
                 handled += done

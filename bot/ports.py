@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -225,8 +225,10 @@ class Store(Reads, Protocol):
     async def release_deferred(self, now: datetime) -> int:
         """Make deferred rows whose time has come pending again; how many."""
 
-    async def due_failures(self) -> dict[str, DueFailure]:
-        """Every due item that failed and has not succeeded since, dead letters included."""
+    async def due_failures(self, keys: Collection[str] | None = None,
+                           dead_only: bool = False) -> dict[str, DueFailure]:
+        """Due items of `keys` (every one if None) that failed and have not succeeded since,
+        dead letters included (only those if `dead_only`)."""
 
     async def due_failed(self, key: str, error: str, at: datetime,
                          max_attempts: int) -> DueFailure:
@@ -234,3 +236,11 @@ class Store(Reads, Protocol):
 
     async def due_done(self, key: str) -> None:
         """The item succeeded after failing: forget its attempts."""
+
+    async def due_prune(self, before: datetime) -> int:
+        """Forget failures last counted before `before` (dead letters past their retention
+        included); how many."""
+
+    def is_store_failure(self, exc: BaseException) -> bool:
+        """Whether `exc` is the store's (locked, unreachable, full, broken) rather than about
+        the work that raised it: that work is not at fault, and is tried again later."""

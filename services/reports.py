@@ -19,7 +19,7 @@ async def due_dead_letters(config: Config) -> list[DueFailure]:
     """Due work that failed `flows.due_max_attempts` times and is never run again (oldest
     first)."""
     async with maintenance_store(config) as store:
-        return [f for f in (await store.due_failures()).values() if f.dead]
+        return list((await store.due_failures(dead_only=True)).values())
 
 
 async def mentoring_report(config: Config) -> dict[str, list[ReportRow]]:

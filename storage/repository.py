@@ -3,7 +3,7 @@ each feature's storage module (storage/<feature>.py: its tables, queries and rec
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -239,8 +239,9 @@ class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, Que
         return released
 
     # -- due work that failed (storage/duework.py) ----------------------------------------
-    async def due_failures(self) -> dict[str, DueFailure]:
-        return await self.db.read(duework.failures)
+    async def due_failures(self, keys: Collection[str] | None = None,
+                           dead_only: bool = False) -> dict[str, DueFailure]:
+        return await self.db.read(lambda conn: duework.failures(conn, keys, dead_only))
 
     async def due_failed(self, key: str, error: str, at: datetime,
                          max_attempts: int) -> DueFailure:
@@ -250,6 +251,13 @@ class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, Que
 
     async def due_done(self, key: str) -> None:
         await self.writer.run(lambda conn: duework.forget(conn, key))
+
+    async def due_prune(self, before: datetime) -> int:
+        pruned: int = await self.writer.run(lambda conn: duework.prune(conn, before))
+        return pruned
+
+    def is_store_failure(self, exc: BaseException) -> bool:
+        return isinstance(exc, StoreBrokenError) or store_failure(exc)
 
 
 def _probe(conn: Connection) -> None:

@@ -3,20 +3,27 @@ rest of its tick; `wayfinder outbox` lists it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
-from datetime import datetime
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Config
 from bot.flow import Due, Turn
 from bot.model import PersonId
-from bot.ports import Reads, UnitOfWork
+from bot.ports import CommitResult, DueFailure, Reads, UnitOfWork
 from flows.events.records import Audience, Broadcast, Compose, ScheduleBroadcast
-from tests.harness import Harness, make_config
+from storage import duework
+from storage.repository import SqlStore
+from tests.harness import FakeClock, Harness, make_config
 
 
 def wayfinder(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -141,3 +148,186 @@ async def test_a_broadcast_that_keeps_failing_dies_and_the_others_go_out(
         assert failure.last_error == "KeyError: 'venue'"
     result = wayfinder(tmp_path, "outbox")
     assert f"broadcast:{berlin.id}" in result.stdout
+
+
+def locked() -> OperationalError:
+    return OperationalError("UPDATE ...", {}, sqlite3.OperationalError("database is locked"))
+
+
+async def test_a_store_outage_longer_than_max_attempts_dead_letters_no_due_work(
+        sqlite_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The store locked for more ticks than due_max_attempts used to count every item's
+    failure, and afterwards healthy reminders were dead letters skipped forever."""
+    poisoned_runs = 0
+
+    async def remind(turn: Turn) -> None:
+        turn.say("reminder")
+
+    async def poisoned(turn: Turn) -> None:
+        nonlocal poisoned_runs
+        poisoned_runs += 1
+        raise RuntimeError("the task this refers to is gone")
+
+    async with Harness(make_config(sqlite_url, flows={"due_max_attempts": 2})) as h:
+        for name in ("ann", "bo"):
+            await h.say(name, "hello")
+        store = h.running.store
+        ann, bo = [await store.person_for(h.adapters["memory"].identity(n))
+                   for n in ("ann", "bo")]
+
+        async def source(reads: Reads, now: datetime, config: Config) -> list[Due]:
+            return [Due(ann, "remind:ann", remind), Due(bo, "poison:bo", poisoned)]
+
+        h.running.engine.due_sources = [source]
+        commit, failures = store.commit, store.due_failures
+        asked: list[list[str]] = []
+
+        async def locked_commit(unit: UnitOfWork) -> CommitResult:
+            raise locked()
+
+        async def locked_reads(keys: Collection[str] | None = None,
+                               dead_only: bool = False) -> dict[str, DueFailure]:
+            raise locked()
+
+        for tick in range(5):  # more than due_max_attempts: commits, then reads, are locked
+            store.commit = locked_commit  # type: ignore[method-assign]
+            if tick % 2:
+                store.due_failures = locked_reads  # type: ignore[method-assign]
+            assert await h.tick() == 0
+            store.commit, store.due_failures = commit, failures  # type: ignore[method-assign]
+        assert "the store failed (database is locked); not counted" in caplog.text
+        assert await store.due_failures() == {}  # nobody's fault: nothing counted
+        assert poisoned_runs == 0  # the tick ended at the store's failure
+
+        async def spied(keys: Collection[str] | None = None,
+                        dead_only: bool = False) -> dict[str, DueFailure]:
+            assert keys is not None  # each tick reads its own items, never the whole table
+            asked.append(sorted(keys))
+            return await failures(keys, dead_only)
+
+        store.due_failures = spied  # type: ignore[method-assign]
+        assert await h.tick() == 1  # the store is back: the reminder goes out
+        assert said_to(h, "ann")[-1] == "reminder"
+        await h.tick()
+        await h.tick()
+        assert poisoned_runs == 2  # a poisoned item still dies after N
+        dead = await failures(dead_only=True)
+        assert list(dead) == ["poison:bo"]
+        assert asked == [["poison:bo", "remind:ann"]] * 3
+
+
+async def test_a_store_outage_longer_than_max_attempts_does_not_fail_a_broadcast(
+        sqlite_url: str) -> None:
+    config = make_config(sqlite_url, flows={"due_max_attempts": 2},
+                         events={"quiet_hours": "", "reminders": []})
+    async with Harness(config) as h:
+        await h.say("eve", "!region de")
+        await h.say("eve", "!invites on")
+        store = h.running.store
+        now = h.clock()
+        await store.commit(UnitOfWork(PersonId(0), records=[
+            ScheduleBroadcast("lumen-online-sprint", "invite", now, "test", now)]))
+        fan_out = store.fan_out
+
+        async def locked_fan_out(*args: object) -> int:
+            raise locked()
+
+        store.fan_out = locked_fan_out  # type: ignore[method-assign,assignment]
+        for _ in range(4):
+            await h.tick()
+        [sprint] = await store.broadcasts_of("lumen-online-sprint")
+        assert sprint.status != "failed"
+        assert await store.due_failures() == {}
+        store.fan_out = fan_out  # type: ignore[method-assign]
+        await h.tick()
+        invites = [t for t in said_to(h, "eve") if t.startswith("You're invited")]
+        assert len(invites) == 1
+        assert "Lumen online sprint" in invites[0]
+        [sprint] = await store.broadcasts_of("lumen-online-sprint")
+        assert sprint.status != "failed"
+        assert await store.due_failures() == {}
+
+
+async def test_due_failures_count_up_read_by_key_and_are_pruned(db_url: str) -> None:
+    """Counted by one upsert (two stores at once both count); read by key, not the whole
+    table; pruned once past their retention, dead letters included."""
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    async with SqlStore.open(db_url, durable=False) as one, \
+            SqlStore.open(db_url, durable=False) as two:
+        counted = await asyncio.gather(*[store.due_failed("race", f"boom {n}", at, 8)
+                                         for n in range(4) for store in (one, two)])
+        assert sorted(f.attempts for f in counted) == list(range(1, 9))
+        assert [f.dead for f in sorted(counted, key=lambda f: f.attempts)] == [False] * 7 + [True]
+        race = (await one.due_failures(["race"]))["race"]
+        assert race.attempts == 8
+        assert race.dead
+        # a dead letter stays dead, and keeps counting
+        assert (await one.due_failed("race", "again", at, 8)).attempts == 9
+        assert (await one.due_failures(["race"]))["race"].dead
+        assert (await one.due_failed("once", "x", at, 1)).dead  # N = 1: dead at once
+        await one.due_failed("old", "long ago", at - timedelta(days=40), 1)
+        await one.due_failed("alive", "not yet", at - timedelta(days=40), 5)
+        await one.due_failed("fresh", "not yet", at, 5)
+        # read by key: only those asked for (many keys: in chunks), or only dead letters
+        many = [f"k{n}" for n in range(1200)] + ["fresh", "alive"]
+        assert sorted(await one.due_failures(many)) == ["alive", "fresh"]
+        assert await one.due_failures([]) == {}
+        assert sorted(await one.due_failures(dead_only=True)) == ["old", "once", "race"]
+        # prune: what was last counted before the cutoff goes, dead or not
+        assert await one.due_prune(at - timedelta(days=30)) == 2
+        assert sorted(await one.due_failures()) == ["fresh", "once", "race"]
+
+
+async def test_dead_letters_are_forgotten_after_their_retention(sqlite_url: str,
+                                                                 clock: FakeClock) -> None:
+    """Dead letters were never pruned: the table only grew, and every tick read all of it."""
+    config = make_config(sqlite_url, flows={"due_max_attempts": 1, "due_dead_letter_days": 2})
+
+    async def poisoned(turn: Turn) -> None:
+        raise RuntimeError("gone")
+
+    async with Harness(config, clock=clock) as h:
+        await h.say("flo", "hello")
+        store = h.running.store
+        flo = await store.person_for(h.adapters["memory"].identity("flo"))
+
+        async def source(reads: Reads, now: datetime, config: Config) -> list[Due]:
+            return [Due(flo, "poison:flo", poisoned)]
+
+        h.running.engine.due_sources = [source]
+        await h.tick()
+        assert list(await store.due_failures(dead_only=True)) == ["poison:flo"]
+        clock.advance(days=1, hours=1)
+        await h.tick()
+        assert list(await store.due_failures(dead_only=True)) == ["poison:flo"]
+        h.running.engine.due_sources = []  # the item is no longer due
+        clock.advance(days=1)
+        await h.tick()
+        assert await store.due_failures() == {}
+
+
+async def test_two_processes_counting_one_new_due_failure_both_count_on_postgresql(
+        postgres_url: str) -> None:
+    """Select-then-insert: the second process saw no row, inserted too, and broke the key."""
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    async with SqlStore.open(postgres_url, durable=False) as store:
+        engine = create_async_engine(postgres_url)
+        try:
+            async with engine.connect() as one, engine.connect() as two:
+                await one.begin()
+                await two.begin()
+                first = await one.run_sync(
+                    lambda conn: duework.record_failure(conn, "race", "one", at, 2))
+                second = asyncio.create_task(two.run_sync(
+                    lambda conn: duework.record_failure(conn, "race", "two", at, 2)))
+                await asyncio.sleep(0.3)
+                assert not second.done()  # it waits for the first's uncommitted row
+                await one.commit()
+                counted = await second
+                await two.commit()
+        finally:
+            await engine.dispose()
+        assert (first.attempts, first.dead) == (1, False)
+        assert (counted.attempts, counted.dead) == (2, True)
+        race = (await store.due_failures(["race"]))["race"]
+        assert (race.attempts, race.last_error, race.dead) == (2, "two", True)

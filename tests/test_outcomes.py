@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.feature import Command, Entry
+from bot.flow import Turn
 from bot.ports import CommitResult, Outcome, UnitOfWork
 from storage.repository import SqlStore
 from tests.harness import Harness
@@ -186,3 +187,46 @@ async def test_matrix_syncs_an_uncommitted_event_again_and_answers_it_once(
             assert failing.attempts[event_id] == 3
     finally:
         await ana.close()
+
+
+async def test_a_store_failure_inside_a_flow_is_failed_not_apologised_for_and_confirmed(
+        bot: Harness) -> None:
+    memory = bot.adapters["memory"]
+    store = bot.running.store
+    engine = bot.running.engine
+    real = store.events_since
+    raising: list[Exception] = [
+        OperationalError("SELECT count(*) FROM event ...", {},
+                         sqlite3.OperationalError("database is locked")),
+        RuntimeError("a bug in a flow")]
+    runs = 0
+
+    async def events_since(*args: object, **kw: object) -> int:
+        if raising:
+            raise raising.pop(0)
+        return await real(*args, **kw)  # type: ignore[arg-type]
+
+    async def counted(turn: Turn) -> None:
+        nonlocal runs
+        runs += 1
+        turn.say(f"{await turn.reads.events_since(turn.person_id, 'x', turn.now)} so far")
+
+    store.events_since = events_since  # type: ignore[method-assign]
+    engine.catalog._by_word["status"] = Entry("test", Command("status", counted))
+    # The store's failure inside the flow: not the flow's bug, so no apology is committed and
+    # the event is not confirmed; its redelivery is handled anew, once.
+    status = bot.inbound("kim", "!status")
+    assert await engine.handle(status) is Outcome.FAILED
+    await bot.running.dispatcher.drain(10)
+    assert memory.sent == []
+    assert await store.pending_outbox() == []
+    # A real bug in the flow still gets its apology, committed.
+    bug = bot.inbound("kim", "!status")
+    assert await engine.handle(bug) is Outcome.COMMITTED
+    assert await engine.handle(status) is Outcome.COMMITTED
+    assert await engine.handle(status) is Outcome.DUPLICATE
+    await bot.running.dispatcher.drain(10)
+    assert [s.text for s in memory.sent] == [
+        "Sorry, something went wrong on my side. Nothing was lost; please try again, or type "
+        "!help.", "0 so far"]  # said once: the duplicate's turn was not committed
+    assert runs == 4  # failed, the bug, committed, and the duplicate the inbox recognised

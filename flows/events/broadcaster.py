@@ -45,14 +45,20 @@ class Broadcaster:
         async with self._lock:
             total = 0
             ledger = DueLedger(self.store, self.max_attempts)
-            await ledger.refresh()
-            for broadcast in await self.store.due_broadcasts(self.clock()):
+            due = await self.store.due_broadcasts(self.clock())
+            await ledger.load([f"broadcast:{broadcast.id}" for broadcast in due])
+            for broadcast in due:
                 key = f"broadcast:{broadcast.id}"
                 if ledger.dead(key):
                     continue
                 try:  # one broken broadcast never holds up the others
                     total += await self._fan_out(broadcast)
                 except Exception as exc:
+                    if self.store.is_store_failure(exc):  # not the broadcast's fault
+                        log.warning("broadcast %d: the store failed (%s); not counted, the "
+                                    "next tick tries again", broadcast.id,
+                                    getattr(exc, "orig", None) or exc)
+                        return total
                     await ledger.failed(key, exc, self.clock())
                     if ledger.dead(key):
                         await self.store.close_broadcast(broadcast.id, "failed")
