@@ -88,10 +88,11 @@ def _fill(conn: Connection, sql: BulkSql, people: int) -> None:
                              f"created_at) VALUES ({ph(5)})",
                              [(NETWORK, f"n{i}", i, True, at) for i in ids])
         conn.exec_driver_sql(
-            "INSERT INTO flow_state (person_id, flow, step, data, updated_at, region, timezone, "
-            f"invites, milestone, reach) VALUES ({ph(10)})",
-            [(i, None, None, '{"events": {"region": "de", "invites": true}}', at, "de", "", True, 2,
-              NETWORK) for i in ids])
+            f"INSERT INTO flow_state (person_id, flow, step, data, updated_at) VALUES ({ph(5)})",
+            [(i, None, None, '{"events": {"region": "de", "invites": true}}', at) for i in ids])
+        conn.exec_driver_sql(
+            "INSERT INTO person_standing (person_id, region, timezone, invites, milestone, "
+            f"reach) VALUES ({ph(6)})", [(i, "de", "", True, 2, NETWORK) for i in ids])
     if not sql.sqlite:
         conn.exec_driver_sql("SELECT setval('person_id_seq', (SELECT max(id) FROM person))")
         # A live database has statistics (autovacuum keeps them); a bulk-filled one has not.

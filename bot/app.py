@@ -17,7 +17,7 @@ from typing import Any
 from bot.config import Config
 from bot.content import Content
 from bot.engine import Clock, Engine, utcnow
-from bot.feature import menu, role_builders
+from bot.feature import menu, role_grants
 from bot.inbound import InboundProcessor
 from bot.model import Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
@@ -36,12 +36,11 @@ from bot.wiring import FEATURES as FEATURES  # listed in wiring; still importabl
 from bot.wiring import adapter_rates, check_features, describe_content, load_content
 from flows.account.reads import AccountReads
 from flows.events.broadcaster import Broadcaster
-from flows.events.invites import broadcast_plan, standing
+from flows.events.invites import broadcast_plan
 from flows.events.reads import EventsReads
 from flows.events.records import Audience, Broadcast, Compose, ScheduleBroadcast
 from flows.events.settings import EventsConfig
 from flows.mentoring.reads import MentoringReads
-from flows.mentoring.records import AddMentor
 from flows.path.reads import PathReads
 from storage.migrate import is_current
 from storage.repository import SqlStore
@@ -102,17 +101,17 @@ class App:
         events = self.config.settings_of(EventsConfig)
         self.dispatcher = Dispatcher(self.store, adapters, self.config.outbox, sleep=self.sleep,
                                      monotonic=self.monotonic, now=self.clock,
-                                     quiet=quiet.until if (quiet := events.quiet) else None)
+                                     defer=quiet.until if (quiet := events.quiet) else None)
         self.broadcaster = Broadcaster(self.store, self._plan, events.fan_out_batch,
                                        self.dispatcher.poke, self.clock,
                                        self.config.flows.due_max_attempts)
-        directory = Directory(self.config.roles, content,
-                              set(await self.store.mentor_assignments()), role_builders(FEATURES))
+        directory = Directory(self.config.roles, content, role_grants(FEATURES))
+        await directory.load(self.store)
         self.engine = Engine(
             self.store, content, FEATURES, self.config,
             release=self.dispatcher.enqueue, directory=directory,
             prefixes={a.network: a.capabilities.command_prefixes for a in self.adapters},
-            clock=self.clock, standing=standing,
+            clock=self.clock,
             rates=adapter_rates(self.adapters, self.config), after_records=self._after_records)
         self.inbound = InboundProcessor(self.engine.handle, self.config.inbound.max_in_flight,
                                         self.config.inbound.max_queued)
@@ -161,9 +160,6 @@ class App:
 
     def _after_records(self, records: Sequence[Record]) -> None:
         now = self.clock()
-        for record in records:
-            if isinstance(record, AddMentor):
-                self.engine.directory.assignments.add((record.project_id, record.identity_key))
         if any(isinstance(r, ScheduleBroadcast) and r.send_at <= now for r in records):
             self.broadcaster.kick()
 

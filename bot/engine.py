@@ -12,7 +12,7 @@ from bot.choices import resolve
 from bot.config import Config
 from bot.content import Content
 from bot.duework import DueLedger, prune
-from bot.feature import Catalog, Feature, missing_reads, perform, role_builders
+from bot.feature import Catalog, Feature, missing_reads, perform, role_grants
 from bot.flow import Due, End, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
 from bot.model import (
@@ -35,7 +35,6 @@ from bot.ports import (
     OutboxRow,
     Outcome,
     PersonState,
-    Standing,
     Store,
     UnitOfWork,
 )
@@ -58,7 +57,6 @@ def _store_said(exc: BaseException) -> str:
     return one_line(str(getattr(exc, "orig", None) or exc) or type(exc).__name__, 200)
 Clock = Callable[[], datetime]
 ReleaseReplies = Callable[[tuple[OutboxRow, ...]], None]
-StandingOf = Callable[[Turn], Standing]  # of the state a turn leaves
 AfterRecords = Callable[[Sequence[Record]], None]
 
 
@@ -87,7 +85,6 @@ class Engine:
         prefixes: Mapping[str, tuple[str, ...]] | None = None,
         nick: str = "wayfinder",
         clock: Clock = utcnow,
-        standing: StandingOf | None = None,
         rates: Mapping[str, Rate] | None = None,
         after_records: AfterRecords | None = None,
     ) -> None:
@@ -100,15 +97,14 @@ class Engine:
             raise TypeError(f"the store lacks what features read: {'; '.join(lacking)}")
         self.flows = self.catalog.flows
         self.config = config
-        self.directory = directory or Directory(config.roles, content,
-                                                builders=role_builders(features))
+        self.directory = directory or Directory(config.roles, content, role_grants(features))
         self.due_sources = self.catalog.jobs
         self.release = release
         self.prefixes = dict(prefixes or {})
         self.networks = frozenset(self.prefixes)
         self.nick = nick
         self.clock = clock
-        self.standing = standing
+        self.projections = [(f.name, f.project) for f in features if f.project is not None]
         self.rates = dict(rates or {})
         self.after_records = after_records
         self.locks = KeyedLocks()
@@ -213,7 +209,7 @@ class Engine:
                     content=self.content, reads=self.store, config=self.config,
                     directory=self.directory, now=self.clock(),
                     networks=self.networks, rates=self.rates, flow=state.flow, step=state.step,
-                    catalog=self.catalog)
+                    catalog=self.catalog, projected=state.projected)
 
     def use_content(self, content: Content) -> None:
         """Swap in reloaded content. A turn takes its Content and Directory once, when it
@@ -312,10 +308,9 @@ class Engine:
     # -- commit -------------------------------------------------------------------------------
     async def _commit(self, turn: Turn, inbox: tuple[Network, str]) -> CommitResult:
         turn.settle()
+        projected = self._project(turn)
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data,
-                                compact_json(turn.data),
-                                self.standing(turn) if self.standing
-                                else Standing())
+                                compact_json(turn.data), projected)
         key_base = f"{inbox[0]}:{inbox[1]}"
         replies = turn.replies
         if turn.inbound.press is not None:  # acknowledged first, with the turn, durably
@@ -333,12 +328,27 @@ class Engine:
         if result.duplicate:
             return result
         self._after_records(turn.records)
+        if turn.records:
+            self.directory.learn(turn.records)
         if not any(r.forgets() for r in turn.records):
             self._remember(new_state)
         self.release(result.outbox)
         if self.after_records is not None and turn.records:
             self.after_records(turn.records)
         return result
+
+    def _project(self, turn: Turn) -> dict[str, Record]:
+        """The features' projections of the state this turn leaves; each one that differs
+        from what the turn started from joins its records (most turns change none)."""
+        projected: dict[str, Record] = {}
+        for name, project in self.projections:
+            record = project(turn)
+            if record is None:
+                continue
+            projected[name] = record
+            if turn.projected.get(name) != record:
+                turn.records.append(record)
+        return projected
 
     def _after_records(self, records: list[Record]) -> None:
         for record in records:

@@ -15,8 +15,8 @@ from bot.clikit import Register
 from bot.config import FeatureSettings
 from bot.content import ContentPart
 from bot.flow import DueSource, FeatureState, Flow, Handler, Transition, Turn
-from bot.records import Audit
-from bot.roles import RoleIndexBuilder
+from bot.records import Audit, Record
+from bot.roles import RoleGrants, RoleSource
 from bot.router import ParsedInput
 
 ROLE_CHECKS: dict[str, Callable[[Turn], bool]] = {
@@ -68,17 +68,25 @@ class Feature:
     words: Mapping[str, str] = field(default_factory=dict)  # step words: "skip" -> its help
     cli: Register | None = None  # adds its `wayfinder` commands (flows/<feature>/cli.py)
     content: ContentPart[Any] | None = None  # the files it owns in the content folder
-    roles: Mapping[str, RoleIndexBuilder] = field(default_factory=dict)  # roles it grants
+    roles: Mapping[str, RoleSource] = field(default_factory=dict)  # roles it grants
     # What the greeting suggests to someone with nothing going on ("Type !start to ...").
     hint: str = ""
+    # A per-person read model derived from the state a turn leaves (what its queries select
+    # on), written with the turn's unit of work whenever it changed; None: nothing to keep.
+    project: Callable[[Turn], Record | None] | None = None
 
 
 def content_parts(features: Iterable[Feature]) -> list[ContentPart[Any]]:
     return [feature.content for feature in features if feature.content is not None]
 
 
-def role_builders(features: Iterable[Feature]) -> dict[str, RoleIndexBuilder]:
-    return {role: build for feature in features for role, build in feature.roles.items()}
+def role_sources(features: Iterable[Feature]) -> dict[str, RoleSource]:
+    return {role: source for feature in features for role, source in feature.roles.items()}
+
+
+def role_grants(features: Iterable[Feature]) -> dict[str, RoleGrants]:
+    """Fresh grants of every role the features grant, for one running bot."""
+    return {role: source() for role, source in role_sources(features).items()}
 
 
 def missing_reads(features: Iterable[Feature], store: object) -> list[str]:
@@ -114,7 +122,7 @@ class Catalog:
         self.flows: dict[str, Flow] = {}
         flow_owner: dict[str, str] = {}
         # Roles features grant, then the config's: the order of !help's sections.
-        self.roles = [*role_builders(self.features), *ROLE_CHECKS]
+        self.roles = [*role_sources(self.features), *ROLE_CHECKS]
         for feature in self.features:
             for command in feature.commands:
                 _check_roles(feature.name, command, self.roles)

@@ -108,6 +108,7 @@ class Turn:
     replies: list[Outbound] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
+    projected: Mapping[str, Record] = field(default_factory=dict)  # as the turn started
     _typed: dict[type[FeatureState], FeatureState] = field(default_factory=dict, repr=False)
 
     def state(self, model: type[S]) -> S:

@@ -5,7 +5,7 @@ stalls the others. Transient failures retry with capped exponential backoff and 
 permanent ones, or too many attempts, become dead letters organizers can list.
 
 Replies are handed over by the engine as they commit. Everything else (what was pending at
-start-up, broadcasts, rows another process queued, rows whose quiet hours ended) is read
+start-up, broadcasts, rows another process queued, deferred rows whose time came) is read
 from the store in pages by a feeder, so a 100,000-invite broadcast never sits in memory.
 The feeder marks what it reads "sending"; a row a restart finds still "sending" may have
 reached the network, so it is sent again with the same idempotency key (adapters that
@@ -41,13 +41,15 @@ from bot.ratelimit import TokenBucket
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-# A row that names a recipient's time zone may have to wait: (now, zone) -> until, or None.
+# A row may carry, under DEFER_KEY, data for a deferral the composition root supplies (a
+# feature's policy, opaque here): (now, data) -> the time it must wait for, or None.
 DeferUntil = Callable[[datetime, str], datetime | None]
+DEFER_KEY = "defer"
 MARK_DELAY_SECONDS = 0.05
 FEED_PAGE = 500
 ENQUEUE_SLICE = 100
 FEED_HIGH_WATER = 2000  # rows queued in lanes before the feeder waits
-FEED_INTERVAL_SECONDS = 2.0  # look again for rows other processes queued, and quiet hours
+FEED_INTERVAL_SECONDS = 2.0  # look again for rows other processes queued or deferred
 
 
 def _utcnow() -> datetime:
@@ -57,14 +59,14 @@ def _utcnow() -> datetime:
 class Dispatcher:
     def __init__(self, store: Store, adapters: Mapping[Network, Adapter], config: OutboxConfig,
                  sleep: Sleep = asyncio.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = _utcnow, quiet: DeferUntil | None = None,
+                 now: Callable[[], datetime] = _utcnow, defer: DeferUntil | None = None,
                  feed_interval: float = FEED_INTERVAL_SECONDS) -> None:
         self.store = store
         self.adapters = dict(adapters)
         self.config = config
         self._sleep = sleep
         self._now = now
-        self.quiet = quiet
+        self.defer = defer
         self.feed_interval = feed_interval
         self._lanes: dict[tuple[Network, str], deque[OutboxRow]] = {}
         self._lane_tasks: set[asyncio.Task[None]] = set()
@@ -263,10 +265,10 @@ class Dispatcher:
             if bucket is not None:
                 await bucket.acquire()  # every part is a message under the network's rate
 
-        quiet_tz = row.body.get("quiet_tz")
-        if quiet_tz and self.quiet is not None:
-            # Bulk messages wait out the recipient's night, however long the queue took.
-            until = self.quiet(self._now(), quiet_tz)
+        deferral = row.body.get(DEFER_KEY)
+        if deferral and self.defer is not None:
+            # Checked when it goes, however long the queue took: it may have to wait.
+            until = self.defer(self._now(), deferral)
             if until is not None:
                 self.deferred += 1
                 await self.store.defer(row.id, until)

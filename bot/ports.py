@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -98,17 +98,6 @@ async def send_every_part(adapter: SendsInParts, msg: Outbound,
     return await adapter.send_parts(msg, idempotency_key, 0, unrecorded)
 
 
-@dataclass(frozen=True)
-class Standing:
-    """What audiences select on, derived from a person's data at every commit."""
-
-    region: str = ""
-    timezone: str = ""
-    invites: bool = False  # consented to event invites and has not left
-    milestone: int = 0  # how far along the growth path (see flows.events.MILESTONES)
-    reach: str = ""  # the network invites go to
-
-
 @dataclass
 class PersonState:
     """Where one person is: the flow, the step, and the flow data (JSON)."""
@@ -118,7 +107,9 @@ class PersonState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     encoded: str = field(default="", compare=False)  # `data` as JSON, when already known
-    standing: Standing = field(default_factory=Standing, compare=False)
+    # Each feature's projection of this state as last committed (Feature.project), by feature
+    # name; empty when loaded from the store (the next commit writes them once).
+    projected: Mapping[str, Record] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

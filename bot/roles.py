@@ -7,13 +7,14 @@ network cannot vouch for, holds no role whatever name it uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.config import RolesConfig
 from bot.content import Content
 from bot.model import ExternalId, Identity, Network
+from bot.records import Record
 
 
 class RoleIndex(Protocol):
@@ -22,9 +23,42 @@ class RoleIndex(Protocol):
     def holds(self, identity_key: str) -> bool: ...
 
 
-# Builds a role's index from the content and the grants recorded since the start, as
-# (scope, identity key) pairs (a project and its mentor).
-RoleIndexBuilder = Callable[[Content, Set[tuple[str, str]]], RoleIndex]
+class RoleGrants(Protocol):
+    """One role a feature grants, in one running bot: its holders come from the content and
+    from the grants the feature's own records made (loaded at the start, learned as its
+    records commit). The feature keeps those grants; the core only asks."""
+
+    async def load(self, reads: object) -> None:
+        """The grants recorded so far, from the store."""
+
+    def learn(self, records: Sequence[Record]) -> bool:
+        """Take note of committed records; True if that changed who holds the role."""
+
+    def index(self, content: Content) -> RoleIndex:
+        """Who holds the role, for this version of the content."""
+
+
+# What a feature declares for a role it grants (Feature.roles): fresh grants for each bot.
+RoleSource = Callable[[], RoleGrants]
+
+
+@dataclass(frozen=True)
+class ContentRole:
+    """A role whose holders come from the content alone (no records grant it)."""
+
+    build: Callable[[Content], RoleIndex]
+
+    def __call__(self) -> ContentRole:
+        return self
+
+    async def load(self, reads: object) -> None:
+        return None
+
+    def learn(self, records: Sequence[Record]) -> bool:
+        return False
+
+    def index(self, content: Content) -> RoleIndex:
+        return self.build(content)
 
 
 class _Nobody:
@@ -34,12 +68,13 @@ class _Nobody:
 
 @dataclass
 class Directory:
+    """Admins and organizers from config; every other role is asked of the feature that
+    grants it."""
+
     roles: RolesConfig
     content: Content
-    assignments: set[tuple[str, str]] = field(default_factory=set)
-    builders: Mapping[str, RoleIndexBuilder] = field(default_factory=dict)
-    _cache: dict[str, tuple[int, RoleIndex]] = field(default_factory=dict, init=False,
-                                                     repr=False)
+    grants: Mapping[str, RoleGrants] = field(default_factory=dict)
+    _cache: dict[str, RoleIndex] = field(default_factory=dict, init=False, repr=False)
 
     def _verified_key(self, identity: Identity) -> str | None:
         return identity.key if identity.verified else None
@@ -64,14 +99,25 @@ class Directory:
         return key is not None and self.index(role).holds(key)
 
     def index(self, role: str) -> RoleIndex:
-        """The role's index, rebuilt when a grant was recorded (an admin adds a mentor)."""
-        cached = self._cache.get(role)
-        if cached is None or cached[0] != len(self.assignments):
-            builder = self.builders.get(role)
-            index = builder(self.content, self.assignments) if builder else _Nobody()
-            cached = self._cache[role] = (len(self.assignments), index)
-        return cached[1]
+        """The role's index, rebuilt after a grant was recorded (an admin adds a mentor)."""
+        index = self._cache.get(role)
+        if index is None:
+            grants = self.grants.get(role)
+            index = self._cache[role] = grants.index(self.content) if grants else _Nobody()
+        return index
+
+    async def load(self, reads: object) -> None:
+        """Each granting feature's grants recorded so far."""
+        for grants in self.grants.values():
+            await grants.load(reads)
+        self._cache.clear()
+
+    def learn(self, records: Sequence[Record]) -> None:
+        """Committed records: the features that grant roles take note of theirs."""
+        for role, grants in self.grants.items():
+            if grants.learn(records):
+                self._cache.pop(role, None)
 
     def with_content(self, content: Content) -> Directory:
         """The same roles and grants over reloaded content."""
-        return Directory(self.roles, content, self.assignments, self.builders)
+        return Directory(self.roles, content, self.grants)

@@ -73,15 +73,11 @@ class BulkSql:
         return {(r[0], r[1]) for r in result}
 
     def upsert_states(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """(person_id, flow, step, data_json, updated_at, region, timezone, invites,
-        milestone, reach) per row, one execution each."""
-        sql = ("INSERT INTO flow_state (person_id, flow, step, data, updated_at, region, "
-               f"timezone, invites, milestone, reach) VALUES {self._values(1, 10)} "
-               "ON CONFLICT (person_id) DO UPDATE SET "
+        """(person_id, flow, step, data_json, updated_at) per row, one execution each."""
+        sql = ("INSERT INTO flow_state (person_id, flow, step, data, updated_at) VALUES "
+               f"{self._values(1, 5)} ON CONFLICT (person_id) DO UPDATE SET "
                "flow = excluded.flow, step = excluded.step, data = excluded.data, "
-               "updated_at = excluded.updated_at, region = excluded.region, "
-               "timezone = excluded.timezone, invites = excluded.invites, "
-               "milestone = excluded.milestone, reach = excluded.reach")
+               "updated_at = excluded.updated_at")
         conn.exec_driver_sql(sql, list(rows))
 
     def insert_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

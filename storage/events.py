@@ -3,6 +3,7 @@ and how its records apply in a unit of work."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 from bot.model import ExternalId, Identity, Network, PersonId, outbound_to_json
+from bot.outbox import DEFER_KEY
 from bot.records import Record
 from flows.events.records import (
     Audience,
@@ -23,9 +25,11 @@ from flows.events.records import (
     Recipient,
     ScheduleBroadcast,
     SetRsvp,
+    Standing,
 )
+from storage.bulk import BulkSql
 from storage.queries import Queries
-from storage.records import RecordSql, identity_t, outbox_t, state_t, upsert
+from storage.records import RecordSql, identity_t, outbox_t, upsert
 from storage.tables import _when
 
 
@@ -73,9 +77,28 @@ class RsvpRow(SQLModel, table=True):
     at: datetime = _when()
 
 
+class StandingRow(SQLModel, table=True):
+    """What audiences select on, one row per person: the events feature's projection of the
+    person's state (flows.events.records.Standing), written when it changes."""
+
+    __tablename__ = "person_standing"
+    __table_args__ = (
+        # Invite audiences: consenting people by region (the broadcast preview and fan-out).
+        sa.Index("ix_person_standing_invites", "region", "person_id",
+                 sqlite_where=sa.text("invites"), postgresql_where=sa.text("invites")),
+    )
+    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
+    region: str = Field(default="", max_length=64)
+    timezone: str = Field(default="", max_length=64)
+    invites: bool = False  # consented, and has not left the path
+    milestone: int = 0
+    reach: str = Field(default="", max_length=32)  # the network invites go to
+
+
 program_event_t = EventRow.__table__  # type: ignore[attr-defined]
 broadcast_t = BroadcastRow.__table__  # type: ignore[attr-defined]
 rsvp_t = RsvpRow.__table__  # type: ignore[attr-defined]
+standing_t = StandingRow.__table__  # type: ignore[attr-defined]
 
 
 class EventsQueries(Queries):
@@ -88,11 +111,11 @@ class EventsQueries(Queries):
         return [_event(r) for r in rows]
 
     async def audience_counts(self, audience: Audience) -> list[tuple[str, str, int]]:
-        people = sa.func.count(sa.distinct(state_t.c.person_id))
-        rows = await self._all(sa.select(identity_t.c.network, state_t.c.region, people)
+        people = sa.func.count(sa.distinct(standing_t.c.person_id))
+        rows = await self._all(sa.select(identity_t.c.network, standing_t.c.region, people)
                                .select_from(_reachable()).where(*_audience(audience))
-                               .group_by(identity_t.c.network, state_t.c.region)
-                               .order_by(identity_t.c.network, state_t.c.region))
+                               .group_by(identity_t.c.network, standing_t.c.region)
+                               .order_by(identity_t.c.network, standing_t.c.region))
         return [(r[0], r[1], int(r[2])) for r in rows]
 
     async def rsvp_of(self, event_id: str, person_id: PersonId) -> str | None:
@@ -101,18 +124,19 @@ class EventsQueries(Queries):
         return None if row is None else str(row.answer)
 
     async def rsvp_counts(self, event_id: str) -> list[tuple[str, str, int]]:
-        region = sa.func.coalesce(state_t.c.region, "")
+        region = sa.func.coalesce(standing_t.c.region, "")
         rows = await self._all(
             sa.select(region, rsvp_t.c.answer, sa.func.count())
-            .select_from(rsvp_t.outerjoin(state_t, state_t.c.person_id == rsvp_t.c.person_id))
+            .select_from(rsvp_t.outerjoin(standing_t, standing_t.c.person_id == rsvp_t.c.person_id))
             .where(rsvp_t.c.event_id == event_id)
             .group_by(region, rsvp_t.c.answer).order_by(region, rsvp_t.c.answer))
         return [(r[0], r[1], int(r[2])) for r in rows]
 
     async def rsvp_list(self, event_id: str) -> list[tuple[PersonId, str, str, int, str]]:
         rows = await self._all(
-            sa.select(rsvp_t.c.person_id, rsvp_t.c.answer, state_t.c.region, state_t.c.milestone)
-            .select_from(rsvp_t.outerjoin(state_t, state_t.c.person_id == rsvp_t.c.person_id))
+            sa.select(rsvp_t.c.person_id, rsvp_t.c.answer, standing_t.c.region,
+                      standing_t.c.milestone)
+            .select_from(rsvp_t.outerjoin(standing_t, standing_t.c.person_id == rsvp_t.c.person_id))
             .where(rsvp_t.c.event_id == event_id).order_by(rsvp_t.c.person_id))
         names: dict[int, list[str]] = {}
         people = [r.person_id for r in rows]
@@ -155,13 +179,13 @@ class EventsQueries(Queries):
     async def fan_out(self, broadcast: Broadcast, audience: Audience, compose: Compose,
                       limit: int) -> int:
         sql = self.writer.sql
-        query = (sa.select(state_t.c.person_id, state_t.c.region, state_t.c.timezone,
+        query = (sa.select(standing_t.c.person_id, standing_t.c.region, standing_t.c.timezone,
                            identity_t.c.network, identity_t.c.external_id,
                            identity_t.c.verified)
                  .select_from(_reachable()).where(*_audience(audience))
                  # person id alone: ordering by the external id too makes SQLite walk the
                  # (network, external_id) key and scan a whole network per person.
-                 .order_by(state_t.c.person_id))
+                 .order_by(standing_t.c.person_id))
         this = broadcast_t.c.id == broadcast.id
 
         def job(conn: Connection) -> int:
@@ -171,7 +195,7 @@ class EventsQueries(Queries):
                 return 0  # cancelled meanwhile, or finished by an earlier run
             now = datetime.now(UTC)
             at = sql.when(now)
-            recipients = conn.execute(query.where(state_t.c.person_id > cursor.cursor)
+            recipients = conn.execute(query.where(standing_t.c.person_id > cursor.cursor)
                                       .limit(limit)).all()
             if not recipients:
                 conn.execute(sa.update(broadcast_t).where(this).values(
@@ -186,11 +210,11 @@ class EventsQueries(Queries):
                 seen.add(r.person_id)
                 person = PersonId(r.person_id)
                 identity = Identity(Network(r.network), ExternalId(r.external_id), r.verified)
-                message, not_before, quiet_tz = compose(
+                message, not_before, deferral = compose(
                     Recipient(person, identity, r.region, r.timezone))
                 body = outbound_to_json(message)
-                if quiet_tz:
-                    body["quiet_tz"] = quiet_tz
+                if deferral:  # the dispatcher asks the composition root's deferral again
+                    body[DEFER_KEY] = deferral
                 rows.append((broadcast_key(broadcast, person), r.network, person, sql.json(body),
                              "deferred" if not_before else "pending",
                              sql.when(not_before) if not_before else None, at, broadcast.id))
@@ -223,23 +247,24 @@ def broadcast_key(broadcast: Broadcast, person: PersonId) -> str:
 
 def _reachable() -> sa.Join:
     """People with their identity on the network invites go to."""
-    joined: sa.Join = state_t.join(identity_t, sa.and_(
-        identity_t.c.person_id == state_t.c.person_id, identity_t.c.network == state_t.c.reach))
+    joined: sa.Join = standing_t.join(identity_t, sa.and_(
+        identity_t.c.person_id == standing_t.c.person_id,
+        identity_t.c.network == standing_t.c.reach))
     return joined
 
 
 def _audience(audience: Audience) -> list[sa.ColumnElement[bool]]:
-    where = [state_t.c.invites.is_(True), state_t.c.milestone >= audience.min_milestone]
+    where = [standing_t.c.invites.is_(True), standing_t.c.milestone >= audience.min_milestone]
     if audience.regions:
-        where.append(state_t.c.region.in_(audience.regions))
+        where.append(standing_t.c.region.in_(audience.regions))
     if audience.rsvp:
         where.append(sa.exists(sa.select(rsvp_t.c.person_id).where(
             rsvp_t.c.event_id == audience.event_id, rsvp_t.c.answer == audience.rsvp,
-            rsvp_t.c.person_id == state_t.c.person_id)))
+            rsvp_t.c.person_id == standing_t.c.person_id)))
     elif audience.event_id:  # already invited to this event: not again
         where.append(~sa.exists(sa.select(outbox_t.c.id).select_from(
             outbox_t.join(broadcast_t, outbox_t.c.broadcast_id == broadcast_t.c.id)).where(
-            outbox_t.c.person_id == state_t.c.person_id,
+            outbox_t.c.person_id == standing_t.c.person_id,
             broadcast_t.c.event_id == audience.event_id, broadcast_t.c.kind == "invite")))
     return where
 
@@ -282,9 +307,22 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
     conn.execute(sa.delete(rsvp_t).where(rsvp_t.c.person_id == source, rsvp_t.c.event_id.in_(
         sa.select(rsvp_t.c.event_id).where(rsvp_t.c.person_id == target))))
     conn.execute(sa.update(rsvp_t).where(rsvp_t.c.person_id == source).values(person_id=target))
+    # The target's standing is projected again from the merged state.
+    conn.execute(sa.delete(standing_t).where(standing_t.c.person_id == source))
+
+
+def _standings(conn: Connection, sql: BulkSql, records: Sequence[Standing]) -> None:
+    rows = {r.person_id: (r.person_id, r.region, r.timezone, r.invites, r.milestone, r.reach)
+            for r in records}  # a person's last word in the batch wins
+    conn.exec_driver_sql(
+        "INSERT INTO person_standing (person_id, region, timezone, invites, milestone, reach) "
+        f"VALUES {sql._values(1, 6)} ON CONFLICT (person_id) DO UPDATE SET "
+        "region = excluded.region, timezone = excluded.timezone, invites = excluded.invites, "
+        "milestone = excluded.milestone, reach = excluded.reach", list(rows.values()))
 
 
 RECORDS = RecordSql(
     apply=dict.fromkeys((CreateEvent, ScheduleBroadcast, CancelBroadcast, SetRsvp), _apply),
     safe=frozenset({SetRsvp, ScheduleBroadcast, CancelBroadcast}),
+    bulk={Standing: _standings},
     moves=(_move_person,))

@@ -57,22 +57,11 @@ class IdentityRow(SQLModel, table=True):
 
 class FlowState(SQLModel, table=True):
     __tablename__ = "flow_state"
-    __table_args__ = (
-        # Invite audiences: consenting people by region (the broadcast preview and fan-out).
-        sa.Index("ix_flow_state_invites", "region", "person_id",
-                 sqlite_where=sa.text("invites"), postgresql_where=sa.text("invites")),
-    )
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
     flow: str | None = Field(default=None, max_length=64)
     step: str | None = Field(default=None, max_length=64)
     data: dict[str, Any] = _json()
     updated_at: datetime = _when()
-    # Derived from `data` on every commit (bot.ports.Standing), so audiences are plain SQL.
-    region: str = Field(default="", max_length=64)
-    timezone: str = Field(default="", max_length=64)
-    invites: bool = False  # consented, and has not left the path
-    milestone: int = 0
-    reach: str = Field(default="", max_length=32)  # the network invites go to
 
 
 class ProgressEvent(SQLModel, table=True):

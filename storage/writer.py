@@ -218,10 +218,7 @@ class GroupWriter:
         at = self.sql.when(now)
         units = [i.unit for i in items if i.unit is not None]
         states = [(u.person_id, u.state.flow, u.state.step,
-                   u.state.encoded or self.sql.json(u.state.data), at,
-                   u.state.standing.region, u.state.standing.timezone,
-                   u.state.standing.invites, u.state.standing.milestone,
-                   u.state.standing.reach)
+                   u.state.encoded or self.sql.json(u.state.data), at)
                   for u in units if u.state is not None]
         if states:
             self.sql.upsert_states(conn, states)

@@ -16,6 +16,7 @@ from bot.engine import greeting
 from bot.feature import Catalog, Command, CommandClashError, Feature, menu
 from bot.flow import Transition, Turn
 from bot.model import RoomRef
+from bot.roles import ContentRole
 from bot.wiring import FEATURES, load_config, network_adapters
 from tests.harness import Harness, make_config
 
@@ -60,7 +61,8 @@ def test_an_unknown_role_is_refused_when_the_table_is_built() -> None:
     nested = Command("book", _noop, sub={"spell": spell})
     with pytest.raises(CommandClashError, match="unknown role 'wizard'"):
         Catalog([Feature("magic", commands=(nested,))])
-    granted = Feature("magic", commands=(spell,), roles={"wizard": lambda c, a: _NoWizards()})
+    granted = Feature("magic", commands=(spell,),
+                      roles={"wizard": ContentRole(lambda c: _NoWizards())})
     assert Catalog([granted]).roles == ["wizard", "organizer", "admin"]
 
 

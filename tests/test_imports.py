@@ -368,3 +368,34 @@ def test_the_cross_feature_check_sees_every_import_form(tmp_path: Path) -> None:
     assert cross_feature_imports(tmp_path) == [
         "events/invites.py:2: flows.path.state", "events/invites.py:3: flows.path.progress",
         "events/invites.py:4: flows.path", "events/invites.py:7: flows.path.records"]
+
+
+# What once lived in the core for one feature: the events feature's audience model (Standing:
+# region, invites, milestone), its quiet hours (the outbox's "quiet_tz") and mentoring's grants
+# (Directory.assignments). Features now bring them through neutral hooks (Feature.project,
+# the outbox's deferral, Feature.roles).
+FEATURE_WORDS = re.compile(r"standing|quiet|milestone|invites|region|assignment|mentor", re.I)
+FEATURE_STRINGS = re.compile(r"quiet_tz|standing", re.I)
+
+
+def core_keeping_feature_words(paths: list[Path]) -> list[str]:
+    return ([f"{path.name}:{line}: {name}" for path in paths
+             for line, name in identifiers_in(path) if FEATURE_WORDS.search(name)] +
+            [f"{path.name}:{line}: {text[:40]!r}" for path in paths
+             for line, text in names_in(path) if FEATURE_STRINGS.search(text)])
+
+
+def test_the_core_keeps_no_features_read_model_deferral_or_grants(tmp_path: Path) -> None:
+    paths = [p for p in sorted((ROOT / "bot").rglob("*.py")) if p not in FEATURE_NAMING]
+    paths += [ROOT / "storage" / f"{stem}.py"
+              for stem in ("writer", "records", "tables", "bulk", "queries")]
+    assert core_keeping_feature_words(paths) == []
+    sample = tmp_path / "sample.py"
+    sample.write_text('"""Invites wait out the night (prose may say so)."""\n'
+                      'tz = row.body.get("quiet_tz")\n'
+                      'standing = state.standing\n'
+                      'directory.assignments.add(pair)\n', encoding="utf-8")
+    hits = core_keeping_feature_words([sample])
+    assert "sample.py:2: 'quiet_tz'" in hits
+    assert "sample.py:4: assignments" in hits
+    assert {hit.split(":")[1] for hit in hits} == {"2", "3", "4"}  # not the prose

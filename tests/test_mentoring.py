@@ -11,7 +11,7 @@ import pytest
 from flows.mentoring.cases import choose_mentor
 from flows.mentoring.content import MentorProfile
 from flows.mentoring.officehours import parse_hours
-from flows.mentoring.records import MentorState
+from flows.mentoring.records import AddMentor, MentorState
 from flows.mentoring.roster import Mentor
 from tests.harness import FakeClock, Harness, make_config
 
@@ -274,21 +274,21 @@ def test_choose_mentor(mentors: list[Mentor], loads: dict[str, int],
 
 def test_the_mentor_role_comes_from_the_mentoring_features_roster() -> None:
     from bot.config import RolesConfig
-    from bot.feature import role_builders
+    from bot.feature import role_grants
     from bot.model import ExternalId, Identity, Network
     from bot.roles import Directory
     from bot.wiring import FEATURES, load_content
     from tests.harness import CONTENT
 
     content = load_content(CONTENT)
-    directory = Directory(RolesConfig(), content, builders=role_builders(FEATURES))
+    directory = Directory(RolesConfig(), content, role_grants(FEATURES))
     nadia = Identity(Network("irc"), ExternalId("nadia"), True)
     ana = Identity(Network("irc"), ExternalId("ana"), True)
     assert directory.holds("mentor", nadia)
     assert not directory.holds("mentor", Identity(Network("irc"), ExternalId("nadia"), False))
     assert not directory.holds("mentor", ana)
     assert not directory.holds("translator", nadia)  # no feature grants it: nobody holds it
-    directory.assignments.add(("lingo", "irc:ana"))  # !mentor add, recorded
+    directory.learn([AddMentor("lingo", "irc:ana")])  # !mentor add, committed
     assert directory.holds("mentor", ana)
     reloaded = directory.with_content(load_content(CONTENT))
     assert reloaded.holds("mentor", ana)
@@ -316,8 +316,7 @@ async def test_a_thousand_trials_of_simultaneous_claims_have_one_winner_each(
     async with mentoring_bot(db_url) as bot:
         mentors = [f"m{n}" for n in range(5)]
         directory = bot.running.engine.directory
-        for name in mentors:
-            directory.assignments.add(("lingo", f"irc:{name}"))
+        directory.learn([AddMentor("lingo", f"irc:{name}") for name in mentors])
         irc = bot.adapters["irc"]
         newcomers = [f"n{n}" for n in range(trials)]
         for line in ["!start", "!skip", "!skip", "!skip", "Lingo"]:

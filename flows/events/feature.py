@@ -47,4 +47,5 @@ FEATURE = Feature(
     state=EventsState,
     reads=EventsReads,
     content=content.PART,
+    project=invites.standing,
 )

@@ -23,7 +23,6 @@ from bot.durations import describe, parse_duration
 from bot.fields import is_zone, zone
 from bot.flow import Transition, Turn
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
-from bot.ports import Standing
 from bot.text import one_line
 from flows.events.broadcaster import Plan
 from flows.events.content import AUDIENCES, TRAVEL_GRANT_MILESTONE, EventFile, EventsContent
@@ -38,6 +37,7 @@ from flows.events.records import (
     Recipient,
     ScheduleBroadcast,
     SetRsvp,
+    Standing,
 )
 from flows.events.settings import EventsConfig
 from flows.events.state import EventsState, Preview
@@ -63,12 +63,13 @@ def milestone(path: PathState, content: Content) -> int:
 
 
 def standing(turn: Turn) -> Standing:
-    """What audiences select on, from the state a turn leaves (on every commit)."""
+    """What audiences select on, from the state a turn leaves (Feature.project)."""
     mine, path = turn.state(EventsState), turn.state(PathState)
     consent = mine.invites and not path.left and bool(mine.region)
     last = turn.data.get("last_room")
     reach = str(last[0]) if isinstance(last, list) and last else ""
-    return Standing(mine.region, mine.timezone, consent, milestone(path, turn.content), reach)
+    return Standing(turn.person_id, mine.region, mine.timezone, consent,
+                    milestone(path, turn.content), reach)
 
 
 def events_of(turn: Turn) -> EventsState:

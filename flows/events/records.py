@@ -80,6 +80,19 @@ class SetRsvp(Record):
 
 
 @dataclass(frozen=True)
+class Standing(Record):
+    """What audiences select on, projected from a person's state when a turn commits
+    (Feature.project); written to person_standing only when it changed."""
+
+    person_id: PersonId
+    region: str = ""
+    timezone: str = ""
+    invites: bool = False  # consented to event invites and has not left
+    milestone: int = 0  # how far along the growth path (content.AUDIENCES)
+    reach: str = ""  # the network invites go to
+
+
+@dataclass(frozen=True)
 class Audience:
     """Who an event broadcast reaches: consenting people in these regions (children
     included, already expanded), at least this far along."""
@@ -111,4 +124,6 @@ class DeliveryCounts:
 
 
 # One recipient's message for a broadcast, and the time it must wait for (quiet hours).
+# The third: the data the dispatcher's deferral (quiet hours, in the recipient's time zone)
+# checks again when the message goes; empty: none.
 Compose = Callable[["Recipient"], "tuple[Outbound, datetime | None, str]"]

@@ -37,5 +37,5 @@ FEATURE = Feature(
     cli=cli.register,
     reads=MentoringReads,
     content=content.PART,
-    roles={roster.ROLE: roster.Roster},
+    roles={roster.ROLE: roster.MentorGrants},
 )

@@ -31,6 +31,19 @@ class MentoringReads(Reads, Protocol):
     async def due_nudges(self, now: datetime, limit: int = 500) -> list[Nudge]: ...
 
 
+@runtime_checkable
+class MentorAssignments(Protocol):
+    """The mentors admins added, read once at the start (the mentor role's grants)."""
+
+    async def mentor_assignments(self) -> list[tuple[str, str]]: ...
+
+
+def assignments_of(reads: object) -> MentorAssignments:
+    if not isinstance(reads, MentorAssignments):
+        raise TypeError(f"{type(reads).__name__} lacks the mentors admins added")
+    return reads
+
+
 def reads_of(reads: Reads) -> MentoringReads:
     """The store behind a turn (or a due scan), as the mentoring feature reads it."""
     if not isinstance(reads, MentoringReads):

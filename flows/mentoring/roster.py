@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -11,8 +11,11 @@ from typing import Protocol
 from bot.content import Content
 from bot.flow import Turn
 from bot.model import ExternalId, Identity, Network
+from bot.records import Record
 from flows.mentoring.content import MentoringContent, MentorProfile
 from flows.mentoring.officehours import OfficeHours, parse_hours
+from flows.mentoring.reads import assignments_of
+from flows.mentoring.records import AddMentor
 from flows.path.api import PathContent
 
 ROLE = "mentor"
@@ -91,6 +94,26 @@ class Roster:
     def projects_of(self, mentor: Mentor) -> list[str]:
         return [p for p in self.projects
                 if any(m.key == mentor.key for m in self.mentors_of(p))]
+
+
+class MentorGrants:
+    """The mentor role in one running bot: the mentors the content lists, and those an admin
+    added (`!mentor add`: AddMentor records), loaded at the start and learned as they commit."""
+
+    def __init__(self) -> None:
+        self.assignments: set[tuple[str, str]] = set()  # (project, mentor's identity key)
+
+    async def load(self, reads: object) -> None:
+        self.assignments = set(await assignments_of(reads).mentor_assignments())
+
+    def learn(self, records: Sequence[Record]) -> bool:
+        added = {(r.project_id, r.identity_key) for r in records
+                 if isinstance(r, AddMentor)} - self.assignments
+        self.assignments |= added
+        return bool(added)
+
+    def index(self, content: Content) -> Roster:
+        return Roster(content, frozenset(self.assignments))
 
 
 def roster(turn: Turn) -> Roster:

@@ -1,0 +1,109 @@
+"""The events feature's audience read model (person_standing): projected from a person's
+state when a turn commits (Feature.project), written only when it changed; migration
+events_0002 moves it out of the core's flow_state columns and back."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import Connection
+
+from bot.model import ExternalId, Identity, Network
+from bot.ports import CommitResult, PersonState, UnitOfWork
+from flows.events.records import Audience, Standing
+from storage.migrate import alembic_config, upgrade
+from storage.repository import SqlStore
+from tests.harness import Harness, make_config
+
+MEMORY = Network("memory")
+OLD_COLUMNS = ("region", "timezone", "invites", "milestone", "reach")
+
+
+async def test_the_standing_is_written_only_when_a_turn_changes_it(db_url: str) -> None:
+    async with Harness(make_config(db_url)) as h:
+        store = h.running.store
+        commit = store.commit
+        units: list[UnitOfWork] = []
+
+        async def spy(unit: UnitOfWork) -> CommitResult:
+            units.append(unit)
+            return await commit(unit)
+
+        store.commit = spy  # type: ignore[method-assign]
+        await h.say("ana", "!region de")
+        await h.say("ana", "!invites on")
+        written = [r for u in units for r in u.records if isinstance(r, Standing)]
+        assert [(s.region, s.invites) for s in written] == [("de", False), ("de", True)]
+        assert written[-1].reach == "memory"
+        units.clear()
+        await h.say("ana", "!status")
+        await h.say("ana", "!help")
+        assert units
+        assert not [r for u in units for r in u.records if isinstance(r, Standing)]
+        assert await store.audience_counts(Audience(("de",))) == [("memory", "de", 1)]
+        await h.say("ana", "!invites off")
+        assert await store.audience_counts(Audience(("de",))) == []
+
+
+async def _downgrade(store: SqlStore, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), revision)
+
+    await store.db.write(run)
+
+
+async def test_standing_columns_move_to_the_events_table_and_back(db_url: str) -> None:
+    store = SqlStore.open(db_url, durable=False)
+    await upgrade(store.db, "events_0001")  # flow_state has the columns
+    await store.start(migrate=False)
+    people = [await store.person_for(Identity(MEMORY, ExternalId(n), True))
+              for n in ("de1", "pl1", "shy")]
+    for person in people:  # only de1's data says what the columns say: it speaks again below
+        data = {"events": {"region": "de", "invites": True, "timezone": "Europe/Berlin"},
+                "last_room": ["memory", "dm:de1", "", True]} if person == people[0] else {}
+        await store.commit(UnitOfWork(person, state=PersonState(person, None, None, data)))
+    old = {people[0]: ("de", "Europe/Berlin", True, 2, "memory"),
+           people[1]: ("pl", "", True, 0, "memory"),
+           people[2]: ("de", "", False, 1, "")}
+
+    def fill(conn: Connection) -> None:
+        for person, values in old.items():
+            conn.execute(sa.text(
+                "UPDATE flow_state SET region = :r, timezone = :t, invites = :i, "
+                "milestone = :m, reach = :n WHERE person_id = :p"),
+                dict(zip("rtimn", values, strict=True), p=person))
+
+    await store.db.write(fill)
+    await upgrade(store.db)
+
+    def standing(conn: Connection) -> dict[int, tuple[object, ...]]:
+        rows = conn.execute(sa.text(f"SELECT person_id, {', '.join(OLD_COLUMNS)} "
+                                    "FROM person_standing")).all()
+        return {r[0]: (r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows}
+
+    def columns(conn: Connection, table: str) -> set[str]:
+        return {c["name"] for c in sa.inspect(conn).get_columns(table)}
+
+    assert await store.db.read(standing) == old
+    assert not set(OLD_COLUMNS) & await store.db.read(lambda c: columns(c, "flow_state"))
+    everyone = Audience(("de", "pl"))
+    assert await store.audience_counts(everyone) == [("memory", "de", 1), ("memory", "pl", 1)]
+    assert await store.audience_counts(Audience(("de",), 2)) == [("memory", "de", 1)]
+
+    await _downgrade(store, "events_0001")
+
+    def flow_state(conn: Connection) -> dict[int, tuple[object, ...]]:
+        rows = conn.execute(sa.text(f"SELECT person_id, {', '.join(OLD_COLUMNS)} "
+                                    "FROM flow_state")).all()
+        return {r[0]: (r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows}
+
+    assert await store.db.read(flow_state) == old
+    tables = await store.db.read(lambda c: set(sa.inspect(c).get_table_names()))
+    assert "person_standing" not in tables
+    await upgrade(store.db)
+    assert await store.db.read(standing) == old
+    await store.close()
+    async with Harness(make_config(db_url)) as h:  # they carry on: still invited, still there
+        await h.say("de1", "!status")
+        assert await h.running.store.audience_counts(Audience(("de",))) == [
+            ("memory", "de", 1)]
