@@ -4,12 +4,14 @@ events_0002 moves it out of the core's flow_state columns and back."""
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Connection
 
 from bot.model import ExternalId, Identity, Network
-from bot.ports import CommitResult, PersonState, UnitOfWork
+from bot.ports import CommitResult, OutboxItem, PersonState, UnitOfWork
 from flows.events.records import Audience, Standing
 from storage.migrate import alembic_config, upgrade
 from storage.repository import SqlStore
@@ -62,6 +64,14 @@ async def test_standing_columns_move_to_the_events_table_and_back(db_url: str) -
         data = {"events": {"region": "de", "invites": True, "timezone": "Europe/Berlin"},
                 "last_room": ["memory", "dm:de1", "", True]} if person == people[0] else {}
         await store.commit(UnitOfWork(person, state=PersonState(person, None, None, data)))
+    invite = {"to": "queued", "text": "You're invited", "quiet_tz": "Europe/Berlin"}
+    await store.commit(UnitOfWork(people[0], outbox=[OutboxItem("invite:x", MEMORY, invite)]))
+
+    def bodies(conn: Connection) -> list[object]:
+        return [r[0] for r in conn.execute(sa.text("SELECT body FROM outbox")).all()]
+
+    def decoded(rows: list[object]) -> list[dict[str, object]]:
+        return [r if isinstance(r, dict) else json.loads(str(r)) for r in rows]
     old = {people[0]: ("de", "Europe/Berlin", True, 2, "memory"),
            people[1]: ("pl", "", True, 0, "memory"),
            people[2]: ("de", "", False, 1, "")}
@@ -85,6 +95,8 @@ async def test_standing_columns_move_to_the_events_table_and_back(db_url: str) -
         return {c["name"] for c in sa.inspect(conn).get_columns(table)}
 
     assert await store.db.read(standing) == old
+    renamed = {"to": "queued", "text": "You're invited", "defer": "Europe/Berlin"}
+    assert decoded(await store.db.read(bodies)) == [renamed]  # the outbox's neutral key
     assert not set(OLD_COLUMNS) & await store.db.read(lambda c: columns(c, "flow_state"))
     everyone = Audience(("de", "pl"))
     assert await store.audience_counts(everyone) == [("memory", "de", 1), ("memory", "pl", 1)]
@@ -98,6 +110,7 @@ async def test_standing_columns_move_to_the_events_table_and_back(db_url: str) -
         return {r[0]: (r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows}
 
     assert await store.db.read(flow_state) == old
+    assert decoded(await store.db.read(bodies)) == [invite]
     tables = await store.db.read(lambda c: set(sa.inspect(c).get_table_names()))
     assert "person_standing" not in tables
     await upgrade(store.db)

@@ -8,6 +8,10 @@ What invite audiences select on (region, time zone, consent to invites, mileston
 invites go to) was kept in columns of the core's flow_state. It is the events feature's
 projection of a person's state, so it moves to the feature's table person_standing: the rows
 are copied over and the columns dropped. Downgrade copies them back.
+
+Queued outbox rows named the recipient's time zone for quiet hours under the body key
+"quiet_tz"; the dispatcher now reads generic deferral data under "defer", so unsent rows are
+renamed (and back on downgrade).
 """
 from collections.abc import Sequence
 
@@ -20,6 +24,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 COLUMNS = ("region", "timezone", "invites", "milestone", "reach")
+UNSENT = ("pending", "deferred", "sending")
+outbox = sa.table("outbox", sa.column("id", sa.Integer), sa.column("body", sa.JSON),
+                  sa.column("status", sa.String))
+
+
+def _rename_body_key(old: str, new: str) -> None:
+    conn = op.get_bind()
+    rows = conn.execute(sa.select(outbox.c.id, outbox.c.body).where(
+        outbox.c.status.in_(UNSENT), sa.cast(outbox.c.body, sa.Text).like(f'%"{old}"%'))).all()
+    for row in rows:
+        body = dict(row.body)
+        if old in body:
+            body[new] = body.pop(old)
+            conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(body=body))
 
 
 def _columns() -> list[sa.Column[object]]:
@@ -48,9 +66,11 @@ def upgrade() -> None:
     with op.batch_alter_table('flow_state', schema=None) as batch_op:
         for name in COLUMNS:
             batch_op.drop_column(name)
+    _rename_body_key("quiet_tz", "defer")
 
 
 def downgrade() -> None:
+    _rename_body_key("defer", "quiet_tz")
     with op.batch_alter_table('flow_state', schema=None) as batch_op:
         for column in _columns():
             batch_op.add_column(column)
