@@ -4,9 +4,14 @@ against the real ngIRCd leaves the bot's task count bounded, and every line is a
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
+
+from adapters.irc.client import TRY_AGAIN
+from bot.ports import Outcome
 from tests.ircservers import start_server
-from tests.test_irc import BOT, IrcBot, irc_config, person
+from tests.test_irc import BOT, CHANNEL, IrcBot, irc_config, person
 
 FLOOD = 300
 
@@ -47,6 +52,36 @@ async def test_a_flood_of_300_lines_from_one_client_keeps_the_bots_tasks_bounded
             assert bot.adapter.pauses >= 1  # the full queue paused reading the socket
             assert bot.app.inbound.peak_in_flight <= 4
             assert bot.adapter.sessions == 1  # a paused read never looked like a dead link
+        await eve.close()
+    finally:
+        await server.stop()
+
+
+async def test_a_line_that_could_not_be_handled_is_logged_and_a_private_one_asked_again(
+        sqlite_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The future of a submitted line was discarded: a line that failed (the store down) got
+    no reply and no log, and IRC never sends it again."""
+    server = await start_server("ngircd")
+    try:
+        eve = await person(server.port, "eve")
+        await eve.join(CHANNEL)
+        async with IrcBot(sqlite_url, irc_config(server.port)) as bot:
+
+            async def store_down(_inbound: object) -> Outcome:
+                return Outcome.FAILED
+
+            bot.app.inbound.handle = store_down
+            with caplog.at_level(logging.WARNING, logger="adapters.irc.client"):
+                eve.say(CHANNEL, "!status")  # in a channel: logged, never answered there
+                eve.say(BOT, "!status")
+                assert await eve.reply(BOT) == TRY_AGAIN
+                with pytest.raises(TimeoutError):
+                    await eve.expect(lambda ln: ln.command == "PRIVMSG" and ln.nick == BOT,
+                                     within=0.5)
+            lost = [r.getMessage() for r in caplog.records if "could not be handled" in
+                    r.getMessage()]
+            assert len(lost) == 2
+            assert all("irc:eve" in m for m in lost)
         await eve.close()
     finally:
         await server.stop()

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import random
 import time
+from functools import partial
 
 from irc.client import Event, NickMask
 from irc.client_aio import AioReactor
@@ -44,8 +45,10 @@ from bot.model import (
 from bot.ports import (
     AdapterFatalError,
     InboundSink,
+    Outcome,
     PartSent,
     PermanentSendError,
+    SendError,
     TransientSendError,
 )
 from bot.ratelimit import TokenBucket
@@ -53,6 +56,9 @@ from bot.ratelimit import TokenBucket
 log = logging.getLogger(__name__)
 
 JOIN_WAIT_SECONDS = 5.0
+# To a person whose private line could not be handled (the store is down): IRC never sends
+# the line again, so they are asked to.
+TRY_AGAIN = "Sorry, I could not handle that just now. Please try again in a moment."
 
 
 def _plain_word(target: str) -> bool:
@@ -346,13 +352,29 @@ class IrcAdapter:
         processor = self._inbound
         if processor is None:
             return
-        processor.submit(inbound)
+        processor.submit(inbound).add_done_callback(partial(self._handled, inbound))
         transport = link.transport
         if processor.full and self._resume is None and transport is not None:
             transport.pause_reading()
             self.pauses += 1
             self._resume = asyncio.create_task(self._resume_reading(link, processor),
                                                name="irc-resume")
+
+    def _handled(self, inbound: Inbound, outcome: asyncio.Future[Outcome]) -> None:
+        """A line that failed (not committed) is logged, since IRC never sends it again; a
+        private one is answered with a request to try again (never in a channel)."""
+        if outcome.cancelled() or outcome.result() is not Outcome.FAILED:
+            return
+        log.warning("irc: the line %s from %s could not be handled and is lost (IRC does not "
+                    "send it again)", inbound.event_id, inbound.sender.key)
+        if not inbound.direct:
+            return
+        try:
+            target = self.target_of(inbound.room)
+        except SendError:
+            return
+        if not is_channel(target):
+            self.queue.add(Job(target, [TRY_AGAIN], asyncio.get_running_loop().create_future()))
 
     async def _resume_reading(self, link: IrcLink, processor: InboundProcessor) -> None:
         try:
