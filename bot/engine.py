@@ -92,6 +92,7 @@ class Engine:
         self.content = content
         self.catalog = Catalog(features)  # two claims on one word stop the start here
         self.hints = ", ".join(f.hint for f in features if f.hint)  # the features' greeting
+        self.paused = next((f.paused for f in self.catalog.features if f.paused), "")
         lacking = missing_reads(features, store)
         if lacking:
             raise TypeError(f"the store lacks what features read: {'; '.join(lacking)}")
@@ -267,8 +268,8 @@ class Engine:
             return
         if step is None or turn.data.get("paused"):
             paused = bool(turn.data.get("paused")) and step is not None
-            turn.say("You are paused. Type !resume to continue where you left off, or !help."
-                     if paused else greeting(self.hints))
+            turn.say(f"{self.paused}, or !help." if paused and self.paused
+                     else greeting(self.hints))
             return
         await self._answer(turn, step, offered)
 

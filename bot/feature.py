@@ -71,6 +71,9 @@ class Feature:
     roles: Mapping[str, RoleSource] = field(default_factory=dict)  # roles it grants
     # What the greeting suggests to someone with nothing going on ("Type !start to ...").
     hint: str = ""
+    # What someone paused on a step is told, from the feature that owns pause and resume
+    # ("You are paused. Type !resume to ..."); the core adds ", or !help.".
+    paused: str = ""
     # A per-person read model derived from the state a turn leaves (what its queries select
     # on), written with the turn's unit of work whenever it changed; None: nothing to keep.
     project: Callable[[Turn], Record | None] | None = None

@@ -349,3 +349,27 @@ def test_the_greeting_suggests_what_the_features_declare_and_the_core_names_none
     assert greeting("") == "Hi! I'm Wayfinder. Type !help to see what I can do."
     engine = (Path(__file__).resolve().parent.parent / "bot" / "engine.py").read_text()
     assert "!start" not in engine
+
+
+ENGINE = Path(__file__).resolve().parent.parent / "bot" / "engine.py"
+
+
+async def test_a_paused_person_is_told_what_the_feature_owning_pause_declares(
+        sqlite_url: str) -> None:
+    assert [f.paused for f in FEATURES if f.paused] == [  # the path's, not the core's
+        "You are paused. Type !resume to continue where you left off"]
+    assert "!resume" not in ENGINE.read_text(encoding="utf-8")
+    async with Harness(_config(sqlite_url)) as h:
+        await h.script("pia", ["!start", "!skip", "!skip", "!skip", "Pagebot", "!pause"])
+        assert await h.say("pia", "hello") == (
+            "You are paused. Type !resume to continue where you left off, or !help.")
+
+
+def test_the_readme_says_how_long_due_work_dead_letters_are_kept() -> None:
+    from bot.config import FlowsConfig
+
+    text = README.read_text(encoding="utf-8")
+    days = int(FlowsConfig().due_dead_letter_days)
+    outbox = next(line for line in text.splitlines() if line.startswith("| `wayfinder outbox`"))
+    assert f"`[flows] due_dead_letter_days`, {days}" in outbox
+    assert "due_dead_letter_days = 30" in (README.parent / "config.example.toml").read_text()

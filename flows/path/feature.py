@@ -38,4 +38,5 @@ FEATURE = Feature(
     reads=PathReads,
     content=content.PART,
     hint="Type !start to find a project and get started",
+    paused="You are paused. Type !resume to continue where you left off",
 )
