@@ -10,14 +10,13 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
 from bot.config import Config
 from bot.content import Content
 from bot.engine import Clock, Engine, utcnow
-from bot.feature import menu, role_grants
+from bot.feature import FeatureService, ServiceContext, menu, role_grants
 from bot.inbound import InboundProcessor
 from bot.model import Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
@@ -35,11 +34,7 @@ from bot.scheduler import Ticker
 from bot.wiring import FEATURES as FEATURES  # listed in wiring; still importable from here
 from bot.wiring import adapter_rates, check_features, describe_content, load_content
 from flows.account.reads import AccountReads
-from flows.events.broadcaster import Broadcaster
-from flows.events.invites import broadcast_plan
 from flows.events.reads import EventsReads
-from flows.events.records import Audience, Broadcast, Compose, ScheduleBroadcast
-from flows.events.settings import EventsConfig
 from flows.mentoring.reads import MentoringReads
 from flows.path.reads import PathReads
 from storage.migrate import is_current
@@ -76,7 +71,7 @@ class App:
     engine: Engine = field(init=False)
     inbound: InboundProcessor = field(init=False)  # every adapter's sink
     dispatcher: Dispatcher = field(init=False)
-    broadcaster: Broadcaster = field(init=False)
+    services: dict[str, FeatureService] = field(default_factory=dict, init=False)  # by feature
     reloader: ContentReloader = field(init=False)
     _watch: asyncio.Task[None] | None = field(default=None, init=False)
     _ticker: Ticker | None = field(default=None, init=False)
@@ -98,13 +93,13 @@ class App:
         await self.store.start()
         self.store.writer.on_broken = self._store_broken
         adapters = {Network(a.network): a for a in self.adapters}
-        events = self.config.settings_of(EventsConfig)
+        defer = [d for f in FEATURES if f.defer is not None and (d := f.defer(self.config))]
         self.dispatcher = Dispatcher(self.store, adapters, self.config.outbox, sleep=self.sleep,
                                      monotonic=self.monotonic, now=self.clock,
-                                     defer=quiet.until if (quiet := events.quiet) else None)
-        self.broadcaster = Broadcaster(self.store, self._plan, events.fan_out_batch,
-                                       self.dispatcher.poke, self.clock,
-                                       self.config.flows.due_max_attempts)
+                                     defer=defer[0] if defer else None)
+        context = ServiceContext(self.store, self.dispatcher.poke, self.clock, self.config,
+                                 lambda: self.engine.content)
+        self.services = {f.name: f.services(context) for f in FEATURES if f.services}
         directory = Directory(self.config.roles, content, role_grants(FEATURES))
         await directory.load(self.store)
         self.engine = Engine(
@@ -116,6 +111,8 @@ class App:
         self.inbound = InboundProcessor(self.engine.handle, self.config.inbound.max_in_flight,
                                         self.config.inbound.max_queued)
         await self.dispatcher.start()
+        for service in self.services.values():
+            await service.start()
         self.reloader = ContentReloader(self.config.content_path(), self._use_content,
                                         self._tell_organizers, load_content,
                                         partial(self.store.latest_audit_id, RELOAD_ACTION),
@@ -127,12 +124,6 @@ class App:
             if self.config.content.watch_seconds > 0:
                 self._watch = asyncio.create_task(
                     self.reloader.run(self.config.content.watch_seconds), name="content-watch")
-
-    async def _plan(self, broadcast: Broadcast, now: datetime
-                    ) -> tuple[Audience, Compose] | None:
-        # The content of this moment: an event file added or changed since the start counts.
-        return await broadcast_plan(self.store, self.engine.content, self.config)(broadcast,
-                                                                                  now)
 
     def _use_content(self, content: Content) -> None:
         self.content = content
@@ -152,16 +143,22 @@ class App:
             self.dispatcher.enqueue(result.outbox)
 
     async def tick(self) -> int:
-        """One round of due work: per-person scans, then broadcasts that came due."""
+        """One round of due work: per-person scans, then every feature's background work."""
         handled = await self.engine.scan_due()
-        handled += await self.broadcaster.run_due()
-        self.dispatcher.poke()  # quiet hours may have ended for deferred invites
+        for name, service in self.services.items():
+            try:  # one feature's failing background work never holds up another's
+                handled += await service.tick()
+            except Exception:
+                log.exception("%s: background work failed; the next tick tries again", name)
+        self.dispatcher.poke()  # a deferral may have ended for rows that waited
         return handled
 
     def _after_records(self, records: Sequence[Record]) -> None:
-        now = self.clock()
-        if any(isinstance(r, ScheduleBroadcast) and r.send_at <= now for r in records):
-            self.broadcaster.kick()
+        for name, service in self.services.items():
+            try:  # the turn is committed: its outcome stands whatever a service does
+                service.after_records(records)
+            except Exception:
+                log.exception("%s: could not take note of committed records", name)
 
     async def close(self) -> None:
         if self._ticker is not None:
@@ -171,7 +168,8 @@ class App:
             await asyncio.gather(self._watch, return_exceptions=True)
         if hasattr(self, "reloader"):  # not when the start failed before it
             await self.reloader.stop()
-        await self.broadcaster.stop()
+        for service in self.services.values():
+            await service.stop()
         if hasattr(self, "inbound"):  # not when the start failed before the engine
             await self.inbound.close(self.config.inbound.shutdown_seconds)
         flushed = await self.dispatcher.drain(self.config.outbox.shutdown_flush_seconds)

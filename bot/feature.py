@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.clikit import Register
-from bot.config import FeatureSettings
-from bot.content import ContentPart
+from bot.config import Config, FeatureSettings
+from bot.content import Content, ContentPart
 from bot.flow import DueSource, FeatureState, Flow, Handler, Transition, Turn
+from bot.outbox import DeferUntil
 from bot.records import Audit, Record
 from bot.roles import RoleGrants, RoleSource
 from bot.router import ParsedInput
@@ -55,6 +57,36 @@ class Command:
 
 
 @dataclass(frozen=True)
+class ServiceContext:
+    """What a feature's background service is given by the running bot."""
+
+    store: Any  # the store; a service narrows it to its feature's reads (a Protocol)
+    poke: Callable[[], None]  # tells the dispatcher there are new outbox rows to send
+    clock: Callable[[], datetime]
+    config: Config
+    content: Callable[[], Content]  # the content of this moment (it may be reloaded)
+
+
+class FeatureService:
+    """A feature's background work, started, ticked and stopped by the running bot; the
+    defaults do nothing, so a service overrides only what it needs."""
+
+    async def start(self) -> None:
+        """After the store, the engine and the dispatcher have started."""
+
+    async def tick(self) -> int:
+        """On every scheduler tick, after the due jobs; returns how many items it handled."""
+        return 0
+
+    def after_records(self, records: Sequence[Record]) -> None:
+        """After a turn's records have committed (e.g. start work that just came due); must
+        not block: start a task for anything slow."""
+
+    async def stop(self) -> None:
+        """Before the dispatcher drains and the store closes; cancels its own tasks."""
+
+
+@dataclass(frozen=True)
 class Feature:
     """What one package under flows/ brings: the composition root lists these."""
 
@@ -77,6 +109,11 @@ class Feature:
     # A per-person read model derived from the state a turn leaves (what its queries select
     # on), written with the turn's unit of work whenever it changed; None: nothing to keep.
     project: Callable[[Turn], Record | None] | None = None
+    # Its background work (e.g. events' broadcast fan-out), built once per running bot.
+    services: Callable[[ServiceContext], FeatureService] | None = None
+    # How the outbox defers its rows carrying data under DEFER_KEY (events' quiet hours), as
+    # configured; None from it: nothing deferred. At most one feature declares it.
+    defer: Callable[[Config], DeferUntil | None] | None = None
 
 
 def content_parts(features: Iterable[Feature]) -> list[ContentPart[Any]]:

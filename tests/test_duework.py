@@ -21,6 +21,7 @@ from bot.flow import Due, Turn
 from bot.model import PersonId
 from bot.ports import CommitResult, DueFailure, Reads, UnitOfWork
 from flows.events.records import Audience, Broadcast, Compose, ScheduleBroadcast
+from flows.events.service import BroadcastService
 from storage import duework
 from storage.repository import SqlStore
 from tests.harness import FakeClock, Harness, make_config
@@ -124,7 +125,9 @@ async def test_a_broadcast_that_keeps_failing_dies_and_the_others_go_out(
         await store.commit(UnitOfWork(PersonId(0), records=[
             ScheduleBroadcast(event, "invite", now, "test", now)
             for event in ("berlin-hack-evening", "lumen-online-sprint")]))
-        broadcaster = h.running.broadcaster
+        service = h.running.services["events"]
+        assert isinstance(service, BroadcastService)
+        broadcaster = service.broadcaster
         plan = broadcaster.plan
 
         async def poisoned_plan(broadcast: Broadcast,

@@ -3,6 +3,7 @@ sub-commands, and generates !help and the command menu from the declarations."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,9 +14,18 @@ from bot.app import command_menu
 from bot.commands_table import END, START, current, table
 from bot.config import Config
 from bot.engine import greeting
-from bot.feature import Catalog, Command, CommandClashError, Feature, menu
+from bot.feature import (
+    Catalog,
+    Command,
+    CommandClashError,
+    Feature,
+    FeatureService,
+    ServiceContext,
+    menu,
+)
 from bot.flow import Transition, Turn
 from bot.model import RoomRef
+from bot.records import Audit, Record
 from bot.roles import ContentRole
 from bot.wiring import FEATURES, load_config, network_adapters
 from tests.harness import Harness, make_config
@@ -352,6 +362,7 @@ def test_the_greeting_suggests_what_the_features_declare_and_the_core_names_none
 
 
 ENGINE = Path(__file__).resolve().parent.parent / "bot" / "engine.py"
+APP = ENGINE.parent / "app.py"
 
 
 async def test_a_paused_person_is_told_what_the_feature_owning_pause_declares(
@@ -373,3 +384,69 @@ def test_the_readme_says_how_long_due_work_dead_letters_are_kept() -> None:
     outbox = next(line for line in text.splitlines() if line.startswith("| `wayfinder outbox`"))
     assert f"`[flows] due_dead_letter_days`, {days}" in outbox
     assert "due_dead_letter_days = 30" in (README.parent / "config.example.toml").read_text()
+
+
+class _Chores(FeatureService):
+    """A toy feature's background work: what the app asked of it, in order."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+        self.calls: list[str] = []
+
+    async def start(self) -> None:
+        self.calls.append("start")
+
+    async def tick(self) -> int:
+        self.calls.append("tick")
+        self.context.poke()  # as a fan-out tells the dispatcher it queued rows
+        return 3
+
+    def after_records(self, records: Sequence[Record]) -> None:
+        self.calls.append("records:" + ",".join(type(r).__name__ for r in records))
+
+    async def stop(self) -> None:
+        self.calls.append("stop")
+
+
+class _Broken(FeatureService):
+    async def tick(self) -> int:
+        raise RuntimeError("disk on fire")
+
+    def after_records(self, records: Sequence[Record]) -> None:
+        raise RuntimeError("disk on fire")
+
+
+async def _chore(turn: Turn) -> Transition:
+    turn.record(Audit(turn.sender.key, "chore", "", turn.now))
+    turn.say("Noted.")
+    return None
+
+
+async def test_a_features_service_is_started_ticked_kicked_and_stopped_by_the_app(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[_Chores] = []
+
+    def services(context: ServiceContext) -> _Chores:
+        built.append(_Chores(context))
+        return built[-1]
+
+    chores = Feature("chores", commands=(Command("chore", _chore),), services=services)
+    broken = Feature("broken", services=lambda _context: _Broken())
+    monkeypatch.setattr("bot.app.FEATURES",  # no edit of bot/app.py
+                        (*FEATURES, broken, chores))
+    async with Harness(_config(sqlite_url)) as h:
+        [service] = built
+        assert service.calls == ["start"]
+        assert service.context.store is h.running.store
+        assert service.context.content() is h.running.engine.content
+        assert service.context.clock() == h.clock()
+        assert await h.tick() == 3  # the only due work: the toy's, after a broken one's
+        assert service.calls == ["start", "tick"]
+        assert await h.say("ann", "!chore") == "Noted."  # committed, whatever "broken" does
+        assert service.calls[-1].startswith("records:Audit")  # after the commit
+    assert service.calls[-1] == "stop"
+    assert len(built) == 1
+    app = APP.read_text(encoding="utf-8")  # names no feature's background work
+    assert "Broadcaster" not in app
+    assert "EventsConfig" not in app
+    assert [f.name for f in FEATURES if f.defer] == ["events"]  # its quiet hours

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.feature import Command, Feature
 from flows.events import cli, content, invites
 from flows.events.reads import EventsReads
+from flows.events.service import BroadcastService, quiet_hours
 from flows.events.settings import EventsConfig
 from flows.events.state import EventsState
 
@@ -43,6 +44,8 @@ FEATURE = Feature(
                 }),
     ),
     settings=EventsConfig,
+    services=BroadcastService,
+    defer=quiet_hours,
     cli=cli.register,
     state=EventsState,
     reads=EventsReads,
