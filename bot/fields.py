@@ -20,7 +20,7 @@ def zone(name: str) -> ZoneInfo:
     """A time zone by IANA name; ValueError with a readable reason if there is none."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
         raise ValueError(f"unknown time zone {name!r}; use an IANA name such as "
                          "Europe/Berlin") from None
 

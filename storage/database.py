@@ -37,15 +37,21 @@ DATA_ERRORS = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError,
 DATA_SQLSTATES = ("22", "23", "21", "42", "44", "0A", "P0")
 
 
+class StoreIOError(OSError):
+    """An OSError raised while reaching the store (a refused or dropped connection, a file
+    that cannot be opened). Only these count as the store's: an OSError a flow raises on its
+    own (a bad time zone name, a missing file) is the flow's, answered like any bug."""
+
+
 def store_failure(exc: BaseException) -> bool:
     """Whether `exc` is about the store (cannot open, write or reach it, locked, full) rather
-    than about the data one unit of work gave it."""
+    than about the data one unit of work gave it, or about code that is not the store's."""
     if isinstance(exc, DATA_ERRORS):
         return False
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
     if isinstance(sqlstate, str) and sqlstate[:2] in DATA_SQLSTATES:
         return False
-    return isinstance(exc, sa_exc.DBAPIError | OSError)
+    return isinstance(exc, sa_exc.DBAPIError | StoreIOError)
 
 
 # SQLite primary result codes that mean the file itself is unusable: READONLY, IOERR,
@@ -137,6 +143,12 @@ class Database:
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` in one write transaction, committed when it returns."""
+        try:
+            return await self._write(fn)
+        except OSError as exc:
+            raise _store_io(exc) from exc
+
+    async def _write(self, fn: Callable[[Connection], T]) -> T:
         if self._async is not None:
             async with self._async.begin() as conn:
                 return await conn.run_sync(fn)
@@ -152,6 +164,12 @@ class Database:
             return fn(self._writer_conn)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
+        try:
+            return await self._read(fn)
+        except OSError as exc:
+            raise _store_io(exc) from exc
+
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
         if self._async is not None:
             async with self._async.connect() as conn:
                 return await conn.run_sync(fn)
@@ -177,6 +195,12 @@ class Database:
             if engine is not None and pool is not None:
                 await loop.run_in_executor(pool, engine.dispose)
                 pool.shutdown(wait=False)
+
+
+def _store_io(exc: OSError) -> StoreIOError:
+    if isinstance(exc, StoreIOError):
+        return exc
+    return StoreIOError(str(exc) or type(exc).__name__)
 
 
 def open_database(url: str, durable: bool = True) -> Database:

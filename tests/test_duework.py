@@ -90,6 +90,36 @@ async def test_a_poisoned_due_item_dies_after_n_ticks_and_never_blocks_the_other
     assert "the task this refers to is gone" in result.stdout
 
 
+async def test_due_work_raising_an_oserror_is_counted_and_dead_lettered_not_taken_for_the_store(
+        sqlite_url: str) -> None:
+    """Any OSError counted as the store's: a handler raising one was never counted, so it ran
+    (and failed) on every tick forever instead of becoming a dead letter after N."""
+    config = make_config(sqlite_url, flows={"due_max_attempts": 2})
+    runs = 0
+
+    async def missing_file(turn: Turn) -> None:
+        nonlocal runs
+        runs += 1
+        raise FileNotFoundError(2, "No such file or directory", "/gone/handout.pdf")
+
+    async with Harness(config) as h:
+        await h.say("ann", "hello")
+        store = h.running.store
+        ann = await store.person_for(h.adapters["memory"].identity("ann"))
+
+        async def source(reads: Reads, now: datetime, config: Config) -> list[Due]:
+            return [Due(ann, "handout:ann", missing_file)]
+
+        h.running.engine.due_sources = [source]
+        for _ in range(4):
+            await h.tick()
+        assert runs == 2
+        failure = (await store.due_failures())["handout:ann"]
+        assert failure.dead
+        assert failure.attempts == 2
+        assert "FileNotFoundError" in failure.last_error
+
+
 async def test_a_due_item_that_recovers_forgets_its_failures(sqlite_url: str) -> None:
     failures_left = 2
 

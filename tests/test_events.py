@@ -62,6 +62,17 @@ async def test_region_and_consent_are_explicit(sqlite_url: str) -> None:
         assert "Europe/Lisbon" in await h.say("ana", "!timezone Europe/Lisbon")
 
 
+async def test_a_time_zone_area_that_is_a_directory_gets_a_not_a_time_zone_reply(
+        sqlite_url: str) -> None:
+    """ZoneInfo("America") raises IsADirectoryError, which bot.fields.zone let through: the
+    engine took the OSError for a store failure and `!timezone America` was never answered."""
+    async with Harness(events_config(sqlite_url)) as h:
+        await consent(h, "ana", "de")
+        reply = await h.say("ana", "!timezone America")
+        assert "'America' is not a time zone I know" in reply
+        assert "Europe/Lisbon" in await h.say("ana", "!timezone Europe/Lisbon")
+
+
 async def test_an_organizer_previews_confirms_and_follows_a_broadcast(db_url: str) -> None:
     async with Harness(events_config(db_url)) as h:
         await consent(h, "de1", "de")

@@ -230,3 +230,47 @@ async def test_a_store_failure_inside_a_flow_is_failed_not_apologised_for_and_co
         "Sorry, something went wrong on my side. Nothing was lost; please try again, or type "
         "!help.", "0 so far"]  # said once: the duplicate's turn was not committed
     assert runs == 4  # failed, the bug, committed, and the duplicate the inbox recognised
+
+
+async def test_an_oserror_raised_by_a_flow_is_apologised_for_and_committed_not_refetched(
+        bot: Harness) -> None:
+    """Any OSError counted as the store's, so a flow raising one (IsADirectoryError from
+    ZoneInfo("America")) was FAILED, never answered, and Telegram fetched it forever."""
+    memory = bot.adapters["memory"]
+
+    async def broken(turn: Turn) -> None:
+        raise IsADirectoryError(21, "Is a directory", "/usr/share/zoneinfo/America")
+
+    bot.running.engine.catalog._by_word["status"] = Entry("test", Command("status", broken))
+    status = bot.inbound("lou", "!status")
+    assert await memory.deliver(status) is Outcome.COMMITTED
+    await bot.running.dispatcher.drain(10)
+    assert [s.text for s in memory.sent] == [
+        "Sorry, something went wrong on my side. Nothing was lost; please try again, or type "
+        "!help."]
+    assert await memory.deliver(status) is Outcome.DUPLICATE
+
+
+async def test_an_oserror_reaching_the_store_is_still_a_store_failure_and_failed(
+        bot: Harness) -> None:
+    memory = bot.adapters["memory"]
+    db = bot.running.store.db
+    real = db._read
+    refused = [ConnectionRefusedError(111, "Connect call failed")]
+
+    async def unreachable(fn: object) -> object:
+        if refused:
+            raise refused.pop()
+        return await real(fn)  # type: ignore[arg-type]
+
+    async def counted(turn: Turn) -> None:
+        turn.say(f"{await turn.reads.events_since(turn.person_id, 'x', turn.now)} so far")
+
+    bot.running.engine.catalog._by_word["status"] = Entry("test", Command("status", counted))
+    await bot.say("max", "hello")
+    db._read = unreachable  # type: ignore[method-assign,assignment]
+    status = bot.inbound("max", "!status")
+    assert await memory.deliver(status) is Outcome.FAILED  # not confirmed: fetched again
+    assert await memory.deliver(status) is Outcome.COMMITTED
+    await bot.running.dispatcher.drain(10)
+    assert memory.sent[-1].text == "0 so far"
