@@ -332,6 +332,17 @@ async def test_a_newcomers_release_was_refused_as_for_mentors_only(sqlite_url: s
                                                   "Type !task for one.")
 
 
+async def test_a_mentors_old_release_code_points_to_handback_not_to_tasks(
+        sqlite_url: str) -> None:
+    """Regression: a mentor typing the old `!release CODE` was told "You have no task reserved
+    at the moment. Type !task for one.", which says nothing about the case."""
+    async with Harness(_config(sqlite_url)) as h:
+        assert await h.say("nia", "!release K7M2Q") == (
+            "To hand a case back, use !handback CODE.")
+        assert await h.say("nia", "!release") == ("You have no task reserved at the moment. "
+                                                  "Type !task for one.")
+
+
 async def test_the_bot_does_not_start_when_two_features_claim_one_word(
         sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     greedy = Feature("greedy", commands=(Command("stuck", _noop),))

@@ -149,6 +149,8 @@ async def release_command(turn: Turn) -> Transition:
     if path_of(turn).task:
         turn.say("Your task is still reserved for you. To give it back, type !release on its "
                  "own" + (" after !resume." if turn.data.get("paused") else "."))
+    elif turn.input.args.strip():  # a mentor's old `!release CODE`
+        turn.say("To hand a case back, use !handback CODE.")
     else:
         turn.say("You have no task reserved at the moment. Type !task for one.")
     return None
