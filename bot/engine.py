@@ -87,6 +87,7 @@ class Engine:
         clock: Clock = utcnow,
         rates: Mapping[str, Rate] | None = None,
         after_records: AfterRecords | None = None,
+        reach_privately: Callable[[str], str] | None = None,
     ) -> None:
         self.store = store
         self.content = content
@@ -108,6 +109,7 @@ class Engine:
         self.projections = [(f.name, f.project) for f in features if f.project is not None]
         self.rates = dict(rates or {})
         self.after_records = after_records
+        self.reach_privately = reach_privately or (lambda network: "")  # asked per turn
         self.locks = KeyedLocks()
         self._people: dict[Identity, PersonId] = {}
         self._states: OrderedDict[PersonId, PersonState] = OrderedDict()
@@ -210,7 +212,8 @@ class Engine:
                     content=self.content, reads=self.store, config=self.config,
                     directory=self.directory, now=self.clock(),
                     networks=self.networks, rates=self.rates, flow=state.flow, step=state.step,
-                    catalog=self.catalog, projected=state.projected)
+                    catalog=self.catalog, projected=state.projected,
+                    reach_privately=self.reach_privately(inbound.network))
 
     def use_content(self, content: Content) -> None:
         """Swap in reloaded content. A turn takes its Content and Directory once, when it

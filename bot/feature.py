@@ -291,15 +291,31 @@ def unknown_sub(command: Command, word: str) -> str:
             "Type !help for more.")
 
 
-def answerable(turn: Turn, command: Command, action: str) -> bool:
+def answerable(turn: Turn, command: Command, said: str) -> bool:
     """A private command is answered only where the reply goes to this person alone: decided
     by the reply's room, not by how the message came in (a command typed in a channel may be
-    answered in a private message; a thread of a shared room is read by everyone in it)."""
+    answered in a private message; a thread of a shared room is read by everyone in it).
+
+    The refusal names what the person typed (`said`), quotes the line to send again, and the
+    network's way to reach the bot privately (Capabilities.reach_privately)."""
     if not command.private or turn.room.direct:
         return True
-    turn.say(f"I answer !{action} only in a direct conversation, so that others can't "
-             "see it: please send it to me directly.")
+    line = turn.input.text
+    if line[:1].isalnum():  # `bot: stuck ...`: resend it as a command of its own
+        line = f"!{turn.input.command} {turn.input.args}".strip()
+    route = turn.reach_privately or "send me: {line}"
+    turn.say(f"I answer !{said} only in a private conversation, so that others can't see it. "
+             f"Please {route.replace('{line}', line)}")
     return False
+
+
+def _said(turn: Turn, command: Command) -> str:
+    """The command word as the person typed it: `help me` when `!help me, ...` asks `!stuck`."""
+    typed = turn.input.command
+    if typed in command.words:
+        return typed
+    first = turn.input.args.split(" ", 1)[0].rstrip(",:;.!-")
+    return f"{typed} {first}".strip() if typed else command.name
 
 
 async def perform(turn: Turn, command: Command) -> Transition:
@@ -308,7 +324,8 @@ async def perform(turn: Turn, command: Command) -> Transition:
     action = typed if typed in command.words else command.name  # `!help me` asks `!stuck`
     if not authorize(turn, command, action):
         return None
-    if not answerable(turn, command, action):
+    said = _said(turn, command)
+    if not answerable(turn, command, said):
         return None
     if command.sub:
         word, _, rest = turn.input.args.strip().partition(" ")
@@ -316,7 +333,7 @@ async def perform(turn: Turn, command: Command) -> Transition:
         if sub is not None:
             if not authorize(turn, sub, f"{action} {sub.name}"):
                 return None
-            if not answerable(turn, sub, f"{action} {sub.name}"):
+            if not answerable(turn, sub, f"{said} {word}"):
                 return None
             turn.input = ParsedInput(turn.input.command, rest.strip(), turn.input.text)
             return await sub.run(turn)

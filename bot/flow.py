@@ -99,6 +99,7 @@ class Turn:
     now: datetime
     networks: frozenset[str] = frozenset()  # networks with a running adapter
     rates: Mapping[str, Rate] = field(default_factory=dict)  # their outgoing limits
+    reach_privately: str = ""  # this network's Capabilities.reach_privately
     flow: str | None = None
     step: str | None = None
     step_commands: tuple[str, ...] = ()

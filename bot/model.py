@@ -121,6 +121,9 @@ class Capabilities:
     command_prefixes: tuple[str, ...] = ("!",)
     rate: Rate | None = None  # outgoing limit for the whole connection; None: unlimited
     idempotent: bool = False  # the network drops a resend with the same key (Matrix txn ids)
+    # How to message the bot privately from a shared room, `{line}` standing for the text to
+    # send ("/msg bot {line}"); empty: no route to name beyond "send me: {line}".
+    reach_privately: str = ""
 
 
 def room_to_json(room: RoomRef) -> list[Any]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.memory import MemoryAdapter
 from bot import commands_table
 from bot.app import command_menu
 from bot.commands_table import END, START, current, table
@@ -24,7 +25,7 @@ from bot.feature import (
     menu,
 )
 from bot.flow import Transition, Turn
-from bot.model import RoomRef
+from bot.model import Capabilities, Network, RoomRef
 from bot.records import Audit, Record
 from bot.roles import ContentRole
 from bot.wiring import FEATURES, load_config, network_adapters
@@ -190,13 +191,13 @@ async def test_a_private_command_is_answered_only_in_a_direct_conversation(
     """Regression: a !link code said in a shared channel could be redeemed by anyone there."""
     async with Harness(_config(sqlite_url)) as h:
         reply = await h.say("lea", "!link", room="#general", direct=False)
-        assert reply == ("I answer !link only in a direct conversation, so that others can't "
-                         "see it: please send it to me directly.")
+        assert reply == ("I answer !link only in a private conversation, so that others can't "
+                         "see it. Please send me: !link")
         assert "Your link code is" in await h.say("lea", "!link")
         assert "!status" not in reply
         assert await h.say("lea", "!status", room="#general", direct=False) == (
-            "I answer !status only in a direct conversation, so that others can't see it: "
-            "please send it to me directly.")  # a person's path is theirs
+            "I answer !status only in a private conversation, so that others can't see it. "
+            "Please send me: !status")  # a person's path is theirs
         assert "Your path:" in await h.say("lea", "!status")
 
 
@@ -209,7 +210,7 @@ async def test_a_private_answer_never_goes_to_a_thread_of_a_shared_room(sqlite_u
         assert thread.direct
         assert not thread.room.direct
         (reply,) = await h.send(thread)
-        assert reply.msg.text.startswith("I answer !link only in a direct conversation")
+        assert reply.msg.text.startswith("I answer !link only in a private conversation")
         assert "code" not in reply.msg.text.lower()
 
 
@@ -244,9 +245,31 @@ async def test_a_private_sub_command_is_refused_in_a_shared_room(
     async with Harness(_config(sqlite_url)) as h:
         assert await h.say("lea", "!vault", room="#general", direct=False) == "usage"
         assert await h.say("lea", "!vault open", room="#general", direct=False) == (
-            "I answer !vault open only in a direct conversation, so that others can't see it: "
-            "please send it to me directly.")
+            "I answer !vault open only in a private conversation, so that others can't see it. "
+            "Please send me: !vault open")
         assert await h.say("lea", "!vault open") == "the secret"
+
+
+async def test_a_refused_private_command_did_not_say_how_to_reach_the_bot(
+        sqlite_url: str) -> None:
+    """Regression: `!stuck my tests fail` in a channel was refused with "please send it to me
+    directly": no way named, the words dropped, and `!help me, ...` called "!stuck"."""
+    irc = MemoryAdapter(Network("irc"), Capabilities(reach_privately="type /msg wf {line}"))
+    async with Harness(_config(sqlite_url), adapters=[irc, MemoryAdapter()]) as h:
+        assert await h.say("ana", "!stuck my tests fail", "irc", room="#general",
+                           direct=False) == (
+            "I answer !stuck only in a private conversation, so that others can't see it. "
+            "Please type /msg wf !stuck my tests fail")
+        assert await h.say("ana", "!help me, my tests fail", "irc", room="#general",
+                           direct=False) == (
+            "I answer !help me only in a private conversation, so that others can't see it. "
+            "Please type /msg wf !help me, my tests fail")
+        reply = await h.say("ana", "wayfinder: stuck my tests fail", "irc", room="#general",
+                            direct=False)
+        assert reply.endswith("Please type /msg wf !stuck my tests fail")
+        assert await h.say("bo", "!stuck my tests fail", room="#general", direct=False) == (
+            "I answer !stuck only in a private conversation, so that others can't see it. "
+            "Please send me: !stuck my tests fail")  # no route declared: the line alone
 
 
 def _private(command: Command, prefix: str = "") -> list[str]:
@@ -278,7 +301,7 @@ async def test_personal_data_was_answered_in_a_shared_room(sqlite_url: str) -> N
         for who, network, text, word in [
                 ("ana", "irc", "!status", "status"),
                 ("ana", "irc", "!stuck git fails", "stuck"),
-                ("ana", "irc", "!help me, git fails", "stuck"),
+                ("ana", "irc", "!help me, git fails", "help me"),  # the words typed
                 ("ana", "irc", "!region", "region"),
                 ("ana", "irc", "!timezone Europe/Berlin", "timezone"),
                 ("ana", "irc", "!invites on", "invites"),
@@ -291,8 +314,8 @@ async def test_personal_data_was_answered_in_a_shared_room(sqlite_url: str) -> N
                 (mentor, "matrix", "!handback K7M2Q", "handback"),
                 (mentor, "matrix", "!resolve K7M2Q", "resolve")]:
             reply = await h.say(who, text, network, room="#general", direct=False)
-            assert reply == (f"I answer !{word} only in a direct conversation, so that others "
-                             "can't see it: please send it to me directly."), text
+            assert reply == (f"I answer !{word} only in a private conversation, so that others "
+                             f"can't see it. Please send me: {text}"), text
         assert "I've asked Amara" in await h.say("ana", "!stuck git fails", "irc")  # not before
         assert "Your path:" in await h.say("ana", "!status", "irc")
 

@@ -55,3 +55,20 @@ async def test_a_slow_chat_does_not_hold_up_the_other_chats_of_its_batch(api: Bo
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_the_adapter_names_its_private_chat_once_it_knows_its_username(
+        api: BotApi) -> None:
+    async def handle(inbound: Inbound) -> Outcome:
+        return Outcome.COMMITTED
+
+    adapter = TelegramAdapter(telegram_config(api), api.token)
+    assert adapter.capabilities.reach_privately == ""
+    running = asyncio.create_task(adapter.run(InboundProcessor(handle)))
+    try:
+        await api.wait_until(lambda: adapter.capabilities.reach_privately != "", within=5)
+        assert "https://t.me/wayfinder_test_bot " in adapter.capabilities.reach_privately
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

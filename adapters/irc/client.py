@@ -82,7 +82,8 @@ class IrcAdapter:
         self.config = config
         self.sasl = (config.sasl_account, sasl_password) if config.sasl_account else None
         self.capabilities = Capabilities(buttons=False, html=False, max_len=400,
-                                         command_prefixes=("!",))
+                                         command_prefixes=("!",),
+                                         reach_privately=f"type /msg {config.nick} {{line}}")
         self.bucket = TokenBucket(Rate(config.lines_per_second, config.burst))
         self.queue = LineQueue()
         self.roster = Roster()

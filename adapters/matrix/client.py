@@ -107,8 +107,10 @@ class MatrixAdapter:
         self.secret = secret
         self.secret_is_token = secret_is_token
         self.pickle_key = pickle_key
-        self.capabilities = Capabilities(html=True, max_len=30_000, idempotent=True,
-                                         rate=Rate(config.messages_per_second, 10))
+        self.capabilities = Capabilities(
+            html=True, max_len=30_000, idempotent=True,
+            rate=Rate(config.messages_per_second, 10),
+            reach_privately=f"send it in a direct message to {config.user_id}: {{line}}")
         self.files = MatrixFiles(Path(config.store_path))
         self.client: AsyncClient | None = None
         self.ready = asyncio.Event()

@@ -19,7 +19,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -118,6 +118,12 @@ def _retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def private_route(username: str) -> str:
+    """Capabilities.reach_privately: the bot's private chat, by its t.me link."""
+    return (f"open https://t.me/{username} (tap Start if asked) and send: {{line}}"
+            if username else "")
+
+
 class TelegramAdapter:
     network = TELEGRAM
 
@@ -160,6 +166,8 @@ class TelegramAdapter:
         await self.bot.initialize()
         try:
             self.username = self.bot.username
+            self.capabilities = replace(self.capabilities, reach_privately=private_route(
+                self.username))
             if self.menu:
                 with contextlib.suppress(NetworkError):
                     await self.bot.set_my_commands(self.menu)
