@@ -40,6 +40,10 @@ from bot.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
+
+class _StoreWriteError(Exception):
+    """Recording a sent part failed because of the store: not the adapter's attempt."""
+
 Sleep = Callable[[float], Awaitable[None]]
 # A row may carry, under DEFER_KEY, data for a deferral the composition root supplies (a
 # feature's policy, opaque here): (now, data) -> the time it must wait for, or None.
@@ -261,7 +265,12 @@ class Dispatcher:
             """Kept before the next part goes: a retry, even after a crash, sends the rest."""
             nonlocal parts_done
             parts_done = count
-            await self.store.mark_parts(row.id, count)
+            try:
+                await self.store.mark_parts(row.id, count)
+            except Exception as exc:
+                if self.store.is_store_failure(exc):
+                    raise _StoreWriteError from exc
+                raise
             if bucket is not None:
                 await bucket.acquire()  # every part is a message under the network's rate
 
@@ -284,6 +293,9 @@ class Dispatcher:
                     await parted.send_parts(message, row.idempotency_key, parts_done, part_sent)
                 else:
                     await adapter.send(message, row.idempotency_key)
+            except _StoreWriteError as failed:
+                return self._store_failed(replace(row, attempts=attempts, message=message,
+                                                  parts_sent=parts_done), failed.__cause__)
             except PermanentSendError as exc:
                 await self._dead(row, f"permanent: {exc}")
                 return False
@@ -301,7 +313,10 @@ class Dispatcher:
                     if attempts >= self.config.max_attempts:
                         await self._dead(row, f"gave up after {attempts} attempts: {exc}")
                         return False
-                    await self.store.mark_retry(row.id, str(exc))
+                    if not await self._mark_retry(row, str(exc)):
+                        return self._store_failed(replace(row, attempts=attempts - 1,
+                                                          message=message,
+                                                          parts_sent=parts_done), None)
                 if retry_after is not None and bucket is not None:
                     bucket.pause(retry_after)  # the whole connection waits, not only this row
                 else:
@@ -316,7 +331,10 @@ class Dispatcher:
                 if attempts >= self.config.max_attempts:
                     await self._dead(row, f"gave up after {attempts} attempts: {reason}")
                     return False
-                await self.store.mark_retry(row.id, reason)
+                if not await self._mark_retry(row, reason):
+                    return self._store_failed(replace(row, attempts=attempts - 1,
+                                                      message=message, parts_sent=parts_done),
+                                              None)
                 # Set aside, not retried in place: the rest of its lane goes on meanwhile.
                 self._retry_later(replace(row, attempts=attempts, message=message,
                                           parts_sent=parts_done),
@@ -327,6 +345,27 @@ class Dispatcher:
             self._unmarked.add(row.id)
             self._sent_event.set()
             return False
+
+    async def _mark_retry(self, row: OutboxRow, reason: str) -> bool:
+        """Count a failed attempt; False if the store could not (then it is not counted)."""
+        try:
+            await self.store.mark_retry(row.id, reason)
+        except Exception as exc:
+            if not self.store.is_store_failure(exc):
+                raise
+            log.warning("outbox row %d to %s: could not count the failed attempt: %s",
+                        row.id, row.network, exc)
+            return False
+        return True
+
+    def _store_failed(self, row: OutboxRow, exc: BaseException | None) -> bool:
+        """A store write while sending failed: the store's fault, not the adapter's, so it
+        costs the row no attempt; it is set aside and tried again after a back-off."""
+        if exc is not None:
+            log.warning("outbox row %d to %s: the store failed (%s); not counted as an "
+                        "attempt, trying again later", row.id, row.network, exc)
+        self._retry_later(row, self._backoff(max(row.attempts, 1)))
+        return True
 
     def _retry_later(self, row: OutboxRow, delay: float) -> None:
         async def wait_then_queue() -> None:

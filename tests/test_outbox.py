@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from adapters.memory import MemoryAdapter, SplittingMemoryAdapter
 from bot.config import OutboxConfig
@@ -261,3 +263,32 @@ async def test_a_press_is_acknowledged_with_its_committed_turn_and_only_once(
         assert await bot.send(inbound) == []  # redelivered: a duplicate, nothing sent again
         rows = await bot.running.store.pending_outbox()
         assert rows == []  # durable rows, all sent
+
+
+async def test_a_store_failure_recording_a_sent_part_is_not_charged_to_the_adapter(
+        store: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
+    """A failed mark_parts (the store locked) while sending was counted as the adapter's
+    attempt: with one attempt allowed, the message became a dead letter half sent."""
+    adapter = SplittingMemoryAdapter(Network("irc"))
+    await _queue(store, "irc", [FOUR_PARTS])
+    real = store.mark_parts
+    failures = [OperationalError("UPDATE outbox ...", {},
+                                 sqlite3.OperationalError("database is locked"))]
+
+    async def locked_once(outbox_id: int, parts_sent: int) -> None:
+        if parts_sent == 2 and failures:
+            raise failures.pop()
+        await real(outbox_id, parts_sent)
+
+    store.mark_parts = locked_once  # type: ignore[method-assign]
+    one_try = OutboxConfig(first_retry_seconds=0.01, max_retry_seconds=0.05, max_attempts=1)
+    dispatcher = Dispatcher(store, {adapter.network: adapter}, one_try)
+    await dispatcher.start()
+    assert await dispatcher.drain(5)
+    await dispatcher.stop()
+    assert not failures
+    assert [s.text for s in adapter.sent] == [
+        "part one..", "part two..", "partthree.", "part four."]  # each once, in order
+    assert await store.outbox_counts() == {"sent": 1}
+    assert dispatcher.dead == 0
+    assert "not counted as an attempt" in caplog.text
