@@ -349,13 +349,29 @@ def _line(prefix: str, command: Command) -> str:
     return f"  !{prefix}{command.name}{usage}: {command.summary}"
 
 
-def command_lines(command: Command, prefix: str = "") -> list[str]:
-    """A command's help lines: itself, then each listed sub-command."""
-    lines = [_line(prefix, command)] if command.summary else []
+PRIVATELY = "in a private chat with me"
+
+
+def command_lines(command: Command, prefix: str = "", shared: bool = False) -> list[str]:
+    """A command's help lines: itself, then each listed sub-command. In a `shared` room a
+    private sub-command of a public command says where it is answered."""
+    mark = f" ({PRIVATELY})" if shared and command.private and prefix else ""
+    lines = [_line(prefix, command) + mark] if command.summary else []
     for sub in command.sub.values():
         if sub.listed:
-            lines.extend(command_lines(sub, f"{prefix}{command.name} "))
+            lines.extend(command_lines(sub, f"{prefix}{command.name} ", shared and not
+                                       command.private))
     return lines
+
+
+def _section(commands: Sequence[Command], shared: bool) -> list[str]:
+    """A list of commands; in a shared room the private ones come last, under their own
+    heading (they are refused there)."""
+    if not shared:
+        return [line for c in commands for line in command_lines(c)]
+    lines = [line for c in commands if not c.private for line in command_lines(c, "", True)]
+    private = [line for c in commands if c.private for line in command_lines(c)]
+    return lines + ([f"Only {PRIVATELY}:", *private] if private else [])
 
 
 def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
@@ -371,15 +387,14 @@ def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
         if choices:
             lines.append("  or answer with a number (1, !1) or the option's word")
         lines.append("")
+    shared = not turn.room.direct
     lines.append("Commands that work anywhere:")
-    for command in anywhere:
-        lines.extend(command_lines(command))
+    lines.extend(_section(anywhere, shared))
     for role in catalog.roles:
         mine = catalog.listed(role)
         if mine and allowed(turn, role):
             lines += ["", f"For {role}s:"]
-            for command in mine:
-                lines.extend(command_lines(command))
+            lines.extend(_section(mine, shared))
     return "\n".join(lines)
 
 

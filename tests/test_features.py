@@ -150,6 +150,26 @@ async def test_help_lists_only_what_the_persons_roles_allow(sqlite_url: str) -> 
         assert "For mentors" not in organizer
 
 
+async def test_help_in_a_shared_room_listed_private_commands_as_if_answered_there(
+        sqlite_url: str) -> None:
+    """Regression: !help in a channel listed !status and !link beside the others, and each
+    was then refused there."""
+    async with Harness(_config(sqlite_url)) as h:
+        shared = await h.say(ORGANIZER, "!help", room="#general", direct=False)
+        public, _, private = shared.partition("\nOnly in a private chat with me:\n")
+        for word in ("status", "link", "stuck"):
+            assert f"  !{word}" in private
+        assert "!status" not in public.partition("For organizers:")[0]
+        assert "  !help" in public
+        assert "  !start" in public
+        assert "  !event export EVENT: " in shared
+        export = next(line for line in shared.splitlines() if "!event export" in line)
+        assert export.endswith("(in a private chat with me)")  # a private sub-command
+        direct = await h.say(ORGANIZER, "!help")
+        assert "private chat" not in direct
+        assert "  !status" in direct.partition("For organizers:")[0]
+
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
