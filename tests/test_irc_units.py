@@ -206,3 +206,35 @@ async def test_a_send_cancelled_while_its_line_waits_for_a_token_writes_nothing_
     writer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await writer
+
+
+async def test_a_protocol_line_cleared_by_a_new_link_while_waiting_for_a_token_is_not_sent(
+        ) -> None:
+    """The writer peeked a protocol line and waited for a token; a new session cleared the
+    protocol lines meanwhile. It sent the stale line on the new link, then `written(None)`
+    popped the next session's unwritten line, or raised IndexError and killed the writer."""
+    adapter = IrcAdapter(IrcConfig())
+    gate, wire = Gate(), WrittenLines()
+    adapter.bucket = gate  # type: ignore[assignment]
+    adapter.link = wire  # type: ignore[assignment]
+    adapter.online.set()
+    adapter.ready.set()
+    adapter.queue.control("JOIN #old")
+    writer = asyncio.create_task(adapter._write_loop())
+    await asyncio.sleep(0.01)  # the writer took "JOIN #old" and waits for a token
+    adapter.queue.clear_control()  # a new session starts
+    gate.tokens.put_nowait(None)
+    await asyncio.sleep(0.01)
+    assert wire.lines == []
+    assert not writer.done()  # no IndexError from an empty queue
+    adapter.queue.control("JOIN #new")  # the new session's own line is written, once
+    adapter.queue.control("WHO #new")
+    gate.tokens.put_nowait(None)
+    gate.tokens.put_nowait(None)
+    await asyncio.sleep(0.01)
+    assert wire.lines == ["JOIN #new", "WHO #new"]
+    assert len(adapter.queue) == 0
+    assert not writer.done()
+    writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writer

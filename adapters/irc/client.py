@@ -221,6 +221,7 @@ class IrcAdapter:
         while True:
             await self.queue.wait()
             line, job = self.queue.peek()
+            generation = self.queue.control_generation
             if job is None and not self.online.is_set():
                 await self.online.wait()
                 continue
@@ -235,6 +236,8 @@ class IrcAdapter:
                 continue  # the line waits for the next link
             if job is not None and not self.queue.holds(job):
                 continue  # its send was cancelled while the line waited for a token
+            if job is None and self.queue.control_generation != generation:
+                continue  # a new link cleared the protocol lines while this one waited
             try:
                 link.send_line(f"PRIVMSG {job.target} :{line}" if job else line)
             except ConnectionError:

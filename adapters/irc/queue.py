@@ -41,6 +41,8 @@ class LineQueue:
     _turn: int = 0
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     has_control: asyncio.Event = field(default_factory=asyncio.Event)
+    # Counts `clear_control` calls: a protocol line peeked before one is not to be written.
+    control_generation: int = 0
 
     def control(self, line: str) -> None:
         self._control.append(line)
@@ -51,6 +53,7 @@ class LineQueue:
         """A new connection renegotiates everything; old protocol lines mean nothing there."""
         self._control.clear()
         self.has_control.clear()
+        self.control_generation += 1
 
     def add(self, job: Job) -> None:
         targets = self._classes[0 if is_channel(job.target) else 1]
