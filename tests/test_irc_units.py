@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,8 +14,8 @@ from adapters.irc.link import IrcLink
 from adapters.irc.queue import Job, LineQueue
 from adapters.irc.render import LineBudget, casefold, clean, render_lines, split_bytes
 from adapters.irc.roster import Roster
-from bot.model import Choice, ExternalId, Identity, Network, Outbound, RoomRef
-from bot.ports import PermanentSendError
+from bot.model import Choice, ExternalId, Identity, Inbound, Network, Outbound, RoomRef
+from bot.ports import Outcome, PermanentSendError
 
 ROOM = RoomRef(Network("irc"), "#c", "#c")
 
@@ -238,3 +239,22 @@ async def test_a_protocol_line_cleared_by_a_new_link_while_waiting_for_a_token_i
     writer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await writer
+
+
+async def test_a_line_cancelled_at_shutdown_is_logged_as_not_handled_not_taken_for_success(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A line whose handling was cancelled at shutdown passed silently, as if handled: IRC
+    never sends it again, so it was lost without a word in the log."""
+    adapter = IrcAdapter(IrcConfig())
+    sender = Identity(Network("irc"), ExternalId("ana"), True)
+    inbound = Inbound(Network("irc"), "irc:42", ROOM, sender, "!status", False,
+                      datetime.now(UTC))
+    cancelled: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+    cancelled.cancel()
+    adapter._handled(inbound, cancelled)
+    assert "the line irc:42 from irc:ana was not handled: shutting down" in caplog.text
+    done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+    done.set_result(Outcome.COMMITTED)
+    caplog.clear()
+    adapter._handled(inbound, done)
+    assert caplog.text == ""

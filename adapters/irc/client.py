@@ -367,7 +367,11 @@ class IrcAdapter:
     def _handled(self, inbound: Inbound, outcome: asyncio.Future[Outcome]) -> None:
         """A line that failed (not committed) is logged, since IRC never sends it again; a
         private one is answered with a request to try again (never in a channel)."""
-        if outcome.cancelled() or outcome.result() is not Outcome.FAILED:
+        if outcome.cancelled():  # shutting down: not handled, and IRC never sends it again
+            log.warning("irc: the line %s from %s was not handled: shutting down",
+                        inbound.event_id, inbound.sender.key)
+            return
+        if outcome.result() is not Outcome.FAILED:
             return
         log.warning("irc: the line %s from %s could not be handled and is lost (IRC does not "
                     "send it again)", inbound.event_id, inbound.sender.key)
