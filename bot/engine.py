@@ -6,6 +6,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.choices import resolve
@@ -212,7 +213,7 @@ class Engine:
                     content=self.content, reads=self.store, config=self.config,
                     directory=self.directory, now=self.clock(),
                     networks=self.networks, rates=self.rates, flow=state.flow, step=state.step,
-                    catalog=self.catalog, projected=state.projected,
+                    catalog=self.catalog, projected=state.projected, started=state.data,
                     reach_privately=self.reach_privately(inbound.network))
 
     def use_content(self, content: Content) -> None:
@@ -220,6 +221,7 @@ class Engine:
         starts (_turn), so one under way finishes on the version it began with."""
         self.directory = self.directory.with_content(content)
         self.content = content
+        self._states.clear()  # their projections were made of the old content
 
     def current_step(self, turn: Turn) -> Step | None:
         if turn.flow is None or turn.step is None or turn.flow not in self.flows:
@@ -335,7 +337,9 @@ class Engine:
         if turn.records:
             self.directory.learn(turn.records)
         if not any(r.forgets() for r in turn.records):
-            self._remember(new_state)
+            # Projected from the content the turn began with: after a reload, made anew.
+            self._remember(new_state if turn.content is self.content
+                           else replace(new_state, projected={}))
         self.release(result.outbox)
         if self.after_records is not None and turn.records:
             self.after_records(turn.records)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -110,14 +110,18 @@ class Turn:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     projected: Mapping[str, Record] = field(default_factory=dict)  # as the turn started
+    # The committed data `projected` was made from (read only): a projection may compare
+    # what it reads with it, and reuse its record when nothing it is made of changed.
+    started: Mapping[str, Any] = field(default_factory=dict)
     _typed: dict[type[FeatureState], FeatureState] = field(default_factory=dict, repr=False)
 
     def state(self, model: type[S]) -> S:
         """A feature's typed state for this person; changes are committed with the turn."""
         found = self._typed.get(model)
         if found is None:
-            found = self._typed[model] = model.of(self.data)
-        return cast(S, found)
+            found = self._typed[model] = model.model_validate(
+                self.data.get(model.namespace) or {})
+        return found  # type: ignore[return-value]  # keyed by its own model
 
     def settle(self) -> None:
         """Write the typed states back into `data` (the engine does, before committing)."""

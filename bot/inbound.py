@@ -37,7 +37,8 @@ class _Item:
 
 
 def _sender(inbound: Inbound) -> Sender:
-    return (str(inbound.sender.network), str(inbound.sender.external_id))
+    sender = inbound.sender
+    return (sender.network, sender.external_id)
 
 
 class InboundProcessor:
@@ -71,20 +72,28 @@ class InboundProcessor:
 
     async def __call__(self, inbound: Inbound) -> Outcome:
         """The awaiting sink: wait for room, then for this event's outcome."""
-        key = _sender(inbound)
-        await self.wait_for_room(key)
+        sender = inbound.sender
+        key = (sender.network, sender.external_id)
+        senders = self._senders
+        # The common case, a few checks: an idle sender, nobody waiting, a free slot.
+        if key in senders or key in self._lined or self.queued >= 2 * self.max_queued:
+            await self.wait_for_room(key)
         if self._closing:
             return Outcome.FAILED  # not handled, not confirmed: the network may send it again
-        if key in self._senders or self._ready or \
+        if key in senders or self._ready or \
                 len(self._workers) + self._callers >= self.max_in_flight:
             return await self.submit(inbound)
-        item = _Item(inbound, asyncio.get_running_loop().create_future())
-        waiting = deque([item])
-        self._senders[key] = waiting  # the sender is busy: its next events queue behind
+        waiting = deque((_Item(inbound, asyncio.get_running_loop().create_future()),))
+        senders[key] = waiting  # the sender is busy: its next events queue behind
         self._callers += 1
-        self._started()
+        self.in_flight += 1
+        if self.in_flight > self.peak_in_flight:
+            self.peak_in_flight = self.in_flight
         try:
-            return await self._handle(inbound)
+            return await self.handle(inbound)
+        except Exception:
+            log.exception("could not handle %s from %s", inbound.event_id, inbound.sender.key)
+            return Outcome.FAILED
         finally:
             self._callers -= 1
             self._finished(key, waiting)

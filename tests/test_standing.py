@@ -5,14 +5,18 @@ events_0002 moves it out of the core's flow_state columns and back."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Connection
 
+from bot.content import Content
 from bot.model import ExternalId, Identity, Network
 from bot.ports import CommitResult, OutboxItem, PersonState, UnitOfWork
+from flows.events.content import AUDIENCES
 from flows.events.records import Audience, Standing
+from flows.path.content import PathContent
 from storage.migrate import alembic_config, upgrade
 from storage.repository import SqlStore
 from tests.harness import Harness, make_config
@@ -120,3 +124,32 @@ async def test_standing_columns_move_to_the_events_table_and_back(db_url: str) -
         await h.say("de1", "!status")
         assert await h.running.store.audience_counts(Audience(("de",))) == [
             ("memory", "de", 1)]
+
+
+async def test_a_content_reload_makes_the_standing_anew_though_the_state_did_not_change(
+        sqlite_url: str) -> None:
+    """An unchanged state reuses the standing it was made into; a reload that removes the
+    chosen project must still lower the milestone on the person's next turn."""
+    async with Harness(make_config(sqlite_url)) as h:
+        store = h.running.store
+        commit = store.commit
+        units: list[UnitOfWork] = []
+
+        async def spy(unit: UnitOfWork) -> CommitResult:
+            units.append(unit)
+            return await commit(unit)
+
+        store.commit = spy  # type: ignore[method-assign]
+        await h.script("ana", ["!start", "!skip", "!skip", "!skip", "Handbook"])
+        standing = [r for u in units for r in u.records if isinstance(r, Standing)]
+        assert standing[-1].milestone == AUDIENCES["project"]
+        units.clear()
+        await h.say("ana", "!help")  # nothing the standing is made of changed
+        assert not [r for u in units for r in u.records if isinstance(r, Standing)]
+        engine = h.running.engine
+        path = engine.content.of(PathContent)
+        engine.use_content(Content({**engine.content.parts,
+                                    PathContent: replace(path, projects={})}))
+        await h.say("ana", "!help")
+        standing = [r for u in units for r in u.records if isinstance(r, Standing)]
+        assert [s.milestone for s in standing] == [AUDIENCES["everyone"]]

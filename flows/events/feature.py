@@ -12,7 +12,7 @@ from flows.events.state import EventsState
 EVENT_NEW = "ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | AUDIENCE [| CAPACITY]"
 
 FEATURE = Feature(
-    name="events",
+    name=invites.FEATURE_NAME,
     commands=(
         Command("region", invites.region, usage="[CODE | none]", private=True,
                 summary="your region, for invites to events near you"),

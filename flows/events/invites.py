@@ -43,6 +43,7 @@ from flows.events.settings import EventsConfig
 from flows.events.state import EventsState, Preview
 from flows.path.api import PathState, stage
 
+FEATURE_NAME = "events"  # the feature's name, which keys its projection (flows/events/feature.py)
 ANSWERS = ("yes", "no", "maybe")
 DEFAULT_IRC_LIKE_RATE = Rate(1.0, 4)  # an estimate for networks without a known limit
 WHEN_FORMAT = "%a %d %b %Y, %H:%M"
@@ -64,12 +65,21 @@ def milestone(path: PathState, content: Content) -> int:
 
 def standing(turn: Turn) -> Standing:
     """What audiences select on, from the state a turn leaves (Feature.project)."""
-    mine, path = turn.state(EventsState), turn.state(PathState)
-    consent = mine.invites and not path.left and bool(mine.region)
     last = turn.data.get("last_room")
     reach = str(last[0]) if isinstance(last, list) and last else ""
+    before = turn.projected.get(FEATURE_NAME)
+    if isinstance(before, Standing) and before.person_id == turn.person_id and \
+            before.reach == reach and _same(turn, EventsState) and _same(turn, PathState):
+        return before  # what it is made of did not change (a content reload drops it)
+    mine, path = turn.state(EventsState), turn.state(PathState)
+    consent = mine.invites and not path.left and bool(mine.region)
     return Standing(turn.person_id, mine.region, mine.timezone, consent,
                     milestone(path, turn.content), reach)
+
+
+def _same(turn: Turn, model: type[EventsState] | type[PathState]) -> bool:
+    """Whether the turn left `model`'s part of the state as the standing was made from."""
+    return turn.data.get(model.namespace) == turn.started.get(model.namespace)
 
 
 def events_of(turn: Turn) -> EventsState:
