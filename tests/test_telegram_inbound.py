@@ -72,3 +72,29 @@ async def test_the_adapter_names_its_private_chat_once_it_knows_its_username(
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_a_slow_update_made_the_bot_poll_twice_a_second(api: BotApi) -> None:
+    """Regression: while one update was being handled, each getUpdates returned it again at
+    once and the next came 0.5 s later: about six calls for an update held three seconds."""
+    gate = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> Outcome:
+        await gate.wait()
+        return Outcome.COMMITTED
+
+    slow = api.user_says("slow", user_id=1001)
+    adapter = TelegramAdapter(telegram_config(api, poll_timeout_seconds=5), api.token)
+    running = asyncio.create_task(adapter.run(InboundProcessor(handle)))
+    try:
+        await api.wait_until(lambda: any(m == "getupdates" for m, _ in api.calls), within=5)
+        await asyncio.sleep(3)  # the update is held this long
+        polls = [m for m, _ in api.calls].count("getupdates")
+        assert polls <= 3, polls
+        gate.set()
+        await api.wait_until(lambda: any(int(p.get("offset") or 0) == slow + 1
+                                         for m, p in api.calls if m == "getupdates"), within=2)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

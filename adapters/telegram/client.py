@@ -256,8 +256,11 @@ class TelegramAdapter:
             for update in fresh:
                 running[update.update_id] = asyncio.create_task(
                     self._process(update), name=f"telegram-update-{update.update_id}")
+            # Nothing new beyond what is still being handled: getUpdates would only return
+            # that again at once, so wait for one of them (up to a long poll's time).
             if running:
-                await asyncio.wait(running.values(), timeout=SLOW_UPDATE_SECONDS,
+                await asyncio.wait(running.values(), timeout=SLOW_UPDATE_SECONDS if fresh
+                                   else self.config.poll_timeout_seconds,
                                    return_when=asyncio.ALL_COMPLETED if fresh
                                    else asyncio.FIRST_COMPLETED)
             # Confirm what is finished, in order: never past an unfinished or failed update.
