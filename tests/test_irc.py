@@ -14,7 +14,13 @@ import pytest
 
 from adapters.irc.client import IrcAdapter
 from adapters.irc.config import IrcConfig
-from adapters.irc.render import render_lines
+from adapters.irc.render import (
+    DEFAULT_HOST_LEN,
+    DEFAULT_USER_LEN,
+    NICK_MAX,
+    fixed_width,
+    render_lines,
+)
 from adapters.irc.translate import NO_ACCOUNTS, NOT_LOGGED_IN
 from bot.app import App
 from bot.model import (
@@ -327,10 +333,9 @@ async def test_hostile_text_never_reaches_the_wire_unclean(
             file = FileRef(hostile_text(rng), "text/plain", b"x") if n % 10 == 0 else None
             messages.append(Outbound(room, hostile_text(rng) + f" #{n}", choices, file=file))
         before, privmsgs_before = len(tap.sent), len(tap.privmsgs())
-        budget = bot.adapter._budget
         await asyncio.gather(*(bot.adapter.send(m, str(i)) for i, m in enumerate(messages)))
         intended = [line for m in messages for line in render_lines(
-            m, budget.text_bytes(CHANNEL), config.max_lines, False, config.overflow_pointer)]
+            m, fixed_width(CHANNEL), config.max_lines, False, config.overflow_pointer)]
         await tap.until_privmsgs(privmsgs_before + len(intended))
         wire = tap.sent[before:]
         privmsgs = [line for line in wire if line.startswith("PRIVMSG ")]
@@ -341,7 +346,7 @@ async def test_hostile_text_never_reaches_the_wire_unclean(
             assert not any(ch in body for ch in "\r\n\0\x01"), repr(body)
             assert body.startswith(f"PRIVMSG {CHANNEL} :")
             # what the server relays must fit 512 bytes with its prefix
-            prefix = f":{BOT}!{'u' * budget.user_len}@{'h' * budget.host_len} "
+            prefix = f":{'n' * NICK_MAX}!{'u' * DEFAULT_USER_LEN}@{'h' * DEFAULT_HOST_LEN} "
             assert len(prefix.encode() + raw.encode()) <= 512
         assert sorted(p[len(f"PRIVMSG {CHANNEL} :"):-2] for p in privmsgs) == sorted(intended)
         received = [(await watcher.expect(lambda ln: ln.command == "PRIVMSG", 20)).params[-1]

@@ -12,7 +12,15 @@ from adapters.irc.client import IrcAdapter
 from adapters.irc.config import IrcConfig
 from adapters.irc.link import IrcLink
 from adapters.irc.queue import Job, LineQueue
-from adapters.irc.render import LineBudget, casefold, clean, render_lines, split_bytes
+from adapters.irc.render import (
+    NICK_MAX,
+    LineBudget,
+    casefold,
+    clean,
+    fixed_width,
+    render_lines,
+    split_bytes,
+)
 from adapters.irc.roster import Roster
 from bot.model import Choice, ExternalId, Identity, Inbound, Network, Outbound, RoomRef
 from bot.ports import Outcome, PermanentSendError
@@ -258,3 +266,20 @@ async def test_a_line_cancelled_at_shutdown_is_logged_as_not_handled_not_taken_f
     caplog.clear()
     adapter._handled(inbound, done)
     assert caplog.text == ""
+
+
+def test_a_resumed_message_could_drop_or_repeat_words_after_a_nick_change() -> None:
+    """Regression: send_parts rendered at the width of the current nick, user and host, and
+    resumed at line N: after a restart under the alternative nick, line N was other text."""
+    words = " ".join(f"word{n}" for n in range(400))
+    msg = Outbound(RoomRef(Network("irc"), "#general", "#general"), words)
+    short, long = IrcAdapter(IrcConfig(nick="wf")), IrcAdapter(IrcConfig(nick="w" * NICK_MAX))
+    for target in ("#general", "ana", "someone_with_a_long_nick"):
+        parts = short.lines(msg, target)
+        assert len(parts) > 3
+        assert parts == long.lines(msg, target)
+        assert " ".join(parts) == words  # nothing dropped, nothing repeated
+        worst = LineBudget("n" * NICK_MAX)  # with the longest user and host
+        room = target if target.startswith("#") else "n" * NICK_MAX
+        assert all(len(p.encode()) <= worst.text_bytes(room) for p in parts)
+    assert fixed_width("ana") == fixed_width("someone_with_a_long_nick")

@@ -22,7 +22,7 @@ from irc.client_aio import AioReactor
 from adapters.irc.config import IrcConfig
 from adapters.irc.link import IrcLink, SaslFailedError
 from adapters.irc.queue import Job, LineQueue, is_channel
-from adapters.irc.render import LineBudget, casefold, clean, render_lines
+from adapters.irc.render import casefold, clean, fixed_width, render_lines
 from adapters.irc.roster import Roster
 from adapters.irc.translate import (
     ACCOUNT_ROOM,
@@ -95,7 +95,6 @@ class IrcAdapter:
         self._inbound: InboundProcessor | None = None
         self._resume: asyncio.Task[None] | None = None  # reading paused until the sink has room
         self.pauses = 0  # how often a full sink paused reading, for tests and logs
-        self._budget = LineBudget(config.nick)
         self._joined: set[str] = set()
         self._all_joined = asyncio.Event()
         self._ping_sent: float | None = None
@@ -167,7 +166,6 @@ class IrcAdapter:
                                 username=config.username, realname=config.realname,
                                 sasl=self.sasl)
                 await link.registered
-            self._budget = LineBudget(link.real_nickname)
             self.sessions += 1
             self.online.set()
             log.info("irc: registered on %s:%d as %s (account %s; caps: %s)", config.host,
@@ -265,8 +263,6 @@ class IrcAdapter:
         channel = str(event.target)
         if self._is_me(link, source.nick):
             self._joined.add(casefold(channel))
-            self._budget = LineBudget(link.real_nickname, len(source.user or ""),
-                                      len(source.host or ""))
             if "WHOX" in link.isupport:
                 self.queue.control(f"WHO {channel} %tcnfa,42")
             if all(casefold(c) in self._joined for c in self.config.channels):
@@ -295,8 +291,6 @@ class IrcAdapter:
 
     def _on_nick(self, link: IrcLink, event: Event) -> None:
         old, new = NickMask(event.source).nick, str(event.target)
-        if self._is_me(link, new):
-            self._budget = LineBudget(new, self._budget.user_len, self._budget.host_len)
         self.roster.renamed(old, new)
 
     def _on_part(self, link: IrcLink, event: Event) -> None:
@@ -319,17 +313,6 @@ class IrcAdapter:
 
     def _on_quit(self, link: IrcLink, event: Event) -> None:
         self.roster.gone(NickMask(event.source).nick)
-
-    def _on_chghost(self, link: IrcLink, event: Event) -> None:
-        source = NickMask(event.source)
-        if self._is_me(link, source.nick) and len(event.arguments) >= 1:
-            self._budget = LineBudget(link.real_nickname, len(str(event.target)),
-                                      len(str(event.arguments[0])))
-
-    def _on_hosthidden(self, link: IrcLink, event: Event) -> None:
-        if event.arguments:  # 396 me host :is now your displayed host
-            self._budget = LineBudget(link.real_nickname, self._budget.user_len,
-                                      len(str(event.arguments[0])))
 
     def _on_pubmsg(self, link: IrcLink, event: Event) -> None:
         self._message(link, event, channel=str(event.target))
@@ -437,11 +420,15 @@ class IrcAdapter:
         kept by the outbox, is what prevents a repeat after a failure or a restart)."""
         return await self._send(msg, done, part_sent)
 
+    def lines(self, msg: Outbound, target: str) -> list[str]:
+        """The lines of `msg`, at a width that does not depend on this connection (our nick,
+        user and host): line N is the same text after a restart or a nick change."""
+        return render_lines(msg, fixed_width(target), self.config.max_lines,
+                            self.config.formatting, self.config.overflow_pointer)
+
     async def _send(self, msg: Outbound, done: int, part_sent: PartSent | None) -> Receipt:
         target = self.target_of(msg.to)
-        width = self._budget.text_bytes(target)
-        lines = render_lines(msg, width, self.config.max_lines, self.config.formatting,
-                             self.config.overflow_pointer)[done:]
+        lines = self.lines(msg, target)[done:]
         if not lines:
             return Receipt()
         job = Job(target, lines, asyncio.get_running_loop().create_future(),

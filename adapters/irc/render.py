@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from adapters.irc.queue import is_channel
 from adapters.render import is_command_choice
 from bot.model import Outbound
 
@@ -91,6 +92,18 @@ class LineBudget:
         overhead = (1 + len(self.nick.encode()) + 1 + self.user_len + 1 + self.host_len +
                     len(" PRIVMSG ") + len(target.encode()) + len(" :") + 2)
         return LINE_LIMIT - overhead
+
+
+NICK_MAX = 30  # the longest nick IrcConfig accepts (config.IRC_NICK): ours, or a person's
+
+
+def fixed_width(target: str) -> int:
+    """Bytes of text in each line to `target`, whatever the connection: the server's prefix
+    taken at its worst (a nick of NICK_MAX, a DEFAULT_USER_LEN user, a DEFAULT_HOST_LEN host),
+    and a person's nick (which may change between sends) at NICK_MAX. A message is resumed
+    at line N after a restart or a nick change, so line N must always be the same text."""
+    room = target if is_channel(target) else "x" * NICK_MAX
+    return LineBudget("x" * NICK_MAX).text_bytes(room)
 
 
 def choice_lines(msg: Outbound) -> list[str]:
