@@ -227,7 +227,9 @@ class App:
                 pending.discard(stopper)
         finally:
             # What the adapters are handling, in their own tasks too, finishes first (bounded):
-            # an IRC line cut mid-handling is lost, as IRC never sends it again.
+            # an IRC line cut mid-handling is lost, as IRC never sends it again. New events are
+            # refused first: under steady traffic the drain would never end.
+            self.inbound.stop_intake()
             if not await self.inbound.drain(self.config.inbound.shutdown_seconds):
                 log.warning("inbound: events still being handled after %.1f s; stopping the "
                             "adapters anyway", self.config.inbound.shutdown_seconds)

@@ -230,15 +230,20 @@ class InboundProcessor:
                 await asyncio.wait_for(self._idle.wait(), deadline - loop.time())
         return not self._workers and not self._callers
 
-    async def close(self, within: float = 5.0) -> None:
-        """Refuse new events (FAILED), let what runs and waits finish `within` seconds, then
-        cancel the rest: an event not handled was not confirmed to its network, which
-        delivers it again. Closing twice is harmless."""
+    def stop_intake(self) -> None:
+        """Refuse new events from now on (FAILED: not confirmed, so the network delivers them
+        again); what was accepted goes on, so a drain() afterwards ends under steady traffic."""
         self._closing = True
         for waiter in self._room:  # callers waiting for room: refused, not left waiting
             if not waiter.done():
                 waiter.set_result(None)
         self._room.clear()
+
+    async def close(self, within: float = 5.0) -> None:
+        """Refuse new events (FAILED), let what runs and waits finish `within` seconds, then
+        cancel the rest: an event not handled was not confirmed to its network, which
+        delivers it again. Closing twice is harmless."""
+        self.stop_intake()
         if not await self.drain(within):
             log.warning("inbound: %d events still waiting at shutdown; their networks deliver "
                         "them again", self.queued + self.in_flight)

@@ -413,3 +413,42 @@ async def test_shutdown_waits_for_an_event_the_adapter_handles_in_its_own_task(
         assert sum((await app.store.message_counts()).values()) == 1
     finally:
         await app.close()
+
+
+async def test_shutdown_under_steady_traffic_waited_out_shutdown_seconds(
+        sqlite_url: str) -> None:
+    """Regression: serve() drained the processor while the adapters kept submitting, so under
+    steady traffic it never became idle and stopping took all of shutdown_seconds."""
+    outcomes: list[Outcome] = []
+
+    class Busy(MemoryAdapter):
+        async def run(self, sink: InboundSink) -> None:
+            self._sink = sink
+            for n in itertools.count():  # a new event every 10 ms, from one of five people
+                asyncio.ensure_future(self.deliver(self.inbound(f"p{n % 5}", "!help"))
+                                      ).add_done_callback(lambda f: outcomes.append(f.result()))
+                await asyncio.sleep(0.01)
+
+    app = App(make_config(sqlite_url, inbound={"shutdown_seconds": 10}), [Busy()])
+    await app.start(tick=False)
+    try:
+        handle = app.inbound.handle
+
+        async def slow(inbound: Inbound) -> Outcome:
+            await asyncio.sleep(0.05)
+            return await handle(inbound)
+
+        app.inbound.handle = slow
+        serving = asyncio.create_task(app.serve())
+        await asyncio.sleep(0.5)
+        app.stop()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await asyncio.wait_for(serving, 10)
+        assert loop.time() - began < 2  # not the 10 s of shutdown_seconds
+        await asyncio.sleep(0)
+        assert Outcome.COMMITTED in outcomes
+        committed = outcomes.count(Outcome.COMMITTED)
+        assert sum((await app.store.message_counts()).values()) >= committed
+    finally:
+        await app.close()
