@@ -68,6 +68,9 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 FAILED_WAIT_MAX_SECONDS = 5.0  # before fetching an update that was not committed again
 MAX_TRACKED_CHATS = 10_000
 SLOW_UPDATE_SECONDS = 0.5  # how long a batch may hold the next getUpdates; slower ones go on
+# While only slow updates are left, getUpdates would return them again at once: poll again
+# this often (or when one finishes), so a new message waits at most this long behind them.
+HELD_REPOLL_SECONDS = 2.0
 GROUP_REPLIES_MAX = 200  # group /start answers waiting on their group's minute limit
 
 
@@ -257,10 +260,14 @@ class TelegramAdapter:
                 running[update.update_id] = asyncio.create_task(
                     self._process(update), name=f"telegram-update-{update.update_id}")
             # Nothing new beyond what is still being handled: getUpdates would only return
-            # that again at once, so wait for one of them (up to a long poll's time).
-            if running:
-                await asyncio.wait(running.values(), timeout=SLOW_UPDATE_SECONDS if fresh
-                                   else self.config.poll_timeout_seconds,
+            # that again at once, so wait for one of them, or HELD_REPOLL_SECONDS for others'.
+            # Only unfinished ones: a finished update held behind a slow one (not confirmed
+            # yet) would end the wait at once, and the loop would poll without pause.
+            unfinished = [task for task in running.values() if not task.done()]
+            if unfinished:
+                await asyncio.wait(unfinished, timeout=SLOW_UPDATE_SECONDS if fresh
+                                   else min(HELD_REPOLL_SECONDS,
+                                            self.config.poll_timeout_seconds),
                                    return_when=asyncio.ALL_COMPLETED if fresh
                                    else asyncio.FIRST_COMPLETED)
             # Confirm what is finished, in order: never past an unfinished or failed update.
