@@ -110,7 +110,7 @@ class Engine:
         self.projections = [(f.name, f.project) for f in features if f.project is not None]
         self.rates = dict(rates or {})
         self.after_records = after_records
-        self.reach_privately = reach_privately or (lambda network: "")  # asked per turn
+        self.reach_privately = reach_privately  # asked only by a turn that needs it
         self.locks = KeyedLocks()
         self._people: dict[Identity, PersonId] = {}
         self._states: OrderedDict[PersonId, PersonState] = OrderedDict()
@@ -214,7 +214,7 @@ class Engine:
                     directory=self.directory, now=self.clock(),
                     networks=self.networks, rates=self.rates, flow=state.flow, step=state.step,
                     catalog=self.catalog, projected=state.projected, started=state.data,
-                    reach_privately=self.reach_privately(inbound.network))
+                    reach=self.reach_privately)
 
     def use_content(self, content: Content) -> None:
         """Swap in reloaded content. A turn takes its Content and Directory once, when it

@@ -99,7 +99,8 @@ class Turn:
     now: datetime
     networks: frozenset[str] = frozenset()  # networks with a running adapter
     rates: Mapping[str, Rate] = field(default_factory=dict)  # their outgoing limits
-    reach_privately: str = ""  # this network's Capabilities.reach_privately
+    # This network's Capabilities.reach_privately, asked only when a handler reads it.
+    reach: Callable[[str], str] | None = field(default=None, repr=False)
     flow: str | None = None
     step: str | None = None
     step_commands: tuple[str, ...] = ()
@@ -136,6 +137,11 @@ class Turn:
         """Take over another stored state (linking accounts); typed views are read anew."""
         self._typed.clear()
         self.data = data
+
+    @property
+    def reach_privately(self) -> str:
+        """How to message the bot privately on this network ("" when it has no such way)."""
+        return self.reach(self.inbound.network) if self.reach is not None else ""
 
     @property
     def sender(self) -> Identity:

@@ -151,3 +151,33 @@ async def test_ticker_runs_the_scan_repeatedly_and_survives_a_failing_scan() -> 
     finally:
         ticker.stop()
     assert len(calls) >= 3
+
+
+def test_a_turn_asks_for_the_private_route_only_when_read() -> None:
+    """Engine._turn asked every adapter for its private route on every turn; now a turn asks
+    only when a handler reads `reach_privately`, for its own network."""
+    from datetime import UTC, datetime
+    from typing import Any, cast
+
+    from bot.flow import Turn
+    from bot.model import ExternalId, Identity, Inbound, Network, PersonId, RoomRef
+
+    asked: list[str] = []
+
+    def reach(network: str) -> str:
+        asked.append(network)
+        return f"/msg wf on {network}"
+
+    room = RoomRef(Network("irc"), "#general", "general", False)
+    inbound = Inbound(Network("irc"), "e1", room, Identity(Network("irc"), ExternalId("ana"), True),
+                      "hi", False, datetime.now(UTC))
+    unused = cast(Any, None)
+    turn = Turn(person_id=PersonId(1), inbound=inbound, input=parse("hi", ("!",), "wf"),
+                data={}, content=unused, reads=unused, config=unused, directory=unused,
+                now=inbound.at, reach=reach)
+    assert asked == []
+    assert turn.reach_privately == "/msg wf on irc"
+    assert asked == ["irc"]
+    assert Turn(person_id=PersonId(1), inbound=inbound, input=turn.input, data={},
+                content=unused, reads=unused, config=unused, directory=unused,
+                now=inbound.at).reach_privately == ""
