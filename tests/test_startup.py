@@ -12,7 +12,8 @@ from pathlib import Path
 from storage.database import open_database
 from storage.migrate import is_current, upgrade
 
-HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", "aiohttp")
+HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", "aiohttp",
+         "pygments", "httpx")
 
 
 def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
@@ -27,6 +28,14 @@ def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
 
 def test_importing_the_cli_loads_no_network_library_nor_the_store() -> None:
     assert loaded_after("import bot.cli") == set()
+
+
+def test_the_telegram_adapter_loaded_httpxs_command_line_with_rich_and_pygments() -> None:
+    """Regression: httpx imports its CLI (rich, pygments) on import when they are installed,
+    about 3 MB of a bot's resident memory with every network on (bench.startup)."""
+    loaded = loaded_after("import adapters.telegram.client")
+    assert {"telegram", "httpx"} <= loaded
+    assert loaded.isdisjoint({"rich", "pygments"})
 
 
 def test_a_network_library_is_imported_only_when_its_adapter_is_enabled(tmp_path: Path) -> None:

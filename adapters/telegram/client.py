@@ -23,6 +23,9 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from adapters.telegram import lean_httpx  # noqa: F401  (before telegram loads httpx)
+
+# isort: split
 from telegram import (
     Bot,
     BotCommand,
