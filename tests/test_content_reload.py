@@ -194,12 +194,13 @@ async def test_sighup_reloads_the_running_bot(sqlite_url: str, folder: Path) -> 
                     break
                 await asyncio.sleep(0.01)
             assert h.running.reloader.version == 1
+            # Said while the bot serves: once serve() has stopped, new events are refused.
+            await h.say("ana", "!region de")
+            assert "meetup-tonight" in await h.say("ana", "!events")
         finally:
             h.running.stop()
             await serving
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
-        await h.say("ana", "!region de")
-        assert "meetup-tonight" in await h.say("ana", "!events")
 
 
 async def test_content_reload_command_validates_then_reaches_the_running_bot(
