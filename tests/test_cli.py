@@ -25,6 +25,7 @@ from flows.mentoring.cli import MentoringUseCases
 from flows.path.cli import PathUseCases
 from storage.repository import SqlStore
 from tests.harness import CONTENT
+from tests.processes import greeted_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,24 +129,12 @@ def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
 
 
 def test_sigterm_shuts_down_cleanly_within_five_seconds(tmp_path: Path) -> None:
-    with subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path,
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdin is not None
-            assert proc.stdout is not None
-            proc.stdin.write("!start\n")
-            proc.stdin.flush()
-            assert "Hi, I'm Wayfinder" in proc.stdout.readline()
-            started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            _out, err = proc.communicate(timeout=5)
-            assert time.monotonic() - started < 5
-            assert proc.returncode == 0, err
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    with greeted_bot([sys.executable, "-m", "bot", "run"], tmp_path) as proc:
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=5)
+        assert time.monotonic() - started < 5
+        assert proc.returncode == 0, err
 
 
 def test_outbox_lists_dead_letters_with_reasons(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from storage.migrate import (
     upgrade,
     version_folders,
 )
+from tests.processes import greeted_bot
 
 
 async def _downgrade(db: Database, revision: str) -> None:
@@ -141,20 +141,8 @@ def test_run_migrates_a_database_with_one_branch_behind(tmp_path: Path) -> None:
 
     asyncio.run(behind())
     assert asyncio.run(heads()) == {"0006"}
-    with subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path,
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdin is not None
-            assert proc.stdout is not None
-            proc.stdin.write("!start\n")
-            proc.stdin.flush()
-            assert "Hi, I'm Wayfinder" in proc.stdout.readline()
-            proc.send_signal(signal.SIGTERM)
-            _out, err = proc.communicate(timeout=10)
-            assert proc.returncode == 0, err
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    with greeted_bot([sys.executable, "-m", "bot", "run"], tmp_path) as proc:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
     assert asyncio.run(heads()) == script_heads()

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot.ports import StoreBrokenError
 from storage.repository import SqlStore
+from tests.processes import greeted_bot
 
 # `wayfinder` as it runs, except that the store's file may not grow by one page: the next
 # write that needs a new page finds the disk full (SQLITE_FULL), as a full disk would.
@@ -97,30 +98,20 @@ def test_a_read_only_store_stops_chat_naming_the_file(tmp_path: Path) -> None:
 
 def test_a_full_disk_during_the_run_stops_it_naming_the_file(tmp_path: Path) -> None:
     store = a_used_store(tmp_path)
-    with subprocess.Popen([sys.executable, "-c", FULL_DISK, "run"], cwd=tmp_path,
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdin is not None
-            assert proc.stdout is not None
-            proc.stdin.write("!start\n")
-            proc.stdin.flush()
-            assert "Hi, I'm Wayfinder" in proc.stdout.readline()  # it runs, until the file
-            began = time.monotonic()                                # has to grow
-            sent = 0
-            while proc.poll() is None and time.monotonic() - began < 30:
-                try:  # the replies to !help fill pages quickly
-                    proc.stdin.write("!help\n")
-                    proc.stdin.flush()
-                except BrokenPipeError:
-                    break
-                sent += 1
-                time.sleep(0.02)
-            _out, err = proc.communicate(timeout=15)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    # It runs (the greeting came), until the file has to grow.
+    with greeted_bot([sys.executable, "-c", FULL_DISK, "run"], tmp_path) as proc:
+        assert proc.stdin is not None
+        began = time.monotonic()
+        sent = 0
+        while proc.poll() is None and time.monotonic() - began < 30:
+            try:  # the replies to !help fill pages quickly
+                proc.stdin.write("!help\n")
+                proc.stdin.flush()
+            except BrokenPipeError:
+                break
+            sent += 1
+            time.sleep(0.02)
+        _out, err = proc.communicate(timeout=15)
     assert proc.returncode == 1, err
     assert f"the store (file {store}) cannot be written: database or disk is full" in err
     assert sent > 1  # the run went on until the disk was full, then stopped
