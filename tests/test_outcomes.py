@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from tests.harness import Harness
 from tests.matrixkit import BOT_PASSWORD, matrix_config, person, running_bot
 from tests.synapse import Synapse
 from tests.telegram_api import BotApi
-from tests.test_telegram import TelegramBot
+from tests.test_telegram import TelegramBot, status_update, webhook_bot
 
 
 class FailingCommits:
@@ -125,17 +124,8 @@ async def test_telegram_webhook_answers_non_2xx_until_the_update_is_committed(
         sqlite_url: str, api: BotApi) -> None:
     import aiohttp
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    bot = TelegramBot(sqlite_url, api, mode="webhook", webhook_port=port,
-                      webhook_url="https://bot.example.test/telegram")
-    bot.adapter.webhook_secret = "s3cret-token"
-    update = {"update_id": 41, "message": {
-        "message_id": 1, "date": 0, "text": "/status",
-        "chat": {"id": 1001, "type": "private", "first_name": "Ada"},
-        "from": {"id": 1001, "is_bot": False, "first_name": "Ada"},
-        "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}}
+    bot, port = webhook_bot(sqlite_url, api)
+    update = status_update(41)
     secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
     async with bot, aiohttp.ClientSession() as http:
         failing = FailingCommits.install(bot.app.store, failures=1)

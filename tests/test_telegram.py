@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import socket
 import sys
 import time
 from collections import deque
@@ -35,6 +34,7 @@ from bot.model import (
 from bot.ports import OutboxItem, OutboxRow, Outcome, UnitOfWork
 from storage.repository import SqlStore
 from tests.harness import FakeClock, make_config
+from tests.serverkit import free_port
 from tests.telegram_api import BotApi, Fault, Sent
 
 
@@ -216,6 +216,24 @@ HOSTILE_PARTS = ["<b>", "</i>", "<a href=\"tg://user?id=1\">me</a>", "&", "&amp;
                  "<tg-spoiler>", "&#x3C;", "@admin", "/start", "<pre>", "中文", "עברית"]
 
 
+def webhook_bot(sqlite_url: str, api: BotApi) -> tuple[TelegramBot, int]:
+    """A bot in webhook mode on a free loopback port, with the secret token "s3cret-token"."""
+    port = free_port()
+    bot = TelegramBot(sqlite_url, api, mode="webhook", webhook_port=port,
+                      webhook_url="https://bot.example.test/telegram")
+    bot.adapter.webhook_secret = "s3cret-token"
+    return bot, port
+
+
+def status_update(update_id: int) -> dict[str, object]:
+    """Ada's `/status` in her private chat, as Telegram posts it to a webhook."""
+    return {"update_id": update_id, "message": {
+        "message_id": 1, "date": 0, "text": "/status",
+        "chat": {"id": 1001, "type": "private", "first_name": "Ada"},
+        "from": {"id": 1001, "is_bot": False, "first_name": "Ada"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}}
+
+
 def hostile_strings(count: int) -> list[str]:
     import random
 
@@ -326,17 +344,8 @@ async def test_the_watchdog_restarts_a_stalled_poll(sqlite_url: str, api: BotApi
 async def test_webhook_mode_checks_the_secret_token(sqlite_url: str, api: BotApi) -> None:
     import aiohttp
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    bot = TelegramBot(sqlite_url, api, mode="webhook", webhook_port=port,
-                      webhook_url="https://bot.example.test/telegram")
-    bot.adapter.webhook_secret = "s3cret-token"
-    update = {"update_id": 9, "message": {
-        "message_id": 1, "date": 0, "text": "/status",
-        "chat": {"id": 1001, "type": "private", "first_name": "Ada"},
-        "from": {"id": 1001, "is_bot": False, "first_name": "Ada"},
-        "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}}
+    bot, port = webhook_bot(sqlite_url, api)
+    update = status_update(9)
     async with bot, aiohttp.ClientSession() as http:
         webhook = f"http://127.0.0.1:{port}/telegram"
         for _ in range(50):  # the listener starts right after the bot is ready
