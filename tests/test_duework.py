@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Config
-from bot.flow import Due, Turn
+from bot.flow import Due, Handler, Turn
 from bot.model import PersonId
 from bot.ports import CommitResult, DueFailure, Reads, UnitOfWork
 from flows.events.records import Audience, Broadcast, Compose, ScheduleBroadcast
@@ -30,6 +30,18 @@ from tests.harness import FakeClock, Harness, make_config
 def wayfinder(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+
+
+async def only_due(h: Harness, name: str, key: str, handler: Handler) -> None:
+    """`name` says hello (so the bot knows them), then the engine's one due source offers a
+    single item for them: `key`, run by `handler`."""
+    await h.say(name, "hello")
+    person = await h.running.store.person_for(h.adapters["memory"].identity(name))
+
+    async def source(reads: Reads, now: datetime, config: Config) -> list[Due]:
+        return [Due(person, key, handler)]
+
+    h.running.engine.due_sources = [source]
 
 
 def said_to(h: Harness, who: str) -> list[str]:
@@ -103,14 +115,8 @@ async def test_due_work_raising_an_oserror_is_counted_and_dead_lettered_not_take
         raise FileNotFoundError(2, "No such file or directory", "/gone/handout.pdf")
 
     async with Harness(config) as h:
-        await h.say("ann", "hello")
         store = h.running.store
-        ann = await store.person_for(h.adapters["memory"].identity("ann"))
-
-        async def source(reads: Reads, now: datetime, config: Config) -> list[Due]:
-            return [Due(ann, "handout:ann", missing_file)]
-
-        h.running.engine.due_sources = [source]
+        await only_due(h, "ann", "handout:ann", missing_file)
         for _ in range(4):
             await h.tick()
         assert runs == 2
@@ -131,13 +137,7 @@ async def test_a_due_item_that_recovers_forgets_its_failures(sqlite_url: str) ->
         turn.event("recovered")
 
     async with Harness(make_config(sqlite_url)) as h:
-        await h.say("dee", "hello")
-        dee = await h.running.store.person_for(h.adapters["memory"].identity("dee"))
-
-        async def source(reads: Reads, now: datetime, config: Config) -> list[Due]:
-            return [Due(dee, "flaky:dee", flaky)]
-
-        h.running.engine.due_sources = [source]
+        await only_due(h, "dee", "flaky:dee", flaky)
         assert [await h.tick() for _ in range(3)] == [0, 0, 1]
         assert await h.running.store.due_failures() == {}
         assert await h.tick() == 0  # done: a replay of its key is a no-op
@@ -320,14 +320,8 @@ async def test_dead_letters_are_forgotten_after_their_retention(sqlite_url: str,
         raise RuntimeError("gone")
 
     async with Harness(config, clock=clock) as h:
-        await h.say("flo", "hello")
         store = h.running.store
-        flo = await store.person_for(h.adapters["memory"].identity("flo"))
-
-        async def source(reads: Reads, now: datetime, config: Config) -> list[Due]:
-            return [Due(flo, "poison:flo", poisoned)]
-
-        h.running.engine.due_sources = [source]
+        await only_due(h, "flo", "poison:flo", poisoned)
         await h.tick()
         assert list(await store.due_failures(dead_only=True)) == ["poison:flo"]
         clock.advance(days=1, hours=1)

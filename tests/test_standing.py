@@ -21,6 +21,19 @@ from storage.migrate import alembic_config, upgrade
 from storage.repository import SqlStore
 from tests.harness import Harness, make_config
 
+
+def committed_units(store: SqlStore) -> list[UnitOfWork]:
+    """Every unit of work `store` commits from now on, in order (the commits still happen)."""
+    commit = store.commit
+    units: list[UnitOfWork] = []
+
+    async def spy(unit: UnitOfWork) -> CommitResult:
+        units.append(unit)
+        return await commit(unit)
+
+    store.commit = spy  # type: ignore[method-assign]
+    return units
+
 MEMORY = Network("memory")
 OLD_COLUMNS = ("region", "timezone", "invites", "milestone", "reach")
 
@@ -28,14 +41,7 @@ OLD_COLUMNS = ("region", "timezone", "invites", "milestone", "reach")
 async def test_the_standing_is_written_only_when_a_turn_changes_it(db_url: str) -> None:
     async with Harness(make_config(db_url)) as h:
         store = h.running.store
-        commit = store.commit
-        units: list[UnitOfWork] = []
-
-        async def spy(unit: UnitOfWork) -> CommitResult:
-            units.append(unit)
-            return await commit(unit)
-
-        store.commit = spy  # type: ignore[method-assign]
+        units = committed_units(store)
         await h.say("ana", "!region de")
         await h.say("ana", "!invites on")
         written = [r for u in units for r in u.records if isinstance(r, Standing)]
@@ -131,15 +137,7 @@ async def test_a_content_reload_makes_the_standing_anew_though_the_state_did_not
     """An unchanged state reuses the standing it was made into; a reload that removes the
     chosen project must still lower the milestone on the person's next turn."""
     async with Harness(make_config(sqlite_url)) as h:
-        store = h.running.store
-        commit = store.commit
-        units: list[UnitOfWork] = []
-
-        async def spy(unit: UnitOfWork) -> CommitResult:
-            units.append(unit)
-            return await commit(unit)
-
-        store.commit = spy  # type: ignore[method-assign]
+        units = committed_units(h.running.store)
         await h.script("ana", ["!start", "!skip", "!skip", "!skip", "Handbook"])
         standing = [r for u in units for r in u.records if isinstance(r, Standing)]
         assert standing[-1].milestone == AUDIENCES["project"]
