@@ -64,7 +64,8 @@ class ContentConfig(Section):
             path = Path(self.path)
             return path if path.is_absolute() else base / path
         local = Path.cwd() / "content"
-        return local if (local / "projects").is_dir() else bundled_content()
+        # A folder of content files, not any directory that happens to be called so.
+        return local if local.is_dir() and any(local.rglob("*.toml")) else bundled_content()
 
 
 class RolesConfig(Section):

@@ -117,7 +117,7 @@ class ContentPart(Generic[T]):
     kind: type[T]
     files: tuple[str, ...]
     load: Callable[[ContentFolder], T]
-    describe: Callable[[T], str] = lambda _view: ""  # "4 projects, 9 workshops"
+    describe: Callable[[T], str] = lambda _view: ""  # a short count for `content check`
 
 
 @dataclass(frozen=True)

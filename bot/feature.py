@@ -109,9 +109,9 @@ class Feature:
     # A per-person read model derived from the state a turn leaves (what its queries select
     # on), written with the turn's unit of work whenever it changed; None: nothing to keep.
     project: Callable[[Turn], Record | None] | None = None
-    # Its background work (e.g. events' broadcast fan-out), built once per running bot.
+    # Its background work (e.g. a fan-out of scheduled messages), built once per running bot.
     services: Callable[[ServiceContext], FeatureService] | None = None
-    # How the outbox defers its rows carrying data under DEFER_KEY (events' quiet hours), as
+    # How the outbox defers its rows carrying data under DEFER_KEY (e.g. night hours), as
     # configured; None from it: nothing deferred. At most one feature declares it.
     defer: Callable[[Config], DeferUntil | None] | None = None
 

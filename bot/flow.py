@@ -158,12 +158,12 @@ class Turn:
             self.data["choices"] = [[c.key, c.label] for c in choices]
 
     def settings_of(self, model: type[FS]) -> FS:
-        """A feature's config section, e.g. `turn.settings_of(MentoringConfig)`."""
+        """A feature's config section, e.g. `turn.settings_of(SomeFeatureConfig)`."""
         return self.config.settings_of(model)
 
     def tell(self, to: RoomRef | Identity, text: str, choices: Sequence[Choice] = (),
              mention: Identity | None = None) -> None:
-        """Message someone else: a mentor in their DM, a channel, an organizer."""
+        """Message someone else: someone in their DM, a channel, an organizer."""
         self.replies.append(Outbound(to=to, text=text, choices=tuple(choices), mention=mention))
 
     def event(self, kind: str, **detail: Any) -> None:

@@ -120,7 +120,7 @@ class Capabilities:
     dm_first_contact: bool = True
     command_prefixes: tuple[str, ...] = ("!",)
     rate: Rate | None = None  # outgoing limit for the whole connection; None: unlimited
-    idempotent: bool = False  # the network drops a resend with the same key (Matrix txn ids)
+    idempotent: bool = False  # the network drops a resend with the same key (transaction ids)
     # How to message the bot privately from a shared room, `{line}` standing for the text to
     # send ("/msg bot {line}"); empty: no route to name beyond "send me: {line}".
     reach_privately: str = ""

@@ -5,8 +5,8 @@ stalls the others. Transient failures retry with capped exponential backoff and 
 permanent ones, or too many attempts, become dead letters organizers can list.
 
 Replies are handed over by the engine as they commit. Everything else (what was pending at
-start-up, broadcasts, rows another process queued, deferred rows whose time came) is read
-from the store in pages by a feeder, so a 100,000-invite broadcast never sits in memory.
+start-up, fanned-out bulk rows, rows another process queued, deferred rows whose time came)
+is read from the store in pages by a feeder, so 100,000 bulk rows never sit in memory.
 The feeder marks what it reads "sending"; a row a restart finds still "sending" may have
 reached the network, so it is sent again with the same idempotency key (adapters that
 support it deduplicate) and counted as a possible duplicate.
@@ -107,7 +107,7 @@ class Dispatcher:
         """Start sending, and feed in everything still pending from before a restart."""
         self._started = True
         # Replies committed from now on come through enqueue(); the feeder reads only older
-        # ones, and broadcast rows, so no row has two ways in.
+        # ones, and bulk rows, so no row has two ways in.
         self._startup_bound = await self.store.max_outbox_id()
         for key in list(self._lanes):
             self._open_lane(key)
@@ -115,7 +115,7 @@ class Dispatcher:
         self._tasks.append(asyncio.create_task(self._feed_loop(), name="outbox-feeder"))
 
     def poke(self) -> None:
-        """Something new may wait in the store (a broadcast fanned out): feed now."""
+        """Something new may wait in the store (bulk rows fanned out): feed now."""
         self._fed.clear()
         self._poke.set()
 

@@ -203,7 +203,7 @@ class Store(Reads, Protocol):
     async def pending_page(self, after: int, limit: int, networks: Sequence[str],
                            replies_upto: int) -> list[OutboxRow]:
         """Rows to send (pending, or "sending" when a process stopped), oldest first: every
-        broadcast row, and other rows up to id `replies_upto`."""
+        bulk row, and other rows up to id `replies_upto`."""
 
     async def max_outbox_id(self) -> int: ...
 

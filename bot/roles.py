@@ -1,4 +1,4 @@
-"""Who may do what: admins and organizers from config; other roles (a project's mentors)
+"""Who may do what: admins and organizers from config; other roles
 from the feature that grants them, out of its content and records.
 
 Roles bind to verified identities only: a nick without a services account, or anyone a
@@ -99,7 +99,7 @@ class Directory:
         return key is not None and self.index(role).holds(key)
 
     def index(self, role: str) -> RoleIndex:
-        """The role's index, rebuilt after a grant was recorded (an admin adds a mentor)."""
+        """The role's index, rebuilt after a grant was recorded (an admin granted it)."""
         index = self._cache.get(role)
         if index is None:
             grants = self.grants.get(role)

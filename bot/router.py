@@ -38,7 +38,7 @@ def parse(text: str, prefixes: tuple[str, ...] = ("!",), nick: str = "") -> Pars
     if body is None or not body or body[0].isspace():
         return ParsedInput("", "", stripped)
     word, _, rest = body.partition(" ")
-    word = word.split("@", 1)[0].lower()  # Telegram appends @botname in groups
+    word = word.split("@", 1)[0].lower()  # some networks append @botname in groups
     if not word or len(word) > MAX_COMMAND_LEN:
         return ParsedInput("", "", stripped)
     return ParsedInput(word, rest.strip(), stripped)

@@ -9,7 +9,7 @@ MAX_INPUT_CHARS = 2000
 
 # Bidi embeddings, overrides and isolates can make echoed text read backwards.
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-# C0/C1 controls other than tab and newline, which a terminal or IRC would act on.
+# C0/C1 controls other than tab and newline, which a terminal or a line protocol would act on.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
