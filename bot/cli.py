@@ -25,7 +25,7 @@ from flows.path import cli as path_cli
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from bot.config import Config
+    from bot.config import Config, ConfigError
 
 # The features' command-line commands (Feature.cli, flows/<feature>/cli.py). Listed here, not
 # taken from FEATURES (bot/wiring.py), so that `wayfinder --help` loads no feature: each cli
@@ -55,7 +55,14 @@ def _load(config_path: Path | None) -> Config:
     try:
         return load_config(config_path)
     except ConfigError as exc:
-        _fail(f"config error: {exc}")
+        _fail(_config_problems(exc))
+
+
+def _config_problems(exc: ConfigError) -> str:
+    if len(exc.problems) == 1:
+        return f"config error: {exc}"
+    lines = str(exc).splitlines()
+    return f"config has {len(lines)} problems:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -71,7 +78,7 @@ def _run(coro: Any) -> Any:
     try:
         return asyncio.run(coro)
     except ConfigError as exc:
-        _fail(f"config error: {exc}")
+        _fail(_config_problems(exc))
     except ContentError as exc:
         _fail("content has problems:\n" + "\n".join(f"  {p}" for p in exc.problems))
     except (AdapterFatalError, StoreBrokenError) as exc:
@@ -151,13 +158,19 @@ def check_config(config_path: Path | None) -> None:
     from bot.wiring import describe_content, enabled_networks, load_content
 
     config = _load(config_path)
-    try:
+    failures: list[str] = []
+    try:  # secrets and content are both checked, so one run names every problem
         config.check_secrets()
+    except ConfigError as exc:
+        failures.append(_config_problems(exc))
+    try:
         content = load_content(config.content_path())
     except ConfigError as exc:
-        _fail(f"config error: {exc}")
+        failures.append(_config_problems(exc))
     except ContentError as exc:
-        _fail("content has problems:\n" + "\n".join(f"  {p}" for p in exc.problems))
+        failures.append("content has problems:\n" + "\n".join(f"  {p}" for p in exc.problems))
+    if failures:
+        _fail("\n".join(failures))
     table = Table(title=f"Wayfinder configuration ({config.source})")
     table.add_column("setting")
     table.add_column("value")

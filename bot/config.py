@@ -3,27 +3,51 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from bot.content import check_identities
+
 DEFAULT_CONFIG_NAME = "wayfinder.toml"
 BUNDLED_PACKAGE = "content"  # the demo content, package data of the wheel
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "password", "token", "xxx",
-                       "placeholder", "your-token-here", "your-password-here"}
+# What people paste from examples and templates instead of the secret: compared after
+# lowercasing and dropping "-", "_" and spaces, so "REPLACE_ME" and "your token here" match.
+PLACEHOLDER_SECRETS = {"", "changeme", "secret", "password", "token", "placeholder", "todo",
+                       "fixme", "replaceme", "yourtokenhere", "yourpasswordhere", "yoursecrethere",
+                       "inserttokenhere", "none", "null", "test", "example"}
+PLACEHOLDER_SHAPES = re.compile(r"^(?:\$\{.*\}|\$[A-Za-z_]\w*|<.*>|x{3,}|\*{3,}|\.{3,})$", re.I)
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a secret's value is a template's stand-in rather than a secret."""
+    plain = value.strip()
+    squashed = re.sub(r"[-_\s]", "", plain).lower()
+    return squashed in PLACEHOLDER_SECRETS or bool(PLACEHOLDER_SHAPES.match(plain))
 
 
 class ConfigError(Exception):
-    """A problem in the configuration, naming the file and the key."""
+    """Problems in the configuration, each naming the file and the key. `key` and `problem`
+    are the first; `problems` holds every one found, so one run can report them all."""
 
-    def __init__(self, file: str, key: str, problem: str) -> None:
+    def __init__(self, file: str, key: str, problem: str,
+                 more: Sequence[tuple[str, str]] = ()) -> None:
         self.file, self.key, self.problem = file, key, problem
-        where = f"{file}: {key}" if key else file
-        super().__init__(f"{where}: {problem}")
+        self.problems: tuple[tuple[str, str], ...] = ((key, problem), *more)
+        lines = [f"{file}: {k}: {p}" if k else f"{file}: {p}" for k, p in self.problems]
+        super().__init__("\n".join(lines))
+
+    @classmethod
+    def joined(cls, errors: Sequence[ConfigError]) -> ConfigError:
+        """One error holding the problems of several (all from the same file)."""
+        problems = [problem for error in errors for problem in error.problems]
+        return cls(errors[0].file, *problems[0], more=problems[1:])
 
 
 def bundled_content() -> Path:
@@ -75,11 +99,9 @@ class RolesConfig(Section):
     @field_validator("admins", "organizers")
     @classmethod
     def _identities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for entry in value:
-            network, _, ident = entry.partition(":")
-            if not network or not ident:
-                raise ValueError(f"{entry!r} is not \"network:id\"")
-        return value
+        # The same rule as identities in content: " console:boss" or "IRC:Ana" would never
+        # match anyone, silently leaving the role unheld.
+        return check_identities(value)
 
 
 class FlowsConfig(Section):
@@ -168,6 +190,7 @@ class Config(Section):
         """Validate every feature's section, and refuse by key what neither the core nor a
         feature owns: an unknown table, or an unknown key in a shared table."""
         owners: dict[str, dict[str, str]] = {}
+        problems: list[ConfigError] = []
         for model in models:
             if not model.table:
                 raise ValueError(f"{model.__name__} names no table")
@@ -178,11 +201,22 @@ class Config(Section):
                     raise ValueError(f"{model.table}.{key} is claimed twice: by {keys[key]} "
                                      f"and by {model.__name__}")
                 keys[key] = model.__name__
-            self.settings_of(model)
+            try:
+                self.settings_of(model)
+            except ConfigError as exc:
+                problems.append(exc)
         for table in (*(self.model_extra or {}), *owners):
-            for key in self.table(table) if table in owners else ("",):
+            try:
+                written = self.table(table) if table in owners else {"": None}
+            except ConfigError as exc:
+                problems.append(exc)
+                continue
+            for key in written:
                 if table not in owners or key not in owners[table]:
-                    raise ConfigError(self.source, f"{table}.{key}".rstrip("."), "unknown key")
+                    problems.append(ConfigError(self.source, f"{table}.{key}".rstrip("."),
+                                                "unknown key"))
+        if problems:
+            raise ConfigError.joined(problems)
 
     @classmethod
     def _core_keys(cls, table: str) -> list[str]:
@@ -203,17 +237,26 @@ class Config(Section):
         """Read every needed secret, refusing missing ones and placeholders by key."""
         env = os.environ if environ is None else environ
         found: dict[str, str] = {}
+        problems: list[ConfigError] = []
         for key, variable in self.secret_keys():
+            problem = ""
             if not variable:
-                raise ConfigError(self.source, key, "name the environment variable holding it")
-            value = env.get(variable, "")
-            if not value:
-                raise ConfigError(self.source, key, f"environment variable {variable} is not set")
-            if value.strip().lower() in PLACEHOLDER_SECRETS or value.startswith("<"):
-                raise ConfigError(self.source, key,
-                                  f"environment variable {variable} holds a placeholder; "
-                                  "set the real secret")
-            found[key] = value
+                problem = "name the environment variable holding it"
+            elif not ENV_NAME.match(variable):
+                # Never echo it: what is pasted here is often the secret itself.
+                problem = ("is not an environment variable name (letters, digits and _); "
+                           "put the secret in an environment variable and write its name here")
+            elif not (value := env.get(variable, "")):
+                problem = f"environment variable {variable} is not set"
+            elif is_placeholder(value):
+                problem = (f"environment variable {variable} holds a placeholder; "
+                           "set the real secret")
+            else:
+                found[key] = value
+            if problem:
+                problems.append(ConfigError(self.source, key, problem))
+        if problems:
+            raise ConfigError.joined(problems)
         return found
 
 
@@ -226,20 +269,46 @@ def _loc(parts: tuple[int | str, ...]) -> str:
 
 
 def config_error(exc: ValidationError, source: str, prefix: tuple[str, ...] = ()) -> ConfigError:
-    """A validation error as a ConfigError naming the file and the dotted key."""
-    err = exc.errors()[0]
-    problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-    problem = problem.removeprefix("Value error, ")
-    if err["type"] not in ("extra_forbidden", "value_error") and "input" in err:
-        problem += f" (got {err['input']!r})"
-    return ConfigError(source, _loc((*prefix, *err["loc"])), problem)
+    """A validation error as a ConfigError naming the file and the dotted key of every
+    problem pydantic found."""
+    found: list[tuple[str, str]] = []
+    for err in exc.errors():
+        problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        problem = problem.removeprefix("Value error, ")
+        if err["type"] not in ("extra_forbidden", "value_error") and "input" in err:
+            problem += f" (got {_shown(err['input'])})"
+        found.append((_loc((*prefix, *err["loc"])), problem))
+    return ConfigError(source, *found[0], more=found[1:])
+
+
+def _shown(value: object) -> str:
+    """A wrong value as the error shows it: short, so a pasted blob is not printed back."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def validated(model: type[C], data: dict[str, Any], source: str, base_dir: Path) -> C:
-    try:
-        return model.model_validate({**data, "source": source, "base_dir": base_dir})
-    except ValidationError as exc:
-        raise config_error(exc, source) from None
+    """DATA as MODEL, or a ConfigError with every problem: a table that fails is set aside
+    and the rest validated again, so one run names the problems of every table."""
+    problems: list[ConfigError] = []
+    remaining = dict(data)
+    while True:
+        try:
+            result = model.model_validate({**remaining, "source": source, "base_dir": base_dir})
+        except ValidationError as exc:
+            problems.append(config_error(exc, source))
+            failed = {err["loc"][0] for err in exc.errors() if err["loc"]} & set(remaining)
+            if not failed:
+                break
+            remaining = {k: v for k, v in remaining.items() if k not in failed}
+        except ConfigError as exc:  # a feature's section, checked once the core's are valid
+            problems.append(exc)
+            break
+        else:
+            if not problems:
+                return result
+            break
+    raise ConfigError.joined(problems)
 
 
 def config_from_dict(data: dict[str, Any], source: str, base_dir: Path) -> Config:

@@ -23,10 +23,12 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 def check_identities(value: tuple[str, ...]) -> tuple[str, ...]:
     """A field validator: every value is "network:id"."""
-    for identity in value:
-        if not IDENTITY_PATTERN.match(identity):
-            raise ValueError(f"{identity!r} is not \"network:id\" (the network's name, a colon, "
-                             "the person's id there)")
+    wrong = [identity for identity in value if not IDENTITY_PATTERN.match(identity)]
+    if wrong:
+        shown = ", ".join(repr(identity) for identity in wrong)
+        raise ValueError(f"{shown} {'is' if len(wrong) == 1 else 'are'} not \"network:id\" (the "
+                         "network's name in lower case, a colon, the person's id there; no "
+                         "spaces)")
     return value
 
 

@@ -244,3 +244,57 @@ def test_a_config_built_in_code_checks_feature_sections_on_use() -> None:
     with pytest.raises(ConfigError) as err:
         check_features(config_from_dict({"events": {"fan_out": 1}}, "(test)", Path(".")))
     assert err.value.key == "events.fan_out"
+
+
+def test_check_config_reports_every_problem_at_once(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[storage]\ndurable = "maybe"\n[outbox]\nmax_attempts = 0\n'
+                            '[flows]\nbogus = 1\n[roles]\norganizers = ["console:ok"]\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    keys = [key for key, _ in err.value.problems]
+    assert keys == ["storage.durable", "outbox.max_attempts", "flows.bogus"]
+    assert str(err.value).count(str(path)) == 3
+
+
+@pytest.mark.parametrize("entry", [" console:boss", "IRC:Ana", "console:", "irc:ana smith"])
+def test_a_role_entry_no_one_could_hold_is_refused_by_key(tmp_path: Path, entry: str) -> None:
+    path = _write(tmp_path, f'[roles]\norganizers = ["console:ok", "{entry}"]\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.key == "roles.organizers"
+    assert repr(entry) in err.value.problem
+    assert "lower case" in err.value.problem
+
+
+@pytest.mark.parametrize("placeholder", ["TODO", "REPLACE_ME", "changeme", "${TELEGRAM_TOKEN}",
+                                         "xxxxxxxxxxxx", "your_token_here", "<token>"])
+def test_a_placeholder_secret_is_refused(tmp_path: Path, placeholder: str) -> None:
+    config = load_config(_write(tmp_path, '[adapters.telegram]\nenabled = true\n'
+                                          'token_env = "TG_TOKEN"\n'))
+    with pytest.raises(ConfigError) as err:
+        config.check_secrets({"TG_TOKEN": placeholder})
+    assert err.value.key == "adapters.telegram.token_env"
+    assert "placeholder" in err.value.problem
+    assert config.check_secrets({"TG_TOKEN": "123456:real-looking-secret"})
+
+
+def test_a_pasted_token_in_an_env_key_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    token = "123456789:AAHsecretTokenPastedByMistake"
+    config = load_config(_write(tmp_path, '[adapters.telegram]\nenabled = true\n'
+                                          f'token_env = "{token}"\n'))
+    with pytest.raises(ConfigError) as err:
+        config.check_secrets({})
+    assert err.value.key == "adapters.telegram.token_env"
+    assert "not an environment variable name" in err.value.problem
+    assert token not in str(err.value)
+    assert "AAH" not in str(err.value)
+
+
+def test_every_missing_secret_is_named_at_once(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, '[adapters.telegram]\nenabled = true\n'
+                                          'token_env = "TG_TOKEN"\n[adapters.irc]\nenabled = true\n'
+                                          'sasl_account = "bot"\nsasl_password_env = "IRC_PW"\n'))
+    with pytest.raises(ConfigError) as err:
+        config.check_secrets({})
+    assert {key for key, _ in err.value.problems} == {"adapters.telegram.token_env",
+                                                      "adapters.irc.sasl_password_env"}

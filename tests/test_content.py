@@ -52,8 +52,8 @@ def test_all_problems_are_reported_with_file_key_and_reason(broken: Path) -> Non
     workshop.write_text(workshop.read_text().replace(
         'pattern = "^https://code', 'pattern = "([unclosed'))
     problems = _problems(broken)
-    assert "content/projects/pagebot.toml: mentors: 'tomasz' is not \"network:id\" " \
-           "(the network's name, a colon, the person's id there)" in problems
+    assert "content/projects/pagebot.toml: mentors: 'tomasz' is not \"network:id\" (the " \
+           "network's name in lower case, a colon, the person's id there; no spaces)" in problems
     assert any(p.startswith("content/workshops/mapview-get-started.toml: steps[5].checkpoint."
                             "pattern: bad regular expression") for p in problems), problems
 
