@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Annotated, Any, ClassVar, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from bot.content import check_identities
+from bot.tomlfile import TomlFileError, read_toml
 
 DEFAULT_CONFIG_NAME = "wayfinder.toml"
 BUNDLED_PACKAGE = "content"  # the demo content, package data of the wheel
@@ -326,10 +326,9 @@ def load_as(model: type[C], path: Path | None) -> C:
     if not path.exists():
         raise ConfigError(str(path), "", "config file not found")
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+        data = read_toml(path)
+    except TomlFileError as exc:
+        raise ConfigError(str(path), exc.key, exc.problem) from None
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
     return validated(model, data, str(path), path.parent.resolve())

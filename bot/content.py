@@ -9,13 +9,14 @@ its typed view), and a handler reads that view with `turn.content.of(ItsContent)
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.tomlfile import TomlFileError, read_toml
 
 IDENTITY_PATTERN = re.compile(r"^[a-z]+:\S+$")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -86,10 +87,9 @@ class ContentFolder:
     def read(self, path: Path) -> dict[str, Any] | None:
         """A TOML file's table, or None with the problem noted."""
         try:
-            with path.open("rb") as handle:
-                return tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            self.problem(self.rel(path), "", f"not valid TOML: {exc}")
+            return read_toml(path)
+        except TomlFileError as exc:
+            self.problem(self.rel(path), exc.key, exc.problem)
         except OSError as exc:
             self.problem(self.rel(path), "", f"cannot read: {exc.strerror}")
         return None

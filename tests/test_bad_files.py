@@ -1,0 +1,84 @@
+"""Hand-written files that are not what they claim: each is one clear problem naming the file
+(and the key where there is one), and the content or config in use stays as it was."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.content import ContentError
+from bot.tomlfile import MAX_DEPTH, MAX_FILE_BYTES, MAX_TEXT_CHARS
+from bot.wiring import ConfigError, load_config, load_content
+from tests.harness import CONTENT
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT, root)
+    return root
+
+
+def _only_problem(root: Path) -> str:
+    with pytest.raises(ContentError) as err:
+        load_content(root)
+    assert len(err.value.problems) == 1, err.value.problems
+    return str(err.value.problems[0])
+
+
+def test_a_content_file_that_is_not_utf8_is_named(content: Path) -> None:
+    project = content / "projects" / "lingo.toml"
+    project.write_bytes(project.read_text(encoding="utf-8").encode("utf-16"))
+    problem = _only_problem(content)
+    assert problem.startswith("content/projects/lingo.toml: (file): not UTF-8 text (line 1)")
+
+
+def test_a_latin1_accent_in_a_content_file_is_named_with_its_line(content: Path) -> None:
+    project = content / "projects" / "lingo.toml"
+    project.write_bytes(project.read_bytes() + b'\n# caf\xe9\n')
+    lines = project.read_bytes().count(b"\n")
+    assert f"not UTF-8 text (line {lines})" in _only_problem(content)
+
+
+def test_a_content_file_nested_too_deeply_is_refused(content: Path) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    (content / "projects" / "lingo.toml").write_text(f"x = {deep}\n", encoding="utf-8")
+    assert f"nested more than {MAX_DEPTH} levels deep" in _only_problem(content)
+    (content / "projects" / "lingo.toml").write_text(
+        "x = " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n", encoding="utf-8")
+    assert f"nested more than {MAX_DEPTH} levels deep" in _only_problem(content)
+
+
+def test_a_fifty_megabyte_project_file_is_refused_not_sent(content: Path) -> None:
+    project = content / "projects" / "lingo.toml"
+    with project.open("a", encoding="utf-8") as handle:
+        handle.write('\n# padding\nextra = "' + "x" * (50 * 1024 * 1024) + '"\n')
+    problem = _only_problem(content)
+    assert f"larger than {MAX_FILE_BYTES // 1024} KiB" in problem
+
+
+def test_a_value_too_long_to_send_is_named_by_key(content: Path) -> None:
+    project = content / "projects" / "lingo.toml"
+    text = project.read_text(encoding="utf-8")
+    project.write_text(text.replace('summary = "', 'summary = "' + "long " * MAX_TEXT_CHARS, 1),
+                       encoding="utf-8")
+    problem = _only_problem(content)
+    assert "content/projects/lingo.toml: summary: " in problem
+    assert f"at most {MAX_TEXT_CHARS:,} fit" in problem
+
+
+@pytest.mark.parametrize(("raw", "problem"), [
+    ("[storage]\nurl = 'caf\xe9'\n".encode("latin-1"), "not UTF-8 text (line 2)"),
+    (b"a = " + b"[" * 3000 + b"]" * 3000, f"nested more than {MAX_DEPTH} levels deep"),
+    (b"#" * (MAX_FILE_BYTES + 1), "larger than"),
+])
+def test_a_config_file_that_cannot_be_used_is_named(tmp_path: Path, raw: bytes,
+                                                    problem: str) -> None:
+    path = tmp_path / "wayfinder.toml"
+    path.write_bytes(raw)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert problem in str(err.value)
