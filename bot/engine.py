@@ -241,7 +241,9 @@ class Engine:
             turn.say("That message was very long, so I only read the beginning.")
         step = self.current_step(turn)
         if step is not None:
-            turn.step_commands = (*step.commands, "back") if step.back else step.commands
+            offered_now = step.commands if step.offers is None else tuple(
+                w for w in step.commands if w in step.offers(turn))
+            turn.step_commands = (*offered_now, "back") if step.back else offered_now
         parsed = turn.input
         command = parsed.command
         offered: list[list[str]] = turn.data.get("choices", []) if step else []
@@ -266,8 +268,8 @@ class Engine:
             await self._answer(turn, step, offered)
             return
         if command:
-            hint = f" Here you can use: {', '.join('!' + c for c in step.commands)}." if (
-                step and step.commands) else ""
+            hint = f" Here you can use: {', '.join('!' + c for c in turn.step_commands)}." if (
+                step and turn.step_commands) else ""
             turn.say(f"I don't know the command !{one_line(command, 32)}.{hint} "
                      "Type !help for the list.")
             return

@@ -43,6 +43,9 @@ class Command:
     sub: Mapping[str, Command] = field(default_factory=dict)
     free_args: bool = False  # with sub: a first word that is no sub-command goes to `run`
     listed: bool = True  # in !help's list, the command menu and the README
+    # Whether it does something for this person now (e.g. !resume only when paused): !help
+    # lists it only then. None: always.
+    when: Callable[[Turn], bool] | None = None
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -377,18 +380,19 @@ def _section(commands: Sequence[Command], shared: bool) -> list[str]:
 def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
               choices: bool) -> str:
     """`!help`: the words this step offers, then what this person's roles allow."""
-    anywhere = catalog.listed(None)
-    general = {c.name for c in anywhere}
+    anywhere = [c for c in catalog.listed(None) if c.when is None or c.when(turn)]
+    general = {c.name for c in catalog.listed(None)}
     here = [w for w in dict.fromkeys(step_words) if w not in general]
     lines: list[str] = []
-    if here:
+    if here or choices:
         lines.append("Right now you can use:")
         lines.extend(f"  !{w}: {catalog.summary_of(w)}" for w in here)
         if choices:
-            lines.append("  or answer with a number (1, !1) or the option's word")
+            lines.append(f"  {'or ' if here else ''}answer with a number (1, !1) or the "
+                         "option's word")
         lines.append("")
     shared = not turn.room.direct
-    lines.append("Commands that work anywhere:")
+    lines.append("And anywhere:" if here or choices else "Commands you can use:")
     lines.extend(_section(anywhere, shared))
     for role in catalog.roles:
         mine = catalog.listed(role)

@@ -47,6 +47,9 @@ class Step:
     back: str | None = None
     commands: tuple[str, ...] = ()  # step commands offered in !help, e.g. ("skip", "more")
     multi_choice: bool = False
+    # Which of `commands` do something for this person right now (e.g. no "back" on a first
+    # step): !help offers only those. None: all of them.
+    offers: Callable[[Turn], Sequence[str]] | None = None
 
 
 @dataclass(frozen=True)

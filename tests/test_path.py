@@ -55,7 +55,7 @@ async def test_whole_path_discovery_workshop_certificate_first_task(db_url: str)
         reply = await bot.say("ada", "!skip")
         assert "step 6 of 6, Ask for review" in reply
         reply = await bot.say("ada", "https://example.org/not-a-review")
-        assert "That link doesn't look right" in reply
+        assert "That link doesn't fit this step: it points to example.org" in reply
         reply = await bot.say("ada", "https://code.lumen.test/pagebot/pagebot/-/merge_requests/7")
         assert 'You finished "Get started with Pagebot". Congratulations!' in reply
         code = re.search(r"certificate code is ([A-Z0-9]{4}-[A-Z0-9]{4})", reply)

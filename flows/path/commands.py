@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.flow import End, Goto, Transition, Turn
 from flows.path.content import PathContent
 from flows.path.progress import (
+    MORE_INVOLVED_AT,
+    STAGE_NOTES,
     STAGES,
     chosen_project,
     chosen_workshop,
@@ -31,6 +33,14 @@ async def start(turn: Turn) -> Transition:
         return Goto(turn.step, flow=turn.flow)
     turn.event("started", origin=origin.id if origin else "")
     return Goto("welcome", flow="discovery")
+
+
+def can_pause(turn: Turn) -> bool:
+    return turn.flow is not None and not turn.data.get("paused")
+
+
+def can_resume(turn: Turn) -> bool:
+    return turn.flow is not None and bool(turn.data.get("paused"))
 
 
 async def resume(turn: Turn) -> Transition:
@@ -89,6 +99,7 @@ async def status(turn: Turn) -> Transition:
         mark = "x" if index < current else (">" if index == current else " ")
         detail = f": {details[index]}" if details[index] else ""
         lines.append(f"  [{mark}] {index + 1}. {name}{detail}")
+        lines.append(f"        {STAGE_NOTES[index]}")
     lines.append("")
     lines.append(_next_hint(turn, current))
     turn.say("\n".join(lines))
@@ -107,4 +118,10 @@ def _next_hint(turn: Turn, current: int) -> str:
         return "Next: type !task to get your first task."
     if path_of(turn).task:
         return "Next: finish your task and type !done."
-    return "Next: type !task for another task."
+    if current == 3:
+        left = MORE_INVOLVED_AT - path_of(turn).tasks_done
+        return (f"Next: type !task for another task ({left} more to reach stage 5, "
+                f"{STAGES[4]}).")
+    events = turn.catalog is not None and "events" in turn.catalog
+    return ("Next: type !task for another task" +
+            (", or !events to meet the community." if events else "."))

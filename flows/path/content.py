@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from bot.content import ID_PATTERN, ContentFolder, ContentPart, Strict, check_identities
 from bot.durations import parse_duration
@@ -55,6 +55,8 @@ class UrlCheckpoint(Strict):
     kind: Literal["url"]
     pattern: Annotated[str, Field(min_length=1)]
     prompt: str = "Paste the link here."
+    # A link that passes, shown to someone whose link does not (and compared with theirs).
+    example: str = ""
 
     @field_validator("pattern")
     @classmethod
@@ -64,6 +66,12 @@ class UrlCheckpoint(Strict):
         except re.error as exc:
             raise ValueError(f"bad regular expression: {exc}") from None
         return value
+
+    @model_validator(mode="after")
+    def _example_passes(self) -> UrlCheckpoint:
+        if self.example and re.match(self.pattern, self.example) is None:
+            raise ValueError(f"the example {self.example!r} does not match the pattern")
+        return self
 
 
 Checkpoint = Annotated[

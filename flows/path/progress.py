@@ -10,6 +10,19 @@ from flows.path.content import PathContent, Project, Workshop
 from flows.path.state import PathState
 
 STAGES = ("Find your project", "Get started", "First task", "Get involved", "Get more involved")
+MORE_INVOLVED_AT = 3  # tasks done in all: stage 5
+# What each stage is, and what counts toward it (!status shows them under the stages).
+STAGE_NOTES = (
+    "Three questions about you, then you pick a project that fits. Counts: choosing one.",
+    "Your project's workshop: set up, then a first change, step by step. Counts: each "
+    "checkpoint you pass.",
+    "One small, real task reserved for you, with mentors to help. Counts: typing !done once "
+    "your change is submitted.",
+    f"More tasks, at your own pace. Counts: every task you finish; {MORE_INVOLVED_AT} in all "
+    "opens stage 5.",
+    "You know your way around: bigger tasks, events, helping newcomers in your project's "
+    "channel. Nothing more is counted: it lasts as long as you like.",
+)
 
 
 def path_of(turn: Turn) -> PathState:
@@ -62,7 +75,7 @@ def stage(path: PathState, content: Content) -> int:
         return 1
     if path.tasks_done == 0:
         return 2
-    return 3 if path.tasks_done < 3 else 4
+    return 3 if path.tasks_done < MORE_INVOLVED_AT else 4
 
 
 def progress_rank(path: PathState, messages: int, content: Content) -> tuple[int, int, int]:

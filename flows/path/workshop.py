@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from bot.codes import short_code
 from bot.flow import Flow, Goto, Step, Transition, Turn
@@ -47,14 +48,50 @@ def _passes(step: WorkshopStep, turn: Turn) -> bool:
     return turn.choice == "done" or answer.lower() in {"done", "yes", "ok", "finished", "y"}
 
 
-def _hint(step: WorkshopStep) -> str:
+def _hint(step: WorkshopStep, answer: str) -> str:
     checkpoint = step.checkpoint
     if isinstance(checkpoint, AnswerCheckpoint):
         return "That's not quite it. Have another look at the instructions and try again."
     if isinstance(checkpoint, UrlCheckpoint):
-        return ("That link doesn't look right for this step. Paste the full address "
-                "(it starts with https://).")
+        return url_hint(answer.strip(), checkpoint.example or _example_in(checkpoint.prompt))
     return "When you've finished this step, type done (or 1)."
+
+
+def _example_in(prompt: str) -> str:
+    """A link quoted in the checkpoint's prompt, as its example when it gives none."""
+    found = re.search(r"https?://[^\s()]+", prompt)
+    return found.group(0).rstrip(".,;:") if found else ""
+
+
+def _parts(link: str) -> tuple[str, str, list[str]]:
+    """(scheme, host, path segments) of a link."""
+    scheme, _, rest = link.partition("://")
+    host, _, path = rest.partition("/")
+    return scheme.lower(), host.lower(), [p for p in path.split("/") if p]
+
+
+def url_hint(answer: str, example: str) -> str:
+    """Why a pasted link fails a checkpoint, said plainly, with the expected form."""
+    form = f" It should look like this: {example}" if example else (
+        " Copy it from your browser's address bar.")
+    if "://" not in answer:
+        return f"That isn't a web address: paste the whole link, starting with https://.{form}"
+    if not example:
+        return f"That link isn't the one this step asks for.{form}"
+    scheme, host, path = _parts(answer)
+    want_scheme, want_host, want_path = _parts(example)
+    if scheme != want_scheme:
+        why = f"it starts with {scheme}://, and this step needs {want_scheme}://"
+    elif host != want_host:
+        why = f"it points to {host}, and this step needs a link on {want_host}"
+    else:
+        missing = [want_path[i1:i2] for op, i1, i2, _, _ in
+                   SequenceMatcher(None, want_path, path, autojunk=False).get_opcodes()
+                   if op == "delete"]
+        gaps = ", ".join(f"\"/{'/'.join(m)}/\"" for m in missing)
+        why = (f"it is missing {gaps}" if missing else
+               "its path is not the one this step expects")
+    return f"That link doesn't fit this step: {why}.{form}"
 
 
 def _realign(turn: Turn, workshop: Workshop, index: int) -> tuple[int, bool]:
@@ -128,7 +165,7 @@ async def check_step(turn: Turn) -> Transition:
         set_workshop_index(path_of(turn), workshop.id, index + 1)
         return Goto("step")
     if not _passes(step, turn):
-        turn.say(_hint(step))
+        turn.say(_hint(step, turn.input.text))
         return None
     turn.event("step_done", workshop=workshop.id, step=step.id)
     set_workshop_index(path_of(turn), workshop.id, index + 1)
@@ -153,8 +190,10 @@ async def finish(turn: Turn) -> Transition:
                                     workshop.title, turn.now))
             path.certificates.append(code)
             turn.say(f"You finished \"{workshop.title}\". Congratulations!\n"
-                     f"Your certificate code is {code}. Anyone can check it with: "
-                     f"wayfinder certificate verify {code}")
+                     f"Your certificate code is {code}: keep it. There is no public page "
+                     "to check certificates yet; the program's organizers can confirm it is "
+                     f"yours (they run: wayfinder certificate verify {code}), so give them "
+                     "the code if someone asks for proof.")
         else:
             turn.say(f"You finished \"{workshop.title}\". Congratulations!")
         offer_region(turn)
@@ -171,7 +210,19 @@ def offer_region(turn: Turn) -> None:
                  "region and get invites to events near you (only if you say so).")
 
 
+def step_offers(turn: Turn) -> tuple[str, ...]:
+    """!back past the first step, !skip on a step that may be skipped."""
+    current = _current(turn)
+    if current is None or current[1] >= len(current[0].steps):
+        return ()
+    workshop, index = current
+    step = workshop.steps[index]
+    return tuple(word for word, works in (("back", index > 0), ("skip", step.skippable))
+                 if works)
+
+
 FLOW = Flow("workshop", steps=(
-    Step("step", enter=show_step, reply=check_step, commands=("back", "skip")),
+    Step("step", enter=show_step, reply=check_step, commands=("back", "skip"),
+         offers=step_offers),
     Step("done", enter=finish),
 ))

@@ -1,0 +1,117 @@
+"""The first ten minutes, as a newcomer and a mentor live them: every reply clear and true
+(issue 22). Each test walks the bot as a person would and reads what it says."""
+
+from __future__ import annotations
+
+from tests.harness import Harness
+
+TO_PAGEBOT = ["!start", "!skip", "!skip", "!skip", "Pagebot"]
+PAGEBOT_WORKSHOP = ["done", "main", "1", "pytest tests/unit", "!skip"]
+MR = "https://code.lumen.test/pagebot/pagebot/-/merge_requests/7"
+
+
+def section(reply: str, heading: str) -> str:
+    """The lines of `reply` under `heading`, up to the next blank line."""
+    return reply.partition(heading + "\n")[2].partition("\n\n")[0]
+
+
+async def test_help_offers_only_what_works_at_this_step(bot: Harness) -> None:
+    await bot.script("ada", TO_PAGEBOT)  # the workshop's first step: nothing to go back to,
+    reply = await bot.say("ada", "!help")  # and it cannot be skipped
+    here = section(reply, "Right now you can use:")
+    assert here == "  answer with a number (1, !1) or the option's word"
+    assert "!back" not in reply
+    assert "!skip" not in reply
+    anywhere = section(reply, "And anywhere:")
+    assert "  !pause: stop for now" in anywhere
+    assert "  !resume" not in anywhere  # nothing is paused
+
+    await bot.say("ada", "done")  # step 2: back works, skip does not
+    here = section(await bot.say("ada", "!help"), "Right now you can use:")
+    assert here == "  !back: go back one step"
+    assert "I don't know the command !frob. Here you can use: !back." in await bot.say(
+        "ada", "!frob")
+
+    await bot.script("ada", ["main", "1", "pytest tests/unit"])  # step 5 may be skipped
+    here = section(await bot.say("ada", "!help"), "Right now you can use:")
+    assert "  !back: go back one step" in here
+    assert "  !skip: skip this question or step" in here
+
+    await bot.say("ada", "!pause")
+    reply = await bot.say("ada", "!help")
+    assert "Right now you can use" not in reply
+    assert "  !resume: continue where you paused" in reply
+    assert "!pause:" not in reply
+
+
+async def test_help_before_a_project_leaves_out_what_needs_one(bot: Harness) -> None:
+    reply = await bot.say("bo", "!help")
+    assert reply.startswith("Commands you can use:\n  !start: begin")
+    for word in ("!pause", "!resume", "!task"):
+        assert word not in reply
+
+
+async def test_a_wrong_merge_request_link_is_told_what_is_wrong(bot: Harness) -> None:
+    await bot.script("cy", [*TO_PAGEBOT, *PAGEBOT_WORKSHOP])
+    reply = await bot.say("cy", "https://code.lumen.test/pagebot/pagebot/merge_requests/7")
+    assert reply == ("That link doesn't fit this step: it is missing \"/-/\". It should look "
+                     "like this: https://code.lumen.test/pagebot/pagebot/-/merge_requests/42")
+    assert "starts with https://" not in reply
+    reply = await bot.say("cy", "code.lumen.test/pagebot/pagebot/-/merge_requests/7")
+    assert reply.startswith("That isn't a web address: paste the whole link, starting with "
+                            "https://. It should look like this: https://code.lumen.test/")
+    reply = await bot.say("cy", "http://code.lumen.test/pagebot/pagebot/-/merge_requests/7")
+    assert "it starts with http://, and this step needs https://" in reply
+    reply = await bot.say("cy", "https://github.com/lumen/pagebot/pull/7")
+    assert "it points to github.com, and this step needs a link on code.lumen.test" in reply
+    assert "Congratulations" in await bot.say("cy", MR)
+
+
+async def test_the_certificate_says_who_can_check_it_and_how(bot: Harness) -> None:
+    await bot.script("dee", [*TO_PAGEBOT, *PAGEBOT_WORKSHOP])
+    reply = await bot.say("dee", MR)
+    assert "Anyone can check" not in reply
+    assert "There is no public page to check certificates yet; the program's organizers can " \
+           "confirm it is yours (they run: wayfinder certificate verify " in reply
+
+
+async def test_a_question_while_holding_a_task_is_pointed_to_people(bot: Harness) -> None:
+    await bot.script("eve", [*TO_PAGEBOT, *PAGEBOT_WORKSHOP, MR])
+    reply = await bot.say("eve", "How do I submit my change?")
+    assert not reply.startswith("Noted")
+    assert reply == (
+        "I can't answer questions myself, but people can:\n"
+        "- type !stuck How do I submit my change? and I'll find you a mentor for it\n"
+        "- or ask in Pagebot's support channel: #pagebot (irc), #pagebot:lumen.test (matrix), "
+        "https://t.me/lumen_pagebot (telegram)\n"
+        "When your change is submitted, type !done; !release gives the task back.")
+    reply = await bot.say("eve", "the tests fail on my laptop")  # not a question: the same ways
+    assert "- type !stuck and a sentence about what's blocking you" in reply
+    assert "- or ask in Pagebot's support channel: #pagebot (irc)" in reply
+    # The way offered works: the words go to a mentor.
+    assert "I've asked" in await bot.say("eve", "!stuck How do I submit my change?")
+    await bot.say("eve", "!done")
+    reply = await bot.say("eve", "what now?")
+    assert "- type !stuck what now? and I'll find you a mentor for it" in reply
+    assert reply.endswith("Type !task for a new task, or !status to see your progress.")
+
+
+async def test_status_explains_every_stage_and_the_next_action(bot: Harness) -> None:
+    await bot.script("fay", [*TO_PAGEBOT, *PAGEBOT_WORKSHOP, MR, "!done"])
+    reply = await bot.say("fay", "!status")
+    lines = reply.splitlines()
+    four = lines.index("  [>] 4. Get involved: 1 task done")
+    assert lines[four + 1].strip() == ("More tasks, at your own pace. Counts: every task you "
+                                       "finish; 3 in all opens stage 5.")
+    five = lines.index("  [ ] 5. Get more involved")
+    assert "bigger tasks, events, helping newcomers" in lines[five + 1]
+    assert "Nothing more is counted" in lines[five + 1]
+    assert "Counts: each checkpoint you pass." in reply  # stage 2
+    assert "Counts: typing !done once your change is submitted." in reply  # stage 3
+    assert reply.endswith("Next: type !task for another task (2 more to reach stage 5, Get "
+                          "more involved).")
+    await bot.script("fay", ["!task", "!done", "!task", "!done"])
+    reply = await bot.say("fay", "!status")
+    assert "  [>] 5. Get more involved" in reply
+    assert reply.endswith("Next: type !task for another task, or !events to meet the "
+                          "community.")
