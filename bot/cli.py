@@ -141,10 +141,15 @@ def _upgrade_in_child(config_path: Path | None) -> None:
 def chat(config_path: Path | None, name: str | None, room: str) -> None:
     """Talk to the bot in this terminal; reads stdin until end of input."""
     from bot.app import run_app
+    from bot.config import ConfigError
     from bot.wiring import chat_adapters
 
     config = _load(config_path)
-    _run(run_app(config, chat_adapters(config, name, room)))
+    try:
+        adapters = chat_adapters(config, name, room)
+    except ConfigError as exc:
+        _fail(_config_problems(exc))
+    _run(run_app(config, adapters))
 
 
 @main.command("check-config")

@@ -74,6 +74,12 @@ class StorageConfig(Section):
     def _known_driver(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "sqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
+        if value.startswith("sqlite") and (":memory:" in value or "mode=memory" in value
+                                           or value.rstrip("/").endswith(":")):
+            # The bot's several connections would each see an empty database of their own,
+            # and everyone's progress would be gone when it stops.
+            raise ValueError("an in-memory database keeps nothing and is not shared by the "
+                             "bot's connections; name a file, e.g. sqlite+aiosqlite:///wayfinder.db")
         return value
 
 

@@ -29,3 +29,17 @@ def one_line(text: str, limit: int = 80) -> str:
     """A single line for echoing user text back: whitespace collapsed, shortened."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def unseen_characters(name: str) -> list[str]:
+    """The characters of a name that a reader cannot see or that change how it reads (format
+    characters such as zero-width spaces and bidi controls, other controls, whitespace), each
+    as "U+200B ZERO WIDTH SPACE". A name holding one could pass for someone else's."""
+    found: list[str] = []
+    for char in name:
+        if unicodedata.category(char) in ("Cf", "Cc", "Cs", "Co", "Cn", "Zs", "Zl", "Zp") \
+                or char.isspace():
+            label = f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
+            if label not in found:
+                found.append(label)
+    return found

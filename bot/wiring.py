@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ConfigDict, ValidationError, model_validator
 
-from adapters.console.config import ConsoleConfig
+from adapters.console.config import ConsoleConfig, check_console_name
 from adapters.irc.config import IrcConfig
 from adapters.matrix.config import MatrixConfig
 from adapters.telegram.config import TelegramConfig
@@ -31,6 +31,7 @@ from bot.content import Content, ContentPart, load_folder
 from bot.feature import Feature, content_parts
 from bot.model import Rate
 from bot.ports import Adapter
+from bot.text import unseen_characters
 from flows.account.feature import FEATURE as ACCOUNT
 from flows.core.feature import FEATURE as CORE
 from flows.events.feature import FEATURE as EVENTS
@@ -121,8 +122,17 @@ def enabled_networks(config: CoreConfig) -> list[str]:
 
 
 def console_name(config: CoreConfig, name: str | None) -> str:
-    chosen = name or adapter_settings(config).console.name or getpass.getuser() or "you"
-    return "".join(ch for ch in chosen if ch.isprintable() and not ch.isspace())[:64] or "you"
+    """The name to chat as: --as NAME or the config's, refused if it holds invisible
+    characters (ConfigError), else the login name made safe."""
+    chosen = name or adapter_settings(config).console.name
+    if chosen:
+        try:
+            return check_console_name(chosen)
+        except ValueError as exc:
+            raise ConfigError("--as" if name else config.source,
+                              "" if name else "adapters.console.name", str(exc)) from None
+    login = getpass.getuser() or ""
+    return "".join(ch for ch in login if not unseen_characters(ch))[:64] or "you"
 
 
 def network_adapters(config: CoreConfig, chat_name: str | None = None, room: str = "",

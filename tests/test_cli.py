@@ -271,3 +271,35 @@ def test_a_shared_group_is_made_once_and_refuses_a_command_of_its_name() -> None
     main.add_command(click.Command("solo"))
     with pytest.raises(ValueError, match="is a command, not a group"):
         shared_group(main, "solo", "")
+
+
+def test_chat_survives_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "bot", "chat", "--as", "tester"], cwd=tmp_path,
+                          input=b"!start\n\xff\xfe\xc3(\n!help\n", capture_output=True,
+                          timeout=60, check=False)
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, err
+    assert "Traceback" not in err
+    assert "!stop: leave the guided path" in out  # the line after the bad one was answered
+
+
+@pytest.mark.parametrize("name", ["org\u200b", "\u202eorg", "org anizer", "org\u2060"])
+def test_a_console_name_with_invisible_characters_is_refused(tmp_path: Path, name: str) -> None:
+    done = wayfinder(tmp_path, "chat", "--as", name, stdin="!start\n")
+    assert done.returncode == 2
+    assert "--as: a name must be visible characters only; it holds U+" in done.stderr
+    assert not (tmp_path / "wayfinder.db").exists()  # refused before anything was opened
+    (tmp_path / "wayfinder.toml").write_text(f'[adapters.console]\nname = "{name}"\n',
+                                             encoding="utf-8")
+    done = wayfinder(tmp_path, "chat", stdin="!start\n")
+    assert done.returncode == 2
+    assert "adapters.console.name: a name must be visible characters only" in done.stderr
+
+
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite://"])
+def test_an_in_memory_database_is_refused_clearly(tmp_path: Path, url: str) -> None:
+    (tmp_path / "wayfinder.toml").write_text(f'[storage]\nurl = "{url}"\n', encoding="utf-8")
+    done = wayfinder(tmp_path, "chat", "--as", "tester", stdin="!start\n")
+    assert done.returncode == 2
+    assert "storage.url: an in-memory database keeps nothing" in done.stderr
+    assert "Traceback" not in done.stderr

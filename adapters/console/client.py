@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 import threading
 import uuid
@@ -45,6 +46,10 @@ class ConsoleAdapter:
         """Read lines until end of input, handing each to the bot in order."""
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
+        if isinstance(self.stdin, io.TextIOWrapper):
+            # Bytes that are not text (a pasted binary, a wrong locale) become U+FFFD instead
+            # of ending the reader, and the chat, with a UnicodeDecodeError.
+            self.stdin.reconfigure(errors="replace")
         threading.Thread(target=_reader, args=(self.stdin, loop, queue), daemon=True,
                          name="console-stdin").start()
         session = uuid.uuid4().hex[:12]
