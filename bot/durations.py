@@ -9,11 +9,17 @@ _PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse "48h" style durations; raise ValueError with a readable reason."""
+LONGEST = timedelta(days=366)  # nothing the bot waits for is further off than a year
+
+
+def parse_duration(text: str, longest: timedelta = LONGEST) -> timedelta:
+    """Parse "48h" style durations; raise ValueError with a readable reason, also for one
+    longer than `longest` (a date that far off would not fit the calendar: "3000000d")."""
     compact = text.strip().lower().replace(" ", "")
     if not compact:
         raise ValueError("empty duration; write it like 30m, 48h or 7d")
+    if len(compact) > 32:
+        raise ValueError("that duration is too long to read; write it like 30m, 48h or 7d")
     pos = 0
     seconds = 0
     for match in _PART.finditer(compact):
@@ -25,6 +31,8 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"{text!r} is not a duration; write it like 30m, 48h or 7d")
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
+    if seconds > longest.total_seconds():
+        raise ValueError(f"{text!r} is too long; at most {describe(longest)}")
     return timedelta(seconds=seconds)
 
 

@@ -203,6 +203,16 @@ async def test_away_back_and_the_organizer_overview(sqlite_url: str) -> None:
         assert "Welcome back" in await bot.say(AMARA, "!away off", "matrix")
 
 
+async def test_away_for_longer_than_the_calendar_is_refused_politely(sqlite_url: str) -> None:
+    """Regression: `!away 3000000d` overflowed the date and answered "something went wrong"."""
+    async with mentoring_bot(sqlite_url) as bot:
+        for huge in ("3000000d", "99999999999999999999d"):
+            reply = await bot.say(AMARA, f"!away {huge}", "matrix")
+            assert f"'{huge}' is too long; at most 366 days" in reply
+            assert "For example: !away 3d" in reply
+        assert "Amara: 0/3, available" in await bot.say("olga", "!mentors", "irc")
+
+
 async def test_back_means_one_thing_the_previous_step(sqlite_url: str) -> None:
     """Regression: !back meant both "previous step" and "mentor is back from away"."""
     async with mentoring_bot(sqlite_url) as bot:

@@ -66,6 +66,10 @@ def test_durations() -> None:
     for bad in ("", "soon", "10", "0h", "5x", "h5"):
         with pytest.raises(ValueError, match=r"duration|zero"):
             parse_duration(bad)
+    for huge in ("3000000d", "99999999999999999999d", "53w", "367d"):
+        with pytest.raises(ValueError, match="too long"):
+            parse_duration(huge)
+    assert parse_duration("52w") == timedelta(weeks=52)
     assert describe(timedelta(minutes=10)) == "10 minutes"
     assert describe(timedelta(days=1)) == "1 day"
 
