@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.content import ContentError
+from bot.patterns import PatternError, compiled, matches
 from bot.tomlfile import MAX_DEPTH, MAX_FILE_BYTES, MAX_TEXT_CHARS
 from bot.wiring import ConfigError, load_config, load_content
-from tests.harness import CONTENT
+from tests.harness import CONTENT, Harness, make_config
 
 
 @pytest.fixture
@@ -82,3 +84,36 @@ def test_a_config_file_that_cannot_be_used_is_named(tmp_path: Path, raw: bytes,
         load_config(path)
     assert str(err.value).startswith(f"{path}: ")
     assert problem in str(err.value)
+
+
+HOSTILE_PATTERN = "^(https://\\\\S+|(a|aa)+)$"  # as written in TOML: backtracks on "aaa…a!"
+
+
+def test_a_pattern_that_backtracks_gives_up_instead_of_blocking(
+        caplog: pytest.LogCaptureFixture) -> None:
+    pattern = HOSTILE_PATTERN.replace("\\\\", "\\")
+    assert matches(pattern, "https://code.lumen.test/x")
+    with caplog.at_level(logging.WARNING, logger="bot.patterns"):
+        assert not matches(pattern, "a" * 80 + "!")
+    assert "counted as not matching (simplify it in the content)" in caplog.text
+    with pytest.raises(PatternError, match="bad regular expression"):
+        compiled("([unclosed")
+
+
+async def test_a_hostile_answer_to_a_backtracking_checkpoint_is_just_wrong(
+        content: Path, sqlite_url: str) -> None:
+    workshop = content / "workshops" / "handbook-get-started.toml"
+    text = workshop.read_text(encoding="utf-8")
+    start = text.index('pattern = "^https://code')
+    end = text.index('", prompt', start)
+    workshop.write_text(text[:start] + f'pattern = "{HOSTILE_PATTERN}' + text[end:],
+                        encoding="utf-8")
+    load_content(content)  # still valid content: the example matches
+    config = make_config(sqlite_url, content={"path": str(content)})
+    async with Harness(config) as bot:
+        await bot.script("ana", ["!start", "!skip", "!skip", "!skip", "Handbook", "done",
+                                 "[Lumen](https://lumen.test)", "done"])
+        reply = await bot.say("ana", "a" * 80 + "!")
+        assert reply.startswith("That isn't a web address")  # refused, not passed, and fast
+        reply = await bot.say("ana", "https://code.lumen.test/handbook/handbook/-/merge_requests/7")
+        assert "Congratulations" in reply

@@ -8,6 +8,7 @@ from difflib import SequenceMatcher
 from bot.codes import short_code
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
+from bot.patterns import matches
 from flows.events.api import EventsContent, EventsState
 from flows.mentoring.api import MentoringConfig
 from flows.path.content import (
@@ -44,7 +45,7 @@ def _passes(step: WorkshopStep, turn: Turn) -> bool:
         normal = " ".join(answer.lower().split())
         return any(normal == " ".join(a.lower().split()) for a in checkpoint.accept)
     if isinstance(checkpoint, UrlCheckpoint):
-        return re.match(checkpoint.pattern, answer) is not None
+        return matches(checkpoint.pattern, answer)
     return turn.choice == "done" or answer.lower() in {"done", "yes", "ok", "finished", "y"}
 
 
