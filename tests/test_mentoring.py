@@ -51,18 +51,22 @@ async def test_stuck_on_irc_reaches_a_matrix_mentor_who_claims_and_resolves(
         pings = _sent_to(bot, "matrix", AMARA)
         assert len(pings) == 1
         ping = pings[0]
-        for context in ("irc:ana", "Pagebot workshop, step 2 of 6 \"Get the code\"",
-                        "git clone says permission denied", f"!claim {code}"):
-            assert context in ping
+        assert ping == (f"ana needs help with Pagebot (case {code}).\n"
+                        "Stuck on: step 2 of 6 of the workshop, \"Get the code\"\n"
+                        "Since: asked just now\n"
+                        "Their words: \"git clone says permission denied\"\n"
+                        f"To answer: type !claim {code}; I'll tell ana you're on it and how to "
+                        "reach you, or write to them directly: ana on irc.")
 
         irc_before = len(bot.adapters["irc"].sent)
         reply = await bot.say(AMARA, "!claim", "matrix")
-        assert f"Case {code} is yours: irc:ana" in reply
+        assert f"Case {code} is yours: ana, stuck on step 2 of 6 of the workshop" in reply
+        assert "you can write to them as ana on irc" in reply
         told = [s.text for s in bot.adapters["irc"].sent[irc_before:]]
         assert told == [f"Good news: Amara will help you with case {code}. You can reach them "
                         "as matrix:@amara:lumen.test, irc:amara."]
 
-        assert f"{code}: irc:ana" in await bot.say(AMARA, "!mentees", "matrix")
+        assert f"{code}: ana, stuck on step 2" in await bot.say(AMARA, "!mentees", "matrix")
         irc_before = len(bot.adapters["irc"].sent)
         reply = await bot.say(AMARA, f"!resolve {code} use the https URL", "matrix")
         assert reply == f"Case {code} resolved. Thank you!"

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from tests.harness import Harness
+import re
+from datetime import UTC, datetime
+
+from tests.harness import FakeClock, Harness, make_config
 
 TO_PAGEBOT = ["!start", "!skip", "!skip", "!skip", "Pagebot"]
 PAGEBOT_WORKSHOP = ["done", "main", "1", "pytest tests/unit", "!skip"]
@@ -88,8 +91,8 @@ async def test_a_question_while_holding_a_task_is_pointed_to_people(bot: Harness
     reply = await bot.say("eve", "the tests fail on my laptop")  # not a question: the same ways
     assert "- type !stuck and a sentence about what's blocking you" in reply
     assert "- or ask in Pagebot's support channel: #pagebot (irc)" in reply
-    # The way offered works: the words go to a mentor.
-    assert "I've asked" in await bot.say("eve", "!stuck How do I submit my change?")
+    # The way offered works: the words open a case.
+    assert re.search(r"case [A-Z0-9]{5}", await bot.say("eve", "!stuck How do I submit?"))
     await bot.say("eve", "!done")
     reply = await bot.say("eve", "what now?")
     assert "- type !stuck what now? and I'll find you a mentor for it" in reply
@@ -115,3 +118,75 @@ async def test_status_explains_every_stage_and_the_next_action(bot: Harness) -> 
     assert "  [>] 5. Get more involved" in reply
     assert reply.endswith("Next: type !task for another task, or !events to meet the "
                           "community.")
+
+
+# -- the mentor's side ------------------------------------------------------------------------
+MENTOR_ROLES = {"organizers": ["irc:olga"]}
+
+
+async def test_a_ping_says_who_what_since_when_their_words_and_how_to_answer(
+        sqlite_url: str) -> None:
+    clock = FakeClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))  # Monday: Amara is on duty
+    config = make_config(sqlite_url, roles=MENTOR_ROLES)
+    async with Harness(config, networks=("irc", "matrix"), clock=clock) as bot:
+        await bot.script("ada", [*TO_PAGEBOT, *PAGEBOT_WORKSHOP, MR], "irc")
+        reply = await bot.say("ada", "!stuck where do I find the help text?", "irc")
+        code = re.search(r"case ([A-Z0-9]{5})", reply)
+        assert code is not None
+        ping = [s.text for s in bot.adapters["matrix"].sent
+                if getattr(s.msg.to, "external_id", "") == "@amara:lumen.test"]
+        assert ping == [
+            f"ada needs help with Pagebot (case {code.group(1)}).\n"
+            "Stuck on: the task \"Fix the typo in the help text of the `replace` script\"\n"
+            "Since: asked just now\n"
+            "Their words: \"where do I find the help text?\"\n"
+            f"To answer: type !claim {code.group(1)}; I'll tell ada you're on it and how to "
+            "reach you, or write to them directly: ada on irc."]
+        assert ping[0].count("Pagebot") == 1  # the project is named once
+        assert "irc:ada" not in ping[0]  # a name, not an id
+
+
+async def test_a_mentor_who_took_a_case_is_told_so_as_the_reader(sqlite_url: str) -> None:
+    clock = FakeClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    config = make_config(sqlite_url, roles=MENTOR_ROLES)
+    async with Harness(config, networks=("irc", "matrix"), clock=clock) as bot:
+        await bot.script("bo", TO_PAGEBOT, "irc")
+        code = re.search(r"case ([A-Z0-9]{5})", await bot.say("bo", "!stuck git fails", "irc"))
+        assert code is not None
+        amara = "@amara:lumen.test"
+        assert f"Case {code.group(1)} is yours" in await bot.say(
+            amara, f"!claim {code.group(1)}", "matrix")
+        again = await bot.say(amara, f"!claim {code.group(1)}", "matrix")
+        assert again.startswith(f"You took case {code.group(1)} already: it's yours.")
+        assert "already took" not in again.partition(".")[0].replace("You took", "")
+        other = await bot.say("tomasz", f"!claim {code.group(1)}", "irc")
+        assert other == f"Amara already took case {code.group(1)}."
+
+
+async def test_no_mentor_reachable_says_what_happens_and_where_to_ask(
+        sqlite_url: str) -> None:
+    """A console-only demo: Lingo's mentors are on IRC and Telegram, its mentor channel on
+    IRC. The newcomer hears that, who has the question now, and where to ask meanwhile."""
+    config = make_config(sqlite_url, roles={"organizers": ["console:olga"]})
+    async with Harness(config, networks=("console",)) as bot:
+        await bot.script("lu", ["!start", "!skip", "!skip", "!skip", "Lingo"], "console")
+        reply = await bot.say("lu", "!stuck the tool won't start", "console")
+        assert reply.startswith("None of Lingo's mentors can be reached through me right now. "
+                                "I've passed your question (case ")
+        assert "to the program's organizers, who will find you a mentor; that can take a day " \
+               "or so, and I'll tell you as soon as someone picks it up." in reply
+        assert reply.endswith("The quickest help meanwhile: ask in Lingo's support channel "
+                              "(#lumen-lingo (irc), #lingo:lumen.test (matrix), "
+                              "https://t.me/lumen_lingo (telegram)).")
+        told = [s.text for s in bot.adapters["console"].sent
+                if getattr(s.msg.to, "external_id", "") == "olga"]
+        assert len(told) == 1
+        assert "lu needs help with Lingo" in told[0]
+        assert "To answer: find them a Lingo mentor" in told[0]
+
+    config = make_config(sqlite_url.replace("wayfinder.db", "alone.db"))  # no organizer
+    async with Harness(config, networks=("console",)) as bot:
+        await bot.script("lu", ["!start", "!skip", "!skip", "!skip", "Lingo"], "console")
+        reply = await bot.say("lu", "!stuck the tool won't start", "console")
+        assert "Nor can an organizer: I've saved your question (case " in reply
+        assert "but nobody has been told yet. Please ask in Lingo's support channel" in reply

@@ -38,6 +38,7 @@ from flows.mentoring.settings import MentoringConfig
 from flows.path.api import (
     PathContent,
     Project,
+    channel_list,
     chosen_project,
     chosen_workshop,
     path_of,
@@ -74,19 +75,32 @@ def position(turn: Turn) -> tuple[str, str] | None:
     task = path.task
     if task:
         title = next((t.title for t in project.tasks if t.id == task), task)
-        return f"task:{task}", f"{project.name}, first task \"{title}\""
+        return f"task:{task}", f"the task \"{title}\""
     workshop = chosen_workshop(turn)
     if workshop is not None and workshop.id not in path.completed_workshops:
         index = min(workshop_index(path, workshop.id), len(workshop.steps) - 1)
         step = workshop.steps[index]
         return (f"workshop:{workshop.id}:{step.id}",
-                f"{project.name} workshop, step {index + 1} of {len(workshop.steps)} "
-                f"\"{step.title}\"")
-    return f"project:{project.id}", f"{project.name}"
+                f"step {index + 1} of {len(workshop.steps)} of the workshop, \"{step.title}\"")
+    return f"project:{project.id}", "getting started"
 
 
 def _reach(mentor: Mentor) -> str:
     return ", ".join(mentor.profile.identities)
+
+
+def person_name(identity_key: str) -> str:
+    """What to call someone known only by an identity (`irc:ada` -> ada, `matrix:@ada:x` ->
+    ada); "" for a number, which is no name (a Telegram id)."""
+    _, _, external = identity_key.partition(":")
+    name = external.removeprefix("@").split(":", 1)[0]
+    return "" if not name or name.isdigit() else name
+
+
+def _address(identity_key: str) -> str:
+    """How to write to someone directly, or "" where their id reaches nobody (a number)."""
+    network, _, external = identity_key.partition(":")
+    return "" if not external or external.isdigit() else f"{external} on {network}"
 
 
 @dataclass(frozen=True)
@@ -101,17 +115,41 @@ class _Ticket:
     created_at: datetime
 
 
-def _ping_text(ticket: _Ticket, now: datetime, again: bool) -> str:
-    waited = describe(now - ticket.created_at) if now > ticket.created_at else "just now"
-    wrote = f" They wrote: \"{ticket.reason}\"." if ticket.reason else ""
-    lead = "Still waiting for a mentor" if again else "A newcomer needs help"
-    return (f"{lead} (case {ticket.code}): {ticket.newcomer} on {ticket.project.name}, at "
-            f"{ticket.subject}, asking since {waited}.{wrote} Reach them as {ticket.newcomer}. "
-            f"Type !claim {ticket.code} to take it.")
+def _ping_text(ticket: _Ticket, now: datetime, again: bool, level: int = LEVEL_MENTOR) -> str:
+    """Who, stuck on what, since when, their words, how to answer: in that order."""
+    name = person_name(ticket.newcomer) or "A newcomer"
+    since = (f"asked {describe(now - ticket.created_at)} ago" if now > ticket.created_at
+             else "asked just now")
+    lines = [f"{'Still waiting: ' if again else ''}{name} needs help with "
+             f"{ticket.project.name} (case {ticket.code}).",
+             f"Stuck on: {ticket.subject}",
+             f"Since: {since}",
+             f"Their words: \"{ticket.reason}\"" if ticket.reason else
+             "Their words: none (they didn't say more)"]
+    direct = _address(ticket.newcomer)
+    them = person_name(ticket.newcomer) or "them"
+    if level == LEVEL_ORGANIZERS:
+        answer = (f"To answer: find them a {ticket.project.name} mentor, who types !claim "
+                  f"{ticket.code}")
+    else:
+        answer = (f"To answer: type !claim {ticket.code}; I'll tell {them} you're on it and "
+                  "how to reach you")
+    lines.append(answer + (f", or write to them directly: {direct}." if direct else "."))
+    return "\n".join(lines)
 
 
-async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]) -> str:
-    """Ask the next helper for `ticket` and record it; returns who, in words."""
+@dataclass(frozen=True)
+class Routed:
+    """Who was asked for a case, in words, and what happens next."""
+
+    who: str
+    level: int
+    escalate_at: datetime | None
+    reached: bool  # someone was told (False: nobody is on a network this bot runs)
+
+
+async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]) -> Routed:
+    """Ask the next helper for `ticket` and record it."""
     config = turn.settings_of(MentoringConfig)
     project = ticket.project
     want = level
@@ -126,26 +164,59 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
                                  turn.now, due))
             turn.tell(mentor.reach(turn.networks), _ping_text(ticket, turn.now, bool(tried)))
             turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want)
-            return f"{mentor.name} (a {project.name} mentor)"
+            return Routed(f"{mentor.name} (a {project.name} mentor)", want, due, True)
         want = LEVEL_CHANNEL
     if want == LEVEL_CHANNEL:
         rooms = [RoomRef(Network(n), room, room) for n, room in project.mentor_channels.items()
                  if n in turn.networks]
         if rooms:
             for room in rooms:
-                turn.tell(room, _ping_text(ticket, turn.now, True))
-            turn.record(PingCase(ticket.code, "", LEVEL_CHANNEL, tried, turn.now,
-                                 turn.now + config.escalate))
+                turn.tell(room, _ping_text(ticket, turn.now, True, LEVEL_CHANNEL))
+            due = turn.now + config.escalate
+            turn.record(PingCase(ticket.code, "", LEVEL_CHANNEL, tried, turn.now, due))
             turn.event("case_escalated", case=ticket.code, level=LEVEL_CHANNEL)
-            return f"the {project.name} mentors' channel"
+            return Routed(f"the {project.name} mentors' channel", LEVEL_CHANNEL, due, True)
         want = LEVEL_ORGANIZERS
     organizers = [o for o in turn.directory.organizer_identities() if o.network in turn.networks]
     for organizer in organizers:
         turn.tell(organizer, "Nobody has picked this up yet. " +
-                  _ping_text(ticket, turn.now, True))
+                  _ping_text(ticket, turn.now, True, LEVEL_ORGANIZERS))
     turn.record(PingCase(ticket.code, "", LEVEL_ORGANIZERS, tried, turn.now, None))
     turn.event("case_escalated", case=ticket.code, level=LEVEL_ORGANIZERS)
-    return "the program's organizers" if organizers else "the team (no organizer is online)"
+    return Routed("the program's organizers" if organizers else "the team (no organizer is "
+                  "online)", LEVEL_ORGANIZERS, None, bool(organizers))
+
+
+def _support(project: Project) -> str:
+    channels = channel_list(project)
+    return f"{project.name}'s support channel ({channels})" if channels else \
+        "your project's support channel"
+
+
+def _what_next(turn: Turn, routed: Routed, project: Project, code: str) -> str:
+    """What the newcomer is told after a request went somewhere: who, and what happens when,
+    honestly, and where else to ask meanwhile."""
+    if routed.level <= LEVEL_NEXT_MENTOR:
+        wait = (f" If they haven't picked it up in {describe(routed.escalate_at - turn.now)} "
+                "of their office hours, I'll ask someone else." if routed.escalate_at else "")
+        return (f"I've asked {routed.who} to help you (case {code}). I'll tell you as soon as "
+                f"someone picks it up.{wait} Meanwhile you can keep asking in "
+                f"{_support(project)}.")
+    none_here = f"None of {project.name}'s mentors can be reached through me right now."
+    if routed.level == LEVEL_CHANNEL:
+        wait = (f" If nobody there picks it up in {describe(routed.escalate_at - turn.now)}, "
+                "I'll ask the program's organizers." if routed.escalate_at else "")
+        return (f"{none_here} I've posted your question (case {code}) in {routed.who}.{wait} "
+                f"I'll tell you as soon as someone picks it up. The quickest help meanwhile: "
+                f"{_support(project)}.")
+    if routed.reached:
+        return (f"{none_here} I've passed your question (case {code}) to the program's "
+                "organizers, who will find you a mentor; that can take a day or so, and I'll "
+                "tell you as soon as someone picks it up. The quickest help meanwhile: ask in "
+                f"{_support(project)}.")
+    return (f"{none_here} Nor can an organizer: I've saved your question (case {code}) for "
+            "them, but nobody has been told yet. Please ask in "
+            f"{_support(project)}: people there can help.")
 
 
 # -- newcomers ------------------------------------------------------------------------------
@@ -170,9 +241,8 @@ async def stuck(turn: Turn) -> Transition:
                          reason, "asked", turn.now))
     turn.record(ClearNudge(turn.person_id))
     turn.event("case_opened", case=ticket.code, project=project.id, source="asked")
-    who = await _route(turn, ticket, LEVEL_MENTOR, ())
-    turn.say(f"I've asked {who} to help you (case {ticket.code}). I'll tell you as soon as "
-             "someone picks it up; meanwhile you can keep asking in the support channel.")
+    routed = await _route(turn, ticket, LEVEL_MENTOR, ())
+    turn.say(_what_next(turn, routed, project, ticket.code))
     return None
 
 
@@ -223,19 +293,32 @@ async def claim(turn: Turn) -> Transition:
         turn.say(f"Case {case.code} is for {case.project_id}, which you don't mentor.")
         return None
     if case.status != "open":
-        who = roster(turn).mentor(case.claimed_by).name if case.claimed_by else "someone"
-        turn.say(f"{who} already took case {case.code}." if case.status == "claimed"
-                 else f"Case {case.code} is already resolved.")
+        turn.say(_taken(turn, case, mentor))
         return None
     turn.record(ClaimCase(case.code, mentor.key, turn.now))
     turn.event("case_claimed", case=case.code, mentor=mentor.key,
                seconds=int((turn.now - case.created_at).total_seconds()))
-    turn.say(f"Case {case.code} is yours: {case.newcomer} on {case.subject}. Reach them as "
-             f"{case.newcomer}. When you're done: !resolve {case.code} [a note]; to hand it "
-             f"back: !handback {case.code}.")
+    name = person_name(case.newcomer) or "the newcomer"
+    direct = _address(case.newcomer)
+    turn.say(f"Case {case.code} is yours: {name}, stuck on {case.subject}. I've told them you "
+             "will help, and how to reach you" + (f"; you can write to them as {direct}"
+                                                  if direct else "") +
+             f". When you're done: !resolve {case.code} [a note]; to hand it back: "
+             f"!handback {case.code}.")
     await _tell_newcomer(turn, case, f"Good news: {mentor.name} will help you with case "
                          f"{case.code}. You can reach them as {_reach(mentor)}.")
     return None
+
+
+def _taken(turn: Turn, case: Case, reader: Mentor) -> str:
+    """Why a case can't be claimed, said to the mentor asking (who may hold it already)."""
+    if case.status != "claimed":
+        return f"Case {case.code} is already resolved."
+    if case.claimed_by == reader.key:
+        return (f"You took case {case.code} already: it's yours. When you're done: !resolve "
+                f"{case.code} [a note].")
+    holder = roster(turn).mentor(case.claimed_by).name if case.claimed_by else "Someone"
+    return f"{holder} already took case {case.code}."
 
 
 async def handback(turn: Turn) -> Transition:
@@ -254,7 +337,7 @@ async def handback(turn: Turn) -> Transition:
     if project is not None:
         ticket = _Ticket(case.code, case.newcomer, project, case.subject, case.reason,
                          case.created_at)
-        who = await _route(turn, ticket, LEVEL_NEXT_MENTOR, (*case.tried, mentor.key))
+        who = (await _route(turn, ticket, LEVEL_NEXT_MENTOR, (*case.tried, mentor.key))).who
     else:
         who = "another mentor"
     turn.say(f"Handed back case {case.code}; I've asked {who}.")
@@ -294,7 +377,8 @@ async def mentees(turn: Turn) -> Transition:
     lines = [f"Your open cases ({len(cases)} of {mentor.profile.capacity}):"]
     for case in cases:
         state = "yours" if case.status == "claimed" else "waiting for !claim"
-        lines.append(f"  {case.code}: {case.newcomer}, {case.subject}, since "
+        who = person_name(case.newcomer) or case.newcomer
+        lines.append(f"  {case.code}: {who}, stuck on {case.subject}, since "
                      f"{describe(turn.now - case.created_at)} ({state})")
     turn.say("\n".join(lines))
     return None
@@ -413,9 +497,10 @@ def _escalation_handler(case: Case) -> Handler:
             return None  # claimed, resolved or already moved on
         ticket = _Ticket(case.code, case.newcomer, project, case.subject, case.reason,
                          case.created_at)
-        who = await _route(turn, ticket, current.level + 1, current.tried)
+        routed = await _route(turn, ticket, current.level + 1, current.tried)
         turn.say(f"Sorry, this is taking longer than usual: nobody has picked up your question "
-                 f"yet. I've now asked {who}.")
+                 f"yet. I've now asked {routed.who}." + (
+                     "" if routed.reached else f" Please ask in {_support(project)} too."))
         return None
 
     return escalate

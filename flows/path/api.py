@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flows.path.content import PathContent, Project
 from flows.path.progress import (
+    channel_list,
     chosen_project,
     chosen_workshop,
     path_of,
@@ -21,6 +22,7 @@ __all__ = [
     "PathState",
     "Project",
     "TaskClaim",
+    "channel_list",
     "chosen_project",
     "chosen_workshop",
     "path_of",
