@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from bot.content import ContentError
 from bot.patterns import PatternError, compiled, matches
 from bot.tomlfile import MAX_DEPTH, MAX_FILE_BYTES, MAX_TEXT_CHARS
 from bot.wiring import ConfigError, load_config, load_content
+from flows.events.content import EventsContent
 from tests.harness import CONTENT, Harness, make_config
+from tests.test_events import EVENT_LINE, ORGANIZER, events_config
 
 
 @pytest.fixture
@@ -117,3 +120,64 @@ async def test_a_hostile_answer_to_a_backtracking_checkpoint_is_just_wrong(
         assert reply.startswith("That isn't a web address")  # refused, not passed, and fast
         reply = await bot.say("ana", "https://code.lumen.test/handbook/handbook/-/merge_requests/7")
         assert "Congratulations" in reply
+
+
+def test_a_region_code_given_twice_is_a_content_error(content: Path) -> None:
+    """Regression: a second `de` silently replaced Germany, and Europe-wide invites stopped
+    reaching German members."""
+    regions = content / "regions.toml"
+    regions.write_text(regions.read_text(encoding="utf-8") +
+                       '\n[[regions]]\ncode = "de"\nname = "Delaware"\n', encoding="utf-8")
+    problem = _only_problem(content)
+    assert "content/regions.toml: regions[" in problem
+    assert "'de' is already regions[1] (Germany); each code once" in problem
+
+
+def test_regions_that_contain_each_other_are_a_content_error(content: Path) -> None:
+    regions = content / "regions.toml"
+    text = regions.read_text(encoding="utf-8")
+    regions.write_text(text.replace('name = "Europe"\n', 'name = "Europe"\nparent = "de"\n', 1),
+                       encoding="utf-8")
+    with pytest.raises(ContentError) as err:
+        load_content(content)
+    problems = [str(p) for p in err.value.problems]
+    assert "content/regions.toml: regions[0].parent: the parents go round in a circle: " \
+           "europe -> de -> europe" in problems
+
+
+@pytest.mark.parametrize(("starts", "problem"), [
+    ("2027-03-28T02:30:00", "2027-03-28 02:30 does not exist in Europe/Berlin: the clocks skip"),
+    ("2027-10-31T02:30:00", "2027-10-31 02:30 happens twice in Europe/Berlin (the clocks go "
+                            "back); write which one with its offset: 2027-10-31T02:30+02:00 or "
+                            "2027-10-31T02:30+01:00"),
+    ("2027-01-20", "2027-01-20 is a date without a time; write when it starts"),
+    ("2027-01-20T18:00:00+05:00", "the offset +0500 is not Europe/Berlin's at that time "
+                                  "(+01:00)"),
+])
+def test_an_event_time_that_is_not_one_moment_is_refused(content: Path, starts: str,
+                                                         problem: str) -> None:
+    event = content / "events" / "berlin-hack-evening.toml"
+    lines = [f"starts = {starts}" if line.startswith("starts =") else line
+             for line in event.read_text(encoding="utf-8").splitlines()]
+    event.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = _only_problem(content)
+    assert found.startswith("content/events/berlin-hack-evening.toml: ")
+    assert problem in found
+
+
+def test_an_event_time_with_the_right_offset_is_that_moment(content: Path) -> None:
+    event = content / "events" / "berlin-hack-evening.toml"
+    lines = ["starts = 2027-10-31T02:30:00+01:00" if line.startswith("starts =") else line
+             for line in event.read_text(encoding="utf-8").splitlines()]
+    event.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = load_content(content).of(EventsContent).events["berlin-hack-evening"]
+    assert loaded.starts_at == datetime(2027, 10, 31, 1, 30, tzinfo=UTC)  # the second 02:30
+
+
+async def test_event_new_at_a_time_the_clocks_skip_says_so(sqlite_url: str) -> None:
+    async with Harness(events_config(sqlite_url)) as bot:
+        reply = await bot.say(ORGANIZER, EVENT_LINE.replace("2026-12-10 18:30", "2027-03-28 02:30"))
+        assert "2027-03-28 02:30 does not exist in Europe/Berlin: the clocks skip" in reply
+        reply = await bot.say(ORGANIZER, EVENT_LINE.replace("2026-12-10 18:30", "2027-01-20"))
+        assert "2027-01-20 is a date without a time" in reply
+        assert "meetup" not in await bot.say(ORGANIZER, "!event list")

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from bot.content import ID_PATTERN, ContentFolder, ContentPart, Strict
 from bot.fields import Duration, ZoneName, ZoneNameOrEmpty, zone
@@ -49,12 +50,55 @@ class EventFile(Strict):
     capacity: Annotated[int | None, Field(ge=1)] = None
     reminders: tuple[Duration, ...] | None = None  # None: the config's [events] reminders
 
+    @field_validator("starts", mode="before")
+    @classmethod
+    def _a_time_not_only_a_date(cls, value: object) -> object:
+        day = value.isoformat() if isinstance(value, date) and not isinstance(
+            value, datetime) else value.strip() if isinstance(value, str) else ""
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            raise ValueError(f"{day} is a date without a time; write when it starts, e.g. "
+                             f"{day}T18:00:00")
+        return value
+
+    @model_validator(mode="after")
+    def _a_time_that_happens_once(self) -> EventFile:
+        wall_clock_problem(self.starts, self.timezone)
+        return self
+
     def to_event(self, event_id: str, source: str, created_by: str = "") -> Event:
-        local = self.starts.replace(tzinfo=None)
-        starts = local.replace(tzinfo=zone(self.timezone)).astimezone(UTC)
+        if self.starts.tzinfo is not None:  # an explicit offset says the instant itself
+            starts = self.starts.astimezone(UTC)
+        else:
+            starts = self.starts.replace(tzinfo=zone(self.timezone)).astimezone(UTC)
         return Event(event_id, self.title, starts, self.timezone, self.place, self.regions,
                      self.audience, self.capacity,
                      self.reminders if self.reminders is not None else (), created_by, source)
+
+
+def wall_clock_problem(starts: datetime, timezone: str) -> None:
+    """Raise ValueError when a local time does not happen in TIMEZONE (skipped when clocks go
+    forward) or happens twice (when they go back) and no offset says which; with an offset,
+    when that offset is not one TIMEZONE uses then."""
+    place = zone(timezone)
+    if starts.tzinfo is not None:
+        offset = starts.utcoffset()
+        local = starts.replace(tzinfo=None)
+        if offset not in {local.replace(tzinfo=place, fold=f).utcoffset() for f in (0, 1)}:
+            real = local.replace(tzinfo=place).strftime("%z")
+            raise ValueError(f"the offset {starts.strftime('%z')} is not {timezone}'s at that "
+                             f"time ({real[:3]}:{real[3:]}); drop the offset or fix it")
+        return
+    early, late = (starts.replace(tzinfo=place, fold=f) for f in (0, 1))
+    if early.utcoffset() == late.utcoffset():
+        return
+    when = starts.strftime("%Y-%m-%d %H:%M")
+    back = early.astimezone(UTC).astimezone(place).replace(tzinfo=None)
+    if back != starts:
+        raise ValueError(f"{when} does not exist in {timezone}: the clocks skip that hour "
+                         "(daylight saving time); choose a time before or after it")
+    offsets = [f"{t.isoformat(timespec='minutes')}" for t in (early, late)]
+    raise ValueError(f"{when} happens twice in {timezone} (the clocks go back); write which "
+                     f"one with its offset: {offsets[0]} or {offsets[1]}")
 
 
 @dataclass(frozen=True)
@@ -84,6 +128,35 @@ class EventsContent:
         return ""
 
 
+def _checked_regions(listed: tuple[Region, ...],
+                     problem: Callable[[str, str], None]) -> dict[str, Region]:
+    """The regions by code, noting a code given twice (the second would silently replace
+    the first, and invites meant for its members would go elsewhere), an unknown parent and
+    a cycle of parents (a region inside itself)."""
+    regions: dict[str, Region] = {}
+    first: dict[str, int] = {}
+    for index, region in enumerate(listed):
+        if region.code in first:
+            problem(f"regions[{index}].code", f"{region.code!r} is already regions"
+                    f"[{first[region.code]}] ({regions[region.code].name}); each code once")
+            continue
+        first[region.code] = index
+        regions[region.code] = region
+    for code, index in first.items():
+        parent = regions[code].parent
+        if parent and parent not in regions:
+            problem(f"regions[{index}].parent", f"unknown region {parent!r}")
+            continue
+        chain = [code]
+        while parent and parent in regions and parent not in chain:
+            chain.append(parent)
+            parent = regions[parent].parent
+        if parent == code:
+            problem(f"regions[{index}].parent", "the parents go round in a circle: "
+                    f"{' -> '.join([*chain, code])}")
+    return regions
+
+
 def load(folder: ContentFolder) -> EventsContent:
     rel = folder.rel
     regions: dict[str, Region] = {}
@@ -92,11 +165,8 @@ def load(folder: ContentFolder) -> EventsContent:
         data = folder.read(regions_path)
         parsed = folder.validate(RegionsFile, data, regions_path) if data else None
         if parsed is not None:
-            regions = {r.code: r for r in parsed.regions}
-            for index, region in enumerate(parsed.regions):
-                if region.parent and region.parent not in regions:
-                    folder.problem(rel(regions_path), f"regions[{index}].parent",
-                                   f"unknown region {region.parent!r}")
+            regions = _checked_regions(parsed.regions, lambda key, reason: folder.problem(
+                rel(regions_path), key, reason))
     events: dict[str, Event] = {}
     for path in folder.files("events/*.toml"):
         data = folder.read(path)
