@@ -212,11 +212,11 @@ def test_a_one_day_reminder_keeps_the_wall_time_across_a_dst_change() -> None:
     moved = type(event)(**{**event.__dict__, "starts_at": datetime(2026, 10, 25, 17, 0,
                                                                       tzinfo=UTC),
                            "reminders": ("1d", "2h")})
-    times = reminder_times(moved, make_config("sqlite+aiosqlite:///unused.db"), datetime(2026, 10, 1, tzinfo=UTC))
+    config = make_config("sqlite+aiosqlite:///unused.db")
+    times = reminder_times(moved, config, datetime(2026, 10, 1, tzinfo=UTC))
     assert times == [datetime(2026, 10, 24, 16, 0, tzinfo=UTC),
                      datetime(2026, 10, 25, 15, 0, tzinfo=UTC)]
-    late = reminder_times(moved, make_config("sqlite+aiosqlite:///unused.db"),
-                          datetime(2026, 10, 25, 12, 0, tzinfo=UTC))
+    late = reminder_times(moved, config, datetime(2026, 10, 25, 12, 0, tzinfo=UTC))
     assert late == [datetime(2026, 10, 25, 15, 0, tzinfo=UTC)]  # past reminders are skipped
 
 
