@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import logging
 import sys
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -284,6 +285,56 @@ def outbox(config_path: Path | None, limit: int) -> None:
                           failure.last_failed_at.strftime("%Y-%m-%d %H:%M UTC"),
                           failure.last_error)
         out().print(table)
+
+
+@main.command()
+@config_option
+@click.option("--who", default="", help="Only entries whose identity (network:id) contains "
+              "this.")
+@click.option("--what", "action", default="", help="Only this action, e.g. 'resolve'; "
+              "'refused' lists every refusal.")
+@click.option("--since", default="", help="Only entries since this long ago (e.g. 7d) or this "
+              "date (2026-11-01).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
+              help="Newest entries to show.")
+def audit(config_path: Path | None, who: str, action: str, since: str, limit: int) -> None:
+    """Who used an organizer's, admin's or mentor's command, or was refused one, and when."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from services.reports import audit_log
+
+    config = _load(config_path)
+    entries = _run(audit_log(config, who.strip(), action.strip().lower(), _since(since), limit))
+    if not entries:
+        out().print("no audit entries match")
+        return
+    table = Table(title=f"Audit log ({len(entries)}, newest last)")
+    for column in ("when (UTC)", "who", "what", "detail"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:  # Text, not markup: what people typed is shown as typed
+        refused = entry.action.startswith("refused:")
+        table.add_row(entry.at.strftime("%Y-%m-%d %H:%M:%S"), Text(entry.identity),
+                      Text(entry.action, style="red" if refused else ""), Text(entry.detail))
+    out().print(table)
+
+
+def _since(text: str) -> datetime | None:
+    """--since as a moment: a duration ago, or a date (UTC midnight)."""
+    from bot.durations import parse_duration
+
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return datetime.now(UTC) - parse_duration(text, longest=timedelta(days=3660))
+    except ValueError:
+        pass
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--since {text!r}: write a duration like 7d or a date like 2026-11-01")
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 for register in FEATURE_CLI:

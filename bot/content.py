@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.text import unseen_characters
 from bot.tomlfile import TomlFileError, read_toml
 
 IDENTITY_PATTERN = re.compile(r"^[a-z]+:\S+$")
@@ -24,7 +25,8 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 def check_identities(value: tuple[str, ...]) -> tuple[str, ...]:
     """A field validator: every value is "network:id"."""
-    wrong = [identity for identity in value if not IDENTITY_PATTERN.match(identity)]
+    wrong = [identity for identity in value
+             if not IDENTITY_PATTERN.match(identity) or unseen_characters(identity)]
     if wrong:
         shown = ", ".join(repr(identity) for identity in wrong)
         raise ValueError(f"{shown} {'is' if len(wrong) == 1 else 'are'} not \"network:id\" (the "

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,8 @@ class PatternError(ValueError):
 
 @lru_cache(maxsize=512)
 def compiled(pattern: str) -> regex.Pattern[str]:
+    import regex  # loaded with the first pattern: an idle console bot stays light
+
     try:
         return regex.compile(pattern)
     except regex.error as exc:

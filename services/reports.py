@@ -1,9 +1,13 @@
-"""Read models: the outbox report, the mentoring report, certificate verification."""
+"""Read models: the outbox report, the mentoring report, certificate verification, the
+audit log."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.config import Config
 from bot.ports import DueFailure, OutboxRow
+from bot.records import Audit
 from flows.mentoring.cases import ReportRow, report
 from flows.path.records import Certificate
 from services.store import maintenance_store
@@ -32,3 +36,10 @@ async def mentoring_report(config: Config) -> dict[str, list[ReportRow]]:
 async def verify_certificate(config: Config, code: str) -> Certificate | None:
     async with maintenance_store(config) as store:
         return await store.certificate(code)
+
+
+async def audit_log(config: Config, who: str = "", action: str = "",
+                    since: datetime | None = None, limit: int = 50) -> list[Audit]:
+    """Who did (or was refused) what, when: the newest `limit` entries, oldest first."""
+    async with maintenance_store(config) as store:
+        return await store.audit_entries(who, action, since, limit)

@@ -24,6 +24,7 @@ from flows.mentoring.records import (
     OpenCase,
     PingCase,
     ReleaseCase,
+    RemoveMentor,
     ResolveCase,
     SetNudge,
 )
@@ -200,6 +201,10 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
             if exists is None:
                 conn.execute(sa.insert(assignment_t).values(
                     project_id=record.project_id, identity_key=record.identity_key))
+        case RemoveMentor():
+            conn.execute(sa.delete(assignment_t).where(
+                assignment_t.c.project_id == record.project_id,
+                assignment_t.c.identity_key == record.identity_key))
 
 
 def _upsert_nudges(conn: Connection, sql: BulkSql, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -229,8 +234,9 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
     conn.execute(sa.update(case_t).where(case_t.c.person_id == source).values(person_id=target))
 
 
-_CASES = (OpenCase, PingCase, ClaimCase, ReleaseCase, ResolveCase, MentorAway, AddMentor)
+_CASES = (OpenCase, PingCase, ClaimCase, ReleaseCase, ResolveCase, MentorAway, AddMentor,
+          RemoveMentor)
 RECORDS = RecordSql(apply=dict.fromkeys(_CASES, _apply),
-                    safe=frozenset({MentorAway, AddMentor}),
+                    safe=frozenset({MentorAway, AddMentor, RemoveMentor}),
                     bulk={SetNudge: _nudges, ClearNudge: _nudges},
                     moves=(_move_person,))

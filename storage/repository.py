@@ -19,6 +19,7 @@ from bot.ports import (
     StoreBrokenError,
     UnitOfWork,
 )
+from bot.records import Audit
 from storage import duework
 from storage.account import RECORDS as ACCOUNT
 from storage.account import AccountQueries
@@ -194,6 +195,23 @@ class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, Que
         row = await self._one(sa.select(sa.func.max(audit_t.c.id)).where(
             audit_t.c.action == action))
         return int(row[0]) if row is not None and row[0] is not None else 0
+
+    async def audit_entries(self, who: str = "", action: str = "",
+                            since: datetime | None = None, limit: int = 50) -> list[Audit]:
+        """The newest `limit` audit rows (oldest first) whose identity contains `who`, whose
+        action is `action` (or starts with it and a colon: "refused" gives every refusal)
+        and that happened at or after `since`."""
+        query = sa.select(audit_t).order_by(audit_t.c.id.desc()).limit(limit)
+        if who:
+            escaped = who.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(audit_t.c.identity.like(f"%{escaped}%", escape="\\"))
+        if action:
+            query = query.where(sa.or_(audit_t.c.action == action,
+                                       audit_t.c.action.startswith(f"{action}:", autoescape=True)))
+        if since is not None:
+            query = query.where(audit_t.c.at >= since)
+        rows = await self._all(query)
+        return [Audit(r.identity, r.action, r.detail, r.at) for r in reversed(rows)]
 
     async def pending_page(self, after: int, limit: int, networks: Sequence[str],
                            replies_upto: int) -> list[OutboxRow]:

@@ -112,8 +112,9 @@ async def test_an_unknown_sub_command_is_answered_with_the_valid_ones(sqlite_url
         reply = await h.say(ORGANIZER, "!event frobnicate now")
         assert reply == ("!event has no sub-command 'frobnicate'. You can use: !event list, "
                          "!event new, !event status, !event export. Type !help for more.")
-        reply = await h.say(ORGANIZER, "!mentor remove lingo irc:kim")
-        assert "!mentor has no sub-command 'remove'. You can use: !mentor add." in reply
+        reply = await h.say(ORGANIZER, "!mentor retire lingo irc:kim")
+        assert "!mentor has no sub-command 'retire'. You can use: !mentor add, !mentor " \
+               "remove." in reply
         assert (await h.say(ORGANIZER, "!event")).startswith("Events:\n  berlin-hack-evening")
         assert (await h.say(ORGANIZER, "!EVENT LIST")).startswith("Events:\n  berlin-hack-evening")
 
@@ -306,7 +307,7 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "region", "timezone", "invites", "events", "rsvp",  # where someone lives, their answers
         "event export",  # a CSV of identities
         "stuck", "claim", "handback", "resolve", "mentees",  # case codes and case details
-        "mentor add",  # an identity and their project
+        "mentor add", "mentor remove",  # an identity and their project
     }
 
 

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import Config
+from bot.content import check_identities
 from bot.durations import describe, parse_duration
 from bot.flow import Due, Handler, Transition, Turn
 from bot.model import Network, RoomRef, room_from_json
 from bot.ports import Reads
+from bot.records import Audit
 from bot.text import one_line
 from flows.mentoring.codes import case_code, looks_like_case_code
-from flows.mentoring.reads import reads_of
+from flows.mentoring.reads import assignments_of, reads_of
 from flows.mentoring.records import (
     AddMentor,
     Case,
@@ -31,6 +33,7 @@ from flows.mentoring.records import (
     OpenCase,
     PingCase,
     ReleaseCase,
+    RemoveMentor,
     ResolveCase,
 )
 from flows.mentoring.roster import Mentor, roster
@@ -289,8 +292,7 @@ async def claim(turn: Turn) -> Transition:
     case = await _find_case(turn, mentor)
     if case is None:
         return None
-    if case.project_id not in roster(turn).projects_of(mentor):
-        turn.say(f"Case {case.code} is for {case.project_id}, which you don't mentor.")
+    if _not_theirs(turn, case, mentor):
         return None
     if case.status != "open":
         turn.say(_taken(turn, case, mentor))
@@ -310,6 +312,17 @@ async def claim(turn: Turn) -> Transition:
     return None
 
 
+def _not_theirs(turn: Turn, case: Case, mentor: Mentor) -> bool:
+    """A mentor acts only on their own projects' cases; a try on another's is refused and
+    audited as a refusal."""
+    if case.project_id in roster(turn).projects_of(mentor):
+        return False
+    turn.record(Audit(turn.sender.key, f"refused:{turn.input.command}", turn.input.args,
+                      turn.now))
+    turn.say(f"Case {case.code} is for {case.project_id}, which you don't mentor.")
+    return True
+
+
 def _taken(turn: Turn, case: Case, reader: Mentor) -> str:
     """Why a case can't be claimed, said to the mentor asking (who may hold it already)."""
     if case.status != "claimed":
@@ -326,7 +339,7 @@ async def handback(turn: Turn) -> Transition:
     `!release`: that is a newcomer's word for giving their task back.)"""
     mentor = _mentor_of(turn)
     case = await _find_case(turn, mentor)
-    if case is None:
+    if case is None or _not_theirs(turn, case, mentor):
         return None
     if case.status != "claimed" or case.claimed_by != mentor.key:
         turn.say(f"Case {case.code} isn't yours to hand back.")
@@ -349,7 +362,7 @@ async def handback(turn: Turn) -> Transition:
 async def resolve_case(turn: Turn) -> Transition:
     mentor = _mentor_of(turn)
     case = await _find_case(turn, mentor)
-    if case is None:
+    if case is None or _not_theirs(turn, case, mentor):
         return None
     if case.status == "resolved":
         turn.say(f"Case {case.code} is already resolved.")
@@ -438,7 +451,7 @@ MENTOR_ADD_USAGE = ("Usage: !mentor add PROJECT network:id (for example !mentor 
 
 async def mentor_admin(turn: Turn) -> Transition:
     """`!mentor` alone: how to use it."""
-    turn.say(MENTOR_ADD_USAGE)
+    turn.say(f"{MENTOR_ADD_USAGE}\n{MENTOR_REMOVE_USAGE}")
     return None
 
 
@@ -453,12 +466,39 @@ async def mentor_add(turn: Turn) -> Transition:
         turn.say(f"There's no project {one_line(project_id, 40)}. Projects: "
                  f"{', '.join(turn.content.of(PathContent).projects)}.")
         return None
-    network, _, external = key.partition(":")
-    if not network or not external:
-        turn.say(f"{one_line(key, 60)} is not network:id (for example irc:ana).")
+    try:  # the rule content follows, so a stored mentor is one the roster can use
+        check_identities((key,))
+    except ValueError as exc:
+        turn.say(f"{one_line(str(exc), 200)}. {MENTOR_ADD_USAGE}")
         return None
     turn.record(AddMentor(project_id, key))
-    turn.say(f"{key} now mentors {turn.content.of(PathContent).projects[project_id].name}.")
+    turn.say(f"{key} now mentors {turn.content.of(PathContent).projects[project_id].name}. "
+             f"!mentor remove {project_id} {key} undoes it.")
+    return None
+
+
+MENTOR_REMOVE_USAGE = "Usage: !mentor remove PROJECT network:id (as it was added)"
+
+
+async def mentor_remove(turn: Turn) -> Transition:
+    """`!mentor remove PROJECT network:id`: undo a `!mentor add`, also one stored before
+    identities were checked."""
+    parts = turn.input.args.split()
+    if len(parts) != 2:
+        turn.say(MENTOR_REMOVE_USAGE)
+        return None
+    project_id, key = parts
+    added = await assignments_of(turn.reads).mentor_assignments()
+    if (project_id, key) not in added:
+        project = turn.content.of(PathContent).projects.get(project_id)
+        listed = project is not None and key in project.mentors
+        turn.say(f"{one_line(key, 60)} mentors {project.name} because the content lists them "
+                 "(its project file); remove them there." if listed and project else
+                 f"{one_line(key, 60)} was not added to {one_line(project_id, 40)} with "
+                 "!mentor add, so there is nothing to remove.")
+        return None
+    turn.record(RemoveMentor(project_id, key))
+    turn.say(f"{key} no longer mentors {project_id} (their open cases stay as they are).")
     return None
 
 

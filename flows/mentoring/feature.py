@@ -30,6 +30,8 @@ FEATURE = Feature(
         Command("mentor", cases.mentor_admin, role="admin", sub={
             "add": Command("add", cases.mentor_add, usage="PROJECT network:id", private=True,
                            summary="make someone a mentor of a project"),
+            "remove": Command("remove", cases.mentor_remove, usage="PROJECT network:id",
+                              private=True, summary="undo a !mentor add"),
         }),
     ),
     jobs=(cases.nudges, cases.escalations),

@@ -93,6 +93,14 @@ class AddMentor(Record):
 
 
 @dataclass(frozen=True)
+class RemoveMentor(Record):
+    """Undoes an AddMentor (mentors listed in content are removed by editing the content)."""
+
+    project_id: str
+    identity_key: str
+
+
+@dataclass(frozen=True)
 class MentorState:
     away_until: datetime | None
     last_assigned_at: datetime | None

@@ -3,22 +3,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.content import Content
+from bot.content import Content, check_identities
 from bot.flow import Turn
 from bot.model import ExternalId, Identity, Network
 from bot.records import Record
 from flows.mentoring.content import MentoringContent, MentorProfile
 from flows.mentoring.officehours import OfficeHours, parse_hours
 from flows.mentoring.reads import assignments_of
-from flows.mentoring.records import AddMentor
+from flows.mentoring.records import AddMentor, RemoveMentor
 from flows.path.api import PathContent
 
 ROLE = "mentor"
+log = logging.getLogger(__name__)
 
 
 class Away(Protocol):
@@ -67,8 +69,9 @@ class Roster:
         self.projects = content.of(PathContent).projects
         self.by_project: dict[str, list[Mentor]] = {}
         self.by_identity: dict[str, Mentor] = {}
+        usable = {(p, k) for p, k in assignments if _usable(p, k)}
         for project_id, project in self.projects.items():
-            keys = [*project.mentors, *(k for p, k in sorted(assignments) if p == project_id)]
+            keys = [*project.mentors, *(k for p, k in sorted(usable) if p == project_id)]
             mentors: dict[str, Mentor] = {}
             for key in keys:
                 mentor = self.mentor(key)
@@ -96,6 +99,23 @@ class Roster:
                 if any(m.key == mentor.key for m in self.mentors_of(p))]
 
 
+_SKIPPED: set[tuple[str, str]] = set()  # said once per process, not on every index
+
+
+def _usable(project_id: str, identity_key: str) -> bool:
+    """Whether a stored `!mentor add` is a valid identity. One stored before it was checked
+    ("IRC:Ana") is skipped with one log line, so it never breaks anyone else's turn."""
+    try:
+        check_identities((identity_key,))
+    except ValueError as exc:
+        if (project_id, identity_key) not in _SKIPPED:
+            _SKIPPED.add((project_id, identity_key))
+            log.warning("skipping the stored mentor %r of %s: %s; remove it with !mentor "
+                        "remove %s %s", identity_key, project_id, exc, project_id, identity_key)
+        return False
+    return True
+
+
 class MentorGrants:
     """The mentor role in one running bot: the mentors the content lists, and those an admin
     added (`!mentor add`: AddMentor records), loaded at the start and learned as they commit."""
@@ -107,10 +127,13 @@ class MentorGrants:
         self.assignments = set(await assignments_of(reads).mentor_assignments())
 
     def learn(self, records: Sequence[Record]) -> bool:
-        added = {(r.project_id, r.identity_key) for r in records
-                 if isinstance(r, AddMentor)} - self.assignments
-        self.assignments |= added
-        return bool(added)
+        before = frozenset(self.assignments)
+        for record in records:  # in commit order: an add then a remove leaves it removed
+            if isinstance(record, AddMentor):
+                self.assignments.add((record.project_id, record.identity_key))
+            elif isinstance(record, RemoveMentor):
+                self.assignments.discard((record.project_id, record.identity_key))
+        return self.assignments != before
 
     def index(self, content: Content) -> Roster:
         return Roster(content, frozenset(self.assignments))
