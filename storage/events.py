@@ -65,6 +65,8 @@ class BroadcastRow(SQLModel, table=True):
     created_by: str = Field(default="", max_length=300)
     created_at: datetime = _when()
     finished_at: datetime | None = _when(nullable=True)
+    # Answers whose people an invite reaches again, comma-separated (migrations/events/0003).
+    including: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
 
 
 class RsvpRow(SQLModel, table=True):
@@ -238,10 +240,11 @@ class EventsQueries(Queries):
 
 
 def broadcast_key(broadcast: Broadcast, person: PersonId) -> str:
-    """One invite per person and event, however often it is broadcast; one reminder per
-    reminder broadcast."""
+    """One invite per person and event, however often it is broadcast (one per broadcast
+    that invites those who answered again); one reminder per reminder broadcast."""
     if broadcast.kind == "invite":
-        return f"invite:{broadcast.event_id}:{person}"
+        again = f":{broadcast.id}" if broadcast.including else ""
+        return f"invite:{broadcast.event_id}:{person}{again}"
     return f"{broadcast.kind}:{broadcast.id}:{person}"
 
 
@@ -261,11 +264,22 @@ def _audience(audience: Audience) -> list[sa.ColumnElement[bool]]:
         where.append(sa.exists(sa.select(rsvp_t.c.person_id).where(
             rsvp_t.c.event_id == audience.event_id, rsvp_t.c.answer == audience.rsvp,
             rsvp_t.c.person_id == standing_t.c.person_id)))
-    elif audience.event_id:  # already invited to this event: not again
-        where.append(~sa.exists(sa.select(outbox_t.c.id).select_from(
+    elif audience.event_id:  # answered or already invited: not again, unless included
+        def answered(*more: sa.ColumnElement[bool]) -> sa.Exists:
+            return sa.exists(sa.select(rsvp_t.c.person_id).where(
+                rsvp_t.c.event_id == audience.event_id,
+                rsvp_t.c.person_id == standing_t.c.person_id, *more))
+
+        invited = sa.exists(sa.select(outbox_t.c.id).select_from(
             outbox_t.join(broadcast_t, outbox_t.c.broadcast_id == broadcast_t.c.id)).where(
             outbox_t.c.person_id == standing_t.c.person_id,
-            broadcast_t.c.event_id == audience.event_id, broadcast_t.c.kind == "invite")))
+            broadcast_t.c.event_id == audience.event_id, broadcast_t.c.kind == "invite"))
+        if audience.including:
+            where.append(~answered(rsvp_t.c.answer.not_in(audience.including)))
+            where.append(sa.or_(~invited, answered(rsvp_t.c.answer.in_(audience.including))))
+        else:
+            where.append(~answered())
+            where.append(~invited)
     return where
 
 
@@ -276,7 +290,8 @@ def _event(row: Any) -> Event:
 
 def _broadcast(row: Any) -> Broadcast:
     return Broadcast(row.id, row.event_id, row.kind, row.status, row.send_at, row.cursor,
-                     row.recipients, row.created_by, row.created_at, row.finished_at)
+                     row.recipients, row.created_by, row.created_at, row.finished_at,
+                     tuple(a for a in (row.including or "").split(",") if a))
 
 
 def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
@@ -292,7 +307,7 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
             conn.execute(sa.insert(broadcast_t).values(
                 event_id=record.event_id, kind=record.kind, status="scheduled",
                 send_at=record.send_at, cursor=0, recipients=0, created_by=record.created_by,
-                created_at=record.at))
+                created_at=record.at, including=",".join(record.including)))
         case CancelBroadcast():
             conn.execute(sa.update(broadcast_t).where(
                 broadcast_t.c.event_id == record.event_id,

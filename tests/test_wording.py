@@ -190,3 +190,63 @@ async def test_no_mentor_reachable_says_what_happens_and_where_to_ask(
         reply = await bot.say("lu", "!stuck the tool won't start", "console")
         assert "Nor can an organizer: I've saved your question (case " in reply
         assert "but nobody has been told yet. Please ask in Lingo's support channel" in reply
+
+
+# -- events ---------------------------------------------------------------------------------
+ORGANIZER = "org"
+MEETUP = ("!event new meetup | Lumen meetup | 2026-12-10 18:30 | Europe/Berlin | "
+          "Example Str. 5 | de | everyone")
+
+
+def invited(bot: Harness, who: str) -> int:
+    return sum(1 for s in bot.adapters["memory"].sent
+               if getattr(s.msg.to, "external_id", None) == who
+               and s.text.startswith("You're invited"))
+
+
+async def test_a_second_broadcast_skips_those_who_answered_unless_asked(
+        sqlite_url: str) -> None:
+    config = make_config(sqlite_url, roles={"organizers": [f"memory:{ORGANIZER}"]},
+                         events={"quiet_hours": ""})
+    async with Harness(config) as bot:
+        for who in ("ana", "ben"):
+            await bot.say(who, "!region de")
+            await bot.say(who, "!invites on")
+        await bot.say(ORGANIZER, MEETUP)
+        assert "Noted as maybe" in await bot.say("ana", "!rsvp meetup maybe")  # from !events
+
+        preview = await bot.say(ORGANIZER, "!broadcast meetup")
+        assert "It reaches 1 person (each once, on the network they use; people invited " \
+               "before and people who answered are skipped (add `including maybe` to invite " \
+               "those who said maybe again)):" in preview
+        await bot.say(ORGANIZER, "!broadcast confirm")
+        await bot.tick()
+        assert (invited(bot, "ana"), invited(bot, "ben")) == (0, 1)  # ana had answered
+
+        await bot.say("ben", "!rsvp meetup maybe")
+        await bot.say("cyd", "!region de")
+        await bot.say("cyd", "!invites on")
+        assert "It reaches 1 person" in await bot.say(ORGANIZER, "!broadcast meetup")
+        await bot.say(ORGANIZER, "!broadcast confirm")
+        await bot.tick()
+        assert (invited(bot, "ana"), invited(bot, "ben"), invited(bot, "cyd")) == (0, 1, 1)
+
+        # The organizer asks otherwise: those who said maybe are invited again.
+        preview = await bot.say(ORGANIZER, "!broadcast meetup including maybe")
+        assert "It reaches 2 people (each once, on the network they use; those who answered " \
+               "maybe are invited again; people invited before or who answered otherwise " \
+               "are skipped):" in preview
+        await bot.say(ORGANIZER, "!broadcast confirm")
+        await bot.tick()
+        assert (invited(bot, "ana"), invited(bot, "ben"), invited(bot, "cyd")) == (1, 2, 1)
+
+        await bot.say("ana", "!rsvp meetup yes")
+        await bot.say("ben", "!rsvp meetup no")
+        assert "It would reach nobody: no one in these regions and this far along has " \
+               "consented to invites, or all of them were skipped (those who answered maybe " \
+               "are invited again" in await bot.say(ORGANIZER, "!broadcast meetup including maybe")
+        await bot.say(ORGANIZER, "!broadcast cancel")
+        usage = await bot.say(ORGANIZER, "!broadcast meetup including everybody")
+        assert usage.startswith("Usage: !broadcast EVENT [at YYYY-MM-DD HH:MM] [including "
+                                "maybe | no | answered]")
+        assert "People who answered are not invited again, unless you add `including`" in usage

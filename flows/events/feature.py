@@ -34,8 +34,9 @@ FEATURE = Feature(
                               summary="the answers and the travel-support list (CSV)"),
         }),
         Command("broadcast", invites.broadcast_preview, role="organizer", free_args=True,
-                usage="EVENT [at YYYY-MM-DD HH:MM]",
-                summary="preview an event's invite (nothing is sent yet)", sub={
+                usage=invites.BROADCAST_USAGE,
+                summary="preview an event's invite (nothing is sent yet); it skips people "
+                        "who answered, unless `including` names their answer", sub={
                     "confirm": Command("confirm", invites.broadcast_confirm,
                                        summary="send the invite you previewed"),
                     "cancel": Command("cancel", invites.broadcast_cancel, usage="[EVENT]",

@@ -47,7 +47,11 @@ FEATURE_NAME = "events"  # the feature's name, which keys its projection (flows/
 ANSWERS = ("yes", "no", "maybe")
 DEFAULT_IRC_LIKE_RATE = Rate(1.0, 4)  # an estimate for networks without a known limit
 WHEN_FORMAT = "%a %d %b %Y, %H:%M"
-_AT = re.compile(r"^(?P<event>\S+)(?:\s+at\s+(?P<when>\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}))?$")
+_AT = re.compile(r"^(?P<event>\S+)(?:\s+at\s+(?P<when>\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}))?"
+                 r"(?:\s+including\s+(?P<including>\S+))?$", re.IGNORECASE)
+# `!broadcast EVENT including maybe`: who answered what is invited again ("answered": all).
+INCLUDING = {"maybe": ("maybe",), "no": ("no",), "yes": ("yes",), "answered": ANSWERS}
+BROADCAST_USAGE = "EVENT [at YYYY-MM-DD HH:MM] [including maybe | no | answered]"
 
 
 # -- standing: what audiences select on -----------------------------------------------------
@@ -297,11 +301,14 @@ def reminder_message(event: Event, recipient: Recipient, tz: str) -> Outbound:
     return Outbound(recipient.identity, "\n".join(lines))
 
 
-def audience_of(event: Event, kind: str, content: Content) -> Audience:
+def audience_of(event: Event, kind: str, content: Content,
+                including: tuple[str, ...] = ()) -> Audience:
+    """Who a broadcast reaches. An invite skips those it invited before and those who
+    answered, except the answers `including` names (the organizer asked for them)."""
     if kind == "reminder":  # those who said yes, wherever they are now
         return Audience((), 0, event.id, rsvp="yes")
     return Audience(content.of(EventsContent).region_and_children(event.regions),
-                    AUDIENCES[event.audience], event.id)
+                    AUDIENCES[event.audience], event.id, including=including)
 
 
 def composer(event: Event, kind: str, content: Content, config: Config,
@@ -410,7 +417,7 @@ def _estimate(counts: Sequence[tuple[str, str, int]], rates: dict[str, Rate]) ->
 
 def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content: Content,
                   config: Config, rates: dict[str, Rate], now: datetime,
-                  send_at: datetime | None) -> list[str]:
+                  send_at: datetime | None, including: tuple[str, ...] = ()) -> list[str]:
     """What an organizer sees before confirming: the message, who it reaches per network
     and region, how long delivery takes, and when reminders follow (chat and command line)."""
     sample = invite_message(event, Recipient(PersonId(0), Identity(Network(""), ExternalId(""),
@@ -420,12 +427,17 @@ def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content:
              f"{', '.join(event.regions)}, with the regions inside them):", "", "---",
              sample.text, "  [Yes] [No] [Maybe]", "---", ""]
     total = sum(n for _net, _reg, n in counts)
+    again = (f"those who answered {' or '.join(including)} are invited again; "
+             if including else "")
+    skipped = (f"{again}people invited before or who answered otherwise are skipped" if again
+               else "people invited before and people who answered are skipped (add "
+               "`including maybe` to invite those who said maybe again)")
     if not total:
         lines.append("It would reach nobody: no one in these regions and this far along has "
-                     "consented to invites (or all of them were invited already).")
+                     f"consented to invites, or all of them were skipped ({skipped}).")
         return lines
     lines.append(f"It reaches {total} {'person' if total == 1 else 'people'} (each once, on "
-                 "the network they use):")
+                 f"the network they use; {skipped}):")
     settings = config.settings_of(EventsConfig)
     quiet = settings.quiet
     waiting = 0
@@ -455,10 +467,12 @@ def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content:
     return lines
 
 
-async def _preview(turn: Turn, event: Event, send_at: datetime | None) -> None:
-    counts = await reads_of(turn.reads).audience_counts(audience_of(event, "invite", turn.content))
+async def _preview(turn: Turn, event: Event, send_at: datetime | None,
+                   including: tuple[str, ...]) -> None:
+    counts = await reads_of(turn.reads).audience_counts(
+        audience_of(event, "invite", turn.content, including))
     lines = preview_lines(event, counts, turn.content, turn.config, dict(turn.rates), turn.now,
-                          send_at)
+                          send_at, including)
     if counts:
         lines += ["", "Nothing is sent yet. Type !broadcast confirm to send, or "
                   "!broadcast cancel."]
@@ -466,12 +480,15 @@ async def _preview(turn: Turn, event: Event, send_at: datetime | None) -> None:
 
 
 async def broadcast_preview(turn: Turn) -> Transition:
-    """`!broadcast EVENT [at YYYY-MM-DD HH:MM]`: what would be sent, to whom, and when."""
+    """`!broadcast EVENT [at YYYY-MM-DD HH:MM] [including ANSWER]`: what would be sent, to
+    whom, and when."""
     args = turn.input.args.strip()
     match = _AT.match(args)
-    if match is None:
-        turn.say("Usage: !broadcast EVENT [at YYYY-MM-DD HH:MM] (the time in the event's "
-                 "time zone), then !broadcast confirm.")
+    including = INCLUDING.get((match["including"] or "").lower()) if match else None
+    if match is None or (match["including"] and including is None):
+        turn.say(f"Usage: !broadcast {BROADCAST_USAGE} (the time in the event's time zone), "
+                 "then !broadcast confirm. People who answered are not invited again, unless "
+                 "you add `including` and their answer (maybe, no, yes, or answered for all).")
         return None
     event = await find_event(turn, match["event"])
     if event is None:
@@ -489,8 +506,9 @@ async def broadcast_preview(turn: Turn) -> Transition:
         turn.say(f"{event.id} has already started; there is nothing to invite to.")
         return None
     events_of(turn).broadcast_preview = Preview(
-        event=event.id, send_at=send_at.isoformat() if send_at else "")
-    await _preview(turn, event, send_at)
+        event=event.id, send_at=send_at.isoformat() if send_at else "",
+        including=including or ())
+    await _preview(turn, event, send_at, including or ())
     return None
 
 
@@ -506,7 +524,7 @@ async def broadcast_confirm(turn: Turn) -> Transition:
         turn.say("That event no longer exists.")
         return None
     at = datetime.fromisoformat(pending.send_at) if pending.send_at else turn.now
-    schedule_event_broadcasts(turn, event, at)
+    schedule_event_broadcasts(turn, event, at, tuple(pending.including))
     when = ("now: delivery has started" if at <= turn.now else
             f"for {at.astimezone(zone(event.timezone)):{WHEN_FORMAT}} ({event.timezone})")
     turn.say(f"Invites for {event.id} are scheduled {when}. Follow them with "
@@ -532,15 +550,18 @@ async def broadcast_cancel(turn: Turn) -> Transition:
     return None
 
 
-def schedule_event_broadcasts(turn: Turn, event: Event, send_at: datetime) -> None:
-    for record in broadcast_records(event, turn.config, send_at, turn.sender.key, turn.now):
+def schedule_event_broadcasts(turn: Turn, event: Event, send_at: datetime,
+                              including: tuple[str, ...] = ()) -> None:
+    for record in broadcast_records(event, turn.config, send_at, turn.sender.key, turn.now,
+                                    including):
         turn.record(record)
 
 
 def broadcast_records(event: Event, config: Config, send_at: datetime, by: str,
-                      now: datetime) -> list[ScheduleBroadcast]:
-    """The invite at `send_at`, and the event's reminders after it."""
-    return [ScheduleBroadcast(event.id, "invite", send_at, by, now), *(
+                      now: datetime, including: tuple[str, ...] = ()) -> list[ScheduleBroadcast]:
+    """The invite at `send_at` (again to those who answered one of `including`), and the
+    event's reminders after it."""
+    return [ScheduleBroadcast(event.id, "invite", send_at, by, now, including), *(
         ScheduleBroadcast(event.id, "reminder", at, by, now)
         for at in reminder_times(event, config, send_at))]
 
@@ -643,7 +664,7 @@ def broadcast_plan(store: EventsReads, content: Content, config: Config) -> Plan
                  or await store.event(broadcast.event_id))
         if event is None or event.starts_at <= now:
             return None
-        return (audience_of(event, broadcast.kind, content),
+        return (audience_of(event, broadcast.kind, content, broadcast.including),
                 composer(event, broadcast.kind, content, config, now))
 
     return plan

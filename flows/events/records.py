@@ -51,6 +51,7 @@ class Broadcast:
     created_by: str
     created_at: datetime
     finished_at: datetime | None
+    including: tuple[str, ...] = ()  # answers invited again (an invite skips those who answered)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class ScheduleBroadcast(Record):
     send_at: datetime
     created_by: str
     at: datetime
+    including: tuple[str, ...] = ()  # answers to invite again ("maybe"), else none of them
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,9 @@ class Audience:
 
     regions: tuple[str, ...]
     min_milestone: int = 0
-    event_id: str = ""  # skip people already invited to this event
+    event_id: str = ""  # skip people already invited to this event, or who answered it
     rsvp: str = ""  # reminders: only people who answered this
+    including: tuple[str, ...] = ()  # invites: people who answered one of these, again
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from bot.flow import FeatureState
 class Preview(FeatureState):
     event: str
     send_at: str = ""  # ISO time; "" sends on confirm
+    including: tuple[str, ...] = ()  # answers whose people are invited again
 
 
 class EventsState(FeatureState):
