@@ -125,6 +125,13 @@ class EventsQueries(Queries):
             rsvp_t.c.event_id == event_id, rsvp_t.c.person_id == person_id))
         return None if row is None else str(row.answer)
 
+    async def invited_to(self, event_id: str, person_id: PersonId) -> bool:
+        row = await self._one(sa.select(outbox_t.c.id).select_from(
+            outbox_t.join(broadcast_t, outbox_t.c.broadcast_id == broadcast_t.c.id)).where(
+            outbox_t.c.person_id == person_id, broadcast_t.c.event_id == event_id,
+            broadcast_t.c.kind == "invite").limit(1))
+        return row is not None
+
     async def rsvp_counts(self, event_id: str) -> list[tuple[str, str, int]]:
         region = sa.func.coalesce(standing_t.c.region, "")
         rows = await self._all(

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
-from tests.harness import FakeClock, Harness, make_config
+from bot.wiring import load_content
+from flows.events.content import EventsContent
+from services.broadcast import broadcast_now
+from tests.harness import CONTENT, FakeClock, Harness, make_config
 
 TO_PAGEBOT = ["!start", "!skip", "!skip", "!skip", "Pagebot"]
 PAGEBOT_WORKSHOP = ["done", "main", "1", "pytest tests/unit", "!skip"]
@@ -250,3 +255,69 @@ async def test_a_second_broadcast_skips_those_who_answered_unless_asked(
         assert usage.startswith("Usage: !broadcast EVENT [at YYYY-MM-DD HH:MM] [including "
                                 "maybe | no | answered]")
         assert "People who answered are not invited again, unless you add `including`" in usage
+
+
+LATE_MEETUP = """title = "Late meetup"
+starts = 2027-01-15T19:00:00
+timezone = "Europe/Berlin"
+place = "Example Str. 5, Berlin"
+regions = ["de"]
+audience = "everyone"
+"""
+
+
+def _content_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "content"
+    shutil.copytree(CONTENT, copy, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return copy
+
+
+async def test_an_event_file_added_while_running_is_broadcast_listed_and_answered(
+        sqlite_url: str, tmp_path: Path) -> None:
+    folder = _content_copy(tmp_path)
+    config = make_config(sqlite_url, content={"path": str(folder)}, events={"quiet_hours": ""},
+                         roles={"organizers": [f"memory:{ORGANIZER}"]})
+    async with Harness(config) as bot:
+        await bot.say("ana", "!region de")
+        await bot.say("ana", "!invites on")
+        (folder / "events" / "late-meetup.toml").write_text(LATE_MEETUP, encoding="utf-8")
+        assert await bot.running.reloader.check()
+        assert "It reaches 1 person" in await bot.say(ORGANIZER, "!broadcast late-meetup")
+        await bot.say(ORGANIZER, "!broadcast confirm")
+        await bot.tick()
+        invite = [s for s in bot.adapters["memory"].sent
+                  if getattr(s.msg.to, "external_id", None) == "ana"][-1]
+        assert invite.text.startswith("You're invited: Late meetup")
+        assert [c.key for c in invite.msg.choices] == [
+            "!rsvp late-meetup yes", "!rsvp late-meetup no", "!rsvp late-meetup maybe"]
+        assert "  late-meetup: Late meetup, Fri 15 Jan 2027, 19:00 (Europe/Berlin)" in \
+            await bot.say("ana", "!events")
+        assert await bot.say("ana", invite.msg.choices[0].key) == (
+            "See you there! \"Late meetup\": yes. I'll remind you before it starts. You can "
+            "change your answer any time.")
+
+
+async def test_an_invite_another_process_sent_is_answered_before_the_bot_reloads(
+        sqlite_url: str, tmp_path: Path) -> None:
+    """`wayfinder broadcast` reads the folder as it is now; the running bot may not have
+    reloaded it yet when the answer comes. The answer to an invite it delivered counts."""
+    folder = _content_copy(tmp_path)
+    config = make_config(sqlite_url, content={"path": str(folder)}, events={"quiet_hours": ""})
+    async with Harness(config, clock=FakeClock(datetime.now(UTC))) as bot:
+        await bot.say("ben", "!region de")
+        await bot.say("ben", "!invites on")
+        (folder / "events" / "late-meetup.toml").write_text(LATE_MEETUP, encoding="utf-8")
+        event = load_content(folder).of(EventsContent).events["late-meetup"]
+        _, queued = await broadcast_now(config, event, None, "cli")
+        assert queued == 1
+        bot.running.dispatcher.poke()  # as its feeder finds another process's rows in time
+        await bot.running.dispatcher.drain(10)
+        assert any(s.text.startswith("You're invited: Late meetup")
+                   for s in bot.adapters["memory"].sent)
+        assert await bot.say("ben", "!rsvp late-meetup maybe") == (
+            "Noted: maybe to the invite for late-meetup. You can change your answer any time.")
+        person = await bot.running.store.person_for(bot.adapters["memory"].identity("ben"))
+        assert await bot.running.store.rsvp_of("late-meetup", person) == "maybe"
+        # Someone never invited to it still hears that the event is unknown.
+        assert "I don't know the event 'late-meetup'" in await bot.say(
+            "cyd", "!rsvp late-meetup yes")

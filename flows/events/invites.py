@@ -254,6 +254,14 @@ async def rsvp(turn: Turn) -> Transition:
                      "listed: the organizers removed or cancelled it. !events lists the "
                      "upcoming ones.")
             return None
+        if await reads_of(turn.reads).invited_to(wanted, turn.person_id):
+            # An invite this bot sent, for an event its content does not hold (yet): another
+            # process broadcast it from a newer event file. The answer counts all the same.
+            turn.record(SetRsvp(wanted, turn.person_id, answer, turn.now))
+            turn.event("rsvp", event=wanted, answer=answer)
+            turn.say(f"Noted: {answer} to the invite for {wanted}. You can change your answer "
+                     "any time.")
+            return None
         turn.say(f"I don't know the event {one_line(words[0], 40)!r}. !events lists the "
                  "upcoming ones.")
         return None

@@ -27,6 +27,9 @@ class EventsReads(Reads, Protocol):
 
     async def rsvp_of(self, event_id: str, person_id: PersonId) -> str | None: ...
 
+    async def invited_to(self, event_id: str, person_id: PersonId) -> bool:
+        """Whether an invite broadcast of this event queued a message to this person."""
+
     async def rsvp_counts(self, event_id: str) -> list[tuple[str, str, int]]:
         """(region, answer, people)."""
 
