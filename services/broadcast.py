@@ -39,24 +39,24 @@ class BroadcastPreview:
     reach: int
 
 
-async def broadcast_preview(config: Config, event_id: str,
-                            local_at: datetime | None) -> BroadcastPreview:
+async def broadcast_preview(config: Config, event_id: str, local_at: datetime | None,
+                            including: tuple[str, ...] = ()) -> BroadcastPreview:
     """What `wayfinder broadcast` shows before asking. `local_at`: a wall time in the
     event's time zone, to send later."""
     content = load_content(config.content_path())
     async with maintenance_store(config) as store:
         event = await _find_event(store, content, event_id)
-        counts = await store.audience_counts(audience_of(event, "invite", content))
+        counts = await store.audience_counts(audience_of(event, "invite", content, including))
     send_at = local_at.replace(tzinfo=zone(event.timezone)) if local_at else None
     if send_at is not None and send_at <= utcnow():
         raise ConfigError("broadcast", "--at", "that time is in the past")
     lines = preview_lines(event, counts, content, config, adapter_rates((), config), utcnow(),
-                          send_at)
+                          send_at, including)
     return BroadcastPreview(event, send_at, lines, sum(n for _net, _reg, n in counts))
 
 
 async def broadcast_now(config: Config, event: Event, send_at: datetime | None,
-                        by: str) -> tuple[Broadcast, int]:
+                        by: str, including: tuple[str, ...] = ()) -> tuple[Broadcast, int]:
     """Schedule the invite (and its reminders); if it is due, fan it out into the outbox
     here, where the running bot's dispatcher picks it up. Returns the invite broadcast and
     how many messages were queued now."""
@@ -65,7 +65,8 @@ async def broadcast_now(config: Config, event: Event, send_at: datetime | None,
     await store.start()
     try:
         now = utcnow()
-        records: list[Record] = list(broadcast_records(event, config, send_at or now, by, now))
+        records: list[Record] = list(broadcast_records(event, config, send_at or now, by, now,
+                                                       including))
         records.append(Audit(by, "broadcast", event.id, now))
         await store.commit(UnitOfWork(PersonId(0), records=records))
         invite = [b for b in await store.broadcasts_of(event.id) if b.kind == "invite"][-1]

@@ -318,6 +318,9 @@ async def test_an_invite_another_process_sent_is_answered_before_the_bot_reloads
             "Noted: maybe to the invite for late-meetup. You can change your answer any time.")
         person = await bot.running.store.person_for(bot.adapters["memory"].identity("ben"))
         assert await bot.running.store.rsvp_of("late-meetup", person) == "maybe"
+        # From the command line too, people who answered are invited again only if asked.
+        assert (await broadcast_now(config, event, None, "cli"))[1] == 0
+        assert (await broadcast_now(config, event, None, "cli", ("maybe",)))[1] == 1
         # Someone never invited to it still hears that the event is unknown.
         assert "I don't know the event 'late-meetup'" in await bot.say(
             "cyd", "!rsvp late-meetup yes")

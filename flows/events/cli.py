@@ -37,10 +37,12 @@ class Preview(Protocol):
 @runtime_checkable
 class EventsUseCases(Protocol):
     async def broadcast_preview(self, config: Config, event_id: str,
-                                local_at: datetime | None) -> Preview: ...
+                                local_at: datetime | None,
+                                including: tuple[str, ...] = ()) -> Preview: ...
 
     async def broadcast_now(self, config: Config, event: Event, send_at: datetime | None,
-                            by: str) -> tuple[Broadcast, int]: ...
+                            by: str, including: tuple[str, ...] = ()
+                            ) -> tuple[Broadcast, int]: ...
 
     async def delivery_of(self, config: Config, broadcast_id: int) -> DeliveryCounts: ...
 
@@ -51,10 +53,13 @@ class EventsUseCases(Protocol):
               help="Send later: a time in the event's time zone (default: now).")
 @click.option("--yes", "assume_yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--no-wait", is_flag=True, help="Queue and exit; do not watch delivery.")
+@click.option("--including", type=click.Choice(["maybe", "no", "yes", "answered"]),
+              default=None, help="Invite again those who gave this answer (answered: all); "
+              "by default people who answered are skipped.")
 @config_option
 @click.pass_obj
 def broadcast(cli: CliContext, event_id: str, at_text: str, assume_yes: bool, no_wait: bool,
-              config_path: Path | None) -> None:
+              including: str | None, config_path: Path | None) -> None:
     """Preview an event's invite, then (after you confirm) queue it for the running bot.
 
     The bot (`wayfinder run`) delivers from the durable outbox; this command shows a
@@ -62,7 +67,9 @@ def broadcast(cli: CliContext, event_id: str, at_text: str, assume_yes: bool, no
     uses: EventsUseCases = cli.uses(EventsUseCases)
     config = cli.load(config_path)
     local_at = _parse_at(cli, at_text) if at_text else None
-    preview = cli.run(uses.broadcast_preview(config, event_id.lower(), local_at))
+    again: tuple[str, ...] = (() if including is None else
+                              ("yes", "no", "maybe") if including == "answered" else (including,))
+    preview = cli.run(uses.broadcast_preview(config, event_id.lower(), local_at, again))
     cli.out().print("\n".join(preview.lines), markup=False, highlight=False)
     if not preview.reach:
         sys.exit(1)
@@ -70,7 +77,7 @@ def broadcast(cli: CliContext, event_id: str, at_text: str, assume_yes: bool, no
         cli.out().print("Nothing was sent.")
         return
     invite, queued = cli.run(uses.broadcast_now(config, preview.event, preview.send_at,
-                                                f"cli:{getpass.getuser()}"))
+                                                f"cli:{getpass.getuser()}", again))
     if invite.status == "scheduled" and not queued:
         cli.out().print(f"Scheduled (broadcast #{invite.id}). The running bot sends it when "
                         "due.")
