@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from services.broadcast import broadcast_now, broadcast_preview, delivery_of
 from services.reports import mentoring_report, verify_certificate
+from services.tracker import task_sources
 
 __all__ = ["broadcast_now", "broadcast_preview", "delivery_of", "mentoring_report",
-           "verify_certificate"]
+           "task_sources", "verify_certificate"]

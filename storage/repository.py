@@ -41,17 +41,20 @@ from storage.records import (
     state_t,
 )
 from storage.records import combine as combine_records
+from storage.tracker import RECORDS as TRACKER
+from storage.tracker import TrackerQueries
 from storage.writer import GroupWriter
 
 # Every storage module: its queries are the store's bases, its records' writers combined.
-RECORDS = combine_records(CORE, ACCOUNT, EVENTS, MENTORING, PATH)
+RECORDS = combine_records(CORE, ACCOUNT, EVENTS, MENTORING, PATH, TRACKER)
 
 def _outbox(row: Any) -> OutboxRow:
     return OutboxRow(row.id, row.idempotency_key, Network(row.network), row.body, row.attempts,
                      last_error=row.last_error, status=row.status, parts_sent=row.parts_sent)
 
 
-class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, Queries):
+class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, TrackerQueries,
+               Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:

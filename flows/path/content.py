@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -37,6 +37,7 @@ class Project(Strict):
     workshop: str = ""
     featured: bool = True
     tasks: tuple[Task, ...] = ()
+    task_sources: tuple[dict[str, Any], ...] = ()  # checked by flows/tracker/content.py
 
     _mentors_are_identities = field_validator("mentors")(check_identities)
 

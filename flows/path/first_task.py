@@ -23,6 +23,7 @@ from flows.path.progress import (
 from flows.path.reads import reads_of
 from flows.path.records import ClaimTask, EndClaim, TaskClaim, TouchClaim
 from flows.path.settings import PathConfig
+from flows.tracker.api import LiveTask, hand_off, held_task
 
 
 def pick_task(project: Project, taken: set[str], done: set[str],
@@ -34,6 +35,12 @@ def pick_task(project: Project, taken: set[str], done: set[str],
         return None
     return max(free, key=lambda t: (len(wanted & {s.lower() for s in t.skills}),
                                     -project.tasks.index(t)))
+
+
+def _live(task: LiveTask | None) -> Task | None:
+    """A task read from the project's tracker (flows/tracker), as the path shows it."""
+    return None if task is None else Task(id=task.task_id, title=task.title, url=task.url,
+                                          skills=task.skills)
 
 
 def task_text(project: Project, task: Task) -> str:
@@ -70,16 +77,19 @@ async def offer(turn: Turn) -> Transition:
     # The person's own claim lives in their state too (every change to it goes through their
     # turns, or the idle scan under their lock), so only other people's claims need a read.
     if held:
-        task = next((t for t in project.tasks if t.id == held), None)
+        task = next((t for t in project.tasks if t.id == held), None) or _live(
+            await held_task(turn, held))
         if task is not None:
             expect_progress(turn, f"task:{task.id}", turn.settings_of(MentoringConfig).stuck)
             turn.say(task_text(project, task))
             return Goto("working")
         _release_removed(turn, held, f" for {project.name}")
     prof = profile(path)
-    task = pick_task(project, await reads_of(turn.reads).claimed_task_ids(),
-                     set(path.finished_tasks),
-                     [*prof["skills"], *prof["languages"]])
+    claimed = await reads_of(turn.reads).claimed_task_ids()
+    wanted = [*prof["skills"], *prof["languages"]]
+    # Live tasks from the project's trackers first (checked there), the static ones after.
+    task = _live(await hand_off(turn, project.id, claimed | set(path.finished_tasks), wanted)
+                 ) or pick_task(project, claimed, set(path.finished_tasks), wanted)
     if task is None:
         turn.say(f"All of {project.name}'s first tasks are taken or done right now. Ask in "
                  f"{channel_list(project) or 'the project channel'} for more, or type !task "
