@@ -3,7 +3,8 @@ refresh standing (tracker_source), their queries, and how its records apply."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +70,26 @@ class TrackerQueries(Queries):
             .order_by(task_t.c.source_key, task_t.c.position))
         return [_task(r) for r in rows]
 
+    async def best_live_tasks(self, project_id: str, sources: Collection[str],
+                              wanted: Collection[str], skip: Collection[str],
+                              limit: int) -> list[LiveTask]:
+        """A project's open cached tasks of these sources, not in `skip`, the most of the
+        `wanted` skills first, then by source and the tracker's order: ranked by the
+        database (one row per candidate would be thousands for a big tracker)."""
+        if not sources:
+            return []
+        skills = sa.cast(task_t.c.skills, sa.Text)
+        score: sa.ColumnElement[int] = sa.literal(0)
+        for skill in sorted({w.strip().lower() for w in wanted if w.strip()}):
+            score = score + sa.case((skills.like(_like_json(skill), escape="\\"), 1), else_=0)
+        query = (sa.select(task_t).where(
+            task_t.c.project_id == project_id, task_t.c.is_open,
+            task_t.c.source_key.in_(list(sources)))
+            .order_by(score.desc(), task_t.c.source_key, task_t.c.position).limit(limit))
+        if skip:
+            query = query.where(task_t.c.task_id.not_in(list(skip)))
+        return [_task(r) for r in await self._all(query)]
+
     async def live_task(self, task_id: str) -> LiveTask | None:
         row = await self._one(sa.select(task_t).where(task_t.c.task_id == task_id))
         return None if row is None else _task(row)
@@ -122,6 +143,12 @@ class TrackerQueries(Queries):
 
         forgotten: int = await self.writer.run(job)
         return forgotten
+
+
+def _like_json(skill: str) -> str:
+    """A LIKE pattern finding the skill as one string of a JSON list (as stored)."""
+    quoted = json.dumps(skill)
+    return "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _put_standing(conn: Connection, standing: SourceStanding) -> None:

@@ -383,3 +383,27 @@ async def test_wayfinder_tasks_shows_each_source_last_refresh_and_failure(
     assert "│ 1 " in lines["handbook/github"]
     assert "never" in lines["handbook/gitlab"]
     assert "not found (HTTP 404): check the repository, project or URL" in lines["handbook/gitlab"]
+
+
+async def test_the_best_matches_are_ranked_by_the_database_whatever_the_skill_spells(
+        db_url: str, tmp_path: Path) -> None:
+    from flows.tracker.records import LiveTask, SourceStanding
+    from storage.repository import SqlStore
+
+    def task(n: int, *skills: str, source: str = "p/a") -> LiveTask:
+        return LiveTask(f"p-a-{n}", source, "p", str(n), f"T{n}", "", skills, n)
+
+    async with SqlStore.open(db_url, durable=False) as store:
+        standing = SourceStanding("p/a", "p", "github", None, None, "", None, 0)
+        await store.replace_live_tasks(standing, [
+            task(1, "c"), task(2, "c_sharp"), task(3, "100%", "c"), task(4, "zürich", "c"),
+            task(5, "c%")])
+        best = store.best_live_tasks
+        assert [t.native_id for t in await best("p", ["p/a"], ["c"], (), 9)] == [
+            "1", "3", "4", "2", "5"]
+        assert [t.native_id for t in await best("p", ["p/a"], ["C", "zürich"], (), 2)] == [
+            "4", "1"]
+        assert [t.native_id for t in await best("p", ["p/a"], ["c_sharp"], (), 1)] == ["2"]
+        assert [t.native_id for t in await best("p", ["p/a"], ["c%"], ["p-a-5"], 9)][:1] == [
+            "1"]
+        assert await best("p", ["p/other"], ["c"], (), 9) == []

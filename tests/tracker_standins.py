@@ -232,3 +232,31 @@ async def serving(trackers: Trackers) -> AsyncIterator[Trackers]:
         yield trackers
     finally:
         await server.close()
+
+
+def bench_trackers(tasks: int) -> Trackers:
+    """Two GitHub repositories, two GitLab projects and a Phabricator tag, `tasks` each."""
+    labels = (("good first issue", "docs"), ("good first issue", "python"),
+              ("good first issue", "javascript"), ("good first issue",))
+    made = Trackers()
+    for repo in ("bench/r1", "bench/r2"):
+        made.github[repo] = [github_issue(n, f"{repo} issue {n}", labels[n % 4])
+                             for n in range(1, tasks + 1)]
+    for project in ("bench/p1", "bench/p2"):
+        made.gitlab[project] = [gitlab_issue(n, f"{project} issue {n}", labels[n % 4])
+                                for n in range(1, tasks + 1)]
+    made.phab["bench"] = [phab_task(n, f"Phabricator task {n}") for n in range(1, tasks + 1)]
+    return made
+
+
+async def _serve(tasks: int) -> None:
+    """Serve bench_trackers on 127.0.0.1 in this process; prints its URL, runs until killed."""
+    async with serving(bench_trackers(tasks)) as running:
+        print(running.url, flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(_serve(int(sys.argv[1]) if len(sys.argv) > 1 else 500))

@@ -25,14 +25,6 @@ log = logging.getLogger(__name__)
 MAX_GONE = 5  # tasks found closed in one hand-off before the cache is left for a refresh
 
 
-def ranked(tasks: Collection[LiveTask], wanted: Collection[str]) -> list[LiveTask]:
-    """Best match first: the most of the person's skills and languages, then the trackers'
-    order (first source in the file first, each in the order its tracker lists them)."""
-    want = {w.strip().lower() for w in wanted}
-    order = {id(t): n for n, t in enumerate(tasks)}
-    return sorted(tasks, key=lambda t: (-len(want & set(t.skills)), order[id(t)]))
-
-
 async def _verdict(located: Located, task: LiveTask, turn: Turn, seconds: float) -> str | None:
     """"" open and free, "closed" or "assigned"; None: the tracker could not tell in time."""
     client = await SHARED_HTTP.acquire()
@@ -49,20 +41,20 @@ async def _verdict(located: Located, task: LiveTask, turn: Turn, seconds: float)
 
 async def hand_off(turn: Turn, project_id: str, skip: Collection[str],
                    wanted: Collection[str]) -> LiveTask | None:
-    """The best cached live task of the project not in `skip`, checked with its tracker to be
+    """The best cached live task of the project not in `skip` (the most of the `wanted` skills
+    and languages, then the trackers' order), checked with its tracker to be
     still open and unassigned; one found closed or taken is marked so (TaskGone, with the
     turn) and the next is tried. A tracker that cannot answer within handoff_check_seconds
     (all checks together) does not hold the hand-off up: the cached task is given."""
     sources = {s.key: s for s in turn.content.of(TrackerContent).sources.get(project_id, ())}
     if not sources:
         return None
-    cached = [t for t in await reads_of(turn.reads).open_live_tasks(project_id)
-              if t.task_id not in skip and t.source_key in sources]
+    # The best matches by skill, in the trackers' order: as many as one hand-off may try.
+    best = await reads_of(turn.reads).best_live_tasks(project_id, list(sources), wanted, skip,
+                                                      MAX_GONE)
     budget = turn.settings_of(TrackerConfig).handoff_check_seconds
     deadline = time.monotonic() + budget
-    for gone, task in enumerate(ranked(cached, wanted)):
-        if gone >= MAX_GONE:
-            break
+    for task in best:
         left = deadline - time.monotonic()
         verdict = await _verdict(sources[task.source_key], task, turn, left) if left > 0 else None
         if not verdict:
@@ -77,4 +69,4 @@ async def held_task(turn: Turn, task_id: str) -> LiveTask | None:
     return await reads_of(turn.reads).live_task(task_id)
 
 
-__all__ = ["LiveTask", "hand_off", "held_task", "ranked"]
+__all__ = ["LiveTask", "hand_off", "held_task"]

@@ -3,7 +3,7 @@ writes: handlers get the reads through `reads_of(turn.reads)`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol, runtime_checkable
 
 from bot.ports import Reads
@@ -12,9 +12,14 @@ from flows.tracker.records import LiveTask, SourceStanding
 
 @runtime_checkable
 class TrackerReads(Reads, Protocol):
-    """A hand-off's reads: a project's cached open tasks, one cached task."""
+    """A hand-off's reads: a project's cached open tasks (the best matches first), one
+    cached task, and each source's standing."""
 
     async def open_live_tasks(self, project_id: str) -> list[LiveTask]: ...
+
+    async def best_live_tasks(self, project_id: str, sources: Collection[str],
+                              wanted: Collection[str], skip: Collection[str],
+                              limit: int) -> list[LiveTask]: ...
 
     async def live_task(self, task_id: str) -> LiveTask | None: ...
 
