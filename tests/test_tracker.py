@@ -407,3 +407,31 @@ async def test_the_best_matches_are_ranked_by_the_database_whatever_the_skill_sp
         assert [t.native_id for t in await best("p", ["p/a"], ["c%"], ["p-a-5"], 9)][:1] == [
             "1"]
         assert await best("p", ["p/other"], ["c"], (), 9) == []
+
+
+async def test_the_shared_client_is_taken_only_with_sources_and_given_back_at_stop(
+        sqlite_url: str, trackers: Trackers, tmp_path: Path) -> None:
+    from bot.http import SHARED_HTTP
+
+    async with Harness(make_config(sqlite_url)) as h:  # the demo content: no sources
+        assert await service(h).tick() == 0
+        assert service(h).client is None
+    users = SHARED_HTTP.users
+    trackers.github["lumen/handbook"] = [github_issue(1, "One", ("good first issue",))]
+    async with harness(sqlite_url, content_with(tmp_path, github_source(trackers.url))) as h:
+        await refresh(h)
+        assert SHARED_HTTP.users == users + 1
+    assert SHARED_HTTP.users == users
+
+
+async def test_a_source_taken_out_of_the_content_leaves_the_cache_at_the_next_tick(
+        sqlite_url: str, trackers: Trackers, tmp_path: Path) -> None:
+    trackers.github["lumen/handbook"] = [github_issue(1, "One", ("good first issue",))]
+    folder = content_with(tmp_path, github_source(trackers.url))
+    async with harness(sqlite_url, folder) as h:
+        await refresh(h)
+        assert len(await h.running.store.open_live_tasks("handbook")) == 1
+        h.running._use_content(load_content(content_with(tmp_path / "v2", "")))
+        assert await refresh(h) == 0
+        assert await h.running.store.open_live_tasks("handbook") == []
+        assert await h.running.store.source_standings() == []

@@ -46,7 +46,11 @@ async def hand_off(turn: Turn, project_id: str, skip: Collection[str],
     still open and unassigned; one found closed or taken is marked so (TaskGone, with the
     turn) and the next is tried. A tracker that cannot answer within handoff_check_seconds
     (all checks together) does not hold the hand-off up: the cached task is given."""
-    sources = {s.key: s for s in turn.content.of(TrackerContent).sources.get(project_id, ())}
+    try:
+        declared = turn.content.of(TrackerContent).sources.get(project_id, ())
+    except LookupError:  # content loaded without this feature's part
+        return None
+    sources = {s.key: s for s in declared}
     if not sources:
         return None
     # The best matches by skill, in the trackers' order: as many as one hand-off may try.

@@ -49,12 +49,11 @@ class TrackerService(FeatureService):
     def settings(self) -> TrackerConfig:
         return self.context.config.settings_of(TrackerConfig)
 
-    async def start(self) -> None:
-        self.client = await SHARED_HTTP.acquire()
-
     async def tick(self) -> int:
         """Start a read of every source that is due; returns how many were started."""
         sources = self.context.content().of(TrackerContent).all()
+        if sources and self.client is None:  # a bot without sources never loads httpx
+            self.client = await SHARED_HTTP.acquire()
         if not self._loaded:
             self.standings = {s.source_key: s for s in await self.store.source_standings()}
             self._loaded = True
