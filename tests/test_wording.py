@@ -89,7 +89,7 @@ async def test_a_question_while_holding_a_task_is_pointed_to_people(bot: Harness
     assert not reply.startswith("Noted")
     assert reply == (
         "I can't answer questions myself, but people can:\n"
-        "- type !stuck How do I submit my change? and I'll find you a mentor for it\n"
+        "- type !stuck How do I submit my change? to ask a mentor\n"
         "- or ask in Pagebot's support channel: #pagebot (irc), #pagebot:lumen.test (matrix), "
         "https://t.me/lumen_pagebot (telegram)\n"
         "When your change is submitted, type !done; !release gives the task back.")
@@ -100,8 +100,23 @@ async def test_a_question_while_holding_a_task_is_pointed_to_people(bot: Harness
     assert re.search(r"case [A-Z0-9]{5}", await bot.say("eve", "!stuck How do I submit?"))
     await bot.say("eve", "!done")
     reply = await bot.say("eve", "what now?")
-    assert "- type !stuck what now? and I'll find you a mentor for it" in reply
+    assert "- type !stuck what now? to ask a mentor" in reply
     assert reply.endswith("Type !task for a new task, or !status to see your progress.")
+
+
+async def test_a_question_at_a_workshop_step_is_pointed_to_people(bot: Harness) -> None:
+    await bot.script("gil", TO_PAGEBOT)
+    reply = await bot.say("gil", "which Python version do I need?")
+    assert reply == (
+        "I can't answer questions myself, but people can:\n"
+        "- type !stuck which Python version do I need? to ask a mentor\n"
+        "- or ask in Pagebot's support channel: #pagebot (irc), #pagebot:lumen.test (matrix), "
+        "https://t.me/lumen_pagebot (telegram)\n"
+        "When you've finished this step, type done (or 1).")
+    await bot.say("gil", "done")  # an answer checkpoint: a wrong answer is only a wrong answer
+    assert await bot.say("gil", "master") == ("That's not quite it. Have another look at the "
+                                              "instructions and try again.")
+    assert "- type !stuck is it main? to ask a mentor" in await bot.say("gil", "is it main?")
 
 
 async def test_status_explains_every_stage_and_the_next_action(bot: Harness) -> None:
@@ -193,8 +208,9 @@ async def test_no_mentor_reachable_says_what_happens_and_where_to_ask(
     async with Harness(config, networks=("console",)) as bot:
         await bot.script("lu", ["!start", "!skip", "!skip", "!skip", "Lingo"], "console")
         reply = await bot.say("lu", "!stuck the tool won't start", "console")
-        assert "Nor can an organizer: I've saved your question (case " in reply
-        assert "but nobody has been told yet. Please ask in Lingo's support channel" in reply
+        assert "Nor can an organizer: your question is saved (case " in reply
+        assert "shows in the organizers' mentoring report, but I can't say when someone will " \
+               "see it. Please ask in Lingo's support channel" in reply
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -209,9 +225,8 @@ def invited(bot: Harness, who: str) -> int:
                and s.text.startswith("You're invited"))
 
 
-async def test_a_second_broadcast_skips_those_who_answered_unless_asked(
-        sqlite_url: str) -> None:
-    config = make_config(sqlite_url, roles={"organizers": [f"memory:{ORGANIZER}"]},
+async def test_a_second_broadcast_skips_those_who_answered_unless_asked(db_url: str) -> None:
+    config = make_config(db_url, roles={"organizers": [f"memory:{ORGANIZER}"]},
                          events={"quiet_hours": ""})
     async with Harness(config) as bot:
         for who in ("ana", "ben"):
@@ -298,11 +313,11 @@ async def test_an_event_file_added_while_running_is_broadcast_listed_and_answere
 
 
 async def test_an_invite_another_process_sent_is_answered_before_the_bot_reloads(
-        sqlite_url: str, tmp_path: Path) -> None:
+        db_url: str, tmp_path: Path) -> None:
     """`wayfinder broadcast` reads the folder as it is now; the running bot may not have
     reloaded it yet when the answer comes. The answer to an invite it delivered counts."""
     folder = _content_copy(tmp_path)
-    config = make_config(sqlite_url, content={"path": str(folder)}, events={"quiet_hours": ""})
+    config = make_config(db_url, content={"path": str(folder)}, events={"quiet_hours": ""})
     async with Harness(config, clock=FakeClock(datetime.now(UTC))) as bot:
         await bot.say("ben", "!region de")
         await bot.say("ben", "!invites on")

@@ -217,9 +217,9 @@ def _what_next(turn: Turn, routed: Routed, project: Project, code: str) -> str:
                 "organizers, who will find you a mentor; that can take a day or so, and I'll "
                 "tell you as soon as someone picks it up. The quickest help meanwhile: ask in "
                 f"{_support(project)}.")
-    return (f"{none_here} Nor can an organizer: I've saved your question (case {code}) for "
-            "them, but nobody has been told yet. Please ask in "
-            f"{_support(project)}: people there can help.")
+    return (f"{none_here} Nor can an organizer: your question is saved (case {code}) and "
+            "shows in the organizers' mentoring report, but I can't say when someone will see "
+            f"it. Please ask in {_support(project)}: people there can help.")
 
 
 # -- newcomers ------------------------------------------------------------------------------

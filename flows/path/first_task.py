@@ -7,7 +7,6 @@ from datetime import datetime
 from bot.config import Config
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
 from bot.ports import Reads
-from bot.text import one_line
 from flows.mentoring.api import MentoringConfig
 from flows.path.content import PathContent, Project, Task
 from flows.path.progress import (
@@ -19,6 +18,7 @@ from flows.path.progress import (
     no_project_text,
     path_of,
     profile,
+    where_to_ask,
 )
 from flows.path.reads import reads_of
 from flows.path.records import ClaimTask, EndClaim, TaskClaim, TouchClaim
@@ -135,25 +135,6 @@ async def working_reply(turn: Turn) -> Transition:
     turn.say(where_to_ask(turn) + "\nWhen your change is submitted, type !done; !release gives "
              "the task back.")
     return None
-
-
-def where_to_ask(turn: Turn) -> str:
-    """Free text (a question, mostly) to the bot, which can't answer it: who can, and how."""
-    said = one_line(turn.input.text, 200)
-    question = said.endswith("?")
-    lead = ("I can't answer questions myself, but people can:" if question else
-            "I can't reply to messages myself (only to commands), but people can help:")
-    catalog = turn.catalog
-    ways = []
-    if catalog is not None and "stuck" in catalog:
-        ways.append(f"- type !stuck {said} and I'll find you a mentor for it" if question else
-                    "- type !stuck and a sentence about what's blocking you, and I'll find "
-                    "you a mentor")
-    project = chosen_project(turn)
-    if project is not None and project.channels:
-        ways.append(f"- {'or ' if ways else ''}ask in {project.name}'s support channel: "
-                    f"{channel_list(project)}")
-    return "\n".join([lead, *ways]) if ways else "I can't answer questions myself."
 
 
 async def involved(turn: Turn) -> Transition:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.content import Content
 from bot.flow import Turn
+from bot.text import one_line
 from flows.path.content import PathContent, Project, Workshop
 from flows.path.state import PathState
 
@@ -122,3 +123,21 @@ def no_progress_expected(turn: Turn) -> None:
         from flows.mentoring.api import ClearNudge
 
         turn.record(ClearNudge(turn.person_id))
+
+
+def where_to_ask(turn: Turn) -> str:
+    """Free text (a question, mostly) to the bot, which can't answer it: who can, and how."""
+    said = one_line(turn.input.text, 200)
+    question = said.endswith("?")
+    lead = ("I can't answer questions myself, but people can:" if question else
+            "I can't reply to messages myself (only to commands), but people can help:")
+    catalog = turn.catalog
+    ways = []
+    if catalog is not None and "stuck" in catalog:
+        ways.append(f"- type !stuck {said} to ask a mentor" if question else
+                    "- type !stuck and a sentence about what's blocking you, to ask a mentor")
+    project = chosen_project(turn)
+    if project is not None and project.channels:
+        ways.append(f"- {'or ' if ways else ''}ask in {project.name}'s support channel: "
+                    f"{channel_list(project)}")
+    return "\n".join([lead, *ways]) if ways else "I can't answer questions myself."

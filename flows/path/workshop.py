@@ -13,6 +13,7 @@ from flows.events.api import EventsContent, EventsState
 from flows.mentoring.api import MentoringConfig
 from flows.path.content import (
     AnswerCheckpoint,
+    ConfirmCheckpoint,
     UrlCheckpoint,
     Workshop,
     WorkshopStep,
@@ -24,6 +25,7 @@ from flows.path.progress import (
     no_progress_expected,
     path_of,
     set_workshop_index,
+    where_to_ask,
     workshop_index,
 )
 from flows.path.records import Certificate
@@ -166,7 +168,11 @@ async def check_step(turn: Turn) -> Transition:
         set_workshop_index(path_of(turn), workshop.id, index + 1)
         return Goto("step")
     if not _passes(step, turn):
-        turn.say(_hint(step, turn.input.text))
+        said = turn.input.text.strip()
+        asking = said.endswith("?") or (isinstance(step.checkpoint, ConfirmCheckpoint)
+                                         and not turn.picked)
+        hint = _hint(step, turn.input.text)
+        turn.say(f"{where_to_ask(turn)}\n{hint}" if asking else hint)
         return None
     turn.event("step_done", workshop=workshop.id, step=step.id)
     set_workshop_index(path_of(turn), workshop.id, index + 1)
