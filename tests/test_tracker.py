@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -435,3 +436,10 @@ async def test_a_source_taken_out_of_the_content_leaves_the_cache_at_the_next_ti
         assert await refresh(h) == 0
         assert await h.running.store.open_live_tasks("handbook") == []
         assert await h.running.store.source_standings() == []
+
+
+def test_wayfinder_tasks_without_sources_says_the_static_tasks_are_used(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "bot", "tasks"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "No task sources: projects use their static [[tasks]] only."

@@ -33,12 +33,14 @@ def _when(at: datetime | None) -> str:
 @click.pass_obj
 def tasks(cli: CliContext, config_path: Path | None) -> None:
     """Show each project's task sources: last good read, open tasks, the last failure."""
+    from rich.markup import escape
     from rich.table import Table
 
     uses: TrackerUseCases = cli.uses(TrackerUseCases)
     rows = cli.run(uses.task_sources(cli.load(config_path)))
     if not rows:
-        cli.out().print("No task sources: projects use their static [[tasks]] only.")
+        cli.out().print("No task sources: projects use their static [[tasks]] only.",
+                        markup=False)
         return
     table = Table(title="Task sources")
     for column in ("source", "kind", "last refreshed", "open tasks", "last failure",
@@ -47,8 +49,9 @@ def tasks(cli: CliContext, config_path: Path | None) -> None:
     for row in rows:
         failed = f"{row.error} ({_when(row.tried_at)})" if row.error and row.tried_at else (
             row.error or "")
-        table.add_row(row.source_key, row.kind, _when(row.refreshed_at), str(row.open_tasks),
-                      failed, _when(row.next_at) if row.next_at else "at the next tick")
+        cells = (row.source_key, row.kind, _when(row.refreshed_at), str(row.open_tasks), failed,
+                 _when(row.next_at) if row.next_at else "at the next tick")
+        table.add_row(*map(escape, cells))  # a tracker's error text is not markup
     cli.out().print(table)
 
 
