@@ -164,6 +164,22 @@ async def test_a_ping_says_who_what_since_when_their_words_and_how_to_answer(
             "reach you, or write to them directly: ada on irc."]
         assert ping[0].count("Pagebot") == 1  # the project is named once
         assert "irc:ada" not in ping[0]  # a name, not an id
+        assert "I've asked Amara (a Pagebot mentor) to help you (case " in reply
+        assert "If they haven't picked it up within 2 hours, I'll ask someone else. Meanwhile " \
+               "you can keep asking in Pagebot's support channel (#pagebot (irc)" in reply
+
+
+async def test_the_wait_before_the_next_mentor_is_said_in_wall_clock_time(
+        sqlite_url: str) -> None:
+    """Escalation counts the mentor's office hours: asked at 17:00 in Berlin, with Amara on
+    duty until 18:00 and 2 hours to wait, the next mentor is asked 17 hours later."""
+    clock = FakeClock(datetime(2026, 11, 2, 16, 0, tzinfo=UTC))
+    config = make_config(sqlite_url, roles=MENTOR_ROLES)
+    async with Harness(config, networks=("matrix",), clock=clock) as bot:
+        await bot.script("ida", TO_PAGEBOT, "matrix")
+        reply = await bot.say("ida", "!stuck git fails", "matrix")
+        assert "I've asked Amara" in reply
+        assert "If they haven't picked it up within 17 hours, I'll ask someone else." in reply
 
 
 async def test_a_mentor_who_took_a_case_is_told_so_as_the_reader(sqlite_url: str) -> None:

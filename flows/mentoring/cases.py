@@ -200,8 +200,8 @@ def _what_next(turn: Turn, routed: Routed, project: Project, code: str) -> str:
     """What the newcomer is told after a request went somewhere: who, and what happens when,
     honestly, and where else to ask meanwhile."""
     if routed.level <= LEVEL_NEXT_MENTOR:
-        wait = (f" If they haven't picked it up in {describe(routed.escalate_at - turn.now)} "
-                "of their office hours, I'll ask someone else." if routed.escalate_at else "")
+        wait = (f" If they haven't picked it up within {describe(routed.escalate_at - turn.now)}"
+                ", I'll ask someone else." if routed.escalate_at else "")
         return (f"I've asked {routed.who} to help you (case {code}). I'll tell you as soon as "
                 f"someone picks it up.{wait} Meanwhile you can keep asking in "
                 f"{_support(project)}.")
