@@ -197,19 +197,21 @@ async def test_phabricator_pages_follow_the_conduit_cursor_with_the_token(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHAB_TOKEN", "api-secret")
     trackers.phab["good-first-task"] = [
-        *(phab_task(n, f"Task {n}") for n in range(1, 251)),
+        *(phab_task(n, f"Task {n}", tags=("PHID-PROJ-easy", "PHID-PROJ-py"))
+          for n in range(1, 251)),
         phab_task(400, "Owned", owner="kim"), phab_task(401, "Resolved", status="resolved")]
     trackers.phab["other"] = [phab_task(500, "Another tag")]
     folder = content_with(tmp_path, f'[[task_sources]]\nkind = "phabricator"\n'
                           f'url = "{trackers.url}"\ntag = "good-first-task"\n'
-                          'token_env = "PHAB_TOKEN"\nskills = ["php"]\n')
+                          'token_env = "PHAB_TOKEN"\nskills = ["php"]\n'
+                          'label_skills = { "PHID-PROJ-py" = ["python"] }\n')
     async with harness(sqlite_url, folder) as h:
         await refresh(h)
         tasks = await h.running.store.open_live_tasks("handbook")
         assert len(tasks) == 250
         assert (tasks[0].native_id, tasks[0].task_id, tasks[0].url) == (
             "T250", "handbook-phabricator-t250", f"{trackers.url}/T250")
-        assert tasks[0].skills == ("php",)
+        assert tasks[0].skills == ("php", "python")  # an unmapped tag's PHID means nothing
         assert trackers.count("phabricator") == 3
         monkeypatch.setenv("PHAB_TOKEN", "wrong")
         h.clock.advance(hours=1)

@@ -60,8 +60,9 @@ def gitlab_issue(iid: int, title: str, labels: tuple[str, ...] = (), state: str 
             "created_at": "2026-11-01T10:00:00.000Z"}
 
 
-def phab_task(number: int, title: str, status: str = "open", owner: str = "") -> dict[str, Any]:
-    return {"id": number, "type": "TASK", "phid": f"PHID-TASK-{number:020d}",
+def phab_task(number: int, title: str, status: str = "open", owner: str = "",
+              tags: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"_tags": list(tags), "id": number, "type": "TASK", "phid": f"PHID-TASK-{number:020d}",
             "fields": {"name": title, "description": {"raw": ""},
                        "authorPHID": "PHID-USER-aaaa",
                        "ownerPHID": f"PHID-USER-{owner}" if owner else None,
@@ -70,7 +71,7 @@ def phab_task(number: int, title: str, status: str = "open", owner: str = "") ->
                        "points": None, "subtype": "default", "spacePHID": None,
                        "dateCreated": 1764000000, "dateModified": 1764000000,
                        "policy": {"view": "public", "interact": "users", "edit": "users"}},
-            "attachments": {}}
+            "attachments": []}  # PHP's empty array: a JSON list
 
 
 @dataclass
@@ -209,6 +210,10 @@ class Trackers:
         limit = int(params.get("limit", 100))
         page = tasks[:limit]
         after = str(page[-1]["id"]) if len(tasks) > limit else None
+        wanted = params.get("attachments", {})
+        page = [{**{k: v for k, v in t.items() if k != "_tags"},
+                 "attachments": {"projects": {"projectPHIDs": t["_tags"]}} if wanted.get(
+                     "projects") else []} for t in page]
         return web.json_response({"result": {
             "data": page, "maps": {}, "query": {"queryKey": None},
             "cursor": {"limit": limit, "after": after, "before": None, "order": "newest"}},

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -48,12 +48,15 @@ class SourceBase(Strict):
     def name(self) -> str:
         return self.id or str(getattr(self, "kind", "source"))
 
+    # A label that label_skills does not map counts as a skill of its own name.
+    unmapped_labels_count: ClassVar[bool] = True
+
     def skills_for(self, labels: list[str]) -> tuple[str, ...]:
         """The source's skills, and each label's (mapped, else the label itself)."""
         found = list(self.skills)
         for label in labels:
             key = label.strip().lower()
-            found += self.label_skills.get(key, (key,))
+            found += self.label_skills.get(key, (key,) if self.unmapped_labels_count else ())
         return tuple(dict.fromkeys(s for s in found if s))
 
 
@@ -65,6 +68,9 @@ class PhabricatorSource(SourceBase):
     tag: Annotated[str, Field(min_length=1)]  # a project's slug (hashtag) or PHID
     token_env: Annotated[str, Field(pattern=ENV_PATTERN)]  # Conduit needs an API token
     open_statuses: tuple[str, ...] = ("open",)
+    # A task's tags come as project PHIDs: label_skills maps those it names
+    # ("PHID-PROJ-abc" = ["python"]); the others mean nothing to a newcomer.
+    unmapped_labels_count: ClassVar[bool] = False
 
 
 class GitHubSource(SourceBase):

@@ -108,9 +108,23 @@ class _ConduitFields(_Shape):
     ownerPHID: str | None = None  # noqa: N815 (Conduit's name)
 
 
+class _ConduitProjects(_Shape):
+    projectPHIDs: list[str] = []  # noqa: N815 (Conduit's name)
+
+
+class _ConduitAttachments(_Shape):
+    projects: _ConduitProjects = _ConduitProjects()
+
+
 class _ConduitTask(_Shape):
     id: int
     fields: _ConduitFields
+    attachments: _ConduitAttachments | list[Any] = _ConduitAttachments()  # [] when empty
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        found = self.attachments
+        return tuple(found.projects.projectPHIDs) if isinstance(found, _ConduitAttachments) else ()
 
 
 class _ConduitCursor(_Shape):
@@ -329,11 +343,11 @@ async def _phabricator(client: httpx.AsyncClient, located: Located, source: Phab
     while True:
         params: dict[str, Any] = {
             "constraints": {"projects": [source.tag], "statuses": list(source.open_statuses)},
-            "order": "newest", "limit": PER_PAGE}
+            "attachments": {"projects": True}, "order": "newest", "limit": PER_PAGE}
         if after is not None:
             params["after"] = after
         result = await _conduit(client, located, source, params, now, seconds)
-        tasks += [FetchedTask(f"T{t.id}", t.fields.name, f"{base}/T{t.id}", ())
+        tasks += [FetchedTask(f"T{t.id}", t.fields.name, f"{base}/T{t.id}", t.tags)
                   for t in result.data if t.fields.ownerPHID is None
                   and t.fields.status.value in source.open_statuses]
         if len(tasks) >= limit:
