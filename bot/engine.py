@@ -14,9 +14,10 @@ from bot.config import Config
 from bot.content import Content
 from bot.duework import DueLedger, prune
 from bot.feature import Catalog, Feature, missing_reads, perform, role_grants
-from bot.flow import Due, End, Goto, Handler, Step, Transition, Turn
+from bot.flow import PRIVATE_CHATS, Due, End, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
 from bot.model import (
+    Capabilities,
     ExternalId,
     Identity,
     Inbound,
@@ -88,7 +89,7 @@ class Engine:
         clock: Clock = utcnow,
         rates: Mapping[str, Rate] | None = None,
         after_records: AfterRecords | None = None,
-        reach_privately: Callable[[str], str] | None = None,
+        reach_privately: Callable[[str], Capabilities | None] | None = None,
     ) -> None:
         self.store = store
         self.content = content
@@ -182,6 +183,11 @@ class Engine:
     def _touch(turn: Turn) -> None:
         turn.data["messages"] = int(turn.data.get("messages", 0)) + 1
         turn.data["last_room"] = room_to_json(turn.room)
+        if turn.room.direct:
+            network = turn.inbound.network
+            known = turn.data.get(PRIVATE_CHATS) or []
+            if network not in known:
+                turn.data[PRIVATE_CHATS] = [*known, network]
 
     async def _person(self, identity: Identity) -> PersonId:
         person = self._people.get(identity)

@@ -299,9 +299,17 @@ def answerable(turn: Turn, command: Command, said: str) -> bool:
     by the reply's room, not by how the message came in (a command typed in a channel may be
     answered in a private message; a thread of a shared room is read by everyone in it).
 
-    The refusal names what the person typed (`said`), quotes the line to send again, and the
-    network's way to reach the bot privately (Capabilities.reach_privately)."""
+    Asked in a shared room, it is answered in the person's private chat, and the room hears
+    only that it was. Where the bot may not write first (Telegram, before the person has
+    started a chat with it), the room gets the way to reach the bot privately and nothing
+    else: what the person typed (`said`), the line to send again, and the network's route
+    (Capabilities.reach_privately)."""
     if not command.private or turn.room.direct:
+        return True
+    if turn.can_write_privately:
+        turn.reply_to = turn.sender
+        turn.tell(turn.room, f"I've answered your !{said} in a private message, so that others "
+                  "can't see it.", mention=turn.sender)
         return True
     line = turn.input.text
     if line[:1].isalnum():  # `bot: stuck ...`: resend it as a command of its own

@@ -11,7 +11,16 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.config import Config, FeatureSettings
 from bot.content import Content
-from bot.model import Choice, Identity, Inbound, Outbound, PersonId, Rate, RoomRef
+from bot.model import (
+    Capabilities,
+    Choice,
+    Identity,
+    Inbound,
+    Outbound,
+    PersonId,
+    Rate,
+    RoomRef,
+)
 from bot.ports import Reads
 from bot.records import Record
 from bot.roles import Directory
@@ -79,6 +88,10 @@ class FeatureState(BaseModel):
         return cls.model_validate(data.get(cls.namespace) or {})
 
 
+# The core's key in a person's data: networks where they have written to the bot privately
+# (so it may answer them there, also where a bot may not write first).
+PRIVATE_CHATS = "private_chats"
+
 S = TypeVar("S", bound=FeatureState)
 FS = TypeVar("FS", bound=FeatureSettings)
 
@@ -102,8 +115,11 @@ class Turn:
     now: datetime
     networks: frozenset[str] = frozenset()  # networks with a running adapter
     rates: Mapping[str, Rate] = field(default_factory=dict)  # their outgoing limits
-    # This network's Capabilities.reach_privately, asked only when a handler reads it.
-    reach: Callable[[str], str] | None = field(default=None, repr=False)
+    # A running network's Capabilities (None: no adapter), asked only when a turn needs them.
+    reach: Callable[[str], Capabilities | None] | None = field(default=None, repr=False)
+    # Where `say` answers: this conversation, unless a private answer asked for in a shared
+    # room is given in the person's private chat (bot/feature.py `answerable`).
+    reply_to: RoomRef | Identity | None = None
     flow: str | None = None
     step: str | None = None
     step_commands: tuple[str, ...] = ()
@@ -144,7 +160,17 @@ class Turn:
     @property
     def reach_privately(self) -> str:
         """How to message the bot privately on this network ("" when it has no such way)."""
-        return self.reach(self.inbound.network) if self.reach is not None else ""
+        capabilities = self.reach(self.inbound.network) if self.reach is not None else None
+        return capabilities.reach_privately if capabilities is not None else ""
+
+    @property
+    def can_write_privately(self) -> bool:
+        """Whether the bot may open a private chat with the sender on this network: networks
+        that let a bot write first, or one where the person has written to it privately."""
+        capabilities = self.reach(self.inbound.network) if self.reach is not None else None
+        if capabilities is None or capabilities.dm_first_contact:
+            return True
+        return self.inbound.network in self.data.get(PRIVATE_CHATS, ())
 
     @property
     def sender(self) -> Identity:
@@ -156,7 +182,8 @@ class Turn:
 
     def say(self, text: str, choices: Sequence[Choice] = ()) -> None:
         """Reply in this conversation; choices offered become the next turn's options."""
-        self.replies.append(Outbound(to=self.room, text=text, choices=tuple(choices)))
+        self.replies.append(Outbound(to=self.reply_to or self.room, text=text,
+                                     choices=tuple(choices)))
         if choices:
             self.data["choices"] = [[c.key, c.label] for c in choices]
 

@@ -106,6 +106,10 @@ class BotApi:
     fault_at: list[tuple[str, float]] = field(default_factory=list)
     stall_polls: bool = False
     url: str = ""
+    # As Telegram does: a bot may not write first to a user who never started a private chat
+    # with it (403). Off by default, as most tests write to made-up chats.
+    only_started_chats: bool = False
+    started: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._new_update = asyncio.Event()
@@ -134,6 +138,7 @@ class BotApi:
                                 "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = first_name
+            self.started.add(user_id)
         else:
             chat["title"] = "Project group"
         if chat_username:
@@ -246,6 +251,12 @@ class BotApi:
         if fault is not None and fault.kind == "502":
             return web.json_response({"ok": False, "error_code": 502,
                                       "description": "Bad Gateway"}, status=502)
+        chat = params.get("chat_id")
+        if (self.only_started_chats and method.startswith("send") and chat is not None
+                and int(chat) > 0 and int(chat) not in self.started):
+            return web.json_response({"ok": False, "error_code": 403, "description":
+                                      "Forbidden: bot can't initiate conversation with a user"},
+                                     status=403)
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
             return web.json_response({"ok": False, "error_code": 404,

@@ -25,7 +25,7 @@ from bot.feature import (
     menu,
 )
 from bot.flow import Transition, Turn
-from bot.model import Capabilities, Network, RoomRef
+from bot.model import Capabilities, Identity, Network, RoomRef
 from bot.records import Audit, Record
 from bot.roles import ContentRole
 from bot.wiring import FEATURES, load_config, network_adapters
@@ -207,19 +207,29 @@ def test_wayfinder_run_hands_the_menu_to_the_telegram_adapter(
     assert [(c.command, c.description) for c in adapter.menu] == command_menu()  # type: ignore[attr-defined]
 
 
-async def test_a_private_command_is_answered_only_in_a_direct_conversation(
+def _said_to(h: Harness, who: str, network: str = "memory", after: int = 0) -> list[str]:
+    """What the bot sent to `who` in their private chat (to their identity), since `after`."""
+    return [s.text for s in h.adapters[network].sent[after:]
+            if isinstance(s.msg.to, Identity) and s.msg.to.external_id == who]
+
+
+NOTE = "I've answered your !{} in a private message, so that others can't see it."
+
+
+async def test_a_private_command_asked_in_a_shared_room_is_answered_privately(
         sqlite_url: str) -> None:
-    """Regression: a !link code said in a shared channel could be redeemed by anyone there."""
+    """Regression: a !link code said in a shared channel could be redeemed by anyone there.
+    Then it was refused there; now it is answered in the person's private chat."""
     async with Harness(_config(sqlite_url)) as h:
+        before = len(h.adapters["memory"].sent)
         reply = await h.say("lea", "!link", room="#general", direct=False)
-        assert reply == ("I answer !link only in a private conversation, so that others can't "
-                         "see it. Please send me: !link")
-        assert "Your link code is" in await h.say("lea", "!link")
-        assert "!status" not in reply
-        assert await h.say("lea", "!status", room="#general", direct=False) == (
-            "I answer !status only in a private conversation, so that others can't see it. "
-            "Please send me: !status")  # a person's path is theirs
-        assert "Your path:" in await h.say("lea", "!status")
+        assert reply == NOTE.format("link")
+        (code,) = _said_to(h, "lea", after=before)
+        assert "Your link code is" in code
+        before = len(h.adapters["memory"].sent)
+        assert await h.say("lea", "!status", room="#general", direct=False) == \
+            NOTE.format("status")  # a person's path is theirs
+        assert "Your path:" in _said_to(h, "lea", after=before)[0]
 
 
 async def test_a_private_answer_never_goes_to_a_thread_of_a_shared_room(sqlite_url: str) -> None:
@@ -231,8 +241,8 @@ async def test_a_private_answer_never_goes_to_a_thread_of_a_shared_room(sqlite_u
         assert thread.direct
         assert not thread.room.direct
         (reply,) = await h.send(thread)
-        assert reply.msg.text.startswith("I answer !link only in a private conversation")
-        assert "code" not in reply.msg.text.lower()
+        assert reply.msg.text == NOTE.format("link")
+        assert "Your link code is" in _said_to(h, "lea")[0]
 
 
 async def test_a_private_command_in_a_channel_is_answered_when_the_reply_goes_privately(
@@ -248,7 +258,7 @@ async def test_a_private_command_in_a_channel_is_answered_when_the_reply_goes_pr
         assert "Your link code is" in reply.msg.text
 
 
-async def test_a_private_sub_command_is_refused_in_a_shared_room(
+async def test_a_private_sub_command_is_answered_privately_from_a_shared_room(
         sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Regression: only the top-level command's `private` was checked, so a private
     sub-command of a public command answered in the room."""
@@ -265,9 +275,9 @@ async def test_a_private_sub_command_is_refused_in_a_shared_room(
     monkeypatch.setattr("bot.app.FEATURES", (*FEATURES, vault))
     async with Harness(_config(sqlite_url)) as h:
         assert await h.say("lea", "!vault", room="#general", direct=False) == "usage"
-        assert await h.say("lea", "!vault open", room="#general", direct=False) == (
-            "I answer !vault open only in a private conversation, so that others can't see it. "
-            "Please send me: !vault open")
+        assert await h.say("lea", "!vault open", room="#general", direct=False) == \
+            NOTE.format("vault open")
+        assert _said_to(h, "lea") == ["the secret"]
         assert await h.say("lea", "!vault open") == "the secret"
 
 
@@ -275,8 +285,10 @@ async def test_a_refused_private_command_did_not_say_how_to_reach_the_bot(
         sqlite_url: str) -> None:
     """Regression: `!stuck my tests fail` in a channel was refused with "please send it to me
     directly": no way named, the words dropped, and `!help me, ...` called "!stuck"."""
-    irc = MemoryAdapter(Network("irc"), Capabilities(reach_privately="type /msg wf {line}"))
-    async with Harness(_config(sqlite_url), adapters=[irc, MemoryAdapter()]) as h:
+    irc = MemoryAdapter(Network("irc"), Capabilities(reach_privately="type /msg wf {line}",
+                                                     dm_first_contact=False))
+    quiet = MemoryAdapter(capabilities=Capabilities(dm_first_contact=False))
+    async with Harness(_config(sqlite_url), adapters=[irc, quiet]) as h:
         assert await h.say("ana", "!stuck my tests fail", "irc", room="#general",
                            direct=False) == (
             "I answer !stuck only in a private conversation, so that others can't see it. "
@@ -291,6 +303,13 @@ async def test_a_refused_private_command_did_not_say_how_to_reach_the_bot(
         assert await h.say("bo", "!stuck my tests fail", room="#general", direct=False) == (
             "I answer !stuck only in a private conversation, so that others can't see it. "
             "Please send me: !stuck my tests fail")  # no route declared: the line alone
+        assert _said_to(h, "ana", "irc") == []  # nothing was said to them anywhere
+        # Once they have written to the bot privately, it may answer them there.
+        await h.say("ana", "!help", "irc")
+        before = len(h.adapters["irc"].sent)
+        assert await h.say("ana", "!stuck my tests fail", "irc", room="#general",
+                           direct=False) == NOTE.format("stuck")
+        assert "Tell me which project" in _said_to(h, "ana", "irc", after=before)[0]
 
 
 def _private(command: Command, prefix: str = "") -> list[str]:
@@ -313,7 +332,8 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
 
 async def test_personal_data_was_answered_in_a_shared_room(sqlite_url: str) -> None:
     """Regression: !status, !event export, !mentees and the other answers about one person
-    (or with a case code) were posted in the room they were typed in."""
+    (or with a case code) were posted in the room they were typed in. They go to the person's
+    private chat now; the room hears only that they were answered."""
     config = make_config(sqlite_url, roles={"organizers": ["irc:olga"],
                                             "admins": ["irc:olga"]})
     mentor = "@amara:lumen.test"  # a Pagebot mentor in the demo content
@@ -334,10 +354,10 @@ async def test_personal_data_was_answered_in_a_shared_room(sqlite_url: str) -> N
                 (mentor, "matrix", "!claim K7M2Q", "claim"),
                 (mentor, "matrix", "!handback K7M2Q", "handback"),
                 (mentor, "matrix", "!resolve K7M2Q", "resolve")]:
+            before = len(h.adapters[network].sent)
             reply = await h.say(who, text, network, room="#general", direct=False)
-            assert reply == (f"I answer !{word} only in a private conversation, so that others "
-                             f"can't see it. Please send me: {text}"), text
-        assert "I've asked Amara" in await h.say("ana", "!stuck git fails", "irc")  # not before
+            assert reply == NOTE.format(word), text  # and nothing else in the room
+            assert _said_to(h, who, network, after=before), text  # the answer, privately
         assert "Your path:" in await h.say("ana", "!status", "irc")
 
 

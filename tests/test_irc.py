@@ -238,6 +238,25 @@ async def test_channel_mode_answers_in_the_channel(plain: IrcServer, sqlite_url:
     await cy.close()
 
 
+async def test_a_private_answer_asked_in_a_channel_goes_by_private_message(
+        plain: IrcServer, sqlite_url: str) -> None:
+    """Regression: in channel mode `!link` posted its one-time code to the channel, where
+    anyone could redeem it. The code goes by private message; the channel hears only that."""
+    cy = await person(plain.port, "cy")
+    await cy.join(CHANNEL)
+    async with IrcBot(sqlite_url, irc_config(plain.port, conversation="channel")):
+        cy.say(CHANNEL, "!link")
+        seen = [await cy.expect(lambda ln: ln.command == "PRIVMSG" and ln.nick == BOT)
+                for _ in range(2)]
+        in_channel = [ln.params[1] for ln in seen if ln.params[0] == CHANNEL]
+        privately = [ln.params[1] for ln in seen if ln.params[0] == "cy"]
+        assert in_channel == ["I've answered your !link in a private message, so that "
+                              "others can't see it."]
+        assert len(privately) == 1
+        assert "Your link code is" in privately[0]
+    await cy.close()
+
+
 async def test_kill_the_server_five_times_and_every_queued_reply_arrives_once(
         plain: IrcServer, sqlite_url: str) -> None:
     tap, watcher = await tapped(plain)

@@ -104,6 +104,27 @@ async def test_thread_mode_keeps_the_conversation_in_a_thread(
         assert reply.source["content"]["m.relates_to"]["event_id"] == root
 
 
+async def test_a_private_answer_asked_in_a_shared_room_comes_in_a_direct_room(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
+    """Regression: with conversation = "room", `!link` posted its one-time code to the room.
+    The code comes in a direct room; the shared room hears only that it was answered."""
+    room = await ana.create_room([bot_id])
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
+                           conversation="room")
+    async with running_bot(config, sqlite_url):
+        await ana.joined(room, bot_id)
+        await ana.say(room, "!link")
+        notices = [await ana.notice(), await ana.notice()]
+        in_room = [e.body for where, e in notices if where == room]
+        elsewhere = [(where, e.body) for where, e in notices if where != room]
+        assert in_room == [f"{ana.mxid}:\nI've answered your !link in a private message, so "
+                           "that others can't see it."]  # mentioned, so they notice
+        ((dm_room, code),) = elsewhere
+        assert "Your link code is" in code
+        members = await ana.client.joined_members(dm_room)
+        assert sorted(m.user_id for m in members.members) == sorted([ana.mxid, bot_id])
+
+
 async def test_invites_are_accepted_only_as_configured(
         synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
     listed = await ana.create_room([bot_id], name="listed")

@@ -123,6 +123,29 @@ async def test_group_start_gives_a_deep_link_that_opens_the_projects_path(
                                                         "Show me other projects"]
 
 
+async def test_a_private_answer_asked_in_a_group_goes_to_the_private_chat(
+        sqlite_url: str, api: BotApi) -> None:
+    """Regression: `/link` in a group posted the one-time code to the group, where any member
+    could redeem it. Before the person has started a private chat, the group gets only the
+    way there; afterwards the answer goes to their private chat, the group only hears so."""
+    api.only_started_chats = True
+    group = partial(TelegramBot.says, chat_id=-100123,
+                    chat_type="supergroup")
+    async with TelegramBot(sqlite_url, api) as bot:
+        (refusal,) = await group(bot, "/link")
+        assert refusal.chat_id == -100123
+        assert refusal.text == ("I answer !link only in a private conversation, so that others "
+                             "can't see it. Please open https://t.me/wayfinder_test_bot (tap "
+                             "Start if asked) and send: /link")
+        assert api.to_chat(1001) == []
+        await bot.says("/start", expect=2)  # what opening the link and tapping Start sends
+        by_chat = {s.chat_id: s.text for s in await group(bot, "/link", expect=2)}
+        assert by_chat[-100123] == ("I've answered your !link in a private message, so that "
+                                    "others can't see it.")
+        assert "Your link code is" in by_chat[1001]
+        assert "code" not in by_chat[-100123].lower()
+
+
 async def test_forwarded_commands_and_channel_posts(sqlite_url: str, api: BotApi) -> None:
     async with TelegramBot(sqlite_url, api) as bot:
         api.user_says("/start", forwarded=True)

@@ -164,13 +164,21 @@ def test_a_turn_asks_for_the_private_route_only_when_read() -> None:
     from typing import Any, cast
 
     from bot.flow import Turn
-    from bot.model import ExternalId, Identity, Inbound, Network, PersonId, RoomRef
+    from bot.model import (
+        Capabilities,
+        ExternalId,
+        Identity,
+        Inbound,
+        Network,
+        PersonId,
+        RoomRef,
+    )
 
     asked: list[str] = []
 
-    def reach(network: str) -> str:
+    def reach(network: str) -> Capabilities:
         asked.append(network)
-        return f"/msg wf on {network}"
+        return Capabilities(reach_privately=f"/msg wf on {network}")
 
     room = RoomRef(Network("irc"), "#general", "general", False)
     inbound = Inbound(Network("irc"), "e1", room, Identity(Network("irc"), ExternalId("ana"), True),
