@@ -57,7 +57,7 @@ async def test_unknown_command(bot: Harness) -> None:
 async def test_choice_number_out_of_range(bot: Harness) -> None:
     await bot.script("eva", ["!start", "!skip", "!skip", "!skip"])
     reply = await bot.say("eva", "9")
-    assert reply == ("There is no option 9 here: pick a number from 1 to 3, or type the word.")
+    assert reply == ("There is no option 9 here: pick a number from 1 to 4, or type the word.")
     assert "There is no option 9" in await bot.say("eva", "!9")
     reply = await bot.say("eva", "1")
     assert "Great choice: Handbook." in reply

@@ -32,7 +32,7 @@ async def test_whole_path_discovery_workshop_certificate_first_task(db_url: str)
                "python" in first_card
         assert "Docs: https://docs.lumen.test/pagebot/" in first_card
         assert "Support: #pagebot (irc)" in first_card
-        assert "Mentors: matrix:@amara:lumen.test" in first_card
+        assert "Mentors: Amara (@amara:lumen.test on Matrix), Tomasz (tomasz on IRC)" in first_card
         assert "!more for other suggestions" in reply
 
         reply = await bot.say("ada", "pagebot")
@@ -63,7 +63,7 @@ async def test_whole_path_discovery_workshop_certificate_first_task(db_url: str)
         assert "Here is a first task picked for you." in reply
         # skills: scripting + python -> the python task that comes first in the file
         assert "Your task: Fix the typo in the help text of the `replace` script" in reply
-        assert "Mentors: matrix:@amara:lumen.test, irc:tomasz" in reply
+        assert "Mentors: Amara (@amara:lumen.test on Matrix), Tomasz (tomasz on IRC)" in reply
 
         found = await bot.running.store.certificate(code.group(1))
         assert found is not None
@@ -111,10 +111,10 @@ async def test_a_channel_of_another_network_is_not_a_project_channel(bot: Harnes
 
 
 async def test_more_and_back_in_suggestions(bot: Harness) -> None:
-    await bot.script("dee", ["!start", "!skip", "!skip", "!skip"])
+    await bot.script("dee", ["!start", "maps", "!skip", "!skip"])
     reply = await bot.say("dee", "!more")
-    assert reply.startswith("Here are more projects:")
-    assert reply.count("\n* ") + reply.startswith("* ") == 1  # 4 projects, pages of 3
+    assert reply.startswith("Here are more projects (4 to 4 of 4; the numbers below are these):")
+    assert reply.count("\n* ") == 1  # 4 projects, pages of 3
     reply = await bot.say("dee", "!back")
     assert "Which programming languages" in reply
 
@@ -138,7 +138,7 @@ async def test_help_is_context_aware(bot: Harness) -> None:
     assert "Right now you can use:\n  !skip:" in reply
     await bot.script("fay", ["!skip", "!skip", "!skip"])
     reply = await bot.say("fay", "!help")
-    assert "!more: show more suggestions" in reply
+    assert "!more: show more options or suggestions" in reply
     assert "!back: go back one step" in reply
 
 

@@ -1,11 +1,14 @@
-"""The path's content: projects (content/projects/*.toml) with their tasks, and workshops
-(content/workshops/*.toml) with their steps and checkpoints."""
+"""The path's content: projects (content/projects/*.toml) with their tasks, workshops
+(content/workshops/*.toml) with their steps and checkpoints, and other words newcomers use for
+the projects' tags, skills and languages (content/aliases.toml)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -13,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from bot.content import ID_PATTERN, ContentFolder, ContentPart, Strict, check_identities
 from bot.durations import parse_duration
 from bot.fields import DurationOrEmpty
+from flows.path.matching import MatchIndex, build_index
 
 
 class Task(Strict):
@@ -103,6 +107,13 @@ class Workshop(Strict):
 class PathContent:
     projects: dict[str, Project]
     workshops: dict[str, Workshop]
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # term -> other words
+
+    @cached_property
+    def index(self) -> MatchIndex:
+        """What free text is matched against: built once per content version, on first use."""
+        return build_index({pid: (p.tags, p.skills, p.languages, p.summary)
+                            for pid, p in self.projects.items()}, self.aliases)
 
     def project_for_room(self, network: str, room_name: str) -> Project | None:
         """The project whose channel this room is (content maps channels to projects)."""
@@ -158,7 +169,39 @@ def load(folder: ContentFolder) -> PathContent:
     if not projects and not any(p.file.startswith(root.name + "/projects")
                                 for p in folder.problems):
         folder.problem(rel(root / "projects"), "", "no project files (*.toml)")
-    return PathContent(projects, workshops)
+    return PathContent(projects, workshops, _aliases(folder, projects))
+
+
+ALIAS_EXAMPLE = 'e.g. translation = ["translate", "localisation", "i18n"]'
+
+
+def _aliases(folder: ContentFolder, projects: dict[str, Project]) -> dict[str, tuple[str, ...]]:
+    """aliases.toml: a tag, skill or language (as some project spells it) = other words for it."""
+    path = folder.root / "aliases.toml"
+    if not path.exists():
+        return {}
+    data = folder.read(path)
+    if data is None:
+        return {}
+    file = folder.rel(path)
+    terms = {t.lower() for p in projects.values() for t in (*p.tags, *p.skills, *p.languages)}
+    aliases: dict[str, tuple[str, ...]] = {}
+    for term, words in data.items():
+        if not isinstance(words, list) or not words:
+            folder.problem(file, term, f"not a list of words ({ALIAS_EXAMPLE})")
+            continue
+        good = True
+        for index, word in enumerate(words):
+            if not isinstance(word, str) or not word.strip():
+                folder.problem(file, f"{term}[{index}]", "not a word (a non-empty string)")
+                good = False
+        if projects and term.lower() not in terms:
+            folder.problem(file, term, "no project has this tag, skill or language (a key names "
+                                       f"one of them, {ALIAS_EXAMPLE})")
+            good = False
+        if good:
+            aliases[term.lower()] = tuple(w.strip() for w in words)
+    return aliases
 
 
 def describe(content: PathContent) -> str:
@@ -167,7 +210,8 @@ def describe(content: PathContent) -> str:
             f"{tasks} tasks")
 
 
-PART = ContentPart(PathContent, ("projects/*.toml", "workshops/*.toml"), load, describe)
+PART = ContentPart(PathContent, ("projects/*.toml", "workshops/*.toml", "aliases.toml"), load,
+                   describe)
 
 
 def step_stuck_after(step: WorkshopStep, default: timedelta) -> timedelta:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -11,18 +10,27 @@ from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.text import one_line
 from flows.path.content import PathContent, Project
+from flows.path.matching import INTEREST, LANGUAGE, SKILL, SUMMARY, WEIGHTS, Hit
+from flows.path.matching import score as match_score
 from flows.path.progress import channel_list, contact_lines, path_of, profile
 from flows.path.settings import PathConfig
 from flows.path.state import Discovery
 
-MAX_OPTIONS = 8
-_WORD = re.compile(r"[\w+#.-]+")
+# Options per page of a question: with the question and the other words it fits IRC's ten lines.
+MAX_OPTIONS = 7
+MAX_FEATURED = 8  # featured projects on one screen when nothing ranks them
 
 
-def _options(values: Iterable[str]) -> list[Choice]:
+def _ranked_options(values: Iterable[str]) -> list[str]:
     counts = Counter(v.lower() for v in values)
-    ranked = sorted(counts, key=lambda v: (-counts[v], v))[:MAX_OPTIONS]
-    return [Choice(v, v) for v in ranked]
+    return sorted(counts, key=lambda v: (-counts[v], v))
+
+
+def _pages(options: list[str]) -> list[list[str]]:
+    """Pages of about the same size, none over MAX_OPTIONS (15 options: 5, 5, 5)."""
+    count = max(1, -(-len(options) // MAX_OPTIONS))
+    size = -(-len(options) // count) if options else 0
+    return [options[i:i + size] for i in range(0, len(options), size)] if size else [[]]
 
 
 def _answers(turn: Turn) -> list[str]:
@@ -52,121 +60,181 @@ async def welcome_reply(turn: Turn) -> Transition:
     return None
 
 
-def _ask(turn: Turn, question: str, values: Iterable[str]) -> None:
-    turn.say(f"{question}\nPick one or more by number or word (separate them with commas), "
-             "or say it in your own words. !skip if you'd rather not say.", _options(values))
+QUESTIONS = {
+    "interests": "What are you interested in?",
+    "skills": "What are you good at, or want to learn?",
+    "languages": "Which programming languages do you code in? (None yet is fine: say none.)",
+}
+
+
+def _values(turn: Turn, field: str) -> list[str]:
+    projects = turn.content.of(PathContent).projects.values()
+    return [v for p in projects for v in {"interests": p.tags, "skills": p.skills,
+                                          "languages": p.languages}[field]]
+
+
+def _ask(turn: Turn, field: str, page: int = 0) -> None:
+    """One question with one page of its options; the other options are named as words, so
+    every one is on screen, and !more numbers the next page."""
+    pages = _pages(_ranked_options(_values(turn, field)))
+    page %= len(pages)
+    shown = pages[page]
+    rest = [o for p in pages for o in p if o not in shown]
+    text = (f"{QUESTIONS[field]} Pick one or more by number or word (commas between them), or "
+            "say it in your own words. !skip if you'd rather not say.")
+    if rest:
+        listed = ", ".join(rest)
+        text += (f"\nAlso: {listed} (type the word, or !more to number them)."
+                 if len(listed) <= 200 else f"\n{len(rest)} more: !more shows them.")
+    turn.say(text, [Choice(v, v) for v in shown])
+    state = path_of(turn).discovery
+    if state is not None:
+        state.options_page = page
 
 
 async def ask_interests(turn: Turn) -> Transition:
     turn.say("Hi, I'm Wayfinder! I'll help you find a project that fits you, get you set up, "
              "and hand you a first task with a mentor. Three quick questions first.")
-    _ask(turn, "What are you interested in?",
-         (t for p in turn.content.of(PathContent).projects.values() for t in p.tags))
+    _ask(turn, "interests")
     return None
 
 
 async def ask_skills(turn: Turn) -> Transition:
-    _ask(turn, "What are you good at, or want to learn?",
-         (s for p in turn.content.of(PathContent).projects.values() for s in p.skills))
+    _ask(turn, "skills")
     return None
 
 
 async def ask_languages(turn: Turn) -> Transition:
-    _ask(turn, "Which programming languages do you code in? (None yet is fine: say none.)",
-         (lang for p in turn.content.of(PathContent).projects.values() for lang in p.languages))
+    _ask(turn, "languages")
     return None
 
 
 def _store_answer(field: str, then: str) -> Step:
     async def reply(turn: Turn) -> Transition:
-        answers = [] if turn.input.command == "skip" else _answers(turn)
         path = path_of(turn)
+        if turn.input.command == "more":
+            state = path.discovery = path.discovery or Discovery()
+            _ask(turn, field, state.options_page + 1)
+            return None
+        answers = [] if turn.input.command == "skip" else _answers(turn)
         profile(path)[field] = [a for a in answers if a != "none"]
         path.discovery = None  # answers changed: rank again
         return Goto(then)
 
     return Step(field, enter={"interests": ask_interests, "skills": ask_skills,
                               "languages": ask_languages}[field],
-                reply=reply, commands=("skip",), multi_choice=True,
+                reply=reply, commands=("skip", "more"), multi_choice=True,
                 back={"interests": None, "skills": "interests", "languages": "skills"}[field])
 
 
-def _words(values: Iterable[str]) -> set[str]:
-    return {w for v in values for w in _WORD.findall(v.lower())}
+def hits_for(content: PathContent, answers: list[str]) -> dict[str, list[Hit]]:
+    """What answers name, per project (every answer against every facet: a skill typed as
+    an interest still counts)."""
+    found: dict[str, list[Hit]] = {}
+    if answers:
+        for hit in content.index.match(answers):
+            found.setdefault(hit.project, []).append(hit)
+    return found
 
 
-def score(project: Project, interests: list[str], skills: list[str],
-          languages: list[str]) -> tuple[int, list[str]]:
-    """How well a project fits, and the reasons, in words a newcomer reads."""
-    reasons: list[str] = []
-    points = 0
-    tags = {t.lower() for t in project.tags}
-    project_skills = {s.lower() for s in project.skills}
-    langs = {lang.lower() for lang in project.languages}
-    for label, wanted, offered, weight in (
-        ("your interest in", interests, tags, 3),
-        ("your skills in", skills, project_skills, 2),
-        ("you code in", languages, langs, 3),
-    ):
-        hits = sorted(offered & ({w.lower() for w in wanted} | _words(wanted)))
-        if hits:
-            points += weight * len(hits)
-            reasons.append(f"{label} {', '.join(hits)}")
-    summary_hits = _words([*interests, *skills]) & _words([project.summary]) - tags
-    summary_hits = {w for w in summary_hits if len(w) > 3}
-    if summary_hits:
-        points += len(summary_hits)
-        reasons.append(f"it is about {', '.join(sorted(summary_hits))}")
-    if project.featured:
-        points += 1
-    return points, reasons
+def _hits(turn: Turn) -> dict[str, list[Hit]]:
+    prof = profile(path_of(turn))
+    return hits_for(turn.content.of(PathContent),
+                    [*prof["interests"], *prof["skills"], *prof["languages"]])
 
 
-def rank(content: Content, prof: dict[str, list[str]]) -> list[str]:
-    """Featured projects, best match first (!skip browses every project)."""
-    featured = {pid: p for pid, p in content.of(PathContent).projects.items() if p.featured}
-    scored = [(score(p, prof["interests"], prof["skills"], prof["languages"])[0], p.name, pid)
-              for pid, p in (featured or content.of(PathContent).projects).items()]
-    return [pid for _, _, pid in sorted(scored, key=lambda s: (-s[0], s[1]))]
+REASONS = ((INTEREST, "your interest in"), (SKILL, "your skills in"), (LANGUAGE, "you code in"),
+           (SUMMARY, "it is about"))
 
 
-def card(project: Project, why: str) -> str:
-    lines = [f"* {project.name}: {project.summary}", f"  Why: {why}"]
+def reasons(hits: list[Hit]) -> list[str]:
+    """Why a project fits, in words a newcomer reads: each thing named once, at its strongest
+    facet."""
+    strongest: dict[str, str] = {}
+    for hit in sorted(hits, key=lambda h: -WEIGHTS[h.facet]):
+        strongest.setdefault(hit.label.lower(), hit.facet)
+    out = []
+    for facet, label in REASONS:
+        labels = sorted(name for name, best in strongest.items() if best == facet)
+        if labels:
+            out.append(f"{label} {', '.join(labels)}")
+    return out
+
+
+def rank(content: Content, hits: dict[str, list[Hit]]) -> list[str]:
+    """Featured projects, best match first, then by name (!skip browses every project)."""
+    projects = content.of(PathContent).projects
+    featured = {pid: p for pid, p in projects.items() if p.featured} or projects
+    return sorted(featured, key=lambda pid: (-match_score(hits.get(pid, [])),
+                                             featured[pid].name.lower()))
+
+
+def card(project: Project, why: str, contacts: list[str]) -> str:
+    lines = [f"* {project.name}: {project.summary}"]
+    if why:
+        lines.append(f"  Why: {why}")
     if project.docs:
         lines.append(f"  Docs: {project.docs}")
-    return "\n".join(lines + contact_lines(project, "  "))
+    return "\n".join(lines + contacts)
 
 
-def _show(turn: Turn, ids: list[str], heading: str, footer: str) -> None:
-    prof = profile(path_of(turn))
+def _show(turn: Turn, ids: list[str], heading: str, footer: str,
+          unmatched: str = "") -> None:
+    """Cards for these projects; the numbers offered are these, in this order."""
+    hits = _hits(turn)
+    projects = turn.content.of(PathContent).projects
     cards = []
     for pid in ids:
-        project = turn.content.of(PathContent).projects[pid]
-        _, reasons = score(project, prof["interests"], prof["skills"], prof["languages"])
-        cards.append(card(project, "; ".join(reasons) if reasons
-                          else "a featured project that welcomes newcomers"))
+        why = "; ".join(reasons(hits.get(pid, []))) or unmatched
+        cards.append(card(projects[pid], why, contact_lines(turn, projects[pid], "  ")))
     turn.say(heading + "\n\n" + "\n\n".join(cards) + "\n\n" + footer,
-             [Choice(pid, turn.content.of(PathContent).projects[pid].name) for pid in ids])
+             [Choice(pid, projects[pid].name) for pid in ids])
+
+
+def _page_size(turn: Turn, state: Discovery) -> int:
+    return (turn.settings_of(PathConfig).suggestions_per_page if state.matched
+            else MAX_FEATURED)
 
 
 async def suggest(turn: Turn) -> Transition:
     path = path_of(turn)
     state = path.discovery = path.discovery or Discovery()
-    ranked = [p for p in state.ranked if p in turn.content.of(PathContent).projects]
+    projects = turn.content.of(PathContent).projects
+    ranked = [p for p in state.ranked if p in projects]
     if not ranked:
-        ranked = rank(turn.content, profile(path))
+        hits = _hits(turn)
+        ranked = rank(turn.content, hits)
         state.ranked = ranked
         state.offset = 0
-    size = turn.settings_of(PathConfig).suggestions_per_page
+        state.matched = any(match_score(hits.get(pid, [])) > 0 for pid in ranked)
+    browse_all = " !skip to browse all," if len(ranked) < len(projects) else ""
+    size = _page_size(turn, state)
+    if not state.matched:
+        # Nothing to rank by: every featured project, in name order, numbered as shown.
+        prof = profile(path)
+        said = any(prof[k] for k in ("interests", "skills", "languages"))
+        heading = ("I couldn't match your answers to a project, so here are " if said
+                   else "You skipped the questions, so here are ")
+        heading += (f"the {len(ranked)} featured projects:" if len(ranked) > 1
+                    else "the featured project:")
+    else:
+        heading = ""
     offset = state.offset
     if offset >= len(ranked):
         offset = state.offset = 0
     page = ranked[offset:offset + size]
     more = " !more for other suggestions," if offset + size < len(ranked) else ""
-    heading = ("These projects fit you best:" if offset == 0
-               else "Here are more projects:")
+    if not heading:
+        heading = ("These projects fit you best:" if offset == 0 else
+                   f"Here are more projects ({offset + 1} to {offset + len(page)} of "
+                   f"{len(ranked)}; the numbers below are these):")
+    elif offset:
+        heading = (f"More featured projects ({offset + 1} to {offset + len(page)} of "
+                   f"{len(ranked)}; the numbers below are these):")
     _show(turn, page, heading,
-          f"Pick one by number or name.{more} !skip to browse all, !back to change answers.")
+          f"Pick one by number or name.{more}{browse_all} !back to change your answers.",
+          unmatched="" if not state.matched else "not a match for your answers, but it "
+                                                  "welcomes newcomers")
     return None
 
 
@@ -174,9 +242,10 @@ async def suggest_reply(turn: Turn) -> Transition:
     path = path_of(turn)
     state = path.discovery = path.discovery or Discovery()
     if turn.input.command == "more":
-        state.offset += turn.settings_of(PathConfig).suggestions_per_page
+        state.offset += _page_size(turn, state)
         if state.offset >= len(state.ranked):
-            turn.say("That was every project; here are the best matches again.")
+            turn.say("That was every project; here are the best matches again." if state.matched
+                     else "Those are all the featured projects; here they are again.")
         return Goto("suggest")
     if turn.input.command == "skip":
         return Goto("browse")

@@ -32,7 +32,7 @@ FEATURE = Feature(
     cli=cli.register,
     words={
         "skip": "skip this question or step (where allowed)",
-        "more": "show more suggestions",
+        "more": "show more options or suggestions",
         "done": "say you've finished your task",
         "release": "give your task back",
     },

@@ -43,13 +43,13 @@ def _live(task: LiveTask | None) -> Task | None:
                                           skills=task.skills)
 
 
-def task_text(project: Project, task: Task) -> str:
+def task_text(turn: Turn, project: Project, task: Task) -> str:
     lines = [f"Your task: {task.title}"]
     if task.url:
         lines.append(f"Details: {task.url}")
     if task.estimate:
         lines.append(f"Usually takes about {task.estimate}.")
-    lines += contact_lines(project)
+    lines += contact_lines(turn, project)
     lines.append("It's reserved for you. Type !done when your change is submitted, or !release "
                  "to give it back.")
     return "\n".join(lines)
@@ -81,7 +81,7 @@ async def offer(turn: Turn) -> Transition:
             await held_task(turn, held))
         if task is not None:
             expect_progress(turn, f"task:{task.id}", turn.settings_of(MentoringConfig).stuck)
-            turn.say(task_text(project, task))
+            turn.say(task_text(turn, project, task))
             return Goto("working")
         _release_removed(turn, held, f" for {project.name}")
     prof = profile(path)
@@ -99,7 +99,7 @@ async def offer(turn: Turn) -> Transition:
     turn.event("task_claimed", task=task.id, project=project.id)
     path.task = task.id
     expect_progress(turn, f"task:{task.id}", turn.settings_of(MentoringConfig).stuck)
-    turn.say("Here is a first task picked for you.\n" + task_text(project, task))
+    turn.say("Here is a first task picked for you.\n" + task_text(turn, project, task))
     return Goto("working")
 
 

@@ -91,13 +91,17 @@ def channel_list(project: Project) -> str:
     return ", ".join(f"{channel} ({network})" for network, channel in project.channels.items())
 
 
-def contact_lines(project: Project, indent: str = "") -> list[str]:
-    """Where a newcomer finds help: the support channels, then the mentors."""
+def contact_lines(turn: Turn, project: Project, indent: str = "") -> list[str]:
+    """Where a newcomer finds help: the support channels, then the mentors (by name, reached
+    on the reader's network)."""
     lines = []
     if project.channels:
         lines.append(f"{indent}Support: {channel_list(project)}")
     if project.mentors:
-        lines.append(f"{indent}Mentors: {', '.join(project.mentors)}")
+        from flows.path.contacts import mentor_list
+
+        lines.append(f"{indent}Mentors: "
+                     f"{mentor_list(turn.content, project.mentors, turn.inbound.network)}")
     return lines
 
 

@@ -12,6 +12,8 @@ from bot.flow import FeatureState
 class Discovery(FeatureState):
     ranked: list[str] = Field(default_factory=list)  # project ids, best first
     offset: int = 0  # the page of suggestions shown
+    matched: bool = True  # False: the answers matched nothing, the featured projects are shown
+    options_page: int = 0  # the page of a question's options shown (!more)
 
 
 class PathState(FeatureState):
