@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from adapters.memory import MemoryAdapter
+from bench.stats import NO_FLOODS
 from bot.app import settle_heap
 from bot.config import Config, OutboxConfig, config_from_dict
 from bot.model import Network, PersonId
@@ -102,7 +103,8 @@ def _fill(conn: Connection, sql: BulkSql, people: int) -> None:
 def _config(url: str) -> Config:
     return config_from_dict({"storage": {"url": url, "durable": False},
                              "content": {"path": str(ROOT / "content")},
-                             "events": {"quiet_hours": ""}}, "(bench)", ROOT)
+                             "events": {"quiet_hours": ""}, "inbound": NO_FLOODS}, "(bench)",
+                            ROOT)
 
 
 async def run(url: str, people: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from adapters.memory import MemoryAdapter
+from bench.stats import NO_FLOODS
 from bot.app import App
 from bot.config import config_from_dict
 from bot.model import Inbound, Network
@@ -36,7 +37,8 @@ async def run(messages: int, people: int, rooms: int, in_flight: int, folder: Pa
         str, float | int]:
     url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
     config = config_from_dict({"storage": {"url": url, "durable": True},
-                               "content": {"path": str(CONTENT)}}, "(bench)", folder)
+                               "content": {"path": str(CONTENT)},
+                               "inbound": NO_FLOODS}, "(bench)", folder)
     adapter = MemoryAdapter(Network("memory"), record=False)
     app = App(config, [adapter])
     await app.start(tick=False)

@@ -22,7 +22,7 @@ from typing import Any
 
 from adapters.irc.client import IrcAdapter
 from adapters.irc.config import IrcConfig
-from bench.stats import percentiles, sampling_main
+from bench.stats import NO_FLOODS, percentiles, sampling_main
 from bot.app import App, settle_heap
 from bot.config import config_from_dict
 from tests.ircservers import Client, start_server
@@ -74,7 +74,8 @@ async def run(samples: int, folder: Path) -> dict[str, Any]:
         await echo.close()
 
         config = config_from_dict({"storage": {"url": f"sqlite+aiosqlite:///{folder / 'irc.db'}"},
-                                   "content": {"path": str(CONTENT)}}, "(bench)", folder)
+                                   "content": {"path": str(CONTENT)},
+                               "inbound": NO_FLOODS}, "(bench)", folder)
         irc = IrcConfig.model_validate({"enabled": True, "host": "127.0.0.1",
                                         "port": server.port, "tls": False,
                                         "channels": [CHANNEL], "burst": 1000,

@@ -31,7 +31,7 @@ from nio import (
 )
 
 from adapters.matrix.client import MatrixAdapter
-from bench.stats import percentiles, sampling_main
+from bench.stats import NO_FLOODS, percentiles, sampling_main
 from bot.app import App, settle_heap
 from bot.config import config_from_dict
 from tests.matrixkit import BOT_PASSWORD, PICKLE_KEY, Person, matrix_config
@@ -155,7 +155,8 @@ async def _measure(synapse: Synapse, folder: Path, samples: int, encrypted: bool
 
     bot_id = await register(f"wayfinder-{label}")
     config = config_from_dict({"storage": {"url": f"sqlite+aiosqlite:///{folder / label}.db"},
-                               "content": {"path": str(CONTENT)}}, "(bench)", folder)
+                               "content": {"path": str(CONTENT)},
+                               "inbound": NO_FLOODS}, "(bench)", folder)
     matrix = matrix_config(synapse, bot_id, folder / f"bot-{label}",
                            sync_timeout_seconds=30.0, messages_per_second=1000.0)
     adapter = MatrixAdapter(matrix, BOT_PASSWORD, PICKLE_KEY)

@@ -20,7 +20,7 @@ from typing import Any
 
 from adapters.telegram.client import TelegramAdapter
 from adapters.telegram.config import TelegramConfig
-from bench.stats import percentiles, sampling_main
+from bench.stats import NO_FLOODS, percentiles, sampling_main
 from bot.app import App
 from bot.config import config_from_dict
 from tests.telegram_api import BotApi
@@ -35,7 +35,8 @@ def _answered(api: BotApi, chat_id: int) -> bool:
 async def run(samples: int, folder: Path) -> dict[str, Any]:
     api = await BotApi().start()
     config = config_from_dict({"storage": {"url": f"sqlite+aiosqlite:///{folder / 'tg.db'}"},
-                               "content": {"path": str(CONTENT)}}, "(bench)", folder)
+                               "content": {"path": str(CONTENT)},
+                               "inbound": NO_FLOODS}, "(bench)", folder)
     telegram = TelegramConfig(enabled=True, token_env="TG", base_url=api.url,
                               poll_timeout_seconds=10, messages_per_second=100_000,
                               per_chat_per_second=1000)

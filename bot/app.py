@@ -108,7 +108,7 @@ class App:
             prefixes={a.network: a.capabilities.command_prefixes for a in self.adapters},
             clock=self.clock,
             rates=adapter_rates(self.adapters, self.config), after_records=self._after_records,
-            reach_privately=lambda n: a.capabilities if (a := adapters.get(Network(n)))
+            capabilities_of=lambda n: a.capabilities if (a := adapters.get(Network(n)))
             else None)
         self.inbound = InboundProcessor(self.engine.handle, self.config.inbound.max_in_flight,
                                         self.config.inbound.max_queued)

@@ -141,6 +141,11 @@ class InboundConfig(Section):
     max_in_flight: Annotated[int, Field(ge=1, le=10_000)] = 64  # events handled at once
     max_queued: Annotated[int, Field(ge=1, le=1_000_000)] = 1000  # then adapters wait
     shutdown_seconds: Annotated[float, Field(ge=0, le=30)] = 2.0  # to finish what was taken
+    # Floods: at most this many messages to the bot per person, and commands per shared room,
+    # in flood_seconds; one warning, then the rest are dropped (counted). 0: no limit.
+    flood_per_person: Annotated[int, Field(ge=0, le=1_000_000)] = 12
+    flood_per_room: Annotated[int, Field(ge=0, le=1_000_000)] = 30
+    flood_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
 
 
 class AdapterTables(Section):

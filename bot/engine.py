@@ -14,6 +14,7 @@ from bot.config import Config
 from bot.content import Content
 from bot.duework import DueLedger, prune
 from bot.feature import Catalog, Feature, missing_reads, perform, role_grants
+from bot.floodgate import Floodgate, Verdict
 from bot.flow import PRIVATE_CHATS, Due, End, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
 from bot.model import (
@@ -89,7 +90,7 @@ class Engine:
         clock: Clock = utcnow,
         rates: Mapping[str, Rate] | None = None,
         after_records: AfterRecords | None = None,
-        reach_privately: Callable[[str], Capabilities | None] | None = None,
+        capabilities_of: Callable[[str], Capabilities | None] | None = None,
     ) -> None:
         self.store = store
         self.content = content
@@ -111,8 +112,11 @@ class Engine:
         self.projections = [(f.name, f.project) for f in features if f.project is not None]
         self.rates = dict(rates or {})
         self.after_records = after_records
-        self.reach_privately = reach_privately  # asked only by a turn that needs it
+        self.capabilities_of = capabilities_of  # the running networks' Capabilities
         self.locks = KeyedLocks()
+        limits = config.inbound
+        self.person_gate = Floodgate(limits.flood_per_person, limits.flood_seconds, "person")
+        self.room_gate = Floodgate(limits.flood_per_room, limits.flood_seconds, "room")
         self._people: dict[Identity, PersonId] = {}
         self._states: OrderedDict[PersonId, PersonState] = OrderedDict()
         self._pruned_at: datetime | None = None  # due failures past their retention
@@ -139,7 +143,12 @@ class Engine:
         parsed = parse(text, self.prefixes.get(inbound.network, ("!",)), self.nick)
         if not inbound.direct and not parsed.is_command:
             return Outcome.IGNORED  # chatter in a shared channel is not for the bot
+        flood = self._flood(inbound)
+        if flood is Verdict.DROP:
+            return Outcome.IGNORED  # counted by its gate; the others wait for nothing
         person = await self._person(inbound.sender)
+        if flood is Verdict.WARN:
+            return await self._warn(person, inbound, parsed)
         inbox = (inbound.network, inbound.event_id)
         async with self.locks.hold(person):
             for attempt in range(MAX_CONFLICT_RETRIES):
@@ -166,6 +175,26 @@ class Engine:
                                  "Lots of people are asking at this very moment. Please try "
                                  "that again in a few seconds.")
             return self._outcome(await self._commit(turn, inbox))
+
+    def _flood(self, inbound: Inbound) -> Verdict:
+        network = self.capabilities_of(inbound.network) if self.capabilities_of else None
+        if network is not None and not network.limit_floods:
+            return Verdict.ADMIT
+        now = self.clock().timestamp()
+        verdict = self.person_gate.admit(inbound.sender.key, now)
+        if verdict is Verdict.ADMIT and not inbound.direct:
+            verdict = self.room_gate.admit(f"{inbound.network}:{inbound.room.id}", now)
+        return verdict
+
+    async def _warn(self, person: PersonId, inbound: Inbound, parsed: ParsedInput) -> Outcome:
+        """The one answer to a flood: this message is not handled, the next ones dropped."""
+        text = ("You're sending messages faster than I can follow, so I'll skip the next ones "
+                "for a few seconds. Then send one at a time and I'll answer each."
+                if inbound.direct else
+                "Too many commands here at once: I'll skip the next ones for a few seconds.")
+        async with self.locks.hold(person):
+            turn = self._apology(person, inbound, parsed, await self._state(person), text)
+            return self._outcome(await self._commit(turn, (inbound.network, inbound.event_id)))
 
     @staticmethod
     def _outcome(result: CommitResult) -> Outcome:
@@ -220,7 +249,7 @@ class Engine:
                     directory=self.directory, now=self.clock(),
                     networks=self.networks, rates=self.rates, flow=state.flow, step=state.step,
                     catalog=self.catalog, projected=state.projected, started=state.data,
-                    reach=self.reach_privately)
+                    reach=self.capabilities_of)
 
     def use_content(self, content: Content) -> None:
         """Swap in reloaded content. A turn takes its Content and Directory once, when it

@@ -124,6 +124,9 @@ class Capabilities:
     # How to message the bot privately from a shared room, `{line}` standing for the text to
     # send ("/msg bot {line}"); empty: no route to name beyond "send me: {line}".
     reach_privately: str = ""
+    # Whether [inbound]'s flood limits apply: not to a terminal, whose one person is the
+    # operator (and may pipe a whole script in at once).
+    limit_floods: bool = True
 
 
 def room_to_json(room: RoomRef) -> list[Any]:

@@ -12,7 +12,7 @@ from bot.app import App
 from bot.config import config_from_dict
 from bot.model import Capabilities, Network, Outbound, Rate, Receipt
 from bot.ports import InboundSink, TransientSendError
-from tests.harness import CONTENT
+from tests.harness import CONTENT, NO_FLOOD_LIMITS
 
 NETWORKS = {"telegram": False, "irc": False, "matrix": True}  # name: deduplicates by key
 RATE = Rate(300.0, 10)
@@ -55,6 +55,7 @@ async def main(db_url: str, port: int) -> None:
         "content": {"path": str(CONTENT)},
         "flows": {"scan_interval_seconds": 0.2},
         "events": {"quiet_hours": "", "fan_out_batch": 100},
+        "inbound": NO_FLOOD_LIMITS,
     }, "(crash test)", Path("."))
     async with App(config, [WireAdapter(n, port) for n in NETWORKS]) as app:
         await app.serve()

@@ -42,9 +42,15 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
+# Tests script a person's turns faster than anyone types, on a clock that stands still:
+# flood limits are off unless a test sets [inbound] itself (tests/test_floods.py does).
+NO_FLOOD_LIMITS = {"flood_per_person": 0, "flood_per_room": 0}
+
+
 def make_config(db_url: str, **sections: Mapping[str, object]) -> Config:
     data: dict[str, object] = {"storage": {"url": db_url, "durable": False},
-                               "content": {"path": str(CONTENT)}, **sections}
+                               "content": {"path": str(CONTENT)}, "inbound": NO_FLOOD_LIMITS,
+                               **sections}
     return config_from_dict(data, "(test)", Path("."))
 
 

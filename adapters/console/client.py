@@ -40,7 +40,8 @@ class ConsoleAdapter:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     network: Network = CONSOLE
-    capabilities: Capabilities = field(default_factory=Capabilities)
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(limit_floods=False))
 
     async def run(self, sink: InboundSink) -> None:
         """Read lines until end of input, handing each to the bot in order."""
