@@ -13,7 +13,14 @@ from sqlmodel import Field, SQLModel
 from bot.codes import normalise_code
 from bot.model import PersonId
 from bot.records import Record
-from flows.path.records import Certificate, ClaimTask, EndClaim, TaskClaim, TouchClaim
+from flows.path.records import (
+    Certificate,
+    ClaimTask,
+    EndClaim,
+    TaskClaim,
+    TaskHandOuts,
+    TouchClaim,
+)
 from storage.queries import Queries
 from storage.records import RecordSql, bind
 from storage.tables import _when
@@ -76,6 +83,13 @@ class PathQueries(Queries):
 
     async def claimed_task_ids(self) -> set[str]:
         return {r.task_id for r in await self._all(sa.select(claim_t.c.task_id).where(_active))}
+
+    async def task_hand_outs(self) -> TaskHandOuts:
+        rows = await self._all(
+            sa.select(claim_t.c.task_id, _active.label("active")).distinct()
+            .where(sa.or_(_active, claim_t.c.outcome == "done")))
+        return TaskHandOuts(frozenset(r.task_id for r in rows if r.active),
+                            frozenset(r.task_id for r in rows if not r.active))
 
     async def finished_task_ids(self, person_id: PersonId) -> set[str]:
         rows = await self._all(sa.select(claim_t.c.task_id).where(

@@ -390,8 +390,9 @@ async def test_a_newcomers_release_was_refused_as_for_mentors_only(sqlite_url: s
         assert "Your task: Fix the four broken links" in reply
         assert await h.say("hal", "!release now") == (  # a step word takes no arguments
             "Your task is still reserved for you. To give it back, type !release on its own.")
-        assert await h.say("hal", "!release") == ("Released: someone else can take it now. "
-                                                  "Type !task when you want another.")
+        assert await h.say("hal", "!release") == (
+            "Released \"Fix the four broken links on the 'Your first patch' page\": someone "
+            "else can take it now. Type !task when you want another.")
         assert await h.say("hal", "!release") == ("You have no task reserved at the moment. "
                                                   "Type !task for one.")
 

@@ -72,7 +72,8 @@ async def test_whole_path_discovery_workshop_certificate_first_task(db_url: str)
         reply = await bot.say("ada", "!status")
         assert "[x] 1. Find your project: Pagebot" in reply
         assert "[x] 2. Get started: Get started with Pagebot, done" in reply
-        assert "[>] 3. First task: working on pagebot-help-typo" in reply
+        assert ('[>] 3. First task: working on "Fix the typo in the help text of the `replace` '
+                'script"') in reply
         assert "Next: finish your task and type !done." in reply
 
         reply = await bot.say("ada", "!done")
@@ -145,12 +146,15 @@ async def test_help_is_context_aware(bot: Harness) -> None:
 async def test_stop_leaves_the_path_and_keeps_progress(bot: Harness) -> None:
     await bot.script("gus", ["!start", "!skip", "!skip", "!skip", "Pagebot", "done"])
     reply = await bot.say("gus", "!stop")
-    assert "Nothing is deleted" in reply
+    assert "Your progress is kept: type !start any time to continue from where you " \
+        "stopped." in reply
     assert await bot.say("gus", "hello") == (  # the path's hint, in the core's greeting
         "Hi! I'm Wayfinder. Type !start to find a project and get started, or !help to see "
         "what I can do.")
-    reply = await bot.script("gus", ["!start", "!skip", "!skip", "!skip", "Pagebot"])
-    assert "step 2 of 6" in reply  # the workshop resumes at the step reached
+    reply = await bot.say("gus", "!start")  # no questions again: the step they stopped at
+    assert reply.startswith("Welcome back! Picking up where you stopped.")
+    assert "step 2 of 6, Get the code" in reply
+    assert "What are you interested in?" not in reply
 
 
 async def test_idle_claim_is_released_politely(sqlite_url: str) -> None:

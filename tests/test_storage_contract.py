@@ -110,6 +110,21 @@ async def test_one_active_claim_per_person_and_release(store: SqlStore) -> None:
     assert await store.idle_claims(NOW) == []
 
 
+async def test_task_hand_outs_are_held_and_finished_tasks_read_together(
+        store: SqlStore) -> None:
+    people = [await store.person_for(ident(f"h{n}")) for n in range(3)]
+    for person, task in zip(people, ("held", "finished", "given-back"), strict=True):
+        await store.commit(UnitOfWork(person, records=[ClaimTask(task, "p", person, NOW)]))
+    await store.commit(UnitOfWork(people[1], records=[
+        EndClaim(people[1], "finished", "done", NOW),
+        ClaimTask("held-later", "p", people[1], NOW)]))
+    await store.commit(UnitOfWork(people[2], records=[
+        EndClaim(people[2], "given-back", "released", NOW)]))
+    outs = await store.task_hand_outs()
+    assert outs.claimed == {"held", "held-later"}
+    assert outs.done == {"finished"}
+
+
 async def test_certificates_round_trip(store: SqlStore) -> None:
     person = await store.person_for(ident("fay"))
     cert = Certificate("ABCD-2345", person, "irc:fay", "w1", "Workshop one", NOW)

@@ -111,7 +111,7 @@ def test_missing_reads_names_the_feature_and_the_methods() -> None:
     lacking = missing_reads(FEATURES, CoreReadsOnly())
     assert [entry.split(" ")[0] for entry in lacking] == ["path", "account", "mentoring",
                                                           "events"]
-    assert "path (active_claim, claimed_task_ids, events_since, identities, idle_claims)" in (
+    assert "path (active_claim, events_since, identities, idle_claims, task_hand_outs)" in (
         lacking)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.flow import End, Goto, Transition, Turn
 from flows.path.content import PathContent
+from flows.path.first_task import give_back, held_task_of
 from flows.path.progress import (
     MORE_INVOLVED_AT,
     STAGE_NOTES,
@@ -13,6 +14,7 @@ from flows.path.progress import (
     no_progress_expected,
     path_of,
     stage,
+    task_elsewhere,
     workshop_index,
 )
 
@@ -22,15 +24,25 @@ async def start(turn: Turn) -> Transition:
     path = path_of(turn)
     turn.data.pop("paused", None)
     path.left = False
+    stopped_at, path.stopped_at = path.stopped_at, ""
     if origin is not None:
         path.origin = origin.id
     if turn.input.args.strip().lower() == "over":
         path.discovery = None
         turn.event("restarted")
         return Goto("welcome", flow="discovery")
-    if turn.flow is not None and turn.step is not None and origin is None:
+    if origin is not None and task_elsewhere(turn, origin.id):
+        path.switch_to = origin.id  # in another project's channel, holding a task: ask
+        return Goto("switch", flow="first_task")
+    same_project = origin is None or origin.id == path.project
+    if turn.flow is not None and turn.step is not None and same_project:
         turn.say("Welcome back! Picking up where you left off.")
         return Goto(turn.step, flow=turn.flow)
+    if turn.flow is None and stopped_at and same_project:  # back after !stop
+        flow, _, step = stopped_at.partition(":")
+        turn.event("restarted_after_stop", flow=flow, step=step)
+        turn.say("Welcome back! Picking up where you stopped.")
+        return Goto(step, flow=flow)
     turn.event("started", origin=origin.id if origin else "")
     return Goto("welcome", flow="discovery")
 
@@ -66,12 +78,31 @@ async def pause(turn: Turn) -> Transition:
 
 
 async def stop(turn: Turn) -> Transition:
+    """`!stop`: off the path. A reserved task is given back (a task held by someone who left
+    blocks others); `!start` later picks up at the step they stopped at, and offers that task
+    again first if nobody has taken it meanwhile."""
     turn.event("stopped", flow=turn.flow or "", step=turn.step or "")
     no_progress_expected(turn)
     turn.data.pop("paused", None)
-    path_of(turn).left = True  # no event invites either, until they come back
-    turn.say("You've left the guided path, and I won't send you event invites. Nothing is "
-             "deleted: type !start any time to pick up again.")
+    path = path_of(turn)
+    path.left = True  # no event invites either, until they come back
+    if turn.flow is not None and turn.step is not None:
+        path.stopped_at = f"{turn.flow}:{turn.step}"
+    lines = ["You've left the guided path, and I won't send you event invites."]
+    if path.task:
+        path.gave_back = path.task
+        title = await give_back(turn, "stopped")
+        if turn.flow == "first_task":
+            path.stopped_at = "first_task:offer"
+        lines.append(f"I've given back your task \"{title}\" so that someone else can take "
+                     "it meanwhile.")
+    if path.stopped_at:
+        lines.append("Your progress is kept: type !start any time to continue from where you "
+                     "stopped" + (" (with the same task if it is still free)." if path.gave_back
+                                  else "."))
+    else:
+        lines.append("Type !start any time to begin.")
+    turn.say(" ".join(lines))
     return End()
 
 
@@ -87,13 +118,18 @@ async def status(turn: Turn) -> Transition:
         index = workshop_index(path, workshop.id)
         details[1] = (f"{workshop.title}, done" if current > 1 else
                       f"{workshop.title}, step {index + 1} of {len(workshop.steps)}")
-    task = path.task
     tasks_done = path.tasks_done
-    if task:
-        details[2] = f"working on {task}"
-    elif tasks_done:
+    if tasks_done:
         details[2] = "done"
         details[3] = f"{tasks_done} task{'s' if tasks_done != 1 else ''} done"
+    if path.task:
+        found = await held_task_of(turn, path.task)
+        working = f"working on \"{found[1].title}\"" if found is not None else (
+            f"working on {path.task}")
+        if found is not None and (project is None or found[0].id != project.id):
+            working += f" ({found[0].name})"
+        at = 3 if tasks_done else 2
+        details[at] = f"{details[at]}; {working}" if details[at] else working
     lines = ["Your path:"]
     for index, name in enumerate(STAGES):
         mark = "x" if index < current else (">" if index == current else " ")

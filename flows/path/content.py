@@ -25,6 +25,7 @@ class Task(Strict):
     url: str = ""
     skills: tuple[str, ...] = ()
     estimate: str = ""
+    repeatable: bool = False  # handed out again after someone finished it (one at a time)
 
 
 class Project(Strict):

@@ -12,7 +12,7 @@ from bot.text import one_line
 from flows.path.content import PathContent, Project
 from flows.path.matching import INTEREST, LANGUAGE, SKILL, SUMMARY, WEIGHTS, Hit
 from flows.path.matching import score as match_score
-from flows.path.progress import channel_list, contact_lines, path_of, profile
+from flows.path.progress import channel_list, contact_lines, path_of, profile, task_elsewhere
 from flows.path.settings import PathConfig
 from flows.path.state import Discovery
 
@@ -277,6 +277,9 @@ def _pick_or_hint(turn: Turn) -> Transition:
 
 
 def pick_project(turn: Turn, project_id: str) -> Transition:
+    if task_elsewhere(turn, project_id):  # keep that task, or switch?
+        path_of(turn).switch_to = project_id
+        return Goto("switch", flow="first_task")
     project = turn.content.of(PathContent).projects[project_id]
     path_of(turn).project = project_id
     turn.event("project_chosen", project=project_id)

@@ -19,7 +19,9 @@ FEATURE = Feature(
                 summary="stop for now; !resume continues from the same step"),
         Command("resume", commands.resume, aliases=("continue",), when=commands.can_resume,
                 summary="continue where you paused"),
-        Command("stop", commands.stop, summary="leave the guided path (nothing is deleted)"),
+        Command("stop", commands.stop,
+                summary="leave the guided path (your task is given back; !start picks up "
+                        "where you stopped)"),
         Command("task", first_task.task_command, when=first_task.can_task,
                 summary="show your task, or get a new one"),
         # The step word below, away from the task step (listed as the step word).

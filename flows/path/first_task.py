@@ -6,14 +6,17 @@ from datetime import datetime
 
 from bot.config import Config
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
+from bot.model import Choice
 from bot.ports import Reads
 from flows.mentoring.api import MentoringConfig
 from flows.path.content import PathContent, Project, Task
+from flows.path.discovery import pick_project
 from flows.path.progress import (
     channel_list,
     chosen_project,
     contact_lines,
     expect_progress,
+    find_task,
     no_progress_expected,
     no_project_text,
     path_of,
@@ -21,18 +24,25 @@ from flows.path.progress import (
     where_to_ask,
 )
 from flows.path.reads import reads_of
-from flows.path.records import ClaimTask, EndClaim, TaskClaim, TouchClaim
+from flows.path.records import ClaimTask, EndClaim, TaskClaim, TaskHandOuts, TouchClaim
 from flows.path.settings import PathConfig
 from flows.tracker.api import LiveTask, hand_off, held_task
 
 
-def pick_task(project: Project, taken: set[str], done: set[str],
-              skills: list[str]) -> Task | None:
-    """The free task that best matches the person's skills and languages."""
+def pick_task(project: Project, hand_outs: TaskHandOuts, finished: set[str],
+              skills: list[str], prefer: str = "") -> Task | None:
+    """The free task that best matches the person's skills and languages. Free: nobody holds
+    it, they have not finished it themselves, and nobody has finished it, unless the content
+    says it is `repeatable`. `prefer` (the task they gave back at !stop) comes first while
+    it is free."""
     wanted = {s.lower() for s in skills}
-    free = [t for t in project.tasks if t.id not in taken and t.id not in done]
+    free = [t for t in project.tasks if t.id not in hand_outs.claimed and t.id not in finished
+            and (t.repeatable or t.id not in hand_outs.done)]
     if not free:
         return None
+    again = next((t for t in free if t.id == prefer), None)
+    if again is not None:
+        return again
     return max(free, key=lambda t: (len(wanted & {s.lower() for s in t.skills}),
                                     -project.tasks.index(t)))
 
@@ -55,6 +65,36 @@ def task_text(turn: Turn, project: Project, task: Task) -> str:
     return "\n".join(lines)
 
 
+async def held_task_of(turn: Turn, task_id: str) -> tuple[Project, Task] | None:
+    """A task someone holds, from the content or a project's tracker, with its project."""
+    found = find_task(turn.content, task_id)
+    if found is not None:
+        return found
+    live = await held_task(turn, task_id)
+    project = turn.content.of(PathContent).projects.get(live.project_id) if live else None
+    task = _live(live)
+    return (project, task) if project is not None and task is not None else None
+
+
+async def held_title(turn: Turn) -> str:
+    """The title of the task the person holds (its id if no longer listed anywhere)."""
+    held = path_of(turn).task
+    found = await held_task_of(turn, held) if held else None
+    return found[1].title if found is not None else held
+
+
+async def give_back(turn: Turn, reason: str) -> str:
+    """End the person's claim on their task (released: someone else may take it); returns
+    its title."""
+    path = path_of(turn)
+    title = await held_title(turn)
+    turn.record(EndClaim(turn.person_id, path.task, "released", turn.now))
+    turn.event("task_released", task=path.task, reason=reason)
+    path.task = ""
+    no_progress_expected(turn)
+    return title
+
+
 def _release_removed(turn: Turn, task_id: str, where: str) -> None:
     """The reserved task left the content (reloaded without it): end the claim, say so."""
     turn.record(EndClaim(turn.person_id, task_id, "removed", turn.now))
@@ -69,38 +109,87 @@ async def offer(turn: Turn) -> Transition:
     project = chosen_project(turn)
     path = path_of(turn)
     held = path.task
-    if project is None:
-        if held:
-            _release_removed(turn, held, "")
-        turn.say(no_project_text(turn))
-        return None
     # The person's own claim lives in their state too (every change to it goes through their
     # turns, or the idle scan under their lock), so only other people's claims need a read.
     if held:
-        task = next((t for t in project.tasks if t.id == held), None) or _live(
-            await held_task(turn, held))
-        if task is not None:
+        found = await held_task_of(turn, held)
+        if found is None:
+            _release_removed(turn, held, f" for {project.name}" if project else "")
+        elif project is not None and found[0].id != project.id:
+            path.switch_to = project.id  # their project changed under the task: ask
+            return Goto("switch")
+        else:
+            held_project, task = found
             expect_progress(turn, f"task:{task.id}", turn.settings_of(MentoringConfig).stuck)
-            turn.say(task_text(turn, project, task))
+            turn.say(task_text(turn, held_project, task))
             return Goto("working")
-        _release_removed(turn, held, f" for {project.name}")
+    if project is None:
+        turn.say(no_project_text(turn))
+        return None
     prof = profile(path)
-    claimed = await reads_of(turn.reads).claimed_task_ids()
+    hand_outs = await reads_of(turn.reads).task_hand_outs()
     wanted = [*prof["skills"], *prof["languages"]]
+    finished = set(path.finished_tasks)
     # Live tasks from the project's trackers first (checked there), the static ones after.
-    task = _live(await hand_off(turn, project.id, claimed | set(path.finished_tasks), wanted)
-                 ) or pick_task(project, claimed, set(path.finished_tasks), wanted)
-    if task is None:
+    picked = _live(await hand_off(turn, project.id,
+                                  hand_outs.claimed | hand_outs.done | finished, wanted)
+                   ) or pick_task(project, hand_outs, finished, wanted, prefer=path.gave_back)
+    path.gave_back = ""
+    if picked is None:
         turn.say(f"All of {project.name}'s first tasks are taken or done right now. Ask in "
                  f"{channel_list(project) or 'the project channel'} for more, or type !task "
                  "later to try again.")
         return Goto("involved")
-    turn.record(ClaimTask(task.id, project.id, turn.person_id, turn.now))
-    turn.event("task_claimed", task=task.id, project=project.id)
-    path.task = task.id
-    expect_progress(turn, f"task:{task.id}", turn.settings_of(MentoringConfig).stuck)
-    turn.say("Here is a first task picked for you.\n" + task_text(turn, project, task))
+    turn.record(ClaimTask(picked.id, project.id, turn.person_id, turn.now))
+    turn.event("task_claimed", task=picked.id, project=project.id)
+    path.task = picked.id
+    path.task_project = project.id
+    expect_progress(turn, f"task:{picked.id}", turn.settings_of(MentoringConfig).stuck)
+    turn.say("Here is a first task picked for you.\n" + task_text(turn, project, picked))
     return Goto("working")
+
+
+async def ask_switch(turn: Turn) -> Transition:
+    """A person holding one project's task turned to another project: keep it, or switch?"""
+    path = path_of(turn)
+    target = turn.content.of(PathContent).projects.get(path.switch_to)
+    found = await held_task_of(turn, path.task) if path.task else None
+    if target is None:
+        path.switch_to = ""
+        return Goto("offer")
+    if found is None or found[0].id == target.id:  # nothing to choose between any more
+        path.switch_to = ""
+        return pick_project(turn, target.id)
+    held_project, task = found
+    turn.say(f"You have a {held_project.name} task reserved: \"{task.title}\". You can hold "
+             f"one task at a time. Keep it and stay with {held_project.name}, or give it back "
+             f"and switch to {target.name}?",
+             [Choice("keep", f"Keep my {held_project.name} task"),
+              Choice("switch", f"Give it back and switch to {target.name}")])
+    return None
+
+
+async def switch_reply(turn: Turn) -> Transition:
+    path = path_of(turn)
+    said = turn.choice or turn.input.text.strip().lower()
+    target = path.switch_to
+    if not path.task or said == "switch":
+        if path.task:
+            title = await give_back(turn, "switched")
+            turn.say(f"I've given back \"{title}\": someone else can take it now.")
+        path.switch_to = ""
+        return pick_project(turn, target) if target in turn.content.of(
+            PathContent).projects else Goto("offer")
+    if said == "keep":
+        path.switch_to = ""
+        found = await held_task_of(turn, path.task)
+        if found is not None:
+            path.project = found[0].id
+        turn.say(f"Kept: \"{await held_title(turn)}\" stays reserved for you"
+                 + (f", and you stay with {found[0].name}." if found else "."))
+        return Goto("offer")
+    turn.say("Please pick 1 to keep your task, or 2 to give it back and switch.")
+    return None
 
 
 async def working(turn: Turn) -> Transition:
@@ -113,23 +202,25 @@ async def working_reply(turn: Turn) -> Transition:
     if not task_id:
         turn.say("You have no task reserved at the moment. Type !task for one.")
         return Goto("involved")
-    if turn.input.command in ("done", "release"):
-        no_progress_expected(turn)
     if turn.input.command == "done":
+        no_progress_expected(turn)
+        title = await held_title(turn)
         turn.record(EndClaim(turn.person_id, task_id, "done", turn.now))
         turn.event("task_done", task=task_id)
         path.tasks_done += 1
         path.finished_tasks.append(task_id)
         path.task = ""
-        turn.say("Well done, that's a real contribution! A mentor will review it. You're now "
-                 "on step 4, Get involved: type !task for another task, or !status to see "
-                 "your progress.")
+        turn.say(f"Well done, that's a real contribution! I've marked \"{title}\" as done, "
+                 "and it won't be handed to anyone else. Your change is reviewed by the "
+                 "project's reviewers where you submitted it. If you'd like a mentor to look "
+                 "at it, type !stuck and say so.\n"
+                 "You're now on step 4, Get involved: type !task for another task, or !status "
+                 "to see your progress.")
         return Goto("involved")
     if turn.input.command == "release":
-        turn.record(EndClaim(turn.person_id, task_id, "released", turn.now))
-        turn.event("task_released", task=task_id, reason="asked")
-        path.task = ""
-        turn.say("Released: someone else can take it now. Type !task when you want another.")
+        title = await give_back(turn, "asked")
+        turn.say(f"Released \"{title}\": someone else can take it now. Type !task when you "
+                 "want another.")
         return Goto("involved")
     turn.record(TouchClaim(turn.person_id, turn.now))
     turn.say(where_to_ask(turn) + "\nWhen your change is submitted, type !done; !release gives "
@@ -177,13 +268,8 @@ FLOW = Flow("first_task", steps=(
     Step("offer", enter=offer),
     Step("working", enter=working, reply=working_reply, commands=("done", "release")),
     Step("involved", enter=involved, reply=involved_reply),
+    Step("switch", enter=ask_switch, reply=switch_reply),
 ))
-
-
-def _task_title(turn: Turn, claim: TaskClaim) -> str:
-    project = turn.content.of(PathContent).projects.get(claim.project_id)
-    task = next((t for t in project.tasks if t.id == claim.task_id), None) if project else None
-    return task.title if task else claim.task_id
 
 
 def _release_idle(claim: TaskClaim) -> Handler:
@@ -192,10 +278,11 @@ def _release_idle(claim: TaskClaim) -> Handler:
         if (path_of(turn).task != claim.task_id or current is None
                 or current.last_activity_at != claim.last_activity_at):
             return None  # done, released or touched while the scan waited for the lock
+        title = await held_title(turn)
         turn.record(EndClaim(claim.person_id, claim.task_id, "idle", turn.now))
         turn.event("task_released", task=claim.task_id, reason="idle")
         path_of(turn).task = ""
-        turn.say(f"I've released the task \"{_task_title(turn, claim)}\" for you, since it "
+        turn.say(f"I've released the task \"{title}\" for you, since it "
                  "has been quiet for a while, so someone else can pick it up. No worries: "
                  "type !task whenever you'd like a new one.")
         return None

@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.content import Content
 from bot.flow import Turn
 from bot.text import one_line
-from flows.path.content import PathContent, Project, Workshop
+from flows.path.content import PathContent, Project, Task, Workshop
 from flows.path.state import PathState
 
 STAGES = ("Find your project", "Get started", "First task", "Get involved", "Get more involved")
@@ -38,6 +38,26 @@ def profile(path: PathState) -> dict[str, list[str]]:
 
 def chosen_project(turn: Turn) -> Project | None:
     return turn.content.of(PathContent).projects.get(path_of(turn).project)
+
+
+def find_task(content: Content, task_id: str) -> tuple[Project, Task] | None:
+    """A task of any project, by id (task ids are unique across projects), with its project."""
+    for project in content.of(PathContent).projects.values():
+        for task in project.tasks:
+            if task.id == task_id:
+                return project, task
+    return None
+
+
+def task_elsewhere(turn: Turn, project_id: str) -> str:
+    """The other project whose task the person holds, when they turn to `project_id` ("" if
+    none): a static task's project in the content, else the project it was claimed in."""
+    path = path_of(turn)
+    if not path.task:
+        return ""
+    found = find_task(turn.content, path.task)
+    owner = found[0].id if found is not None else path.task_project
+    return owner if owner and owner != project_id else ""
 
 
 def no_project_text(turn: Turn) -> str:

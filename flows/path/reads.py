@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.model import PersonId
 from bot.ports import Reads
-from flows.path.records import TaskClaim
+from flows.path.records import TaskClaim, TaskHandOuts
 
 
 @runtime_checkable
@@ -18,7 +18,7 @@ class PathReads(Reads, Protocol):
 
     async def active_claim(self, person_id: PersonId) -> TaskClaim | None: ...
 
-    async def claimed_task_ids(self) -> set[str]: ...
+    async def task_hand_outs(self) -> TaskHandOuts: ...
 
     async def idle_claims(self, before: datetime) -> list[TaskClaim]: ...
 

@@ -20,6 +20,15 @@ class TaskClaim:
 
 
 @dataclass(frozen=True)
+class TaskHandOuts:
+    """Of some tasks, those someone holds now and those someone has finished (read together,
+    in one statement, so a task finished between two reads cannot slip through)."""
+
+    claimed: frozenset[str]
+    done: frozenset[str]
+
+
+@dataclass(frozen=True)
 class ClaimTask(Record):
     """Claim a task; fails the unit with ConflictError if someone holds it already."""
 

@@ -28,9 +28,13 @@ class PathState(FeatureState):
     completed_workshops: list[str] = Field(default_factory=list)
     certificates: list[str] = Field(default_factory=list)
     task: str = ""  # the task reserved for them now
+    task_project: str = ""  # the project it was reserved in (a live task is not in content)
     tasks_done: int = 0
     finished_tasks: list[str] = Field(default_factory=list)
     expecting: str = ""  # the subject a nudge is due for, if no progress
     nudged: list[str] = Field(default_factory=list)  # subjects already asked about, once each
     left: bool = False  # !stop: off the path, no invites
+    stopped_at: str = ""  # !stop: "flow:step" that !start picks up again
+    gave_back: str = ""  # the task !stop released: offered again first, if still free
+    switch_to: str = ""  # a project chosen while holding another's task: keep it or switch?
     region_offered: bool = False
