@@ -10,9 +10,10 @@ is built once per content version (the first time someone needs it), not per mes
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 # Facets, strongest first: what a newcomer reads in "Why:".
 INTEREST, SKILL, LANGUAGE, SUMMARY = "interest", "skill", "language", "summary"
@@ -36,6 +37,7 @@ person people someone anything everything use used using make making do doing th
 please hi hello hey one two three bit already still since years year day days experience
 im ive id dont doesnt didnt cant isnt wont whats thats theres lets
 """.split())  # noqa: SIM905  (a word list reads better as words)
+MAX_WORDS = 40  # of one person's answers: a pasted essay costs no more than a paragraph
 _ROLE_SUFFIXES = ("er", "or", "ist", "ian", "ant")
 
 
@@ -46,13 +48,17 @@ def _stemmer() -> object:
     return snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=8192)  # snowballstemmer is pure Python: a word costs about 0.2 ms
 def stem(word: str) -> str:
     return str(_stemmer().stemWord(word))  # type: ignore[attr-defined]
 
 
 def words(text: str) -> list[str]:
-    """The lowercased words of `text`, keeping "c++", "c#" and "node.js" whole."""
-    return _WORD.findall(text.lower().replace("'", "").replace("\u2019", ""))
+    """The lowercased words of `text`, keeping "c++", "c#" and "node.js" whole; a hyphenated
+    word counts whole and as its parts ("community-made")."""
+    found = _WORD.findall(text.lower().replace("'", "").replace("\u2019", ""))
+    return [part for word in found
+            for part in ([word, *word.split("-")] if "-" in word else [word]) if part]
 
 
 def _fuzzy_distance(word: str) -> int:
@@ -127,7 +133,7 @@ class MatchIndex:
     def match(self, answers: Iterable[str]) -> list[Hit]:
         """What the answers name: each project's terms found, and summary words."""
         typed = [w for answer in answers for w in words(answer)]
-        seen = [w for w in typed if w not in STOPWORDS]
+        seen = [w for w in typed if w not in STOPWORDS][:MAX_WORDS]
         known = [self._known(w) for w in seen]
         stems = {s for options in known for s in options}
         hits: set[Hit] = set()
@@ -155,6 +161,12 @@ def build_index(projects: Mapping[str, tuple[Iterable[str], Iterable[str], Itera
                 for alias in lowered.get(label.lower(), ()):
                     index.add(pid, term, alias)
         index.add_summary(pid, summary)
+    # A word in most summaries (the community's name) tells one project from no other.
+    spread = Counter(s for found in index.summary.values() for s in found)
+    common = {s for s, count in spread.items() if count > 1 and count > len(index.summary) / 2}
+    for found in index.summary.values():
+        for word in common & found.keys():
+            del found[word]
     return index
 
 
