@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 MAX_HOPS = 8
 MAX_CONFLICT_RETRIES = 5
 STATE_CACHE_SIZE = 20_000
+IDENTITY_CACHE_SIZE = 100_000  # identity -> person entries kept (oldest dropped first)
 SCAN_NETWORK = Network("scan")  # inbox namespace of due work: a replayed scan is a no-op
 PRUNE_EVERY = timedelta(hours=1)  # how often old due work failures are forgotten
 
@@ -146,10 +147,12 @@ class Engine:
         flood = self._flood(inbound)
         if flood is Verdict.DROP:
             return Outcome.IGNORED  # counted by its gate; the others wait for nothing
-        person = await self._person(inbound.sender)
+        inbox = (inbound.network, inbound.event_id)
+        person = await self._person(inbound.sender, inbox)
+        if person is None:
+            return Outcome.DUPLICATE  # an erased person's replayed event: no one comes back
         if flood is Verdict.WARN:
             return await self._warn(person, inbound, parsed)
-        inbox = (inbound.network, inbound.event_id)
         async with self.locks.hold(person):
             for attempt in range(MAX_CONFLICT_RETRIES):
                 state = await self._state(person)
@@ -218,10 +221,15 @@ class Engine:
             if network not in known:
                 turn.data[PRIVATE_CHATS] = [*known, network]
 
-    async def _person(self, identity: Identity) -> PersonId:
+    async def _person(self, identity: Identity,
+                      event: tuple[Network, str] | None = None) -> PersonId | None:
         person = self._people.get(identity)
         if person is None:
-            person = await self.store.person_for(identity)
+            person = await self.store.person_for_event(identity, event)
+            if person is None:
+                return None
+            if len(self._people) >= IDENTITY_CACHE_SIZE:
+                self._people.pop(next(iter(self._people)))  # the oldest entry
             self._people[identity] = person
         return person
 

@@ -14,6 +14,7 @@ from bot.content import Content
 from bot.model import (
     Capabilities,
     Choice,
+    FileRef,
     Identity,
     Inbound,
     Outbound,
@@ -172,6 +173,11 @@ class Turn:
             return True
         return self.inbound.network in self.data.get(PRIVATE_CHATS, ())
 
+    def carries_files(self, network: str | None = None) -> bool:
+        """Whether the adapter of `network` (this turn's by default) can send a file."""
+        capabilities = self.reach(network or self.inbound.network) if self.reach else None
+        return capabilities is not None and capabilities.files
+
     @property
     def sender(self) -> Identity:
         return self.inbound.sender
@@ -180,10 +186,11 @@ class Turn:
     def room(self) -> RoomRef:
         return self.inbound.room
 
-    def say(self, text: str, choices: Sequence[Choice] = ()) -> None:
-        """Reply in this conversation; choices offered become the next turn's options."""
+    def say(self, text: str, choices: Sequence[Choice] = (), file: FileRef | None = None) -> None:
+        """Reply in this conversation; choices offered become the next turn's options; a
+        file goes only where the network carries files (`carries_files`)."""
         self.replies.append(Outbound(to=self.reply_to or self.room, text=text,
-                                     choices=tuple(choices)))
+                                     choices=tuple(choices), file=file))
         if choices:
             self.data["choices"] = [[c.key, c.label] for c in choices]
 

@@ -127,6 +127,7 @@ class Capabilities:
     # Whether [inbound]'s flood limits apply: not to a terminal, whose one person is the
     # operator (and may pipe a whole script in at once).
     limit_floods: bool = True
+    files: bool = False  # sends an Outbound's file as a file (a document, an upload)
 
 
 def room_to_json(room: RoomRef) -> list[Any]:

@@ -183,6 +183,11 @@ class Store(Reads, Protocol):
 
     async def person_for(self, identity: Identity) -> PersonId: ...
 
+    async def person_for_event(self, identity: Identity,
+                               event: tuple[Network, str] | None) -> PersonId | None:
+        """person_for, except that an unknown identity whose `event` the inbox holds already
+        (a replay, after the person was erased) is not created: None."""
+
     async def commit(self, unit: UnitOfWork) -> CommitResult: ...
 
     async def pending_outbox(self) -> list[OutboxRow]: ...

@@ -15,8 +15,10 @@ from bot.records import Record
 from flows.account.records import LinkCode, MergePersons, UseLinkCode
 from storage.queries import Queries
 from storage.records import (
+    Personal,
     RecordSql,
     bind,
+    by_person,
     event_t,
     expect_one,
     identity_t,
@@ -84,4 +86,5 @@ def _merge(conn: Connection, record: MergePersons, records: RecordSql) -> None:
     conn.execute(sa.delete(person_t).where(person_t.c.id == source))
 
 
-RECORDS = RecordSql(apply=dict.fromkeys((LinkCode, UseLinkCode, MergePersons), _apply))
+RECORDS = RecordSql(apply=dict.fromkeys((LinkCode, UseLinkCode, MergePersons), _apply),
+                    personal=(Personal(link_t, ("person_id",), by_person()),))

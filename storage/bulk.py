@@ -36,9 +36,10 @@ class BulkSql:
         return "?" if self.sqlite else f"${n}"
 
     def ensure_person(self, conn: Connection, network: str, external_id: str, verified: bool,
-                      at: Any) -> tuple[int, bool]:
+                      at: Any, event: tuple[str, str] | None = None) -> tuple[int, bool]:
         """The person behind an identity (and whether they are new); created on first
-        contact; verification only grows."""
+        contact; verification only grows. An unknown identity whose `event` is in the inbox
+        already is not created (0): a replayed event of someone erased since."""
         p = self._p
         where = f"network = {p(1)} AND external_id = {p(2)}"
         row = conn.exec_driver_sql(f"SELECT person_id, verified FROM identity WHERE {where}",
@@ -49,6 +50,10 @@ class BulkSql:
                                      f"{p(2)} AND external_id = {p(3)}",
                                      (True, network, external_id))
             return int(row[0]), False
+        if event is not None and conn.exec_driver_sql(
+                f"SELECT 1 FROM inbox WHERE network = {p(1)} AND event_id = {p(2)}",
+                event).first() is not None:
+            return 0, False
         person = int(conn.exec_driver_sql(
             f"INSERT INTO person (created_at) VALUES ({p(1)}) RETURNING id", (at,)).scalar_one())
         conn.exec_driver_sql(

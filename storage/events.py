@@ -29,7 +29,16 @@ from flows.events.records import (
 )
 from storage.bulk import BulkSql
 from storage.queries import Queries
-from storage.records import RecordSql, identity_t, outbox_t, upsert
+from storage.records import (
+    Personal,
+    RecordSql,
+    blank_identity,
+    by_identity,
+    by_person,
+    identity_t,
+    outbox_t,
+    upsert,
+)
 from storage.tables import _when
 
 
@@ -347,4 +356,13 @@ RECORDS = RecordSql(
     apply=dict.fromkeys((CreateEvent, ScheduleBroadcast, CancelBroadcast, SetRsvp), _apply),
     safe=frozenset({SetRsvp, ScheduleBroadcast, CancelBroadcast}),
     bulk={Standing: _standings},
-    moves=(_move_person,))
+    moves=(_move_person,),
+    personal=(
+        Personal(rsvp_t, ("person_id",), by_person()),
+        Personal(standing_t, ("person_id",), by_person()),
+        # Events and broadcasts an organizer created stay; who created them is cleared.
+        Personal(program_event_t, ("created_by",), by_identity("created_by"),
+                 erase=blank_identity("created_by")),
+        Personal(broadcast_t, ("created_by",), by_identity("created_by"),
+                 erase=blank_identity("created_by")),
+    ))

@@ -30,7 +30,15 @@ from flows.mentoring.records import (
 )
 from storage.bulk import BulkSql
 from storage.queries import Queries
-from storage.records import RecordSql, expect_one, upsert
+from storage.records import (
+    Personal,
+    PersonRef,
+    RecordSql,
+    by_identity,
+    by_person,
+    expect_one,
+    upsert,
+)
 from storage.tables import _when
 
 
@@ -234,9 +242,42 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
     conn.execute(sa.update(case_t).where(case_t.c.person_id == source).values(person_id=target))
 
 
+def _own_cases(table: sa.Table, ref: PersonRef) -> sa.ColumnElement[bool]:
+    """Their own requests for help (as the newcomer)."""
+    return sa.or_(table.c.person_id == ref.person_id, table.c.newcomer.in_(ref.keys))
+
+
+def _case_about(table: sa.Table, ref: PersonRef) -> sa.ColumnElement[bool]:
+    """Their requests, and the cases they were pinged for or held as a mentor."""
+    return sa.or_(_own_cases(table, ref), table.c.mentor_key.in_(ref.keys),
+                  table.c.claimed_by.in_(ref.keys))
+
+
+def _erase_cases(conn: Connection, table: sa.Table, ref: PersonRef) -> int:
+    """Their own cases go; in a newcomer's case they held as a mentor, only their name."""
+    gone = int(conn.execute(sa.delete(table).where(_own_cases(table, ref))).rowcount)
+    for column in ("mentor_key", "claimed_by"):
+        gone += int(conn.execute(sa.update(table).where(table.c[column].in_(ref.keys))
+                                 .values({column: ""})).rowcount)
+    tried = sa.cast(table.c.tried, sa.Text)
+    for row in conn.execute(sa.select(table.c.code, table.c.tried).where(
+            sa.or_(*(tried.contains(key, autoescape=True) for key in ref.keys)))).all():
+        conn.execute(sa.update(table).where(table.c.code == row.code).values(
+            tried=[k for k in row.tried if k not in ref.keys]))
+        gone += 1
+    return gone
+
+
 _CASES = (OpenCase, PingCase, ClaimCase, ReleaseCase, ResolveCase, MentorAway, AddMentor,
           RemoveMentor)
 RECORDS = RecordSql(apply=dict.fromkeys(_CASES, _apply),
                     safe=frozenset({MentorAway, AddMentor, RemoveMentor}),
                     bulk={SetNudge: _nudges, ClearNudge: _nudges},
-                    moves=(_move_person,))
+                    moves=(_move_person,),
+                    personal=(
+                        Personal(case_t, ("person_id", "newcomer", "mentor_key", "claimed_by"),
+                                 _case_about, erase=_erase_cases, shown=_own_cases),
+                        Personal(mentor_state_t, ("mentor_key",), by_identity("mentor_key")),
+                        Personal(assignment_t, ("identity_key",), by_identity("identity_key")),
+                        Personal(nudge_t, ("person_id",), by_person()),
+                    ))

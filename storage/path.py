@@ -22,7 +22,7 @@ from flows.path.records import (
     TouchClaim,
 )
 from storage.queries import Queries
-from storage.records import RecordSql, bind
+from storage.records import Personal, RecordSql, bind, by_person
 from storage.tables import _when
 
 
@@ -149,4 +149,8 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
 RECORDS = RecordSql(apply=dict.fromkeys((ClaimTask, EndClaim, TouchClaim, Certificate), _apply),
                     # Updates of a person's own claim cannot break a uniqueness rule.
                     safe=frozenset({EndClaim, TouchClaim}),
-                    moves=(_move_person,))
+                    moves=(_move_person,),
+                    # A certificate names its holder: forgetting them removes it (README,
+                    # "Privacy": an anonymous record could not show who earned it).
+                    personal=(Personal(claim_t, ("person_id",), by_person()),
+                              Personal(cert_t, ("person_id", "holder"), by_person())))

@@ -14,6 +14,7 @@ from bot.records import Audit, Record
 from storage.bulk import BulkSql
 from storage.tables import (
     AuditRow,
+    DueFailureRow,
     FlowState,
     IdentityRow,
     OutboxRowTable,
@@ -27,6 +28,7 @@ state_t = FlowState.__table__  # type: ignore[attr-defined]
 event_t = ProgressEvent.__table__  # type: ignore[attr-defined]
 outbox_t = OutboxRowTable.__table__  # type: ignore[attr-defined]
 audit_t = AuditRow.__table__  # type: ignore[attr-defined]
+due_failure_t = DueFailureRow.__table__  # type: ignore[attr-defined]
 
 # How one record type is written, inside the unit's transaction (uniqueness violations
 # propagate as IntegrityError); the combined registry is passed along for records that need
@@ -39,6 +41,66 @@ Move = Callable[[Connection, int, int], None]
 
 
 @dataclass(frozen=True)
+class PersonRef:
+    """Whom an export or an erasure is about: the person and every identity of theirs, as
+    "network:id" keys (how config, content, audit rows and cases name people)."""
+
+    person_id: int
+    keys: tuple[str, ...]
+    # The destinations of their identities as outbox bodies spell them (compact JSON).
+    addresses: tuple[str, ...] = ()
+
+
+# Which rows of a table are about a person; None: none can be (e.g. no identity keys).
+Where = Callable[[sa.Table, PersonRef], "sa.ColumnElement[bool] | None"]
+# What erasing does to those rows, when not deleting them: another person's row that merely
+# mentions them keeps its own data and loses the mention. Returns how many rows it changed.
+Erase = Callable[[Connection, sa.Table, PersonRef], int]
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Where one table keeps data about a person: the columns that refer to a person (a test
+    compares them with the migrated schema), which rows are theirs, whether `!mydata` exports
+    them, and how `!forget` erases them (default: the rows are deleted)."""
+
+    table: sa.Table
+    columns: tuple[str, ...]
+    where: Where
+    export: bool = True
+    erase: Erase | None = None
+    # The rows `!mydata` shows, when not all of `where` (a case a forgotten mentor held is
+    # the newcomer's data: erasing clears the mentor from it, the export leaves it out).
+    shown: Where | None = None
+
+
+def by_person(column: str = "person_id") -> Where:
+    """Rows whose `column` holds the person's id."""
+    return lambda table, ref: table.c[column] == ref.person_id
+
+
+def by_identity(*columns: str) -> Where:
+    """Rows where any of `columns` holds one of the person's identity keys."""
+    def where(table: sa.Table, ref: PersonRef) -> sa.ColumnElement[bool] | None:
+        if not ref.keys:
+            return None
+        return sa.or_(*(table.c[c].in_(ref.keys) for c in columns))
+    return where
+
+
+def blank_identity(*columns: str) -> Erase:
+    """Erase by clearing the columns that hold one of the person's keys (the row is someone
+    else's: a case the forgotten mentor held, an event they created)."""
+    def erase(conn: Connection, table: sa.Table, ref: PersonRef) -> int:
+        changed = 0
+        for column in columns:
+            changed += int(conn.execute(sa.update(table).where(
+                table.c[column].in_(ref.keys)).values({column: ""})).rowcount or 0)
+        return changed
+    return erase
+
+
+@dataclass(frozen=True)
 class RecordSql:
     """How records are written, by record type: what one storage module declares, and what
     the store combines from all of them (the writer names no feature)."""
@@ -47,6 +109,11 @@ class RecordSql:
     safe: frozenset[type[Record]] = frozenset()  # cannot break a uniqueness rule: no savepoint
     bulk: Mapping[type[Record], Bulk] = field(default_factory=dict)
     moves: tuple[Move, ...] = ()
+    # Where each table keeps data about a person (export and erasure: storage/privacy.py).
+    personal: tuple[Personal, ...] = ()
+    # Bulk records written after every other bulk statement of a batch (an erasure, after
+    # the state and the rows the same batch wrote for the person).
+    final: frozenset[type[Record]] = frozenset()
 
     def write(self, conn: Connection, record: Record) -> None:
         apply = self.apply.get(type(record))
@@ -69,8 +136,14 @@ def combine(*parts: RecordSql) -> RecordSql:
                 raise ValueError(f"{kind.__name__} records are written by two storage modules")
         apply.update(part.apply)
         bulk.update(part.bulk)
+    personal = tuple(t for p in parts for t in p.personal)
+    tables = [t.table.name for t in personal]
+    twice = sorted({name for name in tables if tables.count(name) > 1})
+    if twice:
+        raise ValueError(f"person data of {', '.join(twice)} is declared twice")
     return RecordSql(apply, frozenset().union(*(p.safe for p in parts)), bulk,
-                     tuple(m for p in parts for m in p.moves))
+                     tuple(m for p in parts for m in p.moves), personal,
+                     frozenset().union(*(p.final for p in parts)))
 
 
 def bind(name: str) -> sa.BindParameter[object]:
@@ -102,4 +175,46 @@ def _audit(conn: Connection, record: Audit, records: RecordSql) -> None:
         at=record.at))
 
 
-CORE = RecordSql(apply={Audit: _audit}, safe=frozenset({Audit}))
+def _like(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
+    return column.contains(text, autoescape=True)
+
+
+def _audit_about(table: sa.Table, ref: PersonRef) -> sa.ColumnElement[bool] | None:
+    """What they did, and what others did naming them (`!mentor add irc:ana`)."""
+    if not ref.keys:
+        return None
+    return sa.or_(table.c.identity.in_(ref.keys),
+                  *(_like(table.c.detail, key) for key in ref.keys))
+
+
+def _erase_audit(conn: Connection, table: sa.Table, ref: PersonRef) -> int:
+    gone = int(conn.execute(sa.delete(table).where(table.c.identity.in_(ref.keys))).rowcount)
+    for key in ref.keys:
+        gone += int(conn.execute(sa.update(table).where(_like(table.c.detail, key)).values(
+            detail=sa.func.replace(table.c.detail, key, "(forgotten)"))).rowcount)
+    return gone
+
+
+def _outbox_to(table: sa.Table, ref: PersonRef) -> sa.ColumnElement[bool]:
+    """Messages their turns queued, and messages to one of their identities (a mentor's
+    answer, an invite)."""
+    body = sa.cast(table.c.body, sa.Text)
+    return sa.or_(table.c.person_id == ref.person_id,
+                  *(_like(body, address) for address in ref.addresses))
+
+
+def _due_of(table: sa.Table, ref: PersonRef) -> sa.ColumnElement[bool]:
+    """Failed due work keyed by their id ("nudge:<id>:...", "idle:<id>:...")."""
+    return _like(table.c.key, f":{ref.person_id}:")
+
+
+CORE = RecordSql(apply={Audit: _audit}, safe=frozenset({Audit}), personal=(
+    Personal(state_t, ("person_id",), by_person()),
+    Personal(event_t, ("person_id",), by_person()),
+    Personal(outbox_t, ("person_id",), _outbox_to),
+    Personal(audit_t, ("identity",), _audit_about, erase=_erase_audit),
+    Personal(due_failure_t, ("key",), _due_of),
+    # Last: the rows above may refer to these.
+    Personal(identity_t, ("person_id", "network", "external_id"), by_person()),
+    Personal(person_t, ("id",), lambda table, ref: table.c.id == ref.person_id),
+))

@@ -31,6 +31,7 @@ from storage.mentoring import MentoringQueries
 from storage.migrate import upgrade
 from storage.path import RECORDS as PATH
 from storage.path import PathQueries
+from storage.privacy import PrivacyQueries, erasure
 from storage.queries import Queries
 from storage.records import (
     CORE,
@@ -45,8 +46,13 @@ from storage.tracker import RECORDS as TRACKER
 from storage.tracker import TrackerQueries
 from storage.writer import GroupWriter
 
-# Every storage module: its queries are the store's bases, its records' writers combined.
-RECORDS = combine_records(CORE, ACCOUNT, EVENTS, MENTORING, PATH, TRACKER)
+# Every storage module: its queries are the store's bases, its records' writers combined;
+# erasing a person goes over every module's person data.
+MODULES = (CORE, ACCOUNT, EVENTS, MENTORING, PATH, TRACKER)
+RECORDS = combine_records(*MODULES, erasure(combine_records(*MODULES)))
+
+FRESH_LIMIT = 10_000  # people just created, whose state need not be read (a bound)
+
 
 def _outbox(row: Any) -> OutboxRow:
     return OutboxRow(row.id, row.idempotency_key, Network(row.network), row.body, row.attempts,
@@ -54,6 +60,7 @@ def _outbox(row: Any) -> OutboxRow:
 
 
 class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, TrackerQueries,
+               PrivacyQueries,
                Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
@@ -108,19 +115,27 @@ class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, Tra
         return await self.writer.commit(unit)
 
     async def person_for(self, identity: Identity) -> PersonId:
+        person = await self.person_for_event(identity, None)
+        assert person is not None
+        return person
+
+    async def person_for_event(self, identity: Identity,
+                               event: tuple[Network, str] | None) -> PersonId | None:
         # The engine caches the answer, so this runs once per identity and process: straight
         # to the writer, which looks up and creates in one step.
         sql = self.writer.sql
         at = sql.when(datetime.now(UTC))
 
-        def create(conn: Connection) -> PersonId:
+        def create(conn: Connection) -> PersonId | None:
             person, created = sql.ensure_person(conn, identity.network, identity.external_id,
-                                                identity.verified, at)
+                                                identity.verified, at, event)
             if created:
+                if len(self._fresh) >= FRESH_LIMIT:  # people created but never seen again
+                    self._fresh.clear()
                 self._fresh.add(PersonId(person))
-            return PersonId(person)
+            return PersonId(person) if person else None
 
-        person: PersonId = await self.writer.run(create)
+        person: PersonId | None = await self.writer.run(create)
         return person
 
     async def _update_outbox(self, outbox_ids: list[int], **values: Any) -> None:

@@ -227,11 +227,13 @@ class GroupWriter:
         if events:
             self.sql.insert_events(conn, events)
         bulk: dict[Bulk, list[Any]] = {}  # in the batch's order, per statement
+        final: dict[Bulk, list[Any]] = {}  # after all the others (an erasure)
         for unit in units:
             for record in unit.records:
                 if (write := self.records.bulk.get(type(record))) is not None:
-                    bulk.setdefault(write, []).append(record)
-        for write, records in bulk.items():
+                    into = final if type(record) in self.records.final else bulk
+                    into.setdefault(write, []).append(record)
+        for write, records in (*bulk.items(), *final.items()):
             write(conn, self.sql, records)
         owners: dict[str, tuple[_Pending, OutboxItem]] = {}
         rows: list[tuple[Any, ...]] = []

@@ -1,0 +1,133 @@
+"""!mydata and !forget, in conversation: the export as a file where the network carries files
+(and how to get it where it can't), erasure of every linked account after a confirmation code,
+and a person who stays erased across a restart and a replayed event."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from adapters.memory import MemoryAdapter
+from bot.model import Capabilities, Network
+from bot.ports import Outcome
+from storage.records import identity_t, outbox_t, person_t, state_t
+from tests.harness import FakeClock, Harness, make_config
+
+
+def _code(reply: str, word: str) -> str:
+    found = re.search(rf"!{word} ([A-Z0-9]{{4}}-[A-Z0-9]{{4}})", reply)
+    assert found is not None, reply
+    return found.group(1)
+
+
+def _bot(db_url: str, clock: FakeClock | None = None) -> Harness:
+    # IRC carries no files; the "matrix" stand-in does, like the real adapter.
+    return Harness(make_config(db_url), clock=clock, adapters=[
+        MemoryAdapter(Network("irc")),
+        MemoryAdapter(Network("matrix"), Capabilities(files=True))])
+
+
+async def _count(bot: Harness, table: sa.Table) -> int:
+    rows = await bot.running.store._all(sa.select(sa.func.count()).select_from(table))
+    return int(rows[0][0])
+
+
+async def test_mydata_sends_a_file_or_says_how_to_get_one(db_url: str) -> None:
+    async with _bot(db_url) as bot:
+        await bot.script("ana", ["!start", "!skip"], network="irc")
+        reply = await bot.say("ana", "!mydata", network="irc")
+        assert "This network can't carry files" in reply
+        assert "link an account on a network that carries files with !link" in reply
+        assert "wayfinder person export irc:ana" in reply
+        code = _code(await bot.say("ana", "!link", network="irc"), "link")
+        await bot.say("@ana:x", f"!link {code}", network="matrix")
+        reply = await bot.say("ana", "!mydata", network="irc")
+        assert "send !mydata to me privately on matrix" in reply
+
+        sent = await bot.send(bot.inbound("@ana:x", "!mydata", "matrix"))
+        assert len(sent) == 1, sent
+        assert sent[0].msg.file is not None
+        assert "Here is everything I hold about you (2 linked accounts" in sent[0].text
+        assert sent[0].msg.file.name.endswith(".json")
+        data = json.loads(sent[0].msg.file.data)
+        assert sorted(data["identities"]) == ["irc:ana", "matrix:@ana:x"]
+        tables = data["tables"]
+        assert {r["external_id"] for r in tables["identity"]} == {"ana", "@ana:x"}
+        assert tables["flow_state"]
+        assert tables["progress_event"]
+        assert any("can't carry files" in r["body"]["text"] for r in tables["outbox"])
+        # Asked in a shared room, it is not answered there.
+        reply = await bot.say("@ana:x", "!mydata", network="matrix", room="!lobby",
+                              direct=False)
+        assert "only in a private conversation" in reply
+        assert "Here is" not in reply
+
+
+async def test_forget_erases_every_linked_account_after_a_confirmation(db_url: str) -> None:
+    clock = FakeClock()
+    async with _bot(db_url, clock) as bot:
+        started = bot.inbound("ana", "!start", "irc")
+        await bot.send(started)
+        code = _code(await bot.say("ana", "!link", network="irc"), "link")
+        await bot.say("@ana:x", f"!link {code}", network="matrix")
+        await bot.say("bob", "!start", network="irc")
+        # A message to ana queued by someone else's turn, for later.
+        bob = await bot.running.store.person_for(bot.adapters["irc"].identity("bob"))
+        later = clock() + timedelta(hours=1)
+        await bot.running.store.writer.run(lambda conn: conn.execute(sa.insert(outbox_t).values(
+            idempotency_key="later:ana", network="irc", person_id=bob, status="deferred",
+            body={"to": {"kind": "person", "network": "irc", "id": "ana", "verified": True},
+                  "text": "psst", "choices": []},
+            created_at=clock(), updated_at=clock(), not_before=later)))
+
+        reply = await bot.say("ana", "!forget", network="irc")
+        assert "erases everything I hold about you" in reply
+        assert "irc:ana" in reply
+        assert "matrix:@ana:x" in reply
+        code = _code(reply, "forget confirm")
+        reply = await bot.say("ana", "!forget confirm ABCD-EFGH", network="irc")
+        assert "doesn't match" in reply
+        assert "Nothing was erased" in reply
+        reply = await bot.say("ana", "!forget bogus", network="irc")
+        assert "has no sub-command 'bogus'" in reply
+        assert await _count(bot, identity_t) == 3
+
+        reply = await bot.say("ana", f"!forget confirm {code.lower()}", network="irc")
+        assert "I've erased everything I held about you, on every linked account" in reply
+        assert await _count(bot, identity_t) == 1  # bob's
+        assert await _count(bot, person_t) == 1
+        assert await _count(bot, state_t) == 1
+        left = await bot.running.store._all(sa.select(outbox_t.c.body))
+        assert not [b for b in left if '"ana"' in json.dumps(b.body) and
+                    "erased everything" not in json.dumps(b.body)]
+
+        # The replayed first event is a duplicate: it brings no one back.
+        assert await bot.adapters["irc"].deliver(started) is Outcome.DUPLICATE
+        assert await _count(bot, identity_t) == 1
+        await bot.restart()
+        assert await bot.adapters["irc"].deliver(started) is Outcome.DUPLICATE
+        assert await _count(bot, person_t) == 1
+        clock.advance(hours=2)
+        before = len(bot.adapters["irc"].sent)
+        await bot.tick()
+        assert [s.text for s in bot.adapters["irc"].sent[before:]] == []
+        # Writing again starts afresh, as someone new.
+        reply = await bot.say("@ana:x", "!status", network="matrix")
+        assert "linked" not in reply.lower()
+        assert await _count(bot, identity_t) == 2
+
+
+async def test_forget_codes_expire_and_can_be_cancelled(bot: Harness, clock: FakeClock) -> None:
+    reply = await bot.say("ana", "!forget confirm ABCD-EFGH")
+    assert "no erasure waiting for confirmation" in reply
+    code = _code(await bot.say("ana", "!forget"), "forget confirm")
+    assert "Cancelled: nothing was erased" in await bot.say("ana", "!forget cancel")
+    assert "no erasure waiting" in await bot.say("ana", f"!forget confirm {code}")
+    code = _code(await bot.say("ana", "!forget"), "forget confirm")
+    clock.advance(minutes=11)
+    assert "no erasure waiting" in await bot.say("ana", f"!forget confirm {code}")
+    person = await bot.running.store.person_for(bot.adapters["memory"].identity("ana"))
+    assert await bot.running.store.identities(person)
