@@ -59,11 +59,13 @@ async def test_mydata_sends_a_file_or_says_how_to_get_one(db_url: str) -> None:
         assert tables["flow_state"]
         assert tables["progress_event"]
         assert any("can't carry files" in r["body"]["text"] for r in tables["outbox"])
-        # Asked in a shared room, it is not answered there.
+        # Asked in a shared room, the file goes to the private chat, never to the room.
+        before = len(bot.adapters["matrix"].sent)
         reply = await bot.say("@ana:x", "!mydata", network="matrix", room="!lobby",
                               direct=False)
-        assert "only in a private conversation" in reply
         assert "Here is" not in reply
+        files = [s for s in bot.adapters["matrix"].sent[before:] if s.msg.file is not None]
+        assert [s.msg.to for s in files] == [bot.adapters["matrix"].identity("@ana:x")]
 
 
 async def test_forget_erases_every_linked_account_after_a_confirmation(db_url: str) -> None:
