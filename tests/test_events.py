@@ -108,13 +108,17 @@ async def test_an_organizer_previews_confirms_and_follows_a_broadcast(db_url: st
         assert "you had said yes" in await h.say("de1", "!rsvp meetup no")
         assert "Which event?" in await h.say("pl1", "!rsvp yes")  # two are upcoming for them
         await h.say("pl1", "!rsvp meetup yes")
-        await h.say("ng1", "!rsvp meetup yes")
-        full = await h.say("de1", "!rsvp meetup yes")  # capacity 2: pl1 and ng1 said yes
+        # Regression: anyone could answer any event; its regions hold for answers too.
+        assert await h.say("ng1", "!rsvp meetup yes") == (
+            "\"Lumen meetup\" is for people in Europe, and your region is Nigeria. !events "
+            "lists the events near you.")
+        await h.say("shy", "!rsvp meetup yes")  # in Germany, not invited, but it's for everyone
+        full = await h.say("de1", "!rsvp meetup yes")  # capacity 2: pl1 and shy said yes
         assert "is full" in full
         status = await h.say(ORGANIZER, "!event status meetup")
         assert "Answers: yes 2 of 2 places, maybe 1, no 0" in status
         assert "Poland: yes 1" in status
-        assert "Germany: yes 0, maybe 1" in status
+        assert "Germany: yes 1, maybe 1" in status
         assert "delivered 2, waiting 0, deferred (quiet hours) 0, failed 0, unknown 0" in status
 
         sent = await h.send(h.inbound(ORGANIZER, "!event export meetup"))
@@ -122,8 +126,26 @@ async def test_an_organizer_previews_confirms_and_follows_a_broadcast(db_url: st
         assert export.file is not None
         assert export.file.name == "meetup-rsvps.csv"
         rows = list(csv.DictReader(io.StringIO(export.file.data.decode())))
-        assert {r["identities"] for r in rows} == {"memory:de1", "memory:pl1", "memory:ng1"}
+        assert {r["identities"] for r in rows} == {"memory:de1", "memory:pl1", "memory:shy"}
         assert all(r["travel_grant_eligible"] == "no" for r in rows)  # nobody is that far yet
+
+
+async def test_an_answer_respects_the_events_audience(sqlite_url: str) -> None:
+    """Regression: a newcomer who had not started could answer yes to an event for those who
+    finished a workshop (and so count toward its places and travel support)."""
+    clock = FakeClock(datetime(2027, 1, 10, 9, 0, tzinfo=UTC))
+    async with Harness(events_config(sqlite_url), clock=clock) as h:
+        await h.say("eva", "!region de")
+        assert "berlin-hack-evening" not in await h.say("eva", "!events")
+        assert await h.say("eva", "!rsvp berlin-hack-evening yes") == (
+            "\"Lumen hack evening in Berlin\" is for people who have finished a workshop. Keep "
+            "going on your path (!status shows where you are) and you'll be invited to the "
+            "next one.")
+        await h.script("eva", ["!start", "!skip", "!skip", "!skip", "Handbook", "done",
+                               "[Lumen](https://lumen.test)", "done",
+                               "https://code.lumen.test/handbook/handbook/-/merge_requests/9"])
+        assert "berlin-hack-evening" in await h.say("eva", "!events")
+        assert "See you there" in await h.say("eva", "!rsvp berlin-hack-evening yes")
 
 
 async def test_event_new_names_the_problem(sqlite_url: str) -> None:

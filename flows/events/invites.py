@@ -209,10 +209,40 @@ def _event_for_me(event: Event, content: Content, region_code: str) -> bool:
     return region_code in content.of(EventsContent).region_and_children(event.regions)
 
 
+def _not_for_me(turn: Turn, event: Event) -> str:
+    """Why someone who was not invited may not answer EVENT ("" if they may): its regions and
+    its audience hold for answers as for invites (travel support follows the answers)."""
+    content = turn.content.of(EventsContent)
+    mine = events_of(turn).region
+    if not _event_for_me(event, turn.content, mine):
+        where = ", ".join(content.regions[r].name if r in content.regions else r
+                          for r in event.regions)
+        yours = (f"your region is {content.regions[mine].name}" if mine in content.regions
+                 else "you haven't chosen a region (!region)")
+        return (f"\"{event.title}\" is for people in {where}, and {yours}. !events lists the "
+                "events near you.")
+    if milestone(turn.state(PathState), turn.content) < AUDIENCES[event.audience]:
+        return (f"\"{event.title}\" is for people who {AUDIENCE_WORDS[event.audience]}. Keep "
+                "going on your path (!status shows where you are) and you'll be invited to "
+                "the next one.")
+    return ""
+
+
+AUDIENCE_WORDS = {
+    "everyone": "want to come",
+    "project": "have chosen a project",
+    "workshop": "have finished a workshop",
+    "first-task": "have taken a first task",
+    "involved": "are past their first tasks (stage 4 of the path)",
+}
+
+
 async def events_command(turn: Turn) -> Transition:
     mine = events_of(turn).region
+    reached = milestone(turn.state(PathState), turn.content)
     upcoming = [e for e in await all_events(turn.content, reads_of(turn.reads))
-                if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)]
+                if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)
+                and reached >= AUDIENCES[e.audience]]
     if not mine:
         turn.say("Choose your region with !region first; then I can show events near you.")
         return None
@@ -269,6 +299,11 @@ async def rsvp(turn: Turn) -> Transition:
         turn.say(f"\"{event.title}\" has already started, so answers are closed.")
         return None
     before = await reads_of(turn.reads).rsvp_of(event.id, turn.person_id)
+    if before is None and not await reads_of(turn.reads).invited_to(event.id, turn.person_id):
+        refusal = _not_for_me(turn, event)
+        if refusal:
+            turn.say(refusal)
+            return None
     if answer == "yes" and before != "yes" and event.capacity is not None:
         yes = sum(n for _r, a, n in await reads_of(turn.reads).rsvp_counts(event.id) if a == "yes")
         if yes >= event.capacity:
