@@ -235,3 +235,13 @@ def test_aliases_are_checked_with_file_and_key(tmp_path: Path) -> None:
                             "or language") for p in problems), problems
     assert any(p.startswith("content/aliases.toml: maps: not a list of words (e.g. translation"
                             " = [") for p in problems), problems
+
+
+async def test_a_project_named_in_a_sentence_or_with_a_typo_is_picked(bot: Harness) -> None:
+    await bot.script("kit", ["!start", "!skip", "!skip", "!skip"])
+    reply = await bot.say("kit", "something else")
+    assert reply == ("I didn't find that project. Pick a number from 1 to 4 (1 Handbook, "
+                     "2 Lingo, 3 Mapview, 4 Pagebot) or type its name.")
+    assert "Great choice: Pagebot." in await bot.say("kit", "pagebto")
+    await bot.script("lou", ["!start", "!skip", "!skip", "!skip"])
+    assert "Great choice: Lingo." in await bot.say("lou", "I'll take lingo please")

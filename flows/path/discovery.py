@@ -10,7 +10,16 @@ from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.text import one_line
 from flows.path.content import PathContent, Project
-from flows.path.matching import INTEREST, LANGUAGE, SKILL, SUMMARY, WEIGHTS, Hit
+from flows.path.matching import (
+    INTEREST,
+    LANGUAGE,
+    SKILL,
+    SUMMARY,
+    WEIGHTS,
+    Hit,
+    close_to,
+    words,
+)
 from flows.path.matching import score as match_score
 from flows.path.progress import channel_list, contact_lines, path_of, profile, task_elsewhere
 from flows.path.settings import PathConfig
@@ -271,9 +280,26 @@ def _pick_or_hint(turn: Turn) -> Transition:
     for pid, project in projects.items():  # any project by name, shown or not
         if typed in (pid, project.name.lower()):
             return pick_project(turn, pid)
-    offered = len(turn.data.get("choices", []))
-    turn.say(f"I didn't find that project. Pick a number from 1 to {offered} or type its name.")
+    named = named_project(projects, typed)  # "lingo please", "pagebto"
+    if named is not None:
+        return pick_project(turn, named)
+    offered = turn.data.get("choices", [])
+    shown = ", ".join(f"{n} {label}" for n, (_key, label) in enumerate(offered, 1))
+    turn.say(f"I didn't find that project. Pick a number from 1 to {len(offered)} ({shown}) "
+             "or type its name." if offered else
+             "I didn't find that project. Type its name, or !back to go back.")
     return None
+
+
+def named_project(projects: dict[str, Project], typed: str) -> str | None:
+    """The one project a sentence names ("I'll take lingo"), or names with a typo or two
+    ("pagebto"); None when it names none, or more than one."""
+    said = set(words(typed))
+    found = {pid for pid, p in projects.items() if {pid, p.name.lower()} & said}
+    if not found:
+        names = {pid: p.name.lower() for pid, p in projects.items()}
+        found = {pid for word in said if len(word) >= 4 for pid in close_to(word, names)}
+    return found.pop() if len(found) == 1 else None
 
 
 def pick_project(turn: Turn, project_id: str) -> Transition:

@@ -66,6 +66,18 @@ def _fuzzy_distance(word: str) -> int:
     return 0 if len(word) < 5 else 1 if len(word) < 9 else 2
 
 
+def close_to(word: str, candidates: Mapping[str, str]) -> list[str]:
+    """The keys of the candidates a typo or two away from `word` (none for short words)."""
+    limit = _fuzzy_distance(word)
+    if limit == 0:
+        return []
+    from rapidfuzz.distance import OSA
+    from rapidfuzz.process import extract
+
+    return [key for _, _, key in extract(word, candidates, scorer=OSA.distance,
+                                         score_cutoff=limit, limit=None)]
+
+
 @dataclass(frozen=True)
 class Term:
     """A tag, skill or language of some project, as a newcomer reads it."""
@@ -120,13 +132,13 @@ class MatchIndex:
         limit = _fuzzy_distance(word)
         if limit == 0:
             return []
-        from rapidfuzz.distance import Levenshtein
+        from rapidfuzz.distance import OSA
         from rapidfuzz.process import extractOne
 
-        best = extractOne(own, self.vocabulary, scorer=Levenshtein.distance,
+        best = extractOne(own, self.vocabulary, scorer=OSA.distance,
                           score_cutoff=limit)
         if best is None:
-            best = extractOne(word, self.vocabulary, scorer=Levenshtein.distance,
+            best = extractOne(word, self.vocabulary, scorer=OSA.distance,
                               score_cutoff=limit)
         return [best[0]] if best is not None and len(best[0]) >= 4 else []
 
