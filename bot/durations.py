@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 _PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -12,6 +13,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 LONGEST = timedelta(days=366)  # nothing the bot waits for is further off than a year
 
 
+@lru_cache(maxsize=1024)  # config values are read on every turn that needs them
 def parse_duration(text: str, longest: timedelta = LONGEST) -> timedelta:
     """Parse "48h" style durations; raise ValueError with a readable reason, also for one
     longer than `longest` (a date that far off would not fit the calendar: "3000000d")."""

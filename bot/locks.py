@@ -1,31 +1,68 @@
-"""Per-key asyncio locks that disappear when nobody holds or waits for them."""
+"""Per-key asyncio locks that disappear when nobody holds or waits for them.
+
+A key nobody holds is taken at once, without a lock object or a suspension (the common case:
+one message per person at a time); later holders wait in line, first come first served, and
+the key is handed over to the next in line when released.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from collections import deque
+from collections.abc import Hashable
+from types import TracebackType
 
 
 class KeyedLocks:
     def __init__(self) -> None:
-        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+        # A held key -> the holders waiting for it, in turn (empty: held, nobody waits).
+        self._held: dict[Hashable, deque[asyncio.Future[None]]] = {}
 
     def __len__(self) -> int:
-        return len(self._locks)
+        return len(self._held)
 
-    @asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
+    def hold(self, key: Hashable) -> Hold:
+        """`async with locks.hold(key):` runs alone among the holders of `key`."""
+        return Hold(self, key)
+
+    async def _acquire(self, key: Hashable) -> None:
+        line = self._held.get(key)
+        if line is None:
+            self._held[key] = deque()
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        line.append(waiter)
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._release(key)  # handed over, then cancelled: pass it on
+            elif waiter in line:  # a release may have passed over it already
+                line.remove(waiter)
+            raise
+
+    def _release(self, key: Hashable) -> None:
+        line = self._held[key]
+        while line:
+            waiter = line.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the key is the waiter's now
+                return
+        del self._held[key]
+
+
+class Hold:
+    """Holding one key of a KeyedLocks for the duration of an `async with`."""
+
+    __slots__ = ("_key", "_locks")
+
+    def __init__(self, locks: KeyedLocks, key: Hashable) -> None:
+        self._locks = locks
+        self._key = key
+
+    async def __aenter__(self) -> None:
+        await self._locks._acquire(self._key)
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self._locks._release(self._key)

@@ -193,3 +193,65 @@ def test_a_turn_asks_for_the_private_route_only_when_read() -> None:
     assert Turn(person_id=PersonId(1), inbound=inbound, input=turn.input, data={},
                 content=unused, reads=unused, config=unused, directory=unused,
                 now=inbound.at).reach_privately == ""
+
+
+async def test_keyed_locks_hand_over_in_turn_and_survive_a_cancelled_waiter() -> None:
+    locks = KeyedLocks()
+    order: list[str] = []
+    first_in = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def first() -> None:
+        async with locks.hold("a"):
+            order.append("1")
+            first_in.set()
+            await release_first.wait()
+
+    async def later(tag: str) -> None:
+        async with locks.hold("a"):
+            order.append(tag)
+
+    holder = asyncio.create_task(first())
+    await first_in.wait()
+    waiters = {tag: asyncio.create_task(later(tag)) for tag in ("2", "3", "4")}
+    await asyncio.sleep(0)
+    waiters["3"].cancel()  # cancelled while waiting in line: the others keep their turn
+    release_first.set()
+    await asyncio.gather(holder, waiters["2"], waiters["4"])
+    assert waiters["3"].cancelled()
+    assert order == ["1", "2", "4"]
+    assert len(locks) == 0
+
+    async def fails() -> None:
+        async with locks.hold("b"):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await fails()
+    assert len(locks) == 0  # released on an exception too
+
+
+async def test_keyed_locks_pass_on_a_key_handed_to_a_waiter_cancelled_meanwhile() -> None:
+    locks = KeyedLocks()
+    order: list[str] = []
+    tasks: dict[str, asyncio.Task[None]] = {}
+    go = asyncio.Event()
+
+    async def first() -> None:
+        async with locks.hold("c"):
+            await go.wait()
+        tasks["2"].cancel()  # handed the key a moment ago, cancelled before it ran
+
+    async def later(tag: str) -> None:
+        async with locks.hold("c"):
+            order.append(tag)
+
+    holder = asyncio.create_task(first())
+    await asyncio.sleep(0)
+    tasks.update({tag: asyncio.create_task(later(tag)) for tag in ("2", "3")})
+    await asyncio.sleep(0)
+    go.set()
+    await asyncio.gather(holder, tasks["3"])
+    assert tasks["2"].cancelled()
+    assert order == ["3"]
+    assert len(locks) == 0

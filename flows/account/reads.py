@@ -5,10 +5,10 @@ checks statically that its store has these (bot/app.py)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from bot.model import PersonId
-from bot.ports import Reads
+from bot.ports import Reads, conforms
 from flows.account.records import LinkCode
 from flows.path.api import TaskClaim
 
@@ -26,6 +26,6 @@ class AccountReads(Reads, Protocol):
 
 def reads_of(reads: Reads) -> AccountReads:
     """The store behind a turn, as the account feature reads it."""
-    if not isinstance(reads, AccountReads):
+    if not conforms(reads, AccountReads):
         raise TypeError(f"{type(reads).__name__} lacks the account feature's reads")
-    return reads
+    return cast(AccountReads, reads)

@@ -7,10 +7,10 @@ its store has them (bot/app.py), and this checks the store at hand when asked.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from bot.model import PersonId
-from bot.ports import Reads, Store
+from bot.ports import Reads, Store, conforms
 from flows.events.records import Audience, Broadcast, Compose, DeliveryCounts, Event
 
 
@@ -57,6 +57,6 @@ class BroadcastStore(Store, Protocol):
 
 def reads_of(reads: Reads) -> EventsReads:
     """The store behind a turn (or a due scan), as the events feature reads it."""
-    if not isinstance(reads, EventsReads):
+    if not conforms(reads, EventsReads):
         raise TypeError(f"{type(reads).__name__} lacks the events feature's reads")
-    return reads
+    return cast(EventsReads, reads)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-
-from bot.codes import ALPHABET
+from bot.codes import ALPHABET, random_code
 
 
 def case_code() -> str:
     """Five characters with at least one digit, so a code never reads as a word ("!resolve
     great job"): short enough to type after !claim, about 19 million possibilities."""
     while True:
-        code = "".join(secrets.choice(ALPHABET) for _ in range(5))
+        code = random_code(5)
         if any(ch.isdigit() for ch in code):
             return code
 

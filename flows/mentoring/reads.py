@@ -5,10 +5,10 @@ composition root checks statically that its store has these (bot/app.py)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from bot.model import PersonId
-from bot.ports import Reads
+from bot.ports import Reads, conforms
 from flows.mentoring.records import Case, MentorState, Nudge
 
 
@@ -46,6 +46,6 @@ def assignments_of(reads: object) -> MentorAssignments:
 
 def reads_of(reads: Reads) -> MentoringReads:
     """The store behind a turn (or a due scan), as the mentoring feature reads it."""
-    if not isinstance(reads, MentoringReads):
+    if not conforms(reads, MentoringReads):
         raise TypeError(f"{type(reads).__name__} lacks the mentoring feature's reads")
-    return reads
+    return cast(MentoringReads, reads)

@@ -5,10 +5,10 @@ these (bot/app.py)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from bot.model import PersonId
-from bot.ports import Reads
+from bot.ports import Reads, conforms
 from flows.path.records import TaskClaim, TaskHandOuts
 
 
@@ -25,6 +25,6 @@ class PathReads(Reads, Protocol):
 
 def reads_of(reads: Reads) -> PathReads:
     """The store behind a turn (or a due scan), as the path feature reads it."""
-    if not isinstance(reads, PathReads):
+    if not conforms(reads, PathReads):
         raise TypeError(f"{type(reads).__name__} lacks the path feature's reads")
-    return reads
+    return cast(PathReads, reads)

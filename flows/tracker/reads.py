@@ -4,9 +4,9 @@ writes: handlers get the reads through `reads_of(turn.reads)`."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
-from bot.ports import Reads
+from bot.ports import Reads, conforms
 from flows.tracker.records import LiveTask, SourceStanding
 
 
@@ -39,6 +39,6 @@ class TrackerStore(TrackerReads, Protocol):
 
 
 def reads_of(reads: Reads) -> TrackerReads:
-    if not isinstance(reads, TrackerReads):
+    if not conforms(reads, TrackerReads):
         raise TypeError(f"{type(reads).__name__} lacks the tracker feature's reads")
-    return reads
+    return cast(TrackerReads, reads)
