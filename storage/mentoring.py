@@ -31,6 +31,7 @@ from flows.mentoring.records import (
 from storage.bulk import BulkSql
 from storage.queries import Queries
 from storage.records import (
+    Expiring,
     Personal,
     PersonRef,
     RecordSql,
@@ -274,6 +275,13 @@ RECORDS = RecordSql(apply=dict.fromkeys(_CASES, _apply),
                     safe=frozenset({MentorAway, AddMentor, RemoveMentor}),
                     bulk={SetNudge: _nudges, ClearNudge: _nudges},
                     moves=(_move_person,),
+                    # A resolved request's words (and the mentor's note) are kept a while.
+                    expiring=(Expiring(
+                        "resolved_free_text", case_t, "resolved_at",
+                        "words of resolved help requests",
+                        clear={"subject": "", "reason": "", "note": ""},
+                        where=lambda t: sa.and_(t.c.status == "resolved", sa.or_(
+                            t.c.subject != "", t.c.reason != "", t.c.note != ""))),),
                     personal=(
                         Personal(case_t, ("person_id", "newcomer", "mentor_key", "claimed_by"),
                                  _case_about, erase=_erase_cases, shown=_own_cases),

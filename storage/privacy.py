@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -19,7 +19,7 @@ from bot.model import PersonId
 from flows.privacy.records import ErasePerson
 from storage.bulk import BulkSql
 from storage.queries import Queries
-from storage.records import Personal, PersonRef, RecordSql, identity_t
+from storage.records import Expiring, Personal, PersonRef, RecordSql, identity_t
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,35 @@ def erasure(registry: RecordSql) -> RecordSql:
                      final=frozenset({ErasePerson}))
 
 
+def expire(conn: Connection, expiring: Sequence[Expiring],
+           before: Mapping[str, datetime]) -> dict[str, int]:
+    """Delete or clear what is older than its limit; how many rows, by what they are."""
+    done: dict[str, int] = {}
+    for entry in expiring:
+        cutoff = before.get(entry.limit)
+        if cutoff is None:
+            continue
+        table = entry.table
+        where = [table.c[entry.since] < cutoff]
+        if entry.where is not None:
+            where.append(entry.where(table))
+        if entry.clear is None:
+            count = conn.execute(sa.delete(table).where(*where)).rowcount
+        else:
+            count = conn.execute(sa.update(table).where(*where).values(dict(entry.clear))
+                                 ).rowcount
+        if count:
+            done[entry.what] = done.get(entry.what, 0) + int(count)
+    return done
+
+
 class PrivacyQueries(Queries):
+    async def expire(self, before: Mapping[str, datetime]) -> dict[str, int]:
+        """[retention]: what is past its limit goes (storage modules' `expiring`)."""
+        expiring = self.writer.records.expiring
+        done: dict[str, int] = await self.writer.run(lambda conn: expire(conn, expiring, before))
+        return done
+
     async def person_data(self, person_id: PersonId) -> dict[str, Any]:
         personal = self.writer.records.personal
         return await self.db.read(lambda conn: export(conn, personal, person_id))

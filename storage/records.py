@@ -17,6 +17,7 @@ from storage.tables import (
     DueFailureRow,
     FlowState,
     IdentityRow,
+    InboxRow,
     OutboxRowTable,
     Person,
     ProgressEvent,
@@ -29,6 +30,7 @@ event_t = ProgressEvent.__table__  # type: ignore[attr-defined]
 outbox_t = OutboxRowTable.__table__  # type: ignore[attr-defined]
 audit_t = AuditRow.__table__  # type: ignore[attr-defined]
 due_failure_t = DueFailureRow.__table__  # type: ignore[attr-defined]
+inbox_t = InboxRow.__table__  # type: ignore[attr-defined]
 
 # How one record type is written, inside the unit's transaction (uniqueness violations
 # propagate as IntegrityError); the combined registry is passed along for records that need
@@ -101,6 +103,21 @@ def blank_identity(*columns: str) -> Erase:
 
 
 @dataclass(frozen=True)
+class Expiring:
+    """Data kept only for a while ([retention]): rows of `table` whose `since` column is
+    older than the limit named `limit` are deleted, or, with `clear`, keep their row and lose
+    those columns' values. `where` narrows the rows (only resolved cases, only sent messages,
+    only those not cleared yet); `what` names them in the daily report."""
+
+    limit: str
+    table: sa.Table
+    since: str
+    what: str
+    clear: Mapping[str, Any] | None = None
+    where: Callable[[sa.Table], sa.ColumnElement[bool]] | None = None
+
+
+@dataclass(frozen=True)
 class RecordSql:
     """How records are written, by record type: what one storage module declares, and what
     the store combines from all of them (the writer names no feature)."""
@@ -114,6 +131,8 @@ class RecordSql:
     # Bulk records written after every other bulk statement of a batch (an erasure, after
     # the state and the rows the same batch wrote for the person).
     final: frozenset[type[Record]] = frozenset()
+    # What is kept only for a while (storage/privacy.py `expire`, run daily).
+    expiring: tuple[Expiring, ...] = ()
 
     def write(self, conn: Connection, record: Record) -> None:
         apply = self.apply.get(type(record))
@@ -143,7 +162,8 @@ def combine(*parts: RecordSql) -> RecordSql:
         raise ValueError(f"person data of {', '.join(twice)} is declared twice")
     return RecordSql(apply, frozenset().union(*(p.safe for p in parts)), bulk,
                      tuple(m for p in parts for m in p.moves), personal,
-                     frozenset().union(*(p.final for p in parts)))
+                     frozenset().union(*(p.final for p in parts)),
+                     tuple(e for p in parts for e in p.expiring))
 
 
 def bind(name: str) -> sa.BindParameter[object]:
@@ -217,4 +237,11 @@ CORE = RecordSql(apply={Audit: _audit}, safe=frozenset({Audit}), personal=(
     # Last: the rows above may refer to these.
     Personal(identity_t, ("person_id", "network", "external_id"), by_person()),
     Personal(person_t, ("id",), lambda table, ref: table.c.id == ref.person_id),
+), expiring=(
+    # Dedupe needs an event's id only while a network may hand it over again.
+    Expiring("inbox", inbox_t, "received_at", "inbox rows"),
+    # A delivered message's row stays (a broadcast counts whom it reached); its text goes.
+    Expiring("sent_messages", outbox_t, "updated_at", "texts of sent messages",
+             clear={"body": {}}, where=lambda t: sa.and_(
+                 t.c.status == "sent", sa.cast(t.c.body, sa.Text) != "{}")),
 ))

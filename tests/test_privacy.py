@@ -5,16 +5,22 @@ and a person who stays erased across a restart and a replayed event."""
 from __future__ import annotations
 
 import json
+import logging
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from adapters.memory import MemoryAdapter
 from bot.model import Capabilities, Network
 from bot.ports import Outcome
-from storage.records import identity_t, outbox_t, person_t, state_t
+from bot.wiring import ConfigError, load_config
+from storage.records import identity_t, inbox_t, outbox_t, person_t, state_t
 from tests.harness import FakeClock, Harness, make_config
+
+AMARA = "@amara:lumen.test"  # a Pagebot mentor in the demo content
 
 
 def _code(reply: str, word: str) -> str:
@@ -133,3 +139,64 @@ async def test_forget_codes_expire_and_can_be_cancelled(bot: Harness, clock: Fak
     assert "no erasure waiting" in await bot.say("ana", f"!forget confirm {code}")
     person = await bot.running.store.person_for(bot.adapters["memory"].identity("ana"))
     assert await bot.running.store.identities(person)
+
+
+async def test_retention_erases_old_inbox_rows_sent_texts_and_resolved_words(
+        db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    # The store stamps inbox and outbox rows with the wall clock: the bot's starts there.
+    clock = FakeClock(datetime.now(UTC))
+    config = make_config(db_url, roles={"organizers": ["irc:olga"]},
+                         retention={"inbox": "3d", "sent_messages": "10d",
+                                    "resolved_free_text": "20d"})
+    async with Harness(config, networks=("irc", "matrix", "telegram"), clock=clock) as bot:
+        await bot.script("ana", ["!start", "!skip", "!skip", "!skip", "Pagebot", "done"], "irc")
+        code = re.search(r"case ([A-Z0-9]{5})",
+                         await bot.say("ana", "!stuck my secret token leaks", "irc"))
+        assert code is not None
+        await bot.say(AMARA, "!claim", "matrix")
+        await bot.say(AMARA, f"!resolve {code.group(1)} rotate the token", "matrix")
+        store = bot.running.store
+        stored = await store._all(sa.select(outbox_t.c.body))
+        assert any("secret token" in json.dumps(r.body) for r in stored)
+        caplog.set_level(logging.INFO, logger="flows.privacy.service")
+        await bot.tick()  # the first daily run: nothing is old yet
+        assert "retention: removed nothing" in caplog.text
+        inbox = await _count(bot, inbox_t)
+        assert inbox > 5
+
+        clock.advance(days=4)
+        caplog.clear()
+        await bot.tick()
+        assert re.search(r"retention: removed \d+ inbox rows$", caplog.text.strip()), caplog.text
+        assert await _count(bot, inbox_t) == 0
+        clock.advance(days=0.5)
+        caplog.clear()
+        await bot.tick()  # once a day only
+        assert "retention" not in caplog.text
+
+        clock.advance(days=7)
+        await bot.tick()
+        assert re.search(r"removed \d+ texts of sent messages", caplog.text), caplog.text
+        stored = await store._all(sa.select(outbox_t.c.body, outbox_t.c.status))
+        assert not any("secret token" in json.dumps(r.body) for r in stored)
+        case = await store.case(code.group(1))
+        assert case is not None
+        assert case.subject  # words of a resolved request: kept 20 days
+        clock.advance(days=10)
+        caplog.clear()
+        await bot.tick()
+        assert "removed 1 words of resolved help requests" in caplog.text
+        case = await store.case(code.group(1))
+        assert case is not None
+        assert (case.subject, case.reason, case.status) == ("", "", "resolved")
+
+
+def test_an_inbox_kept_shorter_than_networks_replay_is_refused_by_key(tmp_path: Path) -> None:
+    for text, key, why in [('inbox = "1d"', "retention.inbox", "at least 2d"),
+                           ('sent_messages = "forever"', "retention.sent_messages", "")]:
+        path = tmp_path / "wayfinder.toml"
+        path.write_text(f"[retention]\n{text}\n")
+        with pytest.raises(ConfigError) as refused:
+            load_config(path)
+        assert key in str(refused.value)
+        assert why in str(refused.value)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from bot.feature import Command, Feature
 from flows.privacy import commands
 from flows.privacy.reads import PrivacyReads
+from flows.privacy.service import RetentionService
+from flows.privacy.settings import RetentionConfig
 from flows.privacy.state import PrivacyState
 
 FEATURE = Feature(
@@ -24,4 +26,6 @@ FEATURE = Feature(
     ),
     state=PrivacyState,
     reads=PrivacyReads,
+    settings=RetentionConfig,
+    services=RetentionService,
 )
