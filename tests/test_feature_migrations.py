@@ -148,3 +148,37 @@ def test_run_migrates_a_database_with_one_branch_behind(tmp_path: Path) -> None:
         _out, err = proc.communicate(timeout=10)
         assert proc.returncode == 0, err
     assert asyncio.run(heads()) == script_heads()
+
+
+def _identity_rows(conn: Connection) -> set[tuple[str, str, bool]]:
+    rows = conn.execute(sa.text("SELECT network, external_id, verified FROM identity"))
+    return {(str(r[0]), str(r[1]), bool(r[2])) for r in rows}
+
+
+async def test_an_unverified_irc_nick_stored_before_moves_out_of_the_account_id_space(
+        db_url: str) -> None:
+    """Regression: the nick "ana" without a login was stored as irc:ana, the id of the
+    services account ana, so whoever took the nick was her. Stored nicks become irc:~ana."""
+    db = open_database(db_url)
+    try:
+        await upgrade(db, "0006")
+
+        def seed(conn: Connection) -> None:
+            conn.execute(sa.text("INSERT INTO person (id, created_at) VALUES "
+                                 "(1, CURRENT_TIMESTAMP), (2, CURRENT_TIMESTAMP), "
+                                 "(3, CURRENT_TIMESTAMP)"))
+            conn.execute(sa.text(
+                "INSERT INTO identity (network, external_id, person_id, verified, created_at) "
+                "VALUES ('irc', 'bo', 1, :no, CURRENT_TIMESTAMP), "
+                "('irc', 'ana', 2, :yes, CURRENT_TIMESTAMP), "
+                "('matrix', '@cy:x.test', 3, :no, CURRENT_TIMESTAMP)"),
+                {"no": False, "yes": True})
+
+        await db.write(seed)
+        await upgrade(db)
+        assert await db.read(_identity_rows) == {
+            ("irc", "~bo", False), ("irc", "ana", True), ("matrix", "@cy:x.test", False)}
+        await _downgrade(db, "identities@base")
+        assert ("irc", "bo", False) in await db.read(_identity_rows)
+    finally:
+        await db.dispose()

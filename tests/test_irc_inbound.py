@@ -81,7 +81,7 @@ async def test_a_line_that_could_not_be_handled_is_logged_and_a_private_one_aske
             lost = [r.getMessage() for r in caplog.records if "could not be handled" in
                     r.getMessage()]
             assert len(lost) == 2
-            assert all("irc:eve" in m for m in lost)
+            assert all("irc:~eve" in m for m in lost)  # an unverified nick
         await eve.close()
     finally:
         await server.stop()

@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+from irc.client import Event
 
 from adapters.irc.client import IrcAdapter
 from adapters.irc.config import IrcConfig
@@ -151,6 +152,7 @@ def test_safe_targets_pass() -> None:
     adapter = IrcAdapter(IrcConfig())
     assert adapter.target_of(RoomRef(Network("irc"), "#lumen-docs")) == "#lumen-docs"
     assert adapter.target_of(Identity(Network("irc"), ExternalId("bob"), False)) == "bob"
+    assert adapter.target_of(Identity(Network("irc"), ExternalId("~bob"), False)) == "bob"
     assert adapter.target_of(RoomRef(Network("irc"), "nick:bob", direct=True)) == "bob"
 
 
@@ -283,3 +285,137 @@ def test_a_resumed_message_could_drop_or_repeat_words_after_a_nick_change() -> N
         room = target if target.startswith("#") else "n" * NICK_MAX
         assert all(len(p.encode()) <= worst.text_bytes(room) for p in parts)
     assert fixed_width("ana") == fixed_width("someone_with_a_long_nick")
+
+
+def test_roster_a_tag_outside_shared_channels_is_trusted_briefly_then_only_if_followed() -> None:
+    now = [0.0]
+    roster = Roster(clock=lambda: now[0])
+    roster.seen_with_tag("Ana", "ana")  # a private message, no channel shared, no MONITOR
+    assert roster.nick_for("ana") == "Ana"  # the answer to that message finds her
+    now[0] += 31
+    assert roster.nick_for("ana") is None  # later, the nick may be anybody's
+    assert roster.last_nick("ana") == "Ana"  # where to look again: a hint, not proof
+    roster.monitored("Ana")  # MONITOR + Ana: the server reports when the nick changes hands
+    roster.who_reply("Ana", "ana")
+    assert roster.nick_for("ana") == "Ana"
+    roster.offline("Ana")  # RPL_MONOFFLINE: she quit
+    assert roster.nick_for("ana") is None
+    roster.who_reply("Ana", None)  # somebody took the nick without logging in
+    assert roster.nick_for("ana") is None
+    assert roster.account("Ana") == (True, None)
+
+
+def test_roster_a_followed_nick_stays_trusted_after_the_last_shared_channel() -> None:
+    roster = Roster()
+    roster.joined("ana", "#c", "ana", known=True)
+    roster.monitored("ana")
+    roster.parted("ana", "#c")
+    assert roster.nick_for("ana") == "ana"  # MONITOR still tells us when she goes
+    roster.unmonitored("ana")
+    assert roster.nick_for("ana") is None
+
+
+class FakeLink(WrittenLines):
+    """Just enough of a registered link on a server with MONITOR and WHOX."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.real_nickname = "wayfinder"
+        self.isupport = {"MONITOR": "30", "WHOX": ""}
+        self.enabled_caps = {"account-tag", "account-notify", "extended-join"}
+
+
+def running_adapter(**config: object) -> tuple[IrcAdapter, FakeLink, asyncio.Task[None]]:
+    adapter = IrcAdapter(IrcConfig.model_validate({"burst": 100, "lines_per_second": 1000.0,
+                                                   **config}))
+    link = FakeLink()
+    adapter.link = link  # type: ignore[assignment]
+    adapter.online.set()
+    adapter.ready.set()
+    return adapter, link, asyncio.create_task(adapter._write_loop())
+
+
+def event(kind: str, *args: str, source: str = "irc.test") -> Event:
+    return Event(kind, source, "wayfinder", list(args))
+
+
+def heard(adapter: IrcAdapter, line: Event) -> None:
+    """The adapter's link read `line`."""
+    adapter._on_event(adapter.link, line)  # type: ignore[arg-type]
+
+
+ANA = RoomRef(Network("irc"), "account:ana", direct=True)
+
+
+async def test_a_reply_for_an_account_that_is_away_is_held_then_a_dead_letter_with_its_reason(
+        ) -> None:
+    adapter, link, writer = running_adapter(account_hold_seconds=0.3)
+    adapter.roster.seen_with_tag("ana", "ana")  # she wrote to us once, then went away
+    adapter.roster.offline("ana")
+    with pytest.raises(PermanentSendError) as refused:
+        await asyncio.wait_for(adapter.send(Outbound(ANA, "your next step"), "k"), 2)
+    assert "'ana' was not online for 0.3 s" in str(refused.value)
+    assert "not sent to whoever holds its nick" in str(refused.value)
+    assert "MONITOR + ana" in link.lines  # it looked for her
+    assert not any(line.startswith("PRIVMSG") for line in link.lines)
+    writer.cancel()
+    await asyncio.gather(writer, return_exceptions=True)
+
+
+async def test_a_held_reply_goes_once_the_account_is_seen_logged_in_and_not_to_an_impostor(
+        ) -> None:
+    adapter, link, writer = running_adapter()
+    send = asyncio.create_task(adapter.send(Outbound(ANA, "your next step"), "k"))
+    await asyncio.sleep(0.05)
+    assert link.lines == ["MONITOR + ana"]
+    heard(adapter, event("730", "ana!x@h"))  # "ana" is online: who is it?
+    await asyncio.sleep(0.05)
+    assert link.lines[-1] == "WHO ana %tna,43"
+    heard(adapter, event("whospcrpl", "43", "ana", "0"))  # not logged in: not her
+    await asyncio.sleep(0.05)
+    assert not send.done()
+    heard(adapter, event("731", "ana"))
+    heard(adapter, event("730", "ana!ana@h"))
+    heard(adapter, event("whospcrpl", "43", "ana", "ana"))  # she is back
+    await asyncio.wait_for(send, 2)
+    assert link.lines[-1] == "PRIVMSG ana :your next step"
+    assert sum(line.startswith("PRIVMSG") for line in link.lines) == 1
+    writer.cancel()
+    await asyncio.gather(writer, return_exceptions=True)
+
+
+async def test_the_rest_of_a_reply_waits_when_the_nick_changes_hands_mid_message() -> None:
+    adapter = IrcAdapter(IrcConfig())
+    gate, link = Gate(), FakeLink()
+    adapter.bucket = gate  # type: ignore[assignment]
+    adapter.link = link  # type: ignore[assignment]
+    adapter.online.set()
+    adapter.ready.set()
+    writer = asyncio.create_task(adapter._write_loop())
+    adapter.roster.joined("ana", "#c", "ana", known=True)
+    counts: list[int] = []
+
+    async def part_sent(count: int) -> None:
+        counts.append(count)
+
+    send = asyncio.create_task(adapter.send_parts(Outbound(ANA, "one\ntwo\nthree"), "k", 0,
+                                                  part_sent))
+    gate.tokens.put_nowait(None)
+    await asyncio.sleep(0.02)
+    assert link.lines == ["PRIVMSG ana :one"]
+    heard(adapter, event("quit", "bye", source="ana!a@h"))  # she quits ...
+    heard(adapter, event("join", source="ana!imp@h"))  # ... somebody takes the nick
+    for _ in range(3):
+        gate.tokens.put_nowait(None)
+    await asyncio.sleep(0.05)
+    assert not any(line.startswith("PRIVMSG ana :two") for line in link.lines)
+    assert not send.done()
+    heard(adapter, event("join", "ana", "x", source="ana_!ana@h"))  # extended-join
+    for _ in range(3):
+        gate.tokens.put_nowait(None)
+    await asyncio.wait_for(send, 2)
+    assert [line for line in link.lines if line.startswith("PRIVMSG")] == [
+        "PRIVMSG ana :one", "PRIVMSG ana_ :two", "PRIVMSG ana_ :three"]
+    assert counts == [1, 2]
+    writer.cancel()
+    await asyncio.gather(writer, return_exceptions=True)

@@ -54,7 +54,7 @@ def test_irc_a_channel_message_without_an_account_is_the_nick_unverified() -> No
     inbound = irc(line)
     assert inbound is not None
     assert inbound.event_id == "msgid:k9z1P3"
-    assert inbound.sender.key == "irc:bo"
+    assert inbound.sender.key == "irc:~bo"  # its own id space: never an account
     assert not inbound.sender.verified
     assert inbound.why_unverified == NOT_LOGGED_IN  # the server could have told us
     # !start in a channel goes on in private, remembering where it came from ...
@@ -77,7 +77,7 @@ def test_irc_without_msgid_a_replayed_line_keeps_its_id() -> None:
     other = irc(line.replace("hello everyone", "hello again"))
     assert other is not None
     assert other.event_id != first.event_id
-    assert first.sender.key == "irc:cy"  # nicks are casefolded
+    assert first.sender.key == "irc:~cy"  # nicks are casefolded
 
 
 def test_irc_without_tags_or_account_capabilities() -> None:

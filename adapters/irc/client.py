@@ -1,8 +1,12 @@
 """IRC through jaraco `irc`'s asyncio connection, run the way a careful network citizen would.
 
 People are their services account when the network proves one (account tag, extended-join,
-account-notify, WHOX), else their nick, unverified: fine for a newcomer's own path, never for
-a role. `!start` in a channel continues in a private message (or, by config, in the channel).
+account-notify, WHOX), else their nick, unverified (its own id space, `~nick`): fine for a
+newcomer's own path, never for a role. A reply meant for an account goes only to a nick the
+roster knows is logged in to it now (followed with MONITOR outside shared channels); while the
+account is not online the reply is held, up to `account_hold_seconds`, then refused for good
+(a dead letter saying why). It never goes to whoever holds the nick now.
+`!start` in a channel continues in a private message (or, by config, in the channel).
 Every line leaves through one token bucket per connection, channels and private chats taking
 turns; the link is watched with PING and rebuilt with backoff, and queued lines wait for it.
 """
@@ -14,6 +18,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import OrderedDict
 from functools import partial
 
 from irc.client import Event, NickMask
@@ -28,8 +33,10 @@ from adapters.irc.translate import (
     ACCOUNT_ROOM,
     IRC,
     NICK_ROOM,
+    UNVERIFIED,
     inbound_from_message,
     is_person,
+    nick_of_unverified,
     tag,
 )
 from bot.inbound import InboundProcessor
@@ -59,6 +66,13 @@ JOIN_WAIT_SECONDS = 5.0
 # To a person whose private line could not be handled (the store is down): IRC never sends
 # the line again, so they are asked to.
 TRY_AGAIN = "Sorry, I could not handle that just now. Please try again in a moment."
+MONITOR_MAX = 100  # nicks followed with MONITOR at most (the server may allow fewer)
+WHO_ACCOUNT = "43"  # the WHOX token of "which account is this nick logged in to"
+SEEK_SECONDS = 5.0  # a held reply looks for its account again at least this often
+
+
+class AccountMovedError(Exception):
+    """The nick a reply was queued for no longer belongs to the account it is meant for."""
 
 
 def _plain_word(target: str) -> bool:
@@ -99,6 +113,12 @@ class IrcAdapter:
         self._all_joined = asyncio.Event()
         self._ping_sent: float | None = None
         self._counter = 0
+        # This connection's MONITOR list (casefolded nick -> nick), oldest use first, and
+        # the monitored nicks the server says are online.
+        self._monitoring: OrderedDict[str, str] = OrderedDict()
+        self._online_nicks: set[str] = set()
+        self._changed = asyncio.Event()  # the roster learned something: held replies look
+        self.held = 0  # replies waiting for their account to be online, for tests and logs
 
     # -- the connection's life -----------------------------------------------------------
     async def run(self, sink: InboundSink) -> None:
@@ -152,6 +172,8 @@ class IrcAdapter:
         self.ready.clear()
         self.online.clear()
         self.roster.clear()
+        self._monitoring.clear()
+        self._online_nicks.clear()
         self.queue.clear_control()
         self._joined.clear()
         self._all_joined.clear()
@@ -234,6 +256,13 @@ class IrcAdapter:
                 continue  # the line waits for the next link
             if job is not None and not self.queue.holds(job):
                 continue  # its send was cancelled while the line waited for a token
+            if job is not None and job.account is not None and not self._still_theirs(job):
+                self.queue.cancel(job)  # the nick changed hands: never to whoever has it now
+                if not job.done.done():
+                    job.done.set_exception(AccountMovedError(job.account))
+                if job.progress is not None:
+                    job.progress.set()
+                continue
             if job is None and self.queue.control_generation != generation:
                 continue  # a new link cleared the protocol lines while this one waited
             try:
@@ -243,6 +272,11 @@ class IrcAdapter:
             except ValueError:  # unreachable by construction; never let it stop the writer
                 log.exception("irc: dropped an unsafe line")
             self.queue.written(job)
+
+    def _still_theirs(self, job: Job) -> bool:
+        assert job.account is not None
+        nick = self.roster.nick_for(job.account)
+        return nick is not None and casefold(nick) == casefold(job.target)
 
     # -- inbound -------------------------------------------------------------------------
     def _on_event(self, link: IrcLink, event: Event) -> None:
@@ -254,6 +288,85 @@ class IrcAdapter:
                 handler(link, event)
             except Exception:  # one odd line must not take the connection down with it
                 log.exception("irc: could not handle %s from %s", event.type, event.source)
+            if self.held:
+                self._changed.set()
+                self._changed = asyncio.Event()
+
+    # -- following accounts outside shared channels (MONITOR + WHOX) ------------------------
+    def _monitor_limit(self, link: IrcLink) -> int:
+        value = link.isupport.get("MONITOR")
+        if value is None:
+            return 0
+        return min(int(value), MONITOR_MAX) if value.isdigit() else MONITOR_MAX
+
+    def _ask_account(self, link: IrcLink, nick: str) -> None:
+        if "WHOX" in link.isupport:
+            self.queue.control(f"WHO {nick} %tna,{WHO_ACCOUNT}")
+
+    def _follow(self, nick: str) -> None:
+        """Put `nick` on the MONITOR list (the oldest entry makes room), so the server says
+        when it quits or changes hands; its account is asked when it is online."""
+        link = self.link
+        if link is None or not self.online.is_set() or not _plain_word(nick) or \
+                is_channel(nick) or self._is_me(link, nick):
+            return
+        key = casefold(nick)
+        if key in self._monitoring:
+            self._monitoring.move_to_end(key)
+            return
+        limit = self._monitor_limit(link)
+        if not limit:
+            return
+        while len(self._monitoring) >= limit:
+            old_key, old = self._monitoring.popitem(last=False)
+            self._online_nicks.discard(old_key)
+            self.roster.unmonitored(old)
+            self.queue.control(f"MONITOR - {old}")
+        self._monitoring[key] = nick
+        self.roster.monitored(nick)
+        self.queue.control(f"MONITOR + {nick}")
+
+    def _seek(self, account: str) -> None:
+        """Look for `account` where it may be: the nick it last used, and its own name."""
+        link = self.link
+        if link is None or not self.online.is_set():
+            return
+        seen: set[str] = set()
+        for nick in (self.roster.last_nick(account), account):
+            if nick is None or casefold(nick) in seen:
+                continue
+            seen.add(casefold(nick))
+            key = casefold(nick)
+            if key not in self._monitoring:
+                self._follow(nick)
+                if key not in self._monitoring and _plain_word(nick) and not is_channel(nick):
+                    self._ask_account(link, nick)  # no MONITOR here: ask now and then
+            elif key in self._online_nicks and not self.roster.account(nick)[0]:
+                self._ask_account(link, nick)
+
+    def _on_730(self, link: IrcLink, event: Event) -> None:
+        """RPL_MONONLINE: monitored nicks are online (maybe somebody else): ask who they are."""
+        for item in str(event.arguments[-1] if event.arguments else "").split(","):
+            nick = item.split("!", 1)[0]
+            if nick and casefold(nick) in self._monitoring:
+                self._online_nicks.add(casefold(nick))
+                self._ask_account(link, nick)
+
+    def _on_731(self, link: IrcLink, event: Event) -> None:
+        """RPL_MONOFFLINE: the nick quit or was given up: its account is not there now."""
+        for item in str(event.arguments[-1] if event.arguments else "").split(","):
+            nick = item.split("!", 1)[0]
+            if nick:
+                self._online_nicks.discard(casefold(nick))
+                self.roster.offline(nick)
+
+    def _on_734(self, link: IrcLink, event: Event) -> None:
+        """ERR_MONLISTFULL: these nicks are not followed after all."""
+        args = [str(a) for a in event.arguments]
+        for nick in (args[1] if len(args) > 1 else "").split(","):
+            if nick:
+                self._monitoring.pop(casefold(nick), None)
+                self.roster.unmonitored(nick)
 
     def _is_me(self, link: IrcLink, nick: str) -> bool:
         return casefold(nick) == casefold(link.real_nickname)
@@ -277,7 +390,13 @@ class IrcAdapter:
 
     def _on_whospcrpl(self, link: IrcLink, event: Event) -> None:
         # 354 me 42 #channel nick flags account  (WHO #channel %tcnfa,42)
+        # 354 me 43 nick account                 (WHO nick %tna,43)
         args = [str(a) for a in event.arguments]
+        if len(args) >= 3 and args[0] == WHO_ACCOUNT:
+            _token, nick, account = args[:3]
+            if not self._is_me(link, nick):
+                self.roster.who_reply(nick, None if account == "0" else account)
+            return
         if len(args) >= 5 and args[0] == "42":
             _token, channel, nick, _flags, account = args[:5]
             if not self._is_me(link, nick):
@@ -312,7 +431,9 @@ class IrcAdapter:
             self.roster.parted(victim, str(event.target))
 
     def _on_quit(self, link: IrcLink, event: Event) -> None:
-        self.roster.gone(NickMask(event.source).nick)
+        nick = NickMask(event.source).nick
+        self._online_nicks.discard(casefold(nick))
+        self.roster.gone(nick)
 
     def _on_pubmsg(self, link: IrcLink, event: Event) -> None:
         self._message(link, event, channel=str(event.target))
@@ -384,6 +505,8 @@ class IrcAdapter:
         if "account-tag" in link.enabled_caps:
             account = tag(event, "account")
             self.roster.seen_with_tag(nick, account)
+            if account is not None and not self.roster.watched(nick):
+                self._follow(nick)  # from now on the server says when the nick changes hands
             return account
         known, account = self.roster.account(nick)
         return account if known else None
@@ -392,16 +515,20 @@ class IrcAdapter:
     def target_of(self, to: RoomRef | Identity) -> str:
         """The nick or channel a message goes to now."""
         if isinstance(to, Identity):
-            return self._nick_of(to.external_id, to.verified)
+            if to.verified:
+                return self._nick_of(to.external_id, True)
+            return self._nick_of(nick_of_unverified(to.external_id), False)
         if to.id.startswith(ACCOUNT_ROOM):
             return self._nick_of(to.id.removeprefix(ACCOUNT_ROOM), True)
         if to.id.startswith(NICK_ROOM):
-            return self._nick_of(to.id.removeprefix(NICK_ROOM), False)
+            return self._nick_of(nick_of_unverified(to.id.removeprefix(NICK_ROOM)), False)
         if is_channel(to.id) and _plain_word(to.id):
             return to.id
         raise PermanentSendError(f"not an IRC target: {to.id!r}")
 
     def _nick_of(self, who: str, is_account: bool) -> str:
+        if is_account and who.startswith(UNVERIFIED):
+            raise PermanentSendError(f"not a services account: {who!r}")
         nick = self.roster.nick_for(who) if is_account else who
         if nick is None:
             raise TransientSendError(f"no one is logged in as {who!r} where the bot can see "
@@ -409,6 +536,44 @@ class IrcAdapter:
         if not _plain_word(nick) or is_channel(nick):
             raise PermanentSendError(f"not a nick: {nick!r}")
         return nick
+
+    @staticmethod
+    def account_of(to: RoomRef | Identity) -> str | None:
+        """The services account a message is meant for, or None (a channel or a nick)."""
+        if isinstance(to, Identity):
+            return str(to.external_id) if to.verified else None
+        if to.id.startswith(ACCOUNT_ROOM):
+            return to.id.removeprefix(ACCOUNT_ROOM)
+        return None
+
+    async def _target_for_account(self, to: RoomRef | Identity, account: str) -> str:
+        """The nick logged in to `account` now; while there is none, wait (looking for it)
+        up to `account_hold_seconds`, then refuse for good. Never the nick's new holder."""
+        try:
+            return self.target_of(to)
+        except TransientSendError:
+            pass
+        hold = self.config.account_hold_seconds
+        deadline = time.monotonic() + hold
+        self.held += 1
+        try:
+            while True:
+                self._seek(account)
+                changed = self._changed
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PermanentSendError(
+                        f"the account {account!r} was not online for {hold:g} s; the reply "
+                        "is not sent to whoever holds its nick now")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(remaining, SEEK_SECONDS)):
+                        await changed.wait()
+                try:
+                    return self.target_of(to)
+                except TransientSendError:
+                    continue
+        finally:
+            self.held -= 1
 
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
         return await self._send(msg, 0, None)
@@ -427,24 +592,36 @@ class IrcAdapter:
                             self.config.formatting, self.config.overflow_pointer)
 
     async def _send(self, msg: Outbound, done: int, part_sent: PartSent | None) -> Receipt:
-        target = self.target_of(msg.to)
-        lines = self.lines(msg, target)[done:]
-        if not lines:
-            return Receipt()
-        job = Job(target, lines, asyncio.get_running_loop().create_future(),
-                  progress=asyncio.Event() if part_sent is not None else None)
-        self.queue.add(job)
-        try:
-            if part_sent is None or job.progress is None:
-                await job.done
+        account = self.account_of(msg.to)
+        while True:
+            if account is None:
+                target = self.target_of(msg.to)
             else:
-                while not job.done.done():
-                    await job.progress.wait()
-                    job.progress.clear()
-                    if job.held:
-                        await part_sent(done + job.written)
-                        self.queue.resume(job)
-        finally:
-            if not job.done.done():
-                self.queue.cancel(job)
-        return Receipt()
+                target = await self._target_for_account(msg.to, account)
+            lines = self.lines(msg, target)[done:]
+            if not lines:
+                return Receipt()
+            job = Job(target, lines, asyncio.get_running_loop().create_future(),
+                      progress=asyncio.Event() if part_sent is not None else None,
+                      account=account)
+            self.queue.add(job)
+            try:
+                if part_sent is None or job.progress is None:
+                    await job.done
+                else:
+                    while not job.done.done():
+                        await job.progress.wait()
+                        job.progress.clear()
+                        if job.held and not job.done.done():
+                            await part_sent(done + job.written)
+                            self.queue.resume(job)
+                    job.done.result()
+            except AccountMovedError:
+                log.info("irc: the nick %s no longer belongs to the account %s; holding the "
+                         "rest of the reply for the account", target, account)
+                done += job.written  # every line written was counted before the next went
+                continue
+            finally:
+                if not job.done.done():
+                    self.queue.cancel(job)
+            return Receipt()

@@ -37,6 +37,8 @@ class IrcConfig(Section):
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0  # to connect and register
     reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60.0  # backoff cap
     regain_nick_seconds: Annotated[float, Field(gt=0)] = 30.0  # retry the main nick this often
+    # A reply for a services account that is not online waits this long, then is a dead letter
+    account_hold_seconds: Annotated[float, Field(gt=0, le=30 * 86400)] = 86400.0
 
     def secret_keys(self) -> list[tuple[str, str]]:
         """(key under [adapters.irc], environment variable) for each secret it needs."""

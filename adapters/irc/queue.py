@@ -26,6 +26,9 @@ class Job:
     # Set after each line written; the job then holds (`held`) until `LineQueue.resume`.
     progress: asyncio.Event | None = None
     held: bool = False
+    # The services account the lines are meant for: written only while the target nick is
+    # still logged in to it (the writer checks before each line).
+    account: str | None = None
 
 
 def is_channel(target: str) -> bool:

@@ -1,28 +1,53 @@
 """Who is logged in to which services account, as far as this connection can see.
 
 Sources: the account message tag (authoritative for the message it is on), extended-join,
-account-notify and WHOX replies. An account is only trusted while the bot shares a channel
-with the nick, because only then does the server tell us when it changes (account-notify);
-once the last shared channel is gone the entry is dropped rather than trusted stale.
+account-notify and WHOX replies. An account is trusted for a nick only while the server will
+tell us when that nick changes hands: while the bot shares a channel with it (QUIT, NICK, PART,
+account-notify) or while the nick is on the bot's MONITOR list (RPL_MONOFFLINE when it quits
+or changes nick). Once neither holds, the entry is dropped rather than trusted stale; on a
+server without MONITOR an account tag seen outside shared channels is trusted for
+`FRESH_SECONDS` only, for the answer to that message.
+
+The nick an account last used is kept apart, bounded, as a hint where to look for the account
+again (MONITOR it, then WHOX it): never as proof.
 """
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.irc.render import casefold
 
+FRESH_SECONDS = 30.0
+HINTS_MAX = 10_000  # accounts whose last nick is remembered
+
 
 @dataclass
 class Roster:
+    clock: Callable[[], float] = time.monotonic
     _accounts: dict[str, str | None] = field(default_factory=dict)  # nick -> account or None
     _channels: dict[str, set[str]] = field(default_factory=dict)  # nick -> shared channels
+    _monitored: set[str] = field(default_factory=set)  # nicks on our MONITOR list
     _nick_of: dict[str, str] = field(default_factory=dict)  # account -> nick, as typed
+    # account -> (nick, when): seen on a tag outside our view, with no MONITOR to follow it
+    _fresh: dict[str, tuple[str, float]] = field(default_factory=dict)
+    _hints: OrderedDict[str, str] = field(default_factory=OrderedDict)  # account -> last nick
 
     def clear(self) -> None:
+        """A new connection: it knows nothing yet (the hints stay: they prove nothing)."""
         self._accounts.clear()
         self._channels.clear()
+        self._monitored.clear()
         self._nick_of.clear()
+        self._fresh.clear()
+
+    def watched(self, nick: str) -> bool:
+        """The server tells us when this nick changes hands."""
+        key = casefold(nick)
+        return key in self._channels or key in self._monitored
 
     def joined(self, nick: str, channel: str, account: str | None = None,
                known: bool = False) -> None:
@@ -34,16 +59,40 @@ class Roster:
             self._set(nick, account)
 
     def account_changed(self, nick: str, account: str | None) -> None:
-        if casefold(nick) in self._channels:
+        if self.watched(nick):
             self._set(nick, account)
 
     def seen_with_tag(self, nick: str, account: str | None) -> None:
-        """The account tag on a message is the truth for that message. Trust is kept only for
-        nicks whose changes we will hear about; the nick is remembered either way, so the
-        answer to someone who writes from outside our channels finds them."""
-        self.account_changed(nick, account)
-        if account is not None:
-            self._nick_of[casefold(account)] = nick
+        """The account tag on a message is the truth for that message. It is kept for nicks
+        whose changes we will hear about; for others only briefly (see `FRESH_SECONDS`)."""
+        if self.watched(nick):
+            self._set(nick, account)
+        elif account is not None:
+            now = self.clock()
+            if len(self._fresh) >= HINTS_MAX:  # keep it bounded: expired ones go first
+                self._fresh = {a: (n, t) for a, (n, t) in self._fresh.items()
+                               if now - t <= FRESH_SECONDS}
+            self._fresh[casefold(account)] = (nick, now)
+            self._hint(account, nick)
+
+    def who_reply(self, nick: str, account: str | None) -> None:
+        """A WHOX answer about `nick`: what it is logged in to right now."""
+        self.seen_with_tag(nick, account)
+
+    def monitored(self, nick: str) -> None:
+        """`nick` is on our MONITOR list: the server will say when it goes or comes."""
+        self._monitored.add(casefold(nick))
+
+    def unmonitored(self, nick: str) -> None:
+        key = casefold(nick)
+        self._monitored.discard(key)
+        if key not in self._channels:
+            self._forget(key)
+
+    def offline(self, nick: str) -> None:
+        """RPL_MONOFFLINE: nobody holds the nick now (it quit or changed nick)."""
+        self._channels.pop(casefold(nick), None)
+        self._forget(casefold(nick))
 
     def parted(self, nick: str, channel: str) -> None:
         key = casefold(nick)
@@ -52,7 +101,9 @@ class Roster:
             return
         channels.discard(casefold(channel))
         if not channels:
-            self.gone(nick)
+            del self._channels[key]
+            if key not in self._monitored:
+                self._forget(key)
 
     def left_channel(self, channel: str) -> None:
         """The bot itself left or was kicked: it hears nothing more about that channel."""
@@ -63,18 +114,16 @@ class Roster:
         old_key, new_key = casefold(old), casefold(new)
         if old_key in self._channels:
             self._channels[new_key] = self._channels.pop(old_key)
-        if old_key in self._accounts:
-            account = self._accounts.pop(old_key)
-            self._accounts[new_key] = account
-            if account is not None:
-                self._nick_of[casefold(account)] = new
+        account = self._accounts.pop(old_key, None) if old_key in self._accounts else None
+        self._forget(old_key)
+        if account is not None and self.watched(new):
+            self._set(new, account)
 
     def gone(self, nick: str) -> None:
+        """The nick quit: whoever takes it next is somebody else."""
         key = casefold(nick)
         self._channels.pop(key, None)
-        account = self._accounts.pop(key, None)
-        if account is not None and casefold(self._nick_of.get(casefold(account), "")) == key:
-            del self._nick_of[casefold(account)]
+        self._forget(key)
 
     def account(self, nick: str) -> tuple[bool, str | None]:
         """(known, account): whether we know, and the account (None: not logged in)."""
@@ -84,7 +133,37 @@ class Roster:
         return True, self._accounts[key]
 
     def nick_for(self, account: str) -> str | None:
-        return self._nick_of.get(casefold(account))
+        """The nick logged in to `account` now, or None when we cannot be sure of one."""
+        key = casefold(account)
+        nick = self._nick_of.get(key)
+        if nick is not None:
+            return nick
+        fresh = self._fresh.get(key)
+        if fresh is not None:
+            if self.clock() - fresh[1] <= FRESH_SECONDS:
+                return fresh[0]
+            del self._fresh[key]
+        return None
+
+    def last_nick(self, account: str) -> str | None:
+        """Where the account was last seen: a place to look, not proof."""
+        return self._hints.get(casefold(account))
+
+    def _hint(self, account: str, nick: str) -> None:
+        key = casefold(account)
+        self._hints[key] = nick
+        self._hints.move_to_end(key)
+        while len(self._hints) > HINTS_MAX:
+            self._hints.popitem(last=False)
+
+    def _forget(self, key: str) -> None:
+        """Drop what we knew about the nick `key` (casefolded), and anything pointing at it."""
+        account = self._accounts.pop(key, None)
+        if account is not None and casefold(self._nick_of.get(casefold(account), "")) == key:
+            del self._nick_of[casefold(account)]
+        if self._fresh:
+            for acc in [a for a, (n, _) in self._fresh.items() if casefold(n) == key]:
+                del self._fresh[acc]
 
     def _set(self, nick: str, account: str | None) -> None:
         key = casefold(nick)
@@ -94,3 +173,5 @@ class Roster:
         self._accounts[key] = account
         if account is not None:
             self._nick_of[casefold(account)] = nick
+            self._fresh.pop(casefold(account), None)
+            self._hint(account, nick)

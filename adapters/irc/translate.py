@@ -2,8 +2,11 @@
 
 Who sent a message is their services account when the network proves one (the account tag on
 the line, or what the roster learned from extended-join, account-notify and WHOX), else their
-nick, unverified. A message's id is its msgid tag, else a digest of its server time, source,
-target and text, so a line the server replays (chathistory) is recognised as the same event.
+nick, unverified, in its own id space: `~` and the casefolded nick. No nick or services account
+can start with `~`, so an unverified nick never equals an account's id (the nick "ana" without a
+login is not the account "ana"). A message's id is its msgid tag, else a digest of its server
+time, source, target and text, so a line the server replays (chathistory) is recognised as the
+same event.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ NOT_LOGGED_IN = ("You're not logged in to services (NickServ), so I can't tell t
                  "is really yours.")
 NO_ACCOUNTS = ("This IRC server can't prove who is logged in to which account, so privileged "
                "commands are off here.")
+UNVERIFIED = "~"  # an unverified identity's id: "~" + the casefolded nick
 ACCOUNT_CAPS = frozenset({"account-tag", "account-notify", "extended-join"})
 
 
@@ -68,9 +72,20 @@ def event_from_line(line: str) -> Event:
     return Event(command, source, arguments[0] if arguments else None, arguments[1:], tags)
 
 
+def nick_identity(nick: str) -> Identity:
+    """Whoever holds `nick` and is not logged in: never the same id as an account."""
+    return Identity(IRC, ExternalId(UNVERIFIED + casefold(nick)), False)
+
+
+def nick_of_unverified(external_id: str) -> str:
+    """The nick an unverified identity stands for (ids stored before the prefix have none)."""
+    return external_id.removeprefix(UNVERIFIED)
+
+
 def dm_room(identity: Identity) -> RoomRef:
-    prefix = ACCOUNT_ROOM if identity.verified else NICK_ROOM
-    return RoomRef(IRC, prefix + identity.external_id, direct=True)
+    if identity.verified:
+        return RoomRef(IRC, ACCOUNT_ROOM + identity.external_id, direct=True)
+    return RoomRef(IRC, NICK_ROOM + nick_of_unverified(identity.external_id), direct=True)
 
 
 def server_time(event: Event, now: datetime | None = None) -> datetime:
@@ -88,11 +103,10 @@ def is_person(nick: str, me: str) -> bool:
 
 def sender_of(nick: str, account: str | None, caps: Collection[str]) -> tuple[Identity, str]:
     """The sender, and why they are unverified (empty when they are verified)."""
-    if account:
+    if account and not account.startswith(UNVERIFIED):
         return Identity(IRC, ExternalId(account), True), ""
     proves = bool(ACCOUNT_CAPS & set(caps))
-    return (Identity(IRC, ExternalId(casefold(nick)), False),
-            NOT_LOGGED_IN if proves else NO_ACCOUNTS)
+    return nick_identity(nick), NOT_LOGGED_IN if proves else NO_ACCOUNTS
 
 
 def event_id(event: Event, unique: str) -> str:
