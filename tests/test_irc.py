@@ -430,14 +430,14 @@ async def test_a_taken_nick_falls_back_and_is_regained(plain: IrcServer,
         assert link.real_nickname == f"{BOT}_"
         dee = await person(plain.port, "dee")
         dee.say(f"{BOT}_", "!status")  # the bot answers under its fallback nick
-        assert "!start" in await dee.reply(f"{BOT}_")
+        assert "1. Find your project" in await dee.reply(f"{BOT}_")
         await dee.join(CHANNEL)  # to see the bot change its nick
         await squatter.close()
         renamed = await dee.expect(lambda ln: ln.command == "NICK", 5)
         assert (renamed.nick, renamed.params[-1]) == (f"{BOT}_", BOT)
         assert link.real_nickname == BOT
         dee.say(BOT, "!status")
-        assert "!start" in await dee.reply(BOT)
+        assert "1. Find your project" in await dee.reply(BOT)
         await dee.close()
 
 
@@ -450,7 +450,7 @@ async def test_tls_links_are_encrypted_end_to_end_of_the_bots_side(
     config = irc_config(tap.port, tls=True, tls_verify=False)  # a self-signed test certificate
     async with IrcBot(sqlite_url, config) as bot:
         eve.say(BOT, "!status")
-        assert "!start" in await eve.reply(BOT)
+        assert "1. Find your project" in await eve.reply(BOT)
         assert bot.adapter.sessions == 1
     assert any(line.startswith("PRIVMSG eve :") for line in tap.sent)  # it went through TLS
     strict = IrcAdapter(irc_config(tap.port, tls=True))  # verifying: a self-signed cert fails
@@ -466,3 +466,84 @@ async def test_tls_links_are_encrypted_end_to_end_of_the_bots_side(
     assert strict.sessions == 0
     await eve.close()
     await tap.close()
+
+
+async def test_a_nick_is_not_an_account_an_impostor_gets_nothing_of_hers(
+        services: IrcServer, sqlite_url: str) -> None:
+    """Seen on InspIRCd + Anope: ana, logged in by SASL, walked part of the path in private
+    messages and quit; whoever took the nick "ana" without logging in got her !status, could
+    !link her record to their own Telegram, and received what was meant for her."""
+    setup = await person(services.port, BOT, BOT_PASSWORD)
+    await setup.close()
+    registered = await person(services.port, "ana", "ana-pw-123")
+    await registered.close()
+    config = irc_config(services.port, sasl_account=BOT, account_hold_seconds=8.0)
+    async with IrcBot(sqlite_url, config, BOT_PASSWORD) as bot:
+        link = bot.adapter.link
+        assert link is not None
+        assert "MONITOR" in link.isupport
+        assert "WHOX" in link.isupport
+        ana = Client("ana")
+        await ana.connect(services.port, sasl=("ana", "ana-pw-123"))  # no shared channel
+        ana.say(BOT, "!start")
+        assert "What are you interested in?" in await ana.reply(BOT)
+        ana.say(BOT, "automation, 5")
+        assert "What are you good at" in await ana.reply(BOT)
+        ana.say(BOT, "I like scripting")
+        assert "Which programming languages" in await ana.reply(BOT)
+        ana.say(BOT, "!4")
+        assert "These projects fit you best:" in await ana.reply(BOT)
+        ana.say(BOT, "pagebot")
+        assert "Great choice: Pagebot." in await ana.reply(BOT)
+        ana.say(BOT, "!status")
+        assert "Pagebot" in await ana.reply(BOT)
+        store = bot.app.store
+        hers = await store.person_for(Identity(Network("irc"), ExternalId("ana"), True))
+        await ana.close()
+        for _ in range(100):  # the server tells the bot (MONITOR) that the nick is free
+            if bot.adapter.roster.nick_for("ana") is None:
+                break
+            await asyncio.sleep(0.05)
+        assert bot.adapter.roster.nick_for("ana") is None
+
+        impostor = await person(services.port, "ana")  # the nick, not logged in
+        impostor.say(BOT, "!status")
+        status = await impostor.reply(BOT)
+        assert "Pagebot" not in status  # nothing of hers: a newcomer
+        assert "[>] 1. Find your project" in status  # where a newcomer starts
+        impostor.say(BOT, "!link")
+        linked = await impostor.reply(BOT)
+        assert "Your link code is" in linked
+        code = linked.split("Your link code is ", 1)[1].split(".", 1)[0]
+        theirs = await store.person_for(Identity(Network("irc"), ExternalId("~ana"), False))
+        issued = await store.link_code(code)
+        assert issued is not None
+        assert issued.person_id == theirs != hers  # the code would link their own record
+        assert {i.key for i in await store.identities(hers)} == {"irc:ana"}
+
+        # A reply for her account while she is away: held, never given to the nick's holder.
+        dispatcher = bot.app.dispatcher
+        for key, account, text in (("held:1", "ana", "A mentor answered you, ana."),
+                                   ("held:2", "ghost", "Nobody will read this.")):
+            message = Outbound(RoomRef(Network("irc"), f"account:{account}", direct=True), text)
+            result = await store.commit(UnitOfWork(hers, outbox=[
+                OutboxItem(key, Network("irc"), outbound_to_json(message))]))
+            dispatcher.enqueue(result.outbox)
+        with pytest.raises(TimeoutError):
+            await impostor.from_bot(BOT, within=2.0)
+        assert bot.adapter.held == 2
+        await impostor.close()
+
+        back = Client("ana")
+        await back.connect(services.port, sasl=("ana", "ana-pw-123"))
+        assert await back.from_bot(BOT, within=8.0) == "A mentor answered you, ana."
+        for _ in range(200):  # the other account never came: a dead letter saying why
+            dead = await store.dead_letters()
+            if dead:
+                break
+            await asyncio.sleep(0.05)
+        assert len(dead) == 1
+        assert dead[0].body["text"] == "Nobody will read this."
+        assert "'ghost' was not online for 8 s" in dead[0].last_error
+        assert "not sent to whoever holds its nick" in dead[0].last_error
+        await back.close()
