@@ -163,7 +163,11 @@ async def test_every_interest_is_on_screen_and_more_numbers_the_rest(bot: Harnes
 
     await bot.say("dan", "!more")
     assert "What are you good at" in await bot.say("dan", "2")  # "documentation", as shown
-    reply = await bot.script("dan", ["!skip", "!skip"])
+    await bot.say("dan", "!skip")
+    reply = await bot.say("dan", "!more")  # five languages: one page
+    assert reply == ("Those are all the options already: pick by number or word, say it in "
+                     "your own words, or !skip.")
+    reply = await bot.say("dan", "!skip")
     assert "* Handbook:" in reply.split("\n\n")[1]
     assert "Why: your interest in documentation" in reply
 
@@ -245,3 +249,21 @@ async def test_a_project_named_in_a_sentence_or_with_a_typo_is_picked(bot: Harne
     assert "Great choice: Pagebot." in await bot.say("kit", "pagebto")
     await bot.script("lou", ["!start", "!skip", "!skip", "!skip"])
     assert "Great choice: Lingo." in await bot.say("lou", "I'll take lingo please")
+
+
+async def test_many_featured_projects_are_paged_and_numbered_as_shown(sqlite_url: str) -> None:
+    many = {f"p{n:02}": Project(id=f"p{n:02}", name=f"Project {n:02}", summary="Something",
+                                tags=("gardening",)) for n in range(1, 11)}
+    content = Content({**DEMO.parts, PathContent: PathContent(many, {})})
+    bot = Harness(make_config(sqlite_url))
+    async with bot:
+        bot.running.engine.content = content
+        reply = await bot.script("max", ["!start", "!skip", "!skip", "!skip"])
+        assert reply.startswith("You skipped the questions, so here are the featured projects "
+                                "(1 to 8 of 10):")
+        assert "!more for other suggestions" in reply
+        reply = await bot.say("max", "!more")
+        assert reply.startswith("More featured projects (9 to 10 of 10; the numbers below are "
+                                "these):")
+        assert reply.endswith("1) Project 09\n  2) Project 10")
+        assert "Great choice: Project 10." in await bot.say("max", "2")

@@ -122,6 +122,10 @@ def _store_answer(field: str, then: str) -> Step:
     async def reply(turn: Turn) -> Transition:
         path = path_of(turn)
         if turn.input.command == "more":
+            if len(_pages(_ranked_options(_values(turn, field)))) == 1:
+                turn.say("Those are all the options already: pick by number or word, say it in "
+                         "your own words, or !skip.")
+                return None
             state = path.discovery = path.discovery or Discovery()
             _ask(turn, field, state.options_page + 1)
             return None
@@ -218,28 +222,26 @@ async def suggest(turn: Turn) -> Transition:
         state.matched = any(match_score(hits.get(pid, [])) > 0 for pid in ranked)
     browse_all = " !skip to browse all," if len(ranked) < len(projects) else ""
     size = _page_size(turn, state)
-    if not state.matched:
-        # Nothing to rank by: every featured project, in name order, numbered as shown.
-        prof = profile(path)
-        said = any(prof[k] for k in ("interests", "skills", "languages"))
-        heading = ("I couldn't match your answers to a project, so here are " if said
-                   else "You skipped the questions, so here are ")
-        heading += (f"the {len(ranked)} featured projects:" if len(ranked) > 1
-                    else "the featured project:")
-    else:
-        heading = ""
     offset = state.offset
     if offset >= len(ranked):
         offset = state.offset = 0
     page = ranked[offset:offset + size]
     more = " !more for other suggestions," if offset + size < len(ranked) else ""
-    if not heading:
+    span = f"{offset + 1} to {offset + len(page)} of {len(ranked)}"
+    if state.matched:
         heading = ("These projects fit you best:" if offset == 0 else
-                   f"Here are more projects ({offset + 1} to {offset + len(page)} of "
-                   f"{len(ranked)}; the numbers below are these):")
+                   f"Here are more projects ({span}; the numbers below are these):")
     elif offset:
-        heading = (f"More featured projects ({offset + 1} to {offset + len(page)} of "
-                   f"{len(ranked)}; the numbers below are these):")
+        heading = f"More featured projects ({span}; the numbers below are these):"
+    else:
+        # Nothing to rank by: the featured projects, in name order, numbered as shown.
+        prof = profile(path)
+        said = any(prof[k] for k in ("interests", "skills", "languages"))
+        heading = ("I couldn't match your answers to a project, so here are " if said
+                   else "You skipped the questions, so here are ")
+        heading += (f"the featured projects ({span}):" if len(page) < len(ranked) else
+                    f"the {len(ranked)} featured projects:" if len(ranked) > 1 else
+                    "the featured project:")
     _show(turn, page, heading,
           f"Pick one by number or name.{more}{browse_all} !back to change your answers.",
           unmatched="" if not state.matched else "not a match for your answers, but it "
