@@ -37,6 +37,7 @@ from flows.account.reads import AccountReads
 from flows.events.reads import EventsReads
 from flows.mentoring.reads import MentoringReads
 from flows.path.reads import PathReads
+from storage.holder import holding
 from storage.migrate import is_current
 from storage.repository import SqlStore
 
@@ -258,9 +259,10 @@ async def schema_is_current(config: Config) -> bool:
 
 
 async def run_app(config: Config, adapters: Sequence[Adapter]) -> None:
-    async with App(config, adapters) as app:
-        settle_heap()
-        await app.serve()
+    with holding(config.storage.url):  # one running bot per SQLite file
+        async with App(config, adapters) as app:
+            settle_heap()
+            await app.serve()
 
 
 def settle_heap() -> None:
