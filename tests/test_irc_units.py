@@ -24,7 +24,7 @@ from adapters.irc.render import (
 )
 from adapters.irc.roster import Roster
 from bot.model import Choice, ExternalId, Identity, Inbound, Network, Outbound, RoomRef
-from bot.ports import Outcome, PermanentSendError
+from bot.ports import Outcome, PermanentSendError, TransientSendError
 
 ROOM = RoomRef(Network("irc"), "#c", "#c")
 
@@ -419,3 +419,37 @@ async def test_the_rest_of_a_reply_waits_when_the_nick_changes_hands_mid_message
     assert counts == [1, 2]
     writer.cancel()
     await asyncio.gather(writer, return_exceptions=True)
+
+
+async def test_many_accounts_away_never_churn_the_monitor_list_or_flood_who(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import adapters.irc.client as client
+
+    monkeypatch.setattr(client, "SEEK_SECONDS", 0.02)
+    monkeypatch.setattr(client, "MONITOR_STALE_SECONDS", 0.2)
+    adapter, link, writer = running_adapter(account_hold_seconds=0.5)
+    link.isupport["MONITOR"] = "2"  # room to look for two accounts at once
+    sends = [asyncio.create_task(adapter.send(Outbound(
+        RoomRef(Network("irc"), f"account:away{n}", direct=True), "hi"), f"k{n}"))
+        for n in range(6)]
+    results = await asyncio.wait_for(asyncio.gather(*sends, return_exceptions=True), 3)
+    assert all(isinstance(r, PermanentSendError) for r in results)  # dead letters, each
+    # The list holds two, kept by their held replies: no MONITOR - / + churn every round.
+    assert [line for line in link.lines if line.startswith("MONITOR")] == [
+        "MONITOR + away0", "MONITOR + away1"]
+    # The others are asked about by WHOX, once each within a minute, not every round.
+    assert sorted(line for line in link.lines if line.startswith("WHO ")) == [
+        f"WHO away{n} %tna,43" for n in range(2, 6)]
+    writer.cancel()
+    await asyncio.gather(writer, return_exceptions=True)
+
+
+def test_a_reply_for_a_nick_without_login_is_not_given_to_an_account_holding_it() -> None:
+    adapter = IrcAdapter(IrcConfig())
+    newcomer = Identity(Network("irc"), ExternalId("~ana"), False)
+    assert adapter.target_of(newcomer) == "ana"
+    adapter.roster.joined("ana", "#c", "ana", known=True)  # the nick is the account's again
+    with pytest.raises(TransientSendError):
+        adapter.target_of(newcomer)
+    with pytest.raises(TransientSendError):
+        adapter.target_of(RoomRef(Network("irc"), "nick:ana", direct=True))

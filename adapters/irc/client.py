@@ -69,6 +69,11 @@ TRY_AGAIN = "Sorry, I could not handle that just now. Please try again in a mome
 MONITOR_MAX = 100  # nicks followed with MONITOR at most (the server may allow fewer)
 WHO_ACCOUNT = "43"  # the WHOX token of "which account is this nick logged in to"
 SEEK_SECONDS = 5.0  # a held reply looks for its account again at least this often
+# A MONITOR entry untouched this long may make room for another; entries that held replies
+# keep touching are never pushed out, so many accounts away never churn the list.
+MONITOR_STALE_SECONDS = 2 * SEEK_SECONDS
+ASK_AGAIN_SECONDS = 60.0  # a held reply asks WHOX about the same nick at most this often
+ASKS_PER_SEEK = 10  # and all held replies together ask at most this many per SEEK_SECONDS
 
 
 class AccountMovedError(Exception):
@@ -115,8 +120,10 @@ class IrcAdapter:
         self._counter = 0
         # This connection's MONITOR list (casefolded nick -> nick), oldest use first, and
         # the monitored nicks the server says are online.
-        self._monitoring: OrderedDict[str, str] = OrderedDict()
+        self._monitoring: OrderedDict[str, tuple[str, float]] = OrderedDict()  # (nick, touched)
         self._online_nicks: set[str] = set()
+        self._asked: dict[str, float] = {}  # nick -> when a held reply last asked WHOX
+        self._asks: tuple[float, int] = (0.0, 0)  # (this seek window's start, asks in it)
         self._changed = asyncio.Event()  # the roster learned something: held replies look
         self.held = 0  # replies waiting for their account to be online, for tests and logs
 
@@ -174,6 +181,7 @@ class IrcAdapter:
         self.roster.clear()
         self._monitoring.clear()
         self._online_nicks.clear()
+        self._asked.clear()
         self.queue.clear_control()
         self._joined.clear()
         self._all_joined.clear()
@@ -304,27 +312,49 @@ class IrcAdapter:
             self.queue.control(f"WHO {nick} %tna,{WHO_ACCOUNT}")
 
     def _follow(self, nick: str) -> None:
-        """Put `nick` on the MONITOR list (the oldest entry makes room), so the server says
-        when it quits or changes hands; its account is asked when it is online."""
+        """Put `nick` on the MONITOR list, so the server says when it quits or changes
+        hands; its account is asked when it is online. A full list makes room only from an
+        entry nobody touched for `MONITOR_STALE_SECONDS`; otherwise the nick is not followed
+        (then a reply for its account waits until the account shows itself)."""
         link = self.link
         if link is None or not self.online.is_set() or not _plain_word(nick) or \
                 is_channel(nick) or self._is_me(link, nick):
             return
-        key = casefold(nick)
+        key, now = casefold(nick), time.monotonic()
         if key in self._monitoring:
+            self._monitoring[key] = (self._monitoring[key][0], now)
             self._monitoring.move_to_end(key)
             return
         limit = self._monitor_limit(link)
         if not limit:
             return
-        while len(self._monitoring) >= limit:
-            old_key, old = self._monitoring.popitem(last=False)
+        if len(self._monitoring) >= limit:
+            old_key, (old, touched) = next(iter(self._monitoring.items()))
+            if now - touched < MONITOR_STALE_SECONDS:
+                return
+            del self._monitoring[old_key]
             self._online_nicks.discard(old_key)
             self.roster.unmonitored(old)
             self.queue.control(f"MONITOR - {old}")
-        self._monitoring[key] = nick
+        self._monitoring[key] = (nick, now)
         self.roster.monitored(nick)
         self.queue.control(f"MONITOR + {nick}")
+
+    def _may_ask(self, nick: str) -> bool:
+        """A held reply's WHOX question, within its budget (never a flood of WHO lines)."""
+        now, key = time.monotonic(), casefold(nick)
+        if now - self._asked.get(key, -ASK_AGAIN_SECONDS) < ASK_AGAIN_SECONDS:
+            return False
+        start, count = self._asks
+        if now - start >= SEEK_SECONDS:
+            start, count = now, 0
+        if count >= ASKS_PER_SEEK:
+            return False
+        self._asks = (start, count + 1)
+        if len(self._asked) >= 10_000:
+            self._asked = {k: t for k, t in self._asked.items() if now - t < ASK_AGAIN_SECONDS}
+        self._asked[key] = now
+        return True
 
     def _seek(self, account: str) -> None:
         """Look for `account` where it may be: the nick it last used, and its own name."""
@@ -337,11 +367,13 @@ class IrcAdapter:
                 continue
             seen.add(casefold(nick))
             key = casefold(nick)
+            self._follow(nick)
             if key not in self._monitoring:
-                self._follow(nick)
-                if key not in self._monitoring and _plain_word(nick) and not is_channel(nick):
-                    self._ask_account(link, nick)  # no MONITOR here: ask now and then
-            elif key in self._online_nicks and not self.roster.account(nick)[0]:
+                # Not followed (no MONITOR here, or its list is full): ask now and then.
+                if _plain_word(nick) and not is_channel(nick) and self._may_ask(nick):
+                    self._ask_account(link, nick)
+            elif key in self._online_nicks and not self.roster.account(nick)[0] and \
+                    self._may_ask(nick):
                 self._ask_account(link, nick)
 
     def _on_730(self, link: IrcLink, event: Event) -> None:
@@ -533,6 +565,11 @@ class IrcAdapter:
         if nick is None:
             raise TransientSendError(f"no one is logged in as {who!r} where the bot can see "
                                      "them", retry_after=None)
+        if not is_account and self.roster.account(nick)[1] is not None:
+            # Whoever holds the nick now is logged in: an account, not the person without one
+            # this reply is for.
+            raise TransientSendError(f"the nick {nick!r} is logged in to an account now",
+                                     retry_after=None)
         if not _plain_word(nick) or is_channel(nick):
             raise PermanentSendError(f"not a nick: {nick!r}")
         return nick
