@@ -107,17 +107,21 @@ def main(ctx: click.Context, verbose: int) -> None:
 
 @main.command()
 @config_option
-def run(config_path: Path | None) -> None:
+@click.option("--only", default="", metavar="NETWORK[,NETWORK]",
+              help="Run only these enabled networks (e.g. irc,matrix), to split the networks "
+                   "across processes on one PostgreSQL.")
+def run(config_path: Path | None, only: str) -> None:
     """Run the bot on every adapter enabled in the config (with none, the console)."""
     from bot.app import command_menu, run_app, schema_is_current
     from bot.config import ConfigError
     from bot.wiring import network_adapters
 
     config = _load(config_path)
+    chosen = [name.strip().lower() for name in only.split(",") if name.strip()]
     try:
-        adapters = network_adapters(config, menu=command_menu())
+        adapters = network_adapters(config, menu=command_menu(), only=chosen)
     except ConfigError as exc:
-        _fail(f"config error: {exc}")
+        _fail(_config_problems(exc))
     if not _run(schema_is_current(config)):
         _upgrade_in_child(config_path)
     _run(run_app(config, adapters))

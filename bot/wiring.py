@@ -137,11 +137,31 @@ def console_name(config: CoreConfig, name: str | None) -> str:
     return "".join(ch for ch in login if not unseen_characters(ch))[:64] or "you"
 
 
+def only_networks(config: Config, only: Sequence[str]) -> Config:
+    """The config with every network but ONLY turned off (`wayfinder run --only irc,matrix`:
+    networks split across processes on one PostgreSQL). Each named network must be enabled in
+    the config; its secrets alone are then needed."""
+    sections = dict(adapter_settings(config).sections())
+    problems = []
+    for name in only:
+        if name not in sections:
+            problems.append(f"{name!r} is no network (choose from {', '.join(sections)})")
+        elif name != "console" and not sections[name].enabled:
+            problems.append(f"{name} is not enabled in [adapters.{name}]")
+    if problems:
+        raise ConfigError("--only", "", "; ".join(problems))
+    adapters = config.adapters.model_copy(update={
+        name: section.model_copy(update={"enabled": name in only})
+        for name, section in sections.items()})
+    return config.model_copy(update={"adapters": adapters})
+
+
 def network_adapters(config: CoreConfig, chat_name: str | None = None, room: str = "",
-                     menu: Sequence[tuple[str, str]] = ()) -> list[Adapter]:
-    """The adapters `wayfinder run` starts: every enabled network, else the console. A
-    network's library is imported here, and only if its adapter is enabled."""
-    full = wired(config)
+                     menu: Sequence[tuple[str, str]] = (),
+                     only: Sequence[str] = ()) -> list[Adapter]:
+    """The adapters `wayfinder run` starts: every enabled network (or those named in `only`),
+    else the console. A network's library is imported here, and only if its adapter runs."""
+    full = only_networks(wired(config), only) if only else wired(config)
     secrets = full.check_secrets()
     adapters: list[Adapter] = []
     matrix = full.adapters.matrix
@@ -164,7 +184,7 @@ def network_adapters(config: CoreConfig, chat_name: str | None = None, room: str
         adapters.append(TelegramAdapter(
             telegram, secrets["adapters.telegram.token_env"],
             secrets.get("adapters.telegram.webhook_secret_env", ""), menu))
-    if not adapters or full.adapters.console.enabled:
+    if (not adapters and not only) or full.adapters.console.enabled:
         adapters += chat_adapters(full, chat_name, room)
     return adapters
 

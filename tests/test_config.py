@@ -128,6 +128,21 @@ def test_an_enabled_network_needs_its_secret(tmp_path: Path,
     assert err.value.key == "adapters.telegram.token_env"
 
 
+def test_run_only_some_networks_needs_only_their_secrets(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TG_TOKEN", raising=False)  # Telegram runs in another process
+    config = load_config(_write(tmp_path, '[adapters.telegram]\nenabled = true\n'
+                                          'token_env = "TG_TOKEN"\n[adapters.irc]\nenabled = '
+                                          'true\nchannels = ["#lumen"]\n'))
+    (irc,) = network_adapters(config, only=["irc"])
+    assert irc.network == "irc"
+    with pytest.raises(ConfigError) as err:
+        network_adapters(config, only=["irc", "matrix", "slack"])
+    assert err.value.file == "--only"
+    assert "matrix is not enabled in [adapters.matrix]" in str(err.value)
+    assert "'slack' is no network (choose from console, irc, matrix, telegram)" in str(err.value)
+
+
 @pytest.mark.parametrize(("line", "key"), [
     ('channels = ["lumen"]', "adapters.irc.channels.0"),
     ('channels = ["#a\\r\\nQUIT"]', "adapters.irc.channels.0"),
