@@ -221,6 +221,8 @@ class BotApi:
         if request.can_read_body:
             for key, value in (await request.post()).items():
                 params[key] = value if isinstance(value, str) else getattr(value, "filename", "")
+                if not isinstance(value, str) and hasattr(value, "file"):
+                    params[f"{key}:bytes"] = value.file.read()  # what was uploaded
         # Objects arrive JSON-encoded in form fields; text is text, even when it looks like JSON.
         return {k: json.loads(v) if k in JSON_FIELDS and isinstance(v, str) else v
                 for k, v in params.items()}

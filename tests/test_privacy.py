@@ -4,6 +4,7 @@ and a person who stays erased across a restart and a replayed event."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from adapters.console.client import ConsoleAdapter
 from adapters.memory import MemoryAdapter
-from bot.model import Capabilities, Network
+from bot.model import Capabilities, FileRef, Network, Outbound, RoomRef
 from bot.ports import Outcome
 from bot.wiring import ConfigError, load_config
 from storage.records import identity_t, inbox_t, outbox_t, person_t, state_t
@@ -200,3 +202,18 @@ def test_an_inbox_kept_shorter_than_networks_replay_is_refused_by_key(tmp_path: 
             load_config(path)
         assert key in str(refused.value)
         assert why in str(refused.value)
+
+
+async def test_the_console_saves_a_file_for_its_owner_only(tmp_path: Path) -> None:
+    out = io.StringIO()
+    console = ConsoleAdapter("ana", stdin=io.StringIO(), stdout=out, files_dir=tmp_path / "f")
+    assert console.capabilities.files
+    msg = Outbound(RoomRef(Network("console"), "ana", "", True), "Here it is",
+                   file=FileRef("../../.bashrc/wayfinder mydata.json", "application/json",
+                                b'{"a": 1}'))
+    await console.send(msg, "k")
+    (saved,) = (tmp_path / "f").iterdir()
+    assert saved.name == "wayfinder_mydata.json"
+    assert saved.read_bytes() == b'{"a": 1}'
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert f"(saved as {saved})" in out.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import sys
 import time
@@ -351,6 +352,20 @@ async def test_documents_are_sent_as_files(sqlite_url: str, api: BotApi) -> None
     assert sent.chat_id == 8001
     assert sent.params["caption"] == "Your certificate &lt;3"
     assert sent.params["document"] == "certificate.txt"
+
+
+async def test_mydata_arrives_as_a_json_document(sqlite_url: str, api: BotApi) -> None:
+    async with TelegramBot(sqlite_url, api) as bot:
+        await bot.says("/start", expect=2)
+        before = len(api.sent)
+        api.user_says("/mydata")
+        sent = (await api.wait_sent(before + 1))[before:]
+        (document,) = [s for s in sent if s.method == "sendDocument"]
+        assert document.params["document"].startswith("wayfinder-mydata-")
+        assert document.params["caption"].startswith("Here is everything I hold about you")
+        data = json.loads(document.params["document:bytes"])
+        assert data["identities"] == [f"telegram:{document.chat_id}"]
+        assert data["tables"]["flow_state"]
 
 
 async def test_the_watchdog_restarts_a_stalled_poll(sqlite_url: str, api: BotApi) -> None:

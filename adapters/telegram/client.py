@@ -140,7 +140,7 @@ class TelegramAdapter:
         os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.config = config
         self.capabilities = Capabilities(
-            buttons=True, html=True, max_len=4096, dm_first_contact=False,
+            buttons=True, html=True, max_len=4096, dm_first_contact=False, files=True,
             # Evenly spaced, no burst: no one-second window ever holds more than the rate.
             command_prefixes=("/", "!"), rate=Rate(config.messages_per_second, 1))
         self.limiter = ChatLimiter(config.per_chat_per_second, config.per_group_per_minute)
