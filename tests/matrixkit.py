@@ -18,14 +18,18 @@ import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadResponse,
     InviteMemberEvent,
     MegolmEvent,
     RoomCreateResponse,
+    RoomEncryptedFile,
     RoomMemberEvent,
+    RoomMessageFile,
     RoomMessageNotice,
     RoomSendResponse,
     SyncResponse,
 )
+from nio.crypto.attachments import decrypt_attachment
 
 from adapters.matrix.client import MatrixAdapter, maintain_keys
 from adapters.matrix.config import MatrixConfig
@@ -50,6 +54,7 @@ class Person:
                                      max_timeouts=0))
         self.notices: asyncio.Queue[tuple[str, RoomMessageNotice]] = asyncio.Queue()
         self.undecrypted: list[MegolmEvent] = []
+        self.files: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()  # m.file events
         self._task: asyncio.Task[None] | None = None
         self._members: set[tuple[str, str]] = set()
         self._synced = asyncio.Condition()
@@ -88,6 +93,8 @@ class Person:
                     continue
                 if isinstance(event, RoomMessageNotice):
                     await self.notices.put((room_id, event))
+                elif isinstance(event, RoomMessageFile | RoomEncryptedFile):
+                    await self.files.put((room_id, event))
                 elif isinstance(event, MegolmEvent):
                     self.undecrypted.append(event)
         await maintain_keys(self.client)
@@ -113,6 +120,19 @@ class Person:
                 room, event = await self.notice(within)
                 if text in event.body:
                     return room, event
+
+    async def file(self, within: float = 15) -> tuple[Any, bytes]:
+        """The next file sent to them, and its bytes (downloaded, decrypted if it was)."""
+        try:
+            _room, event = await asyncio.wait_for(self.files.get(), within)
+        except TimeoutError:
+            raise AssertionError(f"{self.mxid} got no file within {within} s") from None
+        answer = await self.client.download(event.url)
+        assert isinstance(answer, DownloadResponse), answer
+        data = answer.body
+        if isinstance(event, RoomEncryptedFile):
+            data = decrypt_attachment(data, event.key["k"], event.hashes["sha256"], event.iv)
+        return event, data
 
     async def say(self, room_id: str, text: str, **content: Any) -> str:
         answer = await self.client.room_send(

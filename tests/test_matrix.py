@@ -5,6 +5,7 @@ off."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -62,6 +63,29 @@ async def test_start_in_a_room_continues_in_a_direct_room(
         await ana.say(dm_room, "!skip")
         _room, fits = await ana.notice_containing("These projects fit you best")
         assert fits.source["content"]["msgtype"] == "m.notice"
+    assert ana.undecrypted == []
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_mydata_arrives_as_a_file_in_the_direct_room(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
+        encrypted: bool) -> None:
+    room = await ana.create_room([bot_id], encrypted=encrypted)
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
+                           encrypt_direct_rooms=encrypted)
+    async with running_bot(config, sqlite_url):
+        await ana.joined(room, bot_id)
+        await ana.say(room, "!start")
+        dm_room, _first = await ana.notice()
+        await ana.say(dm_room, "!mydata")
+        _room, told = await ana.notice_containing("Here is everything I hold about you")
+        assert "as a JSON file" in told.body
+        event, data = await ana.file()
+        assert event.body.startswith("wayfinder-mydata-")
+        assert event.source["content"]["info"]["mimetype"] == "application/json"
+        exported = json.loads(data)
+        assert exported["identities"] == [f"matrix:{ana.mxid}"]
+        assert exported["tables"]["flow_state"]
     assert ana.undecrypted == []
 
 

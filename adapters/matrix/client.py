@@ -46,15 +46,17 @@ from nio import (
     RoomSendError,
     SyncError,
     SyncResponse,
+    UploadError,
     WhoamiError,
 )
 
 from adapters.matrix.config import MatrixConfig
-from adapters.matrix.render import in_thread, render_content
+from adapters.matrix.render import file_content, in_thread, render_content
 from adapters.matrix.store import MatrixFiles
 from adapters.matrix.translate import DM_ROOM, MATRIX, THREAD, RoomView, inbound_from_event
 from bot.model import (
     Capabilities,
+    FileRef,
     Identity,
     Inbound,
     Outbound,
@@ -108,7 +110,7 @@ class MatrixAdapter:
         self.secret_is_token = secret_is_token
         self.pickle_key = pickle_key
         self.capabilities = Capabilities(
-            html=True, max_len=30_000, idempotent=True,
+            html=True, max_len=30_000, idempotent=True, files=True,
             rate=Rate(config.messages_per_second, 10),
             reach_privately=f"send it in a direct message to {config.user_id}: {{line}}")
         self.files = MatrixFiles(Path(config.store_path))
@@ -381,6 +383,11 @@ class MatrixAdapter:
                 answer = await client.room_send(room_id, "m.room.message", content,
                                                 tx_id=idempotency_key,
                                                 ignore_unverified_devices=True)
+                if msg.file is not None and not isinstance(answer, RoomSendError):
+                    # The text, then the file (its own transaction id: a retry after the
+                    # text went out sends the text again, which the homeserver drops).
+                    answer = await self._send_file(client, room_id, msg.file, content,
+                                                   f"{idempotency_key}:file")
             finally:
                 self._sending -= 1
                 if not self._sending:
@@ -397,6 +404,23 @@ class MatrixAdapter:
                 raise PermanentSendError(str(answer))
             raise TransientSendError(str(answer))
         return Receipt(answer.event_id)
+
+    async def _send_file(self, client: AsyncClient, room_id: str, file: FileRef,
+                         content: dict[str, Any], tx_id: str) -> Any:
+        """Upload `file` (encrypted where the room is) and send it as an m.file event."""
+        room = client.rooms.get(room_id)
+        encrypt = room is not None and room.encrypted
+        uploaded, keys = await client.upload(
+            lambda _limited, _timeouts: file.data, content_type=file.content_type,
+            filename=file.name, encrypt=encrypt, filesize=len(file.data))
+        if isinstance(uploaded, UploadError):
+            if uploaded.status_code == "M_TOO_LARGE":
+                raise PermanentSendError(f"matrix: {file.name} is too large: {uploaded}")
+            raise TransientSendError(f"matrix: could not upload {file.name}: {uploaded}")
+        return await client.room_send(
+            room_id, "m.room.message",
+            file_content(file, uploaded.content_uri, keys, content.get("m.relates_to")),
+            tx_id=tx_id, ignore_unverified_devices=True)
 
     async def _addressed(self, client: AsyncClient,
                          msg: Outbound) -> tuple[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ import html
 from typing import Any
 
 from adapters.render import is_command_choice
-from bot.model import Outbound
+from bot.model import FileRef, Outbound
 
 HTML_FORMAT = "org.matrix.custom.html"
 ALLOWED_TAGS = frozenset({"br", "ol", "li", "p", "code", "a"})
@@ -55,3 +55,20 @@ def in_thread(content: dict[str, Any], root_event_id: str) -> dict[str, Any]:
     return {**content, "m.relates_to": {"rel_type": "m.thread", "event_id": root_event_id,
                                         "is_falling_back": True,
                                         "m.in_reply_to": {"event_id": root_event_id}}}
+
+
+def file_content(file: FileRef, url: str, keys: dict[str, Any] | None,
+                 relates_to: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An m.file event for an uploaded file: `url` its mxc:// address, `keys` the decryption
+    info of an encrypted upload (the file then goes under "file", as encrypted rooms need)."""
+    name = _safe(file.name)
+    content: dict[str, Any] = {"msgtype": "m.file", "body": name, "filename": name,
+                               "info": {"mimetype": file.content_type, "size": len(file.data)},
+                               "m.mentions": {}}
+    if keys is not None:
+        content["file"] = {**keys, "url": url}
+    else:
+        content["url"] = url
+    if relates_to is not None:
+        content["m.relates_to"] = relates_to
+    return content
