@@ -175,6 +175,30 @@ async def test_stop_gives_the_task_back_and_start_picks_up_where_you_stopped(
         assert _task(reply) == LINGO_TASKS[1]
 
 
+async def test_start_in_another_projects_channel_after_stop_asks_continue_or_start(
+        db_url: str) -> None:
+    async with Harness(make_config(db_url), networks=("irc",)) as bot:
+        await bot.script("ada", ["!start", "!skip", "!skip", "!skip", "Pagebot", "done"], "irc")
+        await bot.say("ada", "!stop", "irc")
+        reply = await bot.say("ada", "!status", "irc")
+        assert reply.endswith("You've left the guided path: type !start to continue where you "
+                              "stopped.")
+        reply = await bot.say("ada", "!start", "irc", room="#mapview")
+        assert reply.startswith("Welcome back! You stopped along Pagebot's path. Continue "
+                                "where you stopped, or start with Mapview?")
+        assert "1) Continue with Pagebot" in reply
+        assert "2) Start with Mapview" in reply
+        reply = await bot.say("ada", "1", "irc", room="#mapview")
+        assert reply.startswith("Picking up where you stopped.")
+        assert "Get started with Pagebot: step 2 of 6" in reply
+
+        await bot.say("ada", "!stop", "irc")
+        await bot.say("ada", "!start", "irc", room="#mapview")
+        reply = await bot.say("ada", "2", "irc", room="#mapview")
+        assert "Great choice: Mapview." in reply
+        assert "Get started with Mapview: step 1 of 6" in reply
+
+
 async def test_status_shows_the_task_title_not_its_id(db_url: str) -> None:
     async with Harness(make_config(db_url)) as bot:
         await bot.script("ada", LINGO)

@@ -76,6 +76,7 @@ async def _redeem(turn: Turn, code: str) -> Transition:
     path.finished_tasks = sorted(set(my_path.finished_tasks) | set(their_path.finished_tasks))
     kept = theirs or mine  # the one active claim the linked person holds, if any
     path.task = kept.task_id if kept is not None else ""
+    path.task_project = kept.project_id if kept is not None else ""
     turn.person_id = target
     others = ", ".join(i.key for i in await turn.reads.identities(target))
     turn.say(f"Linked! {turn.sender.key} and {others} are now one account. "

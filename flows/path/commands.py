@@ -38,7 +38,10 @@ async def start(turn: Turn) -> Transition:
     if turn.flow is not None and turn.step is not None and same_project:
         turn.say("Welcome back! Picking up where you left off.")
         return Goto(turn.step, flow=turn.flow)
-    if turn.flow is None and stopped_at and same_project:  # back after !stop
+    if turn.flow is None and stopped_at:  # back after !stop
+        if not same_project and origin is not None:  # in another project's channel: ask
+            path.stopped_at, path.switch_to = stopped_at, origin.id
+            return Goto("switch", flow="first_task")
         flow, _, step = stopped_at.partition(":")
         turn.event("restarted_after_stop", flow=flow, step=step)
         turn.say("Welcome back! Picking up where you stopped.")
@@ -145,6 +148,8 @@ async def status(turn: Turn) -> Transition:
 def _next_hint(turn: Turn, current: int) -> str:
     if turn.data.get("paused"):
         return "You're paused: type !resume to continue."
+    if turn.flow is None and path_of(turn).stopped_at:
+        return "You've left the guided path: type !start to continue where you stopped."
     if current == 0:
         return "Next: type !start to find your project." if turn.flow is None else (
             "Next: answer the question above to find your project.")

@@ -150,46 +150,60 @@ async def offer(turn: Turn) -> Transition:
 
 
 async def ask_switch(turn: Turn) -> Transition:
-    """A person holding one project's task turned to another project: keep it, or switch?"""
+    """A person turned to another project while holding a task (keep it, or give it back and
+    switch?), or while away after !stop (continue where they stopped, or start the other?)."""
     path = path_of(turn)
     target = turn.content.of(PathContent).projects.get(path.switch_to)
     found = await held_task_of(turn, path.task) if path.task else None
+    current = chosen_project(turn)
     if target is None:
         path.switch_to = ""
         return Goto("offer")
-    if found is None or found[0].id == target.id:  # nothing to choose between any more
-        path.switch_to = ""
-        return pick_project(turn, target.id)
-    held_project, task = found
-    turn.say(f"You have a {held_project.name} task reserved: \"{task.title}\". You can hold "
-             f"one task at a time. Keep it and stay with {held_project.name}, or give it back "
-             f"and switch to {target.name}?",
-             [Choice("keep", f"Keep my {held_project.name} task"),
-              Choice("switch", f"Give it back and switch to {target.name}")])
-    return None
+    if found is not None and found[0].id != target.id:
+        held_project, task = found
+        turn.say(f"You have a {held_project.name} task reserved: \"{task.title}\". You can "
+                 f"hold one task at a time. Keep it and stay with {held_project.name}, or give "
+                 f"it back and switch to {target.name}?",
+                 [Choice("keep", f"Keep my {held_project.name} task"),
+                  Choice("switch", f"Give it back and switch to {target.name}")])
+        return None
+    if not path.task and path.stopped_at and current is not None and current.id != target.id:
+        turn.say(f"Welcome back! You stopped along {current.name}'s path. Continue where you "
+                 f"stopped, or start with {target.name}?",
+                 [Choice("keep", f"Continue with {current.name}"),
+                  Choice("switch", f"Start with {target.name}")])
+        return None
+    path.switch_to = ""  # nothing to choose between any more
+    return pick_project(turn, target.id)
 
 
 async def switch_reply(turn: Turn) -> Transition:
     path = path_of(turn)
     said = turn.choice or turn.input.text.strip().lower()
     target = path.switch_to
-    if not path.task or said == "switch":
-        if path.task:
-            title = await give_back(turn, "switched")
-            turn.say(f"I've given back \"{title}\": someone else can take it now.")
-        path.switch_to = ""
-        return pick_project(turn, target) if target in turn.content.of(
-            PathContent).projects else Goto("offer")
-    if said == "keep":
-        path.switch_to = ""
+    if said not in ("keep", "switch") and (path.task or path.stopped_at):
+        turn.say("Please pick 1 to keep your task, or 2 to give it back and switch."
+                 if path.task else "Please pick 1 to continue where you stopped, or 2 to "
+                 "start the other project.")
+        return None
+    path.switch_to = ""
+    if said == "keep" and path.task:
         found = await held_task_of(turn, path.task)
         if found is not None:
             path.project = found[0].id
         turn.say(f"Kept: \"{await held_title(turn)}\" stays reserved for you"
                  + (f", and you stay with {found[0].name}." if found else "."))
         return Goto("offer")
-    turn.say("Please pick 1 to keep your task, or 2 to give it back and switch.")
-    return None
+    stopped_at, path.stopped_at = path.stopped_at, ""
+    if said == "keep" and stopped_at:
+        flow, _, step = stopped_at.partition(":")
+        turn.say("Picking up where you stopped.")
+        return Goto(step, flow=flow)
+    if path.task:
+        title = await give_back(turn, "switched")
+        turn.say(f"I've given back \"{title}\": someone else can take it now.")
+    return pick_project(turn, target) if target in turn.content.of(
+        PathContent).projects else Goto("offer")
 
 
 async def working(turn: Turn) -> Transition:
