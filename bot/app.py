@@ -35,8 +35,10 @@ from bot.wiring import FEATURES as FEATURES  # listed in wiring; still importabl
 from bot.wiring import adapter_rates, check_features, describe_content, load_content
 from flows.account.reads import AccountReads
 from flows.events.reads import EventsReads
+from flows.forge.reads import ForgeReads
 from flows.mentoring.reads import MentoringReads
 from flows.path.reads import PathReads
+from flows.tracker.reads import TrackerReads
 from storage.holder import holding
 from storage.migrate import is_current
 from storage.repository import SqlStore
@@ -46,11 +48,11 @@ log = logging.getLogger(__name__)
 RESTART_DELAY_SECONDS = 2.0
 CONTENT_NETWORK = Network("content")  # inbox namespace of content-problem notices
 
-def feature_reads(
-        store: SqlStore) -> tuple[AccountReads, EventsReads, MentoringReads, PathReads]:
+def feature_reads(store: SqlStore) -> tuple[AccountReads, EventsReads, ForgeReads,
+                                           MentoringReads, PathReads, TrackerReads]:
     """The store as each feature reads it (flows/<feature>/reads.py): mypy checks here that
     it has every feature's reads, which `reads_of(turn.reads)` then finds at run time."""
-    return store, store, store, store
+    return store, store, store, store, store, store
 
 
 def command_menu() -> list[tuple[str, str]]:

@@ -26,6 +26,8 @@ from storage.account import AccountQueries
 from storage.database import Database, describe_failure, open_database, store_failure
 from storage.events import RECORDS as EVENTS
 from storage.events import EventsQueries
+from storage.forge import RECORDS as FORGE
+from storage.forge import ForgeQueries
 from storage.mentoring import RECORDS as MENTORING
 from storage.mentoring import MentoringQueries
 from storage.migrate import upgrade
@@ -48,7 +50,7 @@ from storage.writer import GroupWriter
 
 # Every storage module: its queries are the store's bases, its records' writers combined;
 # erasing a person goes over every module's person data.
-MODULES = (CORE, ACCOUNT, EVENTS, MENTORING, PATH, TRACKER)
+MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER)
 RECORDS = combine_records(*MODULES, erasure(combine_records(*MODULES)))
 
 FRESH_LIMIT = 10_000  # people just created, whose state need not be read (a bound)
@@ -59,9 +61,8 @@ def _outbox(row: Any) -> OutboxRow:
                      last_error=row.last_error, status=row.status, parts_sent=row.parts_sent)
 
 
-class SqlStore(AccountQueries, EventsQueries, MentoringQueries, PathQueries, TrackerQueries,
-               PrivacyQueries,
-               Queries):
+class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, PathQueries,
+               TrackerQueries, PrivacyQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:

@@ -16,8 +16,10 @@ from bot.ports import PersonState, Reads
 from bot.records import Audit, Record
 from flows.account import reads as account_reads
 from flows.events import reads as events_reads
+from flows.forge import reads as forge_reads
 from flows.mentoring import reads as mentoring_reads
 from flows.path import reads as path_reads
+from flows.tracker import reads as tracker_reads
 from storage.records import CORE, RecordSql, combine
 from storage.repository import RECORDS, SqlStore
 
@@ -41,7 +43,7 @@ def declared_records() -> dict[str, type[Record]]:
 
 def test_every_declared_record_is_written_by_exactly_one_storage_module() -> None:
     declared = declared_records()
-    assert {"events.SetRsvp", "mentoring.SetNudge", "mentoring.OpenCase",
+    assert {"events.SetRsvp", "mentoring.SetNudge", "mentoring.OpenCase", "forge.WatchChange",
             "path.ClaimTask", "account.MergePersons"} <= set(declared)
     unwritten = [name for name, kind in declared.items()
                  if kind not in RECORDS.apply and kind not in RECORDS.bulk]
@@ -65,8 +67,10 @@ def test_a_record_no_storage_module_writes_is_an_error_naming_it() -> None:
 READS_OF: dict[str, Callable[[Reads], object]] = {
     "account": account_reads.reads_of,
     "events": events_reads.reads_of,
+    "forge": forge_reads.reads_of,
     "mentoring": mentoring_reads.reads_of,
     "path": path_reads.reads_of,
+    "tracker": tracker_reads.reads_of,
 }
 
 
@@ -101,8 +105,10 @@ def test_every_feature_declares_its_reads() -> None:
     declared = {feature.name: feature.reads for feature in FEATURES if feature.reads}
     assert declared == {"account": account_reads.AccountReads,
                         "events": events_reads.EventsReads,
+                        "forge": forge_reads.ForgeReads,
                         "mentoring": mentoring_reads.MentoringReads,
-                        "path": path_reads.PathReads}
+                        "path": path_reads.PathReads,
+                        "tracker": tracker_reads.TrackerReads}
 
 
 def test_missing_reads_names_the_feature_and_the_methods() -> None:
@@ -110,7 +116,7 @@ def test_missing_reads_names_the_feature_and_the_methods() -> None:
 
     lacking = missing_reads(FEATURES, CoreReadsOnly())
     assert [entry.split(" ")[0] for entry in lacking] == ["path", "account", "mentoring",
-                                                          "events"]
+                                                          "events", "tracker", "forge"]
     assert "path (active_claim, events_since, identities, idle_claims, task_hand_outs)" in (
         lacking)
 

@@ -1,12 +1,13 @@
 """What other features may use of mentoring (and nothing else in flows/mentoring): its
 settings (how long before someone counts as stuck), its content (mentors' names and
-identities) and the nudge records a flow emits when it
-expects progress."""
+identities), the nudge records a flow emits when it expects progress, and `refer`: a case
+opened for someone by another feature, sent to a mentor of their project."""
 
 from __future__ import annotations
 
+from flows.mentoring.cases import Referral, refer
 from flows.mentoring.content import MentoringContent
 from flows.mentoring.records import ClearNudge, SetNudge
 from flows.mentoring.settings import MentoringConfig
 
-__all__ = ["ClearNudge", "MentoringConfig", "MentoringContent", "SetNudge"]
+__all__ = ["ClearNudge", "MentoringConfig", "MentoringContent", "Referral", "SetNudge", "refer"]

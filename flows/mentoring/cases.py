@@ -116,6 +116,7 @@ class _Ticket:
     subject: str
     reason: str
     created_at: datetime
+    source: str = "asked"  # "asked", "inactive", or the feature that referred the case
 
 
 def _ping_text(ticket: _Ticket, now: datetime, again: bool, level: int = LEVEL_MENTOR) -> str:
@@ -127,6 +128,8 @@ def _ping_text(ticket: _Ticket, now: datetime, again: bool, level: int = LEVEL_M
              f"{ticket.project.name} (case {ticket.code}).",
              f"Stuck on: {ticket.subject}",
              f"Since: {since}",
+             # A case another feature referred says why, not the newcomer's words.
+             f"Why: {ticket.reason}" if ticket.source not in ("asked", "inactive") else
              f"Their words: \"{ticket.reason}\"" if ticket.reason else
              "Their words: none (they didn't say more)"]
     direct = _address(ticket.newcomer)
@@ -249,6 +252,38 @@ async def stuck(turn: Turn) -> Transition:
     return None
 
 
+@dataclass(frozen=True)
+class Referral:
+    """A case another feature opened for someone (or the one they had open already)."""
+
+    code: str
+    told: str  # what to tell the newcomer: who was asked, what happens when (as for !stuck)
+    existing: bool  # they had a case open already: nothing new was sent
+
+
+async def refer(turn: Turn, reason: str, source: str, newcomer: str = "") -> Referral | None:
+    """Open a case for the person of `turn`, where they are on the path, and ask a mentor of
+    their project (escalating as `!stuck` does); another feature's way to hand something to a
+    person (`reason` is what the mentor reads). None before a project is chosen. The
+    newcomer's identity key is the turn's sender unless given (a due turn has no sender)."""
+    where = position(turn)
+    project = chosen_project(turn)
+    if where is None or project is None:
+        return None
+    existing = await reads_of(turn.reads).open_case_of(turn.person_id)
+    if existing is not None:
+        return Referral(existing.code, "", True)
+    who_asks = newcomer or turn.sender.key
+    ticket = _Ticket(case_code(), who_asks, project, where[1], one_line(reason, 300), turn.now,
+                     source)
+    turn.record(OpenCase(ticket.code, turn.person_id, who_asks, project.id, where[1],
+                         ticket.reason, source, turn.now))
+    turn.record(ClearNudge(turn.person_id))
+    turn.event("case_opened", case=ticket.code, project=project.id, source=source)
+    routed = await _route(turn, ticket, LEVEL_MENTOR, ())
+    return Referral(ticket.code, _what_next(turn, routed, project, ticket.code), False)
+
+
 # -- mentors --------------------------------------------------------------------------------
 def _split_code(args: str) -> tuple[str, str]:
     """("K7M2Q", "the rest") when the arguments start with a case code, else ("", args)."""
@@ -349,7 +384,7 @@ async def handback(turn: Turn) -> Transition:
     project = turn.content.of(PathContent).projects.get(case.project_id)
     if project is not None:
         ticket = _Ticket(case.code, case.newcomer, project, case.subject, case.reason,
-                         case.created_at)
+                         case.created_at, case.source)
         who = (await _route(turn, ticket, LEVEL_NEXT_MENTOR, (*case.tried, mentor.key))).who
     else:
         who = "another mentor"
@@ -536,7 +571,7 @@ def _escalation_handler(case: Case) -> Handler:
                 current.escalate_at != case.escalate_at):
             return None  # claimed, resolved or already moved on
         ticket = _Ticket(case.code, case.newcomer, project, case.subject, case.reason,
-                         case.created_at)
+                         case.created_at, case.source)
         routed = await _route(turn, ticket, current.level + 1, current.tried)
         turn.say(f"Sorry, this is taking longer than usual: nobody has picked up your question "
                  f"yet. I've now asked {routed.who}." + (

@@ -1,9 +1,11 @@
 """What other features may use of the growth path (and nothing else in flows/path): its
-content's projects, where a person is along it, and the records of task claims."""
+content's projects, where a person is along it, the records of task claims, and what may be
+done to the task a person holds (finished, or waiting for review)."""
 
 from __future__ import annotations
 
-from flows.path.content import PathContent, Project
+from flows.path.completion import finish_task, reserved_task, waiting_for_review
+from flows.path.content import PathContent, Project, Task
 from flows.path.progress import (
     channel_list,
     chosen_project,
@@ -21,12 +23,16 @@ __all__ = [
     "PathContent",
     "PathState",
     "Project",
+    "Task",
     "TaskClaim",
     "channel_list",
     "chosen_project",
     "chosen_workshop",
+    "finish_task",
     "path_of",
     "progress_rank",
+    "reserved_task",
     "stage",
+    "waiting_for_review",
     "workshop_index",
 ]

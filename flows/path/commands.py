@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.flow import End, Goto, Transition, Turn
+from flows.path.completion import held_task_of
 from flows.path.content import PathContent
-from flows.path.first_task import give_back, held_task_of
+from flows.path.first_task import give_back
 from flows.path.progress import (
     MORE_INVOLVED_AT,
     STAGE_NOTES,

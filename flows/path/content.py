@@ -82,10 +82,29 @@ class UrlCheckpoint(Strict):
         return self
 
 
+class GerritAccountCheckpoint(Strict):
+    """The answer is a username that exists on the project's Gerrit (checked by the forge
+    feature against the configured forge)."""
+
+    kind: Literal["gerrit-account"]
+    prompt: str = "What is your Gerrit username?"
+
+
+class ForgeLinkCheckpoint(Strict):
+    """The answer is a link to an existing repository or change of theirs on `forge`."""
+
+    kind: Literal["forge-link"]
+    forge: Literal["gerrit", "github", "gitlab"]
+    prompt: str = ""
+
+
+ForgeCheckpoint = GerritAccountCheckpoint | ForgeLinkCheckpoint
 Checkpoint = Annotated[
-    ConfirmCheckpoint | AnswerCheckpoint | UrlCheckpoint, Field(discriminator="kind")
+    ConfirmCheckpoint | AnswerCheckpoint | UrlCheckpoint | GerritAccountCheckpoint
+    | ForgeLinkCheckpoint, Field(discriminator="kind")
 ]
-CHECKPOINT_KINDS = ("confirm", "answer", "url")  # the tag pydantic adds to an error's key
+# the tags pydantic adds to an error's key
+CHECKPOINT_KINDS = ("confirm", "answer", "url", "gerrit-account", "forge-link")
 
 
 class WorkshopStep(Strict):

@@ -35,7 +35,7 @@ FEATURE = Feature(
     words={
         "skip": "skip this question or step (where allowed)",
         "more": "show more options or suggestions",
-        "done": "say you've finished your task",
+        "done": "say you've finished your task; !done LINK names your change, to be checked",
         "release": "give your task back",
     },
     reads=PathReads,

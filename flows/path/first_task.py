@@ -8,7 +8,9 @@ from bot.config import Config
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
 from bot.model import Choice
 from bot.ports import Reads
+from flows.forge.api import done_with_link
 from flows.mentoring.api import MentoringConfig
+from flows.path.completion import held_task_of, live_as_task
 from flows.path.content import PathContent, Project, Task
 from flows.path.discovery import pick_project
 from flows.path.progress import (
@@ -16,7 +18,6 @@ from flows.path.progress import (
     chosen_project,
     contact_lines,
     expect_progress,
-    find_task,
     no_progress_expected,
     no_project_text,
     path_of,
@@ -26,7 +27,7 @@ from flows.path.progress import (
 from flows.path.reads import reads_of
 from flows.path.records import ClaimTask, EndClaim, TaskClaim, TaskHandOuts, TouchClaim
 from flows.path.settings import PathConfig
-from flows.tracker.api import LiveTask, hand_off, held_task
+from flows.tracker.api import hand_off
 
 
 def pick_task(project: Project, hand_outs: TaskHandOuts, finished: set[str],
@@ -47,12 +48,6 @@ def pick_task(project: Project, hand_outs: TaskHandOuts, finished: set[str],
                                     -project.tasks.index(t)))
 
 
-def _live(task: LiveTask | None) -> Task | None:
-    """A task read from the project's tracker (flows/tracker), as the path shows it."""
-    return None if task is None else Task(id=task.task_id, title=task.title, url=task.url,
-                                          skills=task.skills)
-
-
 def task_text(turn: Turn, project: Project, task: Task) -> str:
     lines = [f"Your task: {task.title}"]
     if task.url:
@@ -63,17 +58,6 @@ def task_text(turn: Turn, project: Project, task: Task) -> str:
     lines.append("It's reserved for you. Type !done when your change is submitted, or !release "
                  "to give it back.")
     return "\n".join(lines)
-
-
-async def held_task_of(turn: Turn, task_id: str) -> tuple[Project, Task] | None:
-    """A task someone holds, from the content or a project's tracker, with its project."""
-    found = find_task(turn.content, task_id)
-    if found is not None:
-        return found
-    live = await held_task(turn, task_id)
-    project = turn.content.of(PathContent).projects.get(live.project_id) if live else None
-    task = _live(live)
-    return (project, task) if project is not None and task is not None else None
 
 
 async def held_title(turn: Turn) -> str:
@@ -131,7 +115,7 @@ async def offer(turn: Turn) -> Transition:
     wanted = [*prof["skills"], *prof["languages"]]
     finished = set(path.finished_tasks)
     # Live tasks from the project's trackers first (checked there), the static ones after.
-    picked = _live(await hand_off(turn, project.id,
+    picked = live_as_task(await hand_off(turn, project.id,
                                   hand_outs.claimed | hand_outs.done | finished, wanted)
                    ) or pick_task(project, hand_outs, finished, wanted, prefer=path.gave_back)
     path.gave_back = ""
@@ -216,6 +200,8 @@ async def working_reply(turn: Turn) -> Transition:
     if not task_id:
         turn.say("You have no task reserved at the moment. Type !task for one.")
         return Goto("involved")
+    if turn.input.command == "done" and turn.input.args.strip():
+        return await done_with_link(turn)  # `!done LINK`: checked with the forge
     if turn.input.command == "done":
         no_progress_expected(turn)
         title = await held_title(turn)

@@ -10,10 +10,13 @@ from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.patterns import matches
 from flows.events.api import EventsContent, EventsState
+from flows.forge.api import check_checkpoint
 from flows.mentoring.api import MentoringConfig
 from flows.path.content import (
     AnswerCheckpoint,
     ConfirmCheckpoint,
+    ForgeLinkCheckpoint,
+    GerritAccountCheckpoint,
     UrlCheckpoint,
     Workshop,
     WorkshopStep,
@@ -35,8 +38,12 @@ def _checkpoint_prompt(step: WorkshopStep) -> tuple[str, list[Choice]]:
     checkpoint = step.checkpoint
     if isinstance(checkpoint, AnswerCheckpoint):
         return f"Checkpoint: {checkpoint.question}", []
-    if isinstance(checkpoint, UrlCheckpoint):
+    if isinstance(checkpoint, UrlCheckpoint | GerritAccountCheckpoint):
         return f"Checkpoint: {checkpoint.prompt}", []
+    if isinstance(checkpoint, ForgeLinkCheckpoint):
+        forge = {"gerrit": "Gerrit", "github": "GitHub", "gitlab": "GitLab"}[checkpoint.forge]
+        return "Checkpoint: " + (checkpoint.prompt or f"Paste the link to your repository or "
+                                 f"change on {forge}."), []
     return "Checkpoint: tell me when you're done.", [Choice("done", "Done")]
 
 
@@ -167,7 +174,14 @@ async def check_step(turn: Turn) -> Transition:
         turn.event("step_skipped", workshop=workshop.id, step=step.id)
         set_workshop_index(path_of(turn), workshop.id, index + 1)
         return Goto("step")
-    if not _passes(step, turn):
+    checkpoint = step.checkpoint
+    if isinstance(checkpoint, GerritAccountCheckpoint | ForgeLinkCheckpoint):
+        forge = checkpoint.forge if isinstance(checkpoint, ForgeLinkCheckpoint) else "gerrit"
+        verdict = await check_checkpoint(turn, checkpoint.kind, forge, turn.input.text)
+        if not verdict.passed:
+            turn.say(verdict.say)
+            return None
+    elif not _passes(step, turn):
         said = turn.input.text.strip()
         asking = said.endswith("?") or (isinstance(step.checkpoint, ConfirmCheckpoint)
                                          and not turn.picked)

@@ -1,0 +1,32 @@
+"""Forge checks: `!done LINK` checked with the forge, open changes followed until merged or
+abandoned (a due job), and forge checkpoints in workshops."""
+
+from __future__ import annotations
+
+from bot.feature import Feature, FeatureService, ServiceContext
+from flows.forge import done, http
+from flows.forge.reads import ForgeReads
+from flows.forge.settings import ForgeConfig
+
+
+class HttpClientService(FeatureService):
+    """Takes the process's shared HTTP client when the bot starts, gives it back at the stop."""
+
+    async def start(self) -> None:
+        await http.start()
+
+    async def stop(self) -> None:
+        await http.stop()
+
+
+def _service(context: ServiceContext) -> FeatureService:
+    return HttpClientService()
+
+
+FEATURE = Feature(
+    name="forge",
+    jobs=(done.rechecks,),
+    settings=ForgeConfig,
+    reads=ForgeReads,
+    services=_service,
+)
