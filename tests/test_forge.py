@@ -348,3 +348,15 @@ def test_content_check_names_the_file_and_key_of_a_bad_forge_checkpoint(tmp_path
 
 def test_the_shipped_content_still_loads() -> None:
     load_content(CONTENT)
+
+
+async def test_the_shared_client_is_taken_only_with_forges_and_given_back_at_stop(
+        sqlite_url: str, forges: Forges) -> None:
+    from bot.http import SHARED_HTTP
+
+    users = SHARED_HTTP.users
+    async with Harness(make_config(sqlite_url)):  # no [forge] hosts: no client
+        assert SHARED_HTTP.users == users
+    async with forge_bot(sqlite_url, forges):
+        assert SHARED_HTTP.users == users + 1
+    assert SHARED_HTTP.users == users

@@ -10,17 +10,18 @@ from flows.forge.settings import ForgeConfig
 
 
 class HttpClientService(FeatureService):
-    """Takes the process's shared HTTP client when the bot starts, gives it back at the stop."""
+    """Takes the process's shared HTTP client when the bot starts, if any forge is configured
+    (no forge: no client, and no request is ever made), and gives it back at the stop."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.wanted = bool(context.config.settings_of(ForgeConfig).hosts)
 
     async def start(self) -> None:
-        await http.start()
+        if self.wanted:
+            await http.start()
 
     async def stop(self) -> None:
         await http.stop()
-
-
-def _service(context: ServiceContext) -> FeatureService:
-    return HttpClientService()
 
 
 FEATURE = Feature(
@@ -28,5 +29,5 @@ FEATURE = Feature(
     jobs=(done.rechecks,),
     settings=ForgeConfig,
     reads=ForgeReads,
-    services=_service,
+    services=HttpClientService,
 )
