@@ -38,6 +38,7 @@ from flows.events.reads import EventsReads
 from flows.forge.reads import ForgeReads
 from flows.mentoring.reads import MentoringReads
 from flows.path.reads import PathReads
+from flows.privacy.reads import PrivacyReads
 from flows.tracker.reads import TrackerReads
 from storage.holder import holding
 from storage.migrate import is_current
@@ -49,10 +50,11 @@ RESTART_DELAY_SECONDS = 2.0
 CONTENT_NETWORK = Network("content")  # inbox namespace of content-problem notices
 
 def feature_reads(store: SqlStore) -> tuple[AccountReads, EventsReads, ForgeReads,
-                                           MentoringReads, PathReads, TrackerReads]:
+                                           MentoringReads, PathReads, PrivacyReads,
+                                           TrackerReads]:
     """The store as each feature reads it (flows/<feature>/reads.py): mypy checks here that
     it has every feature's reads, which `reads_of(turn.reads)` then finds at run time."""
-    return store, store, store, store, store, store
+    return store, store, store, store, store, store, store
 
 
 def command_menu() -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from flows.events import reads as events_reads
 from flows.forge import reads as forge_reads
 from flows.mentoring import reads as mentoring_reads
 from flows.path import reads as path_reads
+from flows.privacy import reads as privacy_reads
 from flows.tracker import reads as tracker_reads
 from storage.records import CORE, RecordSql, combine
 from storage.repository import RECORDS, SqlStore
@@ -70,6 +71,7 @@ READS_OF: dict[str, Callable[[Reads], object]] = {
     "forge": forge_reads.reads_of,
     "mentoring": mentoring_reads.reads_of,
     "path": path_reads.reads_of,
+    "privacy": privacy_reads.reads_of,
     "tracker": tracker_reads.reads_of,
 }
 
@@ -108,6 +110,7 @@ def test_every_feature_declares_its_reads() -> None:
                         "forge": forge_reads.ForgeReads,
                         "mentoring": mentoring_reads.MentoringReads,
                         "path": path_reads.PathReads,
+                        "privacy": privacy_reads.PrivacyReads,
                         "tracker": tracker_reads.TrackerReads}
 
 
@@ -116,7 +119,8 @@ def test_missing_reads_names_the_feature_and_the_methods() -> None:
 
     lacking = missing_reads(FEATURES, CoreReadsOnly())
     assert [entry.split(" ")[0] for entry in lacking] == ["path", "account", "mentoring",
-                                                          "events", "tracker", "forge"]
+                                                          "events", "tracker", "forge",
+                                                          "privacy"]
     assert "path (active_claim, events_since, identities, idle_claims, task_hand_outs)" in (
         lacking)
 
