@@ -18,6 +18,7 @@ from bot.content import Content
 from bot.engine import Clock, Engine, utcnow
 from bot.feature import FeatureService, ServiceContext, menu, role_grants
 from bot.inbound import InboundProcessor
+from bot.metrics import Meter, OpsServer, Sources
 from bot.model import Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
 from bot.ports import (
@@ -82,6 +83,9 @@ class App:
     _ticker: Ticker | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     fatal: list[str] = field(default_factory=list, init=False)
+    meter: Meter | None = field(default=None, init=False)  # with [metrics] enabled
+    last_due: int = field(default=0, init=False)  # due items the last scan found
+    _ops: OpsServer | None = field(default=None, init=False)
 
     async def __aenter__(self) -> App:
         await self.start()
@@ -92,6 +96,7 @@ class App:
 
     async def start(self, tick: bool = True) -> None:
         check_features(self.config)  # a config built in code is checked like a file
+        self.meter = Meter() if self.config.metrics.enabled else None
         content = self.content or load_content(self.config.content_path())
         self.content = content
         self.store = SqlStore.open(self.config.storage.url, self.config.storage.durable)
@@ -115,9 +120,17 @@ class App:
             rates=adapter_rates(self.adapters, self.config), after_records=self._after_records,
             capabilities_of=lambda n: a.capabilities if (a := adapters.get(Network(n)))
             else None)
-        self.inbound = InboundProcessor(self.engine.handle, self.config.inbound.max_in_flight,
+        handle = self.meter.timed(self.engine.handle) if self.meter else self.engine.handle
+        self.inbound = InboundProcessor(handle, self.config.inbound.max_in_flight,
                                         self.config.inbound.max_queued)
         await self.dispatcher.start()
+        if self.meter is not None:
+            self._ops = OpsServer(Sources(
+                self.meter, self.adapters, lambda: self.dispatcher.sends,
+                self.store.outbox_by_network, self.store.ping, lambda: self.last_due,
+                lambda: self._ticker is not None), self.config.metrics.host,
+                self.config.metrics.port)
+            await self._ops.start()
         for service in self.services.values():
             await service.start()
         self.reloader = ContentReloader(self.config.content_path(), self._use_content,
@@ -151,7 +164,7 @@ class App:
 
     async def tick(self) -> int:
         """One round of due work: per-person scans, then every feature's background work."""
-        handled = await self.engine.scan_due()
+        handled = self.last_due = await self.engine.scan_due()
         for name, service in self.services.items():
             try:  # one feature's failing background work never holds up another's
                 handled += await service.tick()
@@ -168,6 +181,8 @@ class App:
                 log.exception("%s: could not take note of committed records", name)
 
     async def close(self) -> None:
+        if self._ops is not None:
+            await self._ops.stop()
         if self._ticker is not None:
             self._ticker.stop()
         if self._watch is not None:

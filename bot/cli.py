@@ -52,12 +52,16 @@ def out() -> Console:
 
 def _load(config_path: Path | None) -> Config:
     from bot.config import ConfigError
+    from bot.logs import configure
     from bot.wiring import load_config
 
     try:
-        return load_config(config_path)
+        config = load_config(config_path)
     except ConfigError as exc:
         _fail(_config_problems(exc))
+    if config.logging.format != "text":
+        configure(logging.getLogger().level, config.logging.format)
+    return config
 
 
 def _config_problems(exc: ConfigError) -> str:
@@ -100,9 +104,9 @@ def main(ctx: click.Context, verbose: int) -> None:
     """Wayfinder: guides newcomers from "hello" to their first contribution, in chat."""
     ctx.obj = CliContext(load=_load, run_coroutine=_run, fail=_fail, out=out,
                          use_cases=_use_cases)
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
 
 
 @main.command()

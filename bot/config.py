@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
@@ -148,6 +148,20 @@ class InboundConfig(Section):
     flood_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
 
 
+class MetricsConfig(Section):
+    """Prometheus metrics at /metrics, and /healthz and /livez, on one small HTTP server."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # loopback: put a proxy in front to expose it further
+    port: Annotated[int, Field(ge=1, le=65535)] = 9464
+
+
+class LoggingConfig(Section):
+    # "json": one object a line, with the network and the conversation of the message being
+    # handled on every line logged while it is handled.
+    format: Literal["text", "json"] = "text"
+
+
 class AdapterTables(Section):
     """The [adapters.*] tables as written: the core names no network. The composition root
     validates each table with its adapter's own model (bot/wiring.py)."""
@@ -166,6 +180,8 @@ class Config(Section):
     flows: FlowsConfig = FlowsConfig()
     outbox: OutboxConfig = OutboxConfig()
     inbound: InboundConfig = InboundConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
     adapters: AdapterTables = AdapterTables()
     source: str = Field(default="(defaults)", exclude=True)
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -17,6 +17,7 @@ from bot.feature import Catalog, Feature, missing_reads, perform, role_grants
 from bot.floodgate import Floodgate, Verdict
 from bot.flow import PRIVATE_CHATS, Due, End, Goto, Handler, Step, Transition, Turn
 from bot.locks import KeyedLocks
+from bot.logs import CONVERSATION, NETWORK
 from bot.model import (
     Capabilities,
     ExternalId,
@@ -132,12 +133,17 @@ class Engine:
         with the conversation key and is FAILED: nothing was committed, the adapter must not
         confirm the event, and its redelivery is handled anew.
         """
+        network = NETWORK.set(inbound.network)
+        conversation = CONVERSATION.set(f"{inbound.sender.key} in {inbound.room.id}")
         try:
             return await self._handle(inbound)
         except Exception:
             log.exception("could not handle %s from %s in %s", inbound.event_id,
                           inbound.sender.key, inbound.room.id)
             return Outcome.FAILED
+        finally:
+            CONVERSATION.reset(conversation)
+            NETWORK.reset(network)
 
     async def _handle(self, inbound: Inbound) -> Outcome:
         text, truncated = clean_input(inbound.text)

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -95,6 +95,8 @@ class Dispatcher:
         self._startup_bound = 0
         self._started = False
         self.delivered = 0
+        # Per network: sent, throttled (429 and the like), failed (will retry), refused.
+        self.sends: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.dead = 0
         self.unknown = 0
         self.deferred = 0
@@ -297,6 +299,7 @@ class Dispatcher:
                 return self._store_failed(replace(row, attempts=attempts, message=message,
                                                   parts_sent=parts_done), failed.__cause__)
             except PermanentSendError as exc:
+                self.sends[row.network]["refused"] += 1
                 await self._dead(row, f"permanent: {exc}")
                 return False
             except UnknownDeliveryError as exc:
@@ -306,6 +309,7 @@ class Dispatcher:
                 return False
             except (TransientSendError, OSError, TimeoutError) as exc:
                 retry_after = exc.retry_after if isinstance(exc, TransientSendError) else None
+                self.sends[row.network]["throttled" if retry_after is not None else "failed"] += 1
                 # "Too many, retry after" is the network pacing us, not a failed attempt: a
                 # long burst would otherwise use up a row's attempts waiting its turn.
                 if retry_after is None:
@@ -341,6 +345,7 @@ class Dispatcher:
                                   self._backoff(attempts))
                 return True
             self.delivered += 1
+            self.sends[row.network]["sent"] += 1
             self._sent.append(row.id)
             self._unmarked.add(row.id)
             self._sent_event.set()

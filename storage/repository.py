@@ -203,6 +203,17 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
                                .group_by(outbox_t.c.status))
         return {r[0]: int(r[1]) for r in rows}
 
+    async def outbox_by_network(self) -> dict[tuple[str, str], int]:
+        """Outbox rows per (network, status): what /metrics reports as depth and dead."""
+        rows = await self._all(sa.select(outbox_t.c.network, outbox_t.c.status,
+                                         sa.func.count())
+                               .group_by(outbox_t.c.network, outbox_t.c.status))
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    async def ping(self) -> None:
+        """One trivial read: whether the store answers at all (/healthz)."""
+        await self._one(sa.select(sa.literal(1)))
+
     async def message_counts(self) -> dict[PersonId, int]:
         """Per person, the messages their state has counted (the benchmark's lost-update check)."""
         rows = await self._all(sa.select(state_t.c.person_id, state_t.c.data))

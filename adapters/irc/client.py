@@ -128,6 +128,11 @@ class IrcAdapter:
         self.held = 0  # replies waiting for their account to be online, for tests and logs
 
     # -- the connection's life -----------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        """Whether messages may go out now (/healthz, the connected gauge)."""
+        return self.ready.is_set()
+
     async def run(self, sink: InboundSink) -> None:
         """Connect, and reconnect with backoff until cancelled. A refused SASL login ends it."""
         # The core's processor keeps each sender in order and bounds the work; a plain sink

@@ -130,6 +130,11 @@ class MatrixAdapter:
         self._undecrypted: list[Undecrypted] = []
 
     # -- the connection's life -----------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        """Whether messages may go out now (/healthz, the connected gauge)."""
+        return self.ready.is_set()
+
     async def run(self, sink: InboundSink) -> None:
         self._sink = sink
         await self.files.prepare()

@@ -166,6 +166,11 @@ class TelegramAdapter:
         self.polling_restarts = 0
         self._group_replies: set[asyncio.Task[None]] = set()
 
+    @property
+    def connected(self) -> bool:
+        """Whether messages may go out now (/healthz, the connected gauge)."""
+        return self._ready.is_set()
+
     async def run(self, sink: InboundSink) -> None:
         # The core's processor keeps each person in order while a batch is handled at once.
         self._sink = sink if isinstance(sink, InboundProcessor) else InboundProcessor(sink)
