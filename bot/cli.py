@@ -22,6 +22,7 @@ from bot.clikit import CliContext, Register, config_option
 from flows.events import cli as events_cli
 from flows.mentoring import cli as mentoring_cli
 from flows.path import cli as path_cli
+from flows.privacy import cli as privacy_cli
 from flows.tracker import cli as tracker_cli
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 # taken from FEATURES (bot/wiring.py), so that `wayfinder --help` loads no feature: each cli
 # module imports only click; tests/test_cli.py checks this list against FEATURES.
 FEATURE_CLI: tuple[Register, ...] = (path_cli.register, mentoring_cli.register,
-                                     events_cli.register, tracker_cli.register)
+                                     events_cli.register, tracker_cli.register,
+                                     privacy_cli.register)
 
 
 @cache

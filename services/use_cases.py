@@ -5,8 +5,9 @@ protocol its cli module declares (e.g. flows/mentoring/cli.py MentoringUseCases)
 from __future__ import annotations
 
 from services.broadcast import broadcast_now, broadcast_preview, delivery_of
+from services.privacy import person_export
 from services.reports import mentoring_report, verify_certificate
 from services.tracker import task_sources
 
-__all__ = ["broadcast_now", "broadcast_preview", "delivery_of", "mentoring_report",
+__all__ = ["broadcast_now", "broadcast_preview", "delivery_of", "mentoring_report", "person_export",
            "task_sources", "verify_certificate"]

@@ -19,7 +19,7 @@ from bot.model import PersonId
 from flows.privacy.records import ErasePerson
 from storage.bulk import BulkSql
 from storage.queries import Queries
-from storage.records import Expiring, Personal, PersonRef, RecordSql, identity_t
+from storage.records import Expiring, Personal, PersonRef, RecordSql, identity_t, person_t
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,18 @@ def expire(conn: Connection, expiring: Sequence[Expiring],
 
 
 class PrivacyQueries(Queries):
+    async def person_named(self, who: str) -> PersonId | None:
+        """The person behind "network:id" (or a person id), never created."""
+        network, colon, external_id = who.strip().partition(":")
+        if colon:
+            row = await self._one(sa.select(identity_t.c.person_id).where(
+                identity_t.c.network == network, identity_t.c.external_id == external_id))
+            return None if row is None else PersonId(row.person_id)
+        if network.isdigit():
+            row = await self._one(sa.select(person_t.c.id).where(person_t.c.id == int(network)))
+            return None if row is None else PersonId(row.id)
+        return None
+
     async def expire(self, before: Mapping[str, datetime]) -> dict[str, int]:
         """[retention]: what is past its limit goes (storage modules' `expiring`)."""
         expiring = self.writer.records.expiring

@@ -23,6 +23,7 @@ from bot.ports import OutboxItem, UnitOfWork
 from flows.events.cli import EventsUseCases
 from flows.mentoring.cli import MentoringUseCases
 from flows.path.cli import PathUseCases
+from flows.privacy.cli import PrivacyUseCases
 from storage.repository import SqlStore
 from tests.harness import CONTENT
 from tests.processes import greeted_bot
@@ -233,8 +234,8 @@ def test_the_features_declare_the_cli_commands_that_wayfinder_lists() -> None:
 
     declared = [f.cli for f in FEATURES if f.cli is not None]
     assert set(declared) == set(FEATURE_CLI)
-    assert len(declared) == len(FEATURE_CLI) == 4
-    assert {"report", "certificate", "broadcast", "outbox", "run"} <= set(main.commands)
+    assert len(declared) == len(FEATURE_CLI) == 5
+    assert {"report", "certificate", "broadcast", "outbox", "run", "person"} <= set(main.commands)
     report = main.commands["report"]
     assert isinstance(report, click.Group)
     assert set(report.commands) == {"mentoring"}
@@ -247,8 +248,9 @@ def test_the_services_give_every_features_cli_what_it_declares() -> None:
     mentoring: MentoringUseCases = services.use_cases
     path: PathUseCases = services.use_cases
     events: EventsUseCases = services.use_cases
+    privacy: PrivacyUseCases = services.use_cases
     for uses, needs in ((mentoring, MentoringUseCases), (path, PathUseCases),
-                        (events, EventsUseCases)):
+                        (events, EventsUseCases), (privacy, PrivacyUseCases)):
         assert isinstance(uses, needs)
 
 

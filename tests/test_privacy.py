@@ -8,6 +8,8 @@ import io
 import json
 import logging
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -217,3 +219,27 @@ async def test_the_console_saves_a_file_for_its_owner_only(tmp_path: Path) -> No
     assert saved.read_bytes() == b'{"a": 1}'
     assert saved.stat().st_mode & 0o777 == 0o600
     assert f"(saved as {saved})" in out.getvalue()
+
+
+def _wayfinder(cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_console_mydata_and_the_organizers_export(tmp_path: Path) -> None:
+    chat = _wayfinder(tmp_path, "chat", "--as", "ana", stdin="!start\n!mydata\n")
+    assert chat.returncode == 0, chat.stderr
+    assert "Here is everything I hold about you" in chat.stdout
+    (saved,) = (tmp_path / "wayfinder-files").iterdir()
+    assert f"(saved as wayfinder-files/{saved.name})" in chat.stdout
+    assert json.loads(saved.read_text())["identities"] == ["console:ana"]
+
+    done = _wayfinder(tmp_path, "person", "export", "console:ana", "-o", "ana.json")
+    assert done.returncode == 0, done.stderr
+    exported = json.loads((tmp_path / "ana.json").read_text())
+    assert exported["identities"] == ["console:ana"]
+    assert exported["tables"]["flow_state"]
+    assert (tmp_path / "ana.json").stat().st_mode & 0o777 == 0o600
+    missing = _wayfinder(tmp_path, "person", "export", "irc:nobody")
+    assert missing.returncode == 1
+    assert "No one is known as 'irc:nobody'" in missing.stderr

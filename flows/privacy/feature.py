@@ -4,7 +4,7 @@ table keeps person data is declared by its storage module (storage/records.py `P
 from __future__ import annotations
 
 from bot.feature import Command, Feature
-from flows.privacy import commands
+from flows.privacy import cli, commands
 from flows.privacy.reads import PrivacyReads
 from flows.privacy.service import RetentionService
 from flows.privacy.settings import RetentionConfig
@@ -28,4 +28,5 @@ FEATURE = Feature(
     reads=PrivacyReads,
     settings=RetentionConfig,
     services=RetentionService,
+    cli=cli.register,
 )
