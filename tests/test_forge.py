@@ -19,6 +19,7 @@ from flows.forge.links import change_of, find_url, locate
 from flows.forge.settings import ForgeHost
 from tests.forges import Change, Forges, running_forges
 from tests.harness import CONTENT, FakeClock, Harness, make_config
+from tests.tracker_standins import Trackers, github_issue, serving
 
 AMARA = "@amara:lumen.test"  # Pagebot mentor on Matrix, Mon-Fri 09-18 Berlin
 MONDAY_10_BERLIN = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -360,3 +361,35 @@ async def test_the_shared_client_is_taken_only_with_forges_and_given_back_at_sto
     async with forge_bot(sqlite_url, forges):
         assert SHARED_HTTP.users == users + 1
     assert SHARED_HTTP.users == users
+
+
+async def test_a_live_task_from_a_tracker_is_completed_by_a_pull_request_naming_its_issue(
+        sqlite_url: str, forges: Forges, tmp_path: Path) -> None:
+    """The task came from the project's GitHub issues (flows/tracker); the pull request says
+    "Fixes #3", the issue's number."""
+    async with serving(Trackers()) as trackers:
+        trackers.github["lumen/handbook"] = [
+            github_issue(3, "Add a docs page on review", ("good first issue",))]
+        root = tmp_path / "content"
+        shutil.copytree(CONTENT, root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        handbook = root / "projects" / "handbook.toml"
+        handbook.write_text(handbook.read_text() + '\n[[task_sources]]\nkind = "github"\n'
+                            f'repo = "lumen/handbook"\nurl = "{trackers.url}"\n')
+        forges.changes["github", "lumen/handbook", 8] = Change(
+            "merged", "Docs: a page on review", "Fixes #3")
+        config = make_config(sqlite_url, content={"path": str(root)},
+                             forge={"hosts": forges.hosts(), "timeout_seconds": 0.5})
+        async with Harness(config, clock=FakeClock(MONDAY_10_BERLIN)) as bot:
+            tracker = bot.running.services["tracker"]
+            await tracker.tick()
+            await tracker.settle()  # type: ignore[attr-defined]
+            reply = await bot.script("zed", [
+                "!start", "!skip", "!skip", "!skip", "Handbook", "done",
+                "[Lumen](https://lumen.test)", "done",
+                "https://code.lumen.test/handbook/handbook/-/merge_requests/3"])
+            assert "Your task: Add a docs page on review" in reply
+            reply = await bot.say("zed", f"!done {forges.base}/gh/lumen/handbook/pull/8")
+            assert reply.startswith("Merged! Your pull request #8 in lumen/handbook is part of "
+                                    "Handbook now. That completes your task \"Add a docs page "
+                                    "on review\"")
+            assert "[>] 4. Get involved: 1 task done" in await bot.say("zed", "!status")
