@@ -77,7 +77,7 @@ async def test_a_merged_gerrit_change_about_the_task_completes_it(
         assert "You're now on step 4, Get involved" in reply
         # Gerrit's REST API was asked, by project~number, for the current commit message.
         assert forges.requests == [
-            "/r/changes/pagebot%2Fcore~4242?o=CURRENT_REVISION&o=CURRENT_COMMIT"]
+            "/r/changes/pagebot%2Fcore~4242?o=CURRENT_REVISION&o=CURRENT_COMMIT&o=DETAILED_ACCOUNTS"]
         found = await bot.running.store.certificate(code.group(1))
         assert found is not None
         assert (found.holder, found.workshop_id) == ("irc:ada", "first-task:pagebot-help-typo")
@@ -288,6 +288,12 @@ id = "fork"
 title = "Fork the repository"
 body = "Fork lumen/pagebot on GitHub."
 checkpoint = { kind = "forge-link", forge = "github" }
+
+[[steps]]
+id = "draft"
+title = "Open a draft pull request"
+body = "Open a draft pull request from your fork."
+checkpoint = { kind = "forge-link", forge = "github", prompt = "Paste your pull request's link." }
 '''
 
 
@@ -304,7 +310,7 @@ async def test_checkpoints_ask_the_forge_for_an_account_and_a_repository(
     forges.repos.add("ada-l/pagebot")
     async with forge_bot(sqlite_url, forges, checkpoint_content(tmp_path)) as bot:
         reply = await bot.script("ada", ["!start", "!skip", "!skip", "!skip", "Pagebot"], "irc")
-        assert "step 1 of 2, Make a Gerrit account" in reply
+        assert "step 1 of 3, Make a Gerrit account" in reply
         assert "Checkpoint: What is your Gerrit username?" in reply
         reply = await bot.say("ada", "ada-lovelace", "irc")
         assert reply == ("Gerrit has no account named 'ada-lovelace'. Check the spelling (it's "
@@ -318,7 +324,7 @@ async def test_checkpoints_ask_the_forge_for_an_account_and_a_repository(
                          "mentor.")
         forges.mode = "ok"
         reply = await bot.say("ada", "@ada-l", "irc")
-        assert "step 2 of 2, Fork the repository" in reply
+        assert "step 2 of 3, Fork the repository" in reply
         assert "Checkpoint: Paste the link to your repository or change on GitHub." in reply
         assert "/r/accounts/ada-l" in forges.requests
 
@@ -329,8 +335,28 @@ async def test_checkpoints_ask_the_forge_for_an_account_and_a_repository(
         assert reply == ("GitHub has nothing at that link. Check it (is it public?) and paste "
                          "it again.")
         reply = await bot.say("ada", f"{forges.base}/gh/ada-l/pagebot", "irc")
-        assert 'You finished "Get started with Pagebot". Congratulations!' in reply
+        assert "step 3 of 3, Open a draft pull request" in reply
+        assert "Checkpoint: Paste your pull request's link." in reply
         assert "/ghapi/repos/ada-l/pagebot" in forges.requests
+
+        # Of theirs: the fork's owner is their GitHub account from now on.
+        forges.changes["github", "lumen/pagebot", 30] = Change("open", "WIP", author="bob")
+        forges.changes["github", "lumen/pagebot", 31] = Change("open", "WIP", author="ada-l")
+        reply = await bot.say("ada", f"{forges.base}/gh/lumen/pagebot/pull/30", "irc")
+        assert reply == ("That belongs to bob, but your GitHub account is ada-l. Paste the link "
+                         "to yours.")
+        reply = await bot.say("ada", f"{forges.base}/gh/lumen/pagebot/pull/31", "irc")
+        assert 'You finished "Get started with Pagebot". Congratulations!' in reply
+        assert "Your task: Fix the typo in the help text" in reply
+
+        # !done with a change by someone else than their Gerrit account goes to a mentor.
+        forges.changes["gerrit", "pagebot/core", 77] = Change("merged", "Typo", FIXES_T1001,
+                                                             author="bob")
+        reply = await bot.say("ada", f"!done {forges.base}/r/c/pagebot/core/+/77", "irc")
+        assert reply.startswith("Your Gerrit change 77 in pagebot/core (\"Typo\") was made by "
+                                "bob, but your Gerrit account is ada-l, so I can't count it as "
+                                "yours. I've asked Amara (a Pagebot mentor) to help you (case ")
+        assert "[>] 3. First task: working on" in await bot.say("ada", "!status", "irc")
 
 
 def test_content_check_names_the_file_and_key_of_a_bad_forge_checkpoint(tmp_path: Path) -> None:

@@ -1,6 +1,10 @@
 """Workshop checkpoints the forge can confirm: `{ kind = "gerrit-account" }` (the username
 exists on the project's Gerrit) and `{ kind = "forge-link", forge = "github" }` (a link to an
-existing repository or pull request/merge request/change on that forge)."""
+existing repository or pull request/merge request/change on that forge, of theirs).
+
+"Of theirs": the first account a person shows on a forge (the Gerrit username, the owner of
+the repository or the author of the change) is kept as theirs (ForgeState); a later link owned
+by someone else is refused, and `!done LINK` sends a change by another author to a mentor."""
 
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from flows.forge.clients import (
     ForgeError,
     NotFoundError,
     account_exists,
-    change_exists,
+    change_state,
     repo_exists,
 )
 from flows.forge.links import change_of, find_url, locate, repo_of
 from flows.forge.settings import ForgeConfig, ForgeHost
+from flows.forge.state import ForgeState
 from flows.path.api import chosen_project
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -54,6 +59,7 @@ async def gerrit_account(turn: Turn, answer: str) -> Verdict:
     for host in hosts.values():
         try:
             if await account_exists(host, username, timeout):
+                turn.state(ForgeState).accounts["gerrit"] = username  # theirs, from now on
                 return Verdict(True)
         except ForgeError as exc:
             return _cannot("Gerrit", str(exc))
@@ -79,16 +85,27 @@ async def forge_link(turn: Turn, kind: str, answer: str) -> Verdict:
     if change is None and repo is None:
         return Verdict(False, f"That link is on {name}, but it isn't a repository or a change. "
                               "Open yours and copy its address.")
+    owner: str | None
     try:
-        exists = (await change_exists(change, timeout) if change is not None else
-                  await repo_exists(repo, timeout) if repo is not None else False)
+        if change is not None:
+            owner = (await change_state(change, timeout)).author
+        else:
+            assert repo is not None
+            owner = repo.project.split("/")[0] if await repo_exists(repo, timeout) else None
     except NotFoundError:
-        exists = False
+        owner = None
     except ForgeError as exc:
         return _cannot(name, str(exc))
-    if not exists:
+    if owner is None:
         return Verdict(False, f"{name} has nothing at that link. Check it (is it public?) and "
                               "paste it again.")
+    accounts = turn.state(ForgeState).accounts
+    known = accounts.get(kind, "")
+    if known and owner and owner.lower() != known.lower():
+        return Verdict(False, f"That belongs to {owner}, but your {name} account is {known}. "
+                              "Paste the link to yours.")
+    if owner and not known:
+        accounts[kind] = owner  # theirs, from now on: `!done LINK` compares its author
     return Verdict(True)
 
 

@@ -21,6 +21,7 @@ from bot.flow import Due, Goto, Handler, Transition, Turn
 from bot.ports import Reads
 from bot.text import one_line
 from flows.forge.clients import (
+    NAMES,
     ChangeState,
     ForgeError,
     NotFoundError,
@@ -31,6 +32,7 @@ from flows.forge.links import ChangeRef, change_of, find_url, locate
 from flows.forge.reads import reads_of
 from flows.forge.records import CheckAgain, EndWatch, Watch, WatchChange
 from flows.forge.settings import ForgeConfig
+from flows.forge.state import ForgeState
 from flows.mentoring.api import refer
 from flows.path.api import (
     Project,
@@ -180,6 +182,16 @@ async def _apply(turn: Turn, project: Project, task: Task, change: ChangeRef,
             turn, project, lead,
             f"they say their task is done with {link}, which I can't check ({what}). Please "
             "look at it with them.", newcomer))
+        return None
+    known = turn.state(ForgeState).accounts.get(change.kind, "")
+    if first and known and answer.author and answer.author.lower() != known.lower():
+        turn.event("change_not_theirs", task=task.id, change=link)
+        turn.say(await _refer(
+            turn, project,
+            f"Your {change.describe()} (\"{answer.title}\") was made by {answer.author}, but "
+            f"your {NAMES[change.kind]} account is {known}, so I can't count it as yours.",
+            f"their {change.describe()} ({link}) was made by {answer.author}, not by their "
+            f"{NAMES[change.kind]} account {known}. Please check with them.", newcomer))
         return None
     if answer.status == "merged":
         if not refers_to(answer, task):

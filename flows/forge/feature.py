@@ -7,6 +7,7 @@ from bot.feature import Feature, FeatureService, ServiceContext
 from flows.forge import done, http
 from flows.forge.reads import ForgeReads
 from flows.forge.settings import ForgeConfig
+from flows.forge.state import ForgeState
 
 
 class HttpClientService(FeatureService):
@@ -28,6 +29,7 @@ FEATURE = Feature(
     name="forge",
     jobs=(done.rechecks,),
     settings=ForgeConfig,
+    state=ForgeState,
     reads=ForgeReads,
     services=HttpClientService,
 )

@@ -50,7 +50,7 @@ class ChangeRef:
             return f"/projects/{quote(self.project, safe='')}/merge_requests/{self.number}"
         ident = f"{quote(self.project, safe='')}~{self.number}" if self.project else (
             str(self.number))
-        return f"/changes/{ident}?o=CURRENT_REVISION&o=CURRENT_COMMIT"
+        return f"/changes/{ident}?o=CURRENT_REVISION&o=CURRENT_COMMIT&o=DETAILED_ACCOUNTS"
 
     def describe(self) -> str:
         """"Gerrit change 12345", "pull request #12 in owner/repo", "merge request !3 in g/p"."""
