@@ -101,11 +101,16 @@ class MatchIndex:
     phrases: dict[tuple[str, ...], set[tuple[str, Term]]] = field(default_factory=dict)
     vocabulary: set[str] = field(default_factory=set)  # every stem of a term or alias
     summary: dict[str, dict[str, str]] = field(default_factory=dict)  # project -> stem -> word
+    # The phrases by their first stem: a match looks only at those that may be named (every
+    # phrase once per answer was most of a suggestion's time).
+    by_first: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
     def add(self, project: str, term: Term, phrase: str) -> None:
         stems = tuple(stem(w) for w in words(phrase) if w not in STOPWORDS) or tuple(
             stem(w) for w in words(phrase))
         if stems:
+            if stems not in self.phrases:
+                self.by_first.setdefault(stems[0], []).append(stems)
             self.phrases.setdefault(stems, set()).add((project, term))
             self.vocabulary.update(stems)
 
@@ -149,12 +154,13 @@ class MatchIndex:
         known = [self._known(w) for w in seen]
         stems = {s for options in known for s in options}
         hits: set[Hit] = set()
-        for phrase, terms in self.phrases.items():
-            if all(s in stems for s in phrase):
-                hits.update(Hit(p, t.facet, t.label) for p, t in terms)
-        own = {stem(w) for w in seen if len(w) > 3}
+        for first in stems:
+            for phrase in self.by_first.get(first, ()):
+                if all(s in stems for s in phrase):
+                    hits.update(Hit(p, t.facet, t.label) for p, t in self.phrases[phrase])
+        said = stems | {stem(w) for w in seen if len(w) > 3}
         for project, summary in self.summary.items():
-            for s in (own | stems) & summary.keys():
+            for s in said & summary.keys():
                 hits.add(Hit(project, SUMMARY, summary[s]))
         return sorted(hits, key=lambda h: (h.project, h.facet, h.label))
 
