@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -48,13 +48,20 @@ class MentorsFile(Strict):
 @dataclass(frozen=True)
 class MentoringContent:
     mentor_profiles: tuple[MentorProfile, ...] = ()
+    # Each identity's profile, found once per content version: a project card names its
+    # mentors on every suggestion, and a bare identity's profile is validated anew each time.
+    _found: dict[str, MentorProfile] = field(default_factory=dict, init=False, repr=False,
+                                             compare=False)
 
     def mentor_profile(self, identity_key: str) -> MentorProfile:
         """The profile holding this identity; a bare identity gets the defaults."""
-        for profile in self.mentor_profiles:
-            if identity_key in profile.identities:
-                return profile
-        return MentorProfile(identities=(identity_key,))
+        found = self._found.get(identity_key)
+        if found is None:
+            found = next((p for p in self.mentor_profiles if identity_key in p.identities),
+                         None) or MentorProfile(identities=(identity_key,))
+            if len(self._found) < 10_000:  # identities typed by people are not kept forever
+                self._found[identity_key] = found
+        return found
 
 
 def load(folder: ContentFolder) -> MentoringContent:
