@@ -309,6 +309,7 @@ def test_roster_a_followed_nick_stays_trusted_after_the_last_shared_channel() ->
     roster = Roster()
     roster.joined("ana", "#c", "ana", known=True)
     roster.monitored("ana")
+    roster.online("ana")  # RPL_MONONLINE
     roster.parted("ana", "#c")
     assert roster.nick_for("ana") == "ana"  # MONITOR still tells us when she goes
     roster.unmonitored("ana")
@@ -453,3 +454,22 @@ def test_a_reply_for_a_nick_without_login_is_not_given_to_an_account_holding_it(
         adapter.target_of(newcomer)
     with pytest.raises(TransientSendError):
         adapter.target_of(RoomRef(Network("irc"), "nick:ana", direct=True))
+
+
+async def test_a_login_reported_before_the_nick_is_online_is_not_trusted_yet() -> None:
+    """Seen on InspIRCd with extended-monitor: ana's SASL login (ACCOUNT) was reported while
+    she was still registering; the held reply went to "ana" at once and the server answered
+    401 No such nick: lost. The reply waits for RPL_MONONLINE and WHOX."""
+    adapter, link, writer = running_adapter()
+    send = asyncio.create_task(adapter.send(Outbound(ANA, "your next step"), "k"))
+    await asyncio.sleep(0.05)
+    heard(adapter, Event("account", "ana!ana@h", "ana", []))  # ACCOUNT ana, registering
+    await asyncio.sleep(0.05)
+    assert not send.done()
+    assert not any(line.startswith("PRIVMSG") for line in link.lines)
+    heard(adapter, event("730", "ana"))
+    heard(adapter, event("whospcrpl", "43", "ana", "ana"))
+    await asyncio.wait_for(send, 2)
+    assert link.lines[-1] == "PRIVMSG ana :your next step"
+    writer.cancel()
+    await asyncio.gather(writer, return_exceptions=True)

@@ -121,10 +121,11 @@ class IrcAdapter:
         # This connection's MONITOR list (casefolded nick -> nick), oldest use first, and
         # the monitored nicks the server says are online.
         self._monitoring: OrderedDict[str, tuple[str, float]] = OrderedDict()  # (nick, touched)
-        self._online_nicks: set[str] = set()
         self._asked: dict[str, float] = {}  # nick -> when a held reply last asked WHOX
         self._asks: tuple[float, int] = (0.0, 0)  # (this seek window's start, asks in it)
-        self._changed = asyncio.Event()  # the roster learned something: held replies look
+        # Held replies wait here for their account (casefolded) to show itself.
+        self._waiting: dict[str, asyncio.Event] = {}
+        self.roster.on_account = self._account_seen
         self.held = 0  # replies waiting for their account to be online, for tests and logs
 
     # -- the connection's life -----------------------------------------------------------
@@ -185,7 +186,6 @@ class IrcAdapter:
         self.online.clear()
         self.roster.clear()
         self._monitoring.clear()
-        self._online_nicks.clear()
         self._asked.clear()
         self.queue.clear_control()
         self._joined.clear()
@@ -286,6 +286,12 @@ class IrcAdapter:
                 log.exception("irc: dropped an unsafe line")
             self.queue.written(job)
 
+    def _account_seen(self, account: str) -> None:
+        """The roster trusts a nick for `account` now: its held replies may go."""
+        waiting = self._waiting.pop(casefold(account), None)
+        if waiting is not None:
+            waiting.set()
+
     def _still_theirs(self, job: Job) -> bool:
         assert job.account is not None
         nick = self.roster.nick_for(job.account)
@@ -301,9 +307,6 @@ class IrcAdapter:
                 handler(link, event)
             except Exception:  # one odd line must not take the connection down with it
                 log.exception("irc: could not handle %s from %s", event.type, event.source)
-            if self.held:
-                self._changed.set()
-                self._changed = asyncio.Event()
 
     # -- following accounts outside shared channels (MONITOR + WHOX) ------------------------
     def _monitor_limit(self, link: IrcLink) -> int:
@@ -338,7 +341,6 @@ class IrcAdapter:
             if now - touched < MONITOR_STALE_SECONDS:
                 return
             del self._monitoring[old_key]
-            self._online_nicks.discard(old_key)
             self.roster.unmonitored(old)
             self.queue.control(f"MONITOR - {old}")
         self._monitoring[key] = (nick, now)
@@ -377,7 +379,7 @@ class IrcAdapter:
                 # Not followed (no MONITOR here, or its list is full): ask now and then.
                 if _plain_word(nick) and not is_channel(nick) and self._may_ask(nick):
                     self._ask_account(link, nick)
-            elif key in self._online_nicks and not self.roster.account(nick)[0] and \
+            elif self.roster.is_online(nick) and not self.roster.account(nick)[0] and \
                     self._may_ask(nick):
                 self._ask_account(link, nick)
 
@@ -386,7 +388,7 @@ class IrcAdapter:
         for item in str(event.arguments[-1] if event.arguments else "").split(","):
             nick = item.split("!", 1)[0]
             if nick and casefold(nick) in self._monitoring:
-                self._online_nicks.add(casefold(nick))
+                self.roster.online(nick)
                 self._ask_account(link, nick)
 
     def _on_731(self, link: IrcLink, event: Event) -> None:
@@ -394,7 +396,6 @@ class IrcAdapter:
         for item in str(event.arguments[-1] if event.arguments else "").split(","):
             nick = item.split("!", 1)[0]
             if nick:
-                self._online_nicks.discard(casefold(nick))
                 self.roster.offline(nick)
 
     def _on_734(self, link: IrcLink, event: Event) -> None:
@@ -468,9 +469,7 @@ class IrcAdapter:
             self.roster.parted(victim, str(event.target))
 
     def _on_quit(self, link: IrcLink, event: Event) -> None:
-        nick = NickMask(event.source).nick
-        self._online_nicks.discard(casefold(nick))
-        self.roster.gone(nick)
+        self.roster.gone(NickMask(event.source).nick)
 
     def _on_pubmsg(self, link: IrcLink, event: Event) -> None:
         self._message(link, event, channel=str(event.target))
@@ -601,7 +600,7 @@ class IrcAdapter:
         try:
             while True:
                 self._seek(account)
-                changed = self._changed
+                seen = self._waiting.setdefault(casefold(account), asyncio.Event())
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise PermanentSendError(
@@ -609,13 +608,14 @@ class IrcAdapter:
                         "is not sent to whoever holds its nick now")
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(min(remaining, SEEK_SECONDS)):
-                        await changed.wait()
+                        await seen.wait()
                 try:
                     return self.target_of(to)
                 except TransientSendError:
                     continue
         finally:
             self.held -= 1
+            self._waiting.pop(casefold(account), None)  # another waiter makes its own
 
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
         return await self._send(msg, 0, None)

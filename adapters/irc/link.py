@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 WANTED_CAPS = frozenset({"message-tags", "account-tag", "extended-join", "account-notify",
                          "server-time", "echo-message", "batch", "multi-prefix", "cap-notify",
-                         "chghost"})
+                         "chghost", "extended-monitor"})
 
 
 class SaslFailedError(Exception):

@@ -3,9 +3,11 @@
 Sources: the account message tag (authoritative for the message it is on), extended-join,
 account-notify and WHOX replies. An account is trusted for a nick only while the server will
 tell us when that nick changes hands: while the bot shares a channel with it (QUIT, NICK, PART,
-account-notify) or while the nick is on the bot's MONITOR list (RPL_MONOFFLINE when it quits
-or changes nick). Once neither holds, the entry is dropped rather than trusted stale; on a
-server without MONITOR an account tag seen outside shared channels is trusted for
+account-notify) or while the nick is on the bot's MONITOR list and online (RPL_MONONLINE
+seen, or a WHOX answer; RPL_MONOFFLINE when it quits or changes nick). A monitored nick that is
+not online yet is not trusted: extended-monitor reports a login during registration, before
+the nick can receive anything. Once neither holds, the entry is dropped rather than trusted
+stale; on a server without MONITOR an account tag seen outside shared channels is trusted for
 `FRESH_SECONDS` only, for the answer to that message.
 
 The nick an account last used is kept apart, bounded, as a hint where to look for the account
@@ -28,9 +30,11 @@ HINTS_MAX = 10_000  # accounts whose last nick is remembered
 @dataclass
 class Roster:
     clock: Callable[[], float] = time.monotonic
+    on_account: Callable[[str], None] | None = None  # told when an account gets a nick
     _accounts: dict[str, str | None] = field(default_factory=dict)  # nick -> account or None
     _channels: dict[str, set[str]] = field(default_factory=dict)  # nick -> shared channels
     _monitored: set[str] = field(default_factory=set)  # nicks on our MONITOR list
+    _online: set[str] = field(default_factory=set)  # monitored nicks the server says are on
     _nick_of: dict[str, str] = field(default_factory=dict)  # account -> nick, as typed
     # account -> (nick, when): seen on a tag outside our view, with no MONITOR to follow it
     _fresh: dict[str, tuple[str, float]] = field(default_factory=dict)
@@ -41,13 +45,18 @@ class Roster:
         self._accounts.clear()
         self._channels.clear()
         self._monitored.clear()
+        self._online.clear()
         self._nick_of.clear()
         self._fresh.clear()
 
     def watched(self, nick: str) -> bool:
         """The server tells us when this nick changes hands."""
         key = casefold(nick)
-        return key in self._channels or key in self._monitored
+        return key in self._channels or (key in self._monitored and key in self._online)
+
+    def is_online(self, nick: str) -> bool:
+        """A monitored nick the server says is online."""
+        return casefold(nick) in self._online
 
     def joined(self, nick: str, channel: str, account: str | None = None,
                known: bool = False) -> None:
@@ -74,9 +83,13 @@ class Roster:
                                if now - t <= FRESH_SECONDS}
             self._fresh[casefold(account)] = (nick, now)
             self._hint(account, nick)
+            if self.on_account is not None:
+                self.on_account(account)
 
     def who_reply(self, nick: str, account: str | None) -> None:
-        """A WHOX answer about `nick`: what it is logged in to right now."""
+        """A WHOX answer about `nick`: what it is logged in to right now (and it is online)."""
+        if casefold(nick) in self._monitored:
+            self._online.add(casefold(nick))
         self.seen_with_tag(nick, account)
 
     def monitored(self, nick: str) -> None:
@@ -86,12 +99,19 @@ class Roster:
     def unmonitored(self, nick: str) -> None:
         key = casefold(nick)
         self._monitored.discard(key)
+        self._online.discard(key)
         if key not in self._channels:
             self._forget(key)
+
+    def online(self, nick: str) -> None:
+        """RPL_MONONLINE: somebody holds the monitored nick (who: ask WHOX)."""
+        if casefold(nick) in self._monitored:
+            self._online.add(casefold(nick))
 
     def offline(self, nick: str) -> None:
         """RPL_MONOFFLINE: nobody holds the nick now (it quit or changed nick)."""
         self._channels.pop(casefold(nick), None)
+        self._online.discard(casefold(nick))
         self._forget(casefold(nick))
 
     def parted(self, nick: str, channel: str) -> None:
@@ -102,7 +122,7 @@ class Roster:
         channels.discard(casefold(channel))
         if not channels:
             del self._channels[key]
-            if key not in self._monitored:
+            if not self.watched(nick):
                 self._forget(key)
 
     def left_channel(self, channel: str) -> None:
@@ -114,6 +134,7 @@ class Roster:
         old_key, new_key = casefold(old), casefold(new)
         if old_key in self._channels:
             self._channels[new_key] = self._channels.pop(old_key)
+        self._online.discard(old_key)  # a monitored new nick is reported online by MONITOR
         account = self._accounts.pop(old_key, None) if old_key in self._accounts else None
         self._forget(old_key)
         if account is not None and self.watched(new):
@@ -123,6 +144,7 @@ class Roster:
         """The nick quit: whoever takes it next is somebody else."""
         key = casefold(nick)
         self._channels.pop(key, None)
+        self._online.discard(key)
         self._forget(key)
 
     def account(self, nick: str) -> tuple[bool, str | None]:
@@ -175,3 +197,5 @@ class Roster:
             self._nick_of[casefold(account)] = nick
             self._fresh.pop(casefold(account), None)
             self._hint(account, nick)
+            if self.on_account is not None:
+                self.on_account(account)
