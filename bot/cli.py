@@ -114,8 +114,8 @@ def main(ctx: click.Context, verbose: int) -> None:
 @main.command()
 @config_option
 @click.option("--only", default="", metavar="NETWORK[,NETWORK]",
-              help="Run only these enabled networks (e.g. irc,matrix), to split the networks "
-                   "across processes on one PostgreSQL.")
+              help="Run only these enabled networks (named as in [adapters.NAME]), to split "
+                   "the networks across processes on one PostgreSQL.")
 def run(config_path: Path | None, only: str) -> None:
     """Run the bot on every adapter enabled in the config (with none, the console)."""
     from bot.app import command_menu, run_app, schema_is_current
