@@ -73,6 +73,7 @@ UNDECRYPTED_KEEP_SECONDS = 600.0  # how long a message waits for its room key
 REPLY_GRACE_SECONDS = 0.5
 REPLY_START_SECONDS = 0.003  # for the outbox to hand those replies over
 UNDECRYPTED_MAX = 1000
+THREADS_MAX = 10_000  # thread roots remembered (a reply in an older one is taken as in a room)
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
 
 
@@ -440,6 +441,8 @@ class MatrixAdapter:
             return room_id, content
         if root not in self._threads:
             self._threads[root] = None
+            while len(self._threads) > THREADS_MAX:  # the oldest threads are let go
+                del self._threads[next(iter(self._threads))]
             await self.files.save_threads(list(self._threads))
         return room_id, in_thread(content, root)
 
