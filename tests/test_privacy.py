@@ -243,3 +243,17 @@ def test_console_mydata_and_the_organizers_export(tmp_path: Path) -> None:
     missing = _wayfinder(tmp_path, "person", "export", "irc:nobody")
     assert missing.returncode == 1
     assert "No one is known as 'irc:nobody'" in missing.stderr
+
+
+async def test_the_identity_cache_is_bounded_and_an_evicted_person_is_found_again(
+        bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.engine.IDENTITY_CACHE_SIZE", 3)
+    monkeypatch.setattr("storage.repository.FRESH_LIMIT", 3)
+    for name in ("a1", "a2", "a3", "a4", "a5"):
+        await bot.say(name, "!start")
+    engine = bot.running.engine
+    assert len(engine._people) <= 3
+    assert len(bot.running.store._fresh) <= 3
+    reply = await bot.say("a1", "!status")  # evicted: looked up, not created again
+    assert "Hi! I'm Wayfinder" not in reply
+    assert await _count(bot, person_t) == 5
