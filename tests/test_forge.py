@@ -419,3 +419,28 @@ async def test_a_live_task_from_a_tracker_is_completed_by_a_pull_request_naming_
                                     "Handbook now. That completes your task \"Add a docs page "
                                     "on review\"")
             assert "[>] 4. Get involved: 1 task done" in await bot.say("zed", "!status")
+
+
+async def test_a_task_given_back_while_its_change_is_followed_is_followed_no_more(
+        sqlite_url: str, forges: Forges) -> None:
+    forges.changes["gitlab", "lumen/pagebot", 4] = Change("open", "Typo", "T1001")
+    async with forge_bot(sqlite_url, forges) as bot:
+        await first_task(bot)
+        reply = await bot.say("ada", f"!done {forges.base}/gl/lumen/pagebot/-/merge_requests/4",
+                              "irc")
+        assert "Your merge request !4 in lumen/pagebot (\"Typo\") isn't merged yet" in reply
+        assert "Released" in await bot.say("ada", "!release", "irc")
+        forges.changes["gitlab", "lumen/pagebot", 4].status = "merged"
+        bot.clock.advance(hours=1, minutes=1)
+        said = len(bot.adapters["irc"].sent)
+        requests = len(forges.requests)
+        await bot.tick()  # asked once more, then dropped quietly: the task is not theirs now
+        assert len(bot.adapters["irc"].sent) == said
+        assert len(forges.requests) == requests + 1
+        watch = await bot.running.store.watch_of(await _person(bot, "ada"))
+        assert watch is not None
+        assert (watch.status, watch.next_check_at) == ("dropped", None)
+        bot.clock.advance(hours=2)
+        await bot.tick()
+        assert len(forges.requests) == requests + 1
+        assert "[>] 4. Get involved" not in await bot.say("ada", "!status", "irc")
