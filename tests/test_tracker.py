@@ -445,3 +445,22 @@ def test_wayfinder_tasks_without_sources_says_the_static_tasks_are_used(tmp_path
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "No task sources: projects use their static [[tasks]] only."
+
+
+async def test_a_live_task_finished_with_done_goes_to_nobody_else_while_still_open(
+        db_url: str, trackers: Trackers, tmp_path: Path) -> None:
+    trackers.github["lumen/handbook"] = [
+        github_issue(1, "First live task", ("good first issue",)),
+        github_issue(2, "Second live task", ("good first issue",))]
+    async with harness(db_url, content_with(tmp_path, github_source(trackers.url))) as h:
+        await refresh(h)
+        assert "Your task: First live task" in await h.script("ann", [*HANDBOOK_TO_TASK,
+                                                                      REVIEW_LINK])
+        assert "Well done" in await h.say("ann", "!done")
+        # Still open on the tracker (the change is in review), and still in the cache:
+        assert [t.native_id for t in await h.running.store.open_live_tasks("handbook")] == [
+            "1", "2"]
+        assert "Your task: Second live task" in await h.script("bob", [*HANDBOOK_TO_TASK,
+                                                                       REVIEW_LINK])
+        assert "/repos/lumen/handbook/issues/1" not in [
+            p for k, p, _h in trackers.requests if k == "github-check"][1:]

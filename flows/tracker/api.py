@@ -54,8 +54,11 @@ async def hand_off(turn: Turn, project_id: str, skip: Collection[str],
     if not sources:
         return None
     # The best matches by skill, in the trackers' order: as many as one hand-off may try.
-    best = await reads_of(turn.reads).best_live_tasks(project_id, list(sources), wanted, skip,
-                                                      MAX_GONE)
+    # Of the tasks to skip (everyone's held and finished ones), only this project's live ones
+    # can be among the rows: the query binds no more than those.
+    mine = tuple(f"{project_id}-{s.source.name}-" for s in sources.values())
+    best = await reads_of(turn.reads).best_live_tasks(
+        project_id, list(sources), wanted, [t for t in skip if t.startswith(mine)], MAX_GONE)
     budget = turn.settings_of(TrackerConfig).handoff_check_seconds
     deadline = time.monotonic() + budget
     for task in best:
