@@ -473,3 +473,11 @@ async def test_a_login_reported_before_the_nick_is_online_is_not_trusted_yet() -
     assert link.lines[-1] == "PRIVMSG ana :your next step"
     writer.cancel()
     await asyncio.gather(writer, return_exceptions=True)
+
+
+def test_no_such_nick_drops_what_was_believed_about_it() -> None:
+    adapter, link = IrcAdapter(IrcConfig()), FakeLink()
+    adapter.link = link  # type: ignore[assignment]
+    adapter.roster.joined("ana", "#c", "ana", known=True)
+    heard(adapter, event("nosuchnick", "ana", "No such nick"))
+    assert adapter.roster.nick_for("ana") is None  # the next reply waits for her

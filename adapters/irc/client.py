@@ -468,6 +468,13 @@ class IrcAdapter:
         else:
             self.roster.parted(victim, str(event.target))
 
+    def _on_nosuchnick(self, link: IrcLink, event: Event) -> None:
+        """401: a nick we wrote to is not there; whatever we believed about it is stale."""
+        nick = str(event.arguments[0]) if event.arguments else ""
+        if nick and not is_channel(nick):
+            log.warning("irc: a line to %s was not delivered: the server has no such nick", nick)
+            self.roster.gone(nick)
+
     def _on_quit(self, link: IrcLink, event: Event) -> None:
         self.roster.gone(NickMask(event.source).nick)
 
