@@ -116,7 +116,8 @@ async def test_free_text_answers_find_their_project(bot: Harness) -> None:
     assert "not a match for your answers, but it welcomes newcomers" in reply  # the others
 
     await bot.say("ben", "!start")
-    await bot.say("ben", "I am a teacher")
+    await bot.say("ben", "Well, I have worked for many years in a small town and now I am a "
+                         "teacher")  # the telling word comes late in a long sentence
     await bot.say("ben", "I like maps")  # what they are good at
     reply = await bot.say("ben", "none")
     cards = reply.split("\n\n")

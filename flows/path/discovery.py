@@ -42,8 +42,11 @@ def _pages(options: list[str]) -> list[list[str]]:
     return [options[i:i + size] for i in range(0, len(options), size)] if size else [[]]
 
 
+ANSWER_CHARS = 200  # of each answer kept: a sentence or two ("I teach at a school and...")
+
+
 def _answers(turn: Turn) -> list[str]:
-    return [one_line(w, 60).lower() for w in [*turn.picked, *turn.free] if w.strip()]
+    return [one_line(w, ANSWER_CHARS).lower() for w in [*turn.picked, *turn.free] if w.strip()]
 
 
 async def welcome(turn: Turn) -> Transition:
