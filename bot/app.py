@@ -80,6 +80,7 @@ class App:
     services: dict[str, FeatureService] = field(default_factory=dict, init=False)  # by feature
     reloader: ContentReloader = field(init=False)
     _watch: asyncio.Task[None] | None = field(default=None, init=False)
+    _withdrawals: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _ticker: Ticker | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     fatal: list[str] = field(default_factory=list, init=False)
@@ -174,11 +175,21 @@ class App:
         return handled
 
     def _after_records(self, records: Sequence[Record]) -> None:
+        if any(r.forgets() for r in records):  # people erased (or merged): rows may be gone
+            task = asyncio.create_task(self._withdraw(), name="outbox-withdraw")
+            self._withdrawals.add(task)
+            task.add_done_callback(self._withdrawals.discard)
         for name, service in self.services.items():
             try:  # the turn is committed: its outcome stands whatever a service does
                 service.after_records(records)
             except Exception:
                 log.exception("%s: could not take note of committed records", name)
+
+    async def _withdraw(self) -> None:
+        try:
+            await self.dispatcher.withdraw_erased()
+        except Exception:
+            log.exception("could not check queued messages against erased rows")
 
     async def close(self) -> None:
         if self._ops is not None:
@@ -192,6 +203,7 @@ class App:
             await self.reloader.stop()
         for service in self.services.values():
             await service.stop()
+        await asyncio.gather(*self._withdrawals, return_exceptions=True)
         if hasattr(self, "inbound"):  # not when the start failed before the engine
             await self.inbound.close(self.config.inbound.shutdown_seconds)
         flushed = await self.dispatcher.drain(self.config.outbox.shutdown_flush_seconds)

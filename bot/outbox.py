@@ -141,6 +141,34 @@ class Dispatcher:
                     self._open_lane(key)
             lane.append(row)
 
+    async def withdraw_erased(self) -> int:
+        """Drop queued rows the store no longer has (their person was erased): they go
+        nowhere. The row a lane is sending is checked before it is tried again."""
+        queued = [row.id for lane in self._lanes.values() for row in list(lane)[1:]]
+        present: set[int] = set()
+        for start in range(0, len(queued), 500):
+            present |= await self.store.outbox_present(queued[start:start + 500])
+        gone = set(queued) - present
+        if not gone:
+            return 0
+        for lane in self._lanes.values():
+            for row in [r for r in list(lane)[1:] if r.id in gone]:
+                lane.remove(row)
+        self._leave(self._queued, gone)
+        if not self._queued:
+            self._idle.set()
+        log.info("withdrew %d queued messages whose rows were erased", len(gone))
+        return len(gone)
+
+    async def _erased(self, row_id: int) -> bool:
+        """Whether a row was erased while it waited (a store failure counts as not)."""
+        try:
+            return row_id not in await self.store.outbox_present([row_id])
+        except Exception as exc:
+            if not self.store.is_store_failure(exc):
+                raise
+            return False
+
     def _open_lane(self, key: tuple[Network, str]) -> None:
         task = asyncio.create_task(self._lane(key), name=f"out-{key[0]}-{key[1]}")
         self._lane_tasks.add(task)
@@ -326,6 +354,8 @@ class Dispatcher:
                 else:
                     await self._sleep(retry_after if retry_after is not None
                                       else self._backoff(attempts))
+                if await self._erased(row.id):  # its person was forgotten meanwhile
+                    return False
                 continue
             except Exception as exc:  # a bug in the adapter, or this row trips one
                 attempts += 1
@@ -376,7 +406,8 @@ class Dispatcher:
         async def wait_then_queue() -> None:
             await self._sleep(delay)
             self._queued.discard(row.id)  # queued again at once: enqueue skips queued rows
-            self.enqueue((row,))
+            if not await self._erased(row.id):  # erased meanwhile: it goes nowhere
+                self.enqueue((row,))
 
         task = asyncio.create_task(wait_then_queue(), name=f"out-retry-{row.id}")
         self._lane_tasks.add(task)

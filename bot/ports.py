@@ -225,6 +225,9 @@ class Store(Reads, Protocol):
 
     async def max_outbox_id(self) -> int: ...
 
+    async def outbox_present(self, ids: Sequence[int]) -> set[int]:
+        """Which of these outbox rows still exist (one erased meanwhile must not be sent)."""
+
     async def mark_sending(self, rows: Sequence[OutboxRow]) -> None:
         """About to go to an adapter: a restart then knows a duplicate is possible (and
         counts one more resend for rows that were "sending" already)."""

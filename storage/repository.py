@@ -254,6 +254,10 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
             .order_by(outbox_t.c.id).limit(limit))
         return [_outbox(r) for r in rows]
 
+    async def outbox_present(self, ids: Sequence[int]) -> set[int]:
+        rows = await self._all(sa.select(outbox_t.c.id).where(outbox_t.c.id.in_(list(ids))))
+        return {int(r.id) for r in rows}
+
     async def max_outbox_id(self) -> int:
         row = await self._one(sa.select(sa.func.max(outbox_t.c.id)))
         return int(row[0] or 0)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from adapters.console.client import ConsoleAdapter
 from adapters.memory import MemoryAdapter
 from bot.model import Capabilities, FileRef, Network, Outbound, RoomRef
-from bot.ports import Outcome
+from bot.ports import Outcome, TransientSendError
 from bot.wiring import ConfigError, load_config
 from storage.records import identity_t, inbox_t, outbox_t, person_t, state_t
 from tests.harness import FakeClock, Harness, make_config
@@ -257,3 +257,26 @@ async def test_the_identity_cache_is_bounded_and_an_evicted_person_is_found_agai
     reply = await bot.say("a1", "!status")  # evicted: looked up, not created again
     assert "Hi! I'm Wayfinder" not in reply
     assert await _count(bot, person_t) == 5
+
+
+async def test_messages_queued_or_retrying_are_not_sent_after_forget(sqlite_url: str) -> None:
+    config = make_config(sqlite_url, outbox={"first_retry_seconds": 2.0})
+    async with Harness(config) as bot:
+        memory = bot.adapters["memory"]
+        await bot.say("ana", "!start")
+        store = bot.running.store
+        person = await store.person_for(memory.identity("ana"))
+        sent = len(memory.sent)
+        memory.failures.append(TransientSendError("the network hiccups"))
+        # The reply to !status fails and waits 1-2 s in its lane; the next ones queue behind.
+        await memory.deliver(bot.inbound("ana", "!status"))
+        await memory.deliver(bot.inbound("ana", "!forget"))
+        state = await store.load_state(person)
+        assert state is not None
+        code = state.data["privacy"]["forget_code"]
+        await memory.deliver(bot.inbound("ana", f"!forget confirm {code}"))
+        assert await bot.running.dispatcher.drain(10)
+        texts = [s.text for s in memory.sent[sent:]]
+        # Only the goodbye: neither the !status answer nor the !forget code went out.
+        assert len(texts) == 1, texts
+        assert "erased everything" in texts[0]
