@@ -300,10 +300,10 @@ def answerable(turn: Turn, command: Command, said: str) -> bool:
     answered in a private message; a thread of a shared room is read by everyone in it).
 
     Asked in a shared room, it is answered in the person's private chat, and the room hears
-    only that it was. Where the bot may not write first (a network that lets a bot write only
-    to people who have started a chat with it), the room gets the way to reach the bot privately and nothing
-    else: what the person typed (`said`), the line to send again, and the network's route
-    (Capabilities.reach_privately)."""
+    only that it was. Where the bot may not write first (some networks let a bot write only
+    to people who have started a chat with it), the room gets the way to reach the bot
+    privately and nothing else: what the person typed (`said`), the line to send again, and
+    the network's route (Capabilities.reach_privately)."""
     if not command.private or turn.room.direct:
         return True
     if turn.can_write_privately:

@@ -10,6 +10,7 @@ import pytest
 
 from adapters.irc.client import TRY_AGAIN
 from bot.ports import Outcome
+from tests.harness import NO_FLOOD_LIMITS
 from tests.ircservers import start_server
 from tests.test_irc import BOT, CHANNEL, IrcBot, irc_config, person
 
@@ -21,7 +22,8 @@ async def test_a_flood_of_300_lines_from_one_client_keeps_the_bots_tasks_bounded
     server = await start_server("ngircd")
     try:
         eve = await person(server.port, "eve")
-        bounds: dict[str, object] = {"max_in_flight": 4, "max_queued": 8}
+        # The back-pressure under test, not the flood limits (tests/test_floods.py has those).
+        bounds: dict[str, object] = {"max_in_flight": 4, "max_queued": 8, **NO_FLOOD_LIMITS}
         async with IrcBot(sqlite_url, irc_config(server.port), inbound=bounds) as bot:
             eve.say(BOT, "!status")
             per_reply = len((await eve.reply(BOT)).splitlines())
