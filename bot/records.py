@@ -18,6 +18,11 @@ class Record:
         """People whose cached identities and state are stale once this commits."""
         return ()
 
+    def erases(self) -> tuple[str, ...]:
+        """Identity keys ("network:id") erased once this commits: roles granted to them
+        in memory go too."""
+        return ()
+
 
 @dataclass(frozen=True)
 class Audit(Record):

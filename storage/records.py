@@ -240,6 +240,10 @@ CORE = RecordSql(apply={Audit: _audit}, safe=frozenset({Audit}), personal=(
 ), expiring=(
     # Dedupe needs an event's id only while a network may hand it over again.
     Expiring("inbox", inbox_t, "received_at", "inbox rows"),
+    # The goodbye to someone forgotten (written after their erasure) goes once delivered.
+    Expiring("inbox", outbox_t, "updated_at", "messages to forgotten people",
+             where=lambda t: sa.and_(t.c.status == "sent", t.c.person_id.is_not(None),
+                                     ~sa.exists().where(person_t.c.id == t.c.person_id))),
     # A delivered message's row stays (a broadcast counts whom it reached); its text goes.
     Expiring("sent_messages", outbox_t, "updated_at", "texts of sent messages",
              clear={"body": {}}, where=lambda t: sa.and_(

@@ -126,6 +126,11 @@ async def test_forget_erases_every_linked_account_after_a_confirmation(db_url: s
         before = len(bot.adapters["irc"].sent)
         await bot.tick()
         assert [s.text for s in bot.adapters["irc"].sent[before:]] == []
+        # Once delivered, the goodbye goes with the inbox rows of its time.
+        gone = await bot.running.store.expire({"inbox": datetime.now(UTC) + timedelta(days=1)})
+        assert gone["messages to forgotten people"] == 1
+        left = await bot.running.store._all(sa.select(outbox_t.c.body))
+        assert not [b for b in left if '"ana"' in json.dumps(b.body)]
         # Writing again starts afresh, as someone new.
         reply = await bot.say("@ana:x", "!status", network="matrix")
         assert "linked" not in reply.lower()
@@ -280,3 +285,19 @@ async def test_messages_queued_or_retrying_are_not_sent_after_forget(sqlite_url:
         # Only the goodbye: neither the !status answer nor the !forget code went out.
         assert len(texts) == 1, texts
         assert "erased everything" in texts[0]
+
+
+async def test_a_mentor_added_in_chat_who_forgets_loses_the_role_at_once(
+        sqlite_url: str) -> None:
+    roles = {"organizers": ["irc:olga"], "admins": ["matrix:@root:lumen.test"]}
+    async with Harness(make_config(sqlite_url, roles=roles),
+                       networks=("irc", "matrix")) as bot:
+        await bot.say("@root:lumen.test", "!mentor add lingo irc:kim", "matrix")
+        assert "For mentors:" in await bot.say("kim", "!help", "irc")
+        code = _code(await bot.say("kim", "!forget", "irc"), "forget confirm")
+        await bot.say("kim", f"!forget confirm {code}", "irc")
+        assert "For mentors:" not in await bot.say("kim", "!help", "irc")
+        # The admin's audit entry names kim no more.
+        entries = await bot.running.store.audit_entries()
+        assert [(e.identity, e.action, e.detail) for e in entries] == [
+            ("matrix:@root:lumen.test", "mentor", "add lingo (forgotten)")]

@@ -133,6 +133,8 @@ class MentorGrants:
                 self.assignments.add((record.project_id, record.identity_key))
             elif isinstance(record, RemoveMentor):
                 self.assignments.discard((record.project_id, record.identity_key))
+            elif gone := record.erases():  # a mentor added in chat was forgotten
+                self.assignments = {a for a in self.assignments if a[1] not in gone}
         return self.assignments != before
 
     def index(self, content: Content) -> Roster:

@@ -92,7 +92,8 @@ async def confirm(turn: Turn) -> Transition:
         turn.say("That confirmation code doesn't match the one I gave you. Nothing was erased. "
                  "Check it, or send !forget for a fresh one.")
         return None
-    turn.record(ErasePerson(turn.person_id))
+    keys = tuple(i.key for i in await turn.reads.identities(turn.person_id))
+    turn.record(ErasePerson(turn.person_id, keys))
     log.info("person %d asked to be forgotten: erasing", turn.person_id)
     turn.say("Done: I've erased everything I held about you, on every linked account. If you "
              "write to me again, I'll greet you as someone new. Goodbye, and thank you!")

@@ -15,6 +15,10 @@ class ErasePerson(Record):
     same batch wrote."""
 
     person_id: PersonId
+    keys: tuple[str, ...] = ()  # their identities' "network:id" keys, as the turn read them
 
     def forgets(self) -> tuple[PersonId, ...]:
         return (self.person_id,)
+
+    def erases(self) -> tuple[str, ...]:
+        return self.keys
