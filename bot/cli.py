@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from bot.clikit import CliContext, Register, config_option
+from flows.crm import cli as crm_cli
 from flows.events import cli as events_cli
 from flows.mentoring import cli as mentoring_cli
 from flows.path import cli as path_cli
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 # module imports only click; tests/test_cli.py checks this list against FEATURES.
 FEATURE_CLI: tuple[Register, ...] = (path_cli.register, mentoring_cli.register,
                                      events_cli.register, tracker_cli.register,
-                                     privacy_cli.register)
+                                     privacy_cli.register, crm_cli.register)
 
 
 @cache

@@ -23,6 +23,7 @@ from bot.records import Audit
 from storage import duework
 from storage.account import RECORDS as ACCOUNT
 from storage.account import AccountQueries
+from storage.crm import CrmQueries
 from storage.database import Database, describe_failure, open_database, store_failure
 from storage.events import RECORDS as EVENTS
 from storage.events import EventsQueries
@@ -62,7 +63,7 @@ def _outbox(row: Any) -> OutboxRow:
 
 
 class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, PathQueries,
-               TrackerQueries, PrivacyQueries, Queries):
+               TrackerQueries, PrivacyQueries, CrmQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:

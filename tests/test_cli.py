@@ -20,6 +20,7 @@ from bot.clikit import shared_group
 from bot.config import Config
 from bot.model import ExternalId, Identity, Network
 from bot.ports import OutboxItem, UnitOfWork
+from flows.crm.cli import CrmUseCases
 from flows.events.cli import EventsUseCases
 from flows.mentoring.cli import MentoringUseCases
 from flows.path.cli import PathUseCases
@@ -238,7 +239,8 @@ def test_the_features_declare_the_cli_commands_that_wayfinder_lists() -> None:
     assert {"report", "certificate", "broadcast", "outbox", "run", "person"} <= set(main.commands)
     report = main.commands["report"]
     assert isinstance(report, click.Group)
-    assert set(report.commands) == {"mentoring"}
+    assert set(report.commands) == {"mentoring", "funnel", "cohorts", "time-to-first-task",
+                                    "projects", "regions", "networks", "travel"}
 
 
 def test_the_services_give_every_features_cli_what_it_declares() -> None:
@@ -249,8 +251,10 @@ def test_the_services_give_every_features_cli_what_it_declares() -> None:
     path: PathUseCases = services.use_cases
     events: EventsUseCases = services.use_cases
     privacy: PrivacyUseCases = services.use_cases
+    crm: CrmUseCases = services.use_cases
     for uses, needs in ((mentoring, MentoringUseCases), (path, PathUseCases),
-                        (events, EventsUseCases), (privacy, PrivacyUseCases)):
+                        (events, EventsUseCases), (privacy, PrivacyUseCases),
+                        (crm, CrmUseCases)):
         assert isinstance(uses, needs)
 
 

@@ -328,6 +328,7 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "stuck", "claim", "handback", "resolve", "mentees",  # case codes and case details
         "mentor add", "mentor remove",  # an identity and their project
         "mydata", "forget", "forget confirm", "forget cancel",  # everything about a person
+        "person", "me",  # a person's record, one's own metrics
     }
 
 

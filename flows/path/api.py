@@ -4,12 +4,16 @@ done to the task a person holds (finished, or waiting for review)."""
 
 from __future__ import annotations
 
+from flows.path.commands import next_hint
 from flows.path.completion import finish_task, reserved_task, waiting_for_review
 from flows.path.content import PathContent, Project, Task
 from flows.path.progress import (
+    MORE_INVOLVED_AT,
+    STAGES,
     channel_list,
     chosen_project,
     chosen_workshop,
+    find_task,
     path_of,
     progress_rank,
     stage,
@@ -19,6 +23,8 @@ from flows.path.records import EndClaim, TaskClaim
 from flows.path.state import PathState
 
 __all__ = [
+    "MORE_INVOLVED_AT",
+    "STAGES",
     "EndClaim",
     "PathContent",
     "PathState",
@@ -29,6 +35,8 @@ __all__ = [
     "chosen_project",
     "chosen_workshop",
     "finish_task",
+    "find_task",
+    "next_hint",
     "path_of",
     "progress_rank",
     "reserved_task",

@@ -146,6 +146,11 @@ async def status(turn: Turn) -> Transition:
     return None
 
 
+def next_hint(turn: Turn) -> str:
+    """What the person should do next ("Next: ..."), as !status ends with it."""
+    return _next_hint(turn, stage(path_of(turn), turn.content))
+
+
 def _next_hint(turn: Turn, current: int) -> str:
     if turn.data.get("paused"):
         return "You're paused: type !resume to continue."

@@ -1,0 +1,23 @@
+"""The CRM: organizers look people up (`!person`, `wayfinder people`, `wayfinder person`),
+everyone sees their own metrics (`!me`), and the program's reports (`wayfinder report ...`)."""
+
+from __future__ import annotations
+
+from bot.feature import Command, Feature
+from flows.crm import cli, commands
+from flows.crm.reads import CrmReads
+from flows.crm.settings import ReportsConfig
+
+FEATURE = Feature(
+    name="crm",
+    commands=(
+        Command("person", commands.person, role="organizer", usage="NAME", private=True,
+                summary="one person's record: steps with dates, merit, region, accounts"),
+        Command("me", commands.me, private=True,
+                summary="my contributor metrics: steps with dates, tasks, certificates, "
+                        "mentors, events, what's next"),
+    ),
+    reads=CrmReads,
+    settings=ReportsConfig,
+    cli=cli.register,
+)

@@ -1,0 +1,189 @@
+"""A person's record, made of what the store holds about them (PersonFacts) and the content
+of the moment: the steps they took with dates, their merit, where they are, their networks.
+Pure: `!person`, `!me`, `wayfinder person` and the people list all show it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.content import Content
+from flows.crm.records import PersonFacts, PersonRow
+from flows.path.api import MORE_INVOLVED_AT, STAGES, PathContent, PathState, find_task, stage
+
+# How each progress event reads in the timeline (kinds not listed are not shown).
+STEP_WORDS = {
+    "started": "started the path",
+    "project_chosen": "chose a project",
+    "step_done": "passed a workshop step",
+    "step_skipped": "skipped a workshop step",
+    "workshop_done": "finished the workshop",
+    "task_claimed": "took a task",
+    "task_done": "finished a task",
+    "task_released": "gave a task back",
+    "stopped": "left the path",
+    "linked": "linked an account",
+    "region": "chose a region",
+}
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    title: str
+    url: str
+    project: str
+    outcome: str  # "done (self-reported)", "working on it", "released", ...
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    person_id: int
+    identities: tuple[str, ...]  # "network:id", "(unverified)" where the network did not prove it
+    networks: tuple[str, ...]
+    first_seen: datetime
+    last_seen: datetime | None
+    cohort: str  # "YYYY-MM" of the first !start, "" if never
+    started_at: datetime | None
+    project: str  # the project's name (or id if no longer in the content)
+    stage: int  # 0-based into STAGES
+    region: str
+    timezone: str
+    left: bool
+    timeline: tuple[tuple[datetime, str], ...]
+    tasks: tuple[TaskLine, ...]
+    certificates: tuple[tuple[str, str, datetime], ...]  # code, workshop, issued
+    mentors: tuple[str, ...]  # who helped them (help requests claimed), with notes
+    events: tuple[tuple[str, datetime], ...]  # events they said yes to
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stage_name(self) -> str:
+        return f"{self.stage + 1}. {STAGES[self.stage]}"
+
+    @property
+    def tasks_done(self) -> int:
+        return sum(1 for t in self.tasks if t.outcome.startswith("done"))
+
+
+def path_state(state: dict[str, Any]) -> PathState:
+    return PathState.model_validate(state.get("path") or {})
+
+
+def project_name(content: Content, project_id: str) -> str:
+    project = content.of(PathContent).projects.get(project_id)
+    return project.name if project is not None else project_id
+
+
+def stage_of(state: dict[str, Any], content: Content) -> int:
+    return stage(path_state(state), content)
+
+
+def _detail(kind: str, detail: dict[str, Any], content: Content) -> str:
+    words = STEP_WORDS[kind]
+    if kind == "project_chosen" and detail.get("project"):
+        return f"{words}: {project_name(content, str(detail['project']))}"
+    if kind in ("step_done", "step_skipped") and detail.get("step"):
+        return f"{words}: {detail.get('workshop', '')}/{detail['step']}"
+    if kind == "workshop_done" and detail.get("workshop"):
+        return f"{words}: {detail['workshop']}"
+    if kind.startswith("task_") and detail.get("task"):
+        return f"{words}: {_task_title(content, str(detail['task']))[0]}"
+    if kind == "region" and detail.get("region"):
+        return f"{words}: {detail['region']}"
+    return words
+
+
+def _task_title(content: Content, task_id: str) -> tuple[str, str]:
+    found = find_task(content, task_id)
+    return (found[1].title, found[1].url) if found is not None else (task_id, "")
+
+
+OUTCOMES = {"done": "done (self-reported)", "": "working on it", "released": "given back",
+            "idle": "released (idle)", "removed": "removed from the content"}
+
+
+def person_record(facts: PersonFacts, content: Content) -> PersonRecord:
+    path = path_state(facts.state)
+    starts = [at for kind, _, at in facts.events if kind == "started"]
+    started = min(starts) if starts else None
+    tasks = []
+    for claim in facts.tasks:
+        title, url = _task_title(content, claim.task_id)
+        tasks.append(TaskLine(title, url, project_name(content, claim.project_id),
+                              OUTCOMES.get(claim.outcome, claim.outcome),
+                              claim.ended_at or claim.claimed_at))
+    mentors = []
+    for case in facts.cases:
+        if case.mentor:
+            note = f" ({case.note})" if case.note else ""
+            mentors.append(f"{case.mentor}, help request {case.code} {case.status}{note}")
+    events = tuple((r.event_id, r.at) for r in facts.rsvps if r.answer == "yes")
+    done = sum(1 for t in facts.tasks if t.outcome == "done")
+    return PersonRecord(
+        person_id=int(facts.person_id),
+        identities=tuple(i.key + ("" if i.verified else " (unverified)")
+                         for i in facts.identities),
+        networks=tuple(sorted({str(i.network) for i in facts.identities})),
+        first_seen=facts.first_seen,
+        last_seen=facts.last_seen,
+        cohort=f"{started:%Y-%m}" if started is not None else "",
+        started_at=started,
+        project=project_name(content, path.project) if path.project else "",
+        stage=stage(path, content),
+        region=facts.region,
+        timezone=facts.timezone,
+        left=path.left,
+        timeline=tuple((at, _detail(kind, detail, content)) for kind, detail, at in facts.events
+                       if kind in STEP_WORDS),
+        tasks=tuple(tasks),
+        certificates=tuple((c.code, c.workshop_title, c.issued_at) for c in facts.certificates),
+        mentors=tuple(mentors),
+        events=events,
+        stats={"tasks_done": done, "to_stage_5": max(0, MORE_INVOLVED_AT - done)},
+    )
+
+
+def _day(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d}" if at is not None else "never"
+
+
+def record_lines(record: PersonRecord, now: datetime, full: bool = True) -> list[str]:
+    """The record as chat lines (`!person`, `!me`); `full` adds what only organizers see."""
+    lines = []
+    if full:
+        lines.append(f"Person {record.person_id}: {', '.join(record.identities) or 'no accounts'}")
+        lines.append(f"First seen {_day(record.first_seen)}, last seen {_day(record.last_seen)}"
+                     f"; cohort {record.cohort or 'none (never typed !start)'}")
+        where = record.region or "not given"
+        if record.timezone:
+            where += f" ({record.timezone})"
+        lines.append(f"Region: {where}")
+    on_path = ""
+    if record.started_at is not None:
+        on_path = f", {max(0, (now - record.started_at).days)} days on the path"
+    lines.append(f"Stage {record.stage_name}" + (f" in {record.project}" if record.project
+                                                 else "") + on_path
+                 + (" (left the path)" if record.left else ""))
+    if record.timeline:
+        lines.append("Steps:")
+        lines += [f"  {at:%Y-%m-%d} {what}" for at, what in record.timeline]
+    if record.tasks:
+        lines.append("Tasks:")
+        lines += [f"  {t.title}: {t.outcome}, {t.at:%Y-%m-%d}" + (f" {t.url}" if t.url else "")
+                  for t in record.tasks]
+    if record.certificates:
+        lines.append("Certificates: " + ", ".join(f"{title} ({code}, {at:%Y-%m-%d})"
+                                                  for code, title, at in record.certificates))
+    if record.mentors:
+        lines.append("Mentors: " + "; ".join(record.mentors))
+    if record.events:
+        lines.append("Events (said yes): " + ", ".join(f"{e} ({at:%Y-%m-%d})"
+                                                       for e, at in record.events))
+    return lines
+
+
+def row_stage(row: PersonRow, content: Content) -> str:
+    index = stage_of(row.state, content)
+    return f"{index + 1}. {STAGES[index]}"

@@ -1,0 +1,64 @@
+"""Reports drawn as bar charts (matplotlib, Agg): SVG or PNG, the same bytes for the same
+report (no dates, a fixed hash salt), with a title, labelled axes and the count on each bar.
+matplotlib is imported only when a chart is asked for (`wayfinder --help` stays light)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.crm import Chart
+
+FORMATS = ("svg", "png")
+COLOURS = ("#3465a4", "#f57900", "#73d216", "#75507b", "#c17d11")
+
+
+def render_chart(chart: Chart, path: Path) -> int:
+    """Draw `chart` into `path` (.svg or .png); returns the number of bars drawn."""
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ValueError(f"a chart is written as .svg or .png, not {path.name!r}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    labels = chart.labels or ["(no one)"]
+    series = chart.series if chart.labels else {name: [0.0] for name in chart.series}
+    width = max(6.4, 1.1 * len(labels) * max(1, len(series)) ** 0.5 + 2)
+    with matplotlib.rc_context({"svg.hashsalt": "wayfinder", "svg.fonttype": "none",
+                                "font.size": 10}):
+        fig = Figure(figsize=(min(width, 24), 4.8), dpi=100, layout="constrained")
+        ax = fig.subplots()
+        count = len(series)
+        step = 0.8 / count
+        bars = 0
+        for n, (name, values) in enumerate(series.items()):
+            xs = [i - 0.4 + step * (n + 0.5) for i in range(len(labels))]
+            drawn = ax.bar(xs, values, step * 0.95, label=name,
+                           color=COLOURS[n % len(COLOURS)])
+            for i, bar in enumerate(drawn):
+                bar.set_gid(f"bar-{n}-{i}")
+            ax.bar_label(drawn, labels=[_count(v, chart.unit) for v in values], padding=2,
+                         fontsize=9)
+            bars += len(drawn)
+        ax.set_xticks(range(len(labels)), labels,
+                      rotation=20 if len(labels) > 4 else 0,
+                      ha="right" if len(labels) > 4 else "center")
+        ax.set_title(chart.title, fontsize=12, fontweight="bold")
+        ax.set_xlabel(chart.xlabel)
+        ax.set_ylabel(chart.ylabel)
+        ax.margins(y=0.15)
+        ax.spines[["top", "right"]].set_visible(False)
+        if count > 1:
+            ax.legend(frameon=False)
+        metadata: dict[str, str | None] = ({"Date": None} if fmt == "svg"
+                                           else {"Software": None})
+        fig.savefig(path, format=fmt, metadata=metadata)
+    return bars
+
+
+def _count(value: float, unit: str) -> str:
+    if value != value:  # NaN: nothing to count
+        return ""
+    text = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    return text + unit

@@ -1,0 +1,264 @@
+"""The program's view of its people: the people list, one person's record, and the reports
+(funnel, cohorts, time to first task, projects, regions, networks, travel), each a table
+that the command line prints, exports as CSV or draws (services/charts.py); the web dashboard
+calls the same functions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.config import Config
+from bot.wiring import load_content
+from flows.crm.profile import PersonRecord, person_record, record_lines, row_stage
+from flows.crm.records import STEPS, PeopleFilter, Window
+from flows.crm.settings import ReportsConfig
+from flows.path.api import MORE_INVOLVED_AT
+from services.store import maintenance_store
+
+REPORTS = ("funnel", "cohorts", "time-to-first-task", "projects", "regions", "networks",
+           "travel")
+COHORT_WEEKS = (1, 4, 12)
+# What "made it through stage N" means, as a step of the funnel (travel_through_stage).
+THROUGH_STAGE = {1: "project", 2: "workshop", 3: "first_task", 4: "involved"}
+LABELS = dict(STEPS)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What to draw: bars for each label, one series or several side by side."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    labels: list[str]
+    series: dict[str, list[float]]  # name -> a value per label
+    unit: str = ""  # printed after each bar's count ("%", " d")
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    chart: Chart | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows([[_cell(v) for v in row] for row in self.rows])
+        return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return value
+
+
+# -- people ---------------------------------------------------------------------------------
+async def people(config: Config, stage: str = "", **filters: Any) -> list[dict[str, Any]]:
+    """People matching the filters (PeopleFilter's fields), each with their stage; `stage` (a
+    number 1-5) keeps only those at that stage of the path."""
+    wanted = PeopleFilter(**filters)
+    content = load_content(config.content_path())
+    async with maintenance_store(config) as store:
+        rows = await store.people(wanted)
+    found = []
+    for row in rows:
+        at = row_stage(row, content)
+        if stage and not at.startswith(f"{stage}."):
+            continue
+        found.append({"id": int(row.person_id), "accounts": " ".join(row.identities),
+                      "project": row.project, "stage": at, "region": row.region,
+                      "cohort": row.cohort, "first_seen": row.first_seen,
+                      "last_seen": row.last_seen})
+    return found
+
+
+def people_csv(rows: Sequence[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = ["id", "accounts", "project", "stage", "region", "cohort", "first_seen",
+               "last_seen"]
+    writer.writerow(columns)
+    writer.writerows([[_cell(row[c]) if row[c] is not None else "" for c in columns]
+                      for row in rows])
+    return out.getvalue()
+
+
+def people_json(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps([{k: _cell(v) for k, v in row.items()} for row in rows], indent=2,
+                      ensure_ascii=False)
+
+
+async def person_lines(config: Config, text: str,
+                       now: datetime) -> list[str] | list[tuple[int, str]]:
+    """One person's record as lines; several matches: (id, accounts) for each; none: []."""
+    found = await person(config, text)
+    return record_lines(found, now) if isinstance(found, PersonRecord) else found
+
+
+async def person(config: Config, text: str) -> PersonRecord | list[tuple[int, str]]:
+    """One person's record; several matches: (id, accounts) for each; none: []."""
+    content = load_content(config.content_path())
+    async with maintenance_store(config) as store:
+        found = await store.find_people(text, 11)
+        if len(found) != 1:
+            return [(int(p), ", ".join(i.key for i in await store.identities(p)))
+                    for p in found]
+        facts = await store.person_facts(found[0])
+    if facts is None:
+        return []
+    return person_record(facts, content)
+
+
+# -- reports --------------------------------------------------------------------------------
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile of sorted `values` (share in 0..1)."""
+    if not values:
+        return math.nan
+    rank = max(1, math.ceil(share * len(values)))
+    return values[rank - 1]
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def _window_note(window: Window) -> str:
+    since = f"{window.since:%Y-%m-%d}" if window.since else "the beginning"
+    until = f"{window.until:%Y-%m-%d}" if window.until else "now"
+    return f"people who first typed !start from {since} until {until}"
+
+
+async def report(config: Config, name: str, since: datetime | None = None,
+                 until: datetime | None = None) -> Report:
+    """One of REPORTS, for the people whose first !start is in [since, until)."""
+    window = Window(since, until)
+    builders: dict[str, Callable[[Any, Window, Config], Any]] = {
+        "funnel": _funnel, "cohorts": _cohorts, "time-to-first-task": _first_task,
+        "projects": _by("project"), "regions": _by("region"), "networks": _by("network"),
+        "travel": _travel}
+    if name not in builders:
+        raise ValueError(f"no report {name!r}; reports: {', '.join(REPORTS)}")
+    async with maintenance_store(config) as store:
+        built: Report = await builders[name](store, window, config)
+    built.notes.append(f"Counted: {_window_note(window)}.")
+    return built
+
+
+async def _funnel(store: Any, window: Window, config: Config) -> Report:
+    counts = {step: n for _, step, n in await store.step_counts(window, MORE_INVOLVED_AT)}
+    started = counts.get("started", 0)
+    rows: list[list[Any]] = []
+    previous: int | None = None
+    for key, label in STEPS:
+        n = counts.get(key, 0)
+        drop = "" if previous is None else (
+            f"{_pct(previous - n, previous)}%" if previous else "")
+        rows.append([label, n, f"{_pct(n, started)}%", drop])
+        previous = n
+    chart = Chart("Funnel: how far newcomers get", "step of the path", "people",
+                  [label for _, label in STEPS], {"people": [float(r[1]) for r in rows]})
+    return Report("funnel", "Funnel", ["step", "people", "of started", "drop-off from previous"],
+                  rows, chart, [f"Involved: {MORE_INVOLVED_AT} tasks done (stage 5 opens)."])
+
+
+async def _cohorts(store: Any, window: Window, config: Config) -> Report:
+    sizes, rows = await store.cohort_counts(window, MORE_INVOLVED_AT, COHORT_WEEKS)
+    reached = {(month, step): within for month, step, within in rows}
+    table: list[list[Any]] = []
+    months = sorted(sizes)
+    for month in months:
+        for key, label in STEPS[1:]:
+            within = reached.get((month, key), [0] * len(COHORT_WEEKS))
+            table.append([month, sizes[month], label,
+                          *(f"{_pct(n, sizes[month])}%" for n in within)])
+    series = {f"within {w} week{'s' if w > 1 else ''}": [
+        _pct(reached.get((m, "first_task"), [0] * len(COHORT_WEEKS))[i], sizes[m])
+        for m in months] for i, w in enumerate(COHORT_WEEKS)}
+    chart = Chart("Cohorts: share with a first task done", "cohort (month of first !start)",
+                  "% of the cohort", months, series, unit="%")
+    return Report("cohorts", "Cohorts", ["cohort", "people", "step",
+                                         *(f"within {w} wk" for w in COHORT_WEEKS)],
+                  table, chart)
+
+
+async def _first_task(store: Any, window: Window, config: Config) -> Report:
+    found = await store.first_task_days(window)
+    rows: list[list[Any]] = []
+    per_project: dict[str, list[float]] = {}
+    per_region: dict[str, list[float]] = {}
+    for project, region, days in found:
+        per_project.setdefault(project, []).append(days)
+        per_region.setdefault(region or "(none given)", []).append(days)
+    for by, groups in (("project", per_project), ("region", per_region)):
+        for group in sorted(groups):
+            values = sorted(groups[group])
+            rows.append([by, group, len(values), round(percentile(values, 0.5), 1),
+                         round(percentile(values, 0.9), 1)])
+    everyone = sorted(d for _, _, d in found)
+    if everyone:
+        rows.append(["all", "", len(everyone), round(percentile(everyone, 0.5), 1),
+                     round(percentile(everyone, 0.9), 1)])
+    projects = sorted(per_project)
+    chart = Chart("Days from !start to the first task done, per project", "project", "days",
+                  projects, {"median": [percentile(sorted(per_project[p]), 0.5)
+                                        for p in projects],
+                             "90th percentile": [percentile(sorted(per_project[p]), 0.9)
+                                                 for p in projects]}, unit=" d")
+    return Report("time-to-first-task", "Time to first task",
+                  ["by", "group", "people", "median days", "p90 days"], rows, chart)
+
+
+def _by(by: str) -> Callable[[Any, Window, Config], Any]:
+    async def build(store: Any, window: Window, config: Config) -> Report:
+        counts: dict[str, dict[str, int]] = {}
+        for group, step, n in await store.step_counts(window, MORE_INVOLVED_AT, by=by):
+            counts.setdefault(group or "(none)", {})[step] = n
+        groups = sorted(counts, key=lambda g: (-counts[g].get("started", 0), g))
+        rows = [[g, *(counts[g].get(key, 0) for key, _ in STEPS)] for g in groups]
+        chart = Chart(f"People per {by}: started and first task done", by, "people", groups,
+                      {"started": [float(counts[g].get("started", 0)) for g in groups],
+                       "first task done": [float(counts[g].get("first_task", 0))
+                                           for g in groups]})
+        notes = []
+        if by == "network":
+            notes.append("A person with accounts on several networks counts under each.")
+        if by == "project":
+            notes.append("Project: the one each person has chosen now.")
+        return Report(f"{by}s", f"By {by}", [by, *(label for _, label in STEPS)], rows, chart,
+                      notes)
+    return build
+
+
+async def _travel(store: Any, window: Window, config: Config) -> Report:
+    through = config.settings_of(ReportsConfig).travel_through_stage
+    step = THROUGH_STAGE[through]
+    found = await store.travel_candidates(window, step, MORE_INVOLVED_AT)
+    rows = [[p["region"] or "(none given)", p["person"], p["identity"], p["reached_at"],
+             p["tasks_done"], p["certificates"], p["events"]] for p in found]
+    per_region: dict[str, int] = {}
+    for row in rows:
+        per_region[row[0]] = per_region.get(row[0], 0) + 1
+    regions = sorted(per_region, key=lambda r: (-per_region[r], r))
+    chart = Chart(f"Travel support: through stages 1-{through}, per region", "region",
+                  "people", regions, {"people": [float(per_region[r]) for r in regions]})
+    return Report("travel", "Travel support",
+                  ["region", "person", "account", f"through stage {through} on",
+                   "tasks done", "certificates", "events (yes)"], rows, chart,
+                  [f"Made it through stages 1-{through} ([reports] travel_through_stage = "
+                   f"{through}: {LABELS[step]})."])
+
