@@ -4,7 +4,7 @@ done to the task a person holds (finished, or waiting for review)."""
 
 from __future__ import annotations
 
-from flows.path.commands import next_hint
+from bot.flow import Turn
 from flows.path.completion import finish_task, reserved_task, waiting_for_review
 from flows.path.content import PathContent, Project, Task
 from flows.path.progress import (
@@ -22,6 +22,15 @@ from flows.path.progress import (
 from flows.path.records import EndClaim, TaskClaim
 from flows.path.state import PathState
 
+
+def next_hint(turn: Turn) -> str:
+    """What the person should do next ("Next: ..."), as !status ends with it. (Imported when
+    called: the path's commands import features that import this module.)"""
+    from flows.path.commands import next_hint as hint
+
+    return hint(turn)
+
+
 __all__ = [
     "MORE_INVOLVED_AT",
     "STAGES",
@@ -34,8 +43,8 @@ __all__ = [
     "channel_list",
     "chosen_project",
     "chosen_workshop",
-    "finish_task",
     "find_task",
+    "finish_task",
     "next_hint",
     "path_of",
     "progress_rank",
