@@ -235,7 +235,7 @@ def test_the_features_declare_the_cli_commands_that_wayfinder_lists() -> None:
 
     declared = [f.cli for f in FEATURES if f.cli is not None]
     assert set(declared) == set(FEATURE_CLI)
-    assert len(declared) == len(FEATURE_CLI) == 5
+    assert len(declared) == len(FEATURE_CLI) == 6
     assert {"report", "certificate", "broadcast", "outbox", "run", "person"} <= set(main.commands)
     report = main.commands["report"]
     assert isinstance(report, click.Group)
