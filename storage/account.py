@@ -15,6 +15,7 @@ from bot.records import Record
 from flows.account.records import LinkCode, MergePersons, UseLinkCode
 from storage.queries import Queries
 from storage.records import (
+    Expiring,
     Personal,
     RecordSql,
     bind,
@@ -87,4 +88,6 @@ def _merge(conn: Connection, record: MergePersons, records: RecordSql) -> None:
 
 
 RECORDS = RecordSql(apply=dict.fromkeys((LinkCode, UseLinkCode, MergePersons), _apply),
-                    personal=(Personal(link_t, ("person_id",), by_person()),))
+                    personal=(Personal(link_t, ("person_id",), by_person()),),
+                    # A link code is of no use once expired: it goes with the inbox's limit.
+                    expiring=(Expiring("inbox", link_t, "expires_at", "expired link codes"),))
