@@ -290,8 +290,8 @@ class Engine:
             turn.say("That message was very long, so I only read the beginning.")
         step = self.current_step(turn)
         if step is not None:
-            offered_now = step.commands if step.offers is None else tuple(
-                w for w in step.commands if w in step.offers(turn))
+            offers = step.commands if step.offers is None else step.offers(turn)  # once
+            offered_now = tuple(w for w in step.commands if w in offers)
             turn.step_commands = (*offered_now, "back") if step.back else offered_now
         parsed = turn.input
         command = parsed.command
