@@ -48,6 +48,7 @@ from storage.repository import SqlStore
 log = logging.getLogger(__name__)
 
 RESTART_DELAY_SECONDS = 2.0
+ROLES_REFRESH_SECONDS = 5.0  # PostgreSQL: how stale another process's role grants may be
 CONTENT_NETWORK = Network("content")  # inbox namespace of content-problem notices
 
 def feature_reads(store: SqlStore) -> tuple[AccountReads, EventsReads, ForgeReads,
@@ -82,6 +83,7 @@ class App:
     _watch: asyncio.Task[None] | None = field(default=None, init=False)
     _withdrawals: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _ticker: Ticker | None = field(default=None, init=False)
+    _roles: asyncio.Task[None] | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     fatal: list[str] = field(default_factory=list, init=False)
     meter: Meter | None = field(default=None, init=False)  # with [metrics] enabled
@@ -129,7 +131,8 @@ class App:
             self._ops = OpsServer(Sources(
                 self.meter, self.adapters, lambda: self.dispatcher.sends,
                 self.store.outbox_by_network, self.store.ping, lambda: self.last_due,
-                lambda: self._ticker is not None), self.config.metrics.host,
+                lambda: self._ticker is not None and self.store.leader.held),
+                self.config.metrics.host,
                 self.config.metrics.port)
             await self._ops.start()
         for service in self.services.values():
@@ -139,12 +142,26 @@ class App:
                                         partial(self.store.latest_audit_id, RELOAD_ACTION),
                                         describe_content)
         await self.reloader.start()
+        if not self.store.db.is_sqlite:
+            # Other processes grant and withdraw roles too: read the grants again regularly.
+            self._roles = asyncio.create_task(self._refresh_roles(), name="roles-refresh")
         if tick:
             self._ticker = Ticker(self.tick, self.config.flows.scan_interval_seconds)
             self._ticker.start()
             if self.config.content.watch_seconds > 0:
                 self._watch = asyncio.create_task(
                     self.reloader.run(self.config.content.watch_seconds), name="content-watch")
+
+    async def _refresh_roles(self) -> None:
+        """Several processes on PostgreSQL: each learns its own commits' grants at once, and
+        the others' within ROLES_REFRESH_SECONDS."""
+        while True:
+            await asyncio.sleep(ROLES_REFRESH_SECONDS)
+            try:
+                await self.engine.directory.load(self.store)
+            except Exception:
+                log.warning("could not read the role grants again; trying again shortly",
+                            exc_info=True)
 
     def _use_content(self, content: Content) -> None:
         self.content = content
@@ -164,7 +181,13 @@ class App:
             self.dispatcher.enqueue(result.outbox)
 
     async def tick(self) -> int:
-        """One round of due work: per-person scans, then every feature's background work."""
+        """One round of due work: per-person scans, then every feature's background work.
+        Only the leader runs it (one process among several on PostgreSQL; another takes over
+        at its next tick when the leader dies). Due work is keyed in the inbox, so an item
+        the old leader committed just before it died is not run again."""
+        if not await self.store.leader.lead():
+            self.last_due = 0
+            return 0
         handled = self.last_due = await self.engine.scan_due()
         for name, service in self.services.items():
             try:  # one feature's failing background work never holds up another's
@@ -194,6 +217,9 @@ class App:
     async def close(self) -> None:
         if self._ops is not None:
             await self._ops.stop()
+        if self._roles is not None:
+            self._roles.cancel()
+            await asyncio.gather(self._roles, return_exceptions=True)
         if self._ticker is not None:
             self._ticker.stop()
         if self._watch is not None:

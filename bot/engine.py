@@ -177,13 +177,25 @@ class Engine:
                 except ConflictError:
                     log.info("conflict for %s, retrying (%d)", inbound.sender.key, attempt + 1)
                     self._states.pop(person, None)
-            # Others kept winning the same records (a rush on a few tasks): answer honestly
-            # and record the event, so nothing is lost and a replay stays a no-op.
-            log.warning("%s lost %d conflicts in a row", inbound.event_id, MAX_CONFLICT_RETRIES)
-            turn = self._apology(person, inbound, parsed, await self._state(person),
-                                 "Lots of people are asking at this very moment. Please try "
-                                 "that again in a few seconds.")
-            return self._outcome(await self._commit(turn, inbox))
+                    if await self._moved(inbound.sender, person, inbox):
+                        break  # merged or erased by another process: handled anew below
+            else:
+                # Others kept winning the same records (a rush on a few tasks): answer honestly
+                # and record the event, so nothing is lost and a replay stays a no-op.
+                log.warning("%s lost %d conflicts in a row", inbound.event_id,
+                            MAX_CONFLICT_RETRIES)
+                turn = self._apology(person, inbound, parsed, await self._state(person),
+                                     "Lots of people are asking at this very moment. Please "
+                                     "try that again in a few seconds.")
+                return self._outcome(await self._commit(turn, inbox))
+        return await self._handle(inbound)  # as the person their identity now belongs to
+
+    async def _moved(self, identity: Identity, person: PersonId,
+                     inbox: tuple[Network, str]) -> bool:
+        """After a conflict: whether the identity belongs to another person now (another
+        process merged or erased the one this process remembered)."""
+        self._people.pop(identity, None)
+        return await self._person(identity, inbox) != person
 
     def _flood(self, inbound: Inbound) -> Verdict:
         network = self.capabilities_of(inbound.network) if self.capabilities_of else None
@@ -202,6 +214,13 @@ class Engine:
                 if inbound.direct else
                 "Too many commands here at once: I'll skip the next ones for a few seconds.")
         async with self.locks.hold(person):
+            for _ in range(MAX_CONFLICT_RETRIES - 1):
+                turn = self._apology(person, inbound, parsed, await self._state(person), text)
+                try:
+                    return self._outcome(await self._commit(turn, (inbound.network,
+                                                                   inbound.event_id)))
+                except ConflictError:  # another process committed their state since
+                    self._states.pop(person, None)
             turn = self._apology(person, inbound, parsed, await self._state(person), text)
             return self._outcome(await self._commit(turn, (inbound.network, inbound.event_id)))
 
@@ -263,7 +282,7 @@ class Engine:
                     directory=self.directory, now=self.clock(),
                     networks=self.networks, rates=self.rates, flow=state.flow, step=state.step,
                     catalog=self.catalog, projected=state.projected, started=state.data,
-                    reach=self.capabilities_of)
+                    reach=self.capabilities_of, versions={person: state.version})
 
     def use_content(self, content: Content) -> None:
         """Swap in reloaded content. A turn takes its Content and Directory once, when it
@@ -367,7 +386,8 @@ class Engine:
         turn.settle()
         projected = self._project(turn)
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data,
-                                compact_json(turn.data), projected)
+                                compact_json(turn.data), projected,
+                                turn.versions.get(turn.person_id, 0) + 1)
         key_base = f"{inbox[0]}:{inbox[1]}"
         replies = turn.replies
         if turn.inbound.press is not None:  # acknowledged first, with the turn, durably
@@ -380,6 +400,7 @@ class Engine:
                     for n, msg in enumerate(replies)],
             events=turn.events,
             records=turn.records,
+            expect=turn.versions,
         )
         result = await self.store.commit(unit)
         if result.duplicate:

@@ -131,6 +131,9 @@ class Turn:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     projected: Mapping[str, Record] = field(default_factory=dict)  # as the turn started
+    # The committed state versions this turn read, by person (its own, and one it merges
+    # into): the commit expects them unchanged (UnitOfWork.expect).
+    versions: dict[PersonId, int] = field(default_factory=dict)
     # The committed data `projected` was made from (read only): a projection may compare
     # what it reads with it, and reuse its record when nothing it is made of changed.
     started: Mapping[str, Any] = field(default_factory=dict)

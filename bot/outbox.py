@@ -205,6 +205,11 @@ class Dispatcher:
         for bucket in self._buckets.values():
             await bucket.close()
         await self._flush_marks()
+        try:
+            await self.store.release_leases()  # what is left, another process sends now
+        except Exception:
+            log.warning("could not release this process's outbox leases; they run out "
+                        "after %.0f s", self.store.lease_seconds)
 
     async def _lane(self, key: tuple[Network, str]) -> None:
         lane = self._lanes[key]
@@ -236,10 +241,15 @@ class Dispatcher:
 
     # -- the feeder ------------------------------------------------------------------------
     async def _feed_loop(self) -> None:
+        renewed = time.monotonic()
         while True:
             self._poke.clear()
             self._fed.clear()
             try:
+                lease = self.store.lease_seconds
+                if lease and time.monotonic() - renewed >= lease / 3:
+                    await self.store.renew_leases()  # the rows still queued here stay ours
+                    renewed = time.monotonic()
                 await self.store.release_deferred(self._now())
                 await self._feed_pass()
             except Exception:

@@ -110,6 +110,9 @@ class PersonState:
     # Each feature's projection of this state as last committed (Feature.project), by feature
     # name; empty when loaded from the store (the next commit writes them once).
     projected: Mapping[str, Record] = field(default_factory=dict, compare=False)
+    # The committed version this state was read at (0: none committed yet). With several
+    # processes a commit expects it unchanged (UnitOfWork.expect), else ConflictError.
+    version: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,9 @@ class UnitOfWork:
     outbox: list[OutboxItem] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
+    # The state versions the turn read, by person: where checked (PostgreSQL), a person's
+    # state committed since is a ConflictError and the handler runs again.
+    expect: Mapping[PersonId, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,8 @@ class CommitResult:
 
 
 class ConflictError(Exception):
-    """A unit of work broke a uniqueness rule (a task claimed twice); nothing of it was written."""
+    """A unit of work broke a uniqueness rule (a task claimed twice), or a state it read was
+    committed since by another process; nothing of it was written."""
 
 
 class Reads(Protocol):
@@ -221,7 +228,18 @@ class Store(Reads, Protocol):
     async def pending_page(self, after: int, limit: int, networks: Sequence[str],
                            replies_upto: int) -> list[OutboxRow]:
         """Rows to send (pending, or "sending" when a process stopped), oldest first: every
-        bulk row, and other rows up to id `replies_upto`."""
+        bulk row, and other rows up to id `replies_upto`. With leases (lease_seconds > 0,
+        several processes), instead every row no live process holds, leased to this one."""
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a leased outbox row stays this process's unrenewed (0: no leases)."""
+
+    async def renew_leases(self) -> None:
+        """Keep the rows this process leased its own a while longer."""
+
+    async def release_leases(self) -> None:
+        """At a clean stop: the rows this process leased but did not send are free."""
 
     async def max_outbox_id(self) -> int: ...
 

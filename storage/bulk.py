@@ -79,11 +79,27 @@ class BulkSql:
 
     def upsert_states(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """(person_id, flow, step, data_json, updated_at) per row, one execution each."""
-        sql = ("INSERT INTO flow_state (person_id, flow, step, data, updated_at) VALUES "
-               f"{self._values(1, 5)} ON CONFLICT (person_id) DO UPDATE SET "
+        sql = ("INSERT INTO flow_state (person_id, flow, step, data, updated_at, version) "
+               f"VALUES {self._values(1, 5)[:-1]}, 1) ON CONFLICT (person_id) DO UPDATE SET "
                "flow = excluded.flow, step = excluded.step, data = excluded.data, "
-               "updated_at = excluded.updated_at")
+               "updated_at = excluded.updated_at, version = flow_state.version + 1")
         conn.exec_driver_sql(sql, list(rows))
+
+    def lock_states(self, conn: Connection, people: Sequence[int], at: Any) -> dict[int, int]:
+        """PostgreSQL: lock the state rows of `people` until the transaction ends, in id order
+        (two processes' batches cannot deadlock on them), and return their committed
+        versions. A person with no state row yet gets one at version 0, locked like the
+        others (a concurrent first commit waits, then sees version 1); a person deleted since
+        (merged, erased) has none and is absent from the answer."""
+        ordered = sorted(set(people))
+        conn.exec_driver_sql(
+            "INSERT INTO flow_state (person_id, flow, step, data, updated_at, version) "
+            "SELECT id, NULL, NULL, '{}', $2, 0 FROM person WHERE id = ANY($1::bigint[]) "
+            "ORDER BY id ON CONFLICT (person_id) DO NOTHING", (ordered, at))
+        rows = conn.exec_driver_sql(
+            "SELECT person_id, version FROM flow_state WHERE person_id = ANY($1::bigint[]) "
+            "ORDER BY person_id FOR UPDATE", (ordered,))
+        return {int(r[0]): int(r[1]) for r in rows}
 
     def insert_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """(person_id, kind, detail_json, at) per row."""
@@ -91,15 +107,19 @@ class BulkSql:
                f"{self._values(1, 4)}")
         conn.exec_driver_sql(sql, list(rows))
 
-    def insert_outbox(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
-        """(key, network, person_id, body_json, created_at) per row; returns key -> id."""
-        columns = 10
+    def insert_outbox(self, conn: Connection, rows: Sequence[tuple[Any, ...]],
+                      lease: tuple[str, Any] | None = None) -> dict[str, int]:
+        """(key, network, person_id, body_json, created_at) per row; returns key -> id.
+        With a lease (owner, until), the rows are that process's to send (PostgreSQL)."""
+        owner, until = lease or ("", None)
+        columns = 12
         sql = ("INSERT INTO outbox (idempotency_key, network, person_id, body, status, "
-               "attempts, last_error, created_at, updated_at, resent) VALUES "
-               f"{self._values(len(rows), columns)} RETURNING id, idempotency_key")
+               "attempts, last_error, created_at, updated_at, resent, lease_owner, "
+               f"lease_until) VALUES {self._values(len(rows), columns)} "
+               "RETURNING id, idempotency_key")
         params: list[Any] = []
         for key, network, person, body, at in rows:
-            params += [key, network, person, body, "pending", 0, "", at, at, 0]
+            params += [key, network, person, body, "pending", 0, "", at, at, 0, owner, until]
         return {r[1]: r[0] for r in conn.exec_driver_sql(sql, tuple(params))}
 
     def insert_broadcast_outbox(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

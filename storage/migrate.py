@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storage.database import Database
+from storage.leader import MIGRATION_KEY
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -102,6 +103,8 @@ async def upgrade(db: Database, revision: str = "heads") -> None:
     def run(connection: Connection) -> None:
         from alembic import command
 
+        if connection.dialect.name == "postgresql":  # one process upgrades; the others wait
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_KEY})")
         command.upgrade(alembic_config(connection), revision)
 
     await db.write(run)

@@ -3,8 +3,12 @@ each feature's storage module (storage/<feature>.py: its tables, queries and rec
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Collection, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +33,7 @@ from storage.events import RECORDS as EVENTS
 from storage.events import EventsQueries
 from storage.forge import RECORDS as FORGE
 from storage.forge import ForgeQueries
+from storage.leader import LeaderLock
 from storage.mentoring import RECORDS as MENTORING
 from storage.mentoring import MentoringQueries
 from storage.migrate import upgrade
@@ -62,6 +67,19 @@ def _outbox(row: Any) -> OutboxRow:
                      last_error=row.last_error, status=row.status, parts_sent=row.parts_sent)
 
 
+LEASE_SECONDS = 30.0  # an outbox row's lease (renewed every third of it while running)
+
+
+def lease_owner() -> str:
+    """This process, as outbox leases and the leader lock name it."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _body(value: Any) -> dict[str, Any]:
+    body = json.loads(value) if isinstance(value, str | bytes) else value
+    return dict(body or {})
+
+
 class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, PathQueries,
                TrackerQueries, PrivacyQueries, CrmQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
@@ -70,6 +88,10 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
         self.db = db
         self.writer = GroupWriter(db, RECORDS)
         self._fresh: set[PersonId] = set()
+        self.leader = LeaderLock(db)  # who runs the scans (one process among several)
+        if not db.is_sqlite:  # several processes may send from one outbox: rows are leased
+            self.writer.lease_owner = lease_owner()
+            self.writer.lease_seconds = LEASE_SECONDS
 
     @classmethod
     def open(cls, url: str, durable: bool = True) -> SqlStore:
@@ -108,6 +130,7 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
                                    f"{describe_failure(exc)}") from exc
 
     async def close(self) -> None:
+        await self.leader.release()
         await self.writer.stop()
         await self.db.dispose()
 
@@ -177,7 +200,7 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
         row = await self._one(sa.select(state_t).where(state_t.c.person_id == person_id))
         if row is None:
             return None
-        return PersonState(person_id, row.flow, row.step, dict(row.data))
+        return PersonState(person_id, row.flow, row.step, dict(row.data), version=row.version)
 
     async def identities(self, person_id: PersonId) -> list[Identity]:
         rows = await self._all(sa.select(identity_t).where(identity_t.c.person_id == person_id)
@@ -244,8 +267,15 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
         rows = await self._all(query)
         return [Audit(r.identity, r.action, r.detail, r.at) for r in reversed(rows)]
 
+    @property
+    def lease_seconds(self) -> float:
+        """How long an outbox row stays this process's without renewal (0: no leases)."""
+        return self.writer.lease_seconds if self.writer.lease_owner else 0.0
+
     async def pending_page(self, after: int, limit: int, networks: Sequence[str],
                            replies_upto: int) -> list[OutboxRow]:
+        if self.writer.lease_owner:
+            return await self._claim_page(after, limit, networks)
         rows = await self._all(
             sa.select(outbox_t).where(outbox_t.c.status.in_(("pending", "sending")),
                                       outbox_t.c.id > after,
@@ -258,6 +288,48 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
     async def outbox_present(self, ids: Sequence[int]) -> set[int]:
         rows = await self._all(sa.select(outbox_t.c.id).where(outbox_t.c.id.in_(list(ids))))
         return {int(r.id) for r in rows}
+
+    async def _claim_page(self, after: int, limit: int,
+                          networks: Sequence[str]) -> list[OutboxRow]:
+        """PostgreSQL: lease the next unsent rows no live process holds (none leased yet, or
+        whose lease ran out: their process died), skipping rows another is claiming now."""
+        owner, seconds = self.writer.lease_owner, self.writer.lease_seconds
+
+        def job(conn: Connection) -> list[OutboxRow]:
+            now = datetime.now(UTC)
+            rows = conn.exec_driver_sql(
+                "WITH c AS (SELECT id FROM outbox WHERE status IN ('pending', 'sending') "
+                "AND id > $1 AND network = ANY($2::text[]) AND (lease_until IS NULL OR "
+                "lease_until < $3) ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) "
+                "UPDATE outbox o SET lease_owner = $5, lease_until = $6 FROM c "
+                "WHERE o.id = c.id RETURNING o.id, o.idempotency_key, o.network, o.body, "
+                "o.attempts, o.last_error, o.status, o.parts_sent",
+                (after, list(networks), now, limit, owner, now + timedelta(seconds=seconds)))
+            return sorted((OutboxRow(r[0], r[1], Network(r[2]), _body(r[3]), r[4],
+                                     last_error=r[5], status=r[6], parts_sent=r[7])
+                           for r in rows), key=lambda r: r.id)
+
+        claimed: list[OutboxRow] = await self.writer.run(job)
+        return claimed
+
+    async def renew_leases(self) -> None:
+        """Keep this process's unsent rows its own a lease longer (while it runs)."""
+        if not self.writer.lease_owner:
+            return
+        owner, until = self.writer.lease_owner, datetime.now(UTC) + timedelta(
+            seconds=self.writer.lease_seconds)
+        await self.writer.run(lambda conn: conn.execute(sa.update(outbox_t).where(
+            outbox_t.c.lease_owner == owner, outbox_t.c.status.in_(("pending", "sending")))
+            .values(lease_until=until)))
+
+    async def release_leases(self) -> None:
+        """At a clean stop: what this process did not send is any process's to take now."""
+        if not self.writer.lease_owner:
+            return
+        owner = self.writer.lease_owner
+        await self.writer.run(lambda conn: conn.execute(sa.update(outbox_t).where(
+            outbox_t.c.lease_owner == owner, outbox_t.c.status.in_(("pending", "sending")))
+            .values(lease_until=None)))
 
     async def max_outbox_id(self) -> int:
         row = await self._one(sa.select(sa.func.max(outbox_t.c.id)))

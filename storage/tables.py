@@ -62,6 +62,8 @@ class FlowState(SQLModel, table=True):
     step: str | None = Field(default=None, max_length=64)
     data: dict[str, Any] = _json()
     updated_at: datetime = _when()
+    # Bumped by every commit; on PostgreSQL a commit is a compare-and-set on it (storage/writer).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class ProgressEvent(SQLModel, table=True):
@@ -111,6 +113,10 @@ class OutboxRowTable(SQLModel, table=True):
     not_before: datetime | None = _when(nullable=True)  # deferred (quiet hours) until then
     resent: int = 0  # handed to an adapter again after a restart: a duplicate is possible
     parts_sent: int = 0  # parts of a split message delivered: a retry sends only the rest
+    # PostgreSQL, several processes: the process sending the row, and until when (renewed
+    # while it runs); a row whose lease ran out is another process's to take (bot/outbox.py).
+    lease_owner: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    lease_until: datetime | None = _when(nullable=True)
 
 
 class AuditRow(SQLModel, table=True):

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -58,6 +58,13 @@ class GroupWriter:
         self.db = db
         self.records = records or RecordSql()  # how each record type is written
         self.sql = BulkSql("sqlite" if db.is_sqlite else "postgresql")
+        # Several processes may share a PostgreSQL store: a unit's state versions are checked
+        # (SQLite is one process per file, whose per-person locks already serialize).
+        self.check_versions = not db.is_sqlite
+        self.conflicts = 0  # units turned away because a state they read had changed
+        # PostgreSQL: replies are leased to this process as they are queued (bot/outbox.py).
+        self.lease_owner = ""
+        self.lease_seconds = 0.0
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -160,6 +167,8 @@ class GroupWriter:
     def _write(self, conn: Connection, *, batch: list[_Pending]) -> None:
         now = datetime.now(UTC)
         accepted = self._record_inbox(conn, batch, now)
+        if self.check_versions:
+            accepted = self._check_versions(conn, accepted, now)
         units: list[_Pending] = []
         for item in accepted:
             if item.job is not None:
@@ -192,6 +201,34 @@ class GroupWriter:
                     item.outcome = CommitResult(True)
         return accepted
 
+    def _check_versions(self, conn: Connection, items: list[_Pending],
+                        now: datetime) -> list[_Pending]:
+        """Compare-and-set: lock the state rows the units read (in person order) and turn
+        away each unit that read a version committed over since, before any of its writes."""
+        people = [p for i in items if i.unit is not None for p in i.unit.expect]
+        if not people:
+            return items
+        current = self.sql.lock_states(conn, people, self.sql.when(now))
+        kept: list[_Pending] = []
+        for item in items:
+            unit = item.unit
+            stale = [p for p, v in unit.expect.items() if current.get(p) != v] if unit else []
+            if not stale:
+                kept.append(item)
+                continue
+            assert unit is not None
+            self.conflicts += 1
+            self._unrecord(conn, unit)
+            item.outcome = ConflictError(f"state of person {stale[0]} changed since it was read")
+        return kept
+
+    @staticmethod
+    def _unrecord(conn: Connection, unit: UnitOfWork) -> None:
+        """Let the retried handling record the event again."""
+        if unit.inbox is not None:
+            conn.execute(sa.delete(inbox_t).where(
+                inbox_t.c.network == unit.inbox[0], inbox_t.c.event_id == unit.inbox[1]))
+
     def _apply_records(self, conn: Connection, item: _Pending) -> bool:
         unit = item.unit
         assert unit is not None
@@ -207,9 +244,7 @@ class GroupWriter:
                 for record in records:
                     written.write(conn, record)
         except IntegrityError as exc:
-            if unit.inbox is not None:  # let the retried handling record the event again
-                conn.execute(sa.delete(inbox_t).where(
-                    inbox_t.c.network == unit.inbox[0], inbox_t.c.event_id == unit.inbox[1]))
+            self._unrecord(conn, unit)
             item.outcome = ConflictError(str(exc.orig))
             return False
         return True
@@ -244,6 +279,8 @@ class GroupWriter:
                 rows.append((out.idempotency_key, out.network, item.unit.person_id,
                              self.sql.json(out.body), at))
         if rows:
-            ids = self.sql.insert_outbox(conn, rows)
+            lease = ((self.lease_owner, now + timedelta(seconds=self.lease_seconds))
+                     if self.lease_owner else None)
+            ids = self.sql.insert_outbox(conn, rows, lease)
             for key, (item, out) in owners.items():
                 item.outbox.append(OutboxRow(ids[key], key, out.network, out.body, 0, out.message))

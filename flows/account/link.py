@@ -58,6 +58,8 @@ async def _redeem(turn: Turn, code: str) -> Transition:
     if mine is not None and theirs is not None:  # one person holds one task at a time
         turn.record(EndClaim(turn.person_id, mine.task_id, "released", turn.now))
     target_state = await turn.reads.load_state(target)
+    # Both people's states are read: the merge commits only if neither changed since.
+    turn.versions[target] = target_state.version if target_state is not None else 0
     turn.record(UseLinkCode(code))
     turn.record(MergePersons(source=turn.person_id, target=target))
     turn.event("linked", identity=turn.sender.key)

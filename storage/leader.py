@@ -1,0 +1,63 @@
+"""One leader among the processes sharing a PostgreSQL store: it runs the scheduler's scans and
+the broadcast fan-out. The leader holds a session advisory lock (`pg_try_advisory_lock`) on a
+connection of its own, kept while it leads; when its process dies the server ends the session
+and the lock with it, and the next process to try (every scan tick) leads. SQLite is one
+process per file (storage/holder.py): that process always leads."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+LEADER_KEY = 0x57617966  # "Wayf": the advisory lock the leader holds
+MIGRATION_KEY = 0x57617967  # held (per transaction) while the schema is upgraded
+CONNECT_SECONDS = 5.0
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class LeaderLock:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn: asyncpg.Connection | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this process leads (as of its last `lead`)."""
+        return self.db.is_sqlite or self._conn is not None
+
+    async def lead(self) -> bool:
+        """Lead if no live process does: keep the lock if held (and the session is alive),
+        else try to take it. Never raises: an unreachable server means not leading."""
+        if self.db.is_sqlite:
+            return True
+        try:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = None
+                self._conn = await asyncpg.connect(_dsn(self.db.url), timeout=CONNECT_SECONDS)
+                if not await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_KEY):
+                    await self.release()
+                    return False
+                log.info("this process leads: it runs the scans and broadcasts")
+                return True
+            await self._conn.fetchval("SELECT 1", timeout=CONNECT_SECONDS)  # still alive
+            return True
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.warning("leader lock: %s; not leading until the next try", exc)
+            await self.release()
+            return False
+
+    async def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=CONNECT_SECONDS)  # the session's lock goes with it
