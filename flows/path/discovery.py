@@ -195,9 +195,10 @@ def card(project: Project, why: str, contacts: list[str]) -> str:
 
 
 def _show(turn: Turn, ids: list[str], heading: str, footer: str,
-          unmatched: str = "") -> None:
+          unmatched: str = "", hits: dict[str, list[Hit]] | None = None) -> None:
     """Cards for these projects; the numbers offered are these, in this order."""
-    hits = _hits(turn)
+    if hits is None:  # not already matched by this turn
+        hits = _hits(turn)
     projects = turn.content.of(PathContent).projects
     cards = []
     for pid in ids:
@@ -217,6 +218,7 @@ async def suggest(turn: Turn) -> Transition:
     state = path.discovery = path.discovery or Discovery()
     projects = turn.content.of(PathContent).projects
     ranked = [p for p in state.ranked if p in projects]
+    hits = None
     if not ranked:
         hits = _hits(turn)
         ranked = rank(turn.content, hits)
@@ -248,7 +250,7 @@ async def suggest(turn: Turn) -> Transition:
     _show(turn, page, heading,
           f"Pick one by number or name.{more}{browse_all} !back to change your answers.",
           unmatched="" if not state.matched else "not a match for your answers, but it "
-                                                  "welcomes newcomers")
+                                                  "welcomes newcomers", hits=hits)
     return None
 
 
