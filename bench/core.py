@@ -5,6 +5,8 @@ synchronous=FULL) before its reply is released, exactly as in production; the re
 go through the outbox dispatcher to a memory adapter. Prints one JSON line.
 
     python -m bench.core --messages 20000 --people 1000 --rooms 10 --in-flight 16
+    python -m bench.core --url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \
+        --processes 3      # N bot processes on a fresh database on that server (bench/several)
 """
 
 from __future__ import annotations
@@ -91,7 +93,21 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=1_000)
     parser.add_argument("--rooms", type=int, default=10)
     parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--url", default="", help="a PostgreSQL server (default: SQLite)")
+    parser.add_argument("--processes", type=int, default=1, help="bot processes (PostgreSQL)")
+    parser.add_argument("--profile", action="store_true", help="profile the first process")
+    parser.add_argument("--child", type=int, default=-1, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.url:
+        from bench import several
+
+        shape = (args.processes, args.messages, args.people, args.rooms, args.in_flight,
+                 args.profile)
+        if args.child >= 0:
+            asyncio.run(several.child(args.url, args.child, *shape))
+        else:
+            print(json.dumps(asyncio.run(several.run(args.url, *shape))))
+        return
     with tempfile.TemporaryDirectory(prefix="wayfinder-bench-") as folder:
         result = asyncio.run(run(args.messages, args.people, args.rooms, args.in_flight,
                                  Path(folder)))

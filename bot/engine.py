@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections import OrderedDict
@@ -159,7 +160,7 @@ class Engine:
             return Outcome.DUPLICATE  # an erased person's replayed event: no one comes back
         if flood is Verdict.WARN:
             return await self._warn(person, inbound, parsed)
-        async with self.locks.hold(person):
+        async with self.locks.hold(person), contextlib.AsyncExitStack() as exclusive:
             for attempt in range(MAX_CONFLICT_RETRIES):
                 state = await self._state(person)
                 turn = self._turn(person, inbound, parsed, state)
@@ -179,6 +180,10 @@ class Engine:
                     self._states.pop(person, None)
                     if await self._moved(inbound.sender, person, inbox):
                         break  # merged or erased by another process: handled anew below
+                    if attempt == 0:
+                        # Another process may handle this person at this very moment: from
+                        # here on, one at a time across processes (none but PostgreSQL's).
+                        await exclusive.enter_async_context(self.store.exclusive(person))
             else:
                 # Others kept winning the same records (a rush on a few tasks): answer honestly
                 # and record the event, so nothing is lost and a replay stays a no-op.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -234,6 +235,10 @@ class Store(Reads, Protocol):
     @property
     def lease_seconds(self) -> float:
         """How long a leased outbox row stays this process's unrenewed (0: no leases)."""
+
+    def exclusive(self, person_id: PersonId) -> AbstractAsyncContextManager[None]:
+        """Held while handling a person one process at a time (after a version conflict
+        showed another process at it too); where one process owns the store, nothing."""
 
     async def renew_leases(self) -> None:
         """Keep the rows this process leased its own a while longer."""

@@ -6,8 +6,10 @@ process per file (storage/holder.py): that process always leads."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -61,3 +63,49 @@ class LeaderLock:
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.close(timeout=CONNECT_SECONDS)  # the session's lock goes with it
+
+
+PERSON_SPACE = 0x5770  # two-key advisory locks (PERSON_SPACE, person id): one person's turns
+
+
+class PersonLocks:
+    """PostgreSQL: one person's turns one process at a time, when two processes were seen at
+    it together (a version conflict). Session advisory locks on one connection of this
+    process's own, taken by polling `pg_try_advisory_lock` (a blocked wait would hold the
+    connection every other lock of the process needs); a dead process's locks end with its
+    session."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn: asyncpg.Connection | None = None
+        self._use = asyncio.Lock()  # one query at a time on the connection
+
+    async def _call(self, query: str, person: int) -> bool:
+        async with self._use:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(_dsn(self.db.url), timeout=CONNECT_SECONDS)
+            return bool(await self._conn.fetchval(query, PERSON_SPACE, person))
+
+    @contextlib.asynccontextmanager
+    async def hold(self, person: int) -> AsyncIterator[None]:
+        if self.db.is_sqlite:
+            yield
+            return
+        wait = 0.002
+        while not await self._call("SELECT pg_try_advisory_lock($1, $2)", person):
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 0.05)
+        try:
+            yield
+        finally:
+            try:
+                await self._call("SELECT pg_advisory_unlock($1, $2)", person)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("could not unlock person %d (%s): dropping the session", person, exc)
+                await self.close()
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=CONNECT_SECONDS)

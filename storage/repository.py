@@ -8,6 +8,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ from storage.events import RECORDS as EVENTS
 from storage.events import EventsQueries
 from storage.forge import RECORDS as FORGE
 from storage.forge import ForgeQueries
-from storage.leader import LeaderLock
+from storage.leader import LeaderLock, PersonLocks
 from storage.mentoring import RECORDS as MENTORING
 from storage.mentoring import MentoringQueries
 from storage.migrate import upgrade
@@ -89,6 +90,7 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
         self.writer = GroupWriter(db, RECORDS)
         self._fresh: set[PersonId] = set()
         self.leader = LeaderLock(db)  # who runs the scans (one process among several)
+        self._people = PersonLocks(db)
         if not db.is_sqlite:  # several processes may send from one outbox: rows are leased
             self.writer.lease_owner = lease_owner()
             self.writer.lease_seconds = LEASE_SECONDS
@@ -129,8 +131,12 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
             raise StoreBrokenError(f"the store ({self.db.where}) cannot be {what}: "
                                    f"{describe_failure(exc)}") from exc
 
+    def exclusive(self, person_id: PersonId) -> AbstractAsyncContextManager[None]:
+        return self._people.hold(person_id)
+
     async def close(self) -> None:
         await self.leader.release()
+        await self._people.close()
         await self.writer.stop()
         await self.db.dispose()
 
