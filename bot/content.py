@@ -75,6 +75,9 @@ class ContentFolder:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.problems: list[ContentProblem] = []
+        # Several parts may read one file (a project file holds path's and the tracker's
+        # keys): it is read once, and a problem with it is reported once.
+        self._read: dict[Path, dict[str, Any] | None] = {}
 
     def rel(self, path: Path) -> str:
         """How problems name a file: relative to the folder's parent ("content/x.toml")."""
@@ -87,7 +90,13 @@ class ContentFolder:
         self.problems.append(ContentProblem(file, key, reason))
 
     def read(self, path: Path) -> dict[str, Any] | None:
-        """A TOML file's table, or None with the problem noted."""
+        """A TOML file's table (shared by the parts that read it: do not change it), or None
+        with the problem noted."""
+        if path not in self._read:
+            self._read[path] = self._read_once(path)
+        return self._read[path]
+
+    def _read_once(self, path: Path) -> dict[str, Any] | None:
         try:
             return read_toml(path)
         except TomlFileError as exc:

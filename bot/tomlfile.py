@@ -33,14 +33,59 @@ def read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise TomlFileError(f"not UTF-8 text (line {line}); save it as UTF-8") from None
+    if _bracket_depth(text) > MAX_DEPTH:
+        # Refused before parsing: tomllib recurses per level, and a RecursionError deep in
+        # the interpreter can leave its recursion count off (CPython 3.11 then fails later,
+        # unrelated compiles with "AST constructor recursion depth mismatch").
+        raise TomlFileError(f"nested more than {MAX_DEPTH} levels deep")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TomlFileError(f"not valid TOML: {exc}") from None
-    except RecursionError:
-        raise TomlFileError(f"nested more than {MAX_DEPTH} levels deep") from None
     _check_values(data, "", 1)
     return data
+
+
+_QUOTES = ('"""', "'''", '"', "'")
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of [ and { outside strings and comments (a table header such as
+    [[regions]] counts 2)."""
+    depth = deepest = 0
+    at, end = 0, len(text)
+    while at < end:
+        char = text[at]
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "#":
+            newline = text.find("\n", at)
+            at = end if newline < 0 else newline
+            continue
+        elif char in "\"'":
+            quote = next(q for q in _QUOTES if text.startswith(q, at))
+            at = _string_end(text, at + len(quote), quote)
+            continue
+        at += 1
+    return deepest
+
+
+def _string_end(text: str, at: int, quote: str) -> int:
+    """Where the string that opened with `quote` before `at` ends (after its closing quote)."""
+    escapes = quote[0] == '"'
+    while at < len(text):
+        if escapes and text[at] == "\\":
+            at += 2
+            continue
+        if text.startswith(quote, at):
+            return at + len(quote)
+        if len(quote) == 1 and text[at] == "\n":
+            return at  # an unclosed one-line string: tomllib will say so
+        at += 1
+    return at
 
 
 def _check_values(value: object, key: str, depth: int) -> None:

@@ -167,6 +167,10 @@ async def test_a_claimed_task_that_disappeared_is_released_and_says_so(
 
 async def test_an_event_someone_answered_that_disappeared_says_so(
         sqlite_url: str, folder: Path) -> None:
+    event = folder / "events" / "berlin-hack-evening.toml"  # for everyone, so ivy may answer
+    event.write_text(event.read_text(encoding="utf-8").replace('audience = "workshop"',
+                                                               'audience = "everyone"'),
+                     encoding="utf-8")
     async with Harness(reload_config(sqlite_url, folder)) as h:
         await h.say("ivy", "!region de")
         assert "See you there!" in await h.say("ivy", "!rsvp berlin-hack-evening yes")
