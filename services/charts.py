@@ -24,10 +24,11 @@ def render_chart(chart: Chart, path: Path) -> int:
 
     labels = chart.labels or ["(no one)"]
     series = chart.series if chart.labels else {name: [0.0] for name in chart.series}
-    width = max(6.4, 1.1 * len(labels) * max(1, len(series)) ** 0.5 + 2)
+    total = len(labels) * max(1, len(series))
+    width = min(14.0, max(7.0, 0.45 * total + 2))
     with matplotlib.rc_context({"svg.hashsalt": "wayfinder", "svg.fonttype": "none",
                                 "font.size": 10}):
-        fig = Figure(figsize=(min(width, 24), 4.8), dpi=100, layout="constrained")
+        fig = Figure(figsize=(width, 5.0), dpi=100, layout="constrained")
         ax = fig.subplots()
         count = len(series)
         step = 0.8 / count
@@ -39,7 +40,7 @@ def render_chart(chart: Chart, path: Path) -> int:
             for i, bar in enumerate(drawn):
                 bar.set_gid(f"bar-{n}-{i}")
             ax.bar_label(drawn, labels=[_count(v, chart.unit) for v in values], padding=2,
-                         fontsize=9)
+                         fontsize=9 if total <= 20 else 7)
             bars += len(drawn)
         ax.set_xticks(range(len(labels)), labels,
                       rotation=20 if len(labels) > 4 else 0,
@@ -60,5 +61,6 @@ def render_chart(chart: Chart, path: Path) -> int:
 def _count(value: float, unit: str) -> str:
     if value != value:  # NaN: nothing to count
         return ""
-    text = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    text = (f"{value:.0f}" if float(value).is_integer() or unit == "%"
+            else f"{value:.1f}")
     return text + unit

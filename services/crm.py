@@ -74,6 +74,7 @@ async def people(config: Config, stage: str = "", **filters: Any) -> list[dict[s
     wanted = PeopleFilter(**filters)
     content = load_content(config.content_path())
     async with maintenance_store(config) as store:
+        await store.refresh_milestones(MORE_INVOLVED_AT)
         rows = await store.people(wanted)
     found = []
     for row in rows:
@@ -154,13 +155,14 @@ async def report(config: Config, name: str, since: datetime | None = None,
     if name not in builders:
         raise ValueError(f"no report {name!r}; reports: {', '.join(REPORTS)}")
     async with maintenance_store(config) as store:
+        await store.refresh_milestones(MORE_INVOLVED_AT)
         built: Report = await builders[name](store, window, config)
     built.notes.append(f"Counted: {_window_note(window)}.")
     return built
 
 
 async def _funnel(store: Any, window: Window, config: Config) -> Report:
-    counts = {step: n for _, step, n in await store.step_counts(window, MORE_INVOLVED_AT)}
+    counts = {step: n for _, step, n in await store.step_counts(window)}
     started = counts.get("started", 0)
     rows: list[list[Any]] = []
     previous: int | None = None
@@ -177,7 +179,7 @@ async def _funnel(store: Any, window: Window, config: Config) -> Report:
 
 
 async def _cohorts(store: Any, window: Window, config: Config) -> Report:
-    sizes, rows = await store.cohort_counts(window, MORE_INVOLVED_AT, COHORT_WEEKS)
+    sizes, rows = await store.cohort_counts(window, COHORT_WEEKS)
     reached = {(month, step): within for month, step, within in rows}
     table: list[list[Any]] = []
     months = sorted(sizes)
@@ -226,7 +228,7 @@ async def _first_task(store: Any, window: Window, config: Config) -> Report:
 def _by(by: str) -> Callable[[Any, Window, Config], Any]:
     async def build(store: Any, window: Window, config: Config) -> Report:
         counts: dict[str, dict[str, int]] = {}
-        for group, step, n in await store.step_counts(window, MORE_INVOLVED_AT, by=by):
+        for group, step, n in await store.step_counts(window, by=by):
             counts.setdefault(group or "(none)", {})[step] = n
         groups = sorted(counts, key=lambda g: (-counts[g].get("started", 0), g))
         rows = [[g, *(counts[g].get(key, 0) for key, _ in STEPS)] for g in groups]
@@ -247,7 +249,7 @@ def _by(by: str) -> Callable[[Any, Window, Config], Any]:
 async def _travel(store: Any, window: Window, config: Config) -> Report:
     through = config.settings_of(ReportsConfig).travel_through_stage
     step = THROUGH_STAGE[through]
-    found = await store.travel_candidates(window, step, MORE_INVOLVED_AT)
+    found = await store.travel_candidates(window, step)
     rows = [[p["region"] or "(none given)", p["person"], p["identity"], p["reached_at"],
              p["tasks_done"], p["certificates"], p["events"]] for p in found]
     per_region: dict[str, int] = {}

@@ -1,5 +1,7 @@
 """The CRM feature's queries: one person's record, the people list, and the reports' SQL over
-the progress events every turn writes (progress_event, indexed here by kind for the reports).
+a summary of the progress events every turn writes: person_milestone, one row per person with
+the date of each step, brought up to date before each report from the events written since
+(the first time, from all of them).
 
 The CRM writes nothing: a person's dates are the progress events of their turns, their first
 seen the person row, their last seen their flow state's last write, their region what they
@@ -9,9 +11,12 @@ chose (person_standing), their merit the path's, mentoring's and events' own tab
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, SQLModel
 
 from bot.model import ExternalId, Identity, Network, PersonId
 from flows.crm.records import (
@@ -28,17 +33,126 @@ from storage.events import rsvp_t, standing_t
 from storage.mentoring import case_t
 from storage.path import cert_t, claim_t
 from storage.queries import Queries
-from storage.records import event_t, identity_t, person_t, state_t
+from storage.records import (
+    Personal,
+    RecordSql,
+    by_person,
+    event_t,
+    identity_t,
+    person_t,
+    state_t,
+)
+from storage.tables import _when
 
-# The reports read each kind's events person by person (first dates, the n-th task): on the
-# core's (person_id, kind, at) index each report read every person's rows (migrations/crm).
-ix_progress_event_kind = sa.Index("ix_progress_event_kind", event_t.c.kind, event_t.c.person_id,
-                                  event_t.c.at)
+
+class MilestoneRow(SQLModel, table=True):
+    """When each person first reached each step of the funnel: the reports' summary of the
+    progress events, brought up to date before each report (`refresh_milestones`)."""
+
+    __tablename__ = "person_milestone"
+    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
+    started_at: datetime | None = _when(nullable=True, index=True)  # the first !start
+    project_at: datetime | None = _when(nullable=True)
+    workshop_at: datetime | None = _when(nullable=True)
+    first_task_at: datetime | None = _when(nullable=True)
+    first_task_project: str = Field(default="", max_length=128)
+    involved_at: datetime | None = _when(nullable=True)  # the MORE_INVOLVED_AT-th task done
+    event_at: datetime | None = _when(nullable=True)  # the first "yes" to an event
+
+
+class MilestoneMark(SQLModel, table=True):
+    """How far the summary has read the progress events (one row, name "events"), and the
+    people to summarise again whatever their events (a merge: name "person:<id>")."""
+
+    __tablename__ = "milestone_mark"
+    name: str = Field(primary_key=True, max_length=64)
+    last_id: int = 0
+
+
+milestone_t = MilestoneRow.__table__  # type: ignore[attr-defined]
+mark_t = MilestoneMark.__table__  # type: ignore[attr-defined]
 
 # Progress event kinds whose first occurrence dates a step of the funnel.
 FIRST_OF = {"started": "started", "project": "project_chosen", "workshop": "workshop_done",
             "first_task": "task_done"}
+KINDS = (*FIRST_OF.values(), "rsvp")  # "rsvp": an answer to an event, read from rsvp
+COLUMN = {"started": "started_at", "project": "project_at", "workshop": "workshop_at",
+          "first_task": "first_task_at", "involved": "involved_at", "event": "event_at"}
 DAY = 86400.0
+CHUNK = 500
+
+
+def _summarise(conn: Connection, people: list[int], involved_at: int) -> None:
+    """Write the milestone rows of `people` again from their events (a person erased since
+    has none)."""
+    for start in range(0, len(people), CHUNK):
+        ids = people[start:start + CHUNK]
+        rows: dict[int, dict[str, Any]] = {}
+        done: dict[int, list[datetime]] = {}
+        for r in conn.execute(sa.select(event_t.c.person_id, event_t.c.kind, event_t.c.at)
+                              .where(event_t.c.person_id.in_(ids),
+                                     event_t.c.kind.in_(FIRST_OF.values()))
+                              .order_by(event_t.c.person_id, event_t.c.at, event_t.c.id)):
+            row = rows.setdefault(r.person_id, {"person_id": r.person_id})
+            if r.kind == "task_done":
+                done.setdefault(r.person_id, []).append(r.at)
+            for step, kind in FIRST_OF.items():
+                if kind == r.kind:
+                    row.setdefault(COLUMN[step], r.at)
+        for pid, dates in done.items():
+            if len(dates) >= involved_at:
+                rows[pid]["involved_at"] = dates[involved_at - 1]
+        for r in conn.execute(sa.select(rsvp_t.c.person_id, sa.func.min(rsvp_t.c.at))
+                              .where(rsvp_t.c.person_id.in_(ids), rsvp_t.c.answer == "yes")
+                              .group_by(rsvp_t.c.person_id)):
+            rows.setdefault(r[0], {"person_id": r[0]})["event_at"] = r[1]
+        for r in conn.execute(sa.select(claim_t.c.person_id, claim_t.c.project_id)
+                              .where(claim_t.c.person_id.in_(ids), claim_t.c.outcome == "done")
+                              .order_by(claim_t.c.person_id, claim_t.c.ended_at.desc())):
+            if r.person_id in rows:  # the last row per person is the first task
+                rows[r.person_id]["first_task_project"] = r.project_id
+        conn.execute(sa.delete(milestone_t).where(milestone_t.c.person_id.in_(ids)))
+        alive = {r[0] for r in conn.execute(sa.select(person_t.c.id)
+                                            .where(person_t.c.id.in_(list(rows))))}
+        values = [{c: row.get(c) for c in (
+            "person_id", "started_at", "project_at", "workshop_at", "first_task_at",
+            "involved_at", "event_at")} | {"first_task_project": row.get("first_task_project",
+                                                                        "")}
+                  for pid, row in rows.items() if pid in alive]
+        if values:
+            conn.execute(sa.insert(milestone_t), values)
+
+
+def refresh(conn: Connection, involved_at: int) -> int:
+    """Summarise the people whose milestone events came since the last refresh (all of
+    them the first time: the backfill); returns how many."""
+    mark = conn.execute(sa.select(mark_t.c.last_id).where(mark_t.c.name == "events")).first()
+    last = int(mark[0]) if mark is not None else 0
+    top = conn.execute(sa.select(sa.func.max(event_t.c.id))).scalar() or 0
+    people = {int(r[0]) for r in conn.execute(
+        sa.select(event_t.c.person_id).where(event_t.c.id > last, event_t.c.id <= top,
+                                             event_t.c.kind.in_(KINDS)).distinct())}
+    marked = [r[0] for r in conn.execute(sa.select(mark_t.c.name)
+                                         .where(mark_t.c.name.like("person:%")))]
+    people |= {int(name.split(":", 1)[1]) for name in marked}
+    _summarise(conn, sorted(people), involved_at)
+    conn.execute(sa.delete(mark_t).where(mark_t.c.name.like("person:%")))
+    if mark is None:
+        conn.execute(sa.insert(mark_t).values(name="events", last_id=top))
+    else:
+        conn.execute(sa.update(mark_t).where(mark_t.c.name == "events").values(last_id=top))
+    return len(people)
+
+
+def _move_person(conn: Connection, source: int, target: int) -> None:
+    """A merge: both are summarised again at the next refresh (their events moved)."""
+    conn.execute(sa.delete(milestone_t).where(milestone_t.c.person_id.in_((source, target))))
+    conn.execute(sa.delete(mark_t).where(mark_t.c.name == f"person:{target}"))
+    conn.execute(sa.insert(mark_t).values(name=f"person:{target}", last_id=0))
+
+
+RECORDS = RecordSql(moves=(_move_person,),
+                    personal=(Personal(milestone_t, ("person_id",), by_person()),))
 
 
 def _project_of() -> sa.ColumnElement[Any]:
@@ -118,8 +232,7 @@ class CrmQueries(Queries):
 
     # -- the people list -------------------------------------------------------------------
     async def people(self, wanted: PeopleFilter) -> list[PersonRow]:
-        first = _first_start().subquery("first_start")
-        cohort = self._month(first.c.at)
+        cohort = self._month(milestone_t.c.started_at)
         project = _project_of()
         stmt = (sa.select(person_t.c.id, person_t.c.created_at, state_t.c.updated_at,
                           state_t.c.data, project.label("project"),
@@ -128,7 +241,8 @@ class CrmQueries(Queries):
                 .select_from(person_t
                              .outerjoin(state_t, state_t.c.person_id == person_t.c.id)
                              .outerjoin(standing_t, standing_t.c.person_id == person_t.c.id)
-                             .outerjoin(first, first.c.person_id == person_t.c.id)))
+                             .outerjoin(milestone_t,
+                                        milestone_t.c.person_id == person_t.c.id)))
         if wanted.project:
             stmt = stmt.where(project == wanted.project)
         if wanted.region:
@@ -173,119 +287,102 @@ class CrmQueries(Queries):
             return sa.func.julianday(end) - sa.func.julianday(start)
         return sa.extract("epoch", end - start) / DAY
 
-    def _milestones(self, involved_at: int) -> sa.Subquery:
-        """(person_id, step, at): the date each person reached each step of the funnel."""
-        parts: list[sa.Select[Any]] = [
-            sa.select(event_t.c.person_id, sa.literal(step).label("step"),
-                      sa.func.min(event_t.c.at).label("at"))
-            .where(event_t.c.kind == kind).group_by(event_t.c.person_id)
-            for step, kind in FIRST_OF.items()]
-        nth = sa.func.row_number().over(partition_by=event_t.c.person_id,
-                                        order_by=(event_t.c.at, event_t.c.id)).label("n")
-        done = (sa.select(event_t.c.person_id, event_t.c.at, nth)
-                .where(event_t.c.kind == "task_done").subquery("done"))
-        parts.append(sa.select(done.c.person_id, sa.literal("involved").label("step"),
-                               done.c.at).where(done.c.n == involved_at))
-        parts.append(sa.select(rsvp_t.c.person_id, sa.literal("event").label("step"),
-                               sa.func.min(rsvp_t.c.at).label("at"))
-                     .where(rsvp_t.c.answer == "yes").group_by(rsvp_t.c.person_id))
-        return sa.union_all(*parts).subquery("milestone")
+    async def refresh_milestones(self, involved_at: int) -> int:
+        """Bring the milestone summary up to date with the progress events (all of them the
+        first time); returns the number of people summarised again."""
+        return await self.db.write(lambda conn: refresh(conn, involved_at))
 
-    def _cohort(self, window: Window) -> sa.Subquery:
-        """(person_id, at): people whose first !start falls in the window, and when."""
-        stmt = _first_start()
+    def _cohort(self, window: Window) -> list[sa.ColumnElement[bool]]:
+        """People whose first !start falls in the window."""
+        where = [milestone_t.c.started_at.is_not(None)]
         if window.since is not None:
-            stmt = stmt.having(sa.func.min(event_t.c.at) >= window.since)
+            where.append(milestone_t.c.started_at >= window.since)
         if window.until is not None:
-            stmt = stmt.having(sa.func.min(event_t.c.at) < window.until)
-        return stmt.subquery("cohort")
+            where.append(milestone_t.c.started_at < window.until)
+        return where
 
-    async def step_counts(self, window: Window, involved_at: int,
-                          by: str = "") -> list[tuple[str, str, int]]:
+    async def step_counts(self, window: Window, by: str = "") -> list[tuple[str, str, int]]:
         """(group, step, people) for the people started in the window: the funnel (group ""),
         or by "project", "region" or "network"."""
-        cohort, mile = self._cohort(window), self._milestones(involved_at)
-        group, joined = self._group(by, cohort)
+        group, joined = self._group(by)
+        steps = list(COLUMN)
         rows = await self._all(
-            sa.select(group, mile.c.step, sa.func.count())
-            .select_from(joined.join(mile, mile.c.person_id == cohort.c.person_id))
-            .group_by(group, mile.c.step))
-        return [(str(r[0] or ""), str(r[1]), int(r[2])) for r in rows]
+            sa.select(group, *(sa.func.count(milestone_t.c[COLUMN[s]]) for s in steps))
+            .select_from(joined).where(*self._cohort(window)).group_by(group))
+        return [(str(r[0] or ""), step, int(r[1 + n])) for r in rows
+                for n, step in enumerate(steps)]
 
-    def _group(self, by: str, cohort: sa.Subquery) -> tuple[sa.ColumnElement[Any], Any]:
+    def _group(self, by: str) -> tuple[sa.ColumnElement[Any], Any]:
+        m = milestone_t
         if by == "project":
             return (_project_of().label("grp"),
-                    cohort.outerjoin(state_t, state_t.c.person_id == cohort.c.person_id))
+                    m.outerjoin(state_t, state_t.c.person_id == m.c.person_id))
         if by == "region":
             return (sa.func.coalesce(standing_t.c.region, "").label("grp"),
-                    cohort.outerjoin(standing_t, standing_t.c.person_id == cohort.c.person_id))
+                    m.outerjoin(standing_t, standing_t.c.person_id == m.c.person_id))
         if by == "network":
             return (identity_t.c.network.label("grp"),
-                    cohort.join(identity_t, identity_t.c.person_id == cohort.c.person_id))
+                    m.join(identity_t, identity_t.c.person_id == m.c.person_id))
         if by:
             raise ValueError(f"no report by {by!r}")
-        return sa.literal("").label("grp"), cohort
+        return sa.literal("").label("grp"), m
 
-    async def cohort_counts(self, window: Window, involved_at: int,
+    async def cohort_counts(self, window: Window,
                             weeks: Sequence[int]) -> tuple[dict[str, int],
                                                            list[tuple[str, str, list[int]]]]:
         """The size of each month's cohort, and (month, step, [people who reached the step
         within each of `weeks` of their first !start])."""
-        cohort, mile = self._cohort(window), self._milestones(involved_at)
-        month = self._month(cohort.c.at).label("month")
-        sizes = await self._all(sa.select(month, sa.func.count()).group_by(month))
-        days = self._days(cohort.c.at, mile.c.at)
-        within = [sa.func.sum(sa.case((days <= 7 * w, 1), else_=0)) for w in weeks]
-        rows = await self._all(
-            sa.select(month, mile.c.step, *within)
-            .select_from(cohort.join(mile, mile.c.person_id == cohort.c.person_id))
-            .group_by(month, mile.c.step))
-        return ({str(r[0]): int(r[1]) for r in sizes},
-                [(str(r[0]), str(r[1]), [int(v or 0) for v in r[2:]]) for r in rows])
+        m = milestone_t
+        steps = [s for s in COLUMN if s != "started"]
+        # the days to each step, worked out once per person (not once per week asked about)
+        days = (sa.select(self._month(m.c.started_at).label("month"),
+                          *(self._days(m.c.started_at, m.c[COLUMN[s]]).label(s) for s in steps))
+                .where(*self._cohort(window)).subquery("days"))
+        sums = [sa.func.sum(sa.case((days.c[s] <= 7 * w, 1), else_=0))
+                for s in steps for w in weeks]
+        rows = await self._all(sa.select(days.c.month, sa.func.count(), *sums)
+                               .group_by(days.c.month))
+        sizes = {str(r[0]): int(r[1]) for r in rows}
+        counts = []
+        for r in rows:
+            values = [int(v or 0) for v in r[2:]]
+            for n, step in enumerate(steps):
+                counts.append((str(r[0]), step, values[n * len(weeks):(n + 1) * len(weeks)]))
+        return sizes, counts
 
     async def first_task_days(self, window: Window) -> list[tuple[str, str, float]]:
         """(project, region, days from the first !start to the first task done) per person
-        started in the window who finished one; the project the task was claimed in."""
-        cohort = self._cohort(window)
-        ranked = (sa.select(claim_t.c.person_id, claim_t.c.project_id, claim_t.c.ended_at,
-                            sa.func.row_number().over(partition_by=claim_t.c.person_id,
-                                                      order_by=claim_t.c.ended_at).label("n"))
-                  .where(claim_t.c.outcome == "done").subquery("first_done"))
+        started in the window who finished one; the project their first task was claimed in
+        ("" if the claim is gone)."""
+        m = milestone_t
         rows = await self._all(
-            sa.select(ranked.c.project_id, sa.func.coalesce(standing_t.c.region, ""),
-                      self._days(cohort.c.at, ranked.c.ended_at))
-            .select_from(cohort.join(ranked, ranked.c.person_id == cohort.c.person_id)
-                         .outerjoin(standing_t, standing_t.c.person_id == cohort.c.person_id))
-            .where(ranked.c.n == 1))
+            sa.select(m.c.first_task_project, sa.func.coalesce(standing_t.c.region, ""),
+                      self._days(m.c.started_at, m.c.first_task_at))
+            .select_from(m.outerjoin(standing_t, standing_t.c.person_id == m.c.person_id))
+            .where(*self._cohort(window), m.c.first_task_at.is_not(None)))
         return [(str(r[0]), str(r[1]), max(0.0, float(r[2]))) for r in rows]
 
-    async def travel_candidates(self, window: Window, step: str, involved_at: int,
+    async def travel_candidates(self, window: Window, step: str,
                                 limit: int = 10_000) -> list[dict[str, Any]]:
         """People started in the window who reached `step`, with their merit: region, tasks
         done, certificates, events said yes to, and their first identity."""
-        cohort, mile = self._cohort(window), self._milestones(involved_at)
-        reached = (sa.select(mile.c.person_id, mile.c.at).where(mile.c.step == step)
-                   .subquery("reached"))
-        tasks = (sa.select(sa.func.count()).where(claim_t.c.person_id == cohort.c.person_id,
+        m = milestone_t
+        reached = m.c[COLUMN[step]]
+        tasks = (sa.select(sa.func.count()).where(claim_t.c.person_id == m.c.person_id,
                                                   claim_t.c.outcome == "done")
                  .scalar_subquery())
-        certs = (sa.select(sa.func.count()).where(cert_t.c.person_id == cohort.c.person_id)
+        certs = (sa.select(sa.func.count()).where(cert_t.c.person_id == m.c.person_id)
                  .scalar_subquery())
-        yes = (sa.select(sa.func.count()).where(rsvp_t.c.person_id == cohort.c.person_id,
+        yes = (sa.select(sa.func.count()).where(rsvp_t.c.person_id == m.c.person_id,
                                                 rsvp_t.c.answer == "yes").scalar_subquery())
         who = (sa.select(sa.func.min(identity_t.c.network + ":" + identity_t.c.external_id))
-               .where(identity_t.c.person_id == cohort.c.person_id).scalar_subquery())
+               .where(identity_t.c.person_id == m.c.person_id).scalar_subquery())
         region = sa.func.coalesce(standing_t.c.region, "")
         rows = await self._all(
-            sa.select(cohort.c.person_id, who, region, reached.c.at, tasks, certs, yes)
-            .select_from(cohort.join(reached, reached.c.person_id == cohort.c.person_id)
-                         .outerjoin(standing_t, standing_t.c.person_id == cohort.c.person_id))
-            .order_by(region, reached.c.at).limit(limit))
+            sa.select(m.c.person_id, who, region, reached, tasks, certs, yes)
+            .select_from(m.outerjoin(standing_t, standing_t.c.person_id == m.c.person_id))
+            .where(*self._cohort(window), reached.is_not(None))
+            .order_by(region, reached).limit(limit))
         return [{"person": int(r[0]), "identity": r[1] or "", "region": r[2],
                  "reached_at": r[3], "tasks_done": int(r[4]), "certificates": int(r[5]),
                  "events": int(r[6])} for r in rows]
-
-
-def _first_start() -> sa.Select[Any]:
-    return (sa.select(event_t.c.person_id, sa.func.min(event_t.c.at).label("at"))
-            .where(event_t.c.kind == "started").group_by(event_t.c.person_id))

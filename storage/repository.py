@@ -28,6 +28,7 @@ from bot.records import Audit
 from storage import duework
 from storage.account import RECORDS as ACCOUNT
 from storage.account import AccountQueries
+from storage.crm import RECORDS as CRM
 from storage.crm import CrmQueries
 from storage.database import Database, describe_failure, open_database, store_failure
 from storage.events import RECORDS as EVENTS
@@ -57,7 +58,7 @@ from storage.writer import GroupWriter
 
 # Every storage module: its queries are the store's bases, its records' writers combined;
 # erasing a person goes over every module's person data.
-MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER)
+MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER, CRM)
 RECORDS = combine_records(*MODULES, erasure(combine_records(*MODULES)))
 
 FRESH_LIMIT = 10_000  # people just created, whose state need not be read (a bound)

@@ -1,0 +1,163 @@
+"""The program's reports (funnel, cohorts, time to first task, projects, regions, networks,
+travel) over made-up people (bench.reports.populate), on SQLite and PostgreSQL: the counts the
+data was made with, the CSV, and each chart drawn with its bars and labels."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bench.reports import Expected, populate
+from bot.config import Config
+from flows.crm.records import STEPS
+from services.charts import render_chart
+from services.crm import REPORTS, report
+from storage.repository import SqlStore
+from tests.harness import make_config
+
+PEOPLE = 300
+
+
+@pytest.fixture
+async def made(db_url: str) -> tuple[Config, Expected]:
+    store = SqlStore.open(db_url, durable=False)
+    await store.migrate()
+    try:
+        expected = await populate(store, PEOPLE, PEOPLE * 10, seed=3)
+    finally:
+        await store.db.dispose()
+    return make_config(db_url), expected
+
+
+async def test_the_funnel_counts_each_step_and_its_drop_off(
+        made: tuple[Config, Expected]) -> None:
+    config, expected = made
+    assert expected.events == PEOPLE * 10
+    funnel = await report(config, "funnel")
+    assert [row[0] for row in funnel.rows] == [label for _, label in STEPS]
+    assert {key: row[1] for (key, _), row in zip(STEPS, funnel.rows, strict=True)} == {
+        key: expected.steps[key] for key, _ in STEPS}
+    assert funnel.rows[0][2] == "100.0%"
+    project, started = expected.steps["project"], expected.steps["started"]
+    assert funnel.rows[1][3] == f"{round(100 * (started - project) / started, 1)}%"
+    parsed = list(csv.reader(io.StringIO(funnel.csv())))
+    assert parsed[0] == ["step", "people", "of started", "drop-off from previous"]
+    assert parsed[1] == ["started", str(PEOPLE), "100.0%", ""]
+
+
+async def test_a_window_counts_the_people_who_started_in_it(
+        made: tuple[Config, Expected]) -> None:
+    config, expected = made
+    first_half = await report(config, "funnel", until=datetime(2025, 7, 1, tzinfo=UTC))
+    second_half = await report(config, "funnel", since=datetime(2025, 7, 1, tzinfo=UTC))
+    assert first_half.rows[0][1] + second_half.rows[0][1] == PEOPLE
+    assert 0 < first_half.rows[0][1] < PEOPLE
+    assert "from the beginning until 2025-07-01" in first_half.notes[-1]
+
+
+async def test_cohorts_projects_regions_networks_and_time_to_first_task(
+        made: tuple[Config, Expected]) -> None:
+    config, expected = made
+    cohorts = await report(config, "cohorts")
+    months = {row[0] for row in cohorts.rows}
+    assert len(months) >= 12
+    assert sum(row[1] for row in cohorts.rows if row[2] == "project found") == PEOPLE
+    for row in cohorts.rows:  # the share after 1 week <= after 4 <= after 12
+        one, four, twelve = (float(v.rstrip("%")) for v in row[3:])
+        assert one <= four <= twelve <= 100
+    networks = await report(config, "networks")
+    assert {row[0] for row in networks.rows} == {"irc", "matrix", "telegram"}
+    assert sum(row[1] for row in networks.rows) == PEOPLE
+    projects = await report(config, "projects")
+    assert sum(row[4] for row in projects.rows) == expected.steps["first_task"]
+    regions = await report(config, "regions")
+    assert sum(row[1] for row in regions.rows) == PEOPLE
+    first = await report(config, "time-to-first-task")
+    everyone = [row for row in first.rows if row[0] == "all"]
+    assert everyone[0][2] == expected.steps["first_task"]
+    assert 0 < everyone[0][3] <= everyone[0][4]
+    assert {row[1] for row in first.rows if row[0] == "project"} <= {
+        "handbook", "lingo", "mapview", "pagebot"}
+
+
+async def test_travel_lists_who_made_it_through_the_configured_stage(
+        made: tuple[Config, Expected], db_url: str) -> None:
+    config, expected = made
+    travel = await report(config, "travel")
+    assert len(travel.rows) == expected.steps["involved"]
+    assert all(row[4] >= 3 for row in travel.rows)  # tasks done
+    assert all(row[5] == 1 for row in travel.rows)  # the workshop's certificate
+    assert "travel_through_stage = 4" in travel.notes[0]
+    wider = await report(make_config(db_url, reports={"travel_through_stage": 3}), "travel")
+    assert len(wider.rows) == expected.steps["first_task"]
+
+
+@pytest.mark.parametrize("name", REPORTS)
+async def test_each_chart_is_drawn_with_its_bars_and_labels(
+        made: tuple[Config, Expected], name: str, tmp_path: Path) -> None:
+    config, _ = made
+    built = await report(config, name)
+    assert built.chart is not None
+    path = tmp_path / f"{name}.svg"
+    bars = render_chart(built.chart, path)
+    svg = path.read_text(encoding="utf-8")
+    assert bars == len(built.chart.labels) * len(built.chart.series)
+    assert len(re.findall(r'<g id="bar-\d+-\d+"', svg)) == bars
+    texts = set(re.findall(r">([^<>]+)</text>", svg))
+    assert built.chart.title in texts
+    assert {built.chart.xlabel, built.chart.ylabel} <= texts
+    assert set(built.chart.labels) <= texts
+    if len(built.chart.series) > 1:
+        assert set(built.chart.series) <= texts  # the legend
+    # the same report draws the same bytes (no date, a fixed hash salt)
+    again = tmp_path / f"{name}-again.svg"
+    render_chart(built.chart, again)
+    assert again.read_bytes() == path.read_bytes()
+    png = tmp_path / f"{name}.png"
+    render_chart(built.chart, png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_the_funnel_chart_counts_on_the_bars(made: tuple[Config, Expected],
+                                                   tmp_path: Path) -> None:
+    config, expected = made
+    built = await report(config, "funnel")
+    assert built.chart is not None
+    path = tmp_path / "funnel.svg"
+    render_chart(built.chart, path)
+    texts = re.findall(r">([^<>]+)</text>", path.read_text(encoding="utf-8"))
+    for key, _ in STEPS:
+        assert str(expected.steps[key]) in texts
+
+
+def test_the_report_command_prints_writes_csv_and_a_chart(
+        made: tuple[Config, Expected], tmp_path: Path) -> None:
+    config, expected = made
+    from bot.cli import main
+
+    toml = tmp_path / "wayfinder.toml"
+    toml.write_text(f'[storage]\nurl = "{config.storage.url}"\n', encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["report", "funnel", "-c", str(toml), "--csv",
+                                  str(tmp_path / "f.csv"), "--chart", str(tmp_path / "f.png")])
+    assert result.exit_code == 0, result.output
+    assert "first task done" in result.output
+    assert "Chart written to" in result.output
+    assert (tmp_path / "f.csv").read_text(encoding="utf-8").startswith("step,people")
+    bad = runner.invoke(main, ["report", "funnel", "-c", str(toml), "--chart",
+                               str(tmp_path / "f.gif")])
+    assert bad.exit_code == 2
+    assert "FILE.svg or FILE.png" in bad.output
+    people = runner.invoke(main, ["people", "-c", str(toml), "--project", "lingo",
+                                  "--limit", "5"])
+    assert people.exit_code == 0, people.output
+    assert "People (5, the limit)" in people.output
+    shown = runner.invoke(main, ["person", "show", "-c", str(toml), "irc:user3"])
+    assert shown.exit_code == 0, shown.output
+    assert "irc:user3" in shown.output
