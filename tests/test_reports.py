@@ -53,7 +53,7 @@ async def test_the_funnel_counts_each_step_and_its_drop_off(
 
 async def test_a_window_counts_the_people_who_started_in_it(
         made: tuple[Config, Expected]) -> None:
-    config, expected = made
+    config, _expected = made
     first_half = await report(config, "funnel", until=datetime(2025, 7, 1, tzinfo=UTC))
     second_half = await report(config, "funnel", since=datetime(2025, 7, 1, tzinfo=UTC))
     assert first_half.rows[0][1] + second_half.rows[0][1] == PEOPLE
@@ -138,7 +138,7 @@ async def test_the_funnel_chart_counts_on_the_bars(made: tuple[Config, Expected]
 
 def test_the_report_command_prints_writes_csv_and_a_chart(
         made: tuple[Config, Expected], tmp_path: Path) -> None:
-    config, expected = made
+    config, _expected = made
     from bot.cli import main
 
     toml = tmp_path / "wayfinder.toml"
