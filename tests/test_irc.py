@@ -101,6 +101,19 @@ async def person(port: int, nick: str, password: str | None = None,
     return client
 
 
+async def choose_pagebot(client: Client) -> None:
+    """Answer the three questions (automation, scripting, python) and pick Pagebot from the
+    suggestions."""
+    client.say(BOT, "automation, 5")
+    assert "What are you good at" in await client.reply(BOT)
+    client.say(BOT, "I like scripting")
+    assert "Which programming languages" in await client.reply(BOT)
+    client.say(BOT, "!4")
+    assert "These projects fit you best:" in await client.reply(BOT)
+    client.say(BOT, "pagebot")
+    assert "Great choice: Pagebot." in await client.reply(BOT)
+
+
 class LogSeen(logging.Handler):
     """Sets `event` when a log record contains `text`."""
 
@@ -146,15 +159,7 @@ async def test_sasl_bot_guides_a_registered_person_by_private_message(
         assert "Answer with !1, !2" in first
         ana.say(BOT, "!2")
         assert "What are you interested in?" in await ana.reply(BOT)
-        ana.say(BOT, "automation, 5")
-        assert "What are you good at" in await ana.reply(BOT)
-        ana.say(BOT, "I like scripting")
-        assert "Which programming languages" in await ana.reply(BOT)
-        ana.say(BOT, "!4")
-        suggestions = await ana.reply(BOT)
-        assert "These projects fit you best:" in suggestions
-        ana.say(BOT, "pagebot")
-        assert "Great choice: Pagebot." in await ana.reply(BOT)
+        await choose_pagebot(ana)
         store = bot.app.store
         verified = Identity(Network("irc"), ExternalId("ana"), True)
         state = await store.load_state(await store.person_for(verified))
@@ -487,14 +492,7 @@ async def test_a_nick_is_not_an_account_an_impostor_gets_nothing_of_hers(
         await ana.connect(services.port, sasl=("ana", "ana-pw-123"))  # no shared channel
         ana.say(BOT, "!start")
         assert "What are you interested in?" in await ana.reply(BOT)
-        ana.say(BOT, "automation, 5")
-        assert "What are you good at" in await ana.reply(BOT)
-        ana.say(BOT, "I like scripting")
-        assert "Which programming languages" in await ana.reply(BOT)
-        ana.say(BOT, "!4")
-        assert "These projects fit you best:" in await ana.reply(BOT)
-        ana.say(BOT, "pagebot")
-        assert "Great choice: Pagebot." in await ana.reply(BOT)
+        await choose_pagebot(ana)
         ana.say(BOT, "!status")
         assert "Pagebot" in await ana.reply(BOT)
         store = bot.app.store
