@@ -105,6 +105,8 @@ class App:
         self.store = SqlStore.open(self.config.storage.url, self.config.storage.durable)
         await self.store.start()
         self.store.writer.on_broken = self._store_broken
+        if self.store.lease_seconds:
+            self.store.writer.lease_seconds = self.config.outbox.lease_seconds
         adapters = {Network(a.network): a for a in self.adapters}
         defer = [d for f in FEATURES if f.defer is not None and (d := f.defer(self.config))]
         self.dispatcher = Dispatcher(self.store, adapters, self.config.outbox, sleep=self.sleep,

@@ -133,6 +133,9 @@ class OutboxConfig(Section):
     first_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
     max_retry_seconds: Annotated[float, Field(gt=0)] = 300.0
     shutdown_flush_seconds: Annotated[float, Field(gt=0, le=30)] = 4.0
+    # PostgreSQL, several processes: a process's unsent rows are taken over this long after
+    # it died (renewed every third of it while it runs).
+    lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
 
 
 class InboundConfig(Section):
