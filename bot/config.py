@@ -165,6 +165,17 @@ class LoggingConfig(Section):
     format: Literal["text", "json"] = "text"
 
 
+class WebConfig(Section):
+    """The public web address: what links (a certificate's QR code and its verification
+    address) point to. Empty: no public page is linked."""
+
+    public_url: Annotated[str, Field(max_length=200, pattern=r"^(https?://[^\s/]+(/\S*)?)?$")] = ""
+
+    def link(self, path: str) -> str:
+        """The public address of `path` ("/certificates/K7QX"), or "" without a public_url."""
+        return self.public_url.rstrip("/") + path if self.public_url else ""
+
+
 class AdapterTables(Section):
     """The [adapters.*] tables as written: the core names no network. The composition root
     validates each table with its adapter's own model (bot/wiring.py)."""
@@ -185,6 +196,7 @@ class Config(Section):
     inbound: InboundConfig = InboundConfig()
     metrics: MetricsConfig = MetricsConfig()
     logging: LoggingConfig = LoggingConfig()
+    web: WebConfig = WebConfig()
     adapters: AdapterTables = AdapterTables()
     source: str = Field(default="(defaults)", exclude=True)
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.config import Config
-from bot.ports import DueFailure, OutboxRow
+from bot.engine import utcnow
+from bot.model import PersonId
+from bot.ports import DueFailure, OutboxRow, UnitOfWork
 from bot.records import Audit
 from flows.mentoring.cases import ReportRow, report
-from flows.path.records import Certificate
+from flows.path.records import Certificate, RevokeCertificate
 from services.store import maintenance_store
 
 
@@ -36,6 +38,21 @@ async def mentoring_report(config: Config) -> dict[str, list[ReportRow]]:
 async def verify_certificate(config: Config, code: str) -> Certificate | None:
     async with maintenance_store(config) as store:
         return await store.certificate(code)
+
+
+async def revoke_certificate(config: Config, code: str, reason: str,
+                             by: str) -> Certificate | None:
+    """Mark the certificate revoked, with the reason, audited as `certificate_revoke` by
+    `by`; returns it as it was (None: no such code). Revoking a revoked one changes nothing."""
+    async with maintenance_store(config) as store:
+        found = await store.certificate(code)
+        if found is None or found.revoked_at is not None:
+            return found
+        now = utcnow()
+        await store.commit(UnitOfWork(PersonId(0), records=[
+            RevokeCertificate(found.code, reason, by, now),
+            Audit(by, "certificate_revoke", f"{found.code} {reason}"[:1000], now)]))
+        return found
 
 
 async def audit_log(config: Config, who: str = "", action: str = "",

@@ -17,12 +17,17 @@ from flows.path.records import (
     Certificate,
     ClaimTask,
     EndClaim,
+    FeedbackGroup,
+    FeedbackRow,
+    GiveFeedback,
+    NameHolder,
+    RevokeCertificate,
     TaskClaim,
     TaskHandOuts,
     TouchClaim,
 )
 from storage.queries import Queries
-from storage.records import Personal, RecordSql, bind, by_person
+from storage.records import Personal, PersonRef, RecordSql, bind, by_person
 from storage.tables import _when
 
 
@@ -59,10 +64,29 @@ class CertificateRow(SQLModel, table=True):
     workshop_id: str = Field(max_length=128)
     workshop_title: str = Field(max_length=255)
     issued_at: datetime = _when()
+    revoked_at: datetime | None = _when(nullable=True)
+    revoked_reason: str = Field(default="", max_length=500,
+                                sa_column_kwargs={"server_default": ""})
+    revoked_by: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
+
+
+class FeedbackTableRow(SQLModel, table=True):
+    __tablename__ = "feedback"
+    __table_args__ = (sa.Index("ix_feedback_kind_project", "kind", "project_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)  # motive | step | task
+    project_id: str = Field(max_length=128)
+    subject: str = Field(max_length=300)
+    score: int | None = None
+    answer: str = Field(max_length=64)
+    comment: str = Field(max_length=1000)
+    at: datetime = _when()
 
 
 claim_t = TaskClaimRow.__table__  # type: ignore[attr-defined]
 cert_t = CertificateRow.__table__  # type: ignore[attr-defined]
+feedback_t = FeedbackTableRow.__table__  # type: ignore[attr-defined]
 _active = claim_t.c.ended_at.is_(None)
 
 
@@ -73,7 +97,8 @@ def _claim(row: Any) -> TaskClaim:
 
 def _certificate(row: Any) -> Certificate:
     return Certificate(row.code, PersonId(row.person_id), row.holder, row.workshop_id,
-                       row.workshop_title, row.issued_at)
+                       row.workshop_title, row.issued_at, row.revoked_at, row.revoked_reason,
+                       row.revoked_by)
 
 
 class PathQueries(Queries):
@@ -111,6 +136,44 @@ class PathQueries(Queries):
                                .order_by(cert_t.c.issued_at))
         return [_certificate(r) for r in rows]
 
+    async def feedback_groups(self, since: datetime | None = None,
+                              until: datetime | None = None) -> list[FeedbackGroup]:
+        """Feedback counted per kind, project, subject and answer: ratings with their sum
+        and how many gave each score (1-5); motives by answer."""
+        score = feedback_t.c.score
+        query = (sa.select(feedback_t.c.kind, feedback_t.c.project_id, feedback_t.c.subject,
+                           feedback_t.c.answer, sa.func.count().label("n"),
+                           sa.func.coalesce(sa.func.sum(score), 0).label("total"),
+                           *(sa.func.sum(sa.case((score == value, 1), else_=0))
+                             .label(f"s{value}") for value in range(1, 6)))
+                 .where(*_within(since, until))
+                 .group_by(feedback_t.c.kind, feedback_t.c.project_id, feedback_t.c.subject,
+                           feedback_t.c.answer)
+                 .order_by(feedback_t.c.kind, feedback_t.c.project_id, feedback_t.c.subject,
+                           feedback_t.c.answer))
+        return [FeedbackGroup(r.kind, r.project_id, r.subject, r.answer, int(r.n),
+                              int(r.total), tuple(int(getattr(r, f"s{v}") or 0)
+                                                  for v in range(1, 6)))
+                for r in await self._all(query)]
+
+    async def feedback_comments(self, since: datetime | None = None,
+                                until: datetime | None = None,
+                                limit: int = 200) -> list[FeedbackRow]:
+        """The newest `limit` comments (and motives in their own words), no person named,
+        newest first."""
+        query = (sa.select(feedback_t.c.kind, feedback_t.c.project_id, feedback_t.c.subject,
+                           feedback_t.c.score, feedback_t.c.answer, feedback_t.c.comment,
+                           feedback_t.c.at)
+                 .where(feedback_t.c.comment != "", *_within(since, until))
+                 .order_by(feedback_t.c.at.desc(), feedback_t.c.id.desc()).limit(limit))
+        return [FeedbackRow(r.kind, r.project_id, r.subject, r.score, r.answer, r.comment,
+                            r.at) for r in await self._all(query)]
+
+
+def _within(since: datetime | None, until: datetime | None) -> list[sa.ColumnElement[bool]]:
+    return [*([feedback_t.c.at >= since] if since is not None else []),
+            *([feedback_t.c.at < until] if until is not None else [])]
+
 
 # Built once: a statement object per call would be compiled-cache-keyed again every time.
 _CLAIM = sa.insert(claim_t)
@@ -120,6 +183,12 @@ _END_CLAIM = sa.update(claim_t).where(
 _TOUCH_CLAIM = sa.update(claim_t).where(claim_t.c.person_id == bind("person"), _active).values(
     last_activity_at=bind("at"))
 _CERTIFICATE = sa.insert(cert_t)
+_NAME_HOLDER = sa.update(cert_t).where(
+    cert_t.c.person_id == bind("person"), cert_t.c.revoked_at.is_(None)).values(
+    holder=bind("holder"))
+_REVOKE = sa.update(cert_t).where(cert_t.c.code == bind("code")).values(
+    revoked_at=bind("at"), revoked_reason=bind("reason"), revoked_by=bind("by"))
+_FEEDBACK = sa.insert(feedback_t)
 
 
 def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
@@ -137,20 +206,52 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
             conn.execute(_CERTIFICATE, {
                 "code": record.code, "person_id": record.person_id, "holder": record.holder,
                 "workshop_id": record.workshop_id, "workshop_title": record.workshop_title,
-                "issued_at": record.issued_at})
+                "issued_at": record.issued_at, "revoked_at": None, "revoked_reason": "",
+                "revoked_by": ""})
+        case NameHolder():
+            conn.execute(_NAME_HOLDER, {"b_person": record.person_id,
+                                        "b_holder": record.holder[:255]})
+        case RevokeCertificate():
+            conn.execute(_REVOKE, {"b_code": normalise_code(record.code), "b_at": record.at,
+                                   "b_reason": record.reason[:500], "b_by": record.by[:300]})
+        case GiveFeedback():
+            conn.execute(_FEEDBACK, {
+                "person_id": record.person_id, "kind": record.kind,
+                "project_id": record.project_id[:128], "subject": record.subject[:300],
+                "score": record.score, "answer": record.answer[:64],
+                "comment": record.comment[:1000], "at": record.at})
 
 
 def _move_person(conn: Connection, source: int, target: int) -> None:
-    for table in (claim_t, cert_t):
+    for table in (claim_t, cert_t, feedback_t):
         conn.execute(sa.update(table).where(table.c.person_id == source).values(
             person_id=target))
 
 
-RECORDS = RecordSql(apply=dict.fromkeys((ClaimTask, EndClaim, TouchClaim, Certificate), _apply),
-                    # Updates of a person's own claim cannot break a uniqueness rule.
-                    safe=frozenset({EndClaim, TouchClaim}),
+def _certificates_about(table: sa.Table, ref: PersonRef) -> sa.ColumnElement[bool]:
+    """Their certificates, and those they revoked as an admin."""
+    return sa.or_(table.c.person_id == ref.person_id, table.c.revoked_by.in_(ref.keys))
+
+
+def _erase_certificates(conn: Connection, table: sa.Table, ref: PersonRef) -> int:
+    """Their certificates go; on one they revoked, only their name."""
+    gone = int(conn.execute(sa.delete(table).where(table.c.person_id == ref.person_id))
+               .rowcount)
+    return gone + int(conn.execute(sa.update(table).where(table.c.revoked_by.in_(ref.keys))
+                                   .values(revoked_by="")).rowcount)
+
+
+RECORDS = RecordSql(apply=dict.fromkeys((ClaimTask, EndClaim, TouchClaim, Certificate,
+                                         NameHolder, RevokeCertificate, GiveFeedback),
+                                        _apply),
+                    # Updates of a person's own rows cannot break a uniqueness rule.
+                    safe=frozenset({EndClaim, TouchClaim, NameHolder, RevokeCertificate,
+                                    GiveFeedback}),
                     moves=(_move_person,),
                     # A certificate names its holder: forgetting them removes it (README,
                     # "Privacy": an anonymous record could not show who earned it).
                     personal=(Personal(claim_t, ("person_id",), by_person()),
-                              Personal(cert_t, ("person_id", "holder"), by_person())))
+                              Personal(cert_t, ("person_id", "holder", "revoked_by"),
+                                       _certificates_about, erase=_erase_certificates,
+                                       shown=by_person()),
+                              Personal(feedback_t, ("person_id",), by_person())))

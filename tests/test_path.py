@@ -65,9 +65,16 @@ async def test_whole_path_discovery_workshop_certificate_first_task(db_url: str)
         assert "Your task: Fix the typo in the help text of the `replace` script" in reply
         assert "Mentors: Amara (@amara:lumen.test on Matrix), Tomasz (tomasz on IRC)" in reply
 
+        assert "What name should your certificate carry? Type !name" in reply
         found = await bot.running.store.certificate(code.group(1))
         assert found is not None
-        assert (found.holder, found.workshop_id) == ("memory:ada", "pagebot-get-started")
+        assert (found.holder, found.workshop_id) == ("", "pagebot-get-started")  # no key
+        reply = await bot.say("ada", "!name  Ada   Lovelace")
+        assert 'Your certificates now carry the name "Ada Lovelace".' in reply
+        assert f"Certificate {code.group(1)}: Get started with Pagebot." in reply
+        assert f"wayfinder certificate verify {code.group(1)}" in reply  # no file: how to check
+        found = await bot.running.store.certificate(code.group(1))
+        assert found is not None and found.holder == "Ada Lovelace"
 
         reply = await bot.say("ada", "!status")
         assert "[x] 1. Find your project: Pagebot" in reply

@@ -78,9 +78,10 @@ async def test_a_wrong_merge_request_link_is_told_what_is_wrong(bot: Harness) ->
 async def test_the_certificate_says_who_can_check_it_and_how(bot: Harness) -> None:
     await bot.script("dee", [*TO_PAGEBOT, *PAGEBOT_WORKSHOP])
     reply = await bot.say("dee", MR)
-    assert "Anyone can check" not in reply
-    assert "There is no public page to check certificates yet; the program's organizers can " \
-           "confirm it is yours (they run: wayfinder certificate verify " in reply
+    assert "What name should your certificate carry?" in reply
+    reply = await bot.say("dee", "!name Dee")
+    assert "Anyone can check" not in reply  # no [web] public_url: no public page to name
+    assert "The program's organizers can confirm it (wayfinder certificate verify " in reply
 
 
 async def test_a_question_while_holding_a_task_is_pointed_to_people(bot: Harness) -> None:

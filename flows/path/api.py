@@ -5,7 +5,7 @@ done to the task a person holds (finished, or waiting for review)."""
 from __future__ import annotations
 
 from bot.flow import Turn
-from flows.path.completion import finish_task, reserved_task, waiting_for_review
+from flows.path.completion import finish_task, reserved_task, task_finished, waiting_for_review
 from flows.path.content import PathContent, Project, Task
 from flows.path.progress import (
     MORE_INVOLVED_AT,
@@ -50,6 +50,7 @@ __all__ = [
     "progress_rank",
     "reserved_task",
     "stage",
+    "task_finished",
     "waiting_for_review",
     "workshop_index",
 ]

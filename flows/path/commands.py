@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.flow import End, Goto, Transition, Turn
 from flows.path.completion import held_task_of
 from flows.path.content import PathContent
+from flows.path.feedback import wants_motive
 from flows.path.first_task import give_back
 from flows.path.progress import (
     MORE_INVOLVED_AT,
@@ -48,7 +49,7 @@ async def start(turn: Turn) -> Transition:
         turn.say("Welcome back! Picking up where you stopped.")
         return Goto(step, flow=flow)
     turn.event("started", origin=origin.id if origin else "")
-    return Goto("welcome", flow="discovery")
+    return Goto("motive" if wants_motive(turn) else "welcome", flow="discovery")
 
 
 def can_pause(turn: Turn) -> bool:

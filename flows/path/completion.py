@@ -3,9 +3,10 @@ do to the task a person holds, through flows/path/api.py."""
 
 from __future__ import annotations
 
-from bot.codes import short_code
 from bot.flow import Turn
+from flows.path.certificates import announce, issue
 from flows.path.content import PathContent, Project, Task
+from flows.path.feedback import offer_rating
 from flows.path.progress import find_task, no_progress_expected, path_of
 from flows.path.records import Certificate, EndClaim, TouchClaim
 from flows.tracker.api import LiveTask, held_task
@@ -41,11 +42,11 @@ def waiting_for_review(turn: Turn) -> None:
     no_progress_expected(turn)
 
 
-def finish_task(turn: Turn, project: Project, task: Task, holder: str = "",
-                evidence: str = "") -> str:
+def finish_task(turn: Turn, project: Project, task: Task,
+                evidence: str = "") -> Certificate | None:
     """The reserved task is done: the claim closes as done and the person is past step 3; the
-    first one earns the first-task certificate. Returns the certificate's sentence ("" if
-    none). `holder` names the certificate's holder (a due turn has no sender)."""
+    first one earns the first-task certificate, returned (to be announced with
+    `task_finished`)."""
     path = path_of(turn)
     turn.record(EndClaim(turn.person_id, task.id, "done", turn.now))
     turn.event("task_done", task=task.id, **({"change": evidence} if evidence else {}))
@@ -56,11 +57,15 @@ def finish_task(turn: Turn, project: Project, task: Task, holder: str = "",
     path.task = ""
     no_progress_expected(turn)
     if not first:
-        return ""
-    code = short_code()
-    turn.record(Certificate(code, turn.person_id, holder or turn.sender.key,
-                            f"first-task:{task.id}"[:128],
-                            f"First task for {project.name}: {task.title}"[:255], turn.now))
-    path.certificates.append(code)
-    return (f"Your first-task certificate code is {code}. Anyone can check it with: "
-            f"wayfinder certificate verify {code}")
+        return None
+    return issue(turn, f"first-task:{task.id}",
+                 f"First task for {project.name}: {task.title}")
+
+
+async def task_finished(turn: Turn, project: Project, task: Task,
+                        certificate: Certificate | None) -> None:
+    """After the words that a task is done: its certificate (if it earned one) and the offer
+    to rate it."""
+    if certificate is not None:
+        await announce(turn, certificate, "", kind="first-task")
+    offer_rating(turn, f"task:{task.id}", project.id, "your task")

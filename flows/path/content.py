@@ -1,6 +1,7 @@
 """The path's content: projects (content/projects/*.toml) with their tasks, workshops
-(content/workshops/*.toml) with their steps and checkpoints, and other words newcomers use for
-the projects' tags, skills and languages (content/aliases.toml)."""
+(content/workshops/*.toml) with their steps and checkpoints, other words newcomers use for
+the projects' tags, skills and languages (content/aliases.toml), and the community's name and
+logo on its certificates (content/community.toml, optional)."""
 
 from __future__ import annotations
 
@@ -123,11 +124,28 @@ class Workshop(Strict):
     steps: Annotated[tuple[WorkshopStep, ...], Field(min_length=1)]
 
 
+class Community(Strict):
+    """content/community.toml: what a certificate names as its issuer."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)] = "Wayfinder"
+    logo: str = ""  # a PNG or JPEG file in the content folder, e.g. "logo.png"
+
+
+LOGO_MAX_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class CommunityBrand:
+    name: str = "Wayfinder"
+    logo: bytes = b""  # the logo file's bytes (PNG or JPEG), checked at load
+
+
 @dataclass(frozen=True)
 class PathContent:
     projects: dict[str, Project]
     workshops: dict[str, Workshop]
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # term -> other words
+    community: CommunityBrand = CommunityBrand()
 
     @cached_property
     def index(self) -> MatchIndex:
@@ -189,7 +207,34 @@ def load(folder: ContentFolder) -> PathContent:
     if not projects and not any(p.file.startswith(root.name + "/projects")
                                 for p in folder.problems):
         folder.problem(rel(root / "projects"), "", "no project files (*.toml)")
-    return PathContent(projects, workshops, _aliases(folder, projects))
+    return PathContent(projects, workshops, _aliases(folder, projects), _community(folder))
+
+
+def _community(folder: ContentFolder) -> CommunityBrand:
+    path = folder.root / "community.toml"
+    if not path.exists():
+        return CommunityBrand()
+    data = folder.read(path)
+    found = None if data is None else folder.validate(Community, data, path)
+    if found is None:
+        return CommunityBrand()
+    logo = b""
+    if found.logo:
+        file = folder.rel(path)
+        where = (folder.root / found.logo).resolve()
+        if not where.is_relative_to(folder.root.resolve()):
+            folder.problem(file, "logo", "must be a file inside the content folder")
+        elif not where.is_file():
+            folder.problem(file, "logo", f"no such file: {found.logo}")
+        elif where.stat().st_size > LOGO_MAX_BYTES:
+            folder.problem(file, "logo", f"larger than {LOGO_MAX_BYTES // 1024} KiB")
+        else:
+            data_ = where.read_bytes()
+            if data_.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+                logo = data_
+            else:
+                folder.problem(file, "logo", "not a PNG or JPEG image")
+    return CommunityBrand(found.name, logo)
 
 
 ALIAS_EXAMPLE = 'e.g. translation = ["translate", "localisation", "i18n"]'
@@ -230,7 +275,8 @@ def describe(content: PathContent) -> str:
             f"{tasks} tasks")
 
 
-PART = ContentPart(PathContent, ("projects/*.toml", "workshops/*.toml", "aliases.toml"), load,
+PART = ContentPart(PathContent, ("projects/*.toml", "workshops/*.toml", "aliases.toml",
+                                 "community.toml", "*.png", "*.jpg", "*.jpeg"), load,
                    describe)
 
 

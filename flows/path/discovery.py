@@ -10,6 +10,7 @@ from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.text import one_line
 from flows.path.content import PathContent, Project
+from flows.path.feedback import ask_motive, motive_reply
 from flows.path.matching import (
     INTEREST,
     LANGUAGE,
@@ -326,6 +327,7 @@ def pick_project(turn: Turn, project_id: str) -> Transition:
 
 
 FLOW = Flow("discovery", steps=(
+    Step("motive", enter=ask_motive, reply=motive_reply, commands=("skip",)),
     Step("welcome", enter=welcome, reply=welcome_reply, commands=("skip",)),
     _store_answer("interests", then="skills"),
     _store_answer("skills", then="languages"),

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from bot.feature import Command, Feature
-from flows.path import cli, commands, content, discovery, first_task, workshop
+from flows.path import (
+    certificates,
+    cli,
+    commands,
+    content,
+    discovery,
+    feedback,
+    first_task,
+    workshop,
+)
 from flows.path.reads import PathReads
 from flows.path.settings import PathConfig
 from flows.path.state import PathState
@@ -24,6 +33,15 @@ FEATURE = Feature(
                         "where you stopped)"),
         Command("task", first_task.task_command, when=first_task.can_task,
                 summary="show your task, or get a new one"),
+        Command("certificates", certificates.certificates_command, private=True,
+                usage="[CODE]",
+                summary="your certificates; !certificates CODE sends one again"),
+        Command("name", certificates.name_command, usage="NAME",
+                summary="the name on your certificates, e.g. !name Ada Lovelace"),
+        Command("rate", feedback.rate_command, usage="1-5 [comment]",
+                summary="rate the step or task you just finished (optional)"),
+        Command("revoke", certificates.revoke_command, role="admin", usage="CODE REASON",
+                summary="revoke a certificate, with the reason"),
         # The step word below, away from the task step (listed as the step word).
         Command("release", first_task.release_command, listed=False),
     ),

@@ -9,7 +9,7 @@ from typing import Protocol, cast, runtime_checkable
 
 from bot.model import PersonId
 from bot.ports import Reads, conforms
-from flows.path.records import TaskClaim, TaskHandOuts
+from flows.path.records import Certificate, TaskClaim, TaskHandOuts
 
 
 @runtime_checkable
@@ -21,6 +21,10 @@ class PathReads(Reads, Protocol):
     async def task_hand_outs(self) -> TaskHandOuts: ...
 
     async def idle_claims(self, before: datetime) -> list[TaskClaim]: ...
+
+    async def certificate(self, code: str) -> Certificate | None: ...
+
+    async def certificates_of(self, person_id: PersonId) -> list[Certificate]: ...
 
 
 def reads_of(reads: Reads) -> PathReads:

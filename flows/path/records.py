@@ -58,7 +58,67 @@ class TouchClaim(Record):
 class Certificate(Record):
     code: str
     person_id: PersonId
-    holder: str
-    workshop_id: str
+    holder: str  # the name they chose for their certificates ("" until they give one)
+    workshop_id: str  # a workshop's id, or "first-task:TASK"
     workshop_title: str
     issued_at: datetime
+    revoked_at: datetime | None = None
+    revoked_reason: str = ""
+    revoked_by: str = ""  # the admin's identity key, or "cli:USER"
+
+
+@dataclass(frozen=True)
+class NameHolder(Record):
+    """The name a person chose (`!name`) goes on their certificates that are not revoked."""
+
+    person_id: PersonId
+    holder: str
+
+
+@dataclass(frozen=True)
+class RevokeCertificate(Record):
+    code: str
+    reason: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class GiveFeedback(Record):
+    """An answer to "what brings you here?" (kind "motive": `answer` is the choice, `comment`
+    the free text), or a 1-5 rating of a workshop step (kind "step", subject
+    "workshop/step") or of a finished task (kind "task", subject the task id)."""
+
+    person_id: PersonId
+    kind: str
+    project_id: str
+    subject: str
+    score: int | None
+    answer: str
+    comment: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackGroup:
+    """Feedback of one kind, project, subject and answer: how many, the sum of their scores,
+    and how many gave each score 1..5."""
+
+    kind: str
+    project_id: str
+    subject: str
+    answer: str
+    count: int
+    total: int
+    scores: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    kind: str
+    project_id: str
+    subject: str
+    score: int | None
+    answer: str
+    comment: str
+    at: datetime

@@ -38,3 +38,8 @@ class PathState(FeatureState):
     gave_back: str = ""  # the task !stop released: offered again first, if still free
     switch_to: str = ""  # a project chosen while holding another's task: keep it or switch?
     region_offered: bool = False
+    holder_name: str = ""  # the name on their certificates (!name), never an identity key
+    motive_asked: bool = False  # "what brings you here?" was asked (once)
+    rating: str = ""  # the subject !rate rates now ("step:WORKSHOP/STEP" or "task:ID")
+    rating_project: str = ""  # its project
+    rated: list[str] = Field(default_factory=list)  # subjects rated or offered, once each

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from bot.codes import short_code
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.patterns import matches
 from flows.events.api import EventsContent, EventsState
 from flows.forge.api import check_checkpoint
 from flows.mentoring.api import MentoringConfig
+from flows.path.certificates import announce, issue
 from flows.path.content import (
     AnswerCheckpoint,
     ConfirmCheckpoint,
@@ -22,6 +22,7 @@ from flows.path.content import (
     WorkshopStep,
     step_stuck_after,
 )
+from flows.path.feedback import offer_rating
 from flows.path.progress import (
     chosen_workshop,
     expect_progress,
@@ -31,7 +32,6 @@ from flows.path.progress import (
     where_to_ask,
     workshop_index,
 )
-from flows.path.records import Certificate
 
 
 def _checkpoint_prompt(step: WorkshopStep) -> tuple[str, list[Choice]]:
@@ -192,6 +192,7 @@ async def check_step(turn: Turn) -> Transition:
     set_workshop_index(path_of(turn), workshop.id, index + 1)
     if index + 1 < len(workshop.steps):
         turn.say("Checkpoint passed. Nice work!")
+    offer_rating(turn, f"step:{workshop.id}/{step.id}", path_of(turn).project, "this step")
     return Goto("step")
 
 
@@ -206,15 +207,8 @@ async def finish(turn: Turn) -> Transition:
         done.append(workshop.id)
         turn.event("workshop_done", workshop=workshop.id)
         if workshop.certificate:
-            code = short_code()
-            turn.record(Certificate(code, turn.person_id, turn.sender.key, workshop.id,
-                                    workshop.title, turn.now))
-            path.certificates.append(code)
-            turn.say(f"You finished \"{workshop.title}\". Congratulations!\n"
-                     f"Your certificate code is {code}: keep it. There is no public page "
-                     "to check certificates yet; the program's organizers can confirm it is "
-                     f"yours (they run: wayfinder certificate verify {code}), so give them "
-                     "the code if someone asks for proof.")
+            await announce(turn, issue(turn, workshop.id, workshop.title),
+                           f"You finished \"{workshop.title}\". Congratulations!")
         else:
             turn.say(f"You finished \"{workshop.title}\". Congratulations!")
         offer_region(turn)

@@ -1,0 +1,82 @@
+"""What newcomers tell the program about their path: at a first `!start`, what brings them
+here (choices or their own words, skippable), and after each workshop step and a finished
+task, a 1-5 rating with an optional comment (`!rate 4 clear docs`), offered once per subject
+and taken once. `wayfinder report feedback` (services/feedback.py) sums them up."""
+
+from __future__ import annotations
+
+from bot.flow import Goto, Transition, Turn
+from bot.model import Choice
+from bot.text import one_line
+from flows.path.progress import path_of
+from flows.path.records import GiveFeedback
+from flows.path.settings import PathConfig
+
+MOTIVES = (
+    Choice("learn", "Learn new skills"),
+    Choice("career", "Experience for my CV or career"),
+    Choice("give-back", "Give back to a project I use"),
+    Choice("people", "Meet people, find a community"),
+    Choice("program", "A course, internship or program"),
+)
+COMMENT_MAX = 500
+
+
+def wants_motive(turn: Turn) -> bool:
+    """Ask "what brings you here?": once, at a first !start, where [flows] ask_motive."""
+    return turn.settings_of(PathConfig).ask_motive and not path_of(turn).motive_asked
+
+
+async def ask_motive(turn: Turn) -> Transition:
+    path_of(turn).motive_asked = True
+    turn.say("Before we start: what brings you here? Pick one, tell me in your own words, or "
+             "type !skip.", list(MOTIVES))
+    return None
+
+
+async def motive_reply(turn: Turn) -> Transition:
+    if turn.input.command == "skip":
+        return Goto("welcome")
+    choice = turn.choice
+    said = one_line(turn.input.text, COMMENT_MAX).strip()
+    if choice is None and (not said or said.startswith("!")):
+        turn.say("Pick a number, tell me in your own words, or type !skip.")
+        return None
+    comment = "" if choice is not None else said
+    path = path_of(turn)
+    turn.record(GiveFeedback(turn.person_id, "motive", path.origin, "start", None,
+                             choice or "own-words", comment, turn.now))
+    turn.say("Thanks, that helps the program understand newcomers.")
+    return Goto("welcome")
+
+
+def offer_rating(turn: Turn, subject: str, project_id: str, what: str) -> None:
+    """Offer, once per subject, to rate what was just done ("this step", "your task")."""
+    path = path_of(turn)
+    if subject in path.rated:
+        return
+    path.rated.append(subject)
+    path.rating, path.rating_project = subject, project_id
+    turn.say(f"How was {what}? If you like, rate it from 1 (poor) to 5 (great): !rate 4, or "
+             "with a comment: !rate 4 the docs were clear.")
+
+
+async def rate_command(turn: Turn) -> Transition:
+    """`!rate N [comment]`: rates what was last offered for rating (once)."""
+    path = path_of(turn)
+    score, _, comment = turn.input.args.strip().partition(" ")
+    if not path.rating:
+        turn.say("There's nothing to rate right now: after each workshop step and each task "
+                 "you can rate it with !rate 1-5.")
+        return None
+    if score not in {"1", "2", "3", "4", "5"}:
+        turn.say("Rate from 1 (poor) to 5 (great), e.g. !rate 4, with a comment if you like: "
+                 "!rate 4 the docs were clear.")
+        return None
+    kind, _, subject = path.rating.partition(":")
+    turn.record(GiveFeedback(turn.person_id, kind, path.rating_project, subject, int(score),
+                             "", one_line(comment, COMMENT_MAX).strip(), turn.now))
+    path.rating = path.rating_project = ""
+    turn.say(f"Thanks for rating it {score}/5" +
+             (": your comment goes to the program's organizers." if comment.strip() else "."))
+    return None
