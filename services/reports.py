@@ -13,6 +13,7 @@ from bot.records import Audit
 from flows.mentoring.cases import ReportRow, report
 from flows.path.records import Certificate, RevokeCertificate
 from services.store import maintenance_store
+from storage.repository import SqlStore
 
 
 async def outbox_report(config: Config) -> tuple[dict[str, int], list[OutboxRow]]:
@@ -44,7 +45,9 @@ async def revoke_certificate(config: Config, code: str, reason: str,
                              by: str) -> Certificate | None:
     """Mark the certificate revoked, with the reason, audited as `certificate_revoke` by
     `by`; returns it as it was (None: no such code). Revoking a revoked one changes nothing."""
-    async with maintenance_store(config) as store:
+    store = SqlStore.open(config.storage.url, config.storage.durable)
+    await store.start()
+    try:
         found = await store.certificate(code)
         if found is None or found.revoked_at is not None:
             return found
@@ -53,6 +56,8 @@ async def revoke_certificate(config: Config, code: str, reason: str,
             RevokeCertificate(found.code, reason, by, now),
             Audit(by, "certificate_revoke", f"{found.code} {reason}"[:1000], now)]))
         return found
+    finally:
+        await store.close()
 
 
 async def audit_log(config: Config, who: str = "", action: str = "",

@@ -48,12 +48,9 @@ NO_FLOOD_LIMITS = {"flood_per_person": 0, "flood_per_room": 0}
 
 
 def make_config(db_url: str, **sections: Mapping[str, object]) -> Config:
-    # "What brings you here?" at a first !start is left out unless a test asks for it
-    # (tests/test_evaluation.py): the transcripts go straight to the path's questions.
-    flows = {"ask_motive": False, **sections.pop("flows", {})}
     data: dict[str, object] = {"storage": {"url": db_url, "durable": False},
                                "content": {"path": str(CONTENT)}, "inbound": NO_FLOOD_LIMITS,
-                               "flows": flows, **sections}
+                               **sections}
     return config_from_dict(data, "(test)", Path("."))
 
 

@@ -58,13 +58,37 @@ def test_certificate_verify_from_the_command_line(tmp_path: Path) -> None:
     assert chat.returncode == 0, chat.stderr
     code = re.search(r"certificate code is ([A-Z0-9]{4}-[A-Z0-9]{4})", chat.stdout)
     assert code is not None, chat.stdout
+    assert "What name should your certificate carry?" in chat.stdout
+    named = wayfinder(tmp_path, "chat", "--as", "grace", stdin="!name Grace Hopper\n")
+    assert 'Your certificates now carry the name "Grace Hopper".' in named.stdout
+    pdf = tmp_path / "wayfinder-files" / f"certificate-{code.group(1)}.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-")  # the console saves the file it is sent
     verify = wayfinder(tmp_path, "certificate", "verify", code.group(1).lower())
     assert verify.returncode == 0, verify.stderr
-    assert "console:grace" in verify.stdout
+    assert f"Certificate {code.group(1)}: valid" in verify.stdout
+    assert "Grace Hopper" in verify.stdout
+    assert "console:grace" not in verify.stdout  # a name, never an identity key
     assert "Get started with the Handbook" in verify.stdout
     unknown = wayfinder(tmp_path, "certificate", "verify", "ZZZZ-ZZZZ")
     assert unknown.returncode == 1
     assert "no certificate with code 'ZZZZ-ZZZZ'" in unknown.stderr
+
+    no_reason = wayfinder(tmp_path, "certificate", "revoke", code.group(1), "--reason", "  ")
+    assert no_reason.returncode == 2
+    revoked = wayfinder(tmp_path, "certificate", "revoke", code.group(1), "--reason",
+                        "issued by mistake")
+    assert revoked.returncode == 0, revoked.stderr
+    assert "is revoked: issued by mistake" in " ".join(revoked.stdout.split())
+    again = wayfinder(tmp_path, "certificate", "revoke", code.group(1), "--reason", "twice")
+    assert "was revoked already (issued by mistake); nothing changed" in \
+        " ".join(again.stdout.split())
+    verify = wayfinder(tmp_path, "certificate", "verify", code.group(1))
+    assert verify.returncode == 2
+    assert f"Certificate {code.group(1)}: REVOKED" in verify.stdout
+    assert "issued by mistake" in verify.stdout
+    audit = wayfinder(tmp_path, "audit", "--what", "certificate_revoke", env={"COLUMNS": "200"})
+    assert f"{code.group(1)} issued by mistake" in audit.stdout
+    assert "Audit log (1, newest last)" in audit.stdout  # the second changed nothing
 
 
 def test_resume_after_restart_from_the_command_line(tmp_path: Path) -> None:
@@ -240,7 +264,7 @@ def test_the_features_declare_the_cli_commands_that_wayfinder_lists() -> None:
     report = main.commands["report"]
     assert isinstance(report, click.Group)
     assert set(report.commands) == {"mentoring", "funnel", "cohorts", "time-to-first-task",
-                                    "projects", "regions", "networks", "travel"}
+                                    "projects", "regions", "networks", "travel", "feedback"}
 
 
 def test_the_services_give_every_features_cli_what_it_declares() -> None:

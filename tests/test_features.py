@@ -147,7 +147,8 @@ async def test_help_lists_only_what_the_persons_roles_allow(sqlite_url: str) -> 
         assert "For organizers:\n  !mentors: load and availability of every mentor" in organizer
         assert "  !event new ID | TITLE |" in organizer
         assert "  !broadcast confirm: send the invite you previewed" in organizer
-        assert "For admins:\n  !mentor add PROJECT network:id:" in organizer
+        assert "For admins:\n  !revoke CODE REASON: revoke a certificate" in organizer
+        assert "\n  !mentor add PROJECT network:id:" in organizer
         assert "For mentors" not in organizer
 
 
@@ -329,6 +330,7 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "mentor add", "mentor remove",  # an identity and their project
         "mydata", "forget", "forget confirm", "forget cancel",  # everything about a person
         "person", "me",  # a person's record, one's own metrics
+        "certificates",  # one's certificates, their codes
     }
 
 

@@ -80,7 +80,8 @@ async def test_a_merged_gerrit_change_about_the_task_completes_it(
             "/r/changes/pagebot%2Fcore~4242?o=CURRENT_REVISION&o=CURRENT_COMMIT&o=DETAILED_ACCOUNTS"]
         found = await bot.running.store.certificate(code.group(1))
         assert found is not None
-        assert (found.holder, found.workshop_id) == ("irc:ada", "first-task:pagebot-help-typo")
+        assert (found.holder, found.workshop_id) == ("", "first-task:pagebot-help-typo")
+        assert "What name should your certificate carry?" in reply  # never an identity key
         reply = await bot.say("ada", "!status", "irc")
         assert "[>] 4. Get involved: 1 task done" in reply
         assert await bot.running.store.active_claim(await _person(bot, "ada")) is None
@@ -118,7 +119,8 @@ async def test_an_open_pull_request_is_checked_again_until_merged(
         pull.status = "merged"
         bot.clock.advance(hours=1, minutes=1)
         await bot.tick()
-        told = _last_on_irc(bot)
+        # The news, the certificate (and the question of its name), the offer to rate it.
+        told = "\n\n".join(sent.text for sent in bot.adapters["irc"].sent[-3:])
         assert told.startswith("Merged! Your pull request #17 in lumen/pagebot is part of "
                                "Pagebot now.")
         assert "first-task certificate code is" in told

@@ -74,7 +74,8 @@ async def test_whole_path_discovery_workshop_certificate_first_task(db_url: str)
         assert f"Certificate {code.group(1)}: Get started with Pagebot." in reply
         assert f"wayfinder certificate verify {code.group(1)}" in reply  # no file: how to check
         found = await bot.running.store.certificate(code.group(1))
-        assert found is not None and found.holder == "Ada Lovelace"
+        assert found is not None
+        assert found.holder == "Ada Lovelace"
 
         reply = await bot.say("ada", "!status")
         assert "[x] 1. Find your project: Pagebot" in reply

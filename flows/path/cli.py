@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from bot.config import Config
+    from flows.path.ratings import FeedbackReport, Rating
     from flows.path.records import Certificate
-    from services.feedback import FeedbackReport, Rating
 
 
 @runtime_checkable

@@ -10,7 +10,7 @@ from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.model import Choice
 from bot.text import one_line
 from flows.path.content import PathContent, Project
-from flows.path.feedback import ask_motive, motive_reply
+from flows.path.feedback import GREETING, ask_motive, motive_reply
 from flows.path.matching import (
     INTEREST,
     LANGUAGE,
@@ -106,8 +106,10 @@ def _ask(turn: Turn, field: str, page: int = 0) -> None:
 
 
 async def ask_interests(turn: Turn) -> Transition:
-    turn.say("Hi, I'm Wayfinder! I'll help you find a project that fits you, get you set up, "
-             "and hand you a first task with a mentor. Three quick questions first.")
+    if path_of(turn).motive_asked:  # greeted with "what brings you here?"
+        turn.say("Three quick questions to find projects that fit you.")
+    else:
+        turn.say(GREETING + " Three quick questions first.")
     _ask(turn, "interests")
     return None
 

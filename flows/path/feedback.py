@@ -20,6 +20,8 @@ MOTIVES = (
     Choice("program", "A course, internship or program"),
 )
 COMMENT_MAX = 500
+GREETING = ("Hi, I'm Wayfinder! I'll help you find a project that fits you, get you set up, "
+            "and hand you a first task with a mentor.")
 
 
 def wants_motive(turn: Turn) -> bool:
@@ -29,8 +31,8 @@ def wants_motive(turn: Turn) -> bool:
 
 async def ask_motive(turn: Turn) -> Transition:
     path_of(turn).motive_asked = True
-    turn.say("Before we start: what brings you here? Pick one, tell me in your own words, or "
-             "type !skip.", list(MOTIVES))
+    turn.say(f"{GREETING}\nBefore we start: what brings you here? Pick one, tell me in your "
+             "own words, or type !skip.", list(MOTIVES))
     return None
 
 

@@ -16,8 +16,9 @@ class PathConfig(FeatureSettings):
     table: ClassVar[str] = "flows"
     claim_idle_after: Duration = "14d"  # release an idle task claim
     suggestions_per_page: Annotated[int, Field(ge=1, le=10)] = 3
-    # At a first !start: "what brings you here?" (choices or own words, skippable).
-    ask_motive: bool = True
+    # At a first !start: "what brings you here?" (choices or own words, skippable). Off
+    # unless an organizer turns it on (config.example.toml does).
+    ask_motive: bool = False
 
     @property
     def claim_idle(self) -> timedelta:
