@@ -105,8 +105,9 @@ class App:
         self.store = SqlStore.open(self.config.storage.url, self.config.storage.durable)
         await self.store.start()
         self.store.writer.on_broken = self._store_broken
-        if self.store.lease_seconds:
+        if self.store.lease_seconds:  # replies to the networks it runs are its own to send
             self.store.writer.lease_seconds = self.config.outbox.lease_seconds
+            self.store.writer.lease_networks = frozenset(a.network for a in self.adapters)
         adapters = {Network(a.network): a for a in self.adapters}
         defer = [d for f in FEATURES if f.defer is not None and (d := f.defer(self.config))]
         self.dispatcher = Dispatcher(self.store, adapters, self.config.outbox, sleep=self.sleep,

@@ -9,7 +9,7 @@ The contract tests read every row back through the tables on SQLite and PostgreS
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,10 +108,11 @@ class BulkSql:
         conn.exec_driver_sql(sql, list(rows))
 
     def insert_outbox(self, conn: Connection, rows: Sequence[tuple[Any, ...]],
-                      lease: tuple[str, Any] | None = None) -> dict[str, int]:
+                      lease: tuple[str, Any, Collection[str]] | None = None) -> dict[str, int]:
         """(key, network, person_id, body_json, created_at) per row; returns key -> id.
-        With a lease (owner, until), the rows are that process's to send (PostgreSQL)."""
-        owner, until = lease or ("", None)
+        With a lease (owner, until, networks), the rows to those networks are that process's
+        to send (PostgreSQL); rows to other networks are for the processes that run them."""
+        owner, until, mine = lease or ("", None, ())
         columns = 12
         sql = ("INSERT INTO outbox (idempotency_key, network, person_id, body, status, "
                "attempts, last_error, created_at, updated_at, resent, lease_owner, "
@@ -119,7 +120,9 @@ class BulkSql:
                "RETURNING id, idempotency_key")
         params: list[Any] = []
         for key, network, person, body, at in rows:
-            params += [key, network, person, body, "pending", 0, "", at, at, 0, owner, until]
+            leased = network in mine
+            params += [key, network, person, body, "pending", 0, "", at, at, 0,
+                       owner if leased else "", until if leased else None]
         return {r[1]: r[0] for r in conn.exec_driver_sql(sql, tuple(params))}
 
     def insert_broadcast_outbox(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -65,6 +65,7 @@ class GroupWriter:
         # PostgreSQL: replies are leased to this process as they are queued (bot/outbox.py).
         self.lease_owner = ""
         self.lease_seconds = 0.0
+        self.lease_networks: frozenset[str] = frozenset()  # the networks this process runs
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -279,8 +280,8 @@ class GroupWriter:
                 rows.append((out.idempotency_key, out.network, item.unit.person_id,
                              self.sql.json(out.body), at))
         if rows:
-            lease = ((self.lease_owner, now + timedelta(seconds=self.lease_seconds))
-                     if self.lease_owner else None)
+            lease = ((self.lease_owner, now + timedelta(seconds=self.lease_seconds),
+                      self.lease_networks) if self.lease_owner else None)
             ids = self.sql.insert_outbox(conn, rows, lease)
             for key, (item, out) in owners.items():
                 item.outbox.append(OutboxRow(ids[key], key, out.network, out.body, 0, out.message))
