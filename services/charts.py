@@ -42,16 +42,16 @@ def render_chart(chart: Chart, path: Path) -> int:
             ax.bar_label(drawn, labels=[_count(v, chart.unit) for v in values], padding=2,
                          fontsize=9 if total <= 20 else 7)
             bars += len(drawn)
-        ax.set_xticks(range(len(labels)), labels,
-                      rotation=20 if len(labels) > 4 else 0,
-                      ha="right" if len(labels) > 4 else "center")
+        crowded = sum(len(label) + 2 for label in labels) > 9 * width  # about 9 letters an inch
+        ax.set_xticks(range(len(labels)), labels, rotation=20 if crowded else 0,
+                      ha="right" if crowded else "center")
         ax.set_title(chart.title, fontsize=12, fontweight="bold")
         ax.set_xlabel(chart.xlabel)
         ax.set_ylabel(chart.ylabel)
         ax.margins(y=0.15)
         ax.spines[["top", "right"]].set_visible(False)
-        if count > 1:
-            ax.legend(frameon=False)
+        if count > 1:  # under the axes: never over a bar's count
+            fig.legend(loc="outside lower center", ncols=count, frameon=False)
         metadata: dict[str, str | None] = ({"Date": None} if fmt == "svg"
                                            else {"Software": None})
         fig.savefig(path, format=fmt, metadata=metadata)

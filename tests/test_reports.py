@@ -19,7 +19,7 @@ from flows.crm.records import STEPS
 from services.charts import render_chart
 from services.crm import REPORTS, report
 from storage.repository import SqlStore
-from tests.harness import make_config
+from tests.harness import Harness, make_config
 
 PEOPLE = 300
 
@@ -161,3 +161,27 @@ def test_the_report_command_prints_writes_csv_and_a_chart(
     shown = runner.invoke(main, ["person", "show", "-c", str(toml), "irc:user3"])
     assert shown.exit_code == 0, shown.output
     assert "irc:user3" in shown.output
+
+
+async def test_the_summary_follows_new_events_merges_and_erasures(db_url: str) -> None:
+    config = make_config(db_url)
+    async with Harness(config, networks=("irc", "matrix")) as bot:
+        await bot.script("ana", ["!start"], network="irc")
+        await bot.script("@ana:x", ["!start", "!skip", "!skip", "!skip", "Lingo", "!task",
+                                    "!done"], network="matrix")
+        await bot.script("bo", ["!start"], network="irc")
+        funnel = await report(config, "funnel")
+        assert [row[1] for row in funnel.rows[:4]] == [3, 1, 0, 1]
+        # linking makes one person of two: counted once, with the steps of both
+        code = re.search(r"!link ([A-Z0-9-]+)", await bot.say("ana", "!link", network="irc"))
+        assert code is not None
+        await bot.say("@ana:x", f"!link {code.group(1)}", network="matrix")
+        funnel = await report(config, "funnel")
+        assert [row[1] for row in funnel.rows[:4]] == [2, 1, 0, 1]
+        # an erased person leaves the reports
+        reply = await bot.say("bo", "!forget", network="irc")
+        confirm = re.search(r"!forget confirm ([A-Z0-9-]+)", reply)
+        assert confirm is not None
+        await bot.say("bo", f"!forget confirm {confirm.group(1)}", network="irc")
+        funnel = await report(config, "funnel")
+        assert funnel.rows[0][1] == 1

@@ -49,6 +49,7 @@ def _when(value: datetime | None) -> str:
 
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
+SHOWN = 200  # rows of a report printed (a table of 20,000 takes Rich seconds); CSV has all
 
 
 @click.command("people")
@@ -146,10 +147,12 @@ def _report_command(name: str) -> click.Command:
         table = Table(title=built.title)
         for column in built.columns:
             table.add_column(column)
-        for row in built.rows:
+        for row in built.rows[:SHOWN]:
             table.add_row(*(Text(_when(v) if isinstance(v, datetime) else str(v))
                             for v in row))
         cli.out().print(table)
+        if len(built.rows) > SHOWN:
+            click.echo(f"{len(built.rows) - SHOWN} more rows: --csv FILE writes them all.")
         for note in built.notes:
             click.echo(note)
         if csv_path is not None:
