@@ -119,8 +119,8 @@ async def test_an_open_pull_request_is_checked_again_until_merged(
         pull.status = "merged"
         bot.clock.advance(hours=1, minutes=1)
         await bot.tick()
-        # The news, the certificate (and the question of its name), the offer to rate it.
-        told = "\n\n".join(sent.text for sent in bot.adapters["irc"].sent[-3:])
+        # The news; the certificate (the question of its name, the offer to rate the task).
+        told = "\n\n".join(sent.text for sent in bot.adapters["irc"].sent[-2:])
         assert told.startswith("Merged! Your pull request #17 in lumen/pagebot is part of "
                                "Pagebot now.")
         assert "first-task certificate code is" in told

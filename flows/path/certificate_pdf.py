@@ -79,7 +79,8 @@ def render_pdf(page: CertificatePage) -> bytes:
     pdf.set_font("DejaVu", "", 14)
     pdf.cell(0, 8, "has completed", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
-    pdf.set_font("DejaVu", "B", 18)
+    # A long task title gets a smaller type: it must stay clear of the code and the QR code.
+    pdf.set_font("DejaVu", "B", 18 if len(page.title) <= 140 else 13)
     pdf.set_x(40)
     pdf.multi_cell(width - 80, 9, page.title, align="C", new_x=XPos.LMARGIN,
                    new_y=YPos.NEXT, max_line_height=9)

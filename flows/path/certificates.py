@@ -60,26 +60,29 @@ async def pdf_of(turn: Turn, certificate: Certificate) -> FileRef:
     return FileRef(f"certificate-{certificate.code}.pdf", "application/pdf", data)
 
 
-async def deliver(turn: Turn, certificate: Certificate, text: str) -> None:
+async def deliver(turn: Turn, certificate: Certificate, text: str, then: str = "") -> None:
     """Say `text` with the certificate: its PDF where this network carries files, its
-    verification link (or how organizers check it) where it does not."""
+    verification link (or how organizers check it) where it does not; `then` after it."""
     check = how_to_check(turn.config, certificate.code)
+    after = f"\n{then}" if then else ""
     if turn.carries_files():
-        turn.say(f"{text}\nHere it is as a PDF. {check}.",
+        turn.say(f"{text}\nHere it is as a PDF. {check}.{after}",
                  file=await pdf_of(turn, certificate))
     else:
-        turn.say(f"{text}\n{check}.")
+        turn.say(f"{text}\n{check}.{after}")
 
 
-async def announce(turn: Turn, certificate: Certificate, intro: str, kind: str = "") -> None:
+async def announce(turn: Turn, certificate: Certificate, intro: str, kind: str = "",
+                   then: str = "") -> None:
     """A new certificate: sent at once if the person has chosen their name, else the name is
-    asked for (and the certificate follows `!name`). `kind` qualifies it ("first-task")."""
+    asked for (and the certificate follows `!name`). `kind` qualifies it ("first-task");
+    `then` goes at the end of the message."""
     kind = f"{kind} " if kind else ""
     text = f"{intro} Your {kind}certificate code is {certificate.code}: keep it.".lstrip()
     if certificate.holder:
-        await deliver(turn, certificate, text)
+        await deliver(turn, certificate, text, then)
     else:
-        turn.say(f"{text}\n{ask_name_text()}")
+        turn.say(f"{text}\n{ask_name_text()}" + (f"\n{then}" if then else ""))
 
 
 def _valid_name(said: str) -> str | None:

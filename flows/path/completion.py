@@ -66,6 +66,8 @@ async def task_finished(turn: Turn, project: Project, task: Task,
                         certificate: Certificate | None) -> None:
     """After the words that a task is done: its certificate (if it earned one) and the offer
     to rate it."""
+    offer = offer_rating(turn, f"task:{task.id}", project.id, "your task")
     if certificate is not None:
-        await announce(turn, certificate, "", kind="first-task")
-    offer_rating(turn, f"task:{task.id}", project.id, "your task")
+        await announce(turn, certificate, "", kind="first-task", then=offer)
+    elif offer:
+        turn.say(offer)

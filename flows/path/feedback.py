@@ -52,15 +52,16 @@ async def motive_reply(turn: Turn) -> Transition:
     return Goto("welcome")
 
 
-def offer_rating(turn: Turn, subject: str, project_id: str, what: str) -> None:
-    """Offer, once per subject, to rate what was just done ("this step", "your task")."""
+def offer_rating(turn: Turn, subject: str, project_id: str, what: str) -> str:
+    """The offer, once per subject, to rate what was just done ("this step", "your task"):
+    a sentence for the caller's message ("" when offered before)."""
     path = path_of(turn)
     if subject in path.rated:
-        return
+        return ""
     path.rated.append(subject)
     path.rating, path.rating_project = subject, project_id
-    turn.say(f"How was {what}? If you like, rate it from 1 (poor) to 5 (great): !rate 4, or "
-             "with a comment: !rate 4 the docs were clear.")
+    return (f"How was {what}? If you like, rate it from 1 (poor) to 5 (great): !rate 4, or "
+            "with a comment: !rate 4 the docs were clear.")
 
 
 async def rate_command(turn: Turn) -> Transition:

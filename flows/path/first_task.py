@@ -13,6 +13,7 @@ from flows.mentoring.api import MentoringConfig
 from flows.path.completion import held_task_of, live_as_task
 from flows.path.content import PathContent, Project, Task
 from flows.path.discovery import pick_project
+from flows.path.feedback import offer_rating
 from flows.path.progress import (
     channel_list,
     chosen_project,
@@ -210,12 +211,14 @@ async def working_reply(turn: Turn) -> Transition:
         path.tasks_done += 1
         path.finished_tasks.append(task_id)
         path.task = ""
+        offer = offer_rating(turn, f"task:{task_id}", path.task_project or path.project,
+                             "your task")
         turn.say(f"Well done, that's a real contribution! I've marked \"{title}\" as done, "
                  "and it won't be handed to anyone else. Your change is reviewed by the "
                  "project's reviewers where you submitted it. If you'd like a mentor to look "
                  "at it, type !stuck and say so.\n"
                  "You're now on step 4, Get involved: type !task for another task, or !status "
-                 "to see your progress.")
+                 f"to see your progress.\n{offer}".rstrip())
         return Goto("involved")
     if turn.input.command == "release":
         title = await give_back(turn, "asked")

@@ -190,9 +190,10 @@ async def check_step(turn: Turn) -> Transition:
         return None
     turn.event("step_done", workshop=workshop.id, step=step.id)
     set_workshop_index(path_of(turn), workshop.id, index + 1)
-    if index + 1 < len(workshop.steps):
-        turn.say("Checkpoint passed. Nice work!")
-    offer_rating(turn, f"step:{workshop.id}/{step.id}", path_of(turn).project, "this step")
+    if index + 1 < len(workshop.steps):  # the last step's offer goes with the congratulations
+        offer = offer_rating(turn, f"step:{workshop.id}/{step.id}", path_of(turn).project,
+                             "this step")
+        turn.say(f"Checkpoint passed. Nice work!\n{offer}".rstrip())
     return Goto("step")
 
 
@@ -206,11 +207,14 @@ async def finish(turn: Turn) -> Transition:
     if workshop.id not in done:
         done.append(workshop.id)
         turn.event("workshop_done", workshop=workshop.id)
+        last = workshop.steps[-1]
+        offer = offer_rating(turn, f"step:{workshop.id}/{last.id}", path.project,
+                             "the last step")
+        done_text = f"You finished \"{workshop.title}\". Congratulations!"
         if workshop.certificate:
-            await announce(turn, issue(turn, workshop.id, workshop.title),
-                           f"You finished \"{workshop.title}\". Congratulations!")
+            await announce(turn, issue(turn, workshop.id, workshop.title), done_text, then=offer)
         else:
-            turn.say(f"You finished \"{workshop.title}\". Congratulations!")
+            turn.say(f"{done_text}\n{offer}".rstrip())
         offer_region(turn)
     return Goto("offer", flow="first_task")
 
