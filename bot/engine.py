@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 MAX_HOPS = 8
 MAX_CONFLICT_RETRIES = 5
+SHARED_SIZE = 20_000  # people remembered as handled by other processes too
 STATE_CACHE_SIZE = 20_000
 IDENTITY_CACHE_SIZE = 100_000  # identity -> person entries kept (oldest dropped first)
 SCAN_NETWORK = Network("scan")  # inbox namespace of due work: a replayed scan is a no-op
@@ -122,6 +123,9 @@ class Engine:
         self.room_gate = Floodgate(limits.flood_per_room, limits.flood_seconds, "room")
         self._people: dict[Identity, PersonId] = {}
         self._states: OrderedDict[PersonId, PersonState] = OrderedDict()
+        # People another process committed for (PostgreSQL): their state is read afresh each
+        # turn, not cached, as a cached one would be stale whenever they switch processes.
+        self._shared: OrderedDict[PersonId, None] = OrderedDict()
         self._pruned_at: datetime | None = None  # due failures past their retention
 
     # -- inbound --------------------------------------------------------------------------
@@ -175,10 +179,14 @@ class Engine:
                                          "lost; please try again, or type !help.")
                 try:
                     return self._outcome(await self._commit(turn, inbox))
-                except ConflictError:
+                except ConflictError as conflict:
                     log.info("conflict for %s, retrying (%d)", inbound.sender.key, attempt + 1)
                     self._states.pop(person, None)
-                    if await self._moved(inbound.sender, person, inbox):
+                    if conflict.shared:
+                        self._shared[person] = None  # other processes handle them too
+                        if len(self._shared) > SHARED_SIZE:
+                            self._shared.popitem(last=False)
+                    if conflict.gone and await self._moved(inbound.sender, person, inbox):
                         break  # merged or erased by another process: handled anew below
                     if attempt == 0:
                         # Another process may handle this person at this very moment: from
@@ -273,6 +281,8 @@ class Engine:
         return loaded
 
     def _remember(self, state: PersonState) -> None:
+        if state.person_id in self._shared:
+            return
         self._states[state.person_id] = state
         self._states.move_to_end(state.person_id)
         while len(self._states) > STATE_CACHE_SIZE:

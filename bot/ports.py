@@ -175,6 +175,11 @@ class ConflictError(Exception):
     """A unit of work broke a uniqueness rule (a task claimed twice), or a state it read was
     committed since by another process; nothing of it was written."""
 
+    def __init__(self, message: str = "", shared: bool = False, gone: bool = False) -> None:
+        super().__init__(message)
+        self.shared = shared  # another process committed the person's state meanwhile
+        self.gone = gone  # ...and the person is no more (merged or erased there)
+
 
 class Reads(Protocol):
     """What flows may read. Writes only happen through a UnitOfWork."""

@@ -56,9 +56,19 @@ class BulkSql:
             return 0, False
         person = int(conn.exec_driver_sql(
             f"INSERT INTO person (created_at) VALUES ({p(1)}) RETURNING id", (at,)).scalar_one())
-        conn.exec_driver_sql(
-            "INSERT INTO identity (network, external_id, person_id, verified, created_at) "
-            f"VALUES {self._values(1, 5)}", (network, external_id, person, verified, at))
+        if self.sqlite:  # one process per file: nobody else creates it meanwhile
+            conn.exec_driver_sql(
+                "INSERT INTO identity (network, external_id, person_id, verified, created_at) "
+                f"VALUES {self._values(1, 5)}", (network, external_id, person, verified, at))
+            return person, True
+        # PostgreSQL: another process may be creating the same person right now (their first
+        # messages on two networks' processes); the first identity row wins.
+        if conn.exec_driver_sql(
+                "INSERT INTO identity (network, external_id, person_id, verified, created_at) "
+                f"VALUES {self._values(1, 5)} ON CONFLICT DO NOTHING RETURNING person_id",
+                (network, external_id, person, verified, at)).first() is None:
+            conn.exec_driver_sql(f"DELETE FROM person WHERE id = {p(1)}", (person,))
+            return self.ensure_person(conn, network, external_id, verified, at, None)
         return person, True
 
     def _values(self, rows: int, columns: int) -> str:

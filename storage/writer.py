@@ -220,7 +220,8 @@ class GroupWriter:
             assert unit is not None
             self.conflicts += 1
             self._unrecord(conn, unit)
-            item.outcome = ConflictError(f"state of person {stale[0]} changed since it was read")
+            item.outcome = ConflictError(f"state of person {stale[0]} changed since it was read",
+                                         shared=True, gone=any(p not in current for p in stale))
         return kept
 
     @staticmethod

@@ -49,17 +49,21 @@ class WireAdapter:
         return Receipt(idempotency_key)
 
 
-async def main(db_url: str, port: int) -> None:
+async def main(db_url: str, port: int, metrics: int = 0) -> None:
+    """With a metrics port (several processes on PostgreSQL): /metrics there, and a short
+    outbox lease, so a killed process's rows are taken over within seconds."""
     config = config_from_dict({
         "storage": {"url": db_url},
         "content": {"path": str(CONTENT)},
         "flows": {"scan_interval_seconds": 0.2},
         "events": {"quiet_hours": "", "fan_out_batch": 100},
         "inbound": NO_FLOOD_LIMITS,
+        **({"metrics": {"enabled": True, "port": metrics}, "outbox": {"lease_seconds": 2}}
+           if metrics else {}),
     }, "(crash test)", Path("."))
     async with App(config, [WireAdapter(n, port) for n in NETWORKS]) as app:
         await app.serve()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], *(int(a) for a in sys.argv[2:4])))

@@ -20,8 +20,12 @@ import pytest
 
 from bot.model import ExternalId, Identity, Network
 from bot.ports import PersonState
+from services.broadcast import delivery_of
 from storage.repository import SqlStore
+from tests.crash_child import NETWORKS
+from tests.harness import make_config
 from tests.telegram_api import BotApi
+from tests.test_broadcast_crash import PEOPLE, FakeNetworks, seed, wait_for_more
 
 USER = 1001
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,3 +202,65 @@ async def test_a_nudge_due_as_the_leader_dies_is_sent_once(
     finally:
         for bot in bots:
             await bot.stop()
+
+
+async def _crash_child(url: str, port: int, metrics: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.crash_child", url, str(port), str(metrics), cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+
+
+async def _leads(metrics: int) -> bool:
+    try:
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{metrics}/metrics")).text
+    except httpx.HTTPError:
+        return False
+    return "wayfinder_leader 1.0" in text
+
+
+async def test_a_broadcast_to_2000_with_the_leader_killed_twice(postgres_url: str) -> None:
+    expected = await seed(postgres_url)
+    networks = FakeNetworks()
+    server = await asyncio.start_server(networks.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    ports = [_port(), _port()]
+    children = [await _crash_child(postgres_url, port, m) for m in ports]
+    try:
+        for kill in range(2):
+            await _until(partial(_any_leads, ports), 20, "a leader")
+            leader = 0 if await _leads(ports[0]) else 1
+            # Into the fan-out and delivery: the leader dies, the other takes over.
+            await wait_for_more(networks, networks.count() + 200 + 300 * kill, 60)
+            children[leader].send_signal(signal.SIGKILL)
+            await children[leader].wait()
+            children[leader] = await _crash_child(postgres_url, port, ports[leader])
+        async with asyncio.timeout(120):
+            while networks.count() < PEOPLE:
+                networks.changed.clear()
+                await networks.changed.wait()
+        await asyncio.sleep(3)  # anything sent twice has arrived too
+    finally:
+        for child in children:
+            if child.returncode is None:
+                child.send_signal(signal.SIGTERM)
+                await child.wait()
+        server.close()
+        await server.wait_closed()
+    counts = await delivery_of(make_config(postgres_url), 1)
+    for network, idempotent in NETWORKS.items():
+        got = networks.received[network]
+        assert len(got) == sum(1 for n in expected.values() if n == network), network
+        repeats = sum(c - 1 for c in got.values())
+        # Where the network keeps one message per key, nobody gets it twice; elsewhere at
+        # most what was in flight when a process died, each counted as a possible resend.
+        assert (0 if idempotent else repeats) <= counts.resent.get(network, 0), (
+            network, repeats, counts)
+    assert networks.count() == PEOPLE  # 0 missing
+    assert counts.count("sent") == PEOPLE
+    assert counts.count("dead") == counts.count("unknown") == 0
+
+
+async def _any_leads(ports: list[int]) -> bool:
+    return any([await _leads(p) for p in ports])

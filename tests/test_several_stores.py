@@ -55,7 +55,9 @@ async def test_alternating_bots_lose_no_update(pair: tuple[Harness, Harness]) ->
     assert state.data["messages"] == 20  # each bot's cached state was stale every other time
     assert state.version == 20
     conflicts = first.running.store.writer.conflicts + second.running.store.writer.conflicts
-    assert conflicts >= 18  # caught by the version check and handled again, not overwritten
+    # Caught by the version check and handled again, not overwritten; after its first
+    # conflict a bot reads her state afresh each turn instead of caching it.
+    assert 1 <= conflicts <= 2
 
 
 async def test_consent_withdrawn_elsewhere_is_never_written_back(
