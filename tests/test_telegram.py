@@ -368,6 +368,34 @@ async def test_mydata_arrives_as_a_json_document(sqlite_url: str, api: BotApi) -
         assert data["tables"]["flow_state"]
 
 
+async def test_a_certificate_arrives_as_a_pdf_document(sqlite_url: str, api: BotApi) -> None:
+    import io
+
+    import pypdf
+
+    # No flood limits: the whole workshop is a score of messages to one chat.
+    async with TelegramBot(sqlite_url, api, per_chat_per_second=100.0,
+                           messages_per_second=100.0) as bot:
+        await bot.says("/name Ada Lovelace")  # chosen before: the certificate comes at once
+        for line in ["/start", "/skip", "/skip", "/skip", "Pagebot", "done", "main", "1",
+                     "pytest tests/unit", "/skip",
+                     "https://code.lumen.test/pagebot/pagebot/-/merge_requests/7"]:
+            await bot.says(line)
+        for _ in range(200):
+            documents = [s for s in api.sent if s.method == "sendDocument"]
+            if documents:
+                break
+            await asyncio.sleep(0.05)
+        assert documents, "\n---\n".join(x.text[:150] for x in api.sent[-8:])
+        (document,) = documents
+        assert document.params["document"].startswith("certificate-")
+        assert document.params["document"].endswith(".pdf")
+        text = pypdf.PdfReader(io.BytesIO(document.params["document:bytes"])).pages[0] \
+            .extract_text()
+        assert "Ada Lovelace" in text
+        assert "Get started with Pagebot" in text
+
+
 async def test_the_watchdog_restarts_a_stalled_poll(sqlite_url: str, api: BotApi) -> None:
     async with TelegramBot(sqlite_url, api, poll_timeout_seconds=1,
                            request_timeout_seconds=1) as bot:
