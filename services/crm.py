@@ -264,3 +264,12 @@ async def _travel(store: Any, window: Window, config: Config) -> Report:
                   [f"Made it through stages 1-{through} ([reports] travel_through_stage = "
                    f"{through}: {LABELS[step]})."])
 
+
+
+def mentoring_chart(rows: Sequence[Any]) -> Chart:
+    """Help requests per project (mentoring's ReportRow): opened, claimed, resolved."""
+    groups = [row.group for row in rows]
+    return Chart("Help requests per project", "project", "help requests", groups,
+                 {"opened": [float(r.cases) for r in rows],
+                  "claimed": [float(r.claimed) for r in rows],
+                  "resolved": [float(r.resolved) for r in rows]})

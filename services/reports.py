@@ -29,10 +29,14 @@ async def due_dead_letters(config: Config) -> list[DueFailure]:
         return list((await store.due_failures(dead_only=True)).values())
 
 
-async def mentoring_report(config: Config) -> dict[str, list[ReportRow]]:
-    """Help requests per project and per mentor: counts, escalations, median times."""
+async def mentoring_report(config: Config, since: datetime | None = None,
+                           until: datetime | None = None) -> dict[str, list[ReportRow]]:
+    """Help requests per project and per mentor: counts, escalations, median times; only
+    requests opened in [since, until) when given."""
     async with maintenance_store(config) as store:
-        cases = await store.all_cases()
+        cases = [c for c in await store.all_cases()
+                 if (since is None or c.created_at >= since)
+                 and (until is None or c.created_at < until)]
     return {"project": report(cases, "project"), "mentor": report(cases, "mentor")}
 
 

@@ -6,13 +6,20 @@ from __future__ import annotations
 
 from services.broadcast import broadcast_now, broadcast_preview, delivery_of
 from services.charts import render_chart
-from services.crm import people, people_csv, people_json, person_lines, report
+from services.crm import (
+    mentoring_chart,
+    people,
+    people_csv,
+    people_json,
+    person_lines,
+    report,
+)
 from services.feedback import feedback_report
 from services.privacy import person_export
 from services.reports import mentoring_report, revoke_certificate, verify_certificate
 from services.tracker import task_sources
 
 __all__ = ["broadcast_now", "broadcast_preview", "delivery_of", "feedback_report",
-           "mentoring_report", "people", "people_csv", "people_json", "person_export",
-           "person_lines", "render_chart", "report", "revoke_certificate", "task_sources",
-           "verify_certificate"]
+           "mentoring_chart", "mentoring_report", "people", "people_csv", "people_json",
+           "person_export", "person_lines", "render_chart", "report", "revoke_certificate",
+           "task_sources", "verify_certificate"]

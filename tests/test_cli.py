@@ -210,6 +210,18 @@ def test_mentoring_report_from_the_command_line(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert re.search(r"pagebot\s*│ 1\s*│ 1\s*│ 1\s*│ 0", result.stdout), result.stdout
     assert "console:mentor" in result.stdout
+    # as CSV and a chart; a window before the request counts none
+    result = wayfinder(tmp_path, "report", "mentoring", "--csv", str(tmp_path / "m.csv"),
+                       "--chart", str(tmp_path / "m.svg"))
+    assert result.returncode == 0, result.stderr
+    rows = (tmp_path / "m.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("by,group,requests,claimed,resolved")
+    assert rows[1].startswith("project,pagebot,1,1,1,0,")
+    svg = (tmp_path / "m.svg").read_text(encoding="utf-8")
+    assert "Help requests per project" in svg
+    assert len(re.findall(r'<g id="bar-\d+-\d+"', svg)) == 3
+    before = wayfinder(tmp_path, "report", "mentoring", "--until", "2000-01-01")
+    assert "pagebot" not in before.stdout
 
 
 def test_broadcast_from_the_command_line_previews_confirms_and_follows_delivery(
