@@ -10,7 +10,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -73,19 +73,26 @@ async def people(config: Config, stage: str = "", **filters: Any) -> list[dict[s
     number 1-5) keeps only those at that stage of the path."""
     wanted = PeopleFilter(**filters)
     content = load_content(config.content_path())
+    found: list[dict[str, Any]] = []
     async with maintenance_store(config) as store:
         await store.refresh_milestones(MORE_INVOLVED_AT)
-        rows = await store.people(wanted)
-    found = []
-    for row in rows:
-        at = row_stage(row, content)
-        if stage and not at.startswith(f"{stage}."):
-            continue
-        found.append({"id": int(row.person_id), "accounts": " ".join(row.identities),
-                      "project": row.project, "stage": at, "region": row.region,
-                      "cohort": row.cohort, "first_seen": row.first_seen,
-                      "last_seen": row.last_seen})
-    return found
+        # The stage is worked out from each state and the content, so with a stage asked
+        # for, pages are read until `limit` people at that stage are found.
+        page = replace(wanted, limit=max(wanted.limit, 2000)) if stage else wanted
+        while len(found) < wanted.limit:
+            rows = await store.people(page)
+            for row in rows:
+                at = row_stage(row, content)
+                if stage and not at.startswith(f"{stage}."):
+                    continue
+                found.append({"id": int(row.person_id), "accounts": " ".join(row.identities),
+                              "project": row.project, "stage": at, "region": row.region,
+                              "cohort": row.cohort, "first_seen": row.first_seen,
+                              "last_seen": row.last_seen})
+            if not stage or len(rows) < page.limit:
+                break
+            page = replace(page, after=int(rows[-1].person_id))
+    return found[:wanted.limit]
 
 
 def people_csv(rows: Sequence[dict[str, Any]]) -> str:

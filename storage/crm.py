@@ -258,6 +258,8 @@ class CrmQueries(Queries):
             stmt = stmt.where(sa.or_(state_t.c.updated_at.is_(None),
                                      state_t.c.updated_at < wanted.inactive_since))
         stmt = stmt.order_by(person_t.c.id).limit(wanted.limit)
+        if wanted.after:
+            stmt = stmt.where(person_t.c.id > wanted.after)
 
         def read(conn: sa.Connection) -> list[PersonRow]:
             rows = list(conn.execute(stmt))

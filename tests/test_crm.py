@@ -73,6 +73,8 @@ async def test_people_lists_filters_and_exports(db_url: str) -> None:
     assert rows[0]["cohort"] == rows[0]["first_seen"].strftime("%Y-%m")
     assert [r["accounts"] for r in await crm.people(config, project="lingo")] == ["memory:ada"]
     assert [r["accounts"] for r in await crm.people(config, "1")] == ["memory:bea"]
+    assert [r["accounts"] for r in await crm.people(config, "1", limit=1)] == ["memory:bea"]
+    assert [r["accounts"] for r in await crm.people(config, limit=1)] == ["memory:ada"]
     assert [r["accounts"] for r in await crm.people(config, region="de")] == ["memory:bea"]
     assert await crm.people(config, network="irc") == []
     assert len(await crm.people(config, network="memory")) == 2

@@ -77,6 +77,7 @@ class PeopleFilter:
     active_since: datetime | None = None  # last seen at or after
     inactive_since: datetime | None = None  # last seen before
     limit: int = 1000
+    after: int = 0  # only people with a higher id (the next page)
 
 
 @dataclass(frozen=True)
