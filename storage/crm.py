@@ -203,7 +203,9 @@ class CrmQueries(Queries):
                                   .order_by(event_t.c.at, event_t.c.id))
             tasks = conn.execute(sa.select(claim_t).where(claim_t.c.person_id == person_id)
                                  .order_by(claim_t.c.claimed_at))
-            certs = conn.execute(sa.select(cert_t).where(cert_t.c.person_id == person_id)
+            # A revoked certificate is no merit.
+            certs = conn.execute(sa.select(cert_t).where(cert_t.c.person_id == person_id,
+                                                         cert_t.c.revoked_at.is_(None))
                                  .order_by(cert_t.c.issued_at))
             cases = conn.execute(sa.select(case_t).where(case_t.c.person_id == person_id)
                                  .order_by(case_t.c.created_at))
@@ -373,7 +375,8 @@ class CrmQueries(Queries):
         tasks = (sa.select(sa.func.count()).where(claim_t.c.person_id == m.c.person_id,
                                                   claim_t.c.outcome == "done")
                  .scalar_subquery())
-        certs = (sa.select(sa.func.count()).where(cert_t.c.person_id == m.c.person_id)
+        certs = (sa.select(sa.func.count()).where(cert_t.c.person_id == m.c.person_id,
+                                                  cert_t.c.revoked_at.is_(None))
                  .scalar_subquery())
         yes = (sa.select(sa.func.count()).where(rsvp_t.c.person_id == m.c.person_id,
                                                 rsvp_t.c.answer == "yes").scalar_subquery())

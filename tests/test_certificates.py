@@ -156,6 +156,7 @@ async def test_an_admin_revokes_a_certificate_with_a_reason_audited(db_url: str)
         assert found is not None, reply
         code = found.group(1)
 
+        assert code in await bot.say("ada", "!me", "telegram")  # merit, in their record
         reply = await bot.say("mallory", f"!revoke {code} because", "irc")
         assert reply.startswith("Sorry, !revoke is for admins only.")
         assert "Usage: !revoke CODE REASON" in await bot.say("root", f"!revoke {code}", "irc")
@@ -178,6 +179,7 @@ async def test_an_admin_revokes_a_certificate_with_a_reason_audited(db_url: str)
         refused = await bot.running.store.audit_entries(action="refused:revoke")
         assert [a.identity for a in refused] == ["irc:mallory"]
 
+        assert code not in await bot.say("ada", "!me", "telegram")  # no merit any more
         reply = await bot.say("ada", "!certificates", "telegram")
         assert f"- {code}: Get started with Pagebot, " in reply
         assert "(revoked: issued by mistake)" in reply

@@ -330,7 +330,7 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "mentor add", "mentor remove",  # an identity and their project
         "mydata", "forget", "forget confirm", "forget cancel",  # everything about a person
         "person", "me",  # a person's record, one's own metrics
-        "certificates",  # one's certificates, their codes
+        "certificates", "name",  # one's certificates, their codes
     }
 
 

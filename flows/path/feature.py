@@ -36,7 +36,7 @@ FEATURE = Feature(
         Command("certificates", certificates.certificates_command, private=True,
                 usage="[CODE]",
                 summary="your certificates; !certificates CODE sends one again"),
-        Command("name", certificates.name_command, usage="NAME",
+        Command("name", certificates.name_command, usage="NAME", private=True,
                 summary="the name on your certificates, e.g. !name Ada Lovelace"),
         Command("rate", feedback.rate_command, usage="1-5 [comment]",
                 summary="rate the step or task you just finished (optional)"),
