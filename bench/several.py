@@ -126,7 +126,7 @@ async def run(url: str, processes: int, messages: int, people: int, rooms: int,
         for proc in children:
             out, _ = await asyncio.to_thread(proc.communicate)
             results.append(json.loads(out.strip().splitlines()[-1]))
-        lost = await _lost(db_url, messages, people)
+        lost, unsent = await _lost(db_url, messages, people)
     finally:
         admin = await asyncpg.connect(_dsn(url))
         try:
@@ -143,13 +143,14 @@ async def run(url: str, processes: int, messages: int, people: int, rooms: int,
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
         "lost_updates": lost,
+        "replies_unsent": unsent,  # outbox rows not delivered when every process had stopped
         "conflicts_rerun": sum(r["conflicts"] for r in results),
         "replies_delivered": sum(r["delivered"] for r in results),
         "write_batches": sum(r["batches"] for r in results),
     }
 
 
-async def _lost(url: str, messages: int, people: int) -> int:
+async def _lost(url: str, messages: int, people: int) -> tuple[int, int]:
     sent: dict[str, int] = {}
     for n in range(messages):
         sent[f"user{n % people}"] = sent.get(f"user{n % people}", 0) + 1
@@ -157,4 +158,6 @@ async def _lost(url: str, messages: int, people: int) -> int:
         counts = await store.message_counts()
         memory = MemoryAdapter(Network("memory"))
         ids = {name: await store.person_for(memory.identity(name)) for name in sent}
-    return sum(max(0, n - counts.get(ids[name], 0)) for name, n in sent.items())
+        unsent = sum(n for (_, status), n in (await store.outbox_by_network()).items()
+                     if status != "sent")
+    return sum(max(0, n - counts.get(ids[name], 0)) for name, n in sent.items()), unsent
