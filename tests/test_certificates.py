@@ -64,6 +64,18 @@ def test_without_a_public_url_the_certificate_names_the_organizers_check() -> No
     assert qr_codes(data) == []
 
 
+def test_a_long_name_and_title_wrap_and_stay_clear_of_the_qr_code() -> None:
+    name = "Maximiliana Alexandrovna Konstantinopolskaya-Wolfeschlegelsteinhausen von Berg"
+    title = "First task for Pagebot: " + "handle large inputs without loading them whole " * 5
+    data = render_pdf(CertificatePage("Lumen", name, title.strip(),
+                                      datetime(2026, 11, 29, tzinfo=UTC), "K7QX-M2PA",
+                                      f"{PUBLIC}/certificates/K7QX-M2PA"))
+    text = pdf_text(data)
+    assert name in text
+    assert title.strip() in text
+    assert qr_codes(data) == [f"{PUBLIC}/certificates/K7QX-M2PA"]  # still readable
+
+
 def test_the_community_logo_is_checked(tmp_path: Path) -> None:
     root = tmp_path / "content"
     root.mkdir()

@@ -29,7 +29,6 @@ class CertificatePage:
     code: str
     verify_url: str  # "" when [web] public_url is not set: no QR code, the CLI check instead
     logo: bytes = b""  # PNG or JPEG
-    revoked: bool = False
 
 
 def render_pdf(page: CertificatePage) -> bytes:
@@ -54,7 +53,7 @@ def render_pdf(page: CertificatePage) -> bytes:
     pdf.set_line_width(0.3)
     pdf.rect(14, 14, width - 28, height - 28)
 
-    top = 24.0
+    top = 24.0 if page.logo else 36.0
     if page.logo:
         pdf.image(io.BytesIO(page.logo), x=Align.C, y=top, h=22, keep_aspect_ratio=True)
         top += 26
@@ -72,18 +71,22 @@ def render_pdf(page: CertificatePage) -> bytes:
     pdf.set_font("DejaVu", "", 14)
     pdf.cell(0, 8, "This certifies that", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
+    # The name on one line, down to 18 pt; a longer one wraps.
     pdf.set_font("DejaVu", "B", 28)
     pdf.set_font_size(_fit(pdf, page.holder, 28, width - 60))
-    pdf.cell(0, 14, page.holder, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_x(30)
+    pdf.multi_cell(width - 60, 12, page.holder, align="C", new_x=XPos.LMARGIN,
+                   new_y=YPos.NEXT)
     pdf.ln(2)
     pdf.set_font("DejaVu", "", 14)
     pdf.cell(0, 8, "has completed", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
     # A long task title gets a smaller type: it must stay clear of the code and the QR code.
-    pdf.set_font("DejaVu", "B", 18 if len(page.title) <= 140 else 13)
+    short = len(page.title) <= 140
+    pdf.set_font("DejaVu", "B", 18 if short else 13)
     pdf.set_x(40)
-    pdf.multi_cell(width - 80, 9, page.title, align="C", new_x=XPos.LMARGIN,
-                   new_y=YPos.NEXT, max_line_height=9)
+    pdf.multi_cell(width - 80, 9 if short else 7, page.title, align="C", new_x=XPos.LMARGIN,
+                   new_y=YPos.NEXT)
     pdf.ln(2)
     pdf.set_font("DejaVu", "", 13)
     pdf.set_text_color(*MUTED)
@@ -111,20 +114,16 @@ def render_pdf(page: CertificatePage) -> bytes:
         segno.make(page.verify_url, error="m").save(qr, kind="png", scale=8, border=2)
         pdf.image(io.BytesIO(qr.getvalue()), x=width - 24 - side, y=bottom - side, w=side,
                   h=side)
-    if page.revoked:
-        pdf.set_text_color(180, 30, 30)
-        pdf.set_font("DejaVu", "B", 20)
-        pdf.set_xy(0, 16)
-        pdf.cell(0, 10, "REVOKED", align="C")
     return bytes(pdf.output())
 
 
 def _fit(pdf: object, text: str, size: float, room: float) -> float:
-    """The largest font size up to `size` at which `text` fits in `room` millimetres."""
+    """The largest font size from `size` down to 18 at which `text` fits in `room`
+    millimetres (18 if none does: the text then wraps)."""
     from fpdf import FPDF
 
     assert isinstance(pdf, FPDF)
-    while size > 12:
+    while size > 18:
         pdf.set_font_size(size)
         if pdf.get_string_width(text) <= room:
             break

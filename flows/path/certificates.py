@@ -54,8 +54,7 @@ async def pdf_of(turn: Turn, certificate: Certificate) -> FileRef:
     brand = turn.content.of(PathContent).community
     page = CertificatePage(brand.name, certificate.holder, certificate.workshop_title,
                            certificate.issued_at, certificate.code,
-                           verify_url(turn.config, certificate.code), brand.logo,
-                           revoked=certificate.revoked_at is not None)
+                           verify_url(turn.config, certificate.code), brand.logo)
     data = await asyncio.to_thread(render_pdf, page)
     return FileRef(f"certificate-{certificate.code}.pdf", "application/pdf", data)
 
