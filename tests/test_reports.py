@@ -160,7 +160,13 @@ def test_the_report_command_prints_writes_csv_and_a_chart(
     assert "People (5, the limit)" in people.output
     shown = runner.invoke(main, ["person", "show", "-c", str(toml), "irc:user3"])
     assert shown.exit_code == 0, shown.output
-    assert "irc:user3" in shown.output
+    assert "Person 3: irc:user3" in shown.output
+    short = runner.invoke(main, ["person", "irc:user3", "-c", str(toml)])  # show, implied
+    assert short.output == shown.output
+    assert "No one matches" not in short.output
+    nobody = runner.invoke(main, ["person", "irc:nobody", "-c", str(toml)])
+    assert nobody.exit_code == 1
+    assert "no one matches 'irc:nobody'" in nobody.output
 
 
 async def test_the_summary_follows_new_events_merges_and_erasures(db_url: str) -> None:

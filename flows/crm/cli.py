@@ -179,7 +179,17 @@ def _report_command(name: str) -> click.Command:
 
 def register(main: click.Group) -> None:
     main.add_command(people)
-    shared_group(main, "person", "One person's data.").add_command(person_show)
+    group = shared_group(main, "person", "One person's data.")
+    group.add_command(person_show)
+    resolve = group.resolve_command
+
+    def show_by_default(ctx: click.Context, args: list[str]) -> Any:
+        """`wayfinder person WHO` is `wayfinder person show WHO` (WHO names no sub-command)."""
+        if args and args[0] not in group.commands and not args[0].startswith("-"):
+            args = ["show", *args]
+        return resolve(ctx, args)
+
+    setattr(group, "resolve_command", show_by_default)  # noqa: B010 (this group only)
     report = shared_group(main, "report", "Program reports.")
     for name in REPORT_NAMES:
         report.add_command(_report_command(name))
