@@ -89,6 +89,40 @@ async def test_mydata_arrives_as_a_file_in_the_direct_room(
     assert ana.undecrypted == []
 
 
+async def test_a_certificate_arrives_as_a_pdf_file_in_the_direct_room(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
+    import io
+
+    import pypdf
+
+    room = await ana.create_room([bot_id])
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
+                           encrypt_direct_rooms=False)
+    async with running_bot(config, sqlite_url):
+        await ana.joined(room, bot_id)
+        await ana.say(room, "!start")
+        dm_room, _first = await ana.notice()
+        await ana.notice_containing("What are you interested in?")
+        await ana.say(dm_room, "!name Ana Lima")
+        await ana.notice_containing("your certificates will carry this name")
+        for line, expect in [("!skip", "What are you good at"), ("!skip", "Which programming"),
+                             ("!skip", "Pagebot"),
+                             ("Pagebot", "step 1 of 6"), ("done", "step 2 of 6"),
+                             ("main", "step 3 of 6"), ("!1", "step 4 of 6"),
+                             ("pytest tests/unit", "step 5 of 6"), ("!skip", "step 6 of 6"),
+                             ("https://code.lumen.test/pagebot/pagebot/-/merge_requests/7",
+                              "Here it is as a PDF")]:
+            await ana.say(dm_room, line)
+            await ana.notice_containing(expect)
+        event, data = await ana.file()
+        assert event.body.startswith("certificate-")
+        assert event.source["content"]["info"]["mimetype"] == "application/pdf"
+        text = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text()
+        assert "Ana Lima" in text
+        assert "Get started with Pagebot" in text
+        assert ana.mxid not in text
+
+
 async def test_a_new_device_gets_the_keys_of_the_next_reply(
         synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
     room = await ana.create_room([bot_id], encrypted=True)
