@@ -115,6 +115,9 @@ class Dispatcher:
             self._open_lane(key)
         self._tasks.append(asyncio.create_task(self._mark_loop(), name="outbox-marks"))
         self._tasks.append(asyncio.create_task(self._feed_loop(), name="outbox-feeder"))
+        if self.store.lease_seconds:  # several processes on PostgreSQL
+            self._tasks.append(asyncio.create_task(self._renew_loop(self.store.lease_seconds),
+                                                   name="outbox-leases"))
 
     def poke(self) -> None:
         """Something new may wait in the store (bulk rows fanned out): feed now."""
@@ -240,16 +243,22 @@ class Dispatcher:
             self._room.set()
 
     # -- the feeder ------------------------------------------------------------------------
+    async def _renew_loop(self, lease: float) -> None:
+        """The rows queued here stay this process's while it runs, however long the feeder
+        waits for room (a broadcast's backlog behind a rate limit)."""
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                await self.store.renew_leases()
+            except Exception:
+                log.warning("could not renew this process's outbox leases; trying again",
+                            exc_info=True)
+
     async def _feed_loop(self) -> None:
-        renewed = time.monotonic()
         while True:
             self._poke.clear()
             self._fed.clear()
             try:
-                lease = self.store.lease_seconds
-                if lease and time.monotonic() - renewed >= lease / 3:
-                    await self.store.renew_leases()  # the rows still queued here stay ours
-                    renewed = time.monotonic()
                 await self.store.release_deferred(self._now())
                 await self._feed_pass()
             except Exception:

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from adapters.memory import MemoryAdapter
 from bot import app as app_module
-from bot.model import ExternalId, Identity, Network
+from bot.model import ExternalId, Identity, Network, Outbound, Receipt
 from bot.ports import OutboxItem, PersonState, UnitOfWork
 from storage.repository import SqlStore
 from tests.harness import Harness, make_config
@@ -170,3 +171,33 @@ async def test_a_mentor_removed_in_one_process_loses_the_role_in_the_other(
     finally:
         await second.stop()
         await first.stop()
+
+
+class _Held(MemoryAdapter):
+    """Sends wait until the test lets them go (a slow network, a long rate-limit wait)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
+        await self.gate.wait()
+        return await super().send(msg, idempotency_key)
+
+
+async def test_rows_waiting_longer_than_a_lease_stay_this_processes(postgres_url: str) -> None:
+    adapter = _Held()
+    bot = Harness(make_config(postgres_url, outbox={"lease_seconds": 1}), adapters=[adapter])
+    await bot.start()
+    other = SqlStore.open(postgres_url)
+    await other.start(migrate=False)
+    try:
+        await adapter.deliver(adapter.inbound("ann", "hello", event_id="held-1"))
+        await asyncio.sleep(2.5)  # two and a half leases: renewed while it waits to send
+        assert await other.pending_page(0, 100, ["memory"], 0) == []
+        adapter.gate.set()
+        assert await bot.running.dispatcher.drain(10)
+        assert len(adapter.sent) == 1
+    finally:
+        await other.close()
+        await bot.stop()
