@@ -182,3 +182,24 @@ async def test_an_unverified_irc_nick_stored_before_moves_out_of_the_account_id_
         assert ("irc", "bo", False) in await db.read(_identity_rows)
     finally:
         await db.dispose()
+
+
+def _certificate_columns(conn: Connection) -> set[str]:
+    return {c["name"] for c in sa.inspect(conn).get_columns("certificate")}
+
+
+async def test_the_path_branch_downgrades_alone_and_comes_back(db_url: str) -> None:
+    db = open_database(db_url)
+    try:
+        await upgrade(db)
+        assert {"revoked_at", "revoked_reason", "revoked_by"} <= await db.read(
+            _certificate_columns)
+        await _downgrade(db, "path@base")
+        assert "revoked_at" not in await db.read(_certificate_columns)
+        assert "feedback" not in await db.read(lambda c: set(sa.inspect(c).get_table_names()))
+        assert not await is_current(db)
+        await upgrade(db)
+        assert await is_current(db)
+        assert "revoked_by" in await db.read(_certificate_columns)
+    finally:
+        await db.dispose()
