@@ -35,6 +35,7 @@ from bot.scheduler import Ticker
 from bot.wiring import FEATURES as FEATURES  # listed in wiring; still importable from here
 from bot.wiring import adapter_rates, check_features, describe_content, load_content
 from flows.account.reads import AccountReads
+from flows.crm.reads import CrmReads
 from flows.events.reads import EventsReads
 from flows.forge.reads import ForgeReads
 from flows.mentoring.reads import MentoringReads
@@ -51,12 +52,12 @@ RESTART_DELAY_SECONDS = 2.0
 ROLES_REFRESH_SECONDS = 5.0  # PostgreSQL: how stale another process's role grants may be
 CONTENT_NETWORK = Network("content")  # inbox namespace of content-problem notices
 
-def feature_reads(store: SqlStore) -> tuple[AccountReads, EventsReads, ForgeReads,
+def feature_reads(store: SqlStore) -> tuple[AccountReads, CrmReads, EventsReads, ForgeReads,
                                            MentoringReads, PathReads, PrivacyReads,
                                            TrackerReads]:
     """The store as each feature reads it (flows/<feature>/reads.py): mypy checks here that
     it has every feature's reads, which `reads_of(turn.reads)` then finds at run time."""
-    return store, store, store, store, store, store, store
+    return store, store, store, store, store, store, store, store
 
 
 def command_menu() -> list[tuple[str, str]]:
