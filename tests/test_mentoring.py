@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.ports import UnitOfWork
 from flows.mentoring.cases import choose_mentor
 from flows.mentoring.content import MentorProfile
 from flows.mentoring.officehours import parse_hours
@@ -330,7 +331,11 @@ async def test_a_thousand_trials_of_simultaneous_claims_have_one_winner_each(
     async with mentoring_bot(db_url) as bot:
         mentors = [f"m{n}" for n in range(5)]
         directory = bot.running.engine.directory
-        directory.learn([AddMentor("lingo", f"irc:{name}") for name in mentors])
+        grants = [AddMentor("lingo", f"irc:{name}") for name in mentors]
+        # Stored, as `!mentor add` does: on PostgreSQL the grants are read again regularly.
+        olga = await bot.running.store.person_for(bot.adapters["irc"].identity("olga"))
+        await bot.running.store.commit(UnitOfWork(olga, records=list(grants)))
+        directory.learn(grants)
         irc = bot.adapters["irc"]
         newcomers = [f"n{n}" for n in range(trials)]
         for line in ["!start", "!skip", "!skip", "!skip", "Lingo"]:
