@@ -3,19 +3,21 @@ migration 0005 converts states stored before (one flat dict) and back."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import ClassVar
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Connection
 
 from bot.feature import Catalog, CommandClashError, Feature
 from bot.model import ExternalId, Identity, Network
-from bot.ports import PersonState, UnitOfWork
 from flows.events.state import EventsState
 from flows.path.state import PathState
 from storage.migrate import alembic_config, upgrade
 from storage.repository import SqlStore
+from storage.tables import UtcDateTime
 from tests.harness import Harness, make_config
 
 MEMORY = Network("memory")
@@ -24,6 +26,11 @@ FLAT = {"messages": 9, "last_room": ["memory", "dm:old", "", True], "paused": Tr
         "project": "pagebot", "workshops": {"pagebot-get-started": 2}, "nudged": ["x"],
         "expecting": "workshop:pagebot-get-started:s3", "region": "de", "invites": True,
         "timezone": "Europe/Berlin", "left": None}
+
+
+# flow_state as revision 0004 had it (no version column yet).
+OLD_STATE = sa.table("flow_state", sa.column("person_id"), sa.column("flow"), sa.column("step"),
+                     sa.column("data", sa.JSON()), sa.column("updated_at", UtcDateTime()))
 
 
 async def _downgrade(store: SqlStore, revision: str) -> None:
@@ -38,7 +45,11 @@ async def test_state_stored_before_the_namespaces_is_converted_and_back(db_url: 
     await upgrade(store.db, "0004")
     await store.start(migrate=False)
     person = await store.person_for(Identity(MEMORY, ExternalId("old"), True))
-    await store.commit(UnitOfWork(person, state=PersonState(person, "workshop", "step", FLAT)))
+    # Written as that schema had it (the store's own writes need today's columns).
+    await store.db.write(lambda conn: conn.execute(sa.insert(OLD_STATE).values(
+        person_id=person, flow="workshop", step="step", data=FLAT,
+        updated_at=datetime.now(UTC))))
+    store._fresh.discard(person)  # it has a state now, though not one the store committed
     await upgrade(store.db)
     state = await store.load_state(person)
     assert state is not None
@@ -53,9 +64,9 @@ async def test_state_stored_before_the_namespaces_is_converted_and_back(db_url: 
     await upgrade(store.db)  # a second run changes nothing
     assert (await store.load_state(person)) == state
     await _downgrade(store, "0004")
-    flat = await store.load_state(person)
-    assert flat is not None
-    assert flat.data == {k: v for k, v in FLAT.items() if v is not None}
+    flat = await store.db.read(lambda conn: conn.execute(sa.select(OLD_STATE.c.data).where(
+        OLD_STATE.c.person_id == person)).scalar_one())
+    assert flat == {k: v for k, v in FLAT.items() if v is not None}
     await upgrade(store.db)
     await store.close()
     async with Harness(make_config(db_url)) as bot:  # the person carries on where they were
