@@ -10,11 +10,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
 from storage.database import Database
+
+if TYPE_CHECKING:  # loaded only on PostgreSQL: a SQLite bot never needs the driver
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ class LeaderLock:
         else try to take it. Never raises: an unreachable server means not leading."""
         if self.db.is_sqlite:
             return True
+        import asyncpg
+
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = None
@@ -81,6 +86,8 @@ class PersonLocks:
         self._use = asyncio.Lock()  # one query at a time on the connection
 
     async def _call(self, query: str, person: int) -> bool:
+        import asyncpg
+
         async with self._use:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await asyncpg.connect(_dsn(self.db.url), timeout=CONNECT_SECONDS)
@@ -91,6 +98,8 @@ class PersonLocks:
         if self.db.is_sqlite:
             yield
             return
+        import asyncpg
+
         wait = 0.002
         while not await self._call("SELECT pg_try_advisory_lock($1, $2)", person):
             await asyncio.sleep(wait)
