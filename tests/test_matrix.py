@@ -5,9 +5,11 @@ off."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nio import AsyncClient, JoinedRoomsResponse, LoginResponse
@@ -37,10 +39,11 @@ async def ana(synapse: Synapse, tmp_path: Path) -> AsyncIterator[Person]:
     await someone.close()
 
 
-@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
-async def test_start_in_a_room_continues_in_a_direct_room(
-        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
-        encrypted: bool) -> None:
+@contextlib.asynccontextmanager
+async def started(synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
+                  encrypted: bool = False) -> AsyncIterator[tuple[str, str, Any]]:
+    """The bot running in a room of ana's, where she has said !start: (the room, the direct
+    room the conversation goes on in, the first notice there)."""
     room = await ana.create_room([bot_id], encrypted=encrypted)
     config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
                            encrypt_direct_rooms=encrypted)
@@ -48,6 +51,15 @@ async def test_start_in_a_room_continues_in_a_direct_room(
         await ana.joined(room, bot_id)
         await ana.say(room, "!start")
         dm_room, first = await ana.notice()
+        yield room, dm_room, first
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_start_in_a_room_continues_in_a_direct_room(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
+        encrypted: bool) -> None:
+    async with started(synapse, bot_id, ana, sqlite_url, tmp_path, encrypted) as (
+            room, dm_room, first):
         assert dm_room != room  # the answer comes in a direct room
         assert ana.client.rooms[dm_room].encrypted is encrypted
         assert "Hi, I'm Wayfinder" in first.body
@@ -70,13 +82,8 @@ async def test_start_in_a_room_continues_in_a_direct_room(
 async def test_mydata_arrives_as_a_file_in_the_direct_room(
         synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
         encrypted: bool) -> None:
-    room = await ana.create_room([bot_id], encrypted=encrypted)
-    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
-                           encrypt_direct_rooms=encrypted)
-    async with running_bot(config, sqlite_url):
-        await ana.joined(room, bot_id)
-        await ana.say(room, "!start")
-        dm_room, _first = await ana.notice()
+    async with started(synapse, bot_id, ana, sqlite_url, tmp_path, encrypted) as (
+            _room, dm_room, _first):
         await ana.say(dm_room, "!mydata")
         _room, told = await ana.notice_containing("Here is everything I hold about you")
         assert "as a JSON file" in told.body
@@ -95,13 +102,7 @@ async def test_a_certificate_arrives_as_a_pdf_file_in_the_direct_room(
 
     import pypdf
 
-    room = await ana.create_room([bot_id])
-    config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
-                           encrypt_direct_rooms=False)
-    async with running_bot(config, sqlite_url):
-        await ana.joined(room, bot_id)
-        await ana.say(room, "!start")
-        dm_room, _first = await ana.notice()
+    async with started(synapse, bot_id, ana, sqlite_url, tmp_path) as (_room, dm_room, _first):
         await ana.notice_containing("What are you interested in?")
         await ana.say(dm_room, "!name Ana Lima")
         await ana.notice_containing("your certificates will carry this name")
