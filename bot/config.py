@@ -105,8 +105,8 @@ class RolesConfig(Section):
     @field_validator("admins", "organizers")
     @classmethod
     def _identities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        # The same rule as identities in content: " console:boss" or "IRC:Ana" would never
-        # match anyone, silently leaving the role unheld.
+        # The same rule as identities in content: a stray space or an upper-case network name
+        # would never match anyone, silently leaving the role unheld.
         return check_identities(value)
 
 
@@ -133,8 +133,8 @@ class OutboxConfig(Section):
     first_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
     max_retry_seconds: Annotated[float, Field(gt=0)] = 300.0
     shutdown_flush_seconds: Annotated[float, Field(gt=0, le=30)] = 4.0
-    # PostgreSQL, several processes: a process's unsent rows are taken over this long after
-    # it died (renewed every third of it while it runs).
+    # With several processes on one database: a process's unsent rows are taken over this
+    # long after it died (renewed every third of it while it runs).
     lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
 
 
@@ -166,13 +166,13 @@ class LoggingConfig(Section):
 
 
 class WebConfig(Section):
-    """The public web address: what links (a certificate's QR code and its verification
-    address) point to. Empty: no public page is linked."""
+    """The public web address that links to the bot's public pages start from. Empty: no
+    public page is linked."""
 
     public_url: Annotated[str, Field(max_length=200, pattern=r"^(https?://[^\s/]+(/\S*)?)?$")] = ""
 
     def link(self, path: str) -> str:
-        """The public address of `path` ("/certificates/K7QX"), or "" without a public_url."""
+        """The public address of `path` (e.g. "/some/page"), or "" without a public_url."""
         return self.public_url.rstrip("/") + path if self.public_url else ""
 
 

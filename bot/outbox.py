@@ -115,7 +115,7 @@ class Dispatcher:
             self._open_lane(key)
         self._tasks.append(asyncio.create_task(self._mark_loop(), name="outbox-marks"))
         self._tasks.append(asyncio.create_task(self._feed_loop(), name="outbox-feeder"))
-        if self.store.lease_seconds:  # several processes on PostgreSQL
+        if self.store.lease_seconds:  # several processes share the store
             self._tasks.append(asyncio.create_task(self._renew_loop(self.store.lease_seconds),
                                                    name="outbox-leases"))
 

@@ -9,7 +9,7 @@ from typing import Any
 
 MAX_FILE_BYTES = 1024 * 1024  # content and config are hand-written; 1 MiB is far above any
 MAX_DEPTH = 16  # tables and arrays inside each other; the demo content uses 4
-MAX_TEXT_CHARS = 20_000  # one value is at most a long workshop step, never a whole book
+MAX_TEXT_CHARS = 20_000  # one value is at most a long page of text, never a book
 
 
 class TomlFileError(ValueError):
