@@ -43,7 +43,7 @@ def _dsn(url: str) -> str:
 
 async def child(url: str, index: int, processes: int, messages: int, people: int, rooms: int,
                 in_flight: int, profile: bool) -> None:
-    from bench.core import CONTENT, SCRIPT
+    from bench.core import CONTENT, SCRIPT, deliver_all
 
     config = config_from_dict({"storage": {"url": url, "durable": True},
                                "content": {"path": str(CONTENT)},
@@ -61,22 +61,13 @@ async def child(url: str, index: int, processes: int, messages: int, people: int
         if turn % processes == index:  # her next message goes to the next process
             queue.put_nowait(adapter.inbound(person, SCRIPT[turn % len(SCRIPT)],
                                              room=f"#room{n % rooms}", event_id=f"bench-{n}"))
-    latencies: list[float] = []
-
-    async def worker() -> None:
-        while not queue.empty():
-            inbound = queue.get_nowait()
-            began = time.perf_counter()
-            await adapter.deliver(inbound)
-            latencies.append(time.perf_counter() - began)
-
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.readline)
     profiler = cProfile.Profile() if profile else None
     started = time.time()
     if profiler is not None:
         profiler.enable()
-    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    latencies = await deliver_all(adapter, queue, in_flight)
     if profiler is not None:
         profiler.disable()
     ended = time.time()
