@@ -33,6 +33,26 @@ def config_option(func: F) -> F:
     return option(func)
 
 
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def report_options(since: str, csv: str, chart: str) -> Callable[[F], F]:
+    """A report's --since/--until (days), --csv FILE and --chart FILE.svg|png, and -c; the
+    help of each says what it means for this report."""
+    def decorate(func: F) -> F:
+        for option in reversed((
+                click.option("--since", type=DAY, default=None, help=since),
+                click.option("--until", type=DAY, default=None, help="... and before this day."),
+                click.option("--csv", "csv_path", type=click.Path(path_type=Path),
+                             default=None, help=csv),
+                click.option("--chart", "chart_path", type=click.Path(path_type=Path),
+                             default=None, help=chart),
+                config_option)):
+            func = option(func)
+        return func
+    return decorate
+
+
 @dataclass(frozen=True)
 class CliContext:
     """The click context object (`@click.pass_obj`): the command line's helpers, and the use

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import click
 
-from bot.clikit import CliContext, config_option, shared_group
+from bot.clikit import CliContext, config_option, report_options, shared_group
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -48,7 +48,6 @@ def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value is not None else "never"
 
 
-DAY = click.DateTime(formats=["%Y-%m-%d"])
 SHOWN = 200  # rows of a report printed (a table of 20,000 takes Rich seconds); CSV has all
 
 
@@ -125,14 +124,9 @@ def person_show(cli: CliContext, who: str, config_path: Path | None) -> None:
 
 def _report_command(name: str) -> click.Command:
     @click.command(name)
-    @click.option("--since", type=DAY, default=None,
-                  help="People who first typed !start on or after this day (YYYY-MM-DD).")
-    @click.option("--until", type=DAY, default=None, help="... and before this day.")
-    @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
-                  help="Write the table as CSV to this file.")
-    @click.option("--chart", "chart_path", type=click.Path(path_type=Path), default=None,
-                  help="Draw it as a bar chart: FILE.svg or FILE.png.")
-    @config_option
+    @report_options(since="People who first typed !start on or after this day (YYYY-MM-DD).",
+                    csv="Write the table as CSV to this file.",
+                    chart="Draw it as a bar chart: FILE.svg or FILE.png.")
     @click.pass_obj
     def command(cli: CliContext, since: datetime | None, until: datetime | None,
                 csv_path: Path | None, chart_path: Path | None,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import click
 
-from bot.clikit import CliContext, config_option, shared_group
+from bot.clikit import CliContext, report_options, shared_group
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -46,15 +46,9 @@ COLUMNS = ("requests", "claimed", "resolved", "escalated", "median first respons
 
 
 @click.command("mentoring")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Help requests opened on or after this day (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="... and before this day.")
-@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
-              help="Write both tables as CSV to this file.")
-@click.option("--chart", "chart_path", type=click.Path(path_type=Path), default=None,
-              help="Draw requests per project as a bar chart: FILE.svg or FILE.png.")
-@config_option
+@report_options(since="Help requests opened on or after this day (YYYY-MM-DD).",
+                csv="Write both tables as CSV to this file.",
+                chart="Draw requests per project as a bar chart: FILE.svg or FILE.png.")
 @click.pass_obj
 def report_mentoring(cli: CliContext, since: datetime | None, until: datetime | None,
                      csv_path: Path | None, chart_path: Path | None,
