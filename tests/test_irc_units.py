@@ -190,13 +190,20 @@ class WrittenLines:
         self.lines.append(line)
 
 
-async def test_a_send_cancelled_while_its_line_waits_for_a_token_writes_nothing_more() -> None:
-    adapter = IrcAdapter(IrcConfig())
-    gate, wire = Gate(), WrittenLines()
+def gated(link: WrittenLines) -> tuple[IrcAdapter, Gate]:
+    """An IRC adapter online and ready, writing to `link`, whose lines go out only when the
+    gate is given a token."""
+    adapter, gate = IrcAdapter(IrcConfig()), Gate()
     adapter.bucket = gate  # type: ignore[assignment]
-    adapter.link = wire  # type: ignore[assignment]
+    adapter.link = link  # type: ignore[assignment]
     adapter.online.set()
     adapter.ready.set()
+    return adapter, gate
+
+
+async def test_a_send_cancelled_while_its_line_waits_for_a_token_writes_nothing_more() -> None:
+    wire = WrittenLines()
+    adapter, gate = gated(wire)
     writer = asyncio.create_task(adapter._write_loop())
     counts: list[int] = []
 
@@ -224,12 +231,8 @@ async def test_a_protocol_line_cleared_by_a_new_link_while_waiting_for_a_token_i
     """The writer peeked a protocol line and waited for a token; a new session cleared the
     protocol lines meanwhile. It sent the stale line on the new link, then `written(None)`
     popped the next session's unwritten line, or raised IndexError and killed the writer."""
-    adapter = IrcAdapter(IrcConfig())
-    gate, wire = Gate(), WrittenLines()
-    adapter.bucket = gate  # type: ignore[assignment]
-    adapter.link = wire  # type: ignore[assignment]
-    adapter.online.set()
-    adapter.ready.set()
+    wire = WrittenLines()
+    adapter, gate = gated(wire)
     adapter.queue.control("JOIN #old")
     writer = asyncio.create_task(adapter._write_loop())
     await asyncio.sleep(0.01)  # the writer took "JOIN #old" and waits for a token
@@ -386,12 +389,8 @@ async def test_a_held_reply_goes_once_the_account_is_seen_logged_in_and_not_to_a
 
 
 async def test_the_rest_of_a_reply_waits_when_the_nick_changes_hands_mid_message() -> None:
-    adapter = IrcAdapter(IrcConfig())
-    gate, link = Gate(), FakeLink()
-    adapter.bucket = gate  # type: ignore[assignment]
-    adapter.link = link  # type: ignore[assignment]
-    adapter.online.set()
-    adapter.ready.set()
+    link = FakeLink()
+    adapter, gate = gated(link)
     writer = asyncio.create_task(adapter._write_loop())
     adapter.roster.joined("ana", "#c", "ana", known=True)
     counts: list[int] = []
