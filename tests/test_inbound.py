@@ -27,6 +27,17 @@ def event(sender: str, text: str, network: Network = NET) -> Inbound:
                    Identity(network, ExternalId(sender), True), text, True, datetime.now(UTC))
 
 
+def held() -> tuple[asyncio.Event, InboundSink]:
+    """A handler that commits each event only once the returned gate is set."""
+    gate = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> Outcome:
+        await gate.wait()
+        return Outcome.COMMITTED
+
+    return gate, handle
+
+
 class Recorder:
     """A fake Engine.handle: takes `seconds` per event and records what ran when."""
 
@@ -122,12 +133,7 @@ async def test_many_flooders_take_turns_with_a_newcomer() -> None:
 
 
 async def test_the_submitting_call_waits_while_the_queue_is_full_and_then_resumes() -> None:
-    gate = asyncio.Event()
-
-    async def handle(inbound: Inbound) -> Outcome:
-        await gate.wait()
-        return Outcome.COMMITTED
-
+    gate, handle = held()
     processor = InboundProcessor(handle, max_in_flight=1, max_queued=2)
     calls = [asyncio.create_task(processor(event(f"p{n}", "hi"))) for n in range(3)]
     await asyncio.sleep(0.01)
@@ -180,12 +186,7 @@ async def test_each_events_outcome_reaches_its_caller() -> None:
 
 
 async def test_close_cancels_what_still_waits() -> None:
-    gate = asyncio.Event()
-
-    async def handle(inbound: Inbound) -> Outcome:
-        await gate.wait()
-        return Outcome.COMMITTED
-
+    _never_set, handle = held()
     processor = InboundProcessor(handle, max_in_flight=1)
     running = processor.submit(event("a", "1"))
     waiting = processor.submit(event("a", "2"))
@@ -240,12 +241,7 @@ async def test_a_caller_does_not_jump_ahead_of_senders_waiting_for_a_slot() -> N
 
 async def test_every_waiting_caller_gets_in_when_room_frees_even_if_the_first_needs_none(
         ) -> None:
-    gate = asyncio.Event()
-
-    async def handle(inbound: Inbound) -> Outcome:
-        await gate.wait()
-        return Outcome.COMMITTED
-
+    gate, handle = held()
     processor = InboundProcessor(handle, max_in_flight=2, max_queued=1)
     running = processor.submit(event("a", "1"))
     await asyncio.sleep(0)
@@ -352,12 +348,7 @@ async def test_drain_waits_for_an_event_handled_in_the_callers_own_task() -> Non
 
 async def test_an_event_after_close_is_refused_not_left_unresolved() -> None:
     """submit() after close() returned a future that never resolved."""
-    gate = asyncio.Event()
-
-    async def handle(inbound: Inbound) -> Outcome:
-        await gate.wait()
-        return Outcome.COMMITTED
-
+    gate, handle = held()
     processor = InboundProcessor(handle, max_in_flight=1, max_queued=1)
     running = asyncio.create_task(processor(event("a", "1")))  # in its own task
     await asyncio.sleep(0)
