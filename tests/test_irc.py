@@ -152,6 +152,11 @@ async def test_sasl_bot_guides_a_registered_person_by_private_message(
         assert bot.adapter.link.account == BOT
         assert {"account-tag", "extended-join", "account-notify", "message-tags",
                 "server-time", "echo-message", "batch"} <= bot.adapter.link.enabled_caps
+        # The server advertises BOT=B (botmode): the bot marks itself, and WHOIS says so.
+        assert bot.adapter.link.isupport.get("BOT") == "B"
+        ana.send(f"WHOIS {BOT}")
+        await ana.expect(lambda ln: ln.command == "335" and ln.params[1] == BOT)
+        assert bot.adapter.bot_mode
         ana.say(CHANNEL, "!start")
         first = await ana.reply(BOT)  # in a private message, not in the channel
         assert "Welcome to Handbook!" in first  # the channel's project comes first
@@ -230,6 +235,9 @@ async def test_plain_server_serves_newcomers_and_fails_closed(
         assert "VERSION" not in status
         assert bot.adapter.link is not None
         assert bot.adapter.link.account is None
+        # No BOT in its ISUPPORT: no bot mode asked for (the line would be refused)
+        assert "BOT" not in bot.adapter.link.isupport
+        assert not bot.adapter.bot_mode
     await bob.close()
 
 

@@ -126,6 +126,7 @@ class IrcAdapter:
         # Held replies wait here for their account (casefolded) to show itself.
         self._waiting: dict[str, asyncio.Event] = {}
         self.roster.on_account = self._account_seen
+        self.bot_mode = False  # the server confirmed our bot mode (+B) this session
         self.held = 0  # replies waiting for their account to be online, for tests and logs
 
     # -- the connection's life -----------------------------------------------------------
@@ -191,6 +192,7 @@ class IrcAdapter:
         self._joined.clear()
         self._all_joined.clear()
         self._ping_sent = None
+        self.bot_mode = False
         link = IrcLink(AioReactor(loop=asyncio.get_running_loop()), self._on_event)
         self.link = link
         nicks = [config.nick, config.alt_nick or f"{config.nick[:29]}_"]
@@ -206,6 +208,7 @@ class IrcAdapter:
             log.info("irc: registered on %s:%d as %s (account %s; caps: %s)", config.host,
                      config.port, link.real_nickname, link.account or "none",
                      " ".join(sorted(link.enabled_caps)) or "none")
+            self._announce_bot(link)
             for channel in config.channels:
                 self.queue.control(f"JOIN {channel}")
             if config.channels:
@@ -223,6 +226,25 @@ class IrcAdapter:
             if self._resume is not None:
                 self._resume.cancel()
                 self._resume = None
+
+    def _announce_bot(self, link: IrcLink) -> None:
+        """Where the server has a bot mode (ISUPPORT BOT=<letter>, e.g. InspIRCd's botmode
+        module), set it: clients then show the bot as one and WHOIS says so."""
+        letter = link.isupport.get("BOT", "")
+        if len(letter) == 1 and letter.isalpha():
+            self.queue.control(f"MODE {link.real_nickname} +{letter}")
+
+    def _on_umode(self, link: IrcLink, event: Event) -> None:
+        """Our own user modes as the server confirms them (only the bot mode matters)."""
+        letter = link.isupport.get("BOT", "")
+        if not letter or not self._is_me(link, str(event.target or "")):
+            return
+        adding = True
+        for char in "".join(str(a) for a in event.arguments[:1]):
+            if char in "+-":
+                adding = char == "+"
+            elif char == letter:
+                self.bot_mode = adding
 
     async def _watch(self, link: IrcLink) -> None:
         """Until the link ends: PING after silence, give up when no answer comes in time,
