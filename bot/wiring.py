@@ -37,6 +37,7 @@ from flows.core.feature import FEATURE as CORE
 from flows.crm.feature import FEATURE as CRM
 from flows.events.feature import FEATURE as EVENTS
 from flows.forge.feature import FEATURE as FORGE
+from flows.groups.feature import FEATURE as GROUPS
 from flows.mentoring.feature import FEATURE as MENTORING
 from flows.path.feature import FEATURE as PATH
 from flows.privacy.feature import FEATURE as PRIVACY
@@ -45,7 +46,7 @@ from flows.tracker.feature import FEATURE as TRACKER
 # The bot's features: a new one is one more line here (and, if it has CLI commands, one in
 # bot/cli.py's FEATURE_CLI).
 FEATURES: tuple[Feature, ...] = (PATH, ACCOUNT, MENTORING, EVENTS, TRACKER, FORGE, PRIVACY,
-                                  CRM, CORE)
+                                  CRM, GROUPS, CORE)
 CONTENT_PARTS: tuple[ContentPart[Any], ...] = tuple(content_parts(FEATURES))
 
 
