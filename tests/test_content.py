@@ -207,3 +207,28 @@ def test_an_event_in_an_unknown_region_is_named_by_the_events_part(broken: Path)
         'regions = ["moon"]\n')
     assert "content/events/moon-meetup.toml: regions[0]: unknown region 'moon' " \
            "(see regions.toml)" in _problems(broken)
+
+
+def test_room_ids_must_look_like_the_networks_ids_and_belong_to_one_project(
+        broken: Path) -> None:
+    """A Telegram group without a username is known only by its chat id: content maps it to
+    its project with `room_ids`, checked like the rest."""
+    loaded = load_content(broken).of(PathContent)
+    assert loaded.projects["mapview"].room_ids == {"telegram": "-1002000000042"}
+    assert loaded.project_for_room("telegram", "Mapview folks", "-1002000000042") is \
+        loaded.projects["mapview"]
+    assert loaded.project_for_room("telegram", "-1002000000042") is loaded.projects["mapview"]
+    assert loaded.project_for_room("telegram", "Mapview folks", "-1002000000043") is None
+    lingo = broken / "projects" / "lingo.toml"
+    lingo.write_text(lingo.read_text().replace(
+        "mentors =", 'room_ids = { telegram = "lumen_lingo", matrix = "#lingo:lumen.test" }\n'
+        "mentors =", 1))
+    pagebot = broken / "projects" / "pagebot.toml"
+    pagebot.write_text(pagebot.read_text().replace(
+        "mentors =", "room_ids = { telegram = -1002000000042 }\nmentors =", 1))
+    problems = _problems(broken)
+    assert any(p.startswith("content/projects/lingo.toml: room_ids: telegram = "
+                            "'lumen_lingo' is not a room id (telegram: a group's chat id, a "
+                            "negative number") for p in problems), problems
+    assert "content/projects/pagebot.toml: room_ids.telegram: -1002000000042 is already " \
+           "mapview's room" in problems

@@ -124,6 +124,22 @@ async def test_group_start_gives_a_deep_link_that_opens_the_projects_path(
                                                         "Show me other projects"]
 
 
+async def test_a_group_without_a_username_maps_to_its_project_by_chat_id(
+        sqlite_url: str, api: BotApi) -> None:
+    """Mapview's content names its group by chat id (room_ids): the deep link carries the
+    id, and following it opens Mapview's path; a group nobody mapped opens the usual one."""
+    async with TelegramBot(sqlite_url, api) as bot:
+        sent = await bot.says("/start", chat_id=-1002000000042, chat_type="supergroup")
+        link = sent[0].buttons[0]["url"]
+        assert link == "https://t.me/wayfinder_test_bot?start=-1002000000042"
+        sent = await bot.says("/start -1002000000042")  # what following the link sends
+        assert sent[0].text.startswith("Welcome to Mapview!")
+        (other,) = await bot.says("/start", chat_id=-1009, chat_type="supergroup")
+        sent = await bot.says(f"/start {other.buttons[0]['url'].split('=')[1]}", expect=2,
+                              user_id=1002)
+        assert sent[0].text.startswith("Hi, I'm Wayfinder!")
+
+
 async def test_a_private_answer_asked_in_a_group_goes_to_the_private_chat(
         sqlite_url: str, api: BotApi) -> None:
     """Regression: `/link` in a group posted the one-time code to the group, where any member

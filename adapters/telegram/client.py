@@ -361,7 +361,9 @@ class TelegramAdapter:
     async def _group_start(self, message: Message) -> None:
         """Point the person to a private chat; the payload names the group they came from."""
         chat = message.chat
-        payload = chat.username or f"g{abs(chat.id)}"
+        # A group without a username by its chat id, which content's room_ids map to a
+        # project (a deep link's payload may hold "-"; a username never starts with one).
+        payload = chat.username or str(chat.id)
         link = f"https://t.me/{self.username}?start={payload}"
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("Start in a private chat",
                                                              url=link)]])

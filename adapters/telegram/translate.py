@@ -19,6 +19,8 @@ from bot.model import ExternalId, Identity, Inbound, Network, Press, RoomRef
 
 TELEGRAM = Network("telegram")
 PAYLOAD = re.compile(r"^[A-Za-z0-9_]{4,64}$")
+# From a group without a username: its chat id (a username never starts with "-").
+GROUP_PAYLOAD = re.compile(r"^-[0-9]{1,20}$")
 START = re.compile(r"^[/!]start(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 
 
@@ -59,7 +61,9 @@ def inbound_from_message(message: Message, update_id: int, bot_username: str) ->
     start = START.match(text)
     if direct and start:
         payload = text[start.end():].strip()
-        if PAYLOAD.match(payload):  # a deep link from a project's group
+        if GROUP_PAYLOAD.match(payload):  # the group's chat id, which content maps
+            text, room_name = "/start", payload
+        elif PAYLOAD.match(payload):  # a deep link from a project's group
             text, room_name = "/start", f"https://t.me/{payload}"
     room = RoomRef(TELEGRAM, str(chat.id), room_name, direct)
     at = message.date or datetime.now(UTC)

@@ -22,7 +22,8 @@ from flows.path.progress import (
 
 
 async def start(turn: Turn) -> Transition:
-    origin = turn.content.of(PathContent).project_for_room(turn.room.network, turn.room.name)
+    origin = turn.content.of(PathContent).project_for_room(turn.room.network, turn.room.name,
+                                                         turn.room.id)
     path = path_of(turn)
     turn.data.pop("paused", None)
     path.left = False

@@ -38,6 +38,9 @@ class Project(Strict):
     skills: tuple[str, ...] = ()
     docs: str = ""
     channels: dict[str, str] = Field(default_factory=dict)
+    # network -> the id of the project's room there, for a room without a public name to
+    # match on (a Telegram group without a username is only its chat id, -100...).
+    room_ids: dict[str, str] = Field(default_factory=dict)
     mentors: tuple[str, ...] = ()
     mentor_channels: dict[str, str] = Field(default_factory=dict)  # network -> room, escalation
     workshop: str = ""
@@ -46,6 +49,33 @@ class Project(Strict):
     task_sources: tuple[dict[str, Any], ...] = ()  # checked by flows/tracker/content.py
 
     _mentors_are_identities = field_validator("mentors")(check_identities)
+
+    @field_validator("room_ids", mode="before")
+    @classmethod
+    def _room_ids_look_like_ids(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value  # pydantic says what it should be
+        # A chat id may be written as a TOML number or a string.
+        ids = {network: str(room).strip() if isinstance(room, str | int) else room
+               for network, room in value.items()}
+        for network, room in ids.items():
+            if not isinstance(room, str):
+                continue
+            shape = ROOM_ID_SHAPES.get(network)
+            if not room or (shape is not None and not shape[0].match(room)):
+                raise ValueError(f"{network} = {room!r} is not a room id ({network}: "
+                                 f"{shape[1] if shape else 'not empty'})")
+        return ids
+
+
+# What a room id looks like where a network's ids have a fixed shape, and how to find it.
+ROOM_ID_SHAPES = {
+    "telegram": (re.compile(r"^-\d{1,20}$"), 'a group\'s chat id, a negative number such as '
+                 '-1001234567890 (add the bot to the group; it is the "chat" "id" of its '
+                 'updates)'),
+    "matrix": (re.compile(r"^![^:\s]+:\S+$"), "a room id such as !abc:example.org (the room's "
+               "settings, Advanced)"),
+}
 
 
 class ConfirmCheckpoint(Strict):
@@ -153,9 +183,16 @@ class PathContent:
         return build_index({pid: (p.tags, p.skills, p.languages, p.summary)
                             for pid, p in self.projects.items()}, self.aliases)
 
-    def project_for_room(self, network: str, room_name: str) -> Project | None:
-        """The project whose channel this room is (content maps channels to projects)."""
+    def project_for_room(self, network: str, room_name: str,
+                         room_id: str = "") -> Project | None:
+        """The project whose channel this room is (content maps channels to projects): by
+        the room's public name, or by its id in `room_ids` (a deep link from a group
+        without a public name carries the group's id as the room's name)."""
         wanted = room_name.strip().lower()
+        for project in self.projects.values():
+            room = project.room_ids.get(network)
+            if room is not None and room in (room_id, room_name):
+                return project
         if not wanted:
             return None
         for project in self.projects.values():
@@ -189,6 +226,7 @@ def load(folder: ContentFolder) -> PathContent:
                 workshops[path.stem] = workshop
 
     task_owner: dict[str, str] = {}
+    room_owner: dict[tuple[str, str], str] = {}
     for path in folder.files("projects/*.toml"):
         data = folder.read(path)
         if data is None:
@@ -203,6 +241,11 @@ def load(folder: ContentFolder) -> PathContent:
                 folder.problem(rel(path), f"tasks[{index}].id",
                                f"duplicate task id {task.id!r} (also in {task_owner[task.id]})")
             task_owner[task.id] = rel(path)
+        for network, room in project.room_ids.items():
+            if (network, room) in room_owner:
+                folder.problem(rel(path), f"room_ids.{network}",
+                               f"{room} is already {room_owner[network, room]}'s room")
+            room_owner[network, room] = path.stem
         projects[path.stem] = project
     if not projects and not any(p.file.startswith(root.name + "/projects")
                                 for p in folder.problems):
