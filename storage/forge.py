@@ -1,5 +1,6 @@
-"""The forge feature's table (changes followed until merged or abandoned), its queries, and how
-its records apply in a unit of work."""
+"""The forge feature's tables (changes followed until merged or abandoned; people's linked forge
+accounts with their contributor metrics), their queries, and how its records apply in a unit of
+work."""
 
 from __future__ import annotations
 
@@ -12,7 +13,19 @@ from sqlmodel import Field, SQLModel
 
 from bot.model import PersonId
 from bot.records import Record
-from flows.forge.records import CheckAgain, EndWatch, Watch, WatchChange
+from flows.forge.records import (
+    METRICS,
+    WINDOWS,
+    CheckAgain,
+    EndWatch,
+    ForgeLink,
+    ForgeMetrics,
+    LinkForge,
+    UnlinkForge,
+    VerifyForge,
+    Watch,
+    WatchChange,
+)
 from storage.queries import Queries
 from storage.records import Personal, RecordSql, by_person, upsert
 from storage.tables import _when
@@ -38,6 +51,37 @@ class ForgeWatchRow(SQLModel, table=True):
 
 
 watch_t = ForgeWatchRow.__table__  # type: ignore[attr-defined]
+COUNTS = tuple(f"{metric}_{weeks}" for metric in METRICS for weeks in WINDOWS)
+
+
+class ForgeLinkRow(SQLModel, table=True):
+    """A person's account on a forge (`!forge github NAME`): verified once the code was found
+    in their profile there; then its contributor metrics, read again at metrics_next_at by a
+    due job (NULL while unverified)."""
+
+    __tablename__ = "forge_link"
+    __table_args__ = (sa.Index("ix_forge_link_due", "metrics_next_at",
+                               sqlite_where=sa.text("metrics_next_at IS NOT NULL"),
+                               postgresql_where=sa.text("metrics_next_at IS NOT NULL")),)
+    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
+    forge: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)
+    username: str = Field(max_length=200)
+    code: str = Field(max_length=32)
+    created_at: datetime = _when()
+    verified_at: datetime | None = _when(nullable=True)
+    merged_4: int | None = None
+    merged_52: int | None = None
+    reviews_4: int | None = None
+    reviews_52: int | None = None
+    closed_4: int | None = None
+    closed_52: int | None = None
+    metrics_at: datetime | None = _when(nullable=True)
+    metrics_next_at: datetime | None = _when(nullable=True)
+    metrics_error: str = Field(default="", max_length=300)
+
+
+link_t = ForgeLinkRow.__table__  # type: ignore[attr-defined]
 
 
 def _watch(row: Any) -> Watch:
@@ -45,7 +89,30 @@ def _watch(row: Any) -> Watch:
                  row.status, row.failures, row.created_at, row.next_check_at)
 
 
+def _link(row: Any) -> ForgeLink:
+    return ForgeLink(PersonId(row.person_id), row.forge, row.kind, row.username, row.code,
+                     row.created_at, row.verified_at, {c: row._mapping[c] for c in COUNTS},
+                     row.metrics_at, row.metrics_next_at, row.metrics_error)
+
+
 class ForgeQueries(Queries):
+    async def forge_links(self, person_id: PersonId) -> list[ForgeLink]:
+        rows = await self._all(sa.select(link_t).where(link_t.c.person_id == person_id)
+                               .order_by(link_t.c.forge))
+        return [_link(r) for r in rows]
+
+    async def due_forge_metrics(self, now: datetime, limit: int = 20) -> list[ForgeLink]:
+        rows = await self._all(sa.select(link_t).where(
+            link_t.c.metrics_next_at.is_not(None), link_t.c.metrics_next_at <= now)
+            .order_by(link_t.c.metrics_next_at).limit(limit))
+        return [_link(r) for r in rows]
+
+    async def forge_activity(self) -> list[ForgeLink]:
+        """Every verified link with its last numbers (the retention report)."""
+        rows = await self._all(sa.select(link_t).where(link_t.c.verified_at.is_not(None))
+                               .order_by(link_t.c.person_id, link_t.c.forge))
+        return [_link(r) for r in rows]
+
     async def watch_of(self, person_id: PersonId) -> Watch | None:
         row = await self._one(sa.select(watch_t).where(watch_t.c.person_id == person_id))
         return None if row is None else _watch(row)
@@ -74,10 +141,41 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
             conn.execute(sa.update(watch_t).where(
                 watch_t.c.person_id == record.person_id, watch_t.c.link == record.link).values(
                 status=record.outcome, next_check_at=None))
+        case LinkForge():
+            upsert(conn, link_t, {"person_id": record.person_id, "forge": record.forge}, {
+                "kind": record.kind, "username": record.username[:200], "code": record.code,
+                "created_at": record.at, "verified_at": None, "metrics_at": None,
+                "metrics_next_at": None, "metrics_error": "", **dict.fromkeys(COUNTS)})
+        case VerifyForge():
+            # Only the account the code was asked for (not one linked again meanwhile).
+            conn.execute(sa.update(link_t).where(
+                link_t.c.person_id == record.person_id, link_t.c.forge == record.forge,
+                link_t.c.username == record.username).values(
+                verified_at=record.at, metrics_next_at=record.at))
+        case UnlinkForge():
+            conn.execute(sa.delete(link_t).where(link_t.c.person_id == record.person_id,
+                                                 link_t.c.forge == record.forge))
+        case ForgeMetrics():
+            values: dict[str, Any] = {"metrics_next_at": record.next_at,
+                                      "metrics_error": record.error[:300]}
+            if record.counts is not None:
+                values |= {"metrics_at": record.at,
+                           **{c: record.counts.get(c) for c in COUNTS}}
+            conn.execute(sa.update(link_t).where(
+                link_t.c.person_id == record.person_id, link_t.c.forge == record.forge,
+                link_t.c.username == record.username,
+                link_t.c.verified_at.is_not(None)).values(**values))
 
 
 def _move_person(conn: Connection, source: int, target: int) -> None:
-    """A merge of two people keeps the target's watch, else takes the source's."""
+    """A merge of two people keeps the target's watch, else takes the source's; and the
+    target's link on each forge, else the source's."""
+    theirs = {r.forge for r in conn.execute(sa.select(link_t.c.forge).where(
+        link_t.c.person_id == target))}
+    conn.execute(sa.delete(link_t).where(link_t.c.person_id == source,
+                                         link_t.c.forge.in_(theirs)))
+    conn.execute(sa.update(link_t).where(link_t.c.person_id == source).values(
+        person_id=target))
     has = conn.execute(sa.select(watch_t.c.person_id).where(
         watch_t.c.person_id == target)).first()
     if has is None:
@@ -87,8 +185,12 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
         conn.execute(sa.delete(watch_t).where(watch_t.c.person_id == source))
 
 
-RECORDS = RecordSql(apply=dict.fromkeys((WatchChange, CheckAgain, EndWatch), _apply),
-                    safe=frozenset({WatchChange, CheckAgain, EndWatch}),
+KINDS = (WatchChange, CheckAgain, EndWatch, LinkForge, VerifyForge, UnlinkForge, ForgeMetrics)
+RECORDS = RecordSql(apply=dict.fromkeys(KINDS, _apply),
+                    safe=frozenset(KINDS),
                     moves=(_move_person,),
-                    # The change a person named, and who named it: theirs (!mydata, !forget).
-                    personal=(Personal(watch_t, ("person_id", "holder"), by_person()),))
+                    # The change a person named, and who named it: theirs (!mydata, !forget);
+                    # their forge accounts, the codes and the numbers read from the forges.
+                    personal=(Personal(watch_t, ("person_id", "holder"), by_person()),
+                              Personal(link_t, ("person_id", "username", "code", *COUNTS),
+                                       by_person())))

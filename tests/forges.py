@@ -3,7 +3,12 @@ Gerrit's ChangeInfo and AccountInfo behind its `)]}'` prefix (GET /changes/{id},
 /accounts/{username}), GitHub's pull request and repository (GET /repos/{owner}/{repo}/pulls/{n},
 /repos/{owner}/{repo}) and GitLab's merge request and project (GET
 /projects/{id}/merge_requests/{iid}, /projects/{id}). Tests change `changes`, `accounts`,
-`repos` and `mode` while the bot runs."""
+`repos` and `mode` while the bot runs.
+
+For linked accounts (`!forge`): profiles where a code may be put (GitHub's user bio and gists,
+GitLab's user bio and status, Gerrit's account status), and contributions counted as the
+real APIs count them: GitHub's issue search (`total_count`), GitLab's merge request and issue
+listings (the `X-Total` header), Gerrit's change query (a list, `_more_changes` on the last)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,12 +37,36 @@ class Change:
 
 
 @dataclass
+class Profile:
+    """What an account says about itself: GitHub's bio and gists' descriptions, GitLab's bio
+    and status message, Gerrit's status."""
+
+    bio: str = ""
+    status: str = ""
+    gists: list[str] = field(default_factory=list)
+    user_id: int = 1
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One contribution by `user` on a forge at `at`: "merged" (a change of theirs merged),
+    "review" (a review of someone else's change), "closed" (a task assigned to them closed)."""
+
+    kind: str
+    what: str
+    user: str
+    at: datetime
+
+
+@dataclass
 class Forges:
     port: int = 0
     # (kind, project, number) -> Change; kind is gerrit, github or gitlab
     changes: dict[tuple[str, str, int], Change] = field(default_factory=dict)
     accounts: set[str] = field(default_factory=set)  # Gerrit usernames
     repos: set[str] = field(default_factory=set)  # GitHub owner/repo, GitLab namespace/project
+    profiles: dict[tuple[str, str], Profile] = field(default_factory=dict)  # (kind, user)
+    contributions: list[Contribution] = field(default_factory=list)
     mode: str = "ok"  # "ok", "down" (503), "slow" (answers after 5 s), "garbage"
     requests: list[str] = field(default_factory=list)
 
@@ -97,9 +127,12 @@ class Forges:
         if (trouble := await self._trouble()) is not None:
             return trouble
         name = request.match_info["name"]
-        if name not in self.accounts:
+        profile = self.profiles.get(("gerrit", name))
+        if name not in self.accounts and profile is None:
             return web.Response(status=404, text=f"Account '{name}' not found\n")
-        info = {"_account_id": 1000001, "name": name.title(), "username": name}
+        info: dict[str, Any] = {"_account_id": 1000001, "name": name.title(), "username": name}
+        if profile is not None and profile.status:
+            info["status"] = profile.status
         return web.Response(text=GERRIT_PREFIX + json.dumps(info),
                             content_type="application/json")
 
@@ -156,15 +189,121 @@ class Forges:
         })
 
 
+    def _count(self, kind: str, what: str, user: str, since: datetime) -> int:
+        return sum(1 for c in self.contributions if (c.kind, c.what) == (kind, what)
+                   and c.user.lower() == user.lower() and c.at >= since)
+
+    async def github_user(self, request: web.Request) -> web.Response:
+        self.requests.append(str(request.rel_url))
+        if (trouble := await self._trouble()) is not None:
+            return trouble
+        name = request.match_info["name"]
+        profile = self.profiles.get(("github", name))
+        if profile is None:
+            return web.json_response({"message": "Not Found", "status": "404"}, status=404)
+        if request.path.endswith("/gists"):
+            return web.json_response([
+                {"id": f"g{n}", "public": True, "description": text,
+                 "files": {f"notes-{n}.md": {"filename": f"notes-{n}.md"}},
+                 "owner": {"login": name}} for n, text in enumerate(profile.gists)])
+        return web.json_response({"login": name, "id": profile.user_id, "type": "User",
+                                  "name": name.title(), "bio": profile.bio or None,
+                                  "public_repos": 3})
+
+    async def github_search(self, request: web.Request) -> web.Response:
+        """GET /search/issues?q=...: the qualifiers the metrics use, counted."""
+        self.requests.append(str(request.rel_url))
+        if (trouble := await self._trouble()) is not None:
+            return trouble
+        terms = dict(t.split(":", 1) for t in request.query["q"].split() if ":" in t)
+        since = datetime.fromisoformat(next(v for k, v in terms.items() if k in (
+            "merged", "updated", "closed")).removeprefix(">=")).replace(tzinfo=UTC)
+        if terms.get("is") == "merged":
+            n = self._count("github", "merged", terms["author"], since)
+        elif "reviewed-by" in terms:
+            n = self._count("github", "review", terms["reviewed-by"], since)
+        elif terms.get("type") == "issue":
+            n = self._count("github", "closed", terms["assignee"], since)
+        else:
+            return web.json_response({"message": "Validation Failed"}, status=422)
+        return web.json_response({"total_count": n, "incomplete_results": False, "items": []})
+
+    async def gitlab_users(self, request: web.Request) -> web.Response:
+        self.requests.append(str(request.rel_url))
+        if (trouble := await self._trouble()) is not None:
+            return trouble
+        if "id" not in request.match_info:  # /users?username=NAME: a list, maybe empty
+            name = request.query.get("username", "")
+            profile = self.profiles.get(("gitlab", name))
+            return web.json_response([] if profile is None else [
+                {"id": profile.user_id, "username": name, "name": name.title(),
+                 "state": "active"}])
+        found = [(name, p) for (kind, name), p in self.profiles.items()
+                 if kind == "gitlab" and str(p.user_id) == request.match_info["id"]]
+        if not found:
+            return web.json_response({"message": "404 User Not Found"}, status=404)
+        name, profile = found[0]
+        if request.path.endswith("/status"):
+            return web.json_response({"emoji": "speech_balloon", "availability": None,
+                                      "message": profile.status or None})
+        return web.json_response({"id": profile.user_id, "username": name, "bio": profile.bio})
+
+    async def gitlab_listing(self, request: web.Request) -> web.Response:
+        """GET /merge_requests or /issues (scope=all): counted in the X-Total header."""
+        self.requests.append(str(request.rel_url))
+        if (trouble := await self._trouble()) is not None:
+            return trouble
+        q = request.query
+        since = datetime.fromisoformat(q["updated_after"])
+        if request.path.endswith("/issues"):
+            n = self._count("gitlab", "closed", q["assignee_username"], since)
+        elif "reviewer_username" in q:
+            n = self._count("gitlab", "review", q["reviewer_username"], since)
+        else:
+            n = self._count("gitlab", "merged", q["author_username"], since)
+        return web.json_response([{"iid": i} for i in range(min(n, int(q["per_page"])))],
+                                 headers={"X-Total": str(n), "X-Page": "1"})
+
+    async def gerrit_query(self, request: web.Request) -> web.Response:
+        """GET /changes/?q=owner:U status:merged after:"..." (or reviewedby:U -owner:U)."""
+        self.requests.append(str(request.rel_url))
+        if (trouble := await self._trouble()) is not None:
+            return trouble
+        query = request.query["q"]
+        limit = int(request.query.get("n", "500"))
+        since = datetime.fromisoformat(query.split('after:"', 1)[1].rstrip('"')).replace(
+            tzinfo=UTC)
+        terms = dict(t.split(":", 1) for t in query.split() if ":" in t and '"' not in t)
+        if "reviewedby" in terms:
+            n = self._count("gerrit", "review", terms["reviewedby"], since)
+        else:
+            n = self._count("gerrit", "merged", terms["owner"], since)
+        changes: list[dict[str, Any]] = [{"_number": i, "status": "MERGED"}
+                                         for i in range(min(n, limit))]
+        if n > limit:
+            changes[-1]["_more_changes"] = True
+        return web.Response(text=GERRIT_PREFIX + json.dumps(changes),
+                            content_type="application/json")
+
+
 @asynccontextmanager
 async def running_forges() -> AsyncIterator[Forges]:
     forges = Forges()
     app = web.Application()
     app.add_routes([
+        web.get("/r/changes/", forges.gerrit_query),
         web.get("/r/changes/{id}", forges.gerrit_change),
         web.get("/r/accounts/{name}", forges.gerrit_account),
         web.get("/ghapi/repos/{owner}/{repo}/pulls/{number}", forges.github_pull),
         web.get("/ghapi/repos/{owner}/{repo}", forges.github_repo),
+        web.get("/ghapi/users/{name}", forges.github_user),
+        web.get("/ghapi/users/{name}/gists", forges.github_user),
+        web.get("/ghapi/search/issues", forges.github_search),
+        web.get("/gl/api/v4/users", forges.gitlab_users),
+        web.get("/gl/api/v4/users/{id}", forges.gitlab_users),
+        web.get("/gl/api/v4/users/{id}/status", forges.gitlab_users),
+        web.get("/gl/api/v4/merge_requests", forges.gitlab_listing),
+        web.get("/gl/api/v4/issues", forges.gitlab_listing),
         web.get("/gl/api/v4/projects/{project}/merge_requests/{iid}", forges.gitlab),
         web.get("/gl/api/v4/projects/{project}", forges.gitlab),
     ])

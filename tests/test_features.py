@@ -331,6 +331,8 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "mydata", "forget", "forget confirm", "forget cancel",  # everything about a person
         "person", "me",  # a person's record, one's own metrics
         "certificates", "name",  # one's certificates, their codes
+        # One's forge accounts and their verification codes.
+        "forge", "forge github", "forge gitlab", "forge gerrit", "forge verify", "forge remove",
     }
 
 

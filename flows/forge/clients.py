@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
@@ -59,6 +60,12 @@ def _headers(host: ForgeHost) -> dict[str, str]:
 
 async def fetch_json(host: ForgeHost, path: str, seconds: float) -> Any:
     """GET the API's `path` and decode its JSON (Gerrit's prefix removed)."""
+    return (await fetch_with_headers(host, path, seconds))[0]
+
+
+async def fetch_with_headers(host: ForgeHost, path: str, seconds: float
+                             ) -> tuple[Any, Mapping[str, str]]:
+    """As fetch_json, with the answer's headers (GitLab's X-Total counts a listing)."""
     import httpx
 
     name = NAMES[host.kind]
@@ -82,7 +89,7 @@ async def fetch_json(host: ForgeHost, path: str, seconds: float) -> Any:
     if host.kind == "gerrit":
         body = body.removeprefix(GERRIT_PREFIX)
     try:
-        return json.loads(body)
+        return json.loads(body), response.headers
     except ValueError:
         raise UnavailableError(f"{name} answered something I couldn't read") from None
 

@@ -1,10 +1,12 @@
 """Forge checks: `!done LINK` checked with the forge, open changes followed until merged or
-abandoned (a due job), and forge checkpoints in workshops."""
+abandoned (a due job), forge checkpoints in workshops; and `!forge`, people's linked forge
+accounts, verified by a code in their profile."""
 
 from __future__ import annotations
 
-from bot.feature import Feature, FeatureService, ServiceContext
-from flows.forge import done, http
+from bot.feature import Command, Feature, FeatureService, ServiceContext
+from flows.forge import accounts, done, http
+from flows.forge.clients import NAMES
 from flows.forge.reads import ForgeReads
 from flows.forge.settings import ForgeConfig
 from flows.forge.state import ForgeState
@@ -27,6 +29,18 @@ class HttpClientService(FeatureService):
 
 FEATURE = Feature(
     name="forge",
+    commands=(
+        Command("forge", accounts.forge_list, private=True,
+                summary="your forge accounts (GitHub, GitLab, Gerrit), verified or not", sub={
+                    **{kind: Command(kind, accounts.LINKERS[kind], usage="NAME", private=True,
+                                     summary=f"link your {NAMES[kind]} account")
+                       for kind in ("github", "gitlab", "gerrit")},
+                    "verify": Command("verify", accounts.forge_verify, private=True,
+                                      summary="check the code in your forge profiles"),
+                    "remove": Command("remove", accounts.forge_remove, usage="FORGE",
+                                      private=True, summary="remove a linked forge account"),
+                }),
+    ),
     jobs=(done.rechecks,),
     settings=ForgeConfig,
     state=ForgeState,

@@ -1,4 +1,5 @@
-"""What the forge feature reads from the store: the changes it follows."""
+"""What the forge feature reads from the store: the changes it follows, people's linked forge
+accounts and those whose numbers are due to be read again."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.model import PersonId
 from bot.ports import Reads
-from flows.forge.records import Watch
+from flows.forge.records import ForgeLink, Watch
 
 
 @runtime_checkable
@@ -15,6 +16,10 @@ class ForgeReads(Reads, Protocol):
     async def watch_of(self, person_id: PersonId) -> Watch | None: ...
 
     async def due_watches(self, now: datetime, limit: int = 50) -> list[Watch]: ...
+
+    async def forge_links(self, person_id: PersonId) -> list[ForgeLink]: ...
+
+    async def due_forge_metrics(self, now: datetime, limit: int = 20) -> list[ForgeLink]: ...
 
 
 def reads_of(reads: Reads) -> ForgeReads:

@@ -60,10 +60,27 @@ class ForgeConfig(FeatureSettings):
     failures_before_mentor: Annotated[int, Field(ge=1, le=100)] = 3  # forge down this often
     checks_per_tick: Annotated[int, Field(ge=1, le=1000)] = 50
     concurrency: Annotated[int, Field(ge=1, le=64)] = 8  # requests at once in one scan
+    # Linked accounts' contributor metrics (changes merged, reviews, tasks closed): read again
+    # this often, by a due job; after a failure, `metrics_retry` later.
+    metrics_every: Duration = "1d"
+    metrics_retry: Duration = "1h"
+    metrics_per_tick: Annotated[int, Field(ge=1, le=1000)] = 20  # accounts read in one scan
 
     @property
     def recheck(self) -> timedelta:
         return parse_duration(self.recheck_every)
+
+    @property
+    def metrics_interval(self) -> timedelta:
+        return parse_duration(self.metrics_every)
+
+    @property
+    def metrics_retry_after(self) -> timedelta:
+        return parse_duration(self.metrics_retry)
+
+    def host_of_kind(self, kind: str) -> tuple[str, ForgeHost] | None:
+        """The first configured forge of this kind (`!forge github NAME`)."""
+        return next(((n, h) for n, h in self.hosts.items() if h.kind == kind), None)
 
     def hosts_for(self, project_id: str) -> list[tuple[str, ForgeHost]]:
         return [(name, host) for name, host in self.hosts.items() if host.serves(project_id)]

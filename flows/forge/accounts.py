@@ -1,0 +1,178 @@
+"""`!forge`: a person links their accounts on the configured forges (`!forge github NAME`),
+proves each is theirs with a short code put where only the account's owner can write it
+(`!forge verify`), lists them (`!forge`) and removes one (`!forge remove github`).
+
+Where the code may go, per forge (each read through its public REST API):
+- GitHub: the profile's bio (GET /users/NAME), or a public gist's description or file name
+  (GET /users/NAME/gists);
+- GitLab: the profile's bio (GET /users/ID) or status message (GET /users/ID/status);
+- Gerrit: the account's status (GET /accounts/NAME, AccountInfo.status).
+An unverified link counts for nothing: its numbers are never read, and it is shown as such.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from urllib.parse import quote
+
+from bot.flow import Handler, Transition, Turn
+from flows.forge.clients import NAMES, ForgeError, NotFoundError, fetch_json
+from flows.forge.reads import reads_of
+from flows.forge.records import ForgeLink, LinkForge, UnlinkForge, VerifyForge
+from flows.forge.settings import KINDS, ForgeConfig, ForgeHost
+
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+WHERE = {
+    "github": "your GitHub profile's bio, or the description of a public gist",
+    "gitlab": "your GitLab profile's bio, or your status message",
+    "gerrit": "your Gerrit account's status (Settings, Profile)",
+}
+USAGE = ("Link your forge accounts so that !me can show your contributions: !forge github NAME, "
+         "!forge gitlab NAME or !forge gerrit NAME; then !forge verify. !forge remove github "
+         "removes a link.")
+
+
+def new_code() -> str:
+    return "wayfinder-" + "".join(secrets.choice(CODE_LETTERS) for _ in range(6))
+
+
+def describe_link(link: ForgeLink) -> str:
+    """"GitHub: ada-l (verified)", or how to verify it."""
+    name = NAMES.get(link.kind, link.kind)
+    if link.verified_at is not None:
+        return f"{name}: {link.username} (verified {link.verified_at:%Y-%m-%d})"
+    return (f"{name}: {link.username} (unverified: put {link.code} in {WHERE[link.kind]}, "
+            "then type !forge verify)")
+
+
+async def forge_list(turn: Turn) -> Transition:
+    """`!forge`: the person's links, verified or not."""
+    links = await reads_of(turn.reads).forge_links(turn.person_id)
+    if not links:
+        turn.say(USAGE)
+        return None
+    turn.say("Your forge accounts:\n" + "\n".join(f"  {describe_link(k)}" for k in links))
+    return None
+
+
+def _link(kind: str) -> Handler:
+    async def link(turn: Turn) -> Transition:
+        config = turn.settings_of(ForgeConfig)
+        found = config.host_of_kind(kind)
+        name = NAMES[kind]
+        if found is None:
+            turn.say(f"This community has no {name} set up, so I can't link a {name} account. "
+                     f"Forges here: {', '.join(NAMES[h.kind] for h in config.hosts.values())}."
+                     if config.hosts else f"This community has no forge set up, so I can't "
+                     f"link a {name} account.")
+            return None
+        username = turn.input.args.strip().removeprefix("@")
+        if not USERNAME.match(username):
+            turn.say(f"Usage: !forge {kind} NAME, with your {name} username (letters, digits, "
+                     ". _ and -), e.g. !forge {kind} ada-lovelace.")
+            return None
+        forge, _ = found
+        links = {k.forge: k for k in await reads_of(turn.reads).forge_links(turn.person_id)}
+        held = links.get(forge)
+        if held is not None and held.username.lower() == username.lower():
+            turn.say(f"You have linked that account already. {describe_link(held)}")
+            return None
+        code = new_code()
+        turn.record(LinkForge(turn.person_id, forge, kind, username, code, turn.now))
+        turn.event("forge_linked", forge=forge)
+        replaced = f" (instead of {held.username})" if held is not None else ""
+        turn.say(f"Linked your {name} account {username}{replaced}, unverified for now. To show "
+                 f"it is yours, put {code} in {WHERE[kind]}, then type !forge verify. You can "
+                 "remove the code once it is verified.")
+        return None
+
+    return link
+
+
+async def profile_texts(host: ForgeHost, username: str, seconds: float) -> list[str]:
+    """What the account says about itself where only its owner can write (NotFoundError: the
+    forge has no such account; UnavailableError: it could not be asked)."""
+    name = quote(username, safe="")
+    if host.kind == "github":
+        user = await fetch_json(host, f"/users/{name}", seconds)
+        texts = [str(user.get("bio") or "")] if isinstance(user, dict) else []
+        gists = await fetch_json(host, f"/users/{name}/gists?per_page=30", seconds)
+        for gist in gists if isinstance(gists, list) else ():
+            if isinstance(gist, dict):
+                texts.append(str(gist.get("description") or ""))
+                texts += [str(f) for f in (gist.get("files") or {})]
+        return texts
+    if host.kind == "gitlab":
+        found = await fetch_json(host, f"/users?username={name}", seconds)
+        if not isinstance(found, list) or not found or not isinstance(found[0], dict):
+            raise NotFoundError("GitLab has no such account")
+        ident = found[0].get("id")
+        user = await fetch_json(host, f"/users/{ident}", seconds)
+        status = await fetch_json(host, f"/users/{ident}/status", seconds)
+        return [str((user or {}).get("bio") or ""), str((status or {}).get("message") or "")]
+    account = await fetch_json(host, f"/accounts/{name}", seconds)
+    return [str(account.get("status") or "")] if isinstance(account, dict) else []
+
+
+async def forge_verify(turn: Turn) -> Transition:
+    """`!forge verify`: look for each unverified link's code on its forge."""
+    config = turn.settings_of(ForgeConfig)
+    links = [k for k in await reads_of(turn.reads).forge_links(turn.person_id)
+             if k.verified_at is None]
+    if not links:
+        turn.say("You have no unverified forge account. " + (
+            "Type !forge to see yours." if await reads_of(turn.reads).forge_links(
+                turn.person_id) else USAGE))
+        return None
+    lines = []
+    for link in links:
+        host = config.hosts.get(link.forge)
+        name = NAMES.get(link.kind, link.kind)
+        if host is None:
+            lines.append(f"{name} {link.username}: that forge is no longer set up here; "
+                         f"!forge remove {link.kind} removes the link.")
+            continue
+        try:
+            texts = await profile_texts(host, link.username, config.timeout_seconds)
+        except NotFoundError:
+            lines.append(f"{name} has no account named {link.username}. Check the spelling and "
+                         f"link it again with !forge {link.kind} NAME.")
+            continue
+        except ForgeError as exc:
+            lines.append(f"I couldn't ask {name} just now ({exc}). Try !forge verify again in "
+                         "a few minutes.")
+            continue
+        if any(link.code.lower() in text.lower() for text in texts):
+            turn.record(VerifyForge(turn.person_id, link.forge, link.username, turn.now))
+            turn.event("forge_verified", forge=link.forge)
+            lines.append(f"Verified: {name} {link.username} is yours. Your contributions there "
+                         "will show in !me within the hour; you can remove the code now.")
+        else:
+            lines.append(f"I didn't find {link.code} in {WHERE[link.kind]} of {name} "
+                         f"{link.username}. Put it there (it must be public), then type !forge "
+                         "verify again.")
+    turn.say("\n".join(lines))
+    return None
+
+
+async def forge_remove(turn: Turn) -> Transition:
+    """`!forge remove github`: forget the link (and its numbers)."""
+    word = turn.input.args.strip().lower()
+    links = await reads_of(turn.reads).forge_links(turn.person_id)
+    found = [k for k in links if word and word in (k.kind, k.forge.lower())]
+    if not found:
+        have = ", ".join(sorted({k.kind for k in links}))
+        turn.say(f"Usage: !forge remove {' | '.join(KINDS)}. " + (
+            f"Your linked forges: {have}." if have else "You have no forge account linked."))
+        return None
+    for link in found:
+        turn.record(UnlinkForge(turn.person_id, link.forge))
+    turn.event("forge_unlinked", forge=found[0].forge)
+    turn.say(f"Removed the link to your {NAMES.get(found[0].kind, found[0].kind)} account "
+             f"{found[0].username}, and the numbers read from it.")
+    return None
+
+
+LINKERS = {kind: _link(kind) for kind in KINDS}
