@@ -32,3 +32,13 @@ def test_a_meant_mention_pings_exactly_that_person() -> None:
     content = render_content(Outbound(ROOM, "Someone needs help", mention=mentor))
     assert content["m.mentions"] == {"user_ids": ["@amara:lumen.test"]}
     assert 'href="https://matrix.to/#/@amara:lumen.test"' in content["formatted_body"]
+
+
+def test_command_choices_name_their_command_and_ask_for_no_number() -> None:
+    """A mentor's ping offers `!claim CODE`: typing !1 would answer something else."""
+    content = render_content(Outbound(ROOM, "Ana needs help (case K7M2Q).",
+                                      (Choice("!claim K7M2Q", "Claim case K7M2Q"),)))
+    assert content["body"] == "Ana needs help (case K7M2Q).\n\nClaim case K7M2Q: !claim K7M2Q"
+    assert content["formatted_body"].endswith("<ul><li>Claim case K7M2Q: !claim K7M2Q</li></ul>")
+    asked = render_content(Outbound(ROOM, "Which?", (Choice("a", "A"), Choice("b", "B"))))
+    assert asked["body"].endswith("!1 A\n!2 B\nAnswer with !1, !2 ... or the word.")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.model import Choice
 from bot.ports import UnitOfWork
 from flows.mentoring.cases import choose_mentor
 from flows.mentoring.content import MentorProfile
@@ -56,8 +57,12 @@ async def test_stuck_on_irc_reaches_a_matrix_mentor_who_claims_and_resolves(
                         "Stuck on: step 2 of 6 of the workshop, \"Get the code\"\n"
                         "Since: asked just now\n"
                         "Their words: \"git clone says permission denied\"\n"
-                        f"To answer: type !claim {code}; I'll tell ana you're on it and how to "
-                        "reach you, or write to them directly: ana on irc.")
+                        "To answer: claim it; I'll tell ana you're on it and how to reach you, "
+                        "or write to them directly: ana on irc.\n"
+                        f"\n  Claim case {code}: !claim {code}")
+        (claim,) = [s.msg.choices for s in bot.adapters["matrix"].sent
+                    if getattr(s.msg.to, "external_id", None) == AMARA]
+        assert claim == (Choice(f"!claim {code}", f"Claim case {code}"),)  # a button, or typed
 
         irc_before = len(bot.adapters["irc"].sent)
         reply = await bot.say(AMARA, "!claim", "matrix")

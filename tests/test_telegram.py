@@ -11,6 +11,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Sized
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -56,11 +57,12 @@ def telegram_config(api: BotApi, **overrides: object) -> TelegramConfig:
 class TelegramBot:
     """The app with the Telegram adapter running, as `wayfinder run` would have it."""
 
-    def __init__(self, db_url: str, api: BotApi, **overrides: object) -> None:
+    def __init__(self, db_url: str, api: BotApi, clock: FakeClock | None = None,
+                 **overrides: object) -> None:
         self.api = api
         self.adapter = TelegramAdapter(telegram_config(api, **overrides), api.token,
                                        menu=command_menu())  # as `wayfinder run` has it
-        self.app = App(make_config(db_url), [self.adapter], clock=FakeClock())
+        self.app = App(make_config(db_url), [self.adapter], clock=clock or FakeClock())
         self._serve: object = None
 
     async def __aenter__(self) -> TelegramBot:
@@ -138,6 +140,44 @@ async def test_a_group_without_a_username_maps_to_its_project_by_chat_id(
         sent = await bot.says(f"/start {other.buttons[0]['url'].split('=')[1]}", expect=2,
                               user_id=1002)
         assert sent[0].text.startswith("Hi, I'm Wayfinder!")
+
+
+async def test_a_mentor_claims_a_case_with_the_button_on_its_ping(
+        sqlite_url: str, api: BotApi) -> None:
+    """Lucia mentors Mapview and is pinged on Telegram: the ping carries a Claim button. Her
+    press is answered (the spinner stops), the button's message is marked, the case is hers,
+    and the newcomer hears so."""
+    lucia = 201334455
+    clock = FakeClock(datetime(2026, 11, 2, 15, 0, tzinfo=UTC))  # 12:00 in Sao Paulo
+    async with TelegramBot(sqlite_url, api, clock=clock) as bot:
+        (welcome,) = await bot.says("/start -1002000000042")
+        before = len(api.sent)
+        api.press(welcome, welcome.buttons[0]["callback_data"])  # start the workshop
+        await api.wait_until(lambda: any("step 1 of" in s.text for s in api.sent[before:]), 10)
+        told = await bot.says("/stuck the map stays blank", expect=2)
+        (ping,) = [s for s in told if s.chat_id == lucia]
+        code = ping.text.split("(case ")[1][:5]
+        assert "To answer: claim it; I'll tell them you're on it" in ping.text
+        assert ping.buttons == [{"text": f"Claim case {code}",
+                                 "callback_data": f"!claim {code}"}]
+        before = len(api.sent)
+        api.press(ping, f"!claim {code}", user_id=lucia)
+        sent = (await api.wait_sent(before + 3))[before:]
+        assert await bot.app.dispatcher.drain(5)
+        assert len(api.answered) == 2  # the workshop's button and the claim
+        marked = next(s for s in sent if s.method == "editMessageText")
+        assert (marked.chat_id, int(marked.params["message_id"])) == (lucia, ping.message_id)
+        assert marked.text.endswith(f"✓ Claim case {code}")
+        mine = next(s.text for s in sent if s.chat_id == lucia and s.method == "sendMessage")
+        assert mine.startswith(f"Case {code} is yours")
+        newcomer = next(s.text for s in sent if s.chat_id == 1001)
+        assert newcomer.startswith(f"Good news: Lucia will help you with case {code}.")
+        # Pressed again (a second tap before the mark arrived): told, not claimed twice.
+        before = len(api.sent)
+        api.press(ping, f"!claim {code}", user_id=lucia)
+        again = (await api.wait_sent(before + 2))[before:]
+        assert any(f"You took case {code} already: it's yours." in s.text for s in again), again
+        assert sum(s.text.startswith("Good news") for s in api.to_chat(1001)) == 1
 
 
 async def test_a_private_answer_asked_in_a_group_goes_to_the_private_chat(

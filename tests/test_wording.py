@@ -161,8 +161,9 @@ async def test_a_ping_says_who_what_since_when_their_words_and_how_to_answer(
             "Stuck on: the task \"Fix the typo in the help text of the `replace` script\"\n"
             "Since: asked just now\n"
             "Their words: \"where do I find the help text?\"\n"
-            f"To answer: type !claim {code.group(1)}; I'll tell ada you're on it and how to "
-            "reach you, or write to them directly: ada on irc."]
+            "To answer: claim it; I'll tell ada you're on it and how to reach you, or write "
+            "to them directly: ada on irc.\n"
+            f"\n  Claim case {code.group(1)}: !claim {code.group(1)}"]
         assert ping[0].count("Pagebot") == 1  # the project is named once
         assert "irc:ada" not in ping[0]  # a name, not an id
         assert "I've asked Amara (a Pagebot mentor) to help you (case " in reply

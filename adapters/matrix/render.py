@@ -14,7 +14,7 @@ from adapters.render import is_command_choice
 from bot.model import FileRef, Outbound
 
 HTML_FORMAT = "org.matrix.custom.html"
-ALLOWED_TAGS = frozenset({"br", "ol", "li", "p", "code", "a"})
+ALLOWED_TAGS = frozenset({"br", "ol", "ul", "li", "p", "code", "a"})
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
@@ -33,10 +33,15 @@ def render_content(msg: Outbound) -> dict[str, Any]:
     formatted = ["<br>".join(html.escape(line) for line in text.split("\n"))]
     if msg.choices:
         lines = [_safe(choice_line(n, c.label, c.key)) for n, c in enumerate(msg.choices, 1)]
-        plain += ["", *lines, "Answer with !1, !2 ... or the word."]
         items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-        formatted.append(f"<ol>{items}</ol><p>Answer with <code>!1</code>, <code>!2</code> "
-                         "... or the word.</p>")
+        if all(is_command_choice(c.key) for c in msg.choices):
+            # Each line names its command; a number would answer another question.
+            plain += ["", *lines]
+            formatted.append(f"<ul>{items}</ul>")
+        else:
+            plain += ["", *lines, "Answer with !1, !2 ... or the word."]
+            formatted.append(f"<ol>{items}</ol><p>Answer with <code>!1</code>, <code>!2</code> "
+                             "... or the word.</p>")
     mentions: dict[str, Any] = {}
     if msg.mention is not None and msg.mention.network == "matrix":
         mxid = msg.mention.external_id

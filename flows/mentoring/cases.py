@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.content import check_identities
 from bot.durations import describe, parse_duration
 from bot.flow import Due, Handler, Transition, Turn
-from bot.model import Network, RoomRef, room_from_json
+from bot.model import Choice, Network, RoomRef, room_from_json
 from bot.ports import Reads
 from bot.records import Audit
 from bot.text import one_line
@@ -137,11 +137,15 @@ def _ping_text(ticket: _Ticket, now: datetime, again: bool, level: int = LEVEL_M
     if level == LEVEL_ORGANIZERS:
         answer = (f"To answer: find them a {ticket.project.name} mentor, who types !claim "
                   f"{ticket.code}")
-    else:
-        answer = (f"To answer: type !claim {ticket.code}; I'll tell {them} you're on it and "
-                  "how to reach you")
+    else:  # the claim itself is the ping's choice (a button where the network has them)
+        answer = f"To answer: claim it; I'll tell {them} you're on it and how to reach you"
     lines.append(answer + (f", or write to them directly: {direct}." if direct else "."))
     return "\n".join(lines)
+
+
+def _claim(ticket: _Ticket) -> tuple[Choice, ...]:
+    """What a mentor presses (or types) to take the case."""
+    return (Choice(f"!claim {ticket.code}", f"Claim case {ticket.code}"),)
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,8 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
             due = mentor.hours.add_open_time(turn.now, config.escalate)
             turn.record(PingCase(ticket.code, mentor.key, want, (*tried, mentor.key),
                                  turn.now, due))
-            turn.tell(mentor.reach(turn.networks), _ping_text(ticket, turn.now, bool(tried)))
+            turn.tell(mentor.reach(turn.networks), _ping_text(ticket, turn.now, bool(tried)),
+                      _claim(ticket))
             turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want)
             return Routed(f"{mentor.name} (a {project.name} mentor)", want, due, True)
         want = LEVEL_CHANNEL
@@ -177,7 +182,8 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
                  if n in turn.networks]
         if rooms:
             for room in rooms:
-                turn.tell(room, _ping_text(ticket, turn.now, True, LEVEL_CHANNEL))
+                turn.tell(room, _ping_text(ticket, turn.now, True, LEVEL_CHANNEL),
+                          _claim(ticket))
             due = turn.now + config.escalate
             turn.record(PingCase(ticket.code, "", LEVEL_CHANNEL, tried, turn.now, due))
             turn.event("case_escalated", case=ticket.code, level=LEVEL_CHANNEL)
