@@ -39,6 +39,7 @@ from flows.path.api import (
     Task,
     finish_task,
     reserved_task,
+    stage_news,
     task_finished,
     waiting_for_review,
 )
@@ -124,11 +125,10 @@ async def _refer(turn: Turn, project: Project, text: str, why: str, newcomer: st
     return f"{text} {referral.told} Your task stays reserved for you meanwhile."
 
 
-def _merged_text(change: ChangeRef, project: Project, task: Task) -> str:
+def _merged_text(turn: Turn, change: ChangeRef, project: Project, task: Task) -> str:
     lines = [f"Merged! Your {change.describe()} is part of {project.name} now. That completes "
              f"your task \"{task.title}\": well done, that's a real contribution!"]
-    lines.append("You're now on step 4, Get involved: type !task for another task, or !status "
-                 "to see your progress.")
+    lines.append(stage_news(turn))
     return "\n".join(lines)
 
 
@@ -209,7 +209,7 @@ async def _apply(turn: Turn, project: Project, task: Task, change: ChangeRef,
             turn.record(EndWatch(turn.person_id, link, "merged"))
         certificate = finish_task(turn, project, task, link)
         turn.event("change_merged", task=task.id, change=link)
-        turn.say(_merged_text(change, project, task))
+        turn.say(_merged_text(turn, change, project, task))
         await task_finished(turn, project, task, certificate)
         return Goto("involved", flow="first_task") if turn.flow == "first_task" else None
     if answer.status == "abandoned":

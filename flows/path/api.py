@@ -17,6 +17,7 @@ from flows.path.progress import (
     path_of,
     progress_rank,
     stage,
+    stage_news,
     workshop_index,
 )
 from flows.path.records import EndClaim, TaskClaim
@@ -50,6 +51,7 @@ __all__ = [
     "progress_rank",
     "reserved_task",
     "stage",
+    "stage_news",
     "task_finished",
     "waiting_for_review",
     "workshop_index",

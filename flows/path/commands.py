@@ -9,13 +9,13 @@ from flows.path.feedback import wants_motive
 from flows.path.first_task import give_back
 from flows.path.progress import (
     MORE_INVOLVED_AT,
-    STAGE_NOTES,
     STAGES,
     chosen_project,
     chosen_workshop,
     no_progress_expected,
     path_of,
     stage,
+    stage_note,
     task_elsewhere,
     workshop_index,
 )
@@ -137,11 +137,12 @@ async def status(turn: Turn) -> Transition:
         at = 3 if tasks_done else 2
         details[at] = f"{details[at]}; {working}" if details[at] else working
     lines = ["Your path:"]
-    for index, name in enumerate(STAGES):
+    titles = [text.title for text in turn.content.of(PathContent).stages]
+    for index, name in enumerate(titles):
         mark = "x" if index < current else (">" if index == current else " ")
         detail = f": {details[index]}" if details[index] else ""
         lines.append(f"  [{mark}] {index + 1}. {name}{detail}")
-        lines.append(f"        {STAGE_NOTES[index]}")
+        lines.append(f"        {stage_note(turn.content, index)}")
     lines.append("")
     lines.append(_next_hint(turn, current))
     turn.say("\n".join(lines))

@@ -154,6 +154,42 @@ class Workshop(Strict):
     steps: Annotated[tuple[WorkshopStep, ...], Field(min_length=1)]
 
 
+class StageText(Strict):
+    """One stage of the growth path in newcomers' words (content/stages.toml)."""
+
+    title: Annotated[str, Field(min_length=1, max_length=60)]
+    what: Annotated[str, Field(min_length=1, max_length=600)]  # what it is
+    counts: Annotated[str, Field(min_length=1, max_length=400)]  # what counts toward it
+    next: Annotated[str, Field(min_length=1, max_length=400)]  # what comes after it
+
+
+class StagesFile(Strict):
+    stages: Annotated[tuple[StageText, ...], Field(min_length=5, max_length=5)]
+
+
+# The words when content/stages.toml is absent; {more_involved_at}: tasks that open stage 5.
+DEFAULT_STAGES = (
+    StageText(title="Find your project",
+              what="Three questions about you, then you pick a project that fits.",
+              counts="choosing one.", next="your project's workshop (stage 2)."),
+    StageText(title="Get started",
+              what="Your project's workshop: set up, then a first change, step by step.",
+              counts="each checkpoint you pass.",
+              next="a first task reserved for you (stage 3)."),
+    StageText(title="First task",
+              what="One small, real task reserved for you, with mentors to help.",
+              counts="typing !done once your change is submitted.",
+              next="more tasks and your project's meetings (stage 4)."),
+    StageText(title="Get involved", what="More tasks, at your own pace.",
+              counts="every task you finish; {more_involved_at} in all open stage 5.",
+              next="events, meetups and hackathons (stage 5)."),
+    StageText(title="Get more involved",
+              what="You know your way around: bigger tasks, events, helping newcomers in your "
+                   "project's channel.",
+              counts="nothing more is counted.", next="it lasts as long as you like."),
+)
+
+
 class Community(Strict):
     """content/community.toml: what a certificate names as its issuer."""
 
@@ -176,6 +212,7 @@ class PathContent:
     workshops: dict[str, Workshop]
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # term -> other words
     community: CommunityBrand = CommunityBrand()
+    stages: tuple[StageText, ...] = DEFAULT_STAGES  # content/stages.toml, five in order
 
     @cached_property
     def index(self) -> MatchIndex:
@@ -250,7 +287,17 @@ def load(folder: ContentFolder) -> PathContent:
     if not projects and not any(p.file.startswith(root.name + "/projects")
                                 for p in folder.problems):
         folder.problem(rel(root / "projects"), "", "no project files (*.toml)")
-    return PathContent(projects, workshops, _aliases(folder, projects), _community(folder))
+    return PathContent(projects, workshops, _aliases(folder, projects), _community(folder),
+                       _stages(folder))
+
+
+def _stages(folder: ContentFolder) -> tuple[StageText, ...]:
+    path = folder.root / "stages.toml"
+    if not path.exists():
+        return DEFAULT_STAGES
+    data = folder.read(path)
+    found = None if data is None else folder.validate(StagesFile, data, path)
+    return DEFAULT_STAGES if found is None else found.stages
 
 
 def _community(folder: ContentFolder) -> CommunityBrand:
@@ -319,7 +366,7 @@ def describe(content: PathContent) -> str:
 
 
 PART = ContentPart(PathContent, ("projects/*.toml", "workshops/*.toml", "aliases.toml",
-                                 "community.toml", "*.png", "*.jpg", "*.jpeg"), load,
+                                 "community.toml", "stages.toml", "*.png", "*.jpg", "*.jpeg"), load,
                    describe)
 
 

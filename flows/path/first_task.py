@@ -23,6 +23,7 @@ from flows.path.progress import (
     no_project_text,
     path_of,
     profile,
+    stage_news,
     where_to_ask,
 )
 from flows.path.reads import reads_of
@@ -217,8 +218,7 @@ async def working_reply(turn: Turn) -> Transition:
                  "and it won't be handed to anyone else. Your change is reviewed by the "
                  "project's reviewers where you submitted it. If you'd like a mentor to look "
                  "at it, type !stuck and say so.\n"
-                 "You're now on step 4, Get involved: type !task for another task, or !status "
-                 f"to see your progress.\n{offer}".rstrip())
+                 f"{stage_news(turn)}\n{offer}".rstrip())
         return Goto("involved")
     if turn.input.command == "release":
         title = await give_back(turn, "asked")

@@ -12,18 +12,34 @@ from flows.path.state import PathState
 
 STAGES = ("Find your project", "Get started", "First task", "Get involved", "Get more involved")
 MORE_INVOLVED_AT = 3  # tasks done in all: stage 5
-# What each stage is, and what counts toward it (!status shows them under the stages).
-STAGE_NOTES = (
-    "Three questions about you, then you pick a project that fits. Counts: choosing one.",
-    "Your project's workshop: set up, then a first change, step by step. Counts: each "
-    "checkpoint you pass.",
-    "One small, real task reserved for you, with mentors to help. Counts: typing !done once "
-    "your change is submitted.",
-    f"More tasks, at your own pace. Counts: every task you finish; {MORE_INVOLVED_AT} in all "
-    "opens stage 5.",
-    "You know your way around: bigger tasks, events, helping newcomers in your project's "
-    "channel. Nothing more is counted: it lasts as long as you like.",
-)
+
+
+def _words(text: str) -> str:
+    return text.replace("{more_involved_at}", str(MORE_INVOLVED_AT))
+
+
+def stage_note(content: Content, index: int) -> str:
+    """What a stage is and what counts toward it (!status shows it under the stage)."""
+    text = content.of(PathContent).stages[index]
+    return f"{_words(text.what)} Counts: {_words(text.counts)}"
+
+
+def stage_intro(content: Content, index: int) -> str:
+    """What a person reaching stage `index` is told: what it is, what counts toward it,
+    and what comes next (content/stages.toml)."""
+    text = content.of(PathContent).stages[index]
+    return (f"You're now on step {index + 1}, {text.title}. {_words(text.what)}\n"
+            f"What counts: {_words(text.counts)}\nWhat comes next: {_words(text.next)}")
+
+
+def stage_news(turn: Turn) -> str:
+    """Right after a task is counted done: the stage it opened explained (the first task
+    opens stage 4, the MORE_INVOLVED_AT-th stage 5, also for someone who skipped the
+    workshop), else what to do next."""
+    done = path_of(turn).tasks_done
+    then = "Type !task for another task, or !status to see your progress."
+    opened = {1: 3, MORE_INVOLVED_AT: 4}.get(done)
+    return then if opened is None else f"{stage_intro(turn.content, opened)}\n{then}"
 
 
 def path_of(turn: Turn) -> PathState:
