@@ -196,9 +196,13 @@ async def test_a_private_answer_asked_in_a_group_goes_to_the_private_chat(
                              "Start if asked) and send: /link")
         assert api.to_chat(1001) == []
         await bot.says("/start", expect=2)  # what opening the link and tapping Start sends
-        by_chat = {s.chat_id: s.text for s in await group(bot, "/link", expect=2)}
-        assert by_chat[-100123] == ("I've answered your !link in a private message, so that "
-                                    "others can't see it.")
+        sent = await group(bot, "/link", expect=2)
+        by_chat = {s.chat_id: s.text for s in sent}
+        # The group hears so, with a mention of Ada that is a link to her.
+        assert by_chat[-100123] == ("Ada: I've answered your !link in a private message, so "
+                                    "that others can't see it.")
+        (told,) = [s for s in sent if s.chat_id == -100123]
+        assert told.params["text"].startswith('<a href="tg://user?id=1001">Ada</a>: ')
         assert "Your link code is" in by_chat[1001]
         assert "code" not in by_chat[-100123].lower()
 
@@ -520,6 +524,23 @@ def test_people_are_their_numeric_id_and_channel_posts_hold_no_role() -> None:
     forwarded = _message(forward_origin={"type": "hidden_user", "date": 0,
                                          "sender_user_name": "x"})
     assert inbound_from_message(forwarded, 10, "bot") is None
+
+
+def test_a_mention_is_a_link_to_the_person_with_their_name_escaped() -> None:
+    room = RoomRef(Network("telegram"), "-100123")
+    eve = Identity(Network("telegram"), ExternalId("1002"), True)
+    names = {"1002": "<b>Eve</b> & \u202eco\nX" + "e" * 100}
+    (part,) = render(Outbound(room, "Answered privately.", mention=eve), names.__getitem__)
+    assert part.html.startswith('<a href="tg://user?id=1002">&lt;b&gt;Eve&lt;/b&gt; &amp; coX')
+    assert part.html.endswith("</a>: Answered privately.")
+    assert len(part.html.split(">", 1)[1].split("</a>")[0]) < 90  # the name is cut short
+    (unknown,) = render(Outbound(room, "Hi", mention=eve))
+    assert unknown.html == '<a href="tg://user?id=1002">you</a>: Hi'
+    # Someone on another network is no Telegram link; a long text still fits with it.
+    other = Outbound(room, "x" * 5000, mention=Identity(Network("irc"), ExternalId("ada"), True))
+    assert not render(other)[0].html.startswith("<a")
+    parts = render(Outbound(room, "x" * 5000, mention=eve), names.__getitem__)
+    assert all(utf16_len(p.html) <= 4096 for p in parts)
 
 
 def test_long_text_is_split_at_4096_without_cutting_a_character() -> None:

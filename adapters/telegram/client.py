@@ -165,6 +165,7 @@ class TelegramAdapter:
         self.username = ""
         self.polling_restarts = 0
         self._group_replies: set[asyncio.Task[None]] = set()
+        self._names: dict[int, str] = {}  # user id -> their name, oldest first
 
     @property
     def connected(self) -> bool:
@@ -325,8 +326,23 @@ class TelegramAdapter:
             log.exception("telegram: could not handle update %d; skipped", update.update_id)
             return Outcome.IGNORED
 
+    def _learn_name(self, update: Update) -> None:
+        """The name someone goes by, for mentions of them (kept for the people who spoke
+        lately; a mention of anyone else shows "you")."""
+        user = update.effective_user
+        if user is None or user.is_bot:
+            return
+        self._names.pop(user.id, None)
+        self._names[user.id] = user.full_name
+        while len(self._names) > MAX_TRACKED_CHATS:
+            del self._names[next(iter(self._names))]
+
+    def _name_of(self, user_id: str) -> str:
+        return self._names.get(int(user_id), "")
+
     async def _on_update(self, update: Update) -> Outcome:
         assert self._sink is not None
+        self._learn_name(update)
         meaning = translate(update, self.username)
         if isinstance(meaning, GroupStart):
             # Answered off the poll path: the group's minute limit may hold it most of a minute.
@@ -396,7 +412,7 @@ class TelegramAdapter:
                 chat_id, InputFile(msg.file.data, filename=msg.file.name),
                 caption=html.escape(msg.text[:1000], quote=False), parse_mode=ParseMode.HTML))
             return Receipt(str(sent_file.message_id))
-        parts = render(msg)
+        parts = render(msg, self._name_of)
         for index in range(done, len(parts)):
             part = parts[index]
             markup = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.render import is_command_choice
@@ -11,6 +12,8 @@ from bot.model import Outbound
 TELEGRAM_MAX = 4096  # characters, counted by Telegram in UTF-16 code units
 CALLBACK_DATA_MAX = 64
 ANONYMOUS_ADMIN = 1087968824  # "GroupAnonymousBot": a group admin posting anonymously
+NAME_MAX = 64  # characters of a person's name shown in a mention
+_UNSEEN = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\r\n\x00")
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,32 @@ def split_text(text: str, limit: int = TELEGRAM_MAX) -> list[str]:
     return parts
 
 
-def render(msg: Outbound) -> list[Rendered]:
-    """Escape everything (Telegram's HTML mode), choices as buttons on the last part."""
-    rendered = [Rendered(html.escape(part, quote=False)) for part in split_text(msg.text)]
+def _plain_name(name: str) -> str:
+    """A display name as the visible text of a link: no bidi controls or line breaks, short."""
+    cleaned = "".join(c for c in name if c not in _UNSEEN).strip()
+    return cleaned[:NAME_MAX] or "you"
+
+
+def mention_link(user_id: str, name: str) -> str:
+    """A mention as Telegram draws it: the person's name, linked to them (tg://user?id=),
+    which notifies them in a group. Escaped: the name is whatever they chose."""
+    shown = html.escape(_plain_name(name), quote=False)
+    return f'<a href="tg://user?id={int(user_id)}">{shown}</a>'
+
+
+def render(msg: Outbound, name_of: Callable[[str], str] = lambda _id: "") -> list[Rendered]:
+    """Escape everything (Telegram's HTML mode), choices as buttons on the last part; a
+    mention of someone on Telegram leads the first part as a link to them (`name_of` gives
+    the name they go by, "" when unknown)."""
+    mention = msg.mention
+    prefix = ""
+    if mention is not None and mention.network == "telegram" and \
+            mention.external_id.lstrip("-").isdigit():
+        prefix = mention_link(mention.external_id, name_of(mention.external_id)) + ": "
+    limit = TELEGRAM_MAX - (2 * NAME_MAX + 2 if prefix else 0)  # UTF-16 units at most
+    rendered = [Rendered(html.escape(part, quote=False)) for part in split_text(msg.text, limit)]
+    if prefix:
+        rendered[0] = Rendered(prefix + rendered[0].html)
     if msg.choices:
         buttons = tuple((choice.label[:60], _callback_data(choice.key, n))
                         for n, choice in enumerate(msg.choices, 1))
