@@ -35,6 +35,7 @@ from bot.text import unseen_characters
 from flows.account.feature import FEATURE as ACCOUNT
 from flows.core.feature import FEATURE as CORE
 from flows.crm.feature import FEATURE as CRM
+from flows.dashboard.feature import FEATURE as DASHBOARD
 from flows.events.feature import FEATURE as EVENTS
 from flows.forge.feature import FEATURE as FORGE
 from flows.groups.feature import FEATURE as GROUPS
@@ -46,7 +47,7 @@ from flows.tracker.feature import FEATURE as TRACKER
 # The bot's features: a new one is one more line here (and, if it has CLI commands, one in
 # bot/cli.py's FEATURE_CLI).
 FEATURES: tuple[Feature, ...] = (PATH, ACCOUNT, MENTORING, EVENTS, TRACKER, FORGE, PRIVACY,
-                                  CRM, GROUPS, CORE)
+                                  CRM, GROUPS, DASHBOARD, CORE)
 CONTENT_PARTS: tuple[ContentPart[Any], ...] = tuple(content_parts(FEATURES))
 
 

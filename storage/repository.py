@@ -30,6 +30,8 @@ from storage.account import RECORDS as ACCOUNT
 from storage.account import AccountQueries
 from storage.crm import RECORDS as CRM
 from storage.crm import CrmQueries
+from storage.dashboard import RECORDS as DASHBOARD
+from storage.dashboard import DashboardQueries
 from storage.database import Database, describe_failure, open_database, store_failure
 from storage.events import RECORDS as EVENTS
 from storage.events import EventsQueries
@@ -58,7 +60,7 @@ from storage.writer import GroupWriter
 
 # Every storage module: its queries are the store's bases, its records' writers combined;
 # erasing a person goes over every module's person data.
-MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER, CRM)
+MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER, CRM, DASHBOARD)
 RECORDS = combine_records(*MODULES, erasure(combine_records(*MODULES)))
 
 FRESH_LIMIT = 10_000  # people just created, whose state need not be read (a bound)
@@ -83,7 +85,7 @@ def _body(value: Any) -> dict[str, Any]:
 
 
 class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, PathQueries,
-               TrackerQueries, PrivacyQueries, CrmQueries, Queries):
+               TrackerQueries, PrivacyQueries, CrmQueries, DashboardQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:

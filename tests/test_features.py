@@ -333,6 +333,7 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "certificates", "name",  # one's certificates, their codes
         # One's forge accounts and their verification codes.
         "forge", "forge github", "forge gitlab", "forge gerrit", "forge verify", "forge remove",
+        "dashboard",  # a login link
     }
 
 
