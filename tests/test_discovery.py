@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.irc.render import render_lines
+from adapters.irc.render import render_pages
 from bot.content import Content, ContentError
 from bot.wiring import load_content
 from flows.path.content import PathContent, Project
@@ -149,8 +149,7 @@ async def test_every_interest_is_on_screen_and_more_numbers_the_rest(bot: Harnes
     assert "1) community" in question
     # The question, its "Also" line and its options fit IRC's ten lines.
     last = bot.adapters["memory"].sent[-1].msg
-    lines = render_lines(last, 400, 10)
-    assert not any("more lines]" in line for line in lines), lines
+    assert len(render_pages(last, 400, 10)) == 1
 
     reply = await bot.say("dan", "!more")
     assert "What are you interested in?" in reply

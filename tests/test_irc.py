@@ -161,7 +161,7 @@ async def test_sasl_bot_guides_a_registered_person_by_private_message(
         first = await ana.reply(BOT)  # in a private message, not in the channel
         assert "Welcome to Handbook!" in first  # the channel's project comes first
         assert "!2 Show me other projects" in first
-        assert "Answer with !1, !2" in first
+        assert "Answer with !1 " in first
         ana.say(BOT, "!2")
         assert "What are you interested in?" in await ana.reply(BOT)
         await choose_pagebot(ana)
@@ -241,6 +241,51 @@ async def test_plain_server_serves_newcomers_and_fails_closed(
     await bob.close()
 
 
+async def test_a_long_reply_is_paged_on_more_with_its_choices_on_every_page(
+        plain: IrcServer, sqlite_url: str) -> None:
+    """The three project cards do not fit IRC's ten lines: each page ends with how much is
+    left and the choices; !more shows the next page while one is left, and only then is
+    !more the path's own (more suggestions)."""
+    eve = await person(plain.port, "eve")
+    async with IrcBot(sqlite_url, irc_config(plain.port)):
+        eve.say(BOT, "!start")
+        await eve.reply(BOT)
+        eve.say(BOT, "automation")
+        await eve.reply(BOT)
+        eve.say(BOT, "scripting")
+        await eve.reply(BOT)
+        eve.say(BOT, "python")
+        first = (await eve.reply(BOT)).split("\n")
+        choices = "Answer with !1 Pagebot · !2 Handbook · !3 Lingo, or the word."
+        assert first[0] == "These projects fit you best:"
+        assert first[1].startswith("* Pagebot:")
+        assert len(first) <= 10
+        assert first[-2:] == ["(11 more lines: type !more)", choices]
+        eve.say(BOT, "!more")
+        second = (await eve.reply(BOT)).split("\n")
+        assert second[0].startswith("* Handbook:")
+        assert second[-2:] == ["(6 more lines: type !more)", choices]
+        eve.say(BOT, "!more")
+        third = (await eve.reply(BOT)).split("\n")
+        assert third[0].startswith("* Lingo:")  # the third card, lost before paging
+        assert "!more for other suggestions" in third[-2]
+        assert third[-1] == choices
+        eve.say(BOT, "!more")  # no page left: the path's !more, the next suggestions
+        more = (await eve.reply(BOT)).split("\n")
+        assert more[0].startswith("Here are more projects (4 to ")
+        assert more[-1].startswith("Answer with !1 ")
+        eve.say(BOT, "!more")  # every project seen: the best matches again, paged again
+        again = (await eve.reply(BOT)).split("\n")
+        assert again[-2:] == ["(11 more lines: type !more)", choices]
+        # A line to the bot that is not !more drops what was left of that message, so the
+        # next !more is the path's again.
+        eve.say(BOT, "hmm")
+        assert "I didn't find that project" in await eve.reply(BOT)
+        eve.say(BOT, "!more")
+        assert (await eve.reply(BOT)).startswith("Here are more projects (4 to ")
+    await eve.close()
+
+
 async def test_channel_mode_answers_in_the_channel(plain: IrcServer, sqlite_url: str) -> None:
     cy = await person(plain.port, "cy")
     await cy.join(CHANNEL)
@@ -314,7 +359,7 @@ async def test_a_reply_cut_off_after_line_two_is_completed_after_a_restart_witho
     config = irc_config(tap.port, burst=2, lines_per_second=2.0)  # line 3 goes 0.5 s later
     lines = [f"line {n} of a long reply" for n in range(1, 6)]
     message = Outbound(RoomRef(Network("irc"), CHANNEL, CHANNEL), "\n".join(lines))
-    assert render_lines(message, 400, config.max_lines, False, config.overflow_pointer) == lines
+    assert render_lines(message, 400, config.max_lines) == lines
     async with IrcBot(sqlite_url, config, outbox={"shutdown_flush_seconds": 0.5}) as bot:
         store = bot.app.store
         tap.cut_after_privmsgs = len(tap.privmsgs()) + 2  # the link drops after line 2
@@ -367,7 +412,7 @@ async def test_hostile_text_never_reaches_the_wire_unclean(
         before, privmsgs_before = len(tap.sent), len(tap.privmsgs())
         await asyncio.gather(*(bot.adapter.send(m, str(i)) for i, m in enumerate(messages)))
         intended = [line for m in messages for line in render_lines(
-            m, fixed_width(CHANNEL), config.max_lines, False, config.overflow_pointer)]
+            m, fixed_width(CHANNEL), config.max_lines)]
         await tap.until_privmsgs(privmsgs_before + len(intended))
         wire = tap.sent[before:]
         privmsgs = [line for line in wire if line.startswith("PRIVMSG ")]

@@ -20,6 +20,7 @@ from adapters.irc.render import (
     clean,
     fixed_width,
     render_lines,
+    render_pages,
     split_bytes,
 )
 from adapters.irc.roster import Roster
@@ -63,14 +64,40 @@ def test_a_line_budget_counts_the_prefix_the_server_adds() -> None:
     assert budget.text_bytes("#chan") == 512 - len(prefix) - 2
 
 
-def test_choices_are_numbered_and_long_answers_end_with_a_pointer() -> None:
+def test_choices_are_one_compact_line_numbered_as_the_core_counts() -> None:
     msg = Outbound(ROOM, "Pick one", (Choice("a", "Apples"), Choice("b", "Pears")))
-    assert render_lines(msg, 400, 10) == ["Pick one", "!1 Apples", "!2 Pears",
-                                          "Answer with !1, !2 ... or the word."]
-    long = Outbound(ROOM, "\n".join(f"line {n}" for n in range(30)))
-    lines = render_lines(long, 400, 5, pointer="see !help")
-    assert lines[:4] == ["line 0", "line 1", "line 2", "line 3"]
-    assert lines[4] == "[26 more lines] see !help"
+    assert render_lines(msg, 400, 10) == ["Pick one",
+                                          "Answer with !1 Apples · !2 Pears, or the word."]
+    invite = Outbound(ROOM, "Come?", (Choice("!rsvp ev yes", "Yes"), Choice("x", "Later")))
+    assert render_lines(invite, 400, 10) == [
+        "Come?", "Answer with !2 Later, or the word. · Yes: !rsvp ev yes"]
+
+
+def test_a_long_message_is_paged_with_its_choices_on_every_page() -> None:
+    long = Outbound(ROOM, "\n".join(f"line {n}" for n in range(30)),
+                    (Choice("a", "Apples"), Choice("b", "Pears")))
+    pages = render_pages(long, 400, 5)
+    assert pages[0] == ["line 0", "line 1", "line 2", "(27 more lines: type !more)",
+                        "Answer with !1 Apples · !2 Pears, or the word."]
+    assert all(len(page) <= 5 for page in pages)
+    assert all(page[-1] == "Answer with !1 Apples · !2 Pears, or the word." for page in pages)
+    body = [line for page in pages for line in page if line.startswith("line ")]
+    assert body == [f"line {n}" for n in range(30)]  # every line, once, in order
+    assert "more lines" not in " ".join(pages[-1])
+
+
+def test_pages_break_between_paragraphs_where_one_fits() -> None:
+    cards = "\n\n".join("\n".join(f"card {c} line {n}" for n in range(4)) for c in range(3))
+    pages = render_pages(Outbound(ROOM, "Heading\n\n" + cards), 400, 7)
+    assert pages[0][:5] == ["Heading", "card 0 line 0", "card 0 line 1", "card 0 line 2",
+                            "card 0 line 3"]
+    assert pages[0][5].endswith("type !more)")
+    assert pages[1][0] == "card 1 line 0"  # a card is not cut where a page could hold it
+    assert [len(p) for p in pages] == [6, 5, 4]
+
+
+def test_a_short_message_is_one_page() -> None:
+    assert render_pages(Outbound(ROOM, "one\ntwo"), 400, 3) == [["one", "two"]]
 
 
 def test_casefold_uses_the_rfc1459_mapping() -> None:

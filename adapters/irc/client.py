@@ -27,13 +27,14 @@ from irc.client_aio import AioReactor
 from adapters.irc.config import IrcConfig
 from adapters.irc.link import IrcLink, SaslFailedError
 from adapters.irc.queue import Job, LineQueue, is_channel
-from adapters.irc.render import casefold, clean, fixed_width, render_lines
+from adapters.irc.render import MORE, casefold, clean, fixed_width, render_pages
 from adapters.irc.roster import Roster
 from adapters.irc.translate import (
     ACCOUNT_ROOM,
     IRC,
     NICK_ROOM,
     UNVERIFIED,
+    dm_room,
     inbound_from_message,
     is_person,
     nick_of_unverified,
@@ -59,6 +60,7 @@ from bot.ports import (
     TransientSendError,
 )
 from bot.ratelimit import TokenBucket
+from bot.router import parse
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,9 @@ SEEK_SECONDS = 5.0  # a held reply looks for its account again at least this oft
 MONITOR_STALE_SECONDS = 2 * SEEK_SECONDS
 ASK_AGAIN_SECONDS = 60.0  # a held reply asks WHOX about the same nick at most this often
 ASKS_PER_SEEK = 10  # and all held replies together ask at most this many per SEEK_SECONDS
+# The rest of a long message waits this long for `!more`, for this many conversations at most.
+PAGES_KEEP_SECONDS = 3600.0
+PAGES_KEEP_MAX = 10_000
 
 
 class AccountMovedError(Exception):
@@ -127,6 +132,8 @@ class IrcAdapter:
         self._waiting: dict[str, asyncio.Event] = {}
         self.roster.on_account = self._account_seen
         self.bot_mode = False  # the server confirmed our bot mode (+B) this session
+        # The pages of long messages not yet shown, by conversation: (pages, when sent).
+        self._pages: OrderedDict[str, tuple[list[list[str]], float]] = OrderedDict()
         self.held = 0  # replies waiting for their account to be online, for tests and logs
 
     # -- the connection's life -----------------------------------------------------------
@@ -515,8 +522,51 @@ class IrcAdapter:
             event, me=link.real_nickname, caps=link.enabled_caps,
             conversation=self.config.conversation, roster_account=self._account(link, event, nick),
             unique=f"{time.time_ns()}-{self._counter}")
-        if inbound is not None:
+        if inbound is not None and not self._page_asked(link, inbound, nick):
             self._deliver(link, inbound)
+
+    # -- paging long messages ------------------------------------------------------------
+    @staticmethod
+    def _conversation(to: RoomRef | Identity) -> str:
+        """The key of the conversation a message goes to, as an inbound line names it."""
+        room = dm_room(to) if isinstance(to, Identity) else to
+        return casefold(room.id) if is_channel(room.id) else room.id
+
+    def _page_asked(self, link: IrcLink, inbound: Inbound, nick: str) -> bool:
+        """`!more` where a long message has pages left: the next page, and the line goes no
+        further. Only then: without pages pending, `!more` is the core's (a step's "more
+        options"), so the word is never claimed twice. Any other line to the bot from that
+        conversation means the person moved on: what was left of the message is dropped."""
+        key = self._conversation(inbound.room)
+        pending = self._pages.get(key)
+        if pending is None:
+            return False
+        pages, sent = pending
+        parsed = parse(inbound.text, self.capabilities.command_prefixes, link.real_nickname)
+        if time.monotonic() - sent > PAGES_KEEP_SECONDS:
+            del self._pages[key]
+            return False
+        if parsed.command != MORE or parsed.args:
+            if parsed.is_command or inbound.direct:
+                del self._pages[key]
+            return False
+        page = pages.pop(0)
+        if not pages:
+            del self._pages[key]
+        target = inbound.room.id if is_channel(inbound.room.id) else nick
+        self.queue.add(Job(target, page, asyncio.get_running_loop().create_future()))
+        return True
+
+    def _keep_pages(self, to: RoomRef | Identity, pages: list[list[str]]) -> None:
+        """A long message's later pages replace what was left of an earlier one; a short
+        message leaves them (it may be the next part of the same answer)."""
+        if not pages:
+            return
+        key = self._conversation(to)
+        self._pages.pop(key, None)
+        self._pages[key] = (pages, time.monotonic())
+        while len(self._pages) > PAGES_KEEP_MAX:
+            self._pages.popitem(last=False)
 
     def _deliver(self, link: IrcLink, inbound: Inbound) -> None:
         """Hand over without blocking the read callback (no task per line: the processor
@@ -656,11 +706,16 @@ class IrcAdapter:
         kept by the outbox, is what prevents a repeat after a failure or a restart)."""
         return await self._send(msg, done, part_sent)
 
+    def pages(self, msg: Outbound, target: str) -> list[list[str]]:
+        """The pages of `msg` (the first is sent, the rest wait for `!more`), at a width that
+        does not depend on this connection (our nick, user and host): line N is the same text
+        after a restart or a nick change."""
+        return render_pages(msg, fixed_width(target), self.config.max_lines,
+                            self.config.formatting)
+
     def lines(self, msg: Outbound, target: str) -> list[str]:
-        """The lines of `msg`, at a width that does not depend on this connection (our nick,
-        user and host): line N is the same text after a restart or a nick change."""
-        return render_lines(msg, fixed_width(target), self.config.max_lines,
-                            self.config.formatting, self.config.overflow_pointer)
+        """The lines sent for `msg`: its first page."""
+        return self.pages(msg, target)[0]
 
     async def _send(self, msg: Outbound, done: int, part_sent: PartSent | None) -> Receipt:
         account = self.account_of(msg.to)
@@ -669,8 +724,10 @@ class IrcAdapter:
                 target = self.target_of(msg.to)
             else:
                 target = await self._target_for_account(msg.to, account)
-            lines = self.lines(msg, target)[done:]
+            pages = self.pages(msg, target)
+            lines = pages[0][done:]
             if not lines:
+                self._keep_pages(msg.to, pages[1:])
                 return Receipt()
             job = Job(target, lines, asyncio.get_running_loop().create_future(),
                       progress=asyncio.Event() if part_sent is not None else None,
@@ -695,4 +752,5 @@ class IrcAdapter:
             finally:
                 if not job.done.done():
                     self.queue.cancel(job)
+            self._keep_pages(msg.to, pages[1:])
             return Receipt()

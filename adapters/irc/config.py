@@ -28,8 +28,7 @@ class IrcConfig(Section):
     channels: tuple[Annotated[str, Field(pattern=IRC_CHANNEL)], ...] = ()
     conversation: Literal["private", "channel"] = "private"  # where !start in a channel goes on
     formatting: bool = False  # mIRC bold/colour codes from content pass through
-    max_lines: Annotated[int, Field(ge=2, le=100)] = 10  # per message; then a pointer
-    overflow_pointer: str = "(the rest is too long for IRC: type !help, or ask a mentor)"
+    max_lines: Annotated[int, Field(ge=3, le=100)] = 10  # per page; the rest on !more
     burst: Annotated[int, Field(ge=1)] = 4
     lines_per_second: Annotated[float, Field(gt=0)] = 1.0
     ping_interval_seconds: Annotated[float, Field(gt=0)] = 60.0  # silence before we PING

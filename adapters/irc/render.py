@@ -106,31 +106,88 @@ def fixed_width(target: str) -> int:
     return LineBudget("x" * NICK_MAX).text_bytes(room)
 
 
-def choice_lines(msg: Outbound) -> list[str]:
+def choice_line(msg: Outbound) -> str:
+    """The choices as one compact line ("Answer with !1 Apples · !2 Pears, or the word."),
+    numbered as the core counts them; whole-command choices read "Yes: !rsvp ev yes". One
+    line, so it fits on every page of a long message: the choices are never out of sight."""
     if not msg.choices:
-        return []
-    numbered = [c for c in msg.choices if not is_command_choice(c.key)]
-    lines = [f"{choice.label}: {choice.key}" if is_command_choice(choice.key) else
-             f"!{n} {choice.label}" for n, choice in enumerate(msg.choices, 1)]
-    if numbered:
-        lines.append("Answer with !1, !2 ... or the word.")
-    return lines
+        return ""
+    numbered = [f"!{n} {choice.label}" for n, choice in enumerate(msg.choices, 1)
+                if not is_command_choice(choice.key)]
+    commands = [f"{choice.label}: {choice.key}" for choice in msg.choices
+                if is_command_choice(choice.key)]
+    parts = [f"Answer with {' · '.join(numbered)}, or the word."] if numbered else []
+    return " · ".join(parts + commands)
 
 
-def render_lines(msg: Outbound, width: int, max_lines: int, formatting: bool = False,
-                 pointer: str = "") -> list[str]:
-    """The lines one outbound message becomes on IRC: text, numbered choices, a note for a
-    file (IRC cannot carry one), each split to `width` bytes; past `max_lines`, a pointer."""
-    body = clean_lines(msg.text, formatting)
-    body += [clean(line, formatting) for line in choice_lines(msg)]
+MORE = "more"  # the word that shows the next page ("!more"); see IrcAdapter._page_asked
+
+
+def _paragraphs(text: str, formatting: bool) -> list[list[str]]:
+    """The text's lines grouped at blank lines (a project card, a step): pages break
+    between groups where they can."""
+    groups: list[list[str]] = [[]]
+    for part in _LINE_BREAKS.split(text):
+        line = clean(part, formatting).rstrip()
+        if line.strip():
+            groups[-1].append(line)
+        elif groups[-1]:
+            groups.append([])
+    return [g for g in groups if g]
+
+
+def render_pages(msg: Outbound, width: int, max_lines: int,
+                 formatting: bool = False) -> list[list[str]]:
+    """The pages one outbound message becomes on IRC, each at most `max_lines` lines of at
+    most `width` bytes: text (broken between paragraphs where one fits), a note for a file
+    (IRC cannot carry one), and on every page the compact choice line. A page with more to
+    come ends with how many lines are left and `!more`."""
+    def split(line: str) -> list[str]:
+        # Servers drop trailing spaces, and an empty PRIVMSG is an error: neither goes out.
+        return [piece.rstrip() for piece in split_bytes(line, width) if piece.strip()]
+
+    paragraphs = [[p for line in group for p in split(line)]
+                  for group in _paragraphs(msg.text, formatting)]
     if msg.file is not None:
-        body.append(clean(f"[{msg.file.name} ({len(msg.file.data)} bytes) can't be sent on "
-                          "IRC; ask for it on Matrix or Telegram]"))
-    # Servers drop trailing spaces, and an empty PRIVMSG is an error: neither goes out.
-    lines = [piece.rstrip() for line in body for piece in split_bytes(line, width)
-             if piece.strip()]
-    if len(lines) > max_lines:
-        hidden = len(lines) - (max_lines - 1)
-        note = clean(pointer or "(the rest is too long for IRC)", formatting)
-        lines = lines[:max_lines - 1] + split_bytes(f"[{hidden} more lines] {note}", width)[:1]
-    return lines
+        paragraphs.append(split(clean(f"[{msg.file.name} ({len(msg.file.data)} bytes) can't "
+                                      "be sent on IRC; ask for it on Matrix or Telegram]")))
+    choices = split(clean(choice_line(msg), formatting)) if msg.choices else []
+    body = [line for group in paragraphs for line in group]
+    if len(body) + len(choices) <= max_lines:
+        return [body + choices]
+    room = max(1, max_lines - len(choices) - 1)  # a page with more to come has a footer
+    pages: list[list[str]] = []
+    page: list[str] = []
+    queue = [list(group) for group in paragraphs]
+    while queue:
+        left = sum(len(g) for g in queue)
+        if len(page) + left + len(choices) <= max_lines:
+            pages.append(page + [line for g in queue for line in g])  # the last page
+            page = []
+            break
+        group = queue[0]
+        if len(page) + len(group) <= room:
+            page += queue.pop(0)
+        elif page and len(group) <= room:
+            pages.append(page)  # the next paragraph fits whole on a page of its own
+            page = []
+        else:
+            take = room - len(page)
+            page += group[:take]
+            del group[:take]
+            pages.append(page)
+            page = []
+    if page:
+        pages.append(page)
+    result: list[list[str]] = []
+    for index, lines in enumerate(pages):
+        if index < len(pages) - 1:
+            rest = sum(len(p) for p in pages[index + 1:])
+            lines = lines + split(f"({rest} more line{'s' if rest != 1 else ''}: type !{MORE})")
+        result.append(lines + choices)
+    return result
+
+
+def render_lines(msg: Outbound, width: int, max_lines: int, formatting: bool = False) -> list[str]:
+    """The lines of the message's first page (the outbox counts what it sent of these)."""
+    return render_pages(msg, width, max_lines, formatting)[0]
