@@ -11,14 +11,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from bot.content import Content
 from bot.engine import Clock, Engine, utcnow
 from bot.feature import FeatureService, ServiceContext, menu, role_grants
 from bot.inbound import InboundProcessor
-from bot.metrics import Meter, OpsServer, Sources
+from bot.metrics import Meter, Ops, OpsServer, Sources
 from bot.model import Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
 from bot.ports import (
@@ -45,6 +45,9 @@ from flows.tracker.reads import TrackerReads
 from storage.holder import holding
 from storage.migrate import is_current
 from storage.repository import SqlStore
+
+if TYPE_CHECKING:
+    from web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,7 @@ class App:
     meter: Meter | None = field(default=None, init=False)  # with [metrics] enabled
     last_due: int = field(default=0, init=False)  # due items the last scan found
     _ops: OpsServer | None = field(default=None, init=False)
+    web: WebServer | None = field(default=None, init=False)  # with [web] enabled
 
     async def __aenter__(self) -> App:
         await self.start()
@@ -131,13 +135,20 @@ class App:
         self.inbound = InboundProcessor(handle, self.config.inbound.max_in_flight,
                                         self.config.inbound.max_queued)
         await self.dispatcher.start()
-        if self.meter is not None:
-            self._ops = OpsServer(Sources(
-                self.meter, self.adapters, lambda: self.dispatcher.sends,
-                self.store.outbox_by_network, self.store.ping, lambda: self.last_due,
-                lambda: self._ticker is not None and self.store.leader.held),
-                self.config.metrics.host,
-                self.config.metrics.port)
+        ops = None if self.meter is None else Ops(Sources(
+            self.meter, self.adapters, lambda: self.dispatcher.sends,
+            self.store.outbox_by_network, self.store.ping, lambda: self.last_due,
+            lambda: self._ticker is not None and self.store.leader.held))
+        if self.config.web.enabled:
+            # One HTTP server: the web pages, with /metrics, /healthz and /livez when on.
+            # Imported only when enabled (Starlette, Jinja2, uvicorn stay unloaded otherwise).
+            from web.server import bot_web
+
+            self.web = bot_web(self.config, self.store, lambda: self.engine.content,
+                               self.clock, ops)
+            await self.web.start()
+        elif ops is not None:
+            self._ops = OpsServer(ops, self.config.metrics.host, self.config.metrics.port)
             await self._ops.start()
         for service in self.services.values():
             await service.start()
@@ -219,6 +230,8 @@ class App:
             log.exception("could not check queued messages against erased rows")
 
     async def close(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
         if self._ops is not None:
             await self._ops.stop()
         if self._roles is not None:

@@ -149,6 +149,24 @@ def _upgrade_in_child(config_path: Path | None) -> None:
 
 @main.command()
 @config_option
+@click.option("--host", default=None, help="Listen on this address (default: [web] host).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Listen on this port (default: [web] port).")
+def web(config_path: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the web pages alone (the public hub, certificate verification), without the bot;
+    `wayfinder run` serves them itself when [web] enabled is true."""
+    from web.server import WebServer, serve_alone
+
+    config = _load(config_path)
+
+    def ready(server: WebServer) -> None:
+        err().print(f"web pages on {server.url}/ (Ctrl-C stops)", highlight=False)
+
+    _run(serve_alone(config, host, port, ready))
+
+
+@main.command()
+@config_option
 @click.option("--as", "name", default=None, help="Who you are in the chat (console:NAME).")
 @click.option("--room", default="", help="Pretend to be in this channel, e.g. '#pagebot'.")
 def chat(config_path: Path | None, name: str | None, room: str) -> None:

@@ -166,9 +166,14 @@ class LoggingConfig(Section):
 
 
 class WebConfig(Section):
-    """The public web address that links to the bot's public pages start from. Empty: no
-    public page is linked."""
+    """The web pages (web/): served on host:port inside `wayfinder run` when enabled, or
+    alone by `wayfinder web`; /metrics, /healthz and /livez move onto this server when both
+    are on. `public_url` is the address people reach them at (behind a proxy), where links
+    to the public pages start from. Empty: no public page is linked."""
 
+    enabled: bool = False
+    host: str = "127.0.0.1"  # loopback: a reverse proxy with TLS in front serves the world
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
     public_url: Annotated[str, Field(max_length=200, pattern=r"^(https?://[^\s/]+(/\S*)?)?$")] = ""
 
     def link(self, path: str) -> str:

@@ -141,33 +141,33 @@ class _Snapshot:
         return self.found
 
 
-class OpsServer:
+@dataclass(frozen=True)
+class OpsReply:
+    """An answer of /metrics, /healthz or /livez, whichever HTTP server carries it."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+class Ops:
     """/metrics, /healthz (ready: the store answers and every adapter is connected) and
-    /livez (the process's loop answers), on `[metrics] host:port`."""
+    /livez (the process's loop answers), as plain answers: served by OpsServer on
+    `[metrics] host:port`, or by the web server when it runs (one server, not two)."""
 
-    def __init__(self, sources: Sources, host: str, port: int) -> None:
-        self.sources, self.host, self.port = sources, host, port
-        self._runner: web.AppRunner | None = None
+    PATHS = ("/metrics", "/healthz", "/livez")
 
-    async def start(self) -> None:
-        from aiohttp import web
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
 
-        server = web.Application()
-        server.router.add_get("/metrics", self._metrics)
-        server.router.add_get("/healthz", self._healthz)
-        server.router.add_get("/livez", self._livez)
-        self._runner = web.AppRunner(server, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        log.info("metrics and health on http://%s:%d/metrics", self.host, self.port)
+    async def answer(self, path: str) -> OpsReply:
+        if path == "/metrics":
+            return await self.metrics()
+        if path == "/healthz":
+            return await self.healthz()
+        return self.livez()
 
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def _metrics(self, _request: web.Request) -> web.Response:
-        from aiohttp import web
+    async def metrics(self) -> OpsReply:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
         try:
@@ -178,12 +178,9 @@ class OpsServer:
         registry = CollectorRegistry(auto_describe=False)
         snapshot: Collector = _Snapshot(families(self.sources, outbox))
         registry.register(snapshot)
-        return web.Response(body=generate_latest(registry),
-                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return OpsReply(200, CONTENT_TYPE_LATEST, generate_latest(registry))
 
-    async def _healthz(self, _request: web.Request) -> web.Response:
-        from aiohttp import web
-
+    async def healthz(self) -> OpsReply:
         try:
             await asyncio.wait_for(self.sources.ping(), STORE_TIMEOUT)
             store = "ok"
@@ -192,11 +189,39 @@ class OpsServer:
         adapters = {a.network: connected(a) for a in self.sources.adapters}
         ready = store == "ok" and all(adapters.values())
         body = {"ready": ready, "store": store, "adapters": adapters}
-        return web.Response(text=json.dumps(body), status=200 if ready else 503,
-                            content_type="application/json")
+        return OpsReply(200 if ready else 503, "application/json", json.dumps(body).encode())
 
     @staticmethod
-    async def _livez(_request: web.Request) -> web.Response:
+    def livez() -> OpsReply:
+        return OpsReply(200, "application/json", b'{"alive": true}')
+
+
+class OpsServer:
+    """Ops on its own small HTTP server, `[metrics] host:port` (when the web server is off)."""
+
+    def __init__(self, ops: Ops, host: str, port: int) -> None:
+        self.ops, self.host, self.port = ops, host, port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
         from aiohttp import web
 
-        return web.Response(text='{"alive": true}', content_type="application/json")
+        server = web.Application()
+        for path in Ops.PATHS:
+            server.router.add_get(path, self._answer)
+        self._runner = web.AppRunner(server, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        log.info("metrics and health on http://%s:%d/metrics", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _answer(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        reply = await self.ops.answer(request.path)
+        return web.Response(body=reply.body, status=reply.status,
+                            headers={"Content-Type": reply.content_type})

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.browser import browser, loop_thread, pages_for  # noqa: F401 (browser tests' fixtures)
 from tests.harness import FakeClock, Harness, make_config
 from tests.synapse import Synapse, start_synapse
 

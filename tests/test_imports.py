@@ -1,5 +1,5 @@
 """Architecture: adapters, flows and storage import from bot, never from each other; services
-sit on top (bot, flows, storage) and only the command line imports them."""
+sit on top (bot, flows, storage) and only the command line and the web pages import them."""
 
 from __future__ import annotations
 
@@ -140,6 +140,23 @@ def test_services_use_bot_flows_and_storage_never_adapters() -> None:
                 if "adapters" in imported_packages(path)]
     assert problems == []
     assert "services" in imported_packages(CLI)
+
+
+WEB = "web"
+
+
+def test_the_web_uses_services_and_bot_types_never_the_engine_or_a_layer() -> None:
+    """web/ is an interface, like the command line: it reads through services/ and names
+    bot/'s types; the engine, the composition root, adapters, flows and storage stay out.
+    The composition root starts it (bot/app.py, imported only when [web] is enabled)."""
+    paths = list((ROOT / WEB).rglob("*.py"))
+    assert paths
+    forbidden = {"bot.engine", "bot.app", "bot.wiring"}
+    problems = [f"{path.relative_to(ROOT)} imports {module}" for path in paths
+                for module in sorted(imported_modules(path))
+                if module.split(".")[0] in {*LAYERS, "bench"} or module in forbidden]
+    assert problems == []
+    assert WEB not in {m.split(".")[0] for m in runtime_imports(ROOT / "bot" / "app.py")}
 
 
 def test_only_the_cli_imports_services() -> None:

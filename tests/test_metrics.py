@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.memory import MemoryAdapter
@@ -85,3 +86,51 @@ async def test_no_metrics_server_unless_enabled(sqlite_url: str) -> None:
             pass
         else:
             raise AssertionError("a metrics server answered although [metrics] is off")
+
+
+async def test_with_the_web_on_metrics_and_health_share_its_server(sqlite_url: str) -> None:
+    """[web] and [metrics] both on: one HTTP server, the web's, answers the pages and
+    /metrics, /healthz, /livez; [metrics] port is not opened."""
+    web_port, metrics_port = free_port(), free_port()
+    config = make_config(sqlite_url, metrics={"enabled": True, "port": metrics_port},
+                         web={"enabled": True, "port": web_port})
+    async with Harness(config) as bot:
+        await bot.say("ana", "!start")
+        hub, page = await _get(web_port, "/")
+        metrics, text = await _get(web_port, "/metrics")
+        health, body = await _get(web_port, "/healthz")
+        live, _ = await _get(web_port, "/livez")
+        try:
+            await _get(metrics_port, "/metrics")
+            separate = True
+        except aiohttp.ClientConnectionError:
+            separate = False
+    assert (hub, metrics, health, live) == (200, 200, 200, 200)
+    assert "Lumen" in page
+    assert _samples(text)[("wayfinder_inbound_events_total",
+                           (("network", "memory"), ("outcome", "committed")))] == 1
+    assert '"ready": true' in body
+    assert not separate
+
+
+async def test_the_web_alone_serves_no_metrics(sqlite_url: str) -> None:
+    port = free_port()
+    async with Harness(make_config(sqlite_url, web={"enabled": True, "port": port})):
+        assert (await _get(port, "/"))[0] == 200
+        assert (await _get(port, "/metrics"))[0] == 404
+
+
+async def test_a_taken_web_port_stops_the_start_with_a_config_error(sqlite_url: str) -> None:
+    import socket
+
+    from bot.config import ConfigError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        harness = Harness(make_config(sqlite_url, web={"enabled": True, "port": port}))
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await harness.start()
+        if harness.app is not None:
+            await harness.app.close()

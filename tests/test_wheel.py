@@ -84,3 +84,27 @@ def test_an_installed_wheel_chats_on_its_bundled_demo_content(tmp_path: Path) ->
                input="!start\n")
     assert "What are you interested in?" in run.stdout, run.stdout
     assert (fresh_folder / "wayfinder.db").is_file()
+
+    # The web pages' templates and static files are package data: the hub renders from the
+    # installed wheel, with its vendored htmx and stylesheet.
+    rendered = _run([str(python), "-c", WEB_CHECK], cwd=fresh_folder, env=env).stdout
+    assert rendered.split() == ["200", "200", "200"], rendered
+
+
+WEB_CHECK = """
+import asyncio
+import httpx
+from bot.wiring import load_config
+from services.public import public_pages
+from web.app import Site, create_app
+
+async def main():
+    async with public_pages(load_config(None)) as pages:
+        app = create_app(Site(pages))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for path in ("/", "/static/htmx.min.js", "/static/style.css"):
+                print((await client.get(path)).status_code)
+
+asyncio.run(main())
+"""

@@ -26,6 +26,10 @@ class IrcConfig(Section):
     sasl_account: str = ""
     sasl_password_env: str = ""
     channels: tuple[Annotated[str, Field(pattern=IRC_CHANNEL)], ...] = ()
+    # A web chat for people without an IRC client, linked from the web hub: "{channel}" is
+    # replaced by the channel, URL-encoded (e.g. "https://web.libera.chat/#{channel}").
+    webchat_url: Annotated[str, Field(max_length=300,
+                                      pattern=r"^(https?://[^\s{}]+(\{channel\}[^\s{}]*)?)?$")] = ""
     conversation: Literal["private", "channel"] = "private"  # where !start in a channel goes on
     formatting: bool = False  # mIRC bold/colour codes from content pass through
     max_lines: Annotated[int, Field(ge=3, le=100)] = 10  # per page; the rest on !more

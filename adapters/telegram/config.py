@@ -14,6 +14,9 @@ class TelegramConfig(Section):
     enabled: bool = False
     token_env: str = ""
     base_url: str = ""  # empty: Telegram's; set for a local Bot API server
+    # The bot's username (without "@"), for the web hub's deep links t.me/<username>?start=...
+    # (the running bot asks Telegram for its own; the web pages may run without it).
+    username: Annotated[str, Field(pattern=r"^([A-Za-z][A-Za-z0-9_]{3,31})?$")] = ""
     mode: Literal["polling", "webhook"] = "polling"
     poll_timeout_seconds: Annotated[int, Field(ge=1, le=60)] = 10
     request_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0

@@ -1,0 +1,146 @@
+"""The web application: Starlette, server-rendered Jinja2 templates (autoescaped, every one),
+htmx served from this package, and security headers on every response.
+
+`create_app(site)` builds it from a `Site`: what the pages read (services' read models) and,
+when the bot runs with metrics on, its /metrics, /healthz and /livez. The routes of each
+audience live in their own module (web/public.py for everyone); this module only assembles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from services.public import PublicPages
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Nothing from elsewhere, no inline script or style, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'")
+SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+)
+
+
+class OpsAnswers(Protocol):
+    """/metrics, /healthz and /livez as the running bot answers them (bot/metrics.py Ops)."""
+
+    async def answer(self, path: str) -> Any: ...
+
+
+@dataclass
+class Site:
+    """What the pages read. `ops` only inside `wayfinder run` with [metrics] enabled."""
+
+    public: PublicPages
+    ops: OpsAnswers | None = None
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every HTTP response, errors and static files included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in SECURITY_HEADERS if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def when(value: datetime, style: str = "full") -> str:
+    """A time as people read it: "Thu 21 Jan 2027, 18:30 CET" (or the date alone)."""
+    if style == "date":
+        return f"{value.day} {value:%B %Y}"
+    return f"{value:%a} {value.day} {value:%b %Y, %H:%M} {value.tzname() or ''}".strip()
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("web", "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,  # a misspelt name fails the test, not the page
+        trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = when
+    env.globals["url_for"] = path_for  # before Starlette's: links stay on the visitor's host
+    return env
+
+
+@jinja2.pass_context
+def path_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
+    """A route's path, without scheme and host: behind a TLS proxy an absolute http:// link
+    (uvicorn sees plain HTTP) would be refused as mixed content."""
+    request: Request = context["request"]
+    return str(request.app.url_path_for(name, **params))
+
+
+TEMPLATES = Jinja2Templates(env=environment())
+
+
+def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    """Render templates/NAME with the site's common context."""
+    return TEMPLATES.TemplateResponse(request, name, {"site": request.app.state.site,
+                                                      **context}, status_code=status)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    detail = exc.detail if isinstance(exc, HTTPException) else ""
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    return page(request, "error.html", status=status, title="Not found" if status == 404
+                else "Sorry", detail=detail)
+
+
+def ops_routes(ops: OpsAnswers) -> list[BaseRoute]:
+    async def answer(request: Request) -> Response:
+        reply = await ops.answer(request.url.path)
+        return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+
+    return [Route(path, answer) for path in ("/metrics", "/healthz", "/livez")]
+
+
+def create_app(site: Site, more_routes: list[BaseRoute] | None = None) -> ASGIApp:
+    """The whole web application: public pages, static files, the bot's ops answers if
+    given, and `more_routes` (the dashboard's), all behind the security headers."""
+    from web.public import routes as public_routes
+
+    routes: list[BaseRoute] = [
+        *public_routes(),
+        *(more_routes or []),
+        *(ops_routes(site.ops) if site.ops is not None else []),
+        Mount("/static", StaticFiles(packages=[("web", "static")]), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app.state.site = site
+    return SecurityHeaders(app)
