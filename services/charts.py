@@ -1,15 +1,13 @@
-"""Reports drawn as bar charts (matplotlib, Agg): SVG or PNG, the same bytes for the same
-report (no dates, a fixed hash salt), with a title, labelled axes and the count on each bar.
-matplotlib is imported only when a chart is asked for (`wayfinder --help` stays light)."""
+"""Reports drawn as bar charts into files (bot/charts.py draws them): SVG or PNG, the same
+bytes for the same report."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from services.crm import Chart
+from bot.charts import FORMATS, Chart, draw
 
-FORMATS = ("svg", "png")
-COLOURS = ("#3465a4", "#f57900", "#73d216", "#75507b", "#c17d11")
+__all__ = ["FORMATS", "Chart", "render_chart"]
 
 
 def render_chart(chart: Chart, path: Path) -> int:
@@ -17,50 +15,6 @@ def render_chart(chart: Chart, path: Path) -> int:
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"a chart is written as .svg or .png, not {path.name!r}")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    labels = chart.labels or ["(no one)"]
-    series = chart.series if chart.labels else {name: [0.0] for name in chart.series}
-    total = len(labels) * max(1, len(series))
-    width = min(14.0, max(7.0, 0.45 * total + 2))
-    with matplotlib.rc_context({"svg.hashsalt": "wayfinder", "svg.fonttype": "none",
-                                "font.size": 10}):
-        fig = Figure(figsize=(width, 5.0), dpi=100, layout="constrained")
-        ax = fig.subplots()
-        count = len(series)
-        step = 0.8 / count
-        bars = 0
-        for n, (name, values) in enumerate(series.items()):
-            xs = [i - 0.4 + step * (n + 0.5) for i in range(len(labels))]
-            drawn = ax.bar(xs, values, step * 0.95, label=name,
-                           color=COLOURS[n % len(COLOURS)])
-            for i, bar in enumerate(drawn):
-                bar.set_gid(f"bar-{n}-{i}")
-            ax.bar_label(drawn, labels=[_count(v, chart.unit) for v in values], padding=2,
-                         fontsize=9 if total <= 20 else 7)
-            bars += len(drawn)
-        crowded = sum(len(label) + 2 for label in labels) > 9 * width  # about 9 letters an inch
-        ax.set_xticks(range(len(labels)), labels, rotation=20 if crowded else 0,
-                      ha="right" if crowded else "center")
-        ax.set_title(chart.title, fontsize=12, fontweight="bold")
-        ax.set_xlabel(chart.xlabel)
-        ax.set_ylabel(chart.ylabel)
-        ax.margins(y=0.15)
-        ax.spines[["top", "right"]].set_visible(False)
-        if count > 1:  # under the axes: never over a bar's count
-            fig.legend(loc="outside lower center", ncols=count, frameon=False)
-        metadata: dict[str, str | None] = ({"Date": None} if fmt == "svg"
-                                           else {"Software": None})
-        fig.savefig(path, format=fmt, metadata=metadata)
+    data, bars = draw(chart, fmt)
+    path.write_bytes(data)
     return bars
-
-
-def _count(value: float, unit: str) -> str:
-    if value != value:  # NaN: nothing to count
-        return ""
-    text = (f"{value:.0f}" if float(value).is_integer() or unit == "%"
-            else f"{value:.1f}")
-    return text + unit

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.charts import Chart
 from bot.config import Config
 from bot.wiring import load_content
 from flows.crm.profile import PersonRecord, person_record, record_lines, row_stage
@@ -28,18 +29,6 @@ COHORT_WEEKS = (1, 4, 12)
 # What "made it through stage N" means, as a step of the funnel (travel_through_stage).
 THROUGH_STAGE = {1: "project", 2: "workshop", 3: "first_task", 4: "involved"}
 LABELS = dict(STEPS)
-
-
-@dataclass(frozen=True)
-class Chart:
-    """What to draw: bars for each label, one series or several side by side."""
-
-    title: str
-    xlabel: str
-    ylabel: str
-    labels: list[str]
-    series: dict[str, list[float]]  # name -> a value per label
-    unit: str = ""  # printed after each bar's count ("%", " d")
 
 
 @dataclass(frozen=True)

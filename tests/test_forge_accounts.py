@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.forges import Forges, Profile, running_forges
+from adapters.memory import MemoryAdapter
+from bot.charts import draw
+from bot.model import Capabilities, Network, PersonId
+from flows.forge.metrics import metrics_chart
+from flows.forge.records import ForgeLink
+from tests.forges import Contribution, Forges, Profile, running_forges
 from tests.harness import FakeClock, Harness, make_config
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -114,3 +119,108 @@ async def test_bad_forge_input_gets_a_friendly_reply_and_changes_nothing(
     async with Harness(make_config(bare_url), networks=("irc",)) as bare:
         assert await bare.say("ada", "!forge gitlab ada", "irc") == (
             "This community has no forge set up, so I can't link a GitLab account.")
+
+
+def _week_ago(weeks: float) -> datetime:
+    return NOW - timedelta(weeks=weeks)
+
+
+async def test_me_shows_the_numbers_the_due_job_read_from_the_forges_with_a_chart(
+        db_url: str, forges: Forges) -> None:
+    forges.profiles["github", "ada-l"] = Profile(bio="")
+    forges.profiles["gerrit", "alovelace"] = Profile()
+    forges.profiles["gitlab", "bo"] = Profile(user_id=7)
+    forges.contributions += [
+        *(Contribution("github", "merged", "ada-l", _week_ago(w)) for w in (1, 2, 10, 30, 60)),
+        *(Contribution("github", "review", "ada-l", _week_ago(w)) for w in (3, 40)),
+        Contribution("github", "closed", "ada-l", _week_ago(20)),
+        Contribution("github", "merged", "bob", _week_ago(1)),  # someone else's
+        *(Contribution("gerrit", "merged", "alovelace", _week_ago(w)) for w in (2, 5)),
+        Contribution("gerrit", "review", "alovelace", _week_ago(1)),
+        Contribution("gitlab", "merged", "bo", _week_ago(3)),
+        Contribution("gitlab", "closed", "bo", _week_ago(30)),
+    ]
+    telegram = MemoryAdapter(Network("telegram"), Capabilities(files=True))
+    config = make_config(db_url, forge={"hosts": forges.hosts(), "timeout_seconds": 1.0,
+                                        "metrics_every": "1d", "metrics_retry": "1h"})
+    async with Harness(config, adapters=[MemoryAdapter(Network("irc")), telegram],
+                       clock=FakeClock(NOW)) as bot:
+        await bot.say("ada", "!start", "telegram")
+        await bot.say("bo", "!start", "irc")
+        github = _code(await bot.say("ada", "!forge github ada-l", "telegram"))
+        gerrit = _code(await bot.say("ada", "!forge gerrit alovelace", "telegram"))
+        forges.profiles["gitlab", "bo"].bio = _code(await bot.say("bo", "!forge gitlab bo",
+                                                                  "irc"))
+        reply = await bot.say("ada", "!me", "telegram")
+        assert "GitHub: ada-l (unverified: put" in reply
+        assert forges.requests == []
+        forges.profiles["github", "ada-l"].bio = f"docs person {github}"
+        forges.profiles["gerrit", "alovelace"].status = gerrit
+        assert (await bot.say("ada", "!forge verify", "telegram")).count("Verified:") == 2
+        assert "Verified: GitLab bo" in await bot.say("bo", "!forge verify", "irc")
+        reply = await bot.say("ada", "!me", "telegram")
+        assert "GitHub: ada-l (verified 2026-11-02): numbers not read yet" in reply
+
+        asked = len(forges.requests)
+        await bot.tick()  # the due job: 6 numbers on GitHub and GitLab, 4 on Gerrit
+        assert len(forges.requests) == asked + 16
+        assert any(r.startswith("/ghapi/search/issues?q=type%3Apr+author%3Aada-l+is%3Amerged"
+                                "+merged%3A%3E%3D2026-10-05") for r in forges.requests)
+        before = len(telegram.sent)
+        reply = await bot.say("ada", "!me", "telegram")
+        assert len(forges.requests) == asked + 16  # !me reads the cache only
+        assert ("GitHub: ada-l (verified 2026-11-02): changes merged 2 (4 weeks), 4 (52 weeks); "
+                "reviews given 1 (4 weeks), 2 (52 weeks); tasks closed 0 (4 weeks), 1 (52 weeks)"
+                " (as of 2026-11-02)") in reply
+        assert ("Gerrit: alovelace (verified 2026-11-02): changes merged 1 (4 weeks), 2 (52 "
+                "weeks); reviews given 1 (4 weeks), 1 (52 weeks) (as of 2026-11-02)") in reply
+        charts = [s.msg.file for s in telegram.sent[before:] if s.msg.file is not None]
+        assert len(charts) == 1
+        assert charts[0].content_type == "image/png"
+        assert charts[0].data.startswith(b"\x89PNG")
+        reply = await bot.say("bo", "!me", "irc")  # IRC carries no files: the numbers alone
+        assert ("GitLab: bo (verified 2026-11-02): changes merged 1 (4 weeks), 1 (52 weeks); "
+                "reviews given 0 (4 weeks), 0 (52 weeks); tasks closed 0 (4 weeks), 1 (52 "
+                "weeks)") in reply
+        assert not [s for s in bot.adapters["irc"].sent if s.msg.file is not None]
+
+        # Not due again for a day; then a forge that is down keeps the last good numbers.
+        bot.clock.advance(hours=2)
+        await bot.tick()
+        assert len(forges.requests) == asked + 16
+        forges.contributions.append(Contribution("github", "merged", "ada-l", bot.clock.now))
+        forges.mode = "down"
+        bot.clock.advance(days=1)
+        await bot.tick()
+        reply = await bot.say("ada", "!me", "telegram")
+        assert "changes merged 2 (4 weeks), 4 (52 weeks)" in reply
+        forges.mode = "ok"
+        bot.clock.advance(hours=1, minutes=1)  # metrics_retry
+        await bot.tick()
+        reply = await bot.say("ada", "!me", "telegram")
+        assert "changes merged 3 (4 weeks), 5 (52 weeks)" in reply
+        assert "(as of 2026-11-03)" in reply
+
+
+def test_the_contributions_chart_has_a_bar_per_metric_and_window() -> None:
+    links = [ForgeLink(PersonId(1), "github", "github", "ada-l", "c", NOW, NOW,
+                       {"merged_4": 2, "merged_52": 4, "reviews_4": 1, "reviews_52": 2,
+                        "closed_4": 0, "closed_52": 1}, NOW, NOW, ""),
+             ForgeLink(PersonId(1), "gerrit", "gerrit", "al", "c", NOW, NOW,
+                       {"merged_4": 2, "merged_52": 2, "reviews_4": 1, "reviews_52": 1,
+                        "closed_4": None, "closed_52": None}, NOW, NOW, ""),
+             ForgeLink(PersonId(1), "gitlab", "gitlab", "al", "c", NOW, None, {}, None, None,
+                       "")]  # unverified: not drawn
+    chart = metrics_chart(links)
+    assert chart is not None
+    assert chart.labels == ["GitHub: changes merged", "GitHub: reviews given",
+                            "GitHub: tasks closed", "Gerrit: changes merged",
+                            "Gerrit: reviews given"]
+    svg, bars = draw(chart, "svg", 7.0)
+    assert bars == 10
+    text = svg.decode()
+    assert "My contributions (GitHub ada-l, Gerrit al)" in text
+    assert "last 4 weeks" in text
+    assert "last 52 weeks" in text
+    assert text.count('id="bar-') == 10
+    assert metrics_chart(links[2:]) is None

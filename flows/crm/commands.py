@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.flow import Transition, Turn
 from flows.crm.profile import person_record, record_lines
 from flows.crm.reads import reads_of
+from flows.forge.api import me_section
 from flows.path.api import next_hint
 
 MAX_MATCHES = 10
@@ -42,7 +43,8 @@ async def person(turn: Turn) -> Transition:
 
 async def me(turn: Turn) -> Transition:
     """`!me`: the steps done with dates, time on the path, tasks, certificates, mentors met,
-    events, and what's next."""
+    events, the linked forges' numbers (cached by the forge feature's due job, with a chart
+    where the network carries files), and what's next."""
     facts = await reads_of(turn.reads).person_facts(turn.person_id)
     if facts is None or not facts.events:
         turn.say("Nothing to show yet: type !start to begin your path, and your steps, tasks "
@@ -54,6 +56,8 @@ async def me(turn: Turn) -> Transition:
         lines.append("Tasks: none finished yet")
     if not record.certificates:
         lines.append("Certificates: none yet (finishing your project's workshop gives one)")
+    forges, chart = await me_section(turn)
+    lines += forges
     lines.append(next_hint(turn))
-    turn.say("\n".join(lines))
+    turn.say("\n".join(lines), file=chart)
     return None

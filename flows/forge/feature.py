@@ -5,7 +5,7 @@ accounts, verified by a code in their profile."""
 from __future__ import annotations
 
 from bot.feature import Command, Feature, FeatureService, ServiceContext
-from flows.forge import accounts, done, http
+from flows.forge import accounts, done, http, metrics
 from flows.forge.clients import NAMES
 from flows.forge.reads import ForgeReads
 from flows.forge.settings import ForgeConfig
@@ -41,7 +41,7 @@ FEATURE = Feature(
                                       private=True, summary="remove a linked forge account"),
                 }),
     ),
-    jobs=(done.rechecks,),
+    jobs=(done.rechecks, metrics.refreshes),
     settings=ForgeConfig,
     state=ForgeState,
     reads=ForgeReads,
