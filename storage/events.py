@@ -57,6 +57,11 @@ class EventRow(SQLModel, table=True):
     capacity: int | None = None
     created_by: str = Field(default="", max_length=300)
     created_at: datetime = _when()
+    # What it is, and the project or workshop it is for (migrations/events/0004).
+    kind: str = Field(default="meetup", max_length=32,
+                      sa_column_kwargs={"server_default": "meetup"})
+    project: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    workshop: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class BroadcastRow(SQLModel, table=True):
@@ -104,6 +109,9 @@ class StandingRow(SQLModel, table=True):
     invites: bool = False  # consented, and has not left the path
     milestone: int = 0
     reach: str = Field(default="", max_length=32)  # the network invites go to
+    # Project meetings and workshop sessions invite by these (migrations/events/0004).
+    project: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    workshop: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 program_event_t = EventRow.__table__  # type: ignore[attr-defined]
@@ -276,6 +284,10 @@ def _audience(audience: Audience) -> list[sa.ColumnElement[bool]]:
     where = [standing_t.c.invites.is_(True), standing_t.c.milestone >= audience.min_milestone]
     if audience.regions:
         where.append(standing_t.c.region.in_(audience.regions))
+    if audience.project:
+        where.append(standing_t.c.project == audience.project)
+    if audience.workshop:
+        where.append(standing_t.c.workshop == audience.workshop)
     if audience.rsvp:
         where.append(sa.exists(sa.select(rsvp_t.c.person_id).where(
             rsvp_t.c.event_id == audience.event_id, rsvp_t.c.answer == audience.rsvp,
@@ -301,7 +313,8 @@ def _audience(audience: Audience) -> list[sa.ColumnElement[bool]]:
 
 def _event(row: Any) -> Event:
     return Event(row.id, row.title, row.starts_at, row.timezone, row.place, tuple(row.regions),
-                 row.audience, row.capacity, (), row.created_by, "chat")
+                 row.audience, row.capacity, (), row.created_by, "chat", row.kind or "meetup",
+                 row.project or "", row.workshop or "")
 
 
 def _broadcast(row: Any) -> Broadcast:
@@ -318,7 +331,8 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
                 id=event.id, title=event.title, starts_at=event.starts_at,
                 timezone=event.timezone, place=event.place, regions=list(event.regions),
                 audience=event.audience, capacity=event.capacity, created_by=event.created_by,
-                created_at=record.at))
+                created_at=record.at, kind=event.kind, project=event.project,
+                workshop=event.workshop))
         case ScheduleBroadcast():
             conn.execute(sa.insert(broadcast_t).values(
                 event_id=record.event_id, kind=record.kind, status="scheduled",
@@ -343,13 +357,15 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
 
 
 def _standings(conn: Connection, sql: BulkSql, records: Sequence[Standing]) -> None:
-    rows = {r.person_id: (r.person_id, r.region, r.timezone, r.invites, r.milestone, r.reach)
+    rows = {r.person_id: (r.person_id, r.region, r.timezone, r.invites, r.milestone, r.reach,
+                          r.project, r.workshop)
             for r in records}  # a person's last word in the batch wins
     conn.exec_driver_sql(
-        "INSERT INTO person_standing (person_id, region, timezone, invites, milestone, reach) "
-        f"VALUES {sql._values(1, 6)} ON CONFLICT (person_id) DO UPDATE SET "
+        "INSERT INTO person_standing (person_id, region, timezone, invites, milestone, reach, "
+        f"project, workshop) VALUES {sql._values(1, 8)} ON CONFLICT (person_id) DO UPDATE SET "
         "region = excluded.region, timezone = excluded.timezone, invites = excluded.invites, "
-        "milestone = excluded.milestone, reach = excluded.reach", list(rows.values()))
+        "milestone = excluded.milestone, reach = excluded.reach, project = excluded.project, "
+        "workshop = excluded.workshop", list(rows.values()))
 
 
 RECORDS = RecordSql(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Config
 from bot.content import ContentError
 from bot.wiring import load_content
 from tests.harness import CONTENT, Harness, make_config
@@ -74,3 +75,86 @@ def test_a_stages_file_with_a_stage_missing_is_a_problem(tmp_path: Path) -> None
         load_content(root)
     assert any(str(p).startswith("content/stages.toml: stages:") for p in err.value.problems), \
         err.value.problems
+
+
+# -- project meetings and sprints -----------------------------------------------------------
+ORGANIZER = "org"
+SPRINT = ("!event new pb-sprint | Pagebot sprint | 2026-12-10 15:00 | UTC | "
+          "https://meet.lumen.test/pb | - | project:pagebot | | sprint")
+
+
+def growth_config(db_url: str) -> Config:
+    return make_config(db_url, roles={"organizers": [f"memory:{ORGANIZER}"]},
+                       events={"quiet_hours": "", "reminders": ["1d"]})
+
+
+async def choose(h: Harness, who: str, project: str) -> None:
+    await h.script(who, ["!start", "!skip", "!skip", "!skip", project])
+
+
+def invites_to(h: Harness, who: str) -> list[str]:
+    return [s.text for s in h.adapters["memory"].sent
+            if getattr(s.msg.to, "external_id", None) == who and
+            s.text.startswith("You're invited")]
+
+
+async def test_a_projects_sprint_invites_the_people_working_on_it_who_consented(
+        db_url: str) -> None:
+    async with Harness(growth_config(db_url)) as h:
+        await choose(h, "ada", "Pagebot")
+        assert "your project's meetings and sprints" in await h.say("ada", "!invites on")
+        await choose(h, "bea", "Lingo")
+        await h.say("bea", "!region de")
+        await h.say("bea", "!invites on")
+        await choose(h, "cy", "Pagebot")  # works on it, never said yes to invites
+        assert "Created pb-sprint" in await h.say(ORGANIZER, SPRINT)
+        listed = await h.say(ORGANIZER, "!event list")
+        assert "pb-sprint: Pagebot sprint" in listed
+        assert "sprint of pagebot" in listed
+        preview = await h.say(ORGANIZER, "!broadcast pb-sprint")
+        assert "people working on project pagebot, wherever they are" in preview
+        assert "It reaches 1 person" in preview
+        assert "It's a sprint of Pagebot: you're invited as you're working on it." in preview
+        await h.say(ORGANIZER, "!broadcast confirm")
+        await h.tick()
+        assert len(invites_to(h, "ada")) == 1
+        assert invites_to(h, "bea") == invites_to(h, "cy") == []
+        # !events shows it to the people of the project, and only to them.
+        assert "pb-sprint: Pagebot sprint (a sprint of Pagebot)" in await h.say("ada", "!events")
+        assert "pb-sprint" not in await h.say("bea", "!events")
+        assert await h.say("bea", "!rsvp pb-sprint yes") == (
+            "\"Pagebot sprint\" is a sprint of Pagebot, for people working on that project. "
+            "!events lists the events for you.")
+        assert "See you there" in await h.say("ada", "!rsvp pb-sprint yes")
+
+
+async def test_a_project_event_with_a_problem_is_refused_and_nothing_is_created(
+        sqlite_url: str) -> None:
+    async with Harness(growth_config(sqlite_url)) as h:
+        unknown = await h.say(ORGANIZER, SPRINT.replace("project:pagebot", "project:nope"))
+        assert unknown.startswith("Unknown project 'nope'.")
+        no_project = await h.say(ORGANIZER, SPRINT.replace("project:pagebot", "everyone"))
+        assert "a sprint names its project" in no_project
+        no_regions = await h.say(ORGANIZER, SPRINT.replace("project:pagebot", "everyone")
+                                 .replace("| sprint", "| meetup"))
+        assert "name at least one" in no_regions
+        bad_kind = await h.say(ORGANIZER, SPRINT.replace("| sprint", "| picnic"))
+        assert "problem in kind" in bad_kind
+        assert "pb-sprint" not in await h.say(ORGANIZER, "!event list")
+
+
+def test_an_event_file_for_an_unknown_project_is_a_problem(tmp_path: Path) -> None:
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT, root)
+    (root / "events" / "pb-meeting.toml").write_text(
+        'title = "Meeting"\nstarts = 2030-01-01T18:00:00\ntimezone = "UTC"\n'
+        'kind = "meeting"\nproject = "nope"\n')
+    (root / "events" / "no-one.toml").write_text(
+        'title = "Sprint"\nstarts = 2030-01-01T18:00:00\ntimezone = "UTC"\nkind = "sprint"\n')
+    with pytest.raises(ContentError) as err:
+        load_content(root)
+    problems = [str(p) for p in err.value.problems]
+    assert "content/events/pb-meeting.toml: project: unknown project 'nope' (no " \
+           "projects/nope.toml)" in problems
+    assert any(p.startswith("content/events/no-one.toml: (file): a sprint names its project")
+               or "a sprint names its project" in p for p in problems), problems

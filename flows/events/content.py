@@ -36,6 +36,14 @@ AUDIENCES = {
     "involved": 4,  # made it through the first four steps (travel support goes to them)
 }
 TRAVEL_GRANT_MILESTONE = 4
+# What an event is. A "meeting" or a "sprint" names its `project`, a "workshop-session" (a
+# real-time session of a workshop) its `workshop`: those invite the people of that project or
+# workshop wherever they are, instead of by region.
+KINDS = ("meetup", "hackathon", "conference", "meeting", "sprint", "workshop-session")
+Kind = Literal["meetup", "hackathon", "conference", "meeting", "sprint", "workshop-session"]
+KIND_WORDS = {"meetup": "meetup", "hackathon": "hackathon", "conference": "conference",
+              "meeting": "project meeting", "sprint": "sprint",
+              "workshop-session": "live workshop session"}
 
 
 class EventFile(Strict):
@@ -45,10 +53,13 @@ class EventFile(Strict):
     starts: datetime  # local wall time where it happens (a TOML local date-time)
     timezone: ZoneName
     place: Annotated[str, Field(max_length=300)] = ""
-    regions: Annotated[tuple[str, ...], Field(min_length=1)]
+    regions: tuple[str, ...] = ()  # required, unless it names a project or a workshop
     audience: Literal["everyone", "project", "workshop", "first-task", "involved"] = "everyone"
     capacity: Annotated[int | None, Field(ge=1)] = None
     reminders: tuple[Duration, ...] | None = None  # None: the config's [events] reminders
+    kind: Kind = "meetup"
+    project: Annotated[str, Field(pattern=ID_PATTERN + "|^$")] = ""  # a project's id
+    workshop: Annotated[str, Field(pattern=ID_PATTERN + "|^$")] = ""  # a workshop's id
 
     @field_validator("starts", mode="before")
     @classmethod
@@ -65,6 +76,18 @@ class EventFile(Strict):
         wall_clock_problem(self.starts, self.timezone)
         return self
 
+    @model_validator(mode="after")
+    def _for_someone(self) -> EventFile:
+        if self.kind in ("meeting", "sprint") and not self.project:
+            raise ValueError(f"a {self.kind} names its project (project = \"ID\")")
+        if self.kind == "workshop-session" and not self.workshop:
+            raise ValueError("a workshop-session names its workshop (workshop = \"ID\")")
+        if self.workshop and self.kind != "workshop-session":
+            raise ValueError("only a workshop-session names a workshop")
+        if not self.regions and not (self.project or self.workshop):
+            raise ValueError("regions: name at least one (or a project or workshop it is for)")
+        return self
+
     def to_event(self, event_id: str, source: str, created_by: str = "") -> Event:
         if self.starts.tzinfo is not None:  # an explicit offset says the instant itself
             starts = self.starts.astimezone(UTC)
@@ -72,7 +95,8 @@ class EventFile(Strict):
             starts = self.starts.replace(tzinfo=zone(self.timezone)).astimezone(UTC)
         return Event(event_id, self.title, starts, self.timezone, self.place, self.regions,
                      self.audience, self.capacity,
-                     self.reminders if self.reminders is not None else (), created_by, source)
+                     self.reminders if self.reminders is not None else (), created_by, source,
+                     self.kind, self.project, self.workshop)
 
 
 def wall_clock_problem(starts: datetime, timezone: str) -> None:
@@ -183,6 +207,12 @@ def load(folder: ContentFolder) -> EventsContent:
             if code not in regions:
                 folder.problem(rel(path), f"regions[{index}]",
                                f"unknown region {code!r} (see regions.toml)")
+        # The path's files say which projects and workshops exist (read here by name only).
+        for key, value, where in (("project", parsed_event.project, "projects"),
+                                  ("workshop", parsed_event.workshop, "workshops")):
+            if value and not (folder.root / where / f"{value}.toml").exists():
+                folder.problem(rel(path), key, f"unknown {key} {value!r} (no {where}/"
+                               f"{value}.toml)")
         events[path.stem] = parsed_event.to_event(path.stem, rel(path))
     return EventsContent(regions, events)
 

@@ -9,7 +9,8 @@ from flows.events.service import BroadcastService, quiet_hours
 from flows.events.settings import EventsConfig
 from flows.events.state import EventsState
 
-EVENT_NEW = "ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | AUDIENCE [| CAPACITY]"
+EVENT_NEW = ("ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | AUDIENCE [| CAPACITY "
+             "[| KIND]]")
 
 FEATURE = Feature(
     name=invites.FEATURE_NAME,

@@ -25,7 +25,14 @@ from bot.flow import Transition, Turn
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
 from bot.text import one_line
 from flows.events.broadcaster import Plan
-from flows.events.content import AUDIENCES, TRAVEL_GRANT_MILESTONE, EventFile, EventsContent
+from flows.events.content import (
+    AUDIENCES,
+    KIND_WORDS,
+    KINDS,
+    TRAVEL_GRANT_MILESTONE,
+    EventFile,
+    EventsContent,
+)
 from flows.events.reads import EventsReads, reads_of
 from flows.events.records import (
     Audience,
@@ -41,7 +48,7 @@ from flows.events.records import (
 )
 from flows.events.settings import EventsConfig
 from flows.events.state import EventsState, Preview
-from flows.path.api import PathState, stage
+from flows.path.api import PathContent, PathState, stage
 
 FEATURE_NAME = "events"  # the feature's name, which keys its projection (flows/events/feature.py)
 ANSWERS = ("yes", "no", "maybe")
@@ -76,9 +83,21 @@ def standing(turn: Turn) -> Standing:
             before.reach == reach and _same(turn, EventsState) and _same(turn, PathState):
         return before  # what it is made of did not change (a content reload drops it)
     mine, path = turn.state(EventsState), turn.state(PathState)
-    consent = mine.invites and not path.left and bool(mine.region)
+    project, workshop = working_on(path, turn.content)
+    # Consent, and somewhere to be invited to: a region, or a project whose meetings count.
+    consent = mine.invites and not path.left and bool(mine.region or project)
     return Standing(turn.person_id, mine.region, mine.timezone, consent,
-                    milestone(path, turn.content), reach)
+                    milestone(path, turn.content), reach, project, workshop)
+
+
+def working_on(path: PathState, content: Content) -> tuple[str, str]:
+    """The project a person works on, and the workshop they are at or about to start ("" once
+    done): who a project's meetings and a workshop's live sessions are for."""
+    project = content.of(PathContent).projects.get(path.project)
+    if path.left or project is None:
+        return "", ""
+    ahead = project.workshop if project.workshop not in path.completed_workshops else ""
+    return project.id, ahead
 
 
 def _same(turn: Turn, model: type[EventsState] | type[PathState]) -> bool:
@@ -151,10 +170,10 @@ async def invites(turn: Turn) -> Transition:
         mine.invites = True
         turn.event("invites", consent=True)
         where = turn.content.of(EventsContent).regions.get(mine.region)
-        turn.say(f"Thanks! You'll get invites to events in {where.name}. !invites off stops "
-                 "them any time." if where else
-                 "Thanks! Now choose your region with !region, so I know which events are near "
-                 "you.")
+        turn.say(f"Thanks! You'll get invites to events in {where.name}, and to your "
+                 "project's meetings and sprints. !invites off stops them any time." if where
+                 else "Thanks! You'll get invites to your project's meetings and sprints. Choose "
+                 "your region with !region too, so I know which events are near you.")
     elif wanted in ("off", "no", "stop"):
         mine.invites = False
         turn.event("invites", consent=False)
@@ -205,8 +224,26 @@ def when_text(event: Event, tz: str) -> str:
     return text
 
 
-def _event_for_me(event: Event, content: Content, region_code: str) -> bool:
-    return region_code in content.of(EventsContent).region_and_children(event.regions)
+def _event_for_me(event: Event, turn: Turn) -> bool:
+    """Whether the event is for this person: their project's or workshop's, or their
+    region's."""
+    if event.linked:
+        project, workshop = working_on(turn.state(PathState), turn.content)
+        return (event.project or event.workshop) == (project if event.project else workshop)
+    region_code = events_of(turn).region
+    return region_code in turn.content.of(EventsContent).region_and_children(event.regions)
+
+
+def about(event: Event, content: Content) -> str:
+    """What a linked event is, in words ("a sprint of Pagebot"); "" for the others."""
+    what = KIND_WORDS.get(event.kind, event.kind)
+    if event.project:
+        project = content.of(PathContent).projects.get(event.project)
+        return f"a {what} of {project.name if project else event.project}"
+    if event.workshop:
+        workshop = content.of(PathContent).workshops.get(event.workshop)
+        return f"a {what} of \"{workshop.title if workshop else event.workshop}\""
+    return ""
 
 
 def _not_for_me(turn: Turn, event: Event) -> str:
@@ -214,7 +251,12 @@ def _not_for_me(turn: Turn, event: Event) -> str:
     its audience hold for answers as for invites (travel support follows the answers)."""
     content = turn.content.of(EventsContent)
     mine = events_of(turn).region
-    if not _event_for_me(event, turn.content, mine):
+    if event.linked and not _event_for_me(event, turn):
+        who = ("people working on that project" if event.project else
+               "people at that workshop or about to start it")
+        return (f"\"{event.title}\" is {about(event, turn.content)}, for {who}. !events lists "
+                "the events for you.")
+    if not _event_for_me(event, turn):
         where = ", ".join(content.regions[r].name if r in content.regions else r
                           for r in event.regions)
         yours = (f"your region is {content.regions[mine].name}" if mine in content.regions
@@ -241,9 +283,9 @@ async def events_command(turn: Turn) -> Transition:
     mine = events_of(turn).region
     reached = milestone(turn.state(PathState), turn.content)
     upcoming = [e for e in await all_events(turn.content, reads_of(turn.reads))
-                if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)
+                if e.starts_at > turn.now and _event_for_me(e, turn)
                 and reached >= AUDIENCES[e.audience]]
-    if not mine:
+    if not mine and not upcoming:
         turn.say("Choose your region with !region first; then I can show events near you.")
         return None
     if not upcoming:
@@ -252,7 +294,9 @@ async def events_command(turn: Turn) -> Transition:
         return None
     lines = ["Upcoming events for you:"]
     for event in upcoming[:10]:
-        lines.append(f"  {event.id}: {event.title}, {when_text(event, person_zone(turn))}"
+        what = about(event, turn.content)
+        lines.append(f"  {event.id}: {event.title}" + (f" ({what})" if what else "")
+                     + f", {when_text(event, person_zone(turn))}"
                      + (f", {event.place}" if event.place else ""))
     lines.append("Answer with !rsvp EVENT yes, no or maybe.")
     turn.say("\n".join(lines))
@@ -269,9 +313,8 @@ async def rsvp(turn: Turn) -> Transition:
     if len(words) == 2:
         event = await find_event(turn, words[0])
     else:
-        mine = events_of(turn).region
         candidates = [e for e in await all_events(turn.content, reads_of(turn.reads))
-                      if e.starts_at > turn.now and _event_for_me(e, turn.content, mine)]
+                      if e.starts_at > turn.now and _event_for_me(e, turn)]
         event = candidates[0] if len(candidates) == 1 else None
         if event is None:
             turn.say("Which event? Answer with !rsvp EVENT " + answer + " (!events lists them).")
@@ -326,8 +369,12 @@ async def rsvp(turn: Turn) -> Transition:
 
 
 # -- messages a broadcast sends ----------------------------------------------------------------
-def invite_message(event: Event, recipient: Recipient, tz: str) -> Outbound:
-    lines = [f"You're invited: {event.title}", f"When: {when_text(event, tz)}"]
+def invite_message(event: Event, recipient: Recipient, tz: str, what: str = "") -> Outbound:
+    lines = [f"You're invited: {event.title}"]
+    if what:  # a linked event: why this person
+        lines.append(f"It's {what}: you're invited as you're "
+                     + ("working on it." if event.project else "at that workshop."))
+    lines.append(f"When: {when_text(event, tz)}")
     if event.place:
         lines.append(f"Where: {event.place}")
     lines.append(f"Will you come? Answer !rsvp {event.id} yes, no or maybe. "
@@ -351,19 +398,22 @@ def audience_of(event: Event, kind: str, content: Content,
     if kind == "reminder":  # those who said yes, wherever they are now
         return Audience((), 0, event.id, rsvp="yes")
     return Audience(content.of(EventsContent).region_and_children(event.regions),
-                    AUDIENCES[event.audience], event.id, including=including)
+                    AUDIENCES[event.audience], event.id, including=including,
+                    project=event.project, workshop=event.workshop)
 
 
 def composer(event: Event, kind: str, content: Content, config: Config,
              now: datetime) -> Compose:
     settings = config.settings_of(EventsConfig)
     quiet = settings.quiet
-    write = reminder_message if kind == "reminder" else invite_message
+    what = about(event, content)
 
     def compose(recipient: Recipient) -> tuple[Outbound, datetime | None, str]:
         tz = (recipient.timezone or content.of(EventsContent).region_timezone(recipient.region)
               or settings.default_timezone)
-        return (write(event, recipient, tz), quiet.until(now, tz) if quiet else None, tz)
+        message = (reminder_message(event, recipient, tz) if kind == "reminder" else
+                   invite_message(event, recipient, tz, what))
+        return (message, quiet.until(now, tz) if quiet else None, tz)
 
     return compose
 
@@ -385,9 +435,15 @@ def reminder_times(event: Event, config: Config, now: datetime) -> list[datetime
 
 # -- organizers ---------------------------------------------------------------------------------
 EVENT_NEW_USAGE = ("!event new ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | "
-                   "AUDIENCE [| CAPACITY]\nfor example: !event new berlin-meetup | Berlin "
-                   "meetup | 2027-03-04 18:30 | Europe/Berlin | c-base | de | workshop | 30\n"
-                   f"Audiences: {', '.join(AUDIENCES)}. Regions: codes, comma-separated.")
+                   "AUDIENCE [| CAPACITY [| KIND]]\nfor example: !event new berlin-meetup | "
+                   "Berlin meetup | 2027-03-04 18:30 | Europe/Berlin | c-base | de | workshop | "
+                   "30\nor a project's sprint: !event new pagebot-sprint | Pagebot sprint | "
+                   "2027-03-06 15:00 | UTC | https://meet.example.org/pb | - | project:pagebot "
+                   "| | sprint\n"
+                   f"Audiences: {', '.join(AUDIENCES)}, project:ID (its people, wherever they "
+                   "are), workshop:ID (a live session: people at that workshop or about to "
+                   "start it). Regions: codes, comma-separated (- for none). Kinds: "
+                   f"{', '.join(KINDS)}.")
 
 
 async def event_list(turn: Turn) -> Transition:
@@ -399,15 +455,17 @@ async def event_list(turn: Turn) -> Transition:
     lines = ["Events:"]
     for event in events:
         past = " (past)" if event.starts_at <= turn.now else ""
+        where = (f"{event.kind} of {event.project or event.workshop}" if event.linked else
+                 f"regions {', '.join(event.regions)}")
         lines.append(f"  {event.id}: {event.title}, {when_text(event, event.timezone)}, "
-                     f"regions {', '.join(event.regions)}, audience {event.audience}{past}")
+                     f"{where}, audience {event.audience}{past}")
     turn.say("\n".join(lines))
     return None
 
 
 async def event_new(turn: Turn) -> Transition:
     parts = [p.strip() for p in turn.input.args.split("|")]
-    if len(parts) not in (7, 8):
+    if len(parts) not in (7, 8, 9):
         turn.say("Create an event with:\n" + EVENT_NEW_USAGE)
         return None
     event_id = parts[0].lower()
@@ -420,10 +478,22 @@ async def event_new(turn: Turn) -> Transition:
     fields: dict[str, object] = {
         "title": parts[1], "starts": parts[2].replace(" ", "T", 1), "timezone": parts[3],
         "place": parts[4], "regions": [r.strip().lower() for r in parts[5].split(",")
-                                       if r.strip()],
+                                       if r.strip() and r.strip() != "-"],
         "audience": parts[6].lower()}
-    if len(parts) == 8 and parts[7]:
+    # AUDIENCE may be project:ID (its meeting, unless KIND says sprint) or workshop:ID (a
+    # live session of it): the people of that project or workshop, wherever they are.
+    linked, _, target = parts[6].lower().partition(":")
+    if target and linked in ("project", "workshop"):
+        path = turn.content.of(PathContent)
+        if target not in (path.projects if linked == "project" else path.workshops):
+            turn.say(f"Unknown {linked} {one_line(target, 40)!r}.\n{EVENT_NEW_USAGE}")
+            return None
+        fields.update({"audience": "everyone", linked: target,
+                       "kind": "meeting" if linked == "project" else "workshop-session"})
+    if len(parts) >= 8 and parts[7]:
         fields["capacity"] = parts[7]
+    if len(parts) == 9 and parts[8]:
+        fields["kind"] = parts[8].lower()
     try:
         parsed = EventFile.model_validate(fields)
     except ValidationError as exc:
@@ -447,6 +517,16 @@ async def event_new(turn: Turn) -> Transition:
     return None
 
 
+def who_text(event: Event) -> str:
+    """Who an event's invites reach, besides the audience."""
+    if event.project:
+        return f"people working on project {event.project}, wherever they are"
+    if event.workshop:
+        return (f"people at workshop {event.workshop} or about to start it, wherever they "
+                "are")
+    return f"regions: {', '.join(event.regions)}, with the regions inside them"
+
+
 def _estimate(counts: Sequence[tuple[str, str, int]], rates: dict[str, Rate]) -> float:
     per_network: dict[str, int] = {}
     for network, _region, people in counts:
@@ -465,9 +545,9 @@ def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content:
     and region, how long delivery takes, and when reminders follow (chat and command line)."""
     sample = invite_message(event, Recipient(PersonId(0), Identity(Network(""), ExternalId(""),
                                                                    False), "", ""),
-                            event.timezone)
-    lines = [f"Preview of the invite for {event.id} (audience: {event.audience}; regions: "
-             f"{', '.join(event.regions)}, with the regions inside them):", "", "---",
+                            event.timezone, about(event, content))
+    lines = [f"Preview of the invite for {event.id} (audience: {event.audience}; "
+             f"{who_text(event)}):", "", "---",
              sample.text, "  [Yes] [No] [Maybe]", "---", ""]
     total = sum(n for _net, _reg, n in counts)
     again = (f"those who answered {' or '.join(including)} are invited again; "

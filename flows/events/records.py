@@ -29,6 +29,14 @@ class Event:
     reminders: tuple[str, ...] = ()  # durations before the start, e.g. ("1d",)
     created_by: str = ""
     source: str = "chat"  # "chat" or the content file
+    kind: str = "meetup"  # content.KINDS: a project's "meeting" or "sprint", ...
+    project: str = ""  # a project's meeting or sprint: invites those working on it
+    workshop: str = ""  # a "workshop-session": invites those at that workshop or about to start
+
+    @property
+    def linked(self) -> bool:
+        """Whether it is for the people of a project or a workshop, wherever they are."""
+        return bool(self.project or self.workshop)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ class Standing(Record):
     invites: bool = False  # consented to event invites and has not left
     milestone: int = 0  # how far along the growth path (content.AUDIENCES)
     reach: str = ""  # the network invites go to
+    project: str = ""  # the project they work on (chosen, and not left)
+    workshop: str = ""  # the workshop they are at or about to start ("" once done)
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,8 @@ class Audience:
     event_id: str = ""  # skip people already invited to this event, or who answered it
     rsvp: str = ""  # reminders: only people who answered this
     including: tuple[str, ...] = ()  # invites: people who answered one of these, again
+    project: str = ""  # only people working on this project
+    workshop: str = ""  # only people at this workshop or about to start it
 
 
 @dataclass(frozen=True)
