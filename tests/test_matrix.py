@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,43 @@ async def test_the_bot_leaves_a_direct_room_once_everyone_else_has(
         else:
             raise AssertionError("the bot stayed alone in the direct room for 10 s")
 
+
+
+async def test_every_direct_room_is_answered_in_itself_and_nothing_is_ignored_in_silence(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Ana has two direct rooms with the bot (from two clients, say): each is answered where
+    she wrote, and later messages for her go to the one she used last. Once a third person
+    is in one of them it is no longer private: nothing is answered there, and the log says
+    why, as it does for a file or a notice."""
+    caplog.set_level(logging.INFO, logger="adapters.matrix.client")
+    config = matrix_config(synapse, bot_id, tmp_path / "bot")
+    bo = await person(synapse, "bo", tmp_path)
+    try:
+        async with running_bot(config, sqlite_url) as bot:
+            first = await ana.open_direct(bot_id)
+            await ana.say(first, "!help")
+            assert (await ana.notice())[0] == first
+            second = await ana.open_direct(bot_id, encrypted=True)
+            await ana.say(second, "!help")
+            where, answer = await ana.notice()
+            assert where == second
+            assert answer.decrypted
+            assert bot.adapter._dm_rooms[ana.mxid] == second  # where her next ping goes
+            await ana.client.room_send(second, "m.room.message", {
+                "msgtype": "m.notice", "body": "!help"}, ignore_unverified_devices=True)
+            await ana.client.room_invite(second, bo.mxid)
+            await bo.joined(second, bo.mxid)
+            await ana.joined(second, bo.mxid)
+            await ana.say(second, "!status")
+            await ana.say(first, "!help")  # the first room still is just the two of them
+            where, _answer = await ana.notice()
+            assert where == first
+    finally:
+        await bo.close()
+    said = [r.getMessage() for r in caplog.records if "not taking" in r.getMessage()]
+    assert any("a notice (m.notice), which is what bots send: never a command" in line
+               for line in said), said
+    assert any(f"in {second}: a direct room of 3 members that is not one of "
+               "adapters.matrix.rooms" in line for line in said), said
+    assert all(r.levelno == logging.INFO for r in caplog.records if "not taking" in r.getMessage())

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import SyncResponse
+from nio import RoomMessage, RoomMessageNotice, SyncResponse
 from telegram import Update
 
 from adapters.console.translate import inbound_from_line
@@ -19,7 +19,7 @@ from adapters.irc.translate import (
     event_from_line,
     inbound_from_message,
 )
-from adapters.matrix.translate import RoomView, inbound_from_event
+from adapters.matrix.translate import RoomView, Skipped, inbound_from_event, read_event
 from adapters.telegram.translate import GroupStart, Pressed, translate
 from bot.model import Inbound
 
@@ -205,6 +205,35 @@ def test_matrix_a_room_message_follows_the_conversation_setting(sync: SyncRespon
     assert reply.direct
     assert not reply.room.direct  # a thread of a shared room: no private answer goes there
     assert inbound_from_event(room, reaction, me=ME) is None
+
+
+def test_matrix_a_direct_room_is_one_of_just_the_two_and_every_skip_has_a_reason(
+        sync: SyncResponse) -> None:
+    hello, edit, mine = sync.rooms.join["!dm:example.org"].timeline.events
+    # A room of just the two of them that is no project room is direct, recorded or not.
+    found = read_event(RoomView("!other:example.org", members=2), hello, me=ME)
+    assert isinstance(found, Inbound)
+    assert (found.room.id, found.room.direct, found.direct) == ("!other:example.org", True, True)
+    # A third person makes it no private room, even one the bot opened as direct.
+    crowded = read_event(RoomView("!dm:example.org", direct=True, members=3), hello, me=ME)
+    assert crowded == Skipped("a direct room of 3 members that is not one of "
+                              "adapters.matrix.rooms: the bot answers there only while the "
+                              "person and the bot are alone in it")
+    # A project room of two is still the project room (the conversation goes private).
+    project = read_event(RoomView("!p:example.org", configured=True, members=2), hello, me=ME)
+    assert isinstance(project, Inbound)
+    assert project.room.id == "dm:@ana:example.org"
+    assert read_event(RoomView("!dm:example.org", direct=True), edit, me=ME) == Skipped(
+        "an edit: the original message was answered")
+    assert read_event(RoomView("!dm:example.org", direct=True), mine, me=ME) == Skipped("")
+    notice = RoomMessageNotice.from_dict({**hello.source, "content": {
+        "msgtype": "m.notice", "body": "!start"}})
+    image = RoomMessage.parse_event({**hello.source, "content": {
+        "msgtype": "m.image", "body": "cat.png", "url": "mxc://example.org/cat"}})
+    for event, reason in [(notice, "a notice (m.notice)"), (image, "an image: the bot reads")]:
+        skipped = read_event(RoomView("!dm:example.org", direct=True), event, me=ME)
+        assert isinstance(skipped, Skipped)
+        assert skipped.reason.startswith(reason), skipped
 
 
 def test_console_a_line_is_a_verified_direct_message() -> None:

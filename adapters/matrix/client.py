@@ -53,7 +53,7 @@ from nio import (
 from adapters.matrix.config import MatrixConfig
 from adapters.matrix.render import file_content, in_thread, render_content
 from adapters.matrix.store import MatrixFiles
-from adapters.matrix.translate import DM_ROOM, MATRIX, THREAD, RoomView, inbound_from_event
+from adapters.matrix.translate import DM_ROOM, MATRIX, THREAD, RoomView, Skipped, read_event
 from bot.model import (
     Capabilities,
     FileRef,
@@ -120,7 +120,8 @@ class MatrixAdapter:
         self.sync_attempts: deque[float] = deque(maxlen=1000)  # monotonic start times
         self.rate_limited = 0  # sends the homeserver answered with 429
         self._sink: InboundSink | None = None
-        self._dm_rooms: dict[str, str] = {}
+        self._dm_rooms: dict[str, str] = {}  # mxid -> the direct room messages for them go to
+        self._direct_rooms: dict[str, str] = {}  # every direct room -> the person in it
         self._dm_lock = asyncio.Lock()
         self._configured: set[str] = set()
         self._threads: dict[str, None] = {}  # roots of the threads the bot talks in, in order
@@ -129,6 +130,8 @@ class MatrixAdapter:
         self._sends_done = asyncio.Event()
         self._sends_done.set()
         self._undecrypted: list[Undecrypted] = []
+        self._saving: set[asyncio.Task[None]] = set()
+        self._rooms_lock = asyncio.Lock()
 
     # -- the connection's life -----------------------------------------------------------
     @property
@@ -140,6 +143,8 @@ class MatrixAdapter:
         self._sink = sink
         await self.files.prepare()
         self._dm_rooms = await self.files.dm_rooms()
+        self._direct_rooms = await self.files.direct_rooms() or \
+            {room: mxid for mxid, room in self._dm_rooms.items()}
         self._threads = dict.fromkeys(await self.files.threads())
         request_timeout = max(60.0, self.config.sync_timeout_seconds + 30)
         client = AsyncClient(
@@ -294,9 +299,13 @@ class MatrixAdapter:
                 self._undecrypted.append(Undecrypted(room, event, time.monotonic()))
             log.info("matrix: %s in %s waits for its room key", event.event_id, room.room_id)
             return
-        inbound = self._inbound(room, event)
-        if inbound is not None:
-            per_sender[inbound.sender.external_id].append(inbound)
+        read = self._inbound(room, event)
+        if isinstance(read, Skipped):
+            if read.reason:  # a message the bot will not handle: never in silence
+                log.info("matrix: not taking %s from %s in %s: %s", event.event_id,
+                         event.sender, room.room_id, read.reason)
+            return
+        per_sender[read.sender.external_id].append(read)
 
     def _retry_undecrypted(self, client: AsyncClient) -> list[tuple[MatrixRoom, Any]]:
         """Messages whose room key came in a later sync; dropped after a while, told in
@@ -361,19 +370,43 @@ class MatrixAdapter:
         if configured:
             self._configured.add(room_id)
         elif inviter:
+            self._direct_rooms[room_id] = inviter
             self._dm_rooms.setdefault(inviter, room_id)
-            await self.files.save_dm_rooms(self._dm_rooms)
+            await self._save_rooms()
 
     @property
     def allowed_homeservers(self) -> set[str]:
         return set(self.config.allowed_homeservers) or {homeserver_of(self.config.user_id)}
 
-    def _inbound(self, room: MatrixRoom, event: Any) -> Inbound | None:
+    def _inbound(self, room: MatrixRoom, event: Any) -> Inbound | Skipped:
         view = RoomView(room.room_id, room.canonical_alias or "",
-                        direct=room.room_id in self._dm_rooms.values(),
-                        configured=self._is_configured(room))
-        return inbound_from_event(view, event, me=self.config.user_id,
-                                  conversation=self.config.conversation, threads=self._threads)
+                        direct=room.room_id in self._direct_rooms,
+                        configured=self._is_configured(room), members=room.member_count)
+        read = read_event(view, event, me=self.config.user_id,
+                          conversation=self.config.conversation, threads=self._threads)
+        if isinstance(read, Inbound) and read.room.id == room.room_id and read.room.direct:
+            self._talks_in(read.sender.external_id, room.room_id)
+        return read
+
+    def _talks_in(self, mxid: str, room_id: str) -> None:
+        """They wrote from this direct room: later messages for them go there too (the
+        files are written in the background; a crash loses at most this change)."""
+        changed = self._direct_rooms.get(room_id) != mxid or self._dm_rooms.get(mxid) != room_id
+        if changed:
+            self._direct_rooms[room_id] = mxid
+            self._dm_rooms[mxid] = room_id
+            task = asyncio.create_task(self._save_rooms(), name="matrix-save-rooms")
+            self._saving.add(task)
+            task.add_done_callback(self._saving.discard)
+
+    async def _save_rooms(self) -> None:
+        """Both maps as they are now, one writer at a time (they share temporary files)."""
+        async with self._rooms_lock:
+            try:
+                await self.files.save_direct_rooms(dict(self._direct_rooms))
+                await self.files.save_dm_rooms(dict(self._dm_rooms))
+            except OSError as exc:  # the map is rebuilt from the next message they send
+                log.warning("matrix: could not save the direct rooms: %s", exc)
 
     # -- outbound ------------------------------------------------------------------------
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
@@ -462,7 +495,8 @@ class MatrixAdapter:
                                          f"{answer.message}")
             room_id = str(answer.room_id)
             self._dm_rooms[mxid] = room_id
-            await self.files.save_dm_rooms(self._dm_rooms)
+            self._direct_rooms[room_id] = mxid
+            await self._save_rooms()
         await self._until_synced(client, room_id, mxid)
         return room_id
 

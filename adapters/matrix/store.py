@@ -1,5 +1,6 @@
-"""The Matrix adapter's own files beside nio's crypto store: the sync token and the map of
-direct rooms. Written atomically (temporary file, fsync, rename) off the event loop."""
+"""The Matrix adapter's own files beside nio's crypto store: the sync token, each person's
+direct room (where messages for them go), every direct room the bot is in, and threads.
+Written atomically (temporary file, fsync, rename) off the event loop."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 SYNC_TOKEN_FILE = "sync-token"
 DM_ROOMS_FILE = "dm-rooms.json"
+DIRECT_ROOMS_FILE = "direct-rooms.json"  # every direct room: room id -> the person in it
 THREADS_FILE = "threads.json"
 THREADS_KEPT = 10_000  # the newest threads the bot talks in; older ones need a command again
 
@@ -36,6 +38,14 @@ class MatrixFiles:
 
     async def save_dm_rooms(self, rooms: dict[str, str]) -> None:
         await asyncio.to_thread(self._write, DM_ROOMS_FILE, json.dumps(rooms, sort_keys=True))
+
+    async def direct_rooms(self) -> dict[str, str]:
+        text = await asyncio.to_thread(self._read, DIRECT_ROOMS_FILE)
+        loaded = json.loads(text) if text else {}
+        return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+    async def save_direct_rooms(self, rooms: dict[str, str]) -> None:
+        await asyncio.to_thread(self._write, DIRECT_ROOMS_FILE, json.dumps(rooms, sort_keys=True))
 
     async def threads(self) -> list[str]:
         text = await asyncio.to_thread(self._read, THREADS_FILE)

@@ -2,8 +2,9 @@
 
 People are their mxid; display names are never trusted. Only text messages count: the bot's
 own, edits (the original was already answered) and other event types are not for it, nor is
-a room that is neither direct nor configured. Where a conversation from a room goes on (a
-direct room, the room itself, or a thread in it) follows `conversation`.
+a room that is neither direct nor configured; each message not taken comes with the reason.
+Where a conversation from a room goes on (a direct room, the room itself, or a thread in it)
+follows `conversation`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from nio import RoomMessageText
+from nio import RoomMessage, RoomMessageText
 
 from bot.model import ExternalId, Identity, Inbound, Network, RoomRef
 
@@ -32,27 +33,54 @@ class RoomView:
     # because two people are in it.
     direct: bool = False
     configured: bool = False  # one of adapters.matrix.rooms (or joined as one)
+    members: int = 0  # joined and invited, the bot included; 0: not known
 
 
-def inbound_from_event(room: RoomView, event: Any, *, me: str, conversation: str = "private",
-                       threads: Container[str] = ()) -> Inbound | None:
-    """A text message as the bot's Inbound; None for the bot's own, edits, other event
-    types, and rooms that are neither direct nor configured. `threads`: the roots of the
-    threads the bot talks in (words there are meant for it, like those in a direct room)."""
-    if not isinstance(event, RoomMessageText) or event.sender == me:
-        return None
+@dataclass(frozen=True)
+class Skipped:
+    """An event the bot does not take, and why in words for the log ("": not a message, or
+    the bot's own, which need no word)."""
+
+    reason: str
+
+
+_NOT_TEXT = {"m.notice": "a notice (m.notice), which is what bots send: never a command",
+             "m.emote": "an emote (/me)", "m.image": "an image", "m.file": "a file",
+             "m.audio": "an audio message", "m.video": "a video", "m.location": "a location"}
+
+
+def read_event(room: RoomView, event: Any, *, me: str, conversation: str = "private",
+               threads: Container[str] = ()) -> Inbound | Skipped:
+    """A text message as the bot's Inbound, or why it is not one. `threads`: the roots of
+    the threads the bot talks in (words there are meant for it, like those in a direct
+    room).
+
+    A direct room is one where only the person and the bot are: one the bot recorded as
+    direct (an invite marked so, or a room it opened), or any other room of just the two of
+    them that is not a configured room. A room where someone else joined is never taken
+    as direct, so no private answer goes where a third person reads it."""
+    if not isinstance(event, RoomMessage) or event.sender == me:
+        return Skipped("")
+    if not isinstance(event, RoomMessageText):
+        msgtype = event.source.get("content", {}).get("msgtype", "")
+        return Skipped(f"{_NOT_TEXT.get(msgtype, f'a message of type {msgtype!r}')}: the "
+                       "bot reads text messages (m.text) only")
     relates = event.source.get("content", {}).get("m.relates_to") or {}
     if not isinstance(relates, dict):
         relates = {}
     if relates.get("rel_type") == "m.replace":
-        return None  # an edit: the original was already answered
+        return Skipped("an edit: the original message was answered")
     sender = Identity(MATRIX, ExternalId(event.sender), True)
-    direct = room.direct
     thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+    two_of_us = 0 < room.members <= 2 or (room.members == 0 and room.direct)
+    direct = two_of_us and (room.direct or not room.configured)
     if direct:
         target = RoomRef(MATRIX, room.room_id, room.alias, direct=True)
     elif not room.configured:
-        return None
+        what = "a direct room" if room.direct else "a room"
+        return Skipped(f"{what} of {room.members} members that is not one of "
+                       "adapters.matrix.rooms: the bot answers there only while the person "
+                       "and the bot are alone in it")
     elif conversation == "room":
         target = RoomRef(MATRIX, room.room_id, room.alias)
     elif conversation == "thread":
@@ -65,3 +93,10 @@ def inbound_from_event(room: RoomView, event: Any, *, me: str, conversation: str
         target = RoomRef(MATRIX, DM_ROOM + event.sender, room.alias, direct=True)
     at = datetime.fromtimestamp(event.server_timestamp / 1000, UTC)
     return Inbound(MATRIX, event.event_id, target, sender, event.body, direct, at)
+
+
+def inbound_from_event(room: RoomView, event: Any, *, me: str, conversation: str = "private",
+                       threads: Container[str] = ()) -> Inbound | None:
+    """`read_event`'s Inbound, or None for what the bot does not take."""
+    read = read_event(room, event, me=me, conversation=conversation, threads=threads)
+    return read if isinstance(read, Inbound) else None
