@@ -82,10 +82,11 @@ class MemoryAdapter:
         return Identity(self.network, ExternalId(name), verified)
 
     def inbound(self, name: str, text: str, room: str = "", event_id: str = "",
-                direct: bool = True, verified: bool = True) -> Inbound:
+                direct: bool = True, verified: bool = True, language: str = "") -> Inbound:
         room_ref = RoomRef(self.network, room or f"dm:{name}", room, direct)
         return Inbound(self.network, event_id or f"{self.network}-{next(self._counter)}",
-                       room_ref, self.identity(name, verified), text, direct, datetime.now(UTC))
+                       room_ref, self.identity(name, verified), text, direct, datetime.now(UTC),
+                       language=language)
 
     async def deliver(self, inbound: Inbound) -> Outcome:
         """Hand an inbound event to the bot, as the network would; what became of it."""

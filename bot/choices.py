@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.i18n import ENGLISH, Translator
+
 _SPLIT = re.compile(r"\s*[,;]\s*|\s+and\s+")
 
 
@@ -23,7 +25,8 @@ def _match(token: str, offered: list[list[str]]) -> str | None:
     return None
 
 
-def resolve(text: str, offered: list[list[str]], multi: bool) -> Resolution:
+def resolve(text: str, offered: list[list[str]], multi: bool,
+            tr: Translator = ENGLISH) -> Resolution:
     """Map numbers and words to choice keys; numbers out of range are an error."""
     result = Resolution()
     if not text.strip():
@@ -37,8 +40,9 @@ def resolve(text: str, offered: list[list[str]], multi: bool) -> Resolution:
             elif 1 <= index <= len(offered):
                 result.picked.append(offered[index - 1][0])
             else:
-                result.error = (f"There is no option {index} here: pick a number from 1 to "
-                                f"{len(offered)}, or type the word.")
+                result.error = tr.t("There is no option {index} here: pick a number from 1 "
+                                    "to {count}, or type the word.", index=index,
+                                    count=len(offered))
                 return result
             continue
         key = _match(token, offered)

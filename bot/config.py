@@ -120,6 +120,46 @@ class FlowsConfig(Section):
     due_dead_letter_days: Annotated[float, Field(gt=0)] = 30.0  # then it is forgotten
 
 
+class I18nConfig(Section):
+    """[i18n]: the language people are answered in until they choose one (or their network
+    says theirs), and the languages offered (empty: every one the bot ships)."""
+
+    default: str = "en"
+    languages: tuple[str, ...] = ()
+
+    @field_validator("default")
+    @classmethod
+    def _shipped_default(cls, value: str) -> str:
+        from bot.i18n import normalize, shipped
+
+        found = normalize(value)
+        if found is None:
+            raise ValueError(f"{value!r} is not a language the bot speaks; one of "
+                             f"{', '.join(shipped())}")
+        return found
+
+    @field_validator("languages")
+    @classmethod
+    def _shipped_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from bot.i18n import normalize, shipped
+
+        wrong = [code for code in value if normalize(code) is None]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong))}: not a language the bot speaks; "
+                             f"use some of {', '.join(shipped())}")
+        return tuple(dict.fromkeys(c for code in value if (c := normalize(code)) is not None))
+
+    def offered(self) -> tuple[str, ...]:
+        """The languages a person may choose: the configured ones (the default among them),
+        else every shipped one."""
+        from bot.i18n import shipped
+
+        if not self.languages:
+            return shipped()
+        return self.languages if self.default in self.languages else (self.default,
+                                                                       *self.languages)
+
+
 class FeatureSettings(Section):
     """A feature's config section (flows/<feature>/settings.py). `table` is the TOML table
     its keys are written in; several features (and the core) may share one table, each
@@ -202,6 +242,7 @@ class Config(Section):
     metrics: MetricsConfig = MetricsConfig()
     logging: LoggingConfig = LoggingConfig()
     web: WebConfig = WebConfig()
+    i18n: I18nConfig = I18nConfig()
     adapters: AdapterTables = AdapterTables()
     source: str = Field(default="(defaults)", exclude=True)
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 from functools import lru_cache
 
+from bot.i18n import ENGLISH, Translator
+
 _PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -38,11 +40,13 @@ def parse_duration(text: str, longest: timedelta = LONGEST) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def describe(delta: timedelta) -> str:
-    """Say a duration in words a person reads at a glance."""
+def describe(delta: timedelta, tr: Translator = ENGLISH) -> str:
+    """Say a duration in words a person reads at a glance (in `tr`'s language)."""
     seconds = int(delta.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
+    if seconds >= 86400:
+        return tr.tn("{n} day", "{n} days", seconds // 86400)
+    if seconds >= 3600:
+        return tr.tn("{n} hour", "{n} hours", seconds // 3600)
+    if seconds >= 60:
+        return tr.tn("{n} minute", "{n} minutes", seconds // 60)
+    return tr.tn("{n} second", "{n} seconds", seconds)

@@ -17,6 +17,7 @@ from bot.duework import DueLedger, prune
 from bot.feature import Catalog, Feature, missing_reads, perform, role_grants
 from bot.floodgate import Floodgate, Verdict
 from bot.flow import PRIVATE_CHATS, Due, End, Goto, Handler, Step, Transition, Turn
+from bot.i18n import LOCALE_KEY, N_, Translator
 from bot.locks import KeyedLocks
 from bot.logs import CONVERSATION, NETWORK
 from bot.model import (
@@ -71,11 +72,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def greeting(hints: str) -> str:
+def greeting(tr: Translator, hints: Sequence[str]) -> str:
     """What someone with nothing going on is told: the features' hints, then !help."""
     if not hints:
-        return "Hi! I'm Wayfinder. Type !help to see what I can do."
-    return f"Hi! I'm Wayfinder. {hints}, or !help to see what I can do."
+        return tr.t("Hi! I'm Wayfinder. Type !help to see what I can do.")
+    return tr.t("Hi! I'm Wayfinder. {hints}, or !help to see what I can do.",
+                hints=", ".join(tr.t(hint) for hint in hints))
 
 
 class Engine:
@@ -99,7 +101,7 @@ class Engine:
         self.store = store
         self.content = content
         self.catalog = Catalog(features)  # two claims on one word stop the start here
-        self.hints = ", ".join(f.hint for f in features if f.hint)  # the features' greeting
+        self.hints = [f.hint for f in features if f.hint]  # the features' greeting
         self.paused = next((f.paused for f in self.catalog.features if f.paused), "")
         lacking = missing_reads(features, store)
         if lacking:
@@ -175,8 +177,8 @@ class Engine:
                         raise  # not the flow's fault: FAILED, not confirmed, fetched again
                     log.exception("flow failed for %s in %s", inbound.sender.key, state.flow)
                     turn = self._apology(person, inbound, parsed, state,
-                                         "Sorry, something went wrong on my side. Nothing was "
-                                         "lost; please try again, or type !help.")
+                                         N_("Sorry, something went wrong on my side. Nothing "
+                                            "was lost; please try again, or type !help."))
                 try:
                     return self._outcome(await self._commit(turn, inbox))
                 except ConflictError as conflict:
@@ -198,8 +200,8 @@ class Engine:
                 log.warning("%s lost %d conflicts in a row", inbound.event_id,
                             MAX_CONFLICT_RETRIES)
                 turn = self._apology(person, inbound, parsed, await self._state(person),
-                                     "Lots of people are asking at this very moment. Please "
-                                     "try that again in a few seconds.")
+                                     N_("Lots of people are asking at this very moment. "
+                                        "Please try that again in a few seconds."))
                 return self._outcome(await self._commit(turn, inbox))
         return await self._handle(inbound)  # as the person their identity now belongs to
 
@@ -222,10 +224,11 @@ class Engine:
 
     async def _warn(self, person: PersonId, inbound: Inbound, parsed: ParsedInput) -> Outcome:
         """The one answer to a flood: this message is not handled, the next ones dropped."""
-        text = ("You're sending messages faster than I can follow, so I'll skip the next ones "
-                "for a few seconds. Then send one at a time and I'll answer each."
+        text = (N_("You're sending messages faster than I can follow, so I'll skip the next "
+                   "ones for a few seconds. Then send one at a time and I'll answer each.")
                 if inbound.direct else
-                "Too many commands here at once: I'll skip the next ones for a few seconds.")
+                N_("Too many commands here at once: I'll skip the next ones for a few "
+                   "seconds."))
         async with self.locks.hold(person):
             for _ in range(MAX_CONFLICT_RETRIES - 1):
                 turn = self._apology(person, inbound, parsed, await self._state(person), text)
@@ -243,10 +246,11 @@ class Engine:
 
     def _apology(self, person: PersonId, inbound: Inbound, parsed: ParsedInput,
                  state: PersonState, text: str) -> Turn:
-        """A turn that changes nothing but the activity counters, and says `text`."""
+        """A turn that changes nothing but the activity counters, and says `text` (a message
+        id, in the person's language)."""
         turn = self._turn(person, inbound, parsed, state)
         self._touch(turn)
-        turn.say(text)
+        turn.say(turn.t(text))
         return turn
 
     @staticmethod
@@ -258,6 +262,11 @@ class Engine:
             known = turn.data.get(PRIVATE_CHATS) or []
             if network not in known:
                 turn.data[PRIVATE_CHATS] = [*known, network]
+        language = turn.inbound.language
+        if language:  # what their network says their client uses, for later turns too
+            stored = turn.data.get(LOCALE_KEY) or {}
+            if stored.get("client") != language:
+                turn.data[LOCALE_KEY] = {**stored, "client": language}
 
     async def _person(self, identity: Identity,
                       event: tuple[Network, str] | None = None) -> PersonId | None:
@@ -318,10 +327,10 @@ class Engine:
     async def _dispatch(self, turn: Turn, text: str, truncated: bool) -> None:
         self._touch(turn)
         if not text:
-            turn.say("I got an empty message. Type !help to see what you can do.")
+            turn.say(turn.t("I got an empty message. Type !help to see what you can do."))
             return
         if truncated:
-            turn.say("That message was very long, so I only read the beginning.")
+            turn.say(turn.t("That message was very long, so I only read the beginning."))
         step = self.current_step(turn)
         if step is not None:
             offers = step.commands if step.offers is None else step.offers(turn)  # once
@@ -351,24 +360,28 @@ class Engine:
             await self._answer(turn, step, offered)
             return
         if command:
-            hint = f" Here you can use: {', '.join('!' + c for c in turn.step_commands)}." if (
-                step and turn.step_commands) else ""
-            turn.say(f"I don't know the command !{one_line(command, 32)}.{hint} "
-                     "Type !help for the list.")
+            unknown = one_line(command, 32)
+            if step and turn.step_commands:
+                turn.say(turn.t("I don't know the command !{command}. Here you can use: "
+                                "{commands}. Type !help for the list.", command=unknown,
+                                commands=", ".join('!' + c for c in turn.step_commands)))
+            else:
+                turn.say(turn.t("I don't know the command !{command}. Type !help for the list.",
+                                command=unknown))
             return
         if step is None or turn.data.get("paused"):
             paused = bool(turn.data.get("paused")) and step is not None
-            turn.say(f"{self.paused}, or !help." if paused and self.paused
-                     else greeting(self.hints))
+            turn.say(turn.t("{paused}, or !help.", paused=turn.t(self.paused))
+                     if paused and self.paused else greeting(turn.translator, self.hints))
             return
         await self._answer(turn, step, offered)
 
     async def _answer(self, turn: Turn, step: Step, offered: list[list[str]]) -> None:
         if step.reply is None:
-            turn.say("Nothing to answer here yet. Type !help to see what you can do.")
+            turn.say(turn.t("Nothing to answer here yet. Type !help to see what you can do."))
             return
         if not turn.input.is_command:
-            resolution = resolve(turn.input.text, offered, step.multi_choice)
+            resolution = resolve(turn.input.text, offered, step.multi_choice, turn.translator)
             if resolution.error:
                 turn.say(resolution.error)
                 return

@@ -16,6 +16,7 @@ from bot.clikit import Register
 from bot.config import Config, FeatureSettings
 from bot.content import Content, ContentPart
 from bot.flow import DueSource, FeatureState, Flow, Handler, Transition, Turn
+from bot.i18n import ENGLISH, Translator
 from bot.outbox import DeferUntil
 from bot.records import Audit, Record
 from bot.roles import RoleGrants, RoleSource
@@ -279,19 +280,20 @@ def authorize(turn: Turn, command: Command, action: str) -> bool:
         turn.record(Audit(turn.sender.key, f"refused:{action}", turn.input.args, turn.now))
         why = ("" if turn.sender.verified else " " + (
             turn.inbound.why_unverified or
-            "Your account on this network isn't verified (log in to its "
-            "services), so I can't tell that it's really you."))
-        turn.say(f"Sorry, !{action} is for {command.role}s only.{why}")
+            turn.t("Your account on this network isn't verified (log in to its "
+                   "services), so I can't tell that it's really you.")))
+        turn.say(turn.t("Sorry, !{action} is for {role}s only.", action=action,
+                        role=command.role) + why)
         return False
     turn.record(Audit(turn.sender.key, action, turn.input.args, turn.now))
     return True
 
 
-def unknown_sub(command: Command, word: str) -> str:
+def unknown_sub(command: Command, word: str, tr: Translator = ENGLISH) -> str:
     names = ", ".join(f"!{command.name} {s.name}" for s in command.sub.values())
     shown = "".join(ch for ch in word if ch.isprintable())[:32]
-    return (f"!{command.name} has no sub-command {shown!r}. You can use: {names}. "
-            "Type !help for more.")
+    return tr.t("!{command} has no sub-command {word}. You can use: {names}. "
+                "Type !help for more.", command=command.name, word=repr(shown), names=names)
 
 
 def answerable(turn: Turn, command: Command, said: str) -> bool:
@@ -308,15 +310,15 @@ def answerable(turn: Turn, command: Command, said: str) -> bool:
         return True
     if turn.can_write_privately:
         turn.reply_to = turn.sender
-        turn.tell(turn.room, f"I've answered your !{said} in a private message, so that others "
-                  "can't see it.", mention=turn.sender)
+        turn.tell(turn.room, turn.t("I've answered your !{said} in a private message, so that "
+                                    "others can't see it.", said=said), mention=turn.sender)
         return True
     line = turn.input.text
     if line[:1].isalnum():  # `bot: stuck ...`: resend it as a command of its own
         line = f"!{turn.input.command} {turn.input.args}".strip()
-    route = turn.reach_privately or "send me: {line}"
-    turn.say(f"I answer !{said} only in a private conversation, so that others can't see it. "
-             f"Please {route.replace('{line}', line)}")
+    route = turn.reach_privately or turn.t("send me: {line}", line="{line}")
+    turn.say(turn.t("I answer !{said} only in a private conversation, so that others can't "
+                    "see it. Please {route}", said=said, route=route.replace('{line}', line)))
     return False
 
 
@@ -349,40 +351,40 @@ async def perform(turn: Turn, command: Command) -> Transition:
             turn.input = ParsedInput(turn.input.command, rest.strip(), turn.input.text)
             return await sub.run(turn)
         if word and not command.free_args:
-            turn.say(unknown_sub(command, word))
+            turn.say(unknown_sub(command, word, turn.translator))
             return None
     return await command.run(turn)
 
 
 # -- generated texts ------------------------------------------------------------------------
-def _line(prefix: str, command: Command) -> str:
+def _line(prefix: str, command: Command, tr: Translator) -> str:
     usage = f" {command.usage}" if command.usage else ""
-    return f"  !{prefix}{command.name}{usage}: {command.summary}"
+    return f"  !{prefix}{command.name}{usage}: {tr.t(command.summary)}"
 
 
-PRIVATELY = "in a private chat with me"
-
-
-def command_lines(command: Command, prefix: str = "", shared: bool = False) -> list[str]:
+def command_lines(command: Command, prefix: str = "", shared: bool = False,
+                  tr: Translator = ENGLISH) -> list[str]:
     """A command's help lines: itself, then each listed sub-command. In a `shared` room a
     private sub-command of a public command says where it is answered."""
-    mark = f" ({PRIVATELY})" if shared and command.private and prefix else ""
-    lines = [_line(prefix, command) + mark] if command.summary else []
+    mark = " (" + tr.t("in a private chat with me") + ")" if (
+        shared and command.private and prefix) else ""
+    lines = [_line(prefix, command, tr) + mark] if command.summary else []
     for sub in command.sub.values():
         if sub.listed:
             lines.extend(command_lines(sub, f"{prefix}{command.name} ", shared and not
-                                       command.private))
+                                       command.private, tr))
     return lines
 
 
-def _section(commands: Sequence[Command], shared: bool) -> list[str]:
+def _section(commands: Sequence[Command], shared: bool, tr: Translator) -> list[str]:
     """A list of commands; in a shared room the private ones come last, under their own
     heading (they are refused there)."""
     if not shared:
-        return [line for c in commands for line in command_lines(c)]
-    lines = [line for c in commands if not c.private for line in command_lines(c, "", True)]
-    private = [line for c in commands if c.private for line in command_lines(c)]
-    return lines + ([f"Only {PRIVATELY}:", *private] if private else [])
+        return [line for c in commands for line in command_lines(c, tr=tr)]
+    lines = [line for c in commands if not c.private
+             for line in command_lines(c, "", True, tr)]
+    private = [line for c in commands if c.private for line in command_lines(c, tr=tr)]
+    return lines + ([tr.t("Only in a private chat with me:"), *private] if private else [])
 
 
 def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
@@ -392,21 +394,23 @@ def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
     general = {c.name for c in catalog.listed(None)}
     here = [w for w in dict.fromkeys(step_words) if w not in general]
     lines: list[str] = []
+    tr = turn.translator
     if here or choices:
-        lines.append("Right now you can use:")
-        lines.extend(f"  !{w}: {catalog.summary_of(w)}" for w in here)
+        lines.append(tr.t("Right now you can use:"))
+        lines.extend(f"  !{w}: {tr.t(catalog.summary_of(w))}" for w in here)
         if choices:
-            lines.append(f"  {'or ' if here else ''}answer with a number (1, !1) or the "
-                         "option's word")
+            lines.append("  " + (tr.t("or answer with a number (1, !1) or the option's word")
+                                 if here else
+                                 tr.t("answer with a number (1, !1) or the option's word")))
         lines.append("")
     shared = not turn.room.direct
-    lines.append("And anywhere:" if here or choices else "Commands you can use:")
-    lines.extend(_section(anywhere, shared))
+    lines.append(tr.t("And anywhere:") if here or choices else tr.t("Commands you can use:"))
+    lines.extend(_section(anywhere, shared, tr))
     for role in catalog.roles:
         mine = catalog.listed(role)
         if mine and allowed(turn, role):
-            lines += ["", f"For {role}s:"]
-            lines.extend(_section(mine, shared))
+            lines += ["", tr.t("For {role}s:", role=role)]
+            lines.extend(_section(mine, shared, tr))
     return "\n".join(lines)
 
 

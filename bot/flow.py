@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.config import Config, FeatureSettings
 from bot.content import Content
+from bot.i18n import LOCALE_KEY, SOURCE, Translator, normalize, translator
 from bot.model import (
     Capabilities,
     Choice,
@@ -165,6 +166,37 @@ class Turn:
         self._typed.clear()
         self.data = data
 
+    # -- the person's language ---------------------------------------------------------------
+    @property
+    def locale(self) -> str:
+        """The language this person is answered in: the one they chose (!language), else the
+        one their network says their client uses, else the community's default."""
+        settings = self.config.i18n
+        offered = settings.offered()
+        stored = self.data.get(LOCALE_KEY) or {}
+        for code in (stored.get("chosen", ""), self.inbound.language, stored.get("client", "")):
+            found = normalize(code, offered) if code else None
+            if found is not None:
+                return found
+        return settings.default
+
+    @property
+    def translator(self) -> Translator:
+        return translator(self.locale, self.config.i18n.default)
+
+    def t(self, message: str, /, **values: Any) -> str:
+        """`message` in this person's language, its `{name}` fields filled from `values`
+        (content texts in their language, isolated where their direction may differ)."""
+        return self.translator.t(message, **values)
+
+    def tn(self, singular: str, plural: str, n: int, /, **values: Any) -> str:
+        """The plural form for `n` in this person's language; `{n}` is `n`."""
+        return self.translator.tn(singular, plural, n, **values)
+
+    def local(self, text: str) -> str:
+        """A content text (maybe with translations) in this person's language."""
+        return self.translator.local(text)
+
     @property
     def reach_privately(self) -> str:
         """How to message the bot privately on this network ("" when it has no such way)."""
@@ -197,7 +229,8 @@ class Turn:
         """Reply in this conversation; choices offered become the next turn's options; a
         file goes only where the network carries files (`carries_files`)."""
         self.replies.append(Outbound(to=self.reply_to or self.room, text=text,
-                                     choices=tuple(choices), file=file))
+                                     choices=tuple(choices), file=file,
+                                     locale=self._outbound_locale()))
         if choices:
             self.data["choices"] = [[c.key, c.label] for c in choices]
 
@@ -208,7 +241,14 @@ class Turn:
     def tell(self, to: RoomRef | Identity, text: str, choices: Sequence[Choice] = (),
              mention: Identity | None = None) -> None:
         """Message someone else: someone in their DM, a channel, an organizer."""
-        self.replies.append(Outbound(to=to, text=text, choices=tuple(choices), mention=mention))
+        self.replies.append(Outbound(to=to, text=text, choices=tuple(choices), mention=mention,
+                                     locale=self._outbound_locale()))
+
+    def _outbound_locale(self) -> str:
+        """The language an adapter words its own additions in (a choice line, a "more"
+        hint); empty for English, so English rows stay as they were."""
+        locale = self.locale
+        return "" if locale == SOURCE else locale
 
     def event(self, kind: str, **detail: Any) -> None:
         self.events.append((kind, detail))

@@ -66,6 +66,9 @@ class Inbound:
     # example: not logged in to services). Empty: the generic explanation.
     why_unverified: str = ""
     press: Press | None = None  # a button was pressed: its acknowledgement goes out with the turn
+    # The language the sender's client uses, where the network says (Telegram's
+    # language_code): the default for someone who has not chosen one.
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Outbound:
     mention: Identity | None = None
     file: FileRef | None = None
     press: Press | None = None  # acknowledge this press (and mark its choice), not a message
+    locale: str = ""  # the recipient's language for the adapter's own words; empty: English
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,8 @@ def outbound_to_json(msg: Outbound) -> dict[str, Any]:
     if msg.press is not None:
         press = msg.press
         body["press"] = [press.token, press.message_id, press.text, press.label]
+    if msg.locale:
+        body["locale"] = msg.locale
     return body
 
 
@@ -190,4 +196,5 @@ def outbound_from_json(body: dict[str, Any]) -> Outbound:
         mention=mention,
         file=file,
         press=press,
+        locale=body.get("locale", ""),
     )

@@ -25,6 +25,7 @@ from bot.feature import (
     menu,
 )
 from bot.flow import Transition, Turn
+from bot.i18n import ENGLISH
 from bot.model import Capabilities, Identity, Network, RoomRef
 from bot.records import Audit, Record
 from bot.roles import ContentRole
@@ -437,9 +438,9 @@ def test_the_core_grants_only_the_configs_roles_and_mentoring_declares_the_mento
 def test_the_greeting_suggests_what_the_features_declare_and_the_core_names_none() -> None:
     hints = [f.hint for f in FEATURES if f.hint]
     assert hints == ["Type !start to find a project and get started"]  # the path's
-    assert greeting(", ".join(hints)) == ("Hi! I'm Wayfinder. Type !start to find a project and "
+    assert greeting(ENGLISH, hints) == ("Hi! I'm Wayfinder. Type !start to find a project and "
                                           "get started, or !help to see what I can do.")
-    assert greeting("") == "Hi! I'm Wayfinder. Type !help to see what I can do."
+    assert greeting(ENGLISH, []) == "Hi! I'm Wayfinder. Type !help to see what I can do."
     engine = (Path(__file__).resolve().parent.parent / "bot" / "engine.py").read_text()
     assert "!start" not in engine
 

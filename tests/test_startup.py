@@ -13,7 +13,7 @@ from storage.database import open_database
 from storage.migrate import is_current, upgrade
 
 HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", "aiohttp",
-         "pygments", "httpx")
+         "pygments", "httpx", "babel")
 
 
 def loaded_after(code: str, cwd: Path | None = None) -> set[str]:

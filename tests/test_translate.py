@@ -122,6 +122,7 @@ def test_telegram_a_deep_link_start_in_a_private_chat() -> None:
     assert inbound.direct
     assert inbound.room.direct
     assert inbound.at == datetime.fromtimestamp(1764414000, UTC)
+    assert inbound.language == "pt-br"  # the app's language: the person's default (issue 20)
 
 
 def test_telegram_start_in_a_group_is_answered_with_a_link_not_by_the_bot() -> None:

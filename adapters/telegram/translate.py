@@ -54,6 +54,8 @@ def inbound_from_message(message: Message, update_id: int, bot_username: str) ->
         identity = Identity(TELEGRAM, ExternalId(f"chat:{who}"), verified=False)
     else:
         identity = Identity(TELEGRAM, ExternalId(str(sender.id)), verified=True)
+    # The language of the person's app (IETF, "pt-br"): their default until they choose one.
+    language = (sender.language_code or "") if sender is not None and identity.verified else ""
     text = message.text
     room_name = chat.title or ""
     if chat.username:
@@ -67,7 +69,8 @@ def inbound_from_message(message: Message, update_id: int, bot_username: str) ->
             text, room_name = "/start", f"https://t.me/{payload}"
     room = RoomRef(TELEGRAM, str(chat.id), room_name, direct)
     at = message.date or datetime.now(UTC)
-    return Inbound(TELEGRAM, str(update_id), room, identity, text, direct, at)
+    return Inbound(TELEGRAM, str(update_id), room, identity, text, direct, at,
+                   language=language)
 
 
 def pressed(query: CallbackQuery, update_id: int, now: datetime | None = None) -> Pressed:
@@ -85,7 +88,8 @@ def pressed(query: CallbackQuery, update_id: int, now: datetime | None = None) -
     press = Press(query.id, str(message.message_id), message.text or "", label)
     inbound = Inbound(TELEGRAM, str(update_id), room,
                       Identity(TELEGRAM, ExternalId(str(query.from_user.id)), True), query.data,
-                      direct, now or datetime.now(UTC), press=press)
+                      direct, now or datetime.now(UTC), press=press,
+                      language=query.from_user.language_code or "")
     return Pressed(query, label, inbound)
 
 

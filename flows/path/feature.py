@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.feature import Command, Feature
+from bot.i18n import N_
 from flows.path import (
     certificates,
     cli,
@@ -58,6 +59,6 @@ FEATURE = Feature(
     },
     reads=PathReads,
     content=content.PART,
-    hint="Type !start to find a project and get started",
-    paused="You are paused. Type !resume to continue where you left off",
+    hint=N_("Type !start to find a project and get started"),
+    paused=N_("You are paused. Type !resume to continue where you left off"),
 )

@@ -1,0 +1,134 @@
+"""Every person in their own language (issue 20): the catalogs are complete and compiled, a
+missing translation falls back to English, plurals agree with their number, content texts
+carry translations, and `!language` chooses one."""
+
+from __future__ import annotations
+
+import gettext
+import string
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from babel.messages.catalog import Catalog
+
+from bot import catalogs
+from bot.durations import describe
+from bot.i18n import FSI, PDI, LocalizedStr, normalize, shipped, translator
+from tests.harness import Harness
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _messages(catalog: Catalog) -> dict[str, Any]:
+    return {str(m.id[0] if isinstance(m.id, tuple | list) else m.id): m for m in catalog if m.id}
+
+
+def test_every_message_id_in_the_code_is_in_the_catalog() -> None:
+    """Extracted with Babel and compared: `python -m bot.catalogs all` brings them up to date."""
+    in_code = set(_messages(catalogs.extract()))
+    template = set(_messages(catalogs.read(catalogs.POT)))
+    assert in_code - template == set(), "python -m bot.catalogs all"
+    assert template - in_code == set(), "python -m bot.catalogs all"
+    assert set(catalogs.languages()) == {"es", "pt_BR"}
+    for code in catalogs.languages():
+        catalog = catalogs.read(catalogs.po_path(code), code)
+        messages = _messages(catalog)
+        assert set(messages) == in_code, f"{code}: python -m bot.catalogs all"
+        for msgid, message in messages.items():
+            strings = message.string if isinstance(message.string, tuple) else (
+                message.string,)
+            assert all(strings), f"{code}: no translation of {msgid!r}"
+            assert "fuzzy" not in message.flags, f"{code}: {msgid!r} is fuzzy"
+            for text in strings:  # a translation fills the same fields, no more
+                assert _fields(text) <= _fields(msgid) | {"n"}, (code, msgid, text)
+
+
+def test_the_compiled_catalogs_say_what_their_sources_say() -> None:
+    """The .mo files the package ships (read by the bot) are the .po files compiled."""
+    for code in catalogs.languages():
+        source = catalogs.read(catalogs.po_path(code), code)
+        with catalogs.po_path(code).with_suffix(".mo").open("rb") as handle:
+            compiled = gettext.GNUTranslations(handle)
+        for message in _messages(source).values():
+            if isinstance(message.id, tuple):
+                singular, plural = message.id
+                for n in (1, 2, 5):
+                    index = compiled.plural(n)  # type: ignore[attr-defined]  # set by _parse
+                    assert compiled.ngettext(singular, plural, n) == message.string[index]
+            else:
+                assert compiled.gettext(message.id) == message.string, (code, message.id)
+    assert catalogs.main(["check"]) == 0
+
+
+def test_a_missing_translation_falls_back_to_english() -> None:
+    spanish = translator("es")
+    assert spanish.t("Not a message anyone wrote, {who}.", who="Ada") == (
+        "Not a message anyone wrote, Ada.")
+    assert spanish.t("Right now you can use:") == "Ahora mismo puedes usar:"
+    assert translator("en").t("Right now you can use:") == "Right now you can use:"
+    # A content text without the person's language: the community's default, else its first.
+    summary = LocalizedStr.parse({"en": "Docs", "es": "Documentación"})
+    assert translator("pt_BR", "es").local(summary) == "Documentación"
+    assert translator("pt_BR", "en").local(summary) == "Docs"
+    assert translator("es_MX").local(summary) == "Documentación"  # its language will do
+    assert translator("es").local(LocalizedStr("Only English")) == "Only English"
+
+
+def test_plurals_agree_with_their_number() -> None:
+    assert describe(timedelta(seconds=1)) == "1 second"
+    assert describe(timedelta(seconds=2)) == "2 seconds"
+    assert describe(timedelta(hours=1)) == "1 hour"
+    assert describe(timedelta(days=3)) == "3 days"
+    assert describe(timedelta(days=1), translator("es")) == "1 día"
+    assert describe(timedelta(minutes=5), translator("pt_BR")) == "5 minutos"
+
+
+def test_numbers_and_dates_in_the_persons_locale() -> None:
+    at = datetime(2026, 11, 29, 18, 5, tzinfo=UTC)
+    assert translator("en").format_datetime(at, "EEE dd MMM, HH:mm") == "Sun 29 Nov, 18:05"
+    assert translator("es").format_datetime(at, "EEE dd MMM, HH:mm") == "dom 29 nov, 18:05"
+    assert translator("en").format_number(1234.5) == "1,234.5"
+    assert translator("pt_BR").format_number(1234.5) == "1.234,5"
+
+
+def test_language_codes_are_read_the_way_people_write_them() -> None:
+    assert shipped() == ("en", "es", "pt_BR")
+    assert normalize("pt-br") == "pt_BR"
+    assert normalize("PT") == "pt_BR"
+    assert normalize("es-419") == "es"
+    assert normalize("en_GB") == "en"
+    assert normalize("de") is None
+    assert normalize("../../etc") is None
+    assert normalize("") is None
+
+
+def test_right_to_left_content_is_isolated_and_left_to_right_text_unchanged() -> None:
+    english = translator("en")
+    name = "مشروع"
+    assert english.t("Join {name} today.", name=name) == f"Join {FSI}{name}{PDI} today."
+    assert english.t("Join {name} today.", name="Pagebot") == "Join Pagebot today."
+
+
+async def test_a_person_chooses_their_language(bot: Harness) -> None:
+    assert "I don't speak de yet. Choose one of: en (English), es (español), pt_BR" in (
+        await bot.say("ada", "!language de"))
+    assert "Choose another with !language CODE" in await bot.say("ada", "!language")
+    said = await bot.say("ada", "!language pt-BR")
+    assert said == ("De agora em diante vou responder em português do Brasil. !language muda "
+                    "de novo.")
+    assert "Não conheço o comando !frob." in await bot.say("ada", "!frob")
+    assert "Comandos que você pode usar:" in await bot.say("ada", "!help")
+    await bot.restart()  # kept with the person
+    assert "Não conheço o comando !frob." in await bot.say("ada", "!frob")
+    assert "I don't know the command !frob." in await bot.say("bo", "!frob")  # others: English
+
+
+async def test_the_networks_language_is_the_default_until_one_is_chosen(bot: Harness) -> None:
+    assert "No conozco el comando !frob." in await bot.say("ada", "!frob", language="es-419")
+    # Later turns without the network's word (a due job) remember it.
+    assert "No conozco el comando !frob." in await bot.say("ada", "!frob")
+    await bot.say("ada", "!language en")
+    assert "I don't know the command !frob." in await bot.say("ada", "!frob", language="es")
+    assert "I don't know the command !frob." in await bot.say("cy", "!frob", language="de")
