@@ -13,6 +13,12 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def strip_bidi(text: str) -> str:
+    """TEXT without bidi embeddings, overrides and isolates (shown as is, it could read
+    backwards, and make what follows it read backwards too)."""
+    return _BIDI.sub("", text)
+
+
 def clean_input(text: str) -> tuple[str, bool]:
     """Strip controls and bidi overrides, normalise, and cap the length.
 

@@ -94,6 +94,11 @@ def served(loop_thread: LoopThread, sqlite_url: str, tmp_path: Path,
         escaped = HOSTILE_TEXT.replace("\\", "\\\\").replace('"', '\\"')
         text = re.sub(r'(?m)^summary = .*$', f'summary = "{escaped}"', text, count=1)
         project.write_text(text, encoding="utf-8")
+        workshop = folder / "workshops" / "pagebot-get-started.toml"
+        text = workshop.read_text(encoding="utf-8")
+        text = text.replace('title = "Install Python and Git"\nbody = """',
+                            f'title = "{escaped}"\nbody = """[x](javascript:alert(1)) {escaped}\n')
+        workshop.write_text(text, encoding="utf-8")
     config = make_config(sqlite_url, content={"path": str(folder)},
                          adapters={"telegram": {"username": "lumen_wayfinder_bot"},
                                    "irc": {"webchat_url": "https://web.example.org/#{channel}"}})
@@ -233,10 +238,11 @@ def test_hostile_text_is_shown_as_text_on_every_page(
         text = pages.page.inner_text("main")
         assert "<script>alert(1)</script>" in text, path
         assert "<img src=x onerror=alert(1)>" in text, path
+        assert "\u202e" not in text, path  # it would turn the text after it around
         assert pages.page.locator("main script, main img, main ol ol, main [style]"
                                   ).count() == 0, path
         assert pages.page.locator("main a[href^='javascript']").count() == 0, path
-    pages.shoot("hostile-hub")
+        pages.shoot("hostile" + (path.replace("/", "-").rstrip("-") or "-hub"))
     assert pages.dialogs == []
     assert pages.errors == []
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
 import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,6 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from bot.text import strip_bidi
 from services.public import PublicPages
 
 Scope = MutableMapping[str, Any]
@@ -87,13 +91,34 @@ def when(value: datetime, style: str = "full") -> str:
     return f"{value:%a} {value.day} {value:%b %Y, %H:%M} {value.tzname() or ''}".strip()
 
 
+def shown(value: Any) -> Any:
+    """Every value a template prints: bidi controls dropped (a name could otherwise read
+    backwards, and turn the text after it around too); escaping is autoescape's."""
+    if isinstance(value, Markup):
+        return Markup(strip_bidi(str(value)))
+    return strip_bidi(value) if isinstance(value, str) else value
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    # CommonMark with raw HTML off (it is shown as text) and a line break where one is
+    # written; markdown-it refuses javascript: and other unsafe links itself.
+    return MarkdownIt("commonmark", {"html": False, "breaks": True})
+
+
+def markdown(text: str) -> Markup:
+    """Organizers' Markdown (a workshop step) as HTML that holds no HTML of theirs."""
+    return Markup(_markdown().render(strip_bidi(text)))
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("web", "templates"),
         autoescape=True,  # every template, whatever its name
         undefined=jinja2.StrictUndefined,  # a misspelt name fails the test, not the page
-        trim_blocks=True, lstrip_blocks=True)
+        finalize=shown, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = when
+    env.filters["markdown"] = markdown
     env.globals["url_for"] = path_for  # before Starlette's: links stay on the visitor's host
     return env
 
