@@ -328,3 +328,61 @@ async def test_every_direct_room_is_answered_in_itself_and_nothing_is_ignored_in
     assert any(f"in {second}: a direct room of 3 members that is not one of "
                "adapters.matrix.rooms" in line for line in said), said
     assert all(r.levelno == logging.INFO for r in caplog.records if "not taking" in r.getMessage())
+
+
+# A bridged project room as it was seen: the bridge's state, then what people typed on both
+# sides, in order. (sender, body): "ana" types on Matrix; the bridge bot relays IRC lines in
+# matterbridge's formats; "@irc_bo" is a puppet of the IRC user bo.
+RELAY_TRANSCRIPT = [
+    ("relay", "[irc] <bo> !start"),
+    ("relay", "<bo> !help"),
+    ("irc_bo", "!start"),
+    ("carl", "[irc] <cy> !help"),  # a relay nobody listed: known by its format
+    ("ana", "!help"),
+]
+
+
+async def test_a_bridged_room_answers_only_people_typing_here(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A project room bridged to IRC: the bot sits on both networks, so the lines the bridge
+    relays from IRC were answered there. Here it answers only ana, who typed in this room;
+    every relayed line is logged with why it was not taken."""
+    caplog.set_level(logging.INFO, logger="adapters.matrix.client")
+    people = {"ana": ana}
+    try:
+        for name in ("relay", "irc_bo", "carl"):
+            people[name] = await person(synapse, name, tmp_path)
+        room = await ana.create_room([bot_id, *(p.mxid for n, p in people.items()
+                                                if n != "ana")])
+        await ana.client.room_put_state(room, "m.bridge", {
+            "bridgebot": people["relay"].mxid, "protocol": {"id": "irc"},
+            "channel": {"id": "#lumen-docs"}}, state_key="irc/#lumen-docs")
+        config = matrix_config(synapse, bot_id, tmp_path / "bot", rooms=[room],
+                               conversation="room", ignore_senders=["@irc_*:localhost"])
+        async with running_bot(config, sqlite_url) as bot:
+            for name in ("relay", "irc_bo", "carl"):
+                await ana.joined(room, people[name].mxid)
+            await ana.joined(room, bot_id)
+            for name, body in RELAY_TRANSCRIPT:
+                await people[name].say(room, body)
+            where, answer = await ana.notice()
+            assert where == room
+            assert "this list" in answer.body  # !help, for ana
+            assert await bot.app.dispatcher.drain(5)
+            await asyncio.sleep(1.5)  # a sync or two more: nothing else comes
+            assert ana.notices.empty(), ana.notices.get_nowait()
+    finally:
+        for name, someone in people.items():
+            if name != "ana":
+                await someone.close()
+    said = [r.getMessage() for r in caplog.records]
+    assert any(f"{room} is bridged (irc) by @relay:localhost" in line for line in said), said
+    skipped = [line for line in said if "not taking" in line]
+    assert len(skipped) == 4, skipped
+    assert any("a line relayed for <bo> on irc from @relay:localhost, a bridge or bot account "
+               "('@relay:localhost' in the room's m.bridge state)" in s for s in skipped)
+    assert any("from @irc_bo:localhost, a bridge or bot account ('@irc_*:localhost' in "
+               "adapters.matrix.ignore_senders)" in s for s in skipped)
+    assert any("a line relayed for <cy> on irc (its format), from @carl:localhost" in s
+               for s in skipped)

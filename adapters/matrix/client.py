@@ -53,7 +53,15 @@ from nio import (
 from adapters.matrix.config import MatrixConfig
 from adapters.matrix.render import file_content, in_thread, render_content
 from adapters.matrix.store import MatrixFiles
-from adapters.matrix.translate import DM_ROOM, MATRIX, THREAD, RoomView, Skipped, read_event
+from adapters.matrix.translate import (
+    BRIDGE_STATE,
+    DM_ROOM,
+    MATRIX,
+    THREAD,
+    RoomView,
+    Skipped,
+    read_event,
+)
 from bot.model import (
     Capabilities,
     FileRef,
@@ -122,6 +130,7 @@ class MatrixAdapter:
         self._sink: InboundSink | None = None
         self._dm_rooms: dict[str, str] = {}  # mxid -> the direct room messages for them go to
         self._direct_rooms: dict[str, str] = {}  # every direct room -> the person in it
+        self._bridges: dict[str, dict[str, str]] = {}  # room -> state key -> its bridge bot
         self._dm_lock = asyncio.Lock()
         self._configured: set[str] = set()
         self._threads: dict[str, None] = {}  # roots of the threads the bot talks in, in order
@@ -287,10 +296,34 @@ class MatrixAdapter:
                 log.info("matrix: leaving %s: everyone else has left", room_id)
                 await client.room_leave(room_id)
                 continue
+            self._learn_bridges(room_id, [*info.state, *info.timeline.events])
             for event in info.timeline.events:
                 self._collect(room, event, per_sender)
         failed = await asyncio.gather(*(self._deliver(items) for items in per_sender.values()))
         return sum(len(items) for items in per_sender.values()), sum(failed)
+
+    def _learn_bridges(self, room_id: str, events: list[Any]) -> None:
+        """The bridge bots a room's m.bridge (or uk.half-shot.bridge) state names: their
+        lines are relayed, never someone speaking to the bot."""
+        for event in events:
+            source = getattr(event, "source", None)
+            if not isinstance(source, dict) or source.get("type") not in BRIDGE_STATE:
+                continue
+            key = f"{source['type']}|{source.get('state_key', '')}"
+            content = source.get("content") or {}
+            bot = content.get("bridgebot") if isinstance(content, dict) else None
+            known = self._bridges.setdefault(room_id, {})
+            if not isinstance(bot, str) or not bot:  # the bridge was removed
+                known.pop(key, None)
+                continue
+            if known.get(key) != bot:
+                protocol = content.get("protocol") or {}
+                name = protocol.get("id", "?") if isinstance(protocol, dict) else "?"
+                log.info("matrix: %s is bridged (%s) by %s: its lines are relayed, not taken%s",
+                         room_id, name, bot, "" if self.config.ignore_senders else
+                         "; list the bridge's puppet accounts in adapters.matrix."
+                         "ignore_senders, or their lines are taken as typed here")
+            known[key] = bot
 
     def _collect(self, room: MatrixRoom, event: Any,
                  per_sender: dict[str, list[Inbound]]) -> None:
@@ -381,9 +414,11 @@ class MatrixAdapter:
     def _inbound(self, room: MatrixRoom, event: Any) -> Inbound | Skipped:
         view = RoomView(room.room_id, room.canonical_alias or "",
                         direct=room.room_id in self._direct_rooms,
-                        configured=self._is_configured(room), members=room.member_count)
+                        configured=self._is_configured(room), members=room.member_count,
+                        bridges=tuple(self._bridges.get(room.room_id, {}).values()))
         read = read_event(view, event, me=self.config.user_id,
-                          conversation=self.config.conversation, threads=self._threads)
+                          conversation=self.config.conversation, threads=self._threads,
+                          ignore_senders=self.config.ignore_senders)
         if isinstance(read, Inbound) and read.room.id == room.room_id and read.room.direct:
             self._talks_in(read.sender.external_id, room.room_id)
         return read

@@ -23,6 +23,9 @@ class MatrixConfig(Section):
     device_name: str = "Wayfinder"
     pickle_key_env: str = ""  # encrypts the end-to-end keys at rest
     allowed_homeservers: tuple[str, ...] = ()  # whose invites to accept; empty: the bot's own
+    # Bridge and bot accounts whose messages are never taken (shell patterns, e.g. a
+    # bridge's puppets "@irc_*:example.org"); a room's m.bridge bot is always left alone.
+    ignore_senders: tuple[str, ...] = ()
     # Where `!start` in a room goes on: a direct room, the room itself, or a thread in it.
     conversation: Literal["private", "room", "thread"] = "private"
     encrypt_direct_rooms: bool = True

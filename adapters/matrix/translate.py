@@ -9,18 +9,20 @@ follows `conversation`.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from nio import RoomMessage, RoomMessageText
 
+from adapters.relay import bridge_reason, listed, relayed_line
 from bot.model import ExternalId, Identity, Inbound, Network, RoomRef
 
 MATRIX = Network("matrix")
 DM_ROOM = "dm:"  # a person's direct room, found or made when the first message goes out
 THREAD = "|thread:"  # room id THREAD root event id: a conversation in a thread of a room
+BRIDGE_STATE = ("m.bridge", "uk.half-shot.bridge")  # MSC2346, and its older name
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class RoomView:
     direct: bool = False
     configured: bool = False  # one of adapters.matrix.rooms (or joined as one)
     members: int = 0  # joined and invited, the bot included; 0: not known
+    bridges: tuple[str, ...] = ()  # the bridge bots its m.bridge state events name
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,12 @@ _NOT_TEXT = {"m.notice": "a notice (m.notice), which is what bots send: never a 
 
 
 def read_event(room: RoomView, event: Any, *, me: str, conversation: str = "private",
-               threads: Container[str] = ()) -> Inbound | Skipped:
+               threads: Container[str] = (), ignore_senders: Sequence[str] = ()
+               ) -> Inbound | Skipped:
     """A text message as the bot's Inbound, or why it is not one. `threads`: the roots of
     the threads the bot talks in (words there are meant for it, like those in a direct
-    room).
+    room). Bridge and bot accounts (the room's bridge bots, `ignore_senders`) are never
+    taken, nor a line in a relay's format in a shared room.
 
     A direct room is one where only the person and the bot are: one the bot recorded as
     direct (an invite marked so, or a room it opened), or any other room of just the two of
@@ -61,6 +66,13 @@ def read_event(room: RoomView, event: Any, *, me: str, conversation: str = "priv
     as direct, so no private answer goes where a third person reads it."""
     if not isinstance(event, RoomMessage) or event.sender == me:
         return Skipped("")
+    body = event.source.get("content", {}).get("body")
+    body = body if isinstance(body, str) else ""
+    bridge = listed([event.sender], (*room.bridges, *ignore_senders))
+    if bridge:
+        setting = "the room's m.bridge state" if bridge in room.bridges else \
+            "adapters.matrix.ignore_senders"
+        return Skipped(bridge_reason(event.sender, body, bridge, setting))
     if not isinstance(event, RoomMessageText):
         msgtype = event.source.get("content", {}).get("msgtype", "")
         return Skipped(f"{_NOT_TEXT.get(msgtype, f'a message of type {msgtype!r}')}: the "
@@ -74,8 +86,14 @@ def read_event(room: RoomView, event: Any, *, me: str, conversation: str = "priv
     thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
     two_of_us = 0 < room.members <= 2 or (room.members == 0 and room.direct)
     direct = two_of_us and (room.direct or not room.configured)
+    relayed = relayed_line(body)
     if direct:
         target = RoomRef(MATRIX, room.room_id, room.alias, direct=True)
+    elif relayed is not None and room.configured:
+        # An unlisted relay bot in a shared room: the person it speaks for was answered on
+        # their own network, if at all.
+        return Skipped(f"a line relayed for {relayed} (its format), from {event.sender}, "
+                       "which is not in adapters.matrix.ignore_senders")
     elif not room.configured:
         what = "a direct room" if room.direct else "a room"
         return Skipped(f"{what} of {room.members} members that is not one of "
@@ -96,7 +114,9 @@ def read_event(room: RoomView, event: Any, *, me: str, conversation: str = "priv
 
 
 def inbound_from_event(room: RoomView, event: Any, *, me: str, conversation: str = "private",
-                       threads: Container[str] = ()) -> Inbound | None:
+                       threads: Container[str] = (), ignore_senders: Sequence[str] = ()
+                       ) -> Inbound | None:
     """`read_event`'s Inbound, or None for what the bot does not take."""
-    read = read_event(room, event, me=me, conversation=conversation, threads=threads)
+    read = read_event(room, event, me=me, conversation=conversation, threads=threads,
+                      ignore_senders=ignore_senders)
     return read if isinstance(read, Inbound) else None
