@@ -22,6 +22,8 @@ from flows.events.records import (
     CreateEvent,
     DeliveryCounts,
     Event,
+    JoinInviteList,
+    LeaveInviteList,
     Recipient,
     ScheduleBroadcast,
     SetRsvp,
@@ -81,6 +83,8 @@ class BroadcastRow(SQLModel, table=True):
     finished_at: datetime | None = _when(nullable=True)
     # Answers whose people an invite reaches again, comma-separated (migrations/events/0003).
     including: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    # Kind "message": the text sent to an invite list's members (migrations/events/0005).
+    message: str = Field(default="", max_length=2000, sa_column_kwargs={"server_default": ""})
 
 
 class RsvpRow(SQLModel, table=True):
@@ -114,10 +118,23 @@ class StandingRow(SQLModel, table=True):
     workshop: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
+class InviteListRow(SQLModel, table=True):
+    """Who asked to be on an invite list other than a region's (a local group's: "group:ID");
+    a broadcast of kind "message" to that list reaches them."""
+
+    __tablename__ = "invite_list"
+    # Forgetting or merging a person looks their lists up by person (migrations/events/0005).
+    __table_args__ = (sa.Index("ix_invite_list_person_id", "person_id"),)
+    list_key: str = Field(primary_key=True, max_length=64)
+    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
+    joined_at: datetime = _when()
+
+
 program_event_t = EventRow.__table__  # type: ignore[attr-defined]
 broadcast_t = BroadcastRow.__table__  # type: ignore[attr-defined]
 rsvp_t = RsvpRow.__table__  # type: ignore[attr-defined]
 standing_t = StandingRow.__table__  # type: ignore[attr-defined]
+invite_list_t = InviteListRow.__table__  # type: ignore[attr-defined]
 
 
 class EventsQueries(Queries):
@@ -136,6 +153,16 @@ class EventsQueries(Queries):
                                .group_by(identity_t.c.network, standing_t.c.region)
                                .order_by(identity_t.c.network, standing_t.c.region))
         return [(r[0], r[1], int(r[2])) for r in rows]
+
+    async def invite_lists_of(self, person_id: PersonId) -> list[str]:
+        rows = await self._all(sa.select(invite_list_t.c.list_key).where(
+            invite_list_t.c.person_id == person_id).order_by(invite_list_t.c.list_key))
+        return [str(r.list_key) for r in rows]
+
+    async def invite_list_size(self, list_key: str) -> int:
+        row = await self._one(sa.select(sa.func.count()).select_from(invite_list_t).where(
+            invite_list_t.c.list_key == list_key))
+        return int(row[0]) if row is not None else 0
 
     async def rsvp_of(self, event_id: str, person_id: PersonId) -> str | None:
         row = await self._one(sa.select(rsvp_t.c.answer).where(
@@ -281,6 +308,10 @@ def _reachable() -> sa.Join:
 
 
 def _audience(audience: Audience) -> list[sa.ColumnElement[bool]]:
+    if audience.members:  # a list's members: joining it was their consent
+        return [sa.exists(sa.select(invite_list_t.c.person_id).where(
+            invite_list_t.c.list_key == audience.members,
+            invite_list_t.c.person_id == standing_t.c.person_id))]
     where = [standing_t.c.invites.is_(True), standing_t.c.milestone >= audience.min_milestone]
     if audience.regions:
         where.append(standing_t.c.region.in_(audience.regions))
@@ -320,7 +351,8 @@ def _event(row: Any) -> Event:
 def _broadcast(row: Any) -> Broadcast:
     return Broadcast(row.id, row.event_id, row.kind, row.status, row.send_at, row.cursor,
                      row.recipients, row.created_by, row.created_at, row.finished_at,
-                     tuple(a for a in (row.including or "").split(",") if a))
+                     tuple(a for a in (row.including or "").split(",") if a),
+                     row.message or "")
 
 
 def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
@@ -337,7 +369,8 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
             conn.execute(sa.insert(broadcast_t).values(
                 event_id=record.event_id, kind=record.kind, status="scheduled",
                 send_at=record.send_at, cursor=0, recipients=0, created_by=record.created_by,
-                created_at=record.at, including=",".join(record.including)))
+                created_at=record.at, including=",".join(record.including),
+                message=record.message[:2000]))
         case CancelBroadcast():
             conn.execute(sa.update(broadcast_t).where(
                 broadcast_t.c.event_id == record.event_id,
@@ -345,6 +378,14 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
         case SetRsvp():
             upsert(conn, rsvp_t, {"event_id": record.event_id, "person_id": record.person_id},
                    {"answer": record.answer, "at": record.at})
+        case JoinInviteList():
+            upsert(conn, invite_list_t, {"list_key": record.list_key,
+                                         "person_id": record.person_id},
+                   {"joined_at": record.at})
+        case LeaveInviteList():
+            conn.execute(sa.delete(invite_list_t).where(
+                invite_list_t.c.list_key == record.list_key,
+                invite_list_t.c.person_id == record.person_id))
 
 
 def _move_person(conn: Connection, source: int, target: int) -> None:
@@ -352,6 +393,12 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
     conn.execute(sa.delete(rsvp_t).where(rsvp_t.c.person_id == source, rsvp_t.c.event_id.in_(
         sa.select(rsvp_t.c.event_id).where(rsvp_t.c.person_id == target))))
     conn.execute(sa.update(rsvp_t).where(rsvp_t.c.person_id == source).values(person_id=target))
+    # Lists both were on: the target's row stands; the source's others move over.
+    conn.execute(sa.delete(invite_list_t).where(
+        invite_list_t.c.person_id == source, invite_list_t.c.list_key.in_(
+            sa.select(invite_list_t.c.list_key).where(invite_list_t.c.person_id == target))))
+    conn.execute(sa.update(invite_list_t).where(invite_list_t.c.person_id == source).values(
+        person_id=target))
     # The target's standing is projected again from the merged state.
     conn.execute(sa.delete(standing_t).where(standing_t.c.person_id == source))
 
@@ -369,13 +416,17 @@ def _standings(conn: Connection, sql: BulkSql, records: Sequence[Standing]) -> N
 
 
 RECORDS = RecordSql(
-    apply=dict.fromkeys((CreateEvent, ScheduleBroadcast, CancelBroadcast, SetRsvp), _apply),
-    safe=frozenset({SetRsvp, ScheduleBroadcast, CancelBroadcast}),
+    apply=dict.fromkeys((CreateEvent, ScheduleBroadcast, CancelBroadcast, SetRsvp,
+                         JoinInviteList, LeaveInviteList), _apply),
+    safe=frozenset({SetRsvp, ScheduleBroadcast, CancelBroadcast, JoinInviteList,
+                    LeaveInviteList}),
     bulk={Standing: _standings},
     moves=(_move_person,),
     personal=(
         Personal(rsvp_t, ("person_id",), by_person()),
         Personal(standing_t, ("person_id",), by_person()),
+        # Which lists (local groups) a person joined: theirs (!mydata, !forget).
+        Personal(invite_list_t, ("person_id", "list_key"), by_person()),
         # Events and broadcasts an organizer created stay; who created them is cleared.
         Personal(program_event_t, ("created_by",), by_identity("created_by"),
                  erase=blank_identity("created_by")),

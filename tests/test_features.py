@@ -335,6 +335,8 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         # One's forge accounts and their verification codes.
         "forge", "forge github", "forge gitlab", "forge gerrit", "forge verify", "forge remove",
         "dashboard",  # a login link
+        "group join", "group leave",  # which local groups someone is on
+        "group send", "group confirm", "group cancel",  # a draft to a group's members
     }
 
 
@@ -431,8 +433,9 @@ def test_the_core_grants_only_the_configs_roles_and_mentoring_declares_the_mento
     from bot.feature import ROLE_CHECKS
 
     assert set(ROLE_CHECKS) == {"organizer", "admin"}
-    assert Catalog(FEATURES).roles == ["mentor", "organizer", "admin"]
+    assert Catalog(FEATURES).roles == ["mentor", "group organizer", "organizer", "admin"]
     assert [f.name for f in FEATURES if "mentor" in f.roles] == ["mentoring"]
+    assert [f.name for f in FEATURES if "group organizer" in f.roles] == ["groups"]
 
 
 def test_the_greeting_suggests_what_the_features_declare_and_the_core_names_none() -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Config
 from bot.content import ContentError
 from bot.wiring import load_content
 from flows.groups.content import GroupsContent
-from tests.harness import CONTENT
+from tests.harness import CONTENT, Harness, make_config
 
 
 @pytest.fixture
@@ -60,3 +61,88 @@ def test_content_check_names_the_file_and_key_of_each_bad_group(content_copy: Pa
     assert any(p.startswith("content/groups/empty.toml: contacts:") for p in problems), problems
     assert any(p.startswith("content/groups/Not An Id.toml: (file): the file name is the group")
                for p in problems), problems
+
+
+def _with_group(root: Path, contact: str) -> None:
+    (root / "groups" / "warsaw.toml").write_text(
+        'name = "Lumen Warsaw"\nregion = "pl"\nrhythm = "monthly"\n'
+        f'contacts = ["{contact}"]\n')
+
+
+def groups_config(db_url: str, root: Path = CONTENT) -> Config:
+    return make_config(db_url, content={"path": str(root)}, events={"quiet_hours": ""})
+
+
+def received(h: Harness, who: str) -> list[str]:
+    return [s.text for s in h.adapters["memory"].sent
+            if getattr(s.msg.to, "external_id", None) == who]
+
+
+async def test_groups_lists_the_groups_near_the_persons_region(sqlite_url: str) -> None:
+    async with Harness(groups_config(sqlite_url)) as h:
+        first = await h.say("ana", "!groups")
+        assert "Lumen Berlin (berlin)" in first
+        assert "!region" in first
+        await h.say("ana", "!region de")
+        near = await h.say("ana", "!groups")
+        assert "Local groups near Germany" in near
+        assert "Lumen Berlin (berlin)" in near
+        assert "Lagos" not in near
+        assert "#lumen-berlin" in near
+        assert "https://tu.example.org" in near
+        assert "Tuesday" in near
+        await h.say("bo", "!region europe")  # a wider region: the groups inside it
+        assert "Lumen Berlin" in await h.say("bo", "!groups")
+        await h.say("cy", "!region br")
+        assert "no local group near Brazil" in await h.say("cy", "!groups")
+        assert "Lumen Lagos" in await h.say("cy", "!group lagos")
+
+
+async def test_joining_and_leaving_a_group_with_friendly_errors(sqlite_url: str) -> None:
+    async with Harness(groups_config(sqlite_url)) as h:
+        store = h.running.store
+        assert "don't know the group 'atlantis'" in await h.say("ana", "!group join atlantis")
+        assert "Usage: !group join ID" in await h.say("ana", "!group join")
+        assert "not on Lumen Lagos's list" in await h.say("ana", "!group leave lagos")
+        assert await store.invite_list_size("group:berlin") == 0
+        joined = await h.say("ana", "!group join berlin")
+        assert "You joined Lumen Berlin" in joined
+        assert "!group leave berlin" in joined
+        assert "already on" in await h.say("ana", "!group join BERLIN")
+        assert await store.invite_list_size("group:berlin") == 1
+        await h.say("ana", "!region de")
+        assert "you joined" in await h.say("ana", "!groups")
+        assert "You left Lumen Berlin" in await h.say("ana", "!group leave berlin")
+        assert await store.invite_list_size("group:berlin") == 0
+        # Asked in a channel, the answer (who joined what) goes privately.
+        reply = await h.say("ana", "!group join berlin", room="#lobby", direct=False)
+        assert "private message" in reply
+        assert any("You joined Lumen Berlin" in t for t in received(h, "ana"))
+
+
+async def test_a_groups_organizer_messages_its_members_through_the_broadcaster(
+        db_url: str, content_copy: Path) -> None:
+    _with_group(content_copy, "memory:olga")
+    async with Harness(groups_config(db_url, content_copy)) as h:
+        for who in ("m1", "m2"):
+            await h.say(who, "!group join warsaw")
+        await h.say("x1", "!group join berlin")
+        # Not an organizer of any group, or of this one: refused, nothing kept.
+        assert "for group organizers only" in await h.say("m1", "!group send warsaw hi")
+        assert "Only Lumen Berlin's organizers" in await h.say("olga", "!group send berlin hi")
+        assert "Usage: !group send warsaw TEXT" in await h.say("olga", "!group send warsaw")
+        assert "nothing to confirm" in await h.say("olga", "!group confirm")
+        preview = await h.say("olga", "!group send warsaw Sprint on Saturday, 10:00!")
+        assert "This goes to 2 members of Lumen Warsaw" in preview
+        assert not any("Sprint" in t for t in received(h, "m1"))  # nothing sent yet
+        assert "Sending" in await h.say("olga", "!group confirm")
+        await h.tick()
+        for who in ("m1", "m2"):
+            got = [t for t in received(h, who) if "Sprint on Saturday" in t]
+            assert len(got) == 1, (who, got)
+            assert "!group leave warsaw" in got[0]
+        assert not any("Sprint" in t for t in received(h, "x1"))
+        await h.tick()  # once per member, however often the scan runs
+        assert len([t for t in received(h, "m1") if "Sprint" in t]) == 1
+        await h.say("olga", "!group send warsaw second")
+        assert "nothing was sent" in await h.say("olga", "!group cancel")

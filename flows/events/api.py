@@ -1,9 +1,15 @@
 """What other features may use of events (and nothing else in flows/events): its content
-(regions) and a person's events state (the region they chose)."""
+(regions), a person's events state (the region they chose), and invite lists other than
+regions: joining and leaving one, what a person joined, and a message to a list's members
+sent through the broadcaster (`message_broadcast`)."""
 
 from __future__ import annotations
 
 from flows.events.content import EventsContent
+from flows.events.invites import message_broadcast
+from flows.events.reads import EventsReads, reads_of
+from flows.events.records import JoinInviteList, LeaveInviteList
 from flows.events.state import EventsState
 
-__all__ = ["EventsContent", "EventsState"]
+__all__ = ["EventsContent", "EventsReads", "EventsState", "JoinInviteList", "LeaveInviteList",
+           "message_broadcast", "reads_of"]

@@ -52,6 +52,7 @@ from flows.path.api import PathContent, PathState, stage
 
 FEATURE_NAME = "events"  # the feature's name, which keys its projection (flows/events/feature.py)
 ANSWERS = ("yes", "no", "maybe")
+MESSAGE = "message"  # a broadcast's kind: a text to an invite list's members
 DEFAULT_IRC_LIKE_RATE = Rate(1.0, 4)  # an estimate for networks without a known limit
 WHEN_FORMAT = "%a %d %b %Y, %H:%M"
 _AT = re.compile(r"^(?P<event>\S+)(?:\s+at\s+(?P<when>\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}))?"
@@ -416,6 +417,26 @@ def composer(event: Event, kind: str, content: Content, config: Config,
         return (message, quiet.until(now, tz) if quiet else None, tz)
 
     return compose
+
+
+def message_composer(text: str, content: Content, config: Config, now: datetime) -> Compose:
+    """A list's message (kind MESSAGE): the same text to every member, in their quiet hours'
+    terms like an invite."""
+    settings = config.settings_of(EventsConfig)
+    quiet = settings.quiet
+
+    def compose(recipient: Recipient) -> tuple[Outbound, datetime | None, str]:
+        tz = (recipient.timezone or content.of(EventsContent).region_timezone(recipient.region)
+              or settings.default_timezone)
+        return Outbound(recipient.identity, text), quiet.until(now, tz) if quiet else None, tz
+
+    return compose
+
+
+def message_broadcast(list_key: str, text: str, by: str, now: datetime) -> ScheduleBroadcast:
+    """Send `text` now to the members of an invite list (JoinInviteList), through the
+    broadcaster: fanned out in batches, in quiet hours' terms, once per member."""
+    return ScheduleBroadcast(list_key, MESSAGE, now, by, now, message=text)
 
 
 def reminder_times(event: Event, config: Config, now: datetime) -> list[datetime]:
@@ -783,6 +804,9 @@ def broadcast_plan(store: EventsReads, content: Content, config: Config) -> Plan
     """What the broadcaster sends for a due broadcast (flows.events.broadcaster.Plan)."""
 
     async def plan(broadcast: Broadcast, now: datetime) -> tuple[Audience, Compose] | None:
+        if broadcast.kind == MESSAGE:  # an invite list's message (a local group's)
+            return Audience((), members=broadcast.event_id), message_composer(
+                broadcast.message, content, config, now)
         event = (content.of(EventsContent).events.get(broadcast.event_id)
                  or await store.event(broadcast.event_id))
         if event is None or event.starts_at <= now:

@@ -27,6 +27,11 @@ class EventsReads(Reads, Protocol):
 
     async def rsvp_of(self, event_id: str, person_id: PersonId) -> str | None: ...
 
+    async def invite_lists_of(self, person_id: PersonId) -> list[str]:
+        """The invite lists (other than regions) the person joined, e.g. "group:berlin"."""
+
+    async def invite_list_size(self, list_key: str) -> int: ...
+
     async def invited_to(self, event_id: str, person_id: PersonId) -> bool:
         """Whether an invite broadcast of this event queued a message to this person."""
 

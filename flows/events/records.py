@@ -11,7 +11,8 @@ from bot.model import Identity, Outbound, PersonId
 from bot.records import Record
 
 __all__ = ["Audience", "Broadcast", "CancelBroadcast", "Compose", "CreateEvent", "DeliveryCounts",
-           "Event", "Recipient", "ScheduleBroadcast", "SetRsvp"]
+           "Event", "JoinInviteList", "LeaveInviteList", "Recipient", "ScheduleBroadcast",
+           "SetRsvp"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Broadcast:
     created_at: datetime
     finished_at: datetime | None
     including: tuple[str, ...] = ()  # answers invited again (an invite skips those who answered)
+    message: str = ""  # kind "message": the text sent to an invite list's members
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class ScheduleBroadcast(Record):
     created_by: str
     at: datetime
     including: tuple[str, ...] = ()  # answers to invite again ("maybe"), else none of them
+    message: str = ""  # kind "message": the text for an invite list (event_id names the list)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,22 @@ class SetRsvp(Record):
     person_id: PersonId
     answer: str  # "yes", "no", "maybe"
     at: datetime
+
+
+@dataclass(frozen=True)
+class JoinInviteList(Record):
+    """Put a person on an invite list other than a region's (e.g. a local group's, "group:ID"):
+    they asked to be, which is their consent to its messages."""
+
+    list_key: str
+    person_id: PersonId
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LeaveInviteList(Record):
+    list_key: str
+    person_id: PersonId
 
 
 @dataclass(frozen=True)
@@ -116,6 +135,8 @@ class Audience:
     including: tuple[str, ...] = ()  # invites: people who answered one of these, again
     project: str = ""  # only people working on this project
     workshop: str = ""  # only people at this workshop or about to start it
+    # An invite list's members (their joining is their consent), instead of the regions.
+    members: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,212 @@
+"""`!groups`, `!group ID`, `!group join|leave ID`, and a group organizer's message to its
+members (`!group send ID TEXT`, then `!group confirm`).
+
+A group's members are an invite list of the events feature ("group:ID"): joining is the
+person's consent to the group's messages, and a message goes out through the events
+broadcaster (batches, quiet hours, once per member, across restarts), not a second one."""
+
+from __future__ import annotations
+
+from bot.content import Content
+from bot.flow import Transition, Turn
+from bot.records import Audit
+from bot.roles import ContentRole, RoleIndex
+from bot.text import one_line
+from flows.events.api import (
+    EventsContent,
+    EventsState,
+    JoinInviteList,
+    LeaveInviteList,
+    message_broadcast,
+    reads_of,
+)
+from flows.groups.content import Group, GroupsContent
+from flows.groups.state import Draft, GroupsState
+
+ROLE = "group organizer"
+MAX_MESSAGE = 1500  # characters of an organizer's message (the broadcast keeps 2000)
+
+
+def list_key(group_id: str) -> str:
+    return f"group:{group_id}"
+
+
+class _Contacts:
+    """Who organizes some group: the contacts the group files list."""
+
+    def __init__(self, keys: frozenset[str]) -> None:
+        self.keys = keys
+
+    def holds(self, identity_key: str) -> bool:
+        return identity_key in self.keys
+
+
+def _contacts(content: Content) -> RoleIndex:
+    groups = content.of(GroupsContent).groups.values()
+    return _Contacts(frozenset(k for g in groups for k in g.contacts))
+
+
+ORGANIZERS = ContentRole(_contacts)
+
+
+def _groups(turn: Turn) -> dict[str, Group]:
+    return turn.content.of(GroupsContent).groups
+
+
+def _near(turn: Turn, region: str) -> list[Group]:
+    """Groups in the person's region, in a region inside it, or in one around it (a group
+    for "europe" is near someone in "de")."""
+    regions = turn.content.of(EventsContent)
+    around = set(regions.region_and_children((region,)))
+    code = regions.regions[region].parent if region in regions.regions else ""
+    while code and code not in around:  # its parents, up to the top (a cycle is refused)
+        around.add(code)
+        code = regions.regions[code].parent if code in regions.regions else ""
+    return [g for g in _groups(turn).values() if g.region in around]
+
+
+def _card(group: Group, joined: bool) -> str:
+    lines = [f"{group.name} ({group.id}){' - you joined' if joined else ''}"]
+    if group.summary:
+        lines.append(f"  {group.summary}")
+    lines.append(f"  Meets: {group.rhythm}")
+    if group.channels:
+        lines.append("  Channels: " + ", ".join(f"{net}: {where}"
+                                               for net, where in sorted(group.channels.items())))
+    if group.partners:
+        lines.append("  Partners: " + "; ".join(
+            f"{p.name}{f' ({p.kind})' if p.kind else ''} {p.url}" for p in group.partners))
+    return "\n".join(lines)
+
+
+async def _joined(turn: Turn) -> set[str]:
+    lists = await reads_of(turn.reads).invite_lists_of(turn.person_id)
+    return {key.removeprefix("group:") for key in lists if key.startswith("group:")}
+
+
+async def groups(turn: Turn) -> Transition:
+    """`!groups`: the local groups near the person's region."""
+    if not _groups(turn):
+        turn.say("There are no local groups yet.")
+        return None
+    region = turn.state(EventsState).region
+    if not region:
+        names = ", ".join(f"{g.name} ({g.id})" for g in _groups(turn).values())
+        turn.say(f"Local groups: {names}. Tell me your region with !region and I'll show the "
+                 "ones near you.")
+        return None
+    near = _near(turn, region)
+    name = turn.content.of(EventsContent).regions.get(region)
+    where = name.name if name else region
+    if not near:
+        turn.say(f"There is no local group near {where} yet. (!region changes your region.)")
+        return None
+    joined = await _joined(turn)
+    cards = [_card(g, g.id in joined) for g in near]
+    turn.say("\n\n".join([f"Local groups near {where}:", *cards,
+                          "Join one with !group join ID: its organizers can then send you "
+                          "its news. !group leave ID stops them."]))
+    return None
+
+
+def _find(turn: Turn, word: str, usage: str) -> Group | None:
+    group_id = word.strip().lower()
+    if not group_id:
+        turn.say(f"Usage: {usage}. !groups shows the groups near you.")
+        return None
+    group = _groups(turn).get(group_id)
+    if group is None:
+        turn.say(f"I don't know the group {one_line(group_id, 40)!r}. !groups shows the "
+                 "groups near you.")
+    return group
+
+
+async def show(turn: Turn) -> Transition:
+    """`!group ID`: one group's card; `!group` alone: how to use it."""
+    word = turn.input.args.strip()
+    if not word:
+        return await groups(turn)
+    group = _find(turn, word.split(" ", 1)[0], "!group ID")
+    if group is not None:
+        turn.say(_card(group, group.id in await _joined(turn)))
+    return None
+
+
+async def join(turn: Turn) -> Transition:
+    group = _find(turn, turn.input.args, "!group join ID")
+    if group is None:
+        return None
+    if group.id in await _joined(turn):
+        turn.say(f"You're already on {group.name}'s list. (!group leave {group.id} to leave.)")
+        return None
+    turn.record(JoinInviteList(list_key(group.id), turn.person_id, turn.now))
+    turn.say(f"You joined {group.name}. Its organizers can now send you its news and "
+             f"invites; it meets {group.rhythm}. !group leave {group.id} stops them.")
+    return None
+
+
+async def leave(turn: Turn) -> Transition:
+    group = _find(turn, turn.input.args, "!group leave ID")
+    if group is None:
+        return None
+    if group.id not in await _joined(turn):
+        turn.say(f"You're not on {group.name}'s list, so there is nothing to leave.")
+        return None
+    turn.record(LeaveInviteList(list_key(group.id), turn.person_id))
+    turn.say(f"You left {group.name}: its organizers won't message you any more.")
+    return None
+
+
+async def send(turn: Turn) -> Transition:
+    """`!group send ID TEXT`: a preview of a message to the group's members."""
+    word, _, text = turn.input.args.strip().partition(" ")
+    text = text.strip()
+    group = _find(turn, word, "!group send ID TEXT")
+    if group is None:
+        return None
+    if turn.sender.key not in group.contacts:
+        turn.say(f"Only {group.name}'s organizers (its contacts in {group.source}) can "
+                 "message its members.")
+        return None
+    if not text:
+        turn.say(f"Usage: !group send {group.id} TEXT: the message to its members.")
+        return None
+    if len(text) > MAX_MESSAGE:
+        turn.say(f"That message is {len(text)} characters long; keep it under {MAX_MESSAGE}.")
+        return None
+    members = await reads_of(turn.reads).invite_list_size(list_key(group.id))
+    turn.state(GroupsState).draft = Draft(group=group.id, text=text)
+    turn.say(f"This goes to {members} member{'s' if members != 1 else ''} of {group.name}:\n\n"
+             f"{_message(group, turn.sender.key, text)}\n\n"
+             "Nothing is sent yet. Type !group confirm to send, or !group cancel.")
+    return None
+
+
+def _message(group: Group, by: str, text: str) -> str:
+    return (f"From {group.name}'s organizers:\n{text}\n"
+            f"(You get this because you joined {group.id}; !group leave {group.id} stops it.)")
+
+
+async def confirm(turn: Turn) -> Transition:
+    mine = turn.state(GroupsState)
+    draft, mine.draft = mine.draft, None
+    if draft is None:
+        turn.say("There is nothing to confirm. Write one first with !group send ID TEXT.")
+        return None
+    group = _groups(turn).get(draft.group)
+    if group is None or turn.sender.key not in group.contacts:
+        turn.say("That group is gone, or you no longer organize it: nothing was sent.")
+        return None
+    turn.record(message_broadcast(list_key(group.id), _message(group, turn.sender.key,
+                                                               draft.text),
+                                  turn.sender.key, turn.now))
+    turn.record(Audit(turn.sender.key, "group message", group.id, turn.now))
+    turn.say(f"Sending your message to {group.name}'s members now.")
+    return None
+
+
+async def cancel(turn: Turn) -> Transition:
+    mine = turn.state(GroupsState)
+    dropped, mine.draft = mine.draft, None
+    turn.say("Cancelled: nothing was sent." if dropped else "There is nothing to cancel.")
+    return None
