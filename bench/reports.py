@@ -29,7 +29,7 @@ from storage.repository import SqlStore
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 REPORTS = ("funnel", "cohorts", "time-to-first-task", "projects", "regions", "networks",
-           "travel")
+           "travel", "retention")
 BASE = datetime(2025, 1, 1, tzinfo=UTC)
 PROJECTS = ("handbook", "lingo", "mapview", "pagebot")
 REGIONS = ("de", "fr", "in", "br", "ng", "us", "")

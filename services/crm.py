@@ -1,5 +1,6 @@
 """The program's view of its people: the people list, one person's record, and the reports
-(funnel, cohorts, time to first task, projects, regions, networks, travel), each a table
+(funnel, cohorts, time to first task, projects, regions, networks, travel, retention), each a
+table
 that the command line prints, exports as CSV or draws (services/charts.py); the web dashboard
 calls the same functions."""
 
@@ -11,7 +12,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.charts import Chart
@@ -20,11 +21,15 @@ from bot.wiring import load_content
 from flows.crm.profile import PersonRecord, person_record, record_lines, row_stage
 from flows.crm.records import STEPS, PeopleFilter, Window
 from flows.crm.settings import ReportsConfig
+from flows.forge.api import METRICS, ForgeLink
 from flows.path.api import MORE_INVOLVED_AT
 from services.store import maintenance_store
 
 REPORTS = ("funnel", "cohorts", "time-to-first-task", "projects", "regions", "networks",
-           "travel")
+           "travel", "retention")
+# Retention: still contributing this many weeks after the first task (about 3 and 6 months),
+# judged by the forges' numbers over their last 4 weeks.
+RETENTION_WEEKS = (13, 26)
 COHORT_WEEKS = (1, 4, 12)
 # What "made it through stage N" means, as a step of the funnel (travel_through_stage).
 THROUGH_STAGE = {1: "project", 2: "workshop", 3: "first_task", 4: "involved"}
@@ -147,7 +152,7 @@ async def report(config: Config, name: str, since: datetime | None = None,
     builders: dict[str, Callable[[Any, Window, Config], Any]] = {
         "funnel": _funnel, "cohorts": _cohorts, "time-to-first-task": _first_task,
         "projects": _by("project"), "regions": _by("region"), "networks": _by("network"),
-        "travel": _travel}
+        "travel": _travel, "retention": _retention}
     if name not in builders:
         raise ValueError(f"no report {name!r}; reports: {', '.join(REPORTS)}")
     async with maintenance_store(config) as store:
@@ -260,6 +265,69 @@ async def _travel(store: Any, window: Window, config: Config) -> Report:
                   [f"Made it through stages 1-{through} ([reports] travel_through_stage = "
                    f"{through}: {LABELS[step]})."])
 
+
+
+def _active(link: ForgeLink) -> bool:
+    """Any change merged, review given or task closed in the 4 weeks before the last read."""
+    return any(link.count(metric, 4) for metric in METRICS)
+
+
+async def _retention(store: Any, window: Window, config: Config) -> Report:
+    """Who keeps contributing 3 and 6 months after their first task: of the people whose
+    first task is at least 13 (26) weeks old when their forges were last read, those with
+    any contribution there in the last 4 weeks. Only verified forge links with numbers count
+    (the same numbers `!me` shows); people without one are not measured."""
+    firsts = await store.first_tasks(window)
+    links: dict[int, list[ForgeLink]] = {}
+    for link in await store.forge_activity():
+        if link.metrics_at is not None:
+            links.setdefault(int(link.person_id), []).append(link)
+    groups: dict[str, list[int]] = {}  # month of the first task -> [people, measured, ...]
+    for person, first in firsts:
+        month = f"{first:%Y-%m}"
+        row = groups.setdefault(month, [0, 0] + [0, 0] * len(RETENTION_WEEKS))
+        row[0] += 1
+        read = links.get(person, [])
+        if not read:
+            continue
+        row[1] += 1
+        as_of = max(k.metrics_at for k in read if k.metrics_at is not None)
+        active = any(_active(k) for k in read)
+        for n, weeks in enumerate(RETENTION_WEEKS):
+            if as_of - first >= timedelta(weeks=weeks):
+                row[2 + 2 * n] += 1
+                row[3 + 2 * n] += int(active)
+    months = sorted(groups)
+    rows: list[list[Any]] = []
+    totals = [0] * (2 + 2 * len(RETENTION_WEEKS))
+    for month in months:
+        values = groups[month]
+        totals = [a + b for a, b in zip(totals, values, strict=True)]
+        rows.append([month, *_retention_cells(values)])
+    if months:
+        rows.append(["all", *_retention_cells(totals)])
+    # No bar (NaN) where no one is that far on yet: 0% would say they all stopped.
+    series = {f"{label} on": [_pct(groups[m][3 + 2 * n], groups[m][2 + 2 * n])
+                              if groups[m][2 + 2 * n] else math.nan for m in months]
+              for n, label in enumerate(("3 months", "6 months"))}
+    chart = Chart("Still contributing 3 and 6 months after the first task",
+                  "month of the first task", "% still contributing", months, series, unit="%")
+    columns = ["first task in", "people", "measured (forge linked)"]
+    for label in ("3 months", "6 months"):
+        columns += [f"{label} on", "still contributing", "share"]
+    return Report("retention", "Retention after the first task", columns, rows, chart, [
+        "Measured: people with a verified forge account (!forge) whose numbers were read. "
+        "N months on: their first task is at least 13 (26) weeks older than that read; "
+        "still contributing: a change merged, a review given or a task closed on a linked "
+        "forge in the 4 weeks before it (the numbers !me shows)."])
+
+
+def _retention_cells(values: list[int]) -> list[Any]:
+    cells: list[Any] = [values[0], values[1]]
+    for n in range(len(RETENTION_WEEKS)):
+        of, still = values[2 + 2 * n], values[3 + 2 * n]
+        cells += [of, still, f"{_pct(still, of)}%" if of else ""]
+    return cells
 
 
 def mentoring_chart(rows: Sequence[Any]) -> Chart:

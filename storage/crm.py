@@ -366,6 +366,14 @@ class CrmQueries(Queries):
             .where(*self._cohort(window), m.c.first_task_at.is_not(None)))
         return [(str(r[0]), str(r[1]), max(0.0, float(r[2]))) for r in rows]
 
+    async def first_tasks(self, window: Window) -> list[tuple[int, datetime]]:
+        """(person, when their first task was done) for the people started in the window who
+        finished one (the retention report)."""
+        m = milestone_t
+        rows = await self._all(sa.select(m.c.person_id, m.c.first_task_at)
+                               .where(*self._cohort(window), m.c.first_task_at.is_not(None)))
+        return [(int(r[0]), r[1]) for r in rows]
+
     async def travel_candidates(self, window: Window, step: str,
                                 limit: int = 10_000) -> list[dict[str, Any]]:
         """People started in the window who reached `step`, with their merit: region, tasks

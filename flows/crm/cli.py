@@ -1,5 +1,5 @@
 """The CRM's command line: `wayfinder people`, `wayfinder person show`, and `wayfinder report
-funnel|cohorts|time-to-first-task|projects|regions|networks|travel`.
+funnel|cohorts|time-to-first-task|projects|regions|networks|travel|retention`.
 
 Imports only click: the use cases (services/) come through the click context object.
 """
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.config import Config
 
 REPORT_NAMES = ("funnel", "cohorts", "time-to-first-task", "projects", "regions", "networks",
-                "travel")
+                "travel", "retention")
 
 
 @runtime_checkable
@@ -167,6 +167,8 @@ def _report_command(name: str) -> click.Command:
         "networks": "People at each step, per network.",
         "travel": "Travel support: who made it through stages 1-4 (configurable), by region, "
                   "with their merit.",
+        "retention": "Who keeps contributing 3 and 6 months after their first task, from "
+                     "the linked forges' numbers (!forge).",
     }[name]
     return command
 
