@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -133,8 +134,10 @@ class PublicReads(Protocol):
     async def open_live_tasks(self, project_id: str) -> list[LiveTask]: ...
 
 
+@cache
 def zone_names() -> tuple[str, ...]:
-    """The time zones a visitor may choose from, UTC first."""
+    """The time zones a visitor may choose from, UTC first (read from the zone database
+    once: listing it walks hundreds of files)."""
     return ("UTC", *sorted(z for z in available_timezones() if "/" in z
                            and not z.startswith(("Etc/", "SystemV/", "posix/", "right/"))))
 
@@ -154,9 +157,10 @@ class PublicPages:
 
     def __init__(self, config: Config, store: PublicReads, content: Callable[[], Content],
                  clock: Callable[[], datetime] = utcnow,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 cache_seconds: float = CACHE_SECONDS) -> None:
         self.config, self.store, self.content, self.clock = config, store, content, clock
-        self.monotonic = monotonic
+        self.monotonic, self.cache_seconds = monotonic, cache_seconds
         adapters = adapter_settings(config)
         self.telegram_bot = adapters.telegram.username
         self.irc_webchat = adapters.irc.webchat_url
@@ -286,11 +290,11 @@ class PublicPages:
         CACHE_SECONDS, and at once when the content changes."""
         content = self.content()
         at, seen, cached = self._tasks
-        if seen is content and self.monotonic() - at < CACHE_SECONDS:
+        if seen is content and self.monotonic() - at < self.cache_seconds:
             return cached
         async with self._tasks_lock:
             at, seen, cached = self._tasks
-            if seen is content and self.monotonic() - at < CACHE_SECONDS:
+            if seen is content and self.monotonic() - at < self.cache_seconds:
                 return cached
             path = content.of(PathContent)
             handed = await self.store.task_hand_outs()
@@ -307,13 +311,14 @@ class PublicPages:
 
 
 @asynccontextmanager
-async def public_pages(config: Config) -> AsyncIterator[PublicPages]:
+async def public_pages(config: Config,
+                       cache_seconds: float = CACHE_SECONDS) -> AsyncIterator[PublicPages]:
     """`wayfinder web` alone: the store (migrated, read only from here) and the content
     folder as it is at start."""
     content = load_content(config.content_path())
     store = SqlStore.open(config.storage.url, config.storage.durable)
     try:
         await store.migrate()
-        yield PublicPages(config, store, lambda: content)
+        yield PublicPages(config, store, lambda: content, cache_seconds=cache_seconds)
     finally:
         await store.db.dispose()

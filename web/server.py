@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from bot.config import Config, ConfigError
 from bot.content import Content
-from services.public import PublicPages, PublicReads, public_pages
+from services.public import CACHE_SECONDS, PublicPages, PublicReads, public_pages
 from web.app import ASGIApp, OpsAnswers, Site, create_app
 
 log = logging.getLogger(__name__)
@@ -67,14 +68,22 @@ def bot_web(config: Config, store: PublicReads, content: Callable[[], Content],
     return WebServer(create_app(site), config.web.host, config.web.port, config.source)
 
 
+@asynccontextmanager
+async def alone(config: Config, cache_seconds: float = CACHE_SECONDS) -> AsyncIterator[ASGIApp]:
+    """The web application without the bot, on its own store connection (`wayfinder web`,
+    python -m bench.web)."""
+    async with public_pages(config, cache_seconds) as pages:
+        yield create_app(Site(pages))
+
+
 async def serve_alone(config: Config, host: str | None = None, port: int | None = None,
                       ready: Callable[[WebServer], None] | None = None) -> None:
     """`wayfinder web`: the pages alone, on their own store connection, until cancelled or
     interrupted."""
     import signal
 
-    async with public_pages(config) as pages:
-        server = WebServer(create_app(Site(pages)), host or config.web.host,
+    async with alone(config) as app:
+        server = WebServer(app, host or config.web.host,
                            config.web.port if port is None else port, config.source)
         await server.start()
         stopping = asyncio.Event()

@@ -1,0 +1,127 @@
+"""Web pages benchmark: each public page timed over HTTP (uvicorn on 127.0.0.1, as
+`wayfinder web` serves it) with 100,000 people in the store (bench.reports' data: their task
+claims, certificates and answers), on SQLite and on PostgreSQL. Target: p50 under 50 ms for
+each page. Prints one JSON line per database and cache setting.
+
+    python -m bench.web [--people 100000] [--events 200000] [--requests 200] [--pg-url URL]
+
+"cached": the hub's open-task reads are shared between visitors for a few seconds (as
+served); "uncached": every request reads the store again (the worst case, a cold cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.reports import BASE, CONTENT, _fresh_pg, populate
+from bot.model import PersonId
+from bot.ports import UnitOfWork
+from bot.wiring import Config, load_config
+from flows.path.records import Certificate, RevokeCertificate
+from storage.repository import SqlStore
+from web.server import WebServer, alone
+
+PAGES = ("/", "/projects/pagebot", "/events", "/events?region=europe&tz=Asia%2FTokyo",
+         "/certificates", "/certificates/GOOD-2345", "/certificates/GONE-6789",
+         "/certificates/NOPE-0000")
+TARGET_MS = 50.0
+
+
+async def _load(url: str, people: int, events: int) -> None:
+    store = SqlStore.open(url, durable=False)
+    await store.migrate()
+    await populate(store, people, events)
+    await store.db.dispose()
+    store = SqlStore.open(url, durable=False)
+    await store.start()
+    try:  # two certificates with codes as the bot issues them, one revoked
+        for code, pid in (("GOOD-2345", 1), ("GONE-6789", 2)):
+            await store.commit(UnitOfWork(PersonId(pid), records=[Certificate(
+                code, PersonId(pid), f"Person {pid}", "pagebot-get-started",
+                "Get started with Pagebot", BASE + timedelta(days=30))]))
+        await store.commit(UnitOfWork(PersonId(0), records=[
+            RevokeCertificate("GONE-6789", "bench", "cli:bench", BASE + timedelta(days=31))]))
+    finally:
+        await store.close()
+
+
+def _config(url: str, folder: Path) -> Config:
+    toml = folder / "wayfinder.toml"
+    toml.write_text(f'[storage]\nurl = "{url}"\ndurable = false\n[content]\n'
+                    f'path = "{CONTENT}"\n', encoding="utf-8")
+    return load_config(toml)
+
+
+async def _time_pages(config: Config, requests: int, cached: bool) -> dict[str, Any]:
+    async with alone(config, cache_seconds=5.0 if cached else 0.0) as app:
+        server = WebServer(app, "127.0.0.1", 0)
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=server.url) as client:
+                timings: dict[str, dict[str, float]] = {}
+                for path in PAGES:
+                    for _ in range(5):  # warm up: connections, template compilation
+                        await client.get(path)
+                    seconds = []
+                    for _ in range(requests):
+                        started = time.perf_counter()
+                        response = await client.get(path)
+                        seconds.append(time.perf_counter() - started)
+                        if response.status_code not in (200, 404):
+                            raise RuntimeError(f"{path}: {response.status_code}")
+                    seconds.sort()
+                    timings[path] = {
+                        "p50_ms": round(statistics.median(seconds) * 1000, 2),
+                        "p95_ms": round(seconds[int(len(seconds) * 0.95) - 1] * 1000, 2)}
+        finally:
+            await server.stop()
+    slowest = max(t["p50_ms"] for t in timings.values())
+    return {"cache": "cached" if cached else "uncached", "pages": timings,
+            "slowest_p50_ms": slowest, "target_p50_ms": TARGET_MS, "ok": slowest < TARGET_MS}
+
+
+async def bench(url: str, people: int, events: int, requests: int) -> list[dict[str, Any]]:
+    started = time.perf_counter()
+    await _load(url, people, events)
+    loaded = round(time.perf_counter() - started, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        config = _config(url, Path(folder))
+        results = []
+        for cached in (True, False):
+            found = await _time_pages(config, requests, cached)
+            results.append({"database": "sqlite" if url.startswith("sqlite") else "postgresql",
+                             "people": people, "load_seconds": loaded, "requests": requests,
+                             **found})
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--requests", type=int, default=200, help="per page")
+    parser.add_argument("--pg-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/"
+                                            "postgres", help="'' to skip PostgreSQL")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'web.db'}"
+        for line in asyncio.run(bench(url, args.people, args.events, args.requests)):
+            print(json.dumps(line), flush=True)
+    if args.pg_url:
+        pg = asyncio.run(_fresh_pg(args.pg_url))
+        for line in asyncio.run(bench(pg, args.people, args.events, args.requests)):
+            print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
