@@ -39,6 +39,7 @@ from flows.crm.reads import CrmReads
 from flows.events.reads import EventsReads
 from flows.forge.reads import ForgeReads
 from flows.mentoring.reads import MentoringReads
+from flows.pairing.reads import PairingReads
 from flows.path.reads import PathReads
 from flows.privacy.reads import PrivacyReads
 from flows.tracker.reads import TrackerReads
@@ -57,10 +58,10 @@ CONTENT_NETWORK = Network("content")  # inbox namespace of content-problem notic
 
 def feature_reads(store: SqlStore) -> tuple[AccountReads, CrmReads, EventsReads, ForgeReads,
                                            MentoringReads, PathReads, PrivacyReads,
-                                           TrackerReads]:
+                                           TrackerReads, PairingReads]:
     """The store as each feature reads it (flows/<feature>/reads.py): mypy checks here that
     it has every feature's reads, which `reads_of(turn.reads)` then finds at run time."""
-    return store, store, store, store, store, store, store, store
+    return store, store, store, store, store, store, store, store, store
 
 
 def command_menu() -> list[tuple[str, str]]:

@@ -41,6 +41,8 @@ from storage.leader import LeaderLock, PersonLocks
 from storage.mentoring import RECORDS as MENTORING
 from storage.mentoring import MentoringQueries
 from storage.migrate import upgrade
+from storage.pairing import RECORDS as PAIRING
+from storage.pairing import PairingQueries
 from storage.path import RECORDS as PATH
 from storage.path import PathQueries
 from storage.privacy import PrivacyQueries, erasure
@@ -60,7 +62,7 @@ from storage.writer import GroupWriter
 
 # Every storage module: its queries are the store's bases, its records' writers combined;
 # erasing a person goes over every module's person data.
-MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER, CRM, DASHBOARD)
+MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER, CRM, DASHBOARD, PAIRING)
 RECORDS = combine_records(*MODULES, erasure(combine_records(*MODULES)))
 
 FRESH_LIMIT = 10_000  # people just created, whose state need not be read (a bound)
@@ -85,7 +87,8 @@ def _body(value: Any) -> dict[str, Any]:
 
 
 class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, PathQueries,
-               TrackerQueries, PrivacyQueries, CrmQueries, DashboardQueries, Queries):
+               TrackerQueries, PrivacyQueries, CrmQueries, DashboardQueries, PairingQueries,
+               Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:

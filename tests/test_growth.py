@@ -4,6 +4,7 @@ through the whole app."""
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from bot.config import Config
 from bot.content import ContentError
 from bot.wiring import load_content
-from tests.harness import CONTENT, Harness, make_config
+from tests.harness import CONTENT, FakeClock, Harness, make_config
 
 # Handbook: the workshop's answers, then its first task.
 HANDBOOK = ["!start", "!skip", "!skip", "!skip", "Handbook", "done",
@@ -158,3 +159,52 @@ def test_an_event_file_for_an_unknown_project_is_a_problem(tmp_path: Path) -> No
            "projects/nope.toml)" in problems
     assert any(p.startswith("content/events/no-one.toml: (file): a sprint names its project")
                or "a sprint names its project" in p for p in problems), problems
+
+
+# -- peer programming -----------------------------------------------------------------------
+def intros_to(h: Harness, who: str) -> list[str]:
+    """Introductions sent to `who` in private (to the person, never to a room)."""
+    adapter = h.adapters["memory"]
+    return [s.text for s in adapter.sent if s.msg.to == adapter.identity(who)
+            and s.text.startswith("Meet your peer-programming partner")]
+
+
+async def test_newcomers_of_a_project_who_agreed_are_introduced_privately_once_a_week(
+        db_url: str) -> None:
+    clock = FakeClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    async with Harness(growth_config(db_url), clock=clock) as h:
+        assert "pick yours first" in await h.say("eve", "!pair on")
+        for who, project in (("ada", "Pagebot"), ("bea", "Pagebot"), ("cy", "Pagebot"),
+                             ("dan", "Lingo")):
+            await choose(h, who, project)
+        assert "!pair on to be introduced" in await h.say("ada", "!pair maybe")
+        assert "is off for you" in await h.say("ada", "!pair")
+        # Asked in the project's channel: answered privately, and the channel hears nothing
+        # of it; the introduction later goes privately too.
+        public = await h.say("ada", "!pair on", room="#pagebot", direct=False)
+        assert "answered your !pair in a private message" in public
+        assert "peer programming in Pagebot" in await h.say("bea", "!pair on")
+        await h.say("dan", "!pair on")  # alone in Lingo
+        await h.tick()
+        assert len(intros_to(h, "ada")) == 1
+        assert "bea on Memory" in intros_to(h, "ada")[0]
+        assert "ada on Memory" in intros_to(h, "bea")[0]
+        assert intros_to(h, "cy") == intros_to(h, "dan") == []
+        room = [s for s in h.adapters["memory"].sent if getattr(s.msg.to, "id", "") == "#pagebot"]
+        assert all("Meet your" not in s.text for s in room)
+        await h.tick()
+        assert len(intros_to(h, "ada")) == 1  # once
+        # cy agrees: ada and bea had their partner this week, so not yet.
+        await h.say("cy", "!pair on")
+        clock.advance(days=3)
+        await h.tick()
+        assert intros_to(h, "cy") == []
+        clock.advance(days=5)  # a week after: a new partner, never the same one again
+        await h.tick()
+        assert len(intros_to(h, "cy")) == 1
+        assert "ada on Memory" in intros_to(h, "cy")[0]
+        assert len(intros_to(h, "bea")) == 1
+        assert "no more peer-programming introductions" in await h.say("bea", "!pair off")
+        clock.advance(days=8)
+        await h.tick()
+        assert len(intros_to(h, "bea")) == 1  # off: not introduced again

@@ -19,6 +19,7 @@ from flows.crm import reads as crm_reads
 from flows.events import reads as events_reads
 from flows.forge import reads as forge_reads
 from flows.mentoring import reads as mentoring_reads
+from flows.pairing import reads as pairing_reads
 from flows.path import reads as path_reads
 from flows.privacy import reads as privacy_reads
 from flows.tracker import reads as tracker_reads
@@ -72,6 +73,7 @@ READS_OF: dict[str, Callable[[Reads], object]] = {
     "events": events_reads.reads_of,
     "forge": forge_reads.reads_of,
     "mentoring": mentoring_reads.reads_of,
+    "pairing": pairing_reads.reads_of,
     "path": path_reads.reads_of,
     "privacy": privacy_reads.reads_of,
     "tracker": tracker_reads.reads_of,
@@ -112,6 +114,7 @@ def test_every_feature_declares_its_reads() -> None:
                         "events": events_reads.EventsReads,
                         "forge": forge_reads.ForgeReads,
                         "mentoring": mentoring_reads.MentoringReads,
+                        "pairing": pairing_reads.PairingReads,
                         "path": path_reads.PathReads,
                         "privacy": privacy_reads.PrivacyReads,
                         "tracker": tracker_reads.TrackerReads}

@@ -1,0 +1,21 @@
+"""Peer programming: `!pair on|off`, and the weekly introductions (a due job)."""
+
+from __future__ import annotations
+
+from bot.feature import Command, Feature
+from flows.pairing import pairs
+from flows.pairing.reads import PairingReads
+from flows.pairing.state import PairingState
+
+FEATURE = Feature(
+    name="pairing",
+    commands=(
+        Command("pair", pairs.pair_command, usage=pairs.PAIR_USAGE, private=True,
+                summary="peer programming: be introduced to another newcomer of your project "
+                        "(on), or not (off)"),
+    ),
+    jobs=(pairs.pair_up,),
+    state=PairingState,
+    reads=PairingReads,
+    project=pairs.standing,
+)

@@ -1,0 +1,120 @@
+"""`!pair on|off`, and the weekly introductions: newcomers of one project who both agreed are
+introduced to each other, each in a private message, at most one new partner a week each,
+never the same partner twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.config import Config
+from bot.flow import Due, Handler, Transition, Turn
+from bot.model import Identity
+from bot.ports import Reads
+from flows.pairing.reads import reads_of
+from flows.pairing.records import Candidate, Paired, PairStanding
+from flows.pairing.state import PairingState
+from flows.path.api import PathContent, PathState, chosen_project
+
+WEEK = timedelta(days=7)  # at most one new partner a week, each
+PAIR_USAGE = "on | off"
+
+
+def _project_of(turn: Turn) -> str:
+    path = turn.state(PathState)
+    known = turn.content.of(PathContent).projects
+    return path.project if path.project in known and not path.left else ""
+
+
+def standing(turn: Turn) -> PairStanding:
+    """Who may be paired, from the state a turn leaves (Feature.project)."""
+    last = turn.data.get("last_room")
+    reach = str(last[0]) if isinstance(last, list) and last else ""
+    project = _project_of(turn)
+    return PairStanding(turn.person_id, project,
+                        turn.state(PairingState).pair and bool(project), reach)
+
+
+async def pair_command(turn: Turn) -> Transition:
+    wanted = turn.input.args.strip().lower()
+    mine = turn.state(PairingState)
+    project = chosen_project(turn)
+    if wanted in ("on", "yes"):
+        if project is None or not _project_of(turn):
+            turn.say("Peer programming pairs newcomers of the same project: pick yours first "
+                     "(!start), then type !pair on.")
+            return None
+        mine.pair = True
+        turn.event("pairing", consent=True)
+        turn.say(f"You're on the list for peer programming in {project.name}. When another "
+                 f"newcomer of {project.name} has said yes too, I'll introduce you to each "
+                 "other in a private message: at most one new partner a week. !pair off takes "
+                 "you off the list.")
+    elif wanted in ("off", "no", "stop"):
+        mine.pair = False
+        turn.event("pairing", consent=False)
+        turn.say("Done: no more peer-programming introductions. (!pair on if you change your "
+                 "mind.)")
+    elif wanted:
+        turn.say("Type !pair on to be introduced to another newcomer of your project for peer "
+                 "programming, or !pair off to stop.")
+    else:
+        where = f" in {project.name}" if project is not None else ""
+        turn.say(f"Peer programming{where} is {'on' if mine.pair else 'off'} for you. Type "
+                 "!pair on or !pair off.")
+    return None
+
+
+def _reach(identity: Identity) -> str:
+    """How to find someone: their handle and network; only the network where their id there
+    is a number no one can look up (the message mentions them too)."""
+    network = identity.network.upper() if len(identity.network) <= 3 else \
+        identity.network.capitalize()
+    handle = identity.external_id
+    return f"on {network}" if handle.lstrip("-").isdigit() else f"{handle} on {network}"
+
+
+def _introduce(first: Candidate, second: Candidate) -> Handler:
+    async def run(turn: Turn) -> Transition:
+        project = turn.content.of(PathContent).projects.get(first.project)
+        if not turn.state(PairingState).pair or project is None:  # changed since the scan
+            return None
+        project_name = project.name
+        turn.record(Paired(first.project, first.person_id, second.person_id, turn.now))
+        for me, other in ((first, second), (second, first)):
+            # Each privately: who the other is and how to reach them, never in a channel.
+            turn.tell(me.identity, f"Meet your peer-programming partner in {project_name}: "
+                      f"{_reach(other.identity)}. You both asked to pair (!pair on). Say hello, "
+                      "pick a task together (!task), and share a screen or a document. "
+                      "!pair off if you'd rather not be introduced again.",
+                      mention=other.identity)
+        turn.event("paired", project=first.project)
+        return None
+
+    return run
+
+
+def pairs_of(found: Sequence[Candidate]) -> list[tuple[Candidate, Candidate]]:
+    """Pair people of the same project in order, each at most once, never with an earlier
+    partner."""
+    pairs: list[tuple[Candidate, Candidate]] = []
+    taken: set[int] = set()
+    for index, first in enumerate(found):
+        if first.person_id in taken:
+            continue
+        for second in found[index + 1:]:
+            if (second.project == first.project and second.person_id not in taken
+                    and second.person_id not in first.partners):
+                taken |= {first.person_id, second.person_id}
+                pairs.append((first, second))
+                break
+    return pairs
+
+
+async def pair_up(reads: Reads, now: datetime, config: Config) -> list[Due]:
+    """Due: introductions of newcomers who agreed and had no new partner for a week."""
+    found = await reads_of(reads).pair_candidates(now - WEEK)
+    week = now.strftime("%G-W%V")
+    return [Due(first.person_id, f"pair:{first.person_id}:{second.person_id}:{week}",
+                _introduce(first, second))
+            for first, second in pairs_of(found)]
