@@ -38,15 +38,23 @@ FSI, PDI = "\u2068", "\u2069"  # first strong isolate ... pop directional isolat
 _RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"})
 
 
+_extra: dict[str, stdlib_gettext.NullTranslations] = {}  # installed: install()
+
+
 def N_(message: str) -> str:  # noqa: N802  # gettext's name for it, which tools know
     """Mark a text for the catalog where it is declared; it is translated where it is shown
     (`turn.t(value)`)."""
     return message
 
 
-@lru_cache(maxsize=1)
 def shipped() -> tuple[str, ...]:
-    """The languages the bot speaks: English and every compiled catalog in the package."""
+    """The languages the bot speaks: English, every compiled catalog in the package, and any
+    installed (a test's pseudo-locale)."""
+    return (*_compiled(), *(code for code in _extra if code not in _compiled()))
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> tuple[str, ...]:
     found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
     return (SOURCE, *(code for code in found if code != SOURCE))
 
@@ -77,9 +85,6 @@ NAMES = {"en": "English", "es": "español", "pt_BR": "português do Brasil", "qp
 
 def language_name(code: str) -> str:
     return NAMES.get(code, code)
-
-
-_extra: dict[str, stdlib_gettext.NullTranslations] = {}
 
 
 def install(code: str, translations: stdlib_gettext.NullTranslations) -> None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from adapters.irc.queue import is_channel
-from adapters.render import is_command_choice
+from adapters.render import is_command_choice, words_of
 from bot.model import Outbound
 
 LINE_LIMIT = 512  # bytes, including the prefix the server adds and the closing CR LF
@@ -116,7 +116,9 @@ def choice_line(msg: Outbound) -> str:
                 if not is_command_choice(choice.key)]
     commands = [f"{choice.label}: {choice.key}" for choice in msg.choices
                 if is_command_choice(choice.key)]
-    parts = [f"Answer with {' · '.join(numbered)}, or the word."] if numbered else []
+    words = words_of(msg)
+    parts = [words.t("Answer with {choices}, or the word.", choices=" · ".join(numbered))
+             ] if numbered else []
     return " · ".join(parts + commands)
 
 
@@ -149,8 +151,9 @@ def render_pages(msg: Outbound, width: int, max_lines: int,
     paragraphs = [[p for line in group for p in split(line)]
                   for group in _paragraphs(msg.text, formatting)]
     if msg.file is not None:
-        paragraphs.append(split(clean(f"[{msg.file.name} ({len(msg.file.data)} bytes) can't "
-                                      "be sent on IRC; ask for it on Matrix or Telegram]")))
+        paragraphs.append(split(clean(words_of(msg).t(
+            "[{name} ({size} bytes) can't be sent on IRC; ask for it on Matrix or Telegram]",
+            name=msg.file.name, size=len(msg.file.data)))))
     choices = split(clean(choice_line(msg), formatting)) if msg.choices else []
     body = [line for group in paragraphs for line in group]
     if len(body) + len(choices) <= max_lines:
@@ -183,7 +186,9 @@ def render_pages(msg: Outbound, width: int, max_lines: int,
     for index, lines in enumerate(pages):
         if index < len(pages) - 1:
             rest = sum(len(p) for p in pages[index + 1:])
-            lines = lines + split(f"({rest} more line{'s' if rest != 1 else ''}: type !{MORE})")
+            lines = lines + split(words_of(msg).tn("({n} more line: type !{more})",
+                                                   "({n} more lines: type !{more})", rest,
+                                                   more=MORE))
         result.append(lines + choices)
     return result
 

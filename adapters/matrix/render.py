@@ -10,16 +10,17 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from adapters.render import is_command_choice
+from adapters.render import is_command_choice, keep_isolates, words_of
 from bot.model import FileRef, Outbound
 
 HTML_FORMAT = "org.matrix.custom.html"
 ALLOWED_TAGS = frozenset({"br", "ol", "ul", "li", "p", "code", "a"})
-_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
 def _safe(text: str) -> str:
-    return text.translate(_BIDI_CONTROLS)
+    """No bidi overrides; the bot's isolates around content texts stay (right-to-left names
+    inside a left-to-right sentence, and the other way round)."""
+    return keep_isolates(text)
 
 
 def choice_line(number: int, label: str, key: str) -> str:
@@ -39,9 +40,10 @@ def render_content(msg: Outbound) -> dict[str, Any]:
             plain += ["", *lines]
             formatted.append(f"<ul>{items}</ul>")
         else:
-            plain += ["", *lines, "Answer with !1, !2 ... or the word."]
-            formatted.append(f"<ol>{items}</ol><p>Answer with <code>!1</code>, <code>!2</code> "
-                             "... or the word.</p>")
+            hint = words_of(msg).t("Answer with {first}, {second} ... or the word.")
+            plain += ["", *lines, _safe(hint.format(first="!1", second="!2"))]
+            formatted.append(f"<ol>{items}</ol><p>" + html.escape(_safe(hint)).format(
+                first="<code>!1</code>", second="<code>!2</code>") + "</p>")
     mentions: dict[str, Any] = {}
     if msg.mention is not None and msg.mention.network == "matrix":
         mxid = msg.mention.external_id

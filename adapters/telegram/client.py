@@ -42,6 +42,7 @@ from telegram.request import HTTPXRequest
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.render import render
 from adapters.telegram.translate import TELEGRAM, GroupStart, Pressed, translate
+from bot.i18n import SOURCE, normalize, translator
 from bot.inbound import InboundProcessor
 from bot.model import (
     Capabilities,
@@ -381,12 +382,16 @@ class TelegramAdapter:
         # project (a deep link's payload may hold "-"; a username never starts with one).
         payload = chat.username or str(chat.id)
         link = f"https://t.me/{self.username}?start={payload}"
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton("Start in a private chat",
+        # In the language of the app of whoever typed /start, where it is one the bot speaks.
+        sender = message.from_user
+        words = translator(normalize(sender.language_code or "") or SOURCE if sender else SOURCE)
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(words.t("Start in a private chat"),
                                                              url=link)]])
         await self.limiter.wait(chat.id)
         try:
-            await message.reply_text("Hi! I guide newcomers one to one. Tap below to start a "
-                                     "private chat with me.", reply_markup=markup)
+            await message.reply_text(words.t("Hi! I guide newcomers one to one. Tap below to "
+                                             "start a private chat with me."),
+                                     reply_markup=markup)
         except (TimedOut, NetworkError):
             pass
         except Exception:  # in a task of its own: logged here, never left unretrieved
