@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 _RELAYED = re.compile(r"^\s*(?:\[(?P<network>[^\]\s]{1,40})\]\s*)?"  # [irc]
                       r"<(?P<nick>[^<>\s]{1,64})>:?\s+"  # <ana>
@@ -43,12 +42,19 @@ def relayed_line(text: str) -> Relayed | None:
     return Relayed(found["nick"], found["text"], found["network"] or "")
 
 
+def _wildcards(pattern: str) -> re.Pattern[str]:
+    """`*` any run of characters, `?` one; everything else literal (IRC nicks hold [ and ])."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.casefold())
+    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+
+
 def listed(who: Iterable[str], patterns: Iterable[str]) -> str:
-    """The first pattern (shell-style, case-insensitive) that one of `who` matches, or ""."""
+    """The first pattern (`*` and `?` wildcards, case-insensitive) that one of `who`
+    matches, or ""."""
     names = [w.casefold() for w in who if w]
     for pattern in patterns:
-        wanted = pattern.casefold()
-        if any(fnmatchcase(name, wanted) for name in names):
+        wanted = _wildcards(pattern)
+        if any(wanted.match(name) for name in names):
             return pattern
     return ""
 

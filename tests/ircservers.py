@@ -211,7 +211,8 @@ class Client:
             wanted = [*caps, *(["sasl"] if sasl else [])]
             self.send(f"CAP REQ :{' '.join(wanted)}")
         self.send(f"NICK {self.nick}")
-        self.send(f"USER {self.nick[:10]} 0 * :test person")
+        user = "".join(c for c in self.nick if c.isalnum())[:10] or "person"  # "ana[m]" too
+        self.send(f"USER {user} 0 * :test person")
         if sasl:
             await self.expect(lambda ln: ln.command == "CAP" and "ACK" in ln.params, 10)
             self.send("AUTHENTICATE PLAIN")

@@ -38,6 +38,7 @@ from adapters.irc.translate import (
     inbound_from_message,
     is_person,
     nick_of_unverified,
+    relayed_reason,
     tag,
 )
 from bot.inbound import InboundProcessor
@@ -517,10 +518,16 @@ class IrcAdapter:
         nick = NickMask(event.source).nick
         if not is_person(nick, link.real_nickname):
             return  # our own echo, or a server
+        account = self._account(link, event, nick)
+        text = str(event.arguments[0]) if event.arguments else ""
+        relayed = relayed_reason(nick, account, text, channel, self.config.ignore_senders)
+        if relayed:  # a bridged channel: the person was answered where they typed, if at all
+            log.info("irc: not taking a line in %s: %s", channel or "a private message", relayed)
+            return
         self._counter += 1
         inbound = inbound_from_message(
             event, me=link.real_nickname, caps=link.enabled_caps,
-            conversation=self.config.conversation, roster_account=self._account(link, event, nick),
+            conversation=self.config.conversation, roster_account=account,
             unique=f"{time.time_ns()}-{self._counter}")
         if inbound is not None and not self._page_asked(link, inbound, nick):
             self._deliver(link, inbound)

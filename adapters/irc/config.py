@@ -31,6 +31,9 @@ class IrcConfig(Section):
     webchat_url: Annotated[str, Field(max_length=300,
                                       pattern=r"^(https?://[^\s{}]+(\{channel\}[^\s{}]*)?)?$")] = ""
     conversation: Literal["private", "channel"] = "private"  # where !start in a channel goes on
+    # Bridge and bot accounts whose lines are never taken: nick or services account patterns
+    # (a relay bot "matterbridge", a bridge's puppets "*[m]").
+    ignore_senders: tuple[str, ...] = ()
     formatting: bool = False  # mIRC bold/colour codes from content pass through
     max_lines: Annotated[int, Field(ge=3, le=100)] = 10  # per page; the rest on !more
     burst: Annotated[int, Field(ge=1)] = 4

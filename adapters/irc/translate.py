@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from irc import events, message
 from irc.client import Event, NickMask, _rfc_1459_command_regexp
 
 from adapters.irc.render import casefold
+from adapters.relay import bridge_reason, listed, relayed_line
 from bot.model import ExternalId, Identity, Inbound, Network, RoomRef
 
 IRC = Network("irc")
@@ -143,3 +144,18 @@ def inbound_from_message(event: Event, *, me: str, caps: Collection[str],
         room = RoomRef(IRC, room.id, channel or "", direct=True)
     return Inbound(IRC, event_id(event, unique), room, sender, text, direct=channel is None,
                    at=server_time(event), why_unverified=why)
+
+
+def relayed_reason(nick: str, account: str | None, text: str, channel: str | None,
+                   ignore_senders: Sequence[str]) -> str:
+    """Why a line is relayed rather than typed to the bot ("" when it is typed): from a
+    bridge or bot account in `ignore_senders` (a nick or services account pattern, e.g. a
+    relay bot, or a bridge's puppets "*[m]"), or, in a channel, in a relay's format."""
+    matched = listed([nick, account or ""], ignore_senders)
+    if matched:
+        return bridge_reason(nick, text, matched, "adapters.irc.ignore_senders")
+    line = relayed_line(text) if channel is not None else None
+    if line is not None:
+        return (f"a line relayed for {line} (its format), from {nick}, which is not in "
+                "adapters.irc.ignore_senders")
+    return ""
