@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,8 +46,15 @@ async def broadcast_preview(config: Config, event_id: str, local_at: datetime | 
     event's time zone, to send later."""
     content = load_content(config.content_path())
     async with maintenance_store(config) as store:
-        event = await _find_event(store, content, event_id)
-        counts = await store.audience_counts(audience_of(event, "invite", content, including))
+        return await preview_in(store, config, content, event_id, local_at, including)
+
+
+async def preview_in(store: SqlStore, config: Config, content: Content, event_id: str,
+                     local_at: datetime | None,
+                     including: tuple[str, ...] = ()) -> BroadcastPreview:
+    """`broadcast_preview` on an open store (the web's)."""
+    event = await _find_event(store, content, event_id)
+    counts = await store.audience_counts(audience_of(event, "invite", content, including))
     send_at = local_at.replace(tzinfo=zone(event.timezone)) if local_at else None
     if send_at is not None and send_at <= utcnow():
         raise ConfigError("broadcast", "--at", "that time is in the past")
@@ -64,19 +72,27 @@ async def broadcast_now(config: Config, event: Event, send_at: datetime | None,
     store = SqlStore.open(config.storage.url, config.storage.durable)
     await store.start()
     try:
-        now = utcnow()
-        records: list[Record] = list(broadcast_records(event, config, send_at or now, by, now,
-                                                       including))
-        records.append(Audit(by, "broadcast", event.id, now))
-        await store.commit(UnitOfWork(PersonId(0), records=records))
-        invite = [b for b in await store.broadcasts_of(event.id) if b.kind == "invite"][-1]
-        broadcaster = Broadcaster(store, broadcast_plan(store, content, config),
-                                  config.settings_of(EventsConfig).fan_out_batch, lambda: None,
-                                  utcnow)
-        queued = await broadcaster.run_due()
-        return invite, queued
+        return await broadcast_in(store, config, content, event, send_at, by, including)
     finally:
         await store.close()
+
+
+async def broadcast_in(store: SqlStore, config: Config, content: Content, event: Event,
+                       send_at: datetime | None, by: str, including: tuple[str, ...] = (),
+                       poke: Callable[[], None] = lambda: None,
+                       action: str = "broadcast") -> tuple[Broadcast, int]:
+    """`broadcast_now` on a started store (the web's); `poke` tells a dispatcher in this
+    process that there is something to send."""
+    now = utcnow()
+    records: list[Record] = list(broadcast_records(event, config, send_at or now, by, now,
+                                                   including))
+    records.append(Audit(by, action, event.id, now))
+    await store.commit(UnitOfWork(PersonId(0), records=records))
+    invite = [b for b in await store.broadcasts_of(event.id) if b.kind == "invite"][-1]
+    broadcaster = Broadcaster(store, broadcast_plan(store, content, config),
+                              config.settings_of(EventsConfig).fan_out_batch, poke, utcnow)
+    queued = await broadcaster.run_due()
+    return invite, queued
 
 
 async def delivery_of(config: Config, broadcast_id: int) -> DeliveryCounts:

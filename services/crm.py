@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.charts import Chart
 from bot.config import Config
+from bot.content import Content
 from bot.wiring import load_content
 from flows.crm.profile import PersonRecord, person_record, record_lines, row_stage
 from flows.crm.records import STEPS, PeopleFilter, Window
@@ -65,27 +66,32 @@ def _cell(value: Any) -> Any:
 async def people(config: Config, stage: str = "", **filters: Any) -> list[dict[str, Any]]:
     """People matching the filters (PeopleFilter's fields), each with their stage; `stage` (a
     number 1-5) keeps only those at that stage of the path."""
-    wanted = PeopleFilter(**filters)
     content = load_content(config.content_path())
-    found: list[dict[str, Any]] = []
     async with maintenance_store(config) as store:
         await store.refresh_milestones(MORE_INVOLVED_AT)
-        # The stage is worked out from each state and the content, so with a stage asked
-        # for, pages are read until `limit` people at that stage are found.
-        page = replace(wanted, limit=max(wanted.limit, 2000)) if stage else wanted
-        while len(found) < wanted.limit:
-            rows = await store.people(page)
-            for row in rows:
-                at = row_stage(row, content)
-                if stage and not at.startswith(f"{stage}."):
-                    continue
-                found.append({"id": int(row.person_id), "accounts": " ".join(row.identities),
-                              "project": row.project, "stage": at, "region": row.region,
-                              "cohort": row.cohort, "first_seen": row.first_seen,
-                              "last_seen": row.last_seen})
-            if not stage or len(rows) < page.limit:
-                break
-            page = replace(page, after=int(rows[-1].person_id))
+        return await people_in(store, content, PeopleFilter(**filters), stage)
+
+
+async def people_in(store: Any, content: Content, wanted: PeopleFilter,
+                    stage: str = "") -> list[dict[str, Any]]:
+    """`people` on an open store (the web's), its milestones brought up to date already."""
+    found: list[dict[str, Any]] = []
+    # The stage is worked out from each state and the content, so with a stage asked
+    # for, pages are read until `limit` people at that stage are found.
+    page = replace(wanted, limit=max(wanted.limit, 2000)) if stage else wanted
+    while len(found) < wanted.limit:
+        rows = await store.people(page)
+        for row in rows:
+            at = row_stage(row, content)
+            if stage and not at.startswith(f"{stage}."):
+                continue
+            found.append({"id": int(row.person_id), "accounts": " ".join(row.identities),
+                          "project": row.project, "stage": at, "region": row.region,
+                          "cohort": row.cohort, "first_seen": row.first_seen,
+                          "last_seen": row.last_seen})
+        if not stage or len(rows) < page.limit:
+            break
+        page = replace(page, after=int(rows[-1].person_id))
     return found[:wanted.limit]
 
 
@@ -148,16 +154,16 @@ def _window_note(window: Window) -> str:
 async def report(config: Config, name: str, since: datetime | None = None,
                  until: datetime | None = None) -> Report:
     """One of REPORTS, for the people whose first !start is in [since, until)."""
-    window = Window(since, until)
-    builders: dict[str, Callable[[Any, Window, Config], Any]] = {
-        "funnel": _funnel, "cohorts": _cohorts, "time-to-first-task": _first_task,
-        "projects": _by("project"), "regions": _by("region"), "networks": _by("network"),
-        "travel": _travel, "retention": _retention}
-    if name not in builders:
+    if name not in BUILDERS:
         raise ValueError(f"no report {name!r}; reports: {', '.join(REPORTS)}")
     async with maintenance_store(config) as store:
         await store.refresh_milestones(MORE_INVOLVED_AT)
-        built: Report = await builders[name](store, window, config)
+        return await report_in(store, config, name, Window(since, until))
+
+
+async def report_in(store: Any, config: Config, name: str, window: Window) -> Report:
+    """`report` on an open store (the web's), its milestones brought up to date already."""
+    built: Report = await BUILDERS[name](store, window, config)
     built.notes.append(f"Counted: {_window_note(window)}.")
     return built
 
@@ -337,3 +343,9 @@ def mentoring_chart(rows: Sequence[Any]) -> Chart:
                  {"opened": [float(r.cases) for r in rows],
                   "claimed": [float(r.claimed) for r in rows],
                   "resolved": [float(r.resolved) for r in rows]})
+
+
+BUILDERS: dict[str, Callable[[Any, Window, Config], Any]] = {
+    "funnel": _funnel, "cohorts": _cohorts, "time-to-first-task": _first_task,
+    "projects": _by("project"), "regions": _by("region"), "networks": _by("network"),
+    "travel": _travel, "retention": _retention}

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,10 +24,11 @@ from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import ConflictError, UnitOfWork
 from bot.records import Audit, Record
 from bot.roles import Directory
-from bot.wiring import FEATURES
+from bot.wiring import FEATURES, load_content
 from flows.dashboard.records import EndSession, Session, StartSession, UseLoginLink
 from flows.dashboard.settings import DashboardConfig
 from flows.dashboard.tokens import LOGIN_SALT, SESSION_SALT, new_nonce, nonce_hash, sign, unsign
+from services.dashboard_views import DashboardPages
 from storage.repository import SqlStore
 
 GRANTS_FRESH_SECONDS = 5.0  # mentor grants another process recorded show within this
@@ -156,3 +158,42 @@ class DashboardAccess:
 
 def csrf_matches(session: Session, sent: str) -> bool:
     return bool(sent) and secrets.compare_digest(session.csrf.encode(), sent.encode())
+
+
+@dataclass(frozen=True)
+class DashboardSite:
+    """What the dashboard's pages are given: access (logins, sessions, roles), the pages'
+    use cases, and whether the cookie must be Secure (public_url is https)."""
+
+    access: DashboardAccess
+    pages: DashboardPages
+    secure: bool
+
+
+def dashboard_site(config: Config, store: SqlStore, content: Callable[[], Content],
+                   clock: Callable[[], datetime] = utcnow,
+                   poke: Callable[[], None] = lambda: None) -> DashboardSite:
+    return DashboardSite(DashboardAccess(config, store, content, clock),
+                         DashboardPages(config, store, content, clock, poke),
+                         config.web.public_url.startswith("https://"))
+
+
+@asynccontextmanager
+async def dashboard_alone(config: Config) -> AsyncIterator[DashboardSite]:
+    """`wayfinder web` alone: the dashboard on a store of its own, started (logins and
+    broadcasts are written through its writer), with the content folder as it is at start.
+    The running bot's dispatcher sends what a broadcast queues."""
+    content = load_content(config.content_path())
+    store = SqlStore.open(config.storage.url, config.storage.durable)
+    await store.start()
+    try:
+        yield dashboard_site(config, store, lambda: content)
+    finally:
+        await store.close()
+
+
+Store = SqlStore  # what the web server hands over: the running bot's store
+
+
+__all__ = ["BAD_LINK", "DashboardAccess", "DashboardSite", "Login", "Refused", "Session",
+           "Store", "csrf_matches", "dashboard_alone", "dashboard_site", "identity_of"]

@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from bot.text import strip_bidi
+from services.dashboard import DashboardSite
 from services.public import PublicPages
 
 Scope = MutableMapping[str, Any]
@@ -57,10 +58,13 @@ class OpsAnswers(Protocol):
 
 @dataclass
 class Site:
-    """What the pages read. `ops` only inside `wayfinder run` with [metrics] enabled."""
+    """What the pages read. `ops` only inside `wayfinder run` with [metrics] enabled;
+    `dashboard` (logins and the organizers' and mentors' pages) when the store can be
+    written."""
 
     public: PublicPages
     ops: OpsAnswers | None = None
+    dashboard: DashboardSite | None = None
 
 
 class SecurityHeaders:
@@ -158,10 +162,12 @@ def ops_routes(ops: OpsAnswers) -> list[BaseRoute]:
 def create_app(site: Site, more_routes: list[BaseRoute] | None = None) -> ASGIApp:
     """The whole web application: public pages, static files, the bot's ops answers if
     given, and `more_routes` (the dashboard's), all behind the security headers."""
+    from web.dashboard import routes as dashboard_routes
     from web.public import routes as public_routes
 
     routes: list[BaseRoute] = [
         *public_routes(),
+        *(dashboard_routes() if site.dashboard is not None else []),
         *(more_routes or []),
         *(ops_routes(site.ops) if site.ops is not None else []),
         Mount("/static", StaticFiles(packages=[("web", "static")]), name="static"),

@@ -14,7 +14,8 @@ from datetime import datetime
 
 from bot.config import Config, ConfigError
 from bot.content import Content
-from services.public import CACHE_SECONDS, PublicPages, PublicReads, public_pages
+from services.dashboard import Store, dashboard_alone, dashboard_site
+from services.public import CACHE_SECONDS, PublicPages, public_pages
 from web.app import ASGIApp, OpsAnswers, Site, create_app
 
 log = logging.getLogger(__name__)
@@ -60,20 +61,23 @@ class WebServer:
         return f"http://{self.host}:{self.port}"
 
 
-def bot_web(config: Config, store: PublicReads, content: Callable[[], Content],
-            clock: Callable[[], datetime], ops: OpsAnswers | None) -> WebServer:
+def bot_web(config: Config, store: Store, content: Callable[[], Content],
+            clock: Callable[[], datetime], ops: OpsAnswers | None,
+            poke: Callable[[], None] = lambda: None) -> WebServer:
     """The web server inside the running bot: its store, its content of the moment (reloads
-    included) and its /metrics, /healthz and /livez."""
-    site = Site(PublicPages(config, store, content, clock), ops)
+    included), its /metrics, /healthz and /livez, and the dashboard on the same store (what
+    a broadcast queues, `poke` tells the bot's dispatcher)."""
+    site = Site(PublicPages(config, store, content, clock), ops,
+                dashboard_site(config, store, content, clock, poke))
     return WebServer(create_app(site), config.web.host, config.web.port, config.source)
 
 
 @asynccontextmanager
 async def alone(config: Config, cache_seconds: float = CACHE_SECONDS) -> AsyncIterator[ASGIApp]:
-    """The web application without the bot, on its own store connection (`wayfinder web`,
-    python -m bench.web)."""
-    async with public_pages(config, cache_seconds) as pages:
-        yield create_app(Site(pages))
+    """The web application without the bot, on its own store connections (`wayfinder web`,
+    python -m bench.web): the dashboard's is started (logins and invites are written)."""
+    async with public_pages(config, cache_seconds) as pages, dashboard_alone(config) as dash:
+        yield create_app(Site(pages, dashboard=dash))
 
 
 async def serve_alone(config: Config, host: str | None = None, port: int | None = None,

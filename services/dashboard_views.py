@@ -1,0 +1,214 @@
+"""What the dashboard's pages show and do, on the web server's store: people (search, filter,
+one person's record), the reports and their charts, events and their broadcasts (preview,
+confirm, delivery), mentors' load and open cases, dead letters, the audit log; and for a
+mentor, their own cases.
+
+The same use cases as the command line (services/crm.py, services/broadcast.py), on an open
+store instead of one opened per call; writes go through the store's writer as records, as
+the chat commands' do. It never reaches into the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config
+from bot.content import Content
+from bot.engine import utcnow
+from bot.model import PersonId
+from bot.ports import OutboxRow
+from bot.records import Audit
+from flows.crm.profile import person_record, record_lines
+from flows.crm.records import PeopleFilter, Window
+from flows.events.content import EventsContent
+from flows.events.records import Broadcast, DeliveryCounts, Event
+from flows.mentoring.records import Case
+from flows.mentoring.roster import Roster
+from flows.path.api import MORE_INVOLVED_AT, PathContent
+from services.broadcast import BroadcastPreview, broadcast_in, preview_in
+from services.charts import render_chart
+from services.crm import REPORTS, Report, people_in, report_in
+from storage.repository import SqlStore
+
+FRESH_SECONDS = 30.0  # reports, charts and the milestone summary are shared this long
+PAGE = 50  # people per page
+
+
+@dataclass(frozen=True)
+class PersonHit:
+    id: int
+    accounts: str
+
+
+@dataclass(frozen=True)
+class MentorLoad:
+    project: str
+    name: str
+    load: int
+    capacity: int
+    status: str
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: Event
+    broadcasts: list[Broadcast]
+
+
+class DashboardPages:
+    """The dashboard's read models and actions for one web server."""
+
+    def __init__(self, config: Config, store: SqlStore, content: Callable[[], Content],
+                 clock: Callable[[], datetime] = utcnow, poke: Callable[[], None] = lambda: None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.store = store
+        self.content = content
+        self.clock = clock
+        self.poke = poke
+        self._monotonic = monotonic
+        self._refreshed = -FRESH_SECONDS
+        self._cache: dict[str, tuple[float, Any]] = {}
+
+    async def _fresh_milestones(self) -> None:
+        """The reports' summary, brought up to date at most every FRESH_SECONDS."""
+        if self._monotonic() - self._refreshed >= FRESH_SECONDS:
+            await self.store.refresh_milestones(MORE_INVOLVED_AT)
+            self._refreshed = self._monotonic()
+
+    # -- people ----------------------------------------------------------------------------
+    async def search(self, text: str) -> list[PersonHit]:
+        found = await self.store.find_people(text[:200], PAGE + 1)
+        return [PersonHit(int(p), ", ".join(i.key for i in await self.store.identities(p)))
+                for p in found[:PAGE]]
+
+    async def people(self, project: str = "", region: str = "", stage: str = "",
+                     after: int = 0) -> list[dict[str, Any]]:
+        await self._fresh_milestones()
+        wanted = PeopleFilter(project=project[:128], region=region[:64], limit=PAGE,
+                              after=max(0, after))
+        return await people_in(self.store, self.content(), wanted, stage[:1])
+
+    async def person(self, person_id: int) -> list[str] | None:
+        facts = await self.store.person_facts(PersonId(person_id))
+        if facts is None:
+            return None
+        return record_lines(person_record(facts, self.content()), self.clock())
+
+    def choices(self) -> dict[str, list[str]]:
+        """What the people filters offer: projects and regions of the content."""
+        content = self.content()
+        regions = content.of(EventsContent).regions
+        return {"projects": sorted(content.of(PathContent).projects),
+                "regions": sorted(regions)}
+
+    # -- reports ---------------------------------------------------------------------------
+    async def report(self, name: str) -> Report:
+        if name not in REPORTS:
+            raise KeyError(name)
+        cached = self._cache.get(f"report:{name}")
+        if cached is not None and self._monotonic() - cached[0] < FRESH_SECONDS:
+            return cached[1]  # type: ignore[no-any-return]
+        await self._fresh_milestones()
+        built = await report_in(self.store, self.config, name, Window(None, None))
+        self._cache[f"report:{name}"] = (self._monotonic(), built)
+        return built
+
+    async def chart(self, name: str) -> bytes:
+        """The report's chart as SVG (drawn in a thread: matplotlib blocks)."""
+        cached = self._cache.get(f"chart:{name}")
+        if cached is not None and self._monotonic() - cached[0] < FRESH_SECONDS:
+            return cached[1]  # type: ignore[no-any-return]
+        built = await self.report(name)
+        if built.chart is None:
+            raise KeyError(name)
+        chart = built.chart
+
+        def draw() -> bytes:
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "chart.svg"
+                render_chart(chart, path)
+                return path.read_bytes()
+
+        svg = await asyncio.to_thread(draw)
+        self._cache[f"chart:{name}"] = (self._monotonic(), svg)
+        return svg
+
+    # -- events ----------------------------------------------------------------------------
+    async def events(self) -> list[EventRow]:
+        found = {e.id: e for e in await self.store.events()}
+        found.update(self.content().of(EventsContent).events)
+        rows = []
+        for event in sorted(found.values(), key=lambda e: e.starts_at):
+            rows.append(EventRow(event, await self.store.broadcasts_of(event.id)))
+        return rows
+
+    async def preview(self, event_id: str) -> BroadcastPreview:
+        return await preview_in(self.store, self.config, self.content(), event_id, None)
+
+    async def broadcast(self, event_id: str, by: str) -> Broadcast:
+        """Send the invite now (audited as `web:broadcast` by `by`): the running bot's
+        dispatcher delivers what it queued."""
+        preview = await self.preview(event_id)
+        invite, _queued = await broadcast_in(self.store, self.config, self.content(),
+                                             preview.event, None, by, poke=self.poke,
+                                             action="web:broadcast")
+        return invite
+
+    async def delivery(self, broadcast_id: int) -> DeliveryCounts:
+        return await self.store.delivery_counts(broadcast_id)
+
+    # -- mentoring -------------------------------------------------------------------------
+    async def roster(self) -> Roster:
+        return Roster(self.content(), frozenset(await self.store.mentor_assignments()))
+
+    async def mentor_loads(self) -> list[MentorLoad]:
+        roster = await self.roster()
+        loads = await self.store.mentor_loads()
+        states = await self.store.mentor_states()
+        now = self.clock()
+        rows = []
+        for project in self.content().of(PathContent).projects.values():
+            for mentor in roster.mentors_of(project.id):
+                load, state = loads.get(mentor.key, 0), states.get(mentor.key)
+                if state is not None and state.away_until and state.away_until > now:
+                    status = "away"
+                elif mentor.available(now, state, load):
+                    status = "available"
+                else:
+                    status = ("busy" if load >= mentor.profile.capacity
+                              else "outside office hours")
+                rows.append(MentorLoad(project.name, mentor.name, load,
+                                       mentor.profile.capacity, status))
+        return rows
+
+    async def open_cases(self) -> list[Case]:
+        return [c for c in await self.store.all_cases() if c.status != "resolved"]
+
+    async def cases_of(self, identity: str) -> list[Case]:
+        """A mentor's cases: those they hold or were asked to take, then the open ones of
+        their projects nobody has claimed (they may claim those too)."""
+        roster = await self.roster()
+        mentor = roster.by_identity.get(identity)
+        if mentor is None:
+            return []
+        mine = await self.store.cases_of_mentor(mentor.key)
+        projects = set(roster.projects_of(mentor))
+        held = {c.code for c in mine}
+        return mine + [c for c in await self.store.all_cases() if c.status == "open"
+                       and c.project_id in projects and c.code not in held]
+
+    # -- operations ------------------------------------------------------------------------
+    async def dead_letters(self) -> list[OutboxRow]:
+        return await self.store.dead_letters()
+
+    async def audit(self, who: str = "", action: str = "", limit: int = 100) -> list[Audit]:
+        return list(reversed(await self.store.audit_entries(who[:100], action[:100],
+                                                            None, limit)))

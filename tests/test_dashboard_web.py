@@ -1,0 +1,261 @@
+"""The dashboard in a real browser (Debian's Chromium, tests/browser.py), over the whole bot
+with memory adapters: a `!dashboard` link logs in once and never again, an expired one is
+refused, people are searched, a forged form is refused, a mentor is refused an organizer's
+page, an invite previewed and sent from the web reaches the adapters (progress to 100%),
+hostile text stays text, and no page scrolls sideways on a phone. Screenshots of every page,
+wide and narrow, land in $WAYFINDER_SCREENSHOTS (default tests/screenshots)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from services.dashboard import dashboard_site
+from services.public import PublicPages
+from tests.browser import NARROW, LoopThread, Pages, serve
+from tests.harness import FakeClock, Harness, make_config
+from tests.test_web import HOSTILE, HOSTILE_TEXT
+from web.app import Site, create_app
+from web.dashboard import COOKIE
+
+ROLES = {"organizers": ["irc:olga"], "admins": ["matrix:@root:lumen.test"]}
+AMARA = "@amara:lumen.test"  # a Pagebot mentor in the demo content
+NETWORKS = ("irc", "matrix", "telegram")
+# What the bot keeps of the hostile text: bidi controls are dropped where text comes in.
+KEPT = HOSTILE_TEXT.replace("\u202e", "")
+
+
+@dataclass
+class Dash:
+    url: str
+    bot: Harness
+    thread: LoopThread
+    clock: FakeClock
+
+    def say(self, who: str, text: str, network: str = "irc") -> str:
+        return self.thread.run(self.bot.say(who, text, network))
+
+    def link(self, who: str = "olga", network: str = "irc") -> str:
+        """The path of a fresh `!dashboard` link."""
+        reply = self.say(who, "!dashboard", network)
+        found = re.search(r"https://dash\.example\.org(/login/\S+)", reply)
+        assert found is not None, reply
+        return found.group(1)
+
+
+@pytest.fixture
+def dash(loop_thread: LoopThread, sqlite_url: str) -> Iterator[Dash]:
+    # Broadcasts are stamped with the real time: the bot's clock starts there too.
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    config = make_config(sqlite_url, roles=ROLES, web={"public_url": "https://dash.example.org"},
+                         events={"quiet_hours": ""})
+    bot = Harness(config, networks=NETWORKS, clock=clock)
+    loop_thread.run(bot.start())
+    app = bot.running
+
+    def content():  # type: ignore[no-untyped-def]
+        return app.engine.content
+
+    site = Site(PublicPages(config, app.store, content, clock),
+                dashboard=dashboard_site(config, app.store, content, clock,
+                                         app.dispatcher.poke))
+    server = serve(loop_thread, create_app(site))
+    try:
+        yield Dash(server.url, bot, loop_thread, clock)
+    finally:
+        loop_thread.run(server.stop())
+        loop_thread.run(bot.stop())
+
+
+def log_in(pages: Pages, path: str) -> None:
+    assert pages.open(path).status == 200
+    pages.page.get_by_role("button", name="Log in").click()
+    pages.page.wait_for_url("**/dashboard")
+
+
+def test_a_login_link_works_once_then_never_again(
+        dash: Dash, pages_for: Callable[..., Pages]) -> None:
+    path = dash.link()
+    pages = pages_for(dash.url)
+    # Opening the link (as a chat client's preview would) uses nothing up.
+    assert pages.open(path).status == 200
+    pages.shoot("dash-login")
+    log_in(pages, path)
+    assert pages.page.locator("h1").inner_text() == "Dashboard"
+    assert "irc:olga" in pages.page.inner_text("main")
+    cookie = next(c for c in pages.context.cookies() if c["name"] == COOKIE)
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+    pages.shoot("dash-home")
+    assert pages.errors == []
+
+    again = pages_for(dash.url)
+    assert again.open(path).status == 200
+    again.page.get_by_role("button", name="Log in").click()
+    assert "isn't valid" in again.page.inner_text("main")
+    again.shoot("dash-login-used")
+    assert again.open("/dashboard").status == 401
+    assert "!dashboard" in again.page.inner_text("main")
+    again.shoot("dash-login-needed")
+
+    pages.page.get_by_role("button", name="Log out").click()
+    pages.page.wait_for_load_state()
+    assert pages.page.locator("h1").inner_text() == "Logged out"
+    assert pages.open("/dashboard").status == 401  # the session ended on the server
+
+
+def test_an_expired_link_is_refused(dash: Dash, pages_for: Callable[..., Pages]) -> None:
+    path = dash.link()
+    dash.clock.advance(minutes=11)
+    pages = pages_for(dash.url)
+    pages.open(path)
+    pages.page.get_by_role("button", name="Log in").click()
+    assert "isn't valid" in pages.page.inner_text("main")
+    assert pages.open("/dashboard").status == 401
+
+
+def test_a_forged_form_is_refused(dash: Dash, pages_for: Callable[..., Pages]) -> None:
+    pages = pages_for(dash.url)
+    log_in(pages, dash.link())
+    # The logout form with another token: refused, and the session goes on.
+    pages.page.evaluate("document.querySelector('input[name=csrf]').value = 'forged'")
+    pages.page.get_by_role("button", name="Log out").click()
+    pages.page.wait_for_load_state()
+    assert pages.page.locator("h1").inner_text() == "Form refused"
+    assert "did not come from your dashboard session" in pages.page.inner_text("main")
+    pages.shoot("dash-csrf-refused")
+    assert pages.open("/dashboard").status == 200
+    # Another site's form posting with the cookie but without the token: the same.
+    cookie = next(c for c in pages.context.cookies() if c["name"] == COOKIE)["value"]
+    event = dash.say("olga", "!event new web1 | Web meetup | "
+                     f"{(datetime.now(UTC) + timedelta(days=9)):%Y-%m-%d} 18:30 | "
+                     "Europe/Berlin | Example Str. 5 | europe | everyone")
+    assert "Created web1" in event
+    refused = httpx.post(f"{dash.url}/dashboard/events/web1/invite", cookies={COOKIE: cookie},
+                         data={"csrf": ""})
+    assert refused.status_code == 403
+    audit = dash.thread.run(dash.bot.running.store.audit_entries(action="refused"))
+    assert [a.action for a in audit] == ["refused:web:csrf", "refused:web:csrf"]
+    assert dash.thread.run(dash.bot.running.store.broadcasts_of("web1")) == []
+
+
+def test_a_mentor_sees_their_cases_and_is_refused_organizer_pages(
+        dash: Dash, pages_for: Callable[..., Pages]) -> None:
+    dash.thread.run(dash.bot.script("nia", ["!start", "!skip", "!skip", "!skip", "Pagebot",
+                                            "done"], "irc"))
+    dash.say("nia", f"!stuck {HOSTILE_TEXT}")
+    pages = pages_for(dash.url)
+    log_in(pages, dash.link(AMARA, "matrix"))
+    assert "(mentor)" in pages.page.inner_text("main")
+    assert "My cases" in pages.page.inner_text("header")
+    assert "People" not in pages.page.inner_text("header")  # the menu shows what they may use
+    for path in ("/dashboard/people", "/dashboard/audit", "/dashboard/events",
+                 "/dashboard/charts/funnel.svg"):
+        assert pages.open(path).status == 403, path
+        assert "This page is for organizers" in pages.page.inner_text("main")
+    pages.shoot("dash-mentor-refused")
+    assert pages.open("/dashboard/cases").status == 200
+    assert KEPT in pages.page.inner_text("main")  # shown as text, run as nothing
+    assert pages.dialogs == []
+    pages.shoot("dash-mentor-cases")
+
+
+def test_organizer_pages_search_and_show_hostile_text_as_text(
+        dash: Dash, pages_for: Callable[..., Pages]) -> None:
+    for name in ("ana", "anabel", "bo"):
+        dash.say(name, "!start")
+    for hostile in HOSTILE[:6]:
+        dash.thread.run(dash.bot.say(hostile, "!start", "telegram"))
+    dash.thread.run(dash.bot.script("nia", ["!start", "!skip", "!skip", "!skip", "Pagebot",
+                                            "done"], "irc"))
+    dash.say("nia", f"!stuck {HOSTILE_TEXT}")
+    dash.say("olga", f"!person {HOSTILE_TEXT}")  # audited, with what was typed
+    pages = pages_for(dash.url)
+    log_in(pages, dash.link())
+
+    pages.open("/dashboard/people")
+    pages.page.get_by_label("Search").fill("an")
+    pages.page.get_by_role("button", name="Search").click()
+    pages.page.wait_for_url("**/dashboard/people?q=an")
+    hits = pages.page.locator("ul.hits > li").all_inner_texts()
+    assert len(hits) == 2
+    assert all("irc:ana" in h for h in hits)  # ana and anabel
+    pages.shoot("dash-people-search")
+    pages.page.locator("ul.hits a").first.click()
+    pages.page.wait_for_url(re.compile(r".*/dashboard/people/\d+$"))
+    assert "irc:ana" in pages.page.inner_text("main")
+    pages.shoot("dash-person")
+
+    pages.open("/dashboard/people")
+    listed = pages.page.inner_text("table")
+    for hostile in HOSTILE[:6]:
+        assert hostile in listed
+    pages.page.get_by_label("Project").select_option("pagebot")
+    pages.page.get_by_role("button", name="Filter").click()
+    pages.page.wait_for_url("**project=pagebot**")
+    assert pages.page.locator("tbody tr").count() == 1
+    assert "irc:nia" in pages.page.inner_text("tbody")
+    pages.open("/dashboard/people")
+    pages.shoot("dash-people")
+    pages.page.set_viewport_size(NARROW)  # type: ignore[arg-type]
+    assert pages.horizontal_overflow() == 0
+
+    shown = {"/dashboard/reports": "dash-reports", "/dashboard/mentors": "dash-mentors",
+             "/dashboard/dead-letters": "dash-dead-letters", "/dashboard/audit": "dash-audit",
+             "/dashboard/events": "dash-events"}
+    for path, name in shown.items():
+        assert pages.open(path).status == 200, path
+        assert pages.horizontal_overflow() == 0, path
+        pages.shoot(name)
+    pages.open("/dashboard/mentors")
+    assert KEPT in pages.page.inner_text("main")
+    pages.open("/dashboard/audit")
+    assert KEPT in pages.page.inner_text("main")
+    pages.open("/dashboard/reports")
+    charts = pages.page.locator("img.chart")
+    assert charts.count() == 2
+    for n in range(2):
+        assert charts.nth(n).evaluate("img => img.complete && img.naturalWidth") > 0
+    assert pages.dialogs == []
+    assert pages.errors == []
+
+
+def test_an_invite_previewed_and_sent_from_the_web_reaches_everyone(
+        dash: Dash, pages_for: Callable[..., Pages]) -> None:
+    for who, region in (("de1", "de"), ("pl1", "pl"), ("ng1", "ng")):
+        dash.say(who, f"!region {region}")
+        dash.say(who, "!invites on")
+    starts = datetime.now(UTC) + timedelta(days=10)
+    assert "Created meetup" in dash.say(
+        "olga", f"!event new meetup | Lumen meetup | {starts:%Y-%m-%d} 18:30 | "
+        "Europe/Berlin | Example Str. 5 | europe | everyone")
+    pages = pages_for(dash.url)
+    log_in(pages, dash.link())
+    pages.page.get_by_role("navigation").get_by_role("link", name="Invites").click()
+    pages.page.wait_for_url("**/dashboard/events")
+    pages.page.locator("#event-meetup").get_by_role("link", name="Preview the invite").click()
+    pages.page.wait_for_url("**/dashboard/events/meetup/invite")
+    assert "reach 2 people" in pages.page.inner_text("main")
+    assert "You're invited: Lumen meetup" in pages.page.inner_text("main")
+    pages.shoot("dash-invite-preview")
+    sent = dash.bot.adapters["irc"].sent
+    assert not [s for s in sent if s.text.startswith("You're invited")]  # nothing yet
+    pages.page.get_by_role("button", name="Send the invite now").click()
+    pages.page.wait_for_url(re.compile(r".*/dashboard/broadcasts/\d+$"))
+    # htmx asks for the progress every second until everything is delivered.
+    pages.page.locator("#progress .percent", has_text="100%").wait_for()
+    assert pages.page.locator("#progress .delivered").inner_text() == "2"
+    assert pages.page.locator("#progress .failed").inner_text() == "0"
+    pages.shoot("dash-delivery")
+    invited = {s.msg.to.external_id for s in dash.bot.adapters["irc"].sent  # type: ignore[union-attr]
+               if s.text.startswith("You're invited")}
+    assert invited == {"de1", "pl1"}
+    audit = dash.thread.run(dash.bot.running.store.audit_entries(action="web"))
+    assert [(a.identity, a.action, a.detail) for a in audit][-1] == (
+        "irc:olga", "web:broadcast", "meetup")
+    assert pages.errors == []

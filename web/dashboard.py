@@ -1,0 +1,286 @@
+"""The dashboard, for organizers (and admins) and mentors: logging in with a `!dashboard`
+link, then people, reports, events and their broadcasts, mentors' load, dead letters and the
+audit log; a mentor sees their own cases.
+
+Every route states the roles it is for (`guarded`): the session is looked up and the roles
+read again on every request, whatever the menu shows, and every POST must carry the
+session's CSRF token. A refusal is audited. Everything goes through services/dashboard.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.config import ConfigError
+from services.dashboard import DashboardSite, Login, Session, csrf_matches
+from web.app import Site, page
+
+COOKIE = "wayfinder_session"
+ORGANIZER = ("organizer",)  # admins are organizers too
+MENTOR = ("mentor",)
+ANYONE = ("organizer", "mentor")
+TOKEN_MAX = 400
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: their session (identity, CSRF token) and the roles they hold now."""
+
+    session: Session
+    roles: frozenset[str]
+
+    @property
+    def organizer(self) -> bool:
+        return "organizer" in self.roles
+
+    @property
+    def mentor(self) -> bool:
+        return "mentor" in self.roles
+
+
+Handler = Callable[[Request, Viewer], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def dashboard(request: Request) -> DashboardSite:
+    site: Site = request.app.state.site
+    if site.dashboard is None:
+        raise HTTPException(404)
+    return site.dashboard
+
+
+def _needs_login(request: Request) -> Response:
+    return page(request, "dash/login_needed.html", status=401, title="Please log in",
+                viewer=None)
+
+
+def guarded(roles: tuple[str, ...]) -> Callable[[Handler], Endpoint]:
+    """The route is for a session holding one of `roles`; a POST must carry its CSRF token."""
+
+    def wrap(handler: Handler) -> Endpoint:
+        @wraps(handler)
+        async def guard(request: Request) -> Response:
+            dash = dashboard(request)
+            session = await dash.access.session(request.cookies.get(COOKIE, ""))
+            if session is None:
+                return _needs_login(request)
+            held = await dash.access.roles(session.identity)
+            viewer = Viewer(session, held)
+            if not held & set(roles):
+                await dash.access.audit(session.identity, "refused:web:page",
+                                        request.url.path)
+                names = " or ".join(f"{r}s" for r in roles)
+                mine = ", ".join(sorted(held)) or "no dashboard role"
+                return page(request, "dash/refused.html", status=403, title="Not for you",
+                            viewer=viewer, detail=f"This page is for {names}. You are logged "
+                            f"in as {session.identity} ({mine}).")
+            if request.method == "POST":
+                form = await request.form()
+                sent = form.get("csrf")
+                if not isinstance(sent, str) or not csrf_matches(session, sent):
+                    await dash.access.audit(session.identity, "refused:web:csrf",
+                                            request.url.path)
+                    return page(request, "dash/refused.html", status=403,
+                                title="Form refused", viewer=viewer,
+                                detail="This form did not come from your dashboard session "
+                                "(it may be from an old page, or from another site). Nothing "
+                                "was changed. Open the page again and retry.")
+            return await handler(request, viewer)
+
+        return guard
+
+    return wrap
+
+
+# -- logging in and out -------------------------------------------------------------------
+async def login_form(request: Request) -> Response:
+    """The link from chat opens a page with a button: chat clients fetch links for their
+    previews, and that fetch must not use up the one login."""
+    dashboard(request)
+    token = request.path_params["token"][:TOKEN_MAX]
+    return page(request, "dash/login.html", title="Log in to the dashboard", token=token,
+                viewer=None, problem="")
+
+
+async def login(request: Request) -> Response:
+    dash = dashboard(request)
+    form = await request.form()
+    token = form.get("token")
+    found = await dash.access.redeem(token[:TOKEN_MAX] if isinstance(token, str) else "")
+    if not isinstance(found, Login):
+        return page(request, "dash/login.html", status=403, title="Log in to the dashboard",
+                    token="", viewer=None, problem=found.reason)
+    response = RedirectResponse(request.url_for("dashboard"), status_code=303)
+    max_age = int((found.session.expires_at - dash.access.clock()).total_seconds())
+    response.set_cookie(COOKIE, found.cookie, max_age=max_age, httponly=True, samesite="lax",
+                        secure=dash.secure, path="/")
+    return response
+
+
+@guarded(ANYONE)
+async def logout(request: Request, viewer: Viewer) -> Response:
+    dash = dashboard(request)
+    await dash.access.logout(request.cookies.get(COOKIE, ""))
+    response = page(request, "dash/logged_out.html", title="Logged out", viewer=None)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=dash.secure)
+    return response
+
+
+# -- pages --------------------------------------------------------------------------------
+@guarded(ANYONE)
+async def home(request: Request, viewer: Viewer) -> Response:
+    dash = dashboard(request)
+    cases = await dash.pages.cases_of(viewer.session.identity) if viewer.mentor else []
+    return page(request, "dash/home.html", title="Dashboard", viewer=viewer, cases=cases)
+
+
+@guarded(ORGANIZER)
+async def people(request: Request, viewer: Viewer) -> Response:
+    pages = dashboard(request).pages
+    q = request.query_params
+    text, project, region, stage = (q.get(k, "").strip() for k in ("q", "project", "region",
+                                                                    "stage"))
+    after = int(q["after"]) if q.get("after", "").isdigit() else 0
+    hits = await pages.search(text) if text else []
+    rows = [] if text else await pages.people(project, region, stage, after)
+    return page(request, "dash/people.html", title="People", viewer=viewer, q=text,
+                project=project, region=region, stage=stage, hits=hits, rows=rows,
+                choices=pages.choices(), next_after=rows[-1]["id"] if len(rows) >= 50 else 0)
+
+
+@guarded(ORGANIZER)
+async def person(request: Request, viewer: Viewer) -> Response:
+    lines = await dashboard(request).pages.person(request.path_params["person_id"])
+    if lines is None:
+        raise HTTPException(404, "No one has that id (any more).")
+    return page(request, "dash/person.html", title=lines[0] if lines else "Person",
+                viewer=viewer, lines=lines)
+
+
+REPORTS_SHOWN = ("funnel", "cohorts")
+
+
+@guarded(ORGANIZER)
+async def reports(request: Request, viewer: Viewer) -> Response:
+    pages = dashboard(request).pages
+    found = [await pages.report(name) for name in REPORTS_SHOWN]
+    return page(request, "dash/reports.html", title="Reports", viewer=viewer, reports=found)
+
+
+@guarded(ORGANIZER)
+async def chart(request: Request, viewer: Viewer) -> Response:
+    name = request.path_params["name"]
+    if name not in REPORTS_SHOWN:
+        raise HTTPException(404)
+    svg = await dashboard(request).pages.chart(name)
+    return Response(svg, media_type="image/svg+xml",
+                    headers={"cache-control": "private, max-age=30"})
+
+
+@guarded(ORGANIZER)
+async def events(request: Request, viewer: Viewer) -> Response:
+    rows = await dashboard(request).pages.events()
+    return page(request, "dash/events.html", title="Events", viewer=viewer, rows=rows)
+
+
+@guarded(ORGANIZER)
+async def preview(request: Request, viewer: Viewer) -> Response:
+    event_id = request.path_params["event_id"]
+    try:
+        found = await dashboard(request).pages.preview(event_id)
+    except ConfigError:  # no such event
+        raise HTTPException(404, "There is no event by that id.") from None
+    return page(request, "dash/preview.html", title=f"Invite: {found.event.title}",
+                viewer=viewer, preview=found)
+
+
+@guarded(ORGANIZER)
+async def broadcast(request: Request, viewer: Viewer) -> Response:
+    invite = await dashboard(request).pages.broadcast(request.path_params["event_id"],
+                                                      viewer.session.identity)
+    return RedirectResponse(request.url_for("delivery", broadcast_id=invite.id),
+                            status_code=303)
+
+
+async def _progress(request: Request, broadcast_id: int) -> dict[str, Any]:
+    counts = await dashboard(request).pages.delivery(broadcast_id)
+    total = sum(counts.by_status.values())
+    waiting = total - sum(counts.count(s) for s in ("sent", "dead", "unknown", "deferred"))
+    done = total - waiting
+    return {"counts": counts, "total": total, "waiting": waiting,
+            "percent": 100 if total == 0 else int(100 * done / total),
+            "finished": waiting == 0, "broadcast_id": broadcast_id}
+
+
+@guarded(ORGANIZER)
+async def delivery(request: Request, viewer: Viewer) -> Response:
+    found = await _progress(request, request.path_params["broadcast_id"])
+    return page(request, "dash/delivery.html", title="Delivery", viewer=viewer, **found)
+
+
+@guarded(ORGANIZER)
+async def delivery_progress(request: Request, viewer: Viewer) -> Response:
+    """The progress block alone, which htmx asks for every second until all is done."""
+    found = await _progress(request, request.path_params["broadcast_id"])
+    return page(request, "dash/progress.html", title="Delivery", viewer=viewer, **found)
+
+
+@guarded(ORGANIZER)
+async def mentors(request: Request, viewer: Viewer) -> Response:
+    pages = dashboard(request).pages
+    return page(request, "dash/mentors.html", title="Mentors and open cases", viewer=viewer,
+                loads=await pages.mentor_loads(), cases=await pages.open_cases())
+
+
+@guarded(ORGANIZER)
+async def dead_letters(request: Request, viewer: Viewer) -> Response:
+    rows = await dashboard(request).pages.dead_letters()
+    return page(request, "dash/dead_letters.html", title="Dead letters", viewer=viewer,
+                rows=rows[-200:])
+
+
+@guarded(ORGANIZER)
+async def audit(request: Request, viewer: Viewer) -> Response:
+    who = request.query_params.get("who", "").strip()
+    action = request.query_params.get("action", "").strip()
+    rows = await dashboard(request).pages.audit(who, action)
+    return page(request, "dash/audit.html", title="Audit log", viewer=viewer, rows=rows,
+                who=who, action=action)
+
+
+@guarded(MENTOR)
+async def my_cases(request: Request, viewer: Viewer) -> Response:
+    cases = await dashboard(request).pages.cases_of(viewer.session.identity)
+    return page(request, "dash/cases.html", title="My cases", viewer=viewer, cases=cases)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/login/{token}", login_form, name="login_form"),
+        Route("/login", login, methods=["POST"], name="login"),
+        Route("/logout", logout, methods=["POST"], name="logout"),
+        Route("/dashboard", home, name="dashboard"),
+        Route("/dashboard/people", people, name="people"),
+        Route("/dashboard/people/{person_id:int}", person, name="person"),
+        Route("/dashboard/reports", reports, name="reports"),
+        Route("/dashboard/charts/{name}.svg", chart, name="chart"),
+        Route("/dashboard/events", events, name="dash_events"),
+        Route("/dashboard/events/{event_id}/invite", preview, name="preview"),
+        Route("/dashboard/events/{event_id}/invite", broadcast, methods=["POST"],
+              name="broadcast"),
+        Route("/dashboard/broadcasts/{broadcast_id:int}", delivery, name="delivery"),
+        Route("/dashboard/broadcasts/{broadcast_id:int}/progress", delivery_progress,
+              name="delivery_progress"),
+        Route("/dashboard/mentors", mentors, name="mentors"),
+        Route("/dashboard/dead-letters", dead_letters, name="dead_letters"),
+        Route("/dashboard/audit", audit, name="audit"),
+        Route("/dashboard/cases", my_cases, name="my_cases"),
+    ]
