@@ -386,3 +386,60 @@ async def test_a_bridged_room_answers_only_people_typing_here(
                "adapters.matrix.ignore_senders)" in s for s in skipped)
     assert any("a line relayed for <cy> on irc (its format), from @carl:localhost" in s
                for s in skipped)
+
+
+async def test_a_members_new_device_gets_the_key_of_an_earlier_reply_on_request(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Ana logs in on a second device after the bot answered her in an encrypted direct room:
+    the new device asks the bot for that reply's room key and gets it (trust on first use);
+    bo, who was never in the room, asks for the same key and is refused, with the reason in
+    the log. (nio, like Element's crypto, takes forwarded keys only from its own verified
+    devices; the second device is told to take them from the bot too, as a client that asks
+    the sender of a message for its key does.)"""
+    from nio import MegolmEvent, ToDeviceMessage
+    from nio.crypto import OutgoingKeyRequest
+
+    caplog.set_level(logging.INFO, logger="adapters.matrix.keyshare")
+    config = matrix_config(synapse, bot_id, tmp_path / "bot")
+    bo = await person(synapse, "bo", tmp_path)
+    second: Person | None = None
+    try:
+        async with running_bot(config, sqlite_url) as bot:
+            room = await ana.open_direct(bot_id, encrypted=True)
+            await ana.say(room, "!help")
+            _room, first = await ana.notice()
+            second = await person(synapse, "ana", tmp_path, device="SECOND")
+            (missed,) = [e for e in second.undecrypted if e.event_id == first.event_id]
+            assert isinstance(missed, MegolmEvent)
+            olm = second.client.olm
+            assert olm is not None
+            olm.outgoing_key_requests[missed.session_id] = OutgoingKeyRequest(
+                missed.session_id, missed.session_id, room, "m.megolm.v1.aes-sha2")
+            olm._should_accept_forward = lambda _s, _k, event: (
+                event.session_id in olm.outgoing_key_requests)
+            for asker, device in ((second, "SECOND"), (bo, bo.client.device_id)):
+                await asker.client.to_device(ToDeviceMessage(
+                    "m.room_key_request", bot_id, "WAYFINDER",
+                    {"action": "request", "request_id": missed.session_id,
+                     "requesting_device_id": device,
+                     "body": {"algorithm": "m.megolm.v1.aes-sha2", "room_id": room,
+                              "sender_key": missed.sender_key,
+                              "session_id": missed.session_id}}))
+            async with asyncio.timeout(20):
+                while True:
+                    with contextlib.suppress(Exception):
+                        read = second.client.decrypt_event(missed)
+                        break
+                    await asyncio.sleep(0.2)
+            assert read.body == first.body  # the reply, readable on the new device
+            assert bot.adapter.keyshare.forwarded == 1
+    finally:
+        await bo.close()
+        if second is not None:
+            await second.close()
+    said = [r.getMessage() for r in caplog.records]
+    assert any("forwarded the room key" in line and "@ana:localhost's device SECOND" in line
+               for line in said), said
+    assert any("not forwarding the room key" in line and "@bo:localhost" in line and
+               "they were not in the room when the session began" in line for line in said)

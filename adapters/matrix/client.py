@@ -51,6 +51,7 @@ from nio import (
 )
 
 from adapters.matrix.config import MatrixConfig
+from adapters.matrix.keyshare import KeyShare
 from adapters.matrix.render import file_content, in_thread, render_content
 from adapters.matrix.store import MatrixFiles
 from adapters.matrix.translate import (
@@ -123,6 +124,7 @@ class MatrixAdapter:
             rate=Rate(config.messages_per_second, 10),
             reach_privately=f"send it in a direct message to {config.user_id}: {{line}}")
         self.files = MatrixFiles(Path(config.store_path))
+        self.keyshare = KeyShare(Path(config.store_path))
         self.client: AsyncClient | None = None
         self.ready = asyncio.Event()
         self.sync_attempts: deque[float] = deque(maxlen=1000)  # monotonic start times
@@ -151,6 +153,7 @@ class MatrixAdapter:
     async def run(self, sink: InboundSink) -> None:
         self._sink = sink
         await self.files.prepare()
+        await self.keyshare.load()
         self._dm_rooms = await self.files.dm_rooms()
         self._direct_rooms = await self.files.direct_rooms() or \
             {room: mxid for mxid, room in self._dm_rooms.items()}
@@ -243,7 +246,9 @@ class MatrixAdapter:
                 log.info("matrix: in sync as %s (device %s)", client.user_id, client.device_id)
             failures, full_state = 0, False
             self.ready.set()
-            # Keys first: a reply this sync causes must reach a device that just appeared.
+            # Members' devices asking for keys of the bot's messages, then keys: a reply this
+            # sync causes must reach a device that just appeared.
+            self.keyshare.handle(client, answer.to_device_events)
             await self._keys(client)
             handled, failed = await self._handle(client, answer)
             if handled:
@@ -470,6 +475,10 @@ class MatrixAdapter:
             raise TransientSendError(f"matrix: {exc}") from exc
         except NETWORK_ERRORS as exc:
             raise TransientSendError(f"matrix: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(answer, RoomSendError):
+            room = client.rooms.get(room_id)
+            if room is not None and room.encrypted:
+                await self.keyshare.sent(client, room_id)
         if isinstance(answer, RoomSendError):
             if answer.status_code == "M_LIMIT_EXCEEDED":
                 self.rate_limited += 1
