@@ -226,19 +226,25 @@ def content() -> None:
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @config_option
 def content_check(path: Path | None, config_path: Path | None) -> None:
-    """Validate a content folder, listing every problem with file, key and reason."""
-    _checked_content(path or _load(config_path).content_path())
+    """Validate a content folder, listing every problem with file, key and reason, and
+    warning about texts too long for a network's message."""
+    # A folder named alone is checked against the networks' defaults; with a config, its own.
+    config: Config | None = None
+    if path is None or config_path is not None:
+        config = _load(config_path)
+        path = path or config.content_path()
+    _checked_content(path, config)
 
 
-def _checked_content(folder: Path) -> None:
-    """Validate `folder`; print what it holds, or every problem and exit 1."""
+def _checked_content(folder: Path, config: Config | None = None) -> None:
+    """Validate `folder`; print what it holds and its warnings, or every problem and exit 1."""
     from rich.table import Table
 
     from bot.content import ContentError
-    from bot.wiring import describe_content, load_content
+    from bot.wiring import describe_content, load_content, network_text_check
 
     try:
-        loaded = load_content(folder)
+        loaded = load_content(folder, network_text_check(config))
     except ContentError as exc:
         table = Table(title=f"{len(exc.problems)} problem(s) in {folder}")
         for column in ("file", "key", "problem"):
@@ -248,6 +254,13 @@ def _checked_content(folder: Path) -> None:
         err().print(table)
         sys.exit(1)
     out().print(f"content OK: {describe_content(loaded)} in {folder}")
+    if loaded.warnings:
+        table = Table(title=f"{len(loaded.warnings)} warning(s): worth a look, not wrong")
+        for column in ("file", "key", "warning"):
+            table.add_column(column, overflow="fold")
+        for warning in loaded.warnings:
+            table.add_row(warning.file, warning.key or "(file)", warning.reason)
+        out().print(table)
 
 
 @content.command("reload")

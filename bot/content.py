@@ -66,15 +66,20 @@ def _loc(parts: tuple[int | str, ...]) -> str:
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+# A check of one text in a content file, e.g. whether it fits a network's message: a reason
+# to warn about it, or None. Warnings do not stop content from loading.
+TextCheck = Callable[[str], str | None]
 
 
 class ContentFolder:
     """The folder being loaded, for a part's load function: its files, read and validated,
     and the problems found so far (every one is reported, not only the first)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, text_check: TextCheck | None = None) -> None:
         self.root = root
         self.problems: list[ContentProblem] = []
+        self.warnings: list[ContentProblem] = []  # worth a look, not wrong
+        self.text_check = text_check
         # Several parts may read one file (a project file holds path's and the tracker's
         # keys): it is read once, and a problem with it is reported once.
         self._read: dict[Path, dict[str, Any] | None] = {}
@@ -88,6 +93,23 @@ class ContentFolder:
 
     def problem(self, file: str, key: str, reason: str) -> None:
         self.problems.append(ContentProblem(file, key, reason))
+
+    def warn(self, file: str, key: str, reason: str) -> None:
+        self.warnings.append(ContentProblem(file, key, reason))
+
+    def _check_texts(self, value: Any, path: Path, loc: tuple[int | str, ...]) -> None:
+        """Every text of a file's table through `text_check`, each warning with its key."""
+        assert self.text_check is not None
+        if isinstance(value, str):
+            reason = self.text_check(value)
+            if reason:
+                self.warn(self.rel(path), _loc(loc), reason)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self._check_texts(item, path, (*loc, str(key)))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self._check_texts(item, path, (*loc, index))
 
     def read(self, path: Path) -> dict[str, Any] | None:
         """A TOML file's table (shared by the parts that read it: do not change it), or None
@@ -110,7 +132,7 @@ class ContentFolder:
         """The model, or None with a problem per error; `ignore` drops tags (a discriminated
         union's kind) from the keys named."""
         try:
-            return model.model_validate(data)
+            valid = model.model_validate(data)
         except ValidationError as exc:
             for err in exc.errors():
                 loc = tuple(p for p in err["loc"] if p not in ignore)
@@ -118,7 +140,10 @@ class ContentFolder:
                 if err["type"] == "extra_forbidden":
                     message = "unknown key"
                 self.problem(self.rel(path), _loc(loc), message)
-        return None
+            return None
+        if self.text_check is not None:
+            self._check_texts(data, path, ())
+        return valid
 
 
 @dataclass(frozen=True)
@@ -138,6 +163,7 @@ class Content:
     """One version of the whole content folder: every feature's view, by its type."""
 
     parts: Mapping[type, object] = field(default_factory=dict)
+    warnings: tuple[ContentProblem, ...] = ()  # found by a text check (`content check`)
 
     def of(self, kind: type[T]) -> T:
         value = self.parts.get(kind)
@@ -150,13 +176,15 @@ class Content:
         return ", ".join(s for s in said if s)
 
 
-def load_folder(root: Path, parts: Sequence[ContentPart[Any]]) -> Content:
+def load_folder(root: Path, parts: Sequence[ContentPart[Any]],
+                text_check: TextCheck | None = None) -> Content:
     """Load and check a content folder with every part; raise ContentError listing every
-    problem."""
+    problem. With `text_check`, every text of every file validated is checked too, and what
+    it says is in the Content's `warnings`."""
     if not root.is_dir():
         raise ContentError([ContentProblem(str(root), "", "content folder not found")])
-    folder = ContentFolder(root)
+    folder = ContentFolder(root, text_check)
     loaded = {part.kind: part.load(folder) for part in parts}  # in the features' order
     if folder.problems:
         raise ContentError(folder.problems)
-    return Content(loaded)
+    return Content(loaded, tuple(folder.warnings))

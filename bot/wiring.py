@@ -27,7 +27,7 @@ from adapters.matrix.config import MatrixConfig
 from adapters.telegram.config import TelegramConfig
 from bot.config import AdapterTables, ConfigError, config_error, load_as, validated
 from bot.config import Config as CoreConfig
-from bot.content import Content, ContentPart, load_folder
+from bot.content import Content, ContentPart, TextCheck, load_folder
 from bot.feature import Feature, content_parts
 from bot.model import Rate
 from bot.ports import Adapter
@@ -52,10 +52,20 @@ FEATURES: tuple[Feature, ...] = (PATH, ACCOUNT, MENTORING, EVENTS, TRACKER, FORG
 CONTENT_PARTS: tuple[ContentPart[Any], ...] = tuple(content_parts(FEATURES))
 
 
-def load_content(root: Path) -> Content:
+def load_content(root: Path, text_check: TextCheck | None = None) -> Content:
     """Load and check a content folder, every feature's files; raise ContentError listing
     every problem."""
-    return load_folder(root, CONTENT_PARTS)
+    return load_folder(root, CONTENT_PARTS, text_check)
+
+
+def network_text_check(config: CoreConfig | None = None) -> TextCheck:
+    """`content check`'s warning about texts the networks show badly: today a text longer
+    than an IRC page (the config's [adapters.irc] max_lines, else the default), read there
+    in parts, on !more."""
+    from adapters.irc.render import page_warning  # pure text code, no network library
+
+    max_lines = (adapter_settings(config).irc if config else IrcConfig()).max_lines
+    return lambda text: page_warning(text, max_lines)
 
 
 def describe_content(content: Content) -> str:

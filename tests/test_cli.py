@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,6 +110,30 @@ def test_content_check(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "content/projects/x.toml" in result.stderr
     assert "unknown workshop id" in result.stderr
+
+
+def test_content_check_warns_of_a_text_too_long_for_an_irc_page(tmp_path: Path) -> None:
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT, folder)
+    workshop = folder / "workshops" / "handbook-get-started.toml"
+    long_body = "\n".join(f"Step detail number {n}, one line of many." for n in range(12))
+    text = workshop.read_text()
+    first = text.index('body = """') + len('body = """')
+    workshop.write_text(text[:first] + "\n" + long_body + text[first:])
+    result = wayfinder(tmp_path, "content", "check", str(folder), env={"COLUMNS": "400"})
+    assert result.returncode == 0, result.stderr  # a warning, not a problem
+    assert "content OK" in result.stdout
+    assert "1 warning(s)" in result.stdout
+    line = next(ln for ln in result.stdout.splitlines() if "handbook-get-started" in ln)
+    assert "content/workshops/handbook-get-started.toml" in line
+    assert "steps[0].body" in line
+    assert "too long for IRC: 14 lines there, where a page shows 8" in line
+    # The IRC section of a config sets the page: with 20 lines a page, it fits.
+    config = tmp_path / "wayfinder.toml"
+    config.write_text(f'[content]\npath = "{folder}"\n[adapters.irc]\nmax_lines = 20\n')
+    roomy = wayfinder(tmp_path, "content", "check", "-c", str(config), env={"COLUMNS": "400"})
+    assert roomy.returncode == 0, roomy.stderr
+    assert "warning" not in roomy.stdout
 
 
 def test_run_refuses_placeholder_secrets_naming_the_key(tmp_path: Path) -> None:

@@ -196,3 +196,14 @@ def render_pages(msg: Outbound, width: int, max_lines: int,
 def render_lines(msg: Outbound, width: int, max_lines: int, formatting: bool = False) -> list[str]:
     """The lines of the message's first page (the outbox counts what it sent of these)."""
     return render_pages(msg, width, max_lines, formatting)[0]
+
+
+def page_warning(text: str, max_lines: int) -> str | None:
+    """Why a content text alone is too long for an IRC page, or None: past a page (less its
+    footer and choice line) people on IRC read it in parts, typing !more."""
+    lines = sum(len(split_bytes(line, fixed_width("x"))) for line in clean_lines(text))
+    fits = max_lines - 2
+    if lines <= fits:
+        return None
+    return (f"too long for IRC: {lines} lines there, where a page shows {fits} besides its "
+            f"footer and choices (people read the rest on !more); shorten it or split it")
