@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from bot.config import Config
 from bot.content import Content
 from bot.engine import utcnow
-from bot.wiring import adapter_settings, load_content
+from bot.reload import RELOAD_ACTION, ContentReloader
+from bot.wiring import adapter_settings, describe_content, load_content
 from flows.events.api import EventsContent
 from flows.events.records import Event
 from flows.mentoring.api import MentoringContent
@@ -314,11 +315,30 @@ class PublicPages:
 async def public_pages(config: Config,
                        cache_seconds: float = CACHE_SECONDS) -> AsyncIterator[PublicPages]:
     """`wayfinder web` alone: the store (migrated, read only from here) and the content
-    folder as it is at start."""
-    content = load_content(config.content_path())
+    folder, loaded again as the bot does: when its files change ([content] watch_seconds)
+    and on `wayfinder content reload`; a folder with problems is logged and not loaded."""
+    folder = config.content_path()
+    current = [load_content(folder)]
     store = SqlStore.open(config.storage.url, config.storage.durable)
+    reloader = ContentReloader(folder, lambda c: current.__setitem__(0, c), _only_logged,
+                               load_content, partial(store.latest_audit_id, RELOAD_ACTION),
+                               describe_content)
+    watch: asyncio.Task[None] | None = None
     try:
         await store.migrate()
-        yield PublicPages(config, store, lambda: content, cache_seconds=cache_seconds)
+        if config.content.watch_seconds > 0:
+            await reloader.start()
+            watch = asyncio.create_task(reloader.run(config.content.watch_seconds),
+                                        name="web-content-watch")
+        yield PublicPages(config, store, lambda: current[0], cache_seconds=cache_seconds)
     finally:
+        if watch is not None:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+            await reloader.stop()
         await store.db.dispose()
+
+
+async def _only_logged(_text: str, _key: str) -> None:
+    """The web pages tell no one of a content folder with problems: the bot does (and the
+    reloader has logged them)."""

@@ -1,7 +1,7 @@
 """Browser tests' kit: Debian's Chromium driven by Playwright, and a web server under test on
 127.0.0.1 in an event loop of its own thread.
 
-- `browser` (fixture, one per test module): Playwright's Chromium launched from
+- `browser` (fixture, one per test): Playwright's Chromium launched from
   /usr/bin/chromium (scripts/ensure-chromium installs it; Playwright never downloads a browser
   here). A missing browser FAILS the test, saying how to install it.
 - `LoopThread`: an asyncio loop in a thread, where the store, the bot and uvicorn live while
@@ -49,8 +49,11 @@ def require_chromium() -> None:
                     "chromium-driver)", pytrace=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    """One per test: Playwright's sync API runs an event loop on this thread while it is
+    open, and pytest-asyncio cannot start a test's loop beside it (an async test after a
+    browser test of the same module would fail), so it is closed after each test (~0.5 s)."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 

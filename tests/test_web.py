@@ -291,3 +291,29 @@ def test_wayfinder_web_serves_the_pages_alone_until_told_to_stop(tmp_path: Path)
             child.communicate()
     assert child.returncode == 0, err
     assert f"web pages on http://127.0.0.1:{port}/" in err
+
+
+async def test_the_pages_alone_follow_content_edits(sqlite_url: str, tmp_path: Path) -> None:
+    """`wayfinder web` without the bot loads the content folder again when it changes, as
+    the bot does; a folder with problems leaves the pages on the last good content."""
+    import asyncio
+
+    from web.server import alone
+
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT, folder)
+    config = make_config(sqlite_url, content={"path": str(folder), "watch_seconds": 0.05})
+    project = folder / "projects" / "pagebot.toml"
+    async with alone(config) as app, httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
+        assert "Pagebot" in (await client.get("/")).text
+        project.write_text(project.read_text(encoding="utf-8").replace(
+            'name = "Pagebot"', 'name = "Pagebot Next"'), encoding="utf-8")
+        for _ in range(100):
+            if "Pagebot Next" in (await client.get("/")).text:
+                break
+            await asyncio.sleep(0.05)
+        assert "Pagebot Next" in (await client.get("/")).text
+        project.write_text("name = ", encoding="utf-8")  # broken: not loaded
+        await asyncio.sleep(0.5)
+        assert "Pagebot Next" in (await client.get("/")).text
