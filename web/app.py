@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Protocol
 
 import jinja2
@@ -110,8 +110,10 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "breaks": True})
 
 
+@lru_cache(maxsize=1024)
 def markdown(text: str) -> Markup:
-    """Organizers' Markdown (a workshop step) as HTML that holds no HTML of theirs."""
+    """Organizers' Markdown (a workshop step) as HTML that holds no HTML of theirs. Kept per
+    text: parsing a workshop's steps took longer than the rest of its page."""
     return Markup(_markdown().render(strip_bidi(text)))
 
 
