@@ -258,7 +258,7 @@ async def _travel(store: Any, window: Window, config: Config) -> Report:
     step = THROUGH_STAGE[through]
     found = await store.travel_candidates(window, step)
     rows = [[p["region"] or "(none given)", p["person"], p["identity"], p["reached_at"],
-             p["tasks_done"], p["certificates"], p["events"]] for p in found]
+             p["tasks_done"], p["certificates"], p["events"], p["attended"]] for p in found]
     per_region: dict[str, int] = {}
     for row in rows:
         per_region[row[0]] = per_region.get(row[0], 0) + 1
@@ -267,7 +267,8 @@ async def _travel(store: Any, window: Window, config: Config) -> Report:
                   "people", regions, {"people": [float(per_region[r]) for r in regions]})
     return Report("travel", "Travel support",
                   ["region", "person", "account", f"through stage {through} on",
-                   "tasks done", "certificates", "events (yes)"], rows, chart,
+                   "tasks done", "certificates", "events (yes)", "events attended"], rows,
+                  chart,
                   [f"Made it through stages 1-{through} ([reports] travel_through_stage = "
                    f"{through}: {LABELS[step]})."])
 

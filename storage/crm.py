@@ -29,7 +29,7 @@ from flows.crm.records import (
     TaskFact,
     Window,
 )
-from storage.events import rsvp_t, standing_t
+from storage.events import attendance_t, rsvp_t, standing_t
 from storage.mentoring import case_t
 from storage.path import cert_t, claim_t
 from storage.queries import Queries
@@ -211,6 +211,9 @@ class CrmQueries(Queries):
                                  .order_by(case_t.c.created_at))
             rsvps = conn.execute(sa.select(rsvp_t).where(rsvp_t.c.person_id == person_id)
                                  .order_by(rsvp_t.c.at))
+            attended = conn.execute(sa.select(attendance_t.c.event_id, attendance_t.c.at)
+                                    .where(attendance_t.c.person_id == person_id)
+                                    .order_by(attendance_t.c.at))
             return PersonFacts(
                 person_id=person_id,
                 identities=tuple(Identity(Network(r.network), ExternalId(r.external_id),
@@ -228,6 +231,7 @@ class CrmQueries(Queries):
                 cases=tuple(CaseFact(r.code, r.project_id, r.claimed_by or r.mentor_key,
                                      r.status, r.note, r.created_at) for r in cases),
                 rsvps=tuple(RsvpFact(r.event_id, r.answer, r.at) for r in rsvps),
+                attended=tuple((r.event_id, r.at) for r in attended),
             )
 
         return await self.db.read(read)
@@ -388,14 +392,16 @@ class CrmQueries(Queries):
                  .scalar_subquery())
         yes = (sa.select(sa.func.count()).where(rsvp_t.c.person_id == m.c.person_id,
                                                 rsvp_t.c.answer == "yes").scalar_subquery())
+        went = (sa.select(sa.func.count()).where(attendance_t.c.person_id == m.c.person_id)
+                .scalar_subquery())
         who = (sa.select(sa.func.min(identity_t.c.network + ":" + identity_t.c.external_id))
                .where(identity_t.c.person_id == m.c.person_id).scalar_subquery())
         region = sa.func.coalesce(standing_t.c.region, "")
         rows = await self._all(
-            sa.select(m.c.person_id, who, region, reached, tasks, certs, yes)
+            sa.select(m.c.person_id, who, region, reached, tasks, certs, yes, went)
             .select_from(m.outerjoin(standing_t, standing_t.c.person_id == m.c.person_id))
             .where(*self._cohort(window), reached.is_not(None))
             .order_by(region, reached).limit(limit))
         return [{"person": int(r[0]), "identity": r[1] or "", "region": r[2],
                  "reached_at": r[3], "tasks_done": int(r[4]), "certificates": int(r[5]),
-                 "events": int(r[6])} for r in rows]
+                 "events": int(r[6]), "attended": int(r[7])} for r in rows]

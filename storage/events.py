@@ -4,7 +4,7 @@ and how its records apply in a unit of work."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,14 +18,19 @@ from flows.events.records import (
     Audience,
     Broadcast,
     CancelBroadcast,
+    CheckIn,
     Compose,
     CreateEvent,
     DeliveryCounts,
     Event,
+    FollowedUp,
+    FollowUp,
     JoinInviteList,
     LeaveInviteList,
     Recipient,
     ScheduleBroadcast,
+    SetCheckinCode,
+    SetFeedback,
     SetRsvp,
     Standing,
 )
@@ -130,7 +135,39 @@ class InviteListRow(SQLModel, table=True):
     joined_at: datetime = _when()
 
 
+class CheckinCodeRow(SQLModel, table=True):
+    """The code shown at an event's venue (`!checkin code EVENT` makes it once)."""
+
+    __tablename__ = "event_checkin"
+    event_id: str = Field(primary_key=True, max_length=64)
+    code: str = Field(max_length=16, unique=True)
+    created_by: str = Field(default="", max_length=300)
+    created_at: datetime = _when()
+
+
+class AttendanceRow(SQLModel, table=True):
+    """Who checked in at an event; the next day's follow-up (due at follow_up_at, NULL once
+    sent) and the feedback they gave."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        sa.Index("ix_attendance_person_id", "person_id"),
+        sa.Index("ix_attendance_follow_up", "follow_up_at",
+                 sqlite_where=sa.text("follow_up_at IS NOT NULL"),
+                 postgresql_where=sa.text("follow_up_at IS NOT NULL")),
+    )
+    event_id: str = Field(primary_key=True, max_length=64)
+    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
+    kind: str = Field(default="meetup", max_length=32)
+    at: datetime = _when()
+    follow_up_at: datetime | None = _when(nullable=True)
+    rating: int | None = None
+    comment: str = Field(default="", max_length=500)
+
+
 program_event_t = EventRow.__table__  # type: ignore[attr-defined]
+checkin_t = CheckinCodeRow.__table__  # type: ignore[attr-defined]
+attendance_t = AttendanceRow.__table__  # type: ignore[attr-defined]
 broadcast_t = BroadcastRow.__table__  # type: ignore[attr-defined]
 rsvp_t = RsvpRow.__table__  # type: ignore[attr-defined]
 standing_t = StandingRow.__table__  # type: ignore[attr-defined]
@@ -221,6 +258,45 @@ class EventsQueries(Queries):
         return DeliveryCounts({r[0]: int(r[1]) for r in by_status},
                               {r[0]: int(r[1]) for r in resent},
                               tuple((r[0], int(r[1])) for r in failures))
+
+    async def checkin_code(self, event_id: str) -> str | None:
+        row = await self._one(sa.select(checkin_t.c.code).where(checkin_t.c.event_id == event_id))
+        return None if row is None else str(row.code)
+
+    async def event_of_code(self, code: str) -> str | None:
+        row = await self._one(sa.select(checkin_t.c.event_id).where(checkin_t.c.code == code))
+        return None if row is None else str(row.event_id)
+
+    async def attended(self, event_id: str, person_id: PersonId) -> bool:
+        row = await self._one(sa.select(attendance_t.c.at).where(
+            attendance_t.c.event_id == event_id, attendance_t.c.person_id == person_id))
+        return row is not None
+
+    async def attendance_count(self, event_id: str) -> int:
+        row = await self._one(sa.select(sa.func.count()).where(
+            attendance_t.c.event_id == event_id))
+        return int(row[0]) if row is not None else 0
+
+    async def due_follow_ups(self, now: datetime, limit: int = 200) -> list[FollowUp]:
+        rows = await self._all(
+            sa.select(attendance_t.c.event_id, attendance_t.c.person_id, identity_t.c.network,
+                      identity_t.c.external_id, identity_t.c.verified)
+            .select_from(attendance_t.join(standing_t, standing_t.c.person_id ==
+                                           attendance_t.c.person_id).join(identity_t, sa.and_(
+                identity_t.c.person_id == standing_t.c.person_id,
+                identity_t.c.network == standing_t.c.reach)))
+            .where(attendance_t.c.follow_up_at <= now,
+                   # a week late is too late to say thanks: those are dropped by the job
+                   attendance_t.c.follow_up_at > now - timedelta(days=7))
+            .order_by(attendance_t.c.follow_up_at).limit(limit))
+        seen: set[tuple[str, int]] = set()
+        found = []
+        for r in rows:
+            if (r.event_id, r.person_id) not in seen:
+                seen.add((r.event_id, r.person_id))
+                found.append(FollowUp(r.event_id, PersonId(r.person_id), Identity(
+                    Network(r.network), ExternalId(r.external_id), r.verified)))
+        return found
 
     async def due_broadcasts(self, now: datetime) -> list[Broadcast]:
         rows = await self._all(sa.select(broadcast_t).where(sa.or_(
@@ -378,6 +454,23 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
         case SetRsvp():
             upsert(conn, rsvp_t, {"event_id": record.event_id, "person_id": record.person_id},
                    {"answer": record.answer, "at": record.at})
+        case SetCheckinCode():
+            conn.execute(sa.insert(checkin_t).values(
+                event_id=record.event_id, code=record.code, created_by=record.by,
+                created_at=record.at))
+        case CheckIn():
+            upsert(conn, attendance_t, {"event_id": record.event_id,
+                                        "person_id": record.person_id},
+                   {"kind": record.kind, "at": record.at, "follow_up_at": record.follow_up_at})
+        case FollowedUp():
+            conn.execute(sa.update(attendance_t).where(
+                attendance_t.c.event_id == record.event_id,
+                attendance_t.c.person_id == record.person_id).values(follow_up_at=None))
+        case SetFeedback():
+            conn.execute(sa.update(attendance_t).where(
+                attendance_t.c.event_id == record.event_id,
+                attendance_t.c.person_id == record.person_id).values(
+                rating=record.rating, comment=record.comment))
         case JoinInviteList():
             upsert(conn, invite_list_t, {"list_key": record.list_key,
                                          "person_id": record.person_id},
@@ -393,6 +486,12 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
     conn.execute(sa.delete(rsvp_t).where(rsvp_t.c.person_id == source, rsvp_t.c.event_id.in_(
         sa.select(rsvp_t.c.event_id).where(rsvp_t.c.person_id == target))))
     conn.execute(sa.update(rsvp_t).where(rsvp_t.c.person_id == source).values(person_id=target))
+    # Attendance likewise: the target's check-in at an event both went to stands.
+    conn.execute(sa.delete(attendance_t).where(
+        attendance_t.c.person_id == source, attendance_t.c.event_id.in_(
+            sa.select(attendance_t.c.event_id).where(attendance_t.c.person_id == target))))
+    conn.execute(sa.update(attendance_t).where(attendance_t.c.person_id == source)
+                 .values(person_id=target))
     # Lists both were on: the target's row stands; the source's others move over.
     conn.execute(sa.delete(invite_list_t).where(
         invite_list_t.c.person_id == source, invite_list_t.c.list_key.in_(
@@ -417,13 +516,17 @@ def _standings(conn: Connection, sql: BulkSql, records: Sequence[Standing]) -> N
 
 RECORDS = RecordSql(
     apply=dict.fromkeys((CreateEvent, ScheduleBroadcast, CancelBroadcast, SetRsvp,
-                         JoinInviteList, LeaveInviteList), _apply),
+                         JoinInviteList, LeaveInviteList, SetCheckinCode, CheckIn, FollowedUp,
+                         SetFeedback), _apply),
     safe=frozenset({SetRsvp, ScheduleBroadcast, CancelBroadcast, JoinInviteList,
-                    LeaveInviteList}),
+                    LeaveInviteList, CheckIn, FollowedUp, SetFeedback}),
     bulk={Standing: _standings},
     moves=(_move_person,),
     personal=(
         Personal(rsvp_t, ("person_id",), by_person()),
+        Personal(attendance_t, ("person_id",), by_person()),
+        Personal(checkin_t, ("created_by",), by_identity("created_by"),
+                 erase=blank_identity("created_by")),
         Personal(standing_t, ("person_id",), by_person()),
         # Which lists (local groups) a person joined: theirs (!mydata, !forget).
         Personal(invite_list_t, ("person_id", "list_key"), by_person()),

@@ -3,6 +3,7 @@ through the whole app."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +45,7 @@ async def test_reaching_stage_4_says_what_it_is_what_counts_and_what_comes_next(
         await h.say("ada", "!task")
         third = await h.say("ada", "!done")
         assert "You're now on step 5, Get more involved." in third
-        assert "What counts: the events you say yes to" in third
+        assert "What counts: the events you check in at (!checkin CODE at the venue)" in third
 
 
 async def test_the_stage_words_come_from_content(tmp_path: Path, sqlite_url: str) -> None:
@@ -208,3 +209,74 @@ async def test_newcomers_of_a_project_who_agreed_are_introduced_privately_once_a
         clock.advance(days=8)
         await h.tick()
         assert len(intros_to(h, "bea")) == 1  # off: not introduced again
+
+
+# -- after an event: check-in, merit, the next day's follow-up ------------------------------
+MEETUP = ("!event new meetup | Lumen meetup | 2026-12-10 18:30 | Europe/Berlin | "
+          "Example Str. 5 | europe | everyone")
+
+
+async def checkin_code(h: Harness, event_id: str) -> str:
+    reply = await h.say(ORGANIZER, f"!checkin code {event_id}")
+    found = re.search(rf"Check-in code for {event_id}: ([A-Z0-9]+)", reply)
+    assert found is not None, reply
+    return found.group(1)
+
+
+def private_to(h: Harness, who: str, start: str) -> list[str]:
+    adapter = h.adapters["memory"]
+    return [s.text for s in adapter.sent
+            if s.msg.to == adapter.identity(who) and s.text.startswith(start)]
+
+
+async def test_checking_in_at_the_venue_counts_and_a_follow_up_goes_out_the_next_day(
+        db_url: str) -> None:
+    clock = FakeClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    async with Harness(growth_config(db_url), clock=clock) as h:
+        await h.say(ORGANIZER, MEETUP)
+        code = await checkin_code(h, "meetup")
+        assert code == await checkin_code(h, "meetup")  # made once
+        assert "is for organizers only" in await h.say("mallory", "!checkin code meetup")
+        await h.say("ada", "!start")
+        await h.say("ada", "!region de")
+        await h.say("ada", "!rsvp meetup yes")
+        assert "opens an hour before it starts" in await h.say("ada", f"!checkin {code}")
+        clock.now = datetime(2026, 12, 10, 17, 45, tzinfo=UTC)  # 18:45 in Berlin
+        assert "I don't know the check-in code 'ZZZZZZ'" in await h.say("ada", "!checkin ZZZZZZ")
+        assert "type !checkin and the code" in await h.say("ada", "!checkin")
+        reply = await h.say("ada", f"!checkin {code.lower()}")
+        assert reply == ("Checked in at \"Lumen meetup\". Thanks for coming! It's on your "
+                         "record (!me), which counts toward travel support.")
+        assert "already checked in" in await h.say("ada", f"!checkin {code}")
+        assert "Checked in: 1" in await h.say(ORGANIZER, "!event status meetup")
+        assert "I can take feedback on events you checked in at" in await h.say(
+            "bea", "!feedback meetup 4")
+        # Merit: the person record and the travel list count it.
+        assert "Events attended (checked in): meetup (2026-12-10)" in await h.say("ada", "!me")
+        store = h.running.store
+        await store.refresh_milestones(3)
+        from flows.crm.records import Window
+        travel = await store.travel_candidates(Window(), "started")
+        assert [(p["identity"], p["attended"]) for p in travel] == [("memory:ada", 1)]
+        # Her last words in a channel: the follow-up still goes to her privately.
+        await h.say("ada", "!help", room="#lumen", direct=False)
+        clock.now = datetime(2026, 12, 11, 8, 59, tzinfo=UTC)  # 09:59 in Berlin: not yet
+        await h.tick()
+        assert private_to(h, "ada", "Thanks for coming") == []
+        clock.advance(minutes=2)
+        await h.tick()
+        await h.tick()
+        follow_up = private_to(h, "ada", "Thanks for coming")
+        assert len(follow_up) == 1
+        assert "Next steps: " in follow_up[0]
+        assert "!feedback meetup 1-5" in follow_up[0]
+        room = [s.text for s in h.adapters["memory"].sent
+                if getattr(s.msg.to, "id", "") == "#lumen"]
+        assert not any("Thanks for coming" in text for text in room)
+        assert "Usage: !feedback EVENT 1-5" in await h.say("ada", "!feedback meetup 9")
+        assert "will read it" in await h.say("ada", "!feedback meetup 5 met great people")
+        clock.advance(days=1)
+        await h.tick()
+        assert len(private_to(h, "ada", "Thanks for coming")) == 1  # once
+        clock.advance(days=1)
+        assert "has closed" in await h.say("bea", f"!checkin {code}")

@@ -56,6 +56,7 @@ class PersonRecord:
     certificates: tuple[tuple[str, str, datetime], ...]  # code, workshop, issued
     mentors: tuple[str, ...]  # who helped them (help requests claimed), with notes
     events: tuple[tuple[str, datetime], ...]  # events they said yes to
+    attended: tuple[tuple[str, datetime], ...] = ()  # events they checked in at (merit)
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -141,6 +142,7 @@ def person_record(facts: PersonFacts, content: Content) -> PersonRecord:
         certificates=tuple((c.code, c.workshop_title, c.issued_at) for c in facts.certificates),
         mentors=tuple(mentors),
         events=events,
+        attended=facts.attended,
         stats={"tasks_done": done, "to_stage_5": max(0, MORE_INVOLVED_AT - done)},
     )
 
@@ -181,6 +183,9 @@ def record_lines(record: PersonRecord, now: datetime, full: bool = True) -> list
     if record.events:
         lines.append("Events (said yes): " + ", ".join(f"{e} ({at:%Y-%m-%d})"
                                                        for e, at in record.events))
+    if record.attended:
+        lines.append("Events attended (checked in): " + ", ".join(
+            f"{e} ({at:%Y-%m-%d})" for e, at in record.attended))
     return lines
 
 

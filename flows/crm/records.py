@@ -66,6 +66,7 @@ class PersonFacts:
     certificates: tuple[CertificateFact, ...] = ()
     cases: tuple[CaseFact, ...] = ()
     rsvps: tuple[RsvpFact, ...] = ()
+    attended: tuple[tuple[str, datetime], ...] = ()  # events they checked in at, and when
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.feature import Command, Feature
-from flows.events import cli, content, invites
+from flows.events import attendance, cli, content, invites
 from flows.events.reads import EventsReads
 from flows.events.service import BroadcastService, quiet_hours
 from flows.events.settings import EventsConfig
@@ -25,6 +25,16 @@ FEATURE = Feature(
                 summary="answer an invite"),
         Command("timezone", invites.timezone, usage="[Area/City | region]", private=True,
                 summary="your time zone, e.g. Europe/Berlin (region: your region's)"),
+        Command("checkin", attendance.checkin, usage=attendance.CHECKIN_USAGE, private=True,
+                free_args=True,
+                summary="at an event: the code shown at the venue, to say you were there", sub={
+                    # Private: said in a channel, people not there could check in.
+                    "code": Command("code", attendance.checkin_code, usage="EVENT",
+                                    role="organizer", private=True,
+                                    summary="the check-in code to show at an event's venue"),
+                }),
+        Command("feedback", attendance.feedback, usage=attendance.FEEDBACK_USAGE, private=True,
+                summary="how an event you checked in at was"),
         Command("event", invites.event_list, role="organizer", sub={
             "list": Command("list", invites.event_list, summary="every event"),
             "new": Command("new", invites.event_new, usage=EVENT_NEW,
@@ -45,6 +55,7 @@ FEATURE = Feature(
                                               "scheduled sends"),
                 }),
     ),
+    jobs=(attendance.follow_ups,),
     settings=EventsConfig,
     services=BroadcastService,
     defer=quiet_hours,

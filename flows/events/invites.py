@@ -751,6 +751,9 @@ async def event_status(turn: Turn) -> Transition:
                          f"no {per.get('no', 0)}")
     else:
         lines.append("No answers yet.")
+    checked_in = await reads_of(turn.reads).attendance_count(event.id)
+    if checked_in or event.starts_at <= turn.now:
+        lines.append(f"Checked in: {checked_in} (the code: !checkin code {event.id}).")
     broadcasts = await reads_of(turn.reads).broadcasts_of(event.id)
     if broadcasts:
         lines.append("Sends:")

@@ -11,7 +11,7 @@ from typing import Protocol, cast, runtime_checkable
 
 from bot.model import PersonId
 from bot.ports import Reads, Store, conforms
-from flows.events.records import Audience, Broadcast, Compose, DeliveryCounts, Event
+from flows.events.records import Audience, Broadcast, Compose, DeliveryCounts, Event, FollowUp
 
 
 @runtime_checkable
@@ -42,6 +42,20 @@ class EventsReads(Reads, Protocol):
         """(person, answer, region, milestone, identities joined by spaces) per answer."""
 
     async def broadcasts_of(self, event_id: str) -> list[Broadcast]: ...
+
+    async def checkin_code(self, event_id: str) -> str | None:
+        """The code shown at the event's venue, if one was made."""
+
+    async def event_of_code(self, code: str) -> str | None:
+        """The event a check-in code is for."""
+
+    async def attended(self, event_id: str, person_id: PersonId) -> bool: ...
+
+    async def attendance_count(self, event_id: str) -> int: ...
+
+    async def due_follow_ups(self, now: datetime, limit: int = 200) -> list[FollowUp]:
+        """Attendances whose next-day follow-up is due (at most a week late), with the
+        identity to reach each person privately."""
 
     async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts: ...
 

@@ -10,8 +10,9 @@ from datetime import datetime
 from bot.model import Identity, Outbound, PersonId
 from bot.records import Record
 
-__all__ = ["Audience", "Broadcast", "CancelBroadcast", "Compose", "CreateEvent", "DeliveryCounts",
-           "Event", "JoinInviteList", "LeaveInviteList", "Recipient", "ScheduleBroadcast",
+__all__ = ["Audience", "Broadcast", "CancelBroadcast", "CheckIn", "Compose", "CreateEvent",
+           "DeliveryCounts", "Event", "FollowUp", "FollowedUp", "JoinInviteList",
+           "LeaveInviteList", "Recipient", "ScheduleBroadcast", "SetCheckinCode", "SetFeedback",
            "SetRsvp"]
 
 
@@ -163,3 +164,48 @@ class DeliveryCounts:
 # The third: the data the dispatcher's deferral (quiet hours, in the recipient's time zone)
 # checks again when the message goes; empty: none.
 Compose = Callable[["Recipient"], "tuple[Outbound, datetime | None, str]"]
+
+
+# -- attendance: check-in at the venue, the next day's follow-up, feedback ----------------------
+@dataclass(frozen=True)
+class SetCheckinCode(Record):
+    """The code shown at the venue that people say to the bot (`!checkin CODE`)."""
+
+    event_id: str
+    code: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CheckIn(Record):
+    """Someone was there: attendance, which counts in merit and travel reports."""
+
+    event_id: str
+    person_id: PersonId
+    kind: str  # the event's kind, as it was
+    at: datetime
+    follow_up_at: datetime  # the next day's thanks, next steps and feedback question
+
+
+@dataclass(frozen=True)
+class FollowedUp(Record):
+    event_id: str
+    person_id: PersonId
+
+
+@dataclass(frozen=True)
+class SetFeedback(Record):
+    event_id: str
+    person_id: PersonId
+    rating: int  # 1-5
+    comment: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """An attendance whose follow-up is due, and where the person is reached privately."""
+
+    event_id: str
+    person_id: PersonId
+    identity: Identity

@@ -1,0 +1,137 @@
+"""After an event: check-in at the venue (`!checkin CODE`, the code organizers show there,
+made with `!checkin code EVENT`), which records attendance (counted in the person's record
+and the travel report), and the next day's follow-up, sent privately: thanks, next steps and
+a feedback question (`!feedback EVENT 1-5 [comment]`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from bot.codes import random_code
+from bot.config import Config
+from bot.fields import zone
+from bot.flow import Due, Handler, Transition, Turn
+from bot.model import Identity
+from bot.ports import Reads
+from bot.text import one_line
+from flows.events.invites import WHEN_FORMAT, find_event, when_text
+from flows.events.reads import reads_of
+from flows.events.records import CheckIn, Event, FollowedUp, SetCheckinCode, SetFeedback
+from flows.path.api import next_hint
+
+OPENS_BEFORE = timedelta(hours=1)  # check-in opens this long before the start
+CLOSES_AFTER = timedelta(hours=12)  # and closes this long after it (a long hackathon day)
+FOLLOW_UP_AT = time(10, 0)  # the next day, in the event's time zone
+CODE_LENGTH = 6
+CHECKIN_USAGE = "CODE"
+FEEDBACK_USAGE = "EVENT 1-5 [comment]"
+
+
+def _code(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())[:16]
+
+
+def follow_up_time(event: Event) -> datetime:
+    """10:00 the day after the event, where it happens."""
+    local = event.starts_at.astimezone(zone(event.timezone))
+    return datetime.combine(local.date() + timedelta(days=1), FOLLOW_UP_AT,
+                            tzinfo=zone(event.timezone))
+
+
+async def checkin(turn: Turn) -> Transition:
+    """`!checkin CODE`: I was there."""
+    code = _code(turn.input.args)
+    if not code:
+        turn.say("At an event, type !checkin and the code shown at the venue, e.g. "
+                 "!checkin K7Q2MX.")
+        return None
+    reads = reads_of(turn.reads)
+    event_id = await reads.event_of_code(code)
+    event = await find_event(turn, event_id) if event_id else None
+    if event is None:
+        turn.say(f"I don't know the check-in code {one_line(turn.input.args, 20)!r}. Check it "
+                 "at the venue (the organizers show it) and type !checkin CODE.")
+        return None
+    opens, closes = event.starts_at - OPENS_BEFORE, event.starts_at + CLOSES_AFTER
+    if turn.now < opens:
+        turn.say(f"Check-in for \"{event.title}\" opens an hour before it starts "
+                 f"({when_text(event, event.timezone)}). See you there!")
+        return None
+    if turn.now > closes:
+        turn.say(f"Check-in for \"{event.title}\" has closed. If you were there, tell the "
+                 "organizers: they can note it.")
+        return None
+    if await reads.attended(event.id, turn.person_id):
+        turn.say(f"You're already checked in at \"{event.title}\".")
+        return None
+    turn.record(CheckIn(event.id, turn.person_id, event.kind, turn.now, follow_up_time(event)))
+    extra = {"workshop": event.workshop} if event.workshop else {}
+    turn.event("attended", event=event.id, event_kind=event.kind, **extra)
+    counts = ("It counts as progress on your workshop, and it's on your record (!me)."
+              if event.kind == "workshop-session" else
+              "It's on your record (!me), which counts toward travel support.")
+    turn.say(f"Checked in at \"{event.title}\". Thanks for coming! {counts}")
+    return None
+
+
+async def checkin_code(turn: Turn) -> Transition:
+    """`!checkin code EVENT` (organizers): the code to show at the venue, made once."""
+    event_id = turn.input.args.strip()
+    event = await find_event(turn, event_id) if event_id else None
+    if event is None:
+        turn.say("Usage: !checkin code EVENT (!event list shows them).")
+        return None
+    code = await reads_of(turn.reads).checkin_code(event.id)
+    if code is None:
+        code = random_code(CODE_LENGTH)
+        turn.record(SetCheckinCode(event.id, code, turn.sender.key, turn.now))
+    opens = (event.starts_at - OPENS_BEFORE).astimezone(zone(event.timezone))
+    closes = (event.starts_at + CLOSES_AFTER).astimezone(zone(event.timezone))
+    turn.say(f"Check-in code for {event.id}: {code}\nShow it at the venue: people type "
+             f"!checkin {code} from {opens:{WHEN_FORMAT}} to {closes:{WHEN_FORMAT}} "
+             f"({event.timezone}). !event status {event.id} counts them.")
+    return None
+
+
+async def feedback(turn: Turn) -> Transition:
+    """`!feedback EVENT 1-5 [comment]`: how it was, for someone who was there."""
+    event_id, _, rest = turn.input.args.strip().partition(" ")
+    rating_text, _, comment = rest.strip().partition(" ")
+    if not rating_text.isdigit() or not 1 <= int(rating_text) <= 5:
+        turn.say(f"Usage: !feedback {FEEDBACK_USAGE}, e.g. !feedback {event_id or 'EVENT'} 5 "
+                 "great talks.")
+        return None
+    event = await find_event(turn, event_id)
+    if event is None or not await reads_of(turn.reads).attended(event.id, turn.person_id):
+        turn.say("I can take feedback on events you checked in at (!checkin CODE at the "
+                 "venue).")
+        return None
+    turn.record(SetFeedback(event.id, turn.person_id, int(rating_text),
+                            one_line(comment, 500)))
+    turn.event("event_feedback", event=event.id, rating=int(rating_text))
+    turn.say(f"Thank you! The organizers of \"{event.title}\" will read it.")
+    return None
+
+
+def _follow_up(event_id: str, identity: Identity) -> Handler:
+    async def run(turn: Turn) -> Transition:
+        turn.record(FollowedUp(event_id, turn.person_id))  # once, whatever happens next
+        event = await find_event(turn, event_id)
+        if event is None:
+            return None
+        nxt = next_hint(turn).removeprefix("Next: ")
+        # Privately, to the person: never in the channel they last spoke in.
+        turn.tell(identity, f"Thanks for coming to \"{event.title}\"! Next steps: {nxt} "
+                  "!events shows what's coming up.\nHow was it? Tell us with !feedback "
+                  f"{event.id} 1-5 and a comment if you like, e.g. !feedback {event.id} 5 "
+                  "met great people.")
+        return None
+
+    return run
+
+
+async def follow_ups(reads: Reads, now: datetime, config: Config) -> list[Due]:
+    """Due: the day after an event, a follow-up to each person who checked in."""
+    return [Due(f.person_id, f"follow-up:{f.event_id}:{f.person_id}",
+                _follow_up(f.event_id, f.identity))
+            for f in await reads_of(reads).due_follow_ups(now)]
