@@ -185,9 +185,12 @@ def network_adapters(config: CoreConfig, chat_name: str | None = None, room: str
         from adapters.matrix.client import MatrixAdapter
 
         token = secrets.get("adapters.matrix.access_token_env")
+        master = secrets.get("adapters.matrix.cross_signing_master_key_env")
         adapters.append(MatrixAdapter(
             matrix, token or secrets["adapters.matrix.password_env"],
-            secrets["adapters.matrix.pickle_key_env"], secret_is_token=token is not None))
+            secrets["adapters.matrix.pickle_key_env"], secret_is_token=token is not None,
+            cross_signing=None if master is None else (
+                master, secrets["adapters.matrix.cross_signing_self_signing_key_env"])))
     irc = full.adapters.irc
     if irc.enabled:
         from adapters.irc.client import IrcAdapter

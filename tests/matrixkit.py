@@ -192,11 +192,13 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(config: MatrixConfig, db_url: str,
-                      access_token: str | None = None) -> AsyncIterator[RunningBot]:
+async def running_bot(config: MatrixConfig, db_url: str, access_token: str | None = None,
+                      cross_signing: tuple[str, str] | None = None
+                      ) -> AsyncIterator[RunningBot]:
     """The bot on this Matrix config, logged in with BOT_PASSWORD or the access token."""
     adapter = MatrixAdapter(config, access_token or BOT_PASSWORD, pickle_key=PICKLE_KEY,
-                            secret_is_token=access_token is not None)
+                            secret_is_token=access_token is not None,
+                            cross_signing=cross_signing)
     app = App(make_config(db_url), [adapter])
     await app.start(tick=False)
     serving = asyncio.create_task(app.serve())

@@ -313,3 +313,19 @@ def test_every_missing_secret_is_named_at_once(tmp_path: Path) -> None:
         config.check_secrets({})
     assert {key for key, _ in err.value.problems} == {"adapters.telegram.token_env",
                                                       "adapters.irc.sasl_password_env"}
+
+
+def test_cross_signing_keys_come_both_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (("MX_PW", "a-real-password"), ("MX_PICKLE", "a-long-pickle-key"),
+                        ("MX_MASTER", "m" * 43)):
+        monkeypatch.setenv(name, value)
+    section = MATRIX_SECTION + 'pickle_key_env = "MX_PICKLE"\n' + \
+        'cross_signing_master_key_env = "MX_MASTER"\n'
+    with pytest.raises(ConfigError) as err:
+        network_adapters(load_config(_write(tmp_path, section)))
+    assert err.value.key == "adapters.matrix.cross_signing_self_signing_key_env"
+    monkeypatch.setenv("MX_SSK", "s" * 43)
+    section += 'cross_signing_self_signing_key_env = "MX_SSK"\n'
+    (adapter,) = network_adapters(load_config(_write(tmp_path, section)))
+    assert adapter.cross_signing == ("m" * 43, "s" * 43)  # type: ignore[attr-defined]

@@ -443,3 +443,60 @@ async def test_a_members_new_device_gets_the_key_of_an_earlier_reply_on_request(
                for line in said), said
     assert any("not forwarding the room key" in line and "@bo:localhost" in line and
                "they were not in the room when the session began" in line for line in said)
+
+
+async def test_the_bots_device_is_cross_signed_with_keys_from_the_environment(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
+    """What ana's client reads of the bot: its master key, a self-signing key signed by it,
+    and the bot's device signed by the self-signing key. A restart publishes nothing again;
+    new keys replace them (with the password); a seed that is no key stops the adapter,
+    naming the variable."""
+    import base64
+    import os
+
+    import aiohttp
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from adapters.matrix.crosssign import canonical
+
+    seeds = (base64.b64encode(os.urandom(32)).decode(), base64.b64encode(os.urandom(32)).decode())
+    config = matrix_config(synapse, bot_id, tmp_path / "bot",
+                           cross_signing_master_key_env="MX_MASTER",
+                           cross_signing_self_signing_key_env="MX_SSK")
+    async with running_bot(config, sqlite_url, cross_signing=seeds) as bot:
+        assert bot.adapter.cross_signed[0].startswith("published the master key ")
+        assert bot.adapter.cross_signed[1] == "signed device WAYFINDER"
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{synapse.url}/_matrix/client/v3/keys/query",
+            headers={"Authorization": f"Bearer {ana.client.access_token}"},
+            json={"device_keys": {bot_id: []}}) as answer:
+        keys = await answer.json()
+
+    def verified(value: dict[str, Any], key: str) -> bool:
+        signature = value["signatures"][bot_id][f"ed25519:{key}"]
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(key + "=")).verify(
+            base64.b64decode(signature + "=" * (-len(signature) % 4)), canonical(value))
+        return True
+
+    (master,) = keys["master_keys"][bot_id]["keys"].values()
+    ssk_info = keys["self_signing_keys"][bot_id]
+    (ssk,) = ssk_info["keys"].values()
+    assert verified(ssk_info, master)
+    assert verified(keys["device_keys"][bot_id]["WAYFINDER"], ssk)
+    async with running_bot(config, sqlite_url, cross_signing=seeds) as bot:
+        assert bot.adapter.cross_signed == []  # all there already
+    # New keys replace published ones only with the password (user-interactive auth).
+    # Both together: Synapse 1.163 answers 500 to a new master key over the old
+    # self-signing key.
+    rotated = (base64.b64encode(os.urandom(32)).decode(),
+               base64.b64encode(os.urandom(32)).decode())
+    async with running_bot(config, sqlite_url, cross_signing=rotated) as bot:
+        assert bot.adapter.cross_signed[0].startswith("published the master key ")
+    adapter = MatrixAdapter(config, BOT_PASSWORD, PICKLE_KEY, cross_signing=("short", seeds[1]))
+
+    async def ignore(_inbound: object) -> Outcome:
+        raise AssertionError("nothing can arrive")
+
+    with pytest.raises(AdapterFatalError, match=r"\$MX_MASTER or \$MX_SSK: the cross-signing "
+                                                r"master key is not 32 bytes in base64"):
+        await adapter.run(ignore)

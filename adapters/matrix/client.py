@@ -114,8 +114,11 @@ class MatrixAdapter:
     network = MATRIX
 
     def __init__(self, config: MatrixConfig, secret: str, pickle_key: str,
-                 secret_is_token: bool = False) -> None:
+                 secret_is_token: bool = False,
+                 cross_signing: tuple[str, str] | None = None) -> None:
         self.config = config
+        self.cross_signing = cross_signing  # (master, self-signing) seeds from the environment
+        self.cross_signed: list[str] = []  # what signing did at the start (tests)
         self.secret = secret
         self.secret_is_token = secret_is_token
         self.pickle_key = pickle_key
@@ -194,6 +197,32 @@ class MatrixAdapter:
                     f"password in ${self.config.password_env}.")
         if client.should_upload_keys:
             await client.keys_upload()
+        if self.cross_signing is not None:
+            await self._cross_sign(client)
+
+    async def _cross_sign(self, client: AsyncClient) -> None:
+        """Sign the bot's device with its self-signing key (nio cannot). Keys that are not
+        keys stop the adapter; a homeserver that refuses is logged and tried at next start:
+        the bot works without it, seen as an unverified session."""
+        from adapters.matrix.crosssign import CrossSigner, CrossSigningError
+
+        assert self.cross_signing is not None
+        try:
+            signer = CrossSigner(self.config.homeserver, str(client.user_id),
+                                 str(client.device_id), str(client.access_token),
+                                 *self.cross_signing,
+                                 password="" if self.secret_is_token else self.secret)
+        except CrossSigningError as exc:
+            raise AdapterFatalError(
+                f"matrix: ${self.config.cross_signing_master_key_env} or "
+                f"${self.config.cross_signing_self_signing_key_env}: {exc}") from exc
+        try:
+            self.cross_signed = await signer.run()
+        except (CrossSigningError, *NETWORK_ERRORS) as exc:
+            log.warning("matrix: could not cross-sign device %s: %s", client.device_id, exc)
+            return
+        for step in self.cross_signed:
+            log.info("matrix: cross-signing: %s", step)
 
     async def _token_device(self, client: AsyncClient) -> str:
         """The device an access token belongs to: the keys in the store are that device's,

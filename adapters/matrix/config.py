@@ -22,6 +22,10 @@ class MatrixConfig(Section):
     device_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "WAYFINDER"
     device_name: str = "Wayfinder"
     pickle_key_env: str = ""  # encrypts the end-to-end keys at rest
+    # The bot's cross-signing keys (32-byte Ed25519 seeds, base64), both or neither: with
+    # them the bot signs its own device, so clients see it verified by its owner.
+    cross_signing_master_key_env: str = ""
+    cross_signing_self_signing_key_env: str = ""
     allowed_homeservers: tuple[str, ...] = ()  # whose invites to accept; empty: the bot's own
     # Bridge and bot accounts whose messages are never taken (shell patterns, e.g. a
     # bridge's puppets "@irc_*:example.org"); a room's m.bridge bot is always left alone.
@@ -37,7 +41,12 @@ class MatrixConfig(Section):
         """(key under [adapters.matrix], environment variable) for each secret it needs."""
         login = ("access_token_env", self.access_token_env) if self.access_token_env else \
             ("password_env", self.password_env)
-        return [login, ("pickle_key_env", self.pickle_key_env)]
+        keys = [login, ("pickle_key_env", self.pickle_key_env)]
+        if self.cross_signing_master_key_env or self.cross_signing_self_signing_key_env:
+            keys += [("cross_signing_master_key_env", self.cross_signing_master_key_env),
+                     ("cross_signing_self_signing_key_env",
+                      self.cross_signing_self_signing_key_env)]
+        return keys
 
     @property
     def rate(self) -> Rate:
