@@ -88,6 +88,10 @@ claim_t = TaskClaimRow.__table__  # type: ignore[attr-defined]
 cert_t = CertificateRow.__table__  # type: ignore[attr-defined]
 feedback_t = FeedbackTableRow.__table__  # type: ignore[attr-defined]
 _active = claim_t.c.ended_at.is_(None)
+# Built once: a first-task offer reads it, and building the statement cost more than its
+# query on the event loop (SQLAlchemy caches the compiled SQL, not the Python objects).
+_HAND_OUTS = (sa.select(claim_t.c.task_id, _active.label("active")).distinct()
+              .where(sa.or_(_active, claim_t.c.outcome == "done")))
 
 
 def _claim(row: Any) -> TaskClaim:
@@ -110,9 +114,7 @@ class PathQueries(Queries):
         return {r.task_id for r in await self._all(sa.select(claim_t.c.task_id).where(_active))}
 
     async def task_hand_outs(self) -> TaskHandOuts:
-        rows = await self._all(
-            sa.select(claim_t.c.task_id, _active.label("active")).distinct()
-            .where(sa.or_(_active, claim_t.c.outcome == "done")))
+        rows = await self._all(_HAND_OUTS)
         return TaskHandOuts(frozenset(r.task_id for r in rows if r.active),
                             frozenset(r.task_id for r in rows if not r.active))
 

@@ -213,6 +213,10 @@ class PathContent:
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # term -> other words
     community: CommunityBrand = CommunityBrand()
     stages: tuple[StageText, ...] = DEFAULT_STAGES  # content/stages.toml, five in order
+    # A project's mentors as read on one network ((project, network) -> text), made once per
+    # content version: every project card and task names them.
+    mentors_said: dict[tuple[str, str], str] = field(default_factory=dict, init=False,
+                                                     repr=False, compare=False)
 
     @cached_property
     def index(self) -> MatchIndex:

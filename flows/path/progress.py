@@ -134,11 +134,19 @@ def contact_lines(turn: Turn, project: Project, indent: str = "") -> list[str]:
     if project.channels:
         lines.append(f"{indent}Support: {channel_list(project)}")
     if project.mentors:
+        lines.append(f"{indent}Mentors: {_mentors_said(turn, project)}")
+    return lines
+
+
+def _mentors_said(turn: Turn, project: Project) -> str:
+    said = turn.content.of(PathContent).mentors_said
+    key = (project.id, turn.inbound.network)
+    found = said.get(key)
+    if found is None:
         from flows.path.contacts import mentor_list
 
-        lines.append(f"{indent}Mentors: "
-                     f"{mentor_list(turn.content, project.mentors, turn.inbound.network)}")
-    return lines
+        found = said[key] = mentor_list(turn.content, project.mentors, turn.inbound.network)
+    return found
 
 
 def expect_progress(turn: Turn, subject: str, after: timedelta) -> None:
