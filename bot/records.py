@@ -30,3 +30,21 @@ class Audit(Record):
     action: str
     detail: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class RetryMessage(Record):
+    """A dead (or unknown) outbox row sent again: pending, its attempts counted afresh. Fails
+    (stale) unless it is still dead or unknown."""
+
+    outbox_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DiscardMessage(Record):
+    """A dead (or unknown) outbox row given up on for good: it leaves the dead letters and is
+    never sent. Fails (stale) unless it is still dead or unknown."""
+
+    outbox_id: int
+    at: datetime

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.records import Audit, Record
+from bot.records import Audit, DiscardMessage, Record, RetryMessage
 from storage.bulk import BulkSql
 from storage.tables import (
     AuditRow,
@@ -195,6 +195,22 @@ def _audit(conn: Connection, record: Audit, records: RecordSql) -> None:
         at=record.at))
 
 
+_DEAD = ("dead", "unknown")
+
+
+def _retry(conn: Connection, record: RetryMessage, records: RecordSql) -> None:
+    expect_one(conn.execute(sa.update(outbox_t).where(
+        outbox_t.c.id == record.outbox_id, outbox_t.c.status.in_(_DEAD)).values(
+        status="pending", attempts=0, updated_at=record.at, lease_owner="", lease_until=None,
+        not_before=None)), "not a dead letter any more")
+
+
+def _discard(conn: Connection, record: DiscardMessage, records: RecordSql) -> None:
+    expect_one(conn.execute(sa.update(outbox_t).where(
+        outbox_t.c.id == record.outbox_id, outbox_t.c.status.in_(_DEAD)).values(
+        status="discarded", updated_at=record.at)), "not a dead letter any more")
+
+
 def _like(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
     return column.contains(text, autoescape=True)
 
@@ -228,7 +244,8 @@ def _due_of(table: sa.Table, ref: PersonRef) -> sa.ColumnElement[bool]:
     return _like(table.c.key, f":{ref.person_id}:")
 
 
-CORE = RecordSql(apply={Audit: _audit}, safe=frozenset({Audit}), personal=(
+CORE = RecordSql(apply={Audit: _audit, RetryMessage: _retry, DiscardMessage: _discard},
+                 safe=frozenset({Audit}), personal=(
     Personal(state_t, ("person_id",), by_person()),
     Personal(event_t, ("person_id",), by_person()),
     Personal(outbox_t, ("person_id",), _outbox_to),

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from bot.ports import PermanentSendError
 from services.dashboard import dashboard_site
 from services.public import PublicPages
 from tests.browser import NARROW, LoopThread, Pages, serve
@@ -243,19 +244,42 @@ def test_an_invite_previewed_and_sent_from_the_web_reaches_everyone(
     assert "reach 2 people" in pages.page.inner_text("main")
     assert "You're invited: Lumen meetup" in pages.page.inner_text("main")
     pages.shoot("dash-invite-preview")
-    sent = dash.bot.adapters["irc"].sent
-    assert not [s for s in sent if s.text.startswith("You're invited")]  # nothing yet
+    irc = dash.bot.adapters["irc"]
+    assert not [s for s in irc.sent if s.text.startswith("You're invited")]  # nothing yet
+    irc.failures.append(PermanentSendError("the network refused: user blocks the bot"))
     pages.page.get_by_role("button", name="Send the invite now").click()
     pages.page.wait_for_url(re.compile(r".*/dashboard/broadcasts/\d+$"))
-    # htmx asks for the progress every second until everything is delivered.
+    delivery = pages.page.url
+    # htmx asks for the progress every second until everything is delivered or given up.
     pages.page.locator("#progress .percent", has_text="100%").wait_for()
-    assert pages.page.locator("#progress .delivered").inner_text() == "2"
-    assert pages.page.locator("#progress .failed").inner_text() == "0"
+    assert pages.page.locator("#progress .delivered").inner_text() == "1"
+    assert pages.page.locator("#progress .failed").inner_text() == "1"
+    assert "user blocks the bot" in pages.page.inner_text("#progress")
     pages.shoot("dash-delivery")
-    invited = {s.msg.to.external_id for s in dash.bot.adapters["irc"].sent  # type: ignore[union-attr]
-               if s.text.startswith("You're invited")}
-    assert invited == {"de1", "pl1"}
+
+    # The failed one is a dead letter: sent again from the web, it arrives.
+    pages.page.get_by_role("navigation").get_by_role("link", name="Dead letters").click()
+    pages.page.wait_for_url("**/dashboard/dead-letters")
+    assert "user blocks the bot" in pages.page.inner_text("main")
+    pages.shoot("dash-dead-letters-one")
+    pages.page.get_by_role("button", name=re.compile(r"Send message \d+ again")).click()
+    pages.page.wait_for_url("**/dashboard/dead-letters?done=retried*")
+    assert "will be sent again" in pages.page.inner_text("main")
+    pages.open(delivery)
+    pages.page.locator("#progress .delivered", has_text="2").wait_for()
+    assert pages.page.locator("#progress .failed").inner_text() == "0"
+    invited = [s.msg.to.external_id for s in irc.sent  # type: ignore[union-attr]
+               if s.text.startswith("You're invited")]
+    assert sorted(invited) == ["de1", "pl1"]  # each once
+    # Discarding it now (another organizer's old page) changes nothing.
+    retried = dash.thread.run(dash.bot.running.store.audit_entries(action="web:retry"))
+    outbox_id = int(retried[-1].detail)
+    csrf = pages.page.locator("input[name=csrf]").first.input_value()
+    cookie = next(c for c in pages.context.cookies() if c["name"] == COOKIE)["value"]
+    again = httpx.post(f"{dash.url}/dashboard/dead-letters/{outbox_id}/discard",
+                       cookies={COOKIE: cookie}, data={"csrf": csrf}, follow_redirects=True)
+    assert "no dead letter any more" in again.text
     audit = dash.thread.run(dash.bot.running.store.audit_entries(action="web"))
-    assert [(a.identity, a.action, a.detail) for a in audit][-1] == (
-        "irc:olga", "web:broadcast", "meetup")
+    assert [(a.identity, a.action) for a in audit][-2:] == [
+        ("irc:olga", "web:broadcast"), ("irc:olga", "web:retry")]
     assert pages.errors == []

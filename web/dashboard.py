@@ -150,10 +150,10 @@ async def people(request: Request, viewer: Viewer) -> Response:
                                                                     "stage"))
     after = int(q["after"]) if q.get("after", "").isdigit() else 0
     hits = await pages.search(text) if text else []
-    rows = [] if text else await pages.people(project, region, stage, after)
+    rows, next_after = ([], 0) if text else await pages.people(project, region, stage, after)
     return page(request, "dash/people.html", title="People", viewer=viewer, q=text,
                 project=project, region=region, stage=stage, hits=hits, rows=rows,
-                choices=pages.choices(), next_after=rows[-1]["id"] if len(rows) >= 50 else 0)
+                choices=pages.choices(), next_after=next_after)
 
 
 @guarded(ORGANIZER)
@@ -213,7 +213,7 @@ async def broadcast(request: Request, viewer: Viewer) -> Response:
 async def _progress(request: Request, broadcast_id: int) -> dict[str, Any]:
     counts = await dashboard(request).pages.delivery(broadcast_id)
     total = sum(counts.by_status.values())
-    waiting = total - sum(counts.count(s) for s in ("sent", "dead", "unknown", "deferred"))
+    waiting = counts.count("pending") + counts.count("sending")  # as `!event status` counts
     done = total - waiting
     return {"counts": counts, "total": total, "waiting": waiting,
             "percent": 100 if total == 0 else int(100 * done / total),
@@ -240,11 +240,31 @@ async def mentors(request: Request, viewer: Viewer) -> Response:
                 loads=await pages.mentor_loads(), cases=await pages.open_cases())
 
 
+DONE = {"retried": "Message {} will be sent again.", "discarded": "Message {} was discarded.",
+        "gone": "Message {} is no dead letter any more (someone acted on it already)."}
+
+
 @guarded(ORGANIZER)
 async def dead_letters(request: Request, viewer: Viewer) -> Response:
     rows = await dashboard(request).pages.dead_letters()
+    done, _, which = request.query_params.get("done", "").partition(":")
+    notice = DONE[done].format(which) if done in DONE and which.isdigit() else ""
     return page(request, "dash/dead_letters.html", title="Dead letters", viewer=viewer,
-                rows=rows[-200:])
+                rows=rows[-200:], notice=notice)
+
+
+def _dead_letter_action(retry: bool) -> Endpoint:
+    @guarded(ORGANIZER)
+    async def act(request: Request, viewer: Viewer) -> Response:
+        pages = dashboard(request).pages
+        outbox_id = request.path_params["outbox_id"]
+        do = pages.retry if retry else pages.discard
+        done = await do(outbox_id, viewer.session.identity)
+        word = ("retried" if retry else "discarded") if done else "gone"
+        url = request.url_for("dead_letters").include_query_params(done=f"{word}:{outbox_id}")
+        return RedirectResponse(url.path + "?" + url.query, status_code=303)
+
+    return act
 
 
 @guarded(ORGANIZER)
@@ -281,6 +301,10 @@ def routes() -> list[BaseRoute]:
               name="delivery_progress"),
         Route("/dashboard/mentors", mentors, name="mentors"),
         Route("/dashboard/dead-letters", dead_letters, name="dead_letters"),
+        Route("/dashboard/dead-letters/{outbox_id:int}/retry", _dead_letter_action(True),
+              methods=["POST"], name="retry"),
+        Route("/dashboard/dead-letters/{outbox_id:int}/discard", _dead_letter_action(False),
+              methods=["POST"], name="discard"),
         Route("/dashboard/audit", audit, name="audit"),
         Route("/dashboard/cases", my_cases, name="my_cases"),
     ]
