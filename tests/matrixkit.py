@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,13 +193,14 @@ class RunningBot:
 
 @contextlib.asynccontextmanager
 async def running_bot(config: MatrixConfig, db_url: str, access_token: str | None = None,
-                      cross_signing: tuple[str, str] | None = None
-                      ) -> AsyncIterator[RunningBot]:
-    """The bot on this Matrix config, logged in with BOT_PASSWORD or the access token."""
+                      cross_signing: tuple[str, str] | None = None,
+                      **sections: Mapping[str, object]) -> AsyncIterator[RunningBot]:
+    """The bot on this Matrix config, logged in with BOT_PASSWORD or the access token;
+    `sections` of the bot's own config (e.g. roles)."""
     adapter = MatrixAdapter(config, access_token or BOT_PASSWORD, pickle_key=PICKLE_KEY,
                             secret_is_token=access_token is not None,
                             cross_signing=cross_signing)
-    app = App(make_config(db_url), [adapter])
+    app = App(make_config(db_url, **sections), [adapter])
     await app.start(tick=False)
     serving = asyncio.create_task(app.serve())
     try:

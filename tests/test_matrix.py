@@ -125,6 +125,38 @@ async def test_a_certificate_arrives_as_a_pdf_file_in_the_direct_room(
         assert ana.mxid not in text
 
 
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_an_rsvp_export_arrives_byte_for_byte_as_a_file(
+        synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path,
+        encrypted: bool) -> None:
+    """The organizer's RSVP export (once dropped on Matrix): uploaded (encrypted in an
+    encrypted room), sent as m.file, and what ana downloads is exactly what the bot made."""
+    import sqlalchemy as sa
+
+    from bot.model import outbound_from_json
+    from storage.records import outbox_t
+
+    config = matrix_config(synapse, bot_id, tmp_path / "bot", encrypt_direct_rooms=encrypted)
+    async with running_bot(config, sqlite_url,
+                           roles={"organizers": [f"matrix:{ana.mxid}"]}) as bot:
+        room = await ana.open_direct(bot_id, encrypted=encrypted)
+        for line, expect in [("!region de", "Region set to Germany"),
+                             ("!rsvp lumen-online-sprint yes", "See you there"),
+                             ("!event export lumen-online-sprint", "Answers for")]:
+            await ana.say(room, line)
+            await ana.notice_containing(expect)
+        event, data = await ana.file()
+        rows = await bot.app.store._all(sa.select(outbox_t).order_by(outbox_t.c.id))
+    (made,) = [f for f in (outbound_from_json(r.body).file for r in rows) if f is not None]
+    assert event.body == made.name == "lumen-online-sprint-rsvps.csv"
+    content = event.source["content"]
+    assert content["msgtype"] == "m.file"
+    assert content["info"] == {"mimetype": "text/csv", "size": len(made.data)}
+    assert ("file" in content) is encrypted  # an encrypted room's upload is encrypted too
+    assert data == made.data
+    assert f"matrix:{ana.mxid}" in data.decode()
+
+
 async def test_a_new_device_gets_the_keys_of_the_next_reply(
         synapse: Synapse, bot_id: str, ana: Person, sqlite_url: str, tmp_path: Path) -> None:
     room = await ana.create_room([bot_id], encrypted=True)
