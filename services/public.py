@@ -144,12 +144,21 @@ def zone_names() -> tuple[str, ...]:
 
 
 def visitor_zone(name: str) -> ZoneInfo:
-    """The zone a visitor asked for; UTC for an empty, unknown or malformed name."""
-    if not name or len(name) > 64 or ".." in name:
-        return ZoneInfo("UTC")
+    """The zone a visitor asked for, if it is one of `zone_names` (a name straight into
+    ZoneInfo could open any file under the zone database, a folder among them); else UTC."""
+    return ZoneInfo(name if name in _zone_set() else "UTC")
+
+
+@cache
+def _zone_set() -> frozenset[str]:
+    return frozenset(zone_names())
+
+
+def _zone_of(name: str) -> ZoneInfo:
+    """An event's own zone (checked when it was written); UTC if it is no longer known."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return ZoneInfo("UTC")
 
 
@@ -223,7 +232,7 @@ class PublicPages:
                 continue
             views.append(EventView(
                 event.id, event.title, event.starts_at.astimezone(zone),
-                event.starts_at.astimezone(visitor_zone(event.timezone)), event.timezone,
+                event.starts_at.astimezone(_zone_of(event.timezone)), event.timezone,
                 event.place, tuple(events.regions[r].name if r in events.regions else r
                                    for r in event.regions)))
         return tuple(views)

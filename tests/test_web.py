@@ -317,3 +317,20 @@ async def test_the_pages_alone_follow_content_edits(sqlite_url: str, tmp_path: P
         project.write_text("name = ", encoding="utf-8")  # broken: not loaded
         await asyncio.sleep(0.5)
         assert "Pagebot Next" in (await client.get("/")).text
+
+
+def test_bad_addresses_and_fields_get_a_page_not_an_error(served: Served) -> None:
+    """Whatever is typed into an address or a field: a page that says what went wrong (or
+    falls back), never a server error, and nothing of it runs."""
+    with httpx.Client(base_url=served.url) as client:
+        for tz in ("America", "America/", "../../etc/passwd", "Europe/Berlin\x00", "x" * 500,
+                   "posixrules", "<script>"):
+            response = client.get("/events", params={"tz": tz, "region": "<b>x</b>"})
+            assert response.status_code == 200, tz
+            assert 'selected>UTC</option>' in response.text, tz
+        assert client.get("/certificates/" + "A" * 300).status_code == 404
+        assert client.get("/certificates/%00%0A").status_code == 404
+        assert client.get("/certificates", params={"code": "x" * 300}).status_code == 400
+        assert client.get("/projects/%3Cscript%3E").status_code == 404
+        assert client.get("/projects/" + "p" * 1000).status_code == 404
+        assert "<script>" not in client.get("/projects/%3Cscript%3E").text
