@@ -301,7 +301,8 @@ def test_the_features_declare_the_cli_commands_that_wayfinder_lists() -> None:
     report = main.commands["report"]
     assert isinstance(report, click.Group)
     assert set(report.commands) == {"mentoring", "funnel", "cohorts", "time-to-first-task",
-                                    "projects", "regions", "networks", "travel", "feedback"}
+                                    "projects", "regions", "networks", "travel", "feedback",
+                                    "retention"}
 
 
 def test_the_services_give_every_features_cli_what_it_declares() -> None:
