@@ -14,12 +14,13 @@ from services.crm import (
     person_lines,
     report,
 )
-from services.feedback import feedback_report
+from services.feedback import feedback_chart, feedback_csv, feedback_report
 from services.privacy import person_export
 from services.reports import mentoring_report, revoke_certificate, verify_certificate
 from services.tracker import task_sources
 
-__all__ = ["broadcast_now", "broadcast_preview", "delivery_of", "feedback_report",
+__all__ = ["broadcast_now", "broadcast_preview", "delivery_of", "feedback_chart",
+           "feedback_csv", "feedback_report",
            "mentoring_chart", "mentoring_report", "people", "people_csv", "people_json",
            "person_export", "person_lines", "render_chart", "report", "revoke_certificate",
            "task_sources", "verify_certificate"]

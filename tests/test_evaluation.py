@@ -5,6 +5,8 @@ taken once), and `wayfinder report feedback`."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import os
 import subprocess
 import sys
@@ -105,13 +107,29 @@ async def test_each_step_and_the_task_can_be_rated_once(db_url: str, tmp_path: P
         assert "great mentor" in out
         assert "ada" not in out
         assert "memory:" not in out
+        # Its CSV has every table, a section column saying which; the chart, a bar per project.
+        rows = list(csv.reader(io.StringIO((tmp_path / "feedback.csv").read_text("utf-8"))))
+        assert rows[0][:5] == ["section", "project", "subject", "ratings", "mean"]
+        assert ["project", "pagebot", "", "4", "3.25", "0", "2", "0", "1", "1", "", ""] in rows
+        assert ["step", "pagebot", "pagebot-get-started/install", "2", "3.00", "0", "1", "0",
+                "1", "0", "", ""] in rows
+        assert [r[-1] for r in rows if r[0] == "comment"] == [
+            "pip failed", "great mentor", "the install notes were clear"]
+        assert not any("memory:" in cell for row in rows for cell in row)
+        svg = (tmp_path / "feedback.svg").read_text("utf-8")
+        assert "Newcomers' ratings per project (mean of 1-5)" in svg
+        assert "pagebot (4)" in svg
+        assert svg.count('id="bar-') == 1
+        assert "Chart written to" in out
 
 
 def _report_cli(db_url: str, tmp_path: Path) -> str:
     config = tmp_path / "wayfinder.toml"
     config.write_text(f'[storage]\nurl = "{db_url}"\n[content]\npath = "{CONTENT}"\n')
     shown = subprocess.run([sys.executable, "-m", "bot", "report", "feedback", "-c",
-                            str(config)], capture_output=True, text=True, timeout=60,
+                            str(config), "--csv", str(tmp_path / "feedback.csv"), "--chart",
+                            str(tmp_path / "feedback.svg")], capture_output=True, text=True,
+                           timeout=60,
                            env={**os.environ, "COLUMNS": "200"}, check=False)
     assert shown.returncode == 0, shown.stderr
     return shown.stdout

@@ -7,11 +7,11 @@ Imports only click: the use cases (services/) come through the click context obj
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import click
 
-from bot.clikit import CliContext, config_option, shared_group
+from bot.clikit import CliContext, config_option, report_options, shared_group
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -31,6 +31,13 @@ class PathUseCases(Protocol):
     async def feedback_report(self, config: Config, since: datetime | None = None,
                               until: datetime | None = None,
                               comments: int = 200) -> FeedbackReport: ...
+
+    def feedback_csv(self, report: FeedbackReport) -> str: ...
+
+    # A bot.charts.Chart, drawn by render_chart into FILE.svg or FILE.png.
+    def feedback_chart(self, report: FeedbackReport) -> Any: ...
+
+    def render_chart(self, chart: Any, path: Path) -> int: ...
 
 
 @click.command("verify")
@@ -105,23 +112,30 @@ def _rating_table(title: str, first: str, rows: list[Rating]) -> object:
 
 
 @click.command("feedback")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Only feedback given on or after this day (UTC).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Only feedback given before this day (UTC).")
+@report_options(since="Only feedback given on or after this day (UTC).",
+                csv="Write the ratings, answers and comments as CSV to this file.",
+                chart="Draw the mean rating per project: FILE.svg or FILE.png.")
 @click.option("--comments", "limit", type=click.IntRange(0, 10_000), default=200,
               show_default=True, help="How many of the newest comments to list.")
-@config_option
 @click.pass_obj
 def report_feedback(cli: CliContext, since: datetime | None, until: datetime | None,
-                    limit: int, config_path: Path | None) -> None:
+                    csv_path: Path | None, chart_path: Path | None, config_path: Path | None,
+                    limit: int) -> None:
     """Newcomers' ratings (1-5) per workshop step, per task and per project, what brings
     them here, and their comments (no one is named)."""
     from rich.table import Table
 
+    if chart_path is not None and chart_path.suffix.lower() not in (".svg", ".png"):
+        cli.fail(f"--chart: write FILE.svg or FILE.png, not {chart_path.name}", 2)
     uses: PathUseCases = cli.uses(PathUseCases)
     report = cli.run(uses.feedback_report(cli.load(config_path), _utc(since), _utc(until),
                                           limit))
+    if csv_path is not None:
+        csv_path.write_text(uses.feedback_csv(report), encoding="utf-8")
+        click.echo(f"CSV written to {csv_path}")
+    if chart_path is not None:
+        bars = uses.render_chart(uses.feedback_chart(report), chart_path)
+        click.echo(f"Chart written to {chart_path} ({bars} bars)")
     out = cli.out()
     if not (report.steps or report.tasks or report.motives or report.comments):
         out.print("no feedback yet")
