@@ -241,6 +241,7 @@ def _checked_content(folder: Path, config: Config | None = None) -> None:
     from rich.table import Table
 
     from bot.content import ContentError
+    from bot.i18n import shipped
     from bot.wiring import describe_content, load_content, network_text_check
 
     try:
@@ -254,11 +255,15 @@ def _checked_content(folder: Path, config: Config | None = None) -> None:
         err().print(table)
         sys.exit(1)
     out().print(f"content OK: {describe_content(loaded)} in {folder}")
-    if loaded.warnings:
-        table = Table(title=f"{len(loaded.warnings)} warning(s): worth a look, not wrong")
+    # Texts with translations are expected in every language offered ([i18n] languages;
+    # without a config, every one the bot speaks).
+    languages = config.i18n.offered() if config is not None else shipped()
+    warnings = [*loaded.warnings, *loaded.missing_translations(languages)]
+    if warnings:
+        table = Table(title=f"{len(warnings)} warning(s): worth a look, not wrong")
         for column in ("file", "key", "warning"):
             table.add_column(column, overflow="fold")
-        for warning in loaded.warnings:
+        for warning in warnings:
             table.add_row(warning.file, warning.key or "(file)", warning.reason)
         out().print(table)
 

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.i18n import LocalizedStr, missing_languages, translated_fields
 from bot.text import unseen_characters
 from bot.tomlfile import TomlFileError, read_toml
 
@@ -80,6 +81,9 @@ class ContentFolder:
         self.problems: list[ContentProblem] = []
         self.warnings: list[ContentProblem] = []  # worth a look, not wrong
         self.text_check = text_check
+        # Texts written with translations, by file and key: `content check` warns about the
+        # languages they lack.
+        self.translated: list[tuple[str, str, LocalizedStr]] = []
         # Several parts may read one file (a project file holds path's and the tracker's
         # keys): it is read once, and a problem with it is reported once.
         self._read: dict[Path, dict[str, Any] | None] = {}
@@ -143,6 +147,7 @@ class ContentFolder:
             return None
         if self.text_check is not None:
             self._check_texts(data, path, ())
+        self.translated += [(self.rel(path), key, text) for key, text in translated_fields(valid)]
         return valid
 
 
@@ -164,12 +169,24 @@ class Content:
 
     parts: Mapping[type, object] = field(default_factory=dict)
     warnings: tuple[ContentProblem, ...] = ()  # found by a text check (`content check`)
+    translated: tuple[tuple[str, str, LocalizedStr], ...] = ()  # see ContentFolder.translated
 
     def of(self, kind: type[T]) -> T:
         value = self.parts.get(kind)
         if not isinstance(value, kind):
             raise LookupError(f"no content part {kind.__name__} is loaded")
         return value
+
+    def missing_translations(self, languages: Sequence[str]) -> list[ContentProblem]:
+        """A warning for each text written with translations that lacks one of `languages`
+        (it falls back to the default language there)."""
+        found = []
+        for file, key, text in self.translated:
+            lacking = missing_languages(text, languages)
+            if lacking:
+                found.append(ContentProblem(file, key, f"no translation for {', '.join(lacking)}"
+                                            " (the default language's text is shown)"))
+        return found
 
     def describe(self, parts: Sequence[ContentPart[Any]]) -> str:
         said = [part.describe(self.parts[part.kind]) for part in parts if part.kind in self.parts]
@@ -187,4 +204,4 @@ def load_folder(root: Path, parts: Sequence[ContentPart[Any]],
     loaded = {part.kind: part.load(folder) for part in parts}  # in the features' order
     if folder.problems:
         raise ContentError(folder.problems)
-    return Content(loaded, tuple(folder.warnings))
+    return Content(loaded, tuple(folder.warnings), tuple(folder.translated))

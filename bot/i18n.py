@@ -153,6 +153,9 @@ class LocalizedStr(str):
         if isinstance(value, dict) and value and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             wrong = [k for k in value if normalize(k, [k]) is None]
+            empty = [k for k, text in value.items() if not text.strip()]
+            if empty:
+                raise ValueError(f"the {', '.join(map(repr, empty))} text is empty")
             if wrong:
                 raise ValueError(f"{', '.join(map(repr, wrong))} is not a language code "
                                  "(write it like en, es or pt_BR)")
@@ -167,7 +170,12 @@ class LocalizedStr(str):
 
         return core_schema.no_info_plain_validator_function(
             cls.parse, serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda value: dict(value.translations) if value.translations else str(value)))
+                _serialized))
+
+
+def _serialized(value: str) -> object:
+    translations = getattr(value, "translations", None)
+    return dict(translations) if translations else str(value)
 
 
 Localized = LocalizedStr  # the annotation content models use for a translatable text

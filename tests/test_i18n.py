@@ -5,16 +5,24 @@ carry translations, and `!language` chooses one."""
 from __future__ import annotations
 
 import gettext
+import shutil
 import string
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from babel.messages.catalog import Catalog
 
 from bot import catalogs
+from bot.content import ContentError
 from bot.durations import describe
 from bot.i18n import FSI, PDI, LocalizedStr, normalize, shipped, translator
-from tests.harness import Harness
+from bot.wiring import load_content
+from flows.path.content import PathContent
+from tests.harness import CONTENT, Harness
 
 
 def _fields(text: str) -> set[str]:
@@ -132,3 +140,41 @@ async def test_the_networks_language_is_the_default_until_one_is_chosen(bot: Har
     await bot.say("ada", "!language en")
     assert "I don't know the command !frob." in await bot.say("ada", "!frob", language="es")
     assert "I don't know the command !frob." in await bot.say("cy", "!frob", language="de")
+
+
+def translated_content(tmp_path: Path) -> Path:
+    """The demo content with Handbook's summary in English and Spanish only."""
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT, folder)
+    handbook = folder / "projects" / "handbook.toml"
+    handbook.write_text(handbook.read_text(encoding="utf-8").replace(
+        'summary = "The community handbook: guides and tutorials written by and for '
+        'contributors"',
+        'summary = { en = "The community handbook: guides and tutorials written by and for '
+        'contributors", es = "El manual de la comunidad: guías y tutoriales escritos por y '
+        'para quienes contribuyen" }'), encoding="utf-8")
+    return folder
+
+
+def test_content_check_warns_about_missing_translations(tmp_path: Path) -> None:
+    folder = translated_content(tmp_path)
+    loaded = load_content(folder)
+    summary = loaded.of(PathContent).projects["handbook"].summary
+    assert translator("es").local(summary).startswith("El manual de la comunidad")
+    assert translator("pt_BR").local(summary).startswith("The community handbook")
+    [warning] = loaded.missing_translations(("en", "es", "pt_BR"))
+    assert (warning.file, warning.key) == ("content/projects/handbook.toml", "summary")
+    assert "pt_BR" in warning.reason
+    assert loaded.missing_translations(("en", "es")) == []
+    done = subprocess.run([sys.executable, "-m", "bot", "content", "check", str(folder)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr  # a warning, not a problem
+    assert "warning(s)" in done.stdout
+    assert "content/projects/handbook.toml" in done.stdout
+    assert "no translation for pt_BR" in done.stdout
+    # A table that is not texts by language is a problem, named.
+    handbook = folder / "projects" / "handbook.toml"
+    handbook.write_text(handbook.read_text(encoding="utf-8").replace("es = ", "spanish = "),
+                        encoding="utf-8")
+    with pytest.raises(ContentError, match="summary: 'spanish' is not a language code"):
+        load_content(folder)

@@ -13,12 +13,13 @@ from pydantic import Field, field_validator, model_validator
 
 from bot.content import ID_PATTERN, ContentFolder, ContentPart, Strict
 from bot.fields import Duration, ZoneName, ZoneNameOrEmpty, zone
+from bot.i18n import Localized
 from flows.events.records import Event
 
 
 class Region(Strict):
     code: Annotated[str, Field(pattern=ID_PATTERN)]
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[Localized, Field(min_length=1)]
     parent: str = ""
     timezone: ZoneNameOrEmpty = ""
 

@@ -17,12 +17,13 @@ from pydantic import Field, field_validator, model_validator
 from bot.content import ID_PATTERN, ContentFolder, ContentPart, Strict, check_identities
 from bot.durations import parse_duration
 from bot.fields import DurationOrEmpty
+from bot.i18n import Localized, LocalizedStr
 from flows.path.matching import MatchIndex, build_index
 
 
 class Task(Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
-    title: Annotated[str, Field(min_length=1)]
+    title: Annotated[Localized, Field(min_length=1)]
     url: str = ""
     skills: tuple[str, ...] = ()
     estimate: str = ""
@@ -32,7 +33,7 @@ class Task(Strict):
 class Project(Strict):
     id: str = ""
     name: Annotated[str, Field(min_length=1)]
-    summary: Annotated[str, Field(min_length=1)]
+    summary: Annotated[Localized, Field(min_length=1)]  # or { en = "...", es = "..." }
     tags: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     skills: tuple[str, ...] = ()
@@ -84,14 +85,14 @@ class ConfirmCheckpoint(Strict):
 
 class AnswerCheckpoint(Strict):
     kind: Literal["answer"]
-    question: Annotated[str, Field(min_length=1)]
+    question: Annotated[Localized, Field(min_length=1)]
     accept: Annotated[tuple[str, ...], Field(min_length=1)]
 
 
 class UrlCheckpoint(Strict):
     kind: Literal["url"]
     pattern: Annotated[str, Field(min_length=1)]
-    prompt: str = "Paste the link here."
+    prompt: Localized = LocalizedStr("Paste the link here.")
     # A link that passes, shown to someone whose link does not (and compared with theirs).
     example: str = ""
 
@@ -118,7 +119,7 @@ class GerritAccountCheckpoint(Strict):
     feature against the configured forge)."""
 
     kind: Literal["gerrit-account"]
-    prompt: str = "What is your Gerrit username?"
+    prompt: Localized = LocalizedStr("What is your Gerrit username?")
 
 
 class ForgeLinkCheckpoint(Strict):
@@ -140,8 +141,8 @@ CHECKPOINT_KINDS = ("confirm", "answer", "url", "gerrit-account", "forge-link")
 
 class WorkshopStep(Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
-    title: Annotated[str, Field(min_length=1)]
-    body: Annotated[str, Field(min_length=1)]
+    title: Annotated[Localized, Field(min_length=1)]
+    body: Annotated[Localized, Field(min_length=1)]
     checkpoint: Checkpoint = ConfirmCheckpoint(kind="confirm")
     stuck_after: DurationOrEmpty = ""
     skippable: bool = False
@@ -149,7 +150,7 @@ class WorkshopStep(Strict):
 
 class Workshop(Strict):
     id: str = ""
-    title: Annotated[str, Field(min_length=1)]
+    title: Annotated[Localized, Field(min_length=1)]
     certificate: bool = True
     steps: Annotated[tuple[WorkshopStep, ...], Field(min_length=1)]
 
@@ -157,10 +158,10 @@ class Workshop(Strict):
 class StageText(Strict):
     """One stage of the growth path in newcomers' words (content/stages.toml)."""
 
-    title: Annotated[str, Field(min_length=1, max_length=60)]
-    what: Annotated[str, Field(min_length=1, max_length=600)]  # what it is
-    counts: Annotated[str, Field(min_length=1, max_length=400)]  # what counts toward it
-    next: Annotated[str, Field(min_length=1, max_length=400)]  # what comes after it
+    title: Annotated[Localized, Field(min_length=1, max_length=60)]
+    what: Annotated[Localized, Field(min_length=1, max_length=600)]  # what it is
+    counts: Annotated[Localized, Field(min_length=1, max_length=400)]  # what counts toward it
+    next: Annotated[Localized, Field(min_length=1, max_length=400)]  # what comes after it
 
 
 class StagesFile(Strict):
