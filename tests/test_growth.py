@@ -280,3 +280,43 @@ async def test_checking_in_at_the_venue_counts_and_a_follow_up_goes_out_the_next
         assert len(private_to(h, "ada", "Thanks for coming")) == 1  # once
         clock.advance(days=1)
         assert "has closed" in await h.say("bea", f"!checkin {code}")
+
+
+# -- real-time workshop sessions --------------------------------------------------------------
+PAGEBOT_WORKSHOP = ["done", "main", "1", "pytest tests/unit", "done",
+                    "https://code.lumen.test/pagebot/pagebot/-/merge_requests/42"]
+LIVE = ("!event new pb-live | Pagebot live session | 2026-12-03 17:00 | UTC | "
+        "https://meet.lumen.test/pb | - | workshop:pagebot-get-started")
+
+
+async def test_a_live_workshop_session_invites_those_at_the_workshop_and_attending_counts(
+        db_url: str) -> None:
+    clock = FakeClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    async with Harness(growth_config(db_url), clock=clock) as h:
+        for who, project in (("ada", "Pagebot"), ("bea", "Lingo"), ("dan", "Pagebot")):
+            await choose(h, who, project)
+            await h.say(who, "!invites on")
+        await h.script("dan", PAGEBOT_WORKSHOP)  # done with it: not invited any more
+        assert "Created pb-live" in await h.say(ORGANIZER, LIVE)
+        preview = await h.say(ORGANIZER, "!broadcast pb-live")
+        assert "people at workshop pagebot-get-started or about to start it" in preview
+        assert "It reaches 1 person" in preview
+        await h.say(ORGANIZER, "!broadcast confirm")
+        await h.tick()
+        invite = invites_to(h, "ada")
+        assert len(invite) == 1
+        assert ("It's a live workshop session of \"Get started with Pagebot\": you're invited "
+                "as you're at that workshop.") in invite[0]
+        assert invites_to(h, "bea") == invites_to(h, "dan") == []
+        assert "pb-live: Pagebot live session (a live workshop session of" in await h.say(
+            "ada", "!events")
+        assert "pb-live" not in await h.say("dan", "!events")
+        assert "for people at that workshop or about to start it" in await h.say(
+            "dan", "!rsvp pb-live yes")
+        code = await checkin_code(h, "pb-live")
+        clock.now = datetime(2026, 12, 3, 17, 20, tzinfo=UTC)  # during the session
+        reply = await h.say("ada", f"!checkin {code}")
+        assert "It counts as progress on your workshop" in reply
+        status = await h.say("ada", "!status")
+        assert "Get started with Pagebot, step 1 of 6; live session attended" in status
+        assert "checked in at an event: pb-live" in await h.say(ORGANIZER, "!person ada")

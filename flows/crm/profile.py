@@ -25,6 +25,8 @@ STEP_WORDS = {
     "stopped": "left the path",
     "linked": "linked an account",
     "region": "chose a region",
+    "attended": "checked in at an event",
+    "paired": "was introduced to a peer-programming partner",
 }
 
 
@@ -91,6 +93,8 @@ def _detail(kind: str, detail: dict[str, Any], content: Content) -> str:
         return f"{words}: {detail['workshop']}"
     if kind.startswith("task_") and detail.get("task"):
         return f"{words}: {_task_title(content, str(detail['task']))[0]}"
+    if kind == "attended" and detail.get("event"):
+        return f"{words}: {detail['event']}"
     if kind == "region" and detail.get("region"):
         return f"{words}: {detail['region']}"
     return words

@@ -17,7 +17,7 @@ from bot.text import one_line
 from flows.events.invites import WHEN_FORMAT, find_event, when_text
 from flows.events.reads import reads_of
 from flows.events.records import CheckIn, Event, FollowedUp, SetCheckinCode, SetFeedback
-from flows.path.api import next_hint
+from flows.path.api import attend_session, next_hint
 
 OPENS_BEFORE = timedelta(hours=1)  # check-in opens this long before the start
 CLOSES_AFTER = timedelta(hours=12)  # and closes this long after it (a long hackathon day)
@@ -67,6 +67,8 @@ async def checkin(turn: Turn) -> Transition:
     turn.record(CheckIn(event.id, turn.person_id, event.kind, turn.now, follow_up_time(event)))
     extra = {"workshop": event.workshop} if event.workshop else {}
     turn.event("attended", event=event.id, event_kind=event.kind, **extra)
+    if event.workshop:
+        attend_session(turn, event.workshop)
     counts = ("It counts as progress on your workshop, and it's on your record (!me)."
               if event.kind == "workshop-session" else
               "It's on your record (!me), which counts toward travel support.")

@@ -10,6 +10,7 @@ from flows.path.content import PathContent, Project, Task
 from flows.path.progress import (
     MORE_INVOLVED_AT,
     STAGES,
+    attend_session,
     channel_list,
     chosen_project,
     chosen_workshop,
@@ -41,6 +42,7 @@ __all__ = [
     "Project",
     "Task",
     "TaskClaim",
+    "attend_session",
     "channel_list",
     "chosen_project",
     "chosen_workshop",

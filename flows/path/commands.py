@@ -124,6 +124,8 @@ async def status(turn: Turn) -> Transition:
         index = workshop_index(path, workshop.id)
         details[1] = (f"{workshop.title}, done" if current > 1 else
                       f"{workshop.title}, step {index + 1} of {len(workshop.steps)}")
+        if workshop.id in path.sessions:
+            details[1] += "; live session attended"
     tasks_done = path.tasks_done
     if tasks_done:
         details[2] = "done"

@@ -42,6 +42,16 @@ def stage_news(turn: Turn) -> str:
     return then if opened is None else f"{stage_intro(turn.content, opened)}\n{then}"
 
 
+def attend_session(turn: Turn, workshop_id: str) -> None:
+    """A live session of a workshop attended (checked in at): progress on that workshop, shown
+    by !status, and no nudge about being stuck is due meanwhile."""
+    path = path_of(turn)
+    if workshop_id not in path.sessions:
+        path.sessions.append(workshop_id)
+    if chosen_workshop(turn) is not None:
+        no_progress_expected(turn)
+
+
 def path_of(turn: Turn) -> PathState:
     return turn.state(PathState)
 

@@ -43,3 +43,4 @@ class PathState(FeatureState):
     rating: str = ""  # the subject !rate rates now ("step:WORKSHOP/STEP" or "task:ID")
     rating_project: str = ""  # its project
     rated: list[str] = Field(default_factory=list)  # subjects rated or offered, once each
+    sessions: list[str] = Field(default_factory=list)  # workshops whose live session they attended
