@@ -39,6 +39,7 @@ from flows.dashboard.feature import FEATURE as DASHBOARD
 from flows.events.feature import FEATURE as EVENTS
 from flows.forge.feature import FEATURE as FORGE
 from flows.groups.feature import FEATURE as GROUPS
+from flows.levelup.feature import FEATURE as LEVELUP
 from flows.mentoring.feature import FEATURE as MENTORING
 from flows.pairing.feature import FEATURE as PAIRING
 from flows.path.feature import FEATURE as PATH
@@ -48,7 +49,7 @@ from flows.tracker.feature import FEATURE as TRACKER
 # The bot's features: a new one is one more line here (and, if it has CLI commands, one in
 # bot/cli.py's FEATURE_CLI).
 FEATURES: tuple[Feature, ...] = (PATH, ACCOUNT, MENTORING, EVENTS, TRACKER, FORGE, PRIVACY,
-                                  CRM, GROUPS, DASHBOARD, PAIRING, CORE)
+                                  CRM, GROUPS, LEVELUP, DASHBOARD, PAIRING, CORE)
 CONTENT_PARTS: tuple[ContentPart[Any], ...] = tuple(content_parts(FEATURES))
 
 

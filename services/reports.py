@@ -37,7 +37,16 @@ async def mentoring_report(config: Config, since: datetime | None = None,
         cases = [c for c in await store.all_cases()
                  if (since is None or c.created_at >= since)
                  and (until is None or c.created_at < until)]
-    return {"project": report(cases, "project"), "mentor": report(cases, "mentor")}
+        levelled = {lv.identity_key for lv in await store.levelups("approved")}
+    mentors = report(cases, "mentor")
+    # Mentors who levelled up from newcomers (flows/levelup), apart from the others, each
+    # listed even before their first request.
+    grown = [r for r in mentors if r.group in levelled]
+    grown += [ReportRow(key, 0, 0, 0, 0, None, None)
+              for key in sorted(levelled - {r.group for r in grown})]
+    return {"project": report(cases, "project"),
+            "mentor": [r for r in mentors if r.group not in levelled],
+            "levelled-up": sorted(grown, key=lambda r: r.group)}
 
 
 async def verify_certificate(config: Config, code: str) -> Certificate | None:

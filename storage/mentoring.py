@@ -26,6 +26,7 @@ from flows.mentoring.records import (
     ReleaseCase,
     RemoveMentor,
     ResolveCase,
+    SetMentorHours,
     SetNudge,
 )
 from storage.bulk import BulkSql
@@ -91,6 +92,17 @@ class MentorAssignment(SQLModel, table=True):
     identity_key: str = Field(primary_key=True, max_length=300)
 
 
+class MentorHoursRow(SQLModel, table=True):
+    """Office hours a mentor set in chat (`!hours`), over their profile's in mentors.toml
+    (migrations/mentoring/0001)."""
+
+    __tablename__ = "mentor_hours"
+    mentor_key: str = Field(primary_key=True, max_length=300)
+    hours: str = Field(max_length=200)
+    timezone: str = Field(max_length=64)
+    set_at: datetime = _when()
+
+
 class NudgeRow(SQLModel, table=True):
     """When to ask a person whether they want help; NULL once asked (it fires once)."""
 
@@ -108,6 +120,7 @@ case_t = HelpCase.__table__  # type: ignore[attr-defined]
 mentor_state_t = MentorStateRow.__table__  # type: ignore[attr-defined]
 assignment_t = MentorAssignment.__table__  # type: ignore[attr-defined]
 nudge_t = NudgeRow.__table__  # type: ignore[attr-defined]
+hours_t = MentorHoursRow.__table__  # type: ignore[attr-defined]
 _ACTIVE_CASE = case_t.c.status.in_(("open", "claimed"))
 
 
@@ -147,6 +160,10 @@ class MentoringQueries(Queries):
     async def mentor_states(self) -> dict[str, MentorState]:
         rows = await self._all(sa.select(mentor_state_t))
         return {r.mentor_key: MentorState(r.away_until, r.last_assigned_at) for r in rows}
+
+    async def mentor_hours(self) -> dict[str, tuple[str, str]]:
+        rows = await self._all(sa.select(hours_t))
+        return {r.mentor_key: (r.hours, r.timezone) for r in rows}
 
     async def mentor_assignments(self) -> list[tuple[str, str]]:
         rows = await self._all(sa.select(assignment_t).order_by(assignment_t.c.project_id))
@@ -214,6 +231,10 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
             conn.execute(sa.delete(assignment_t).where(
                 assignment_t.c.project_id == record.project_id,
                 assignment_t.c.identity_key == record.identity_key))
+        case SetMentorHours():
+            upsert(conn, hours_t, {"mentor_key": record.mentor_key},
+                   {"hours": record.hours[:200], "timezone": record.timezone[:64],
+                    "set_at": record.at})
 
 
 def _upsert_nudges(conn: Connection, sql: BulkSql, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -270,9 +291,9 @@ def _erase_cases(conn: Connection, table: sa.Table, ref: PersonRef) -> int:
 
 
 _CASES = (OpenCase, PingCase, ClaimCase, ReleaseCase, ResolveCase, MentorAway, AddMentor,
-          RemoveMentor)
+          RemoveMentor, SetMentorHours)
 RECORDS = RecordSql(apply=dict.fromkeys(_CASES, _apply),
-                    safe=frozenset({MentorAway, AddMentor, RemoveMentor}),
+                    safe=frozenset({MentorAway, AddMentor, RemoveMentor, SetMentorHours}),
                     bulk={SetNudge: _nudges, ClearNudge: _nudges},
                     moves=(_move_person,),
                     # A resolved request's words (and the mentor's note) are kept a while.
@@ -288,4 +309,5 @@ RECORDS = RecordSql(apply=dict.fromkeys(_CASES, _apply),
                         Personal(mentor_state_t, ("mentor_key",), by_identity("mentor_key")),
                         Personal(assignment_t, ("identity_key",), by_identity("identity_key")),
                         Personal(nudge_t, ("person_id",), by_person()),
+                        Personal(hours_t, ("mentor_key",), by_identity("mentor_key")),
                     ))

@@ -38,6 +38,8 @@ from storage.events import EventsQueries
 from storage.forge import RECORDS as FORGE
 from storage.forge import ForgeQueries
 from storage.leader import LeaderLock, PersonLocks
+from storage.levelup import RECORDS as LEVELUP
+from storage.levelup import LevelupQueries
 from storage.mentoring import RECORDS as MENTORING
 from storage.mentoring import MentoringQueries
 from storage.migrate import upgrade
@@ -62,7 +64,8 @@ from storage.writer import GroupWriter
 
 # Every storage module: its queries are the store's bases, its records' writers combined;
 # erasing a person goes over every module's person data.
-MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER, CRM, DASHBOARD, PAIRING)
+MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER, CRM, DASHBOARD, PAIRING,
+           LEVELUP)
 RECORDS = combine_records(*MODULES, erasure(combine_records(*MODULES)))
 
 FRESH_LIMIT = 10_000  # people just created, whose state need not be read (a bound)
@@ -88,7 +91,7 @@ def _body(value: Any) -> dict[str, Any]:
 
 class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, PathQueries,
                TrackerQueries, PrivacyQueries, CrmQueries, DashboardQueries, PairingQueries,
-               Queries):
+               LevelupQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:

@@ -196,7 +196,7 @@ def test_the_features_declare_the_content_folder_between_them() -> None:
 
     owned = {glob for part in CONTENT_PARTS for glob in part.files}
     assert owned == {"projects/*.toml", "workshops/*.toml", "aliases.toml", "mentors.toml",
-                     "regions.toml", "events/*.toml", "groups/*.toml",
+                     "regions.toml", "events/*.toml", "groups/*.toml", "mentor-guide.toml",
                      "community.toml", "*.png", "*.jpg", "*.jpeg",  # certificates' issuer
                      "stages.toml"}
     assert describe_content(load_content(CONTENT)).startswith("4 projects, 4 workshops, ")

@@ -340,6 +340,7 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "pair",  # whether one wants to be introduced to someone
         "checkin", "feedback",  # where one was, and what one thought of it
         "checkin code",  # an event's check-in code: only those there should have it
+        "levelup", "approve",  # one's invitation to mentor, and who is approved
     }
 
 

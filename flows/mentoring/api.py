@@ -1,13 +1,15 @@
 """What other features may use of mentoring (and nothing else in flows/mentoring): its
 settings (how long before someone counts as stuck), its content (mentors' names and
 identities), the nudge records a flow emits when it expects progress, and `refer`: a case
-opened for someone by another feature, sent to a mentor of their project."""
+opened for someone by another feature, sent to a mentor of their project; `AddMentor`: a
+feature that makes someone a mentor of a project (levelup, once an organizer approved)."""
 
 from __future__ import annotations
 
 from flows.mentoring.cases import Referral, refer
 from flows.mentoring.content import MentoringContent
-from flows.mentoring.records import ClearNudge, SetNudge
+from flows.mentoring.records import AddMentor, ClearNudge, SetNudge
 from flows.mentoring.settings import MentoringConfig
 
-__all__ = ["ClearNudge", "MentoringConfig", "MentoringContent", "Referral", "SetNudge", "refer"]
+__all__ = ["AddMentor", "ClearNudge", "MentoringConfig", "MentoringContent", "Referral", "SetNudge",
+           "refer"]

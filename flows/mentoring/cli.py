@@ -53,8 +53,8 @@ COLUMNS = ("requests", "claimed", "resolved", "escalated", "median first respons
 def report_mentoring(cli: CliContext, since: datetime | None, until: datetime | None,
                      csv_path: Path | None, chart_path: Path | None,
                      config_path: Path | None) -> None:
-    """Help requests per project and per mentor: time to first response, to resolve,
-    escalations."""
+    """Help requests per project and per mentor (mentors who levelled up from newcomers
+    apart): time to first response, to resolve, escalations."""
     from rich.table import Table
 
     if chart_path is not None and chart_path.suffix.lower() not in (".svg", ".png"):
@@ -65,15 +65,16 @@ def report_mentoring(cli: CliContext, since: datetime | None, until: datetime | 
         with csv_path.open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(("by", "group", *COLUMNS))
-            for key in ("project", "mentor"):
+            for key in ("project", "mentor", "levelled-up"):
                 writer.writerows((key, r.group, r.cases, r.claimed, r.resolved, r.escalated,
                                   _span(r.median_first_response), _span(r.median_resolve))
                                  for r in groups[key])
     if chart_path is not None:
         uses.render_chart(uses.mentoring_chart(groups["project"]), chart_path)
-    for key, title in (("project", "Per project"), ("mentor", "Per mentor")):
+    for key, title in (("project", "Per project"), ("mentor", "Per mentor"),
+                       ("levelled-up", "Per levelled-up mentor")):
         table = Table(title=f"Help requests: {title.lower()}")
-        for column in (key, *COLUMNS):
+        for column in ("mentor" if key == "levelled-up" else key, *COLUMNS):
             table.add_column(column)
         for row in groups[key]:
             table.add_row(row.group, str(row.cases), str(row.claimed), str(row.resolved),

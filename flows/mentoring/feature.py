@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.feature import Command, Feature
-from flows.mentoring import cases, cli, content, roster
+from flows.mentoring import cases, cli, content, hours, roster
 from flows.mentoring.reads import MentoringReads
 from flows.mentoring.settings import MentoringConfig
 
@@ -23,6 +23,8 @@ FEATURE = Feature(
                 summary="your open requests"),
         Command("away", cases.away, role="mentor", usage="[3d | off]",
                 summary="pause help requests for a while (!away off or !available to return)"),
+        Command("hours", hours.hours, role="mentor", usage="[DAYS HH:MM-HH:MM [Area/City]]",
+                summary="your office hours, e.g. !hours Mon-Fri 18:00-20:00 Europe/Lisbon"),
         Command("available", cases.available, role="mentor",
                 summary="back from !away: take help requests again"),
         Command("mentors", cases.mentors_overview, role="organizer",

@@ -33,9 +33,13 @@ class MentoringReads(Reads, Protocol):
 
 @runtime_checkable
 class MentorAssignments(Protocol):
-    """The mentors admins added, read once at the start (the mentor role's grants)."""
+    """The mentors admins added, and the hours mentors set in chat, read once at the start
+    (the mentor role's grants)."""
 
     async def mentor_assignments(self) -> list[tuple[str, str]]: ...
+
+    async def mentor_hours(self) -> dict[str, tuple[str, str]]:
+        """Office hours mentors set in chat: mentor key -> (hours, time zone)."""
 
 
 def assignments_of(reads: object) -> MentorAssignments:

@@ -101,6 +101,17 @@ class RemoveMentor(Record):
 
 
 @dataclass(frozen=True)
+class SetMentorHours(Record):
+    """A mentor's office hours, set in chat (`!hours`): they replace the hours and time zone
+    of their profile in mentors.toml, on every project they mentor."""
+
+    mentor_key: str  # the profile key (first identity), as MentorState's
+    hours: str  # as mentors.toml's `hours`: "mon-fri 18:00-20:00"
+    timezone: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class MentorState:
     away_until: datetime | None
     last_assigned_at: datetime | None

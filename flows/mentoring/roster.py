@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -16,7 +16,7 @@ from bot.records import Record
 from flows.mentoring.content import MentoringContent, MentorProfile
 from flows.mentoring.officehours import OfficeHours, parse_hours
 from flows.mentoring.reads import assignments_of
-from flows.mentoring.records import AddMentor, RemoveMentor
+from flows.mentoring.records import AddMentor, RemoveMentor, SetMentorHours
 from flows.path.api import PathContent
 
 ROLE = "mentor"
@@ -64,8 +64,10 @@ class Mentor:
 class Roster:
     """Mentors per project and per identity, for one version of the content and grants."""
 
-    def __init__(self, content: Content, assignments: Set[tuple[str, str]]) -> None:
+    def __init__(self, content: Content, assignments: Set[tuple[str, str]],
+                 hours: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.profiles = content.of(MentoringContent)
+        self.hours = dict(hours or {})  # set in chat (`!hours`): key -> (hours, time zone)
         self.projects = content.of(PathContent).projects
         self.by_project: dict[str, list[Mentor]] = {}
         self.by_identity: dict[str, Mentor] = {}
@@ -85,6 +87,13 @@ class Roster:
 
     def mentor(self, key: str) -> Mentor:
         profile = self.profiles.mentor_profile(key)
+        own = self.hours.get(profile.key)
+        if own is not None:  # checked when set; a zone this machine lost keeps the profile's
+            try:
+                return Mentor(profile.model_copy(update={"hours": own[0], "timezone": own[1]}),
+                              parse_hours(own[0], own[1]))
+            except ValueError:
+                log.warning("skipping the office hours %s set for %s", own, profile.key)
         return Mentor(profile, parse_hours(profile.hours, profile.timezone))
 
     def mentors_of(self, project_id: str) -> list[Mentor]:
@@ -122,23 +131,30 @@ class MentorGrants:
 
     def __init__(self) -> None:
         self.assignments: set[tuple[str, str]] = set()  # (project, mentor's identity key)
+        self.hours: dict[str, tuple[str, str]] = {}  # set in chat: key -> (hours, zone)
 
     async def load(self, reads: object) -> None:
-        self.assignments = set(await assignments_of(reads).mentor_assignments())
+        found = assignments_of(reads)
+        self.assignments = set(await found.mentor_assignments())
+        self.hours = await found.mentor_hours()
 
     def learn(self, records: Sequence[Record]) -> bool:
         before = frozenset(self.assignments)
+        hours_before = dict(self.hours)
         for record in records:  # in commit order: an add then a remove leaves it removed
-            if isinstance(record, AddMentor):
+            if isinstance(record, SetMentorHours):
+                self.hours[record.mentor_key] = (record.hours, record.timezone)
+            elif isinstance(record, AddMentor):
                 self.assignments.add((record.project_id, record.identity_key))
             elif isinstance(record, RemoveMentor):
                 self.assignments.discard((record.project_id, record.identity_key))
             elif gone := record.erases():  # a mentor added in chat was forgotten
                 self.assignments = {a for a in self.assignments if a[1] not in gone}
-        return self.assignments != before
+                self.hours = {k: v for k, v in self.hours.items() if k not in gone}
+        return self.assignments != before or self.hours != hours_before
 
     def index(self, content: Content) -> Roster:
-        return Roster(content, frozenset(self.assignments))
+        return Roster(content, frozenset(self.assignments), dict(self.hours))
 
 
 def roster(turn: Turn) -> Roster:

@@ -1,0 +1,47 @@
+"""`!hours`: a mentor sets their office hours in chat, e.g. `!hours Mon-Fri 18:00-20:00
+Europe/Lisbon` (the time zone is optional: their profile's stays). Help requests reach them
+only within those hours; they replace the hours of their profile in mentors.toml."""
+
+from __future__ import annotations
+
+from bot.flow import Transition, Turn
+from bot.text import one_line
+from flows.mentoring.officehours import parse_hours, zone
+from flows.mentoring.records import SetMentorHours
+from flows.mentoring.roster import roster
+
+EXAMPLE = "!hours Mon-Fri 18:00-20:00 Europe/Lisbon"
+
+
+def split_zone(text: str, default: str) -> tuple[str, str]:
+    """The hours and the time zone of `!hours`'s words: a last word like Area/City (or UTC)
+    is the zone; without one, `default`."""
+    words = text.split()
+    if words and ("/" in words[-1] or words[-1].upper() == "UTC"):
+        return " ".join(words[:-1]), words[-1]
+    return text, default
+
+
+async def hours(turn: Turn) -> Transition:
+    mentor = roster(turn).mentor_for(turn.sender)
+    assert mentor is not None  # the command's role ("mentor") was checked by the core
+    args = turn.input.args.strip()
+    profile = mentor.profile
+    if not args:
+        turn.say(f"Your office hours: {profile.hours} ({profile.timezone}). Change them with, "
+                 f"for example, {EXAMPLE} (or !hours always).")
+        return None
+    spec, tz = split_zone(args, profile.timezone)
+    spec = spec.strip().lower() or "always"
+    try:
+        zone(tz)
+        parse_hours(spec, tz)
+    except ValueError as exc:
+        turn.say(f"I couldn't read that: {one_line(str(exc), 200)}. For example: {EXAMPLE}, "
+                 "or several: !hours mon-fri 18:00-20:00, sat 10:00-12:00 Europe/Lisbon.")
+        return None
+    turn.record(SetMentorHours(mentor.key, spec, tz, turn.now))
+    when = "any time" if spec == "always" else spec
+    turn.say(f"Your office hours are now {when} ({tz}). Help requests reach you then; "
+             "!away pauses them.")
+    return None
