@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable, Sequence
+
 from bot.i18n import FSI, PDI, Translator, translator
 from bot.model import Outbound
 
@@ -58,3 +61,19 @@ def render_plain(msg: Outbound) -> str:
         lines.append(words_of(msg).t("[file: {name}, {size} bytes]", name=msg.file.name,
                                      size=len(msg.file.data)))
     return "\n".join(lines)
+
+
+def with_links(text: str, links: Sequence[tuple[str, str]], escape: Callable[[str], str]) -> str:
+    """`text` escaped for HTML, with the first occurrence of each name made a link to its
+    address: (name, href) pairs, names as the text has them. A name not in the text is
+    left out; nothing else of the text can become markup."""
+    pieces: list[tuple[str, str]] = [(text, "")]  # (text, the href it links to, if any)
+    for name, href in links:
+        for index, (piece, linked) in enumerate(pieces):
+            at = piece.find(name) if name and not linked else -1
+            if at >= 0:
+                pieces[index:index + 1] = [(piece[:at], ""), (name, href),
+                                           (piece[at + len(name):], "")]
+                break
+    return "".join(f'<a href="{html.escape(href, quote=True)}">{escape(piece)}</a>' if href
+                   else escape(piece) for piece, href in pieces)

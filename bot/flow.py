@@ -18,6 +18,7 @@ from bot.model import (
     FileRef,
     Identity,
     Inbound,
+    Named,
     Outbound,
     PersonId,
     Rate,
@@ -225,12 +226,14 @@ class Turn:
     def room(self) -> RoomRef:
         return self.inbound.room
 
-    def say(self, text: str, choices: Sequence[Choice] = (), file: FileRef | None = None) -> None:
+    def say(self, text: str, choices: Sequence[Choice] = (), file: FileRef | None = None,
+            named: Sequence[Named] = ()) -> None:
         """Reply in this conversation; choices offered become the next turn's options; a
-        file goes only where the network carries files (`carries_files`)."""
+        file goes only where the network carries files (`carries_files`); `named`: people
+        the text names, linked to where the network can."""
         self.replies.append(Outbound(to=self.reply_to or self.room, text=text,
                                      choices=tuple(choices), file=file,
-                                     locale=self._outbound_locale()))
+                                     locale=self._outbound_locale(), named=tuple(named)))
         if choices:
             self.data["choices"] = [[c.key, c.label] for c in choices]
 
@@ -239,10 +242,11 @@ class Turn:
         return self.config.settings_of(model)
 
     def tell(self, to: RoomRef | Identity, text: str, choices: Sequence[Choice] = (),
-             mention: Identity | None = None) -> None:
-        """Message someone else: someone in their DM, a channel, an organizer."""
+             mention: Identity | None = None, named: Sequence[Named] = ()) -> None:
+        """Message someone else: someone in their DM, a channel, an organizer. `named`:
+        people the text names, linked to where the network can."""
         self.replies.append(Outbound(to=to, text=text, choices=tuple(choices), mention=mention,
-                                     locale=self._outbound_locale()))
+                                     locale=self._outbound_locale(), named=tuple(named)))
 
     def _outbound_locale(self) -> str:
         """The language an adapter words its own additions in (a choice line, a "more"

@@ -89,6 +89,15 @@ class FileRef:
 
 
 @dataclass(frozen=True)
+class Named:
+    """A person a message names: where a network can link to people, the first `name` in
+    the text becomes a link to `who` (on that network; others show the text as it is)."""
+
+    name: str
+    who: Identity
+
+
+@dataclass(frozen=True)
 class Outbound:
     """What flows produce; adapters render it to their capabilities."""
 
@@ -99,6 +108,7 @@ class Outbound:
     file: FileRef | None = None
     press: Press | None = None  # acknowledge this press (and mark its choice), not a message
     locale: str = ""  # the recipient's language for the adapter's own words; empty: English
+    named: tuple[Named, ...] = ()  # people the text names, linked where the network can
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,9 @@ def outbound_to_json(msg: Outbound) -> dict[str, Any]:
         body["press"] = [press.token, press.message_id, press.text, press.label]
     if msg.locale:
         body["locale"] = msg.locale
+    if msg.named:
+        body["named"] = [[n.name, n.who.network, n.who.external_id, n.who.verified]
+                         for n in msg.named]
     return body
 
 
@@ -197,4 +210,6 @@ def outbound_from_json(body: dict[str, Any]) -> Outbound:
         file=file,
         press=press,
         locale=body.get("locale", ""),
+        named=tuple(Named(name, Identity(Network(net), ExternalId(ext), bool(verified)))
+                    for name, net, ext, verified in body.get("named", ())),
     )

@@ -42,3 +42,20 @@ def test_command_choices_name_their_command_and_ask_for_no_number() -> None:
     assert content["formatted_body"].endswith("<ul><li>Claim case K7M2Q: !claim K7M2Q</li></ul>")
     asked = render_content(Outbound(ROOM, "Which?", (Choice("a", "A"), Choice("b", "B"))))
     assert asked["body"].endswith("!1 A\n!2 B\nAnswer with !1, !2 ... or the word.")
+
+
+def test_people_a_text_names_are_links_to_them_and_ping_nobody() -> None:
+    from bot.model import Named, outbound_from_json, outbound_to_json
+
+    amara = Identity(Network("matrix"), ExternalId("@amara:lumen.test"), True)
+    on_irc = Identity(Network("irc"), ExternalId("amara"), True)
+    msg = Outbound(ROOM, "Good news: <Amara> & Amara will help.\nAsk Amara.",
+                   named=(Named("Amara", on_irc), Named("Amara", amara),
+                          Named("Nobody", amara)))
+    assert outbound_from_json(outbound_to_json(msg)) == msg  # kept in the outbox as it is
+    content = render_content(msg)
+    assert content["formatted_body"] == (
+        'Good news: &lt;<a href="https://matrix.to/#/@amara:lumen.test">Amara</a>&gt; &amp; '
+        "Amara will help.<br>Ask Amara.")
+    assert content["body"] == "Good news: <Amara> & Amara will help.\nAsk Amara."
+    assert content["m.mentions"] == {}

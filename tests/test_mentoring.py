@@ -70,7 +70,7 @@ async def test_stuck_on_irc_reaches_a_matrix_mentor_who_claims_and_resolves(
         assert "you can write to them as ana on irc" in reply
         told = [s.text for s in bot.adapters["irc"].sent[irc_before:]]
         assert told == [f"Good news: Amara will help you with case {code}. You can reach them "
-                        "as matrix:@amara:lumen.test, irc:amara."]
+                        "as @amara:lumen.test on matrix, amara on irc."]
 
         assert f"{code}: ana, stuck on step 2" in await bot.say(AMARA, "!mentees", "matrix")
         irc_before = len(bot.adapters["irc"].sent)

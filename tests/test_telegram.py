@@ -170,8 +170,16 @@ async def test_a_mentor_claims_a_case_with_the_button_on_its_ping(
         assert marked.text.endswith(f"✓ Claim case {code}")
         mine = next(s.text for s in sent if s.chat_id == lucia and s.method == "sendMessage")
         assert mine.startswith(f"Case {code} is yours")
-        newcomer = next(s.text for s in sent if s.chat_id == 1001)
-        assert newcomer.startswith(f"Good news: Lucia will help you with case {code}.")
+        newcomer = next(s for s in sent if s.chat_id == 1001)
+        # Lucia's Telegram id is a number, no address: her name is a link to her instead.
+        assert newcomer.text == (f"Good news: Lucia will help you with case {code}. You can "
+                                 "reach them as @lucia:lumen.test on matrix.")
+        assert newcomer.params["text"].startswith(
+            f'Good news: <a href="tg://user?id={lucia}">Lucia</a> will help you')
+        # And the newcomer, known to the bot only by their number, is a link in her ping.
+        assert ping.params["text"].startswith(
+            '<a href="tg://user?id=1001">A newcomer</a> needs help with Mapview')
+        assert mine.startswith(f"Case {code} is yours: the newcomer, stuck on")
         # Pressed again (a second tap before the mark arrived): told, not claimed twice.
         before = len(api.sent)
         api.press(ping, f"!claim {code}", user_id=lucia)

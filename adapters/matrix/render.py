@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from adapters.render import is_command_choice, keep_isolates, words_of
+from adapters.render import is_command_choice, keep_isolates, with_links, words_of
 from bot.model import FileRef, Outbound
 
 HTML_FORMAT = "org.matrix.custom.html"
@@ -23,6 +23,10 @@ def _safe(text: str) -> str:
     return keep_isolates(text)
 
 
+def _escape_lines(text: str) -> str:
+    return "<br>".join(html.escape(line) for line in text.split("\n"))
+
+
 def choice_line(number: int, label: str, key: str) -> str:
     return f"{label}: {key}" if is_command_choice(key) else f"!{number} {label}"
 
@@ -31,7 +35,9 @@ def render_content(msg: Outbound) -> dict[str, Any]:
     """The m.room.message content for one outbound message."""
     text = _safe(msg.text)
     plain = [text]
-    formatted = ["<br>".join(html.escape(line) for line in text.split("\n"))]
+    links = [(_safe(n.name), f"https://matrix.to/#/{n.who.external_id}") for n in msg.named
+             if n.who.network == "matrix"]
+    formatted = [with_links(text, links, _escape_lines)]
     if msg.choices:
         lines = [_safe(choice_line(n, c.label, c.key)) for n, c in enumerate(msg.choices, 1)]
         items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)

@@ -6,7 +6,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from adapters.render import is_command_choice
+from adapters.render import is_command_choice, with_links
 from bot.model import Outbound
 
 TELEGRAM_MAX = 4096  # characters, counted by Telegram in UTF-16 code units
@@ -58,6 +58,10 @@ def split_text(text: str, limit: int = TELEGRAM_MAX) -> list[str]:
     return parts
 
 
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
 def _plain_name(name: str) -> str:
     """A display name as the visible text of a link: no bidi controls or line breaks, short."""
     cleaned = "".join(c for c in name if c not in _UNSEEN).strip()
@@ -74,14 +78,18 @@ def mention_link(user_id: str, name: str) -> str:
 def render(msg: Outbound, name_of: Callable[[str], str] = lambda _id: "") -> list[Rendered]:
     """Escape everything (Telegram's HTML mode), choices as buttons on the last part; a
     mention of someone on Telegram leads the first part as a link to them (`name_of` gives
-    the name they go by, "" when unknown)."""
+    the name they go by, "" when unknown); people the text names (`named`) are links to
+    them where their identity is on Telegram."""
     mention = msg.mention
     prefix = ""
     if mention is not None and mention.network == "telegram" and \
             mention.external_id.lstrip("-").isdigit():
         prefix = mention_link(mention.external_id, name_of(mention.external_id)) + ": "
     limit = TELEGRAM_MAX - (2 * NAME_MAX + 2 if prefix else 0)  # UTF-16 units at most
-    rendered = [Rendered(html.escape(part, quote=False)) for part in split_text(msg.text, limit)]
+    links = [(n.name, f"tg://user?id={int(n.who.external_id)}") for n in msg.named
+             if n.who.network == "telegram" and n.who.external_id.isdigit()]
+    rendered = [Rendered(with_links(part, links, _escape))
+                for part in split_text(msg.text, limit)]
     if prefix:
         rendered[0] = Rendered(prefix + rendered[0].html)
     if msg.choices:

@@ -17,7 +17,15 @@ from bot.config import Config
 from bot.content import check_identities
 from bot.durations import describe, parse_duration
 from bot.flow import Due, Handler, Transition, Turn
-from bot.model import Choice, Network, RoomRef, room_from_json
+from bot.model import (
+    Choice,
+    ExternalId,
+    Identity,
+    Named,
+    Network,
+    RoomRef,
+    room_from_json,
+)
 from bot.ports import Reads
 from bot.records import Audit
 from bot.text import one_line
@@ -89,7 +97,20 @@ def position(turn: Turn) -> tuple[str, str] | None:
 
 
 def _reach(mentor: Mentor) -> str:
-    return ", ".join(mentor.profile.identities)
+    """Where to write to a mentor, in words ("" where no identity of theirs is an address:
+    a Telegram id is a number, which their name links to instead, see `_named`)."""
+    return ", ".join(a for a in map(_address, mentor.profile.identities) if a)
+
+
+def _named(name: str, identity_keys: Iterable[str]) -> tuple[Named, ...]:
+    """`name` as a link to the person on each network that links to people (their Telegram
+    chat, their Matrix profile)."""
+    named = []
+    for key in identity_keys:
+        network, _, external = key.partition(":")
+        if name and external:
+            named.append(Named(name, Identity(Network(network), ExternalId(external), True)))
+    return tuple(named)
 
 
 def person_name(identity_key: str) -> str:
@@ -143,6 +164,11 @@ def _ping_text(ticket: _Ticket, now: datetime, again: bool, level: int = LEVEL_M
     return "\n".join(lines)
 
 
+def _newcomer_named(ticket: _Ticket) -> tuple[Named, ...]:
+    """The newcomer's name in a ping, a link to them where the network links to people."""
+    return _named(person_name(ticket.newcomer) or "A newcomer", [ticket.newcomer])
+
+
 def _claim(ticket: _Ticket) -> tuple[Choice, ...]:
     """What a mentor presses (or types) to take the case."""
     return (Choice(f"!claim {ticket.code}", f"Claim case {ticket.code}"),)
@@ -173,7 +199,7 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
             turn.record(PingCase(ticket.code, mentor.key, want, (*tried, mentor.key),
                                  turn.now, due))
             turn.tell(mentor.reach(turn.networks), _ping_text(ticket, turn.now, bool(tried)),
-                      _claim(ticket))
+                      _claim(ticket), named=_newcomer_named(ticket))
             turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want)
             return Routed(f"{mentor.name} (a {project.name} mentor)", want, due, True)
         want = LEVEL_CHANNEL
@@ -183,7 +209,7 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
         if rooms:
             for room in rooms:
                 turn.tell(room, _ping_text(ticket, turn.now, True, LEVEL_CHANNEL),
-                          _claim(ticket))
+                          _claim(ticket), named=_newcomer_named(ticket))
             due = turn.now + config.escalate
             turn.record(PingCase(ticket.code, "", LEVEL_CHANNEL, tried, turn.now, due))
             turn.event("case_escalated", case=ticket.code, level=LEVEL_CHANNEL)
@@ -315,11 +341,12 @@ async def _find_case(turn: Turn, mentor: Mentor) -> Case | None:
     return None
 
 
-async def _tell_newcomer(turn: Turn, case: Case, text: str) -> None:
+async def _tell_newcomer(turn: Turn, case: Case, text: str,
+                         named: Sequence[Named] = ()) -> None:
     state = await turn.reads.load_state(case.person_id)
     last = state.data.get("last_room") if state else None
     if last:
-        turn.tell(room_from_json(last), text)
+        turn.tell(room_from_json(last), text, named=named)
 
 
 def _mentor_of(turn: Turn) -> Mentor:
@@ -347,9 +374,11 @@ async def claim(turn: Turn) -> Transition:
              "will help, and how to reach you" + (f"; you can write to them as {direct}"
                                                   if direct else "") +
              f". When you're done: !resolve {case.code} [a note]; to hand it back: "
-             f"!handback {case.code}.")
+             f"!handback {case.code}.", named=_named(name, [case.newcomer]))
+    reach = _reach(mentor)
     await _tell_newcomer(turn, case, f"Good news: {mentor.name} will help you with case "
-                         f"{case.code}. You can reach them as {_reach(mentor)}.")
+                         f"{case.code}." + (f" You can reach them as {reach}." if reach else ""),
+                         _named(mentor.name, mentor.profile.identities))
     return None
 
 
