@@ -306,16 +306,18 @@ class PublicPages:
             at, seen, cached = self._tasks
             if seen is content and self.monotonic() - at < self.cache_seconds:
                 return cached
-            path = content.of(PathContent)
-            handed = await self.store.task_hand_outs()
+            projects = list(content.of(PathContent).projects.values())
+            # At once: on PostgreSQL each read is a round trip of its own.
+            handed, live_tasks = await asyncio.gather(
+                self.store.task_hand_outs(),
+                asyncio.gather(*(self.store.open_live_tasks(p.id) for p in projects)))
             found: dict[str, tuple[OpenTask, ...]] = {}
-            for project in path.projects.values():
+            for project, live in zip(projects, live_tasks, strict=True):
                 own = [OpenTask(t.title, t.url, t.skills, t.estimate) for t in project.tasks
                        if t.id not in handed.claimed
                        and (t.repeatable or t.id not in handed.done)]
-                live = [OpenTask(t.title, t.url, t.skills, "")
-                        for t in await self.store.open_live_tasks(project.id)]
-                found[project.id] = tuple(own + live)
+                found[project.id] = tuple(own + [OpenTask(t.title, t.url, t.skills, "")
+                                                 for t in live])
             self._tasks = (self.monotonic(), content, found)
             return found
 
