@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,35 @@ def _drain(client: Client) -> list[Line]:
     while not client.lines.empty():
         lines.append(client.lines.get_nowait())
     return lines
+
+
+async def test_a_bridged_telegram_group_answers_only_people_typing_there(
+        sqlite_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The same on the Telegram Bot API stand-in: a relay posting through a user account
+    (listed by its id) and a relayed line from an unlisted one are not taken; the person
+    typing in the group is answered."""
+    from tests.telegram_api import BotApi
+    from tests.test_telegram import TelegramBot
+
+    caplog.set_level(logging.INFO, logger="adapters.telegram.client")
+    api = await BotApi().start()
+    group: dict[str, Any] = {"chat_id": -100777, "chat_type": "supergroup"}
+    try:
+        async with TelegramBot(sqlite_url, api, ignore_senders=["555", "@irc_*"]) as bot:
+            api.user_says("[irc] <bo> /help", user_id=555, **group)
+            api.user_says("/help", user_id=556, username="irc_bo", **group)
+            api.user_says("[matrix] <ana> /help", user_id=557, **group)
+            (answer,) = await bot.says("/help", user_id=1001, **group)
+            assert answer.chat_id == -100777
+            assert answer.text.startswith("Commands you can use:")
+            assert await bot.app.dispatcher.drain(5)
+            assert [s.text for s in api.sent][1:] == []  # nothing for the relayed lines
+    finally:
+        await api.stop()
+    skipped = [r.getMessage() for r in caplog.records if "not taking" in r.getMessage()]
+    assert len(skipped) == 3, skipped
+    assert any("a line relayed for <bo> on irc from 555, a bridge or bot account ('555' in "
+               "adapters.telegram.ignore_senders)" in s for s in skipped)
+    assert any("a line from 556, a bridge or bot account ('@irc_*'" in s for s in skipped)
+    assert any("a line relayed for <ana> on matrix (its format), from 557" in s
+               for s in skipped)

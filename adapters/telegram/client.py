@@ -41,7 +41,13 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.render import render
-from adapters.telegram.translate import TELEGRAM, GroupStart, Pressed, translate
+from adapters.telegram.translate import (
+    TELEGRAM,
+    GroupStart,
+    Pressed,
+    relayed_reason,
+    translate,
+)
 from bot.i18n import SOURCE, normalize, translator
 from bot.inbound import InboundProcessor
 from bot.model import (
@@ -344,6 +350,10 @@ class TelegramAdapter:
     async def _on_update(self, update: Update) -> Outcome:
         assert self._sink is not None
         self._learn_name(update)
+        relayed = relayed_reason(update, self.config.ignore_senders)
+        if relayed:  # a bridged group: the person was answered where they typed, if at all
+            log.info("telegram: not taking update %d: %s", update.update_id, relayed)
+            return Outcome.IGNORED
         meaning = translate(update, self.username)
         if isinstance(meaning, GroupStart):
             # Answered off the poll path: the group's minute limit may hold it most of a minute.

@@ -27,6 +27,9 @@ class TelegramConfig(Section):
     messages_per_second: Annotated[float, Field(gt=0)] = 30.0
     per_chat_per_second: Annotated[float, Field(gt=0)] = 1.0
     per_group_per_minute: Annotated[int, Field(ge=1)] = 20
+    # Bridge and bot accounts whose messages are never taken: user ids or @username patterns
+    # (a relay posting through a user account; other bots' messages never reach a bot).
+    ignore_senders: tuple[str, ...] = ()
 
     def secret_keys(self) -> list[tuple[str, str]]:
         """(key under [adapters.telegram], environment variable) for each secret it needs."""

@@ -9,11 +9,13 @@ nobody we can hold to a role.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from telegram import CallbackQuery, Message, Update
 
+from adapters.relay import bridge_reason, listed, relayed_line
 from adapters.telegram.render import ANONYMOUS_ADMIN
 from bot.model import ExternalId, Identity, Inbound, Network, Press, RoomRef
 
@@ -104,3 +106,23 @@ def translate(update: Update, bot_username: str) -> Inbound | GroupStart | Press
     if message.chat.type != "private" and message.text and START.match(message.text):
         return GroupStart(message)
     return inbound_from_message(message, update.update_id, bot_username)
+
+
+def relayed_reason(update: Update, ignore_senders: Sequence[str]) -> str:
+    """Why a message is relayed rather than said to the bot ("" when it is said): from an
+    account in `ignore_senders` (a user id or @username pattern: a relay's user account),
+    or, in a group, in a relay's format ("[irc] <ana> /start")."""
+    message = update.message
+    if message is None or not message.text:
+        return ""
+    user = message.from_user
+    who = [str(user.id), f"@{user.username}" if user.username else ""] if user else []
+    matched = listed(who, ignore_senders)
+    if matched:
+        return bridge_reason(who[0], message.text, matched, "adapters.telegram.ignore_senders")
+    line = relayed_line(message.text) if message.chat.type != "private" else None
+    if line is not None:
+        sender = who[0] if who else "a channel"
+        return (f"a line relayed for {line} (its format), from {sender}, which is not in "
+                "adapters.telegram.ignore_senders")
+    return ""
