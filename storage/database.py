@@ -15,13 +15,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:  # loaded for PostgreSQL only: about 8 MB an SQLite bot never uses
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
@@ -126,6 +128,8 @@ class Database:
             self._read_threads = ThreadPoolExecutor(SQLITE_READERS,
                                                     thread_name_prefix="sqlite-reader")
         else:
+            from sqlalchemy.ext.asyncio import create_async_engine
+
             self._async = create_async_engine(self.url, pool_size=5, max_overflow=5,
                                               pool_pre_ping=True)
 

@@ -6,8 +6,7 @@ branch labelled with the feature's name that depends on the core revision it nee
 folder is a version location, and `upgrade` goes to all heads, so alembic_version holds one
 row per branch.
 
-Alembic (with mako and pygments, about 8 MB resident) is imported only when the schema is
-behind: a start on a current database reads the version table with plain SQL and compares the
+Alembic (with mako, about 7 MB resident) is imported only when the schema is behind: a start on a current database reads the version table with plain SQL and compares the
 set of its rows with the heads named in the migration files (tests/test_startup.py and
 tests/test_feature_migrations.py check those heads against alembic's own and against what
 alembic stores).
@@ -17,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,7 +76,15 @@ def stored_heads(connection: Connection) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
+def _without_highlighting() -> None:
+    """Alembic's templates (mako) import Pygments' lexers, 4.6 MB resident that stay for the
+    bot's life, to colour HTML error pages nothing here renders: mako falls back to plain
+    text when the plugin cannot be imported."""
+    sys.modules.setdefault("mako.ext.pygmentplugin", None)  # type: ignore[arg-type]
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
+    _without_highlighting()
     from alembic.config import Config
 
     config = Config()
@@ -101,6 +109,7 @@ async def upgrade(db: Database, revision: str = "heads") -> None:
         return  # no need to load alembic
 
     def run(connection: Connection) -> None:
+        _without_highlighting()
         from alembic import command
 
         if connection.dialect.name == "postgresql":  # one process upgrades; the others wait
@@ -112,6 +121,7 @@ async def upgrade(db: Database, revision: str = "heads") -> None:
 
 async def current_revisions(db: Database) -> set[str]:
     """alembic_version as alembic reads it: one revision per branch."""
+    _without_highlighting()
     from alembic.runtime.migration import MigrationContext
 
     def read(connection: Connection) -> set[str]:
