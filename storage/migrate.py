@@ -6,8 +6,8 @@ branch labelled with the feature's name that depends on the core revision it nee
 folder is a version location, and `upgrade` goes to all heads, so alembic_version holds one
 row per branch.
 
-Alembic (with mako, about 7 MB resident) is imported only when the schema is behind: a start on a current database reads the version table with plain SQL and compares the
-set of its rows with the heads named in the migration files (tests/test_startup.py and
+Alembic (with mako, about 7 MB resident) is imported only when the schema is behind: a start
+on a current database reads the version table with plain SQL and compares the set of its rows with the heads named in the migration files (tests/test_startup.py and
 tests/test_feature_migrations.py check those heads against alembic's own and against what
 alembic stores).
 """
