@@ -7,7 +7,8 @@ folder is a version location, and `upgrade` goes to all heads, so alembic_versio
 row per branch.
 
 Alembic (with mako, about 7 MB resident) is imported only when the schema is behind: a start
-on a current database reads the version table with plain SQL and compares the set of its rows with the heads named in the migration files (tests/test_startup.py and
+on a current database reads the version table with plain SQL and compares the set of its rows
+with the heads named in the migration files (tests/test_startup.py and
 tests/test_feature_migrations.py check those heads against alembic's own and against what
 alembic stores).
 """
