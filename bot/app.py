@@ -146,7 +146,8 @@ class App:
             from web.server import bot_web
 
             self.web = bot_web(self.config, self.store, lambda: self.engine.content,
-                               self.clock, ops, self.dispatcher.poke)
+                               self.clock, ops, self.dispatcher.poke,
+                               self.dispatcher.enqueue)
             await self.web.start()
         elif ops is not None:
             self._ops = OpsServer(ops, self.config.metrics.host, self.config.metrics.port)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +21,7 @@ from bot.content import Content
 from bot.engine import utcnow
 from bot.feature import role_grants
 from bot.model import ExternalId, Identity, Network, PersonId
-from bot.ports import ConflictError, UnitOfWork
+from bot.ports import ConflictError, OutboxRow, UnitOfWork
 from bot.records import Audit, Record
 from bot.roles import Directory
 from bot.wiring import FEATURES, load_content
@@ -172,9 +172,14 @@ class DashboardSite:
 
 def dashboard_site(config: Config, store: SqlStore, content: Callable[[], Content],
                    clock: Callable[[], datetime] = utcnow,
-                   poke: Callable[[], None] = lambda: None) -> DashboardSite:
+                   poke: Callable[[], None] = lambda: None,
+                   hand_over: Callable[[Sequence[OutboxRow]], None] = lambda rows: None,
+                   ) -> DashboardSite:
+    """`poke` and `hand_over`: the running bot's dispatcher, told of what this server
+    queued (broadcast rows it finds itself; a message to one person it is handed)."""
     return DashboardSite(DashboardAccess(config, store, content, clock),
-                         DashboardPages(config, store, content, clock, poke),
+                         DashboardPages(config, store, content, clock, poke,
+                                        hand_over=hand_over),
                          config.web.public_url.startswith("https://"))
 
 

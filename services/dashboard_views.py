@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,14 +22,16 @@ from typing import Any
 from bot.config import Config
 from bot.content import Content
 from bot.engine import utcnow
-from bot.model import PersonId
-from bot.ports import ConflictError, OutboxRow, UnitOfWork
-from bot.records import Audit, DiscardMessage, RetryMessage
+from bot.model import Named, Outbound, PersonId, outbound_to_json, room_from_json
+from bot.ports import ConflictError, OutboxItem, OutboxRow, UnitOfWork
+from bot.records import Audit, DiscardMessage, Record, RetryMessage
+from bot.text import one_line
 from flows.crm.profile import person_record, record_lines, row_stage
 from flows.crm.records import PeopleFilter, Window
 from flows.events.content import EventsContent
 from flows.events.records import Broadcast, DeliveryCounts, Event
-from flows.mentoring.records import Case
+from flows.mentoring.cases import claim_news, mentor_named, resolve_news
+from flows.mentoring.records import Case, ClaimCase, ResolveCase
 from flows.mentoring.roster import Roster
 from flows.path.api import MORE_INVOLVED_AT, PathContent
 from services.broadcast import BroadcastPreview, broadcast_in, preview_in
@@ -68,12 +70,15 @@ class DashboardPages:
 
     def __init__(self, config: Config, store: SqlStore, content: Callable[[], Content],
                  clock: Callable[[], datetime] = utcnow, poke: Callable[[], None] = lambda: None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 hand_over: Callable[[Sequence[OutboxRow]], None] = lambda rows: None) -> None:
         self.config = config
         self.store = store
         self.content = content
         self.clock = clock
         self.poke = poke
+        # Rows this server queued, handed to the running bot's dispatcher (none alone).
+        self.hand_over = hand_over
         self._monotonic = monotonic
         self._refreshed = -FRESH_SECONDS
         self._cache: dict[str, tuple[float, Any]] = {}
@@ -225,6 +230,56 @@ class DashboardPages:
         held = {c.code for c in mine}
         return mine + [c for c in await self.store.all_cases() if c.status == "open"
                        and c.project_id in projects and c.code not in held]
+
+    async def act_on_case(self, person_id: int, identity: str, code: str, resolve: bool,
+                          note: str = "") -> tuple[bool, str]:
+        """A mentor claims (or resolves) a case from the web: the same checks, records,
+        progress event and message to the newcomer as `!claim` / `!resolve` in chat, in one
+        unit of work; (done, what to tell the mentor)."""
+        roster = await self.roster()
+        mentor = roster.by_identity.get(identity)
+        case = await self.store.case(code[:16])
+        action = "resolve" if resolve else "claim"
+        if mentor is None or case is None:
+            return False, f"There is no case {one_line(code, 16)} of yours."
+        now = self.clock()
+        if case.project_id not in roster.projects_of(mentor):
+            await self.store.commit(UnitOfWork(PersonId(0), records=[
+                Audit(identity, f"refused:web:{action}", case.code, now)]))
+            return False, f"Case {case.code} is for {case.project_id}, which you don't mentor."
+        seconds = int((now - case.created_at).total_seconds())
+        if resolve:
+            if case.status == "resolved":
+                return False, f"Case {case.code} is already resolved."
+            if case.claimed_by and case.claimed_by != mentor.key:
+                return False, f"Case {case.code} is held by {roster.mentor(case.claimed_by).name}."
+            note = one_line(note, 300)
+            named: tuple[Named, ...] = ()
+            record: Record = ResolveCase(case.code, mentor.key, note, now)
+            news, done = resolve_news(mentor, case, note), f"Case {case.code} resolved. Thank you!"
+        else:
+            if case.status != "open":
+                return False, f"Case {case.code} is taken or resolved already."
+            record = ClaimCase(case.code, mentor.key, now)
+            news, done = claim_news(mentor, case), f"Case {case.code} is yours."
+            named = mentor_named(mentor)
+        outbox = []
+        state = await self.store.load_state(case.person_id)
+        last = state.data.get("last_room") if state else None
+        if last:
+            message = Outbound(room_from_json(last), news, named=named)
+            outbox.append(OutboxItem(f"web:{action}:{case.code}:{now.isoformat()}",
+                                     message.to.network, outbound_to_json(message), message))
+        try:
+            result = await self.store.commit(UnitOfWork(
+                PersonId(person_id), outbox=outbox,
+                events=[("case_resolved" if resolve else "case_claimed",
+                         {"case": case.code, "mentor": mentor.key, "seconds": seconds})],
+                records=[record, Audit(identity, f"web:{action}", case.code, now)]))
+        except ConflictError:
+            return False, f"Someone acted on case {case.code} a moment ago: look again."
+        self.hand_over(result.outbox)
+        return True, done
 
     # -- operations ------------------------------------------------------------------------
     async def dead_letters(self) -> list[OutboxRow]:

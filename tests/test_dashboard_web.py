@@ -64,7 +64,7 @@ def dash(loop_thread: LoopThread, sqlite_url: str) -> Iterator[Dash]:
 
     site = Site(PublicPages(config, app.store, content, clock),
                 dashboard=dashboard_site(config, app.store, content, clock,
-                                         app.dispatcher.poke))
+                                         app.dispatcher.poke, app.dispatcher.enqueue))
     server = serve(loop_thread, create_app(site))
     try:
         yield Dash(server.url, bot, loop_thread, clock)
@@ -164,6 +164,26 @@ def test_a_mentor_sees_their_cases_and_is_refused_organizer_pages(
     assert KEPT in pages.page.inner_text("main")  # shown as text, run as nothing
     assert pages.dialogs == []
     pages.shoot("dash-mentor-cases")
+    # Claimed and resolved from the web: the newcomer hears it as from !claim and !resolve.
+    code = pages.page.locator("tbody code").first.inner_text()
+    pages.page.get_by_role("button", name=f"Claim case {code}").click()
+    pages.page.wait_for_load_state()
+    assert f"Case {code} is yours." in pages.page.inner_text("main")
+    pages.page.get_by_label("Note (optional)").fill("fixed <b>the</b> clone")
+    pages.page.get_by_role("button", name=f"Resolve case {code}").click()
+    pages.page.wait_for_load_state()
+    assert f"Case {code} resolved." in pages.page.inner_text("main")
+    pages.shoot("dash-mentor-resolved")
+    case = dash.thread.run(dash.bot.running.store.case(code))
+    assert case is not None
+    assert (case.status, case.claimed_by) == ("resolved", f"matrix:{AMARA}")
+    dash.thread.run(dash.bot.running.dispatcher.drain(10))
+    told = [s.text for s in dash.bot.adapters["irc"].sent
+            if getattr(s.msg.to, "id", "") == "dm:nia"]
+    assert any(f"Amara will help you with case {code}" in t for t in told), told
+    assert any("Their note: \"fixed <b>the</b> clone\"" in t for t in told), told
+    audit = dash.thread.run(dash.bot.running.store.audit_entries(action="web"))
+    assert [a.action for a in audit][-2:] == ["web:claim", "web:resolve"]
 
 
 def test_organizer_pages_search_and_show_hostile_text_as_text(

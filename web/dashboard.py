@@ -279,7 +279,26 @@ async def audit(request: Request, viewer: Viewer) -> Response:
 @guarded(MENTOR)
 async def my_cases(request: Request, viewer: Viewer) -> Response:
     cases = await dashboard(request).pages.cases_of(viewer.session.identity)
-    return page(request, "dash/cases.html", title="My cases", viewer=viewer, cases=cases)
+    return page(request, "dash/cases.html", title="My cases", viewer=viewer, cases=cases,
+                notice="", done=False)
+
+
+def _case_action(resolve: bool) -> Endpoint:
+    @guarded(MENTOR)
+    async def act(request: Request, viewer: Viewer) -> Response:
+        form = await request.form()
+        note = form.get("note")
+        pages = dashboard(request).pages
+        done, said = await pages.act_on_case(
+            viewer.session.person_id, viewer.session.identity, request.path_params["code"],
+            resolve, note if isinstance(note, str) else "")
+        # The page again, with what happened (a reload asks before posting again, and the
+        # case's new state refuses a second claim).
+        cases = await pages.cases_of(viewer.session.identity)
+        return page(request, "dash/cases.html", status=200 if done else 409, title="My cases",
+                    viewer=viewer, cases=cases, notice=said, done=done)
+
+    return act
 
 
 def routes() -> list[BaseRoute]:
@@ -307,4 +326,8 @@ def routes() -> list[BaseRoute]:
               methods=["POST"], name="discard"),
         Route("/dashboard/audit", audit, name="audit"),
         Route("/dashboard/cases", my_cases, name="my_cases"),
+        Route("/dashboard/cases/{code}/claim", _case_action(False), methods=["POST"],
+              name="claim"),
+        Route("/dashboard/cases/{code}/resolve", _case_action(True), methods=["POST"],
+              name="resolve"),
     ]

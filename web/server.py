@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from bot.config import Config, ConfigError
 from bot.content import Content
+from bot.ports import OutboxRow
 from services.dashboard import Store, dashboard_alone, dashboard_site
 from services.public import CACHE_SECONDS, PublicPages, public_pages
 from web.app import ASGIApp, OpsAnswers, Site, create_app
@@ -63,12 +64,13 @@ class WebServer:
 
 def bot_web(config: Config, store: Store, content: Callable[[], Content],
             clock: Callable[[], datetime], ops: OpsAnswers | None,
-            poke: Callable[[], None] = lambda: None) -> WebServer:
+            poke: Callable[[], None] = lambda: None,
+            hand_over: Callable[[Sequence[OutboxRow]], None] = lambda rows: None) -> WebServer:
     """The web server inside the running bot: its store, its content of the moment (reloads
     included), its /metrics, /healthz and /livez, and the dashboard on the same store (what
-    a broadcast queues, `poke` tells the bot's dispatcher)."""
+    it queues goes to the bot's dispatcher: `poke`, `hand_over`)."""
     site = Site(PublicPages(config, store, content, clock), ops,
-                dashboard_site(config, store, content, clock, poke))
+                dashboard_site(config, store, content, clock, poke, hand_over))
     return WebServer(create_app(site), config.web.host, config.web.port, config.source)
 
 

@@ -375,11 +375,27 @@ async def claim(turn: Turn) -> Transition:
                                                   if direct else "") +
              f". When you're done: !resolve {case.code} [a note]; to hand it back: "
              f"!handback {case.code}.", named=_named(name, [case.newcomer]))
-    reach = _reach(mentor)
-    await _tell_newcomer(turn, case, f"Good news: {mentor.name} will help you with case "
-                         f"{case.code}." + (f" You can reach them as {reach}." if reach else ""),
-                         _named(mentor.name, mentor.profile.identities))
+    await _tell_newcomer(turn, case, claim_news(mentor, case), mentor_named(mentor))
     return None
+
+
+def claim_news(mentor: Mentor, case: Case) -> str:
+    """What the newcomer hears when a mentor claims their case (in chat or on the web), with
+    the mentor's name linked (`mentor_named`)."""
+    reach = _reach(mentor)
+    return (f"Good news: {mentor.name} will help you with case {case.code}." +
+            (f" You can reach them as {reach}." if reach else ""))
+
+
+def mentor_named(mentor: Mentor) -> tuple[Named, ...]:
+    """The mentor's name as a link to them where the network links to people."""
+    return _named(mentor.name, mentor.profile.identities)
+
+
+def resolve_news(mentor: Mentor, case: Case, note: str) -> str:
+    """What the newcomer hears when a mentor resolves their case (in chat or on the web)."""
+    return (f"{mentor.name} marked your question (case {case.code}) as resolved." +
+            (f" Their note: \"{note}\"" if note else "") + " Keep going! !stuck again any time.")
 
 
 def _not_theirs(turn: Turn, case: Case, mentor: Mentor) -> bool:
@@ -445,9 +461,7 @@ async def resolve_case(turn: Turn) -> Transition:
     turn.event("case_resolved", case=case.code, mentor=mentor.key,
                seconds=int((turn.now - case.created_at).total_seconds()))
     turn.say(f"Case {case.code} resolved. Thank you!")
-    await _tell_newcomer(turn, case, f"{mentor.name} marked your question (case {case.code}) "
-                         "as resolved." + (f" Their note: \"{note}\"" if note else "") +
-                         " Keep going! !stuck again any time.")
+    await _tell_newcomer(turn, case, resolve_news(mentor, case, note))
     return None
 
 
