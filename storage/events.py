@@ -17,6 +17,7 @@ from bot.records import Record
 from flows.events.records import (
     Audience,
     Broadcast,
+    BuddyNeed,
     CancelBroadcast,
     CheckIn,
     Compose,
@@ -27,8 +28,10 @@ from flows.events.records import (
     FollowUp,
     JoinInviteList,
     LeaveInviteList,
+    PairBuddy,
     Recipient,
     ScheduleBroadcast,
+    SetBuddy,
     SetCheckinCode,
     SetFeedback,
     SetRsvp,
@@ -165,7 +168,29 @@ class AttendanceRow(SQLModel, table=True):
     comment: str = Field(default="", max_length=500)
 
 
+class BuddyRow(SQLModel, table=True):
+    """A person's part in an event's buddies: a volunteer, or a first-timer (paired with a
+    buddy at pair_at, a week before the event starts)."""
+
+    __tablename__ = "event_buddy"
+    __table_args__ = (
+        sa.Index("ix_event_buddy_person_id", "person_id"),
+        sa.Index("ix_event_buddy_due", "pair_at",
+                 sqlite_where=sa.text("buddy_id IS NULL AND pair_at IS NOT NULL"),
+                 postgresql_where=sa.text("buddy_id IS NULL AND pair_at IS NOT NULL")),
+    )
+    event_id: str = Field(primary_key=True, max_length=64)
+    person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
+    role: str = Field(max_length=16)  # "volunteer" or "newcomer"
+    pair_at: datetime | None = _when(nullable=True)
+    starts_at: datetime | None = _when(nullable=True)
+    # A first-timer's buddy once paired (NULL if the buddy is forgotten: paired again).
+    buddy_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    paired_at: datetime | None = _when(nullable=True)
+
+
 program_event_t = EventRow.__table__  # type: ignore[attr-defined]
+buddy_t = BuddyRow.__table__  # type: ignore[attr-defined]
 checkin_t = CheckinCodeRow.__table__  # type: ignore[attr-defined]
 attendance_t = AttendanceRow.__table__  # type: ignore[attr-defined]
 broadcast_t = BroadcastRow.__table__  # type: ignore[attr-defined]
@@ -298,6 +323,80 @@ class EventsQueries(Queries):
                     Network(r.network), ExternalId(r.external_id), r.verified)))
         return found
 
+    async def attendance_of(self, person_id: PersonId) -> int:
+        """How many events the person checked in at."""
+        row = await self._one(sa.select(sa.func.count()).where(
+            attendance_t.c.person_id == person_id))
+        return int(row[0]) if row is not None else 0
+
+    async def buddy_role(self, event_id: str, person_id: PersonId) -> str | None:
+        row = await self._one(sa.select(buddy_t.c.role).where(
+            buddy_t.c.event_id == event_id, buddy_t.c.person_id == person_id))
+        return None if row is None else str(row.role)
+
+    async def buddy_needs(self, now: datetime, limit: int = 200) -> list[BuddyNeed]:
+        def reach(person: sa.ColumnElement[Any]) -> sa.Select[Any]:
+            return (sa.select(identity_t.c.network, identity_t.c.external_id,
+                              identity_t.c.verified)
+                    .select_from(standing_t.join(identity_t, sa.and_(
+                        identity_t.c.person_id == standing_t.c.person_id,
+                        identity_t.c.network == standing_t.c.reach)))
+                    .where(standing_t.c.person_id == person).limit(1))
+
+        def said_yes(event: Any, person: Any) -> sa.Exists:
+            return sa.exists(sa.select(rsvp_t.c.person_id).where(
+                rsvp_t.c.event_id == event, rsvp_t.c.person_id == person,
+                rsvp_t.c.answer == "yes"))
+
+        def read(conn: Connection) -> list[BuddyNeed]:
+            due = conn.execute(sa.select(buddy_t.c.event_id, buddy_t.c.person_id).where(
+                buddy_t.c.role == "newcomer", buddy_t.c.buddy_id.is_(None),
+                buddy_t.c.pair_at <= now, buddy_t.c.starts_at > now,
+                said_yes(buddy_t.c.event_id, buddy_t.c.person_id))
+                .order_by(buddy_t.c.event_id, buddy_t.c.pair_at, buddy_t.c.person_id)
+                .limit(limit)).all()
+            found: list[BuddyNeed] = []
+            volunteers: dict[str, tuple[tuple[PersonId, Identity, int], ...]] = {}
+            for need in due:
+                if need.event_id not in volunteers:
+                    v = buddy_t.alias("v")
+                    load = (sa.select(sa.func.count()).where(
+                        buddy_t.c.event_id == v.c.event_id,
+                        buddy_t.c.buddy_id == v.c.person_id).scalar_subquery())
+                    rows = conn.execute(sa.select(v.c.person_id, load).where(
+                        v.c.event_id == need.event_id, v.c.role == "volunteer",
+                        said_yes(v.c.event_id, v.c.person_id))
+                        .order_by(v.c.person_id)).all()
+                    listed = []
+                    for r in rows:
+                        ident = conn.execute(reach(sa.literal(r[0]))).first()
+                        if ident is not None:
+                            listed.append((PersonId(r[0]), _identity(ident), int(r[1])))
+                    volunteers[need.event_id] = tuple(listed)
+                ident = conn.execute(reach(sa.literal(need.person_id))).first()
+                if ident is not None:
+                    found.append(BuddyNeed(need.event_id, PersonId(need.person_id),
+                                           _identity(ident), volunteers[need.event_id]))
+            return found
+
+        return await self.db.read(read)
+
+    async def buddy_pairs(self, event_id: str) -> list[tuple[str, str]]:
+        """(first-timer, buddy) as identity keys; the buddy "" while none is found; then
+        the volunteers without a first-timer as ("", volunteer)."""
+        def key(person: Any) -> sa.ScalarSelect[Any]:
+            return (sa.select(sa.func.min(identity_t.c.network + ":" + identity_t.c.external_id))
+                    .where(identity_t.c.person_id == person).scalar_subquery())
+
+        rows = await self._all(sa.select(buddy_t.c.role, key(buddy_t.c.person_id),
+                                         key(buddy_t.c.buddy_id), buddy_t.c.person_id)
+                               .where(buddy_t.c.event_id == event_id)
+                               .order_by(buddy_t.c.role, buddy_t.c.person_id))
+        pairs = [(r[1] or "", r[2] or "") for r in rows if r[0] == "newcomer"]
+        taken = {buddy for _, buddy in pairs}
+        return pairs + [("", r[1] or "") for r in rows
+                        if r[0] == "volunteer" and (r[1] or "") not in taken]
+
     async def due_broadcasts(self, now: datetime) -> list[Broadcast]:
         rows = await self._all(sa.select(broadcast_t).where(sa.or_(
             broadcast_t.c.status == "sending",
@@ -418,6 +517,10 @@ def _audience(audience: Audience) -> list[sa.ColumnElement[bool]]:
     return where
 
 
+def _identity(row: Any) -> Identity:
+    return Identity(Network(row.network), ExternalId(row.external_id), row.verified)
+
+
 def _event(row: Any) -> Event:
     return Event(row.id, row.title, row.starts_at, row.timezone, row.place, tuple(row.regions),
                  row.audience, row.capacity, (), row.created_by, "chat", row.kind or "meetup",
@@ -454,6 +557,18 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
         case SetRsvp():
             upsert(conn, rsvp_t, {"event_id": record.event_id, "person_id": record.person_id},
                    {"answer": record.answer, "at": record.at})
+        case SetBuddy() if record.on:
+            upsert(conn, buddy_t, {"event_id": record.event_id, "person_id": record.person_id},
+                   {"role": record.role, "pair_at": record.pair_at,
+                    "starts_at": record.starts_at})
+        case SetBuddy():
+            conn.execute(sa.delete(buddy_t).where(buddy_t.c.event_id == record.event_id,
+                                                  buddy_t.c.person_id == record.person_id))
+        case PairBuddy():
+            conn.execute(sa.update(buddy_t).where(
+                buddy_t.c.event_id == record.event_id,
+                buddy_t.c.person_id == record.newcomer).values(
+                buddy_id=record.buddy, paired_at=record.at))
         case SetCheckinCode():
             conn.execute(sa.insert(checkin_t).values(
                 event_id=record.event_id, code=record.code, created_by=record.by,
@@ -492,6 +607,13 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
             sa.select(attendance_t.c.event_id).where(attendance_t.c.person_id == target))))
     conn.execute(sa.update(attendance_t).where(attendance_t.c.person_id == source)
                  .values(person_id=target))
+    conn.execute(sa.delete(buddy_t).where(
+        buddy_t.c.person_id == source, buddy_t.c.event_id.in_(
+            sa.select(buddy_t.c.event_id).where(buddy_t.c.person_id == target))))
+    conn.execute(sa.update(buddy_t).where(buddy_t.c.person_id == source)
+                 .values(person_id=target))
+    conn.execute(sa.update(buddy_t).where(buddy_t.c.buddy_id == source)
+                 .values(buddy_id=target))
     # Lists both were on: the target's row stands; the source's others move over.
     conn.execute(sa.delete(invite_list_t).where(
         invite_list_t.c.person_id == source, invite_list_t.c.list_key.in_(
@@ -517,14 +639,17 @@ def _standings(conn: Connection, sql: BulkSql, records: Sequence[Standing]) -> N
 RECORDS = RecordSql(
     apply=dict.fromkeys((CreateEvent, ScheduleBroadcast, CancelBroadcast, SetRsvp,
                          JoinInviteList, LeaveInviteList, SetCheckinCode, CheckIn, FollowedUp,
-                         SetFeedback), _apply),
+                         SetFeedback, SetBuddy, PairBuddy), _apply),
     safe=frozenset({SetRsvp, ScheduleBroadcast, CancelBroadcast, JoinInviteList,
-                    LeaveInviteList, CheckIn, FollowedUp, SetFeedback}),
+                    LeaveInviteList, CheckIn, FollowedUp, SetFeedback, SetBuddy, PairBuddy}),
     bulk={Standing: _standings},
     moves=(_move_person,),
     personal=(
         Personal(rsvp_t, ("person_id",), by_person()),
         Personal(attendance_t, ("person_id",), by_person()),
+        # A first-timer's row is theirs; being someone's buddy is cleared from it.
+        Personal(buddy_t, ("person_id", "buddy_id"), by_person(),
+                 shown=by_person()),
         Personal(checkin_t, ("created_by",), by_identity("created_by"),
                  erase=blank_identity("created_by")),
         Personal(standing_t, ("person_id",), by_person()),

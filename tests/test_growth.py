@@ -3,8 +3,11 @@ through the whole app."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -320,3 +323,57 @@ async def test_a_live_workshop_session_invites_those_at_the_workshop_and_attendi
         status = await h.say("ada", "!status")
         assert "Get started with Pagebot, step 1 of 6; live session attended" in status
         assert "checked in at an event: pb-live" in await h.say(ORGANIZER, "!person ada")
+
+
+# -- first-timers at face-to-face events: buddies ---------------------------------------------
+WARMUP = ("!event new warmup | Warm-up evening | 2026-11-05 18:30 | Europe/Berlin | "
+          "Example Str. 5 | europe | everyone")
+
+
+async def test_a_first_timer_is_paired_with_a_volunteer_buddy_a_week_before(
+        tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'wayfinder.db'}"
+    clock = FakeClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
+    async with Harness(growth_config(url), clock=clock) as h:
+        for who in ("ada", "bea", "cy", "eve"):
+            await h.say(who, "!region de")
+        # bea and cy have been to an event before: they checked in at the warm-up.
+        await h.say(ORGANIZER, WARMUP)
+        code = await checkin_code(h, "warmup")
+        clock.now = datetime(2026, 11, 5, 17, 40, tzinfo=UTC)
+        for who in ("bea", "cy"):
+            assert "Checked in" in await h.say(who, f"!checkin {code}")
+        clock.now = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+        await h.say(ORGANIZER, MEETUP)
+        first = await h.say("ada", "!rsvp meetup yes")
+        assert "It's your first event with us: a week before, I'll introduce you" in first
+        eager = await h.say("eve", "!rsvp meetup yes buddy")
+        assert "Buddies are people who've been to one of our events before" in eager
+        assert "Thank you for volunteering as a buddy" in await h.say(
+            "bea", "!rsvp meetup yes buddy")
+        await h.say("cy", "!rsvp meetup yes buddy")
+        assert "Answer with !rsvp EVENT yes" in await h.say("cy", "!rsvp meetup no buddy")
+        status = await h.say(ORGANIZER, "!event status meetup")
+        assert "memory:ada: first time, no buddy yet" in status
+        assert "memory:bea: volunteer, free" in status
+        await h.tick()
+        assert private_to(h, "ada", "Your buddy") == []  # not a week before yet
+        clock.now = datetime(2026, 12, 3, 17, 31, tzinfo=UTC)  # a week before 18:30 Berlin
+        await h.tick()
+        await h.tick()
+        ada = private_to(h, "ada", "Your buddy for \"Lumen meetup\": bea on Memory")
+        eve = private_to(h, "eve", "Your buddy for \"Lumen meetup\": cy on Memory")
+        assert len(ada) == len(eve) == 1  # each volunteer looks after one, once
+        assert len(private_to(h, "bea", "Thanks for being a buddy")) == 1
+        assert "meet ada on Memory" in private_to(h, "bea", "Thanks for being a buddy")[0]
+        status = await h.say(ORGANIZER, "!event status meetup")
+        assert "memory:ada with buddy memory:bea" in status
+        assert "memory:eve with buddy memory:cy" in status
+    config = tmp_path / "wayfinder.toml"
+    config.write_text(f'[storage]\nurl = "{url}"\n[content]\npath = "{CONTENT}"\n')
+    shown = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot", "buddies", "meetup", "-c", str(config)],
+        capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == ["memory:ada with buddy memory:bea",
+                                         "memory:eve with buddy memory:cy"]

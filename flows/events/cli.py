@@ -46,6 +46,8 @@ class EventsUseCases(Protocol):
 
     async def delivery_of(self, config: Config, broadcast_id: int) -> DeliveryCounts: ...
 
+    async def buddy_pairs(self, config: Config, event_id: str) -> list[tuple[str, str]]: ...
+
 
 @click.command("broadcast")
 @click.argument("event_id", metavar="EVENT")
@@ -127,5 +129,26 @@ def _watch(cli: CliContext, uses: EventsUseCases, config: Config, broadcast_id: 
         cli.out().print("Stopped watching; delivery goes on in the bot.")
 
 
+@click.command("buddies")
+@click.argument("event_id", metavar="EVENT")
+@config_option
+@click.pass_obj
+def buddies(cli: CliContext, event_id: str, config_path: Path | None) -> None:
+    """Who is whose buddy at an event: first-timers with the experienced attendee they were
+    introduced to (a week before), those still waiting, and free volunteers."""
+    uses: EventsUseCases = cli.uses(EventsUseCases)
+    config = cli.load(config_path)
+    pairs = cli.run(uses.buddy_pairs(config, event_id.lower()))
+    if not pairs:
+        cli.out().print(f"No first-timers or buddies for {event_id} yet.")
+        return
+    for newcomer, buddy in pairs:
+        line = (f"{newcomer} with buddy {buddy}" if newcomer and buddy else
+                f"{newcomer}: first time, no buddy yet" if newcomer else
+                f"{buddy}: volunteer, free")
+        cli.out().print(line, markup=False, highlight=False)
+
+
 def register(main: click.Group) -> None:
     main.add_command(broadcast)
+    main.add_command(buddies)

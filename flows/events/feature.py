@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.feature import Command, Feature
-from flows.events import attendance, cli, content, invites
+from flows.events import attendance, buddies, cli, content, invites
 from flows.events.reads import EventsReads
 from flows.events.service import BroadcastService, quiet_hours
 from flows.events.settings import EventsConfig
@@ -21,8 +21,8 @@ FEATURE = Feature(
                 summary="event invites near you: yes (on) or no (off)"),
         Command("events", invites.events_command, private=True,
                 summary="upcoming events in your region"),
-        Command("rsvp", invites.rsvp, usage="EVENT yes | no | maybe", private=True,
-                summary="answer an invite"),
+        Command("rsvp", invites.rsvp, usage="EVENT yes [buddy] | no | maybe", private=True,
+                summary="answer an invite (yes buddy: and look after a first-timer there)"),
         Command("timezone", invites.timezone, usage="[Area/City | region]", private=True,
                 summary="your time zone, e.g. Europe/Berlin (region: your region's)"),
         Command("checkin", attendance.checkin, usage=attendance.CHECKIN_USAGE, private=True,
@@ -55,7 +55,7 @@ FEATURE = Feature(
                                               "scheduled sends"),
                 }),
     ),
-    jobs=(attendance.follow_ups,),
+    jobs=(attendance.follow_ups, buddies.pair_buddies),
     settings=EventsConfig,
     services=BroadcastService,
     defer=quiet_hours,

@@ -24,6 +24,7 @@ from bot.fields import is_zone, zone
 from bot.flow import Transition, Turn
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
 from bot.text import one_line
+from flows.events import buddies
 from flows.events.broadcaster import Plan
 from flows.events.content import (
     AUDIENCES,
@@ -306,10 +307,15 @@ async def events_command(turn: Turn) -> Transition:
 
 async def rsvp(turn: Turn) -> Transition:
     words = turn.input.args.lower().split()
+    # `!rsvp EVENT yes buddy`: yes, and a buddy for someone there for the first time.
+    volunteer = len(words) >= 2 and words[-1] == "buddy" and words[-2] == "yes"
+    if volunteer:
+        words.pop()
     answer = words[-1] if words else ""
     if answer not in ANSWERS or len(words) > 2:
         turn.say("Answer with !rsvp EVENT yes, !rsvp EVENT no or !rsvp EVENT maybe "
-                 "(!events lists them).")
+                 "(!events lists them); !rsvp EVENT yes buddy if you've been to one of our "
+                 "events before and will look after a first-timer.")
         return None
     if len(words) == 2:
         event = await find_event(turn, words[0])
@@ -364,6 +370,7 @@ async def rsvp(turn: Turn) -> Transition:
     reply = {"yes": "See you there!", "no": "Thanks for letting us know.",
              "maybe": "Noted as maybe."}[answer]
     extra = " I'll remind you before it starts." if answer == "yes" else ""
+    extra += await buddies.after_answer(turn, event, answer, volunteer)
     turn.say(f"{reply} \"{event.title}\": {answer}{changed}.{extra} You can change your "
              "answer any time.")
     return None
@@ -751,6 +758,7 @@ async def event_status(turn: Turn) -> Transition:
                          f"no {per.get('no', 0)}")
     else:
         lines.append("No answers yet.")
+    lines += await buddies.status_lines(turn, event)
     checked_in = await reads_of(turn.reads).attendance_count(event.id)
     if checked_in or event.starts_at <= turn.now:
         lines.append(f"Checked in: {checked_in} (the code: !checkin code {event.id}).")

@@ -11,7 +11,15 @@ from typing import Protocol, cast, runtime_checkable
 
 from bot.model import PersonId
 from bot.ports import Reads, Store, conforms
-from flows.events.records import Audience, Broadcast, Compose, DeliveryCounts, Event, FollowUp
+from flows.events.records import (
+    Audience,
+    Broadcast,
+    BuddyNeed,
+    Compose,
+    DeliveryCounts,
+    Event,
+    FollowUp,
+)
 
 
 @runtime_checkable
@@ -52,6 +60,17 @@ class EventsReads(Reads, Protocol):
     async def attended(self, event_id: str, person_id: PersonId) -> bool: ...
 
     async def attendance_count(self, event_id: str) -> int: ...
+
+    async def attendance_of(self, person_id: PersonId) -> int:
+        """How many events the person checked in at."""
+
+    async def buddy_role(self, event_id: str, person_id: PersonId) -> str | None: ...
+
+    async def buddy_needs(self, now: datetime, limit: int = 200) -> list[BuddyNeed]:
+        """First-timers due to be paired (still saying yes), with their event's volunteers."""
+
+    async def buddy_pairs(self, event_id: str) -> list[tuple[str, str]]:
+        """(first-timer, buddy) identity keys ("" while none), then ("", free volunteer)."""
 
     async def due_follow_ups(self, now: datetime, limit: int = 200) -> list[FollowUp]:
         """Attendances whose next-day follow-up is due (at most a week late), with the

@@ -10,10 +10,28 @@ from datetime import datetime
 from bot.model import Identity, Outbound, PersonId
 from bot.records import Record
 
-__all__ = ["Audience", "Broadcast", "CancelBroadcast", "CheckIn", "Compose", "CreateEvent",
-           "DeliveryCounts", "Event", "FollowUp", "FollowedUp", "JoinInviteList",
-           "LeaveInviteList", "Recipient", "ScheduleBroadcast", "SetCheckinCode", "SetFeedback",
-           "SetRsvp"]
+__all__ = [
+    "Audience",
+    "Broadcast",
+    "BuddyNeed",
+    "CancelBroadcast",
+    "CheckIn",
+    "Compose",
+    "CreateEvent",
+    "DeliveryCounts",
+    "Event",
+    "FollowUp",
+    "FollowedUp",
+    "JoinInviteList",
+    "LeaveInviteList",
+    "PairBuddy",
+    "Recipient",
+    "ScheduleBroadcast",
+    "SetBuddy",
+    "SetCheckinCode",
+    "SetFeedback",
+    "SetRsvp",
+]
 
 
 @dataclass(frozen=True)
@@ -209,3 +227,37 @@ class FollowUp:
     event_id: str
     person_id: PersonId
     identity: Identity
+
+
+# -- buddies: first-timers at face-to-face events ---------------------------------------------
+@dataclass(frozen=True)
+class SetBuddy(Record):
+    """Someone's part in an event's buddies: "volunteer" (been to one before, offers to
+    accompany a first-timer), "newcomer" (a first-timer who said yes: paired at `pair_at`,
+    a week before the start); `on` False takes them out."""
+
+    event_id: str
+    person_id: PersonId
+    role: str
+    on: bool
+    pair_at: datetime | None = None
+    starts_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PairBuddy(Record):
+    event_id: str
+    newcomer: PersonId
+    buddy: PersonId
+    at: datetime
+
+
+@dataclass(frozen=True)
+class BuddyNeed:
+    """A first-timer due to be paired, with the event's volunteers (who still say yes) and
+    how many first-timers each has already; identities to reach each of them privately."""
+
+    event_id: str
+    person_id: PersonId
+    identity: Identity
+    volunteers: tuple[tuple[PersonId, Identity, int], ...]
