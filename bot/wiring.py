@@ -36,6 +36,7 @@ from flows.account.feature import FEATURE as ACCOUNT
 from flows.core.feature import FEATURE as CORE
 from flows.crm.feature import FEATURE as CRM
 from flows.dashboard.feature import FEATURE as DASHBOARD
+from flows.digest.feature import FEATURE as DIGEST
 from flows.events.feature import FEATURE as EVENTS
 from flows.forge.feature import FEATURE as FORGE
 from flows.groups.feature import FEATURE as GROUPS
@@ -49,7 +50,8 @@ from flows.tracker.feature import FEATURE as TRACKER
 # The bot's features: a new one is one more line here (and, if it has CLI commands, one in
 # bot/cli.py's FEATURE_CLI).
 FEATURES: tuple[Feature, ...] = (PATH, ACCOUNT, MENTORING, EVENTS, TRACKER, FORGE, PRIVACY,
-                                  CRM, GROUPS, LEVELUP, DASHBOARD, PAIRING, CORE)
+                                  CRM, GROUPS, LEVELUP, DIGEST, DASHBOARD, PAIRING,
+                                  CORE)
 CONTENT_PARTS: tuple[ContentPart[Any], ...] = tuple(content_parts(FEATURES))
 
 

@@ -33,6 +33,8 @@ from storage.crm import CrmQueries
 from storage.dashboard import RECORDS as DASHBOARD
 from storage.dashboard import DashboardQueries
 from storage.database import Database, describe_failure, open_database, store_failure
+from storage.digest import RECORDS as DIGEST
+from storage.digest import DigestQueries
 from storage.events import RECORDS as EVENTS
 from storage.events import EventsQueries
 from storage.forge import RECORDS as FORGE
@@ -65,7 +67,7 @@ from storage.writer import GroupWriter
 # Every storage module: its queries are the store's bases, its records' writers combined;
 # erasing a person goes over every module's person data.
 MODULES = (CORE, ACCOUNT, EVENTS, FORGE, MENTORING, PATH, TRACKER, CRM, DASHBOARD, PAIRING,
-           LEVELUP)
+           LEVELUP, DIGEST)
 RECORDS = combine_records(*MODULES, erasure(combine_records(*MODULES)))
 
 FRESH_LIMIT = 10_000  # people just created, whose state need not be read (a bound)
@@ -91,7 +93,7 @@ def _body(value: Any) -> dict[str, Any]:
 
 class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, PathQueries,
                TrackerQueries, PrivacyQueries, CrmQueries, DashboardQueries, PairingQueries,
-               LevelupQueries, Queries):
+               LevelupQueries, DigestQueries, Queries):
     """Open with `async with SqlStore.open(url)`; migrations run on open unless told not to."""
 
     def __init__(self, db: Database) -> None:

@@ -1,0 +1,92 @@
+"""The weekly digest: off by default; on its day and hour, one private message per mentor
+(open cases, new mentees, stuck newcomers) and per organizer (the funnel's week, events
+coming up, dead letters), once a week, also across restarts."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from bot.config import Config
+from bot.model import Identity
+from flows.digest.settings import DigestConfig
+from flows.digest.weekly import digests, week_of
+from tests.harness import FakeClock, Harness, make_config
+
+LINGO = ["!start", "!skip", "!skip", "!skip", "Lingo"]
+MONDAY_7 = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
+
+
+def digest_config(db_url: str, **digest: object) -> Config:
+    return make_config(db_url, roles={"organizers": ["memory:olga"], "admins": ["memory:root"]},
+                       digest={"enabled": True, "day": "mon", "hour": 9, **digest},
+                       events={"quiet_hours": ""})
+
+
+def digests_to(bot: Harness, who: str) -> list[str]:
+    """Digests sent to `who`, privately (to their identity, not a room)."""
+    return [s.text for s in bot.adapters["memory"].sent
+            if isinstance(s.msg.to, Identity) and s.msg.to.external_id == who
+            and s.text.startswith("Your weekly digest")]
+
+
+def test_the_week_is_the_latest_slot_in_the_configured_time_zone() -> None:
+    settings = DigestConfig(day="mon", hour=9, timezone="Europe/Lisbon")
+    assert week_of(datetime(2026, 11, 2, 9, 0, tzinfo=UTC), settings) == datetime(
+        2026, 11, 2, 9, 0, tzinfo=UTC)  # Lisbon is on UTC in November
+    assert week_of(datetime(2026, 11, 2, 8, 59, tzinfo=UTC), settings) == datetime(
+        2026, 10, 26, 9, 0, tzinfo=UTC)
+    summer = DigestConfig(day="fri", hour=18, timezone="Europe/Berlin")
+    assert week_of(datetime(2026, 7, 20, tzinfo=UTC), summer) == datetime(
+        2026, 7, 17, 16, 0, tzinfo=UTC)
+
+
+async def test_off_by_default(sqlite_url: str) -> None:
+    config = make_config(sqlite_url, roles={"organizers": ["memory:olga"]})
+    assert not config.settings_of(DigestConfig).enabled
+    async with Harness(config, clock=FakeClock(MONDAY_7)) as bot:
+        await bot.say("olga", "!help")
+        bot.clock.advance(hours=2)
+        assert await digests(bot.running.store, bot.clock(), config) == []
+        await bot.tick()
+        assert digests_to(bot, "olga") == []
+
+
+async def test_mentors_and_organizers_get_their_digest_once_a_week(db_url: str) -> None:
+    async with Harness(digest_config(db_url), clock=FakeClock(MONDAY_7)) as bot:
+        await bot.say("root", "!mentor add lingo memory:mia")
+        await bot.say("mia", "!mentees")  # a mentor who talked to the bot: a reader
+        await bot.say("olga", "!help")  # an organizer
+        await bot.script("ada", LINGO)
+        await bot.say("ada", "!stuck the build fails")
+        await bot.script("bea", LINGO)
+        code = re.search(r"case ([A-Z0-9]{5})", await bot.say("bea", "!stuck tests hang"))
+        assert code is not None
+        claims = [await bot.say("mia", f"!claim {code.group(1)}")]
+        assert "is yours" in claims[0], claims
+        await bot.tick()  # before 9:00: last week's digest is a week late, not sent
+        assert digests_to(bot, "mia") == []
+
+        bot.clock.advance(hours=2)
+        await bot.tick()
+        (mentor,) = digests_to(bot, "mia")
+        assert "As a mentor of Lingo" in mentor
+        assert re.search(r"Your open cases \(1\):\n  [A-Z0-9]{5}: memory:bea, ", mentor), mentor
+        assert "New mentees this week (1)" in mentor
+        assert re.search(r"Stuck newcomers waiting for a mentor \(1\):\n  [A-Z0-9]{5}: "
+                         r"memory:ada", mentor), mentor
+        assert "As an organizer" not in mentor
+        (organizer,) = digests_to(bot, "olga")
+        assert "The funnel this week: 2 started, 2 chose a project" in organizer
+        assert "Events in the next 14 days" in organizer or "No events" in organizer
+        assert "Dead letters: none." in organizer
+        assert digests_to(bot, "ada") == []  # newcomers get none
+
+        await bot.tick()
+        await bot.restart()
+        await bot.tick()
+        assert len(digests_to(bot, "mia")) == 1  # once a week, also across restarts
+        bot.clock.advance(days=7)
+        await bot.tick()
+        assert len(digests_to(bot, "mia")) == 2
+        assert len(digests_to(bot, "olga")) == 2
