@@ -140,6 +140,9 @@ class Turn:
     # what it reads with it, and reuse its record when nothing it is made of changed.
     started: Mapping[str, Any] = field(default_factory=dict)
     _typed: dict[type[FeatureState], FeatureState] = field(default_factory=dict, repr=False)
+    # The locale found for the person's stored choices (chosen, client): every reply and text
+    # asks for it, and only !language (or a link) changes those choices during a turn.
+    _locale: tuple[tuple[str, str], str] | None = field(default=None, repr=False)
 
     def state(self, model: type[S]) -> S:
         """A feature's typed state for this person; changes are committed with the turn."""
@@ -172,14 +175,19 @@ class Turn:
     def locale(self) -> str:
         """The language this person is answered in: the one they chose (!language), else the
         one their network says their client uses, else the community's default."""
+        stored = self.data.get(LOCALE_KEY) or {}
+        choices = (str(stored.get("chosen", "")), str(stored.get("client", "")))
+        if self._locale is not None and self._locale[0] == choices:
+            return self._locale[1]
         settings = self.config.i18n
         offered = settings.offered()
-        stored = self.data.get(LOCALE_KEY) or {}
-        for code in (stored.get("chosen", ""), self.inbound.language, stored.get("client", "")):
+        found: str | None = None
+        for code in (choices[0], self.inbound.language, choices[1]):
             found = normalize(code, offered) if code else None
             if found is not None:
-                return found
-        return settings.default
+                break
+        self._locale = (choices, found or settings.default)
+        return self._locale[1]
 
     @property
     def translator(self) -> Translator:
