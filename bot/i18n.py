@@ -240,9 +240,13 @@ class Translator:
         return self._fill(text, singular if n == 1 else plural, {"n": n, **values})
 
     def local(self, text: str) -> str:
-        """A content text in this locale (its translation, or the default language's)."""
+        """A content text in this locale: its own translation; else, for a text the code
+        ships (a default written with N_), the catalog's; else the default language's."""
         if isinstance(text, LocalizedStr):
-            return isolate(text.in_language(self.locale, self.fallback), self.rtl)
+            shown = text.in_language(self.locale, self.fallback)
+            if self.locale != SOURCE and not text.translations:
+                shown = self._catalog().gettext(shown)
+            return isolate(shown, self.rtl)
         return isolate(text, self.rtl) if isinstance(text, str) else text
 
     def _fill(self, text: str, source: str, values: Mapping[str, Any]) -> str:

@@ -22,7 +22,7 @@ from bot.durations import describe
 from bot.i18n import FSI, PDI, LocalizedStr, normalize, shipped, translator
 from bot.wiring import load_content
 from flows.path.content import PathContent
-from tests.harness import CONTENT, Harness
+from tests.harness import CONTENT, Harness, make_config
 
 
 def _fields(text: str) -> set[str]:
@@ -178,3 +178,28 @@ def test_content_check_warns_about_missing_translations(tmp_path: Path) -> None:
                         encoding="utf-8")
     with pytest.raises(ContentError, match="summary: 'spanish' is not a language code"):
         load_content(folder)
+
+
+async def test_a_spanish_newcomer_walks_the_path_in_spanish(tmp_path: Path,
+                                                             sqlite_url: str) -> None:
+    """The path's texts from the catalog, the content's from its translations, plurals and
+    the English fallback for a text without Spanish."""
+    config = make_config(sqlite_url, content={"path": str(translated_content(tmp_path))},
+                         flows={"ask_motive": False})
+    async with Harness(config) as bot:
+        said = await bot.say("ana", "!start", language="es")
+        assert "¡Hola, soy Wayfinder!" in said
+        assert "¿Qué te interesa?" in said
+        # Spanish is hers already (from her app): the others are offered, once.
+        assert "También hablo English, português do Brasil: !language en para cambiar." in said
+        said = await bot.script("ana", ["!skip", "!skip", "!skip"])
+        assert "Saltaste las preguntas" in said
+        assert "El manual de la comunidad: guías y tutoriales" in said  # its translation
+        assert "Documentación: " in said
+        said = await bot.say("ana", "!status")
+        assert "Tu camino:" in said
+        assert "Siguiente: responde la pregunta de arriba" in said
+        # Someone else, in English, is offered the other languages once along the path.
+        said = await bot.say("bo", "!start")
+        assert "I also speak español, português do Brasil: !language es to switch." in said
+        assert "The community handbook" in await bot.script("bo", ["!skip"] * 3)

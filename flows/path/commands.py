@@ -39,7 +39,7 @@ async def start(turn: Turn) -> Transition:
         return Goto("switch", flow="first_task")
     same_project = origin is None or origin.id == path.project
     if turn.flow is not None and turn.step is not None and same_project:
-        turn.say("Welcome back! Picking up where you left off.")
+        turn.say(turn.t("Welcome back! Picking up where you left off."))
         return Goto(turn.step, flow=turn.flow)
     if turn.flow is None and stopped_at:  # back after !stop
         if not same_project and origin is not None:  # in another project's channel: ask
@@ -47,7 +47,7 @@ async def start(turn: Turn) -> Transition:
             return Goto("switch", flow="first_task")
         flow, _, step = stopped_at.partition(":")
         turn.event("restarted_after_stop", flow=flow, step=step)
-        turn.say("Welcome back! Picking up where you stopped.")
+        turn.say(turn.t("Welcome back! Picking up where you stopped."))
         return Goto(step, flow=flow)
     turn.event("started", origin=origin.id if origin else "")
     return Goto("motive" if wants_motive(turn) else "welcome", flow="discovery")
@@ -63,23 +63,23 @@ def can_resume(turn: Turn) -> bool:
 
 async def resume(turn: Turn) -> Transition:
     if turn.flow is None or turn.step is None:
-        turn.say("There's nothing to resume. Type !start to begin.")
+        turn.say(turn.t("There's nothing to resume. Type !start to begin."))
         return None
     turn.data.pop("paused", None)
-    turn.say("Welcome back! Here's where you were.")
+    turn.say(turn.t("Welcome back! Here's where you were."))
     return Goto(turn.step, flow=turn.flow)
 
 
 async def pause(turn: Turn) -> Transition:
     if turn.flow is None:
-        turn.say("There's nothing to pause. Type !start to begin.")
+        turn.say(turn.t("There's nothing to pause. Type !start to begin."))
         return None
     turn.data["paused"] = True
     no_progress_expected(turn)
     turn.event("paused", flow=turn.flow, step=turn.step)
     turn.data.pop("choices", None)
-    turn.say("Paused. Everything is saved: type !resume (or !start) whenever you're ready, "
-             "and you'll continue from exactly this point.")
+    turn.say(turn.t("Paused. Everything is saved: type !resume (or !start) whenever you're "
+                    "ready, and you'll continue from exactly this point."))
     return None
 
 
@@ -94,20 +94,22 @@ async def stop(turn: Turn) -> Transition:
     path.left = True  # no event invites either, until they come back
     if turn.flow is not None and turn.step is not None:
         path.stopped_at = f"{turn.flow}:{turn.step}"
-    lines = ["You've left the guided path, and I won't send you event invites."]
+    lines = [turn.t("You've left the guided path, and I won't send you event invites.")]
     if path.task:
         path.gave_back = path.task
         title = await give_back(turn, "stopped")
         if turn.flow == "first_task":
             path.stopped_at = "first_task:offer"
-        lines.append(f"I've given back your task \"{title}\" so that someone else can take "
-                     "it meanwhile.")
+        lines.append(turn.t("I've given back your task \"{title}\" so that someone else can "
+                            "take it meanwhile.", title=title))
     if path.stopped_at:
-        lines.append("Your progress is kept: type !start any time to continue from where you "
-                     "stopped" + (" (with the same task if it is still free)." if path.gave_back
-                                  else "."))
+        lines.append(turn.t("Your progress is kept: type !start any time to continue from "
+                            "where you stopped (with the same task if it is still free).")
+                     if path.gave_back else
+                     turn.t("Your progress is kept: type !start any time to continue from "
+                            "where you stopped."))
     else:
-        lines.append("Type !start any time to begin.")
+        lines.append(turn.t("Type !start any time to begin."))
     turn.say(" ".join(lines))
     return End()
 
@@ -122,29 +124,30 @@ async def status(turn: Turn) -> Transition:
         details[0] = project.name
     if workshop is not None:
         index = workshop_index(path, workshop.id)
-        details[1] = (f"{workshop.title}, done" if current > 1 else
-                      f"{workshop.title}, step {index + 1} of {len(workshop.steps)}")
+        details[1] = (turn.t("{title}, done", title=workshop.title) if current > 1 else
+                      turn.t("{title}, step {number} of {count}", title=workshop.title,
+                             number=index + 1, count=len(workshop.steps)))
         if workshop.id in path.sessions:
-            details[1] += "; live session attended"
+            details[1] += "; " + turn.t("live session attended")
     tasks_done = path.tasks_done
     if tasks_done:
-        details[2] = "done"
-        details[3] = f"{tasks_done} task{'s' if tasks_done != 1 else ''} done"
+        details[2] = turn.t("done")
+        details[3] = turn.tn("{n} task done", "{n} tasks done", tasks_done)
     if path.task:
         found = await held_task_of(turn, path.task)
-        working = f"working on \"{found[1].title}\"" if found is not None else (
-            f"working on {path.task}")
+        working = turn.t("working on \"{title}\"", title=found[1].title) if (
+            found is not None) else turn.t("working on {task}", task=path.task)
         if found is not None and (project is None or found[0].id != project.id):
             working += f" ({found[0].name})"
         at = 3 if tasks_done else 2
         details[at] = f"{details[at]}; {working}" if details[at] else working
-    lines = ["Your path:"]
-    titles = [text.title for text in turn.content.of(PathContent).stages]
+    lines = [turn.t("Your path:")]
+    titles = [turn.local(text.title) for text in turn.content.of(PathContent).stages]
     for index, name in enumerate(titles):
         mark = "x" if index < current else (">" if index == current else " ")
         detail = f": {details[index]}" if details[index] else ""
         lines.append(f"  [{mark}] {index + 1}. {name}{detail}")
-        lines.append(f"        {stage_note(turn.content, index)}")
+        lines.append(f"        {stage_note(turn.content, index, turn.translator)}")
     lines.append("")
     lines.append(_next_hint(turn, current))
     turn.say("\n".join(lines))
@@ -158,22 +161,22 @@ def next_hint(turn: Turn) -> str:
 
 def _next_hint(turn: Turn, current: int) -> str:
     if turn.data.get("paused"):
-        return "You're paused: type !resume to continue."
+        return turn.t("You're paused: type !resume to continue.")
     if turn.flow is None and path_of(turn).stopped_at:
-        return "You've left the guided path: type !start to continue where you stopped."
+        return turn.t("You've left the guided path: type !start to continue where you stopped.")
     if current == 0:
-        return "Next: type !start to find your project." if turn.flow is None else (
-            "Next: answer the question above to find your project.")
+        return turn.t("Next: type !start to find your project.") if turn.flow is None else (
+            turn.t("Next: answer the question above to find your project."))
     if current == 1:
-        return "Next: finish the workshop (type !resume to see your current step)."
+        return turn.t("Next: finish the workshop (type !resume to see your current step).")
     if current == 2 and not path_of(turn).task:
-        return "Next: type !task to get your first task."
+        return turn.t("Next: type !task to get your first task.")
     if path_of(turn).task:
-        return "Next: finish your task and type !done."
+        return turn.t("Next: finish your task and type !done.")
     if current == 3:
         left = MORE_INVOLVED_AT - path_of(turn).tasks_done
-        return (f"Next: type !task for another task ({left} more to reach stage 5, "
-                f"{STAGES[4]}).")
+        return turn.t("Next: type !task for another task ({left} more to reach stage 5, "
+                      "{stage}).", left=left, stage=turn.t(STAGES[4]))
     events = turn.catalog is not None and "events" in turn.catalog
-    return ("Next: type !task for another task" +
-            (", or !events to meet the community." if events else "."))
+    return (turn.t("Next: type !task for another task, or !events to meet the community.")
+            if events else turn.t("Next: type !task for another task."))

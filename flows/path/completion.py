@@ -4,6 +4,7 @@ do to the task a person holds, through flows/path/api.py."""
 from __future__ import annotations
 
 from bot.flow import Turn
+from bot.i18n import N_
 from flows.path.certificates import announce, issue
 from flows.path.content import PathContent, Project, Task
 from flows.path.feedback import offer_rating
@@ -66,7 +67,7 @@ async def task_finished(turn: Turn, project: Project, task: Task,
                         certificate: Certificate | None) -> None:
     """After the words that a task is done: its certificate (if it earned one) and the offer
     to rate it."""
-    offer = offer_rating(turn, f"task:{task.id}", project.id, "your task")
+    offer = offer_rating(turn, f"task:{task.id}", project.id, N_("your task"))
     if certificate is not None:
         await announce(turn, certificate, "", kind="first-task", then=offer)
     elif offer:

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from bot.content import ID_PATTERN, ContentFolder, ContentPart, Strict, check_identities
 from bot.durations import parse_duration
 from bot.fields import DurationOrEmpty
-from bot.i18n import Localized, LocalizedStr
+from bot.i18n import N_, Localized, LocalizedStr
 from flows.path.matching import MatchIndex, build_index
 
 
@@ -170,24 +170,24 @@ class StagesFile(Strict):
 
 # The words when content/stages.toml is absent; {more_involved_at}: tasks that open stage 5.
 DEFAULT_STAGES = (
-    StageText(title="Find your project",
-              what="Three questions about you, then you pick a project that fits.",
-              counts="choosing one.", next="your project's workshop (stage 2)."),
-    StageText(title="Get started",
-              what="Your project's workshop: set up, then a first change, step by step.",
-              counts="each checkpoint you pass.",
-              next="a first task reserved for you (stage 3)."),
-    StageText(title="First task",
-              what="One small, real task reserved for you, with mentors to help.",
-              counts="typing !done once your change is submitted.",
-              next="more tasks and your project's meetings (stage 4)."),
-    StageText(title="Get involved", what="More tasks, at your own pace.",
-              counts="every task you finish; {more_involved_at} in all open stage 5.",
-              next="events, meetups and hackathons (stage 5)."),
-    StageText(title="Get more involved",
-              what="You know your way around: bigger tasks, events, helping newcomers in your "
-                   "project's channel.",
-              counts="nothing more is counted.", next="it lasts as long as you like."),
+    StageText(title=N_("Find your project"),
+              what=N_("Three questions about you, then you pick a project that fits."),
+              counts=N_("choosing one."), next=N_("your project's workshop (stage 2).")),
+    StageText(title=N_("Get started"),
+              what=N_("Your project's workshop: set up, then a first change, step by step."),
+              counts=N_("each checkpoint you pass."),
+              next=N_("a first task reserved for you (stage 3).")),
+    StageText(title=N_("First task"),
+              what=N_("One small, real task reserved for you, with mentors to help."),
+              counts=N_("typing !done once your change is submitted."),
+              next=N_("more tasks and your project's meetings (stage 4).")),
+    StageText(title=N_("Get involved"), what=N_("More tasks, at your own pace."),
+              counts=N_("every task you finish; {more_involved_at} in all open stage 5."),
+              next=N_("events, meetups and hackathons (stage 5).")),
+    StageText(title=N_("Get more involved"),
+              what=N_("You know your way around: bigger tasks, events, helping newcomers in your "
+                   "project's channel."),
+              counts=N_("nothing more is counted."), next=N_("it lasts as long as you like.")),
 )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from bot.content import Content
 from bot.flow import Flow, Goto, Step, Transition, Turn
+from bot.i18n import ENGLISH, LOCALE_KEY, N_, Translator, language_name
 from bot.model import Choice
 from bot.text import one_line
 from flows.path.content import PathContent, Project
@@ -54,11 +55,11 @@ async def welcome(turn: Turn) -> Transition:
     origin = turn.content.of(PathContent).projects.get(path_of(turn).origin)
     if origin is None:
         return Goto("interests")
-    turn.say(f"Welcome to {origin.name}! {origin.summary}.\n"
-             f"Would you like to start right away with its step-by-step workshop, or first see "
-             "which other projects might suit you?",
-             [Choice("workshop", f"Start the {origin.name} workshop"),
-              Choice("browse", "Show me other projects")])
+    turn.say(turn.t("Welcome to {name}! {summary}.\nWould you like to start right away with "
+                    "its step-by-step workshop, or first see which other projects might suit "
+                    "you?", name=origin.name, summary=origin.summary),
+             [Choice("workshop", turn.t("Start the {name} workshop", name=origin.name)),
+              Choice("browse", turn.t("Show me other projects"))])
     return None
 
 
@@ -69,14 +70,15 @@ async def welcome_reply(turn: Turn) -> Transition:
         return pick_project(turn, path_of(turn).origin)
     if turn.choice == "browse":
         return Goto("interests")
-    turn.say("Please pick 1 to start the workshop or 2 to see other projects.")
+    turn.say(turn.t("Please pick 1 to start the workshop or 2 to see other projects."))
     return None
 
 
 QUESTIONS = {
-    "interests": "What are you interested in?",
-    "skills": "What are you good at, or want to learn?",
-    "languages": "Which programming languages do you code in? (None yet is fine: say none.)",
+    "interests": N_("What are you interested in?"),
+    "skills": N_("What are you good at, or want to learn?"),
+    "languages": N_("Which programming languages do you code in? (None yet is fine: say "
+                    "none.)"),
 }
 
 
@@ -93,23 +95,42 @@ def _ask(turn: Turn, field: str, page: int = 0) -> None:
     page %= len(pages)
     shown = pages[page]
     rest = [o for p in pages for o in p if o not in shown]
-    text = (f"{QUESTIONS[field]} Pick one or more by number or word (commas between them), or "
-            "say it in your own words. !skip if you'd rather not say.")
+    text = turn.t("{question} Pick one or more by number or word (commas between them), or "
+                  "say it in your own words. !skip if you'd rather not say.",
+                  question=turn.t(QUESTIONS[field]))
     if rest:
         listed = ", ".join(rest)
-        text += (f"\nAlso: {listed} (type the word, or !more to number them)."
-                 if len(listed) <= 200 else f"\n{len(rest)} more: !more shows them.")
+        text += "\n" + (turn.t("Also: {listed} (type the word, or !more to number them).",
+                               listed=listed)
+                        if len(listed) <= 200 else
+                        turn.tn("{n} more: !more shows them.", "{n} more: !more shows them.",
+                                len(rest)))
     turn.say(text, [Choice(v, v) for v in shown])
     state = path_of(turn).discovery
     if state is not None:
         state.options_page = page
 
 
+def offer_language(turn: Turn) -> str:
+    """Once along the path, to someone who has not chosen a language: the others the bot
+    speaks, and how to choose one ("" once offered, or with nothing else to offer)."""
+    path = path_of(turn)
+    others = [code for code in turn.config.i18n.offered() if code != turn.locale]
+    if path.language_offered or not others or (turn.data.get(LOCALE_KEY) or {}).get("chosen"):
+        return ""
+    path.language_offered = True
+    return " " + turn.t("I also speak {languages}: !language {code} to switch.",
+                        languages=", ".join(language_name(code) for code in others),
+                        code=others[0])
+
+
 async def ask_interests(turn: Turn) -> Transition:
     if path_of(turn).motive_asked:  # greeted with "what brings you here?"
-        turn.say("Three quick questions to find projects that fit you.")
+        turn.say(turn.t("Three quick questions to find projects that fit you.") +
+                 offer_language(turn))
     else:
-        turn.say(GREETING + " Three quick questions first.")
+        turn.say(turn.t(GREETING) + " " + turn.t("Three quick questions first.") +
+                 offer_language(turn))
     _ask(turn, "interests")
     return None
 
@@ -129,8 +150,8 @@ def _store_answer(field: str, then: str) -> Step:
         path = path_of(turn)
         if turn.input.command == "more":
             if len(_pages(_ranked_options(_values(turn, field)))) == 1:
-                turn.say("Those are all the options already: pick by number or word, say it in "
-                         "your own words, or !skip.")
+                turn.say(turn.t("Those are all the options already: pick by number or word, "
+                                "say it in your own words, or !skip."))
                 return None
             state = path.discovery = path.discovery or Discovery()
             _ask(turn, field, state.options_page + 1)
@@ -162,11 +183,11 @@ def _hits(turn: Turn) -> dict[str, list[Hit]]:
                     [*prof["interests"], *prof["skills"], *prof["languages"]])
 
 
-REASONS = ((INTEREST, "your interest in"), (SKILL, "your skills in"), (LANGUAGE, "you code in"),
-           (SUMMARY, "it is about"))
+REASONS = ((INTEREST, N_("your interest in {labels}")), (SKILL, N_("your skills in {labels}")),
+           (LANGUAGE, N_("you code in {labels}")), (SUMMARY, N_("it is about {labels}")))
 
 
-def reasons(hits: list[Hit]) -> list[str]:
+def reasons(hits: list[Hit], tr: Translator = ENGLISH) -> list[str]:
     """Why a project fits, in words a newcomer reads: each thing named once, at its strongest
     facet."""
     strongest: dict[str, str] = {}
@@ -176,7 +197,7 @@ def reasons(hits: list[Hit]) -> list[str]:
     for facet, label in REASONS:
         labels = sorted(name for name, best in strongest.items() if best == facet)
         if labels:
-            out.append(f"{label} {', '.join(labels)}")
+            out.append(tr.t(label, labels=", ".join(labels)))
     return out
 
 
@@ -188,12 +209,12 @@ def rank(content: Content, hits: dict[str, list[Hit]]) -> list[str]:
                                              featured[pid].name.lower()))
 
 
-def card(project: Project, why: str, contacts: list[str]) -> str:
-    lines = [f"* {project.name}: {project.summary}"]
+def card(project: Project, why: str, contacts: list[str], tr: Translator = ENGLISH) -> str:
+    lines = [f"* {project.name}: {tr.local(project.summary)}"]
     if why:
-        lines.append(f"  Why: {why}")
+        lines.append("  " + tr.t("Why: {why}", why=why))
     if project.docs:
-        lines.append(f"  Docs: {project.docs}")
+        lines.append("  " + tr.t("Docs: {url}", url=project.docs))
     return "\n".join(lines + contacts)
 
 
@@ -205,8 +226,9 @@ def _show(turn: Turn, ids: list[str], heading: str, footer: str,
     projects = turn.content.of(PathContent).projects
     cards = []
     for pid in ids:
-        why = "; ".join(reasons(hits.get(pid, []))) or unmatched
-        cards.append(card(projects[pid], why, contact_lines(turn, projects[pid], "  ")))
+        why = "; ".join(reasons(hits.get(pid, []), turn.translator)) or unmatched
+        cards.append(card(projects[pid], why, contact_lines(turn, projects[pid], "  "),
+                          turn.translator))
     turn.say(heading + "\n\n" + "\n\n".join(cards) + "\n\n" + footer,
              [Choice(pid, projects[pid].name) for pid in ids])
 
@@ -228,32 +250,38 @@ async def suggest(turn: Turn) -> Transition:
         state.ranked = ranked
         state.offset = 0
         state.matched = any(match_score(hits.get(pid, [])) > 0 for pid in ranked)
-    browse_all = " !skip to browse all," if len(ranked) < len(projects) else ""
+    browse_all = " " + turn.t("!skip to browse all,") if len(ranked) < len(projects) else ""
     size = _page_size(turn, state)
     offset = state.offset
     if offset >= len(ranked):
         offset = state.offset = 0
     page = ranked[offset:offset + size]
-    more = " !more for other suggestions," if offset + size < len(ranked) else ""
-    span = f"{offset + 1} to {offset + len(page)} of {len(ranked)}"
+    more = (" " + turn.t("!more for other suggestions,") if offset + size < len(ranked)
+            else "")
+    span = turn.t("{first} to {last} of {count}", first=offset + 1, last=offset + len(page),
+                  count=len(ranked))
     if state.matched:
-        heading = ("These projects fit you best:" if offset == 0 else
-                   f"Here are more projects ({span}; the numbers below are these):")
+        heading = (turn.t("These projects fit you best:") if offset == 0 else
+                   turn.t("Here are more projects ({span}; the numbers below are these):",
+                          span=span))
     elif offset:
-        heading = f"More featured projects ({span}; the numbers below are these):"
+        heading = turn.t("More featured projects ({span}; the numbers below are these):",
+                         span=span)
     else:
         # Nothing to rank by: the featured projects, in name order, numbered as shown.
         prof = profile(path)
         said = any(prof[k] for k in ("interests", "skills", "languages"))
-        heading = ("I couldn't match your answers to a project, so here are " if said
-                   else "You skipped the questions, so here are ")
-        heading += (f"the featured projects ({span}):" if len(page) < len(ranked) else
-                    f"the {len(ranked)} featured projects:" if len(ranked) > 1 else
-                    "the featured project:")
+        which = (turn.t("the featured projects ({span}):", span=span) if len(page) < len(ranked)
+                 else turn.tn("the featured project:", "the {n} featured projects:",
+                              len(ranked)))
+        heading = (turn.t("I couldn't match your answers to a project, so here are {which}",
+                          which=which) if said else
+                   turn.t("You skipped the questions, so here are {which}", which=which))
     _show(turn, page, heading,
-          f"Pick one by number or name.{more}{browse_all} !back to change your answers.",
-          unmatched="" if not state.matched else "not a match for your answers, but it "
-                                                  "welcomes newcomers", hits=hits)
+          turn.t("Pick one by number or name.{more}{browse_all} !back to change your answers.",
+                 more=more, browse_all=browse_all),
+          unmatched="" if not state.matched else turn.t("not a match for your answers, but it "
+                                                         "welcomes newcomers"), hits=hits)
     return None
 
 
@@ -263,8 +291,9 @@ async def suggest_reply(turn: Turn) -> Transition:
     if turn.input.command == "more":
         state.offset += _page_size(turn, state)
         if state.offset >= len(state.ranked):
-            turn.say("That was every project; here are the best matches again." if state.matched
-                     else "Those are all the featured projects; here they are again.")
+            turn.say(turn.t("That was every project; here are the best matches again.")
+                     if state.matched else
+                     turn.t("Those are all the featured projects; here they are again."))
         return Goto("suggest")
     if turn.input.command == "skip":
         return Goto("browse")
@@ -274,7 +303,8 @@ async def suggest_reply(turn: Turn) -> Transition:
 async def browse(turn: Turn) -> Transition:
     projects = turn.content.of(PathContent).projects
     ids = sorted(projects, key=lambda p: projects[p].name.lower())
-    _show(turn, ids, "All projects:", "Pick one by number or name. !back to go back.")
+    _show(turn, ids, turn.t("All projects:"),
+          turn.t("Pick one by number or name. !back to go back."))
     return None
 
 
@@ -295,9 +325,9 @@ def _pick_or_hint(turn: Turn) -> Transition:
         return pick_project(turn, named)
     offered = turn.data.get("choices", [])
     shown = ", ".join(f"{n} {label}" for n, (_key, label) in enumerate(offered, 1))
-    turn.say(f"I didn't find that project. Pick a number from 1 to {len(offered)} ({shown}) "
-             "or type its name." if offered else
-             "I didn't find that project. Type its name, or !back to go back.")
+    turn.say(turn.t("I didn't find that project. Pick a number from 1 to {count} ({shown}) "
+                    "or type its name.", count=len(offered), shown=shown) if offered else
+             turn.t("I didn't find that project. Type its name, or !back to go back."))
     return None
 
 
@@ -319,9 +349,10 @@ def pick_project(turn: Turn, project_id: str) -> Transition:
     project = turn.content.of(PathContent).projects[project_id]
     path_of(turn).project = project_id
     turn.event("project_chosen", project=project_id)
-    text = f"Great choice: {project.name}."
+    text = turn.t("Great choice: {name}.", name=project.name)
     if project.channels:
-        text += f" Its support channel is {channel_list(project)}; say hi there any time."
+        text += " " + turn.t("Its support channel is {channels}; say hi there any time.",
+                             channels=channel_list(project))
     turn.say(text)
     if project.workshop:
         return Goto("step", flow="workshop")

@@ -6,6 +6,7 @@ and taken once. `wayfinder report feedback` (services/feedback.py) sums them up.
 from __future__ import annotations
 
 from bot.flow import Goto, Transition, Turn
+from bot.i18n import N_
 from bot.model import Choice
 from bot.text import one_line
 from flows.path.progress import path_of
@@ -13,15 +14,15 @@ from flows.path.records import GiveFeedback
 from flows.path.settings import PathConfig
 
 MOTIVES = (
-    Choice("learn", "Learn new skills"),
-    Choice("career", "Experience for my CV or career"),
-    Choice("give-back", "Give back to a project I use"),
-    Choice("people", "Meet people, find a community"),
-    Choice("program", "A course, internship or program"),
+    Choice("learn", N_("Learn new skills")),
+    Choice("career", N_("Experience for my CV or career")),
+    Choice("give-back", N_("Give back to a project I use")),
+    Choice("people", N_("Meet people, find a community")),
+    Choice("program", N_("A course, internship or program")),
 )
 COMMENT_MAX = 500
-GREETING = ("Hi, I'm Wayfinder! I'll help you find a project that fits you, get you set up, "
-            "and hand you a first task with a mentor.")
+GREETING = N_("Hi, I'm Wayfinder! I'll help you find a project that fits you, get you set "
+              "up, and hand you a first task with a mentor.")
 
 
 def wants_motive(turn: Turn) -> bool:
@@ -31,8 +32,9 @@ def wants_motive(turn: Turn) -> bool:
 
 async def ask_motive(turn: Turn) -> Transition:
     path_of(turn).motive_asked = True
-    turn.say(f"{GREETING}\nBefore we start: what brings you here? Pick one, tell me in your "
-             "own words, or type !skip.", list(MOTIVES))
+    turn.say(turn.t(GREETING) + "\n" + turn.t("Before we start: what brings you here? Pick "
+                                              "one, tell me in your own words, or type !skip."),
+             [Choice(c.key, turn.t(c.label)) for c in MOTIVES])
     return None
 
 
@@ -42,13 +44,13 @@ async def motive_reply(turn: Turn) -> Transition:
     choice = turn.choice
     said = one_line(turn.input.text, COMMENT_MAX).strip()
     if choice is None and (not said or said.startswith("!")):
-        turn.say("Pick a number, tell me in your own words, or type !skip.")
+        turn.say(turn.t("Pick a number, tell me in your own words, or type !skip."))
         return None
     comment = "" if choice is not None else said
     path = path_of(turn)
     turn.record(GiveFeedback(turn.person_id, "motive", path.origin, "start", None,
                              choice or "own-words", comment, turn.now))
-    turn.say("Thanks, that helps the program understand newcomers.")
+    turn.say(turn.t("Thanks, that helps the program understand newcomers."))
     return Goto("welcome")
 
 
@@ -60,8 +62,8 @@ def offer_rating(turn: Turn, subject: str, project_id: str, what: str) -> str:
         return ""
     path.rated.append(subject)
     path.rating, path.rating_project = subject, project_id
-    return (f"How was {what}? If you like, rate it from 1 (poor) to 5 (great): !rate 4, or "
-            "with a comment: !rate 4 the docs were clear.")
+    return turn.t("How was {what}? If you like, rate it from 1 (poor) to 5 (great): !rate 4, "
+                  "or with a comment: !rate 4 the docs were clear.", what=turn.t(what))
 
 
 async def rate_command(turn: Turn) -> Transition:
@@ -69,17 +71,18 @@ async def rate_command(turn: Turn) -> Transition:
     path = path_of(turn)
     score, _, comment = turn.input.args.strip().partition(" ")
     if not path.rating:
-        turn.say("There's nothing to rate right now: after each workshop step and each task "
-                 "you can rate it with !rate 1-5.")
+        turn.say(turn.t("There's nothing to rate right now: after each workshop step and each "
+                        "task you can rate it with !rate 1-5."))
         return None
     if score not in {"1", "2", "3", "4", "5"}:
-        turn.say("Rate from 1 (poor) to 5 (great), e.g. !rate 4, with a comment if you like: "
-                 "!rate 4 the docs were clear.")
+        turn.say(turn.t("Rate from 1 (poor) to 5 (great), e.g. !rate 4, with a comment if you "
+                        "like: !rate 4 the docs were clear."))
         return None
     kind, _, subject = path.rating.partition(":")
     turn.record(GiveFeedback(turn.person_id, kind, path.rating_project, subject, int(score),
                              "", one_line(comment, COMMENT_MAX).strip(), turn.now))
     path.rating = path.rating_project = ""
-    turn.say(f"Thanks for rating it {score}/5" +
-             (": your comment goes to the program's organizers." if comment.strip() else "."))
+    turn.say(turn.t("Thanks for rating it {score}/5: your comment goes to the program's "
+                    "organizers.", score=score) if comment.strip() else
+             turn.t("Thanks for rating it {score}/5.", score=score))
     return None

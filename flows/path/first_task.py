@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.config import Config
 from bot.flow import Due, Flow, Goto, Handler, Step, Transition, Turn
+from bot.i18n import N_
 from bot.model import Choice
 from bot.ports import Reads
 from flows.forge.api import done_with_link
@@ -51,14 +52,14 @@ def pick_task(project: Project, hand_outs: TaskHandOuts, finished: set[str],
 
 
 def task_text(turn: Turn, project: Project, task: Task) -> str:
-    lines = [f"Your task: {task.title}"]
+    lines = [turn.t("Your task: {title}", title=task.title)]
     if task.url:
-        lines.append(f"Details: {task.url}")
+        lines.append(turn.t("Details: {url}", url=task.url))
     if task.estimate:
-        lines.append(f"Usually takes about {task.estimate}.")
+        lines.append(turn.t("Usually takes about {estimate}.", estimate=task.estimate))
     lines += contact_lines(turn, project)
-    lines.append("It's reserved for you. Type !done when your change is submitted, or !release "
-                 "to give it back.")
+    lines.append(turn.t("It's reserved for you. Type !done when your change is submitted, or "
+                        "!release to give it back."))
     return "\n".join(lines)
 
 
@@ -87,8 +88,8 @@ def _release_removed(turn: Turn, task_id: str, where: str) -> None:
     turn.event("task_released", task=task_id, reason="removed")
     path_of(turn).task = ""
     no_progress_expected(turn)
-    turn.say(f"The task you had reserved ({task_id}) is no longer listed{where}: the "
-             "organizers removed it, so I've released it.")
+    turn.say(turn.t("The task you had reserved ({task}) is no longer listed{where}: the "
+                    "organizers removed it, so I've released it.", task=task_id, where=where))
 
 
 async def offer(turn: Turn) -> Transition:
@@ -100,7 +101,8 @@ async def offer(turn: Turn) -> Transition:
     if held:
         found = await held_task_of(turn, held)
         if found is None:
-            _release_removed(turn, held, f" for {project.name}" if project else "")
+            _release_removed(turn, held, " " + turn.t("for {name}", name=project.name)
+                             if project else "")
         elif project is not None and found[0].id != project.id:
             path.switch_to = project.id  # their project changed under the task: ask
             return Goto("switch")
@@ -122,16 +124,18 @@ async def offer(turn: Turn) -> Transition:
                    ) or pick_task(project, hand_outs, finished, wanted, prefer=path.gave_back)
     path.gave_back = ""
     if picked is None:
-        turn.say(f"All of {project.name}'s first tasks are taken or done right now. Ask in "
-                 f"{channel_list(project) or 'the project channel'} for more, or type !task "
-                 "later to try again.")
+        turn.say(turn.t("All of {name}'s first tasks are taken or done right now. Ask in "
+                        "{channels} for more, or type !task later to try again.",
+                        name=project.name,
+                        channels=channel_list(project) or turn.t("the project channel")))
         return Goto("involved")
     turn.record(ClaimTask(picked.id, project.id, turn.person_id, turn.now))
     turn.event("task_claimed", task=picked.id, project=project.id)
     path.task = picked.id
     path.task_project = project.id
     expect_progress(turn, f"task:{picked.id}", turn.settings_of(MentoringConfig).stuck)
-    turn.say("Here is a first task picked for you.\n" + task_text(turn, project, picked))
+    turn.say(turn.t("Here is a first task picked for you.") + "\n" +
+             task_text(turn, project, picked))
     return Goto("working")
 
 
@@ -147,17 +151,20 @@ async def ask_switch(turn: Turn) -> Transition:
         return Goto("offer")
     if found is not None and found[0].id != target.id:
         held_project, task = found
-        turn.say(f"You have a {held_project.name} task reserved: \"{task.title}\". You can "
-                 f"hold one task at a time. Keep it and stay with {held_project.name}, or give "
-                 f"it back and switch to {target.name}?",
-                 [Choice("keep", f"Keep my {held_project.name} task"),
-                  Choice("switch", f"Give it back and switch to {target.name}")])
+        turn.say(turn.t("You have a {held} task reserved: \"{title}\". You can hold one task "
+                        "at a time. Keep it and stay with {held}, or give it back and switch to "
+                        "{target}?", held=held_project.name, title=task.title,
+                        target=target.name),
+                 [Choice("keep", turn.t("Keep my {held} task", held=held_project.name)),
+                  Choice("switch", turn.t("Give it back and switch to {target}",
+                                          target=target.name))])
         return None
     if not path.task and path.stopped_at and current is not None and current.id != target.id:
-        turn.say(f"Welcome back! You stopped along {current.name}'s path. Continue where you "
-                 f"stopped, or start with {target.name}?",
-                 [Choice("keep", f"Continue with {current.name}"),
-                  Choice("switch", f"Start with {target.name}")])
+        turn.say(turn.t("Welcome back! You stopped along {current}'s path. Continue where you "
+                        "stopped, or start with {target}?", current=current.name,
+                        target=target.name),
+                 [Choice("keep", turn.t("Continue with {current}", current=current.name)),
+                  Choice("switch", turn.t("Start with {target}", target=target.name))])
         return None
     path.switch_to = ""  # nothing to choose between any more
     return pick_project(turn, target.id)
@@ -168,26 +175,29 @@ async def switch_reply(turn: Turn) -> Transition:
     said = turn.choice or turn.input.text.strip().lower()
     target = path.switch_to
     if said not in ("keep", "switch") and (path.task or path.stopped_at):
-        turn.say("Please pick 1 to keep your task, or 2 to give it back and switch."
-                 if path.task else "Please pick 1 to continue where you stopped, or 2 to "
-                 "start the other project.")
+        turn.say(turn.t("Please pick 1 to keep your task, or 2 to give it back and switch.")
+                 if path.task else turn.t("Please pick 1 to continue where you stopped, or 2 "
+                                          "to start the other project."))
         return None
     path.switch_to = ""
     if said == "keep" and path.task:
         found = await held_task_of(turn, path.task)
         if found is not None:
             path.project = found[0].id
-        turn.say(f"Kept: \"{await held_title(turn)}\" stays reserved for you"
-                 + (f", and you stay with {found[0].name}." if found else "."))
+        title = await held_title(turn)
+        turn.say(turn.t("Kept: \"{title}\" stays reserved for you, and you stay with {name}.",
+                        title=title, name=found[0].name) if found else
+                 turn.t("Kept: \"{title}\" stays reserved for you.", title=title))
         return Goto("offer")
     stopped_at, path.stopped_at = path.stopped_at, ""
     if said == "keep" and stopped_at:
         flow, _, step = stopped_at.partition(":")
-        turn.say("Picking up where you stopped.")
+        turn.say(turn.t("Picking up where you stopped."))
         return Goto(step, flow=flow)
     if path.task:
         title = await give_back(turn, "switched")
-        turn.say(f"I've given back \"{title}\": someone else can take it now.")
+        turn.say(turn.t("I've given back \"{title}\": someone else can take it now.",
+                        title=title))
     return pick_project(turn, target) if target in turn.content.of(
         PathContent).projects else Goto("offer")
 
@@ -200,7 +210,7 @@ async def working_reply(turn: Turn) -> Transition:
     path = path_of(turn)
     task_id = path.task
     if not task_id:
-        turn.say("You have no task reserved at the moment. Type !task for one.")
+        turn.say(turn.t("You have no task reserved at the moment. Type !task for one."))
         return Goto("involved")
     if turn.input.command == "done" and turn.input.args.strip():
         return await done_with_link(turn)  # `!done LINK`: checked with the forge
@@ -213,21 +223,21 @@ async def working_reply(turn: Turn) -> Transition:
         path.finished_tasks.append(task_id)
         path.task = ""
         offer = offer_rating(turn, f"task:{task_id}", path.task_project or path.project,
-                             "your task")
-        turn.say(f"Well done, that's a real contribution! I've marked \"{title}\" as done, "
-                 "and it won't be handed to anyone else. Your change is reviewed by the "
-                 "project's reviewers where you submitted it. If you'd like a mentor to look "
-                 "at it, type !stuck and say so.\n"
-                 f"{stage_news(turn)}\n{offer}".rstrip())
+                             N_("your task"))
+        turn.say((turn.t("Well done, that's a real contribution! I've marked \"{title}\" as "
+                         "done, and it won't be handed to anyone else. Your change is reviewed "
+                         "by the project's reviewers where you submitted it. If you'd like a "
+                         "mentor to look at it, type !stuck and say so.", title=title) +
+                  f"\n{stage_news(turn)}\n{offer}").rstrip())
         return Goto("involved")
     if turn.input.command == "release":
         title = await give_back(turn, "asked")
-        turn.say(f"Released \"{title}\": someone else can take it now. Type !task when you "
-                 "want another.")
+        turn.say(turn.t("Released \"{title}\": someone else can take it now. Type !task when "
+                        "you want another.", title=title))
         return Goto("involved")
     turn.record(TouchClaim(turn.person_id, turn.now))
-    turn.say(where_to_ask(turn) + "\nWhen your change is submitted, type !done; !release gives "
-             "the task back.")
+    turn.say(where_to_ask(turn) + "\n" + turn.t("When your change is submitted, type !done; "
+                                               "!release gives the task back."))
     return None
 
 
@@ -236,8 +246,8 @@ async def involved(turn: Turn) -> Transition:
 
 
 async def involved_reply(turn: Turn) -> Transition:
-    turn.say(where_to_ask(turn) + "\nType !task for a new task, or !status to see your "
-             "progress.")
+    turn.say(where_to_ask(turn) + "\n" + turn.t("Type !task for a new task, or !status to see "
+                                               "your progress."))
     return None
 
 
@@ -258,12 +268,14 @@ async def task_command(turn: Turn) -> Transition:
 async def release_command(turn: Turn) -> Transition:
     """`!release` away from the task step (there, the step's own word gives the task back)."""
     if path_of(turn).task:
-        turn.say("Your task is still reserved for you. To give it back, type !release on its "
-                 "own" + (" after !resume." if turn.data.get("paused") else "."))
+        turn.say(turn.t("Your task is still reserved for you. To give it back, type !release "
+                        "on its own after !resume.") if turn.data.get("paused") else
+                 turn.t("Your task is still reserved for you. To give it back, type !release "
+                        "on its own."))
     elif turn.input.args.strip():  # a mentor's old `!release CODE`
-        turn.say("To hand a case back, use !handback CODE.")
+        turn.say(turn.t("To hand a case back, use !handback CODE."))
     else:
-        turn.say("You have no task reserved at the moment. Type !task for one.")
+        turn.say(turn.t("You have no task reserved at the moment. Type !task for one."))
     return None
 
 
@@ -285,9 +297,9 @@ def _release_idle(claim: TaskClaim) -> Handler:
         turn.record(EndClaim(claim.person_id, claim.task_id, "idle", turn.now))
         turn.event("task_released", task=claim.task_id, reason="idle")
         path_of(turn).task = ""
-        turn.say(f"I've released the task \"{title}\" for you, since it "
-                 "has been quiet for a while, so someone else can pick it up. No worries: "
-                 "type !task whenever you'd like a new one.")
+        turn.say(turn.t("I've released the task \"{title}\" for you, since it has been quiet "
+                        "for a while, so someone else can pick it up. No worries: type !task "
+                        "whenever you'd like a new one.", title=title))
         return None
 
     return release

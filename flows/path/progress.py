@@ -6,11 +6,13 @@ from datetime import timedelta
 
 from bot.content import Content
 from bot.flow import Turn
+from bot.i18n import ENGLISH, N_, Translator
 from bot.text import one_line
 from flows.path.content import PathContent, Project, Task, Workshop
 from flows.path.state import PathState
 
-STAGES = ("Find your project", "Get started", "First task", "Get involved", "Get more involved")
+STAGES = (N_("Find your project"), N_("Get started"), N_("First task"), N_("Get involved"),
+          N_("Get more involved"))
 MORE_INVOLVED_AT = 3  # tasks done in all: stage 5
 
 
@@ -18,18 +20,21 @@ def _words(text: str) -> str:
     return text.replace("{more_involved_at}", str(MORE_INVOLVED_AT))
 
 
-def stage_note(content: Content, index: int) -> str:
+def stage_note(content: Content, index: int, tr: Translator = ENGLISH) -> str:
     """What a stage is and what counts toward it (!status shows it under the stage)."""
     text = content.of(PathContent).stages[index]
-    return f"{_words(text.what)} Counts: {_words(text.counts)}"
+    return tr.t("{what} Counts: {counts}", what=_words(tr.local(text.what)),
+                counts=_words(tr.local(text.counts)))
 
 
-def stage_intro(content: Content, index: int) -> str:
+def stage_intro(content: Content, index: int, tr: Translator = ENGLISH) -> str:
     """What a person reaching stage `index` is told: what it is, what counts toward it,
     and what comes next (content/stages.toml)."""
     text = content.of(PathContent).stages[index]
-    return (f"You're now on step {index + 1}, {text.title}. {_words(text.what)}\n"
-            f"What counts: {_words(text.counts)}\nWhat comes next: {_words(text.next)}")
+    return tr.t("You're now on step {number}, {title}. {what}\nWhat counts: {counts}\nWhat "
+                "comes next: {next}", number=index + 1, title=tr.local(text.title),
+                what=_words(tr.local(text.what)), counts=_words(tr.local(text.counts)),
+                next=_words(tr.local(text.next)))
 
 
 def stage_news(turn: Turn) -> str:
@@ -37,9 +42,10 @@ def stage_news(turn: Turn) -> str:
     opens stage 4, the MORE_INVOLVED_AT-th stage 5, also for someone who skipped the
     workshop), else what to do next."""
     done = path_of(turn).tasks_done
-    then = "Type !task for another task, or !status to see your progress."
+    then = turn.t("Type !task for another task, or !status to see your progress.")
     opened = {1: 3, MORE_INVOLVED_AT: 4}.get(done)
-    return then if opened is None else f"{stage_intro(turn.content, opened)}\n{then}"
+    return then if opened is None else (f"{stage_intro(turn.content, opened, turn.translator)}"
+                                        f"\n{then}")
 
 
 def attend_session(turn: Turn, workshop_id: str) -> None:
@@ -90,9 +96,9 @@ def no_project_text(turn: Turn) -> str:
     """What to say when there is no chosen project: none yet, or one that left the content."""
     gone = path_of(turn).project
     if gone:
-        return (f"The project you had chosen ({gone}) is no longer listed: the organizers "
-                "removed it. Type !start to choose another one.")
-    return "Pick a project first: type !start."
+        return turn.t("The project you had chosen ({project}) is no longer listed: the "
+                      "organizers removed it. Type !start to choose another one.", project=gone)
+    return turn.t("Pick a project first: type !start.")
 
 
 def chosen_workshop(turn: Turn) -> Workshop | None:
@@ -142,9 +148,9 @@ def contact_lines(turn: Turn, project: Project, indent: str = "") -> list[str]:
     on the reader's network)."""
     lines = []
     if project.channels:
-        lines.append(f"{indent}Support: {channel_list(project)}")
+        lines.append(indent + turn.t("Support: {channels}", channels=channel_list(project)))
     if project.mentors:
-        lines.append(f"{indent}Mentors: {_mentors_said(turn, project)}")
+        lines.append(indent + turn.t("Mentors: {mentors}", mentors=_mentors_said(turn, project)))
     return lines
 
 
@@ -187,15 +193,18 @@ def where_to_ask(turn: Turn) -> str:
     """Free text (a question, mostly) to the bot, which can't answer it: who can, and how."""
     said = one_line(turn.input.text, 200)
     question = said.endswith("?")
-    lead = ("I can't answer questions myself, but people can:" if question else
-            "I can't reply to messages myself (only to commands), but people can help:")
+    lead = (turn.t("I can't answer questions myself, but people can:") if question else
+            turn.t("I can't reply to messages myself (only to commands), but people can help:"))
     catalog = turn.catalog
     ways = []
     if catalog is not None and "stuck" in catalog:
-        ways.append(f"- type !stuck {said} to ask a mentor" if question else
-                    "- type !stuck and a sentence about what's blocking you, to ask a mentor")
+        ways.append("- " + (turn.t("type !stuck {said} to ask a mentor", said=said) if question
+                            else turn.t("type !stuck and a sentence about what's blocking you, "
+                                        "to ask a mentor")))
     project = chosen_project(turn)
     if project is not None and project.channels:
-        ways.append(f"- {'or ' if ways else ''}ask in {project.name}'s support channel: "
-                    f"{channel_list(project)}")
-    return "\n".join([lead, *ways]) if ways else "I can't answer questions myself."
+        values = {"name": project.name, "channels": channel_list(project)}
+        ways.append("- " + (turn.t("or ask in {name}'s support channel: {channels}", **values)
+                            if ways else
+                            turn.t("ask in {name}'s support channel: {channels}", **values)))
+    return "\n".join([lead, *ways]) if ways else turn.t("I can't answer questions myself.")

@@ -38,6 +38,7 @@ class PathState(FeatureState):
     gave_back: str = ""  # the task !stop released: offered again first, if still free
     switch_to: str = ""  # a project chosen while holding another's task: keep it or switch?
     region_offered: bool = False
+    language_offered: bool = False  # "I also speak ...: !language CODE" was said (once)
     holder_name: str = ""  # the name on their certificates (!name), never an identity key
     motive_asked: bool = False  # "what brings you here?" was asked (once)
     rating: str = ""  # the subject !rate rates now ("step:WORKSHOP/STEP" or "task:ID")

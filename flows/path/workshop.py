@@ -6,6 +6,7 @@ import re
 from difflib import SequenceMatcher
 
 from bot.flow import Flow, Goto, Step, Transition, Turn
+from bot.i18n import ENGLISH, N_, Translator
 from bot.model import Choice
 from bot.patterns import matches
 from flows.events.api import EventsContent, EventsState
@@ -34,17 +35,17 @@ from flows.path.progress import (
 )
 
 
-def _checkpoint_prompt(step: WorkshopStep) -> tuple[str, list[Choice]]:
+def _checkpoint_prompt(step: WorkshopStep, tr: Translator) -> tuple[str, list[Choice]]:
     checkpoint = step.checkpoint
     if isinstance(checkpoint, AnswerCheckpoint):
-        return f"Checkpoint: {checkpoint.question}", []
+        return tr.t("Checkpoint: {prompt}", prompt=checkpoint.question), []
     if isinstance(checkpoint, UrlCheckpoint | GerritAccountCheckpoint):
-        return f"Checkpoint: {checkpoint.prompt}", []
+        return tr.t("Checkpoint: {prompt}", prompt=checkpoint.prompt), []
     if isinstance(checkpoint, ForgeLinkCheckpoint):
         forge = {"gerrit": "Gerrit", "github": "GitHub", "gitlab": "GitLab"}[checkpoint.forge]
-        return "Checkpoint: " + (checkpoint.prompt or f"Paste the link to your repository or "
-                                 f"change on {forge}."), []
-    return "Checkpoint: tell me when you're done.", [Choice("done", "Done")]
+        return tr.t("Checkpoint: {prompt}", prompt=checkpoint.prompt or tr.t(
+            "Paste the link to your repository or change on {forge}.", forge=forge)), []
+    return tr.t("Checkpoint: tell me when you're done."), [Choice("done", tr.t("Done"))]
 
 
 def _passes(step: WorkshopStep, turn: Turn) -> bool:
@@ -58,13 +59,14 @@ def _passes(step: WorkshopStep, turn: Turn) -> bool:
     return turn.choice == "done" or answer.lower() in {"done", "yes", "ok", "finished", "y"}
 
 
-def _hint(step: WorkshopStep, answer: str) -> str:
+def _hint(step: WorkshopStep, answer: str, tr: Translator) -> str:
     checkpoint = step.checkpoint
     if isinstance(checkpoint, AnswerCheckpoint):
-        return "That's not quite it. Have another look at the instructions and try again."
+        return tr.t("That's not quite it. Have another look at the instructions and try again.")
     if isinstance(checkpoint, UrlCheckpoint):
-        return url_hint(answer.strip(), checkpoint.example or _example_in(checkpoint.prompt))
-    return "When you've finished this step, type done (or 1)."
+        return url_hint(answer.strip(), checkpoint.example or _example_in(checkpoint.prompt),
+                        tr)
+    return tr.t("When you've finished this step, type done (or 1).")
 
 
 def _example_in(prompt: str) -> str:
@@ -80,28 +82,31 @@ def _parts(link: str) -> tuple[str, str, list[str]]:
     return scheme.lower(), host.lower(), [p for p in path.split("/") if p]
 
 
-def url_hint(answer: str, example: str) -> str:
+def url_hint(answer: str, example: str, tr: Translator = ENGLISH) -> str:
     """Why a pasted link fails a checkpoint, said plainly, with the expected form."""
-    form = f" It should look like this: {example}" if example else (
-        " Copy it from your browser's address bar.")
+    form = " " + (tr.t("It should look like this: {example}", example=example) if example else
+                  tr.t("Copy it from your browser's address bar."))
     if "://" not in answer:
-        return f"That isn't a web address: paste the whole link, starting with https://.{form}"
+        return tr.t("That isn't a web address: paste the whole link, starting with "
+                    "https://.") + form
     if not example:
-        return f"That link isn't the one this step asks for.{form}"
+        return tr.t("That link isn't the one this step asks for.") + form
     scheme, host, path = _parts(answer)
     want_scheme, want_host, want_path = _parts(example)
     if scheme != want_scheme:
-        why = f"it starts with {scheme}://, and this step needs {want_scheme}://"
+        why = tr.t("it starts with {scheme}://, and this step needs {wanted}://",
+                   scheme=scheme, wanted=want_scheme)
     elif host != want_host:
-        why = f"it points to {host}, and this step needs a link on {want_host}"
+        why = tr.t("it points to {host}, and this step needs a link on {wanted}", host=host,
+                   wanted=want_host)
     else:
         missing = [want_path[i1:i2] for op, i1, i2, _, _ in
                    SequenceMatcher(None, want_path, path, autojunk=False).get_opcodes()
                    if op == "delete"]
         gaps = ", ".join(f"\"/{'/'.join(m)}/\"" for m in missing)
-        why = (f"it is missing {gaps}" if missing else
-               "its path is not the one this step expects")
-    return f"That link doesn't fit this step: {why}.{form}"
+        why = (tr.t("it is missing {gaps}", gaps=gaps) if missing else
+               tr.t("its path is not the one this step expects"))
+    return tr.t("That link doesn't fit this step: {why}.", why=why) + form
 
 
 def _realign(turn: Turn, workshop: Workshop, index: int) -> tuple[int, bool]:
@@ -114,8 +119,9 @@ def _realign(turn: Turn, workshop: Workshop, index: int) -> tuple[int, bool]:
         return index, False
     if shown in ids:
         return ids.index(shown), False
-    turn.say(f"The step you were on ({shown}) is no longer part of \"{workshop.title}\": the "
-             "organizers changed the workshop. Let's go on from here.")
+    turn.say(turn.t("The step you were on ({step}) is no longer part of \"{title}\": the "
+                    "organizers changed the workshop. Let's go on from here.", step=shown,
+                    title=workshop.title))
     return min(index, len(ids)), True
 
 
@@ -129,21 +135,25 @@ def _current(turn: Turn) -> tuple[Workshop, int] | None:
 async def show_step(turn: Turn) -> Transition:
     current = _current(turn)
     if current is None:
-        turn.say("Your project has no workshop, so let's go straight to a first task.")
+        turn.say(turn.t("Your project has no workshop, so let's go straight to a first task."))
         return Goto("offer", flow="first_task")
     workshop, index = current
     if index >= len(workshop.steps):
         return Goto("done")
     step = workshop.steps[index]
     path_of(turn).on_step = step.id
-    prompt, choices = _checkpoint_prompt(step)
-    extras = ["!back for the previous step" if index else "",
-              "!skip to skip it" if step.skippable else "", "!pause to stop for now"]
+    prompt, choices = _checkpoint_prompt(step, turn.translator)
+    extras = [turn.t("!back for the previous step") if index else "",
+              turn.t("!skip to skip it") if step.skippable else "",
+              turn.t("!pause to stop for now")]
     footer = ", ".join(e for e in extras if e)
     expect_progress(turn, f"workshop:{workshop.id}:{step.id}",
                     step_stuck_after(step, turn.settings_of(MentoringConfig).stuck))
-    heading = f"{workshop.title}: step {index + 1} of {len(workshop.steps)}, {step.title}"
-    turn.say(f"{heading}\n\n{step.body.strip()}\n\n{prompt}\n({footer}.)", choices)
+    heading = turn.t("{workshop}: step {number} of {count}, {title}",
+                     workshop=workshop.title, number=index + 1, count=len(workshop.steps),
+                     title=step.title)
+    turn.say(f"{heading}\n\n{turn.local(step.body).strip()}\n\n{prompt}\n({footer}.)",
+             choices)
     return None
 
 
@@ -162,14 +172,16 @@ async def check_step(turn: Turn) -> Transition:
     command = turn.input.command
     if command == "back":
         if index == 0:
-            turn.say("This is the first step already. (!start over to choose another project.)")
+            turn.say(turn.t("This is the first step already. (!start over to choose another "
+                            "project.)"))
             return None
         set_workshop_index(path_of(turn), workshop.id, index - 1)
         return Goto("step")
     if command == "skip":
         if not step.skippable:
-            turn.say("This step can't be skipped: the next ones build on it. If it is hard, your "
-                     "project's support channel and mentors are there to help.")
+            turn.say(turn.t("This step can't be skipped: the next ones build on it. If it is "
+                            "hard, your project's support channel and mentors are there to "
+                            "help."))
             return None
         turn.event("step_skipped", workshop=workshop.id, step=step.id)
         set_workshop_index(path_of(turn), workshop.id, index + 1)
@@ -185,15 +197,15 @@ async def check_step(turn: Turn) -> Transition:
         said = turn.input.text.strip()
         asking = said.endswith("?") or (isinstance(step.checkpoint, ConfirmCheckpoint)
                                          and not turn.picked)
-        hint = _hint(step, turn.input.text)
+        hint = _hint(step, turn.input.text, turn.translator)
         turn.say(f"{where_to_ask(turn)}\n{hint}" if asking else hint)
         return None
     turn.event("step_done", workshop=workshop.id, step=step.id)
     set_workshop_index(path_of(turn), workshop.id, index + 1)
     if index + 1 < len(workshop.steps):  # the last step's offer goes with the congratulations
         offer = offer_rating(turn, f"step:{workshop.id}/{step.id}", path_of(turn).project,
-                             "this step")
-        turn.say(f"Checkpoint passed. Nice work!\n{offer}".rstrip())
+                             N_("this step"))
+        turn.say((turn.t("Checkpoint passed. Nice work!") + "\n" + offer).rstrip())
     return Goto("step")
 
 
@@ -209,8 +221,8 @@ async def finish(turn: Turn) -> Transition:
         turn.event("workshop_done", workshop=workshop.id)
         last = workshop.steps[-1]
         offer = offer_rating(turn, f"step:{workshop.id}/{last.id}", path.project,
-                             "the last step")
-        done_text = f"You finished \"{workshop.title}\". Congratulations!"
+                             N_("the last step"))
+        done_text = turn.t("You finished \"{title}\". Congratulations!", title=workshop.title)
         if workshop.certificate:
             await announce(turn, issue(turn, workshop.id, workshop.title), done_text, then=offer)
         else:
@@ -225,8 +237,9 @@ def offer_region(turn: Turn) -> None:
     if turn.content.of(EventsContent).regions and not path.region_offered and \
             not turn.state(EventsState).region:
         path.region_offered = True
-        turn.say("The community also meets in person and online. Type !region to choose your "
-                 "region and get invites to events near you (only if you say so).")
+        turn.say(turn.t("The community also meets in person and online. Type !region to "
+                        "choose your region and get invites to events near you (only if you "
+                        "say so)."))
 
 
 def step_offers(turn: Turn) -> tuple[str, ...]:
