@@ -337,6 +337,7 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "dashboard",  # a login link
         "group join", "group leave",  # which local groups someone is on
         "group send", "group confirm", "group cancel",  # a draft to a group's members
+        "group status",  # how many are on a group's list
         "pair",  # whether one wants to be introduced to someone
         "checkin", "feedback",  # where one was, and what one thought of it
         "checkin code",  # an event's check-in code: only those there should have it

@@ -144,5 +144,10 @@ async def test_a_groups_organizer_messages_its_members_through_the_broadcaster(
         assert not any("Sprint" in t for t in received(h, "x1"))
         await h.tick()  # once per member, however often the scan runs
         assert len([t for t in received(h, "m1") if "Sprint" in t]) == 1
+        status = await h.say("olga", "!group status warsaw")
+        assert "Lumen Warsaw: 2 members." in status
+        assert "message, done" in status
+        assert "delivered 2" in status
+        assert "Only Lumen Berlin's organizers" in await h.say("olga", "!group status berlin")
         await h.say("olga", "!group send warsaw second")
         assert "nothing was sent" in await h.say("olga", "!group cancel")

@@ -17,6 +17,7 @@ from flows.events.api import (
     EventsState,
     JoinInviteList,
     LeaveInviteList,
+    delivery_lines,
     message_broadcast,
     reads_of,
 )
@@ -25,6 +26,7 @@ from flows.groups.state import Draft, GroupsState
 
 ROLE = "group organizer"
 MAX_MESSAGE = 1500  # characters of an organizer's message (the broadcast keeps 2000)
+STATUS_MESSAGES = 5  # the last messages `!group status` reports on
 
 
 def list_key(group_id: str) -> str:
@@ -209,4 +211,30 @@ async def cancel(turn: Turn) -> Transition:
     mine = turn.state(GroupsState)
     dropped, mine.draft = mine.draft, None
     turn.say("Cancelled: nothing was sent." if dropped else "There is nothing to cancel.")
+    return None
+
+
+async def status(turn: Turn) -> Transition:
+    """`!group status ID`: its members, and how its organizers' last messages went."""
+    group = _find(turn, turn.input.args, "!group status ID")
+    if group is None:
+        return None
+    if turn.sender.key not in group.contacts:
+        turn.say(f"Only {group.name}'s organizers (its contacts in {group.source}) can see "
+                 "its status.")
+        return None
+    reads = reads_of(turn.reads)
+    members = await reads.invite_list_size(list_key(group.id))
+    lines = [f"{group.name}: {members} member{'s' if members != 1 else ''}."]
+    sent = (await reads.broadcasts_of(list_key(group.id)))[-STATUS_MESSAGES:]
+    if not sent:
+        lines.append("No messages sent yet (!group send ID TEXT).")
+    else:
+        lines.append("Messages to members:")
+        tz = turn.content.of(EventsContent).region_timezone(group.region) or "UTC"
+        for broadcast in sent:
+            counts = await reads.delivery_counts(broadcast.id)
+            lines += delivery_lines(broadcast, counts.by_status, counts.resent,
+                                    counts.failures, tz)
+    turn.say("\n".join(lines))
     return None

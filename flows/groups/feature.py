@@ -25,6 +25,10 @@ FEATURE = Feature(
                                        private=True, summary="send the message you previewed"),
                     "cancel": Command("cancel", commands.cancel, role=commands.ROLE,
                                       private=True, summary="drop the message you previewed"),
+                    "status": Command("status", commands.status, role=commands.ROLE,
+                                      usage="ID", private=True,
+                                      summary="your group's members and how your messages "
+                                              "went"),
                 }),
     ),
     state=GroupsState,
