@@ -157,13 +157,17 @@ class BotApi:
             message["sender_chat"] = {"id": sender_chat, "type": "channel", "title": "News"}
         return self._push({"message": message})
 
-    def press(self, sent: Sent, data: str, user_id: int = 1001) -> int:
-        message = {"message_id": sent.message_id, "date": int(time.time()),
-                   "chat": {"id": sent.chat_id, "type": "private", "first_name": "Ada"},
+    def press(self, sent: Sent, data: str, user_id: int = 1001, first_name: str = "Ada") -> int:
+        """`user_id` presses a button of the message `sent`, in the chat it went to (a group
+        where its id is negative, as Telegram's are)."""
+        chat: dict[str, Any] = {"id": sent.chat_id, "type": "private", "first_name": first_name}
+        if sent.chat_id < 0:
+            chat = {"id": sent.chat_id, "type": "supergroup", "title": "Project group"}
+        message = {"message_id": sent.message_id, "date": int(time.time()), "chat": chat,
                    "from": BOT_USER, "text": sent.text,
                    "reply_markup": sent.params.get("reply_markup")}
         query = {"id": str(next(self._message_ids)), "chat_instance": "1", "data": data,
-                 "from": {"id": user_id, "is_bot": False, "first_name": "Ada"},
+                 "from": {"id": user_id, "is_bot": False, "first_name": first_name},
                  "message": message}
         return self._push({"callback_query": query})
 

@@ -161,7 +161,7 @@ async def test_a_mentor_claims_a_case_with_the_button_on_its_ping(
         assert ping.buttons == [{"text": f"Claim case {code}",
                                  "callback_data": f"!claim {code}"}]
         before = len(api.sent)
-        api.press(ping, f"!claim {code}", user_id=lucia)
+        api.press(ping, f"!claim {code}", user_id=lucia, first_name="Lucia")
         sent = (await api.wait_sent(before + 3))[before:]
         assert await bot.app.dispatcher.drain(5)
         assert len(api.answered) == 2  # the workshop's button and the claim
@@ -182,7 +182,7 @@ async def test_a_mentor_claims_a_case_with_the_button_on_its_ping(
         assert mine.startswith(f"Case {code} is yours: the newcomer, stuck on")
         # Pressed again (a second tap before the mark arrived): told, not claimed twice.
         before = len(api.sent)
-        api.press(ping, f"!claim {code}", user_id=lucia)
+        api.press(ping, f"!claim {code}", user_id=lucia, first_name="Lucia")
         again = (await api.wait_sent(before + 2))[before:]
         assert any(f"You took case {code} already: it's yours." in s.text for s in again), again
         assert sum(s.text.startswith("Good news") for s in api.to_chat(1001)) == 1
