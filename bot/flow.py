@@ -165,6 +165,11 @@ class Turn:
             else:
                 self.data.pop(model.namespace, None)
 
+    def unchanged(self, *models: type[FeatureState]) -> bool:
+        """Whether the turn left these typed states' stored parts as it started with them (after
+        `settle`): a projection made of nothing else may reuse the record it started from."""
+        return all(self.data.get(m.namespace) == self.started.get(m.namespace) for m in models)
+
     def replace_data(self, data: dict[str, Any]) -> None:
         """Take over another stored state (linking accounts); typed views are read anew."""
         self._typed.clear()

@@ -82,7 +82,7 @@ def standing(turn: Turn) -> Standing:
     reach = str(last[0]) if isinstance(last, list) and last else ""
     before = turn.projected.get(FEATURE_NAME)
     if isinstance(before, Standing) and before.person_id == turn.person_id and \
-            before.reach == reach and _same(turn, EventsState) and _same(turn, PathState):
+            before.reach == reach and turn.unchanged(EventsState, PathState):
         return before  # what it is made of did not change (a content reload drops it)
     mine, path = turn.state(EventsState), turn.state(PathState)
     project, workshop = working_on(path, turn.content)
@@ -100,11 +100,6 @@ def working_on(path: PathState, content: Content) -> tuple[str, str]:
         return "", ""
     ahead = project.workshop if project.workshop not in path.completed_workshops else ""
     return project.id, ahead
-
-
-def _same(turn: Turn, model: type[EventsState] | type[PathState]) -> bool:
-    """Whether the turn left `model`'s part of the state as the standing was made from."""
-    return turn.data.get(model.namespace) == turn.started.get(model.namespace)
 
 
 def events_of(turn: Turn) -> EventsState:

@@ -8,7 +8,7 @@ from flows.pairing.reads import PairingReads
 from flows.pairing.state import PairingState
 
 FEATURE = Feature(
-    name="pairing",
+    name=pairs.FEATURE_NAME,
     commands=(
         Command("pair", pairs.pair_command, usage=pairs.PAIR_USAGE, private=True,
                 summary="peer programming: be introduced to another newcomer of your project "

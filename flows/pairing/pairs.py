@@ -16,6 +16,7 @@ from flows.pairing.records import Candidate, Paired, PairStanding
 from flows.pairing.state import PairingState
 from flows.path.api import PathContent, PathState, chosen_project
 
+FEATURE_NAME = "pairing"  # the feature's name, which keys its projection (feature.py)
 WEEK = timedelta(days=7)  # at most one new partner a week, each
 PAIR_USAGE = "on | off"
 
@@ -30,6 +31,10 @@ def standing(turn: Turn) -> PairStanding:
     """Who may be paired, from the state a turn leaves (Feature.project)."""
     last = turn.data.get("last_room")
     reach = str(last[0]) if isinstance(last, list) and last else ""
+    before = turn.projected.get(FEATURE_NAME)
+    if isinstance(before, PairStanding) and before.person_id == turn.person_id and \
+            before.reach == reach and turn.unchanged(PairingState, PathState):
+        return before  # what it is made of did not change (a content reload drops it)
     project = _project_of(turn)
     return PairStanding(turn.person_id, project,
                         turn.state(PairingState).pair and bool(project), reach)
