@@ -41,6 +41,7 @@ from storage.bulk import BulkSql
 from storage.queries import Queries
 from storage.records import (
     Personal,
+    PersonRef,
     RecordSql,
     blank_identity,
     by_identity,
@@ -517,6 +518,14 @@ def _audience(audience: Audience) -> list[sa.ColumnElement[bool]]:
     return where
 
 
+def _erase_buddy(conn: Connection, table: sa.Table, ref: PersonRef) -> int:
+    """Their own rows go; as someone's buddy, they are cleared from that row."""
+    own = conn.execute(sa.delete(table).where(table.c.person_id == ref.person_id)).rowcount
+    theirs = conn.execute(sa.update(table).where(table.c.buddy_id == ref.person_id)
+                          .values(buddy_id=None, paired_at=None)).rowcount
+    return int(own or 0) + int(theirs or 0)
+
+
 def _identity(row: Any) -> Identity:
     return Identity(Network(row.network), ExternalId(row.external_id), row.verified)
 
@@ -647,9 +656,9 @@ RECORDS = RecordSql(
     personal=(
         Personal(rsvp_t, ("person_id",), by_person()),
         Personal(attendance_t, ("person_id",), by_person()),
-        # A first-timer's row is theirs; being someone's buddy is cleared from it.
-        Personal(buddy_t, ("person_id", "buddy_id"), by_person(),
-                 shown=by_person()),
+        # A first-timer's row is theirs; a forgotten buddy is cleared from the first-timer's
+        # row (who is then paired again, if the event is still ahead).
+        Personal(buddy_t, ("person_id", "buddy_id"), by_person(), erase=_erase_buddy),
         Personal(checkin_t, ("created_by",), by_identity("created_by"),
                  erase=blank_identity("created_by")),
         Personal(standing_t, ("person_id",), by_person()),

@@ -369,11 +369,19 @@ async def test_a_first_timer_is_paired_with_a_volunteer_buddy_a_week_before(
         status = await h.say(ORGANIZER, "!event status meetup")
         assert "memory:ada with buddy memory:bea" in status
         assert "memory:eve with buddy memory:cy" in status
+        # bea is forgotten: ada waits for a buddy again, and gets the free one (none is).
+        found = re.search(r"!forget confirm ([A-Z0-9]{4}-[A-Z0-9]{4})",
+                          await h.say("bea", "!forget"))
+        assert found is not None
+        assert "erased everything" in await h.say("bea", f"!forget confirm {found.group(1)}")
+        status = await h.say(ORGANIZER, "!event status meetup")
+        assert "memory:ada: first time, no buddy yet" in status
+        assert "bea" not in status
     config = tmp_path / "wayfinder.toml"
     config.write_text(f'[storage]\nurl = "{url}"\n[content]\npath = "{CONTENT}"\n')
     shown = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "bot", "buddies", "meetup", "-c", str(config)],
         capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.splitlines() == ["memory:ada with buddy memory:bea",
+    assert shown.stdout.splitlines() == ["memory:ada: first time, no buddy yet",
                                          "memory:eve with buddy memory:cy"]
