@@ -160,6 +160,9 @@ class Catalog:
     def __init__(self, features: Iterable[Feature]) -> None:
         self.features = tuple(features)
         self.entries: list[Entry] = []
+        # !help's sections as rendered, by (commands, shared room, translator): a help text is
+        # the same few sections for everyone, and rendering them was most of its cost.
+        self.sections: dict[tuple[tuple[int, ...], bool, Translator], list[str]] = {}
         self._by_word: dict[str, Entry] = {}
         self.words: dict[str, str] = {}
         self.word_owner: dict[str, str] = {}
@@ -376,7 +379,18 @@ def command_lines(command: Command, prefix: str = "", shared: bool = False,
     return lines
 
 
-def _section(commands: Sequence[Command], shared: bool, tr: Translator) -> list[str]:
+def _section(catalog: Catalog, commands: Sequence[Command], shared: bool,
+             tr: Translator) -> list[str]:
+    key = (tuple(map(id, commands)), shared, tr)  # the catalog holds the commands: ids stay
+    found = catalog.sections.get(key)
+    if found is None:
+        found = _render_section(commands, shared, tr)
+        if len(catalog.sections) < 256:
+            catalog.sections[key] = found
+    return found
+
+
+def _render_section(commands: Sequence[Command], shared: bool, tr: Translator) -> list[str]:
     """A list of commands; in a shared room the private ones come last, under their own
     heading (they are refused there)."""
     if not shared:
@@ -405,12 +419,12 @@ def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
         lines.append("")
     shared = not turn.room.direct
     lines.append(tr.t("And anywhere:") if here or choices else tr.t("Commands you can use:"))
-    lines.extend(_section(anywhere, shared, tr))
+    lines.extend(_section(catalog, anywhere, shared, tr))
     for role in catalog.roles:
         mine = catalog.listed(role)
         if mine and allowed(turn, role):
             lines += ["", tr.t("For {role}s:", role=role)]
-            lines.extend(_section(mine, shared, tr))
+            lines.extend(_section(catalog, mine, shared, tr))
     return "\n".join(lines)
 
 
