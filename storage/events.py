@@ -573,6 +573,10 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
         case SetBuddy():
             conn.execute(sa.delete(buddy_t).where(buddy_t.c.event_id == record.event_id,
                                                   buddy_t.c.person_id == record.person_id))
+            # A buddy who is not coming any more: their first-timer is paired again.
+            conn.execute(sa.update(buddy_t).where(
+                buddy_t.c.event_id == record.event_id,
+                buddy_t.c.buddy_id == record.person_id).values(buddy_id=None, paired_at=None))
         case PairBuddy():
             conn.execute(sa.update(buddy_t).where(
                 buddy_t.c.event_id == record.event_id,

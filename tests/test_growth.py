@@ -369,6 +369,13 @@ async def test_a_first_timer_is_paired_with_a_volunteer_buddy_a_week_before(
         status = await h.say(ORGANIZER, "!event status meetup")
         assert "memory:ada with buddy memory:bea" in status
         assert "memory:eve with buddy memory:cy" in status
+        # cy can't come after all: eve is paired again, with the one volunteer left.
+        clock.now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+        await h.say("cy", "!rsvp meetup no")
+        assert "memory:eve: first time, no buddy yet" in await h.say(
+            ORGANIZER, "!event status meetup")
+        await h.tick()
+        assert len(private_to(h, "eve", "Your buddy for \"Lumen meetup\": bea on Memory")) == 1
         # bea is forgotten: ada waits for a buddy again, and gets the free one (none is).
         found = re.search(r"!forget confirm ([A-Z0-9]{4}-[A-Z0-9]{4})",
                           await h.say("bea", "!forget"))
@@ -376,6 +383,7 @@ async def test_a_first_timer_is_paired_with_a_volunteer_buddy_a_week_before(
         assert "erased everything" in await h.say("bea", f"!forget confirm {found.group(1)}")
         status = await h.say(ORGANIZER, "!event status meetup")
         assert "memory:ada: first time, no buddy yet" in status
+        assert "memory:eve: first time, no buddy yet" in status
         assert "bea" not in status
     config = tmp_path / "wayfinder.toml"
     config.write_text(f'[storage]\nurl = "{url}"\n[content]\npath = "{CONTENT}"\n')
@@ -384,4 +392,4 @@ async def test_a_first_timer_is_paired_with_a_volunteer_buddy_a_week_before(
         capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.splitlines() == ["memory:ada: first time, no buddy yet",
-                                         "memory:eve with buddy memory:cy"]
+                                         "memory:eve: first time, no buddy yet"]
