@@ -29,7 +29,8 @@ from bot.text import one_line
 from flows.crm.profile import person_record, record_lines, row_stage
 from flows.crm.records import PeopleFilter, Window
 from flows.events.content import EventsContent
-from flows.events.records import Broadcast, DeliveryCounts, Event
+from flows.events.invites import new_event
+from flows.events.records import Broadcast, CreateEvent, DeliveryCounts, Event
 from flows.mentoring.cases import claim_news, mentor_named, resolve_news
 from flows.mentoring.records import Case, ClaimCase, ResolveCase
 from flows.mentoring.roster import Roster
@@ -175,6 +176,24 @@ class DashboardPages:
         for event in sorted(found.values(), key=lambda e: e.starts_at):
             rows.append(EventRow(event, await self.store.broadcasts_of(event.id)))
         return rows
+
+    async def create_event(self, parts: Sequence[str], by: str) -> Event | str:
+        """An event made on the web, checked as `!event new` checks it (audited as
+        `web:event`); or what is wrong with it."""
+        event_id = parts[0].strip().lower()
+        if event_id in self.content().of(EventsContent).events or \
+                await self.store.event(event_id) is not None:
+            return f"There is already an event {one_line(event_id, 64)!r}. Choose another id."
+        now = self.clock()
+        event = new_event([p.strip() for p in parts], self.content(), now, by)
+        if isinstance(event, str):
+            return event
+        try:
+            await self.store.commit(UnitOfWork(PersonId(0), records=[
+                CreateEvent(event, now), Audit(by, "web:event", event.id, now)]))
+        except ConflictError:
+            return f"There is already an event {event.id!r}. Choose another id."
+        return event
 
     async def preview(self, event_id: str) -> BroadcastPreview:
         return await preview_in(self.store, self.config, self.content(), event_id, None)

@@ -252,14 +252,29 @@ def test_an_invite_previewed_and_sent_from_the_web_reaches_everyone(
         dash.say(who, f"!region {region}")
         dash.say(who, "!invites on")
     starts = datetime.now(UTC) + timedelta(days=10)
-    assert "Created meetup" in dash.say(
-        "olga", f"!event new meetup | Lumen meetup | {starts:%Y-%m-%d} 18:30 | "
-        "Europe/Berlin | Example Str. 5 | europe | everyone")
     pages = pages_for(dash.url)
     log_in(pages, dash.link())
     pages.page.get_by_role("navigation").get_by_role("link", name="Invites").click()
     pages.page.wait_for_url("**/dashboard/events")
-    pages.page.locator("#event-meetup").get_by_role("link", name="Preview the invite").click()
+    pages.page.get_by_role("link", name="Create an event").click()
+    form = pages.page
+    form.get_by_label("Id (one word").fill("meetup")
+    form.get_by_label("Title").fill("Lumen meetup")
+    form.get_by_label("Starts").fill(f"{starts:%Y-%m-%d}T18:30")
+    form.get_by_label("Time zone").fill("Mars/Olympus")
+    form.get_by_label("Place").fill("Example Str. 5")
+    form.get_by_label("Regions").fill("europe")
+    form.get_by_role("button", name="Create the event").click()
+    form.wait_for_load_state()
+    assert "problem in timezone" in form.inner_text("#event-problem")  # as !event new says
+    assert form.get_by_label("Title").input_value() == "Lumen meetup"  # kept for a retry
+    pages.shoot("dash-event-new-problem")
+    assert dash.thread.run(dash.bot.running.store.event("meetup")) is None
+    assert pages.errors == ["Failed to load resource: the server responded with a status of "
+                            "400 (Bad Request)"]  # the refused form, and nothing else
+    pages.errors.clear()
+    form.get_by_label("Time zone").fill("Europe/Berlin")
+    form.get_by_role("button", name="Create the event").click()
     pages.page.wait_for_url("**/dashboard/events/meetup/invite")
     assert "reach 2 people" in pages.page.inner_text("main")
     assert "You're invited: Lumen meetup" in pages.page.inner_text("main")
@@ -300,6 +315,6 @@ def test_an_invite_previewed_and_sent_from_the_web_reaches_everyone(
                        cookies={COOKIE: cookie}, data={"csrf": csrf}, follow_redirects=True)
     assert "no dead letter any more" in again.text
     audit = dash.thread.run(dash.bot.running.store.audit_entries(action="web"))
-    assert [(a.identity, a.action) for a in audit][-2:] == [
-        ("irc:olga", "web:broadcast"), ("irc:olga", "web:retry")]
+    assert [(a.identity, a.action) for a in audit][-3:] == [
+        ("irc:olga", "web:event"), ("irc:olga", "web:broadcast"), ("irc:olga", "web:retry")]
     assert pages.errors == []

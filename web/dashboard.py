@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config import ConfigError
+from bot.durations import describe
 from services.dashboard import DashboardSite, Login, Session, csrf_matches
 from web.app import Site, page
 
@@ -104,10 +105,10 @@ def guarded(roles: tuple[str, ...]) -> Callable[[Handler], Endpoint]:
 async def login_form(request: Request) -> Response:
     """The link from chat opens a page with a button: chat clients fetch links for their
     previews, and that fetch must not use up the one login."""
-    dashboard(request)
+    dash = dashboard(request)
     token = request.path_params["token"][:TOKEN_MAX]
     return page(request, "dash/login.html", title="Log in to the dashboard", token=token,
-                viewer=None, problem="")
+                viewer=None, problem="", ttl=describe(dash.access.settings.link_ttl))
 
 
 async def login(request: Request) -> Response:
@@ -189,6 +190,31 @@ async def chart(request: Request, viewer: Viewer) -> Response:
 async def events(request: Request, viewer: Viewer) -> Response:
     rows = await dashboard(request).pages.events()
     return page(request, "dash/events.html", title="Events", viewer=viewer, rows=rows)
+
+
+EVENT_FIELDS = ("id", "title", "starts", "timezone", "place", "regions", "audience",
+                "capacity")
+
+
+@guarded(ORGANIZER)
+async def event_form(request: Request, viewer: Viewer) -> Response:
+    values = dict.fromkeys(EVENT_FIELDS, "") | {"timezone": "UTC", "audience": "everyone"}
+    return page(request, "dash/event_new.html", title="New event", viewer=viewer,
+                values=values, problem="")
+
+
+@guarded(ORGANIZER)
+async def event_create(request: Request, viewer: Viewer) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "")[:300].replace("|", "/") for k in EVENT_FIELDS}
+    parts = [values[k] for k in EVENT_FIELDS]
+    parts[2] = parts[2].replace("T", " ", 1)  # the browser's datetime-local: 2027-01-20T18:30
+    made = await dashboard(request).pages.create_event(parts, viewer.session.identity)
+    if isinstance(made, str):
+        # The first line: what is wrong (the rest is the chat command's usage).
+        return page(request, "dash/event_new.html", status=400, title="New event",
+                    viewer=viewer, values=values, problem=made.split("\n", 1)[0])
+    return RedirectResponse(request.url_for("preview", event_id=made.id), status_code=303)
 
 
 @guarded(ORGANIZER)
@@ -312,6 +338,8 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/reports", reports, name="reports"),
         Route("/dashboard/charts/{name}.svg", chart, name="chart"),
         Route("/dashboard/events", events, name="dash_events"),
+        Route("/dashboard/events/new", event_form, name="event_form"),
+        Route("/dashboard/events/new", event_create, methods=["POST"], name="event_create"),
         Route("/dashboard/events/{event_id}/invite", preview, name="preview"),
         Route("/dashboard/events/{event_id}/invite", broadcast, methods=["POST"],
               name="broadcast"),

@@ -491,13 +491,30 @@ async def event_new(turn: Turn) -> Transition:
     if len(parts) not in (7, 8, 9):
         turn.say("Create an event with:\n" + EVENT_NEW_USAGE)
         return None
+    if re.match(EVENT_ID, parts[0].lower()) and \
+            await find_event(turn, parts[0].lower()) is not None:
+        turn.say(f"There is already an event {parts[0].lower()!r}. Choose another id.")
+        return None
+    event = new_event(parts, turn.content, turn.now, turn.sender.key)
+    if isinstance(event, str):
+        turn.say(event)
+        return None
+    turn.record(CreateEvent(event, turn.now))
+    turn.say(f"Created {event.id}: {event.title}, {when_text(event, event.timezone)}. "
+             f"Preview the invite with !broadcast {event.id}.")
+    return None
+
+
+EVENT_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def new_event(parts: Sequence[str], content: Content, now: datetime, by: str) -> Event | str:
+    """An event from `!event new`'s fields (ID | TITLE | START | ZONE | PLACE | REGIONS |
+    AUDIENCE [| CAPACITY [| KIND]]), as `by` creates it now (in chat or on the web); or what
+    is wrong with them. Whether the id is taken is the caller's to check."""
     event_id = parts[0].lower()
-    if not re.match(r"^[a-z0-9][a-z0-9_-]{0,63}$", event_id):
-        turn.say("The event id is one word of lowercase letters, digits, - and _.")
-        return None
-    if await find_event(turn, event_id) is not None:
-        turn.say(f"There is already an event {event_id!r}. Choose another id.")
-        return None
+    if not re.match(EVENT_ID, event_id):
+        return "The event id is one word of lowercase letters, digits, - and _."
     fields: dict[str, object] = {
         "title": parts[1], "starts": parts[2].replace(" ", "T", 1), "timezone": parts[3],
         "place": parts[4], "regions": [r.strip().lower() for r in parts[5].split(",")
@@ -507,10 +524,9 @@ async def event_new(turn: Turn) -> Transition:
     # live session of it): the people of that project or workshop, wherever they are.
     linked, _, target = parts[6].lower().partition(":")
     if target and linked in ("project", "workshop"):
-        path = turn.content.of(PathContent)
+        path = content.of(PathContent)
         if target not in (path.projects if linked == "project" else path.workshops):
-            turn.say(f"Unknown {linked} {one_line(target, 40)!r}.\n{EVENT_NEW_USAGE}")
-            return None
+            return f"Unknown {linked} {one_line(target, 40)!r}.\n{EVENT_NEW_USAGE}"
         fields.update({"audience": "everyone", linked: target,
                        "kind": "meeting" if linked == "project" else "workshop-session"})
     if len(parts) >= 8 and parts[7]:
@@ -522,22 +538,16 @@ async def event_new(turn: Turn) -> Transition:
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "event"
-        turn.say(f"That event has a problem in {key}: "
-                 f"{err['msg'].removeprefix('Value error, ')}.\n{EVENT_NEW_USAGE}")
-        return None
-    known = turn.content.of(EventsContent).regions
+        return (f"That event has a problem in {key}: "
+                f"{err['msg'].removeprefix('Value error, ')}.\n{EVENT_NEW_USAGE}")
+    known = content.of(EventsContent).regions
     unknown = [r for r in parsed.regions if r not in known]
     if unknown:
-        turn.say(f"Unknown region {unknown[0]!r}. Known: {', '.join(known)}.")
-        return None
-    event = parsed.to_event(event_id, "chat", turn.sender.key)
-    if event.starts_at <= turn.now:
-        turn.say("That time is in the past. Events need a start in the future.")
-        return None
-    turn.record(CreateEvent(event, turn.now))
-    turn.say(f"Created {event.id}: {event.title}, {when_text(event, event.timezone)}. "
-             f"Preview the invite with !broadcast {event.id}.")
-    return None
+        return f"Unknown region {unknown[0]!r}. Known: {', '.join(known)}."
+    event = parsed.to_event(event_id, "chat", by)
+    if event.starts_at <= now:
+        return "That time is in the past. Events need a start in the future."
+    return event
 
 
 def who_text(event: Event) -> str:
