@@ -6,7 +6,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from adapters.render import is_command_choice, with_links
+from adapters.render import is_command_choice, with_links, words_of
 from bot.model import Outbound
 
 TELEGRAM_MAX = 4096  # characters, counted by Telegram in UTF-16 code units
@@ -62,16 +62,17 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _plain_name(name: str) -> str:
-    """A display name as the visible text of a link: no bidi controls or line breaks, short."""
+def _plain_name(name: str, unknown: str = "you") -> str:
+    """A display name as the visible text of a link: no bidi controls or line breaks, short;
+    `unknown` where there is nothing left."""
     cleaned = "".join(c for c in name if c not in _UNSEEN).strip()
-    return cleaned[:NAME_MAX] or "you"
+    return cleaned[:NAME_MAX] or unknown
 
 
-def mention_link(user_id: str, name: str) -> str:
+def mention_link(user_id: str, name: str, unknown: str = "you") -> str:
     """A mention as Telegram draws it: the person's name, linked to them (tg://user?id=),
     which notifies them in a group. Escaped: the name is whatever they chose."""
-    shown = html.escape(_plain_name(name), quote=False)
+    shown = html.escape(_plain_name(name, unknown), quote=False)
     return f'<a href="tg://user?id={int(user_id)}">{shown}</a>'
 
 
@@ -84,7 +85,9 @@ def render(msg: Outbound, name_of: Callable[[str], str] = lambda _id: "") -> lis
     prefix = ""
     if mention is not None and mention.network == "telegram" and \
             mention.external_id.lstrip("-").isdigit():
-        prefix = mention_link(mention.external_id, name_of(mention.external_id)) + ": "
+        # The person the message is for: "you" where the bot has not heard their name.
+        prefix = mention_link(mention.external_id, name_of(mention.external_id),
+                              words_of(msg).t("you")) + ": "
     limit = TELEGRAM_MAX - (2 * NAME_MAX + 2 if prefix else 0)  # UTF-16 units at most
     links = [(n.name, f"tg://user?id={int(n.who.external_id)}") for n in msg.named
              if n.who.network == "telegram" and n.who.external_id.isdigit()]
