@@ -226,6 +226,16 @@ class Turn:
             return True
         return self.inbound.network in self.data.get(PRIVATE_CHATS, ())
 
+    async def online(self, identity: Identity) -> bool | None:
+        """Whether `identity` can read a message now: True, False (away: a message waits
+        for them, and they may not see it soon), or None (their network cannot tell, or does
+        not run here). Asks the network, briefly: only for a decision that needs it (whom
+        to ping), never on every turn."""
+        capabilities = self.reach(identity.network) if self.reach is not None else None
+        if capabilities is None or capabilities.presence is None:
+            return None
+        return await capabilities.presence(identity)
+
     def carries_files(self, network: str | None = None) -> bool:
         """Whether the adapter of `network` (this turn's by default) can send a file."""
         capabilities = self.reach(network or self.inbound.network) if self.reach else None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NewType
 
@@ -142,6 +143,12 @@ class Capabilities:
     # operator (and may pipe a whole script in at once).
     limit_floods: bool = True
     files: bool = False  # sends an Outbound's file as a file (a document, an upload)
+    # Whether a person is there to read a message now: True (seen online), False (known
+    # away: a message waits for them, or is not delivered), None (the network cannot tell,
+    # e.g. it keeps messages for people anyway). None here: never asked. May take a moment
+    # (the network is asked), bounded by the adapter.
+    presence: Callable[[Identity], Awaitable[bool | None]] | None = field(
+        default=None, compare=False, repr=False)
 
 
 def room_to_json(room: RoomRef) -> list[Any]:

@@ -8,6 +8,7 @@ import random
 import signal
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -55,9 +56,10 @@ class IrcBot:
     """The app with the IRC adapter running, as `wayfinder run` would have it."""
 
     def __init__(self, db_url: str, config: IrcConfig, password: str = "",
-                 **sections: dict[str, object]) -> None:
+                 clock: FakeClock | None = None, **sections: dict[str, object]) -> None:
         self.adapter = IrcAdapter(config, password)
-        self.app = App(make_config(db_url, **sections), [self.adapter], clock=FakeClock())
+        self.app = App(make_config(db_url, **sections), [self.adapter],
+                       clock=clock or FakeClock())
 
     async def __aenter__(self) -> IrcBot:
         await self.app.start(tick=False)
@@ -598,3 +600,74 @@ async def test_a_nick_is_not_an_account_an_impostor_gets_nothing_of_hers(
         assert "'ghost' was not online for 8 s" in dead[0].last_error
         assert "not sent to whoever holds its nick" in dead[0].last_error
         await back.close()
+
+
+async def test_a_reply_for_a_nick_that_is_not_online_waits_for_it_then_is_a_dead_letter(
+        plain: IrcServer, sqlite_url: str) -> None:
+    """ngIRCd has no MONITOR and no accounts: a line to an absent nick is simply lost (401).
+    A reply for a nick nobody holds waits, asking ISON (one line for every reply held), and
+    goes once the nick is back; one whose nick never comes is a dead letter saying why."""
+    config = irc_config(plain.port, account_hold_seconds=4.0)
+    async with IrcBot(sqlite_url, config) as bot:
+        bot.adapter.nick_poll_seconds = 0.3
+        link = bot.adapter.link
+        assert link is not None
+        assert "MONITOR" not in link.isupport
+        store, dispatcher = bot.app.store, bot.app.dispatcher
+        assert await bot.adapter.presence(
+            Identity(Network("irc"), ExternalId("~zed"), False)) is False
+        for key, nick, text in (("away:1", "zed", "Your reminder, zed."),
+                                ("away:2", "nobody", "Nobody will read this.")):
+            who = await store.person_for(Identity(Network("irc"), ExternalId(f"~{nick}"), False))
+            message = Outbound(RoomRef(Network("irc"), f"nick:{nick}", direct=True), text)
+            result = await store.commit(UnitOfWork(who, outbox=[
+                OutboxItem(key, Network("irc"), outbound_to_json(message))]))
+            dispatcher.enqueue(result.outbox)
+        for _ in range(100):
+            if bot.adapter.held == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert bot.adapter.held == 2
+        zed = await person(plain.port, "zed")
+        assert await zed.from_bot(BOT, within=4.0) == "Your reminder, zed."
+        assert await bot.adapter.presence(
+            Identity(Network("irc"), ExternalId("~zed"), False)) is True
+        for _ in range(200):
+            dead = await store.dead_letters()
+            if dead:
+                break
+            await asyncio.sleep(0.05)
+        assert len(dead) == 1
+        assert dead[0].body["text"] == "Nobody will read this."
+        assert "nobody held the nick 'nobody' for 4 s" in dead[0].last_error
+    await zed.close()
+
+
+async def test_a_mentor_who_is_offline_gets_the_case_when_back_and_the_newcomer_is_told(
+        services: IrcServer, sqlite_url: str) -> None:
+    """Seen: a newcomer was told "I've asked Tomasz" while Tomasz was not online, and the
+    ping was dropped. Now the bot asks the server (MONITOR, WHOX) whether his account is
+    online, tells the newcomer he is not, holds the ping, and delivers it when he logs in."""
+    setup = await person(services.port, BOT, BOT_PASSWORD)
+    await setup.close()
+    tomasz = await person(services.port, "tomasz", "tomasz-pw-1")
+    await tomasz.close()  # registered, then gone
+    ana = await person(services.port, "ana", "ana-pw-123")
+    monday_2000_warsaw = datetime(2026, 11, 2, 19, 0, tzinfo=UTC)  # Tomasz's hours, not Amara's
+    config = irc_config(services.port, sasl_account=BOT)
+    async with IrcBot(sqlite_url, config, BOT_PASSWORD, clock=FakeClock(monday_2000_warsaw)) as bot:
+        for line in ("!start", "!skip", "!skip", "!skip", "Pagebot", "done"):
+            ana.say(BOT, line)
+            await ana.reply(BOT)
+        ana.say(BOT, "!stuck git clone says permission denied")
+        told = await ana.reply(BOT, within=10)
+        assert "I've asked Tomasz (a Pagebot mentor) to help you" in told
+        assert "but they're not online right now" in told
+        assert bot.adapter.held == 1  # the ping waits for his account
+        back = Client("tomasz")
+        await back.connect(services.port, sasl=("tomasz", "tomasz-pw-1"))
+        ping = await back.reply(BOT, within=10)
+        assert "ana needs help with Pagebot (case " in ping
+        assert "Claim case" in ping
+        await back.close()
+    await ana.close()

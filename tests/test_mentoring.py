@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.model import Choice
+from adapters.memory import MemoryAdapter
+from bot.model import Capabilities, Choice, Identity, Network
 from bot.ports import UnitOfWork
 from flows.mentoring.cases import choose_mentor
 from flows.mentoring.content import MentorProfile
@@ -383,3 +384,39 @@ def test_case_codes_never_read_as_words() -> None:
     assert not looks_like_case_code("GREAT")
     assert not looks_like_case_code("AB1")
     assert not hasattr(codes, "case_code")  # mentoring's, not the core's
+
+
+async def test_a_mentor_who_is_not_online_is_passed_over_and_the_newcomer_told_the_truth(
+        sqlite_url: str) -> None:
+    """The networks say who is online (Capabilities.presence; IRC asks MONITOR/WHOX or
+    ISON): an offline mentor is passed over for one who is online, on another of their own
+    networks if need be; when none is, the newcomer is told the mentor will get it when back."""
+    away: set[str] = set()
+
+    async def presence(identity: Identity) -> bool | None:
+        return identity.external_id not in away
+
+    adapters = [MemoryAdapter(Network(n), Capabilities(presence=presence)) for n in NETWORKS]
+    monday_1730_berlin = datetime(2026, 11, 2, 16, 30, tzinfo=UTC)  # Amara and Tomasz help
+    async with Harness(make_config(sqlite_url, roles=ROLES), adapters=adapters,
+                       clock=FakeClock(monday_1730_berlin)) as bot:
+        away |= {AMARA, "amara"}  # Amara would be first (fewest cases, then by name)
+        await _to_pagebot_step_2(bot, "ana")
+        reply = await bot.say("ana", "!stuck git clone fails", "irc")
+        assert "I've asked Tomasz (a Pagebot mentor) to help you" in reply
+        assert "not online" not in reply
+        assert len(_sent_to(bot, "irc", "tomasz")) == 1
+
+        away -= {"amara"}  # on IRC, not on Matrix (her preferred network): pinged on IRC
+        await _to_pagebot_step_2(bot, "bo")
+        reply = await bot.say("bo", "!stuck tests fail", "irc")
+        assert "I've asked Amara (a Pagebot mentor) to help you" in reply
+        assert "not online" not in reply
+        assert len(_sent_to(bot, "irc", "amara")) == 1
+        assert _sent_to(bot, "matrix", AMARA) == []
+
+        away |= {"amara", "tomasz"}  # nobody online: asked anyway, and said so
+        await _to_pagebot_step_2(bot, "cy")
+        reply = await bot.say("cy", "!stuck the build breaks", "irc")
+        assert "but they're not online right now (nor is any other mentor" in reply
+        assert "they'll get your question as soon as they're back" in reply

@@ -30,6 +30,7 @@ from adapters.irc.queue import Job, LineQueue, is_channel
 from adapters.irc.render import MORE, casefold, clean, fixed_width, render_pages
 from adapters.irc.roster import Roster
 from adapters.irc.translate import (
+    ACCOUNT_CAPS,
     ACCOUNT_ROOM,
     IRC,
     NICK_ROOM,
@@ -80,6 +81,10 @@ ASKS_PER_SEEK = 10  # and all held replies together ask at most this many per SE
 # The rest of a long message waits this long for `!more`, for this many conversations at most.
 PAGES_KEEP_SECONDS = 3600.0
 PAGES_KEEP_MAX = 10_000
+PRESENCE_WAIT_SECONDS = 3.0  # how long "is X online?" waits for the server's answer
+ISON_BYTES = 400  # nicks asked about in one ISON line (servers without MONITOR)
+RECENT_SECONDS = 120.0  # a nick that wrote to us this recently needs no ISON before a reply
+NICK_POLL_SECONDS = 30.0  # a reply held for a nick asks ISON this often (all held at once)
 
 
 class AccountMovedError(Exception):
@@ -108,7 +113,8 @@ class IrcAdapter:
         self.sasl = (config.sasl_account, sasl_password) if config.sasl_account else None
         self.capabilities = Capabilities(buttons=False, html=False, max_len=400,
                                          command_prefixes=("!",),
-                                         reach_privately=f"type /msg {config.nick} {{line}}")
+                                         reach_privately=f"type /msg {config.nick} {{line}}",
+                                         presence=self.presence)
         self.bucket = TokenBucket(Rate(config.lines_per_second, config.burst))
         self.queue = LineQueue()
         self.roster = Roster()
@@ -132,6 +138,11 @@ class IrcAdapter:
         # Held replies wait here for their account (casefolded) to show itself.
         self._waiting: dict[str, asyncio.Event] = {}
         self.roster.on_account = self._account_seen
+        # Nicks asked about with ISON (casefolded -> the waiters), asked together in one line.
+        self._ison: dict[str, list[asyncio.Future[bool | None]]] = {}
+        self._ison_flush: asyncio.TimerHandle | None = None
+        self._recent: OrderedDict[str, float] = OrderedDict()  # nick -> when it last wrote
+        self.nick_poll_seconds = NICK_POLL_SECONDS  # tests make it shorter
         self.bot_mode = False  # the server confirmed our bot mode (+B) this session
         # The pages of long messages not yet shown, by conversation: (pages, when sent).
         self._pages: OrderedDict[str, tuple[list[list[str]], float]] = OrderedDict()
@@ -196,6 +207,8 @@ class IrcAdapter:
         self.roster.clear()
         self._monitoring.clear()
         self._asked.clear()
+        self._recent.clear()
+        self._answer_ison(None)  # a new link: what was asked on the old one is not answered
         self.queue.clear_control()
         self._joined.clear()
         self._all_joined.clear()
@@ -507,6 +520,92 @@ class IrcAdapter:
 
     def _on_quit(self, link: IrcLink, event: Event) -> None:
         self.roster.gone(NickMask(event.source).nick)
+        self._recent.pop(casefold(NickMask(event.source).nick), None)
+
+    def _on_ison(self, link: IrcLink, event: Event) -> None:
+        """303 RPL_ISON: which of the nicks asked about are online now."""
+        online = {casefold(n) for a in event.arguments for n in str(a).split()}
+        for key in list(self._ison):
+            for waiter in self._ison.pop(key):
+                if not waiter.done():
+                    waiter.set_result(key in online)
+
+    def _wrote(self, nick: str) -> None:
+        self._recent[casefold(nick)] = time.monotonic()
+        self._recent.move_to_end(casefold(nick))
+        while len(self._recent) > PAGES_KEEP_MAX:
+            self._recent.popitem(last=False)
+
+    # -- presence: is a person there to read a message now? -------------------------------
+    async def presence(self, identity: Identity) -> bool | None:
+        """True: logged in to the account (or holding the nick) now; False: not online, so a
+        message waits for them (held up to `account_hold_seconds`); None: no link to ask on.
+        Asks the server when the roster does not know (MONITOR and WHOX, or ISON), waiting
+        at most PRESENCE_WAIT_SECONDS."""
+        link = self.link
+        if link is None or not self.ready.is_set():
+            return None
+        if not identity.verified:
+            return await self._nick_present(nick_of_unverified(identity.external_id))
+        account = str(identity.external_id)
+        if account.startswith(UNVERIFIED):
+            return False
+        if self.roster.nick_for(account) is not None:
+            return True
+        if not ACCOUNT_CAPS & link.enabled_caps and "WHOX" not in link.isupport:
+            return False  # this server proves no logins: nobody is online as an account
+        seen = self._waiting.setdefault(casefold(account), asyncio.Event())
+        self._seek(account)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PRESENCE_WAIT_SECONDS):
+                await seen.wait()
+        return self.roster.nick_for(account) is not None
+
+    async def _nick_present(self, nick: str) -> bool | None:
+        """Whether somebody holds `nick` now: it wrote to us lately or shares a channel,
+        else the server is asked with ISON (one line for every nick asked meanwhile)."""
+        key = casefold(nick)
+        wrote = self._recent.get(key)
+        if self.roster.present(nick) or (wrote is not None and
+                                         time.monotonic() - wrote < RECENT_SECONDS):
+            return True
+        if not _plain_word(nick) or is_channel(nick) or not self.online.is_set():
+            return None
+        waiter: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
+        self._ison.setdefault(key, []).append(waiter)
+        if self._ison_flush is None:
+            self._ison_flush = asyncio.get_running_loop().call_later(0.05, self._send_ison)
+        try:
+            async with asyncio.timeout(PRESENCE_WAIT_SECONDS):
+                return await waiter
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._ison.get(key)
+            if waiters is not None and waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._ison[key]
+
+    def _send_ison(self) -> None:
+        """One ISON line per ISON_BYTES of nicks asked about (the 303 answers them all)."""
+        self._ison_flush = None
+        line: list[str] = []
+        for key in self._ison:
+            if sum(len(n) + 1 for n in line) + len(key) > ISON_BYTES:
+                self.queue.control("ISON " + " ".join(line))
+                line = []
+            line.append(key)
+        if line:
+            self.queue.control("ISON " + " ".join(line))
+
+    def _answer_ison(self, online: bool | None) -> None:
+        """Settle every ISON question still open (None: it will not be answered)."""
+        for waiters in self._ison.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(online)
+        self._ison.clear()
 
     def _on_pubmsg(self, link: IrcLink, event: Event) -> None:
         self._message(link, event, channel=str(event.target))
@@ -524,6 +623,7 @@ class IrcAdapter:
         if relayed:  # a bridged channel: the person was answered where they typed, if at all
             log.info("irc: not taking a line in %s: %s", channel or "a private message", relayed)
             return
+        self._wrote(nick)
         self._counter += 1
         inbound = inbound_from_message(
             event, me=link.real_nickname, caps=link.enabled_caps,
@@ -703,6 +803,31 @@ class IrcAdapter:
             self.held -= 1
             self._waiting.pop(casefold(account), None)  # another waiter makes its own
 
+    async def _until_present(self, nick: str) -> None:
+        """A reply for a nick without a login goes only while somebody holds the nick: a line
+        to an absent nick is lost (401). While nobody does, it waits, asking ISON every
+        `nick_poll_seconds` (every held reply at the same moment, so one ISON line asks for
+        them all), up to `account_hold_seconds`; then it is refused for good."""
+        hold = self.config.account_hold_seconds
+        deadline = time.monotonic() + hold
+        held = False
+        try:
+            while await self._nick_present(nick) is False:  # None: nobody answered; try
+                if not held:
+                    held = True
+                    self.held += 1
+                    log.info("irc: %s is not online; holding a reply for up to %g s", nick, hold)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PermanentSendError(
+                        f"nobody held the nick {nick!r} for {hold:g} s (a line to an absent "
+                        "nick is lost)")
+                poll = self.nick_poll_seconds
+                await asyncio.sleep(min(remaining, poll - time.monotonic() % poll))
+        finally:
+            if held:
+                self.held -= 1
+
     async def send(self, msg: Outbound, idempotency_key: str) -> Receipt:
         return await self._send(msg, 0, None)
 
@@ -729,6 +854,8 @@ class IrcAdapter:
         while True:
             if account is None:
                 target = self.target_of(msg.to)
+                if not is_channel(target):
+                    await self._until_present(target)
             else:
                 target = await self._target_for_account(msg.to, account)
             pages = self.pages(msg, target)

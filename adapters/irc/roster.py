@@ -54,6 +54,12 @@ class Roster:
         key = casefold(nick)
         return key in self._channels or (key in self._monitored and key in self._online)
 
+    def present(self, nick: str) -> bool:
+        """Somebody holds `nick` now, as far as we can see: in a shared channel, or a
+        monitored nick the server says is online."""
+        key = casefold(nick)
+        return key in self._channels or key in self._online
+
     def is_online(self, nick: str) -> bool:
         """A monitored nick the server says is online."""
         return casefold(nick) in self._online

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,9 +62,11 @@ LEVEL_MENTOR, LEVEL_NEXT_MENTOR, LEVEL_CHANNEL, LEVEL_ORGANIZERS = 0, 1, 2, 3
 
 def choose_mentor(mentors: Sequence[Mentor], now: datetime, loads: dict[str, int],
                   states: dict[str, MentorState], exclude: Sequence[str] = (),
-                  networks: Iterable[str] | None = None) -> Mentor | None:
-    """Available now (office hours, not away, under capacity, on a network we run), fewest
-    open mentees, then round robin: whoever was asked least recently."""
+                  networks: Iterable[str] | None = None,
+                  offline: Set[str] = frozenset()) -> Mentor | None:
+    """Available now (office hours, not away, under capacity, on a network we run), those
+    not known to be offline first, fewest open mentees, then round robin: whoever was asked
+    least recently."""
     never = datetime.min.replace(tzinfo=now.tzinfo)
     candidates = [m for m in mentors if m.key not in exclude
                   and (networks is None or m.reachable(networks))
@@ -72,6 +74,7 @@ def choose_mentor(mentors: Sequence[Mentor], now: datetime, loads: dict[str, int
     if not candidates:
         return None
     return min(candidates, key=lambda m: (
+        m.key in offline,
         loads.get(m.key, 0),
         getattr(states.get(m.key), "last_assigned_at", None) or never,
         m.key))
@@ -182,6 +185,27 @@ class Routed:
     level: int
     escalate_at: datetime | None
     reached: bool  # someone was told (False: nobody is on a network this bot runs)
+    offline: bool = False  # the mentor asked is not online: the ping waits for them
+
+
+async def _mentor_now(turn: Turn, mentors: Sequence[Mentor], loads: dict[str, int],
+                      states: dict[str, MentorState],
+                      tried: tuple[str, ...]) -> tuple[Mentor, Identity, bool] | None:
+    """The mentor to ask, where, and whether they are online: the best available one whom
+    their network shows online (or cannot tell about); when every one is offline, the best of
+    them, pinged when back. Their networks are asked only about the mentors considered."""
+    offline: set[str] = set()
+    while True:
+        mentor = choose_mentor(mentors, turn.now, loads, states, exclude=tried,
+                               networks=turn.networks, offline=offline)
+        if mentor is None:
+            return None
+        if mentor.key in offline:  # nobody online: the best of the offline ones
+            return mentor, mentor.reach(turn.networks), False
+        for identity in mentor.reach_all(turn.networks):
+            if await turn.online(identity) is not False:
+                return mentor, identity, True
+        offline.add(mentor.key)
 
 
 async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]) -> Routed:
@@ -191,17 +215,19 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
     want = level
     if want <= LEVEL_NEXT_MENTOR:
         reads = reads_of(turn.reads)
-        mentor = choose_mentor(roster(turn).mentors_of(project.id), turn.now,
-                               await reads.mentor_loads(), await reads.mentor_states(),
-                               exclude=tried, networks=turn.networks)
-        if mentor is not None:
+        found = await _mentor_now(turn, roster(turn).mentors_of(project.id),
+                                  await reads.mentor_loads(), await reads.mentor_states(), tried)
+        if found is not None:
+            mentor, where, online = found
             due = mentor.hours.add_open_time(turn.now, config.escalate)
             turn.record(PingCase(ticket.code, mentor.key, want, (*tried, mentor.key),
                                  turn.now, due))
-            turn.tell(mentor.reach(turn.networks), _ping_text(ticket, turn.now, bool(tried)),
-                      _claim(ticket), named=_newcomer_named(ticket))
-            turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want)
-            return Routed(f"{mentor.name} (a {project.name} mentor)", want, due, True)
+            turn.tell(where, _ping_text(ticket, turn.now, bool(tried)), _claim(ticket),
+                      named=_newcomer_named(ticket))
+            turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want,
+                       online=online)
+            return Routed(f"{mentor.name} (a {project.name} mentor)", want, due, True,
+                          offline=not online)
         want = LEVEL_CHANNEL
     if want == LEVEL_CHANNEL:
         rooms = [RoomRef(Network(n), room, room) for n, room in project.mentor_channels.items()
@@ -237,6 +263,11 @@ def _what_next(turn: Turn, routed: Routed, project: Project, code: str) -> str:
     if routed.level <= LEVEL_NEXT_MENTOR:
         wait = (f" If they haven't picked it up within {describe(routed.escalate_at - turn.now)}"
                 ", I'll ask someone else." if routed.escalate_at else "")
+        if routed.offline:
+            return (f"I've asked {routed.who} to help you (case {code}), but they're not "
+                    "online right now (nor is any other mentor of the project): they'll get "
+                    f"your question as soon as they're back, and I'll tell you when someone "
+                    f"picks it up.{wait} Meanwhile you can keep asking in {_support(project)}.")
         return (f"I've asked {routed.who} to help you (case {code}). I'll tell you as soon as "
                 f"someone picks it up.{wait} Meanwhile you can keep asking in "
                 f"{_support(project)}.")

@@ -48,9 +48,18 @@ class Mentor:
         running = set(networks)
         identities = [i.split(":", 1) for i in self.profile.identities]
         preferred = self.profile.preferred or identities[0][0]
-        ordered = sorted(identities, key=lambda i: (i[0] != preferred, i[0] not in running))
+        ordered = sorted(identities, key=lambda i: (i[0] not in running, i[0] != preferred))
         network, external = ordered[0]
         return Identity(Network(network), ExternalId(external), True)
+
+    def reach_all(self, networks: Iterable[str]) -> list[Identity]:
+        """Every identity on a running network, the one `reach` picks first."""
+        running = set(networks)
+        first = self.reach(running)
+        others = [Identity(Network(n), ExternalId(e), True)
+                  for n, e in (i.split(":", 1) for i in self.profile.identities)
+                  if n in running and (n, e) != (first.network, first.external_id)]
+        return [first, *others]
 
     def reachable(self, networks: Iterable[str]) -> bool:
         running = set(networks)
