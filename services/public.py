@@ -13,6 +13,7 @@ into the engine.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -136,6 +137,13 @@ class PublicReads(Protocol):
 
 
 @cache
+def web_address(url: str) -> str:
+    """URL if it is an http(s) address, else "" (shown as text, never as a link: content and
+    trackers could hold a javascript: or data: link)."""
+    plain = url.strip()
+    return plain if re.match(r"(?i)^https?://[^\s\x00-\x1f]+$", plain) else ""
+
+
 def zone_names() -> tuple[str, ...]:
     """The time zones a visitor may choose from, UTC first (read from the zone database
     once: listing it walks hundreds of files)."""
@@ -261,7 +269,7 @@ class PublicPages:
                 unnamed += 1
         workshop = path.workshop_of(project)
         return ProjectView(
-            project.id, project.name, project.summary, project.docs, project.tags,
+            project.id, project.name, project.summary, web_address(project.docs), project.tags,
             project.languages, project.skills, self.chat_links(project), tuple(names), unnamed,
             None if workshop is None else WorkshopView(
                 workshop.id, workshop.title, workshop.certificate,
@@ -291,7 +299,7 @@ class PublicPages:
                     start = f"{TELEGRAM_LINK}{self.telegram_bot}" + (
                         f"?start={quote(group, safe='')}" if group else "")
                 links.append(ChatLink(network, "@" + group if group else room,
-                                      room if room.startswith("https://") else "", start))
+                                      web_address(room), start))
         return tuple(links)
 
     async def _open_tasks(self) -> dict[str, tuple[OpenTask, ...]]:
@@ -313,11 +321,11 @@ class PublicPages:
                 asyncio.gather(*(self.store.open_live_tasks(p.id) for p in projects)))
             found: dict[str, tuple[OpenTask, ...]] = {}
             for project, live in zip(projects, live_tasks, strict=True):
-                own = [OpenTask(t.title, t.url, t.skills, t.estimate) for t in project.tasks
-                       if t.id not in handed.claimed
+                own = [OpenTask(t.title, web_address(t.url), t.skills, t.estimate)
+                       for t in project.tasks if t.id not in handed.claimed
                        and (t.repeatable or t.id not in handed.done)]
-                found[project.id] = tuple(own + [OpenTask(t.title, t.url, t.skills, "")
-                                                 for t in live])
+                found[project.id] = tuple(own + [OpenTask(t.title, web_address(t.url),
+                                                          t.skills, "") for t in live])
             self._tasks = (self.monotonic(), content, found)
             return found
 
