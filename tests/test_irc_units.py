@@ -507,3 +507,25 @@ def test_no_such_nick_drops_what_was_believed_about_it() -> None:
     adapter.roster.joined("ana", "#c", "ana", known=True)
     heard(adapter, event("nosuchnick", "ana", "No such nick"))
     assert adapter.roster.nick_for("ana") is None  # the next reply waits for her
+
+
+def test_prose_wrapped_in_a_content_file_reads_as_one_line_on_irc() -> None:
+    """Content files wrap prose at ~90 characters; on IRC each line is a message, and a
+    sentence broken in two ("... as if you" / "knew nothing.") reads badly."""
+    text = ("Open https://handbook.lumen.test and read the first chapter, as if you\n"
+            "knew nothing. Note every sentence that made you stop and think.\n"
+            "Checkpoint: tell me when you're done.\n"
+            "Install these first, before anything else in this workshop, as follows\n"
+            "- Linux: apt install git\n"
+            "- macOS: brew install git\n"
+            "* Pagebot: a project card whose next line is indented, not prose wrapped\n"
+            "  Docs: https://docs.lumen.test/pagebot/")
+    assert render_pages(Outbound(ROOM, text), 400, 20) == [[
+        "Open https://handbook.lumen.test and read the first chapter, as if you knew nothing. "
+        "Note every sentence that made you stop and think.",
+        "Checkpoint: tell me when you're done.",
+        "Install these first, before anything else in this workshop, as follows",
+        "- Linux: apt install git",
+        "- macOS: brew install git",
+        "* Pagebot: a project card whose next line is indented, not prose wrapped",
+        "  Docs: https://docs.lumen.test/pagebot/"]]

@@ -125,16 +125,31 @@ def choice_line(msg: Outbound) -> str:
 MORE = "more"  # the word that shows the next page ("!more"); see IrcAdapter._page_asked
 
 
+# A line that goes on a sentence the line before broke off: content files wrap their prose
+# at ~90 characters, and on IRC every line is a message of its own ("... as if you" / "knew
+# nothing."). Lists, indented lines and lines after a full stop or a colon stay lines.
+_WRAPPED_MIN = 50
+_ENDS_A_LINE = tuple(".!?:;)]}\"'")
+_GOES_ON = re.compile(r"^(?![-*+•>#|]|\d+[.)]\s)[\w\"'`(]")
+
+
 def _paragraphs(text: str, formatting: bool) -> list[list[str]]:
     """The text's lines grouped at blank lines (a project card, a step): pages break
-    between groups where they can."""
+    between groups where they can. A line wrapped mid-sentence is joined to the line it
+    goes on from (split again to the line width later)."""
     groups: list[list[str]] = [[]]
     for part in _LINE_BREAKS.split(text):
         line = clean(part, formatting).rstrip()
-        if line.strip():
-            groups[-1].append(line)
-        elif groups[-1]:
-            groups.append([])
+        if not line.strip():
+            if groups[-1]:
+                groups.append([])
+            continue
+        group = groups[-1]
+        if group and len(group[-1]) >= _WRAPPED_MIN and \
+                not group[-1].endswith(_ENDS_A_LINE) and _GOES_ON.match(line):
+            group[-1] = f"{group[-1]} {line}"
+        else:
+            group.append(line)
     return [g for g in groups if g]
 
 
