@@ -91,6 +91,12 @@ def test_plurals_agree_with_their_number() -> None:
     assert describe(timedelta(days=3)) == "3 days"
     assert describe(timedelta(days=1), translator("es")) == "1 día"
     assert describe(timedelta(minutes=5), translator("pt_BR")) == "5 minutos"
+    matches = ('{n} person matches "{name}"{more}; ask again with one of the ids:',
+               '{n} people match "{name}"{more}; ask again with one of the ids:')
+    assert translator("en").tn(*matches, 1, name="ada", more="").startswith(
+        '1 person matches "ada"')
+    assert translator("es").tn(*matches, 2, name="ada", more="").startswith(
+        '2 personas coinciden')
 
 
 def test_numbers_and_dates_in_the_persons_locale() -> None:

@@ -22,14 +22,15 @@ async def link(turn: Turn) -> Transition:
     if not turn.input.args:
         issued = await reads_of(turn.reads).link_codes_since(turn.person_id, hour_ago)
         if issued >= turn.settings_of(AccountConfig).link_codes_per_hour:
-            turn.say("You've asked for several link codes in the last hour. Please use one of "
-                     "those, or try again later.")
+            turn.say(turn.t("You've asked for several link codes in the last hour. Please use "
+                            "one of those, or try again later."))
             return None
         code = short_code()
         ttl = turn.settings_of(AccountConfig).link_ttl
         turn.record(LinkCode(code, turn.person_id, turn.now, turn.now + ttl, False))
-        turn.say(f"Your link code is {code}. On your other network, send me: !link {code}\n"
-                 f"It works once and expires in {describe(ttl)}.")
+        turn.say(turn.t("Your link code is {code}. On your other network, send me: !link "
+                        "{code}\nIt works once and expires in {ttl}.", code=code,
+                        ttl=describe(ttl, turn.translator)))
         return None
     return await _redeem(turn, normalise_code(turn.input.args))
 
@@ -38,18 +39,18 @@ async def _redeem(turn: Turn, code: str) -> Transition:
     hour_ago = turn.now - timedelta(hours=1)
     if await turn.reads.events_since(turn.person_id, "link_failed", hour_ago) >= \
             FAILED_REDEMPTIONS_PER_HOUR:
-        turn.say("Too many wrong link codes in the last hour. Please wait a while and ask for a "
-                 "fresh code.")
+        turn.say(turn.t("Too many wrong link codes in the last hour. Please wait a while and "
+                        "ask for a fresh code."))
         return None
     found = await reads_of(turn.reads).link_code(code)
     if found is None or found.used or found.expires_at <= turn.now:
         turn.event("link_failed")
-        turn.say("That link code isn't valid: it may be mistyped, used already, or expired. "
-                 "Send !link on your other network to get a fresh one.")
+        turn.say(turn.t("That link code isn't valid: it may be mistyped, used already, or "
+                        "expired. Send !link on your other network to get a fresh one."))
         return None
     if found.person_id == turn.person_id:
-        turn.say("That code belongs to this account already: redeem it from your *other* "
-                 "network.")
+        turn.say(turn.t("That code belongs to this account already: redeem it from your "
+                        "*other* network."))
         return None
     target = found.person_id
     reads = reads_of(turn.reads)
@@ -81,8 +82,8 @@ async def _redeem(turn: Turn, code: str) -> Transition:
     path.task_project = kept.project_id if kept is not None else ""
     turn.person_id = target
     others = ", ".join(i.key for i in await turn.reads.identities(target))
-    turn.say(f"Linked! {turn.sender.key} and {others} are now one account. "
-             "Your path continues where it was.")
+    turn.say(turn.t("Linked! {me} and {others} are now one account. Your path continues "
+                    "where it was.", me=turn.sender.key, others=others))
     if turn.flow is not None and turn.step is not None and not turn.data.get("paused"):
         return Goto(turn.step, flow=turn.flow)
     return None

@@ -15,27 +15,30 @@ async def person(turn: Turn) -> Transition:
     """`!person NAME`: one person's record, or the people the name could be."""
     name = turn.input.args.strip()
     if not name:
-        turn.say("Usage: !person NAME (a person id, an account such as irc:ada, or part of "
-                 "a name).")
+        turn.say(turn.t("Usage: !person NAME (a person id, an account such as irc:ada, or part "
+                        "of a name)."))
         return None
     reads = reads_of(turn.reads)
     found = await reads.find_people(name, MAX_MATCHES + 1)
     if not found:
-        turn.say(f"No one matches \"{name}\". Try a person id, an account such as "
-                 "telegram:12345, or part of a name.")
+        turn.say(turn.t("No one matches \"{name}\". Try a person id, an account such as "
+                        "telegram:12345, or part of a name.", name=name))
         return None
     if len(found) > 1:
         lines = []
         for pid in found[:MAX_MATCHES]:
             accounts = ", ".join(i.key for i in await reads.identities(pid))
             lines.append(f"  {pid}: {accounts}")
-        more = " (showing the first 10)" if len(found) > MAX_MATCHES else ""
-        turn.say(f"{len(found[:MAX_MATCHES])} people match \"{name}\"{more}; ask again with "
-                 "one of the ids:\n" + "\n".join(lines))
+        more = (" " + turn.t("(showing the first {count})", count=MAX_MATCHES)
+                if len(found) > MAX_MATCHES else "")
+        turn.say(turn.tn("{n} person matches \"{name}\"{more}; ask again with one of the ids:",
+                         "{n} people match \"{name}\"{more}; ask again with one of the ids:",
+                         len(found[:MAX_MATCHES]), name=name, more=more) +
+                 "\n" + "\n".join(lines))
         return None
     facts = await reads.person_facts(found[0])
     if facts is None:  # erased meanwhile
-        turn.say(f"No one matches \"{name}\" any more.")
+        turn.say(turn.t("No one matches \"{name}\" any more.", name=name))
         return None
     turn.say("\n".join(record_lines(person_record(facts, turn.content), turn.now)))
     return None
@@ -47,15 +50,16 @@ async def me(turn: Turn) -> Transition:
     where the network carries files), and what's next."""
     facts = await reads_of(turn.reads).person_facts(turn.person_id)
     if facts is None or not facts.events:
-        turn.say("Nothing to show yet: type !start to begin your path, and your steps, tasks "
-                 "and certificates will show here.")
+        turn.say(turn.t("Nothing to show yet: type !start to begin your path, and your steps, "
+                        "tasks and certificates will show here."))
         return None
     record = person_record(facts, turn.content)
-    lines = ["Your contributor metrics:", *record_lines(record, turn.now, full=False)]
+    lines = [turn.t("Your contributor metrics:"), *record_lines(record, turn.now, full=False)]
     if not record.tasks:
-        lines.append("Tasks: none finished yet")
+        lines.append(turn.t("Tasks: none finished yet"))
     if not record.certificates:
-        lines.append("Certificates: none yet (finishing your project's workshop gives one)")
+        lines.append(turn.t("Certificates: none yet (finishing your project's workshop gives "
+                            "one)"))
     forges, chart = await me_section(turn)
     lines += forges
     lines.append(next_hint(turn))

@@ -4,6 +4,7 @@ everyone sees their own metrics (`!me`), and the program's reports (`wayfinder r
 from __future__ import annotations
 
 from bot.feature import Command, Feature
+from bot.i18n import N_
 from flows.crm import cli, commands
 from flows.crm.reads import CrmReads
 from flows.crm.settings import ReportsConfig
@@ -12,10 +13,10 @@ FEATURE = Feature(
     name="crm",
     commands=(
         Command("person", commands.person, role="organizer", usage="NAME", private=True,
-                summary="one person's record: steps with dates, merit, region, accounts"),
+                summary=N_("one person's record: steps with dates, merit, region, accounts")),
         Command("me", commands.me, private=True,
-                summary="my contributor metrics: steps with dates, tasks, certificates, "
-                        "mentors, events, what's next"),
+                summary=N_("my contributor metrics: steps with dates, tasks, certificates, "
+                        "mentors, events, what's next")),
     ),
     reads=CrmReads,
     settings=ReportsConfig,

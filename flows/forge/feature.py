@@ -5,6 +5,7 @@ accounts, verified by a code in their profile."""
 from __future__ import annotations
 
 from bot.feature import Command, Feature, FeatureService, ServiceContext
+from bot.i18n import N_
 from flows.forge import accounts, done, http, metrics
 from flows.forge.clients import NAMES
 from flows.forge.reads import ForgeReads
@@ -31,14 +32,14 @@ FEATURE = Feature(
     name="forge",
     commands=(
         Command("forge", accounts.forge_list, private=True,
-                summary="your forge accounts (GitHub, GitLab, Gerrit), verified or not", sub={
+                summary=N_("your forge accounts (GitHub, GitLab, Gerrit), verified or not"), sub={
                     **{kind: Command(kind, accounts.LINKERS[kind], usage="NAME", private=True,
                                      summary=f"link your {NAMES[kind]} account")
                        for kind in ("github", "gitlab", "gerrit")},
                     "verify": Command("verify", accounts.forge_verify, private=True,
-                                      summary="check the code in your forge profiles"),
+                                      summary=N_("check the code in your forge profiles")),
                     "remove": Command("remove", accounts.forge_remove, usage="FORGE",
-                                      private=True, summary="remove a linked forge account"),
+                                      private=True, summary=N_("remove a linked forge account")),
                 }),
     ),
     jobs=(done.rechecks, metrics.refreshes),

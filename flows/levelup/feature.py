@@ -4,6 +4,7 @@ approval, then a mentor with a guide and office hours (mentoring's !hours)."""
 from __future__ import annotations
 
 from bot.feature import Command, Feature
+from bot.i18n import N_
 from flows.levelup import content, invite
 from flows.levelup.reads import LevelupReads
 from flows.levelup.settings import LevelupConfig
@@ -12,9 +13,9 @@ FEATURE = Feature(
     name="levelup",
     commands=(
         Command("levelup", invite.levelup, usage="yes | no", private=True,
-                summary="answer the invitation to mentor your project"),
+                summary=N_("answer the invitation to mentor your project")),
         Command("approve", invite.approve, role="organizer", usage="NAME", private=True,
-                summary="make someone who offered to mentor a mentor of their project"),
+                summary=N_("make someone who offered to mentor a mentor of their project")),
     ),
     jobs=(invite.invitations,),
     settings=LevelupConfig,

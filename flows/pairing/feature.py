@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.feature import Command, Feature
+from bot.i18n import N_
 from flows.pairing import pairs
 from flows.pairing.reads import PairingReads
 from flows.pairing.state import PairingState
@@ -11,8 +12,8 @@ FEATURE = Feature(
     name=pairs.FEATURE_NAME,
     commands=(
         Command("pair", pairs.pair_command, usage=pairs.PAIR_USAGE, private=True,
-                summary="peer programming: be introduced to another newcomer of your project "
-                        "(on), or not (off)"),
+                summary=N_("peer programming: be introduced to another newcomer of your project "
+                        "(on), or not (off)")),
     ),
     jobs=(pairs.pair_up,),
     state=PairingState,

@@ -4,6 +4,7 @@ table keeps person data is declared by its storage module (storage/records.py `P
 from __future__ import annotations
 
 from bot.feature import Command, Feature
+from bot.i18n import N_
 from flows.privacy import cli, commands
 from flows.privacy.reads import PrivacyReads
 from flows.privacy.service import RetentionService
@@ -14,15 +15,15 @@ FEATURE = Feature(
     name="privacy",
     commands=(
         Command("mydata", commands.mydata, private=True,
-                summary="get everything I hold about you, as a JSON file"),
+                summary=N_("get everything I hold about you, as a JSON file")),
         Command("forget", commands.forget, private=True,
-                summary="erase everything I hold about you, on every linked account (asks "
-                        "for a confirmation code first)",
+                summary=N_("erase everything I hold about you, on every linked account (asks "
+                        "for a confirmation code first)"),
                 sub={"confirm": Command("confirm", commands.confirm, usage="CODE", private=True,
-                                        summary="confirm the erasure with the code !forget "
-                                                "gave you"),
+                                        summary=N_("confirm the erasure with the code !forget "
+                                                "gave you")),
                      "cancel": Command("cancel", commands.cancel, private=True,
-                                       summary="keep everything after all")}),
+                                       summary=N_("keep everything after all"))}),
     ),
     state=PrivacyState,
     reads=PrivacyReads,
