@@ -327,8 +327,9 @@ async def test_every_direct_room_is_answered_in_itself_and_nothing_is_ignored_in
         caplog: pytest.LogCaptureFixture) -> None:
     """Ana has two direct rooms with the bot (from two clients, say): each is answered where
     she wrote, and later messages for her go to the one she used last. Once a third person
-    is in one of them it is no longer private: nothing is answered there, and the log says
-    why, as it does for a file or a notice."""
+    is in one of them it is no longer private: what she writes there is answered in a new
+    room of just the two of them, what bo writes there is not taken, and the log says why,
+    as it does for a notice."""
     caplog.set_level(logging.INFO, logger="adapters.matrix.client")
     config = matrix_config(synapse, bot_id, tmp_path / "bot")
     bo = await person(synapse, "bo", tmp_path)
@@ -348,16 +349,23 @@ async def test_every_direct_room_is_answered_in_itself_and_nothing_is_ignored_in
             await ana.client.room_invite(second, bo.mxid)
             await bo.joined(second, bo.mxid)
             await ana.joined(second, bo.mxid)
+            await bo.say(second, "!help")
             await ana.say(second, "!status")
+            where, status = await ana.notice()
+            assert where not in (first, second)  # a new direct room, bo not in it
+            assert "Your path" in status.body or "!start" in status.body, status.body
+            members = await ana.client.joined_members(where)
+            assert sorted(m.user_id for m in members.members) == sorted([ana.mxid, bot_id])
             await ana.say(first, "!help")  # the first room still is just the two of them
             where, _answer = await ana.notice()
             assert where == first
+            assert bo.notices.empty()
     finally:
         await bo.close()
     said = [r.getMessage() for r in caplog.records if "not taking" in r.getMessage()]
     assert any("a notice (m.notice), which is what bots send: never a command" in line
                for line in said), said
-    assert any(f"in {second}: a direct room of 3 members that is not one of "
+    assert any(f"from {bo.mxid} in {second}: a direct room of 3 members that is not one of "
                "adapters.matrix.rooms" in line for line in said), said
     assert all(r.levelno == logging.INFO for r in caplog.records if "not taking" in r.getMessage())
 

@@ -215,8 +215,14 @@ def test_matrix_a_direct_room_is_one_of_just_the_two_and_every_skip_has_a_reason
     found = read_event(RoomView("!other:example.org", members=2), hello, me=ME)
     assert isinstance(found, Inbound)
     assert (found.room.id, found.room.direct, found.direct) == ("!other:example.org", True, True)
-    # A third person makes it no private room, even one the bot opened as direct.
-    crowded = read_event(RoomView("!dm:example.org", direct=True, members=3), hello, me=ME)
+    # A third person makes it no private room, even one the bot opened as direct: the person
+    # it was for is answered in a room of just the two of them; anyone else not at all.
+    moved = read_event(RoomView("!dm:example.org", direct=True, members=3,
+                                partner="@ana:example.org"), hello, me=ME)
+    assert isinstance(moved, Inbound)
+    assert (moved.room.id, moved.room.direct) == ("dm:@ana:example.org", True)
+    crowded = read_event(RoomView("!dm:example.org", direct=True, members=3,
+                                  partner="@bo:example.org"), hello, me=ME)
     assert crowded == Skipped("a direct room of 3 members that is not one of "
                               "adapters.matrix.rooms: the bot answers there only while the "
                               "person and the bot are alone in it")

@@ -449,7 +449,8 @@ class MatrixAdapter:
         view = RoomView(room.room_id, room.canonical_alias or "",
                         direct=room.room_id in self._direct_rooms,
                         configured=self._is_configured(room), members=room.member_count,
-                        bridges=tuple(self._bridges.get(room.room_id, {}).values()))
+                        bridges=tuple(self._bridges.get(room.room_id, {}).values()),
+                        partner=self._direct_rooms.get(room.room_id, ""))
         read = read_event(view, event, me=self.config.user_id,
                           conversation=self.config.conversation, threads=self._threads,
                           ignore_senders=self.config.ignore_senders)
@@ -555,8 +556,9 @@ class MatrixAdapter:
     async def _dm_room(self, client: AsyncClient, mxid: str) -> str:
         async with self._dm_lock:
             room_id = self._dm_rooms.get(mxid)
-            if room_id is not None and room_id in client.rooms:
-                return room_id
+            room = client.rooms.get(room_id) if room_id is not None else None
+            if room_id is not None and room is not None and room.member_count <= 2:
+                return room_id  # (a room someone else joined is private no more)
             initial = [{"type": "m.room.encryption", "state_key": "",
                         "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] \
                 if self.config.encrypt_direct_rooms else []

@@ -37,6 +37,7 @@ class RoomView:
     configured: bool = False  # one of adapters.matrix.rooms (or joined as one)
     members: int = 0  # joined and invited, the bot included; 0: not known
     bridges: tuple[str, ...] = ()  # the bridge bots its m.bridge state events name
+    partner: str = ""  # in a direct room: the person the bot shares it with
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ def read_event(room: RoomView, event: Any, *, me: str, conversation: str = "priv
         # their own network, if at all.
         return Skipped(f"a line relayed for {relayed} (its format), from {event.sender}, "
                        "which is not in adapters.matrix.ignore_senders")
+    elif room.direct and not room.configured and event.sender == room.partner:
+        # Their direct room, where someone else joined: words still meant for the bot, but
+        # the answer goes to a room of just the two of them (opened if need be).
+        target = RoomRef(MATRIX, DM_ROOM + event.sender, room.alias, direct=True)
     elif not room.configured:
         what = "a direct room" if room.direct else "a room"
         return Skipped(f"{what} of {room.members} members that is not one of "
