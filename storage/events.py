@@ -298,6 +298,12 @@ class EventsQueries(Queries):
             attendance_t.c.event_id == event_id, attendance_t.c.person_id == person_id))
         return row is not None
 
+    async def event_feedback(self, event_id: str) -> list[tuple[int, str]]:
+        rows = await self._all(sa.select(attendance_t.c.rating, attendance_t.c.comment).where(
+            attendance_t.c.event_id == event_id, attendance_t.c.rating.is_not(None))
+            .order_by(attendance_t.c.at))
+        return [(int(r.rating), r.comment or "") for r in rows]
+
     async def attendance_count(self, event_id: str) -> int:
         row = await self._one(sa.select(sa.func.count()).where(
             attendance_t.c.event_id == event_id))

@@ -278,6 +278,8 @@ async def test_checking_in_at_the_venue_counts_and_a_follow_up_goes_out_the_next
         assert not any("Thanks for coming" in text for text in room)
         assert "Usage: !feedback EVENT 1-5" in await h.say("ada", "!feedback meetup 9")
         assert "will read it" in await h.say("ada", "!feedback meetup 5 met great people")
+        assert "Feedback: 1 answer, average 5.0 of 5\n  5: met great people" in await h.say(
+            ORGANIZER, "!event status meetup")
         clock.advance(days=1)
         await h.tick()
         assert len(private_to(h, "ada", "Thanks for coming")) == 1  # once

@@ -767,6 +767,12 @@ async def event_status(turn: Turn) -> Transition:
     checked_in = await reads_of(turn.reads).attendance_count(event.id)
     if checked_in or event.starts_at <= turn.now:
         lines.append(f"Checked in: {checked_in} (the code: !checkin code {event.id}).")
+    said = await reads_of(turn.reads).event_feedback(event.id)
+    if said:
+        average = sum(r for r, _c in said) / len(said)
+        lines.append(f"Feedback: {len(said)} {'answer' if len(said) == 1 else 'answers'}, "
+                     f"average {average:.1f} of 5" + "".join(
+                         f"\n  {r}: {one_line(c, 200)}" for r, c in said[-5:] if c))
     broadcasts = await reads_of(turn.reads).broadcasts_of(event.id)
     if broadcasts:
         lines.append("Sends:")

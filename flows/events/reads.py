@@ -61,6 +61,9 @@ class EventsReads(Reads, Protocol):
 
     async def attendance_count(self, event_id: str) -> int: ...
 
+    async def event_feedback(self, event_id: str) -> list[tuple[int, str]]:
+        """(rating 1-5, comment) of each attendee who answered the follow-up, oldest first."""
+
     async def attendance_of(self, person_id: PersonId) -> int:
         """How many events the person checked in at."""
 
