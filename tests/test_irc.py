@@ -668,6 +668,7 @@ async def test_a_mentor_who_is_offline_gets_the_case_when_back_and_the_newcomer_
         await back.connect(services.port, sasl=("tomasz", "tomasz-pw-1"))
         ping = await back.reply(BOT, within=10)
         assert "ana needs help with Pagebot (case " in ping
+        assert "Since: asked just now, at Mon 02 Nov 19:00 UTC (you were offline)" in ping
         assert "Claim case" in ping
         await back.close()
     await ana.close()

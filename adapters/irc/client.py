@@ -142,6 +142,7 @@ class IrcAdapter:
         self._ison: dict[str, list[asyncio.Future[bool | None]]] = {}
         self._ison_flush: asyncio.TimerHandle | None = None
         self._recent: OrderedDict[str, float] = OrderedDict()  # nick -> when it last wrote
+        self._mon_offline: set[str] = set()  # monitored nicks the server said nobody holds
         self.nick_poll_seconds = NICK_POLL_SECONDS  # tests make it shorter
         self.bot_mode = False  # the server confirmed our bot mode (+B) this session
         # The pages of long messages not yet shown, by conversation: (pages, when sent).
@@ -208,6 +209,7 @@ class IrcAdapter:
         self._monitoring.clear()
         self._asked.clear()
         self._recent.clear()
+        self._mon_offline.clear()
         self._answer_ison(None)  # a new link: what was asked on the old one is not answered
         self.queue.clear_control()
         self._joined.clear()
@@ -385,6 +387,7 @@ class IrcAdapter:
                 return
             del self._monitoring[old_key]
             self.roster.unmonitored(old)
+            self._mon_offline.discard(old_key)
             self.queue.control(f"MONITOR - {old}")
         self._monitoring[key] = (nick, now)
         self.roster.monitored(nick)
@@ -431,6 +434,7 @@ class IrcAdapter:
         for item in str(event.arguments[-1] if event.arguments else "").split(","):
             nick = item.split("!", 1)[0]
             if nick and casefold(nick) in self._monitoring:
+                self._mon_offline.discard(casefold(nick))
                 self.roster.online(nick)
                 self._ask_account(link, nick)
 
@@ -440,6 +444,8 @@ class IrcAdapter:
             nick = item.split("!", 1)[0]
             if nick:
                 self.roster.offline(nick)
+                if casefold(nick) in self._monitoring:
+                    self._mon_offline.add(casefold(nick))
 
     def _on_734(self, link: IrcLink, event: Event) -> None:
         """ERR_MONLISTFULL: these nicks are not followed after all."""
@@ -556,10 +562,20 @@ class IrcAdapter:
             return False  # this server proves no logins: nobody is online as an account
         seen = self._waiting.setdefault(casefold(account), asyncio.Event())
         self._seek(account)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(PRESENCE_WAIT_SECONDS):
-                await seen.wait()
-        return self.roster.nick_for(account) is not None
+        # The nicks the account may use; once the server says of each that nobody holds it
+        # (RPL_MONOFFLINE), the answer is in without waiting out the time.
+        nicks = {casefold(n) for n in (self.roster.last_nick(account), account) if n}
+        deadline = time.monotonic() + PRESENCE_WAIT_SECONDS
+        while self.roster.nick_for(account) is None:
+            if all(k in self._monitoring and k in self._mon_offline for k in nicks):
+                return False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, 0.05)):
+                    await seen.wait()
+        return True
 
     async def _nick_present(self, nick: str) -> bool | None:
         """Whether somebody holds `nick` now: it wrote to us lately or shares a channel,

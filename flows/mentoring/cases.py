@@ -11,7 +11,7 @@ import re
 import statistics
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.config import Config
 from bot.content import check_identities
@@ -143,11 +143,16 @@ class _Ticket:
     source: str = "asked"  # "asked", "inactive", or the feature that referred the case
 
 
-def _ping_text(ticket: _Ticket, now: datetime, again: bool, level: int = LEVEL_MENTOR) -> str:
-    """Who, stuck on what, since when, their words, how to answer: in that order."""
+def _ping_text(ticket: _Ticket, now: datetime, again: bool, level: int = LEVEL_MENTOR,
+               offline: bool = False) -> str:
+    """Who, stuck on what, since when, their words, how to answer: in that order. A ping
+    for a mentor who is offline is read when they are back: it says when, not "just now"."""
     name = person_name(ticket.newcomer) or "A newcomer"
     since = (f"asked {describe(now - ticket.created_at)} ago" if now > ticket.created_at
              else "asked just now")
+    if offline:
+        asked = ticket.created_at.astimezone(UTC)
+        since = f"{since}, at {asked:%a %d %b %H:%M} UTC (you were offline)"
     lines = [f"{'Still waiting: ' if again else ''}{name} needs help with "
              f"{ticket.project.name} (case {ticket.code}).",
              f"Stuck on: {ticket.subject}",
@@ -222,7 +227,8 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
             due = mentor.hours.add_open_time(turn.now, config.escalate)
             turn.record(PingCase(ticket.code, mentor.key, want, (*tried, mentor.key),
                                  turn.now, due))
-            turn.tell(where, _ping_text(ticket, turn.now, bool(tried)), _claim(ticket),
+            turn.tell(where, _ping_text(ticket, turn.now, bool(tried), offline=not online),
+                      _claim(ticket),
                       named=_newcomer_named(ticket))
             turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want,
                        online=online)
