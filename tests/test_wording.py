@@ -125,12 +125,15 @@ async def test_status_explains_every_stage_and_the_next_action(bot: Harness) -> 
     reply = await bot.say("fay", "!status")
     lines = reply.splitlines()
     four = lines.index("  [>] 4. Get involved: 1 task done")
-    assert lines[four + 1].strip() == ("More tasks, at your own pace. Counts: every task you "
-                                       "finish; 3 in all opens stage 5.")
+    assert lines[four + 1].strip().startswith("You're part of the project now: take more tasks "
+                                              "(!task)")
+    assert lines[four + 1].strip().endswith("Counts: every task you finish (3 in all open "
+                                            "stage 5); the meetings and sprints you come to "
+                                            "are on your record.")
     five = lines.index("  [ ] 5. Get more involved")
-    assert "bigger tasks, events, helping newcomers" in lines[five + 1]
-    assert "Nothing more is counted" in lines[five + 1]
-    assert "Counts: each checkpoint you pass." in reply  # stage 2
+    assert "bigger tasks, helping newcomers" in lines[five + 1]
+    assert "Counts: the events you check in at (!checkin CODE at the venue)" in lines[five + 1]
+    assert "Counts: each checkpoint you pass, and the workshop's live sessions" in reply  # 2
     assert "Counts: typing !done once your change is submitted." in reply  # stage 3
     assert reply.endswith("Next: type !task for another task (2 more to reach stage 5, Get "
                           "more involved).")
@@ -326,8 +329,9 @@ async def test_an_event_file_added_while_running_is_broadcast_listed_and_answere
         assert "  late-meetup: Late meetup, Fri 15 Jan 2027, 19:00 (Europe/Berlin)" in \
             await bot.say("ana", "!events")
         assert await bot.say("ana", invite.msg.choices[0].key) == (
-            "See you there! \"Late meetup\": yes. I'll remind you before it starts. You can "
-            "change your answer any time.")
+            "See you there! \"Late meetup\": yes. I'll remind you before it starts. It's your "
+            "first event with us: a week before, I'll introduce you to a buddy who has been "
+            "before. You can change your answer any time.")
 
 
 async def test_an_invite_another_process_sent_is_answered_before_the_bot_reloads(
