@@ -558,8 +558,8 @@ class IrcAdapter:
             return False
         if self.roster.nick_for(account) is not None:
             return True
-        if not ACCOUNT_CAPS & link.enabled_caps and "WHOX" not in link.isupport:
-            return False  # this server proves no logins: nobody is online as an account
+        if not self._proves_logins(link):
+            return False  # nobody is online as an account here
         seen = self._waiting.setdefault(casefold(account), asyncio.Event())
         self._seek(account)
         # The nicks the account may use; once the server says of each that nobody holds it
@@ -576,6 +576,11 @@ class IrcAdapter:
                 async with asyncio.timeout(min(remaining, 0.05)):
                     await seen.wait()
         return True
+
+    @staticmethod
+    def _proves_logins(link: IrcLink) -> bool:
+        """Whether this server can tell us who is logged in to which account."""
+        return bool(ACCOUNT_CAPS & link.enabled_caps) or "WHOX" in link.isupport
 
     async def _nick_present(self, nick: str) -> bool | None:
         """Whether somebody holds `nick` now: it wrote to us lately or shares a channel,
@@ -796,6 +801,13 @@ class IrcAdapter:
             return self.target_of(to)
         except TransientSendError:
             pass
+        link = self.link
+        if link is not None and self.ready.is_set() and not self._proves_logins(link):
+            # No account will ever show itself on this server (ngIRCd): holding for a day
+            # would only delay the dead letter.
+            raise PermanentSendError(
+                f"this server cannot say who is logged in to an account, so nothing is sent "
+                f"for the account {account!r} (to a nick anybody may hold)")
         hold = self.config.account_hold_seconds
         deadline = time.monotonic() + hold
         self.held += 1
