@@ -8,7 +8,10 @@ Gerrit's ChangeInfo and AccountInfo behind its `)]}'` prefix (GET /changes/{id},
 For linked accounts (`!forge`): profiles where a code may be put (GitHub's user bio and gists,
 GitLab's user bio and status, Gerrit's account status), and contributions counted as the
 real APIs count them: GitHub's issue search (`total_count`), GitLab's merge request and issue
-listings (the `X-Total` header), Gerrit's change query (a list, `_more_changes` on the last)."""
+listings (the `X-Total` header), Gerrit's change query (a list, `_more_changes` on the last),
+Phabricator's Conduit (POST /api/METHOD with a token: user.search, paste.search,
+differential.revision.search, maniphest.search; `result.data` paged by `cursor.after`, errors
+as `error_code` with HTTP 200)."""
 
 from __future__ import annotations
 
@@ -70,6 +73,8 @@ class Forges:
     mode: str = "ok"  # "ok", "down" (503), "slow" (answers after 5 s), "garbage"
     requests: list[str] = field(default_factory=list)
 
+    conduit_token: str = "api-testtoken"  # what Conduit accepts
+
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -81,6 +86,8 @@ class Forges:
             "github": {"kind": "github", "url": f"{self.base}/gh",
                        "api_url": f"{self.base}/ghapi", "projects": list(projects)},
             "gitlab": {"kind": "gitlab", "url": f"{self.base}/gl", "projects": list(projects)},
+            "phabricator": {"kind": "phabricator", "url": f"{self.base}/ph",
+                            "token_env": "WAYFINDER_TEST_PHAB_TOKEN"},
         }
 
     # -- the handlers ----------------------------------------------------------------------
@@ -286,6 +293,52 @@ class Forges:
                             content_type="application/json")
 
 
+    async def conduit(self, request: web.Request) -> web.Response:
+        """Conduit: the params as JSON in the form, the token inside them."""
+        method = request.match_info["method"]
+        self.requests.append(f"/ph/api/{method}")
+        if (trouble := await self._trouble()) is not None:
+            return trouble
+        form = await request.post()
+        params = json.loads(str(form["params"]))
+        if (params.get("__conduit__") or {}).get("token") != self.conduit_token:
+            return web.json_response({"result": None, "error_code": "ERR-INVALID-AUTH",
+                                      "error_info": "API token is invalid."})
+        found = params.get("constraints") or {}
+        users = {name: f"PHID-USER-{p.user_id:020d}" for (kind, name), p in self.profiles.items()
+                 if kind == "phabricator"}
+        by_phid = {phid: name for name, phid in users.items()}
+        data: list[dict[str, Any]]
+        if method == "user.search":
+            data = [{"id": n, "type": "USER", "phid": users[name],
+                     "fields": {"username": name, "realName": name.title()}}
+                    for n, name in enumerate(found.get("usernames", [])) if name in users]
+        elif method == "paste.search":
+            data = [{"id": n, "type": "PSTE", "phid": f"PHID-PSTE-{n}",
+                     "fields": {"title": title, "authorPHID": phid}}
+                    for phid in found.get("authorPHIDs", []) if phid in by_phid
+                    for n, title in enumerate(self.profiles["phabricator",
+                                                            by_phid[phid]].gists)]
+        else:
+            since = datetime.fromtimestamp(int(found["modifiedStart"]), UTC)
+            if method == "maniphest.search":
+                who, what = found["assigned"][0], "closed"
+            elif "reviewerPHIDs" in found:
+                who, what = found["reviewerPHIDs"][0], "review"
+            else:
+                who, what = found["authorPHIDs"][0], "merged"
+            many = self._count("phabricator", what, by_phid.get(who, ""), since)
+            data = [{"id": n, "phid": f"PHID-DREV-{n}", "fields": {"authorPHID": "PHID-X"}}
+                    for n in range(many)]
+        start = int(params.get("after") or 0)
+        limit = int(params.get("limit") or 100)
+        page = data[start:start + limit]
+        after = str(start + limit) if start + limit < len(data) else None
+        return web.json_response({"result": {"data": page, "cursor": {
+            "limit": limit, "after": after, "before": None}}, "error_code": None,
+            "error_info": None})
+
+
 @asynccontextmanager
 async def running_forges() -> AsyncIterator[Forges]:
     forges = Forges()
@@ -304,6 +357,7 @@ async def running_forges() -> AsyncIterator[Forges]:
         web.get("/gl/api/v4/users/{id}/status", forges.gitlab_users),
         web.get("/gl/api/v4/merge_requests", forges.gitlab_listing),
         web.get("/gl/api/v4/issues", forges.gitlab_listing),
+        web.post("/ph/api/{method}", forges.conduit),
         web.get("/gl/api/v4/projects/{project}/merge_requests/{iid}", forges.gitlab),
         web.get("/gl/api/v4/projects/{project}", forges.gitlab),
     ])

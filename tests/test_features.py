@@ -333,7 +333,8 @@ def test_every_answer_about_one_person_or_with_a_code_is_declared_private() -> N
         "person", "me",  # a person's record, one's own metrics
         "certificates", "name",  # one's certificates, their codes
         # One's forge accounts and their verification codes.
-        "forge", "forge github", "forge gitlab", "forge gerrit", "forge verify", "forge remove",
+        "forge", "forge github", "forge gitlab", "forge gerrit", "forge phabricator",
+        "forge verify", "forge remove",
         "dashboard",  # a login link
         "group join", "group leave",  # which local groups someone is on
         "group send", "group confirm", "group cancel",  # a draft to a group's members

@@ -108,7 +108,8 @@ async def test_bad_forge_input_gets_a_friendly_reply_and_changes_nothing(
         assert (await bot.say("ada", "!forge github two words", "irc")).startswith(
             "Usage: !forge github NAME")
         assert (await bot.say("ada", "!forge remove", "irc")).startswith(
-            "Usage: !forge remove gerrit | github | gitlab. You have no forge account linked.")
+            "Usage: !forge remove gerrit | github | gitlab | phabricator. You have no forge "
+            "account linked.")
         assert (await bot.say("ada", "!forge verify", "irc")).startswith(
             "You have no unverified forge account. Link your forge accounts")
         reply = await bot.say("ada", "!forge sourcehut ada", "irc")
@@ -224,3 +225,35 @@ def test_the_contributions_chart_has_a_bar_per_metric_and_window() -> None:
     assert "last 52 weeks" in text
     assert text.count('id="bar-') == 10
     assert metrics_chart(links[2:]) is None
+
+
+async def test_a_phabricator_account_is_verified_by_a_paste_and_counted_through_conduit(
+        db_url: str, forges: Forges, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAYFINDER_TEST_PHAB_TOKEN", "not-the-token")
+    forges.profiles["phabricator", "alovelace"] = Profile(user_id=12, gists=["my notes"])
+    # More than a Conduit page (100) of reviews: counted across pages.
+    forges.contributions += [
+        *(Contribution("phabricator", "review", "alovelace", _week_ago(1)) for _ in range(130)),
+        *(Contribution("phabricator", "merged", "alovelace", _week_ago(w)) for w in (2, 20)),
+        Contribution("phabricator", "closed", "alovelace", _week_ago(3)),
+    ]
+    async with forge_bot(db_url, forges) as bot:
+        reply = await bot.say("ada", "!forge phabricator alovelace", "irc")
+        code = _code(reply)
+        assert "the title of a paste you write on Phabricator" in reply
+        reply = await bot.say("ada", "!forge verify", "irc")  # a wrong token: refused
+        assert reply.startswith("I couldn't ask Phabricator just now (Phabricator refused the "
+                                "request (ERR-INVALID-AUTH)).")
+        monkeypatch.setenv("WAYFINDER_TEST_PHAB_TOKEN", forges.conduit_token)
+        reply = await bot.say("ada", "!forge verify", "irc")
+        assert reply.startswith(f"I didn't find {code} in the title of a paste")
+        forges.profiles["phabricator", "alovelace"].gists.append(f"Wayfinder {code}")
+        reply = await bot.say("ada", "!forge verify", "irc")
+        assert reply.startswith("Verified: Phabricator alovelace is yours.")
+        await bot.tick()
+        reply = await bot.say("ada", "!me", "irc")
+        assert ("Phabricator: alovelace (verified 2026-11-02): changes merged 1 (4 weeks), 2 "
+                "(52 weeks); reviews given 130 (4 weeks), 130 (52 weeks); tasks closed 1 (4 "
+                "weeks), 1 (52 weeks)") in reply
+        # Per window: one page of merged revisions, two of reviews (130 > 100).
+        assert forges.requests.count("/ph/api/differential.revision.search") == 6

@@ -6,7 +6,9 @@ Where the code may go, per forge (each read through its public REST API):
 - GitHub: the profile's bio (GET /users/NAME), or a public gist's description or file name
   (GET /users/NAME/gists);
 - GitLab: the profile's bio (GET /users/ID) or status message (GET /users/ID/status);
-- Gerrit: the account's status (GET /accounts/NAME, AccountInfo.status).
+- Gerrit: the account's status (GET /accounts/NAME, AccountInfo.status);
+- Phabricator (Phorge): the title of a paste they wrote (Conduit user.search, then
+  paste.search by author).
 An unverified link counts for nothing: its numbers are never read, and it is shown as such.
 """
 
@@ -17,7 +19,14 @@ import secrets
 from urllib.parse import quote
 
 from bot.flow import Handler, Transition, Turn
-from flows.forge.clients import NAMES, ForgeError, NotFoundError, fetch_json
+from flows.forge.clients import (
+    NAMES,
+    ForgeError,
+    NotFoundError,
+    conduit,
+    fetch_json,
+    phabricator_user,
+)
 from flows.forge.reads import reads_of
 from flows.forge.records import ForgeLink, LinkForge, UnlinkForge, VerifyForge
 from flows.forge.settings import KINDS, ForgeConfig, ForgeHost
@@ -28,10 +37,11 @@ WHERE = {
     "github": "your GitHub profile's bio, or the description of a public gist",
     "gitlab": "your GitLab profile's bio, or your status message",
     "gerrit": "your Gerrit account's status (Settings, Profile)",
+    "phabricator": "the title of a paste you write on Phabricator (Paste, Create Paste)",
 }
 USAGE = ("Link your forge accounts so that !me can show your contributions: !forge github NAME, "
-         "!forge gitlab NAME or !forge gerrit NAME; then !forge verify. !forge remove github "
-         "removes a link.")
+         "!forge gitlab NAME, !forge gerrit NAME or !forge phabricator NAME; then !forge verify. "
+         "!forge remove github removes a link.")
 
 
 def new_code() -> str:
@@ -112,6 +122,12 @@ async def profile_texts(host: ForgeHost, username: str, seconds: float) -> list[
         user = await fetch_json(host, f"/users/{ident}", seconds)
         status = await fetch_json(host, f"/users/{ident}/status", seconds)
         return [str((user or {}).get("bio") or ""), str((status or {}).get("message") or "")]
+    if host.kind == "phabricator":
+        phid = await phabricator_user(host, username, seconds)
+        pastes = await conduit(host, "paste.search", {
+            "constraints": {"authorPHIDs": [phid]}, "order": "newest", "limit": 20}, seconds)
+        return [str((p.get("fields") or {}).get("title") or "")
+                for p in (pastes or {}).get("data") or () if isinstance(p, dict)]
     account = await fetch_json(host, f"/accounts/{name}", seconds)
     return [str(account.get("status") or "")] if isinstance(account, dict) else []
 

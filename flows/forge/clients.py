@@ -23,7 +23,7 @@ from flows.forge.settings import ForgeHost
 GERRIT_PREFIX = ")]}'"  # Gerrit's guard against cross-site script inclusion, before the JSON
 MAX_BODY = 4_000_000
 Status = Literal["merged", "open", "abandoned"]
-NAMES = {"gerrit": "Gerrit", "github": "GitHub", "gitlab": "GitLab"}
+NAMES = {"gerrit": "Gerrit", "github": "GitHub", "gitlab": "GitLab", "phabricator": "Phabricator"}
 
 
 class ForgeError(Exception):
@@ -92,6 +92,46 @@ async def fetch_with_headers(host: ForgeHost, path: str, seconds: float
         return json.loads(body), response.headers
     except ValueError:
         raise UnavailableError(f"{name} answered something I couldn't read") from None
+
+
+async def conduit(host: ForgeHost, method: str, params: dict[str, Any], seconds: float) -> Any:
+    """Call a Phabricator (Phorge) Conduit method: POST {url}/api/METHOD with the params as
+    JSON and the API token (token_env); its `result`, or UnavailableError with its error."""
+    import httpx
+
+    client = http.client()
+    if client is None:
+        raise UnavailableError("Phabricator can't be asked while the bot is not running")
+    token = os.environ.get(host.token_env, "") if host.token_env else ""
+    body = {**params, "__conduit__": {"token": token}}
+    try:
+        response = await client.post(f"{host.api}/{method}", timeout=seconds, data={
+            "params": json.dumps(body), "output": "json", "__conduit__": "1"})
+    except httpx.TimeoutException:
+        raise UnavailableError(f"Phabricator did not answer within {seconds:g} seconds"
+                               ) from None
+    except httpx.HTTPError:
+        raise UnavailableError("Phabricator could not be reached") from None
+    if response.status_code != 200:
+        raise UnavailableError(f"Phabricator answered with an error ({response.status_code})")
+    try:
+        answer = json.loads(response.content[:MAX_BODY].decode("utf-8", errors="replace"))
+    except ValueError:
+        raise UnavailableError("Phabricator answered something I couldn't read") from None
+    if not isinstance(answer, dict) or answer.get("error_code") or "result" not in answer:
+        code = answer.get("error_code") if isinstance(answer, dict) else None
+        raise UnavailableError(f"Phabricator refused the request ({code or 'no result'})")
+    return answer["result"]
+
+
+async def phabricator_user(host: ForgeHost, username: str, seconds: float) -> str:
+    """The PHID of the account with this username (NotFoundError: none)."""
+    found = await conduit(host, "user.search", {"constraints": {"usernames": [username]}},
+                          seconds)
+    data = found.get("data") if isinstance(found, dict) else None
+    if not data or not isinstance(data[0], dict) or not data[0].get("phid"):
+        raise NotFoundError("Phabricator has no such account")
+    return str(data[0]["phid"])
 
 
 def _text(value: object) -> str:

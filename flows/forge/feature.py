@@ -32,10 +32,11 @@ FEATURE = Feature(
     name="forge",
     commands=(
         Command("forge", accounts.forge_list, private=True,
-                summary=N_("your forge accounts (GitHub, GitLab, Gerrit), verified or not"), sub={
+                summary=N_("your forge accounts (GitHub, GitLab, Gerrit, Phabricator), "
+                           "verified or not"), sub={
                     **{kind: Command(kind, accounts.LINKERS[kind], usage="NAME", private=True,
                                      summary=f"link your {NAMES[kind]} account")
-                       for kind in ("github", "gitlab", "gerrit")},
+                       for kind in ("github", "gitlab", "gerrit", "phabricator")},
                     "verify": Command("verify", accounts.forge_verify, private=True,
                                       summary=N_("check the code in your forge profiles")),
                     "remove": Command("remove", accounts.forge_remove, usage="FORGE",

@@ -14,6 +14,10 @@ apart, so a count is the forge's own total, not a page of it):
   `assignee_username`, each `updated_after` D.
 - Gerrit, the change query (`n` at most 500, `_more_changes` beyond): `owner:U status:merged
   after:D`; `reviewedby:U -owner:U after:D`. Gerrit has no tasks: closed stays unknown.
+- Phabricator (Phorge), Conduit with the API token, counted page by page (100 a page, at most
+  PHAB_PAGES): differential.revision.search `authorPHIDs` + `statuses: published`, and with
+  `reviewerPHIDs` (their own revisions left out), `modifiedStart` D; maniphest.search
+  `assigned` + `statuses: resolved`, `modifiedStart` D.
 """
 
 from __future__ import annotations
@@ -27,12 +31,21 @@ from bot.config import Config
 from bot.flow import Due, Handler, Transition, Turn
 from bot.model import FileRef
 from bot.ports import Reads
-from flows.forge.clients import NAMES, ForgeError, UnavailableError, fetch_json, fetch_with_headers
+from flows.forge.clients import (
+    NAMES,
+    ForgeError,
+    UnavailableError,
+    conduit,
+    fetch_json,
+    fetch_with_headers,
+    phabricator_user,
+)
 from flows.forge.reads import reads_of
 from flows.forge.records import METRICS, WINDOWS, ForgeLink, ForgeMetrics
 from flows.forge.settings import ForgeConfig, ForgeHost
 
 GERRIT_LIMIT = 500
+PHAB_PAGES = 5  # Conduit pages of 100 counted at most: "500" means 500 or more
 Counts = dict[str, int | None]
 
 
@@ -76,9 +89,48 @@ async def _gerrit(host: ForgeHost, user: str, metric: str, since: datetime,
     return len(found)
 
 
+async def _conduit_count(host: ForgeHost, method: str, constraints: dict[str, object],
+                         seconds: float, not_by: str = "") -> int:
+    count, after = 0, None
+    for _ in range(PHAB_PAGES):
+        params: dict[str, object] = {"constraints": constraints, "limit": 100}
+        if after is not None:
+            params["after"] = after
+        found = await conduit(host, method, params, seconds)
+        if not isinstance(found, dict) or not isinstance(found.get("data"), list):
+            raise UnavailableError("Phabricator answered in a shape I don't understand")
+        count += sum(1 for item in found["data"] if not not_by or (
+            (item.get("fields") or {}).get("authorPHID") != not_by))
+        after = (found.get("cursor") or {}).get("after")
+        if after is None:
+            break
+    return count
+
+
+async def _phabricator_counts(host: ForgeHost, username: str, now: datetime,
+                              seconds: float) -> Counts:
+    phid = await phabricator_user(host, username, seconds)
+    counts: Counts = {}
+    for weeks in WINDOWS:
+        since = int((now - timedelta(weeks=weeks)).timestamp())
+        counts[f"merged_{weeks}"] = await _conduit_count(
+            host, "differential.revision.search", {"authorPHIDs": [phid],
+                                                   "statuses": ["published"],
+                                                   "modifiedStart": since}, seconds)
+        counts[f"reviews_{weeks}"] = await _conduit_count(
+            host, "differential.revision.search", {"reviewerPHIDs": [phid],
+                                                   "modifiedStart": since}, seconds, phid)
+        counts[f"closed_{weeks}"] = await _conduit_count(
+            host, "maniphest.search", {"assigned": [phid], "statuses": ["resolved"],
+                                       "modifiedStart": since}, seconds)
+    return counts
+
+
 async def read_counts(host: ForgeHost, username: str, now: datetime,
                       seconds: float) -> Counts:
     """Every number of one account (ForgeError if any could not be read: all or none)."""
+    if host.kind == "phabricator":
+        return await _phabricator_counts(host, username, now, seconds)
     ask = {"github": _github, "gitlab": _gitlab, "gerrit": _gerrit}[host.kind]
     counts: Counts = {}
     for metric in METRICS:

@@ -14,15 +14,19 @@ from bot.config import FeatureSettings, Section
 from bot.durations import parse_duration
 from bot.fields import Duration
 
-ForgeKind = Literal["gerrit", "github", "gitlab"]
-KINDS: tuple[ForgeKind, ...] = ("gerrit", "github", "gitlab")
+ForgeKind = Literal["gerrit", "github", "gitlab", "phabricator"]
+KINDS: tuple[ForgeKind, ...] = ("gerrit", "github", "gitlab", "phabricator")
+# The forges whose changes `!done LINK` and checkpoints can check; a Phabricator (or Phorge)
+# host serves linked accounts and their metrics only (Conduit, with an API token).
+CHANGE_KINDS = ("gerrit", "github", "gitlab")
 
 
 class ForgeHost(Section):
     """One forge: its web address (what links start with) and its REST API's."""
 
     kind: ForgeKind
-    url: Annotated[str, Field(min_length=1)]  # https://gerrit.wikimedia.org/r, https://github.com
+    # https://gerrit.wikimedia.org/r, https://github.com, https://phabricator.wikimedia.org
+    url: Annotated[str, Field(min_length=1)]
     # The REST API's base; empty: derived (Gerrit: url, GitHub: https://api.github.com,
     # GitLab: url + /api/v4).
     api_url: str = ""
@@ -46,6 +50,8 @@ class ForgeHost(Section):
                 f"{self.url}/api/v3")
         if self.kind == "gitlab":
             return f"{self.url}/api/v4"
+        if self.kind == "phabricator":
+            return f"{self.url}/api"  # Conduit: POST {api}/METHOD
         return self.url
 
     def serves(self, project_id: str) -> bool:
@@ -83,4 +89,5 @@ class ForgeConfig(FeatureSettings):
         return next(((n, h) for n, h in self.hosts.items() if h.kind == kind), None)
 
     def hosts_for(self, project_id: str) -> list[tuple[str, ForgeHost]]:
-        return [(name, host) for name, host in self.hosts.items() if host.serves(project_id)]
+        return [(name, host) for name, host in self.hosts.items()
+                if host.serves(project_id) and host.kind in CHANGE_KINDS]
