@@ -3,6 +3,7 @@ their organizers' messages to members."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -151,3 +152,16 @@ async def test_a_groups_organizer_messages_its_members_through_the_broadcaster(
         assert "Only Lumen Berlin's organizers" in await h.say("olga", "!group status berlin")
         await h.say("olga", "!group send warsaw second")
         assert "nothing was sent" in await h.say("olga", "!group cancel")
+
+
+async def test_forget_takes_a_person_off_every_group_list(sqlite_url: str) -> None:
+    async with Harness(groups_config(sqlite_url)) as h:
+        await h.say("ana", "!group join berlin")
+        await h.say("ana", "!group join lagos")
+        assert await h.running.store.invite_list_size("group:lagos") == 1
+        code = re.search(r"!forget confirm ([A-Z0-9]{4}-[A-Z0-9]{4})",
+                         await h.say("ana", "!forget"))
+        assert code is not None
+        assert "erased everything" in await h.say("ana", f"!forget confirm {code.group(1)}")
+        assert await h.running.store.invite_list_size("group:berlin") == 0
+        assert await h.running.store.invite_list_size("group:lagos") == 0
