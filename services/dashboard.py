@@ -28,6 +28,7 @@ from bot.wiring import FEATURES, load_content
 from flows.dashboard.records import EndSession, Session, StartSession, UseLoginLink
 from flows.dashboard.settings import DashboardConfig
 from flows.dashboard.tokens import LOGIN_SALT, SESSION_SALT, new_nonce, nonce_hash, sign, unsign
+from flows.events.records import Event
 from services.dashboard_views import DashboardPages
 from storage.repository import SqlStore
 
@@ -200,5 +201,5 @@ async def dashboard_alone(config: Config) -> AsyncIterator[DashboardSite]:
 Store = SqlStore  # what the web server hands over: the running bot's store
 
 
-__all__ = ["BAD_LINK", "DashboardAccess", "DashboardSite", "Login", "Refused", "Session",
+__all__ = ["BAD_LINK", "DashboardAccess", "DashboardSite", "Event", "Login", "Refused", "Session",
            "Store", "csrf_matches", "dashboard_alone", "dashboard_site", "identity_of"]

@@ -30,7 +30,7 @@ from flows.crm.profile import person_record, record_lines, row_stage
 from flows.crm.records import PeopleFilter, Window
 from flows.events.content import EventsContent
 from flows.events.invites import new_event
-from flows.events.records import Broadcast, CreateEvent, DeliveryCounts, Event
+from flows.events.records import Broadcast, CreateEvent, DeliveryCounts, Event, UpdateEvent
 from flows.mentoring.cases import claim_news, mentor_named, resolve_news
 from flows.mentoring.records import Case, ClaimCase, ResolveCase
 from flows.mentoring.roster import Roster
@@ -64,6 +64,7 @@ class MentorLoad:
 class EventRow:
     event: Event
     broadcasts: list[Broadcast]
+    editable: bool  # made in chat or on the web, no invite scheduled yet
 
 
 class DashboardPages:
@@ -171,10 +172,12 @@ class DashboardPages:
     # -- events ----------------------------------------------------------------------------
     async def events(self) -> list[EventRow]:
         found = {e.id: e for e in await self.store.events()}
-        found.update(self.content().of(EventsContent).events)
+        files = self.content().of(EventsContent).events
+        found.update(files)
         rows = []
         for event in sorted(found.values(), key=lambda e: e.starts_at):
-            rows.append(EventRow(event, await self.store.broadcasts_of(event.id)))
+            broadcasts = await self.store.broadcasts_of(event.id)
+            rows.append(EventRow(event, broadcasts, not broadcasts and event.id not in files))
         return rows
 
     async def create_event(self, parts: Sequence[str], by: str) -> Event | str:
@@ -193,6 +196,37 @@ class DashboardPages:
                 CreateEvent(event, now), Audit(by, "web:event", event.id, now)]))
         except ConflictError:
             return f"There is already an event {event.id!r}. Choose another id."
+        return event
+
+    async def editable(self, event_id: str) -> Event | str:
+        """An event the web may change: made in chat or on the web, no invite scheduled or
+        sent yet (its reminders count from its start); or why not."""
+        if event_id in self.content().of(EventsContent).events:
+            return "This event comes from a content file: change it in its file."
+        event = await self.store.event(event_id[:64])
+        if event is None:
+            return "There is no event by that id."
+        if await self.store.broadcasts_of(event.id):
+            return ("Its invite is scheduled or sent already, so it can no longer change "
+                    "here: cancel it in chat (!broadcast cancel) or make a new event.")
+        return event
+
+    async def update_event(self, event_id: str, parts: Sequence[str], by: str) -> Event | str:
+        """Change an editable event, checked as `!event new` checks a new one (audited as
+        `web:event-edit`); or what is wrong."""
+        found = await self.editable(event_id)
+        if isinstance(found, str):
+            return found
+        now = self.clock()
+        event = new_event([found.id, *(p.strip() for p in parts[1:])], self.content(), now,
+                          found.created_by)
+        if isinstance(event, str):
+            return event
+        try:
+            await self.store.commit(UnitOfWork(PersonId(0), records=[
+                UpdateEvent(event, now), Audit(by, "web:event-edit", event.id, now)]))
+        except ConflictError:
+            return "There is no event by that id any more."
         return event
 
     async def preview(self, event_id: str) -> BroadcastPreview:

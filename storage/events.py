@@ -36,6 +36,7 @@ from flows.events.records import (
     SetFeedback,
     SetRsvp,
     Standing,
+    UpdateEvent,
 )
 from storage.bulk import BulkSql
 from storage.queries import Queries
@@ -46,6 +47,7 @@ from storage.records import (
     blank_identity,
     by_identity,
     by_person,
+    expect_one,
     identity_t,
     outbox_t,
     upsert,
@@ -559,6 +561,14 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
                 audience=event.audience, capacity=event.capacity, created_by=event.created_by,
                 created_at=record.at, kind=event.kind, project=event.project,
                 workshop=event.workshop))
+        case UpdateEvent():
+            event = record.event
+            expect_one(conn.execute(sa.update(program_event_t).where(
+                program_event_t.c.id == event.id).values(
+                title=event.title, starts_at=event.starts_at, timezone=event.timezone,
+                place=event.place, regions=list(event.regions), audience=event.audience,
+                capacity=event.capacity, kind=event.kind, project=event.project,
+                workshop=event.workshop)), "no such event")
         case ScheduleBroadcast():
             conn.execute(sa.insert(broadcast_t).values(
                 event_id=record.event_id, kind=record.kind, status="scheduled",
@@ -656,7 +666,7 @@ def _standings(conn: Connection, sql: BulkSql, records: Sequence[Standing]) -> N
 
 
 RECORDS = RecordSql(
-    apply=dict.fromkeys((CreateEvent, ScheduleBroadcast, CancelBroadcast, SetRsvp,
+    apply=dict.fromkeys((CreateEvent, UpdateEvent, ScheduleBroadcast, CancelBroadcast, SetRsvp,
                          JoinInviteList, LeaveInviteList, SetCheckinCode, CheckIn, FollowedUp,
                          SetFeedback, SetBuddy, PairBuddy), _apply),
     safe=frozenset({SetRsvp, ScheduleBroadcast, CancelBroadcast, JoinInviteList,

@@ -276,6 +276,14 @@ def test_an_invite_previewed_and_sent_from_the_web_reaches_everyone(
     form.get_by_label("Time zone").fill("Europe/Berlin")
     form.get_by_role("button", name="Create the event").click()
     pages.page.wait_for_url("**/dashboard/events/meetup/invite")
+    # Changed before its invite goes: the preview shows the new place.
+    pages.open("/dashboard/events")
+    pages.page.locator("#event-meetup").get_by_role("link", name="Change it").click()
+    assert form.get_by_label("Starts").input_value() == f"{starts:%Y-%m-%d}T18:30"
+    form.get_by_label("Place").fill("Example Str. 7")
+    form.get_by_role("button", name="Save the event").click()
+    pages.page.wait_for_url("**/dashboard/events/meetup/invite")
+    assert "Where: Example Str. 7" in pages.page.inner_text("main")
     assert "reach 2 people" in pages.page.inner_text("main")
     assert "You're invited: Lumen meetup" in pages.page.inner_text("main")
     pages.shoot("dash-invite-preview")
@@ -291,6 +299,9 @@ def test_an_invite_previewed_and_sent_from_the_web_reaches_everyone(
     assert pages.page.locator("#progress .failed").inner_text() == "1"
     assert "user blocks the bot" in pages.page.inner_text("#progress")
     pages.shoot("dash-delivery")
+    assert pages.open("/dashboard/events/meetup/edit").status == 409  # its invite went
+    assert "can no longer change" in pages.page.inner_text("main")
+    pages.errors.clear()  # that 409
 
     # The failed one is a dead letter: sent again from the web, it arrives.
     pages.page.get_by_role("navigation").get_by_role("link", name="Dead letters").click()
@@ -315,6 +326,7 @@ def test_an_invite_previewed_and_sent_from_the_web_reaches_everyone(
                        cookies={COOKIE: cookie}, data={"csrf": csrf}, follow_redirects=True)
     assert "no dead letter any more" in again.text
     audit = dash.thread.run(dash.bot.running.store.audit_entries(action="web"))
-    assert [(a.identity, a.action) for a in audit][-3:] == [
-        ("irc:olga", "web:event"), ("irc:olga", "web:broadcast"), ("irc:olga", "web:retry")]
+    assert [(a.identity, a.action) for a in audit][-4:] == [
+        ("irc:olga", "web:event"), ("irc:olga", "web:event-edit"), ("irc:olga", "web:broadcast"),
+        ("irc:olga", "web:retry")]
     assert pages.errors == []

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config import ConfigError
 from bot.durations import describe
-from services.dashboard import DashboardSite, Login, Session, csrf_matches
+from services.dashboard import DashboardSite, Event, Login, Session, csrf_matches
 from web.app import Site, page
 
 COOKIE = "wayfinder_session"
@@ -200,7 +201,7 @@ EVENT_FIELDS = ("id", "title", "starts", "timezone", "place", "regions", "audien
 async def event_form(request: Request, viewer: Viewer) -> Response:
     values = dict.fromkeys(EVENT_FIELDS, "") | {"timezone": "UTC", "audience": "everyone"}
     return page(request, "dash/event_new.html", title="New event", viewer=viewer,
-                values=values, problem="")
+                values=values, problem="", editing="")
 
 
 @guarded(ORGANIZER)
@@ -213,7 +214,44 @@ async def event_create(request: Request, viewer: Viewer) -> Response:
     if isinstance(made, str):
         # The first line: what is wrong (the rest is the chat command's usage).
         return page(request, "dash/event_new.html", status=400, title="New event",
-                    viewer=viewer, values=values, problem=made.split("\n", 1)[0])
+                    viewer=viewer, values=values, problem=made.split("\n", 1)[0], editing="")
+    return RedirectResponse(request.url_for("preview", event_id=made.id), status_code=303)
+
+
+def _event_values(event: Event) -> dict[str, str]:
+    local = event.starts_at.astimezone(ZoneInfo(event.timezone))
+    audience = (f"project:{event.project}" if event.project else
+                f"workshop:{event.workshop}" if event.workshop else event.audience)
+    return {"id": event.id, "title": event.title, "starts": f"{local:%Y-%m-%dT%H:%M}",
+            "timezone": event.timezone, "place": event.place,
+            "regions": ", ".join(event.regions), "audience": audience,
+            "capacity": "" if event.capacity is None else str(event.capacity)}
+
+
+@guarded(ORGANIZER)
+async def event_edit_form(request: Request, viewer: Viewer) -> Response:
+    found = await dashboard(request).pages.editable(request.path_params["event_id"])
+    if isinstance(found, str):
+        return page(request, "dash/refused.html", status=409, title="It can't change here",
+                    viewer=viewer, detail=found)
+    return page(request, "dash/event_new.html", title=f"Change {found.title}", viewer=viewer,
+                values=_event_values(found), problem="", editing=found.id)
+
+
+@guarded(ORGANIZER)
+async def event_edit(request: Request, viewer: Viewer) -> Response:
+    event_id = request.path_params["event_id"]
+    form = await request.form()
+    values = {k: str(form.get(k) or "")[:300].replace("|", "/") for k in EVENT_FIELDS}
+    values["id"] = event_id
+    parts = [values[k] for k in EVENT_FIELDS]
+    parts[2] = parts[2].replace("T", " ", 1)
+    made = await dashboard(request).pages.update_event(event_id, parts,
+                                                       viewer.session.identity)
+    if isinstance(made, str):
+        return page(request, "dash/event_new.html", status=400, title="Change the event",
+                    viewer=viewer, values=values, problem=made.split("\n", 1)[0],
+                    editing=event_id)
     return RedirectResponse(request.url_for("preview", event_id=made.id), status_code=303)
 
 
@@ -340,6 +378,9 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/events", events, name="dash_events"),
         Route("/dashboard/events/new", event_form, name="event_form"),
         Route("/dashboard/events/new", event_create, methods=["POST"], name="event_create"),
+        Route("/dashboard/events/{event_id}/edit", event_edit_form, name="event_edit_form"),
+        Route("/dashboard/events/{event_id}/edit", event_edit, methods=["POST"],
+              name="event_edit"),
         Route("/dashboard/events/{event_id}/invite", preview, name="preview"),
         Route("/dashboard/events/{event_id}/invite", broadcast, methods=["POST"],
               name="broadcast"),

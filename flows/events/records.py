@@ -68,6 +68,15 @@ class CreateEvent(Record):
 
 
 @dataclass(frozen=True)
+class UpdateEvent(Record):
+    """An event made in chat or on the web, changed (a content file's is edited in its
+    file); fails (stale) if it is not there."""
+
+    event: Event
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Broadcast:
     id: int
     event_id: str
