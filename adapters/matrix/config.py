@@ -27,7 +27,7 @@ class MatrixConfig(Section):
     cross_signing_master_key_env: str = ""
     cross_signing_self_signing_key_env: str = ""
     allowed_homeservers: tuple[str, ...] = ()  # whose invites to accept; empty: the bot's own
-    # Bridge and bot accounts whose messages are never taken (shell patterns, e.g. a
+    # Bridge and bot accounts whose messages are never taken (* and ? patterns, e.g. a
     # bridge's puppets "@irc_*:example.org"); a room's m.bridge bot is always left alone.
     ignore_senders: tuple[str, ...] = ()
     # Where `!start` in a room goes on: a direct room, the room itself, or a thread in it.
