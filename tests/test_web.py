@@ -217,13 +217,17 @@ def test_the_events_list_follows_the_form_with_javascript(
     assert pages.errors == []
 
 
-def test_a_phone_never_scrolls_sideways(served: Served,
+def test_a_phone_never_scrolls_sideways_and_every_field_is_labelled(served: Served,
                                         pages_for: Callable[..., Pages]) -> None:
     pages = pages_for(served.url, viewport=NARROW)
     for path in ("/", "/projects/pagebot", "/events", "/certificates",
                  "/certificates/GOOD-2345", "/certificates/NOPE-0000"):
         pages.open(path)
         assert pages.horizontal_overflow() == 0, path
+        unlabelled = pages.page.evaluate(
+            "[...document.querySelectorAll('input, select, textarea')]"
+            ".filter(e => e.labels.length === 0).map(e => e.name)")
+        assert unlabelled == [], path  # every field has a label
     pages.open("/")
     card = pages.page.locator("ul.cards > li.card").first.bounding_box()
     assert card is not None
