@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from bot.metrics import OpsReply
 from bot.text import strip_bidi
 from services.dashboard import DashboardSite
 from services.public import PublicPages
@@ -53,7 +54,7 @@ SECURITY_HEADERS = (
 class OpsAnswers(Protocol):
     """/metrics, /healthz and /livez as the running bot answers them (bot/metrics.py Ops)."""
 
-    async def answer(self, path: str) -> Any: ...
+    async def answer(self, path: str) -> OpsReply: ...
 
 
 @dataclass
