@@ -70,7 +70,8 @@ class Forges:
     repos: set[str] = field(default_factory=set)  # GitHub owner/repo, GitLab namespace/project
     profiles: dict[tuple[str, str], Profile] = field(default_factory=dict)  # (kind, user)
     contributions: list[Contribution] = field(default_factory=list)
-    mode: str = "ok"  # "ok", "down" (503), "slow" (answers after 5 s), "garbage"
+    # "ok", "down" (503), "slow" (answers after 5 s), "garbage", "limited" (403, rate limit)
+    mode: str = "ok"
     requests: list[str] = field(default_factory=list)
 
     conduit_token: str = "api-testtoken"  # what Conduit accepts
@@ -94,6 +95,12 @@ class Forges:
     async def _trouble(self) -> web.Response | None:
         if self.mode == "down":
             return web.Response(status=503, text="Service Unavailable")
+        if self.mode == "limited":  # GitHub's answer once a rate limit is used up
+            return web.json_response(
+                {"message": "API rate limit exceeded for 127.0.0.1.",
+                 "documentation_url": "https://docs.github.com/rest/overview/rate-limits"},
+                status=403, headers={"x-ratelimit-limit": "10", "x-ratelimit-remaining": "0",
+                                     "x-ratelimit-reset": "1893456000"})
         if self.mode == "slow":
             await asyncio.sleep(5)
         if self.mode == "garbage":

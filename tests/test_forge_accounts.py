@@ -257,3 +257,29 @@ async def test_a_phabricator_account_is_verified_by_a_paste_and_counted_through_
                 "weeks), 1 (52 weeks)") in reply
         # Per window: one page of merged revisions, two of reviews (130 > 100).
         assert forges.requests.count("/ph/api/differential.revision.search") == 6
+
+
+async def test_a_forge_that_refuses_a_request_is_asked_nothing_more_in_that_scan(
+        sqlite_url: str, forges: Forges) -> None:
+    people = ("ada", "bo", "cy")
+    for who in people:
+        forges.profiles["github", who] = Profile()
+        forges.contributions.append(Contribution("github", "merged", who, _week_ago(1)))
+    async with forge_bot(sqlite_url, forges, concurrency=1) as bot:
+        for who in people:
+            forges.profiles["github", who].bio = _code(await bot.say(who, f"!forge github {who}",
+                                                                     "irc"))
+            assert "Verified:" in await bot.say(who, "!forge verify", "irc")
+        forges.mode = "limited"  # GitHub's search rate limit is used up
+        asked = len(forges.requests)
+        await bot.tick()
+        assert len(forges.requests) == asked + 1  # one refusal, then nothing more
+        for who in people:
+            assert (f"GitHub: {who} (verified 2026-11-02): numbers not read yet (GitHub refused "
+                    "the request (403))") in await bot.say(who, "!me", "irc")
+        forges.mode = "ok"
+        bot.clock.advance(hours=1, minutes=1)  # metrics_retry
+        await bot.tick()
+        assert len(forges.requests) == asked + 1 + 3 * 6
+        for who in people:
+            assert "changes merged 1 (4 weeks), 1 (52 weeks)" in await bot.say(who, "!me", "irc")

@@ -38,6 +38,11 @@ class UnavailableError(ForgeError):
     """The forge could not be asked; the message says why, in words for people."""
 
 
+class RefusedError(UnavailableError):
+    """The forge refused the request (401, 403, 429): a rate limit used up, or a token it
+    does not take. Asking it again at once would be refused too."""
+
+
 @dataclass(frozen=True)
 class ChangeState:
     status: Status
@@ -82,7 +87,7 @@ async def fetch_with_headers(host: ForgeHost, path: str, seconds: float
     if response.status_code == 404:
         raise NotFoundError(f"{name} has no such thing")
     if response.status_code in (401, 403, 429):
-        raise UnavailableError(f"{name} refused the request ({response.status_code})")
+        raise RefusedError(f"{name} refused the request ({response.status_code})")
     if response.status_code != 200:
         raise UnavailableError(f"{name} answered with an error ({response.status_code})")
     body = response.content[:MAX_BODY].decode("utf-8", errors="replace")

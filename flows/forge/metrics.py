@@ -34,6 +34,7 @@ from bot.ports import Reads
 from flows.forge.clients import (
     NAMES,
     ForgeError,
+    RefusedError,
     UnavailableError,
     conduit,
     fetch_json,
@@ -157,6 +158,9 @@ async def refreshes(reads: Reads, now: datetime, config: Config) -> list[Due]:
     if not links:
         return []
     gate = asyncio.Semaphore(settings.concurrency)
+    # A forge that refused one request (its rate limit used up: GitHub's search allows 10 a
+    # minute without a token) is asked nothing more in this scan; its accounts wait too.
+    refused: dict[str, str] = {}
 
     async def ask(link: ForgeLink) -> ForgeMetrics:
         host = settings.hosts.get(link.forge)
@@ -164,8 +168,15 @@ async def refreshes(reads: Reads, now: datetime, config: Config) -> list[Due]:
             return ForgeMetrics(link.person_id, link.forge, link.username, None, now,
                                 now + settings.metrics_interval, "the forge is not set up")
         async with gate:
+            if link.forge in refused:
+                return ForgeMetrics(link.person_id, link.forge, link.username, None, now,
+                                    now + settings.metrics_retry_after, refused[link.forge])
             try:
                 counts = await read_counts(host, link.username, now, settings.timeout_seconds)
+            except RefusedError as exc:
+                refused[link.forge] = str(exc)
+                return ForgeMetrics(link.person_id, link.forge, link.username, None, now,
+                                    now + settings.metrics_retry_after, str(exc))
             except ForgeError as exc:
                 return ForgeMetrics(link.person_id, link.forge, link.username, None, now,
                                     now + settings.metrics_retry_after, str(exc))
@@ -173,6 +184,10 @@ async def refreshes(reads: Reads, now: datetime, config: Config) -> list[Due]:
                             now + settings.metrics_interval)
 
     answers = await asyncio.gather(*(ask(k) for k in links))
+    return _dues(links, answers)
+
+
+def _dues(links: list[ForgeLink], answers: list[ForgeMetrics]) -> list[Due]:
     return [Due(k.person_id, f"forge-metrics:{k.person_id}:{k.forge}:"
                 f"{k.metrics_next_at.isoformat() if k.metrics_next_at else ''}", _apply(a))
             for k, a in zip(links, answers, strict=True)]
