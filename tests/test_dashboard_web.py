@@ -237,6 +237,20 @@ def test_organizer_pages_search_and_show_hostile_text_as_text(
     assert KEPT in pages.page.inner_text("main")
     pages.open("/dashboard/audit")
     assert KEPT in pages.page.inner_text("main")
+    pages.open("/dashboard/people?q=script")
+    pages.page.locator("ul.hits a").first.click()
+    pages.page.wait_for_url(re.compile(r".*/dashboard/people/\d+$"))
+    assert "telegram:<script>alert(1)</script>" in pages.page.inner_text("main")
+    # An event whose title and place say hostile things, in the list and the preview.
+    starts = datetime.now(UTC) + timedelta(days=12)
+    made = dash.say("olga", f"!event new hostile | {KEPT[:150]} | {starts:%Y-%m-%d} 18:00 | "
+                    f"UTC | {KEPT[:150]} | europe | everyone")
+    assert "Created hostile" in made, made
+    pages.open("/dashboard/events")
+    assert KEPT[:150] in pages.page.inner_text("#event-hostile")
+    pages.open("/dashboard/events/hostile/invite")
+    assert KEPT[:150] in pages.page.inner_text("main")
+    pages.shoot("dash-invite-hostile")
     pages.open("/dashboard/reports")
     charts = pages.page.locator("img.chart")
     assert charts.count() == 2
