@@ -283,3 +283,26 @@ async def test_a_forge_that_refuses_a_request_is_asked_nothing_more_in_that_scan
         assert len(forges.requests) == asked + 1 + 3 * 6
         for who in people:
             assert "changes merged 1 (4 weeks), 1 (52 weeks)" in await bot.say(who, "!me", "irc")
+
+
+async def test_linking_two_accounts_keeps_both_peoples_forge_links(
+        db_url: str, forges: Forges) -> None:
+    """A merge keeps the target's link on each forge, else the source's (storage/forge.py)."""
+    forges.profiles["github", "ada-l"] = Profile()
+    config = make_config(db_url, forge={"hosts": forges.hosts(), "timeout_seconds": 1.0})
+    async with Harness(config, networks=("irc", "matrix"), clock=FakeClock(NOW)) as bot:
+        forges.profiles["github", "ada-l"].bio = _code(await bot.say(
+            "ada", "!forge github ada-l", "irc"))
+        assert "Verified:" in await bot.say("ada", "!forge verify", "irc")
+        await bot.say("ada", "!forge gitlab ada-irc", "irc")
+        await bot.say("@ada:lumen.test", "!forge gitlab ada-matrix", "matrix")
+        await bot.say("@ada:lumen.test", "!forge gerrit alovelace", "matrix")
+        reply = await bot.say("ada", "!link", "irc")
+        found = re.search(r"!link ([A-Z0-9]{4}-[A-Z0-9]{4})", reply)
+        assert found is not None, reply
+        await bot.say("@ada:lumen.test", f"!link {found.group(1)}", "matrix")
+        listed = await bot.say("ada", "!forge", "irc")
+        assert "GitHub: ada-l (verified 2026-11-02)" in listed
+        assert "Gerrit: alovelace (unverified" in listed
+        assert listed.count("GitLab:") == 1  # one link per forge: the target's
+        assert listed == await bot.say("@ada:lumen.test", "!forge", "matrix")
