@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 
 from services.dashboard import DashboardAccess, Login, Refused, csrf_matches
 from tests.harness import FakeClock, Harness, make_config
+from tests.serverkit import free_port
 from tests.test_mentoring import AMARA, MONDAY_10_BERLIN, NETWORKS
+from web.dashboard import COOKIE
 
 ROLES = {"organizers": ["irc:olga"], "admins": ["matrix:@root:lumen.test"]}
 WEB = {"public_url": "https://wayfinder.example.org"}
@@ -122,3 +125,36 @@ async def test_a_session_ends_after_its_time(sqlite_url: str, hours: int) -> Non
         assert isinstance(login, Login)
         clock.advance(hours=hours)
         assert await web.session(login.cookie) is None
+
+
+async def test_wayfinder_run_serves_the_dashboard_on_the_bots_store(sqlite_url: str) -> None:
+    """[web] enabled: the bot's own web server logs in with a `!dashboard` link, and a case
+    claimed there reaches the newcomer through the bot's dispatcher at once."""
+    port = free_port()
+    config = make_config(sqlite_url, roles=ROLES,
+                         web=WEB | {"enabled": True, "port": port})
+    async with Harness(config, networks=NETWORKS, clock=FakeClock(MONDAY_10_BERLIN)) as bot:
+        await bot.script("nia", ["!start", "!skip", "!skip", "!skip", "Pagebot", "done"], "irc")
+        code = re.search(r"case ([A-Z0-9]{5})", await bot.say("nia", "!stuck help", "irc"))
+        assert code is not None
+        token = token_of(await bot.say(AMARA, "!dashboard", "matrix"))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
+            login = await web.post("/login", data={"token": token})
+            assert login.status_code == 303
+            assert "httponly" in login.headers["set-cookie"].lower()
+            assert "secure" in login.headers["set-cookie"].lower()  # public_url is https
+            cookie = login.cookies[COOKIE]
+            web.cookies.set(COOKIE, cookie)
+            mine = await web.get("/dashboard/cases")
+            assert mine.status_code == 200
+            assert code.group(1) in mine.text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', mine.text)
+            assert csrf is not None
+            assert (await web.get("/dashboard/people")).status_code == 403
+            claimed = await web.post(f"/dashboard/cases/{code.group(1)}/claim",
+                                     data={"csrf": csrf.group(1)})
+            assert f"Case {code.group(1)} is yours." in claimed.text
+        await bot.running.dispatcher.drain(10)
+        told = [s.text for s in bot.adapters["irc"].sent
+                if getattr(s.msg.to, "id", "") == "dm:nia"]
+        assert any(f"will help you with case {code.group(1)}" in t for t in told), told
