@@ -107,8 +107,21 @@ def _translations(code: str) -> stdlib_gettext.NullTranslations:
     return stdlib_gettext.translation(DOMAIN, LOCALE_DIR, [code], fallback=True)
 
 
+# No character below Hebrew's block is right-to-left (the first is U+05BE).
+FIRST_RTL = "\u0590"
+
+
 def has_rtl(text: str) -> bool:
-    """Whether `text` holds a right-to-left letter (Hebrew, Arabic, ...)."""
+    """Whether `text` holds a right-to-left letter (Hebrew, Arabic, ...). Every value of every
+    reply is asked: one scan in C settles most texts, as a look-up per character cost more
+    than the rest of a turn (bench.core)."""
+    if not text or max(text) < FIRST_RTL:
+        return False
+    return _has_rtl(text)
+
+
+@lru_cache(maxsize=4096)
+def _has_rtl(text: str) -> bool:
     return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
 
 
