@@ -40,6 +40,7 @@ from storage.repository import SqlStore
 CACHE_SECONDS = 5.0  # the hub's store reads (open tasks) are shared this long between visitors
 NETWORK_ORDER = ("matrix", "irc", "telegram")
 TELEGRAM_LINK = "https://t.me/"
+TELEGRAM_GROUP = re.compile(r"^https://t\.me/([A-Za-z0-9_]{4,64})/?$")  # as the bot reads it
 
 
 @dataclass(frozen=True)
@@ -278,11 +279,11 @@ class PublicPages:
 
     def chat_links(self, project: Project) -> tuple[ChatLink, ...]:
         links = []
-        channels = project.channels
+        channels = {n: room.strip() for n, room in project.channels.items() if room.strip()}
+        if self.telegram_bot and "telegram" not in channels:
+            channels["telegram"] = ""  # no group of its own: the bot itself still starts
         for network in sorted(channels, key=lambda n: ((*NETWORK_ORDER, n)).index(n)):
-            room = channels[network].strip()
-            if not room:
-                continue
+            room = channels[network]
             if network == "matrix":
                 links.append(ChatLink(network, room, "https://matrix.to/#/" + quote(room)))
             elif network == "irc":
@@ -290,14 +291,14 @@ class PublicPages:
                        if self.irc_webchat else "")
                 links.append(ChatLink(network, room, url))
             elif network == "telegram":
-                group = room.removeprefix(TELEGRAM_LINK) if room.startswith(
-                    TELEGRAM_LINK) else ""
+                # A public group's link, t.me/NAME: NAME is also the start payload the bot
+                # takes to offer that group's project first (adapters/telegram/translate.py).
+                found = TELEGRAM_GROUP.match(room)
+                group = found.group(1) if found else ""
                 start = ""
                 if self.telegram_bot:
-                    # The bot takes a project's group name as the start payload and offers
-                    # that project first (adapters/telegram/translate.py).
                     start = f"{TELEGRAM_LINK}{self.telegram_bot}" + (
-                        f"?start={quote(group, safe='')}" if group else "")
+                        f"?start={group}" if group else "")
                 links.append(ChatLink(network, "@" + group if group else room,
                                       web_address(room), start))
         return tuple(links)

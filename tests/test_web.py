@@ -341,3 +341,31 @@ def test_bad_addresses_and_fields_get_a_page_not_an_error(served: Served) -> Non
         assert client.get("/projects/%3Cscript%3E").status_code == 404
         assert client.get("/projects/" + "p" * 1000).status_code == 404
         assert "<script>" not in client.get("/projects/%3Cscript%3E").text
+
+
+def test_start_in_chat_links_for_every_network(sqlite_url: str) -> None:
+    """Matrix through matrix.to; IRC's channel with its web chat; Telegram's deep link with
+    the project's public group as the payload the bot reads, or the bot alone when the
+    project has no such group; nothing for a network the project does not list."""
+    from flows.path.api import Project
+
+    config = make_config(sqlite_url,
+                         adapters={"telegram": {"username": "lumen_wayfinder_bot"},
+                                   "irc": {"webchat_url": "https://web.example.org/?c={channel}"}})
+    pages = PublicPages(config, None, lambda: load_content(CONTENT))  # type: ignore[arg-type]
+
+    def links(**channels: str) -> list[tuple[str, str, str, str]]:
+        project = Project(id="p", name="P", summary="S", channels=channels)
+        return [(c.network, c.label, c.url, c.start_url) for c in pages.chat_links(project)]
+
+    assert links(matrix="#p:example.org", irc="#p", telegram="https://t.me/p_group") == [
+        ("matrix", "#p:example.org", "https://matrix.to/#/%23p%3Aexample.org", ""),
+        ("irc", "#p", "https://web.example.org/?c=%23p", ""),
+        ("telegram", "@p_group", "https://t.me/p_group",
+         "https://t.me/lumen_wayfinder_bot?start=p_group")]
+    assert links(irc="#p") == [("irc", "#p", "https://web.example.org/?c=%23p", ""),
+                                ("telegram", "", "", "https://t.me/lumen_wayfinder_bot")]
+    # An invite link is no payload the bot reads: the link is shown, the bot starts plainly.
+    assert links(telegram="https://t.me/+AbCdEf") == [
+        ("telegram", "https://t.me/+AbCdEf", "https://t.me/+AbCdEf",
+         "https://t.me/lumen_wayfinder_bot")]
