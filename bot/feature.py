@@ -313,8 +313,9 @@ def answerable(turn: Turn, command: Command, said: str) -> bool:
         return True
     if turn.can_write_privately:
         turn.reply_to = turn.sender
-        turn.tell(turn.room, turn.t("I've answered your !{said} in a private message, so that "
-                                    "others can't see it.", said=said), mention=turn.sender)
+        turn.tell(turn.room, turn.others.t("I've answered your !{said} in a private message, "
+                                           "so that others can't see it.", said=said),
+                  mention=turn.sender)
         return True
     line = turn.input.text
     if line[:1].isalnum():  # `bot: stuck ...`: resend it as a command of its own

@@ -198,6 +198,12 @@ class Turn:
     def translator(self) -> Translator:
         return translator(self.locale, self.config.i18n.default)
 
+    @property
+    def others(self) -> Translator:
+        """Words for someone else (a mentor's ping, a shared room): the community's default
+        language, since this turn knows only its own person's."""
+        return translator(self.config.i18n.default, self.config.i18n.default)
+
     def t(self, message: str, /, **values: Any) -> str:
         """`message` in this person's language, its `{name}` fields filled from `values`
         (content texts in their language, isolated where their direction may differ)."""
@@ -267,14 +273,16 @@ class Turn:
     def tell(self, to: RoomRef | Identity, text: str, choices: Sequence[Choice] = (),
              mention: Identity | None = None, named: Sequence[Named] = ()) -> None:
         """Message someone else: someone in their DM, a channel, an organizer. `named`:
-        people the text names, linked to where the network can."""
+        people the text names, linked to where the network can. Worded with `others` (the
+        community's default language), and so are the adapter's own additions to it."""
         self.replies.append(Outbound(to=to, text=text, choices=tuple(choices), mention=mention,
-                                     locale=self._outbound_locale(), named=tuple(named)))
+                                     locale=self._outbound_locale(self.config.i18n.default),
+                                     named=tuple(named)))
 
-    def _outbound_locale(self) -> str:
+    def _outbound_locale(self, locale: str = "") -> str:
         """The language an adapter words its own additions in (a choice line, a "more"
         hint); empty for English, so English rows stay as they were."""
-        locale = self.locale
+        locale = locale or self.locale
         return "" if locale == SOURCE else locale
 
     def event(self, kind: str, **detail: Any) -> None:

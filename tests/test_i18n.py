@@ -209,3 +209,14 @@ async def test_a_spanish_newcomer_walks_the_path_in_spanish(tmp_path: Path,
         said = await bot.say("bo", "!start")
         assert "I also speak español, português do Brasil: !language es to switch." in said
         assert "The community handbook" in await bot.script("bo", ["!skip"] * 3)
+
+
+async def test_asking_for_help_in_spanish(bot: Harness) -> None:
+    """The newcomer hears what happened in their language (no mentor is reachable on the
+    test's network here, and they are told so honestly)."""
+    await bot.say("ana", "!language es")
+    await bot.script("ana", ["!start", "!skip", "!skip", "!skip", "Pagebot"])
+    said = await bot.say("ana", "!stuck pip fails")
+    assert "Ahora mismo no puedo contactar a ningún mentor de Pagebot." in said, said
+    assert "(caso " in said
+    assert "Ya pediste ayuda" in await bot.say("ana", "!stuck again")

@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.content import check_identities
 from bot.durations import describe, parse_duration
 from bot.flow import Due, Handler, Transition, Turn
+from bot.i18n import ENGLISH, N_, Translator
 from bot.model import (
     Choice,
     ExternalId,
@@ -144,42 +145,48 @@ class _Ticket:
 
 
 def _ping_text(ticket: _Ticket, now: datetime, again: bool, level: int = LEVEL_MENTOR,
-               offline: bool = False) -> str:
-    """Who, stuck on what, since when, their words, how to answer: in that order. A ping
+               offline: bool = False, tr: Translator = ENGLISH) -> str:
+    """Who, stuck on what, since when, their words, how to answer: in that order (in `tr`'s
+    language: the community's default, since the mentor's own is not known here). A ping
     for a mentor who is offline is read when they are back: it says when, not "just now"."""
-    name = person_name(ticket.newcomer) or "A newcomer"
-    since = (f"asked {describe(now - ticket.created_at)} ago" if now > ticket.created_at
-             else "asked just now")
+    name = person_name(ticket.newcomer) or tr.t("A newcomer")
+    since = (tr.t("asked {ago} ago", ago=describe(now - ticket.created_at, tr))
+             if now > ticket.created_at else tr.t("asked just now"))
     if offline:
         asked = ticket.created_at.astimezone(UTC)
-        since = f"{since}, at {asked:%a %d %b %H:%M} UTC (you were offline)"
-    lines = [f"{'Still waiting: ' if again else ''}{name} needs help with "
-             f"{ticket.project.name} (case {ticket.code}).",
-             f"Stuck on: {ticket.subject}",
-             f"Since: {since}",
+        since = tr.t("{since}, at {when} UTC (you were offline)", since=since,
+                     when=tr.format_datetime(asked, N_("EEE dd MMM HH:mm")))
+    values = {"name": name, "project": ticket.project.name, "code": ticket.code}
+    lines = [tr.t("Still waiting: {name} needs help with {project} (case {code}).", **values)
+             if again else tr.t("{name} needs help with {project} (case {code}).", **values),
+             tr.t("Stuck on: {subject}", subject=ticket.subject),
+             tr.t("Since: {since}", since=since),
              # A case another feature referred says why, not the newcomer's words.
-             f"Why: {ticket.reason}" if ticket.source not in ("asked", "inactive") else
-             f"Their words: \"{ticket.reason}\"" if ticket.reason else
-             "Their words: none (they didn't say more)"]
+             tr.t("Why: {reason}", reason=ticket.reason)
+             if ticket.source not in ("asked", "inactive") else
+             tr.t("Their words: \"{words}\"", words=ticket.reason) if ticket.reason else
+             tr.t("Their words: none (they didn't say more)")]
     direct = _address(ticket.newcomer)
-    them = person_name(ticket.newcomer) or "them"
+    them = person_name(ticket.newcomer) or tr.t("them")
     if level == LEVEL_ORGANIZERS:
-        answer = (f"To answer: find them a {ticket.project.name} mentor, who types !claim "
-                  f"{ticket.code}")
+        answer = tr.t("To answer: find them a {project} mentor, who types !claim {code}",
+                      **values)
     else:  # the claim itself is the ping's choice (a button where the network has them)
-        answer = f"To answer: claim it; I'll tell {them} you're on it and how to reach you"
-    lines.append(answer + (f", or write to them directly: {direct}." if direct else "."))
+        answer = tr.t("To answer: claim it; I'll tell {them} you're on it and how to reach "
+                      "you", them=them)
+    lines.append(answer + (tr.t(", or write to them directly: {direct}.", direct=direct)
+                           if direct else "."))
     return "\n".join(lines)
 
 
-def _newcomer_named(ticket: _Ticket) -> tuple[Named, ...]:
+def _newcomer_named(ticket: _Ticket, tr: Translator = ENGLISH) -> tuple[Named, ...]:
     """The newcomer's name in a ping, a link to them where the network links to people."""
-    return _named(person_name(ticket.newcomer) or "A newcomer", [ticket.newcomer])
+    return _named(person_name(ticket.newcomer) or tr.t("A newcomer"), [ticket.newcomer])
 
 
-def _claim(ticket: _Ticket) -> tuple[Choice, ...]:
+def _claim(ticket: _Ticket, tr: Translator = ENGLISH) -> tuple[Choice, ...]:
     """What a mentor presses (or types) to take the case."""
-    return (Choice(f"!claim {ticket.code}", f"Claim case {ticket.code}"),)
+    return (Choice(f"!claim {ticket.code}", tr.t("Claim case {code}", code=ticket.code)),)
 
 
 @dataclass(frozen=True)
@@ -227,71 +234,84 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
             due = mentor.hours.add_open_time(turn.now, config.escalate)
             turn.record(PingCase(ticket.code, mentor.key, want, (*tried, mentor.key),
                                  turn.now, due))
-            turn.tell(where, _ping_text(ticket, turn.now, bool(tried), offline=not online),
-                      _claim(ticket),
-                      named=_newcomer_named(ticket))
+            others = turn.others
+            turn.tell(where, _ping_text(ticket, turn.now, bool(tried), offline=not online,
+                                        tr=others),
+                      _claim(ticket, others), named=_newcomer_named(ticket, others))
             turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want,
                        online=online)
-            return Routed(f"{mentor.name} (a {project.name} mentor)", want, due, True,
-                          offline=not online)
+            return Routed(turn.t("{name} (a {project} mentor)", name=mentor.name,
+                                 project=project.name), want, due, True, offline=not online)
         want = LEVEL_CHANNEL
     if want == LEVEL_CHANNEL:
         rooms = [RoomRef(Network(n), room, room) for n, room in project.mentor_channels.items()
                  if n in turn.networks]
         if rooms:
             for room in rooms:
-                turn.tell(room, _ping_text(ticket, turn.now, True, LEVEL_CHANNEL),
-                          _claim(ticket), named=_newcomer_named(ticket))
+                turn.tell(room, _ping_text(ticket, turn.now, True, LEVEL_CHANNEL, tr=turn.others),
+                          _claim(ticket, turn.others),
+                          named=_newcomer_named(ticket, turn.others))
             due = turn.now + config.escalate
             turn.record(PingCase(ticket.code, "", LEVEL_CHANNEL, tried, turn.now, due))
             turn.event("case_escalated", case=ticket.code, level=LEVEL_CHANNEL)
-            return Routed(f"the {project.name} mentors' channel", LEVEL_CHANNEL, due, True)
+            return Routed(turn.t("the {project} mentors' channel", project=project.name),
+                          LEVEL_CHANNEL, due, True)
         want = LEVEL_ORGANIZERS
     organizers = [o for o in turn.directory.organizer_identities() if o.network in turn.networks]
     for organizer in organizers:
-        turn.tell(organizer, "Nobody has picked this up yet. " +
-                  _ping_text(ticket, turn.now, True, LEVEL_ORGANIZERS))
+        turn.tell(organizer, turn.others.t("Nobody has picked this up yet.") + " " +
+                  _ping_text(ticket, turn.now, True, LEVEL_ORGANIZERS, tr=turn.others))
     turn.record(PingCase(ticket.code, "", LEVEL_ORGANIZERS, tried, turn.now, None))
     turn.event("case_escalated", case=ticket.code, level=LEVEL_ORGANIZERS)
-    return Routed("the program's organizers" if organizers else "the team (no organizer is "
-                  "online)", LEVEL_ORGANIZERS, None, bool(organizers))
+    return Routed(turn.t("the program's organizers") if organizers else
+                  turn.t("the team (no organizer is online)"), LEVEL_ORGANIZERS, None,
+                  bool(organizers))
 
 
-def _support(project: Project) -> str:
+def _support(project: Project, tr: Translator = ENGLISH) -> str:
     channels = channel_list(project)
-    return f"{project.name}'s support channel ({channels})" if channels else \
-        "your project's support channel"
+    return tr.t("{name}'s support channel ({channels})", name=project.name,
+                channels=channels) if channels else tr.t("your project's support channel")
 
 
 def _what_next(turn: Turn, routed: Routed, project: Project, code: str) -> str:
     """What the newcomer is told after a request went somewhere: who, and what happens when,
     honestly, and where else to ask meanwhile."""
+    tr = turn.translator
+    support = _support(project, tr)
     if routed.level <= LEVEL_NEXT_MENTOR:
-        wait = (f" If they haven't picked it up within {describe(routed.escalate_at - turn.now)}"
-                ", I'll ask someone else." if routed.escalate_at else "")
+        wait = (" " + tr.t("If they haven't picked it up within {within}, I'll ask someone "
+                           "else.", within=describe(routed.escalate_at - turn.now, tr))
+                if routed.escalate_at else "")
         if routed.offline:
-            return (f"I've asked {routed.who} to help you (case {code}), but they're not "
-                    "online right now (nor is any other mentor of the project): they'll get "
-                    f"your question as soon as they're back, and I'll tell you when someone "
-                    f"picks it up.{wait} Meanwhile you can keep asking in {_support(project)}.")
-        return (f"I've asked {routed.who} to help you (case {code}). I'll tell you as soon as "
-                f"someone picks it up.{wait} Meanwhile you can keep asking in "
-                f"{_support(project)}.")
-    none_here = f"None of {project.name}'s mentors can be reached through me right now."
+            return tr.t("I've asked {who} to help you (case {code}), but they're not online "
+                        "right now (nor is any other mentor of the project): they'll get your "
+                        "question as soon as they're back, and I'll tell you when someone "
+                        "picks it up.{wait} Meanwhile you can keep asking in {support}.",
+                        who=routed.who, code=code, wait=wait, support=support)
+        return tr.t("I've asked {who} to help you (case {code}). I'll tell you as soon as "
+                    "someone picks it up.{wait} Meanwhile you can keep asking in {support}.",
+                    who=routed.who, code=code, wait=wait, support=support)
+    none_here = tr.t("None of {project}'s mentors can be reached through me right now.",
+                     project=project.name)
     if routed.level == LEVEL_CHANNEL:
-        wait = (f" If nobody there picks it up in {describe(routed.escalate_at - turn.now)}, "
-                "I'll ask the program's organizers." if routed.escalate_at else "")
-        return (f"{none_here} I've posted your question (case {code}) in {routed.who}.{wait} "
-                f"I'll tell you as soon as someone picks it up. The quickest help meanwhile: "
-                f"{_support(project)}.")
+        wait = (" " + tr.t("If nobody there picks it up in {within}, I'll ask the program's "
+                           "organizers.", within=describe(routed.escalate_at - turn.now, tr))
+                if routed.escalate_at else "")
+        return none_here + " " + tr.t(
+            "I've posted your question (case {code}) in {who}.{wait} I'll tell you as soon as "
+            "someone picks it up. The quickest help meanwhile: {support}.", code=code,
+            who=routed.who, wait=wait, support=support)
     if routed.reached:
-        return (f"{none_here} I've passed your question (case {code}) to the program's "
-                "organizers, who will find you a mentor; that can take a day or so, and I'll "
-                "tell you as soon as someone picks it up. The quickest help meanwhile: ask in "
-                f"{_support(project)}.")
-    return (f"{none_here} Nor can an organizer: your question is saved (case {code}) and "
-            "shows in the organizers' mentoring report, but I can't say when someone will see "
-            f"it. Please ask in {_support(project)}: people there can help.")
+        return none_here + " " + tr.t(
+            "I've passed your question (case {code}) to the program's organizers, who will "
+            "find you a mentor; that can take a day or so, and I'll tell you as soon as someone "
+            "picks it up. The quickest help meanwhile: ask in {support}.", code=code,
+            support=support)
+    return none_here + " " + tr.t(
+        "Nor can an organizer: your question is saved (case {code}) and shows in the "
+        "organizers' mentoring report, but I can't say when someone will see it. Please ask "
+        "in {support}: people there can help.", code=code, support=support)
 
 
 # -- newcomers ------------------------------------------------------------------------------
@@ -300,15 +320,16 @@ async def stuck(turn: Turn) -> Transition:
     where = position(turn)
     project = chosen_project(turn)
     if where is None or project is None:
-        turn.say("Tell me which project you're working on first: type !start. Then !stuck "
-                 "finds you a mentor.")
+        turn.say(turn.t("Tell me which project you're working on first: type !start. Then "
+                        "!stuck finds you a mentor."))
         return None
     existing = await reads_of(turn.reads).open_case_of(turn.person_id)
     if existing is not None:
-        state = ("a mentor is on it" if existing.status == "claimed"
-                 else "I'm still finding a mentor")
-        turn.say(f"You already asked for help (case {existing.code}) and {state}. I'll tell you "
-                 "as soon as there's news.")
+        turn.say(turn.t("You already asked for help (case {code}) and a mentor is on it. I'll "
+                        "tell you as soon as there's news.", code=existing.code)
+                 if existing.status == "claimed" else
+                 turn.t("You already asked for help (case {code}) and I'm still finding a "
+                        "mentor. I'll tell you as soon as there's news.", code=existing.code))
         return None
     reason = one_line(HELP_ME.sub("", turn.input.args), 300)
     ticket = _Ticket(case_code(), turn.sender.key, project, where[1], reason, turn.now)
@@ -635,9 +656,9 @@ def _nudge_handler(subject: str) -> Handler:
             return None
         path_of(turn).nudged.append(subject)
         turn.event("nudged", subject=subject)
-        turn.say(f"You've been at {where[1]} for a while. Stuck? Type !stuck and a sentence "
-                 "about what's blocking you, and I'll find you a mentor. Or just carry on: "
-                 "no pressure.")
+        turn.say(turn.t("You've been at {where} for a while. Stuck? Type !stuck and a "
+                        "sentence about what's blocking you, and I'll find you a mentor. Or "
+                        "just carry on: no pressure.", where=where[1]))
         return None
 
     return nudge
