@@ -14,14 +14,13 @@ locale, and by the catalog tool.
 from __future__ import annotations
 
 import gettext as stdlib_gettext
-import string
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
@@ -234,7 +233,6 @@ class Translator:
     locale: str = SOURCE
     fallback: str = SOURCE  # the community's default language, for content translations
 
-    formatter: ClassVar[string.Formatter] = string.Formatter()
 
     @property
     def rtl(self) -> bool:
@@ -268,10 +266,10 @@ class Translator:
         shown = _Values({k: self.local(v) if isinstance(v, str) else v
                          for k, v in values.items()})
         try:
-            return self.formatter.vformat(text, (), shown)
+            return text.format_map(shown)  # str's own, in C: string.Formatter is Python
         except (ValueError, IndexError, AttributeError, TypeError):
             # A translation with a broken field: the English text rather than no answer.
-            return self.formatter.vformat(source, (), shown)
+            return source.format_map(shown)
 
     # Numbers and dates: Babel, loaded the first time one is formatted.
     def format_number(self, value: float) -> str:
