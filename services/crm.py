@@ -20,7 +20,7 @@ from bot.config import Config
 from bot.content import Content
 from bot.wiring import load_content
 from flows.crm.profile import PersonRecord, person_record, record_lines, row_stage
-from flows.crm.records import STEPS, PeopleFilter, Window
+from flows.crm.records import STEPS, PeopleFilter, PersonRow, Window
 from flows.crm.settings import ReportsConfig
 from flows.forge.api import METRICS, ForgeLink
 from flows.path.api import MORE_INVOLVED_AT
@@ -85,14 +85,18 @@ async def people_in(store: Any, content: Content, wanted: PeopleFilter,
             at = row_stage(row, content)
             if stage and not at.startswith(f"{stage}."):
                 continue
-            found.append({"id": int(row.person_id), "accounts": " ".join(row.identities),
-                          "project": row.project, "stage": at, "region": row.region,
-                          "cohort": row.cohort, "first_seen": row.first_seen,
-                          "last_seen": row.last_seen})
+            found.append(person_line(row, at))
         if not stage or len(rows) < page.limit:
             break
         page = replace(page, after=int(rows[-1].person_id))
     return found[:wanted.limit]
+
+
+def person_line(row: PersonRow, stage: str) -> dict[str, Any]:
+    """One person of the people list, as the CLI and the web show it."""
+    return {"id": int(row.person_id), "accounts": " ".join(row.identities),
+            "project": row.project, "stage": stage, "region": row.region,
+            "cohort": row.cohort, "first_seen": row.first_seen, "last_seen": row.last_seen}
 
 
 def people_csv(rows: Sequence[dict[str, Any]]) -> str:

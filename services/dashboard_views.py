@@ -37,7 +37,7 @@ from flows.mentoring.roster import Roster
 from flows.path.api import MORE_INVOLVED_AT, PathContent
 from services.broadcast import BroadcastPreview, broadcast_in, preview_in
 from services.charts import render_chart
-from services.crm import REPORTS, Report, people_in, report_in
+from services.crm import REPORTS, Report, people_in, person_line, report_in
 from storage.repository import SqlStore
 
 FRESH_SECONDS = 30.0  # reports, charts and the milestone summary are shared this long
@@ -116,10 +116,7 @@ class DashboardPages:
             last = int(row.person_id)
             at = row_stage(row, content)
             if at.startswith(f"{stage[:1]}."):
-                found.append({"id": last, "accounts": " ".join(row.identities),
-                              "project": row.project, "stage": at, "region": row.region,
-                              "cohort": row.cohort, "first_seen": row.first_seen,
-                              "last_seen": row.last_seen})
+                found.append(person_line(row, at))
                 if len(found) == PAGE:
                     break
         return found, last if len(read) == STAGE_SCAN or len(found) == PAGE else 0

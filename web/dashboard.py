@@ -197,6 +197,17 @@ EVENT_FIELDS = ("id", "title", "starts", "timezone", "place", "regions", "audien
                 "capacity")
 
 
+async def _event_form(request: Request, event_id: str = "") -> tuple[dict[str, str], list[str]]:
+    """The event form as typed (to show again), and as `!event new`'s fields."""
+    form = await request.form()
+    values = {k: str(form.get(k) or "")[:300].replace("|", "/") for k in EVENT_FIELDS}
+    if event_id:
+        values["id"] = event_id
+    parts = [values[k] for k in EVENT_FIELDS]
+    parts[2] = parts[2].replace("T", " ", 1)  # the browser's datetime-local: 2027-01-20T18:30
+    return values, parts
+
+
 @guarded(ORGANIZER)
 async def event_form(request: Request, viewer: Viewer) -> Response:
     values = dict.fromkeys(EVENT_FIELDS, "") | {"timezone": "UTC", "audience": "everyone"}
@@ -206,10 +217,7 @@ async def event_form(request: Request, viewer: Viewer) -> Response:
 
 @guarded(ORGANIZER)
 async def event_create(request: Request, viewer: Viewer) -> Response:
-    form = await request.form()
-    values = {k: str(form.get(k) or "")[:300].replace("|", "/") for k in EVENT_FIELDS}
-    parts = [values[k] for k in EVENT_FIELDS]
-    parts[2] = parts[2].replace("T", " ", 1)  # the browser's datetime-local: 2027-01-20T18:30
+    values, parts = await _event_form(request)
     made = await dashboard(request).pages.create_event(parts, viewer.session.identity)
     if isinstance(made, str):
         # The first line: what is wrong (the rest is the chat command's usage).
@@ -241,11 +249,7 @@ async def event_edit_form(request: Request, viewer: Viewer) -> Response:
 @guarded(ORGANIZER)
 async def event_edit(request: Request, viewer: Viewer) -> Response:
     event_id = request.path_params["event_id"]
-    form = await request.form()
-    values = {k: str(form.get(k) or "")[:300].replace("|", "/") for k in EVENT_FIELDS}
-    values["id"] = event_id
-    parts = [values[k] for k in EVENT_FIELDS]
-    parts[2] = parts[2].replace("T", " ", 1)
+    values, parts = await _event_form(request, event_id)
     made = await dashboard(request).pages.update_event(event_id, parts,
                                                        viewer.session.identity)
     if isinstance(made, str):
