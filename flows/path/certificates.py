@@ -11,6 +11,7 @@ from dataclasses import replace
 from bot.codes import normalise_code, short_code
 from bot.config import Config
 from bot.flow import Transition, Turn
+from bot.i18n import ENGLISH, Translator
 from bot.model import FileRef
 from bot.text import one_line
 from flows.path.certificate_pdf import CertificatePage, render_pdf
@@ -28,10 +29,11 @@ def verify_url(config: Config, code: str) -> str:
     return config.web.link(VERIFY_PATH + code)
 
 
-def how_to_check(config: Config, code: str) -> str:
+def how_to_check(config: Config, code: str, tr: Translator = ENGLISH) -> str:
     url = verify_url(config, code)
-    return (f"Anyone can check it at {url}" if url else
-            f"The program's organizers can confirm it (wayfinder certificate verify {code})")
+    return (tr.t("Anyone can check it at {url}", url=url) if url else
+            tr.t("The program's organizers can confirm it (wayfinder certificate verify {code})",
+                 code=code))
 
 
 def issue(turn: Turn, workshop_id: str, title: str) -> Certificate:
@@ -44,9 +46,10 @@ def issue(turn: Turn, workshop_id: str, title: str) -> Certificate:
     return certificate
 
 
-def ask_name_text() -> str:
-    return ("What name should your certificate carry? Type !name and your name as it should "
-            "appear, for example: !name Ada Lovelace. I'll send you the certificate then.")
+def ask_name_text(tr: Translator = ENGLISH) -> str:
+    return tr.t("What name should your certificate carry? Type !name and your name as it "
+                "should appear, for example: !name Ada Lovelace. I'll send you the "
+                "certificate then.")
 
 
 async def pdf_of(turn: Turn, certificate: Certificate) -> FileRef:
@@ -62,10 +65,10 @@ async def pdf_of(turn: Turn, certificate: Certificate) -> FileRef:
 async def deliver(turn: Turn, certificate: Certificate, text: str, then: str = "") -> None:
     """Say `text` with the certificate: its PDF where this network carries files, its
     verification link (or how organizers check it) where it does not; `then` after it."""
-    check = how_to_check(turn.config, certificate.code)
+    check = how_to_check(turn.config, certificate.code, turn.translator)
     after = f"\n{then}" if then else ""
     if turn.carries_files():
-        turn.say(f"{text}\nHere it is as a PDF. {check}.{after}",
+        turn.say(f"{text}\n" + turn.t("Here it is as a PDF.") + f" {check}.{after}",
                  file=await pdf_of(turn, certificate))
     else:
         turn.say(f"{text}\n{check}.{after}")
@@ -76,12 +79,15 @@ async def announce(turn: Turn, certificate: Certificate, intro: str, kind: str =
     """A new certificate: sent at once if the person has chosen their name, else the name is
     asked for (and the certificate follows `!name`). `kind` qualifies it ("first-task");
     `then` goes at the end of the message."""
-    kind = f"{kind} " if kind else ""
-    text = f"{intro} Your {kind}certificate code is {certificate.code}: keep it.".lstrip()
+    code = certificate.code
+    said = (turn.t("Your first-task certificate code is {code}: keep it.", code=code)
+            if kind == "first-task" else
+            turn.t("Your certificate code is {code}: keep it.", code=code))
+    text = f"{intro} {said}".lstrip()
     if certificate.holder:
         await deliver(turn, certificate, text, then)
     else:
-        turn.say(f"{text}\n{ask_name_text()}" + (f"\n{then}" if then else ""))
+        turn.say(f"{text}\n{ask_name_text(turn.translator)}" + (f"\n{then}" if then else ""))
 
 
 def _valid_name(said: str) -> str | None:
@@ -98,18 +104,19 @@ async def name_command(turn: Turn) -> Transition:
     path = path_of(turn)
     said = turn.input.args.strip()
     if not said:
-        now = (f"Your certificates carry the name \"{path.holder_name}\"." if path.holder_name
-               else "You haven't chosen the name for your certificates yet.")
-        turn.say(f"{now} Type !name and your name as it should appear, for example: "
-                 "!name Ada Lovelace.")
+        now = (turn.t("Your certificates carry the name \"{name}\".", name=path.holder_name)
+               if path.holder_name else
+               turn.t("You haven't chosen the name for your certificates yet."))
+        turn.say(now + " " + turn.t("Type !name and your name as it should appear, for "
+                                    "example: !name Ada Lovelace."))
         return None
     name = _valid_name(said)
     if name is None:
-        turn.say(f"That doesn't look like a name I can print (1 to {NAME_MAX} characters, with "
-                 "letters). For example: !name Ada Lovelace.")
+        turn.say(turn.t("That doesn't look like a name I can print (1 to {most} characters, "
+                        "with letters). For example: !name Ada Lovelace.", most=NAME_MAX))
         return None
     if name == path.holder_name:
-        turn.say(f"Your certificates already carry the name \"{name}\".")
+        turn.say(turn.t("Your certificates already carry the name \"{name}\".", name=name))
         return None
     path.holder_name = name
     turn.record(NameHolder(turn.person_id, name))
@@ -117,19 +124,20 @@ async def name_command(turn: Turn) -> Transition:
     mine = [c for c in await reads_of(turn.reads).certificates_of(turn.person_id)
             if c.revoked_at is None]
     if not mine:
-        turn.say(f"Thanks, {name}: your certificates will carry this name.")
+        turn.say(turn.t("Thanks, {name}: your certificates will carry this name.", name=name))
         return None
-    turn.say(f"Thanks! Your certificates now carry the name \"{name}\".")
+    turn.say(turn.t("Thanks! Your certificates now carry the name \"{name}\".", name=name))
     for certificate in mine:
         await deliver(turn, replace(certificate, holder=name),
-                      f"Certificate {certificate.code}: {certificate.workshop_title}.")
+                      turn.t("Certificate {code}: {title}.", code=certificate.code,
+                             title=certificate.workshop_title))
     return None
 
 
-def _line(certificate: Certificate) -> str:
+def _line(certificate: Certificate, tr: Translator = ENGLISH) -> str:
     when = certificate.issued_at.strftime("%Y-%m-%d")
-    state = (f" (revoked: {certificate.revoked_reason})" if certificate.revoked_at is not None
-             else "")
+    state = (" " + tr.t("(revoked: {reason})", reason=certificate.revoked_reason)
+             if certificate.revoked_at is not None else "")
     return f"- {certificate.code}: {certificate.workshop_title}, {when}{state}"
 
 
@@ -141,25 +149,28 @@ async def certificates_command(turn: Turn) -> Transition:
         code = normalise_code(wanted)
         found = next((c for c in mine if c.code == code), None)
         if found is None:
-            turn.say(f"You have no certificate with code {one_line(wanted, 20)!r}. Type "
-                     "!certificates to list yours.")
+            turn.say(turn.t("You have no certificate with code {code}. Type !certificates to "
+                            "list yours.", code=repr(one_line(wanted, 20))))
         elif found.revoked_at is not None:
-            turn.say(f"Certificate {found.code} was revoked: {found.revoked_reason}")
+            turn.say(turn.t("Certificate {code} was revoked: {reason}", code=found.code,
+                            reason=found.revoked_reason))
         elif not found.holder:
-            turn.say(ask_name_text())
+            turn.say(ask_name_text(turn.translator))
         else:
-            await deliver(turn, found, f"Certificate {found.code}: {found.workshop_title}.")
+            await deliver(turn, found, turn.t("Certificate {code}: {title}.", code=found.code,
+                                              title=found.workshop_title))
         return None
     if not mine:
-        turn.say("You have no certificates yet. Finishing a project's workshop earns one, and "
-                 "so does your first task. Type !start to begin.")
+        turn.say(turn.t("You have no certificates yet. Finishing a project's workshop earns "
+                        "one, and so does your first task. Type !start to begin."))
         return None
     name = path_of(turn).holder_name
-    named = (f"They carry the name \"{name}\" (!name changes it)." if name else
-             "They carry no name yet: type !name and your name to choose it.")
-    again = ("!certificates CODE sends one again as a PDF." if turn.carries_files() else
-             "!certificates CODE gives one's verification link.")
-    turn.say("Your certificates:\n" + "\n".join(_line(c) for c in mine) + f"\n{named} {again}")
+    named = (turn.t("They carry the name \"{name}\" (!name changes it).", name=name) if name
+             else turn.t("They carry no name yet: type !name and your name to choose it."))
+    again = (turn.t("!certificates CODE sends one again as a PDF.") if turn.carries_files()
+             else turn.t("!certificates CODE gives one's verification link."))
+    turn.say(turn.t("Your certificates:") + "\n" +
+             "\n".join(_line(c, turn.translator) for c in mine) + f"\n{named} {again}")
     return None
 
 
