@@ -36,8 +36,11 @@ from bot.wiring import FEATURES as FEATURES  # listed in wiring; still importabl
 from bot.wiring import adapter_rates, check_features, describe_content, load_content
 from flows.account.reads import AccountReads
 from flows.crm.reads import CrmReads
+from flows.dashboard.reads import DashboardReads
+from flows.digest.reads import DigestReads
 from flows.events.reads import EventsReads
 from flows.forge.reads import ForgeReads
+from flows.levelup.reads import LevelupReads
 from flows.mentoring.reads import MentoringReads
 from flows.pairing.reads import PairingReads
 from flows.path.reads import PathReads
@@ -56,12 +59,13 @@ RESTART_DELAY_SECONDS = 2.0
 ROLES_REFRESH_SECONDS = 5.0  # PostgreSQL: how stale another process's role grants may be
 CONTENT_NETWORK = Network("content")  # inbox namespace of content-problem notices
 
-def feature_reads(store: SqlStore) -> tuple[AccountReads, CrmReads, EventsReads, ForgeReads,
-                                           MentoringReads, PathReads, PrivacyReads,
-                                           TrackerReads, PairingReads]:
+def feature_reads(store: SqlStore) -> tuple[AccountReads, CrmReads, DashboardReads, DigestReads,
+                                           EventsReads, ForgeReads, LevelupReads,
+                                           MentoringReads, PairingReads, PathReads,
+                                           PrivacyReads, TrackerReads]:
     """The store as each feature reads it (flows/<feature>/reads.py): mypy checks here that
     it has every feature's reads, which `reads_of(turn.reads)` then finds at run time."""
-    return store, store, store, store, store, store, store, store, store
+    return store, store, store, store, store, store, store, store, store, store, store, store
 
 
 def command_menu() -> list[tuple[str, str]]:

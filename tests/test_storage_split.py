@@ -16,8 +16,11 @@ from bot.ports import PersonState, Reads
 from bot.records import Audit, Record
 from flows.account import reads as account_reads
 from flows.crm import reads as crm_reads
+from flows.dashboard import reads as dashboard_reads
+from flows.digest import reads as digest_reads
 from flows.events import reads as events_reads
 from flows.forge import reads as forge_reads
+from flows.levelup import reads as levelup_reads
 from flows.mentoring import reads as mentoring_reads
 from flows.pairing import reads as pairing_reads
 from flows.path import reads as path_reads
@@ -70,8 +73,11 @@ def test_a_record_no_storage_module_writes_is_an_error_naming_it() -> None:
 READS_OF: dict[str, Callable[[Reads], object]] = {
     "account": account_reads.reads_of,
     "crm": crm_reads.reads_of,
+    "dashboard": dashboard_reads.reads_of,
+    "digest": digest_reads.reads_of,
     "events": events_reads.reads_of,
     "forge": forge_reads.reads_of,
+    "levelup": levelup_reads.reads_of,
     "mentoring": mentoring_reads.reads_of,
     "pairing": pairing_reads.reads_of,
     "path": path_reads.reads_of,
@@ -111,8 +117,11 @@ def test_every_feature_declares_its_reads() -> None:
     declared = {feature.name: feature.reads for feature in FEATURES if feature.reads}
     assert declared == {"account": account_reads.AccountReads,
                         "crm": crm_reads.CrmReads,
+                        "dashboard": dashboard_reads.DashboardReads,
+                        "digest": digest_reads.DigestReads,
                         "events": events_reads.EventsReads,
                         "forge": forge_reads.ForgeReads,
+                        "levelup": levelup_reads.LevelupReads,
                         "mentoring": mentoring_reads.MentoringReads,
                         "pairing": pairing_reads.PairingReads,
                         "path": path_reads.PathReads,

@@ -18,5 +18,5 @@ class DashboardReads(Reads, Protocol):
 
 def reads_of(reads: Reads) -> DashboardReads:
     if not conforms(reads, DashboardReads):
-        raise TypeError(f"{type(reads).__name__} lacks the dashboard's reads")
+        raise TypeError(f"{type(reads).__name__} lacks the dashboard feature's reads")
     return cast(DashboardReads, reads)
