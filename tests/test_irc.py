@@ -607,7 +607,8 @@ async def test_a_reply_for_a_nick_that_is_not_online_waits_for_it_then_is_a_dead
     """ngIRCd has no MONITOR and no accounts: a line to an absent nick is simply lost (401).
     A reply for a nick nobody holds waits, asking ISON (one line for every reply held), and
     goes once the nick is back; one whose nick never comes is a dead letter saying why."""
-    config = irc_config(plain.port, account_hold_seconds=4.0)
+    tap, watcher = await tapped(plain)
+    config = irc_config(tap.port, account_hold_seconds=4.0)
     async with IrcBot(sqlite_url, config) as bot:
         bot.adapter.nick_poll_seconds = 0.3
         link = bot.adapter.link
@@ -644,7 +645,13 @@ async def test_a_reply_for_a_nick_that_is_not_online_waits_for_it_then_is_a_dead
         assert "cannot say who is logged in to an account" in reasons["A case for Tomasz."]
         assert await bot.adapter.presence(
             Identity(Network("irc"), ExternalId("tomasz"), True)) is False
+        # Bounded: the held replies asked together, one ISON line per poll for both nicks.
+        isons = [line.split(" ", 1)[1].split() for line in tap.sent if line.startswith("ISON ")]
+        assert ["nobody", "zed"] in [sorted(nicks) for nicks in isons]
+        assert len(isons) <= 4.0 / 0.3 + 4, isons
     await zed.close()
+    await watcher.close()
+    await tap.close()
 
 
 async def test_a_mentor_who_is_offline_gets_the_case_when_back_and_the_newcomer_is_told(
