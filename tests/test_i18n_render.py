@@ -19,6 +19,10 @@ from adapters.telegram.render import TELEGRAM_MAX, render, utf16_len
 from bot.i18n import FSI, PDI, install, translator, uninstall
 from bot.model import Choice, Network, Outbound, RoomRef
 from tests.harness import Harness, make_config
+from tests.ircservers import IrcServer
+from tests.test_irc import BOT, IrcBot, irc_config, person, plain
+
+__all__ = ["plain"]  # the ngIRCd fixture, shared with tests/test_irc.py
 
 PSEUDO = "qps"
 _ACCENTED = str.maketrans("aeiouyAEIOUYcnsCNS", "áéîöüýÁÉÎÖÜÝçñšÇÑŠ")
@@ -146,3 +150,28 @@ def test_right_to_left_content_is_isolated_on_matrix_and_telegram() -> None:
     # An isolate without its pair (someone's own text) cannot run on into the next line.
     content = render_content(Outbound(msg.to, f"a{FSI}b\nc{PDI}d"))
     assert content["body"] == f"a{FSI}b{PDI}\ncd"
+
+
+async def test_the_pseudo_locale_pages_on_a_real_irc_server(plain: IrcServer, sqlite_url: str,
+                                                            pseudo_locale: str) -> None:
+    """On ngIRCd: the suggestions, 40% longer in the pseudo-locale, still come in pages of
+    at most ten lines, each ending with the (translated) count of lines left and the choice
+    line; !more gives the next page."""
+    eve = await person(plain.port, "eve")
+    async with IrcBot(sqlite_url, irc_config(plain.port), i18n={"default": pseudo_locale}):
+        for said in ("!start", "automation", "scripting"):
+            eve.say(BOT, said)
+            assert "⟦" in await eve.reply(BOT)
+        eve.say(BOT, "python")
+        pages = [(await eve.reply(BOT)).split("\n")]
+        while "týpé !more)" in pages[-1][-2] and len(pages) < 6:  # "(N more lines: ...)"
+            eve.say(BOT, "!more")
+            pages.append((await eve.reply(BOT)).split("\n"))
+        assert len(pages) >= 2
+        for page in pages:
+            assert len(page) <= 10
+            assert page[-1] == pages[0][-1]  # the same choice line on every page
+        assert pages[0][-1].startswith("⟦Áñšwér wîth !1 Pagebot · !2 ")
+        assert pages[0][0] == pseudo("These projects fit you best:")
+        assert any(line.startswith("* Lingo:") for page in pages for line in page)
+    await eve.close()
