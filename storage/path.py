@@ -45,6 +45,8 @@ class TaskClaimRow(SQLModel, table=True):
         sa.Index("ix_task_claim_idle", "last_activity_at",
                  sqlite_where=sa.text("ended_at IS NULL"),
                  postgresql_where=sa.text("ended_at IS NULL")),
+        # A first-task offer reads one project's held and finished tasks (path_0002).
+        sa.Index("ix_task_claim_project_task", "project_id", "task_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     task_id: str = Field(max_length=128)
@@ -92,6 +94,7 @@ _active = claim_t.c.ended_at.is_(None)
 # query on the event loop (SQLAlchemy caches the compiled SQL, not the Python objects).
 _HAND_OUTS = (sa.select(claim_t.c.task_id, _active.label("active")).distinct()
               .where(sa.or_(_active, claim_t.c.outcome == "done")))
+_HAND_OUTS_OF = _HAND_OUTS.where(claim_t.c.project_id == sa.bindparam("project"))
 
 
 def _claim(row: Any) -> TaskClaim:
@@ -113,8 +116,12 @@ class PathQueries(Queries):
     async def claimed_task_ids(self) -> set[str]:
         return {r.task_id for r in await self._all(sa.select(claim_t.c.task_id).where(_active))}
 
-    async def task_hand_outs(self) -> TaskHandOuts:
-        rows = await self._all(_HAND_OUTS)
+    async def task_hand_outs(self, project_id: str | None = None) -> TaskHandOuts:
+        if project_id is None:
+            rows = await self._all(_HAND_OUTS)
+        else:
+            rows = await self.db.read(
+                lambda conn: list(conn.execute(_HAND_OUTS_OF, {"project": project_id})))
         return TaskHandOuts(frozenset(r.task_id for r in rows if r.active),
                             frozenset(r.task_id for r in rows if not r.active))
 

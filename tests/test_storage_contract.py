@@ -123,6 +123,13 @@ async def test_task_hand_outs_are_held_and_finished_tasks_read_together(
     outs = await store.task_hand_outs()
     assert outs.claimed == {"held", "held-later"}
     assert outs.done == {"finished"}
+    elsewhere = await store.person_for(ident("h3"))
+    await store.commit(UnitOfWork(elsewhere, records=[ClaimTask("other", "q", elsewhere, NOW)]))
+    assert (await store.task_hand_outs()).claimed == {"held", "held-later", "other"}
+    mine = await store.task_hand_outs("p")
+    assert mine.claimed == {"held", "held-later"}
+    assert mine.done == {"finished"}
+    assert (await store.task_hand_outs("q")).claimed == {"other"}
 
 
 async def test_certificates_round_trip(store: SqlStore) -> None:

@@ -115,7 +115,7 @@ async def offer(turn: Turn) -> Transition:
         turn.say(no_project_text(turn))
         return None
     prof = profile(path)
-    hand_outs = await reads_of(turn.reads).task_hand_outs()
+    hand_outs = await reads_of(turn.reads).task_hand_outs(project.id)
     wanted = [*prof["skills"], *prof["languages"]]
     finished = set(path.finished_tasks)
     # Live tasks from the project's trackers first (checked there), the static ones after.

@@ -18,7 +18,8 @@ class PathReads(Reads, Protocol):
 
     async def active_claim(self, person_id: PersonId) -> TaskClaim | None: ...
 
-    async def task_hand_outs(self) -> TaskHandOuts: ...
+    async def task_hand_outs(self, project_id: str | None = None) -> TaskHandOuts:
+        """Tasks held now and tasks finished: of one project, or of all."""
 
     async def idle_claims(self, before: datetime) -> list[TaskClaim]: ...
 
