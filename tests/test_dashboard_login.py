@@ -139,7 +139,11 @@ async def test_wayfinder_run_serves_the_dashboard_on_the_bots_store(sqlite_url: 
         assert code is not None
         token = token_of(await bot.say(AMARA, "!dashboard", "matrix"))
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
-            login = await web.post("/login", data={"token": token})
+            elsewhere = await web.post("/login", data={"token": token},
+                                       headers={"origin": "https://evil.example"})
+            assert elsewhere.status_code == 403  # another site can't log anyone in
+            login = await web.post("/login", data={"token": token},
+                                   headers={"origin": f"http://127.0.0.1:{port}"})
             assert login.status_code == 303
             assert "httponly" in login.headers["set-cookie"].lower()
             assert "secure" in login.headers["set-cookie"].lower()  # public_url is https

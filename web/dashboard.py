@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
@@ -112,8 +113,21 @@ async def login_form(request: Request) -> Response:
                 viewer=None, problem="", ttl=describe(dash.access.settings.link_ttl))
 
 
+def _same_site(request: Request) -> bool:
+    """A form posted from a page of this site (or by a client that names no origin). The
+    login form has no session yet to carry a CSRF token: another site must not log a
+    visitor in (as someone else) behind their back."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
 async def login(request: Request) -> Response:
     dash = dashboard(request)
+    if not _same_site(request):
+        await dash.access.audit("(unknown)", "refused:web:login", "posted from another site")
+        return page(request, "dash/refused.html", status=403, title="Form refused",
+                    viewer=None, detail="This login came from another site. Open the link "
+                    "from the bot yourself.")
     form = await request.form()
     token = form.get("token")
     found = await dash.access.redeem(token[:TOKEN_MAX] if isinstance(token, str) else "")
