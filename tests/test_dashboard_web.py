@@ -344,3 +344,18 @@ def test_an_invite_previewed_and_sent_from_the_web_reaches_everyone(
         ("irc:olga", "web:event"), ("irc:olga", "web:event-edit"), ("irc:olga", "web:broadcast"),
         ("irc:olga", "web:retry")]
     assert pages.errors == []
+
+
+def test_the_dashboard_works_without_javascript(
+        dash: Dash, pages_for: Callable[..., Pages]) -> None:
+    dash.say("ada", "!start")
+    pages = pages_for(dash.url, javascript=False)
+    log_in(pages, dash.link())
+    pages.open("/dashboard/people")
+    pages.page.get_by_label("Search").fill("ada")
+    pages.page.keyboard.press("Enter")  # the form submits from the keyboard
+    pages.page.wait_for_url("**/dashboard/people?q=ada")
+    assert "irc:ada" in pages.page.inner_text("ul.hits")
+    pages.page.get_by_role("button", name="Log out").click()
+    pages.page.wait_for_load_state()
+    assert pages.page.locator("h1").inner_text() == "Logged out"
