@@ -288,19 +288,18 @@ async def _retention(store: Any, window: Window, config: Config) -> Report:
     first task is at least 13 (26) weeks old when their forges were last read, those with
     any contribution there in the last 4 weeks. Only verified forge links with numbers count
     (the same numbers `!me` shows); people without one are not measured."""
-    firsts = await store.first_tasks(window)
     links: dict[int, list[ForgeLink]] = {}
     for link in await store.forge_activity():
         if link.metrics_at is not None:
             links.setdefault(int(link.person_id), []).append(link)
-    groups: dict[str, list[int]] = {}  # month of the first task -> [people, measured, ...]
-    for person, first in firsts:
-        month = f"{first:%Y-%m}"
-        row = groups.setdefault(month, [0, 0] + [0, 0] * len(RETENTION_WEEKS))
-        row[0] += 1
-        read = links.get(person, [])
-        if not read:
+    # month of the first task -> [people, measured, then per mark: that far on, still at it]
+    groups = {month: [n, 0] + [0, 0] * len(RETENTION_WEEKS)
+              for month, n in (await store.first_task_months(window)).items()}
+    for person, first in await store.first_tasks(window, sorted(links)):
+        row = groups.get(f"{first:%Y-%m}")
+        if row is None:  # a first task done since the months were counted
             continue
+        read = links[person]
         row[1] += 1
         as_of = max(k.metrics_at for k in read if k.metrics_at is not None)
         active = any(_active(k) for k in read)

@@ -370,13 +370,27 @@ class CrmQueries(Queries):
             .where(*self._cohort(window), m.c.first_task_at.is_not(None)))
         return [(str(r[0]), str(r[1]), max(0.0, float(r[2]))) for r in rows]
 
-    async def first_tasks(self, window: Window) -> list[tuple[int, datetime]]:
-        """(person, when their first task was done) for the people started in the window who
-        finished one (the retention report)."""
+    async def first_task_months(self, window: Window) -> dict[str, int]:
+        """People started in the window with a first task done, per month of that task."""
         m = milestone_t
-        rows = await self._all(sa.select(m.c.person_id, m.c.first_task_at)
-                               .where(*self._cohort(window), m.c.first_task_at.is_not(None)))
-        return [(int(r[0]), r[1]) for r in rows]
+        month = self._month(m.c.first_task_at)
+        rows = await self._all(sa.select(month, sa.func.count())
+                               .where(*self._cohort(window), m.c.first_task_at.is_not(None))
+                               .group_by(month))
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    async def first_tasks(self, window: Window,
+                          people: Sequence[int]) -> list[tuple[int, datetime]]:
+        """(person, when their first task was done) for those of `people` started in the
+        window who finished one (the retention report asks only about linked people)."""
+        m = milestone_t
+        found: list[tuple[int, datetime]] = []
+        for start in range(0, len(people), 500):
+            rows = await self._all(sa.select(m.c.person_id, m.c.first_task_at).where(
+                *self._cohort(window), m.c.first_task_at.is_not(None),
+                m.c.person_id.in_(people[start:start + 500])))
+            found += [(int(r[0]), r[1]) for r in rows]
+        return found
 
     async def travel_candidates(self, window: Window, step: str,
                                 limit: int = 10_000) -> list[dict[str, Any]]:
