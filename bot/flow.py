@@ -194,6 +194,17 @@ class Turn:
         self._locale = (choices, found or settings.default)
         return self._locale[1]
 
+    def translator_of(self, data: Mapping[str, Any]) -> Translator:
+        """Words for another person whose stored state this turn read (a newcomer told of
+        their case by a mentor's turn): in their language."""
+        settings = self.config.i18n
+        stored = data.get(LOCALE_KEY) or {}
+        for code in (str(stored.get("chosen", "")), str(stored.get("client", ""))):
+            found = normalize(code, settings.offered()) if code else None
+            if found is not None:
+                return translator(found, settings.default)
+        return translator(settings.default, settings.default)
+
     @property
     def translator(self) -> Translator:
         return translator(self.locale, self.config.i18n.default)
@@ -271,12 +282,15 @@ class Turn:
         return self.config.settings_of(model)
 
     def tell(self, to: RoomRef | Identity, text: str, choices: Sequence[Choice] = (),
-             mention: Identity | None = None, named: Sequence[Named] = ()) -> None:
+             mention: Identity | None = None, named: Sequence[Named] = (),
+             locale: str = "") -> None:
         """Message someone else: someone in their DM, a channel, an organizer. `named`:
         people the text names, linked to where the network can. Worded with `others` (the
-        community's default language), and so are the adapter's own additions to it."""
+        community's default language) unless `locale` says whose words they are, and so are
+        the adapter's own additions to it."""
         self.replies.append(Outbound(to=to, text=text, choices=tuple(choices), mention=mention,
-                                     locale=self._outbound_locale(self.config.i18n.default),
+                                     locale=self._outbound_locale(
+                                         locale or self.config.i18n.default),
                                      named=tuple(named)))
 
     def _outbound_locale(self, locale: str = "") -> str:

@@ -220,3 +220,29 @@ async def test_asking_for_help_in_spanish(bot: Harness) -> None:
     assert "Ahora mismo no puedo contactar a ningún mentor de Pagebot." in said, said
     assert "(caso " in said
     assert "Ya pediste ayuda" in await bot.say("ana", "!stuck again")
+
+
+async def test_a_spanish_newcomer_and_an_english_mentor(sqlite_url: str) -> None:
+    """Each reads their own language: the mentor's ping in the community's default (English),
+    the newcomer's news of the claim and the resolution in Spanish (the mentor's turn reads
+    the newcomer's stored language)."""
+    from tests.test_mentoring import AMARA, _code, _sent_to, _to_pagebot_step_2, mentoring_bot
+
+    async with mentoring_bot(sqlite_url) as bot:
+        await bot.say("ana", "!language es", "irc")
+        await _to_pagebot_step_2(bot, "ana")
+        reply = await bot.say("ana", "!stuck git clone says permission denied", "irc")
+        assert "Le pedí a Amara (mentor de Pagebot) que te ayude" in reply
+        code = _code(reply.replace("caso", "case"))
+        [ping] = _sent_to(bot, "matrix", AMARA)
+        assert ping.startswith(f"ana needs help with Pagebot (case {code}).")
+        before = len(bot.adapters["irc"].sent)
+        assert f"Case {code} is yours" in await bot.say(AMARA, "!claim", "matrix")
+        [told] = bot.adapters["irc"].sent[before:]
+        assert told.text.startswith(f"Buenas noticias: Amara te ayudará con el caso {code}.")
+        assert told.msg.locale == "es"
+        before = len(bot.adapters["irc"].sent)
+        await bot.say(AMARA, f"!resolve {code} usa la URL https", "matrix")
+        [told] = bot.adapters["irc"].sent[before:]
+        assert "marcó tu pregunta" in told.text
+        assert "usa la URL https" in told.text

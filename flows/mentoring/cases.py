@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -389,22 +389,25 @@ async def _find_case(turn: Turn, mentor: Mentor) -> Case | None:
     if code:
         found = await reads_of(turn.reads).case(code)
         if found is None:
-            turn.say(f"There's no case {code}. !mentees lists yours.")
+            turn.say(turn.t("There's no case {code}. !mentees lists yours.", code=code))
         return found
     mine = await reads_of(turn.reads).cases_of_mentor(mentor.key)
     if len(mine) == 1:
         return mine[0]
-    turn.say("Which case? Add its code, e.g. !claim K7M2Q. !mentees lists yours." if mine
-             else "You have no pending cases. !mentees lists yours.")
+    turn.say(turn.t("Which case? Add its code, e.g. !claim K7M2Q. !mentees lists yours.")
+             if mine else turn.t("You have no pending cases. !mentees lists yours."))
     return None
 
 
-async def _tell_newcomer(turn: Turn, case: Case, text: str,
+async def _tell_newcomer(turn: Turn, case: Case, words: Callable[[Translator], str],
                          named: Sequence[Named] = ()) -> None:
+    """`words` in the newcomer's language (their stored state says which), where they last
+    wrote to the bot."""
     state = await turn.reads.load_state(case.person_id)
     last = state.data.get("last_room") if state else None
-    if last:
-        turn.tell(room_from_json(last), text, named=named)
+    if last and state is not None:
+        tr = turn.translator_of(state.data)
+        turn.tell(room_from_json(last), words(tr), named=named, locale=tr.locale)
 
 
 def _mentor_of(turn: Turn) -> Mentor:
@@ -426,23 +429,29 @@ async def claim(turn: Turn) -> Transition:
     turn.record(ClaimCase(case.code, mentor.key, turn.now))
     turn.event("case_claimed", case=case.code, mentor=mentor.key,
                seconds=int((turn.now - case.created_at).total_seconds()))
-    name = person_name(case.newcomer) or "the newcomer"
+    name = person_name(case.newcomer) or turn.t("the newcomer")
     direct = _address(case.newcomer)
-    turn.say(f"Case {case.code} is yours: {name}, stuck on {case.subject}. I've told them you "
-             "will help, and how to reach you" + (f"; you can write to them as {direct}"
-                                                  if direct else "") +
-             f". When you're done: !resolve {case.code} [a note]; to hand it back: "
-             f"!handback {case.code}.", named=_named(name, [case.newcomer]))
-    await _tell_newcomer(turn, case, claim_news(mentor, case), mentor_named(mentor))
+    values = {"code": case.code, "name": name, "subject": case.subject, "direct": direct}
+    turn.say(turn.t("Case {code} is yours: {name}, stuck on {subject}. I've told them you will "
+                    "help, and how to reach you; you can write to them as {direct}. When "
+                    "you're done: !resolve {code} [a note]; to hand it back: !handback {code}.",
+                    **values) if direct else
+             turn.t("Case {code} is yours: {name}, stuck on {subject}. I've told them you will "
+                    "help, and how to reach you. When you're done: !resolve {code} [a note]; "
+                    "to hand it back: !handback {code}.", **values),
+             named=_named(name, [case.newcomer]))
+    await _tell_newcomer(turn, case, lambda tr: claim_news(mentor, case, tr),
+                         mentor_named(mentor))
     return None
 
 
-def claim_news(mentor: Mentor, case: Case) -> str:
+def claim_news(mentor: Mentor, case: Case, tr: Translator = ENGLISH) -> str:
     """What the newcomer hears when a mentor claims their case (in chat or on the web), with
     the mentor's name linked (`mentor_named`)."""
     reach = _reach(mentor)
-    return (f"Good news: {mentor.name} will help you with case {case.code}." +
-            (f" You can reach them as {reach}." if reach else ""))
+    return (tr.t("Good news: {name} will help you with case {code}.", name=mentor.name,
+                 code=case.code) +
+            (" " + tr.t("You can reach them as {reach}.", reach=reach) if reach else ""))
 
 
 def mentor_named(mentor: Mentor) -> tuple[Named, ...]:
@@ -450,10 +459,12 @@ def mentor_named(mentor: Mentor) -> tuple[Named, ...]:
     return _named(mentor.name, mentor.profile.identities)
 
 
-def resolve_news(mentor: Mentor, case: Case, note: str) -> str:
+def resolve_news(mentor: Mentor, case: Case, note: str, tr: Translator = ENGLISH) -> str:
     """What the newcomer hears when a mentor resolves their case (in chat or on the web)."""
-    return (f"{mentor.name} marked your question (case {case.code}) as resolved." +
-            (f" Their note: \"{note}\"" if note else "") + " Keep going! !stuck again any time.")
+    return (tr.t("{name} marked your question (case {code}) as resolved.", name=mentor.name,
+                 code=case.code) +
+            (" " + tr.t("Their note: \"{note}\"", note=note) if note else "") + " " +
+            tr.t("Keep going! !stuck again any time."))
 
 
 def _not_theirs(turn: Turn, case: Case, mentor: Mentor) -> bool:
@@ -463,19 +474,21 @@ def _not_theirs(turn: Turn, case: Case, mentor: Mentor) -> bool:
         return False
     turn.record(Audit(turn.sender.key, f"refused:{turn.input.command}", turn.input.args,
                       turn.now))
-    turn.say(f"Case {case.code} is for {case.project_id}, which you don't mentor.")
+    turn.say(turn.t("Case {code} is for {project}, which you don't mentor.", code=case.code,
+                    project=case.project_id))
     return True
 
 
 def _taken(turn: Turn, case: Case, reader: Mentor) -> str:
     """Why a case can't be claimed, said to the mentor asking (who may hold it already)."""
     if case.status != "claimed":
-        return f"Case {case.code} is already resolved."
+        return turn.t("Case {code} is already resolved.", code=case.code)
     if case.claimed_by == reader.key:
-        return (f"You took case {case.code} already: it's yours. When you're done: !resolve "
-                f"{case.code} [a note].")
-    holder = roster(turn).mentor(case.claimed_by).name if case.claimed_by else "Someone"
-    return f"{holder} already took case {case.code}."
+        return turn.t("You took case {code} already: it's yours. When you're done: !resolve "
+                      "{code} [a note].", code=case.code)
+    holder = (roster(turn).mentor(case.claimed_by).name if case.claimed_by
+              else turn.t("Someone"))
+    return turn.t("{holder} already took case {code}.", holder=holder, code=case.code)
 
 
 async def handback(turn: Turn) -> Transition:
@@ -486,7 +499,7 @@ async def handback(turn: Turn) -> Transition:
     if case is None or _not_theirs(turn, case, mentor):
         return None
     if case.status != "claimed" or case.claimed_by != mentor.key:
-        turn.say(f"Case {case.code} isn't yours to hand back.")
+        turn.say(turn.t("Case {code} isn't yours to hand back.", code=case.code))
         return None
     turn.record(ReleaseCase(case.code, mentor.key, turn.now))
     turn.event("case_released", case=case.code, mentor=mentor.key)
@@ -496,10 +509,11 @@ async def handback(turn: Turn) -> Transition:
                          case.created_at, case.source)
         who = (await _route(turn, ticket, LEVEL_NEXT_MENTOR, (*case.tried, mentor.key))).who
     else:
-        who = "another mentor"
-    turn.say(f"Handed back case {case.code}; I've asked {who}.")
-    await _tell_newcomer(turn, case, f"{mentor.name} had to hand your question over; I've "
-                         f"asked {who}. Sorry for the wait.")
+        who = turn.t("another mentor")
+    turn.say(turn.t("Handed back case {code}; I've asked {who}.", code=case.code, who=who))
+    await _tell_newcomer(turn, case, lambda tr: tr.t(
+        "{name} had to hand your question over; I've asked {who}. Sorry for the wait.",
+        name=mentor.name, who=who))
     return None
 
 
@@ -509,17 +523,18 @@ async def resolve_case(turn: Turn) -> Transition:
     if case is None or _not_theirs(turn, case, mentor):
         return None
     if case.status == "resolved":
-        turn.say(f"Case {case.code} is already resolved.")
+        turn.say(turn.t("Case {code} is already resolved.", code=case.code))
         return None
     if case.claimed_by and case.claimed_by != mentor.key:
-        turn.say(f"Case {case.code} is held by {roster(turn).mentor(case.claimed_by).name}.")
+        turn.say(turn.t("Case {code} is held by {name}.", code=case.code,
+                        name=roster(turn).mentor(case.claimed_by).name))
         return None
     note = one_line(_split_code(turn.input.args)[1], 300)
     turn.record(ResolveCase(case.code, mentor.key, note, turn.now))
     turn.event("case_resolved", case=case.code, mentor=mentor.key,
                seconds=int((turn.now - case.created_at).total_seconds()))
-    turn.say(f"Case {case.code} resolved. Thank you!")
-    await _tell_newcomer(turn, case, resolve_news(mentor, case, note))
+    turn.say(turn.t("Case {code} resolved. Thank you!", code=case.code))
+    await _tell_newcomer(turn, case, lambda tr: resolve_news(mentor, case, note, tr))
     return None
 
 
@@ -527,7 +542,7 @@ async def mentees(turn: Turn) -> Transition:
     mentor = _mentor_of(turn)
     cases = await reads_of(turn.reads).cases_of_mentor(mentor.key)
     if not cases:
-        turn.say("You have no open cases. Thank you for being there!")
+        turn.say(turn.t("You have no open cases. Thank you for being there!"))
         return None
     lines = [f"Your open cases ({len(cases)} of {mentor.profile.capacity}):"]
     for case in cases:
