@@ -214,10 +214,11 @@ class PathContent:
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # term -> other words
     community: CommunityBrand = CommunityBrand()
     stages: tuple[StageText, ...] = DEFAULT_STAGES  # content/stages.toml, five in order
-    # A project's mentors as read on one network ((project, network) -> text), made once per
-    # content version: every project card and task names them.
-    mentors_said: dict[tuple[str, str], str] = field(default_factory=dict, init=False,
-                                                     repr=False, compare=False)
+    # Texts made of this content alone, made once per content version (key -> text): the
+    # mentors of a project as read on one network (every card and task names them), the stage
+    # notes in one language (every !status shows five).
+    said: dict[tuple[object, ...], str] = field(default_factory=dict, init=False, repr=False,
+                                                compare=False)
 
     @cached_property
     def index(self) -> MatchIndex:

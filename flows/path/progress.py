@@ -22,9 +22,15 @@ def _words(text: str) -> str:
 
 def stage_note(content: Content, index: int, tr: Translator = ENGLISH) -> str:
     """What a stage is and what counts toward it (!status shows it under the stage)."""
-    text = content.of(PathContent).stages[index]
-    return tr.t("{what} Counts: {counts}", what=_words(tr.local(text.what)),
-                counts=_words(tr.local(text.counts)))
+    path = content.of(PathContent)
+    key = ("stage", index, tr)
+    found = path.said.get(key)
+    if found is None:
+        text = path.stages[index]
+        found = path.said[key] = tr.t("{what} Counts: {counts}",
+                                      what=_words(tr.local(text.what)),
+                                      counts=_words(tr.local(text.counts)))
+    return found
 
 
 def stage_intro(content: Content, index: int, tr: Translator = ENGLISH) -> str:
@@ -155,8 +161,8 @@ def contact_lines(turn: Turn, project: Project, indent: str = "") -> list[str]:
 
 
 def _mentors_said(turn: Turn, project: Project) -> str:
-    said = turn.content.of(PathContent).mentors_said
-    key = (project.id, turn.inbound.network)
+    said = turn.content.of(PathContent).said
+    key = ("mentors", project.id, turn.inbound.network)
     found = said.get(key)
     if found is None:
         from flows.path.contacts import mentor_list
