@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -234,7 +234,7 @@ class Translator:
     fallback: str = SOURCE  # the community's default language, for content translations
 
 
-    @property
+    @cached_property  # asked for every value of every message
     def rtl(self) -> bool:
         return self.locale.split("_")[0] in _RTL_LANGUAGES
 
