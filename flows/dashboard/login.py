@@ -28,21 +28,23 @@ async def dashboard(turn: Turn) -> Transition:
     if not may_use(turn):
         turn.record(Audit(turn.sender.key, "refused:dashboard", "", turn.now))
         why = "" if turn.sender.verified else (
-            " " + (turn.inbound.why_unverified or "Your account on this network isn't "
-                   "verified (log in to its services), so I can't tell that it's really you."))
-        turn.say(f"Sorry, the dashboard is for organizers, admins and mentors only.{why}")
+            " " + (turn.inbound.why_unverified or turn.t(
+                "Your account on this network isn't verified (log in to its services), so I "
+                "can't tell that it's really you.")))
+        turn.say(turn.t("Sorry, the dashboard is for organizers, admins and mentors only.") +
+                 why)
         return None
     url = turn.config.web.link("/login/")
     if not url:
-        turn.say("The web dashboard isn't set up here: an admin sets [web] public_url (and "
-                 "enabled = true) in the bot's config.")
+        turn.say(turn.t("The web dashboard isn't set up here: an admin sets [web] public_url "
+                        "(and enabled = true) in the bot's config."))
         return None
     settings = turn.settings_of(DashboardConfig)
     reads = reads_of(turn.reads)
     if await reads.login_links_since(turn.person_id, turn.now - timedelta(hours=1)) >= \
             settings.login_links_per_hour:
-        turn.say("You've asked for several dashboard links in the last hour. Please use one "
-                 "of those, or try again later.")
+        turn.say(turn.t("You've asked for several dashboard links in the last hour. Please use "
+                        "one of those, or try again later."))
         return None
     nonce = new_nonce()
     ttl = settings.link_ttl
@@ -50,6 +52,7 @@ async def dashboard(turn: Turn) -> Transition:
                           turn.now + ttl))
     turn.record(Audit(turn.sender.key, "dashboard", "login link issued", turn.now))
     token = sign(await reads.dashboard_key(), LOGIN_SALT, nonce)
-    turn.say(f"Your dashboard link: {url}{token}\nIt works once and expires in "
-             f"{describe(ttl)}. Don't share it: it logs in as you.")
+    turn.say(turn.t("Your dashboard link: {link}\nIt works once and expires in {ttl}. Don't "
+                    "share it: it logs in as you.", link=url + token,
+                    ttl=describe(ttl, turn.translator)))
     return None

@@ -28,8 +28,9 @@ async def hours(turn: Turn) -> Transition:
     args = turn.input.args.strip()
     profile = mentor.profile
     if not args:
-        turn.say(f"Your office hours: {profile.hours} ({profile.timezone}). Change them with, "
-                 f"for example, {EXAMPLE} (or !hours always).")
+        turn.say(turn.t("Your office hours: {hours} ({zone}). Change them with, for example, "
+                        "{example} (or !hours always).", hours=profile.hours,
+                        zone=profile.timezone, example=EXAMPLE))
         return None
     spec, tz = split_zone(args, profile.timezone)
     spec = spec.strip().lower() or "always"
@@ -37,11 +38,12 @@ async def hours(turn: Turn) -> Transition:
         zone(tz)
         parse_hours(spec, tz)
     except ValueError as exc:
-        turn.say(f"I couldn't read that: {one_line(str(exc), 200)}. For example: {EXAMPLE}, "
-                 "or several: !hours mon-fri 18:00-20:00, sat 10:00-12:00 Europe/Lisbon.")
+        turn.say(turn.t("I couldn't read that: {problem}. For example: {example}, or several: "
+                        "!hours mon-fri 18:00-20:00, sat 10:00-12:00 Europe/Lisbon.",
+                        problem=one_line(str(exc), 200), example=EXAMPLE))
         return None
     turn.record(SetMentorHours(mentor.key, spec, tz, turn.now))
-    when = "any time" if spec == "always" else spec
-    turn.say(f"Your office hours are now {when} ({tz}). Help requests reach you then; "
-             "!away pauses them.")
+    when = turn.t("any time") if spec == "always" else spec
+    turn.say(turn.t("Your office hours are now {when} ({zone}). Help requests reach you then; "
+                    "!away pauses them.", when=when, zone=tz))
     return None

@@ -46,27 +46,33 @@ async def pair_command(turn: Turn) -> Transition:
     project = chosen_project(turn)
     if wanted in ("on", "yes"):
         if project is None or not _project_of(turn):
-            turn.say("Peer programming pairs newcomers of the same project: pick yours first "
-                     "(!start), then type !pair on.")
+            turn.say(turn.t("Peer programming pairs newcomers of the same project: pick yours "
+                            "first (!start), then type !pair on."))
             return None
         mine.pair = True
         turn.event("pairing", consent=True)
-        turn.say(f"You're on the list for peer programming in {project.name}. When another "
-                 f"newcomer of {project.name} has said yes too, I'll introduce you to each "
-                 "other in a private message: at most one new partner a week. !pair off takes "
-                 "you off the list.")
+        turn.say(turn.t("You're on the list for peer programming in {name}. When another "
+                        "newcomer of {name} has said yes too, I'll introduce you to each other "
+                        "in a private message: at most one new partner a week. !pair off takes "
+                        "you off the list.", name=project.name))
     elif wanted in ("off", "no", "stop"):
         mine.pair = False
         turn.event("pairing", consent=False)
-        turn.say("Done: no more peer-programming introductions. (!pair on if you change your "
-                 "mind.)")
+        turn.say(turn.t("Done: no more peer-programming introductions. (!pair on if you change "
+                        "your mind.)"))
     elif wanted:
-        turn.say("Type !pair on to be introduced to another newcomer of your project for peer "
-                 "programming, or !pair off to stop.")
+        turn.say(turn.t("Type !pair on to be introduced to another newcomer of your project for "
+                        "peer programming, or !pair off to stop."))
     else:
-        where = f" in {project.name}" if project is not None else ""
-        turn.say(f"Peer programming{where} is {'on' if mine.pair else 'off'} for you. Type "
-                 "!pair on or !pair off.")
+        name = project.name if project is not None else ""
+        if mine.pair:
+            turn.say(turn.t("Peer programming in {name} is on for you. Type !pair on or !pair "
+                            "off.", name=name) if name else
+                     turn.t("Peer programming is on for you. Type !pair on or !pair off."))
+        else:
+            turn.say(turn.t("Peer programming in {name} is off for you. Type !pair on or !pair "
+                            "off.", name=name) if name else
+                     turn.t("Peer programming is off for you. Type !pair on or !pair off."))
     return None
 
 
