@@ -32,9 +32,13 @@ def _invite_handler() -> Handler:
             return None
         turn.record(InviteToMentor(turn.person_id, project.id, path.tasks_done, "invited",
                                    turn.now))
-        turn.say(f"You've finished {path.tasks_done} tasks on {project.name}: well done! "
-                 f"Would you like to mentor {project.name}'s newcomers, helping them when they "
-                 "are stuck, in the hours you choose? Answer !levelup yes or !levelup no.")
+        turn.say(turn.tn("You've finished {n} task on {name}: well done! Would you like to "
+                         "mentor {name}'s newcomers, helping them when they are stuck, in the "
+                         "hours you choose? Answer !levelup yes or !levelup no.",
+                         "You've finished {n} tasks on {name}: well done! Would you like to "
+                         "mentor {name}'s newcomers, helping them when they are stuck, in the "
+                         "hours you choose? Answer !levelup yes or !levelup no.",
+                         path.tasks_done, name=project.name))
         return None
 
     return invite
@@ -60,28 +64,32 @@ async def levelup(turn: Turn) -> Transition:
     mine = await reads_of(turn.reads).levelup_of(turn.person_id)
     if mine is None or mine.status == "skipped":
         settings = turn.settings_of(LevelupConfig)
-        turn.say(f"Once you've finished {settings.tasks_needed} tasks, I'll ask whether you'd "
-                 "like to mentor your project's newcomers.")
+        turn.say(turn.tn("Once you've finished {n} task, I'll ask whether you'd like to mentor "
+                         "your project's newcomers.",
+                         "Once you've finished {n} tasks, I'll ask whether you'd like to mentor "
+                         "your project's newcomers.", settings.tasks_needed))
         return None
     project = turn.content.of(PathContent).projects.get(mine.project_id)
     name = project.name if project else mine.project_id
     if mine.status == "approved":
-        turn.say(f"You're a mentor of {name} already. !hours sets when you help.")
+        turn.say(turn.t("You're a mentor of {name} already. !hours sets when you help.",
+                        name=name))
         return None
     if answer not in ("yes", "no"):
-        turn.say(f"Would you like to mentor {name}? Answer !levelup yes or !levelup no.")
+        turn.say(turn.t("Would you like to mentor {name}? Answer !levelup yes or !levelup no.",
+                        name=name))
         return None
     if answer == "no":
         turn.record(AnswerInvite(turn.person_id, "declined", "", turn.now))
-        turn.say("No problem. If you change your mind, !levelup yes.")
+        turn.say(turn.t("No problem. If you change your mind, !levelup yes."))
         return None
     if mine.status == "asked":
-        turn.say("You've said yes already: an organizer will approve you soon.")
+        turn.say(turn.t("You've said yes already: an organizer will approve you soon."))
         return None
     if not turn.sender.verified:
-        turn.say("Mentors are known by an account the network verifies, and yours isn't "
-                 "(log in to the network's services), so I can't make you a mentor here. "
-                 "Please answer from a verified account.")
+        turn.say(turn.t("Mentors are known by an account the network verifies, and yours "
+                        "isn't (log in to the network's services), so I can't make you a mentor "
+                        "here. Please answer from a verified account."))
         return None
     turn.record(AnswerInvite(turn.person_id, "asked", turn.sender.key, turn.now))
     organizers = _organizers(turn)
@@ -89,8 +97,10 @@ async def levelup(turn: Turn) -> Transition:
         turn.tell(organizer, f"{turn.sender.key} has finished {mine.tasks_done} tasks on "
                   f"{name} and would like to mentor it. To approve: !approve "
                   f"{turn.sender.key}")
-    turn.say(f"Thank you! I've asked {'the organizers' if organizers else 'an organizer'} to "
-             f"approve you as a mentor of {name}; I'll tell you when they do.")
+    turn.say(turn.t("Thank you! I've asked the organizers to approve you as a mentor of "
+                    "{name}; I'll tell you when they do.", name=name) if organizers else
+             turn.t("Thank you! I've asked an organizer to approve you as a mentor of {name}; "
+                    "I'll tell you when they do.", name=name))
     return None
 
 
