@@ -246,3 +246,11 @@ async def test_a_spanish_newcomer_and_an_english_mentor(sqlite_url: str) -> None
         [told] = bot.adapters["irc"].sent[before:]
         assert "marcó tu pregunta" in told.text
         assert "usa la URL https" in told.text
+
+
+async def test_regions_and_invites_in_portuguese(bot: Harness) -> None:
+    await bot.say("rui", "!language pt_BR")
+    said = await bot.say("rui", "!region")
+    assert said.startswith("Você não escolheu uma região. A organização convida")
+    assert "Não conheço a região 'atlantis'." in await bot.say("rui", "!region atlantis")
+    assert "Os convites para eventos estão" in await bot.say("rui", "!invites")

@@ -22,6 +22,7 @@ from bot.content import Content
 from bot.durations import describe, parse_duration
 from bot.fields import is_zone, zone
 from bot.flow import Transition, Turn
+from bot.i18n import ENGLISH, Translator
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
 from bot.text import one_line
 from flows.events import buddies
@@ -113,13 +114,13 @@ def person_zone(turn: Turn) -> str:
 
 
 # -- newcomers: region, consent, time zone, events, RSVP -----------------------------------
-def _region_list(content: EventsContent) -> str:
+def _region_list(content: EventsContent, tr: Translator = ENGLISH) -> str:
     lines = []
     tops = [r for r in content.regions.values() if not r.parent]
     for top in tops:
         children = [r for r in content.regions.values() if r.parent == top.code]
-        inner = ", ".join(f"{c.name} ({c.code})" for c in children)
-        lines.append(f"  {top.name} ({top.code})" + (f": {inner}" if inner else ""))
+        inner = ", ".join(f"{tr.local(c.name)} ({c.code})" for c in children)
+        lines.append(f"  {tr.local(top.name)} ({top.code})" + (f": {inner}" if inner else ""))
     return "\n".join(lines)
 
 
@@ -127,36 +128,38 @@ async def region(turn: Turn) -> Transition:
     wanted = turn.input.args.strip().lower()
     content = turn.content.of(EventsContent)
     if not content.regions:
-        turn.say("This community has no regions set up, so there are no regional invites.")
+        turn.say(turn.t("This community has no regions set up, so there are no regional "
+                        "invites."))
         return None
     mine = events_of(turn)
     current = mine.region
     if not wanted:
-        now = (f"Your region is {content.regions[current].name}." if current in content.regions
-               else "You haven't chosen a region.")
-        turn.say(f"{now} Organizers invite people to meetups and events by region. Choose "
-                 f"yours with !region CODE (!region none to clear it):\n"
-                 f"{_region_list(content)}")
+        now = (turn.t("Your region is {name}.", name=content.regions[current].name)
+               if current in content.regions else turn.t("You haven't chosen a region."))
+        turn.say(now + " " + turn.t("Organizers invite people to meetups and events by region. "
+                                    "Choose yours with !region CODE (!region none to clear "
+                                    "it):") + "\n" + _region_list(content, turn.translator))
         return None
     if wanted in ("none", "off", "clear"):
         mine.region = ""
-        turn.say("Region cleared: you won't get regional invites.")
+        turn.say(turn.t("Region cleared: you won't get regional invites."))
         return None
     chosen = content.regions.get(wanted) or next(
         (r for r in content.regions.values() if r.name.lower() == wanted), None)
     if chosen is None:
-        turn.say(f"I don't know the region {one_line(wanted, 40)!r}. Type !region to see the "
-                 "list.")
+        turn.say(turn.t("I don't know the region {region}. Type !region to see the list.",
+                        region=repr(one_line(wanted, 40))))
         return None
     mine.region = chosen.code
     turn.event("region", region=chosen.code)
     if mine.invites:
-        turn.say(f"Region set to {chosen.name}. You'll get invites to events there "
-                 "(!invites off stops them).")
+        turn.say(turn.t("Region set to {name}. You'll get invites to events there (!invites "
+                        "off stops them).", name=chosen.name))
     else:
-        turn.say(f"Region set to {chosen.name}. Would you like invites to meetups, hackathons "
-                 "and conferences there? They come at most a few times a month, never at night "
-                 "your time. Type !invites on to say yes (!invites off stops them any time).")
+        turn.say(turn.t("Region set to {name}. Would you like invites to meetups, hackathons "
+                        "and conferences there? They come at most a few times a month, never "
+                        "at night your time. Type !invites on to say yes (!invites off stops "
+                        "them any time).", name=chosen.name))
     return None
 
 
@@ -167,37 +170,41 @@ async def invites(turn: Turn) -> Transition:
         mine.invites = True
         turn.event("invites", consent=True)
         where = turn.content.of(EventsContent).regions.get(mine.region)
-        turn.say(f"Thanks! You'll get invites to events in {where.name}, and to your "
-                 "project's meetings and sprints. !invites off stops them any time." if where
-                 else "Thanks! You'll get invites to your project's meetings and sprints. Choose "
-                 "your region with !region too, so I know which events are near you.")
+        turn.say(turn.t("Thanks! You'll get invites to events in {name}, and to your "
+                        "project's meetings and sprints. !invites off stops them any time.",
+                        name=where.name) if where else
+                 turn.t("Thanks! You'll get invites to your project's meetings and sprints. "
+                        "Choose your region with !region too, so I know which events are near "
+                        "you."))
     elif wanted in ("off", "no", "stop"):
         mine.invites = False
         turn.event("invites", consent=False)
-        turn.say("Done: no more event invites. (!invites on if you change your mind.)")
+        turn.say(turn.t("Done: no more event invites. (!invites on if you change your mind.)"))
     else:
-        state = "on" if mine.invites else "off"
-        turn.say(f"Event invites are {state} for you. Type !invites on or !invites off.")
+        turn.say(turn.t("Event invites are on for you. Type !invites on or !invites off.")
+                 if mine.invites else
+                 turn.t("Event invites are off for you. Type !invites on or !invites off."))
     return None
 
 
 async def timezone(turn: Turn) -> Transition:
     wanted = turn.input.args.strip()
     if not wanted:
-        turn.say(f"I use the time zone {person_zone(turn)} for you (it decides when invites "
-                 "may arrive). Set yours with !timezone Area/City, e.g. !timezone "
-                 "Europe/Berlin; !timezone region uses your region's.")
+        turn.say(turn.t("I use the time zone {zone} for you (it decides when invites may "
+                        "arrive). Set yours with !timezone Area/City, e.g. !timezone "
+                        "Europe/Berlin; !timezone region uses your region's.",
+                        zone=person_zone(turn)))
         return None
     if wanted.lower() == "region":
         events_of(turn).timezone = ""
-        turn.say(f"Using your region's time zone: {person_zone(turn)}.")
+        turn.say(turn.t("Using your region's time zone: {zone}.", zone=person_zone(turn)))
         return None
     if not is_zone(wanted):
-        turn.say(f"{one_line(wanted, 40)!r} is not a time zone I know. Use a name like "
-                 "Europe/Berlin or America/Sao_Paulo.")
+        turn.say(turn.t("{zone} is not a time zone I know. Use a name like Europe/Berlin or "
+                        "America/Sao_Paulo.", zone=repr(one_line(wanted, 40))))
         return None
     events_of(turn).timezone = wanted
-    turn.say(f"Time zone set to {wanted}.")
+    turn.say(turn.t("Time zone set to {zone}.", zone=wanted))
     return None
 
 
