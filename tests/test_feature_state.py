@@ -88,7 +88,9 @@ async def test_each_feature_stores_only_what_differs_under_its_name(sqlite_url: 
         assert state is not None
         assert state.data["events"] == {"region": "de", "invites": True}
         assert "region" not in state.data
-        assert "path" not in state.data  # nothing on the path differs from the start yet
+        # Of the path, only that the other languages were offered (once) differs from the
+        # defaults yet.
+        assert state.data["path"] == {"language_offered": True}
         await bot.say("ana", "!invites off")
         await bot.say("ana", "!region none")
         state = await app.store.load_state(person)
