@@ -140,6 +140,7 @@ class Turn:
     # what it reads with it, and reuse its record when nothing it is made of changed.
     started: Mapping[str, Any] = field(default_factory=dict)
     _typed: dict[type[FeatureState], FeatureState] = field(default_factory=dict, repr=False)
+    _replaced: bool = field(default=False, repr=False)  # replace_data took another's state
     # The locale found for the person's stored choices (chosen, client): every reply and text
     # asks for it, and only !language (or a link) changes those choices during a turn.
     _locale: tuple[tuple[str, str], str] | None = field(default=None, repr=False)
@@ -168,11 +169,14 @@ class Turn:
     def unchanged(self, *models: type[FeatureState]) -> bool:
         """Whether the turn left these typed states' stored parts as it started with them (after
         `settle`): a projection made of nothing else may reuse the record it started from."""
-        return all(self.data.get(m.namespace) == self.started.get(m.namespace) for m in models)
+        return all((m not in self._typed and not self._replaced)  # never read: as it was
+                   or self.data.get(m.namespace) == self.started.get(m.namespace)
+                   for m in models)
 
     def replace_data(self, data: dict[str, Any]) -> None:
         """Take over another stored state (linking accounts); typed views are read anew."""
         self._typed.clear()
+        self._replaced = True
         self.data = data
 
     # -- the person's language ---------------------------------------------------------------
