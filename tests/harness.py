@@ -18,6 +18,27 @@ from bot.model import Inbound, Network
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 
 
+def content_copy_in(folder: Path) -> Path:
+    """A copy of the demo content under `folder`, for a test to change."""
+    import shutil
+
+    root = folder / "content"
+    shutil.copytree(CONTENT, root)
+    return root
+
+
+def content_problems(root: Path) -> list[str]:
+    """The problems loading the content folder `root` reports (it must have some)."""
+    import pytest
+
+    from bot.content import ContentError
+    from bot.wiring import load_content
+
+    with pytest.raises(ContentError) as err:
+        load_content(root)
+    return [str(p) for p in err.value.problems]
+
+
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from bot.content import ContentError, ContentFolder, ContentPart, Strict, load_f
 from bot.wiring import load_content
 from flows.events.content import EventsContent
 from flows.path.content import PathContent
-from tests.harness import CONTENT
+from tests.harness import CONTENT, content_copy_in, content_problems
 
 
 def test_bundled_demo_content_is_valid_and_rich_enough() -> None:
@@ -30,15 +29,10 @@ def test_bundled_demo_content_is_valid_and_rich_enough() -> None:
 
 @pytest.fixture
 def broken(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    shutil.copytree(CONTENT, root)
-    return root
+    return content_copy_in(tmp_path)
 
 
-def _problems(root: Path) -> list[str]:
-    with pytest.raises(ContentError) as err:
-        load_content(root)
-    return [str(p) for p in err.value.problems]
+_problems = content_problems
 
 
 def test_all_problems_are_reported_with_file_key_and_reason(broken: Path) -> None:

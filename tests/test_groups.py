@@ -4,29 +4,22 @@ their organizers' messages to members."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.config import Config
-from bot.content import ContentError
 from bot.wiring import load_content
 from flows.groups.content import GroupsContent
-from tests.harness import CONTENT, Harness, make_config
+from tests.harness import CONTENT, Harness, content_copy_in, content_problems, make_config
 
 
 @pytest.fixture
 def content_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    shutil.copytree(CONTENT, root)
-    return root
+    return content_copy_in(tmp_path)
 
 
-def _problems(root: Path) -> list[str]:
-    with pytest.raises(ContentError) as err:
-        load_content(root)
-    return [str(p) for p in err.value.problems]
+_problems = content_problems
 
 
 def test_the_demo_groups_load_with_region_channels_contacts_partners_and_rhythm() -> None:
