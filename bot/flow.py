@@ -143,7 +143,7 @@ class Turn:
     _replaced: bool = field(default=False, repr=False)  # replace_data took another's state
     # The locale found for the person's stored choices (chosen, client): every reply and text
     # asks for it, and only !language (or a link) changes those choices during a turn.
-    _locale: tuple[tuple[str, str], str] | None = field(default=None, repr=False)
+    _locale: tuple[tuple[str, str], str, Translator] | None = field(default=None, repr=False)
 
     def state(self, model: type[S]) -> S:
         """A feature's typed state for this person; changes are committed with the turn."""
@@ -195,8 +195,9 @@ class Turn:
             found = normalize(code, offered) if code else None
             if found is not None:
                 break
-        self._locale = (choices, found or settings.default)
-        return self._locale[1]
+        locale = found or settings.default
+        self._locale = (choices, locale, translator(locale, settings.default))
+        return locale
 
     def translator_of(self, data: Mapping[str, Any]) -> Translator:
         """Words for another person whose stored state this turn read (a newcomer told of
@@ -211,7 +212,9 @@ class Turn:
 
     @property
     def translator(self) -> Translator:
-        return translator(self.locale, self.config.i18n.default)
+        self.locale  # noqa: B018  # worked out anew only when the person's choices changed
+        assert self._locale is not None
+        return self._locale[2]
 
     @property
     def others(self) -> Translator:
