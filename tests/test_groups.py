@@ -57,6 +57,32 @@ def test_content_check_names_the_file_and_key_of_each_bad_group(content_copy: Pa
                for p in problems), problems
 
 
+def test_a_partner_naming_an_unknown_project_is_a_problem_by_key(content_copy: Path) -> None:
+    (content_copy / "groups" / "uni.toml").write_text(
+        'name = "Uni"\nregion = "de"\nrhythm = "weekly"\ncontacts = ["irc:ana"]\n'
+        '[[partners]]\nname = "Uni"\nurl = "https://uni.example.org"\n'
+        'starts = ["pagebot", "nosuch"]\n')
+    assert "content/groups/uni.toml: partners[0].starts[1]: unknown project 'nosuch' (no " \
+        "projects/nosuch.toml)" in _problems(content_copy)
+
+
+async def test_partners_near_a_person_appear_on_their_project_suggestions(
+        sqlite_url: str) -> None:
+    async with Harness(groups_config(sqlite_url)) as h:
+        hint = "Students of Example Technical University often start here."
+        await h.say("ana", "!region de")  # near Lumen Berlin, whose university starts Pagebot
+        await h.script("ana", ["!start", "!skip", "!skip", "!skip"])
+        shown = await h.say("ana", "!skip")  # every project, each card as in suggestions
+        card = shown.split("* Pagebot:")[1].split("\n\n")[0]
+        assert hint in card
+        assert hint not in shown.split("* Pagebot:")[0]  # on Pagebot's card only
+        await h.say("cy", "!region ng")  # Lagos's partner names no project
+        await h.script("cy", ["!start", "!skip", "!skip", "!skip"])
+        assert "often start here" not in await h.say("cy", "!skip")
+        await h.script("bo", ["!start", "!skip", "!skip", "!skip"])  # no region: no hint
+        assert "often start here" not in await h.say("bo", "!skip")
+
+
 def _with_group(root: Path, contact: str) -> None:
     (root / "groups" / "warsaw.toml").write_text(
         'name = "Lumen Warsaw"\nregion = "pl"\nrhythm = "monthly"\n'

@@ -22,6 +22,7 @@ from flows.events.api import (
     reads_of,
 )
 from flows.groups.content import Group, GroupsContent
+from flows.groups.near import groups_near
 from flows.groups.state import Draft, GroupsState
 
 ROLE = "group organizer"
@@ -56,15 +57,7 @@ def _groups(turn: Turn) -> dict[str, Group]:
 
 
 def _near(turn: Turn, region: str) -> list[Group]:
-    """Groups in the person's region, in a region inside it, or in one around it (a group
-    for "europe" is near someone in "de")."""
-    regions = turn.content.of(EventsContent)
-    around = set(regions.region_and_children((region,)))
-    code = regions.regions[region].parent if region in regions.regions else ""
-    while code and code not in around:  # its parents, up to the top (a cycle is refused)
-        around.add(code)
-        code = regions.regions[code].parent if code in regions.regions else ""
-    return [g for g in _groups(turn).values() if g.region in around]
+    return groups_near(turn.content, region)
 
 
 def _card(group: Group, joined: bool) -> str:

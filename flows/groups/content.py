@@ -21,6 +21,9 @@ class Partner(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     url: Annotated[str, Field(min_length=1, max_length=500)]
     kind: Annotated[str, Field(max_length=60)] = ""  # "university", "user group", ...
+    # Projects its people often start with (ids): discovery says so to newcomers near the
+    # group ("Students of ... often start here").
+    starts: tuple[Annotated[str, Field(pattern=ID_PATTERN)], ...] = ()
 
     @field_validator("url")
     @classmethod
@@ -100,6 +103,11 @@ def load(folder: ContentFolder) -> GroupsContent:
         if codes is not None and parsed.region not in codes:
             folder.problem(rel, "region", f"unknown region {parsed.region!r} (see regions.toml)")
             continue
+        for n, partner in enumerate(parsed.partners):
+            for m, project in enumerate(partner.starts):
+                if not (folder.root / "projects" / f"{project}.toml").exists():
+                    folder.problem(rel, f"partners[{n}].starts[{m}]",
+                                   f"unknown project {project!r} (no projects/{project}.toml)")
         groups[path.stem] = Group(path.stem, parsed.name, parsed.region, parsed.summary,
                                   parsed.rhythm, {str(k): v for k, v in parsed.channels.items()},
                                   parsed.contacts,

@@ -10,6 +10,8 @@ from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.i18n import ENGLISH, LOCALE_KEY, N_, Translator, language_name
 from bot.model import Choice
 from bot.text import one_line
+from flows.events.api import EventsState
+from flows.groups.api import partner_lines
 from flows.path.content import PathContent, Project
 from flows.path.feedback import GREETING, ask_motive, motive_reply
 from flows.path.matching import (
@@ -224,10 +226,13 @@ def _show(turn: Turn, ids: list[str], heading: str, footer: str,
     if hits is None:  # not already matched by this turn
         hits = _hits(turn)
     projects = turn.content.of(PathContent).projects
+    region = turn.state(EventsState).region  # local groups' partners speak to people near
     cards = []
     for pid in ids:
         why = "; ".join(reasons(hits.get(pid, []), turn.translator)) or unmatched
-        cards.append(card(projects[pid], why, contact_lines(turn, projects[pid], "  "),
+        partners = ["  " + line for line in partner_lines(turn.content, region, pid,
+                                                            turn.translator)]
+        cards.append(card(projects[pid], why, partners + contact_lines(turn, projects[pid], "  "),
                           turn.translator))
     turn.say(heading + "\n\n" + "\n\n".join(cards) + "\n\n" + footer,
              [Choice(pid, projects[pid].name) for pid in ids])
