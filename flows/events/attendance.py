@@ -42,37 +42,40 @@ async def checkin(turn: Turn) -> Transition:
     """`!checkin CODE`: I was there."""
     code = _code(turn.input.args)
     if not code:
-        turn.say("At an event, type !checkin and the code shown at the venue, e.g. "
-                 "!checkin K7Q2MX.")
+        turn.say(turn.t("At an event, type !checkin and the code shown at the venue, e.g. "
+                        "!checkin K7Q2MX."))
         return None
     reads = reads_of(turn.reads)
     event_id = await reads.event_of_code(code)
     event = await find_event(turn, event_id) if event_id else None
     if event is None:
-        turn.say(f"I don't know the check-in code {one_line(turn.input.args, 20)!r}. Check it "
-                 "at the venue (the organizers show it) and type !checkin CODE.")
+        turn.say(turn.t("I don't know the check-in code {code}. Check it at the venue (the "
+                        "organizers show it) and type !checkin CODE.",
+                        code=repr(one_line(turn.input.args, 20))))
         return None
     opens, closes = event.starts_at - OPENS_BEFORE, event.starts_at + CLOSES_AFTER
     if turn.now < opens:
-        turn.say(f"Check-in for \"{event.title}\" opens an hour before it starts "
-                 f"({when_text(event, event.timezone)}). See you there!")
+        turn.say(turn.t("Check-in for \"{title}\" opens an hour before it starts ({when}). See "
+                        "you there!", title=event.title,
+                        when=when_text(event, event.timezone, turn.translator)))
         return None
     if turn.now > closes:
-        turn.say(f"Check-in for \"{event.title}\" has closed. If you were there, tell the "
-                 "organizers: they can note it.")
+        turn.say(turn.t("Check-in for \"{title}\" has closed. If you were there, tell the "
+                        "organizers: they can note it.", title=event.title))
         return None
     if await reads.attended(event.id, turn.person_id):
-        turn.say(f"You're already checked in at \"{event.title}\".")
+        turn.say(turn.t("You're already checked in at \"{title}\".", title=event.title))
         return None
     turn.record(CheckIn(event.id, turn.person_id, event.kind, turn.now, follow_up_time(event)))
     extra = {"workshop": event.workshop} if event.workshop else {}
     turn.event("attended", event=event.id, event_kind=event.kind, **extra)
     if event.workshop:
         attend_session(turn, event.workshop)
-    counts = ("It counts as progress on your workshop, and it's on your record (!me)."
+    counts = (turn.t("It counts as progress on your workshop, and it's on your record (!me).")
               if event.kind == "workshop-session" else
-              "It's on your record (!me), which counts toward travel support.")
-    turn.say(f"Checked in at \"{event.title}\". Thanks for coming! {counts}")
+              turn.t("It's on your record (!me), which counts toward travel support."))
+    turn.say(turn.t("Checked in at \"{title}\". Thanks for coming!", title=event.title)
+             + f" {counts}")
     return None
 
 
@@ -100,18 +103,19 @@ async def feedback(turn: Turn) -> Transition:
     event_id, _, rest = turn.input.args.strip().partition(" ")
     rating_text, _, comment = rest.strip().partition(" ")
     if not rating_text.isdigit() or not 1 <= int(rating_text) <= 5:
-        turn.say(f"Usage: !feedback {FEEDBACK_USAGE}, e.g. !feedback {event_id or 'EVENT'} 5 "
-                 "great talks.")
+        turn.say(turn.t("Usage: !feedback {usage}, e.g. !feedback {event} 5 great talks.",
+                        usage=FEEDBACK_USAGE, event=event_id or "EVENT"))
         return None
     event = await find_event(turn, event_id)
     if event is None or not await reads_of(turn.reads).attended(event.id, turn.person_id):
-        turn.say("I can take feedback on events you checked in at (!checkin CODE at the "
-                 "venue).")
+        turn.say(turn.t("I can take feedback on events you checked in at (!checkin CODE at the "
+                        "venue)."))
         return None
     turn.record(SetFeedback(event.id, turn.person_id, int(rating_text),
                             one_line(comment, 500)))
     turn.event("event_feedback", event=event.id, rating=int(rating_text))
-    turn.say(f"Thank you! The organizers of \"{event.title}\" will read it.")
+    turn.say(turn.t("Thank you! The organizers of \"{title}\" will read it.",
+                    title=event.title))
     return None
 
 
@@ -121,12 +125,15 @@ def _follow_up(event_id: str, identity: Identity) -> Handler:
         event = await find_event(turn, event_id)
         if event is None:
             return None
-        nxt = next_hint(turn).removeprefix("Next: ")
+        # The hint in the person's language starts with its own "Next: ": drop that word.
+        head, sep, rest = next_hint(turn).partition(": ")
+        nxt = rest if sep and " " not in head else head
         # Privately, to the person: never in the channel they last spoke in.
-        turn.tell(identity, f"Thanks for coming to \"{event.title}\"! Next steps: {nxt} "
-                  "!events shows what's coming up.\nHow was it? Tell us with !feedback "
-                  f"{event.id} 1-5 and a comment if you like, e.g. !feedback {event.id} 5 "
-                  "met great people.")
+        turn.tell(identity, turn.t(
+            "Thanks for coming to \"{title}\"! Next steps: {next} !events shows what's coming "
+            "up.\nHow was it? Tell us with !feedback {event} 1-5 and a comment if you like, "
+            "e.g. !feedback {event} 5 met great people.", title=event.title, next=nxt,
+            event=event.id))
         return None
 
     return run

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Config
 from bot.flow import Due, Handler, Transition, Turn
+from bot.i18n import Translator
 from bot.model import Identity, PersonId
 from bot.ports import Reads
 from flows.events.content import EventsContent
@@ -27,7 +28,7 @@ def face_to_face(event: Event) -> bool:
 async def after_answer(turn: Turn, event: Event, answer: str, volunteer: bool) -> str:
     """Buddies after an answer to a face-to-face event: what to add to the reply."""
     if not face_to_face(event):
-        return " (Buddies are for events in person.)" if volunteer else ""
+        return " " + turn.t("(Buddies are for events in person.)") if volunteer else ""
     reads = reads_of(turn.reads)
     role = await reads.buddy_role(event.id, turn.person_id)
     if answer != "yes":
@@ -37,33 +38,34 @@ async def after_answer(turn: Turn, event: Event, answer: str, volunteer: bool) -
     experienced = await reads.attendance_of(turn.person_id) > 0
     if volunteer and not experienced:
         volunteer = False
-        note = (" Buddies are people who've been to one of our events before; this time, "
-                "I'll introduce you to one.")
+        note = " " + turn.t("Buddies are people who've been to one of our events before; this "
+                            "time, I'll introduce you to one.")
     else:
         note = ""
     if volunteer:
         if role != "volunteer":
             turn.record(SetBuddy(event.id, turn.person_id, "volunteer", on=True))
-        return (" Thank you for volunteering as a buddy: a week before, I may introduce you "
-                "to someone coming for the first time.")
+        return " " + turn.t("Thank you for volunteering as a buddy: a week before, I may "
+                            "introduce you to someone coming for the first time.")
     if experienced:
         if role == "volunteer" and not volunteer:
             turn.record(SetBuddy(event.id, turn.person_id, "volunteer", on=False))
-            return " You're no longer a buddy for it."
+            return " " + turn.t("You're no longer a buddy for it.")
         return ""
     if role != "newcomer":
         pair_at = max(turn.now, event.starts_at - PAIR_BEFORE)
         turn.record(SetBuddy(event.id, turn.person_id, "newcomer", on=True, pair_at=pair_at,
                              starts_at=event.starts_at))
-    return note or (" It's your first event with us: a week before, I'll introduce you to a "
-                    "buddy who has been before.")
+    return note or " " + turn.t("It's your first event with us: a week before, I'll introduce "
+                                "you to a buddy who has been before.")
 
 
-def _reach(identity: Identity) -> str:
+def _reach(identity: Identity, tr: Translator) -> str:
     network = identity.network.upper() if len(identity.network) <= 3 else \
         identity.network.capitalize()
     handle = identity.external_id
-    return f"on {network}" if handle.lstrip("-").isdigit() else f"{handle} on {network}"
+    return (tr.t("on {network}", network=network) if handle.lstrip("-").isdigit() else
+            tr.t("{handle} on {network}", handle=handle, network=network))
 
 
 def _introduce(need: BuddyNeed, buddy: PersonId, buddy_identity: Identity) -> Handler:
@@ -74,12 +76,17 @@ def _introduce(need: BuddyNeed, buddy: PersonId, buddy_identity: Identity) -> Ha
             return None
         turn.record(PairBuddy(event.id, need.person_id, buddy, turn.now))
         # Each privately: never in a channel.
-        turn.tell(need.identity, f"Your buddy for \"{event.title}\": {_reach(buddy_identity)}. "
-                  "They've been to our events before and offered to show you around: say "
-                  "hello, ask anything, and maybe meet at the door.", mention=buddy_identity)
-        turn.tell(buddy_identity, f"Thanks for being a buddy at \"{event.title}\": meet "
-                  f"{_reach(need.identity)}, who's coming for the first time. Say hello before "
-                  "the day, and look out for them there.", mention=need.identity)
+        # The turn is the first-timer's; the buddy reads the community's default language.
+        turn.tell(need.identity, turn.t(
+            "Your buddy for \"{title}\": {buddy}. They've been to our events before and "
+            "offered to show you around: say hello, ask anything, and maybe meet at the door.",
+            title=event.title, buddy=_reach(buddy_identity, turn.translator)),
+            mention=buddy_identity)
+        turn.tell(buddy_identity, turn.others.t(
+            "Thanks for being a buddy at \"{title}\": meet {newcomer}, who's coming for the "
+            "first time. Say hello before the day, and look out for them there.",
+            title=event.title, newcomer=_reach(need.identity, turn.others)),
+            mention=need.identity)
         turn.event("buddy_paired", event=event.id)
         return None
 

@@ -22,7 +22,7 @@ from bot.content import Content
 from bot.durations import describe, parse_duration
 from bot.fields import is_zone, zone
 from bot.flow import Transition, Turn
-from bot.i18n import ENGLISH, Translator
+from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
 from bot.text import one_line
 from flows.events import buddies
@@ -219,12 +219,13 @@ async def all_events(content: Content, reads: EventsReads) -> list[Event]:
     return sorted(events.values(), key=lambda e: e.starts_at)
 
 
-def when_text(event: Event, tz: str) -> str:
+def when_text(event: Event, tz: str, tr: Translator = ENGLISH) -> str:
     there = event.starts_at.astimezone(zone(event.timezone))
     text = f"{there:{WHEN_FORMAT}} ({event.timezone})"
     mine = event.starts_at.astimezone(zone(tz))
     if mine.utcoffset() != there.utcoffset():
-        text += f", {mine:{WHEN_FORMAT}} your time"
+        yours = f"{mine:{WHEN_FORMAT}}"
+        text += ", " + tr.t("{when} your time", when=yours)
     return text
 
 
@@ -238,15 +239,17 @@ def _event_for_me(event: Event, turn: Turn) -> bool:
     return region_code in turn.content.of(EventsContent).region_and_children(event.regions)
 
 
-def about(event: Event, content: Content) -> str:
+def about(event: Event, content: Content, tr: Translator = ENGLISH) -> str:
     """What a linked event is, in words ("a sprint of Pagebot"); "" for the others."""
-    what = KIND_WORDS.get(event.kind, event.kind)
+    what = tr.t(KIND_WORDS[event.kind]) if event.kind in KIND_WORDS else event.kind
     if event.project:
         project = content.of(PathContent).projects.get(event.project)
-        return f"a {what} of {project.name if project else event.project}"
+        return tr.t("a {kind} of {project}", kind=what,
+                    project=project.name if project else event.project)
     if event.workshop:
         workshop = content.of(PathContent).workshops.get(event.workshop)
-        return f"a {what} of \"{workshop.title if workshop else event.workshop}\""
+        return tr.t("a {kind} of \"{workshop}\"", kind=what,
+                    workshop=workshop.title if workshop else event.workshop)
     return ""
 
 
@@ -256,30 +259,32 @@ def _not_for_me(turn: Turn, event: Event) -> str:
     content = turn.content.of(EventsContent)
     mine = events_of(turn).region
     if event.linked and not _event_for_me(event, turn):
-        who = ("people working on that project" if event.project else
-               "people at that workshop or about to start it")
-        return (f"\"{event.title}\" is {about(event, turn.content)}, for {who}. !events lists "
-                "the events for you.")
+        what = about(event, turn.content, turn.translator)
+        return (turn.t("\"{title}\" is {what}, for people working on that project. !events "
+                       "lists the events for you.", title=event.title, what=what)
+                if event.project else
+                turn.t("\"{title}\" is {what}, for people at that workshop or about to start "
+                       "it. !events lists the events for you.", title=event.title, what=what))
     if not _event_for_me(event, turn):
-        where = ", ".join(content.regions[r].name if r in content.regions else r
+        where = ", ".join(turn.local(content.regions[r].name) if r in content.regions else r
                           for r in event.regions)
-        yours = (f"your region is {content.regions[mine].name}" if mine in content.regions
-                 else "you haven't chosen a region (!region)")
-        return (f"\"{event.title}\" is for people in {where}, and {yours}. !events lists the "
-                "events near you.")
+        yours = (turn.t("your region is {name}", name=content.regions[mine].name)
+                 if mine in content.regions else turn.t("you haven't chosen a region (!region)"))
+        return turn.t("\"{title}\" is for people in {where}, and {yours}. !events lists the "
+                      "events near you.", title=event.title, where=where, yours=yours)
     if milestone(turn.state(PathState), turn.content) < AUDIENCES[event.audience]:
-        return (f"\"{event.title}\" is for people who {AUDIENCE_WORDS[event.audience]}. Keep "
-                "going on your path (!status shows where you are) and you'll be invited to "
-                "the next one.")
+        return turn.t("\"{title}\" is for people who {who}. Keep going on your path (!status "
+                      "shows where you are) and you'll be invited to the next one.",
+                      title=event.title, who=turn.t(AUDIENCE_WORDS[event.audience]))
     return ""
 
 
 AUDIENCE_WORDS = {
-    "everyone": "want to come",
-    "project": "have chosen a project",
-    "workshop": "have finished a workshop",
-    "first-task": "have taken a first task",
-    "involved": "are past their first tasks (stage 4 of the path)",
+    "everyone": N_("want to come"),
+    "project": N_("have chosen a project"),
+    "workshop": N_("have finished a workshop"),
+    "first-task": N_("have taken a first task"),
+    "involved": N_("are past their first tasks (stage 4 of the path)"),
 }
 
 
@@ -290,21 +295,26 @@ async def events_command(turn: Turn) -> Transition:
                 if e.starts_at > turn.now and _event_for_me(e, turn)
                 and reached >= AUDIENCES[e.audience]]
     if not mine and not upcoming:
-        turn.say("Choose your region with !region first; then I can show events near you.")
+        turn.say(turn.t("Choose your region with !region first; then I can show events near "
+                        "you."))
         return None
     if not upcoming:
-        turn.say("No upcoming events in your region right now. With !invites on you'll hear "
-                 "about the next one.")
+        turn.say(turn.t("No upcoming events in your region right now. With !invites on you'll "
+                        "hear about the next one."))
         return None
-    lines = ["Upcoming events for you:"]
+    lines = [turn.t("Upcoming events for you:")]
     for event in upcoming[:10]:
-        what = about(event, turn.content)
-        lines.append(f"  {event.id}: {event.title}" + (f" ({what})" if what else "")
-                     + f", {when_text(event, person_zone(turn))}"
-                     + (f", {event.place}" if event.place else ""))
-    lines.append("Answer with !rsvp EVENT yes, no or maybe.")
+        what = about(event, turn.content, turn.translator)
+        lines.append(f"  {event.id}: {turn.local(event.title)}" + (f" ({what})" if what else "")
+                     + f", {when_text(event, person_zone(turn), turn.translator)}"
+                     + (f", {turn.local(event.place)}" if event.place else ""))
+    lines.append(turn.t("Answer with !rsvp EVENT yes, no or maybe."))
     turn.say("\n".join(lines))
     return None
+
+
+REPLIES = {"yes": N_("See you there!"), "no": N_("Thanks for letting us know."),
+           "maybe": N_("Noted as maybe.")}
 
 
 async def rsvp(turn: Turn) -> Transition:
@@ -315,9 +325,9 @@ async def rsvp(turn: Turn) -> Transition:
         words.pop()
     answer = words[-1] if words else ""
     if answer not in ANSWERS or len(words) > 2:
-        turn.say("Answer with !rsvp EVENT yes, !rsvp EVENT no or !rsvp EVENT maybe "
-                 "(!events lists them); !rsvp EVENT yes buddy if you've been to one of our "
-                 "events before and will look after a first-timer.")
+        turn.say(turn.t("Answer with !rsvp EVENT yes, !rsvp EVENT no or !rsvp EVENT maybe "
+                        "(!events lists them); !rsvp EVENT yes buddy if you've been to one of "
+                        "our events before and will look after a first-timer."))
         return None
     if len(words) == 2:
         event = await find_event(turn, words[0])
@@ -326,29 +336,31 @@ async def rsvp(turn: Turn) -> Transition:
                       if e.starts_at > turn.now and _event_for_me(e, turn)]
         event = candidates[0] if len(candidates) == 1 else None
         if event is None:
-            turn.say("Which event? Answer with !rsvp EVENT " + answer + " (!events lists them).")
+            turn.say(turn.t("Which event? Answer with !rsvp EVENT {answer} (!events lists them).",
+                            answer=answer))
             return None
     if event is None:
         wanted = words[0].strip().lower()
         said = await reads_of(turn.reads).rsvp_of(wanted, turn.person_id)
         if said is not None:  # its file left the content since they answered
-            turn.say(f"The event {one_line(wanted, 40)!r} you answered {said} to is no longer "
-                     "listed: the organizers removed or cancelled it. !events lists the "
-                     "upcoming ones.")
+            turn.say(turn.t("The event {event} you answered {answer} to is no longer listed: the "
+                            "organizers removed or cancelled it. !events lists the upcoming "
+                            "ones.", event=repr(one_line(wanted, 40)), answer=said))
             return None
         if await reads_of(turn.reads).invited_to(wanted, turn.person_id):
             # An invite this bot sent, for an event its content does not hold (yet): another
             # process broadcast it from a newer event file. The answer counts all the same.
             turn.record(SetRsvp(wanted, turn.person_id, answer, turn.now))
             turn.event("rsvp", event=wanted, answer=answer)
-            turn.say(f"Noted: {answer} to the invite for {wanted}. You can change your answer "
-                     "any time.")
+            turn.say(turn.t("Noted: {answer} to the invite for {event}. You can change your "
+                            "answer any time.", answer=answer, event=wanted))
             return None
-        turn.say(f"I don't know the event {one_line(words[0], 40)!r}. !events lists the "
-                 "upcoming ones.")
+        turn.say(turn.t("I don't know the event {event}. !events lists the upcoming ones.",
+                        event=repr(one_line(words[0], 40))))
         return None
     if event.starts_at <= turn.now:
-        turn.say(f"\"{event.title}\" has already started, so answers are closed.")
+        turn.say(turn.t("\"{title}\" has already started, so answers are closed.",
+                        title=event.title))
         return None
     before = await reads_of(turn.reads).rsvp_of(event.id, turn.person_id)
     if before is None and not await reads_of(turn.reads).invited_to(event.id, turn.person_id):
@@ -359,8 +371,11 @@ async def rsvp(turn: Turn) -> Transition:
     if answer == "yes" and before != "yes" and event.capacity is not None:
         yes = sum(n for _r, a, n in await reads_of(turn.reads).rsvp_counts(event.id) if a == "yes")
         if yes >= event.capacity:
-            turn.say(f"Sorry, \"{event.title}\" is full ({event.capacity} places). I've noted "
-                     "you as maybe; organizers see that if places free up.")
+            turn.say(turn.tn("Sorry, \"{title}\" is full ({n} place). I've noted you as maybe; "
+                             "organizers see that if places free up.",
+                             "Sorry, \"{title}\" is full ({n} places). I've noted you as "
+                             "maybe; organizers see that if places free up.", event.capacity,
+                             title=event.title))
             answer = "maybe"
             if before == answer:
                 return None
@@ -368,36 +383,47 @@ async def rsvp(turn: Turn) -> Transition:
             return None
     turn.record(SetRsvp(event.id, turn.person_id, answer, turn.now))
     turn.event("rsvp", event=event.id, answer=answer)
-    changed = f" (you had said {before})" if before and before != answer else ""
-    reply = {"yes": "See you there!", "no": "Thanks for letting us know.",
-             "maybe": "Noted as maybe."}[answer]
-    extra = " I'll remind you before it starts." if answer == "yes" else ""
+    changed = (" " + turn.t("(you had said {answer})", answer=before)
+               if before and before != answer else "")
+    reply = turn.t(REPLIES[answer])
+    extra = " " + turn.t("I'll remind you before it starts.") if answer == "yes" else ""
     extra += await buddies.after_answer(turn, event, answer, volunteer)
-    turn.say(f"{reply} \"{event.title}\": {answer}{changed}.{extra} You can change your "
-             "answer any time.")
+    turn.say(f"{reply} " + turn.t("\"{title}\": {answer}{changed}.", title=event.title,
+                                  answer=answer, changed=changed)
+             + f"{extra} " + turn.t("You can change your answer any time."))
     return None
 
 
 # -- messages a broadcast sends ----------------------------------------------------------------
-def invite_message(event: Event, recipient: Recipient, tz: str, what: str = "") -> Outbound:
-    lines = [f"You're invited: {event.title}"]
+ANSWER_WORDS = {"yes": N_("Yes"), "no": N_("No"), "maybe": N_("Maybe")}
+
+
+def invite_message(event: Event, recipient: Recipient, tz: str, what: str = "",
+                   tr: Translator = ENGLISH) -> Outbound:
+    """An invite, in `tr`'s language: the broadcaster composes it outside any turn of the
+    person's, so in the community's default language (like other texts to someone else)."""
+    lines = [tr.t("You're invited: {title}", title=event.title)]
     if what:  # a linked event: why this person
-        lines.append(f"It's {what}: you're invited as you're "
-                     + ("working on it." if event.project else "at that workshop."))
-    lines.append(f"When: {when_text(event, tz)}")
+        lines.append(tr.t("It's {what}: you're invited as you're working on it.", what=what)
+                     if event.project else
+                     tr.t("It's {what}: you're invited as you're at that workshop.",
+                          what=what))
+    lines.append(tr.t("When: {when}", when=when_text(event, tz, tr)))
     if event.place:
-        lines.append(f"Where: {event.place}")
-    lines.append(f"Will you come? Answer !rsvp {event.id} yes, no or maybe. "
-                 "(!invites off: no more invites.)")
+        lines.append(tr.t("Where: {place}", place=event.place))
+    lines.append(tr.t("Will you come? Answer !rsvp {event} yes, no or maybe. (!invites off: no "
+                      "more invites.)", event=event.id))
     return Outbound(recipient.identity, "\n".join(lines), choices=tuple(
-        Choice(f"!rsvp {event.id} {a}", a.capitalize()) for a in ANSWERS))
+        Choice(f"!rsvp {event.id} {a}", tr.t(ANSWER_WORDS[a])) for a in ANSWERS))
 
 
-def reminder_message(event: Event, recipient: Recipient, tz: str) -> Outbound:
-    lines = [f"Reminder: {event.title} is coming up.", f"When: {when_text(event, tz)}"]
+def reminder_message(event: Event, recipient: Recipient, tz: str,
+                     tr: Translator = ENGLISH) -> Outbound:
+    lines = [tr.t("Reminder: {title} is coming up.", title=event.title),
+             tr.t("When: {when}", when=when_text(event, tz, tr))]
     if event.place:
-        lines.append(f"Where: {event.place}")
-    lines.append(f"Can't make it after all? Answer !rsvp {event.id} no.")
+        lines.append(tr.t("Where: {place}", place=event.place))
+    lines.append(tr.t("Can't make it after all? Answer !rsvp {event} no.", event=event.id))
     return Outbound(recipient.identity, "\n".join(lines))
 
 
@@ -416,13 +442,14 @@ def composer(event: Event, kind: str, content: Content, config: Config,
              now: datetime) -> Compose:
     settings = config.settings_of(EventsConfig)
     quiet = settings.quiet
-    what = about(event, content)
+    tr = translator(config.i18n.default, config.i18n.default)  # as Turn.others
+    what = about(event, content, tr)
 
     def compose(recipient: Recipient) -> tuple[Outbound, datetime | None, str]:
         tz = (recipient.timezone or content.of(EventsContent).region_timezone(recipient.region)
               or settings.default_timezone)
-        message = (reminder_message(event, recipient, tz) if kind == "reminder" else
-                   invite_message(event, recipient, tz, what))
+        message = (reminder_message(event, recipient, tz, tr) if kind == "reminder" else
+                   invite_message(event, recipient, tz, what, tr))
         return (message, quiet.until(now, tz) if quiet else None, tz)
 
     return compose
