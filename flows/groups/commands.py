@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.content import Content
 from bot.flow import Transition, Turn
+from bot.i18n import ENGLISH, Translator
 from bot.records import Audit
 from bot.roles import ContentRole, RoleIndex
 from bot.text import one_line
@@ -60,17 +61,19 @@ def _near(turn: Turn, region: str) -> list[Group]:
     return groups_near(turn.content, region)
 
 
-def _card(group: Group, joined: bool) -> str:
-    lines = [f"{group.name} ({group.id}){' - you joined' if joined else ''}"]
+def _card(group: Group, joined: bool, tr: Translator = ENGLISH) -> str:
+    lines = [f"{tr.local(group.name)} ({group.id})"
+             + (" - " + tr.t("you joined") if joined else "")]
     if group.summary:
-        lines.append(f"  {group.summary}")
-    lines.append(f"  Meets: {group.rhythm}")
+        lines.append(f"  {tr.local(group.summary)}")
+    lines.append("  " + tr.t("Meets: {rhythm}", rhythm=group.rhythm))
     if group.channels:
-        lines.append("  Channels: " + ", ".join(f"{net}: {where}"
-                                               for net, where in sorted(group.channels.items())))
+        lines.append("  " + tr.t("Channels: {channels}", channels=", ".join(
+            f"{net}: {where}" for net, where in sorted(group.channels.items()))))
     if group.partners:
-        lines.append("  Partners: " + "; ".join(
-            f"{p.name}{f' ({p.kind})' if p.kind else ''} {p.url}" for p in group.partners))
+        lines.append("  " + tr.t("Partners: {partners}", partners="; ".join(
+            f"{tr.local(p.name)}{f' ({p.kind})' if p.kind else ''} {p.url}"
+            for p in group.partners)))
     return "\n".join(lines)
 
 
@@ -82,37 +85,38 @@ async def _joined(turn: Turn) -> set[str]:
 async def groups(turn: Turn) -> Transition:
     """`!groups`: the local groups near the person's region."""
     if not _groups(turn):
-        turn.say("There are no local groups yet.")
+        turn.say(turn.t("There are no local groups yet."))
         return None
     region = turn.state(EventsState).region
     if not region:
-        names = ", ".join(f"{g.name} ({g.id})" for g in _groups(turn).values())
-        turn.say(f"Local groups: {names}. Tell me your region with !region and I'll show the "
-                 "ones near you.")
+        names = ", ".join(f"{turn.local(g.name)} ({g.id})" for g in _groups(turn).values())
+        turn.say(turn.t("Local groups: {names}. Tell me your region with !region and I'll show "
+                        "the ones near you.", names=names))
         return None
     near = _near(turn, region)
     name = turn.content.of(EventsContent).regions.get(region)
     where = name.name if name else region
     if not near:
-        turn.say(f"There is no local group near {where} yet. (!region changes your region.)")
+        turn.say(turn.t("There is no local group near {where} yet. (!region changes your "
+                        "region.)", where=where))
         return None
     joined = await _joined(turn)
-    cards = [_card(g, g.id in joined) for g in near]
-    turn.say("\n\n".join([f"Local groups near {where}:", *cards,
-                          "Join one with !group join ID: its organizers can then send you "
-                          "its news. !group leave ID stops them."]))
+    cards = [_card(g, g.id in joined, turn.translator) for g in near]
+    turn.say("\n\n".join([turn.t("Local groups near {where}:", where=where), *cards,
+                          turn.t("Join one with !group join ID: its organizers can then send "
+                                 "you its news. !group leave ID stops them.")]))
     return None
 
 
 def _find(turn: Turn, word: str, usage: str) -> Group | None:
     group_id = word.strip().lower()
     if not group_id:
-        turn.say(f"Usage: {usage}. !groups shows the groups near you.")
+        turn.say(turn.t("Usage: {usage}. !groups shows the groups near you.", usage=usage))
         return None
     group = _groups(turn).get(group_id)
     if group is None:
-        turn.say(f"I don't know the group {one_line(group_id, 40)!r}. !groups shows the "
-                 "groups near you.")
+        turn.say(turn.t("I don't know the group {group}. !groups shows the groups near you.",
+                        group=repr(one_line(group_id, 40))))
     return group
 
 
@@ -123,7 +127,7 @@ async def show(turn: Turn) -> Transition:
         return await groups(turn)
     group = _find(turn, word.split(" ", 1)[0], "!group ID")
     if group is not None:
-        turn.say(_card(group, group.id in await _joined(turn)))
+        turn.say(_card(group, group.id in await _joined(turn), turn.translator))
     return None
 
 
@@ -132,11 +136,13 @@ async def join(turn: Turn) -> Transition:
     if group is None:
         return None
     if group.id in await _joined(turn):
-        turn.say(f"You're already on {group.name}'s list. (!group leave {group.id} to leave.)")
+        turn.say(turn.t("You're already on {name}'s list. (!group leave {id} to leave.)",
+                        name=group.name, id=group.id))
         return None
     turn.record(JoinInviteList(list_key(group.id), turn.person_id, turn.now))
-    turn.say(f"You joined {group.name}. Its organizers can now send you its news and "
-             f"invites; it meets {group.rhythm}. !group leave {group.id} stops them.")
+    turn.say(turn.t("You joined {name}. Its organizers can now send you its news and invites; "
+                    "it meets {rhythm}. !group leave {id} stops them.", name=group.name,
+                    rhythm=group.rhythm, id=group.id))
     return None
 
 
@@ -145,10 +151,12 @@ async def leave(turn: Turn) -> Transition:
     if group is None:
         return None
     if group.id not in await _joined(turn):
-        turn.say(f"You're not on {group.name}'s list, so there is nothing to leave.")
+        turn.say(turn.t("You're not on {name}'s list, so there is nothing to leave.",
+                        name=group.name))
         return None
     turn.record(LeaveInviteList(list_key(group.id), turn.person_id))
-    turn.say(f"You left {group.name}: its organizers won't message you any more.")
+    turn.say(turn.t("You left {name}: its organizers won't message you any more.",
+                    name=group.name))
     return None
 
 

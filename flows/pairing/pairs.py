@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Config
 from bot.flow import Due, Handler, Transition, Turn
+from bot.i18n import Translator
 from bot.model import Identity
 from bot.ports import Reads
 from flows.pairing.reads import reads_of
@@ -76,13 +77,14 @@ async def pair_command(turn: Turn) -> Transition:
     return None
 
 
-def _reach(identity: Identity) -> str:
+def _reach(identity: Identity, tr: Translator) -> str:
     """How to find someone: their handle and network; only the network where their id there
     is a number no one can look up (the message mentions them too)."""
     network = identity.network.upper() if len(identity.network) <= 3 else \
         identity.network.capitalize()
     handle = identity.external_id
-    return f"on {network}" if handle.lstrip("-").isdigit() else f"{handle} on {network}"
+    return (tr.t("on {network}", network=network) if handle.lstrip("-").isdigit() else
+            tr.t("{handle} on {network}", handle=handle, network=network))
 
 
 def _introduce(first: Candidate, second: Candidate) -> Handler:
@@ -92,13 +94,15 @@ def _introduce(first: Candidate, second: Candidate) -> Handler:
             return None
         project_name = project.name
         turn.record(Paired(first.project, first.person_id, second.person_id, turn.now))
-        for me, other in ((first, second), (second, first)):
+        # The turn is the first's; the second reads the community's default language.
+        for me, other, tr in ((first, second, turn.translator), (second, first, turn.others)):
             # Each privately: who the other is and how to reach them, never in a channel.
-            turn.tell(me.identity, f"Meet your peer-programming partner in {project_name}: "
-                      f"{_reach(other.identity)}. You both asked to pair (!pair on). Say hello, "
-                      "pick a task together (!task), and share a screen or a document. "
-                      "!pair off if you'd rather not be introduced again.",
-                      mention=other.identity)
+            turn.tell(me.identity, tr.t(
+                "Meet your peer-programming partner in {project}: {partner}. You both asked "
+                "to pair (!pair on). Say hello, pick a task together (!task), and share a "
+                "screen or a document. !pair off if you'd rather not be introduced again.",
+                project=project_name, partner=_reach(other.identity, tr)),
+                mention=other.identity)
         turn.event("paired", project=first.project)
         return None
 
