@@ -102,7 +102,7 @@ def _rows(people: int, events: int, seed: int) -> tuple[dict[str, list[tuple[Any
             out["progress_event"].append((pid, kind, compact_json(detail), when))
         expected.events += len(mine)
         data = {"path": {"project": project if chosen else "", "tasks_done": tasks_done,
-                         "completed_workshops": [project] if tasks_done or any(
+                         "completed_workshops": [f"{project}-get-started"] if tasks_done or any(
                              k == "workshop_done" for k, _, _ in mine) else []}}
         out["flow_state"].append((pid, None, None, compact_json(data), at))
         out["person_standing"].append((pid, region, "", bool(region), 0, network))

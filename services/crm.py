@@ -19,7 +19,13 @@ from bot.charts import Chart
 from bot.config import Config
 from bot.content import Content
 from bot.wiring import load_content
-from flows.crm.profile import PersonRecord, person_record, record_lines, row_stage
+from flows.crm.profile import (
+    PersonRecord,
+    person_record,
+    record_lines,
+    row_stage,
+    stage_where,
+)
 from flows.crm.records import STEPS, PeopleFilter, PersonRow, Window
 from flows.crm.settings import ReportsConfig
 from flows.forge.api import METRICS, ForgeLink
@@ -74,22 +80,15 @@ async def people(config: Config, stage: str = "", **filters: Any) -> list[dict[s
 
 async def people_in(store: Any, content: Content, wanted: PeopleFilter,
                     stage: str = "") -> list[dict[str, Any]]:
-    """`people` on an open store (the web's), its milestones brought up to date already."""
-    found: list[dict[str, Any]] = []
-    # The stage is worked out from each state and the content, so with a stage asked
-    # for, pages are read until `limit` people at that stage are found.
-    page = replace(wanted, limit=max(wanted.limit, 2000)) if stage else wanted
-    while len(found) < wanted.limit:
-        rows = await store.people(page)
-        for row in rows:
-            at = row_stage(row, content)
-            if stage and not at.startswith(f"{stage}."):
-                continue
-            found.append(person_line(row, at))
-        if not stage or len(rows) < page.limit:
-            break
-        page = replace(page, after=int(rows[-1].person_id))
-    return found[:wanted.limit]
+    """`people` on an open store (the web's), its milestones brought up to date already.
+    `stage` (a number 1-5) is selected in SQL, so only the rows returned are read; a stage
+    that does not exist has nobody."""
+    if stage:
+        where = stage_where(stage, content)
+        if where is None:
+            return []
+        wanted = replace(wanted, stage=where)
+    return [person_line(row, row_stage(row, content)) for row in await store.people(wanted)]
 
 
 def person_line(row: PersonRow, stage: str) -> dict[str, Any]:

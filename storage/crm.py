@@ -10,6 +10,7 @@ chose (person_standing), their merit the path's, mentoring's and events' own tab
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from flows.crm.records import (
     PersonFacts,
     PersonRow,
     RsvpFact,
+    StageWhere,
     TaskFact,
     Window,
 )
@@ -160,6 +162,30 @@ def _project_of() -> sa.ColumnElement[Any]:
     return sa.func.coalesce(state_t.c.data["path"]["project"].as_string(), "")
 
 
+def _at_stage(where: StageWhere) -> sa.ColumnElement[bool]:
+    """People at one stage of the path, from their path state, as flows/path's `stage` works
+    it out in Python: no project of the content (0), its workshop not done (1), then by tasks
+    done (2, 3, 4). A workshop is done if its id is in the state's completed_workshops list,
+    matched as its JSON string in that list's text (ids are the content's slugs)."""
+    path = state_t.c.data["path"]
+    project = _project_of()
+    done = sa.func.coalesce(path["completed_workshops"].as_string(), "")
+    tasks = sa.func.coalesce(path["tasks_done"].as_integer(), 0)
+    known = project.in_(where.known) if where.known else sa.false()
+    if where.index == 0:
+        return sa.not_(known)
+    undone = sa.or_(sa.false(), *(sa.and_(project == p, sa.not_(
+        done.contains(json.dumps(w), autoescape=True))) for p, w in where.workshops))
+    if where.index == 1:
+        return undone
+    past = sa.and_(known, sa.not_(undone))
+    if where.index == 2:
+        return sa.and_(past, tasks == 0)
+    if where.index == 3:
+        return sa.and_(past, tasks != 0, tasks < where.more_involved_at)
+    return sa.and_(past, tasks >= where.more_involved_at)
+
+
 class CrmQueries(Queries):
     # -- one person ----------------------------------------------------------------------
     async def find_people(self, text: str, limit: int = 10) -> list[PersonId]:
@@ -253,6 +279,8 @@ class CrmQueries(Queries):
             stmt = stmt.where(project == wanted.project)
         if wanted.region:
             stmt = stmt.where(standing_t.c.region == wanted.region)
+        if wanted.stage is not None:
+            stmt = stmt.where(_at_stage(wanted.stage))
         if wanted.cohort:
             stmt = stmt.where(cohort == wanted.cohort)
         if wanted.network:
@@ -266,6 +294,8 @@ class CrmQueries(Queries):
         stmt = stmt.order_by(person_t.c.id).limit(wanted.limit)
         if wanted.after:
             stmt = stmt.where(person_t.c.id > wanted.after)
+        if wanted.upto:
+            stmt = stmt.where(person_t.c.id <= wanted.upto)
 
         def read(conn: sa.Connection) -> list[PersonRow]:
             rows = list(conn.execute(stmt))
@@ -283,6 +313,14 @@ class CrmQueries(Queries):
                               dict(r.data) if r.data is not None else {}) for r in rows]
 
         return await self.db.read(read)
+
+    async def person_id_after(self, after: int, count: int) -> int | None:
+        """The id of the `count`-th person after id `after`, None if there are not that many:
+        the end of a page's scan window (a filter the index cannot answer reads that many
+        people at most)."""
+        row = await self._one(sa.select(person_t.c.id).where(person_t.c.id > after)
+                              .order_by(person_t.c.id).offset(count - 1).limit(1))
+        return int(row[0]) if row is not None else None
 
     # -- reports ---------------------------------------------------------------------------
     def _month(self, at: Any) -> sa.ColumnElement[Any]:

@@ -6,9 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
+from typing import Any
 
+import sqlalchemy as sa
+
+from bot.wiring import load_content
+from flows.crm.profile import stage_of
 from flows.crm.records import PeopleFilter
-from services import crm
+from services import crm, dashboard_views
+from storage.records import person_t, state_t
+from storage.repository import SqlStore
 from tests.harness import Harness, make_config
 
 LINGO = ["!start", "!skip", "!skip", "!skip", "Lingo"]
@@ -89,3 +97,71 @@ async def test_people_lists_filters_and_exports(db_url: str) -> None:
     assert lines[0].endswith("memory:ada")
     assert await crm.person_lines(config, "nobody", rows[0]["first_seen"]) == []
     assert PeopleFilter().limit == 1000
+
+
+# Path states at every stage and on its edges: no project, one gone from the content, another
+# project's workshop done, a workshop id that merely starts like the project's, tasks done
+# without the workshop (still stage 2, as !status says).
+STATES: list[dict[str, Any]] = [
+    {}, {"path": {"project": ""}}, {"path": {"project": "gone", "tasks_done": 4}},
+    {"path": {"project": "lingo"}},
+    {"path": {"project": "lingo", "completed_workshops": ["pagebot-get-started"]}},
+    {"path": {"project": "lingo", "completed_workshops": ["lingo-get-started-2"]}},
+    {"path": {"project": "lingo", "tasks_done": 4}},
+    {"path": {"project": "lingo", "completed_workshops": ["lingo-get-started"]}},
+    {"path": {"project": "pagebot", "completed_workshops": ["x", "pagebot-get-started"],
+              "tasks_done": 1}},
+    {"path": {"project": "pagebot", "completed_workshops": ["pagebot-get-started"],
+              "tasks_done": 2}},
+    {"path": {"project": "lingo", "completed_workshops": ["lingo-get-started"],
+              "tasks_done": 3}},
+    {"path": {"project": "lingo", "completed_workshops": ["lingo-get-started"],
+              "tasks_done": 7}},
+]
+
+
+async def test_people_by_stage_in_sql_match_the_paths_stage(db_url: str,
+                                                           monkeypatch: Any) -> None:
+    """The stage filter runs in SQL (profile.stage_where); it selects exactly the people
+    whose stage, worked out from their state as `!status` does, is the one asked for, on the
+    CLI's list and on the dashboard's pages (a window of STAGE_SCAN people per page)."""
+    config = make_config(db_url)
+    content = load_content(config.content_path())
+    store = SqlStore.open(db_url, durable=False)
+    await store.migrate()
+    now = datetime.now(UTC)
+    ids = list(range(1, len(STATES) + 1))
+
+    def write(conn: sa.Connection) -> None:
+        conn.execute(sa.insert(person_t), [{"id": i, "created_at": now} for i in ids])
+        conn.execute(sa.insert(state_t), [{"person_id": i, "data": data, "updated_at": now}
+                                          for i, data in zip(ids, STATES, strict=True)])
+
+    await store.db.write(write)
+    expected = {n: [i for i, data in zip(ids, STATES, strict=True)
+                    if stage_of(data, content) == n - 1] for n in range(1, 6)}
+    assert all(expected.values())  # every stage has someone
+    for n in range(1, 6):
+        rows = await crm.people_in(store, content, PeopleFilter(), str(n))
+        assert [r["id"] for r in rows] == expected[n], n
+        assert all(r["stage"].startswith(f"{n}.") for r in rows)
+        lingo = await crm.people_in(store, content, PeopleFilter(project="lingo"), str(n))
+        assert [r["id"] for r in lingo] == [i for i in expected[n]
+                                            if STATES[i - 1].get("path", {}).get("project")
+                                            == "lingo"]
+    assert await crm.people_in(store, content, PeopleFilter(), "9") == []
+    # the dashboard pages through windows of people: every one at the stage, once, in order
+    monkeypatch.setattr(dashboard_views, "STAGE_SCAN", 3)
+    monkeypatch.setattr(dashboard_views, "PAGE", 2)
+    pages = dashboard_views.DashboardPages(config, store, lambda: content)
+    for n in range(1, 6):
+        seen: list[int] = []
+        after = 0
+        for _ in range(len(STATES)):
+            rows, after = await pages.people(stage=str(n), after=after)
+            assert len(rows) <= 2
+            seen += [r["id"] for r in rows]
+            if not after:
+                break
+        assert seen == expected[n], n
+    await store.close()

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.content import Content
-from flows.crm.records import PersonFacts, PersonRow
+from flows.crm.records import PersonFacts, PersonRow, StageWhere
 from flows.path.api import MORE_INVOLVED_AT, STAGES, PathContent, PathState, find_task, stage
 
 # How each progress event reads in the timeline (kinds not listed are not shown).
@@ -196,3 +196,17 @@ def record_lines(record: PersonRecord, now: datetime, full: bool = True) -> list
 def row_stage(row: PersonRow, content: Content) -> str:
     index = stage_of(row.state, content)
     return f"{index + 1}. {STAGES[index]}"
+
+
+def stage_where(number: str, content: Content) -> StageWhere | None:
+    """The stage numbered `number` ("1" to "5") for the store to select on, or None if there
+    is no such stage. Mirrors flows/path's `stage` (tests/test_crm.py holds them together)."""
+    if number not in {str(n + 1) for n in range(len(STAGES))}:
+        return None
+    path = content.of(PathContent)
+    workshops = []
+    for project_id, project in path.projects.items():
+        workshop = path.workshop_of(project)
+        if workshop is not None:
+            workshops.append((project_id, workshop.id))
+    return StageWhere(int(number) - 1, tuple(path.projects), tuple(workshops), MORE_INVOLVED_AT)

@@ -70,6 +70,18 @@ class PersonFacts:
 
 
 @dataclass(frozen=True)
+class StageWhere:
+    """One stage of the path (flows/path's `stage`), spelled for SQL: the content's part of
+    it, so the store keeps only people at that stage and pages with LIMIT (profile.stage_where
+    builds it; a test holds it to `stage`)."""
+
+    index: int  # 0-based into STAGES
+    known: tuple[str, ...]  # the content's project ids (any other project: stage 0)
+    workshops: tuple[tuple[str, str], ...]  # (project, its workshop) for those with one
+    more_involved_at: int  # tasks done for the last stage
+
+
+@dataclass(frozen=True)
 class PeopleFilter:
     project: str = ""
     region: str = ""
@@ -79,6 +91,8 @@ class PeopleFilter:
     inactive_since: datetime | None = None  # last seen before
     limit: int = 1000
     after: int = 0  # only people with a higher id (the next page)
+    stage: StageWhere | None = None  # only people at that stage of the path
+    upto: int = 0  # only people with this id or lower (0: no bound): a page's scan window
 
 
 @dataclass(frozen=True)
