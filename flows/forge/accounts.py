@@ -19,6 +19,7 @@ import secrets
 from urllib.parse import quote
 
 from bot.flow import Handler, Transition, Turn
+from bot.i18n import ENGLISH, N_, Translator
 from flows.forge.clients import (
     NAMES,
     ForgeError,
@@ -34,36 +35,39 @@ from flows.forge.settings import KINDS, ForgeConfig, ForgeHost
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 WHERE = {
-    "github": "your GitHub profile's bio, or the description of a public gist",
-    "gitlab": "your GitLab profile's bio, or your status message",
-    "gerrit": "your Gerrit account's status (Settings, Profile)",
-    "phabricator": "the title of a paste you write on Phabricator (Paste, Create Paste)",
+    "github": N_("your GitHub profile's bio, or the description of a public gist"),
+    "gitlab": N_("your GitLab profile's bio, or your status message"),
+    "gerrit": N_("your Gerrit account's status (Settings, Profile)"),
+    "phabricator": N_("the title of a paste you write on Phabricator (Paste, Create Paste)"),
 }
-USAGE = ("Link your forge accounts so that !me can show your contributions: !forge github NAME, "
+USAGE = N_("Link your forge accounts so that !me can show your contributions: !forge github NAME, "
          "!forge gitlab NAME, !forge gerrit NAME or !forge phabricator NAME; then !forge verify. "
-         "!forge remove github removes a link.")
+           "!forge remove github removes a link.")
 
 
 def new_code() -> str:
     return "wayfinder-" + "".join(secrets.choice(CODE_LETTERS) for _ in range(6))
 
 
-def describe_link(link: ForgeLink) -> str:
+def describe_link(link: ForgeLink, tr: Translator = ENGLISH) -> str:
     """"GitHub: ada-l (verified)", or how to verify it."""
     name = NAMES.get(link.kind, link.kind)
     if link.verified_at is not None:
-        return f"{name}: {link.username} (verified {link.verified_at:%Y-%m-%d})"
-    return (f"{name}: {link.username} (unverified: put {link.code} in {WHERE[link.kind]}, "
-            "then type !forge verify)")
+        day = f"{link.verified_at:%Y-%m-%d}"
+        return tr.t("{forge}: {user} (verified {day})", forge=name, user=link.username,
+                    day=day)
+    return tr.t("{forge}: {user} (unverified: put {code} in {where}, then type !forge verify)",
+                forge=name, user=link.username, code=link.code, where=tr.t(WHERE[link.kind]))
 
 
 async def forge_list(turn: Turn) -> Transition:
     """`!forge`: the person's links, verified or not."""
     links = await reads_of(turn.reads).forge_links(turn.person_id)
     if not links:
-        turn.say(USAGE)
+        turn.say(turn.t(USAGE))
         return None
-    turn.say("Your forge accounts:\n" + "\n".join(f"  {describe_link(k)}" for k in links))
+    turn.say(turn.t("Your forge accounts:") + "\n" + "\n".join(
+        f"  {describe_link(k, turn.translator)}" for k in links))
     return None
 
 
@@ -73,29 +77,35 @@ def _link(kind: str) -> Handler:
         found = config.host_of_kind(kind)
         name = NAMES[kind]
         if found is None:
-            turn.say(f"This community has no {name} set up, so I can't link a {name} account. "
-                     f"Forges here: {', '.join(NAMES[h.kind] for h in config.hosts.values())}."
-                     if config.hosts else f"This community has no forge set up, so I can't "
-                     f"link a {name} account.")
+            here = ", ".join(NAMES[h.kind] for h in config.hosts.values())
+            turn.say(turn.t("This community has no {forge} set up, so I can't link a {forge} "
+                            "account. Forges here: {here}.", forge=name, here=here)
+                     if config.hosts else
+                     turn.t("This community has no forge set up, so I can't link a {forge} "
+                            "account.", forge=name))
             return None
         username = turn.input.args.strip().removeprefix("@")
         if not USERNAME.match(username):
-            turn.say(f"Usage: !forge {kind} NAME, with your {name} username (letters, digits, "
-                     ". _ and -), e.g. !forge {kind} ada-lovelace.")
+            turn.say(turn.t("Usage: !forge {kind} NAME, with your {forge} username (letters, "
+                            "digits, . _ and -), e.g. !forge {kind} ada-lovelace.", kind=kind,
+                            forge=name))
             return None
         forge, _ = found
         links = {k.forge: k for k in await reads_of(turn.reads).forge_links(turn.person_id)}
         held = links.get(forge)
         if held is not None and held.username.lower() == username.lower():
-            turn.say(f"You have linked that account already. {describe_link(held)}")
+            turn.say(turn.t("You have linked that account already.") + " "
+                     + describe_link(held, turn.translator))
             return None
         code = new_code()
         turn.record(LinkForge(turn.person_id, forge, kind, username, code, turn.now))
         turn.event("forge_linked", forge=forge)
-        replaced = f" (instead of {held.username})" if held is not None else ""
-        turn.say(f"Linked your {name} account {username}{replaced}, unverified for now. To show "
-                 f"it is yours, put {code} in {WHERE[kind]}, then type !forge verify. You can "
-                 "remove the code once it is verified.")
+        replaced = (" " + turn.t("(instead of {user})", user=held.username)
+                    if held is not None else "")
+        turn.say(turn.t("Linked your {forge} account {user}{replaced}, unverified for now. To "
+                        "show it is yours, put {code} in {where}, then type !forge verify. You "
+                        "can remove the code once it is verified.", forge=name, user=username,
+                        replaced=replaced, code=code, where=turn.t(WHERE[kind])))
         return None
 
     return link
@@ -138,37 +148,41 @@ async def forge_verify(turn: Turn) -> Transition:
     links = [k for k in await reads_of(turn.reads).forge_links(turn.person_id)
              if k.verified_at is None]
     if not links:
-        turn.say("You have no unverified forge account. " + (
-            "Type !forge to see yours." if await reads_of(turn.reads).forge_links(
-                turn.person_id) else USAGE))
+        turn.say(turn.t("You have no unverified forge account.") + " " + (
+            turn.t("Type !forge to see yours.") if await reads_of(turn.reads).forge_links(
+                turn.person_id) else turn.t(USAGE)))
         return None
     lines = []
     for link in links:
         host = config.hosts.get(link.forge)
         name = NAMES.get(link.kind, link.kind)
         if host is None:
-            lines.append(f"{name} {link.username}: that forge is no longer set up here; "
-                         f"!forge remove {link.kind} removes the link.")
+            lines.append(turn.t("{forge} {user}: that forge is no longer set up here; !forge "
+                                "remove {kind} removes the link.", forge=name,
+                                user=link.username, kind=link.kind))
             continue
         try:
             texts = await profile_texts(host, link.username, config.timeout_seconds)
         except NotFoundError:
-            lines.append(f"{name} has no account named {link.username}. Check the spelling and "
-                         f"link it again with !forge {link.kind} NAME.")
+            lines.append(turn.t("{forge} has no account named {user}. Check the spelling and "
+                                "link it again with !forge {kind} NAME.", forge=name,
+                                user=link.username, kind=link.kind))
             continue
         except ForgeError as exc:
-            lines.append(f"I couldn't ask {name} just now ({exc}). Try !forge verify again in "
-                         "a few minutes.")
+            lines.append(turn.t("I couldn't ask {forge} just now ({error}). Try !forge verify "
+                                "again in a few minutes.", forge=name, error=str(exc)))
             continue
         if any(link.code.lower() in text.lower() for text in texts):
             turn.record(VerifyForge(turn.person_id, link.forge, link.username, turn.now))
             turn.event("forge_verified", forge=link.forge)
-            lines.append(f"Verified: {name} {link.username} is yours. Your contributions there "
-                         "will show in !me within the hour; you can remove the code now.")
+            lines.append(turn.t("Verified: {forge} {user} is yours. Your contributions there "
+                                "will show in !me within the hour; you can remove the code "
+                                "now.", forge=name, user=link.username))
         else:
-            lines.append(f"I didn't find {link.code} in {WHERE[link.kind]} of {name} "
-                         f"{link.username}. Put it there (it must be public), then type !forge "
-                         "verify again.")
+            lines.append(turn.t("I didn't find {code} in {where} of {forge} {user}. Put it "
+                                "there (it must be public), then type !forge verify again.",
+                                code=link.code, where=turn.t(WHERE[link.kind]), forge=name,
+                                user=link.username))
     turn.say("\n".join(lines))
     return None
 
@@ -180,14 +194,16 @@ async def forge_remove(turn: Turn) -> Transition:
     found = [k for k in links if word and word in (k.kind, k.forge.lower())]
     if not found:
         have = ", ".join(sorted({k.kind for k in links}))
-        turn.say(f"Usage: !forge remove {' | '.join(KINDS)}. " + (
-            f"Your linked forges: {have}." if have else "You have no forge account linked."))
+        turn.say(turn.t("Usage: !forge remove {kinds}.", kinds=" | ".join(KINDS)) + " " + (
+            turn.t("Your linked forges: {have}.", have=have) if have else
+            turn.t("You have no forge account linked.")))
         return None
     for link in found:
         turn.record(UnlinkForge(turn.person_id, link.forge))
     turn.event("forge_unlinked", forge=found[0].forge)
-    turn.say(f"Removed the link to your {NAMES.get(found[0].kind, found[0].kind)} account "
-             f"{found[0].username}, and the numbers read from it.")
+    turn.say(turn.t("Removed the link to your {forge} account {user}, and the numbers read "
+                    "from it.", forge=NAMES.get(found[0].kind, found[0].kind),
+                    user=found[0].username))
     return None
 
 

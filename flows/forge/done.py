@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from bot.config import Config
 from bot.durations import describe
 from bot.flow import Due, Goto, Handler, Transition, Turn
+from bot.i18n import ENGLISH, N_, Translator
 from bot.ports import Reads
 from bot.text import one_line
 from flows.forge.clients import (
@@ -44,7 +45,7 @@ from flows.path.api import (
     waiting_for_review,
 )
 
-EXAMPLES = ("a Gerrit change (https://gerrit.example.org/r/c/project/+/12345), a GitHub pull "
+EXAMPLES = N_("a Gerrit change (https://gerrit.example.org/r/c/project/+/12345), a GitHub pull "
             "request (https://github.com/owner/repo/pull/7) or a GitLab merge request "
             "(https://gitlab.com/group/project/-/merge_requests/3)")
 
@@ -54,25 +55,27 @@ class Unchecked:
     """Why a link could not be checked, in words for the newcomer and the mentor."""
 
     reason: str
+    host: str = ""
 
 
-def parse_change(link_text: str, config: ForgeConfig,
-                 project_id: str) -> ChangeRef | Unchecked | str:
+def parse_change(link_text: str, config: ForgeConfig, project_id: str,
+                 tr: Translator = ENGLISH) -> ChangeRef | Unchecked | str:
     """The change a `!done` argument names; Unchecked when it is a link no forge of the project
     can answer for; a friendly reply (str) when it is no link to a change at all."""
     url = find_url(link_text)
     if url is None:
-        return ("That doesn't look like a link. Type !done followed by the link to your change: "
-                f"{EXAMPLES}.")
+        return tr.t("That doesn't look like a link. Type !done followed by the link to your "
+                    "change: {examples}.", examples=tr.t(EXAMPLES))
     located = locate(url, dict(config.hosts_for(project_id)))
     if located is None:
         host = urlsplit(url).netloc or url
-        return Unchecked(f"{host} is not a forge I can check for this project")
+        return Unchecked(f"{host} is not a forge I can check for this project", host)
     change = change_of(located)
     if change is None:
-        return (f"That link is on {located.host.url}, but it isn't the link of a change. Open "
-                "your change and copy its address: it looks like "
-                f"{_example(located.host.kind, located.host.url)}.")
+        return tr.t("That link is on {host}, but it isn't the link of a change. Open your "
+                    "change and copy its address: it looks like {example}.",
+                    host=located.host.url,
+                    example=_example(located.host.kind, located.host.url))
     return change
 
 
@@ -118,16 +121,20 @@ async def _refer(turn: Turn, project: Project, text: str, why: str, newcomer: st
     """Hand the case to a mentor of the project; what to tell the newcomer about it."""
     referral = await refer(turn, why, "forge", newcomer)
     if referral is None:
-        return f"{text} Please ask in {project.name}'s support channel."
+        return f"{text} " + turn.t("Please ask in {project}'s support channel.",
+                                   project=project.name)
     if referral.existing:
-        return (f"{text} You already have a help request open (case {referral.code}), so I "
-                "haven't opened another: please mention this link to your mentor there.")
-    return f"{text} {referral.told} Your task stays reserved for you meanwhile."
+        return f"{text} " + turn.t("You already have a help request open (case {code}), so I "
+                                   "haven't opened another: please mention this link to your "
+                                   "mentor there.", code=referral.code)
+    return f"{text} {referral.told} " + turn.t("Your task stays reserved for you meanwhile.")
 
 
 def _merged_text(turn: Turn, change: ChangeRef, project: Project, task: Task) -> str:
-    lines = [f"Merged! Your {change.describe()} is part of {project.name} now. That completes "
-             f"your task \"{task.title}\": well done, that's a real contribution!"]
+    lines = [turn.t("Merged! Your {change} is part of {project} now. That completes your task "
+                    "\"{task}\": well done, that's a real contribution!",
+                    change=change.describe(turn.translator), project=project.name,
+                    task=task.title)]
     lines.append(stage_news(turn))
     return "\n".join(lines)
 
@@ -136,18 +143,19 @@ async def done_with_link(turn: Turn) -> Transition:
     """`!done LINK` at the task step (flows/path calls this through flows/forge/api.py)."""
     held = await reserved_task(turn)
     if held is None:
-        turn.say("You have no task reserved at the moment. Type !task for one.")
+        turn.say(turn.t("You have no task reserved at the moment. Type !task for one."))
         return None
     project, task = held
     config = turn.settings_of(ForgeConfig)
-    parsed = parse_change(turn.input.args, config, project.id)
+    parsed = parse_change(turn.input.args, config, project.id, turn.translator)
     if isinstance(parsed, str):
         turn.say(parsed)
         return None
     if isinstance(parsed, Unchecked):
         turn.event("change_unchecked", task=task.id, reason=parsed.reason)
         turn.say(await _refer(
-            turn, project, f"I can't check that link myself: {parsed.reason}.",
+            turn, project, turn.t("I can't check that link myself: {host} is not a forge I can "
+                                  "check for this project.", host=parsed.host),
             f"they say their task is done with {one_line(turn.input.args, 200)}, which I can't "
             f"check ({parsed.reason}). Please look at it with them."))
         return None
@@ -174,8 +182,13 @@ async def _apply(turn: Turn, project: Project, task: Task, change: ChangeRef,
         if watch is not None:
             turn.record(EndWatch(turn.person_id, link, "referred"))
         what = ("it isn't there" if isinstance(answer, NotFoundError) else str(answer))
-        lead = (f"I couldn't check your {change.describe()}: {what}." if first else
-                f"I couldn't check your {change.describe()} again: {what}.")
+        # The forge's own words stay as they came; "it isn't there" is ours.
+        shown = turn.t("it isn't there") if isinstance(answer, NotFoundError) else what
+        mine = change.describe(turn.translator)
+        lead = (turn.t("I couldn't check your {change}: {what}.", change=mine, what=shown)
+                if first else
+                turn.t("I couldn't check your {change} again: {what}.", change=mine,
+                       what=shown))
         turn.event("change_unchecked", task=task.id, change=link, reason=what)
         turn.say(await _refer(
             turn, project, lead,
@@ -187,8 +200,10 @@ async def _apply(turn: Turn, project: Project, task: Task, change: ChangeRef,
         turn.event("change_not_theirs", task=task.id, change=link)
         turn.say(await _refer(
             turn, project,
-            f"Your {change.describe()} (\"{answer.title}\") was made by {answer.author}, but "
-            f"your {NAMES[change.kind]} account is {known}, so I can't count it as yours.",
+            turn.t("Your {change} (\"{title}\") was made by {author}, but your {forge} account "
+                   "is {known}, so I can't count it as yours.",
+                   change=change.describe(turn.translator), title=answer.title,
+                   author=answer.author, forge=NAMES[change.kind], known=known),
             f"their {change.describe()} ({link}) was made by {answer.author}, not by their "
             f"{NAMES[change.kind]} account {known}. Please check with them.", newcomer))
         return None
@@ -199,8 +214,10 @@ async def _apply(turn: Turn, project: Project, task: Task, change: ChangeRef,
             turn.event("change_unrelated", task=task.id, change=link)
             turn.say(await _refer(
                 turn, project,
-                f"Your {change.describe()} (\"{answer.title}\") is merged, but it doesn't "
-                f"mention your task ({task.url or task.id}), so I can't tell it's the one.",
+                turn.t("Your {change} (\"{title}\") is merged, but it doesn't mention your task "
+                       "({task}), so I can't tell it's the one.",
+                       change=change.describe(turn.translator), title=answer.title,
+                       task=task.url or task.id),
                 f"their {change.describe()} ({link}) is merged but doesn't mention their task "
                 f"({task.url or task.id}). Please check with them that it is the task's.",
                 newcomer))
@@ -216,9 +233,10 @@ async def _apply(turn: Turn, project: Project, task: Task, change: ChangeRef,
         if watch is not None:
             turn.record(EndWatch(turn.person_id, link, "abandoned"))
         turn.event("change_abandoned", task=task.id, change=link)
-        turn.say(f"Your {change.describe()} (\"{answer.title}\") was closed without being "
-                 "merged. Your task is still reserved for you: when you have a new change, "
-                 "type !done with its link, or !release to give the task back.")
+        turn.say(turn.t("Your {change} (\"{title}\") was closed without being merged. Your "
+                        "task is still reserved for you: when you have a new change, type !done "
+                        "with its link, or !release to give the task back.",
+                        change=change.describe(turn.translator), title=answer.title))
         return None
     # Open: follow it.
     waiting_for_review(turn)
@@ -226,12 +244,14 @@ async def _apply(turn: Turn, project: Project, task: Task, change: ChangeRef,
         turn.record(WatchChange(turn.person_id, task.id, project.id, link, turn.sender.key,
                                 turn.now, turn.now + config.recheck))
         turn.event("change_open", task=task.id, change=link)
-        hint = "" if refers_to(answer, task) else (
-            f" Tip: mention your task ({task.url or task.id}) in the change's description, "
-            "so reviewers (and I) can tell what it is for.")
-        turn.say(f"Thanks! Your {change.describe()} (\"{answer.title}\") isn't merged yet: it "
-                 f"is still in review. I'll check it again every {describe(config.recheck)} and "
-                 "tell you when it's merged; your task stays reserved for you meanwhile."
+        hint = "" if refers_to(answer, task) else " " + turn.t(
+            "Tip: mention your task ({task}) in the change's description, so reviewers (and I) "
+            "can tell what it is for.", task=task.url or task.id)
+        turn.say(turn.t("Thanks! Your {change} (\"{title}\") isn't merged yet: it is still in "
+                        "review. I'll check it again every {every} and tell you when it's "
+                        "merged; your task stays reserved for you meanwhile.",
+                        change=change.describe(turn.translator), title=answer.title,
+                        every=describe(config.recheck, turn.translator))
                  + hint)
     else:
         turn.record(CheckAgain(turn.person_id, link, 0, turn.now + config.recheck))
@@ -252,7 +272,8 @@ def _recheck(watch: Watch, change: ChangeRef | None, answer: ChangeState | Forge
             turn.record(EndWatch(turn.person_id, watch.link, "dropped"))
             if held is not None and held[1].id == watch.task_id:
                 turn.say(await _refer(
-                    turn, held[0], f"I can no longer check your change {watch.link}.",
+                    turn, held[0], turn.t("I can no longer check your change {link}.",
+                                          link=watch.link),
                     f"their change {watch.link} can no longer be checked (its forge is no "
                     "longer configured). Please look at it with them.",
                     watch.holder))

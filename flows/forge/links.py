@@ -9,10 +9,16 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from bot.i18n import ENGLISH, N_, Translator
 from flows.forge.settings import ForgeHost
 
 URL = re.compile(r"<?(https?://[^\s<>]+)>?", re.IGNORECASE)
 TRAILING = ".,;:!?)]}'\""
+
+
+CHANGE_WORDS = {"gerrit": N_("Gerrit change {number}"),
+                "github": N_("pull request #{number}"),
+                "gitlab": N_("merge request !{number}")}
 
 
 @dataclass(frozen=True)
@@ -52,11 +58,11 @@ class ChangeRef:
             str(self.number))
         return f"/changes/{ident}?o=CURRENT_REVISION&o=CURRENT_COMMIT&o=DETAILED_ACCOUNTS"
 
-    def describe(self) -> str:
+    def describe(self, tr: Translator = ENGLISH) -> str:
         """"Gerrit change 12345", "pull request #12 in owner/repo", "merge request !3 in g/p"."""
-        mark = {"gerrit": "Gerrit change ", "github": "pull request #",
-                "gitlab": "merge request !"}[self.kind]
-        return f"{mark}{self.number}" + (f" in {self.project}" if self.project else "")
+        mark = tr.t(CHANGE_WORDS[self.kind], number=self.number)
+        return tr.t("{change} in {project}", change=mark, project=self.project) \
+            if self.project else mark
 
 
 @dataclass(frozen=True)
