@@ -81,8 +81,9 @@ def choose_mentor(mentors: Sequence[Mentor], now: datetime, loads: dict[str, int
         m.key))
 
 
-def position(turn: Turn) -> tuple[str, str] | None:
-    """(subject, words) for where the person is on the path, or None before a project."""
+def position(turn: Turn, tr: Translator = ENGLISH) -> tuple[str, str] | None:
+    """(subject, words) for where the person is on the path, or None before a project. The
+    words are in `tr`'s language: English where a case stores them for mentors."""
     project = chosen_project(turn)
     if project is None:
         return None
@@ -90,14 +91,15 @@ def position(turn: Turn) -> tuple[str, str] | None:
     task = path.task
     if task:
         title = next((t.title for t in project.tasks if t.id == task), task)
-        return f"task:{task}", f"the task \"{title}\""
+        return f"task:{task}", tr.t("the task \"{title}\"", title=title)
     workshop = chosen_workshop(turn)
     if workshop is not None and workshop.id not in path.completed_workshops:
         index = min(workshop_index(path, workshop.id), len(workshop.steps) - 1)
         step = workshop.steps[index]
         return (f"workshop:{workshop.id}:{step.id}",
-                f"step {index + 1} of {len(workshop.steps)} of the workshop, \"{step.title}\"")
-    return f"project:{project.id}", "getting started"
+                tr.t("step {step} of {steps} of the workshop, \"{title}\"", step=index + 1,
+                     steps=len(workshop.steps), title=step.title))
+    return f"project:{project.id}", tr.t("getting started")
 
 
 def _reach(mentor: Mentor) -> str:
@@ -663,7 +665,7 @@ async def mentor_remove(turn: Turn) -> Transition:
 def _nudge_handler(subject: str) -> Handler:
     async def nudge(turn: Turn) -> Transition:
         turn.record(ClearNudge(turn.person_id))
-        where = position(turn)
+        where = position(turn, turn.translator)
         if (where is None or where[0] != subject or turn.data.get("paused")
                 or turn.flow is None or subject in path_of(turn).nudged):
             return None  # moved on, paused or stopped: nothing to ask
@@ -695,9 +697,11 @@ def _escalation_handler(case: Case) -> Handler:
         ticket = _Ticket(case.code, case.newcomer, project, case.subject, case.reason,
                          case.created_at, case.source)
         routed = await _route(turn, ticket, current.level + 1, current.tried)
-        turn.say(f"Sorry, this is taking longer than usual: nobody has picked up your question "
-                 f"yet. I've now asked {routed.who}." + (
-                     "" if routed.reached else f" Please ask in {_support(project)} too."))
+        turn.say(turn.t("Sorry, this is taking longer than usual: nobody has picked up your "
+                        "question yet. I've now asked {who}.", who=routed.who) + (
+                     "" if routed.reached else " " + turn.t(
+                         "Please ask in {support} too.",
+                         support=_support(project, turn.translator))))
         return None
 
     return escalate
