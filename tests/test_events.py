@@ -333,3 +333,19 @@ def test_travel_support_goes_to_those_through_the_first_four_steps(
     rows = list(csv.DictReader(io.StringIO(
         export_csv([(7, "yes", "de", reached, "memory:ana")]).decode())))
     assert (rows[0]["milestone"], rows[0]["travel_grant_eligible"]) == (expected, eligible)
+
+
+async def test_a_spanish_newcomer_hears_about_events_in_spanish(sqlite_url: str) -> None:
+    """!events and !rsvp answer in the person's language, bad input included."""
+    clock = FakeClock(datetime(2027, 1, 10, 9, 0, tzinfo=UTC))
+    async with Harness(events_config(sqlite_url), clock=clock) as h:
+        await h.say("eva", "!language es")
+        assert "Primero elige tu región con !region" in await h.say("eva", "!events")
+        await h.say("eva", "!region de")
+        assert await h.say("eva", "!rsvp berlin-hack-evening yes") == (
+            "\"Lumen hack evening in Berlin\" es para quienes han terminado un taller. Sigue "
+            "avanzando en tu camino (!status muestra dónde estás) y te invitaremos al "
+            "próximo.")
+        assert (await h.say("eva", "!rsvp")).startswith("Responde con !rsvp EVENTO yes")
+        assert await h.say("eva", "!rsvp atlantis yes") == (
+            "No conozco el evento 'atlantis'. !events muestra los próximos.")

@@ -184,3 +184,16 @@ async def test_forget_takes_a_person_off_every_group_list(sqlite_url: str) -> No
         assert "erased everything" in await h.say("ana", f"!forget confirm {code.group(1)}")
         assert await h.running.store.invite_list_size("group:berlin") == 0
         assert await h.running.store.invite_list_size("group:lagos") == 0
+
+
+async def test_a_portuguese_speaker_joins_a_group_in_portuguese(sqlite_url: str) -> None:
+    async with Harness(groups_config(sqlite_url)) as h:
+        await h.say("rui", "!language pt_BR")
+        await h.say("rui", "!region de")
+        listing = await h.say("rui", "!groups")
+        assert listing.startswith("Grupos locais perto de "), listing
+        assert "Encontros: " in listing
+        assert (await h.say("rui", "!group join berlin")).startswith("Você entrou em ")
+        assert (await h.say("rui", "!group join berlin")).startswith("Você já está na lista")
+        assert await h.say("rui", "!group join atlantis") == (
+            "Não conheço o grupo 'atlantis'. !groups mostra os grupos perto de você.")
