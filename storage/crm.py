@@ -266,12 +266,16 @@ class CrmQueries(Queries):
     async def people(self, wanted: PeopleFilter) -> list[PersonRow]:
         cohort = self._month(milestone_t.c.started_at)
         project = _project_of()
+        on_state = state_t.c.person_id == person_t.c.id
+        if wanted.upto:  # said of the state too, so PostgreSQL reads only the window's states
+            on_state = sa.and_(on_state, state_t.c.person_id > wanted.after,
+                               state_t.c.person_id <= wanted.upto)
         stmt = (sa.select(person_t.c.id, person_t.c.created_at, state_t.c.updated_at,
                           state_t.c.data, project.label("project"),
                           sa.func.coalesce(standing_t.c.region, "").label("region"),
                           cohort.label("cohort"))
                 .select_from(person_t
-                             .outerjoin(state_t, state_t.c.person_id == person_t.c.id)
+                             .outerjoin(state_t, on_state)
                              .outerjoin(standing_t, standing_t.c.person_id == person_t.c.id)
                              .outerjoin(milestone_t,
                                         milestone_t.c.person_id == person_t.c.id)))
