@@ -29,6 +29,7 @@ from urllib.parse import quote, urlencode
 from bot.charts import Chart, draw
 from bot.config import Config
 from bot.flow import Due, Handler, Transition, Turn
+from bot.i18n import ENGLISH, N_, Translator
 from bot.model import FileRef
 from bot.ports import Reads
 from flows.forge.clients import (
@@ -193,18 +194,18 @@ def _dues(links: list[ForgeLink], answers: list[ForgeMetrics]) -> list[Due]:
             for k, a in zip(links, answers, strict=True)]
 
 
-def metric_lines(links: list[ForgeLink]) -> list[str]:
+def metric_lines(links: list[ForgeLink], tr: Translator = ENGLISH) -> list[str]:
     """What `!me` says of the person's forges."""
     from flows.forge.accounts import describe_link
 
     lines = []
     for link in links:
         if link.verified_at is None:
-            lines.append(f"  {describe_link(link)}")
+            lines.append(f"  {describe_link(link, tr)}")
             continue
-        head = describe_link(link)
+        head = describe_link(link, tr)
         if link.metrics_at is None:
-            lines.append(f"  {head}: numbers not read yet" + (
+            lines.append(f"  {head}: " + tr.t("numbers not read yet") + (
                 f" ({link.metrics_error})" if link.metrics_error else ""))
             continue
         parts = []
@@ -212,8 +213,10 @@ def metric_lines(links: list[ForgeLink]) -> list[str]:
             four, year = link.count(metric, 4), link.count(metric, 52)
             if four is None and year is None:
                 continue
-            parts.append(f"{words} {_n(four)} (4 weeks), {_n(year)} (52 weeks)")
-        lines.append(f"  {head}: " + "; ".join(parts) + f" (as of {link.metrics_at:%Y-%m-%d})")
+            parts.append(tr.t("{what} {four} (4 weeks), {year} (52 weeks)", what=tr.t(words),
+                              four=_n(four), year=_n(year)))
+        day = f"{link.metrics_at:%Y-%m-%d}"
+        lines.append(f"  {head}: " + "; ".join(parts) + " " + tr.t("(as of {day})", day=day))
     return lines
 
 
@@ -221,7 +224,8 @@ def _n(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
-WORDS = (("merged", "changes merged"), ("reviews", "reviews given"), ("closed", "tasks closed"))
+WORDS = (("merged", N_("changes merged")), ("reviews", N_("reviews given")),
+         ("closed", N_("tasks closed")))
 
 
 def metrics_chart(links: list[ForgeLink]) -> Chart | None:
@@ -250,9 +254,9 @@ async def me_section(turn: Turn) -> tuple[list[str], FileRef | None]:
     where the network carries files. Reads the cache only: no forge is asked here."""
     links = await reads_of(turn.reads).forge_links(turn.person_id)
     if not links:
-        return ["Forges: none linked (!forge github NAME links your account, and your "
-                "contributions there show here)"], None
-    lines = ["Forges:", *metric_lines(links)]
+        return [turn.t("Forges: none linked (!forge github NAME links your account, and your "
+                       "contributions there show here)")], None
+    lines = [turn.t("Forges:"), *metric_lines(links, turn.translator)]
     chart = metrics_chart(links) if turn.carries_files() else None
     if chart is None:
         return lines, None

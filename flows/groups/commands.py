@@ -180,14 +180,17 @@ async def send(turn: Turn) -> Transition:
     members = await reads_of(turn.reads).invite_list_size(list_key(group.id))
     turn.state(GroupsState).draft = Draft(group=group.id, text=text)
     turn.say(f"This goes to {members} member{'s' if members != 1 else ''} of {group.name}:\n\n"
-             f"{_message(group, turn.sender.key, text)}\n\n"
+             f"{_message(group, turn.sender.key, text, turn.others)}\n\n"
              "Nothing is sent yet. Type !group confirm to send, or !group cancel.")
     return None
 
 
-def _message(group: Group, by: str, text: str) -> str:
-    return (f"From {group.name}'s organizers:\n{text}\n"
-            f"(You get this because you joined {group.id}; !group leave {group.id} stops it.)")
+def _message(group: Group, by: str, text: str, tr: Translator = ENGLISH) -> str:
+    """What members read: one text for all of them, so in the community's default language
+    (`turn.others`), the organizer's own words as they wrote them."""
+    return (tr.t("From {name}'s organizers:", name=group.name) + f"\n{text}\n"
+            + tr.t("(You get this because you joined {id}; !group leave {id} stops it.)",
+                   id=group.id))
 
 
 async def confirm(turn: Turn) -> Transition:
@@ -201,7 +204,7 @@ async def confirm(turn: Turn) -> Transition:
         turn.say("That group is gone, or you no longer organize it: nothing was sent.")
         return None
     turn.record(message_broadcast(list_key(group.id), _message(group, turn.sender.key,
-                                                               draft.text),
+                                                               draft.text, turn.others),
                                   turn.sender.key, turn.now))
     turn.record(Audit(turn.sender.key, "group message", group.id, turn.now))
     turn.say(f"Sending your message to {group.name}'s members now.")
