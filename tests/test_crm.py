@@ -124,7 +124,7 @@ async def test_people_by_stage_in_sql_match_the_paths_stage(db_url: str,
                                                            monkeypatch: Any) -> None:
     """The stage filter runs in SQL (profile.stage_where); it selects exactly the people
     whose stage, worked out from their state as `!status` does, is the one asked for, on the
-    CLI's list and on the dashboard's pages (a window of STAGE_SCAN people per page)."""
+    CLI's list and on the dashboard's pages (a window of SCAN people per page)."""
     config = make_config(db_url)
     content = load_content(config.content_path())
     store = SqlStore.open(db_url, durable=False)
@@ -151,7 +151,7 @@ async def test_people_by_stage_in_sql_match_the_paths_stage(db_url: str,
                                             == "lingo"]
     assert await crm.people_in(store, content, PeopleFilter(), "9") == []
     # the dashboard pages through windows of people: every one at the stage, once, in order
-    monkeypatch.setattr(dashboard_views, "STAGE_SCAN", 3)
+    monkeypatch.setattr(dashboard_views, "SCAN", 3)
     monkeypatch.setattr(dashboard_views, "PAGE", 2)
     pages = dashboard_views.DashboardPages(config, store, lambda: content)
     for n in range(1, 6):
@@ -164,4 +164,13 @@ async def test_people_by_stage_in_sql_match_the_paths_stage(db_url: str,
             if not after:
                 break
         assert seen == expected[n], n
+    # and by project alone, in windows too
+    seen, after = [], 0
+    for _ in range(len(STATES)):
+        rows, after = await pages.people(project="lingo", after=after)
+        seen += [r["id"] for r in rows]
+        if not after:
+            break
+    assert seen == [i for i, data in zip(ids, STATES, strict=True)
+                    if data.get("path", {}).get("project") == "lingo"]
     await store.close()
