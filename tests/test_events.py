@@ -349,3 +349,15 @@ async def test_a_spanish_newcomer_hears_about_events_in_spanish(sqlite_url: str)
         assert (await h.say("eva", "!rsvp")).startswith("Responde con !rsvp EVENTO yes")
         assert await h.say("eva", "!rsvp atlantis yes") == (
             "No conozco el evento 'atlantis'. !events muestra los próximos.")
+
+
+def test_event_times_name_days_and_months_in_the_persons_language() -> None:
+    from bot.i18n import translator
+    from flows.events.invites import when_text
+
+    event = load_content(CONTENT).of(EventsContent).events["berlin-hack-evening"]
+    assert when_text(event, event.timezone) == "Thu 21 Jan 2027, 18:30 (Europe/Berlin)"
+    assert when_text(event, event.timezone, translator("es")) == (
+        "jue 21 ene 2027, 18:30 (Europe/Berlin)")
+    assert when_text(event, "America/Sao_Paulo", translator("pt_BR")).endswith(
+        "21 jan. 2027, 14:30 no seu horário")

@@ -22,7 +22,7 @@ from bot.content import Content
 from bot.durations import describe, parse_duration
 from bot.fields import is_zone, zone
 from bot.flow import Transition, Turn
-from bot.i18n import ENGLISH, N_, Translator, translator
+from bot.i18n import ENGLISH, N_, SOURCE, Translator, translator
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
 from bot.text import one_line
 from flows.events import buddies
@@ -57,6 +57,8 @@ ANSWERS = ("yes", "no", "maybe")
 MESSAGE = "message"  # a broadcast's kind: a text to an invite list's members
 DEFAULT_IRC_LIKE_RATE = Rate(1.0, 4)  # an estimate for networks without a known limit
 WHEN_FORMAT = "%a %d %b %Y, %H:%M"
+# The same for a person in another language (Babel's LDML), day and month names theirs.
+WHEN_PATTERN = N_("EEE dd MMM yyyy, HH:mm")
 _AT = re.compile(r"^(?P<event>\S+)(?:\s+at\s+(?P<when>\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}))?"
                  r"(?:\s+including\s+(?P<including>\S+))?$", re.IGNORECASE)
 # `!broadcast EVENT including maybe`: who answered what is invited again ("answered": all).
@@ -219,13 +221,18 @@ async def all_events(content: Content, reads: EventsReads) -> list[Event]:
     return sorted(events.values(), key=lambda e: e.starts_at)
 
 
+def _when(at: datetime, tr: Translator) -> str:
+    """`at` as events show it: strftime's for English (no Babel to load), Babel's in the
+    person's language otherwise."""
+    return f"{at:{WHEN_FORMAT}}" if tr.locale == SOURCE else tr.format_datetime(at, WHEN_PATTERN)
+
+
 def when_text(event: Event, tz: str, tr: Translator = ENGLISH) -> str:
     there = event.starts_at.astimezone(zone(event.timezone))
-    text = f"{there:{WHEN_FORMAT}} ({event.timezone})"
+    text = f"{_when(there, tr)} ({event.timezone})"
     mine = event.starts_at.astimezone(zone(tz))
     if mine.utcoffset() != there.utcoffset():
-        yours = f"{mine:{WHEN_FORMAT}}"
-        text += ", " + tr.t("{when} your time", when=yours)
+        text += ", " + tr.t("{when} your time", when=_when(mine, tr))
     return text
 
 
