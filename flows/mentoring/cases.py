@@ -551,19 +551,22 @@ async def mentees(turn: Turn) -> Transition:
     if not cases:
         turn.say(turn.t("You have no open cases. Thank you for being there!"))
         return None
-    lines = [f"Your open cases ({len(cases)} of {mentor.profile.capacity}):"]
+    lines = [turn.t("Your open cases ({n} of {capacity}):", n=len(cases),
+                    capacity=mentor.profile.capacity)]
     for case in cases:
-        state = "yours" if case.status == "claimed" else "waiting for !claim"
+        state = turn.t("yours") if case.status == "claimed" else turn.t("waiting for !claim")
         who = person_name(case.newcomer) or case.newcomer
-        lines.append(f"  {case.code}: {who}, stuck on {case.subject}, since "
-                     f"{describe(turn.now - case.created_at)} ({state})")
+        lines.append("  " + turn.t("{code}: {who}, stuck on {subject}, since {since} ({state})",
+                                   code=case.code, who=who, subject=case.subject,
+                                   since=describe(turn.now - case.created_at, turn.translator),
+                                   state=state))
     turn.say("\n".join(lines))
     return None
 
 
 def _return_from_away(turn: Turn, mentor: Mentor) -> None:
     turn.record(MentorAway(mentor.key, None))
-    turn.say("Welcome back: you'll get help requests again.")
+    turn.say(turn.t("Welcome back: you'll get help requests again."))
 
 
 async def available(turn: Turn) -> Transition:
@@ -581,41 +584,46 @@ async def away(turn: Turn) -> Transition:
     try:
         length = parse_duration(arg or "1d")
     except ValueError as exc:
-        turn.say(f"{exc}. For example: !away 3d (and !away off when you're back).")
+        turn.say(turn.t("{error}. For example: !away 3d (and !away off when you're back).",
+                        error=exc))
         return None
     turn.record(MentorAway(mentor.key, turn.now + length))
-    turn.say(f"Enjoy the break: no help requests for {describe(length)}. !away off ends it "
-             "early.")
+    turn.say(turn.t("Enjoy the break: no help requests for {length}. !away off ends it early.",
+                    length=describe(length, turn.translator)))
     return None
 
 
 async def mentors_overview(turn: Turn) -> Transition:
     loads = await reads_of(turn.reads).mentor_loads()
     states = await reads_of(turn.reads).mentor_states()
-    lines = ["Mentor load (open cases / capacity):"]
+    lines = [turn.t("Mentor load (open cases / capacity):")]
     for project in turn.content.of(PathContent).projects.values():
-        lines.append(f"{project.name}:")
+        lines.append(turn.t("{project}:", project=project.name))
         for mentor in roster(turn).mentors_of(project.id):
             load = loads.get(mentor.key, 0)
             state = states.get(mentor.key)
             if state is not None and state.away_until and state.away_until > turn.now:
-                status = f"away for {describe(state.away_until - turn.now)}"
+                status = turn.t("away for {length}",
+                                length=describe(state.away_until - turn.now, turn.translator))
             elif mentor.available(turn.now, state, load):
-                status = "available"
+                status = turn.t("available")
             else:
-                status = "busy" if load >= mentor.profile.capacity else "outside office hours"
-            lines.append(f"  {mentor.name}: {load}/{mentor.profile.capacity}, {status}")
+                status = (turn.t("busy") if load >= mentor.profile.capacity
+                          else turn.t("outside office hours"))
+            lines.append("  " + turn.t("{name}: {load}/{capacity}, {status}", name=mentor.name,
+                                       load=load, capacity=mentor.profile.capacity,
+                                       status=status))
     turn.say("\n".join(lines))
     return None
 
 
-MENTOR_ADD_USAGE = ("Usage: !mentor add PROJECT network:id (for example !mentor add pagebot "
-                    "irc:ana)")
+MENTOR_ADD_USAGE = N_("Usage: !mentor add PROJECT network:id (for example !mentor add pagebot "
+                      "irc:ana)")
 
 
 async def mentor_admin(turn: Turn) -> Transition:
     """`!mentor` alone: how to use it."""
-    turn.say(f"{MENTOR_ADD_USAGE}\n{MENTOR_REMOVE_USAGE}")
+    turn.say(f"{turn.t(MENTOR_ADD_USAGE)}\n{turn.t(MENTOR_REMOVE_USAGE)}")
     return None
 
 
@@ -623,25 +631,27 @@ async def mentor_add(turn: Turn) -> Transition:
     """`!mentor add PROJECT network:id`."""
     parts = turn.input.args.split()
     if len(parts) != 2:
-        turn.say(MENTOR_ADD_USAGE)
+        turn.say(turn.t(MENTOR_ADD_USAGE))
         return None
     project_id, key = parts
     if project_id not in turn.content.of(PathContent).projects:
-        turn.say(f"There's no project {one_line(project_id, 40)}. Projects: "
-                 f"{', '.join(turn.content.of(PathContent).projects)}.")
+        turn.say(turn.t("There's no project {project}. Projects: {projects}.",
+                        project=one_line(project_id, 40),
+                        projects=", ".join(turn.content.of(PathContent).projects)))
         return None
     try:  # the rule content follows, so a stored mentor is one the roster can use
         check_identities((key,))
     except ValueError as exc:
-        turn.say(f"{one_line(str(exc), 200)}. {MENTOR_ADD_USAGE}")
+        turn.say(f"{one_line(str(exc), 200)}. {turn.t(MENTOR_ADD_USAGE)}")
         return None
     turn.record(AddMentor(project_id, key))
-    turn.say(f"{key} now mentors {turn.content.of(PathContent).projects[project_id].name}. "
-             f"!mentor remove {project_id} {key} undoes it.")
+    turn.say(turn.t("{key} now mentors {project}. !mentor remove {project_id} {key} undoes it.",
+                    key=key, project=turn.content.of(PathContent).projects[project_id].name,
+                    project_id=project_id))
     return None
 
 
-MENTOR_REMOVE_USAGE = "Usage: !mentor remove PROJECT network:id (as it was added)"
+MENTOR_REMOVE_USAGE = N_("Usage: !mentor remove PROJECT network:id (as it was added)")
 
 
 async def mentor_remove(turn: Turn) -> Transition:
@@ -649,20 +659,22 @@ async def mentor_remove(turn: Turn) -> Transition:
     identities were checked."""
     parts = turn.input.args.split()
     if len(parts) != 2:
-        turn.say(MENTOR_REMOVE_USAGE)
+        turn.say(turn.t(MENTOR_REMOVE_USAGE))
         return None
     project_id, key = parts
     added = await assignments_of(turn.reads).mentor_assignments()
     if (project_id, key) not in added:
         project = turn.content.of(PathContent).projects.get(project_id)
         listed = project is not None and key in project.mentors
-        turn.say(f"{one_line(key, 60)} mentors {project.name} because the content lists them "
-                 "(its project file); remove them there." if listed and project else
-                 f"{one_line(key, 60)} was not added to {one_line(project_id, 40)} with "
-                 "!mentor add, so there is nothing to remove.")
+        turn.say(turn.t("{key} mentors {project} because the content lists them (its project "
+                        "file); remove them there.", key=one_line(key, 60), project=project.name)
+                 if listed and project else
+                 turn.t("{key} was not added to {project} with !mentor add, so there is nothing "
+                        "to remove.", key=one_line(key, 60), project=one_line(project_id, 40)))
         return None
     turn.record(RemoveMentor(project_id, key))
-    turn.say(f"{key} no longer mentors {project_id} (their open cases stay as they are).")
+    turn.say(turn.t("{key} no longer mentors {project} (their open cases stay as they are).",
+                    key=key, project=project_id))
     return None
 
 
