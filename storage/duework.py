@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bot.ports import DueFailure
@@ -45,7 +45,9 @@ def record_failure(conn: Connection, key: str, error: str, at: datetime,
     """Count one more failure of `key` in one statement (an upsert: two processes counting
     the same key at once both count, and neither trips over the other's insert)."""
     error = error[:1000]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # The store's own dialect, loaded when first used (storage/tables.py `partial` says why).
+    dialect: Any = importlib.import_module(
+        "sqlalchemy.dialects." + ("postgresql" if conn.dialect.name == "postgresql" else "sqlite"))
     insert = dialect.insert(failure_t).values(
         key=key, attempts=1, last_error=error, first_failed_at=at, last_failed_at=at,
         dead_at=at if max_attempts <= 1 else None)

@@ -52,7 +52,7 @@ from storage.records import (
     outbox_t,
     upsert,
 )
-from storage.tables import _when
+from storage.tables import _when, partial
 
 
 class EventRow(SQLModel, table=True):
@@ -116,7 +116,7 @@ class StandingRow(SQLModel, table=True):
     __table_args__ = (
         # Invite audiences: consenting people by region (the broadcast preview and fan-out).
         sa.Index("ix_person_standing_invites", "region", "person_id",
-                 sqlite_where=sa.text("invites"), postgresql_where=sa.text("invites")),
+                 **partial("invites")),
     )
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
     region: str = Field(default="", max_length=64)
@@ -159,8 +159,7 @@ class AttendanceRow(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_attendance_person_id", "person_id"),
         sa.Index("ix_attendance_follow_up", "follow_up_at",
-                 sqlite_where=sa.text("follow_up_at IS NOT NULL"),
-                 postgresql_where=sa.text("follow_up_at IS NOT NULL")),
+                 **partial("follow_up_at IS NOT NULL")),
     )
     event_id: str = Field(primary_key=True, max_length=64)
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
@@ -179,8 +178,7 @@ class BuddyRow(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_event_buddy_person_id", "person_id"),
         sa.Index("ix_event_buddy_due", "pair_at",
-                 sqlite_where=sa.text("buddy_id IS NULL AND pair_at IS NOT NULL"),
-                 postgresql_where=sa.text("buddy_id IS NULL AND pair_at IS NOT NULL")),
+                 **partial("buddy_id IS NULL AND pair_at IS NOT NULL")),
     )
     event_id: str = Field(primary_key=True, max_length=64)
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")

@@ -28,7 +28,7 @@ from flows.forge.records import (
 )
 from storage.queries import Queries
 from storage.records import Personal, RecordSql, by_person, upsert
-from storage.tables import _when
+from storage.tables import _when, partial
 
 
 class ForgeWatchRow(SQLModel, table=True):
@@ -37,8 +37,7 @@ class ForgeWatchRow(SQLModel, table=True):
 
     __tablename__ = "forge_watch"
     __table_args__ = (sa.Index("ix_forge_watch_due", "next_check_at",
-                               sqlite_where=sa.text("next_check_at IS NOT NULL"),
-                               postgresql_where=sa.text("next_check_at IS NOT NULL")),)
+                               **partial("next_check_at IS NOT NULL")),)
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
     task_id: str = Field(max_length=128)
     project_id: str = Field(max_length=128)
@@ -61,8 +60,7 @@ class ForgeLinkRow(SQLModel, table=True):
 
     __tablename__ = "forge_link"
     __table_args__ = (sa.Index("ix_forge_link_due", "metrics_next_at",
-                               sqlite_where=sa.text("metrics_next_at IS NOT NULL"),
-                               postgresql_where=sa.text("metrics_next_at IS NOT NULL")),)
+                               **partial("metrics_next_at IS NOT NULL")),)
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
     forge: str = Field(primary_key=True, max_length=64)
     kind: str = Field(max_length=16)

@@ -41,7 +41,7 @@ from storage.records import (
     expect_one,
     upsert,
 )
-from storage.tables import _when
+from storage.tables import _when, partial
 
 
 class HelpCase(SQLModel, table=True):
@@ -49,12 +49,10 @@ class HelpCase(SQLModel, table=True):
     __table_args__ = (
         # One open request per newcomer at a time.
         sa.Index("uq_help_case_active_person", "person_id", unique=True,
-                 sqlite_where=sa.text("status IN ('open', 'claimed')"),
-                 postgresql_where=sa.text("status IN ('open', 'claimed')")),
+                 **partial("status IN ('open', 'claimed')")),
         # The escalation scan reads only cases that are due.
         sa.Index("ix_help_case_escalate_at", "escalate_at",
-                 sqlite_where=sa.text("escalate_at IS NOT NULL"),
-                 postgresql_where=sa.text("escalate_at IS NOT NULL")),
+                 **partial("escalate_at IS NOT NULL")),
         sa.Index("ix_help_case_mentor", "mentor_key", "status"),
     )
     code: str = Field(primary_key=True, max_length=16)
@@ -108,8 +106,7 @@ class NudgeRow(SQLModel, table=True):
 
     __tablename__ = "nudge"
     __table_args__ = (sa.Index("ix_nudge_due_at", "due_at",
-                               sqlite_where=sa.text("due_at IS NOT NULL"),
-                               postgresql_where=sa.text("due_at IS NOT NULL")),)
+                               **partial("due_at IS NOT NULL")),)
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
     subject: str = Field(max_length=300)
     project_id: str = Field(max_length=128)

@@ -16,7 +16,7 @@ from flows.pairing.records import Candidate, Paired, PairStanding
 from storage.bulk import BulkSql
 from storage.queries import Queries
 from storage.records import Personal, RecordSql, by_person, identity_t
-from storage.tables import _when
+from storage.tables import _when, partial
 
 
 class PairStandingRow(SQLModel, table=True):
@@ -25,7 +25,7 @@ class PairStandingRow(SQLModel, table=True):
     __tablename__ = "pair_standing"
     __table_args__ = (
         sa.Index("ix_pair_standing_pair", "project", "person_id",
-                 sqlite_where=sa.text("pair"), postgresql_where=sa.text("pair")),
+                 **partial("pair")),
     )
     person_id: int = Field(primary_key=True, foreign_key="person.id", ondelete="CASCADE")
     project: str = Field(default="", max_length=64)

@@ -28,7 +28,7 @@ from flows.path.records import (
 )
 from storage.queries import Queries
 from storage.records import Personal, PersonRef, RecordSql, bind, by_person
-from storage.tables import _when
+from storage.tables import _when, partial
 
 
 class TaskClaimRow(SQLModel, table=True):
@@ -36,15 +36,12 @@ class TaskClaimRow(SQLModel, table=True):
     __table_args__ = (
         # A task goes to one person at a time, and a person holds one task at a time.
         sa.Index("uq_task_claim_active_task", "task_id", unique=True,
-                 sqlite_where=sa.text("ended_at IS NULL"),
-                 postgresql_where=sa.text("ended_at IS NULL")),
+                 **partial("ended_at IS NULL")),
         sa.Index("uq_task_claim_active_person", "person_id", unique=True,
-                 sqlite_where=sa.text("ended_at IS NULL"),
-                 postgresql_where=sa.text("ended_at IS NULL")),
+                 **partial("ended_at IS NULL")),
         # The idle-claim scan reads only active claims, oldest activity first.
         sa.Index("ix_task_claim_idle", "last_activity_at",
-                 sqlite_where=sa.text("ended_at IS NULL"),
-                 postgresql_where=sa.text("ended_at IS NULL")),
+                 **partial("ended_at IS NULL")),
         # A first-task offer reads one project's held and finished tasks (path_0002).
         sa.Index("ix_task_claim_project_task", "project_id", "task_id"),
     )

@@ -60,6 +60,7 @@ from storage.records import (
     state_t,
 )
 from storage.records import combine as combine_records
+from storage.tables import name_postgresql_where
 from storage.tracker import RECORDS as TRACKER
 from storage.tracker import TrackerQueries
 from storage.writer import GroupWriter
@@ -108,7 +109,10 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
 
     @classmethod
     def open(cls, url: str, durable: bool = True) -> SqlStore:
-        return cls(open_database(url, durable))
+        db = open_database(url, durable)
+        if not db.is_sqlite:
+            name_postgresql_where()  # the tables as PostgreSQL has them (storage/tables.py)
+        return cls(db)
 
     async def __aenter__(self) -> SqlStore:
         await self.start()
