@@ -94,9 +94,11 @@ async def levelup(turn: Turn) -> Transition:
     turn.record(AnswerInvite(turn.person_id, "asked", turn.sender.key, turn.now))
     organizers = _organizers(turn)
     for organizer in organizers:
-        turn.tell(organizer, f"{turn.sender.key} has finished {mine.tasks_done} tasks on "
-                  f"{name} and would like to mentor it. To approve: !approve "
-                  f"{turn.sender.key}")
+        turn.tell(organizer, turn.others.tn(
+            "{key} has finished {n} task on {name} and would like to mentor it. To approve: "
+            "!approve {key}",
+            "{key} has finished {n} tasks on {name} and would like to mentor it. To approve: "
+            "!approve {key}", mine.tasks_done, key=turn.sender.key, name=name))
     turn.say(turn.t("Thank you! I've asked the organizers to approve you as a mentor of "
                     "{name}; I'll tell you when they do.", name=name) if organizers else
              turn.t("Thank you! I've asked an organizer to approve you as a mentor of {name}; "
@@ -114,27 +116,33 @@ async def approve(turn: Turn) -> Transition:
     """`!approve NAME`: make someone who said yes a mentor of their project."""
     name = turn.input.args.strip().lower()
     asked = await reads_of(turn.reads).levelups("asked")
-    waiting = ", ".join(a.identity_key for a in asked) or "nobody"
+    waiting = ", ".join(a.identity_key for a in asked) or turn.t("nobody")
     if not name:
-        turn.say(f"Usage: !approve NAME. Waiting for approval: {waiting}.")
+        turn.say(turn.t("Usage: !approve NAME. Waiting for approval: {waiting}.",
+                        waiting=waiting))
         return None
     found = [a for a in asked if _matches(a, name)]
     if len(found) != 1:
-        why = "matches several people" if found else "isn't waiting for approval"
-        turn.say(f"{one_line(name, 60)!r} {why}. Waiting for approval: {waiting}.")
+        quoted = repr(one_line(name, 60))
+        turn.say(turn.t("{name} matches several people. Waiting for approval: {waiting}.",
+                        name=quoted, waiting=waiting) if found else
+                 turn.t("{name} isn't waiting for approval. Waiting for approval: {waiting}.",
+                        name=quoted, waiting=waiting))
         return None
     chosen = found[0]
     project = turn.content.of(PathContent).projects.get(chosen.project_id)
     if project is None:
-        turn.say(f"The project {chosen.project_id!r} is no longer in the content; nothing "
-                 "was changed.")
+        turn.say(turn.t("The project {project} is no longer in the content; nothing was "
+                        "changed.", project=repr(chosen.project_id)))
         return None
     turn.record(ApproveMentor(chosen.person_id, turn.sender.key, turn.now))
     turn.record(AddMentor(project.id, chosen.identity_key))
     network, _, external = chosen.identity_key.partition(":")
     guide = turn.content.of(LevelupContent).guide_text()
     turn.tell(Identity(Network(network), ExternalId(external), True),
-              f"You're now a mentor of {project.name}: welcome! Set the hours you help in "
-              f"with, for example, !hours Mon-Fri 18:00-20:00 Europe/Lisbon.\n\n{guide}")
-    turn.say(f"{chosen.identity_key} is now a mentor of {project.name}; I've told them.")
+              turn.others.t("You're now a mentor of {project}: welcome! Set the hours you help "
+                            "in with, for example, !hours Mon-Fri 18:00-20:00 Europe/Lisbon.",
+                            project=project.name) + f"\n\n{guide}")
+    turn.say(turn.t("{key} is now a mentor of {project}; I've told them.",
+                    key=chosen.identity_key, project=project.name))
     return None
