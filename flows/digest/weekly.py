@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from bot.config import Config
 from bot.fields import zone
 from bot.flow import Due, Handler, Transition, Turn
+from bot.i18n import N_, SOURCE, Translator
 from bot.model import ExternalId, Identity, Network
 from bot.ports import Reads
 from flows.digest.reads import reads_of
@@ -28,8 +29,8 @@ FEATURE_NAME = "digest"
 MENTOR_ROLE = "mentor"  # mentoring's role
 WEEK = timedelta(days=7)
 SHOWN = 8  # cases listed per section; the count says the rest
-FUNNEL = (("started", "started"), ("project_chosen", "chose a project"),
-          ("workshop_done", "finished a workshop"), ("task_done", "tasks done"))
+FUNNEL = ("started", "project_chosen", "workshop_done", "task_done")
+WEEK_PATTERN = N_("dd MMM yyyy")  # the week's date for Babel (LDML), in the reader's language
 DUE_PER_SCAN = 200
 LATE = timedelta(days=1)  # how long after its hour a week's digest may still go
 
@@ -99,25 +100,30 @@ def _send(recipient: Recipient, week: datetime) -> Handler:
             turn.record(Reader(turn.person_id))
             return None
         if identity.network in turn.networks:
-            turn.tell(identity, "\n\n".join([f"Your weekly digest ({week:%d %b %Y}):",
+            # A due turn is the reader's own: turn.t speaks their stored language.
+            when = (f"{week:%d %b %Y}" if turn.translator.locale == SOURCE
+                    else turn.translator.format_date(week, turn.t(WEEK_PATTERN)))
+            turn.tell(identity, "\n\n".join([turn.t("Your weekly digest ({week}):", week=when),
                                              *parts]))
         return None
 
     return send
 
 
-def _case_line(case: Case, now: datetime) -> str:
+def _case_line(case: Case, now: datetime, tr: Translator) -> str:
     days = (now - case.created_at).days
-    since = "today" if days < 1 else f"{days} day{'s' if days != 1 else ''} ago"
-    return f"  {case.code}: {case.newcomer}, {case.subject} (since {since})"
+    since = tr.t("today") if days < 1 else tr.tn("{n} day ago", "{n} days ago", days)
+    return "  " + tr.t("{code}: {newcomer}, {subject} (since {since})", code=case.code,
+                       newcomer=case.newcomer, subject=case.subject, since=since)
 
 
-def _listed(title: str, cases: list[Case], now: datetime) -> list[str]:
+def _listed(title: str, cases: list[Case], now: datetime, tr: Translator) -> list[str]:
     if not cases:
-        return [f"{title}: none."]
-    lines = [f"{title} ({len(cases)}):", *(_case_line(c, now) for c in cases[:SHOWN])]
+        return [tr.t("{title}: none.", title=title)]
+    lines = [tr.t("{title} ({n}):", title=title, n=len(cases)),
+             *(_case_line(c, now, tr) for c in cases[:SHOWN])]
     if len(cases) > SHOWN:
-        lines.append(f"  and {len(cases) - SHOWN} more")
+        lines.append("  " + tr.tn("and {n} more", "and {n} more", len(cases) - SHOWN))
     return lines
 
 
@@ -132,13 +138,14 @@ def _mentor_part(turn: Turn, mentors: Roster, key: str, name: str, cases: Sequen
     open_cases = [c for c in mine if c.status == "claimed"]
     new = [c for c in mine if c.claimed_at is not None and c.claimed_at >= week - WEEK]
     stuck = [c for c in cases if c.status == "open" and c.project_id in projects]
-    lines = [f"As a mentor of {', '.join(names[p].name for p in sorted(projects) if p in names)}"
-             f" ({name}):"]
-    lines += _listed("Your open cases", open_cases, turn.now)
-    lines += _listed("New mentees this week", new, turn.now)
-    lines += _listed("Stuck newcomers waiting for a mentor", stuck, turn.now)
+    tr = turn.translator
+    lines = [tr.t("As a mentor of {projects} ({name}):", name=name, projects=", ".join(
+        names[p].name for p in sorted(projects) if p in names))]
+    lines += _listed(tr.t("Your open cases"), open_cases, turn.now, tr)
+    lines += _listed(tr.t("New mentees this week"), new, turn.now, tr)
+    lines += _listed(tr.t("Stuck newcomers waiting for a mentor"), stuck, turn.now, tr)
     if stuck:
-        lines.append("!claim CODE takes one.")
+        lines.append(tr.t("!claim CODE takes one."))
     return "\n".join(lines)
 
 
@@ -147,20 +154,36 @@ async def _organizer_part(turn: Turn, week: datetime) -> str:
     settings = turn.settings_of(DigestConfig)
     reads = reads_of(turn.reads)
     counts = await reads.funnel_counts(week - WEEK)
-    funnel = ", ".join(f"{counts.get(kind, 0)} {words}" for kind, words in FUNNEL)
-    lines = ["As an organizer:", f"The funnel this week: {funnel}."]
+    funnel = ", ".join(_funnel_words(kind, counts.get(kind, 0), turn.translator)
+                       for kind in FUNNEL)
+    lines = [turn.t("As an organizer:"), turn.t("The funnel this week: {funnel}.", funnel=funnel)]
     ahead = turn.now + timedelta(days=settings.events_ahead_days)
     coming = [e for e in await all_events(turn.content, events_reads(turn.reads))
               if turn.now <= e.starts_at <= ahead]
+    days = settings.events_ahead_days
     if coming:
-        lines.append(f"Events in the next {settings.events_ahead_days} days:")
-        lines += [f"  {e.title} ({e.id}): {when_text(e, settings.timezone)}" for e in coming]
+        lines.append(turn.tn("Events in the next {n} day:", "Events in the next {n} days:", days))
+        lines += [f"  {turn.local(e.title)} ({e.id}): "
+                  f"{when_text(e, settings.timezone, turn.translator)}" for e in coming]
     else:
-        lines.append(f"No events in the next {settings.events_ahead_days} days.")
+        lines.append(turn.tn("No events in the next {n} day.", "No events in the next {n} days.",
+                             days))
     messages, work = await reads.dead_letter_counts()
     if messages or work:
-        lines.append(f"Dead letters: {messages} message{'s' if messages != 1 else ''} and "
-                     f"{work} due job{'s' if work != 1 else ''} (wayfinder outbox lists them).")
+        lines.append(turn.t("Dead letters: {messages} and {work} (wayfinder outbox lists them).",
+                            messages=turn.tn("{n} message", "{n} messages", messages),
+                            work=turn.tn("{n} due job", "{n} due jobs", work)))
     else:
-        lines.append("Dead letters: none.")
+        lines.append(turn.t("Dead letters: none."))
     return "\n".join(lines)
+
+
+def _funnel_words(kind: str, n: int, tr: Translator) -> str:
+    """One step of the funnel with its count ("3 chose a project")."""
+    if kind == "started":
+        return tr.tn("{n} started", "{n} started", n)
+    if kind == "project_chosen":
+        return tr.tn("{n} chose a project", "{n} chose a project", n)
+    if kind == "workshop_done":
+        return tr.tn("{n} finished a workshop", "{n} finished a workshop", n)
+    return tr.tn("{n} task done", "{n} tasks done", n)
