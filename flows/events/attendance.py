@@ -14,7 +14,7 @@ from bot.flow import Due, Handler, Transition, Turn
 from bot.model import Identity
 from bot.ports import Reads
 from bot.text import one_line
-from flows.events.invites import WHEN_FORMAT, find_event, when_text
+from flows.events.invites import _when, find_event, when_text
 from flows.events.reads import reads_of
 from flows.events.records import CheckIn, Event, FollowedUp, SetCheckinCode, SetFeedback
 from flows.path.api import attend_session, next_hint
@@ -84,7 +84,7 @@ async def checkin_code(turn: Turn) -> Transition:
     event_id = turn.input.args.strip()
     event = await find_event(turn, event_id) if event_id else None
     if event is None:
-        turn.say("Usage: !checkin code EVENT (!event list shows them).")
+        turn.say(turn.t("Usage: !checkin code EVENT (!event list shows them)."))
         return None
     code = await reads_of(turn.reads).checkin_code(event.id)
     if code is None:
@@ -92,9 +92,10 @@ async def checkin_code(turn: Turn) -> Transition:
         turn.record(SetCheckinCode(event.id, code, turn.sender.key, turn.now))
     opens = (event.starts_at - OPENS_BEFORE).astimezone(zone(event.timezone))
     closes = (event.starts_at + CLOSES_AFTER).astimezone(zone(event.timezone))
-    turn.say(f"Check-in code for {event.id}: {code}\nShow it at the venue: people type "
-             f"!checkin {code} from {opens:{WHEN_FORMAT}} to {closes:{WHEN_FORMAT}} "
-             f"({event.timezone}). !event status {event.id} counts them.")
+    turn.say(turn.t("Check-in code for {id}: {code}\nShow it at the venue: people type !checkin "
+                    "{code} from {opens} to {closes} ({zone}). !event status {id} counts them.",
+                    id=event.id, code=code, opens=_when(opens, turn.translator),
+                    closes=_when(closes, turn.translator), zone=event.timezone))
     return None
 
 

@@ -514,15 +514,20 @@ async def event_list(turn: Turn) -> Transition:
     """`!event` or `!event list`."""
     events = await all_events(turn.content, reads_of(turn.reads))
     if not events:
-        turn.say("No events yet. Create one with:\n" + EVENT_NEW_USAGE)
+        turn.say(turn.t("No events yet. Create one with:") + "\n" + EVENT_NEW_USAGE)
         return None
-    lines = ["Events:"]
+    lines = [turn.t("Events:")]
     for event in events:
-        past = " (past)" if event.starts_at <= turn.now else ""
-        where = (f"{event.kind} of {event.project or event.workshop}" if event.linked else
-                 f"regions {', '.join(event.regions)}")
-        lines.append(f"  {event.id}: {event.title}, {when_text(event, event.timezone)}, "
-                     f"{where}, audience {event.audience}{past}")
+        where = (turn.t("{kind} of {target}", kind=event.kind,
+                        target=event.project or event.workshop) if event.linked else
+                 turn.t("regions {regions}", regions=", ".join(event.regions)))
+        values = {"id": event.id, "title": event.title, "where": where,
+                  "when": when_text(event, event.timezone, turn.translator),
+                  "audience": event.audience}
+        lines.append("  " + (turn.t("{id}: {title}, {when}, {where}, audience {audience} (past)",
+                                    **values) if event.starts_at <= turn.now else
+                             turn.t("{id}: {title}, {when}, {where}, audience {audience}",
+                                    **values)))
     turn.say("\n".join(lines))
     return None
 
@@ -530,19 +535,21 @@ async def event_list(turn: Turn) -> Transition:
 async def event_new(turn: Turn) -> Transition:
     parts = [p.strip() for p in turn.input.args.split("|")]
     if len(parts) not in (7, 8, 9):
-        turn.say("Create an event with:\n" + EVENT_NEW_USAGE)
+        turn.say(turn.t("Create an event with:") + "\n" + EVENT_NEW_USAGE)
         return None
     if re.match(EVENT_ID, parts[0].lower()) and \
             await find_event(turn, parts[0].lower()) is not None:
-        turn.say(f"There is already an event {parts[0].lower()!r}. Choose another id.")
+        turn.say(turn.t("There is already an event {id}. Choose another id.",
+                        id=repr(parts[0].lower())))
         return None
     event = new_event(parts, turn.content, turn.now, turn.sender.key)
     if isinstance(event, str):
         turn.say(event)
         return None
     turn.record(CreateEvent(event, turn.now))
-    turn.say(f"Created {event.id}: {event.title}, {when_text(event, event.timezone)}. "
-             f"Preview the invite with !broadcast {event.id}.")
+    turn.say(turn.t("Created {id}: {title}, {when}. Preview the invite with !broadcast {id}.",
+                    id=event.id, title=event.title,
+                    when=when_text(event, event.timezone, turn.translator)))
     return None
 
 
@@ -671,8 +678,8 @@ async def _preview(turn: Turn, event: Event, send_at: datetime | None,
     lines = preview_lines(event, counts, turn.content, turn.config, dict(turn.rates), turn.now,
                           send_at, including)
     if counts:
-        lines += ["", "Nothing is sent yet. Type !broadcast confirm to send, or "
-                  "!broadcast cancel."]
+        lines += ["", turn.t("Nothing is sent yet. Type !broadcast confirm to send, or "
+                             "!broadcast cancel.")]
     turn.say("\n".join(lines))
 
 
@@ -683,24 +690,25 @@ async def broadcast_preview(turn: Turn) -> Transition:
     match = _AT.match(args)
     including = INCLUDING.get((match["including"] or "").lower()) if match else None
     if match is None or (match["including"] and including is None):
-        turn.say(f"Usage: !broadcast {BROADCAST_USAGE} (the time in the event's time zone), "
-                 "then !broadcast confirm. People who answered are not invited again, unless "
-                 "you add `including` and their answer (maybe, no, yes, or answered for all).")
+        turn.say(turn.t("Usage: !broadcast {usage} (the time in the event's time zone), then "
+                        "!broadcast confirm. People who answered are not invited again, unless "
+                        "you add `including` and their answer (maybe, no, yes, or answered for "
+                        "all).", usage=BROADCAST_USAGE))
         return None
     event = await find_event(turn, match["event"])
     if event is None:
-        turn.say(f"I don't know the event {one_line(match['event'], 40)!r}. !event list shows "
-                 "them.")
+        turn.say(turn.t("I don't know the event {id}. !event list shows them.",
+                        id=repr(one_line(match["event"], 40))))
         return None
     send_at: datetime | None = None
     if match["when"]:
         local = datetime.fromisoformat(match["when"].replace(" ", "T"))
         send_at = local.replace(tzinfo=zone(event.timezone))
         if send_at <= turn.now:
-            turn.say("That time is in the past. Leave it out to send now.")
+            turn.say(turn.t("That time is in the past. Leave it out to send now."))
             return None
     if event.starts_at <= turn.now:
-        turn.say(f"{event.id} has already started; there is nothing to invite to.")
+        turn.say(turn.t("{id} has already started; there is nothing to invite to.", id=event.id))
         return None
     events_of(turn).broadcast_preview = Preview(
         event=event.id, send_at=send_at.isoformat() if send_at else "",
@@ -713,19 +721,22 @@ async def broadcast_confirm(turn: Turn) -> Transition:
     mine = events_of(turn)
     pending = mine.broadcast_preview
     if pending is None:
-        turn.say("There is nothing to confirm. Preview first with !broadcast EVENT.")
+        turn.say(turn.t("There is nothing to confirm. Preview first with !broadcast EVENT."))
         return None
     mine.broadcast_preview = None
     event = await find_event(turn, pending.event)
     if event is None:
-        turn.say("That event no longer exists.")
+        turn.say(turn.t("That event no longer exists."))
         return None
     at = datetime.fromisoformat(pending.send_at) if pending.send_at else turn.now
     schedule_event_broadcasts(turn, event, at, tuple(pending.including))
-    when = ("now: delivery has started" if at <= turn.now else
-            f"for {at.astimezone(zone(event.timezone)):{WHEN_FORMAT}} ({event.timezone})")
-    turn.say(f"Invites for {event.id} are scheduled {when}. Follow them with "
-             f"!event status {event.id}.")
+    if at <= turn.now:
+        turn.say(turn.t("Invites for {id} are scheduled now: delivery has started. Follow them "
+                        "with !event status {id}.", id=event.id))
+    else:
+        turn.say(turn.t("Invites for {id} are scheduled for {when} ({zone}). Follow them with "
+                        "!event status {id}.", id=event.id, zone=event.timezone,
+                        when=_when(at.astimezone(zone(event.timezone)), turn.translator)))
     return None
 
 
@@ -734,16 +745,16 @@ async def broadcast_cancel(turn: Turn) -> Transition:
     if not target:
         mine = events_of(turn)
         dropped, mine.broadcast_preview = mine.broadcast_preview, None
-        turn.say("Cancelled: nothing was sent." if dropped else
-                 "Nothing to cancel. (!broadcast cancel EVENT cancels scheduled sends.)")
+        turn.say(turn.t("Cancelled: nothing was sent.") if dropped else
+                 turn.t("Nothing to cancel. (!broadcast cancel EVENT cancels scheduled sends.)"))
         return None
     event = await find_event(turn, target)
     if event is None:
-        turn.say(f"I don't know the event {one_line(target, 40)!r}.")
+        turn.say(turn.t("I don't know the event {id}.", id=repr(one_line(target, 40))))
         return None
     turn.record(CancelBroadcast(event.id))
-    turn.say(f"Cancelled every scheduled send of {event.id} that had not started. "
-             f"(!event status {event.id} shows what went out.)")
+    turn.say(turn.t("Cancelled every scheduled send of {id} that had not started. "
+                    "(!event status {id} shows what went out.)", id=event.id))
     return None
 
 
@@ -786,43 +797,50 @@ async def event_status(turn: Turn) -> Transition:
     event_id = turn.input.args.strip()
     event = await find_event(turn, event_id) if event_id else None
     if event is None:
-        turn.say("Usage: !event status EVENT (!event list shows them).")
+        turn.say(turn.t("Usage: !event status EVENT (!event list shows them)."))
         return None
-    lines = [f"{event.title} ({event.id}), {when_text(event, event.timezone)}"]
+    lines = [f"{event.title} ({event.id}), "
+             f"{when_text(event, event.timezone, turn.translator)}"]
     answers = await reads_of(turn.reads).rsvp_counts(event.id)
     if answers:
         totals = {a: sum(n for _r, x, n in answers if x == a) for a in ANSWERS}
-        capacity = f" of {event.capacity} places" if event.capacity else ""
-        lines.append(f"Answers: yes {totals['yes']}{capacity}, maybe {totals['maybe']}, "
-                     f"no {totals['no']}. By region:")
+        lines.append(turn.tn("Answers: yes {yes} of {n} place, maybe {maybe}, no {no}. By "
+                             "region:", "Answers: yes {yes} of {n} places, maybe {maybe}, no "
+                             "{no}. By region:", event.capacity, **totals) if event.capacity
+                     else turn.t("Answers: yes {yes}, maybe {maybe}, no {no}. By region:",
+                                 **totals))
         regions = sorted({r for r, _a, _n in answers})
         known = turn.content.of(EventsContent).regions
         for code in regions:
-            name = known[code].name if code in known else (code or "no region")
+            name = known[code].name if code in known else (code or turn.t("no region"))
             per = {a: n for r, a, n in answers if r == code}
-            lines.append(f"  {name}: yes {per.get('yes', 0)}, maybe {per.get('maybe', 0)}, "
-                         f"no {per.get('no', 0)}")
+            lines.append("  " + turn.t("{name}: yes {yes}, maybe {maybe}, no {no}", name=name,
+                                       yes=per.get("yes", 0), maybe=per.get("maybe", 0),
+                                       no=per.get("no", 0)))
     else:
-        lines.append("No answers yet.")
+        lines.append(turn.t("No answers yet."))
     lines += await buddies.status_lines(turn, event)
     checked_in = await reads_of(turn.reads).attendance_count(event.id)
     if checked_in or event.starts_at <= turn.now:
-        lines.append(f"Checked in: {checked_in} (the code: !checkin code {event.id}).")
+        lines.append(turn.t("Checked in: {n} (the code: !checkin code {id}).", n=checked_in,
+                            id=event.id))
     said = await reads_of(turn.reads).event_feedback(event.id)
     if said:
         average = sum(r for r, _c in said) / len(said)
-        lines.append(f"Feedback: {len(said)} {'answer' if len(said) == 1 else 'answers'}, "
-                     f"average {average:.1f} of 5" + "".join(
-                         f"\n  {r}: {one_line(c, 200)}" for r, c in said[-5:] if c))
+        shown = f"{average:.1f}"
+        comments = "".join(f"\n  {r}: {one_line(c, 200)}" for r, c in said[-5:] if c)
+        lines.append(turn.tn("Feedback: {n} answer, average {average} of 5",
+                             "Feedback: {n} answers, average {average} of 5", len(said),
+                             average=shown) + comments)
     broadcasts = await reads_of(turn.reads).broadcasts_of(event.id)
     if broadcasts:
-        lines.append("Sends:")
+        lines.append(turn.t("Sends:"))
         for broadcast in broadcasts:
             counts = await reads_of(turn.reads).delivery_counts(broadcast.id)
             lines += delivery_lines(broadcast, counts.by_status, counts.resent, counts.failures,
                                     event.timezone)
     else:
-        lines.append(f"No sends yet: !broadcast {event.id} previews one.")
+        lines.append(turn.t("No sends yet: !broadcast {id} previews one.", id=event.id))
     turn.say("\n".join(lines))
     return None
 
@@ -852,13 +870,14 @@ async def event_export(turn: Turn) -> Transition:
     event_id = turn.input.args.strip()
     event = await find_event(turn, event_id) if event_id else None
     if event is None:
-        turn.say("Usage: !event export EVENT (!event list shows them).")
+        turn.say(turn.t("Usage: !event export EVENT (!event list shows them)."))
         return None
     rows = await reads_of(turn.reads).rsvp_list(event.id)
     eligible = sum(1 for r in rows if r[1] == "yes" and r[3] >= TRAVEL_GRANT_MILESTONE)
     turn.replies.append(Outbound(
-        turn.room, f"Answers for {event.id}: {len(rows)} people; {eligible} said yes and made "
-        "it through the first four steps (eligible for travel support).",
+        turn.room, turn.t("Answers for {id}: {people} people; {eligible} said yes and made it "
+                          "through the first four steps (eligible for travel support).",
+                          id=event.id, people=len(rows), eligible=eligible),
         file=FileRef(f"{event.id}-rsvps.csv", "text/csv", export_csv(rows))))
     return None
 
