@@ -168,20 +168,23 @@ async def send(turn: Turn) -> Transition:
     if group is None:
         return None
     if turn.sender.key not in group.contacts:
-        turn.say(f"Only {group.name}'s organizers (its contacts in {group.source}) can "
-                 "message its members.")
+        turn.say(turn.t("Only {name}'s organizers (its contacts in {source}) can message its "
+                        "members.", name=turn.local(group.name), source=group.source))
         return None
     if not text:
-        turn.say(f"Usage: !group send {group.id} TEXT: the message to its members.")
+        turn.say(turn.t("Usage: !group send {id} TEXT: the message to its members.",
+                        id=group.id))
         return None
     if len(text) > MAX_MESSAGE:
-        turn.say(f"That message is {len(text)} characters long; keep it under {MAX_MESSAGE}.")
+        turn.say(turn.t("That message is {length} characters long; keep it under {most}.",
+                        length=len(text), most=MAX_MESSAGE))
         return None
     members = await reads_of(turn.reads).invite_list_size(list_key(group.id))
     turn.state(GroupsState).draft = Draft(group=group.id, text=text)
-    turn.say(f"This goes to {members} member{'s' if members != 1 else ''} of {group.name}:\n\n"
-             f"{_message(group, turn.sender.key, text, turn.others)}\n\n"
-             "Nothing is sent yet. Type !group confirm to send, or !group cancel.")
+    turn.say(turn.tn("This goes to {n} member of {name}:", "This goes to {n} members of {name}:",
+                     members, name=turn.local(group.name)) + "\n\n"
+             + _message(group, turn.sender.key, text, turn.others) + "\n\n"
+             + turn.t("Nothing is sent yet. Type !group confirm to send, or !group cancel."))
     return None
 
 
@@ -197,24 +200,26 @@ async def confirm(turn: Turn) -> Transition:
     mine = turn.state(GroupsState)
     draft, mine.draft = mine.draft, None
     if draft is None:
-        turn.say("There is nothing to confirm. Write one first with !group send ID TEXT.")
+        turn.say(turn.t("There is nothing to confirm. Write one first with !group send ID TEXT."))
         return None
     group = _groups(turn).get(draft.group)
     if group is None or turn.sender.key not in group.contacts:
-        turn.say("That group is gone, or you no longer organize it: nothing was sent.")
+        turn.say(turn.t("That group is gone, or you no longer organize it: nothing was sent."))
         return None
     turn.record(message_broadcast(list_key(group.id), _message(group, turn.sender.key,
                                                                draft.text, turn.others),
                                   turn.sender.key, turn.now))
     turn.record(Audit(turn.sender.key, "group message", group.id, turn.now))
-    turn.say(f"Sending your message to {group.name}'s members now.")
+    turn.say(turn.t("Sending your message to {name}'s members now.",
+                    name=turn.local(group.name)))
     return None
 
 
 async def cancel(turn: Turn) -> Transition:
     mine = turn.state(GroupsState)
     dropped, mine.draft = mine.draft, None
-    turn.say("Cancelled: nothing was sent." if dropped else "There is nothing to cancel.")
+    turn.say(turn.t("Cancelled: nothing was sent.") if dropped else
+             turn.t("There is nothing to cancel."))
     return None
 
 
@@ -224,17 +229,18 @@ async def status(turn: Turn) -> Transition:
     if group is None:
         return None
     if turn.sender.key not in group.contacts:
-        turn.say(f"Only {group.name}'s organizers (its contacts in {group.source}) can see "
-                 "its status.")
+        turn.say(turn.t("Only {name}'s organizers (its contacts in {source}) can see its status.",
+                        name=turn.local(group.name), source=group.source))
         return None
     reads = reads_of(turn.reads)
     members = await reads.invite_list_size(list_key(group.id))
-    lines = [f"{group.name}: {members} member{'s' if members != 1 else ''}."]
+    lines = [turn.tn("{name}: {n} member.", "{name}: {n} members.", members,
+                     name=turn.local(group.name))]
     sent = (await reads.broadcasts_of(list_key(group.id)))[-STATUS_MESSAGES:]
     if not sent:
-        lines.append("No messages sent yet (!group send ID TEXT).")
+        lines.append(turn.t("No messages sent yet (!group send ID TEXT)."))
     else:
-        lines.append("Messages to members:")
+        lines.append(turn.t("Messages to members:"))
         tz = turn.content.of(EventsContent).region_timezone(group.region) or "UTC"
         for broadcast in sent:
             counts = await reads.delivery_counts(broadcast.id)
