@@ -115,12 +115,14 @@ async def status_lines(turn: Turn, event: Event) -> list[str]:
     pairs = await reads_of(turn.reads).buddy_pairs(event.id)
     if not pairs:
         return []
-    lines = ["Buddies:"]
+    lines = [turn.t("Buddies:")]
     for newcomer, buddy in pairs:
         if newcomer and buddy:
-            lines.append(f"  {newcomer} with buddy {buddy}")
+            lines.append("  " + turn.t("{newcomer} with buddy {buddy}", newcomer=newcomer,
+                                       buddy=buddy))
         elif newcomer:
-            lines.append(f"  {newcomer}: first time, no buddy yet")
+            lines.append("  " + turn.t("{newcomer}: first time, no buddy yet",
+                                       newcomer=newcomer))
         else:
-            lines.append(f"  {buddy}: volunteer, free")
+            lines.append("  " + turn.t("{buddy}: volunteer, free", buddy=buddy))
     return lines

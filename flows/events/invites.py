@@ -775,21 +775,26 @@ def broadcast_records(event: Event, config: Config, send_at: datetime, by: str,
 
 
 def delivery_lines(broadcast: Broadcast, counts: dict[str, int], resent: dict[str, int],
-                   failures: Sequence[tuple[str, int]], tz: str) -> list[str]:
+                   failures: Sequence[tuple[str, int]], tz: str,
+                   tr: Translator = ENGLISH) -> list[str]:
+    """How one broadcast's sends went, for its organizer (in `tr`'s language)."""
     when = broadcast.send_at.astimezone(zone(tz))
-    head = (f"  #{broadcast.id} {broadcast.kind}, {broadcast.status}, "
-            f"{when:{WHEN_FORMAT}}: {broadcast.recipients} queued")
-    lines = [head]
+    lines = ["  " + tr.t("#{id} {kind}, {status}, {when}: {n} queued", id=broadcast.id,
+                         kind=broadcast.kind, status=broadcast.status, when=_when(when, tr),
+                         n=broadcast.recipients)]
     if broadcast.recipients:
-        lines.append(f"    delivered {counts.get('sent', 0)}, waiting "
-                     f"{counts.get('pending', 0) + counts.get('sending', 0)}, deferred (quiet "
-                     f"hours) {counts.get('deferred', 0)}, failed {counts.get('dead', 0)}, "
-                     f"unknown {counts.get('unknown', 0)}")
+        lines.append("    " + tr.t(
+            "delivered {sent}, waiting {waiting}, deferred (quiet hours) {deferred}, failed "
+            "{dead}, unknown {unknown}", sent=counts.get("sent", 0),
+            waiting=counts.get("pending", 0) + counts.get("sending", 0),
+            deferred=counts.get("deferred", 0), dead=counts.get("dead", 0),
+            unknown=counts.get("unknown", 0)))
     for reason, count in failures:
-        lines.append(f"    failed {count}: {one_line(reason, 120)}")
+        lines.append("    " + tr.t("failed {n}: {reason}", n=count, reason=one_line(reason, 120)))
     for network, count in sorted(resent.items()):
-        lines.append(f"    {count} sent again on {network} after a restart (a duplicate is "
-                     "possible unless the network deduplicates)")
+        lines.append("    " + tr.t("{n} sent again on {network} after a restart (a duplicate is "
+                                   "possible unless the network deduplicates)", n=count,
+                                   network=network))
     return lines
 
 
@@ -838,7 +843,7 @@ async def event_status(turn: Turn) -> Transition:
         for broadcast in broadcasts:
             counts = await reads_of(turn.reads).delivery_counts(broadcast.id)
             lines += delivery_lines(broadcast, counts.by_status, counts.resent, counts.failures,
-                                    event.timezone)
+                                    event.timezone, turn.translator)
     else:
         lines.append(turn.t("No sends yet: !broadcast {id} previews one.", id=event.id))
     turn.say("\n".join(lines))

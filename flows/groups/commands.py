@@ -245,6 +245,6 @@ async def status(turn: Turn) -> Transition:
         for broadcast in sent:
             counts = await reads.delivery_counts(broadcast.id)
             lines += delivery_lines(broadcast, counts.by_status, counts.resent,
-                                    counts.failures, tz)
+                                    counts.failures, tz, turn.translator)
     turn.say("\n".join(lines))
     return None
