@@ -361,3 +361,19 @@ def test_event_times_name_days_and_months_in_the_persons_language() -> None:
         "jue 21 ene 2027, 18:30 (Europe/Berlin)")
     assert when_text(event, "America/Sao_Paulo", translator("pt_BR")).endswith(
         "21 jan. 2027, 14:30 no seu horário")
+
+
+async def test_a_spanish_organizer_runs_events_in_spanish(sqlite_url: str) -> None:
+    """The organizers' commands answer in their language, bad input included."""
+    clock = FakeClock(datetime(2027, 1, 10, 9, 0, tzinfo=UTC))
+    async with Harness(events_config(sqlite_url), clock=clock) as h:
+        await h.say(ORGANIZER, "!language es")
+        assert await h.say(ORGANIZER, "!broadcast confirm") == (
+            "No hay nada que confirmar. Primero mira la vista previa con !broadcast EVENTO.")
+        assert await h.say(ORGANIZER, "!broadcast cancel atlantis") == (
+            "No conozco el evento 'atlantis'.")
+        assert await h.say(ORGANIZER, "!event status") == (
+            "Uso: !event status EVENTO (!event list los muestra).")
+        assert (await h.say(ORGANIZER, "!event list")).startswith("Eventos:\n")
+        assert await h.say(ORGANIZER, "!checkin code atlantis") == (
+            "Uso: !checkin code EVENTO (!event list los muestra).")

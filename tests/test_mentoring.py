@@ -214,6 +214,23 @@ async def test_away_back_and_the_organizer_overview(sqlite_url: str) -> None:
         assert "Welcome back" in await bot.say(AMARA, "!away off", "matrix")
 
 
+async def test_the_mentors_side_answers_in_their_language(sqlite_url: str) -> None:
+    async with mentoring_bot(sqlite_url) as bot:
+        await bot.say(AMARA, "!language es", "matrix")
+        assert await bot.say(AMARA, "!away 3d", "matrix") == (
+            "Disfruta el descanso: no recibirás pedidos de ayuda durante 3 días. !away off lo "
+            "termina antes.")
+        await bot.say("olga", "!language pt_BR", "irc")
+        overview = await bot.say("olga", "!mentors", "irc")
+        assert overview.startswith("Carga dos mentores (casos abertos / capacidade):")
+        assert "Amara: 0/3, ausente por 3 dias" in overview
+        assert "Tomasz: 0/2, fora do horário" in overview
+        assert "¡Qué bueno que volviste!" in await bot.say(AMARA, "!away off", "matrix")
+        await bot.say("@root:lumen.test", "!language es", "matrix")
+        assert (await bot.say("@root:lumen.test", "!mentor add", "matrix")).startswith(
+            "Uso: !mentor add PROYECTO red:id")
+
+
 async def test_away_for_longer_than_the_calendar_is_refused_politely(sqlite_url: str) -> None:
     """Regression: `!away 3000000d` overflowed the date and answered "something went wrong"."""
     async with mentoring_bot(sqlite_url) as bot:
