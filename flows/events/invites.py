@@ -498,23 +498,25 @@ def reminder_times(event: Event, config: Config, now: datetime) -> list[datetime
 
 
 # -- organizers ---------------------------------------------------------------------------------
-EVENT_NEW_USAGE = ("!event new ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | "
-                   "AUDIENCE [| CAPACITY [| KIND]]\nfor example: !event new berlin-meetup | "
-                   "Berlin meetup | 2027-03-04 18:30 | Europe/Berlin | c-base | de | workshop | "
-                   "30\nor a project's sprint: !event new pagebot-sprint | Pagebot sprint | "
-                   "2027-03-06 15:00 | UTC | https://meet.example.org/pb | - | project:pagebot "
-                   "| | sprint\n"
-                   f"Audiences: {', '.join(AUDIENCES)}, project:ID (its people, wherever they "
-                   "are), workshop:ID (a live session: people at that workshop or about to "
-                   "start it). Regions: codes, comma-separated (- for none). Kinds: "
-                   f"{', '.join(KINDS)}.")
+def event_new_usage(tr: Translator = ENGLISH) -> str:
+    """How to write `!event new`, with examples (in `tr`'s language)."""
+    return tr.t("!event new ID | TITLE | YYYY-MM-DD HH:MM | TIMEZONE | PLACE | REGIONS | "
+                "AUDIENCE [| CAPACITY [| KIND]]\nfor example: !event new berlin-meetup | "
+                "Berlin meetup | 2027-03-04 18:30 | Europe/Berlin | c-base | de | workshop | "
+                "30\nor a project's sprint: !event new pagebot-sprint | Pagebot sprint | "
+                "2027-03-06 15:00 | UTC | https://meet.example.org/pb | - | project:pagebot "
+                "| | sprint\nAudiences: {audiences}, project:ID (its people, wherever they "
+                "are), workshop:ID (a live session: people at that workshop or about to "
+                "start it). Regions: codes, comma-separated (- for none). Kinds: {kinds}.",
+                audiences=", ".join(AUDIENCES), kinds=", ".join(KINDS))
 
 
 async def event_list(turn: Turn) -> Transition:
     """`!event` or `!event list`."""
     events = await all_events(turn.content, reads_of(turn.reads))
     if not events:
-        turn.say(turn.t("No events yet. Create one with:") + "\n" + EVENT_NEW_USAGE)
+        turn.say(turn.t("No events yet. Create one with:") + "\n"
+                 + event_new_usage(turn.translator))
         return None
     lines = [turn.t("Events:")]
     for event in events:
@@ -535,14 +537,14 @@ async def event_list(turn: Turn) -> Transition:
 async def event_new(turn: Turn) -> Transition:
     parts = [p.strip() for p in turn.input.args.split("|")]
     if len(parts) not in (7, 8, 9):
-        turn.say(turn.t("Create an event with:") + "\n" + EVENT_NEW_USAGE)
+        turn.say(turn.t("Create an event with:") + "\n" + event_new_usage(turn.translator))
         return None
     if re.match(EVENT_ID, parts[0].lower()) and \
             await find_event(turn, parts[0].lower()) is not None:
         turn.say(turn.t("There is already an event {id}. Choose another id.",
                         id=repr(parts[0].lower())))
         return None
-    event = new_event(parts, turn.content, turn.now, turn.sender.key)
+    event = new_event(parts, turn.content, turn.now, turn.sender.key, turn.translator)
     if isinstance(event, str):
         turn.say(event)
         return None
@@ -556,13 +558,14 @@ async def event_new(turn: Turn) -> Transition:
 EVENT_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
-def new_event(parts: Sequence[str], content: Content, now: datetime, by: str) -> Event | str:
+def new_event(parts: Sequence[str], content: Content, now: datetime, by: str,
+              tr: Translator = ENGLISH) -> Event | str:
     """An event from `!event new`'s fields (ID | TITLE | START | ZONE | PLACE | REGIONS |
     AUDIENCE [| CAPACITY [| KIND]]), as `by` creates it now (in chat or on the web); or what
     is wrong with them. Whether the id is taken is the caller's to check."""
     event_id = parts[0].lower()
     if not re.match(EVENT_ID, event_id):
-        return "The event id is one word of lowercase letters, digits, - and _."
+        return tr.t("The event id is one word of lowercase letters, digits, - and _.")
     fields: dict[str, object] = {
         "title": parts[1], "starts": parts[2].replace(" ", "T", 1), "timezone": parts[3],
         "place": parts[4], "regions": [r.strip().lower() for r in parts[5].split(",")
@@ -574,7 +577,10 @@ def new_event(parts: Sequence[str], content: Content, now: datetime, by: str) ->
     if target and linked in ("project", "workshop"):
         path = content.of(PathContent)
         if target not in (path.projects if linked == "project" else path.workshops):
-            return f"Unknown {linked} {one_line(target, 40)!r}.\n{EVENT_NEW_USAGE}"
+            return ((tr.t("Unknown project {id}.", id=repr(one_line(target, 40)))
+                     if linked == "project" else
+                     tr.t("Unknown workshop {id}.", id=repr(one_line(target, 40))))
+                    + "\n" + event_new_usage(tr))
         fields.update({"audience": "everyone", linked: target,
                        "kind": "meeting" if linked == "project" else "workshop-session"})
     if len(parts) >= 8 and parts[7]:
@@ -586,15 +592,17 @@ def new_event(parts: Sequence[str], content: Content, now: datetime, by: str) ->
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "event"
-        return (f"That event has a problem in {key}: "
-                f"{err['msg'].removeprefix('Value error, ')}.\n{EVENT_NEW_USAGE}")
+        return (tr.t("That event has a problem in {key}: {problem}.", key=key,
+                     problem=err["msg"].removeprefix("Value error, "))
+                + "\n" + event_new_usage(tr))
     known = content.of(EventsContent).regions
     unknown = [r for r in parsed.regions if r not in known]
     if unknown:
-        return f"Unknown region {unknown[0]!r}. Known: {', '.join(known)}."
+        return tr.t("Unknown region {code}. Known: {known}.", code=repr(unknown[0]),
+                    known=", ".join(known))
     event = parsed.to_event(event_id, "chat", by)
     if event.starts_at <= now:
-        return "That time is in the past. Events need a start in the future."
+        return tr.t("That time is in the past. Events need a start in the future.")
     return event
 
 
