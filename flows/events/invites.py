@@ -606,14 +606,15 @@ def new_event(parts: Sequence[str], content: Content, now: datetime, by: str,
     return event
 
 
-def who_text(event: Event) -> str:
+def who_text(event: Event, tr: Translator = ENGLISH) -> str:
     """Who an event's invites reach, besides the audience."""
     if event.project:
-        return f"people working on project {event.project}, wherever they are"
+        return tr.t("people working on project {id}, wherever they are", id=event.project)
     if event.workshop:
-        return (f"people at workshop {event.workshop} or about to start it, wherever they "
-                "are")
-    return f"regions: {', '.join(event.regions)}, with the regions inside them"
+        return tr.t("people at workshop {id} or about to start it, wherever they are",
+                    id=event.workshop)
+    return tr.t("regions: {regions}, with the regions inside them",
+                regions=", ".join(event.regions))
 
 
 def _estimate(counts: Sequence[tuple[str, str, int]], rates: dict[str, Rate]) -> float:
@@ -629,27 +630,30 @@ def _estimate(counts: Sequence[tuple[str, str, int]], rates: dict[str, Rate]) ->
 
 def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content: Content,
                   config: Config, rates: dict[str, Rate], now: datetime,
-                  send_at: datetime | None, including: tuple[str, ...] = ()) -> list[str]:
+                  send_at: datetime | None, including: tuple[str, ...] = (),
+                  tr: Translator = ENGLISH) -> list[str]:
     """What an organizer sees before confirming: the message, who it reaches per network
     and region, how long delivery takes, and when reminders follow (chat and command line)."""
     sample = invite_message(event, Recipient(PersonId(0), Identity(Network(""), ExternalId(""),
                                                                    False), "", ""),
                             event.timezone, about(event, content))
-    lines = [f"Preview of the invite for {event.id} (audience: {event.audience}; "
-             f"{who_text(event)}):", "", "---",
+    lines = [tr.t("Preview of the invite for {id} (audience: {audience}; {who}):", id=event.id,
+                  audience=event.audience, who=who_text(event, tr)), "", "---",
              sample.text, "  [Yes] [No] [Maybe]", "---", ""]
     total = sum(n for _net, _reg, n in counts)
-    again = (f"those who answered {' or '.join(including)} are invited again; "
-             if including else "")
-    skipped = (f"{again}people invited before or who answered otherwise are skipped" if again
-               else "people invited before and people who answered are skipped (add "
-               "`including maybe` to invite those who said maybe again)")
+    skipped = (tr.t("those who answered {answers} are invited again; people invited before or "
+                    "who answered otherwise are skipped", answers=" or ".join(including))
+               if including else
+               tr.t("people invited before and people who answered are skipped (add "
+                    "`including maybe` to invite those who said maybe again)"))
     if not total:
-        lines.append("It would reach nobody: no one in these regions and this far along has "
-                     f"consented to invites, or all of them were skipped ({skipped}).")
+        lines.append(tr.t("It would reach nobody: no one in these regions and this far along "
+                          "has consented to invites, or all of them were skipped ({skipped}).",
+                          skipped=skipped))
         return lines
-    lines.append(f"It reaches {total} {'person' if total == 1 else 'people'} (each once, on "
-                 f"the network they use; {skipped}):")
+    lines.append(tr.tn("It reaches {n} person (each once, on the network they use; {skipped}):",
+                       "It reaches {n} people (each once, on the network they use; {skipped}):",
+                       total, skipped=skipped))
     settings = config.settings_of(EventsConfig)
     quiet = settings.quiet
     waiting = 0
@@ -662,20 +666,23 @@ def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content:
         later = quiet.until(at, tz) if quiet else None
         if later is not None:
             waiting += people
-        note = f" (quiet hours there: sent after {later.astimezone(zone(tz)):%H:%M} " \
-               "their time)" if later else ""
+        after = later.astimezone(zone(tz)).strftime("%H:%M") if later else ""
+        note = (" " + tr.t("(quiet hours there: sent after {time} their time)", time=after)
+                if later else "")
         lines.append(f"  {network}, {name}: {people}{note}")
     seconds = _estimate(counts, rates)
-    lines.append(f"Estimated delivery time at the networks' rate limits: "
-                 f"{describe(timedelta(seconds=max(1, round(seconds))))}"
-                 + (f"; {waiting} wait for the end of their quiet hours." if waiting else "."))
+    length = describe(timedelta(seconds=max(1, round(seconds))), tr)
+    lines.append(tr.t("Estimated delivery time at the networks' rate limits: {length}; {n} wait "
+                      "for the end of their quiet hours.", length=length, n=waiting) if waiting
+                 else tr.t("Estimated delivery time at the networks' rate limits: {length}.",
+                           length=length))
     if send_at is not None:
-        lines.append(f"Scheduled for {send_at.astimezone(zone(event.timezone)):{WHEN_FORMAT}} "
-                     f"({event.timezone}).")
+        lines.append(tr.t("Scheduled for {when} ({zone}).", zone=event.timezone,
+                          when=_when(send_at.astimezone(zone(event.timezone)), tr)))
     reminders = reminder_times(event, config, at)
     if reminders:
-        lines.append("Reminders to those who say yes: " + ", ".join(
-            f"{r.astimezone(zone(event.timezone)):{WHEN_FORMAT}}" for r in reminders) + ".")
+        lines.append(tr.t("Reminders to those who say yes: {times}.", times=", ".join(
+            _when(r.astimezone(zone(event.timezone)), tr) for r in reminders)))
     return lines
 
 
@@ -684,7 +691,7 @@ async def _preview(turn: Turn, event: Event, send_at: datetime | None,
     counts = await reads_of(turn.reads).audience_counts(
         audience_of(event, "invite", turn.content, including))
     lines = preview_lines(event, counts, turn.content, turn.config, dict(turn.rates), turn.now,
-                          send_at, including)
+                          send_at, including, turn.translator)
     if counts:
         lines += ["", turn.t("Nothing is sent yet. Type !broadcast confirm to send, or "
                              "!broadcast cancel.")]
