@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.config import Config, FeatureSettings
+from bot.config import Config, FeatureSettings, I18nConfig
 from bot.content import Content
 from bot.i18n import LOCALE_KEY, SOURCE, Translator, normalize, translator
 from bot.model import (
@@ -97,6 +97,17 @@ PRIVATE_CHATS = "private_chats"
 
 S = TypeVar("S", bound=FeatureState)
 FS = TypeVar("FS", bound=FeatureSettings)
+
+
+def _locale_of(choices: tuple[str, str], settings: I18nConfig, heard: str = "") -> str:
+    """A person's language from their stored (chosen, client) codes: the one they chose,
+    else the one their network says now (`heard`), else their client's, else the default."""
+    offered = settings.offered()
+    for code in (choices[0], heard, choices[1]):
+        found = normalize(code, offered) if code else None
+        if found is not None:
+            return found
+    return settings.default
 
 
 @dataclass
@@ -189,26 +200,18 @@ class Turn:
         if self._locale is not None and self._locale[0] == choices:
             return self._locale[1]
         settings = self.config.i18n
-        offered = settings.offered()
-        found: str | None = None
-        for code in (choices[0], self.inbound.language, choices[1]):
-            found = normalize(code, offered) if code else None
-            if found is not None:
-                break
-        locale = found or settings.default
+        locale = _locale_of(choices, settings, heard=self.inbound.language)
         self._locale = (choices, locale, translator(locale, settings.default))
         return locale
 
     def translator_of(self, data: Mapping[str, Any]) -> Translator:
         """Words for another person whose stored state this turn read (a newcomer told of
-        their case by a mentor's turn): in their language."""
-        settings = self.config.i18n
+        their case by someone else's turn): in their language."""
         stored = data.get(LOCALE_KEY) or {}
-        for code in (str(stored.get("chosen", "")), str(stored.get("client", ""))):
-            found = normalize(code, settings.offered()) if code else None
-            if found is not None:
-                return translator(found, settings.default)
-        return translator(settings.default, settings.default)
+        settings = self.config.i18n
+        locale = _locale_of((str(stored.get("chosen", "")), str(stored.get("client", ""))),
+                            settings)
+        return translator(locale, settings.default)
 
     @property
     def translator(self) -> Translator:
@@ -218,8 +221,8 @@ class Turn:
 
     @property
     def others(self) -> Translator:
-        """Words for someone else (a mentor's ping, a shared room): the community's default
-        language, since this turn knows only its own person's."""
+        """Words for someone else (a message to another person, a shared room): the community's
+        default language, since this turn knows only its own person's."""
         return translator(self.config.i18n.default, self.config.i18n.default)
 
     def t(self, message: str, /, **values: Any) -> str:

@@ -67,8 +67,8 @@ class Inbound:
     # example: not logged in to services). Empty: the generic explanation.
     why_unverified: str = ""
     press: Press | None = None  # a button was pressed: its acknowledgement goes out with the turn
-    # The language the sender's client uses, where the network says (Telegram's
-    # language_code): the default for someone who has not chosen one.
+    # The language the sender's client uses, where the network says so (a language code on
+    # each message): the default for someone who has not chosen one.
     language: str = ""
 
 

@@ -245,7 +245,7 @@ class Dispatcher:
     # -- the feeder ------------------------------------------------------------------------
     async def _renew_loop(self, lease: float) -> None:
         """The rows queued here stay this process's while it runs, however long the feeder
-        waits for room (a broadcast's backlog behind a rate limit)."""
+        waits for room (a long backlog behind a rate limit)."""
         while True:
             await asyncio.sleep(lease / 3)
             try:
