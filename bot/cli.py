@@ -18,25 +18,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from bot.clikit import CliContext, Register, config_option
-from flows.crm import cli as crm_cli
-from flows.events import cli as events_cli
-from flows.mentoring import cli as mentoring_cli
-from flows.path import cli as path_cli
-from flows.privacy import cli as privacy_cli
-from flows.tracker import cli as tracker_cli
+from bot.clikit import CliContext, config_option
+from flows.cli import FEATURE_CLI  # the features' commands, loading no feature
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from bot.config import Config, ConfigError
-
-# The features' command-line commands (Feature.cli, flows/<feature>/cli.py). Listed here, not
-# taken from FEATURES (bot/wiring.py), so that `wayfinder --help` loads no feature: each cli
-# module imports only click; tests/test_cli.py checks this list against FEATURES.
-FEATURE_CLI: tuple[Register, ...] = (path_cli.register, mentoring_cli.register,
-                                     events_cli.register, tracker_cli.register,
-                                     privacy_cli.register, crm_cli.register)
 
 
 @cache

@@ -48,7 +48,7 @@ from flows.privacy.feature import FEATURE as PRIVACY
 from flows.tracker.feature import FEATURE as TRACKER
 
 # The bot's features: a new one is one more line here (and, if it has CLI commands, one in
-# bot/cli.py's FEATURE_CLI).
+# flows/cli.py's FEATURE_CLI).
 FEATURES: tuple[Feature, ...] = (PATH, ACCOUNT, MENTORING, EVENTS, TRACKER, FORGE, PRIVACY,
                                   CRM, GROUPS, LEVELUP, DIGEST, DASHBOARD, PAIRING,
                                   CORE)

@@ -291,8 +291,9 @@ def test_broadcast_from_the_command_line_previews_confirms_and_follows_delivery(
 
 
 def test_the_features_declare_the_cli_commands_that_wayfinder_lists() -> None:
-    from bot.cli import FEATURE_CLI, main
+    from bot.cli import main
     from bot.wiring import FEATURES
+    from flows.cli import FEATURE_CLI
 
     declared = [f.cli for f in FEATURES if f.cli is not None]
     assert set(declared) == set(FEATURE_CLI)

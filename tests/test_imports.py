@@ -14,6 +14,7 @@ LAYERS = ("adapters", "flows", "storage")
 COMPOSITION_ROOT = {ROOT / "bot" / "app.py", ROOT / "bot" / "wiring.py"}
 NETWORK_NAME = re.compile(r"(?<![a-z])(irc|matrix|telegram)", re.IGNORECASE)
 CLI = ROOT / "bot" / "cli.py"
+CLI_REGISTRY = ROOT / "flows" / "cli.py"  # the features' commands, for bot/cli.py
 SERVICES = "services"
 PACKAGES = ("bot", *LAYERS, "bench")  # tests may call services too
 
@@ -77,9 +78,9 @@ def test_only_the_composition_root_in_bot_imports_the_layers() -> None:
             continue
         wrong = imported_packages(path) & set(LAYERS)
         if path == CLI and wrong == {"flows"} and all(
-                re.fullmatch(r"flows\.\w+\.cli", m) for m in runtime_imports(path, True)
-                if m.startswith("flows")):
-            continue  # the features' cli modules: see the next test
+                re.fullmatch(r"flows\.cli\.FEATURE_CLI|flows\.\w+\.cli", m)
+                for m in runtime_imports(path, True) if m.startswith("flows")):
+            continue  # the features' commands (flows/cli.py): see the next test
         if wrong:
             problems.append(f"{path.relative_to(ROOT)} imports {sorted(wrong)}")
     assert problems == []
@@ -103,14 +104,16 @@ def runtime_imports(path: Path, everywhere: bool = False) -> set[str]:
 
 
 def test_the_cli_reaches_the_layers_only_through_the_composition_root() -> None:
-    """bot/cli.py imports, of the layers, only the features' cli modules, so that `--help`
-    lists their commands without loading any feature."""
+    """bot/cli.py imports, of the layers, only flows/cli.py, which imports only the features'
+    cli modules, so that `--help` lists their commands without loading any feature."""
     from bot.wiring import FEATURES
 
     clis = {f.cli.__module__ for f in FEATURES if f.cli is not None}
-    flows = {m for m in runtime_imports(CLI) if m.split(".")[0] in LAYERS}
+    assert {m for m in runtime_imports(CLI) if m.split(".")[0] in LAYERS} == {
+        "flows.cli.FEATURE_CLI"}
+    flows = {m for m in runtime_imports(CLI_REGISTRY) if m.split(".")[0] in LAYERS}
     assert flows == clis
-    assert {m for m in imported_modules(CLI) if m.split(".")[0] in LAYERS} <= {
+    assert {m for m in imported_modules(CLI_REGISTRY) if m.split(".")[0] in LAYERS} <= {
         m.rsplit(".", 1)[0] for m in clis}
 
 
@@ -210,8 +213,9 @@ def test_the_network_check_sees_identifiers_strings_and_imports(tmp_path: Path) 
                             "telegram_id"]
 
 
-# bot/cli.py names commands of every feature through the composition root's imports only;
-# bot/commands_table.py renders the composed features' commands into the README.
+# bot/cli.py starts the composition root (and takes the features' commands from flows/cli.py,
+# naming none itself); bot/commands_table.py renders the composed features' commands into the
+# README.
 FEATURE_NAMING = COMPOSITION_ROOT | {CLI, ROOT / "bot" / "commands_table.py"}
 # Importing the composition root names every feature, if only at one remove.
 COMPOSING = ("bot.app", "bot.wiring")
