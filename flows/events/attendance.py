@@ -11,10 +11,11 @@ from bot.codes import random_code
 from bot.config import Config
 from bot.fields import zone
 from bot.flow import Due, Handler, Transition, Turn
+from bot.i18n import N_
 from bot.model import Identity
 from bot.ports import Reads
 from bot.text import one_line
-from flows.events.invites import _when, find_event, when_text
+from flows.events.invites import _when, event_named, find_event, when_text
 from flows.events.reads import reads_of
 from flows.events.records import CheckIn, Event, FollowedUp, SetCheckinCode, SetFeedback
 from flows.path.api import attend_session, next_hint
@@ -81,10 +82,8 @@ async def checkin(turn: Turn) -> Transition:
 
 async def checkin_code(turn: Turn) -> Transition:
     """`!checkin code EVENT` (organizers): the code to show at the venue, made once."""
-    event_id = turn.input.args.strip()
-    event = await find_event(turn, event_id) if event_id else None
+    event = await event_named(turn, N_("Usage: !checkin code EVENT (!event list shows them)."))
     if event is None:
-        turn.say(turn.t("Usage: !checkin code EVENT (!event list shows them)."))
         return None
     code = await reads_of(turn.reads).checkin_code(event.id)
     if code is None:

@@ -216,6 +216,16 @@ async def find_event(turn: Turn, event_id: str) -> Event | None:
     return known.get(wanted) or await reads_of(turn.reads).event(wanted)
 
 
+async def event_named(turn: Turn, usage: str) -> Event | None:
+    """The event a command's argument names; if none (or none by that id), `usage` (an N_
+    text) is said and None returned."""
+    event_id = turn.input.args.strip()
+    event = await find_event(turn, event_id) if event_id else None
+    if event is None:
+        turn.say(turn.t(usage))
+    return event
+
+
 async def all_events(content: Content, reads: EventsReads) -> list[Event]:
     events = {**{e.id: e for e in await reads.events()}, **content.of(EventsContent).events}
     return sorted(events.values(), key=lambda e: e.starts_at)
@@ -814,10 +824,8 @@ def delivery_lines(broadcast: Broadcast, counts: dict[str, int], resent: dict[st
 
 
 async def event_status(turn: Turn) -> Transition:
-    event_id = turn.input.args.strip()
-    event = await find_event(turn, event_id) if event_id else None
+    event = await event_named(turn, N_("Usage: !event status EVENT (!event list shows them)."))
     if event is None:
-        turn.say(turn.t("Usage: !event status EVENT (!event list shows them)."))
         return None
     lines = [f"{event.title} ({event.id}), "
              f"{when_text(event, event.timezone, turn.translator)}"]
@@ -887,10 +895,8 @@ def _milestone_name(value: int) -> str:
 
 
 async def event_export(turn: Turn) -> Transition:
-    event_id = turn.input.args.strip()
-    event = await find_event(turn, event_id) if event_id else None
+    event = await event_named(turn, N_("Usage: !event export EVENT (!event list shows them)."))
     if event is None:
-        turn.say(turn.t("Usage: !event export EVENT (!event list shows them)."))
         return None
     rows = await reads_of(turn.reads).rsvp_list(event.id)
     eligible = sum(1 for r in rows if r[1] == "yes" and r[3] >= TRAVEL_GRANT_MILESTONE)
