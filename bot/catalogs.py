@@ -27,9 +27,16 @@ from babel.messages.pofile import read_po, write_po
 from bot.i18n import DOMAIN, LOCALE_DIR
 
 ROOT = LOCALE_DIR.parent.parent
-SOURCES = ("bot", "adapters", "flows")  # what people read comes from these
-# The marking functions: turn.t / translator.t (one message), tn (singular, plural), N_.
+SOURCES = ("bot", "adapters", "flows", "web")  # what people read comes from these
+TEMPLATES = ("web/templates",)  # Jinja2 pages: {% trans %} blocks and _() calls
+# The marking functions: turn.t / translator.t (one message), tn (singular, plural), N_;
+# in a template, gettext (a {% trans %} block or _()) and ngettext ({% pluralize %}).
 KEYWORDS: dict[str, tuple[int, ...]] = {"t": (1,), "tn": (1, 2), "N_": (1,)}
+TEMPLATE_KEYWORDS: dict[str, tuple[int, ...]] = {"_": (1,), "gettext": (1,),
+                                                 "ngettext": (1, 2)}
+# As web/app.py renders them: newstyle gettext, whitespace in a block collapsed.
+TEMPLATE_OPTIONS = {"trimmed": "true", "newstyle_gettext": "true", "trim_blocks": "true",
+                    "lstrip_blocks": "true"}
 POT = LOCALE_DIR / f"{DOMAIN}.pot"
 COMMENT_TAGS = ("Translators:",)
 STEADY = datetime(2026, 11, 29, tzinfo=UTC)
@@ -40,28 +47,47 @@ def _files() -> Iterator[Path]:
         yield from sorted((ROOT / folder).rglob("*.py"))
 
 
+def _templates() -> Iterator[Path]:
+    for folder in TEMPLATES:
+        yield from sorted((ROOT / folder).rglob("*.html"))
+
+
+def _found(path: Path) -> Iterator[tuple[Any, ...]]:
+    """What Babel's extractor finds in a Python file or a template, and its keywords."""
+    with path.open("rb") as handle:
+        if path.suffix == ".html":
+            from jinja2.ext import babel_extract
+
+            found: Any = babel_extract(handle, tuple(TEMPLATE_KEYWORDS), list(COMMENT_TAGS),
+                                       TEMPLATE_OPTIONS)
+            for item in found:
+                yield (*item, TEMPLATE_KEYWORDS)
+        else:
+            for item in extract_python(handle, dict.fromkeys(KEYWORDS), COMMENT_TAGS, {}):
+                yield (*item, KEYWORDS)
+
+
 def extract() -> Catalog:
-    """Every message id marked in the code, with where it is used."""
+    """Every message id marked in the code and the web pages' templates, with where it is
+    used."""
     catalog = Catalog(project="wayfinder", domain=DOMAIN, fuzzy=False,
                       msgid_bugs_address="", copyright_holder="Wayfinder contributors")
-    for path in _files():
+    for path in (*_files(), *_templates()):
         where = str(path.relative_to(ROOT))
-        with path.open("rb") as handle:
-            found: Any = extract_python(handle, dict.fromkeys(KEYWORDS), COMMENT_TAGS, {})
-            for lineno, funcname, messages, comments in found:
-                spec = KEYWORDS.get(str(funcname or ""))
-                if spec is None:
-                    continue
-                args = messages if isinstance(messages, tuple) else (messages,)
-                texts = [args[i - 1] if i - 1 < len(args) else None for i in spec]
-                strings = [t for t in texts if isinstance(t, str) and t]
-                if len(strings) != len(texts):
-                    continue  # a variable: its value was marked where it was written
-                msgid: str | tuple[str, str] = (strings[0] if len(strings) == 1
-                                                else (strings[0], strings[1]))
-                flags = ("python-brace-format",) if "{" in strings[0] else ()
-                catalog.add(msgid, None, [(where, lineno)], auto_comments=comments,
-                            flags=flags)
+        for lineno, funcname, messages, comments, keywords in _found(path):
+            spec = keywords.get(str(funcname or ""))
+            if spec is None:
+                continue
+            args = messages if isinstance(messages, tuple) else (messages,)
+            texts = [args[i - 1] if i - 1 < len(args) else None for i in spec]
+            strings = [t for t in texts if isinstance(t, str) and t]
+            if len(strings) != len(texts):
+                continue  # a variable: its value was marked where it was written
+            msgid: str | tuple[str, str] = (strings[0] if len(strings) == 1
+                                            else (strings[0], strings[1]))
+            flags = ("python-brace-format",) if "{" in strings[0] else ()
+            catalog.add(msgid, None, [(where, lineno)], auto_comments=comments,
+                        flags=flags)
     return catalog
 
 

@@ -190,6 +190,16 @@ class PublicPages:
     def community(self) -> str:
         return self.content().of(PathContent).community.name
 
+    def languages(self) -> tuple[str, ...]:
+        """The languages a page may be read in ([i18n] languages, the default first)."""
+        offered = self.config.i18n.offered()
+        default = self.config.i18n.default
+        return (default, *(code for code in offered if code != default))
+
+    def default_language(self) -> str:
+        """A page's language when the visitor asks for none the community offers."""
+        return self.config.i18n.default
+
     async def hub(self) -> Hub:
         path = self.content().of(PathContent)
         tasks = await self._open_tasks()

@@ -8,10 +8,11 @@ audience live in their own module (web/public.py for everyone); this module only
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
+from http import HTTPStatus
 from typing import Any, Protocol
 
 import jinja2
@@ -25,10 +26,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from bot.i18n import ENGLISH, N_, Translator
 from bot.metrics import OpsReply
 from bot.text import strip_bidi
 from services.dashboard import DashboardSite
 from services.public import PublicPages
+from web.language import PageLanguage, page_language, remember
+from web.language import context as language_context
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -89,11 +93,37 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def when(value: datetime, style: str = "full") -> str:
-    """A time as people read it: "Thu 21 Jan 2027, 18:30 CET" (or the date alone)."""
+# Babel's date patterns (LDML), themselves messages: a translator may reorder them.
+WHEN_PATTERN = N_("EEE d MMM y, HH:mm")
+DATE_PATTERN = N_("d MMMM y")
+
+
+@jinja2.pass_context
+def when(context: Mapping[str, Any], value: datetime, style: str = "full") -> str:
+    """A time as people read it, in the page's language: "Thu 21 Jan 2027, 18:30 CET",
+    "jue 21 ene 2027, 18:30 CET" (or the date alone: "21 January 2027")."""
+    tr = _translator(context)
     if style == "date":
-        return f"{value.day} {value:%B %Y}"
-    return f"{value:%a} {value.day} {value:%b %Y, %H:%M} {value.tzname() or ''}".strip()
+        return tr.format_date(value, DATE_PATTERN)
+    return f"{tr.format_datetime(value, WHEN_PATTERN)} {value.tzname() or ''}".strip()
+
+
+@jinja2.pass_context
+def local(context: Mapping[str, Any], value: Any) -> Any:
+    """A content text in the page's language, when its content gives one
+    (`summary = { en = "...", es = "..." }`); else as written."""
+    return _translator(context).local(value) if isinstance(value, str) else value
+
+
+@jinja2.pass_context
+def number(context: Mapping[str, Any], value: float) -> str:
+    """A number as the page's language writes it (1,234 or 1.234)."""
+    return _translator(context).format_number(value)
+
+
+def _translator(context: Mapping[str, Any]) -> Translator:
+    language = context.get("language")
+    return language.translator if isinstance(language, PageLanguage) else ENGLISH
 
 
 def shown(value: Any) -> Any:
@@ -120,11 +150,18 @@ def markdown(text: str) -> Markup:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("web", "templates"),
+        loader=jinja2.PackageLoader("web", "templates"), extensions=["jinja2.ext.i18n"],
         autoescape=True,  # every template, whatever its name
         undefined=jinja2.StrictUndefined,  # a misspelt name fails the test, not the page
         finalize=shown, trim_blocks=True, lstrip_blocks=True)
+    # {% trans %} blocks call gettext(message, **values), which fills and escapes them, and
+    # whitespace inside them is collapsed (as bot.catalogs extracts them): web/language.py
+    # gives each render its own gettext.
+    env.newstyle_gettext = True  # type: ignore[attr-defined]  # added by the extension
+    env.policies["ext.i18n.trimmed"] = True
     env.filters["when"] = when
+    env.filters["local"] = local
+    env.filters["number"] = number
     env.filters["markdown"] = markdown
     env.globals["url_for"] = path_for  # before Starlette's: links stay on the visitor's host
     return env
@@ -142,16 +179,29 @@ TEMPLATES = Jinja2Templates(env=environment())
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
-    """Render templates/NAME with the site's common context."""
-    return TEMPLATES.TemplateResponse(request, name, {"site": request.app.state.site,
-                                                      **context}, status_code=status)
+    """Render templates/NAME with the site's common context, in the page's language."""
+    language = page_language(request)
+    response = TEMPLATES.TemplateResponse(
+        request, name, {"site": request.app.state.site, **language_context(request, language),
+                        **context}, status_code=status)
+    remember(response, language)
+    return response
+
+
+def tr(request: Request) -> Translator:
+    """The page's language, for the texts the code writes: `tr(request).t("Events")`."""
+    return page_language(request).translator
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc, HTTPException) else ""
     status = exc.status_code if isinstance(exc, HTTPException) else 404
-    return page(request, "error.html", status=status, title="Not found" if status == 404
-                else "Sorry", detail=detail)
+    # Starlette's own details ("Not Found", "Method Not Allowed") are English: not shown.
+    if detail == HTTPStatus(status).phrase:
+        detail = ""
+    return page(request, "error.html", status=status,
+                title=tr(request).t("Not found") if status == 404 else tr(request).t("Sorry"),
+                detail=tr(request).t(detail) if detail else "")
 
 
 def ops_routes(ops: OpsAnswers) -> list[BaseRoute]:

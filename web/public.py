@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.i18n import N_
 from services.public import PublicPages, visitor_zone, zone_names
-from web.app import Site, page
+from web.app import Site, page, tr
 
 CODE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 UPCOMING_ON_HUB = 3
@@ -36,7 +37,7 @@ async def hub(request: Request) -> Response:
 async def project(request: Request) -> Response:
     found = await public(request).project(request.path_params["project_id"])
     if found is None:
-        raise HTTPException(404, "There is no project by that name here.")
+        raise HTTPException(404, N_("There is no project by that name here."))
     return page(request, "project.html", title=found.name, project=found)
 
 
@@ -50,8 +51,8 @@ async def events(request: Request) -> Response:
     found = await pages.events(region, zone)
     # htmx asks for the list alone when the form changes; without JavaScript the whole page.
     name = "events_list.html" if request.headers.get("hx-request") == "true" else "events.html"
-    return page(request, name, title="Upcoming events", events=found, regions=regions,
-                region=region, zone=zone.key, zones=zone_names())
+    return page(request, name, title=tr(request).t("Upcoming events"), events=found,
+                regions=regions, region=region, zone=zone.key, zones=zone_names())
 
 
 async def certificate_form(request: Request) -> Response:
@@ -59,20 +60,23 @@ async def certificate_form(request: Request) -> Response:
     if code:
         if CODE.match(code):
             return RedirectResponse(request.url_for("certificate", code=code), status_code=303)
-        return page(request, "certificate_form.html", status=400, title="Verify a certificate",
-                    problem="A certificate code has only letters, digits and dashes, like "
-                            "the one printed under the QR code.", code=code)
-    return page(request, "certificate_form.html", title="Verify a certificate", problem="",
-                code="")
+        return page(request, "certificate_form.html", status=400,
+                    title=tr(request).t("Verify a certificate"),
+                    problem=tr(request).t("A certificate code has only letters, digits "
+                                            "and dashes, like the one printed under the QR code."),
+                    code=code)
+    return page(request, "certificate_form.html", title=tr(request).t("Verify a certificate"),
+                problem="", code="")
 
 
 async def certificate(request: Request) -> Response:
     code = request.path_params["code"]
     found = await public(request).certificate(code) if CODE.match(code) else None
     if found is None:
-        return page(request, "certificate.html", status=404, title="Certificate not found",
-                    certificate=None, code=code)
-    return page(request, "certificate.html", title="Certificate " + found.code,
+        return page(request, "certificate.html", status=404,
+                    title=tr(request).t("Certificate not found"), certificate=None, code=code)
+    return page(request, "certificate.html",
+                title=tr(request).t("Certificate {code}", code=found.code),
                 certificate=found, code=found.code)
 
 
