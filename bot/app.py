@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Config
+from bot.config import Config, I18nConfig
 from bot.content import Content
 from bot.engine import Clock, Engine, utcnow
-from bot.feature import FeatureService, ServiceContext, menu, role_grants
+from bot.feature import FeatureService, ServiceContext, role_grants
+from bot.feature import command_menu as feature_menu
 from bot.inbound import InboundProcessor
 from bot.metrics import Meter, Ops, OpsServer, Sources
-from bot.model import Network, Outbound, PersonId, outbound_to_json
+from bot.model import CommandMenu, Network, Outbound, PersonId, outbound_to_json
 from bot.outbox import Dispatcher, Sleep
 from bot.ports import (
     Adapter,
@@ -68,9 +69,11 @@ def feature_reads(store: SqlStore) -> tuple[AccountReads, CrmReads, DashboardRea
     return store, store, store, store, store, store, store, store, store, store, store, store
 
 
-def command_menu() -> list[tuple[str, str]]:
-    """(command, summary) for a network's command menu (Telegram's setMyCommands)."""
-    return menu(FEATURES)
+def command_menu(i18n: I18nConfig | None = None) -> CommandMenu:
+    """Everyone's commands for a network's own menu (Telegram's setMyCommands): in `[i18n]
+    default`, and in each offered language for people whose app uses it."""
+    i18n = i18n or I18nConfig()
+    return feature_menu(FEATURES, i18n.default, i18n.offered())
 
 
 @dataclass

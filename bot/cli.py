@@ -114,7 +114,7 @@ def run(config_path: Path | None, only: str) -> None:
     config = _load(config_path)
     chosen = [name.strip().lower() for name in only.split(",") if name.strip()]
     try:
-        adapters = network_adapters(config, menu=command_menu(), only=chosen)
+        adapters = network_adapters(config, menu=command_menu(config.i18n), only=chosen)
     except ConfigError as exc:
         _fail(_config_problems(exc))
     if not _run(schema_is_current(config)):

@@ -16,7 +16,8 @@ from bot.clikit import Register
 from bot.config import Config, FeatureSettings
 from bot.content import Content, ContentPart
 from bot.flow import DueSource, FeatureState, Flow, Handler, Transition, Turn
-from bot.i18n import ENGLISH, Translator
+from bot.i18n import ENGLISH, SOURCE, Translator
+from bot.model import CommandMenu
 from bot.outbox import DeferUntil
 from bot.records import Audit, Record
 from bot.roles import RoleGrants, RoleSource
@@ -234,9 +235,10 @@ class Catalog:
     def listed(self, role: str | None) -> list[Command]:
         return [e.command for e in self.entries if e.command.listed and e.command.role == role]
 
-    def menu(self) -> list[tuple[str, str]]:
-        """(command, summary) for everyone's commands: a network's command menu."""
-        return [(c.name, _menu_text(c.summary)) for c in self.listed(None)]
+    def menu(self, tr: Translator = ENGLISH) -> list[tuple[str, str]]:
+        """(command, summary) for everyone's commands: a network's command menu, the
+        summaries in `tr`'s language."""
+        return [(c.name, _menu_text(tr.t(c.summary))) for c in self.listed(None)]
 
 
 def _check_roles(feature: str, command: Command, roles: Sequence[str]) -> None:
@@ -264,8 +266,18 @@ def _menu_text(summary: str) -> str:
     return (text[:1].upper() + text[1:])[:256] if len(text) >= 3 else "..."
 
 
-def menu(features: Iterable[Feature]) -> list[tuple[str, str]]:
-    return Catalog(features).menu()
+def menu(features: Iterable[Feature], tr: Translator = ENGLISH) -> list[tuple[str, str]]:
+    return Catalog(features).menu(tr)
+
+
+def command_menu(features: Iterable[Feature], default: str = SOURCE,
+                 languages: Iterable[str] = ()) -> CommandMenu:
+    """Everyone's commands for a network's own menu: in the default language, and in each
+    of `languages` for people whose app uses it."""
+    catalog = Catalog(features)
+    return CommandMenu(tuple(catalog.menu(Translator(default, default))),
+                       {code: tuple(catalog.menu(Translator(code, default)))
+                        for code in languages})
 
 
 def allowed(turn: Turn, role: str | None) -> bool:

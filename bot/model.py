@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NewType
@@ -110,6 +110,16 @@ class Outbound:
     press: Press | None = None  # acknowledge this press (and mark its choice), not a message
     locale: str = ""  # the recipient's language for the adapter's own words; empty: English
     named: tuple[Named, ...] = ()  # people the text names, linked where the network can
+
+
+@dataclass(frozen=True)
+class CommandMenu:
+    """Everyone's commands as a network lists them in its own menu, (command, one-line
+    summary): `default` in the default language for anyone, and `languages` in each offered
+    language (by its code, e.g. pt_BR) for people whose app uses it."""
+
+    default: tuple[tuple[str, str], ...] = ()
+    languages: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

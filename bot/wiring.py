@@ -29,7 +29,7 @@ from bot.config import AdapterTables, ConfigError, config_error, load_as, valida
 from bot.config import Config as CoreConfig
 from bot.content import Content, ContentPart, TextCheck, load_folder
 from bot.feature import Feature, content_parts
-from bot.model import Rate
+from bot.model import CommandMenu, Rate
 from bot.ports import Adapter
 from bot.text import unseen_characters
 from flows.account.feature import FEATURE as ACCOUNT
@@ -176,7 +176,7 @@ def only_networks(config: Config, only: Sequence[str]) -> Config:
 
 
 def network_adapters(config: CoreConfig, chat_name: str | None = None, room: str = "",
-                     menu: Sequence[tuple[str, str]] = (),
+                     menu: CommandMenu | None = None,
                      only: Sequence[str] = ()) -> list[Adapter]:
     """The adapters `wayfinder run` starts: every enabled network (or those named in `only`),
     else the console. A network's library is imported here, and only if its adapter runs."""

@@ -110,6 +110,9 @@ class BotApi:
     # with it (403). Off by default, as most tests write to made-up chats.
     only_started_chats: bool = False
     started: set[int] = field(default_factory=set)
+    # The command menus set (setMyCommands), by language_code ("": the one for anyone), each
+    # as [(command, description)].
+    menus: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._new_update = asyncio.Event()
@@ -287,6 +290,21 @@ class BotApi:
         return True
 
     async def api_setmycommands(self, p: dict[str, Any]) -> bool:
+        # As Telegram checks them: a language is two lowercase letters (ISO 639-1) or none; a
+        # command is 1-32 of a-z, 0-9 and _; a description 1-256 characters (the Bot API
+        # documents 1-256; we keep 3-256 as older versions did).
+        language = str(p.get("language_code") or "")
+        if language and not (len(language) == 2 and language.isalpha()
+                             and language.islower()):
+            raise EntityError(f"invalid language_code {language!r}")
+        commands = [(str(c["command"]), str(c["description"])) for c in p["commands"]]
+        for command, description in commands:
+            if not (1 <= len(command) <= 32 and all(ch.isascii() and (ch.isalnum() or ch == "_")
+                                                    and not ch.isupper() for ch in command)):
+                raise EntityError(f"BOT_COMMAND_INVALID {command!r}")
+            if not 3 <= len(description) <= 256:
+                raise EntityError(f"command description {description!r} must be 3-256 long")
+        self.menus[language] = commands
         return True
 
     async def api_answercallbackquery(self, p: dict[str, Any]) -> bool:

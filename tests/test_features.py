@@ -98,6 +98,15 @@ def test_the_menu_lists_everyones_commands_only() -> None:
         assert name.islower()
         assert 3 <= len(text) <= 256
         assert text[0].isupper()
+    # In each language a network's menu offers, within Telegram's limits too.
+    menus = command_menu()
+    assert {"en", "es", "pt_BR"} <= set(menus.languages)
+    for language, commands in menus.languages.items():
+        assert [name for name, _ in commands] == list(entries)
+        for name, text in commands:
+            assert 3 <= len(text) <= 256, (language, name)
+            assert text[0].isupper(), (language, name)
+    assert dict(menus.languages["es"])["link"] != entries["link"]
 
 
 ORGANIZER = "org"
@@ -206,7 +215,7 @@ def test_wayfinder_run_hands_the_menu_to_the_telegram_adapter(
     path.write_text('[adapters.telegram]\nenabled = true\ntoken_env = "TG_TOKEN"\n',
                     encoding="utf-8")
     (adapter,) = network_adapters(load_config(path), menu=command_menu())
-    assert [(c.command, c.description) for c in adapter.menu] == command_menu()  # type: ignore[attr-defined]
+    assert adapter.menu == command_menu()  # type: ignore[attr-defined]
 
 
 def _said_to(h: Harness, who: str, network: str = "memory", after: int = 0) -> list[str]:

@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from telegram import Message
 
-from adapters.telegram.client import ChatLimiter, TelegramAdapter
+from adapters.telegram.client import ChatLimiter, TelegramAdapter, menu_calls
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.render import render, split_text, utf16_len
 from adapters.telegram.translate import inbound_from_message
 from bot.app import App, command_menu
+from bot.config import I18nConfig
 from bot.model import (
     Choice,
     ExternalId,
@@ -103,12 +104,42 @@ async def test_private_start_through_discovery_with_inline_keyboards(
         sent = await bot.says("python")
         assert sent[0].text.startswith("These projects fit you best:")
         assert sent[0].buttons[0]["text"] == "Pagebot"
-        (menu,) = [c[1] for c in api.calls if c[0] == "setmycommands"]
         # The menu comes from the commands the features declare for everyone.
-        commands = menu["commands"]
-        assert [(c["command"], c["description"]) for c in commands] == command_menu()
-        assert {"start", "help", "stuck", "link"} <= {c["command"] for c in commands}
-        assert "claim" not in {c["command"] for c in commands}
+        commands = api.menus[""]
+        assert commands == list(command_menu().default)
+        assert {"start", "help", "stuck", "link"} <= {name for name, _ in commands}
+        assert "claim" not in {name for name, _ in commands}
+
+
+async def test_the_command_menu_is_set_in_each_offered_language(
+        sqlite_url: str, api: BotApi) -> None:
+    async with TelegramBot(sqlite_url, api):
+        pass
+    # Once for anyone ([i18n] default, English here), then once per offered language, named
+    # as Telegram names languages: pt_BR's menu is for every app in Portuguese ("pt").
+    languages = [c[1].get("language_code") for c in api.calls if c[0] == "setmycommands"]
+    assert languages == [None, "en", "es", "pt"]
+    english, spanish, portuguese = (dict(api.menus[code]) for code in ("", "es", "pt"))
+    assert api.menus["en"] == api.menus[""]
+    assert list(spanish) == list(portuguese) == list(english)  # the same commands, in order
+    assert english["help"] == "This list"
+    assert spanish["help"] == "Esta lista"
+    assert portuguese["help"] == "Esta lista"
+    assert english["stuck"] == "Ask a mentor for help"
+    assert spanish["stuck"] == "Pedir ayuda a un mentor"
+    assert portuguese["stuck"] == "Pedir ajuda a um mentor"
+    assert spanish["start"] == "Empezar, o seguir donde lo dejaste"
+    assert portuguese["start"] == "Começar, ou continuar de onde parou"
+
+
+def test_a_spanish_speaking_community_gives_anyone_the_spanish_menu() -> None:
+    menu = command_menu(I18nConfig(default="es", languages=("es", "pt_BR")))
+    calls = menu_calls(menu)
+    assert [language for language, _ in calls] == ["", "es", "pt"]  # no English one offered
+    anyone = {c.command: c.description for c in calls[0][1]}
+    assert anyone["help"] == "Esta lista"
+    assert anyone == {c.command: c.description for c in calls[1][1]}
+    assert menu_calls(command_menu(I18nConfig(default="es", languages=("es", "en"))))[2][0] == "en"
 
 
 async def test_group_start_gives_a_deep_link_that_opens_the_projects_path(

@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,6 +52,7 @@ from bot.i18n import SOURCE, normalize, translator
 from bot.inbound import InboundProcessor
 from bot.model import (
     Capabilities,
+    CommandMenu,
     Outbound,
     Press,
     Rate,
@@ -137,11 +138,26 @@ def private_route(username: str) -> str:
             if username else "")
 
 
+def menu_calls(menu: CommandMenu) -> list[tuple[str, list[BotCommand]]]:
+    """setMyCommands' calls for the menu, (language_code, commands): first without a
+    language, for anyone, then one per offered language for people whose app uses it.
+    Telegram names a language by its two letters (ISO 639-1): pt_BR's menu is "pt"'s; a
+    code it cannot name is left to the default menu."""
+    calls = [("", menu.default)] if menu.default else []
+    for code, commands in menu.languages.items():
+        language = code.split("_")[0].lower()
+        if commands and len(language) == 2 and language.isalpha() and all(
+                language != seen for seen, _ in calls):
+            calls.append((language, commands))
+    return [(language, [BotCommand(name, summary) for name, summary in commands])
+            for language, commands in calls]
+
+
 class TelegramAdapter:
     network = TELEGRAM
 
     def __init__(self, config: TelegramConfig, token: str, webhook_secret: str = "",
-                 menu: Sequence[tuple[str, str]] = ()) -> None:
+                 menu: CommandMenu | None = None) -> None:
         # PTB 22.2+ warns inside RetryAfter's own constructor unless time periods are opted in
         # to timedelta (python-telegram-bot PR #4750); opt in, and read both forms below.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -152,7 +168,7 @@ class TelegramAdapter:
             command_prefixes=("/", "!"), rate=Rate(config.messages_per_second, 1))
         self.limiter = ChatLimiter(config.per_chat_per_second, config.per_group_per_minute)
         self.webhook_secret = webhook_secret
-        self.menu = [BotCommand(name, summary) for name, summary in menu]  # (command, summary)
+        self.menu = menu or CommandMenu()
         self._poll_request = HTTPXRequest(
             read_timeout=config.poll_timeout_seconds + config.request_timeout_seconds,
             connect_timeout=config.request_timeout_seconds)
@@ -187,9 +203,9 @@ class TelegramAdapter:
             self.username = self.bot.username
             self.capabilities = replace(self.capabilities, reach_privately=private_route(
                 self.username))
-            if self.menu:
+            for language, commands in menu_calls(self.menu):
                 with contextlib.suppress(NetworkError):
-                    await self.bot.set_my_commands(self.menu)
+                    await self.bot.set_my_commands(commands, language_code=language or None)
             self._ready.set()
             if self.config.mode == "webhook":
                 await self._serve_webhook()
