@@ -246,3 +246,34 @@ def test_the_pages_translations_fill_the_fields_their_message_has() -> None:
                     for message, errors in catalog.check()
                     if any(where.startswith("web/") for where, _ in message.locations)]
         assert problems == [], code
+
+
+async def test_the_dashboards_pages_in_the_visitors_language(sqlite_url: str) -> None:
+    """The dashboard chooses its language as the public pages do: the login link's page in
+    Portuguese (the link's lifetime too), the page asking to log in in Spanish."""
+    from services.dashboard import dashboard_alone
+
+    config = make_config(sqlite_url)
+    store = SqlStore.open(config.storage.url, config.storage.durable)
+    await store.migrate()
+    content = load_content(CONTENT)
+    try:
+        async with dashboard_alone(config) as dash:
+            site = Site(PublicPages(config, store, lambda: content, lambda: NOW), dashboard=dash)
+            transport = httpx.ASGITransport(app=create_app(site))
+            async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as web:
+                needed = await web.get("/dashboard", headers={"accept-language": "es"})
+                login = await web.get("/login/abc?lang=pt_BR")
+                refused = await web.post("/login", data={"token": "abc"},
+                                         headers={"origin": "https://elsewhere.example"})
+    finally:
+        await store.db.dispose()
+    assert _html_lang(login.text) == ("pt-BR", "ltr")
+    assert "Entrar no painel" in login.text
+    assert re.search(r"expira \d+ minutos depois", login.text), login.text
+    assert needed.status_code == 401
+    assert "Inicia sesión" in needed.text
+    assert "<code>!dashboard</code> en un chat privado" in needed.text
+    # The cookie the login link set keeps the next page in Portuguese.
+    assert refused.status_code == 403
+    assert "Formulário recusado" in refused.text

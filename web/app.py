@@ -4,6 +4,7 @@ htmx served from this package, and security headers on every response.
 `create_app(site)` builds it from a `Site`: what the pages read (services' read models) and,
 when the bot runs with metrics on, its /metrics, /healthz and /livez. The routes of each
 audience live in their own module (web/public.py for everyone); this module only assembles.
+Every page is rendered in its visitor's language (web/language.py says which, and how).
 """
 
 from __future__ import annotations

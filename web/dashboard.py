@@ -23,8 +23,9 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config import ConfigError
 from bot.durations import describe
+from bot.i18n import N_
 from services.dashboard import DashboardSite, Event, Login, Session, csrf_matches
-from web.app import Site, page
+from web.app import Site, page, tr
 
 COOKIE = "wayfinder_session"
 ORGANIZER = ("organizer",)  # admins are organizers too
@@ -61,8 +62,15 @@ def dashboard(request: Request) -> DashboardSite:
 
 
 def _needs_login(request: Request) -> Response:
-    return page(request, "dash/login_needed.html", status=401, title="Please log in",
-                viewer=None)
+    return page(request, "dash/login_needed.html", status=401,
+                title=tr(request).t("Please log in"), viewer=None)
+
+
+# Whom a page is for, as a refusal says it (the roles' own names stay as the config writes
+# them: organizer, admin, mentor).
+FOR_ROLES = {ORGANIZER: N_("This page is for organizers."),
+             MENTOR: N_("This page is for mentors."),
+             ANYONE: N_("This page is for organizers or mentors.")}
 
 
 def guarded(roles: tuple[str, ...]) -> Callable[[Handler], Endpoint]:
@@ -80,11 +88,13 @@ def guarded(roles: tuple[str, ...]) -> Callable[[Handler], Endpoint]:
             if not held & set(roles):
                 await dash.access.audit(session.identity, "refused:web:page",
                                         request.url.path)
-                names = " or ".join(f"{r}s" for r in roles)
-                mine = ", ".join(sorted(held)) or "no dashboard role"
-                return page(request, "dash/refused.html", status=403, title="Not for you",
-                            viewer=viewer, detail=f"This page is for {names}. You are logged "
-                            f"in as {session.identity} ({mine}).")
+                words = tr(request)
+                mine = ", ".join(sorted(held)) or words.t("no dashboard role")
+                detail = words.t("{for_whom} You are logged in as {identity} ({roles}).",
+                                 for_whom=words.t(FOR_ROLES[roles]),
+                                 identity=session.identity, roles=mine)
+                return page(request, "dash/refused.html", status=403,
+                            title=words.t("Not for you"), viewer=viewer, detail=detail)
             if request.method == "POST":
                 form = await request.form()
                 sent = form.get("csrf")
@@ -92,10 +102,11 @@ def guarded(roles: tuple[str, ...]) -> Callable[[Handler], Endpoint]:
                     await dash.access.audit(session.identity, "refused:web:csrf",
                                             request.url.path)
                     return page(request, "dash/refused.html", status=403,
-                                title="Form refused", viewer=viewer,
-                                detail="This form did not come from your dashboard session "
-                                "(it may be from an old page, or from another site). Nothing "
-                                "was changed. Open the page again and retry.")
+                                title=tr(request).t("Form refused"), viewer=viewer,
+                                detail=tr(request).t(
+                                    "This form did not come from your dashboard session (it "
+                                    "may be from an old page, or from another site). Nothing "
+                                    "was changed. Open the page again and retry."))
             return await handler(request, viewer)
 
         return guard
@@ -109,8 +120,9 @@ async def login_form(request: Request) -> Response:
     previews, and that fetch must not use up the one login."""
     dash = dashboard(request)
     token = request.path_params["token"][:TOKEN_MAX]
-    return page(request, "dash/login.html", title="Log in to the dashboard", token=token,
-                viewer=None, problem="", ttl=describe(dash.access.settings.link_ttl))
+    return page(request, "dash/login.html", title=tr(request).t("Log in to the dashboard"),
+                token=token, viewer=None, problem="",
+                ttl=describe(dash.access.settings.link_ttl, tr(request)))
 
 
 def _same_site(request: Request) -> bool:
@@ -125,15 +137,17 @@ async def login(request: Request) -> Response:
     dash = dashboard(request)
     if not _same_site(request):
         await dash.access.audit("(unknown)", "refused:web:login", "posted from another site")
-        return page(request, "dash/refused.html", status=403, title="Form refused",
-                    viewer=None, detail="This login came from another site. Open the link "
-                    "from the bot yourself.")
+        return page(request, "dash/refused.html", status=403,
+                    title=tr(request).t("Form refused"), viewer=None,
+                    detail=tr(request).t("This login came from another site. Open the link "
+                                         "from the bot yourself."))
     form = await request.form()
     token = form.get("token")
     found = await dash.access.redeem(token[:TOKEN_MAX] if isinstance(token, str) else "")
     if not isinstance(found, Login):
-        return page(request, "dash/login.html", status=403, title="Log in to the dashboard",
-                    token="", viewer=None, problem=found.reason)
+        return page(request, "dash/login.html", status=403,
+                    title=tr(request).t("Log in to the dashboard"), token="", viewer=None,
+                    problem=found.reason)
     response = RedirectResponse(request.url_for("dashboard"), status_code=303)
     max_age = int((found.session.expires_at - dash.access.clock()).total_seconds())
     response.set_cookie(COOKIE, found.cookie, max_age=max_age, httponly=True, samesite="lax",
@@ -145,7 +159,8 @@ async def login(request: Request) -> Response:
 async def logout(request: Request, viewer: Viewer) -> Response:
     dash = dashboard(request)
     await dash.access.logout(request.cookies.get(COOKIE, ""))
-    response = page(request, "dash/logged_out.html", title="Logged out", viewer=None)
+    response = page(request, "dash/logged_out.html", title=tr(request).t("Logged out"),
+                    viewer=None)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=dash.secure)
     return response
 
@@ -155,7 +170,8 @@ async def logout(request: Request, viewer: Viewer) -> Response:
 async def home(request: Request, viewer: Viewer) -> Response:
     dash = dashboard(request)
     cases = await dash.pages.cases_of(viewer.session.identity) if viewer.mentor else []
-    return page(request, "dash/home.html", title="Dashboard", viewer=viewer, cases=cases)
+    return page(request, "dash/home.html", title=tr(request).t("Dashboard"), viewer=viewer,
+                cases=cases)
 
 
 @guarded(ORGANIZER)
@@ -167,7 +183,8 @@ async def people(request: Request, viewer: Viewer) -> Response:
     after = int(q["after"]) if q.get("after", "").isdigit() else 0
     hits = await pages.search(text) if text else []
     rows, next_after = ([], 0) if text else await pages.people(project, region, stage, after)
-    return page(request, "dash/people.html", title="People", viewer=viewer, q=text,
+    return page(request, "dash/people.html", title=tr(request).t("People"), viewer=viewer,
+                q=text,
                 project=project, region=region, stage=stage, hits=hits, rows=rows,
                 choices=pages.choices(), next_after=next_after)
 
@@ -176,8 +193,8 @@ async def people(request: Request, viewer: Viewer) -> Response:
 async def person(request: Request, viewer: Viewer) -> Response:
     lines = await dashboard(request).pages.person(request.path_params["person_id"])
     if lines is None:
-        raise HTTPException(404, "No one has that id (any more).")
-    return page(request, "dash/person.html", title=lines[0] if lines else "Person",
+        raise HTTPException(404, N_("No one has that id (any more)."))
+    return page(request, "dash/person.html", title=lines[0] if lines else tr(request).t("Person"),
                 viewer=viewer, lines=lines)
 
 
@@ -188,7 +205,8 @@ REPORTS_SHOWN = ("funnel", "cohorts")
 async def reports(request: Request, viewer: Viewer) -> Response:
     pages = dashboard(request).pages
     found = [await pages.report(name) for name in REPORTS_SHOWN]
-    return page(request, "dash/reports.html", title="Reports", viewer=viewer, reports=found)
+    return page(request, "dash/reports.html", title=tr(request).t("Reports"), viewer=viewer,
+                reports=found)
 
 
 @guarded(ORGANIZER)
@@ -204,7 +222,8 @@ async def chart(request: Request, viewer: Viewer) -> Response:
 @guarded(ORGANIZER)
 async def events(request: Request, viewer: Viewer) -> Response:
     rows = await dashboard(request).pages.events()
-    return page(request, "dash/events.html", title="Events", viewer=viewer, rows=rows)
+    return page(request, "dash/events.html", title=tr(request).t("Events"), viewer=viewer,
+                rows=rows)
 
 
 EVENT_FIELDS = ("id", "title", "starts", "timezone", "place", "regions", "audience",
@@ -225,8 +244,8 @@ async def _event_form(request: Request, event_id: str = "") -> tuple[dict[str, s
 @guarded(ORGANIZER)
 async def event_form(request: Request, viewer: Viewer) -> Response:
     values = dict.fromkeys(EVENT_FIELDS, "") | {"timezone": "UTC", "audience": "everyone"}
-    return page(request, "dash/event_new.html", title="New event", viewer=viewer,
-                values=values, problem="", editing="")
+    return page(request, "dash/event_new.html", title=tr(request).t("New event"),
+                viewer=viewer, values=values, problem="", editing="")
 
 
 @guarded(ORGANIZER)
@@ -235,8 +254,9 @@ async def event_create(request: Request, viewer: Viewer) -> Response:
     made = await dashboard(request).pages.create_event(parts, viewer.session.identity)
     if isinstance(made, str):
         # The first line: what is wrong (the rest is the chat command's usage).
-        return page(request, "dash/event_new.html", status=400, title="New event",
-                    viewer=viewer, values=values, problem=made.split("\n", 1)[0], editing="")
+        return page(request, "dash/event_new.html", status=400,
+                    title=tr(request).t("New event"), viewer=viewer, values=values,
+                    problem=made.split("\n", 1)[0], editing="")
     return RedirectResponse(request.url_for("preview", event_id=made.id), status_code=303)
 
 
@@ -254,9 +274,10 @@ def _event_values(event: Event) -> dict[str, str]:
 async def event_edit_form(request: Request, viewer: Viewer) -> Response:
     found = await dashboard(request).pages.editable(request.path_params["event_id"])
     if isinstance(found, str):
-        return page(request, "dash/refused.html", status=409, title="It can't change here",
-                    viewer=viewer, detail=found)
-    return page(request, "dash/event_new.html", title=f"Change {found.title}", viewer=viewer,
+        return page(request, "dash/refused.html", status=409,
+                    title=tr(request).t("It can't change here"), viewer=viewer, detail=found)
+    return page(request, "dash/event_new.html",
+                title=tr(request).t("Change {title}", title=found.title), viewer=viewer,
                 values=_event_values(found), problem="", editing=found.id)
 
 
@@ -267,9 +288,9 @@ async def event_edit(request: Request, viewer: Viewer) -> Response:
     made = await dashboard(request).pages.update_event(event_id, parts,
                                                        viewer.session.identity)
     if isinstance(made, str):
-        return page(request, "dash/event_new.html", status=400, title="Change the event",
-                    viewer=viewer, values=values, problem=made.split("\n", 1)[0],
-                    editing=event_id)
+        return page(request, "dash/event_new.html", status=400,
+                    title=tr(request).t("Change the event"), viewer=viewer, values=values,
+                    problem=made.split("\n", 1)[0], editing=event_id)
     return RedirectResponse(request.url_for("preview", event_id=made.id), status_code=303)
 
 
@@ -279,8 +300,9 @@ async def preview(request: Request, viewer: Viewer) -> Response:
     try:
         found = await dashboard(request).pages.preview(event_id)
     except ConfigError:  # no such event
-        raise HTTPException(404, "There is no event by that id.") from None
-    return page(request, "dash/preview.html", title=f"Invite: {found.event.title}",
+        raise HTTPException(404, N_("There is no event by that id.")) from None
+    return page(request, "dash/preview.html",
+                title=tr(request).t("Invite: {title}", title=found.event.title),
                 viewer=viewer, preview=found)
 
 
@@ -305,34 +327,39 @@ async def _progress(request: Request, broadcast_id: int) -> dict[str, Any]:
 @guarded(ORGANIZER)
 async def delivery(request: Request, viewer: Viewer) -> Response:
     found = await _progress(request, request.path_params["broadcast_id"])
-    return page(request, "dash/delivery.html", title="Delivery", viewer=viewer, **found)
+    return page(request, "dash/delivery.html", title=tr(request).t("Delivery"), viewer=viewer,
+                **found)
 
 
 @guarded(ORGANIZER)
 async def delivery_progress(request: Request, viewer: Viewer) -> Response:
     """The progress block alone, which htmx asks for every second until all is done."""
     found = await _progress(request, request.path_params["broadcast_id"])
-    return page(request, "dash/progress.html", title="Delivery", viewer=viewer, **found)
+    return page(request, "dash/progress.html", title=tr(request).t("Delivery"), viewer=viewer,
+                **found)
 
 
 @guarded(ORGANIZER)
 async def mentors(request: Request, viewer: Viewer) -> Response:
     pages = dashboard(request).pages
-    return page(request, "dash/mentors.html", title="Mentors and open cases", viewer=viewer,
+    return page(request, "dash/mentors.html", title=tr(request).t("Mentors and open cases"),
+                viewer=viewer,
                 loads=await pages.mentor_loads(), cases=await pages.open_cases())
 
 
-DONE = {"retried": "Message {} will be sent again.", "discarded": "Message {} was discarded.",
-        "gone": "Message {} is no dead letter any more (someone acted on it already)."}
+DONE = {"retried": N_("Message {id} will be sent again."),
+        "discarded": N_("Message {id} was discarded."),
+        "gone": N_("Message {id} is no dead letter any more (someone acted on it already).")}
 
 
 @guarded(ORGANIZER)
 async def dead_letters(request: Request, viewer: Viewer) -> Response:
     rows = await dashboard(request).pages.dead_letters()
     done, _, which = request.query_params.get("done", "").partition(":")
-    notice = DONE[done].format(which) if done in DONE and which.isdigit() else ""
-    return page(request, "dash/dead_letters.html", title="Dead letters", viewer=viewer,
-                rows=rows[-200:], notice=notice)
+    notice = (tr(request).t(DONE[done], id=which) if done in DONE and which.isdigit()
+              else "")
+    return page(request, "dash/dead_letters.html", title=tr(request).t("Dead letters"),
+                viewer=viewer, rows=rows[-200:], notice=notice)
 
 
 def _dead_letter_action(retry: bool) -> Endpoint:
@@ -354,15 +381,15 @@ async def audit(request: Request, viewer: Viewer) -> Response:
     who = request.query_params.get("who", "").strip()
     action = request.query_params.get("action", "").strip()
     rows = await dashboard(request).pages.audit(who, action)
-    return page(request, "dash/audit.html", title="Audit log", viewer=viewer, rows=rows,
-                who=who, action=action)
+    return page(request, "dash/audit.html", title=tr(request).t("Audit log"), viewer=viewer,
+                rows=rows, who=who, action=action)
 
 
 @guarded(MENTOR)
 async def my_cases(request: Request, viewer: Viewer) -> Response:
     cases = await dashboard(request).pages.cases_of(viewer.session.identity)
-    return page(request, "dash/cases.html", title="My cases", viewer=viewer, cases=cases,
-                notice="", done=False)
+    return page(request, "dash/cases.html", title=tr(request).t("My cases"), viewer=viewer,
+                cases=cases, notice="", done=False)
 
 
 def _case_action(resolve: bool) -> Endpoint:
@@ -377,8 +404,9 @@ def _case_action(resolve: bool) -> Endpoint:
         # The page again, with what happened (a reload asks before posting again, and the
         # case's new state refuses a second claim).
         cases = await pages.cases_of(viewer.session.identity)
-        return page(request, "dash/cases.html", status=200 if done else 409, title="My cases",
-                    viewer=viewer, cases=cases, notice=said, done=done)
+        return page(request, "dash/cases.html", status=200 if done else 409,
+                    title=tr(request).t("My cases"), viewer=viewer, cases=cases, notice=said,
+                    done=done)
 
     return act
 
