@@ -99,15 +99,27 @@ S = TypeVar("S", bound=FeatureState)
 FS = TypeVar("FS", bound=FeatureSettings)
 
 
-def _locale_of(choices: tuple[str, str], settings: I18nConfig, heard: str = "") -> str:
+def _stated_locale(choices: tuple[str, str], offered: tuple[str, ...], heard: str = "") -> str:
     """A person's language from their stored (chosen, client) codes: the one they chose,
-    else the one their network says now (`heard`), else their client's, else the default."""
-    offered = settings.offered()
+    else the one their network says now (`heard`), else their client's; "" if none of them
+    names a language offered."""
     for code in (choices[0], heard, choices[1]):
         found = normalize(code, offered) if code else None
         if found is not None:
             return found
-    return settings.default
+    return ""
+
+
+def _locale_of(choices: tuple[str, str], settings: I18nConfig, heard: str = "") -> str:
+    """A person's language (`_stated_locale`), else the community's default."""
+    return _stated_locale(choices, settings.offered(), heard) or settings.default
+
+
+def recipient_translator(stated: str, settings: I18nConfig) -> Translator:
+    """Words for a person by the stated language a projection kept for them (a message sent
+    outside their turn): that language while it is offered, else the community's default."""
+    found = normalize(stated, settings.offered()) if stated else None
+    return translator(found or settings.default, settings.default)
 
 
 @dataclass
@@ -154,7 +166,9 @@ class Turn:
     _replaced: bool = field(default=False, repr=False)  # replace_data took another's state
     # The locale found for the person's stored choices (chosen, client): every reply and text
     # asks for it, and only !language (or a link) changes those choices during a turn.
-    _locale: tuple[tuple[str, str], str, Translator] | None = field(default=None, repr=False)
+    # (choices, locale, its translator, the stated locale: "" where the default stood in)
+    _locale: tuple[tuple[str, str], str, Translator, str] | None = field(default=None,
+                                                                         repr=False)
 
     def state(self, model: type[S]) -> S:
         """A feature's typed state for this person; changes are committed with the turn."""
@@ -200,9 +214,20 @@ class Turn:
         if self._locale is not None and self._locale[0] == choices:
             return self._locale[1]
         settings = self.config.i18n
-        locale = _locale_of(choices, settings, heard=self.inbound.language)
-        self._locale = (choices, locale, translator(locale, settings.default))
+        stated = _stated_locale(choices, settings.offered(), heard=self.inbound.language)
+        locale = stated or settings.default
+        self._locale = (choices, locale, translator(locale, settings.default), stated)
         return locale
+
+    @property
+    def stated_locale(self) -> str:
+        """The language the person chose, or their client names (as `locale`), or "" where
+        neither names one offered: then the community's default stands in, whichever it is
+        when a message is worded. What a projection keeps for messages sent to the person
+        outside their own turns (`recipient_translator`)."""
+        self.locale  # noqa: B018  # worked out anew only when the person's choices changed
+        assert self._locale is not None
+        return self._locale[3]
 
     def translator_of(self, data: Mapping[str, Any]) -> Translator:
         """Words for another person whose stored state this turn read (a newcomer told of

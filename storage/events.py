@@ -127,6 +127,9 @@ class StandingRow(SQLModel, table=True):
     # Project meetings and workshop sessions invite by these (migrations/events/0004).
     project: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     workshop: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    # The language they chose or their client names, which invites and reminders are
+    # worded in; NULL for the community's default (migrations/events/0008).
+    locale: str | None = Field(default=None, max_length=16)
 
 
 class InviteListRow(SQLModel, table=True):
@@ -415,7 +418,7 @@ class EventsQueries(Queries):
                       limit: int) -> int:
         sql = self.writer.sql
         query = (sa.select(standing_t.c.person_id, standing_t.c.region, standing_t.c.timezone,
-                           identity_t.c.network, identity_t.c.external_id,
+                           standing_t.c.locale, identity_t.c.network, identity_t.c.external_id,
                            identity_t.c.verified)
                  .select_from(_reachable()).where(*_audience(audience))
                  # person id alone: ordering by the external id too makes SQLite walk the
@@ -446,7 +449,7 @@ class EventsQueries(Queries):
                 person = PersonId(r.person_id)
                 identity = Identity(Network(r.network), ExternalId(r.external_id), r.verified)
                 message, not_before, deferral = compose(
-                    Recipient(person, identity, r.region, r.timezone))
+                    Recipient(person, identity, r.region, r.timezone, r.locale or ""))
                 body = outbound_to_json(message)
                 if deferral:  # the dispatcher asks the composition root's deferral again
                     body[DEFER_KEY] = deferral
@@ -653,14 +656,15 @@ def _move_person(conn: Connection, source: int, target: int) -> None:
 
 def _standings(conn: Connection, sql: BulkSql, records: Sequence[Standing]) -> None:
     rows = {r.person_id: (r.person_id, r.region, r.timezone, r.invites, r.milestone, r.reach,
-                          r.project, r.workshop)
+                          r.project, r.workshop, r.locale or None)
             for r in records}  # a person's last word in the batch wins
     conn.exec_driver_sql(
         "INSERT INTO person_standing (person_id, region, timezone, invites, milestone, reach, "
-        f"project, workshop) VALUES {sql._values(1, 8)} ON CONFLICT (person_id) DO UPDATE SET "
-        "region = excluded.region, timezone = excluded.timezone, invites = excluded.invites, "
-        "milestone = excluded.milestone, reach = excluded.reach, project = excluded.project, "
-        "workshop = excluded.workshop", list(rows.values()))
+        f"project, workshop, locale) VALUES {sql._values(1, 9)} ON CONFLICT (person_id) DO "
+        "UPDATE SET region = excluded.region, timezone = excluded.timezone, "
+        "invites = excluded.invites, milestone = excluded.milestone, reach = excluded.reach, "
+        "project = excluded.project, workshop = excluded.workshop, locale = excluded.locale",
+        list(rows.values()))
 
 
 RECORDS = RecordSql(

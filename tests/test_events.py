@@ -377,3 +377,46 @@ async def test_a_spanish_organizer_runs_events_in_spanish(sqlite_url: str) -> No
         assert (await h.say(ORGANIZER, "!event list")).startswith("Eventos:\n")
         assert await h.say(ORGANIZER, "!checkin code atlantis") == (
             "Uso: !checkin code EVENTO (!event list los muestra).")
+
+
+async def test_invites_and_reminders_are_in_each_recipients_language(db_url: str) -> None:
+    """The broadcaster words each invite and reminder in the language the person chose (kept
+    in their standing by their turns), dates included; no choice: the community's default."""
+    clock = FakeClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    async with Harness(events_config(db_url), clock=clock) as h:
+        await h.say("es1", "!language es")
+        await h.say("br1", "!language pt_BR")
+        for who in ("es1", "br1", "en1"):
+            await consent(h, who, "de")
+        await h.say(ORGANIZER, EVENT_LINE.removesuffix(" | 2"))  # room for all three
+        preview = await h.say(ORGANIZER, "!broadcast meetup")
+        assert "Each person reads it in their own language" in preview
+        await h.say(ORGANIZER, "!broadcast confirm")
+        await h.tick()
+        sent = {who: [s.text for s in h.adapters["memory"].sent
+                      if getattr(s.msg.to, "external_id", None) == who]
+                for who in ("es1", "br1", "en1")}
+        [es_invite] = [t for t in sent["es1"] if t.startswith("Estás invitado")]
+        assert "Cuándo: jue 10 dic 2026, 18:30 (Europe/Berlin)" in es_invite
+        assert "!rsvp meetup yes" in es_invite
+        [br_invite] = [t for t in sent["br1"] if t.startswith("Você está convidado")]
+        assert "Quando: qui., 10 dez. 2026, 18:30 (Europe/Berlin)" in br_invite
+        assert "Sim: !rsvp meetup yes" in br_invite
+        assert "Sí: !rsvp meetup yes" in es_invite
+        assert invites_to(h, "en1") == [
+            "You're invited: Lumen meetup\nWhen: Thu 10 Dec 2026, 18:30 (Europe/Berlin)\n"
+            "Where: Example Str. 5\nWill you come? Answer !rsvp meetup yes, no or maybe. "
+            "(!invites off: no more invites.)\n\n  Yes: !rsvp meetup yes\n  No: !rsvp meetup "
+            "no\n  Maybe: !rsvp meetup maybe"]
+        for who in ("es1", "br1", "en1"):
+            await h.say(who, "!rsvp meetup yes")
+        # Changing one's language later changes the language of what follows.
+        await h.say("br1", "!language es")
+        clock.now = datetime(2026, 12, 9, 17, 31, tzinfo=UTC)  # 1 day before
+        await h.tick()
+        texts = {who: [s.text for s in h.adapters["memory"].sent
+                       if getattr(s.msg.to, "external_id", None) == who][-1]
+                 for who in ("es1", "br1", "en1")}
+        assert texts["es1"].startswith("Recordatorio: Lumen meetup")
+        assert texts["br1"].startswith("Recordatorio: Lumen meetup")
+        assert texts["en1"].startswith("Reminder: Lumen meetup is coming up.")

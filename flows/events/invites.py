@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -21,8 +21,8 @@ from bot.config import Config
 from bot.content import Content
 from bot.durations import describe, parse_duration
 from bot.fields import is_zone, zone
-from bot.flow import Transition, Turn
-from bot.i18n import ENGLISH, N_, SOURCE, Translator, translator
+from bot.flow import Transition, Turn, recipient_translator
+from bot.i18n import ENGLISH, N_, SOURCE, Translator
 from bot.model import Choice, ExternalId, FileRef, Identity, Network, Outbound, PersonId, Rate
 from bot.text import one_line
 from flows.events import buddies
@@ -83,16 +83,19 @@ def standing(turn: Turn) -> Standing:
     """What audiences select on, from the state a turn leaves (Feature.project)."""
     last = turn.data.get("last_room")
     reach = str(last[0]) if isinstance(last, list) and last else ""
+    # The language invites are worded in: cached by the turn, which every reply asks for.
+    locale = turn.stated_locale
     before = turn.projected.get(FEATURE_NAME)
     if isinstance(before, Standing) and before.person_id == turn.person_id and \
-            before.reach == reach and turn.unchanged(EventsState, PathState):
+            before.reach == reach and before.locale == locale and \
+            turn.unchanged(EventsState, PathState):
         return before  # what it is made of did not change (a content reload drops it)
     mine, path = turn.state(EventsState), turn.state(PathState)
     project, workshop = working_on(path, turn.content)
     # Consent, and somewhere to be invited to: a region, or a project whose meetings count.
     consent = mine.invites and not path.left and bool(mine.region or project)
     return Standing(turn.person_id, mine.region, mine.timezone, consent,
-                    milestone(path, turn.content), reach, project, workshop)
+                    milestone(path, turn.content), reach, project, workshop, locale)
 
 
 def working_on(path: PathState, content: Content) -> tuple[str, str]:
@@ -418,7 +421,7 @@ ANSWER_WORDS = {"yes": N_("Yes"), "no": N_("No"), "maybe": N_("Maybe")}
 def invite_message(event: Event, recipient: Recipient, tz: str, what: str = "",
                    tr: Translator = ENGLISH) -> Outbound:
     """An invite, in `tr`'s language: the broadcaster composes it outside any turn of the
-    person's, so in the community's default language (like other texts to someone else)."""
+    person's, in the language their standing keeps (`composer`)."""
     lines = [tr.t("You're invited: {title}", title=event.title)]
     if what:  # a linked event: why this person
         lines.append(tr.t("It's {what}: you're invited as you're working on it.", what=what)
@@ -455,18 +458,40 @@ def audience_of(event: Event, kind: str, content: Content,
                     project=event.project, workshop=event.workshop)
 
 
+def _recipients_words(config: Config) -> Callable[[str], Translator]:
+    """Each recipient's translator by the language their standing keeps, worked out once per
+    language a fan-out meets (it asks for one per recipient)."""
+    known: dict[str, Translator] = {}
+
+    def words(locale: str) -> Translator:
+        found = known.get(locale)
+        if found is None:
+            found = known[locale] = recipient_translator(locale, config.i18n)
+        return found
+
+    return words
+
+
 def composer(event: Event, kind: str, content: Content, config: Config,
              now: datetime) -> Compose:
+    """Each recipient's invite or reminder, in their language (their standing's, else the
+    community's default), the event's time in their time zone."""
     settings = config.settings_of(EventsConfig)
     quiet = settings.quiet
-    tr = translator(config.i18n.default, config.i18n.default)  # as Turn.others
-    what = about(event, content, tr)
+    words = _recipients_words(config)
+    whats: dict[str, str] = {}
 
     def compose(recipient: Recipient) -> tuple[Outbound, datetime | None, str]:
         tz = (recipient.timezone or content.of(EventsContent).region_timezone(recipient.region)
               or settings.default_timezone)
-        message = (reminder_message(event, recipient, tz, tr) if kind == "reminder" else
-                   invite_message(event, recipient, tz, what, tr))
+        tr = words(recipient.locale)
+        if kind == "reminder":
+            message = reminder_message(event, recipient, tz, tr)
+        else:
+            what = whats.get(tr.locale)
+            if what is None:
+                what = whats[tr.locale] = about(event, content, tr)
+            message = invite_message(event, recipient, tz, what, tr)
         return (message, quiet.until(now, tz) if quiet else None, tz)
 
     return compose
@@ -644,12 +669,16 @@ def preview_lines(event: Event, counts: Sequence[tuple[str, str, int]], content:
                   tr: Translator = ENGLISH) -> list[str]:
     """What an organizer sees before confirming: the message, who it reaches per network
     and region, how long delivery takes, and when reminders follow (chat and command line)."""
+    # In the organizer's language: each person reads it in theirs (composer).
     sample = invite_message(event, Recipient(PersonId(0), Identity(Network(""), ExternalId(""),
                                                                    False), "", ""),
-                            event.timezone, about(event, content))
+                            event.timezone, about(event, content, tr), tr)
+    answers = " ".join(f"[{tr.t(ANSWER_WORDS[a])}]" for a in ANSWERS)
     lines = [tr.t("Preview of the invite for {id} (audience: {audience}; {who}):", id=event.id,
                   audience=event.audience, who=who_text(event, tr)), "", "---",
-             sample.text, "  [Yes] [No] [Maybe]", "---", ""]
+             sample.text, f"  {answers}", "---",
+             tr.t("Each person reads it in their own language (the one they chose with "
+                  "!language), else in the community's default."), ""]
     total = sum(n for _net, _reg, n in counts)
     skipped = (tr.t("those who answered {answers} are invited again; people invited before or "
                     "who answered otherwise are skipped", answers=" or ".join(including))

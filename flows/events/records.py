@@ -149,6 +149,9 @@ class Standing(Record):
     reach: str = ""  # the network invites go to
     project: str = ""  # the project they work on (chosen, and not left)
     workshop: str = ""  # the workshop they are at or about to start ("" once done)
+    # The language they chose or their client names (Turn.stated_locale): invites and
+    # reminders are worded in it; "" for the community's default.
+    locale: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,7 @@ class Recipient:
     identity: Identity
     region: str
     timezone: str
+    locale: str = ""  # their stated language (Standing.locale); "" for the default
 
 
 @dataclass(frozen=True)
