@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.content import Content
 from bot.engine import utcnow
 from bot.feature import role_grants
+from bot.i18n import LOCALE_KEY
 from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import ConflictError, OutboxRow, UnitOfWork
 from bot.records import Audit, Record
@@ -94,6 +95,15 @@ class DashboardAccess:
         if directory.holds("mentor", who):
             held.add("mentor")
         return frozenset(held)
+
+    async def language(self, person_id: int) -> str:
+        """The language the person speaks with the bot as they stored it (the one they chose
+        with !language, else their chat app's), or "": their dashboard pages may use it."""
+        state = await self.store.load_state(PersonId(person_id))
+        stored = (state.data.get(LOCALE_KEY) if state is not None else None) or {}
+        if not isinstance(stored, dict):
+            return ""
+        return str(stored.get("chosen") or stored.get("client") or "")
 
     # -- logging in and out ------------------------------------------------------------
     async def redeem(self, token: str) -> Login | Refused:

@@ -277,3 +277,54 @@ async def test_the_dashboards_pages_in_the_visitors_language(sqlite_url: str) ->
     # The cookie the login link set keeps the next page in Portuguese.
     assert refused.status_code == 403
     assert "Formulário recusado" in refused.text
+
+
+async def test_a_logged_in_person_reads_the_dashboard_in_their_bot_language(
+        sqlite_url: str) -> None:
+    """An organizer who chose Spanish with !language gets Spanish dashboard pages whatever
+    their browser says; a ?lang= link (and its cookie) still wins."""
+    from tests.harness import FakeClock, Harness
+    from tests.serverkit import free_port
+    from tests.test_dashboard_login import ROLES, WEB, token_of
+    from tests.test_mentoring import MONDAY_10_BERLIN, NETWORKS
+    from web.dashboard import COOKIE as SESSION
+
+    port = free_port()
+    config = make_config(sqlite_url, roles=ROLES, web=WEB | {"enabled": True, "port": port})
+    async with Harness(config, networks=NETWORKS, clock=FakeClock(MONDAY_10_BERLIN)) as bot:
+        await bot.say("olga", "!language es", "irc")
+        token = token_of(await bot.say("olga", "!dashboard", "irc"))
+        english = {"accept-language": "en-US,en;q=0.9"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
+            login = await web.post("/login", data={"token": token},
+                                   headers={"origin": f"http://127.0.0.1:{port}", **english})
+            assert login.status_code == 303
+            web.cookies.set(SESSION, login.cookies[SESSION])
+            home = await web.get("/dashboard", headers=english)
+            assert _html_lang(home.text) == ("es", "ltr")
+            assert "Sesión iniciada como <strong>irc:olga</strong>" in home.text
+            assert "Registro de auditoría" in home.text
+            refused = await web.get("/dashboard/cases", headers=english)
+            assert refused.status_code == 403
+            assert "Esta página es para mentores." in refused.text
+            chosen = await web.get("/dashboard?lang=pt_BR", headers=english)
+            assert _html_lang(chosen.text) == ("pt-BR", "ltr")
+            assert "Registro de auditoria" in chosen.text
+            again = await web.get("/dashboard/people", headers=english)
+            assert _html_lang(again.text) == ("pt-BR", "ltr")
+            assert "Pessoas" in again.text
+
+
+def test_numbers_and_dates_are_written_as_the_pages_language_writes_them() -> None:
+    from bot.i18n import translator
+    from web.app import TEMPLATES
+    from web.language import PageLanguage
+
+    template = TEMPLATES.env.from_string("{{ 12345 | number }} {{ at | when('date') }}")
+    at = datetime(2027, 1, 20, 18, 30, tzinfo=UTC)
+    assert template.render(language=PageLanguage("en", translator("en")), at=at) == (
+        "12,345 20 January 2027")
+    assert template.render(language=PageLanguage("es", translator("es")), at=at) == (
+        "12.345 20 de enero de 2027")
+    assert template.render(language=PageLanguage("pt_BR", translator("pt_BR")), at=at) == (
+        "12.345 20 de janeiro de 2027")

@@ -26,6 +26,7 @@ from bot.durations import describe
 from bot.i18n import N_
 from services.dashboard import DashboardSite, Event, Login, Session, csrf_matches
 from web.app import Site, page, tr
+from web.language import know_stored
 
 COOKIE = "wayfinder_session"
 ORGANIZER = ("organizer",)  # admins are organizers too
@@ -83,6 +84,7 @@ def guarded(roles: tuple[str, ...]) -> Callable[[Handler], Endpoint]:
             session = await dash.access.session(request.cookies.get(COOKIE, ""))
             if session is None:
                 return _needs_login(request)
+            know_stored(request, await dash.access.language(session.person_id))
             held = await dash.access.roles(session.identity)
             viewer = Viewer(session, held)
             if not held & set(roles):

@@ -1,6 +1,7 @@
 """A page's language: the one its visitor chose with a `?lang=CODE` link (remembered in a
-cookie), else the first of their browser's Accept-Language the community offers, else the
-community's default ([i18n] languages and default, through services/public.py).
+cookie), else on the dashboard the one a logged-in person speaks with the bot (`!language`),
+else the first of their browser's Accept-Language the community offers, else the community's
+default ([i18n] languages and default, through services/public.py).
 
 Every value read from the request is only ever compared against the offered languages
 (`bot.i18n.normalize`): a hostile `lang`, cookie or header picks nothing and is never
@@ -32,6 +33,7 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 # else is no language, however it starts.
 TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
 ACCEPTED_MAX = 20  # Accept-Language entries read
+STORED = "person_language"  # request.state's name for it
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,14 @@ def offered_language(code: str, offered: tuple[str, ...]) -> str | None:
 
 
 def choose(asked: str, cookie: str, accept_language: str, offered: tuple[str, ...],
-           default: str) -> tuple[str, bool]:
-    """The page's language and whether `asked` (the `lang` parameter) named it."""
+           default: str, stored: str = "") -> tuple[str, bool]:
+    """The page's language and whether `asked` (the `lang` parameter) named it. `stored`:
+    the logged-in person's language with the bot."""
     if (found := offered_language(asked, offered)) is not None:
         return found, True
-    if (found := offered_language(cookie, offered)) is not None:
-        return found, False
+    for code in (cookie, stored):
+        if (found := offered_language(code, offered)) is not None:
+            return found, False
     for code in accepted(accept_language[:1000]):
         if (found := offered_language(code, offered)) is not None:
             return found, False
@@ -98,10 +102,16 @@ def page_language(request: Request) -> PageLanguage:
     default = public.default_language()
     code, chosen = choose(request.query_params.get("lang", ""), request.cookies.get(COOKIE, ""),
                           request.headers.get("accept-language", ""), public.languages(),
-                          default)
+                          default, str(getattr(request.state, STORED, "")))
     found = PageLanguage(code, translator(code, default), chosen)
     request.state.page_language = found
     return found
+
+
+def know_stored(request: Request, code: str) -> None:
+    """The logged-in person's language with the bot, for this request's pages (before the
+    first is rendered)."""
+    setattr(request.state, STORED, code)
 
 
 def remember(response: Response, language: PageLanguage) -> None:
