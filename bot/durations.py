@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from bot.i18n import ENGLISH, Translator
+from bot.i18n import ENGLISH, N_, TranslatableError, Translator
 
 _PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -17,13 +17,15 @@ LONGEST = timedelta(days=366)  # nothing the bot waits for is further off than a
 
 @lru_cache(maxsize=1024)  # config values are read on every turn that needs them
 def parse_duration(text: str, longest: timedelta = LONGEST) -> timedelta:
-    """Parse "48h" style durations; raise ValueError with a readable reason, also for one
-    longer than `longest` (a date that far off would not fit the calendar: "3000000d")."""
+    """Parse "48h" style durations; raise ValueError with a readable reason (translatable:
+    TranslatableError), also for one longer than `longest` (a date that far off would not fit
+    the calendar: "3000000d")."""
     compact = text.strip().lower().replace(" ", "")
     if not compact:
-        raise ValueError("empty duration; write it like 30m, 48h or 7d")
+        raise TranslatableError(N_("empty duration; write it like 30m, 48h or 7d"))
     if len(compact) > 32:
-        raise ValueError("that duration is too long to read; write it like 30m, 48h or 7d")
+        raise TranslatableError(N_("that duration is too long to read; write it like 30m, 48h "
+                                   "or 7d"))
     pos = 0
     seconds = 0
     for match in _PART.finditer(compact):
@@ -32,11 +34,13 @@ def parse_duration(text: str, longest: timedelta = LONGEST) -> timedelta:
         seconds += int(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(compact):
-        raise ValueError(f"{text!r} is not a duration; write it like 30m, 48h or 7d")
+        raise TranslatableError(N_("{text} is not a duration; write it like 30m, 48h or 7d"),
+                                text=repr(text))
     if seconds <= 0:
-        raise ValueError(f"{text!r} must be longer than zero")
+        raise TranslatableError(N_("{text} must be longer than zero"), text=repr(text))
     if seconds > longest.total_seconds():
-        raise ValueError(f"{text!r} is too long; at most {describe(longest)}")
+        raise TranslatableError(N_("{text} is too long; at most {longest}"), text=repr(text),
+                                longest=partial(describe, longest))
     return timedelta(seconds=seconds)
 
 

@@ -308,3 +308,24 @@ def translator(locale: str = SOURCE, fallback: str = SOURCE) -> Translator:
 
 
 ENGLISH = translator()
+
+
+class TranslatableError(ValueError):
+    """Why a value was refused, for a person to read in their language: a message id marked
+    with N_ and its values, where a value may be a function of the Translator (a duration said
+    in words). As a str (a config file's problem, the command line) it is English."""
+
+    def __init__(self, message: str, /, **values: Any) -> None:
+        self.message = message
+        self.values = values
+        super().__init__(self.told(ENGLISH))
+
+    def told(self, tr: Translator) -> str:
+        return tr.t(self.message, **{name: value(tr) if callable(value) else value
+                                     for name, value in self.values.items()})
+
+
+def reason(exc: BaseException, tr: Translator) -> str:
+    """Why a value was refused (a ValueError), in `tr`'s language where it carries its text's
+    id, else as it was written."""
+    return exc.told(tr) if isinstance(exc, TranslatableError) else str(exc)

@@ -217,6 +217,24 @@ async def test_away_back_and_the_organizer_overview(sqlite_url: str) -> None:
 async def test_the_mentors_side_answers_in_their_language(sqlite_url: str) -> None:
     async with mentoring_bot(sqlite_url) as bot:
         await bot.say(AMARA, "!language es", "matrix")
+        # Why a duration or office hours are refused, in their language too.
+        assert await bot.say(AMARA, "!away 3x", "matrix") == (
+            "'3x' no es una duración; escríbela como 30m, 48h o 7d. Por ejemplo: !away 3d (y "
+            "!away off cuando vuelvas).")
+        assert (await bot.say(AMARA, "!away 3000000d", "matrix")).startswith(
+            "'3000000d' es demasiado largo; como máximo 366 días. Por ejemplo: !away 3d")
+        assert await bot.say(AMARA, "!hours Mon-Fry 18:00-20:00 Europe/Lisbon", "matrix") == (
+            "No pude entender eso: día desconocido en mon-fry; usa mon..sun (lunes a domingo, "
+            "en inglés). Por ejemplo: !hours Mon-Fri 18:00-20:00 Europe/Lisbon, o varios: "
+            "!hours mon-fri 18:00-20:00, sat 10:00-12:00 Europe/Lisbon.")
+        assert (await bot.say(AMARA, "!hours Mon-Fri 18:00-20:00 Mars/Olympus", "matrix")
+                ).startswith("No pude entender eso: zona horaria desconocida 'Mars/Olympus'; "
+                             "usa un nombre como Europe/Berlin. Por ejemplo:")
+        assert (await bot.say(AMARA, "!hours Mon-Fri 20:00-18:00", "matrix")).startswith(
+            "No pude entender eso: 'mon-fri 20:00-18:00': el final debe ser posterior al "
+            "inicio, dentro del mismo día.")
+        assert (await bot.say(AMARA, "!hours weekdays", "matrix")).startswith(
+            "No pude entender eso: 'weekdays' no tiene la forma \"mon-fri 09:00-17:00\".")
         assert await bot.say(AMARA, "!away 3d", "matrix") == (
             "Disfruta el descanso: no recibirás pedidos de ayuda durante 3 días. !away off lo "
             "termina antes.")

@@ -9,6 +9,7 @@ import pytest
 
 from bot.choices import resolve
 from bot.durations import describe, parse_duration
+from bot.i18n import TranslatableError, reason, translator
 from bot.locks import KeyedLocks
 from bot.model import Rate
 from bot.ratelimit import TokenBucket
@@ -72,6 +73,21 @@ def test_durations() -> None:
     assert parse_duration("52w") == timedelta(weeks=52)
     assert describe(timedelta(minutes=10)) == "10 minutes"
     assert describe(timedelta(days=1)) == "1 day"
+
+
+def test_a_refused_duration_says_why_in_the_readers_language() -> None:
+    with pytest.raises(TranslatableError) as refused:
+        parse_duration("367d")
+    assert str(refused.value) == "'367d' is too long; at most 366 days"  # config, command line
+    assert reason(refused.value, translator("es")) == ("'367d' es demasiado largo; como máximo "
+                                                      "366 días")
+    assert reason(refused.value, translator("pt_BR")) == ("'367d' é longo demais; no máximo "
+                                                         "366 dias")
+    with pytest.raises(ValueError, match="empty duration") as empty:
+        parse_duration(" ")
+    assert reason(empty.value, translator("pt_BR")) == ("duração vazia; escreva como 30m, 48h "
+                                                        "ou 7d")
+    assert reason(ValueError("as written"), translator("es")) == "as written"
 
 
 async def test_token_bucket_spaces_sends_without_blocking_the_loop() -> None:

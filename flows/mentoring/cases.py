@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.content import check_identities
 from bot.durations import describe, parse_duration
 from bot.flow import Due, Handler, Transition, Turn
-from bot.i18n import ENGLISH, N_, Translator
+from bot.i18n import ENGLISH, N_, Translator, reason
 from bot.model import (
     Choice,
     ExternalId,
@@ -585,7 +585,7 @@ async def away(turn: Turn) -> Transition:
         length = parse_duration(arg or "1d")
     except ValueError as exc:
         turn.say(turn.t("{error}. For example: !away 3d (and !away off when you're back).",
-                        error=exc))
+                        error=reason(exc, turn.translator)))
         return None
     turn.record(MentorAway(mentor.key, turn.now + length))
     turn.say(turn.t("Enjoy the break: no help requests for {length}. !away off ends it early.",

@@ -5,6 +5,7 @@ only within those hours; they replace the hours of their profile in mentors.toml
 from __future__ import annotations
 
 from bot.flow import Transition, Turn
+from bot.i18n import reason
 from bot.text import one_line
 from flows.mentoring.officehours import parse_hours, zone
 from flows.mentoring.records import SetMentorHours
@@ -40,7 +41,8 @@ async def hours(turn: Turn) -> Transition:
     except ValueError as exc:
         turn.say(turn.t("I couldn't read that: {problem}. For example: {example}, or several: "
                         "!hours mon-fri 18:00-20:00, sat 10:00-12:00 Europe/Lisbon.",
-                        problem=one_line(str(exc), 200), example=EXAMPLE))
+                        problem=one_line(reason(exc, turn.translator), 200),
+                        example=EXAMPLE))
         return None
     turn.record(SetMentorHours(mentor.key, spec, tz, turn.now))
     when = turn.t("any time") if spec == "always" else spec

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.i18n import N_, TranslatableError
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SEGMENT = re.compile(r"^(?:(?P<d1>[a-z]{3})(?:-(?P<d2>[a-z]{3}))?\s+)?"
                       r"(?P<h1>\d{1,2}):(?P<m1>\d{2})-(?P<h2>\d{1,2}):(?P<m2>\d{2})$")
@@ -62,7 +64,8 @@ def _days(first: str | None, last: str | None) -> frozenset[int]:
     if first is None:
         return frozenset(range(7))
     if first not in DAYS or (last is not None and last not in DAYS):
-        raise ValueError(f"unknown day in {first}{'-' + last if last else ''}; use mon..sun")
+        raise TranslatableError(N_("unknown day in {days}; use mon..sun"),
+                                days=f"{first}{'-' + last if last else ''}")
     a = DAYS.index(first)
     b = DAYS.index(last) if last else a
     return frozenset((a + n) % 7 for n in range((b - a) % 7 + 1))
@@ -72,7 +75,8 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}; use a name like Europe/Berlin") from None
+        raise TranslatableError(N_("unknown time zone {name}; use a name like Europe/Berlin"),
+                                name=repr(name)) from None
 
 
 def parse_hours(text: str, timezone: str = "UTC") -> OfficeHours:
@@ -85,10 +89,12 @@ def parse_hours(text: str, timezone: str = "UTC") -> OfficeHours:
     for segment in (s.strip() for s in spec.split(",")):
         match = _SEGMENT.match(segment)
         if match is None:
-            raise ValueError(f"{segment!r} is not like \"mon-fri 09:00-17:00\"")
+            raise TranslatableError(N_('{segment} is not like "mon-fri 09:00-17:00"'),
+                                    segment=repr(segment))
         start = int(match["h1"]) * 60 + int(match["m1"])
         end = int(match["h2"]) * 60 + int(match["m2"])
         if not (0 <= start < end <= 24 * 60) or int(match["m1"]) > 59 or int(match["m2"]) > 59:
-            raise ValueError(f"{segment!r}: the end must come after the start, within one day")
+            raise TranslatableError(N_("{segment}: the end must come after the start, within "
+                                       "one day"), segment=repr(segment))
         windows.append(Window(_days(match["d1"], match["d2"]), start, end))
     return OfficeHours(tuple(windows), tz)
