@@ -26,6 +26,9 @@ class Chart:
     labels: list[str]
     series: dict[str, list[float]]  # name -> a value per label
     unit: str = ""  # printed after each bar's count ("%", " d")
+    # The one label of a chart without any. Every text of a chart is the caller's, in the
+    # reader's language (a chat reply) or English (reports on the command line).
+    empty: str = "(no one)"
 
 
 def draw(chart: Chart, fmt: str, max_width: float = 14.0) -> tuple[bytes, int]:
@@ -38,7 +41,7 @@ def draw(chart: Chart, fmt: str, max_width: float = 14.0) -> tuple[bytes, int]:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    labels = chart.labels or ["(no one)"]
+    labels = chart.labels or [chart.empty]
     series = chart.series if chart.labels else {name: [0.0] for name in chart.series}
     total = len(labels) * max(1, len(series))
     width = min(max_width, max(min(7.0, max_width), 0.45 * total + 2))

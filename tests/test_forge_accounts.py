@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from adapters.memory import MemoryAdapter
-from bot.charts import draw
+from bot.charts import Chart, draw
+from bot.i18n import translator
 from bot.model import Capabilities, Network, PersonId
+from flows.forge import metrics
 from flows.forge.metrics import metrics_chart
 from flows.forge.records import ForgeLink
 from tests.forges import Contribution, Forges, Profile, running_forges
@@ -127,7 +129,7 @@ def _week_ago(weeks: float) -> datetime:
 
 
 async def test_me_shows_the_numbers_the_due_job_read_from_the_forges_with_a_chart(
-        db_url: str, forges: Forges) -> None:
+        db_url: str, forges: Forges, monkeypatch: pytest.MonkeyPatch) -> None:
     forges.profiles["github", "ada-l"] = Profile(bio="")
     forges.profiles["gerrit", "alovelace"] = Profile()
     forges.profiles["gitlab", "bo"] = Profile(user_id=7)
@@ -179,6 +181,25 @@ async def test_me_shows_the_numbers_the_due_job_read_from_the_forges_with_a_char
         assert len(charts) == 1
         assert charts[0].content_type == "image/png"
         assert charts[0].data.startswith(b"\x89PNG")
+        # The chart's words in the person's language: the Chart handed to draw.
+        drawn: list[Chart] = []
+
+        def recording_draw(chart: Chart, fmt: str, max_width: float = 14.0
+                           ) -> tuple[bytes, int]:
+            drawn.append(chart)
+            return draw(chart, fmt, max_width)
+
+        monkeypatch.setattr(metrics, "draw", recording_draw)
+        await bot.say("ada", "!language es", "telegram")
+        await bot.say("ada", "!me", "telegram")
+        (chart,) = drawn
+        assert chart.title.startswith("Mis contribuciones (")
+        assert "GitHub ada-l" in chart.title
+        assert chart.ylabel == "cantidad"
+        assert list(chart.series) == ["últimas 4 semanas", "últimas 52 semanas"]
+        assert "GitHub: cambios fusionados" in chart.labels
+        monkeypatch.undo()
+        await bot.say("ada", "!language en", "telegram")
         reply = await bot.say("bo", "!me", "irc")  # IRC carries no files: the numbers alone
         assert ("GitLab: bo (verified 2026-11-02): changes merged 1 (4 weeks), 1 (52 weeks); "
                 "reviews given 0 (4 weeks), 0 (52 weeks); tasks closed 0 (4 weeks), 1 (52 "
@@ -225,6 +246,18 @@ def test_the_contributions_chart_has_a_bar_per_metric_and_window() -> None:
     assert "last 52 weeks" in text
     assert text.count('id="bar-') == 10
     assert metrics_chart(links[2:]) is None
+    # In the reader's language: title, axis, bars and legend (the forges' names as they are).
+    chart = metrics_chart(links, translator("pt_BR"))
+    assert chart is not None
+    assert chart.title == "Minhas contribuições (GitHub ada-l, Gerrit al)"
+    assert chart.ylabel == "quantidade"
+    assert chart.labels[:2] == ["GitHub: mudanças mescladas", "GitHub: revisões feitas"]
+    text = draw(chart, "svg", 7.0)[0].decode()
+    for words in ("Minhas contribuições", "quantidade", "últimas 4 semanas",
+                  "últimas 52 semanas", "revisões feitas"):
+        assert words in text
+    assert "last 4 weeks" not in text
+    assert "My contributions" not in text
 
 
 async def test_a_phabricator_account_is_verified_by_a_paste_and_counted_through_conduit(

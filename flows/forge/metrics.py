@@ -228,9 +228,9 @@ WORDS = (("merged", N_("changes merged")), ("reviews", N_("reviews given")),
          ("closed", N_("tasks closed")))
 
 
-def metrics_chart(links: list[ForgeLink]) -> Chart | None:
+def metrics_chart(links: list[ForgeLink], tr: Translator = ENGLISH) -> Chart | None:
     """The person's numbers as bars: each forge's metrics, the last 4 and 52 weeks side by
-    side (None: nothing read yet)."""
+    side (None: nothing read yet); its title, axis, bars and legend in `tr`'s language."""
     read = [k for k in links if k.verified_at is not None and k.metrics_at is not None]
     if not read:
         return None
@@ -241,12 +241,14 @@ def metrics_chart(links: list[ForgeLink]) -> Chart | None:
         for metric, words in WORDS:
             if link.count(metric, 4) is None and link.count(metric, 52) is None:
                 continue
-            labels.append(words if len(read) == 1 else f"{NAMES[link.kind]}: {words}")
+            label = tr.t(words)
+            labels.append(label if len(read) == 1 else f"{NAMES[link.kind]}: {label}")
             four.append(float(link.count(metric, 4) or 0))
             year.append(float(link.count(metric, 52) or 0))
     who = ", ".join(f"{NAMES[k.kind]} {k.username}" for k in read)
-    return Chart(f"My contributions ({who})", "", "count", labels,
-                 {"last 4 weeks": four, "last 52 weeks": year})
+    return Chart(tr.t("My contributions ({who})", who=who), "", tr.t("count"), labels,
+                 {tr.t("last 4 weeks"): four, tr.t("last 52 weeks"): year},
+                 empty=tr.t("(none)"))
 
 
 async def me_section(turn: Turn) -> tuple[list[str], FileRef | None]:
@@ -257,7 +259,7 @@ async def me_section(turn: Turn) -> tuple[list[str], FileRef | None]:
         return [turn.t("Forges: none linked (!forge github NAME links your account, and your "
                        "contributions there show here)")], None
     lines = [turn.t("Forges:"), *metric_lines(links, turn.translator)]
-    chart = metrics_chart(links) if turn.carries_files() else None
+    chart = metrics_chart(links, turn.translator) if turn.carries_files() else None
     if chart is None:
         return lines, None
     data, _ = await asyncio.to_thread(draw, chart, "png", 7.0)
