@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
+from bot.i18n import LocalizedStr
 from bot.model import ExternalId, Identity, Network, PersonId, outbound_to_json
 from bot.outbox import DEFER_KEY
 from bot.records import Record
@@ -26,6 +27,7 @@ from flows.events.records import (
     Event,
     FollowedUp,
     FollowUp,
+    Frame,
     JoinInviteList,
     LeaveInviteList,
     PairBuddy,
@@ -96,6 +98,10 @@ class BroadcastRow(SQLModel, table=True):
     including: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
     # Kind "message": the text sent to an invite list's members (migrations/events/0005).
     message: str = Field(default="", max_length=2000, sa_column_kwargs={"server_default": ""})
+    # The words around a message, worded for each member (flows.events.records.Frame); NULL:
+    # the message goes as it is (migrations/events/0009).
+    frame: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(),
+                                                                           nullable=True))
 
 
 class RsvpRow(SQLModel, table=True):
@@ -549,7 +555,30 @@ def _broadcast(row: Any) -> Broadcast:
     return Broadcast(row.id, row.event_id, row.kind, row.status, row.send_at, row.cursor,
                      row.recipients, row.created_by, row.created_at, row.finished_at,
                      tuple(a for a in (row.including or "").split(",") if a),
-                     row.message or "")
+                     row.message or "", _frame(row.frame))
+
+
+def _frame_json(frame: Frame | None) -> dict[str, Any] | None:
+    """A frame as the broadcast row keeps it; a value with translations keeps them all."""
+    if frame is None:
+        return None
+    values = {name: (dict(translations) if (translations := getattr(value, "translations",
+                                                                    None)) else str(value))
+              for name, value in frame.values}
+    return {"before": frame.before, "after": frame.after, "values": values}
+
+
+def _frame(stored: Any) -> Frame | None:
+    if not isinstance(stored, dict):
+        return None
+    values: list[tuple[str, str]] = []
+    for name, value in (stored.get("values") or {}).items():
+        try:
+            values.append((str(name), LocalizedStr.parse(value)))
+        except ValueError:  # not as written: the text alone
+            values.append((str(name), str(value)))
+    return Frame(str(stored.get("before") or ""), str(stored.get("after") or ""),
+                 tuple(values))
 
 
 def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
@@ -575,7 +604,7 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
                 event_id=record.event_id, kind=record.kind, status="scheduled",
                 send_at=record.send_at, cursor=0, recipients=0, created_by=record.created_by,
                 created_at=record.at, including=",".join(record.including),
-                message=record.message[:2000]))
+                message=record.message[:2000], frame=_frame_json(record.frame)))
         case CancelBroadcast():
             conn.execute(sa.update(broadcast_t).where(
                 broadcast_t.c.event_id == record.event_id,

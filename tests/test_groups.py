@@ -144,7 +144,9 @@ async def test_a_groups_organizer_messages_its_members_through_the_broadcaster(
         db_url: str, content_copy: Path) -> None:
     _with_group(content_copy, "memory:olga")
     async with Harness(groups_config(db_url, content_copy)) as h:
-        for who in ("m1", "m2"):
+        await h.say("es1", "!language es")
+        await h.say("br1", "!language pt_BR")
+        for who in ("m1", "m2", "es1", "br1"):
             await h.say(who, "!group join warsaw")
         await h.say("x1", "!group join berlin")
         # Not an organizer of any group, or of this one: refused, nothing kept.
@@ -153,21 +155,29 @@ async def test_a_groups_organizer_messages_its_members_through_the_broadcaster(
         assert "Usage: !group send warsaw TEXT" in await h.say("olga", "!group send warsaw")
         assert "nothing to confirm" in await h.say("olga", "!group confirm")
         preview = await h.say("olga", "!group send warsaw Sprint on Saturday, 10:00!")
-        assert "This goes to 2 members of Lumen Warsaw" in preview
+        assert "This goes to 4 members of Lumen Warsaw" in preview
+        assert "Each member reads the lines around your words in their own language" in preview
         assert not any("Sprint" in t for t in received(h, "m1"))  # nothing sent yet
         assert "Sending" in await h.say("olga", "!group confirm")
         await h.tick()
         for who in ("m1", "m2"):
             got = [t for t in received(h, who) if "Sprint on Saturday" in t]
-            assert len(got) == 1, (who, got)
-            assert "!group leave warsaw" in got[0]
+            assert got == ["From Lumen Warsaw's organizers:\nSprint on Saturday, 10:00!\n(You get "
+                           "this because you joined warsaw; !group leave warsaw stops it.)"], who
+        # The frame in each member's language, the organizer's words as written.
+        assert [t for t in received(h, "es1") if "Sprint" in t] == [
+            "De los organizadores de Lumen Warsaw:\nSprint on Saturday, 10:00!\n(Te llega "
+            "porque te uniste a warsaw; !group leave warsaw lo detiene.)"]
+        assert [t for t in received(h, "br1") if "Sprint" in t] == [
+            "Dos organizadores de Lumen Warsaw:\nSprint on Saturday, 10:00!\n(Você recebe isto "
+            "porque entrou em warsaw; !group leave warsaw para com isso.)"]
         assert not any("Sprint" in t for t in received(h, "x1"))
         await h.tick()  # once per member, however often the scan runs
         assert len([t for t in received(h, "m1") if "Sprint" in t]) == 1
         status = await h.say("olga", "!group status warsaw")
-        assert "Lumen Warsaw: 2 members." in status
+        assert "Lumen Warsaw: 4 members." in status
         assert "message, done" in status
-        assert "delivered 2" in status
+        assert "delivered 4" in status
         assert "Only Lumen Berlin's organizers" in await h.say("olga", "!group status berlin")
         await h.say("olga", "!group send warsaw second")
         assert "nothing was sent" in await h.say("olga", "!group cancel")
@@ -197,3 +207,18 @@ async def test_a_portuguese_speaker_joins_a_group_in_portuguese(sqlite_url: str)
         assert (await h.say("rui", "!group join berlin")).startswith("Você já está na lista")
         assert await h.say("rui", "!group join atlantis") == (
             "Não conheço o grupo 'atlantis'. !groups mostra os grupos perto de você.")
+
+
+def test_a_frame_keeps_a_values_translations_and_no_frame_sends_the_text_as_is() -> None:
+    """A broadcast row keeps its frame as JSON: a content text's translations survive it; a
+    message scheduled before frames were kept (NULL) goes as it was written."""
+    from bot.i18n import LocalizedStr, translator
+    from flows.events.api import Frame, framed
+    from storage.events import _frame, _frame_json
+
+    name = LocalizedStr("Lumen Warsaw", {"en": "Lumen Warsaw", "es": "Lumen Varsovia"})
+    frame = _frame(_frame_json(Frame("From {name}'s organizers:", "", (("name", name),))))
+    assert framed("Hi", frame, translator("es")) == "De los organizadores de Lumen Varsovia:\nHi"
+    assert framed("Hi", frame, translator("en")) == "From Lumen Warsaw's organizers:\nHi"
+    assert framed("From X:\nHi", None, translator("es")) == "From X:\nHi"
+    assert _frame(None) is None

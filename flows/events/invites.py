@@ -43,6 +43,7 @@ from flows.events.records import (
     Compose,
     CreateEvent,
     Event,
+    Frame,
     Recipient,
     ScheduleBroadcast,
     SetRsvp,
@@ -497,24 +498,42 @@ def composer(event: Event, kind: str, content: Content, config: Config,
     return compose
 
 
-def message_composer(text: str, content: Content, config: Config, now: datetime) -> Compose:
-    """A list's message (kind MESSAGE): the same text to every member, in their quiet hours'
-    terms like an invite."""
+def framed(text: str, frame: Frame | None, tr: Translator) -> str:
+    """A list message's text between its frame's lines, those in `tr`'s language."""
+    if frame is None:
+        return text
+    values = dict(frame.values)
+    return "\n".join([*([tr.t(frame.before, **values)] if frame.before else []), text,
+                      *([tr.t(frame.after, **values)] if frame.after else [])])
+
+
+def message_composer(text: str, content: Content, config: Config, now: datetime,
+                     frame: Frame | None = None) -> Compose:
+    """A list's message (kind MESSAGE): the same text to every member, its frame in their
+    language, in their quiet hours' terms like an invite."""
     settings = config.settings_of(EventsConfig)
     quiet = settings.quiet
+    words = _recipients_words(config)
+    texts: dict[str, str] = {}
 
     def compose(recipient: Recipient) -> tuple[Outbound, datetime | None, str]:
         tz = (recipient.timezone or content.of(EventsContent).region_timezone(recipient.region)
               or settings.default_timezone)
-        return Outbound(recipient.identity, text), quiet.until(now, tz) if quiet else None, tz
+        tr = words(recipient.locale)
+        body = texts.get(tr.locale)
+        if body is None:
+            body = texts[tr.locale] = framed(text, frame, tr)
+        return Outbound(recipient.identity, body), quiet.until(now, tz) if quiet else None, tz
 
     return compose
 
 
-def message_broadcast(list_key: str, text: str, by: str, now: datetime) -> ScheduleBroadcast:
+def message_broadcast(list_key: str, text: str, by: str, now: datetime,
+                      frame: Frame | None = None) -> ScheduleBroadcast:
     """Send `text` now to the members of an invite list (JoinInviteList), through the
-    broadcaster: fanned out in batches, in quiet hours' terms, once per member."""
-    return ScheduleBroadcast(list_key, MESSAGE, now, by, now, message=text)
+    broadcaster: fanned out in batches, in quiet hours' terms, once per member; `frame`'s
+    lines around it in each member's language."""
+    return ScheduleBroadcast(list_key, MESSAGE, now, by, now, message=text, frame=frame)
 
 
 def reminder_times(event: Event, config: Config, now: datetime) -> list[datetime]:
@@ -943,7 +962,7 @@ def broadcast_plan(store: EventsReads, content: Content, config: Config) -> Plan
     async def plan(broadcast: Broadcast, now: datetime) -> tuple[Audience, Compose] | None:
         if broadcast.kind == MESSAGE:  # an invite list's message (a local group's)
             return Audience((), members=broadcast.event_id), message_composer(
-                broadcast.message, content, config, now)
+                broadcast.message, content, config, now, broadcast.frame)
         event = (content.of(EventsContent).events.get(broadcast.event_id)
                  or await store.event(broadcast.event_id))
         if event is None or event.starts_at <= now:

@@ -22,6 +22,7 @@ __all__ = [
     "Event",
     "FollowUp",
     "FollowedUp",
+    "Frame",
     "JoinInviteList",
     "LeaveInviteList",
     "PairBuddy",
@@ -77,6 +78,17 @@ class UpdateEvent(Record):
 
 
 @dataclass(frozen=True)
+class Frame:
+    """The words around a list message's text: message ids (marked with N_) the broadcaster
+    words in each member's language, their `{name}` fields filled from `values` (a content
+    text among them may carry translations). The text itself goes as it was written."""
+
+    before: str = ""
+    after: str = ""
+    values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Broadcast:
     id: int
     event_id: str
@@ -90,6 +102,7 @@ class Broadcast:
     finished_at: datetime | None
     including: tuple[str, ...] = ()  # answers invited again (an invite skips those who answered)
     message: str = ""  # kind "message": the text sent to an invite list's members
+    frame: Frame | None = None  # kind "message": the words around it, in each member's language
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,7 @@ class ScheduleBroadcast(Record):
     at: datetime
     including: tuple[str, ...] = ()  # answers to invite again ("maybe"), else none of them
     message: str = ""  # kind "message": the text for an invite list (event_id names the list)
+    frame: Frame | None = None  # and the words around it, worded for each member
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from bot.content import Content
 from bot.flow import Transition, Turn
-from bot.i18n import ENGLISH, Translator
+from bot.i18n import ENGLISH, N_, Translator
 from bot.records import Audit
 from bot.roles import ContentRole, RoleIndex
 from bot.text import one_line
 from flows.events.api import (
     EventsContent,
     EventsState,
+    Frame,
     JoinInviteList,
     LeaveInviteList,
     delivery_lines,
+    framed,
     message_broadcast,
     reads_of,
 )
@@ -183,17 +185,21 @@ async def send(turn: Turn) -> Transition:
     turn.state(GroupsState).draft = Draft(group=group.id, text=text)
     turn.say(turn.tn("This goes to {n} member of {name}:", "This goes to {n} members of {name}:",
                      members, name=turn.local(group.name)) + "\n\n"
-             + _message(group, turn.sender.key, text, turn.others) + "\n\n"
-             + turn.t("Nothing is sent yet. Type !group confirm to send, or !group cancel."))
+             + framed(text, _frame(group), turn.translator) + "\n\n"
+             + turn.t("Each member reads the lines around your words in their own language.")
+             + " " + turn.t("Nothing is sent yet. Type !group confirm to send, or !group "
+                            "cancel."))
     return None
 
 
-def _message(group: Group, by: str, text: str, tr: Translator = ENGLISH) -> str:
-    """What members read: one text for all of them, so in the community's default language
-    (`turn.others`), the organizer's own words as they wrote them."""
-    return (tr.t("From {name}'s organizers:", name=group.name) + f"\n{text}\n"
-            + tr.t("(You get this because you joined {id}; !group leave {id} stops it.)",
-                   id=group.id))
+FROM = N_("From {name}'s organizers:")
+LEAVE = N_("(You get this because you joined {id}; !group leave {id} stops it.)")
+
+
+def _frame(group: Group) -> Frame:
+    """The words around an organizer's message: each member reads them in their language,
+    the organizer's own words as they wrote them."""
+    return Frame(FROM, LEAVE, (("name", group.name), ("id", group.id)))
 
 
 async def confirm(turn: Turn) -> Transition:
@@ -206,9 +212,8 @@ async def confirm(turn: Turn) -> Transition:
     if group is None or turn.sender.key not in group.contacts:
         turn.say(turn.t("That group is gone, or you no longer organize it: nothing was sent."))
         return None
-    turn.record(message_broadcast(list_key(group.id), _message(group, turn.sender.key,
-                                                               draft.text, turn.others),
-                                  turn.sender.key, turn.now))
+    turn.record(message_broadcast(list_key(group.id), draft.text, turn.sender.key, turn.now,
+                                  _frame(group)))
     turn.record(Audit(turn.sender.key, "group message", group.id, turn.now))
     turn.say(turn.t("Sending your message to {name}'s members now.",
                     name=turn.local(group.name)))
