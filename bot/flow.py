@@ -238,6 +238,12 @@ class Turn:
                             settings)
         return translator(locale, settings.default)
 
+    async def translator_for(self, person_id: PersonId | None) -> Translator:
+        """Words for another person in the language their stored state keeps (one read of
+        it: for a message to them this turn sends); the community's default for nobody known."""
+        state = await self.reads.load_state(person_id) if person_id is not None else None
+        return self.translator_of(state.data if state is not None else {})
+
     @property
     def translator(self) -> Translator:
         self.locale  # noqa: B018  # worked out anew only when the person's choices changed
@@ -246,8 +252,8 @@ class Turn:
 
     @property
     def others(self) -> Translator:
-        """Words for someone else (a message to another person, a shared room): the community's
-        default language, since this turn knows only its own person's."""
+        """Words for a shared room, or someone whose language this turn does not know: the
+        community's default (`translator_for` reads a known person's)."""
         return translator(self.config.i18n.default, self.config.i18n.default)
 
     def t(self, message: str, /, **values: Any) -> str:

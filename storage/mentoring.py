@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
-from bot.model import PersonId
+from bot.model import Identity, PersonId
 from bot.records import Record
 from flows.mentoring.records import (
     AddMentor,
@@ -39,6 +39,7 @@ from storage.records import (
     by_identity,
     by_person,
     expect_one,
+    identity_t,
     upsert,
 )
 from storage.tables import _when, partial
@@ -153,6 +154,14 @@ class MentoringQueries(Queries):
         rows = await self._all(sa.select(holder, sa.func.count()).where(_ACTIVE_CASE)
                                .group_by(holder))
         return {r[0]: int(r[1]) for r in rows if r[0]}
+
+    async def person_of(self, identity: Identity) -> PersonId | None:
+        """Who an account (a mentor's, an organizer's) is, if it has written to the bot;
+        None otherwise (nobody is created)."""
+        row = await self._one(sa.select(identity_t.c.person_id).where(
+            identity_t.c.network == identity.network,
+            identity_t.c.external_id == identity.external_id))
+        return None if row is None else PersonId(row.person_id)
 
     async def mentor_states(self) -> dict[str, MentorState]:
         rows = await self._all(sa.select(mentor_state_t))

@@ -214,6 +214,22 @@ async def test_newcomers_of_a_project_who_agreed_are_introduced_privately_once_a
         assert len(intros_to(h, "bea")) == 1  # off: not introduced again
 
 
+async def test_both_partners_are_introduced_in_their_own_language(sqlite_url: str) -> None:
+    """The introduction job's turn is one partner's; the other's words come from their stored
+    language too, not the community's default."""
+    async with Harness(growth_config(sqlite_url)) as h:
+        for who in ("ada", "bea"):
+            await h.say(who, "!language es")
+            await choose(h, who, "Pagebot")
+            await h.say(who, "!pair on")
+        await h.tick()
+        adapter = h.adapters["memory"]
+        for who, other in (("ada", "bea"), ("bea", "ada")):
+            [intro] = [s.text for s in adapter.sent if s.msg.to == adapter.identity(who)
+                       and "Pagebot: " + other in s.text]
+            assert intro.startswith("Te presento a tu compañero"), intro
+
+
 # -- after an event: check-in, merit, the next day's follow-up ------------------------------
 MEETUP = ("!event new meetup | Lumen meetup | 2026-12-10 18:30 | Europe/Berlin | "
           "Example Str. 5 | europe | everyone")
@@ -355,6 +371,7 @@ async def test_a_first_timer_is_paired_with_a_volunteer_buddy_a_week_before(
             "bea", "!rsvp meetup yes buddy")
         await h.say("cy", "!rsvp meetup yes buddy")
         assert "Answer with !rsvp EVENT yes" in await h.say("cy", "!rsvp meetup no buddy")
+        await h.say("cy", "!language es")  # cy's buddy note comes in Spanish
         status = await h.say(ORGANIZER, "!event status meetup")
         assert "memory:ada: first time, no buddy yet" in status
         assert "memory:bea: volunteer, free" in status
@@ -368,6 +385,8 @@ async def test_a_first_timer_is_paired_with_a_volunteer_buddy_a_week_before(
         assert len(ada) == len(eve) == 1  # each volunteer looks after one, once
         assert len(private_to(h, "bea", "Thanks for being a buddy")) == 1
         assert "meet ada on Memory" in private_to(h, "bea", "Thanks for being a buddy")[0]
+        [thanks] = private_to(h, "cy", "Gracias por ser compañero en \"Lumen meetup\"")
+        assert "te presento a eve en Memory" in thanks
         status = await h.say(ORGANIZER, "!event status meetup")
         assert "memory:ada with buddy memory:bea" in status
         assert "memory:eve with buddy memory:cy" in status

@@ -103,3 +103,15 @@ async def test_saying_no_and_the_invitation_switched_off(sqlite_url: str,
         await _tasks(bot, "ada", 2)
         await bot.tick()
         assert _invites(bot, "ada") == []
+
+
+async def test_a_new_mentor_is_welcomed_in_their_own_language(sqlite_url: str) -> None:
+    """The organizer's !approve turn tells the new mentor in the language they chose."""
+    async with Harness(levelup_config(sqlite_url)) as bot:
+        await _tasks(bot, "ada", 2)
+        await bot.say("ada", "!language es")
+        await bot.tick()
+        await bot.say("ada", "!levelup yes")
+        assert "memory:ada is now a mentor of Lingo" in await bot.say("olga", "!approve ada")
+        [welcome] = [t for t in received(bot, "ada") if t.startswith("Ahora eres mentor de")]
+        assert welcome.startswith("Ahora eres mentor de Lingo: ¡te damos la bienvenida!")

@@ -157,6 +157,35 @@ async def test_escalation_chain_ends_at_the_organizers(sqlite_url: str) -> None:
         assert case.escalate_at is None
 
 
+async def test_pings_reach_mentors_and_organizers_in_their_own_language(sqlite_url: str) -> None:
+    """A mentor or organizer who chose a language is pinged in it (their stored state says
+    which); one who never wrote to the bot, and the mentors' channel, read the default."""
+    clock = FakeClock(datetime(2026, 11, 3, 14, 0, tzinfo=UTC))  # Amara on duty, not Tomasz
+    async with mentoring_bot(sqlite_url, clock, escalate_after="2h") as bot:
+        await bot.say(AMARA, "!language es", "matrix")
+        await bot.say("olga", "!language pt_BR", "irc")
+        await _to_pagebot_step_2(bot, "dee")
+        code = _code(await bot.say("dee", "!stuck tests fail", "irc"))
+        [ping] = _sent_to(bot, "matrix", AMARA)[-1:]
+        assert ping.startswith(f"dee necesita ayuda con Pagebot (caso {code}).\n"), ping
+        assert f"Tomar el caso {code}: !claim {code}" in ping
+        engine = bot.running.engine
+        clock.advance(hours=2, minutes=1)
+        await engine.scan_due()
+        [tomasz] = _sent_to(bot, "irc", "tomasz")  # never wrote: the default
+        assert tomasz.startswith(f"Still waiting: dee needs help with Pagebot (case {code}).")
+        clock.advance(hours=2, minutes=1)
+        await engine.scan_due()
+        [channel] = [s.text for s in bot.adapters["irc"].sent
+                     if getattr(s.msg.to, "id", "") == "#pagebot-mentors"]
+        assert channel.startswith("Still waiting: dee needs help with Pagebot")
+        clock.advance(hours=2, minutes=1)
+        await engine.scan_due()
+        olga = _sent_to(bot, "irc", "olga")[-1]
+        assert olga.startswith("Ninguém pegou isto ainda. Ainda esperando: dee precisa de ajuda "
+                               f"com Pagebot (caso {code})."), olga
+
+
 async def test_inactivity_is_offered_help_exactly_once_also_across_restart(
         sqlite_url: str) -> None:
     clock = FakeClock(MONDAY_10_BERLIN)

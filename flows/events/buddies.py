@@ -76,17 +76,18 @@ def _introduce(need: BuddyNeed, buddy: PersonId, buddy_identity: Identity) -> Ha
             return None
         turn.record(PairBuddy(event.id, need.person_id, buddy, turn.now))
         # Each privately: never in a channel.
-        # The turn is the first-timer's; the buddy reads the community's default language.
+        # The turn is the first-timer's; the buddy reads the language their state keeps.
+        words = await turn.translator_for(buddy)
         turn.tell(need.identity, turn.t(
             "Your buddy for \"{title}\": {buddy}. They've been to our events before and "
             "offered to show you around: say hello, ask anything, and maybe meet at the door.",
             title=event.title, buddy=_reach(buddy_identity, turn.translator)),
             mention=buddy_identity)
-        turn.tell(buddy_identity, turn.others.t(
+        turn.tell(buddy_identity, words.t(
             "Thanks for being a buddy at \"{title}\": meet {newcomer}, who's coming for the "
             "first time. Say hello before the day, and look out for them there.",
-            title=event.title, newcomer=_reach(need.identity, turn.others)),
-            mention=need.identity)
+            title=event.title, newcomer=_reach(need.identity, words)),
+            mention=need.identity, locale=words.locale)
         turn.event("buddy_paired", event=event.id)
         return None
 

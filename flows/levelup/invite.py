@@ -139,10 +139,11 @@ async def approve(turn: Turn) -> Transition:
     turn.record(AddMentor(project.id, chosen.identity_key))
     network, _, external = chosen.identity_key.partition(":")
     guide = turn.content.of(LevelupContent).guide_text()
+    words = await turn.translator_for(chosen.person_id)  # the new mentor's language
     turn.tell(Identity(Network(network), ExternalId(external), True),
-              turn.others.t("You're now a mentor of {project}: welcome! Set the hours you help "
-                            "in with, for example, !hours Mon-Fri 18:00-20:00 Europe/Lisbon.",
-                            project=project.name) + f"\n\n{guide}")
+              words.t("You're now a mentor of {project}: welcome! Set the hours you help "
+                      "in with, for example, !hours Mon-Fri 18:00-20:00 Europe/Lisbon.",
+                      project=project.name) + f"\n\n{guide}", locale=words.locale)
     turn.say(turn.t("{key} is now a mentor of {project}; I've told them.",
                     key=chosen.identity_key, project=project.name))
     return None

@@ -154,7 +154,7 @@ ASKED_PATTERN = N_("EEE dd MMM HH:mm")
 def _ping_text(ticket: _Ticket, now: datetime, again: bool, level: int = LEVEL_MENTOR,
                offline: bool = False, tr: Translator = ENGLISH) -> str:
     """Who, stuck on what, since when, their words, how to answer: in that order (in `tr`'s
-    language: the community's default, since the mentor's own is not known here). A ping
+    language: the mentor's stored one, or the default in a shared room). A ping
     for a mentor who is offline is read when they are back: it says when, not "just now"."""
     name = person_name(ticket.newcomer) or tr.t("A newcomer")
     since = (tr.t("asked {ago} ago", ago=describe(now - ticket.created_at, tr))
@@ -227,6 +227,13 @@ async def _mentor_now(turn: Turn, mentors: Sequence[Mentor], loads: dict[str, in
         offline.add(mentor.key)
 
 
+async def _words_for(turn: Turn, identity: Identity) -> Translator:
+    """Words for a mentor or an organizer pinged privately: in the language their stored
+    state keeps if they have written to the bot, else the community's default. A shared room
+    (a mentors' channel) reads `turn.others`."""
+    return await turn.translator_for(await reads_of(turn.reads).person_of(identity))
+
+
 async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]) -> Routed:
     """Ask the next helper for `ticket` and record it."""
     config = turn.settings_of(MentoringConfig)
@@ -241,10 +248,11 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
             due = mentor.hours.add_open_time(turn.now, config.escalate)
             turn.record(PingCase(ticket.code, mentor.key, want, (*tried, mentor.key),
                                  turn.now, due))
-            others = turn.others
+            words = await _words_for(turn, where)  # the mentor's language, if stored
             turn.tell(where, _ping_text(ticket, turn.now, bool(tried), offline=not online,
-                                        tr=others),
-                      _claim(ticket, others), named=_newcomer_named(ticket, others))
+                                        tr=words),
+                      _claim(ticket, words), named=_newcomer_named(ticket, words),
+                      locale=words.locale)
             turn.event("case_pinged", case=ticket.code, mentor=mentor.key, level=want,
                        online=online)
             return Routed(turn.t("{name} (a {project} mentor)", name=mentor.name,
@@ -266,8 +274,10 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
         want = LEVEL_ORGANIZERS
     organizers = [o for o in turn.directory.organizer_identities() if o.network in turn.networks]
     for organizer in organizers:
-        turn.tell(organizer, turn.others.t("Nobody has picked this up yet.") + " " +
-                  _ping_text(ticket, turn.now, True, LEVEL_ORGANIZERS, tr=turn.others))
+        words = await _words_for(turn, organizer)
+        turn.tell(organizer, words.t("Nobody has picked this up yet.") + " " +
+                  _ping_text(ticket, turn.now, True, LEVEL_ORGANIZERS, tr=words),
+                  locale=words.locale)
     turn.record(PingCase(ticket.code, "", LEVEL_ORGANIZERS, tried, turn.now, None))
     turn.event("case_escalated", case=ticket.code, level=LEVEL_ORGANIZERS)
     return Routed(turn.t("the program's organizers") if organizers else

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, cast, runtime_checkable
 
-from bot.model import PersonId
+from bot.model import Identity, PersonId
 from bot.ports import Reads, conforms
 from flows.mentoring.records import Case, MentorState, Nudge
 
@@ -25,6 +25,9 @@ class MentoringReads(Reads, Protocol):
     async def mentor_loads(self) -> dict[str, int]: ...
 
     async def mentor_states(self) -> dict[str, MentorState]: ...
+
+    async def person_of(self, identity: Identity) -> PersonId | None:
+        """Who an account is, if it has written to the bot (its stored language)."""
 
     async def due_escalations(self, now: datetime) -> list[Case]: ...
 

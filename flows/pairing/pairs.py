@@ -94,15 +94,16 @@ def _introduce(first: Candidate, second: Candidate) -> Handler:
             return None
         project_name = project.name
         turn.record(Paired(first.project, first.person_id, second.person_id, turn.now))
-        # The turn is the first's; the second reads the community's default language.
-        for me, other, tr in ((first, second, turn.translator), (second, first, turn.others)):
+        # The turn is the first's; the second reads the language their state keeps.
+        theirs = await turn.translator_for(second.person_id)
+        for me, other, tr in ((first, second, turn.translator), (second, first, theirs)):
             # Each privately: who the other is and how to reach them, never in a channel.
             turn.tell(me.identity, tr.t(
                 "Meet your peer-programming partner in {project}: {partner}. You both asked "
                 "to pair (!pair on). Say hello, pick a task together (!task), and share a "
                 "screen or a document. !pair off if you'd rather not be introduced again.",
                 project=project_name, partner=_reach(other.identity, tr)),
-                mention=other.identity)
+                mention=other.identity, locale=tr.locale)
         turn.event("paired", project=first.project)
         return None
 
