@@ -173,6 +173,8 @@ class Content:
 
     def of(self, kind: type[T]) -> T:
         value = self.parts.get(kind)
+        if value.__class__ is kind:  # asked several times a turn: the exact type, no isinstance
+            return value
         if not isinstance(value, kind):
             raise LookupError(f"no content part {kind.__name__} is loaded")
         return value

@@ -164,11 +164,10 @@ class Turn:
     started: Mapping[str, Any] = field(default_factory=dict)
     _typed: dict[type[FeatureState], FeatureState] = field(default_factory=dict, repr=False)
     _replaced: bool = field(default=False, repr=False)  # replace_data took another's state
-    # The locale found for the person's stored choices (chosen, client): every reply and text
-    # asks for it, and only !language (or a link) changes those choices during a turn.
-    # (choices, locale, its translator, the stated locale: "" where the default stood in)
-    _locale: tuple[tuple[str, str], str, Translator, str] | None = field(default=None,
-                                                                         repr=False)
+    # The locale found for the person's stored choices (the object under LOCALE_KEY): every
+    # reply and text asks for it, and only !language (or a link) changes those during a turn.
+    # (stored choices, locale, its translator, the stated locale: "" where the default stood in)
+    _locale: tuple[object, str, Translator, str] | None = field(default=None, repr=False)
 
     def state(self, model: type[S]) -> S:
         """A feature's typed state for this person; changes are committed with the turn."""
@@ -209,14 +208,18 @@ class Turn:
     def locale(self) -> str:
         """The language this person is answered in: the one they chose (!language), else the
         one their network says their client uses, else the community's default."""
-        stored = self.data.get(LOCALE_KEY) or {}
-        choices = (str(stored.get("chosen", "")), str(stored.get("client", "")))
-        if self._locale is not None and self._locale[0] == choices:
-            return self._locale[1]
+        stored = self.data.get(LOCALE_KEY)
+        known = self._locale
+        # The stored choices are replaced, never changed in place (!language, a client's
+        # new language): the same object means the same answer, found without a look inside.
+        if known is not None and known[0] is stored:
+            return known[1]
+        found = stored or {}
+        choices = (str(found.get("chosen", "")), str(found.get("client", "")))
         settings = self.config.i18n
         stated = _stated_locale(choices, settings.offered(), heard=self.inbound.language)
         locale = stated or settings.default
-        self._locale = (choices, locale, translator(locale, settings.default), stated)
+        self._locale = (stored, locale, translator(locale, settings.default), stated)
         return locale
 
     @property
@@ -246,9 +249,12 @@ class Turn:
 
     @property
     def translator(self) -> Translator:
-        self.locale  # noqa: B018  # worked out anew only when the person's choices changed
-        assert self._locale is not None
-        return self._locale[2]
+        known = self._locale
+        if known is None or known[0] is not self.data.get(LOCALE_KEY):
+            self.locale  # noqa: B018  # worked out anew only when the person's choices changed
+            known = self._locale
+            assert known is not None
+        return known[2]
 
     @property
     def others(self) -> Translator:
