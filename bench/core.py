@@ -22,7 +22,7 @@ from pathlib import Path
 
 from adapters.memory import MemoryAdapter
 from bench.stats import NO_FLOODS
-from bot.app import App
+from bot.app import App, settle_heap
 from bot.config import config_from_dict
 from bot.model import Inbound, Network
 from storage.repository import SqlStore
@@ -61,6 +61,7 @@ async def run(messages: int, people: int, rooms: int, in_flight: int, folder: Pa
     adapter = MemoryAdapter(Network("memory"), record=False)
     app = App(config, [adapter])
     await app.start(tick=False)
+    settle_heap()  # as `wayfinder run` does after its start (bot/app.py run_app)
     adapter.attach(app.inbound)  # as every adapter: through the inbound processor
     queue: asyncio.Queue[Inbound] = asyncio.Queue()
     sent_per_person: dict[str, int] = {}
