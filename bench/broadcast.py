@@ -10,6 +10,7 @@ Prints one JSON line.
 
     python -m bench.broadcast                 # SQLite in a temporary folder
     python -m bench.broadcast --url postgresql+asyncpg://postgres@127.0.0.1/bcbench
+    python -m bench.broadcast --languages ,es,pt_BR   # a third each: default, es, pt_BR
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class RssSampler:
         self.peak = max(self.peak, _rss_mb())
 
 
-def _fill(conn: Connection, sql: BulkSql, people: int) -> None:
+def _fill(conn: Connection, sql: BulkSql, people: int,
+          languages: tuple[str, ...] = ()) -> None:
     at = sql.when(datetime.now(UTC) - timedelta(days=30))
 
     def ph(n: int) -> str:
@@ -93,7 +95,9 @@ def _fill(conn: Connection, sql: BulkSql, people: int) -> None:
             [(i, None, None, '{"events": {"region": "de", "invites": true}}', at) for i in ids])
         conn.exec_driver_sql(
             "INSERT INTO person_standing (person_id, region, timezone, invites, milestone, "
-            f"reach) VALUES ({ph(6)})", [(i, "de", "", True, 2, NETWORK) for i in ids])
+            f"reach, locale) VALUES ({ph(7)})",
+            [(i, "de", "", True, 2, NETWORK, languages[i % len(languages)] or None
+              if languages else None) for i in ids])
     if not sql.sqlite:
         conn.exec_driver_sql("SELECT setval('person_id_seq', (SELECT max(id) FROM person))")
         # A live database has statistics (autovacuum keeps them); a bulk-filled one has not.
@@ -107,13 +111,13 @@ def _config(url: str) -> Config:
                             ROOT)
 
 
-async def run(url: str, people: int) -> dict[str, Any]:
+async def run(url: str, people: int, languages: tuple[str, ...] = ()) -> dict[str, Any]:
     config = _config(url)
     content = load_content(config.content_path())
     store = SqlStore.open(url, durable=False)
     await store.start()
     sql = store.writer.sql
-    await store.db.write(lambda conn: _fill(conn, sql, people))
+    await store.db.write(lambda conn: _fill(conn, sql, people, languages))
     now = datetime.now(UTC)
     event = Event("bench", "Benchmark meetup", now + timedelta(days=30), "Europe/Berlin", "x",
                   ("europe",), "everyone")
@@ -144,6 +148,7 @@ async def run(url: str, people: int) -> dict[str, Any]:
     return {
         "backend": "sqlite" if sql.sqlite else "postgresql",
         "people": people,
+        "languages": list(languages),
         "fan_out": {"queued": queued, "seconds": round(fan_out_s, 2),
                     "per_s": round(queued / fan_out_s),
                     "rss_mb_before": round(rss_before), "rss_mb_peak": round(fan_rss.peak)},
@@ -157,10 +162,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Fan out and deliver a 100k broadcast.")
     parser.add_argument("--url", default="", help="database URL (default: SQLite, temporary)")
     parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--languages", default="",
+                        help="the recipients' languages in turn, e.g. en,es,pt_BR (default: "
+                             "none stated, all in the community's default)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wayfinder-broadcast-") as folder:
         url = args.url or f"sqlite+aiosqlite:///{Path(folder) / 'broadcast.db'}"
-        print(json.dumps(asyncio.run(run(url, args.people))))
+        languages = tuple(args.languages.split(",")) if args.languages else ()
+        print(json.dumps(asyncio.run(run(url, args.people, languages))))
 
 
 if __name__ == "__main__":

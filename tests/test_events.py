@@ -403,6 +403,10 @@ async def test_invites_and_reminders_are_in_each_recipients_language(db_url: str
         assert "Quando: qui., 10 dez. 2026, 18:30 (Europe/Berlin)" in br_invite
         assert "Sim: !rsvp meetup yes" in br_invite
         assert "Sí: !rsvp meetup yes" in es_invite
+        # The adapter's own words around it (a choice line's hint) follow the recipient too.
+        assert {s.msg.locale for s in h.adapters["memory"].sent
+                if s.text.startswith(("Estás invitado", "Você está convidado",
+                                      "You're invited"))} == {"es", "pt_BR", ""}
         assert invites_to(h, "en1") == [
             "You're invited: Lumen meetup\nWhen: Thu 10 Dec 2026, 18:30 (Europe/Berlin)\n"
             "Where: Example Str. 5\nWill you come? Answer !rsvp meetup yes, no or maybe. "

@@ -435,7 +435,8 @@ def invite_message(event: Event, recipient: Recipient, tz: str, what: str = "",
     lines.append(tr.t("Will you come? Answer !rsvp {event} yes, no or maybe. (!invites off: no "
                       "more invites.)", event=event.id))
     return Outbound(recipient.identity, "\n".join(lines), choices=tuple(
-        Choice(f"!rsvp {event.id} {a}", tr.t(ANSWER_WORDS[a])) for a in ANSWERS))
+        Choice(f"!rsvp {event.id} {a}", tr.t(ANSWER_WORDS[a])) for a in ANSWERS),
+        locale=_adapter_locale(tr))
 
 
 def reminder_message(event: Event, recipient: Recipient, tz: str,
@@ -445,7 +446,13 @@ def reminder_message(event: Event, recipient: Recipient, tz: str,
     if event.place:
         lines.append(tr.t("Where: {place}", place=event.place))
     lines.append(tr.t("Can't make it after all? Answer !rsvp {event} no.", event=event.id))
-    return Outbound(recipient.identity, "\n".join(lines))
+    return Outbound(recipient.identity, "\n".join(lines), locale=_adapter_locale(tr))
+
+
+def _adapter_locale(tr: Translator) -> str:
+    """The language an adapter words its own additions to a message in (as
+    Turn._outbound_locale): empty for English."""
+    return "" if tr.locale == SOURCE else tr.locale
 
 
 def audience_of(event: Event, kind: str, content: Content,
@@ -480,19 +487,22 @@ def composer(event: Event, kind: str, content: Content, config: Config,
     settings = config.settings_of(EventsConfig)
     quiet = settings.quiet
     words = _recipients_words(config)
-    whats: dict[str, str] = {}
+    # One wording per language and time zone: what differs between recipients is who.
+    made: dict[tuple[str, str], Outbound] = {}
 
     def compose(recipient: Recipient) -> tuple[Outbound, datetime | None, str]:
         tz = (recipient.timezone or content.of(EventsContent).region_timezone(recipient.region)
               or settings.default_timezone)
         tr = words(recipient.locale)
-        if kind == "reminder":
-            message = reminder_message(event, recipient, tz, tr)
+        known = made.get((tr.locale, tz))
+        if known is None:
+            known = made[(tr.locale, tz)] = (
+                reminder_message(event, recipient, tz, tr) if kind == "reminder" else
+                invite_message(event, recipient, tz, about(event, content, tr), tr))
+            message = known
         else:
-            what = whats.get(tr.locale)
-            if what is None:
-                what = whats[tr.locale] = about(event, content, tr)
-            message = invite_message(event, recipient, tz, what, tr)
+            message = Outbound(recipient.identity, known.text, known.choices,
+                               locale=known.locale)
         return (message, quiet.until(now, tz) if quiet else None, tz)
 
     return compose
@@ -523,7 +533,8 @@ def message_composer(text: str, content: Content, config: Config, now: datetime,
         body = texts.get(tr.locale)
         if body is None:
             body = texts[tr.locale] = framed(text, frame, tr)
-        return Outbound(recipient.identity, body), quiet.until(now, tz) if quiet else None, tz
+        return (Outbound(recipient.identity, body, locale=_adapter_locale(tr)),
+                quiet.until(now, tz) if quiet else None, tz)
 
     return compose
 
