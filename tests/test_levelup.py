@@ -106,12 +106,18 @@ async def test_saying_no_and_the_invitation_switched_off(sqlite_url: str,
 
 
 async def test_a_new_mentor_is_welcomed_in_their_own_language(sqlite_url: str) -> None:
-    """The organizer's !approve turn tells the new mentor in the language they chose."""
+    """The organizer's !approve turn tells the new mentor in the language they chose; the
+    request to approve reaches the organizer in theirs."""
     async with Harness(levelup_config(sqlite_url)) as bot:
         await _tasks(bot, "ada", 2)
         await bot.say("ada", "!language es")
+        await bot.say("olga", "!language pt_BR")
         await bot.tick()
         await bot.say("ada", "!levelup yes")
+        assert [t for t in received(bot, "olga") if "!approve memory:ada" in t] == [
+            "memory:ada terminou 2 tarefas de Lingo e quer ser mentor do projeto. Para aprovar: "
+            "!approve memory:ada"]
+        await bot.say("olga", "!language en")
         assert "memory:ada is now a mentor of Lingo" in await bot.say("olga", "!approve ada")
         [welcome] = [t for t in received(bot, "ada") if t.startswith("Ahora eres mentor de")]
         assert welcome.startswith("Ahora eres mentor de Lingo: ¡te damos la bienvenida!")

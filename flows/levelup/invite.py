@@ -16,7 +16,7 @@ from flows.levelup.content import LevelupContent
 from flows.levelup.reads import reads_of
 from flows.levelup.records import AnswerInvite, ApproveMentor, InviteToMentor, Levelup
 from flows.levelup.settings import LevelupConfig
-from flows.mentoring.api import AddMentor
+from flows.mentoring.api import AddMentor, words_for
 from flows.path.api import PathContent, PathState
 
 
@@ -94,11 +94,13 @@ async def levelup(turn: Turn) -> Transition:
     turn.record(AnswerInvite(turn.person_id, "asked", turn.sender.key, turn.now))
     organizers = _organizers(turn)
     for organizer in organizers:
-        turn.tell(organizer, turn.others.tn(
+        words = await words_for(turn, organizer)  # their stored language, if they wrote
+        turn.tell(organizer, words.tn(
             "{key} has finished {n} task on {name} and would like to mentor it. To approve: "
             "!approve {key}",
             "{key} has finished {n} tasks on {name} and would like to mentor it. To approve: "
-            "!approve {key}", mine.tasks_done, key=turn.sender.key, name=name))
+            "!approve {key}", mine.tasks_done, key=turn.sender.key, name=name),
+            locale=words.locale)
     turn.say(turn.t("Thank you! I've asked the organizers to approve you as a mentor of "
                     "{name}; I'll tell you when they do.", name=name) if organizers else
              turn.t("Thank you! I've asked an organizer to approve you as a mentor of {name}; "

@@ -227,10 +227,10 @@ async def _mentor_now(turn: Turn, mentors: Sequence[Mentor], loads: dict[str, in
         offline.add(mentor.key)
 
 
-async def _words_for(turn: Turn, identity: Identity) -> Translator:
-    """Words for a mentor or an organizer pinged privately: in the language their stored
-    state keeps if they have written to the bot, else the community's default. A shared room
-    (a mentors' channel) reads `turn.others`."""
+async def words_for(turn: Turn, identity: Identity) -> Translator:
+    """Words for someone told privately by account (a mentor, an organizer): in the language
+    their stored state keeps if they have written to the bot, else the community's default.
+    A shared room (a mentors' channel) reads `turn.others`."""
     return await turn.translator_for(await reads_of(turn.reads).person_of(identity))
 
 
@@ -248,7 +248,7 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
             due = mentor.hours.add_open_time(turn.now, config.escalate)
             turn.record(PingCase(ticket.code, mentor.key, want, (*tried, mentor.key),
                                  turn.now, due))
-            words = await _words_for(turn, where)  # the mentor's language, if stored
+            words = await words_for(turn, where)  # the mentor's language, if stored
             turn.tell(where, _ping_text(ticket, turn.now, bool(tried), offline=not online,
                                         tr=words),
                       _claim(ticket, words), named=_newcomer_named(ticket, words),
@@ -274,7 +274,7 @@ async def _route(turn: Turn, ticket: _Ticket, level: int, tried: tuple[str, ...]
         want = LEVEL_ORGANIZERS
     organizers = [o for o in turn.directory.organizer_identities() if o.network in turn.networks]
     for organizer in organizers:
-        words = await _words_for(turn, organizer)
+        words = await words_for(turn, organizer)
         turn.tell(organizer, words.t("Nobody has picked this up yet.") + " " +
                   _ping_text(ticket, turn.now, True, LEVEL_ORGANIZERS, tr=words),
                   locale=words.locale)
