@@ -27,7 +27,7 @@ from babel.messages.pofile import read_po, write_po
 from bot.i18n import DOMAIN, LOCALE_DIR
 
 ROOT = LOCALE_DIR.parent.parent
-SOURCES = ("bot", "adapters", "flows", "web")  # what people read comes from these
+SOURCES = ("bot", "adapters", "flows", "services", "web")  # what people read comes from these
 TEMPLATES = ("web/templates",)  # Jinja2 pages: {% trans %} blocks and _() calls
 # The marking functions: turn.t / translator.t (one message), tn (singular, plural), N_;
 # in a template, gettext (a {% trans %} block or _()) and ngettext ({% pluralize %}).

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.i18n import LocalizedStr, missing_languages, translated_fields
+from bot.i18n import N_, LocalizedStr, TranslatableError, missing_languages, translated_fields
 from bot.text import unseen_characters
 from bot.tomlfile import TomlFileError, read_toml
 
@@ -25,14 +25,19 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 
 def check_identities(value: tuple[str, ...]) -> tuple[str, ...]:
-    """A field validator: every value is "network:id"."""
+    """A field validator: every value is "network:id". Its refusal is a TranslatableError, so
+    a chat answer (`!mentor add`) says it in the person's language."""
     wrong = [identity for identity in value
              if not IDENTITY_PATTERN.match(identity) or unseen_characters(identity)]
     if wrong:
         shown = ", ".join(repr(identity) for identity in wrong)
-        raise ValueError(f"{shown} {'is' if len(wrong) == 1 else 'are'} not \"network:id\" (the "
-                         "network's name in lower case, a colon, the person's id there; no "
-                         "spaces)")
+        if len(wrong) == 1:
+            raise TranslatableError(N_("{shown} is not \"network:id\" (the network's name in "
+                                       "lower case, a colon, the person's id there; no spaces)"),
+                                    shown=shown)
+        raise TranslatableError(N_("{shown} are not \"network:id\" (the network's name in lower "
+                                   "case, a colon, the person's id there; no spaces)"),
+                                shown=shown)
     return value
 
 

@@ -20,7 +20,7 @@ from bot.config import Config
 from bot.content import Content
 from bot.engine import utcnow
 from bot.feature import role_grants
-from bot.i18n import LOCALE_KEY
+from bot.i18n import LOCALE_KEY, N_
 from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import ConflictError, OutboxRow, UnitOfWork
 from bot.records import Audit, Record
@@ -34,8 +34,11 @@ from services.dashboard_views import DashboardPages
 from storage.repository import SqlStore
 
 GRANTS_FRESH_SECONDS = 5.0  # mentor grants another process recorded show within this
-BAD_LINK = ("This login link isn't valid: it may be incomplete, used already or expired. "
-            "Type !dashboard in a private chat with the bot for a fresh one.")
+# Why a login is refused: message ids (N_), which the login page says in its language.
+BAD_LINK = N_("This login link isn't valid: it may be incomplete, used already or expired. "
+              "Type !dashboard in a private chat with the bot for a fresh one.")
+NO_ROLE = N_("Your account no longer holds a role the dashboard is for (organizer, admin or "
+             "mentor).")
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Login:
 
 @dataclass(frozen=True)
 class Refused:
-    reason: str
+    reason: str  # an English message id: `tr.t(reason)` says it in a page's language
 
 
 def identity_of(key: str) -> Identity:
@@ -120,8 +123,7 @@ class DashboardAccess:
         roles = await self.roles(found.identity)
         if not roles:
             await self.audit(found.identity, "refused:web:login", "holds no dashboard role")
-            return Refused("Your account no longer holds a role the dashboard is for "
-                           "(organizer, admin or mentor).")
+            return Refused(NO_ROLE)
         session_id, csrf = new_nonce(), secrets.token_urlsafe(24)
         expires = now + self.settings.session_length
         records: list[Record] = [

@@ -22,6 +22,7 @@ from typing import Any
 from bot.config import Config
 from bot.content import Content
 from bot.engine import utcnow
+from bot.i18n import ENGLISH, N_, Translator
 from bot.model import Named, Outbound, PersonId, outbound_to_json, room_from_json
 from bot.ports import ConflictError, OutboxItem, OutboxRow, UnitOfWork
 from bot.records import Audit, DiscardMessage, Record, RetryMessage
@@ -61,7 +62,7 @@ class MentorLoad:
     name: str
     load: int
     capacity: int
-    status: str
+    status: str  # a message id (N_): the page says it in its language
 
 
 @dataclass(frozen=True)
@@ -173,53 +174,56 @@ class DashboardPages:
             rows.append(EventRow(event, broadcasts, not broadcasts and event.id not in files))
         return rows
 
-    async def create_event(self, parts: Sequence[str], by: str) -> Event | str:
+    async def create_event(self, parts: Sequence[str], by: str,
+                           tr: Translator = ENGLISH) -> Event | str:
         """An event made on the web, checked as `!event new` checks it (audited as
-        `web:event`); or what is wrong with it."""
+        `web:event`); or what is wrong with it, in `tr`'s language."""
         event_id = parts[0].strip().lower()
         if event_id in self.content().of(EventsContent).events or \
                 await self.store.event(event_id) is not None:
-            return f"There is already an event {one_line(event_id, 64)!r}. Choose another id."
+            return tr.t("There is already an event {id}. Choose another id.",
+                        id=repr(one_line(event_id, 64)))
         now = self.clock()
-        event = new_event([p.strip() for p in parts], self.content(), now, by)
+        event = new_event([p.strip() for p in parts], self.content(), now, by, tr)
         if isinstance(event, str):
             return event
         try:
             await self.store.commit(UnitOfWork(PersonId(0), records=[
                 CreateEvent(event, now), Audit(by, "web:event", event.id, now)]))
         except ConflictError:
-            return f"There is already an event {event.id!r}. Choose another id."
+            return tr.t("There is already an event {id}. Choose another id.", id=repr(event.id))
         return event
 
-    async def editable(self, event_id: str) -> Event | str:
+    async def editable(self, event_id: str, tr: Translator = ENGLISH) -> Event | str:
         """An event the web may change: made in chat or on the web, no invite scheduled or
-        sent yet (its reminders count from its start); or why not."""
+        sent yet (its reminders count from its start); or why not (in `tr`'s language)."""
         if event_id in self.content().of(EventsContent).events:
-            return "This event comes from a content file: change it in its file."
+            return tr.t("This event comes from a content file: change it in its file.")
         event = await self.store.event(event_id[:64])
         if event is None:
-            return "There is no event by that id."
+            return tr.t("There is no event by that id.")
         if await self.store.broadcasts_of(event.id):
-            return ("Its invite is scheduled or sent already, so it can no longer change "
-                    "here: cancel it in chat (!broadcast cancel) or make a new event.")
+            return tr.t("Its invite is scheduled or sent already, so it can no longer change "
+                        "here: cancel it in chat (!broadcast cancel) or make a new event.")
         return event
 
-    async def update_event(self, event_id: str, parts: Sequence[str], by: str) -> Event | str:
+    async def update_event(self, event_id: str, parts: Sequence[str], by: str,
+                           tr: Translator = ENGLISH) -> Event | str:
         """Change an editable event, checked as `!event new` checks a new one (audited as
-        `web:event-edit`); or what is wrong."""
-        found = await self.editable(event_id)
+        `web:event-edit`); or what is wrong (in `tr`'s language)."""
+        found = await self.editable(event_id, tr)
         if isinstance(found, str):
             return found
         now = self.clock()
         event = new_event([found.id, *(p.strip() for p in parts[1:])], self.content(), now,
-                          found.created_by)
+                          found.created_by, tr)
         if isinstance(event, str):
             return event
         try:
             await self.store.commit(UnitOfWork(PersonId(0), records=[
                 UpdateEvent(event, now), Audit(by, "web:event-edit", event.id, now)]))
         except ConflictError:
-            return "There is no event by that id any more."
+            return tr.t("There is no event by that id any more.")
         return event
 
     async def preview(self, event_id: str) -> BroadcastPreview:
@@ -251,12 +255,12 @@ class DashboardPages:
             for mentor in roster.mentors_of(project.id):
                 load, state = loads.get(mentor.key, 0), states.get(mentor.key)
                 if state is not None and state.away_until and state.away_until > now:
-                    status = "away"
+                    status = N_("away")
                 elif mentor.available(now, state, load):
-                    status = "available"
+                    status = N_("available")
                 else:
-                    status = ("busy" if load >= mentor.profile.capacity
-                              else "outside office hours")
+                    status = (N_("busy") if load >= mentor.profile.capacity
+                              else N_("outside office hours"))
                 rows.append(MentorLoad(project.name, mentor.name, load,
                                        mentor.profile.capacity, status))
         return rows
@@ -278,36 +282,40 @@ class DashboardPages:
                        and c.project_id in projects and c.code not in held]
 
     async def act_on_case(self, person_id: int, identity: str, code: str, resolve: bool,
-                          note: str = "") -> tuple[bool, str]:
+                          note: str = "", tr: Translator = ENGLISH) -> tuple[bool, str]:
         """A mentor claims (or resolves) a case from the web: the same checks, records,
         progress event and message to the newcomer as `!claim` / `!resolve` in chat, in one
-        unit of work; (done, what to tell the mentor)."""
+        unit of work; (done, what to tell the mentor, in `tr`'s language)."""
         roster = await self.roster()
         mentor = roster.by_identity.get(identity)
         case = await self.store.case(code[:16])
         action = "resolve" if resolve else "claim"
         if mentor is None or case is None:
-            return False, f"There is no case {one_line(code, 16)} of yours."
+            return False, tr.t("There is no case {code} of yours.", code=one_line(code, 16))
         now = self.clock()
         if case.project_id not in roster.projects_of(mentor):
             await self.store.commit(UnitOfWork(PersonId(0), records=[
                 Audit(identity, f"refused:web:{action}", case.code, now)]))
-            return False, f"Case {case.code} is for {case.project_id}, which you don't mentor."
+            return False, tr.t("Case {code} is for {project}, which you don't mentor.",
+                               code=case.code, project=case.project_id)
         seconds = int((now - case.created_at).total_seconds())
         if resolve:
             if case.status == "resolved":
-                return False, f"Case {case.code} is already resolved."
+                return False, tr.t("Case {code} is already resolved.", code=case.code)
             if case.claimed_by and case.claimed_by != mentor.key:
-                return False, f"Case {case.code} is held by {roster.mentor(case.claimed_by).name}."
+                return False, tr.t("Case {code} is held by {name}.", code=case.code,
+                                   name=roster.mentor(case.claimed_by).name)
             note = one_line(note, 300)
             named: tuple[Named, ...] = ()
             record: Record = ResolveCase(case.code, mentor.key, note, now)
-            news, done = resolve_news(mentor, case, note), f"Case {case.code} resolved. Thank you!"
+            news = resolve_news(mentor, case, note)
+            done = tr.t("Case {code} resolved. Thank you!", code=case.code)
         else:
             if case.status != "open":
-                return False, f"Case {case.code} is taken or resolved already."
+                return False, tr.t("Case {code} is taken or resolved already.",
+                                   code=case.code)
             record = ClaimCase(case.code, mentor.key, now)
-            news, done = claim_news(mentor, case), f"Case {case.code} is yours."
+            news, done = claim_news(mentor, case), tr.t("Case {code} is yours.", code=case.code)
             named = mentor_named(mentor)
         outbox = []
         state = await self.store.load_state(case.person_id)
@@ -323,7 +331,8 @@ class DashboardPages:
                          {"case": case.code, "mentor": mentor.key, "seconds": seconds})],
                 records=[record, Audit(identity, f"web:{action}", case.code, now)]))
         except ConflictError:
-            return False, f"Someone acted on case {case.code} a moment ago: look again."
+            return False, tr.t("Someone acted on case {code} a moment ago: look again.",
+                               code=case.code)
         self.hand_over(result.outbox)
         return True, done
 

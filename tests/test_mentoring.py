@@ -307,6 +307,16 @@ async def test_admin_adds_a_mentor_in_chat(sqlite_url: str) -> None:
         assert "no open cases" in await bot.say("kim", "!mentees", "irc")
 
 
+async def test_mentor_add_refuses_a_bad_identity_in_the_admins_language(sqlite_url: str) -> None:
+    """Regression: `!mentor add`'s identity check was quoted in English in any language."""
+    async with mentoring_bot(sqlite_url) as bot:
+        await bot.say("@root:lumen.test", "!language es", "matrix")
+        reply = await bot.say("@root:lumen.test", "!mentor add lingo IRC:Kim", "matrix")
+        assert reply.startswith("'IRC:Kim' no es \"red:id\"")
+        assert "is not" not in reply
+        assert "Uso: !mentor add PROYECTO red:id" in reply
+
+
 async def test_handback_routes_to_another_mentor(sqlite_url: str) -> None:
     clock = FakeClock(datetime(2026, 11, 3, 16, 0, tzinfo=UTC))  # both Pagebot mentors on duty
     async with mentoring_bot(sqlite_url, clock) as bot:

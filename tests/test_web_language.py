@@ -266,6 +266,7 @@ async def test_the_dashboards_pages_in_the_visitors_language(sqlite_url: str) ->
                 login = await web.get("/login/abc?lang=pt_BR")
                 refused = await web.post("/login", data={"token": "abc"},
                                          headers={"origin": "https://elsewhere.example"})
+                bad_link = await web.post("/login", data={"token": "abc"})
     finally:
         await store.db.dispose()
     assert _html_lang(login.text) == ("pt-BR", "ltr")
@@ -277,6 +278,11 @@ async def test_the_dashboards_pages_in_the_visitors_language(sqlite_url: str) ->
     # The cookie the login link set keeps the next page in Portuguese.
     assert refused.status_code == 403
     assert "Formulário recusado" in refused.text
+    # Why the services refused the login, in the page's language too (it was English): the
+    # cookie keeps Portuguese.
+    assert bad_link.status_code == 403
+    assert "Este link de login não é válido" in bad_link.text
+    assert "isn't valid" not in bad_link.text
 
 
 async def test_a_logged_in_person_reads_the_dashboard_in_their_bot_language(
@@ -313,6 +319,12 @@ async def test_a_logged_in_person_reads_the_dashboard_in_their_bot_language(
             again = await web.get("/dashboard/people", headers=english)
             assert _html_lang(again.text) == ("pt-BR", "ltr")
             assert "Pessoas" in again.text
+            # What the services answer is in the page's language too: why an event from a
+            # content file can't change on the web.
+            fixed = await web.get("/dashboard/events/berlin-hack-evening/edit", headers=english)
+            assert fixed.status_code == 409
+            assert "Este evento vem de um arquivo de conteúdo" in fixed.text
+            assert "comes from a content file" not in fixed.text
 
 
 def test_numbers_and_dates_are_written_as_the_pages_language_writes_them() -> None:

@@ -149,7 +149,7 @@ async def login(request: Request) -> Response:
     if not isinstance(found, Login):
         return page(request, "dash/login.html", status=403,
                     title=tr(request).t("Log in to the dashboard"), token="", viewer=None,
-                    problem=found.reason)
+                    problem=tr(request).t(found.reason))
     response = RedirectResponse(request.url_for("dashboard"), status_code=303)
     max_age = int((found.session.expires_at - dash.access.clock()).total_seconds())
     response.set_cookie(COOKIE, found.cookie, max_age=max_age, httponly=True, samesite="lax",
@@ -253,7 +253,8 @@ async def event_form(request: Request, viewer: Viewer) -> Response:
 @guarded(ORGANIZER)
 async def event_create(request: Request, viewer: Viewer) -> Response:
     values, parts = await _event_form(request)
-    made = await dashboard(request).pages.create_event(parts, viewer.session.identity)
+    made = await dashboard(request).pages.create_event(parts, viewer.session.identity,
+                                                       tr(request))
     if isinstance(made, str):
         # The first line: what is wrong (the rest is the chat command's usage).
         return page(request, "dash/event_new.html", status=400,
@@ -274,7 +275,8 @@ def _event_values(event: Event) -> dict[str, str]:
 
 @guarded(ORGANIZER)
 async def event_edit_form(request: Request, viewer: Viewer) -> Response:
-    found = await dashboard(request).pages.editable(request.path_params["event_id"])
+    found = await dashboard(request).pages.editable(request.path_params["event_id"],
+                                                    tr(request))
     if isinstance(found, str):
         return page(request, "dash/refused.html", status=409,
                     title=tr(request).t("It can't change here"), viewer=viewer, detail=found)
@@ -288,7 +290,7 @@ async def event_edit(request: Request, viewer: Viewer) -> Response:
     event_id = request.path_params["event_id"]
     values, parts = await _event_form(request, event_id)
     made = await dashboard(request).pages.update_event(event_id, parts,
-                                                       viewer.session.identity)
+                                                       viewer.session.identity, tr(request))
     if isinstance(made, str):
         return page(request, "dash/event_new.html", status=400,
                     title=tr(request).t("Change the event"), viewer=viewer, values=values,
@@ -402,7 +404,7 @@ def _case_action(resolve: bool) -> Endpoint:
         pages = dashboard(request).pages
         done, said = await pages.act_on_case(
             viewer.session.person_id, viewer.session.identity, request.path_params["code"],
-            resolve, note if isinstance(note, str) else "")
+            resolve, note if isinstance(note, str) else "", tr(request))
         # The page again, with what happened (a reload asks before posting again, and the
         # case's new state refuses a second claim).
         cases = await pages.cases_of(viewer.session.identity)

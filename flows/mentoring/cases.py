@@ -652,7 +652,8 @@ async def mentor_add(turn: Turn) -> Transition:
     try:  # the rule content follows, so a stored mentor is one the roster can use
         check_identities((key,))
     except ValueError as exc:
-        turn.say(f"{one_line(str(exc), 200)}. {turn.t(MENTOR_ADD_USAGE)}")
+        problem = one_line(reason(exc, turn.translator), 200)
+        turn.say(f"{problem}. {turn.t(MENTOR_ADD_USAGE)}")
         return None
     turn.record(AddMentor(project_id, key))
     turn.say(turn.t("{key} now mentors {project}. !mentor remove {project_id} {key} undoes it.",
