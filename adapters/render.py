@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 
 from bot.i18n import FSI, PDI, Translator, translator
@@ -67,6 +66,8 @@ def with_links(text: str, links: Sequence[tuple[str, str]], escape: Callable[[st
     """`text` escaped for HTML, with the first occurrence of each name made a link to its
     address: (name, href) pairs, names as the text has them. A name not in the text is
     left out; nothing else of the text can become markup."""
+    import html  # with html.entities (a large table): only HTML networks link names
+
     pieces: list[tuple[str, str]] = [(text, "")]  # (text, the href it links to, if any)
     for name, href in links:
         for index, (piece, linked) in enumerate(pieces):

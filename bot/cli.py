@@ -8,7 +8,6 @@ mistyped command answer at once (tests/test_startup.py checks what `import bot.c
 from __future__ import annotations
 
 import asyncio
-import getpass
 import logging
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -261,6 +260,8 @@ def _checked_content(folder: Path, config: Config | None = None) -> None:
 def content_reload(config_path: Path | None) -> None:
     """Validate the content folder, then have the running bot load it (every process on
     the same database). The bot also reloads by itself when files change, and on SIGHUP."""
+    import getpass  # termios with it: only this command asks who runs it
+
     from services.content import request_content_reload
 
     config = _load(config_path)

@@ -54,6 +54,23 @@ def test_a_network_library_is_imported_only_when_its_adapter_is_enabled(tmp_path
     assert with_irc.isdisjoint({"telegram", "nio"})
 
 
+# Modules a feature or an adapter needs only on use (a report, a dashboard link, a
+# wrong link's diff, an HTML network's links): `wayfinder run` on the console loads none.
+ON_USE = ("itsdangerous", "statistics", "difflib", "html")
+
+
+def test_an_idle_console_bot_loads_no_module_it_needs_only_on_use(tmp_path: Path) -> None:
+    probe = ("from bot.app import command_menu, run_app\n"
+             "from bot.wiring import load_config, network_adapters\n"
+             "assert [a.network for a in network_adapters(load_config(None), "
+             "menu=command_menu())] == ['console']\n"
+             "import json, sys\n"
+             f"print(json.dumps(sorted(set(sys.modules) & set({list(ON_USE)!r}))))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=tmp_path)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
 async def test_a_current_schema_is_recognised_without_alembic(tmp_path: Path) -> None:
     db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
     try:

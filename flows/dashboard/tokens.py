@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
 LOGIN_SALT = "wayfinder.dashboard.login"
 SESSION_SALT = "wayfinder.dashboard.session"
 
@@ -22,12 +20,17 @@ def nonce_hash(nonce: str) -> str:
 
 
 def sign(key: str, salt: str, nonce: str) -> str:
+    # itsdangerous is imported by the first link or cookie, not by an idle bot.
+    from itsdangerous import URLSafeTimedSerializer
+
     return URLSafeTimedSerializer(key, salt=salt).dumps(nonce)
 
 
 def unsign(key: str, salt: str, token: str, max_age: int) -> str | None:
     """The nonce in a token this key signed less than `max_age` seconds ago; None for
     anything else (forged, altered, expired, not a token at all)."""
+    from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
     try:
         nonce = URLSafeTimedSerializer(key, salt=salt).loads(token[:400], max_age=max_age)
     except (BadSignature, SignatureExpired):

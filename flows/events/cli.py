@@ -6,7 +6,6 @@ Imports only click: the use cases (services/) come through the click context obj
 from __future__ import annotations
 
 import asyncio
-import getpass
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -78,6 +77,8 @@ def broadcast(cli: CliContext, event_id: str, at_text: str, assume_yes: bool, no
     if not assume_yes and not click.confirm("Send it?", default=False):
         cli.out().print("Nothing was sent.")
         return
+    import getpass  # who sends it; not loaded by `wayfinder run`
+
     invite, queued = cli.run(uses.broadcast_now(config, preview.event, preview.send_at,
                                                 f"cli:{getpass.getuser()}", again))
     if invite.status == "scheduled" and not queued:

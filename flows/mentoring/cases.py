@@ -8,7 +8,6 @@ conditional update, so two mentors claiming at once cannot both win.
 from __future__ import annotations
 
 import re
-import statistics
 from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -758,6 +757,8 @@ def report(cases: Sequence[Case], key: str) -> list[ReportRow]:
     for case in cases:
         name = case.project_id if key == "project" else (case.claimed_by or "(unclaimed)")
         groups.setdefault(name, []).append(case)
+
+    import statistics  # only for a report
 
     def median(values: list[timedelta]) -> timedelta | None:
         return statistics.median(values) if values else None  # type: ignore[type-var]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.i18n import ENGLISH, N_, Translator
@@ -100,6 +99,8 @@ def url_hint(answer: str, example: str, tr: Translator = ENGLISH) -> str:
         why = tr.t("it points to {host}, and this step needs a link on {wanted}", host=host,
                    wanted=want_host)
     else:
+        from difflib import SequenceMatcher  # only when a link is wrong
+
         missing = [want_path[i1:i2] for op, i1, i2, _, _ in
                    SequenceMatcher(None, want_path, path, autojunk=False).get_opcodes()
                    if op == "delete"]
