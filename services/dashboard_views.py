@@ -118,11 +118,12 @@ class DashboardPages:
             return rows, rows[-1]["id"]
         return rows, upto or 0
 
-    async def person(self, person_id: int) -> list[str] | None:
+    async def person(self, person_id: int, tr: Translator = ENGLISH) -> list[str] | None:
+        """A person's record as lines, in `tr`'s language; None: no such person."""
         facts = await self.store.person_facts(PersonId(person_id))
         if facts is None:
             return None
-        return record_lines(person_record(facts, self.content()), self.clock())
+        return record_lines(person_record(facts, self.content()), self.clock(), tr=tr)
 
     def choices(self) -> dict[str, list[str]]:
         """What the people filters offer: projects and regions of the content."""

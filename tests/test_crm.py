@@ -23,6 +23,20 @@ LINGO = ["!start", "!skip", "!skip", "!skip", "Lingo"]
 ORGANIZER = {"roles": {"organizers": ["memory:olga"]}}
 
 
+async def test_me_and_person_in_the_persons_language(db_url: str) -> None:
+    """Regression (issue 20): the record's lines were English whatever !language said."""
+    async with Harness(make_config(db_url)) as bot:
+        await bot.script("ada", [*LINGO, "!task", "!done"])
+        await bot.say("ada", "!language es")
+        reply = await bot.say("ada", "!me")
+        assert "en Lingo, 0 días en el camino" in reply
+        assert "empezó el camino" in reply
+        assert "eligió un proyecto: Lingo" in reply
+        assert "hecha (según la persona)" in reply
+        assert "days on the path" not in reply
+        assert "started the path" not in reply
+
+
 async def test_me_shows_steps_tasks_and_whats_next(db_url: str) -> None:
     async with Harness(make_config(db_url)) as bot:
         reply = await bot.say("ada", "!me")

@@ -325,6 +325,13 @@ async def test_a_logged_in_person_reads_the_dashboard_in_their_bot_language(
             assert fixed.status_code == 409
             assert "Este evento vem de um arquivo de conteúdo" in fixed.text
             assert "comes from a content file" not in fixed.text
+            # A person's record, written by the services, in the page's language too.
+            found = await web.get("/dashboard/people?q=olga", headers=english)
+            person_id = re.findall(r"/dashboard/people/(\d+)", found.text)[0]
+            record = await web.get(f"/dashboard/people/{person_id}", headers=english)
+            assert f"Pessoa {person_id}: irc:olga" in record.text
+            assert "Vista pela primeira vez" in record.text
+            assert "First seen" not in record.text
 
 
 def test_numbers_and_dates_are_written_as_the_pages_language_writes_them() -> None:

@@ -193,7 +193,8 @@ async def people(request: Request, viewer: Viewer) -> Response:
 
 @guarded(ORGANIZER)
 async def person(request: Request, viewer: Viewer) -> Response:
-    lines = await dashboard(request).pages.person(request.path_params["person_id"])
+    lines = await dashboard(request).pages.person(request.path_params["person_id"],
+                                                  tr(request))
     if lines is None:
         raise HTTPException(404, N_("No one has that id (any more)."))
     return page(request, "dash/person.html", title=lines[0] if lines else tr(request).t("Person"),

@@ -40,7 +40,8 @@ async def person(turn: Turn) -> Transition:
     if facts is None:  # erased meanwhile
         turn.say(turn.t("No one matches \"{name}\" any more.", name=name))
         return None
-    turn.say("\n".join(record_lines(person_record(facts, turn.content), turn.now)))
+    turn.say("\n".join(record_lines(person_record(facts, turn.content), turn.now,
+                                     tr=turn.translator)))
     return None
 
 
@@ -54,7 +55,8 @@ async def me(turn: Turn) -> Transition:
                         "tasks and certificates will show here."))
         return None
     record = person_record(facts, turn.content)
-    lines = [turn.t("Your contributor metrics:"), *record_lines(record, turn.now, full=False)]
+    lines = [turn.t("Your contributor metrics:"),
+             *record_lines(record, turn.now, full=False, tr=turn.translator)]
     if not record.tasks:
         lines.append(turn.t("Tasks: none finished yet"))
     if not record.certificates:

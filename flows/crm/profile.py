@@ -9,24 +9,26 @@ from datetime import datetime
 from typing import Any
 
 from bot.content import Content
+from bot.i18n import ENGLISH, N_, Translator
 from flows.crm.records import PersonFacts, PersonRow, StageWhere
 from flows.path.api import MORE_INVOLVED_AT, STAGES, PathContent, PathState, find_task, stage
 
-# How each progress event reads in the timeline (kinds not listed are not shown).
+# How each progress event reads in the timeline (kinds not listed are not shown): message
+# ids, said in the reader's language by record_lines.
 STEP_WORDS = {
-    "started": "started the path",
-    "project_chosen": "chose a project",
-    "step_done": "passed a workshop step",
-    "step_skipped": "skipped a workshop step",
-    "workshop_done": "finished the workshop",
-    "task_claimed": "took a task",
-    "task_done": "finished a task",
-    "task_released": "gave a task back",
-    "stopped": "left the path",
-    "linked": "linked an account",
-    "region": "chose a region",
-    "attended": "checked in at an event",
-    "paired": "was introduced to a peer-programming partner",
+    "started": N_("started the path"),
+    "project_chosen": N_("chose a project"),
+    "step_done": N_("passed a workshop step"),
+    "step_skipped": N_("skipped a workshop step"),
+    "workshop_done": N_("finished the workshop"),
+    "task_claimed": N_("took a task"),
+    "task_done": N_("finished a task"),
+    "task_released": N_("gave a task back"),
+    "stopped": N_("left the path"),
+    "linked": N_("linked an account"),
+    "region": N_("chose a region"),
+    "attended": N_("checked in at an event"),
+    "paired": N_("was introduced to a peer-programming partner"),
 }
 
 
@@ -35,7 +37,7 @@ class TaskLine:
     title: str
     url: str
     project: str
-    outcome: str  # "done (self-reported)", "working on it", "released", ...
+    outcome: str  # a message id: "done (self-reported)", "working on it", "released", ...
     at: datetime
 
 
@@ -53,10 +55,11 @@ class PersonRecord:
     region: str
     timezone: str
     left: bool
-    timeline: tuple[tuple[datetime, str], ...]
+    timeline: tuple[tuple[datetime, str, str], ...]  # when, what (a message id), its detail
     tasks: tuple[TaskLine, ...]
     certificates: tuple[tuple[str, str, datetime], ...]  # code, workshop, issued
-    mentors: tuple[str, ...]  # who helped them (help requests claimed), with notes
+    # Who helped them (help requests claimed): the mentor, the case's code, status and note.
+    mentors: tuple[tuple[str, str, str, str], ...]
     events: tuple[tuple[str, datetime], ...]  # events they said yes to
     attended: tuple[tuple[str, datetime], ...] = ()  # events they checked in at (merit)
     stats: dict[str, Any] = field(default_factory=dict)
@@ -84,20 +87,20 @@ def stage_of(state: dict[str, Any], content: Content) -> int:
 
 
 def _detail(kind: str, detail: dict[str, Any], content: Content) -> str:
-    words = STEP_WORDS[kind]
+    """What a timeline entry names (a project, a step, a task...), or ""."""
     if kind == "project_chosen" and detail.get("project"):
-        return f"{words}: {project_name(content, str(detail['project']))}"
+        return project_name(content, str(detail["project"]))
     if kind in ("step_done", "step_skipped") and detail.get("step"):
-        return f"{words}: {detail.get('workshop', '')}/{detail['step']}"
+        return f"{detail.get('workshop', '')}/{detail['step']}"
     if kind == "workshop_done" and detail.get("workshop"):
-        return f"{words}: {detail['workshop']}"
+        return str(detail["workshop"])
     if kind.startswith("task_") and detail.get("task"):
-        return f"{words}: {_task_title(content, str(detail['task']))[0]}"
+        return _task_title(content, str(detail["task"]))[0]
     if kind == "attended" and detail.get("event"):
-        return f"{words}: {detail['event']}"
+        return str(detail["event"])
     if kind == "region" and detail.get("region"):
-        return f"{words}: {detail['region']}"
-    return words
+        return str(detail["region"])
+    return ""
 
 
 def _task_title(content: Content, task_id: str) -> tuple[str, str]:
@@ -105,8 +108,9 @@ def _task_title(content: Content, task_id: str) -> tuple[str, str]:
     return (found[1].title, found[1].url) if found is not None else (task_id, "")
 
 
-OUTCOMES = {"done": "done (self-reported)", "": "working on it", "released": "given back",
-            "idle": "released (idle)", "removed": "removed from the content"}
+OUTCOMES = {"done": N_("done (self-reported)"), "": N_("working on it"),
+            "released": N_("given back"), "idle": N_("released (idle)"),
+            "removed": N_("removed from the content")}
 
 
 def person_record(facts: PersonFacts, content: Content) -> PersonRecord:
@@ -122,8 +126,7 @@ def person_record(facts: PersonFacts, content: Content) -> PersonRecord:
     mentors = []
     for case in facts.cases:
         if case.mentor:
-            note = f" ({case.note})" if case.note else ""
-            mentors.append(f"{case.mentor}, help request {case.code} {case.status}{note}")
+            mentors.append((case.mentor, case.code, case.status, case.note))
     events = tuple((r.event_id, r.at) for r in facts.rsvps if r.answer == "yes")
     done = sum(1 for t in facts.tasks if t.outcome == "done")
     return PersonRecord(
@@ -140,8 +143,8 @@ def person_record(facts: PersonFacts, content: Content) -> PersonRecord:
         region=facts.region,
         timezone=facts.timezone,
         left=path.left,
-        timeline=tuple((at, _detail(kind, detail, content)) for kind, detail, at in facts.events
-                       if kind in STEP_WORDS),
+        timeline=tuple((at, STEP_WORDS[kind], _detail(kind, detail, content))
+                       for kind, detail, at in facts.events if kind in STEP_WORDS),
         tasks=tuple(tasks),
         certificates=tuple((c.code, c.workshop_title, c.issued_at) for c in facts.certificates),
         mentors=tuple(mentors),
@@ -151,45 +154,59 @@ def person_record(facts: PersonFacts, content: Content) -> PersonRecord:
     )
 
 
-def _day(at: datetime | None) -> str:
-    return f"{at:%Y-%m-%d}" if at is not None else "never"
+def _day(at: datetime | None, tr: Translator = ENGLISH) -> str:
+    return f"{at:%Y-%m-%d}" if at is not None else tr.t("never")
 
 
-def record_lines(record: PersonRecord, now: datetime, full: bool = True) -> list[str]:
-    """The record as chat lines (`!person`, `!me`); `full` adds what only organizers see."""
+def record_lines(record: PersonRecord, now: datetime, full: bool = True,
+                 tr: Translator = ENGLISH) -> list[str]:
+    """The record as chat lines (`!person`, `!me`, the dashboard's person page), in `tr`'s
+    language (English by default: the command line); `full` adds what only organizers see."""
     lines = []
     if full:
-        lines.append(f"Person {record.person_id}: {', '.join(record.identities) or 'no accounts'}")
-        lines.append(f"First seen {_day(record.first_seen)}, last seen {_day(record.last_seen)}"
-                     f"; cohort {record.cohort or 'none (never typed !start)'}")
-        where = record.region or "not given"
+        lines.append(tr.t("Person {id}: {accounts}", id=record.person_id,
+                          accounts=", ".join(record.identities) or tr.t("no accounts")))
+        lines.append(tr.t("First seen {first}, last seen {last}; cohort {cohort}",
+                          first=_day(record.first_seen, tr), last=_day(record.last_seen, tr),
+                          cohort=record.cohort or tr.t("none (never typed !start)")))
+        where = record.region or tr.t("not given")
         if record.timezone:
             where += f" ({record.timezone})"
-        lines.append(f"Region: {where}")
-    on_path = ""
+        lines.append(tr.t("Region: {where}", where=where))
+    stage_name = f"{record.stage + 1}. {tr.t(STAGES[record.stage])}"
+    if record.project:
+        line = tr.t("Stage {stage} in {project}", stage=stage_name, project=record.project)
+    else:
+        line = tr.t("Stage {stage}", stage=stage_name)
     if record.started_at is not None:
-        on_path = f", {max(0, (now - record.started_at).days)} days on the path"
-    lines.append(f"Stage {record.stage_name}" + (f" in {record.project}" if record.project
-                                                 else "") + on_path
-                 + (" (left the path)" if record.left else ""))
+        days = max(0, (now - record.started_at).days)
+        line += tr.tn(", {n} day on the path", ", {n} days on the path", days)
+    if record.left:
+        line += tr.t(" (left the path)")
+    lines.append(line)
     if record.timeline:
-        lines.append("Steps:")
-        lines += [f"  {at:%Y-%m-%d} {what}" for at, what in record.timeline]
+        lines.append(tr.t("Steps:"))
+        lines += [f"  {at:%Y-%m-%d} {tr.t(what)}" + (f": {detail}" if detail else "")
+                  for at, what, detail in record.timeline]
     if record.tasks:
-        lines.append("Tasks:")
-        lines += [f"  {t.title}: {t.outcome}, {t.at:%Y-%m-%d}" + (f" {t.url}" if t.url else "")
+        lines.append(tr.t("Tasks:"))
+        lines += [f"  {t.title}: {tr.t(t.outcome)}, {t.at:%Y-%m-%d}" + (f" {t.url}" if t.url
+                                                                          else "")
                   for t in record.tasks]
     if record.certificates:
-        lines.append("Certificates: " + ", ".join(f"{title} ({code}, {at:%Y-%m-%d})"
-                                                  for code, title, at in record.certificates))
+        lines.append(tr.t("Certificates: {list}", list=", ".join(
+            f"{title} ({code}, {at:%Y-%m-%d})" for code, title, at in record.certificates)))
     if record.mentors:
-        lines.append("Mentors: " + "; ".join(record.mentors))
+        lines.append(tr.t("Mentors: {list}", list="; ".join(
+            tr.t("{mentor}, help request {code} {status}", mentor=mentor, code=code,
+                 status=status) + (f" ({note})" if note else "")
+            for mentor, code, status, note in record.mentors)))
     if record.events:
-        lines.append("Events (said yes): " + ", ".join(f"{e} ({at:%Y-%m-%d})"
-                                                       for e, at in record.events))
+        lines.append(tr.t("Events (said yes): {list}", list=", ".join(
+            f"{e} ({at:%Y-%m-%d})" for e, at in record.events)))
     if record.attended:
-        lines.append("Events attended (checked in): " + ", ".join(
-            f"{e} ({at:%Y-%m-%d})" for e, at in record.attended))
+        lines.append(tr.t("Events attended (checked in): {list}", list=", ".join(
+            f"{e} ({at:%Y-%m-%d})" for e, at in record.attended)))
     return lines
 
 
