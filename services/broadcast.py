@@ -10,6 +10,7 @@ from bot.config import Config, ConfigError
 from bot.content import Content
 from bot.engine import utcnow
 from bot.fields import zone
+from bot.i18n import ENGLISH, Translator
 from bot.model import PersonId
 from bot.ports import UnitOfWork
 from bot.records import Audit, Record
@@ -51,15 +52,17 @@ async def broadcast_preview(config: Config, event_id: str, local_at: datetime | 
 
 async def preview_in(store: SqlStore, config: Config, content: Content, event_id: str,
                      local_at: datetime | None,
-                     including: tuple[str, ...] = ()) -> BroadcastPreview:
-    """`broadcast_preview` on an open store (the web's)."""
+                     including: tuple[str, ...] = (),
+                     tr: Translator = ENGLISH) -> BroadcastPreview:
+    """`broadcast_preview` on an open store (the web's); its lines in `tr`'s language (the
+    dashboard page's; English on the command line)."""
     event = await _find_event(store, content, event_id)
     counts = await store.audience_counts(audience_of(event, "invite", content, including))
     send_at = local_at.replace(tzinfo=zone(event.timezone)) if local_at else None
     if send_at is not None and send_at <= utcnow():
         raise ConfigError("broadcast", "--at", "that time is in the past")
     lines = preview_lines(event, counts, content, config, adapter_rates((), config), utcnow(),
-                          send_at, including)
+                          send_at, including, tr)
     return BroadcastPreview(event, send_at, lines, sum(n for _net, _reg, n in counts))
 
 

@@ -227,8 +227,10 @@ class DashboardPages:
             return tr.t("There is no event by that id any more.")
         return event
 
-    async def preview(self, event_id: str) -> BroadcastPreview:
-        return await preview_in(self.store, self.config, self.content(), event_id, None)
+    async def preview(self, event_id: str, tr: Translator = ENGLISH) -> BroadcastPreview:
+        """The invite's preview, in `tr`'s language (the page's)."""
+        return await preview_in(self.store, self.config, self.content(), event_id, None,
+                                tr=tr)
 
     async def broadcast(self, event_id: str, by: str) -> Broadcast:
         """Send the invite now (audited as `web:broadcast` by `by`): the running bot's

@@ -332,6 +332,12 @@ async def test_a_logged_in_person_reads_the_dashboard_in_their_bot_language(
             assert f"Pessoa {person_id}: irc:olga" in record.text
             assert "Vista pela primeira vez" in record.text
             assert "First seen" not in record.text
+            # The invite's preview too.
+            preview = await web.get("/dashboard/events/berlin-hack-evening/invite",
+                                    headers=english)
+            assert preview.status_code == 200
+            assert "do convite para berlin-hack-evening" in preview.text
+            assert "Preview of the invite" not in preview.text
 
 
 def test_numbers_and_dates_are_written_as_the_pages_language_writes_them() -> None:

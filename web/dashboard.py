@@ -303,7 +303,7 @@ async def event_edit(request: Request, viewer: Viewer) -> Response:
 async def preview(request: Request, viewer: Viewer) -> Response:
     event_id = request.path_params["event_id"]
     try:
-        found = await dashboard(request).pages.preview(event_id)
+        found = await dashboard(request).pages.preview(event_id, tr(request))
     except ConfigError:  # no such event
         raise HTTPException(404, N_("There is no event by that id.")) from None
     return page(request, "dash/preview.html",
