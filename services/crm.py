@@ -18,6 +18,7 @@ from typing import Any
 from bot.charts import Chart
 from bot.config import Config
 from bot.content import Content
+from bot.i18n import ENGLISH, Translator
 from bot.wiring import load_content
 from flows.crm.profile import (
     PersonRecord,
@@ -41,6 +42,9 @@ COHORT_WEEKS = (1, 4, 12)
 # What "made it through stage N" means, as a step of the funnel (travel_through_stage).
 THROUGH_STAGE = {1: "project", 2: "workshop", 3: "first_task", 4: "involved"}
 LABELS = dict(STEPS)
+# A report's builder: on a store, for a window, in a language (the funnel's and the cohorts'
+# texts; the others are English).
+Builder = Callable[[Any, Window, Config, Translator], Any]
 
 
 @dataclass(frozen=True)
@@ -148,10 +152,11 @@ def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
 
 
-def _window_note(window: Window) -> str:
-    since = f"{window.since:%Y-%m-%d}" if window.since else "the beginning"
-    until = f"{window.until:%Y-%m-%d}" if window.until else "now"
-    return f"people who first typed !start from {since} until {until}"
+def _window_note(window: Window, tr: Translator = ENGLISH) -> str:
+    since = f"{window.since:%Y-%m-%d}" if window.since else tr.t("the beginning")
+    until = f"{window.until:%Y-%m-%d}" if window.until else tr.t("now")
+    return tr.t("Counted: people who first typed !start from {since} until {until}.",
+                since=since, until=until)
 
 
 async def report(config: Config, name: str, since: datetime | None = None,
@@ -164,14 +169,18 @@ async def report(config: Config, name: str, since: datetime | None = None,
         return await report_in(store, config, name, Window(since, until))
 
 
-async def report_in(store: Any, config: Config, name: str, window: Window) -> Report:
-    """`report` on an open store (the web's), its milestones brought up to date already."""
-    built: Report = await BUILDERS[name](store, window, config)
-    built.notes.append(f"Counted: {_window_note(window)}.")
+async def report_in(store: Any, config: Config, name: str, window: Window,
+                    tr: Translator = ENGLISH) -> Report:
+    """`report` on an open store (the web's), its milestones brought up to date already.
+    The funnel and the cohorts (the dashboard's) are in `tr`'s language; the others, and
+    the command line's, in English."""
+    built: Report = await BUILDERS[name](store, window, config, tr)
+    built.notes.append(_window_note(window, tr))
     return built
 
 
-async def _funnel(store: Any, window: Window, config: Config) -> Report:
+async def _funnel(store: Any, window: Window, config: Config,
+                  tr: Translator = ENGLISH) -> Report:
     counts = {step: n for _, step, n in await store.step_counts(window)}
     started = counts.get("started", 0)
     rows: list[list[Any]] = []
@@ -180,15 +189,19 @@ async def _funnel(store: Any, window: Window, config: Config) -> Report:
         n = counts.get(key, 0)
         drop = "" if previous is None else (
             f"{_pct(previous - n, previous)}%" if previous else "")
-        rows.append([label, n, f"{_pct(n, started)}%", drop])
+        rows.append([tr.t(label), n, f"{_pct(n, started)}%", drop])
         previous = n
-    chart = Chart("Funnel: how far newcomers get", "step of the path", "people",
-                  [label for _, label in STEPS], {"people": [float(r[1]) for r in rows]})
-    return Report("funnel", "Funnel", ["step", "people", "of started", "drop-off from previous"],
-                  rows, chart, [f"Involved: {MORE_INVOLVED_AT} tasks done (stage 5 opens)."])
+    people = tr.t("people")
+    chart = Chart(tr.t("Funnel: how far newcomers get"), tr.t("step of the path"), people,
+                  [tr.t(label) for _, label in STEPS], {people: [float(r[1]) for r in rows]})
+    return Report("funnel", tr.t("Funnel"), [tr.t("step"), people, tr.t("of started"),
+                                             tr.t("drop-off from previous")],
+                  rows, chart, [tr.t("Involved: {n} tasks done (stage 5 opens).",
+                                     n=MORE_INVOLVED_AT)])
 
 
-async def _cohorts(store: Any, window: Window, config: Config) -> Report:
+async def _cohorts(store: Any, window: Window, config: Config,
+                   tr: Translator = ENGLISH) -> Report:
     sizes, rows = await store.cohort_counts(window, COHORT_WEEKS)
     reached = {(month, step): within for month, step, within in rows}
     table: list[list[Any]] = []
@@ -196,19 +209,21 @@ async def _cohorts(store: Any, window: Window, config: Config) -> Report:
     for month in months:
         for key, label in STEPS[1:]:
             within = reached.get((month, key), [0] * len(COHORT_WEEKS))
-            table.append([month, sizes[month], label,
+            table.append([month, sizes[month], tr.t(label),
                           *(f"{_pct(n, sizes[month])}%" for n in within)])
-    series = {f"within {w} week{'s' if w > 1 else ''}": [
+    series = {tr.tn("within {n} week", "within {n} weeks", w): [
         _pct(reached.get((m, "first_task"), [0] * len(COHORT_WEEKS))[i], sizes[m])
         for m in months] for i, w in enumerate(COHORT_WEEKS)}
-    chart = Chart("Cohorts: share with a first task done", "cohort (month of first !start)",
-                  "% of the cohort", months, series, unit="%")
-    return Report("cohorts", "Cohorts", ["cohort", "people", "step",
-                                         *(f"within {w} wk" for w in COHORT_WEEKS)],
-                  table, chart)
+    chart = Chart(tr.t("Cohorts: share with a first task done"),
+                  tr.t("cohort (month of first !start)"), tr.t("% of the cohort"), months,
+                  series, unit="%")
+    return Report("cohorts", tr.t("Cohorts"), [
+        tr.t("cohort"), tr.t("people"), tr.t("step"),
+        *(tr.t("within {n} wk", n=w) for w in COHORT_WEEKS)], table, chart)
 
 
-async def _first_task(store: Any, window: Window, config: Config) -> Report:
+async def _first_task(store: Any, window: Window, config: Config,
+                      tr: Translator = ENGLISH) -> Report:
     found = await store.first_task_days(window)
     rows: list[list[Any]] = []
     per_project: dict[str, list[float]] = {}
@@ -235,8 +250,9 @@ async def _first_task(store: Any, window: Window, config: Config) -> Report:
                   ["by", "group", "people", "median days", "p90 days"], rows, chart)
 
 
-def _by(by: str) -> Callable[[Any, Window, Config], Any]:
-    async def build(store: Any, window: Window, config: Config) -> Report:
+def _by(by: str) -> Builder:
+    async def build(store: Any, window: Window, config: Config,
+                    tr: Translator = ENGLISH) -> Report:
         counts: dict[str, dict[str, int]] = {}
         for group, step, n in await store.step_counts(window, by=by):
             counts.setdefault(group or "(none)", {})[step] = n
@@ -256,7 +272,8 @@ def _by(by: str) -> Callable[[Any, Window, Config], Any]:
     return build
 
 
-async def _travel(store: Any, window: Window, config: Config) -> Report:
+async def _travel(store: Any, window: Window, config: Config,
+                  tr: Translator = ENGLISH) -> Report:
     through = config.settings_of(ReportsConfig).travel_through_stage
     step = THROUGH_STAGE[through]
     found = await store.travel_candidates(window, step)
@@ -282,7 +299,8 @@ def _active(link: ForgeLink) -> bool:
     return any(link.count(metric, 4) for metric in METRICS)
 
 
-async def _retention(store: Any, window: Window, config: Config) -> Report:
+async def _retention(store: Any, window: Window, config: Config,
+                     tr: Translator = ENGLISH) -> Report:
     """Who keeps contributing 3 and 6 months after their first task: of the people whose
     first task is at least 13 (26) weeks old when their forges were last read, those with
     any contribution there in the last 4 weeks. Only verified forge links with numbers count
@@ -348,7 +366,7 @@ def mentoring_chart(rows: Sequence[Any]) -> Chart:
                   "resolved": [float(r.resolved) for r in rows]})
 
 
-BUILDERS: dict[str, Callable[[Any, Window, Config], Any]] = {
+BUILDERS: dict[str, Builder] = {
     "funnel": _funnel, "cohorts": _cohorts, "time-to-first-task": _first_task,
     "projects": _by("project"), "regions": _by("region"), "networks": _by("network"),
     "travel": _travel, "retention": _retention}

@@ -133,23 +133,28 @@ class DashboardPages:
                 "regions": sorted(regions)}
 
     # -- reports ---------------------------------------------------------------------------
-    async def report(self, name: str) -> Report:
+    async def report(self, name: str, tr: Translator = ENGLISH) -> Report:
+        """A report, in `tr`'s language (the funnel's and the cohorts' texts), shared per
+        language for FRESH_SECONDS."""
         if name not in REPORTS:
             raise KeyError(name)
-        cached = self._cache.get(f"report:{name}")
+        key = f"report:{name}:{tr.locale}"
+        cached = self._cache.get(key)
         if cached is not None and self._monotonic() - cached[0] < FRESH_SECONDS:
             return cached[1]  # type: ignore[no-any-return]
         await self._fresh_milestones()
-        built = await report_in(self.store, self.config, name, Window(None, None))
-        self._cache[f"report:{name}"] = (self._monotonic(), built)
+        built = await report_in(self.store, self.config, name, Window(None, None), tr)
+        self._cache[key] = (self._monotonic(), built)
         return built
 
-    async def chart(self, name: str) -> bytes:
-        """The report's chart as SVG (drawn in a thread: matplotlib blocks)."""
-        cached = self._cache.get(f"chart:{name}")
+    async def chart(self, name: str, tr: Translator = ENGLISH) -> bytes:
+        """The report's chart as SVG (drawn in a thread: matplotlib blocks), in `tr`'s
+        language."""
+        key = f"chart:{name}:{tr.locale}"
+        cached = self._cache.get(key)
         if cached is not None and self._monotonic() - cached[0] < FRESH_SECONDS:
             return cached[1]  # type: ignore[no-any-return]
-        built = await self.report(name)
+        built = await self.report(name, tr)
         if built.chart is None:
             raise KeyError(name)
         chart = built.chart
@@ -161,7 +166,7 @@ class DashboardPages:
                 return path.read_bytes()
 
         svg = await asyncio.to_thread(draw)
-        self._cache[f"chart:{name}"] = (self._monotonic(), svg)
+        self._cache[key] = (self._monotonic(), svg)
         return svg
 
     # -- events ----------------------------------------------------------------------------

@@ -338,6 +338,15 @@ async def test_a_logged_in_person_reads_the_dashboard_in_their_bot_language(
             assert preview.status_code == 200
             assert "do convite para berlin-hack-evening" in preview.text
             assert "Preview of the invite" not in preview.text
+            # The reports the dashboard shows, their tables and charts.
+            shown = await web.get("/dashboard/reports", headers=english)
+            assert "<h2>Funil</h2>" in shown.text
+            assert "primeira tarefa feita" in shown.text
+            assert "desistência desde o anterior" in shown.text
+            assert "Turmas" in shown.text
+            assert "drop-off" not in shown.text
+            chart = await web.get("/dashboard/charts/funnel.svg", headers=english)
+            assert "Funil: até onde chegam os recém-chegados" in chart.text
 
 
 def test_numbers_and_dates_are_written_as_the_pages_language_writes_them() -> None:

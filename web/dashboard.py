@@ -207,7 +207,7 @@ REPORTS_SHOWN = ("funnel", "cohorts")
 @guarded(ORGANIZER)
 async def reports(request: Request, viewer: Viewer) -> Response:
     pages = dashboard(request).pages
-    found = [await pages.report(name) for name in REPORTS_SHOWN]
+    found = [await pages.report(name, tr(request)) for name in REPORTS_SHOWN]
     return page(request, "dash/reports.html", title=tr(request).t("Reports"), viewer=viewer,
                 reports=found)
 
@@ -217,9 +217,11 @@ async def chart(request: Request, viewer: Viewer) -> Response:
     name = request.path_params["name"]
     if name not in REPORTS_SHOWN:
         raise HTTPException(404)
-    svg = await dashboard(request).pages.chart(name)
-    return Response(svg, media_type="image/svg+xml",
-                    headers={"cache-control": "private, max-age=30"})
+    svg = await dashboard(request).pages.chart(name, tr(request))
+    response = Response(svg, media_type="image/svg+xml",
+                        headers={"cache-control": "private, max-age=30"})
+    response.headers.append("vary", "Accept-Language, Cookie")  # its texts: the page's language
+    return response
 
 
 @guarded(ORGANIZER)

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.i18n import N_
 from bot.model import Identity, PersonId
 
 # The funnel's steps, in order: (key, label). A person's date for each is the first progress
 # event of its kind (started, project_chosen, workshop_done, task_done); "involved" is the
 # MORE_INVOLVED_AT-th task done (stage 5 opens); "event" an RSVP "yes" to an event.
-STEPS = (("started", "started"), ("project", "project found"), ("workshop", "workshop done"),
-         ("first_task", "first task done"), ("involved", "involved"),
-         ("event", "said yes to an event"))
+# The funnel's steps: key and label (a message id, said in a report's language).
+STEPS = (("started", N_("started")), ("project", N_("project found")),
+         ("workshop", N_("workshop done")), ("first_task", N_("first task done")),
+         ("involved", N_("involved")), ("event", N_("said yes to an event")))
 
 
 @dataclass(frozen=True)
