@@ -134,7 +134,8 @@ class StandingRow(SQLModel, table=True):
     project: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     workshop: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     # The language they chose or their client names, which invites and reminders are
-    # worded in; NULL for the community's default (migrations/events/0008).
+    # worded in; NULL for the community's default (migrations/events/0008; 0010 filled it in
+    # for people stored before, from their stored state).
     locale: str | None = Field(default=None, max_length=16)
 
 

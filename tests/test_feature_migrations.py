@@ -203,3 +203,44 @@ async def test_the_path_branch_downgrades_alone_and_comes_back(db_url: str) -> N
         assert "revoked_by" in await db.read(_certificate_columns)
     finally:
         await db.dispose()
+
+
+def _standing_locales(conn: Connection) -> dict[int, str | None]:
+    rows = conn.execute(sa.text("SELECT person_id, locale FROM person_standing")).all()
+    return {int(r[0]): r[1] for r in rows}
+
+
+async def test_people_stored_before_the_standing_locale_get_their_stated_language(
+        db_url: str) -> None:
+    """events_0010: a standing row from before events_0008 (locale NULL) takes the language the
+    person's stored state names: the one they chose, else their client's; none stays NULL,
+    and so does a code that is no language tag. A row a turn already wrote is left alone."""
+    db = open_database(db_url)
+    try:
+        await upgrade(db, "events_0009")
+        locales = {1: {"chosen": "es", "client": "en"}, 2: {"client": "pt_BR"}, 3: None,
+                   4: {"chosen": "", "client": "pt-BR"}, 5: {"chosen": "x'); DROP --"},
+                   6: {"chosen": 5, "client": "d"}, 7: {"chosen": "es"}}
+
+        def seed(conn: Connection) -> None:
+            for person, locale in locales.items():
+                data = {"messages": 3, **({"locale": locale} if locale is not None else {})}
+                conn.execute(sa.text("INSERT INTO person (id, created_at) "
+                                     "VALUES (:p, CURRENT_TIMESTAMP)"), {"p": person})
+                conn.execute(
+                    sa.text("INSERT INTO flow_state (person_id, data, updated_at) "
+                            "VALUES (:p, :d, CURRENT_TIMESTAMP)")
+                    .bindparams(sa.bindparam("d", type_=sa.JSON)), {"p": person, "d": data})
+                conn.execute(sa.text("INSERT INTO person_standing (person_id, locale) "
+                                     "VALUES (:p, :l)"),
+                             {"p": person, "l": "pt_BR" if person == 7 else None})
+
+        await db.write(seed)
+        await upgrade(db)
+        assert await db.read(_standing_locales) == {
+            1: "es", 2: "pt_BR", 3: None, 4: "pt-BR", 5: None, 6: None, 7: "pt_BR"}
+        # Nothing to undo: events_0009's schema keeps the languages.
+        await _downgrade(db, "events_0009")
+        assert (await db.read(_standing_locales))[1] == "es"
+    finally:
+        await db.dispose()
