@@ -4,16 +4,18 @@ start on a current schema does not load alembic."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from storage.database import open_database
 from storage.migrate import is_current, upgrade
 
 HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", "aiohttp",
-         "pygments", "httpx", "babel")
+         "pygments", "httpx", "babel", "tempora", "dateutil")
 
 
 def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
@@ -36,6 +38,30 @@ def test_the_telegram_adapter_loaded_httpxs_command_line_with_rich_and_pygments(
     loaded = loaded_after("import adapters.telegram.client")
     assert {"telegram", "httpx"} <= loaded
     assert loaded.isdisjoint({"rich", "pygments"})
+
+
+def test_the_irc_adapter_loads_no_tempora() -> None:
+    """Regression: irc.client imports irc.schedule (tempora, dateutil: about 2 MB resident),
+    a timer queue the asyncio reactor never runs; adapters/irc/lean_schedule.py stands in."""
+    loaded = loaded_after("import adapters.irc.client\n"
+                          "from irc.client import Reactor\n"
+                          "from adapters.irc.lean_schedule import DefaultScheduler\n"
+                          "assert Reactor.scheduler_class is DefaultScheduler")
+    assert "irc" in loaded
+    assert loaded.isdisjoint({"tempora", "dateutil"})
+
+
+async def test_the_irc_schedulers_stand_in_runs_on_the_loop() -> None:
+    from adapters.irc import lean_schedule
+
+    scheduler = lean_schedule.DefaultScheduler()
+    ran: list[str] = []
+    scheduler.execute_after(0.01, lambda: ran.append("after"))
+    scheduler.execute_at(datetime.now(UTC) + timedelta(seconds=0.02), lambda: ran.append("at"))
+    scheduler.execute_every(timedelta(seconds=0.05), lambda: ran.append("every"))
+    await asyncio.sleep(0.18)
+    assert ran[:2] == ["after", "at"]
+    assert 2 <= ran.count("every") <= 4
 
 
 def test_a_network_library_is_imported_only_when_its_adapter_is_enabled(tmp_path: Path) -> None:

@@ -21,6 +21,10 @@ import time
 from collections import OrderedDict
 from functools import partial
 
+from adapters.irc import lean_schedule  # noqa: F401  (before irc.client loads tempora)
+
+# isort: split
+
 from irc.client import Event, NickMask
 from irc.client_aio import AioReactor
 

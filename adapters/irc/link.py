@@ -17,6 +17,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from adapters.irc import lean_schedule  # noqa: F401  (before irc.client loads tempora)
+
+# isort: split
+
 from irc import connection
 from irc.client import Event
 from irc.client_aio import AioConnection, AioReactor

@@ -17,6 +17,10 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.irc import lean_schedule  # noqa: F401  (before irc.client loads tempora)
+
+# isort: split
+
 from irc import events, message
 from irc.client import Event, NickMask, _rfc_1459_command_regexp
 
