@@ -33,6 +33,7 @@ from bot.records import Record
 from bot.reload import RELOAD_ACTION, ContentReloader
 from bot.roles import Directory
 from bot.scheduler import Ticker
+from bot.text import one_line
 from bot.wiring import FEATURES as FEATURES  # listed in wiring; still importable from here
 from bot.wiring import adapter_rates, check_features, describe_content, load_content
 from flows.account.reads import AccountReads
@@ -56,7 +57,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RESTART_DELAY_SECONDS = 2.0
+RESTART_DELAY_SECONDS = 2.0  # after an adapter's first crash; doubled per crash in a row
+RESTART_DELAY_MAX_SECONDS = 60.0
+# An adapter that ran this long before crashing was up: its next crash counts from the start.
+STEADY_SECONDS = 60.0
 ROLES_REFRESH_SECONDS = 5.0  # PostgreSQL: how stale another process's role grants may be
 CONTENT_NETWORK = Network("content")  # inbox namespace of content-problem notices
 
@@ -273,8 +277,12 @@ class App:
         self.stop()
 
     async def _supervise(self, adapter: Adapter) -> None:
-        """Keep one adapter running; its crash is logged and it restarts, others carry on."""
+        """Keep one adapter running; its crash is logged and it restarts, others carry on.
+        Crashes in a row (a server down for hours) wait longer each time, up to a minute, and
+        only the first one logs its traceback: one line each after it, not a page every 2 s."""
+        in_a_row = 0
         while True:
+            began = self.monotonic()
             try:
                 await adapter.run(self.inbound)
                 return
@@ -285,10 +293,17 @@ class App:
                 log.error("adapter %s stopped: %s", adapter.network, exc)
                 self.fatal.append(str(exc))
                 return
-            except Exception:
-                log.exception("adapter %s crashed; restarting in %.0f s", adapter.network,
-                              RESTART_DELAY_SECONDS)
-                await asyncio.sleep(RESTART_DELAY_SECONDS)
+            except Exception as exc:
+                in_a_row = 1 if self.monotonic() - began >= STEADY_SECONDS else in_a_row + 1
+                delay = restart_delay(in_a_row)
+                if in_a_row == 1:
+                    log.exception("adapter %s crashed; restarting in %.0f s", adapter.network,
+                                  delay)
+                else:
+                    log.warning("adapter %s crashed again (%d in a row: %s: %s); restarting in "
+                                "%.0f s", adapter.network, in_a_row, type(exc).__name__,
+                                one_line(str(exc), 200), delay)
+                await asyncio.sleep(delay)
 
     async def serve(self) -> None:
         """Run every adapter until all have finished (end of console input) or stop()."""
@@ -327,6 +342,11 @@ class App:
             raise self.store.writer.broken
         if self.fatal and not self._stopping.is_set():
             raise AdapterFatalError("; ".join(self.fatal))  # every adapter has ended
+
+
+def restart_delay(in_a_row: int) -> float:
+    """How long to wait before restarting an adapter after its `in_a_row`-th crash in a row."""
+    return min(RESTART_DELAY_MAX_SECONDS, RESTART_DELAY_SECONDS * 2.0 ** (in_a_row - 1))
 
 
 async def schema_is_current(config: Config) -> bool:
