@@ -105,7 +105,7 @@ def main(ctx: click.Context, verbose: int) -> None:
               help="Run only these enabled networks (named as in [adapters.NAME]), to split "
                    "the networks across processes on one PostgreSQL.")
 def run(config_path: Path | None, only: str) -> None:
-    """Run the bot on every adapter enabled in the config (with none, the console)."""
+    """Run the bot on every adapter enabled in the config (with none, in this terminal)."""
     from bot.app import command_menu, run_app, schema_is_current
     from bot.config import ConfigError
     from bot.wiring import network_adapters
@@ -140,7 +140,7 @@ def _upgrade_in_child(config_path: Path | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Listen on this port (default: [web] port).")
 def web(config_path: Path | None, host: str | None, port: int | None) -> None:
-    """Serve the web pages alone (the public hub, certificate verification), without the bot;
+    """Serve the web pages alone (the public ones and the dashboard), without the bot;
     `wayfinder run` serves them itself when [web] enabled is true."""
     from web.server import WebServer, serve_alone
 
@@ -154,7 +154,8 @@ def web(config_path: Path | None, host: str | None, port: int | None) -> None:
 
 @main.command()
 @config_option
-@click.option("--as", "name", default=None, help="Who you are in the chat (console:NAME).")
+@click.option("--as", "name", default=None,
+              help="Who you are in the chat (default: the config's name, else your login).")
 @click.option("--room", default="", help="Pretend to be in this channel, e.g. '#pagebot'.")
 def chat(config_path: Path | None, name: str | None, room: str) -> None:
     """Talk to the bot in this terminal; reads stdin until end of input."""
@@ -178,7 +179,7 @@ def check_config(config_path: Path | None) -> None:
 
     from bot.config import ConfigError
     from bot.content import ContentError
-    from bot.wiring import describe_content, enabled_networks, load_content
+    from bot.wiring import describe_content, load_content, networks_to_run
 
     config = _load(config_path)
     failures: list[str] = []
@@ -199,7 +200,7 @@ def check_config(config_path: Path | None) -> None:
     table.add_column("value")
     table.add_row("storage.url", config.storage.url)
     table.add_row("content", f"{config.content_path()} ({describe_content(content)})")
-    table.add_row("adapters", ", ".join(enabled_networks(config)) or "console")
+    table.add_row("adapters", ", ".join(networks_to_run(config)))
     out().print(table)
     out().print("config OK")
 
@@ -335,7 +336,7 @@ def outbox(config_path: Path | None, limit: int) -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
               help="Newest entries to show.")
 def audit(config_path: Path | None, who: str, action: str, since: str, limit: int) -> None:
-    """Who used an organizer's, admin's or mentor's command, or was refused one, and when."""
+    """Who used a command that needs a role, or was refused one, and when."""
     from rich.table import Table
     from rich.text import Text
 

@@ -26,7 +26,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 def check_identities(value: tuple[str, ...]) -> tuple[str, ...]:
     """A field validator: every value is "network:id". Its refusal is a TranslatableError, so
-    a chat answer (`!mentor add`) says it in the person's language."""
+    a chat command that takes identities says it in the person's language."""
     wrong = [identity for identity in value
              if not IDENTITY_PATTERN.match(identity) or unseen_characters(identity)]
     if wrong:
@@ -89,8 +89,8 @@ class ContentFolder:
         # Texts written with translations, by file and key: `content check` warns about the
         # languages they lack.
         self.translated: list[tuple[str, str, LocalizedStr]] = []
-        # Several parts may read one file (a project file holds path's and the tracker's
-        # keys): it is read once, and a problem with it is reported once.
+        # Several parts may read one file (one file may hold keys of several features): it
+        # is read once, and a problem with it is reported once.
         self._read: dict[Path, dict[str, Any] | None] = {}
 
     def rel(self, path: Path) -> str:

@@ -137,9 +137,10 @@ def adapter_settings(config: CoreConfig) -> AdaptersConfig:
         raise config_error(exc, config.source, ("adapters",)) from None
 
 
-def enabled_networks(config: CoreConfig) -> list[str]:
+def networks_to_run(config: CoreConfig) -> list[str]:
+    """What `wayfinder run` starts: the enabled networks, else the console."""
     return [name for name, section in adapter_settings(config).sections()
-            if name != "console" and section.enabled]
+            if name != "console" and section.enabled] or ["console"]
 
 
 def console_name(config: CoreConfig, name: str | None) -> str:
@@ -239,8 +240,8 @@ __all__ = [
     "chat_adapters",
     "check_features",
     "console_name",
-    "enabled_networks",
     "load_config",
     "network_adapters",
+    "networks_to_run",
     "wired",
 ]
