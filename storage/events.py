@@ -51,6 +51,7 @@ from storage.records import (
     by_person,
     expect_one,
     identity_t,
+    move_rows,
     outbox_t,
     upsert,
 )
@@ -658,28 +659,13 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
 
 def _move_person(conn: Connection, source: int, target: int) -> None:
     # Answers to events both gave: the target's stands; the source's others move over.
-    conn.execute(sa.delete(rsvp_t).where(rsvp_t.c.person_id == source, rsvp_t.c.event_id.in_(
-        sa.select(rsvp_t.c.event_id).where(rsvp_t.c.person_id == target))))
-    conn.execute(sa.update(rsvp_t).where(rsvp_t.c.person_id == source).values(person_id=target))
-    # Attendance likewise: the target's check-in at an event both went to stands.
-    conn.execute(sa.delete(attendance_t).where(
-        attendance_t.c.person_id == source, attendance_t.c.event_id.in_(
-            sa.select(attendance_t.c.event_id).where(attendance_t.c.person_id == target))))
-    conn.execute(sa.update(attendance_t).where(attendance_t.c.person_id == source)
-                 .values(person_id=target))
-    conn.execute(sa.delete(buddy_t).where(
-        buddy_t.c.person_id == source, buddy_t.c.event_id.in_(
-            sa.select(buddy_t.c.event_id).where(buddy_t.c.person_id == target))))
-    conn.execute(sa.update(buddy_t).where(buddy_t.c.person_id == source)
-                 .values(person_id=target))
+    # Attendance and buddies likewise: the target's at an event both went to stands.
+    for table in (rsvp_t, attendance_t, buddy_t):
+        move_rows(conn, table, source, target, key="event_id")
     conn.execute(sa.update(buddy_t).where(buddy_t.c.buddy_id == source)
                  .values(buddy_id=target))
     # Lists both were on: the target's row stands; the source's others move over.
-    conn.execute(sa.delete(invite_list_t).where(
-        invite_list_t.c.person_id == source, invite_list_t.c.list_key.in_(
-            sa.select(invite_list_t.c.list_key).where(invite_list_t.c.person_id == target))))
-    conn.execute(sa.update(invite_list_t).where(invite_list_t.c.person_id == source).values(
-        person_id=target))
+    move_rows(conn, invite_list_t, source, target, key="list_key")
     # The target's standing is projected again from the merged state.
     conn.execute(sa.delete(standing_t).where(standing_t.c.person_id == source))
 

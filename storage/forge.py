@@ -27,7 +27,7 @@ from flows.forge.records import (
     WatchChange,
 )
 from storage.queries import Queries
-from storage.records import Personal, RecordSql, by_person, upsert
+from storage.records import Personal, RecordSql, by_person, move_rows, upsert
 from storage.tables import _when, partial
 
 
@@ -168,19 +168,8 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
 def _move_person(conn: Connection, source: int, target: int) -> None:
     """A merge of two people keeps the target's watch, else takes the source's; and the
     target's link on each forge, else the source's."""
-    theirs = {r.forge for r in conn.execute(sa.select(link_t.c.forge).where(
-        link_t.c.person_id == target))}
-    conn.execute(sa.delete(link_t).where(link_t.c.person_id == source,
-                                         link_t.c.forge.in_(theirs)))
-    conn.execute(sa.update(link_t).where(link_t.c.person_id == source).values(
-        person_id=target))
-    has = conn.execute(sa.select(watch_t.c.person_id).where(
-        watch_t.c.person_id == target)).first()
-    if has is None:
-        conn.execute(sa.update(watch_t).where(watch_t.c.person_id == source).values(
-            person_id=target))
-    else:
-        conn.execute(sa.delete(watch_t).where(watch_t.c.person_id == source))
+    move_rows(conn, link_t, source, target, key="forge")
+    move_rows(conn, watch_t, source, target)
 
 
 KINDS = (WatchChange, CheckAgain, EndWatch, LinkForge, VerifyForge, UnlinkForge, ForgeMetrics)

@@ -14,7 +14,7 @@ from bot.model import PersonId
 from bot.records import Record
 from flows.levelup.records import AnswerInvite, ApproveMentor, InviteToMentor, Levelup
 from storage.queries import Queries
-from storage.records import Personal, RecordSql, by_person, event_t
+from storage.records import Personal, RecordSql, by_person, event_t, move_rows
 from storage.tables import _when
 
 
@@ -86,13 +86,7 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
 
 def _move_person(conn: Connection, source: int, target: int) -> None:
     """A merge keeps the target's way to mentoring, else takes the source's."""
-    has = conn.execute(sa.select(levelup_t.c.person_id).where(
-        levelup_t.c.person_id == target)).first()
-    if has is None:
-        conn.execute(sa.update(levelup_t).where(levelup_t.c.person_id == source).values(
-            person_id=target))
-    else:
-        conn.execute(sa.delete(levelup_t).where(levelup_t.c.person_id == source))
+    move_rows(conn, levelup_t, source, target)
 
 
 RECORDS = RecordSql(

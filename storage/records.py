@@ -182,6 +182,18 @@ def expect_one(result: sa.CursorResult[Any], what: str) -> None:
         raise StaleRecord(what)
 
 
+def move_rows(conn: Connection, table: sa.Table, source: int, target: int,
+              key: str = "") -> None:
+    """A merge of two people: the source's rows in `table` become the target's, except where
+    the target already has one for the same `key` (without a key: one at all), which stands."""
+    person, theirs = table.c.person_id, table.alias("theirs")
+    held = sa.select(theirs.c[key] if key else theirs.c.person_id).where(
+        theirs.c.person_id == target)
+    clash = table.c[key].in_(held) if key else held.exists()
+    conn.execute(sa.delete(table).where(person == source, clash))
+    conn.execute(sa.update(table).where(person == source).values(person_id=target))
+
+
 def upsert(conn: Connection, table: sa.Table, key: dict[str, Any], values: dict[str, Any]) -> None:
     """Insert or update one row by primary key, portably (rare writes, not the hot path)."""
     where = [table.c[name] == value for name, value in key.items()]

@@ -8,13 +8,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import CommitResult, ConflictError, OutboxItem, PersonState, UnitOfWork
 from flows.account.records import LinkCode, MergePersons, UseLinkCode
 from flows.path.records import Certificate, ClaimTask, EndClaim
+from storage.events import rsvp_t
 from storage.migrate import current_revisions, script_heads, upgrade
+from storage.records import move_rows
 from storage.repository import SqlStore
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -247,3 +250,39 @@ async def test_one_bad_unit_fails_only_its_own_caller_in_a_full_batch(
     assert {p for p in people if counts.get(PersonId(p)) == 1} == set(people) - {bad}
     # nothing of the bad unit was kept: its retried handling is not taken for a duplicate
     assert not (await store.commit(UnitOfWork(bad, inbox=(IRC, f"g-{bad}")))).duplicate
+
+
+async def test_a_merge_moves_the_sources_rows_and_keeps_the_targets_where_both_have_one(
+        store: SqlStore) -> None:
+    """storage.records.move_rows, as the features' merges use it: by a key (an answer to the
+    same event), and without one (one row per person at most)."""
+    source = await store.person_for(ident("hal", network=Network("matrix")))
+    target = await store.person_for(ident("hal"))
+    other = await store.person_for(ident("ivy"))
+    rows = [("meetup", source, "no"), ("sprint", source, "yes"), ("meetup", target, "yes"),
+            ("meetup", other, "maybe"), ("sprint", other, "no")]
+
+    def answers(conn: sa.Connection) -> set[tuple[str, int, str]]:
+        return {(r.event_id, r.person_id, r.answer) for r in conn.execute(
+            sa.select(rsvp_t.c.event_id, rsvp_t.c.person_id, rsvp_t.c.answer))}
+
+    def by_key(conn: sa.Connection) -> set[tuple[str, int, str]]:
+        conn.execute(sa.insert(rsvp_t), [{"event_id": e, "person_id": p, "answer": a,
+                                          "at": NOW} for e, p, a in rows])
+        move_rows(conn, rsvp_t, source, target, key="event_id")
+        return answers(conn)
+
+    assert await store.db.write(by_key) == {
+        ("meetup", target, "yes"), ("sprint", target, "yes"),  # the target's own stands
+        ("meetup", other, "maybe"), ("sprint", other, "no")}    # nobody else's moves
+
+    def without_key(conn: sa.Connection) -> set[tuple[str, int, str]]:
+        conn.execute(sa.delete(rsvp_t))
+        conn.execute(sa.insert(rsvp_t), [{"event_id": e, "person_id": p, "answer": a,
+                                          "at": NOW} for e, p, a in rows])
+        move_rows(conn, rsvp_t, other, source)  # the source has rows: theirs stand, all
+        move_rows(conn, rsvp_t, target, other)  # nobody's left for `other`: the rows move
+        return answers(conn)
+
+    assert await store.db.write(without_key) == {
+        ("meetup", source, "no"), ("sprint", source, "yes"), ("meetup", other, "yes")}
