@@ -166,43 +166,51 @@ class Engine:
             return Outcome.DUPLICATE  # an erased person's replayed event: no one comes back
         if flood is Verdict.WARN:
             return await self._warn(person, inbound, parsed)
-        async with self.locks.hold(person), contextlib.AsyncExitStack() as exclusive:
-            for attempt in range(MAX_CONFLICT_RETRIES):
-                state = await self._state(person)
-                turn = self._turn(person, inbound, parsed, state)
-                try:
-                    await self._dispatch(turn, text, truncated)
-                except Exception as exc:
-                    if self.store.is_store_failure(exc):
-                        raise  # not the flow's fault: FAILED, not confirmed, fetched again
-                    log.exception("flow failed for %s in %s", inbound.sender.key, state.flow)
-                    turn = self._apology(person, inbound, parsed, state,
-                                         N_("Sorry, something went wrong on my side. Nothing "
-                                            "was lost; please try again, or type !help."))
-                try:
+        async with self.locks.hold(person):
+            # The cross-process hold, only after a first conflict: an exit stack entered
+            # for every message cost about as much as the rest of this function.
+            exclusive: contextlib.AsyncExitStack | None = None
+            try:
+                for attempt in range(MAX_CONFLICT_RETRIES):
+                    state = await self._state(person)
+                    turn = self._turn(person, inbound, parsed, state)
+                    try:
+                        await self._dispatch(turn, text, truncated)
+                    except Exception as exc:
+                        if self.store.is_store_failure(exc):
+                            raise  # not the flow's fault: FAILED, not confirmed, fetched again
+                        log.exception("flow failed for %s in %s", inbound.sender.key, state.flow)
+                        turn = self._apology(person, inbound, parsed, state,
+                                             N_("Sorry, something went wrong on my side. Nothing "
+                                                "was lost; please try again, or type !help."))
+                    try:
+                        return self._outcome(await self._commit(turn, inbox))
+                    except ConflictError as conflict:
+                        log.info("conflict for %s, retrying (%d)", inbound.sender.key, attempt + 1)
+                        self._states.pop(person, None)
+                        if conflict.shared:
+                            self._shared[person] = None  # other processes handle them too
+                            if len(self._shared) > SHARED_SIZE:
+                                self._shared.popitem(last=False)
+                        if conflict.gone and await self._moved(inbound.sender, person, inbox):
+                            break  # merged or erased by another process: handled anew below
+                        if attempt == 0:
+                            # Another process may handle this person at this very moment: from
+                            # here on, one at a time across processes (none but PostgreSQL's).
+                            exclusive = contextlib.AsyncExitStack()
+                            await exclusive.enter_async_context(self.store.exclusive(person))
+                else:
+                    # Others kept winning the same records (a rush on a few tasks): answer honestly
+                    # and record the event, so nothing is lost and a replay stays a no-op.
+                    log.warning("%s lost %d conflicts in a row", inbound.event_id,
+                                MAX_CONFLICT_RETRIES)
+                    turn = self._apology(person, inbound, parsed, await self._state(person),
+                                         N_("Lots of people are asking at this very moment. "
+                                            "Please try that again in a few seconds."))
                     return self._outcome(await self._commit(turn, inbox))
-                except ConflictError as conflict:
-                    log.info("conflict for %s, retrying (%d)", inbound.sender.key, attempt + 1)
-                    self._states.pop(person, None)
-                    if conflict.shared:
-                        self._shared[person] = None  # other processes handle them too
-                        if len(self._shared) > SHARED_SIZE:
-                            self._shared.popitem(last=False)
-                    if conflict.gone and await self._moved(inbound.sender, person, inbox):
-                        break  # merged or erased by another process: handled anew below
-                    if attempt == 0:
-                        # Another process may handle this person at this very moment: from
-                        # here on, one at a time across processes (none but PostgreSQL's).
-                        await exclusive.enter_async_context(self.store.exclusive(person))
-            else:
-                # Others kept winning the same records (a rush on a few tasks): answer honestly
-                # and record the event, so nothing is lost and a replay stays a no-op.
-                log.warning("%s lost %d conflicts in a row", inbound.event_id,
-                            MAX_CONFLICT_RETRIES)
-                turn = self._apology(person, inbound, parsed, await self._state(person),
-                                     N_("Lots of people are asking at this very moment. "
-                                        "Please try that again in a few seconds."))
-                return self._outcome(await self._commit(turn, inbox))
+            finally:
+                if exclusive is not None:
+                    await exclusive.aclose()
         return await self._handle(inbound)  # as the person their identity now belongs to
 
     async def _moved(self, identity: Identity, person: PersonId,

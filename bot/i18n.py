@@ -115,8 +115,9 @@ FIRST_RTL = "\u0590"
 def has_rtl(text: str) -> bool:
     """Whether `text` holds a right-to-left letter (Hebrew, Arabic, ...). Every value of every
     reply is asked: one scan in C settles most texts, as a look-up per character cost more
-    than the rest of a turn (bench.core)."""
-    if not text or max(text) < FIRST_RTL:
+    than the rest of a turn (bench.core); an ASCII text (most) needs no scan at all, as
+    CPython keeps that fact on the string."""
+    if text.isascii() or max(text) < FIRST_RTL:
         return False
     return _has_rtl(text)
 
@@ -244,12 +245,20 @@ class Translator:
         return _translations(self.locale)
 
     @cached_property  # every text of every turn: one bound method, not a cache look-up each
-    def _gettext(self) -> Callable[[str], str]:
-        return self._catalog().gettext
+    def _gettext(self) -> Callable[[str], str] | None:
+        catalog = self._catalog()
+        # None for the source language's empty catalog, which returns every message as it
+        # is: most turns speak it, and skip the call.
+        if type(catalog) is stdlib_gettext.NullTranslations and \
+                getattr(catalog, "_fallback", None) is None:
+            return None
+        return catalog.gettext
 
     def t(self, message: str, /, **values: Any) -> str:
         """`message` in this locale, its `{name}` fields filled from `values`."""
-        return self._fill(self._gettext(message), message, values)
+        gettext = self._gettext
+        text = message if gettext is None else gettext(message)
+        return self._fill(text, message, values) if values else text
 
     def tn(self, singular: str, plural: str, n: int, /, **values: Any) -> str:
         """The form for `n` in this locale ("1 second", "2 seconds"); `{n}` is `n`."""
@@ -273,7 +282,9 @@ class Translator:
         shown = _Values()
         for key, value in values.items():
             if value.__class__ is str and not rtl:  # most values: as `local`, three calls fewer
-                shown[key] = value if not value or max(value) < FIRST_RTL else isolate(value)
+                # isascii is a flag CPython keeps on the string: no scan for most values.
+                shown[key] = (value if value.isascii() or max(value) < FIRST_RTL
+                              else isolate(value))
             else:
                 shown[key] = self.local(value) if isinstance(value, str) else value
         try:
