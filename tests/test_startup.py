@@ -15,7 +15,7 @@ from storage.database import open_database
 from storage.migrate import is_current, upgrade
 
 HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", "aiohttp",
-         "pygments", "httpx", "babel", "tempora", "dateutil")
+         "pygments", "httpx", "babel", "tempora", "dateutil", "cryptography")
 
 
 def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
@@ -38,6 +38,21 @@ def test_the_telegram_adapter_loaded_httpxs_command_line_with_rich_and_pygments(
     loaded = loaded_after("import adapters.telegram.client")
     assert {"telegram", "httpx"} <= loaded
     assert loaded.isdisjoint({"rich", "pygments"})
+
+
+def test_the_telegram_adapter_loads_no_cryptography_which_stays_importable() -> None:
+    """python-telegram-bot imports cryptography (about 7 MB resident) for Telegram Passport,
+    which Wayfinder never uses: adapters/telegram/lean_passport.py keeps it out while telegram
+    loads; the Matrix adapter's cross-signing can still import it afterwards."""
+    loaded = loaded_after("import adapters.telegram.client\n"
+                          "import telegram._bot\n"
+                          "assert not telegram._bot.CRYPTO_INSTALLED")
+    assert "telegram" in loaded
+    assert "cryptography" not in loaded
+    assert "cryptography" in loaded_after(
+        "import adapters.telegram.client\n"
+        "from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey\n"
+        "Ed25519PrivateKey.generate()")
 
 
 def test_the_irc_adapter_loads_no_tempora() -> None:
