@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from bot.model import compact_json
+from storage.database import sqlite_execute
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -31,6 +32,21 @@ class BulkSql:
     @staticmethod
     def json(value: Any) -> str:
         return compact_json(value)
+
+    def run(self, conn: Connection, statement: str, params: Sequence[Any]) -> list[Any]:
+        """One statement of the hot path; its rows, if it returns any. On SQLite straight to
+        the driver (see `sqlite_execute`), on PostgreSQL through SQLAlchemy (asyncpg)."""
+        if self.sqlite:
+            return sqlite_execute(conn, statement, params)
+        result = conn.exec_driver_sql(statement, tuple(params))
+        return list(result.all()) if result.returns_rows else []
+
+    def run_many(self, conn: Connection, statement: str, rows: Sequence[Any]) -> None:
+        """One statement for each of `rows` (executemany)."""
+        if self.sqlite:
+            sqlite_execute(conn, statement, rows, many=True)
+        else:
+            conn.exec_driver_sql(statement, list(rows))
 
     def _p(self, n: int) -> str:
         return "?" if self.sqlite else f"${n}"
@@ -84,7 +100,7 @@ class BulkSql:
         sql = (f"INSERT INTO inbox (network, event_id, received_at) VALUES "
                f"{self._values(len(rows), 3)} ON CONFLICT DO NOTHING "
                f"RETURNING network, event_id")
-        result = conn.exec_driver_sql(sql, tuple(v for row in rows for v in row))
+        result = self.run(conn, sql, tuple(v for row in rows for v in row))
         return {(r[0], r[1]) for r in result}
 
     def upsert_states(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -93,7 +109,7 @@ class BulkSql:
                f"VALUES {self._values(1, 5)[:-1]}, 1) ON CONFLICT (person_id) DO UPDATE SET "
                "flow = excluded.flow, step = excluded.step, data = excluded.data, "
                "updated_at = excluded.updated_at, version = flow_state.version + 1")
-        conn.exec_driver_sql(sql, list(rows))
+        self.run_many(conn, sql, rows)
 
     def lock_states(self, conn: Connection, people: Sequence[int], at: Any) -> dict[int, int]:
         """PostgreSQL: lock the state rows of `people` until the transaction ends, in id order
@@ -115,7 +131,7 @@ class BulkSql:
         """(person_id, kind, detail_json, at) per row."""
         sql = ("INSERT INTO progress_event (person_id, kind, detail, at) VALUES "
                f"{self._values(1, 4)}")
-        conn.exec_driver_sql(sql, list(rows))
+        self.run_many(conn, sql, rows)
 
     def insert_outbox(self, conn: Connection, rows: Sequence[tuple[Any, ...]],
                       lease: tuple[str, Any, Collection[str]] | None = None) -> dict[str, int]:
@@ -133,7 +149,7 @@ class BulkSql:
             leased = network in mine
             params += [key, network, person, body, "pending", 0, "", at, at, 0,
                        owner if leased else "", until if leased else None]
-        return {r[1]: r[0] for r in conn.exec_driver_sql(sql, tuple(params))}
+        return {r[1]: r[0] for r in self.run(conn, sql, params)}
 
     def insert_broadcast_outbox(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """(key, network, person_id, body_json, status, not_before, created_at, broadcast_id)
@@ -162,4 +178,4 @@ class BulkSql:
         else:
             marks = ",".join(f"${n + 3}" for n in range(len(ids)))
             sql = f"UPDATE outbox SET status = $1, updated_at = $2 WHERE id IN ({marks})"
-        conn.exec_driver_sql(sql, (status, at, *ids))
+        self.run(conn, sql, (status, at, *ids))

@@ -11,7 +11,8 @@ unit functions run through SQLAlchemy's `run_sync`, so storage code is written o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,26 @@ def describe_failure(exc: BaseException) -> str:
     return text[:300]
 
 
+def sqlite_execute(conn: Connection, statement: str, params: Sequence[Any] = (),
+                   many: bool = False) -> list[Any]:
+    """Driver SQL on SQLite, straight to the driver's connection: the hot path's few
+    statements per batch, where SQLAlchemy's execution (events, result objects) cost several
+    times the driver's own call. Its rows, if any; a driver error is raised as SQLAlchemy's
+    (IntegrityError, OperationalError, ...), as `exec_driver_sql` raises it, so callers and
+    `store_failure` tell the store's failures from a unit's alike."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        if many:
+            driver.executemany(statement, params)
+            return []
+        rows: list[Any] = driver.execute(statement, params).fetchall()
+        return rows
+    except sqlite3.Error as exc:
+        raise sa_exc.DBAPIError.instance(statement, params, exc, sqlite3.Error,
+                                         dialect=conn.dialect, ismulti=many) from exc
+
+
 def _sqlite_engine(url: str, immediate: bool, durable: bool, pool_size: int) -> Engine:
     engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"),
                            pool_size=pool_size, max_overflow=0,
@@ -102,7 +123,7 @@ def _sqlite_engine(url: str, immediate: bool, durable: bool, pool_size: int) -> 
         # its own implicit transaction.
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            sqlite_execute(conn, "BEGIN IMMEDIATE")  # every batch: without SQLAlchemy's steps
 
     return engine
 

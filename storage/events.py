@@ -674,7 +674,8 @@ def _standings(conn: Connection, sql: BulkSql, records: Sequence[Standing]) -> N
     rows = {r.person_id: (r.person_id, r.region, r.timezone, r.invites, r.milestone, r.reach,
                           r.project, r.workshop, r.locale or None)
             for r in records}  # a person's last word in the batch wins
-    conn.exec_driver_sql(
+    sql.run_many(
+        conn,
         "INSERT INTO person_standing (person_id, region, timezone, invites, milestone, reach, "
         f"project, workshop, locale) VALUES {sql._values(1, 9)} ON CONFLICT (person_id) DO "
         "UPDATE SET region = excluded.region, timezone = excluded.timezone, "

@@ -251,7 +251,7 @@ def _upsert_nudges(conn: Connection, sql: BulkSql, rows: Sequence[tuple[Any, ...
                  "ELSE excluded.subject END, "
                  "project_id = CASE WHEN excluded.due_at IS NULL THEN nudge.project_id "
                  "ELSE excluded.project_id END, due_at = excluded.due_at")
-    conn.exec_driver_sql(statement, list(rows))
+    sql.run_many(conn, statement, rows)
 
 
 def _nudges(conn: Connection, sql: BulkSql, records: Sequence[SetNudge | ClearNudge]) -> None:

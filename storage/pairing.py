@@ -94,7 +94,8 @@ def _apply(conn: Connection, record: Record, records: RecordSql) -> None:
 
 def _standings(conn: Connection, sql: BulkSql, records: Sequence[PairStanding]) -> None:
     rows = {r.person_id: (r.person_id, r.project, r.pair, r.reach) for r in records}
-    conn.exec_driver_sql(
+    sql.run_many(
+        conn,
         "INSERT INTO pair_standing (person_id, project, pair, reach) "
         f"VALUES {sql._values(1, 4)} ON CONFLICT (person_id) DO UPDATE SET "
         "project = excluded.project, pair = excluded.pair, reach = excluded.reach",
