@@ -95,8 +95,15 @@ def standing(turn: Turn) -> Standing:
     project, workshop = working_on(path, turn.content)
     # Consent, and somewhere to be invited to: a region, or a project whose meetings count.
     consent = mine.invites and not path.left and bool(mine.region or project)
-    return Standing(turn.person_id, mine.region, mine.timezone, consent,
-                    milestone(path, turn.content), reach, project, workshop, locale)
+    made = (turn.person_id, mine.region, mine.timezone, consent, milestone(path, turn.content),
+            reach, project, workshop, locale)
+    # Most turns move the path on without changing any of this: the record the turn started
+    # from, when equal, costs no new one (nor the engine a field-by-field comparison).
+    if isinstance(before, Standing) and made == (
+            before.person_id, before.region, before.timezone, before.invites, before.milestone,
+            before.reach, before.project, before.workshop, before.locale):
+        return before
+    return Standing(*made)
 
 
 def working_on(path: PathState, content: Content) -> tuple[str, str]:

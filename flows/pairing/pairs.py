@@ -37,8 +37,13 @@ def standing(turn: Turn) -> PairStanding:
             before.reach == reach and turn.unchanged(PairingState, PathState):
         return before  # what it is made of did not change (a content reload drops it)
     project = _project_of(turn)
-    return PairStanding(turn.person_id, project,
-                        turn.state(PairingState).pair and bool(project), reach)
+    pair = turn.state(PairingState).pair and bool(project)
+    # Most turns move the path on without changing any of this: the record the turn started
+    # from, when equal, costs no new one.
+    if isinstance(before, PairStanding) and before.person_id == turn.person_id and \
+            (before.project, before.pair, before.reach) == (project, pair, reach):
+        return before
+    return PairStanding(turn.person_id, project, pair, reach)
 
 
 async def pair_command(turn: Turn) -> Transition:

@@ -126,10 +126,11 @@ def workshop_done(path: PathState, workshop_id: str) -> bool:
 
 def stage(path: PathState, content: Content) -> int:
     """0-based index into STAGES of where the person is now."""
-    project = content.of(PathContent).projects.get(path.project)
+    paths = content.of(PathContent)
+    project = paths.projects.get(path.project)
     if project is None:
         return 0
-    workshop = content.of(PathContent).workshop_of(project)
+    workshop = paths.workshop_of(project)
     if workshop is not None and not workshop_done(path, workshop.id):
         return 1
     if path.tasks_done == 0:
