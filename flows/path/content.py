@@ -18,6 +18,7 @@ from bot.content import ID_PATTERN, ContentFolder, ContentPart, Strict, check_id
 from bot.durations import parse_duration
 from bot.fields import DurationOrEmpty
 from bot.i18n import N_, Localized, LocalizedStr
+from bot.model import Choice
 from flows.path.matching import MatchIndex, build_index
 
 
@@ -219,6 +220,13 @@ class PathContent:
     # notes in one language (every !status shows five).
     said: dict[tuple[object, ...], str] = field(default_factory=dict, init=False, repr=False,
                                                 compare=False)
+    # The same for texts shown with their choices: a workshop step in one language.
+    shown: dict[tuple[object, ...], tuple[str, tuple[Choice, ...]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    # A discovery question's options (by its field), ranked and paged: asked three times a
+    # newcomer, the same for every one of them.
+    pages: dict[str, list[list[str]]] = field(default_factory=dict, init=False, repr=False,
+                                              compare=False)
 
     @cached_property
     def index(self) -> MatchIndex:

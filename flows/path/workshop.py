@@ -17,6 +17,7 @@ from flows.path.content import (
     ConfirmCheckpoint,
     ForgeLinkCheckpoint,
     GerritAccountCheckpoint,
+    PathContent,
     UrlCheckpoint,
     Workshop,
     WorkshopStep,
@@ -143,19 +144,34 @@ async def show_step(turn: Turn) -> Transition:
         return Goto("done")
     step = workshop.steps[index]
     path_of(turn).on_step = step.id
-    prompt, choices = _checkpoint_prompt(step, turn.translator)
-    extras = [turn.t("!back for the previous step") if index else "",
-              turn.t("!skip to skip it") if step.skippable else "",
-              turn.t("!pause to stop for now")]
-    footer = ", ".join(e for e in extras if e)
     expect_progress(turn, f"workshop:{workshop.id}:{step.id}",
                     step_stuck_after(step, turn.settings_of(MentoringConfig).stuck))
-    heading = turn.t("{workshop}: step {number} of {count}, {title}",
-                     workshop=workshop.title, number=index + 1, count=len(workshop.steps),
-                     title=step.title)
-    turn.say(f"{heading}\n\n{turn.local(step.body).strip()}\n\n{prompt}\n({footer}.)",
-             choices)
+    text, choices = _step_text(turn.content.of(PathContent), workshop, index, turn.translator)
+    turn.say(text, choices)
     return None
+
+
+def _step_text(content: PathContent, workshop: Workshop, index: int,
+               tr: Translator) -> tuple[str, tuple[Choice, ...]]:
+    """A workshop step as shown, and its choices: made of the content and the language alone,
+    so worded once per content version (a quarter of bench.core's turns show a step, and
+    wording it was most of their cost)."""
+    key = ("step", workshop.id, index, tr)
+    found = content.shown.get(key)
+    if found is None:
+        step = workshop.steps[index]
+        prompt, offered = _checkpoint_prompt(step, tr)
+        extras = [tr.t("!back for the previous step") if index else "",
+                  tr.t("!skip to skip it") if step.skippable else "",
+                  tr.t("!pause to stop for now")]
+        footer = ", ".join(e for e in extras if e)
+        heading = tr.t("{workshop}: step {number} of {count}, {title}",
+                       workshop=workshop.title, number=index + 1, count=len(workshop.steps),
+                       title=step.title)
+        found = content.shown[key] = (
+            f"{heading}\n\n{tr.local(step.body).strip()}\n\n{prompt}\n({footer}.)",
+            tuple(offered))
+    return found
 
 
 async def check_step(turn: Turn) -> Transition:
