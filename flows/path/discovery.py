@@ -84,16 +84,26 @@ QUESTIONS = {
 }
 
 
-def _values(turn: Turn, field: str) -> list[str]:
-    projects = turn.content.of(PathContent).projects.values()
+def _values(content: PathContent, field: str) -> list[str]:
+    projects = content.projects.values()
     return [v for p in projects for v in {"interests": p.tags, "skills": p.skills,
                                           "languages": p.languages}[field]]
+
+
+def _option_pages(turn: Turn, field: str) -> list[list[str]]:
+    """A question's options, ranked and paged: made of the content alone, so once per
+    content version."""
+    content = turn.content.of(PathContent)
+    found = content.pages.get(field)
+    if found is None:
+        found = content.pages[field] = _pages(_ranked_options(_values(content, field)))
+    return found
 
 
 def _ask(turn: Turn, field: str, page: int = 0) -> None:
     """One question with one page of its options; the other options are named as words, so
     every one is on screen, and !more numbers the next page."""
-    pages = _pages(_ranked_options(_values(turn, field)))
+    pages = _option_pages(turn, field)
     page %= len(pages)
     shown = pages[page]
     rest = [o for p in pages for o in p if o not in shown]
@@ -151,7 +161,7 @@ def _store_answer(field: str, then: str) -> Step:
     async def reply(turn: Turn) -> Transition:
         path = path_of(turn)
         if turn.input.command == "more":
-            if len(_pages(_ranked_options(_values(turn, field)))) == 1:
+            if len(_option_pages(turn, field)) == 1:
                 turn.say(turn.t("Those are all the options already: pick by number or word, "
                                 "say it in your own words, or !skip."))
                 return None
