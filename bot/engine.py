@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -307,8 +306,10 @@ class Engine:
 
     def _turn(self, person: PersonId, inbound: Inbound, parsed: ParsedInput,
               state: PersonState) -> Turn:
-        # A private copy for the handlers; decoding the committed JSON beats deepcopy.
-        data = json.loads(state.encoded or compact_json(state.data))
+        # A private copy for the handlers: a shallow one, as values in a turn's data are
+        # replaced, never changed in place (Turn.data; typed states are validated copies and
+        # written back whole by settle). Decoding the committed JSON instead cost ~5 us.
+        data = dict(state.data)
         return Turn(person_id=person, inbound=inbound, input=parsed, data=data,
                     content=self.content, reads=self.store, config=self.config,
                     directory=self.directory, now=self.clock(),

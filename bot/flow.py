@@ -128,6 +128,10 @@ class Turn:
 
     Handlers read through `reads` and decide; they never send or write. The engine commits
     `data`, `events`, `records` and the replies as one unit of work.
+
+    A value in `data` is replaced, never changed in place (`data[key] = [*old, new]`, not
+    `data[key].append(new)`): a turn's `data` is a shallow copy of the committed state, whose
+    values it shares, so a turn that fails or conflicts leaves nothing behind.
     """
 
     person_id: PersonId
