@@ -201,6 +201,11 @@ class Turn:
                    or self.data.get(m.namespace) == self.started.get(m.namespace)
                    for m in models)
 
+    def touched(self, model: type[FeatureState]) -> bool:
+        """Whether this turn read a typed state (and so may have changed its stored part): a
+        projection made of states no turn touched may reuse its record without comparing."""
+        return model in self._typed or self._replaced
+
     def replace_data(self, data: dict[str, Any]) -> None:
         """Take over another stored state (linking accounts); typed views are read anew."""
         self._typed.clear()

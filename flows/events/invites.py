@@ -89,7 +89,7 @@ def standing(turn: Turn) -> Standing:
     before = turn.projected.get(FEATURE_NAME)
     if isinstance(before, Standing) and before.person_id == turn.person_id and \
             before.reach == reach and before.locale == locale and \
-            turn.unchanged(EventsState, PathState):
+            not turn.touched(EventsState) and not turn.touched(PathState):
         return before  # what it is made of did not change (a content reload drops it)
     mine, path = turn.state(EventsState), turn.state(PathState)
     project, workshop = working_on(path, turn.content)
@@ -97,8 +97,9 @@ def standing(turn: Turn) -> Standing:
     consent = mine.invites and not path.left and bool(mine.region or project)
     made = (turn.person_id, mine.region, mine.timezone, consent, milestone(path, turn.content),
             reach, project, workshop, locale)
-    # Most turns move the path on without changing any of this: the record the turn started
-    # from, when equal, costs no new one (nor the engine a field-by-field comparison).
+    # Made afresh from these fields once the turn read either state: comparing them costs
+    # less than asking whether the stored path changed (a deep comparison of it, and most
+    # turns change it). The record the turn started from is kept when they come out equal.
     if isinstance(before, Standing) and made == (
             before.person_id, before.region, before.timezone, before.invites, before.milestone,
             before.reach, before.project, before.workshop, before.locale):

@@ -34,12 +34,14 @@ def standing(turn: Turn) -> PairStanding:
     reach = str(last[0]) if isinstance(last, list) and last else ""
     before = turn.projected.get(FEATURE_NAME)
     if isinstance(before, PairStanding) and before.person_id == turn.person_id and \
-            before.reach == reach and turn.unchanged(PairingState, PathState):
+            before.reach == reach and not turn.touched(PairingState) and \
+            not turn.touched(PathState):
         return before  # what it is made of did not change (a content reload drops it)
     project = _project_of(turn)
     pair = turn.state(PairingState).pair and bool(project)
-    # Most turns move the path on without changing any of this: the record the turn started
-    # from, when equal, costs no new one.
+    # Made afresh from its fields once the turn read either state: comparing those costs less
+    # than asking whether the stored path changed (a deep comparison of it, and most turns
+    # change it). The record the turn started from is kept when they come out equal.
     if isinstance(before, PairStanding) and before.person_id == turn.person_id and \
             (before.project, before.pair, before.reach) == (project, pair, reach):
         return before
