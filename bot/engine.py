@@ -463,7 +463,9 @@ class Engine:
             if record is None:
                 continue
             projected[name] = record
-            if turn.projected.get(name) != record:
+            before = turn.projected.get(name)
+            # Most turns keep the record they started from: the same object, no comparison.
+            if before is not record and before != record:
                 turn.records.append(record)
         return projected
 

@@ -274,7 +274,10 @@ class Turn:
     def t(self, message: str, /, **values: Any) -> str:
         """`message` in this person's language, its `{name}` fields filled from `values`
         (content texts in their language, isolated where their direction may differ)."""
-        return self.translator.t(message, **values)
+        known = self._locale  # as `translator`, inline: several texts a turn
+        if known is None or known[0] is not self.data.get(LOCALE_KEY):
+            return self.translator.t(message, **values)
+        return known[2].t(message, **values)
 
     def tn(self, singular: str, plural: str, n: int, /, **values: Any) -> str:
         """The plural form for `n` in this person's language; `{n}` is `n`."""
