@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -99,6 +100,7 @@ S = TypeVar("S", bound=FeatureState)
 FS = TypeVar("FS", bound=FeatureSettings)
 
 
+@lru_cache(maxsize=1024)  # a pure function of a few codes, asked every turn
 def _stated_locale(choices: tuple[str, str], offered: tuple[str, ...], heard: str = "") -> str:
     """A person's language from their stored (chosen, client) codes: the one they chose,
     else the one their network says now (`heard`), else their client's; "" if none of them

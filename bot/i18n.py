@@ -46,6 +46,7 @@ def N_(message: str) -> str:  # noqa: N802  # gettext's name for it, which tools
     return message
 
 
+@lru_cache(maxsize=1)  # every turn asks (the languages offered); install() clears it
 def shipped() -> tuple[str, ...]:
     """The languages the bot speaks: English, every compiled catalog in the package, and any
     installed (a test's pseudo-locale)."""
@@ -89,12 +90,14 @@ def language_name(code: str) -> str:
 def install(code: str, translations: stdlib_gettext.NullTranslations) -> None:
     """Speak `code` with catalogs made elsewhere (a test's pseudo-locale)."""
     _extra[code] = translations
+    shipped.cache_clear()
     _translations.cache_clear()
     translator.cache_clear()  # its translators hold the catalogs they looked up
 
 
 def uninstall(code: str) -> None:
     _extra.pop(code, None)
+    shipped.cache_clear()
     _translations.cache_clear()
     translator.cache_clear()
 

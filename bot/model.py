@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, NewType
 
 # JSON written on the hot path (states, outbox bodies): plain data, never cyclic, no spaces.
@@ -24,7 +25,7 @@ class Identity:
     external_id: ExternalId
     verified: bool
 
-    @property
+    @cached_property  # asked several times a turn (roles, logs): made once per identity
     def key(self) -> str:
         """The "network:id" form used in config and content."""
         return f"{self.network}:{self.external_id}"
