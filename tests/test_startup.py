@@ -15,7 +15,8 @@ from storage.database import open_database
 from storage.migrate import is_current, upgrade
 
 HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", "aiohttp",
-         "pygments", "httpx", "babel", "tempora", "dateutil", "cryptography")
+         "pygments", "httpx", "babel", "tempora", "dateutil", "cryptography",
+         "cffi", "pycparser", "h2", "hpack")
 
 
 def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
@@ -53,6 +54,23 @@ def test_the_telegram_adapter_loads_no_cryptography_which_stays_importable() -> 
         "import adapters.telegram.client\n"
         "from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey\n"
         "Ed25519PrivateKey.generate()")
+
+
+def test_the_matrix_adapter_loads_neither_cffi_nor_h2_which_stay_importable() -> None:
+    """matrix-nio's pycryptodome would take cffi (and pycparser), its unused HttpClient h2:
+    about 1.8 MB resident; adapters/matrix/lean_nio.py keeps them out while nio loads.
+    Attachments still encrypt (on ctypes), and both import afterwards."""
+    loaded = loaded_after(
+        "import adapters.matrix.client\n"
+        "from nio.crypto.attachments import decrypt_attachment, encrypt_attachment\n"
+        "data, keys = encrypt_attachment(b'file' * 100)\n"
+        "assert decrypt_attachment(data, keys['key']['k'], keys['hashes']['sha256'],\n"
+        "                          keys['iv']) == b'file' * 100")
+    assert "nio" in loaded
+    assert loaded.isdisjoint({"cffi", "pycparser", "h2", "hpack"})
+    assert {"cffi", "h2"} <= loaded_after("import adapters.matrix.client\n"
+                                          "import cffi, h2.connection\n"
+                                          "h2.connection.H2Connection()")
 
 
 def test_the_irc_adapter_loads_no_tempora() -> None:

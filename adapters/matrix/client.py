@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.matrix import lean_nio  # noqa: F401  (before anything loads nio)
+
+# isort: split
 import aiohttp
 from nio import (
     AsyncClient,
