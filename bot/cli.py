@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -113,7 +113,8 @@ def run(config_path: Path | None, only: str) -> None:
     config = _load(config_path)
     chosen = [name.strip().lower() for name in only.split(",") if name.strip()]
     try:
-        adapters = network_adapters(config, menu=command_menu(config.i18n), only=chosen)
+        adapters = network_adapters(config, menu=partial(command_menu, config.i18n),
+                                    only=chosen)
     except ConfigError as exc:
         _fail(_config_problems(exc))
     if not _run(schema_is_current(config)):

@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot.config import FeatureSettings, config_from_dict
+from bot.model import CommandMenu
 from bot.wiring import FEATURES, Config, ConfigError, check_features, load_config, network_adapters
 from flows.account.settings import AccountConfig
 from flows.events.settings import EventsConfig
@@ -165,6 +166,29 @@ def test_an_irc_adapter_is_built_from_the_config(tmp_path: Path,
                                           'sasl_account = "bot"\nsasl_password_env = "IRC_PW"\n'))
     (adapter,) = network_adapters(config)
     assert adapter.network == "irc"
+
+
+def test_the_command_menu_is_built_only_for_a_network_that_shows_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`wayfinder run` passes a function: the console alone never builds the menu (which loads
+    every offered language's catalog, about 0.5 MB resident); Telegram gets it built."""
+    built: list[CommandMenu] = []
+
+    def menu() -> CommandMenu:
+        built.append(CommandMenu(default=(("start", "Start"),)))
+        return built[-1]
+
+    assert [a.network for a in network_adapters(load_config(_write(tmp_path, "")),
+                                                menu=menu)] == ["console"]
+    assert built == []
+    monkeypatch.setenv("TG_TOKEN", "123456:a-real-token")
+    config = load_config(_write(tmp_path, '[adapters.telegram]\nenabled = true\n'
+                                          'token_env = "TG_TOKEN"\n'))
+    (adapter,) = network_adapters(config, menu=menu)
+    from adapters.telegram.client import TelegramAdapter
+
+    assert isinstance(adapter, TelegramAdapter)
+    assert [adapter.menu] == built
 
 
 MATRIX_SECTION = ('[adapters.matrix]\nenabled = true\nhomeserver = "http://127.0.0.1:8008"\n'
