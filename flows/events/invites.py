@@ -91,7 +91,7 @@ def standing(turn: Turn) -> Standing:
             before.reach == reach and before.locale == locale and \
             not turn.touched(EventsState) and not turn.touched(PathState):
         return before  # what it is made of did not change (a content reload drops it)
-    mine, path = turn.state(EventsState), turn.state(PathState)
+    mine, path = _events_read(turn), turn.state(PathState)
     project, workshop = working_on(path, turn.content)
     # Consent, and somewhere to be invited to: a region, or a project whose meetings count.
     consent = mine.invites and not path.left and bool(mine.region or project)
@@ -105,6 +105,17 @@ def standing(turn: Turn) -> Standing:
             before.reach, before.project, before.workshop, before.locale):
         return before
     return Standing(*made)
+
+
+_NO_EVENTS = EventsState()  # an empty stored part, read only (see _events_read)
+
+
+def _events_read(turn: Turn) -> EventsState:
+    """This feature's state for a projection to read (never to change): most people never
+    set a region or consent, and their empty part costs no validation on every turn."""
+    if not turn.touched(EventsState) and not turn.data.get(EventsState.namespace):
+        return _NO_EVENTS
+    return turn.state(EventsState)
 
 
 def working_on(path: PathState, content: Content) -> tuple[str, str]:
