@@ -16,7 +16,7 @@ from storage.migrate import is_current, upgrade
 
 HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", "aiohttp",
          "pygments", "httpx", "babel", "tempora", "dateutil", "cryptography",
-         "cffi", "pycparser", "h2", "hpack")
+         "cffi", "pycparser", "h2", "hpack", "aiohttp_socks", "python_socks")
 
 
 def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
@@ -56,21 +56,33 @@ def test_the_telegram_adapter_loads_no_cryptography_which_stays_importable() -> 
         "Ed25519PrivateKey.generate()")
 
 
-def test_the_matrix_adapter_loads_neither_cffi_nor_h2_which_stay_importable() -> None:
-    """matrix-nio's pycryptodome would take cffi (and pycparser), its unused HttpClient h2:
-    about 1.8 MB resident; adapters/matrix/lean_nio.py keeps them out while nio loads.
-    Attachments still encrypt (on ctypes), and both import afterwards."""
+def test_the_matrix_adapter_loads_neither_cffi_nor_h2_nor_socks_which_stay_importable() -> None:
+    """matrix-nio's pycryptodome would take cffi (and pycparser), its unused HttpClient h2,
+    its proxy support (never given a proxy) aiohttp_socks: about 3 MB resident;
+    adapters/matrix/lean_nio.py keeps them out while nio loads. Attachments still encrypt
+    (on ctypes), a proxy says why it cannot be used, and all import afterwards."""
     loaded = loaded_after(
         "import adapters.matrix.client\n"
         "from nio.crypto.attachments import decrypt_attachment, encrypt_attachment\n"
         "data, keys = encrypt_attachment(b'file' * 100)\n"
         "assert decrypt_attachment(data, keys['key']['k'], keys['hashes']['sha256'],\n"
-        "                          keys['iv']) == b'file' * 100")
+        "                          keys['iv']) == b'file' * 100\n"
+        "from nio.client.async_client import ProxyConnector\n"
+        "try:\n"
+        "    ProxyConnector.from_url('socks5://127.0.0.1:9')\n"
+        "except RuntimeError as exc:\n"
+        "    assert 'lean_nio' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('a proxy connector')")
     assert "nio" in loaded
-    assert loaded.isdisjoint({"cffi", "pycparser", "h2", "hpack"})
-    assert {"cffi", "h2"} <= loaded_after("import adapters.matrix.client\n"
-                                          "import cffi, h2.connection\n"
-                                          "h2.connection.H2Connection()")
+    assert loaded.isdisjoint({"cffi", "pycparser", "h2", "hpack", "aiohttp_socks",
+                              "python_socks"})
+    assert {"cffi", "h2", "aiohttp_socks"} <= loaded_after(
+        "import adapters.matrix.client\n"
+        "import cffi, h2.connection\n"
+        "from aiohttp_socks import ProxyConnector\n"
+        "h2.connection.H2Connection()\n"
+        "assert ProxyConnector.__module__.startswith('aiohttp_socks')")
 
 
 def test_the_irc_adapter_loads_no_tempora() -> None:
