@@ -44,7 +44,7 @@ def check_identities(value: tuple[str, ...]) -> tuple[str, ...]:
 class Strict(BaseModel):
     """A content file's model: unknown keys are problems, loaded values never change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class FeatureState(BaseModel):
 
     Fields have defaults, and only values that differ from them are stored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     namespace: ClassVar[str] = ""
 
     @classmethod

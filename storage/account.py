@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.model import PersonId
 from bot.records import Record
@@ -27,10 +27,10 @@ from storage.records import (
     person_t,
     state_t,
 )
-from storage.tables import _when
+from storage.tables import Table, _when
 
 
-class LinkCodeRow(SQLModel, table=True):
+class LinkCodeRow(Table, table=True):
     __tablename__ = "link_code"
     code: str = Field(primary_key=True, max_length=32)
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")

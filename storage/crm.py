@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.model import ExternalId, Identity, Network, PersonId
 from flows.crm.records import (
@@ -44,10 +44,10 @@ from storage.records import (
     person_t,
     state_t,
 )
-from storage.tables import _when
+from storage.tables import Table, _when
 
 
-class MilestoneRow(SQLModel, table=True):
+class MilestoneRow(Table, table=True):
     """When each person first reached each step of the funnel: the reports' summary of the
     progress events, brought up to date before each report (`refresh_milestones`)."""
 
@@ -62,7 +62,7 @@ class MilestoneRow(SQLModel, table=True):
     event_at: datetime | None = _when(nullable=True)  # the first "yes" to an event
 
 
-class MilestoneMark(SQLModel, table=True):
+class MilestoneMark(Table, table=True):
     """How far the summary has read the progress events (one row, name "events"), and the
     people to summarise again whatever their events (a merge: name "person:<id>")."""
 

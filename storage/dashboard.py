@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.model import PersonId
 from bot.records import Record
@@ -21,10 +21,10 @@ from flows.dashboard.records import (
 )
 from storage.queries import Queries
 from storage.records import Expiring, Personal, RecordSql, bind, by_person, expect_one
-from storage.tables import _when
+from storage.tables import Table, _when
 
 
-class DashboardKeyRow(SQLModel, table=True):
+class DashboardKeyRow(Table, table=True):
     """The key login links and session cookies are signed with: one row, written by the
     migration that creates the table, so every process of one store signs alike."""
 
@@ -33,7 +33,7 @@ class DashboardKeyRow(SQLModel, table=True):
     secret: str = Field(max_length=128)
 
 
-class LoginLinkRow(SQLModel, table=True):
+class LoginLinkRow(Table, table=True):
     __tablename__ = "dashboard_login"
     nonce_hash: str = Field(primary_key=True, max_length=64)
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
@@ -43,7 +43,7 @@ class LoginLinkRow(SQLModel, table=True):
     used_at: datetime | None = _when(nullable=True)
 
 
-class SessionRow(SQLModel, table=True):
+class SessionRow(Table, table=True):
     __tablename__ = "dashboard_session"
     session_hash: str = Field(primary_key=True, max_length=64)
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")

@@ -7,17 +7,17 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.model import PersonId
 from bot.records import Record
 from flows.digest.records import DigestSent, Reader, Recipient
 from storage.queries import Queries
 from storage.records import Personal, RecordSql, by_person, due_failure_t, event_t, outbox_t, upsert
-from storage.tables import _when
+from storage.tables import Table, _when
 
 
-class DigestReaderRow(SQLModel, table=True):
+class DigestReaderRow(Table, table=True):
     """A mentor or organizer who gets the weekly digest, at the verified identity their
     roles come from (the digest's projection of their turns)."""
 

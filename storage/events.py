@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.i18n import LocalizedStr
 from bot.model import ExternalId, Identity, Network, PersonId, outbound_to_json
@@ -55,10 +55,10 @@ from storage.records import (
     outbox_t,
     upsert,
 )
-from storage.tables import _when, partial
+from storage.tables import Table, _when, partial
 
 
-class EventRow(SQLModel, table=True):
+class EventRow(Table, table=True):
     """Events organizers create in chat (content/events/*.toml hold the others)."""
 
     __tablename__ = "program_event"
@@ -80,7 +80,7 @@ class EventRow(SQLModel, table=True):
     workshop: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
-class BroadcastRow(SQLModel, table=True):
+class BroadcastRow(Table, table=True):
     """One send of an event's invite or reminder: scheduled, fanning out, then done."""
 
     __tablename__ = "broadcast"
@@ -105,7 +105,7 @@ class BroadcastRow(SQLModel, table=True):
                                                                            nullable=True))
 
 
-class RsvpRow(SQLModel, table=True):
+class RsvpRow(Table, table=True):
     __tablename__ = "rsvp"
     # Forgetting or merging a person looks rsvps up by person (migrations/events/0001).
     __table_args__ = (sa.Index("ix_rsvp_person_id", "person_id"),)
@@ -115,7 +115,7 @@ class RsvpRow(SQLModel, table=True):
     at: datetime = _when()
 
 
-class StandingRow(SQLModel, table=True):
+class StandingRow(Table, table=True):
     """What audiences select on, one row per person: the events feature's projection of the
     person's state (flows.events.records.Standing), written when it changes."""
 
@@ -140,7 +140,7 @@ class StandingRow(SQLModel, table=True):
     locale: str | None = Field(default=None, max_length=16)
 
 
-class InviteListRow(SQLModel, table=True):
+class InviteListRow(Table, table=True):
     """Who asked to be on an invite list other than a region's (a local group's: "group:ID");
     a broadcast of kind "message" to that list reaches them."""
 
@@ -152,7 +152,7 @@ class InviteListRow(SQLModel, table=True):
     joined_at: datetime = _when()
 
 
-class CheckinCodeRow(SQLModel, table=True):
+class CheckinCodeRow(Table, table=True):
     """The code shown at an event's venue (`!checkin code EVENT` makes it once)."""
 
     __tablename__ = "event_checkin"
@@ -162,7 +162,7 @@ class CheckinCodeRow(SQLModel, table=True):
     created_at: datetime = _when()
 
 
-class AttendanceRow(SQLModel, table=True):
+class AttendanceRow(Table, table=True):
     """Who checked in at an event; the next day's follow-up (due at follow_up_at, NULL once
     sent) and the feedback they gave."""
 
@@ -181,7 +181,7 @@ class AttendanceRow(SQLModel, table=True):
     comment: str = Field(default="", max_length=500)
 
 
-class BuddyRow(SQLModel, table=True):
+class BuddyRow(Table, table=True):
     """A person's part in an event's buddies: a volunteer, or a first-timer (paired with a
     buddy at pair_at, a week before the event starts)."""
 

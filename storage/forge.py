@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.model import PersonId
 from bot.records import Record
@@ -28,10 +28,10 @@ from flows.forge.records import (
 )
 from storage.queries import Queries
 from storage.records import Personal, RecordSql, by_person, move_rows, upsert
-from storage.tables import _when, partial
+from storage.tables import Table, _when, partial
 
 
-class ForgeWatchRow(SQLModel, table=True):
+class ForgeWatchRow(Table, table=True):
     """The change a person named with `!done LINK`, one per person; checked again at
     next_check_at while open (NULL once it ended: merged, abandoned, given to a mentor)."""
 
@@ -53,7 +53,7 @@ watch_t = ForgeWatchRow.__table__  # type: ignore[attr-defined]
 COUNTS = tuple(f"{metric}_{weeks}" for metric in METRICS for weeks in WINDOWS)
 
 
-class ForgeLinkRow(SQLModel, table=True):
+class ForgeLinkRow(Table, table=True):
     """A person's account on a forge (`!forge github NAME`): verified once the code was found
     in their profile there; then its contributor metrics, read again at metrics_next_at by a
     due job (NULL while unverified)."""

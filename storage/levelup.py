@@ -8,17 +8,17 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.model import PersonId
 from bot.records import Record
 from flows.levelup.records import AnswerInvite, ApproveMentor, InviteToMentor, Levelup
 from storage.queries import Queries
 from storage.records import Personal, RecordSql, by_person, event_t, move_rows
-from storage.tables import _when
+from storage.tables import Table, _when
 
 
-class LevelupRow(SQLModel, table=True):
+class LevelupRow(Table, table=True):
     """One row per person ever invited to mentor (the invitation goes once)."""
 
     __tablename__ = "levelup"

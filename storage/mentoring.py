@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.model import Identity, PersonId
 from bot.records import Record
@@ -42,10 +42,10 @@ from storage.records import (
     identity_t,
     upsert,
 )
-from storage.tables import _when, partial
+from storage.tables import Table, _when, partial
 
 
-class HelpCase(SQLModel, table=True):
+class HelpCase(Table, table=True):
     __tablename__ = "help_case"
     __table_args__ = (
         # One open request per newcomer at a time.
@@ -76,14 +76,14 @@ class HelpCase(SQLModel, table=True):
     escalate_at: datetime | None = _when(nullable=True)
 
 
-class MentorStateRow(SQLModel, table=True):
+class MentorStateRow(Table, table=True):
     __tablename__ = "mentor_state"
     mentor_key: str = Field(primary_key=True, max_length=300)
     away_until: datetime | None = _when(nullable=True)
     last_assigned_at: datetime | None = _when(nullable=True)
 
 
-class MentorAssignment(SQLModel, table=True):
+class MentorAssignment(Table, table=True):
     """Mentors added by an admin in chat, on top of those in content."""
 
     __tablename__ = "mentor_assignment"
@@ -91,7 +91,7 @@ class MentorAssignment(SQLModel, table=True):
     identity_key: str = Field(primary_key=True, max_length=300)
 
 
-class MentorHoursRow(SQLModel, table=True):
+class MentorHoursRow(Table, table=True):
     """Office hours a mentor set in chat (`!hours`), over their profile's in mentors.toml
     (migrations/mentoring/0001)."""
 
@@ -102,7 +102,7 @@ class MentorHoursRow(SQLModel, table=True):
     set_at: datetime = _when()
 
 
-class NudgeRow(SQLModel, table=True):
+class NudgeRow(Table, table=True):
     """When to ask a person whether they want help; NULL once asked (it fires once)."""
 
     __tablename__ = "nudge"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.model import ExternalId, Identity, Network, PersonId
 from bot.records import Record
@@ -16,10 +16,10 @@ from flows.pairing.records import Candidate, Paired, PairStanding
 from storage.bulk import BulkSql
 from storage.queries import Queries
 from storage.records import Personal, RecordSql, by_person, identity_t
-from storage.tables import _when, partial
+from storage.tables import Table, _when, partial
 
 
-class PairStandingRow(SQLModel, table=True):
+class PairStandingRow(Table, table=True):
     """Who may be paired, one row per person: projected from their state."""
 
     __tablename__ = "pair_standing"
@@ -33,7 +33,7 @@ class PairStandingRow(SQLModel, table=True):
     reach: str = Field(default="", max_length=32)
 
 
-class PairingRow(SQLModel, table=True):
+class PairingRow(Table, table=True):
     """Two newcomers of a project introduced to each other."""
 
     __tablename__ = "pairing"

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.codes import normalise_code
 from bot.model import PersonId
@@ -28,10 +28,10 @@ from flows.path.records import (
 )
 from storage.queries import Queries
 from storage.records import Personal, PersonRef, RecordSql, bind, by_person
-from storage.tables import _when, partial
+from storage.tables import Table, _when, partial
 
 
-class TaskClaimRow(SQLModel, table=True):
+class TaskClaimRow(Table, table=True):
     __tablename__ = "task_claim"
     __table_args__ = (
         # A task goes to one person at a time, and a person holds one task at a time.
@@ -55,7 +55,7 @@ class TaskClaimRow(SQLModel, table=True):
     outcome: str = Field(default="", max_length=16)
 
 
-class CertificateRow(SQLModel, table=True):
+class CertificateRow(Table, table=True):
     __tablename__ = "certificate"
     code: str = Field(primary_key=True, max_length=32)
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
@@ -69,7 +69,7 @@ class CertificateRow(SQLModel, table=True):
     revoked_by: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
 
 
-class FeedbackTableRow(SQLModel, table=True):
+class FeedbackTableRow(Table, table=True):
     __tablename__ = "feedback"
     __table_args__ = (sa.Index("ix_feedback_kind_project", "kind", "project_id"),)
     id: int | None = Field(default=None, primary_key=True)

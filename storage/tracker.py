@@ -10,16 +10,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from bot.records import Record
 from flows.tracker.records import LiveTask, SourceStanding, TaskGone
 from storage.queries import Queries
 from storage.records import RecordSql, bind, upsert
-from storage.tables import _when
+from storage.tables import Table, _when
 
 
-class TrackerSourceRow(SQLModel, table=True):
+class TrackerSourceRow(Table, table=True):
     __tablename__ = "tracker_source"
     source_key: str = Field(primary_key=True, max_length=160)
     project_id: str = Field(max_length=128)
@@ -32,7 +32,7 @@ class TrackerSourceRow(SQLModel, table=True):
     etag: str = Field(default="", max_length=200)
 
 
-class TrackerTaskRow(SQLModel, table=True):
+class TrackerTaskRow(Table, table=True):
     __tablename__ = "tracker_task"
     __table_args__ = (
         # A hand-off reads a project's open tasks in the trackers' order.

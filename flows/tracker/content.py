@@ -98,7 +98,7 @@ SOURCE_KINDS = ("phabricator", "phorge", "github", "gitlab")  # the tag in an er
 class ProjectSources(BaseModel):
     """The part of a project file this feature reads; the path checks the rest."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     task_sources: tuple[Source, ...] = ()
 
     @model_validator(mode="before")
