@@ -6,6 +6,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import lean_apscheduler  # noqa: F401  (before anything loads apscheduler)
+
+# isort: split
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)

@@ -85,6 +85,21 @@ def test_the_matrix_adapter_loads_neither_cffi_nor_h2_nor_socks_which_stay_impor
         "assert ProxyConnector.__module__.startswith('aiohttp_socks')")
 
 
+def test_the_scheduler_loads_no_process_pool_which_stays_importable() -> None:
+    """APScheduler imports multiprocessing for a process pool the ticker never runs (about
+    0.5 MB resident): bot/lean_apscheduler.py keeps it out while APScheduler loads."""
+    probe = ("import sys\n"
+             "import bot.scheduler\n"
+             "assert 'apscheduler' in sys.modules\n"
+             "assert 'multiprocessing' not in sys.modules\n"
+             "assert 'concurrent.futures.process' not in sys.modules\n"
+             "import multiprocessing\n"
+             "from concurrent.futures import ProcessPoolExecutor\n"
+             "assert multiprocessing.get_context('spawn') is not None\n"
+             "assert ProcessPoolExecutor.__module__ == 'concurrent.futures.process'\n")
+    subprocess.run([sys.executable, "-c", probe], check=True)
+
+
 def test_the_irc_adapter_loads_no_tempora() -> None:
     """Regression: irc.client imports irc.schedule (tempora, dateutil: about 2 MB resident),
     a timer queue the asyncio reactor never runs; adapters/irc/lean_schedule.py stands in."""
