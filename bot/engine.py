@@ -449,6 +449,7 @@ class Engine:
             # Projected from the content the turn began with: after a reload, made anew.
             self._remember(new_state if turn.content is self.content
                            else replace(new_state, projected={}))
+            turn.keep_warm()  # its typed states, for the person's next turn
         self.release(result.outbox)
         if self.after_records is not None and turn.records:
             self.after_records(turn.records)

@@ -271,3 +271,45 @@ async def test_keyed_locks_pass_on_a_key_handed_to_a_waiter_cancelled_meanwhile(
     assert tasks["2"].cancelled()
     assert order == ["3"]
     assert len(locks) == 0
+
+
+def test_a_committed_turns_typed_state_is_taken_once_by_the_next_turn() -> None:
+    """Turn.keep_warm: the next turn reading the very same stored part takes the typed state
+    instead of validating it anew; only one turn gets it (turns change it in place), and a
+    turn that was not kept warm (failed, conflicted) leaves nothing behind."""
+    from datetime import UTC, datetime
+    from typing import Any, cast
+
+    from bot.flow import Turn
+    from bot.model import ExternalId, Identity, Inbound, Network, PersonId, RoomRef
+    from flows.path.state import PathState
+
+    room = RoomRef(Network("irc"), "#general", "general", False)
+    inbound = Inbound(Network("irc"), "e1", room, Identity(Network("irc"), ExternalId("ana"), True),
+                      "hi", False, datetime.now(UTC))
+    unused = cast(Any, None)
+
+    def turn_on(data: dict[str, Any]) -> Turn:
+        return Turn(person_id=PersonId(1), inbound=inbound, input=parse("hi", ("!",), "wf"),
+                    data=dict(data), content=unused, reads=unused, config=unused,
+                    directory=unused, now=inbound.at)
+
+    first = turn_on({"path": {"project": "handbook"}})
+    first.state(PathState).rated = ["a"]
+    first.settle()
+    first.keep_warm()  # committed
+    committed = first.data
+    second, racing = turn_on(committed), turn_on(committed)
+    path = second.state(PathState)
+    assert path is first.state(PathState)  # taken, not validated anew
+    assert racing.state(PathState) is not path  # the other turn validates its own
+    path.rated.append("b")  # changed in place; the turn fails: not settled, not kept
+    assert committed["path"] == {"project": "handbook", "rated": ["a"]}
+    third = turn_on(committed)
+    assert third.state(PathState).rated == ["a"]
+    # Settled but never committed (keep_warm not called): the next turn validates anew.
+    third.state(PathState).rated = ["c"]
+    third.settle()
+    fourth = turn_on(third.data)
+    assert fourth.state(PathState) is not third.state(PathState)
+    assert fourth.state(PathState).rated == ["c"]
