@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from tests.browser import browser, loop_thread, pages_for  # noqa: F401 (browser tests' fixtures)
 from tests.harness import FakeClock, Harness, make_config
+from tests.scheduling import slow_first
 from tests.synapse import Synapse, start_synapse
 
 PG_ENV = "WAYFINDER_TEST_PG_URL"
@@ -79,3 +80,16 @@ async def synapse() -> AsyncIterator[Synapse]:
     server = await start_synapse()
     yield server
     await server.remove()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests marked slow go first, the longest first, one at the head of each worker's
+    share (tests/scheduling.py): the run then lasts about as long as the longest of them."""
+    slow = sorted((i for i in items if _slow_seconds(i)), key=_slow_seconds, reverse=True)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    items[:] = slow_first(items, slow, workers)
+
+
+def _slow_seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("slow")
+    return float(marker.kwargs["seconds"]) if marker else 0.0

@@ -14,6 +14,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from adapters.memory import MemoryAdapter
 from bot.model import Network
 from services.broadcast import delivery_of
@@ -88,6 +90,7 @@ async def wait_for_more(networks: FakeNetworks, than: int, within: float) -> boo
     return True
 
 
+@pytest.mark.slow(seconds=50)
 async def test_kill_nine_during_a_broadcast_misses_nobody(sqlite_url: str) -> None:
     expected = await seed(sqlite_url)
     networks = FakeNetworks()

@@ -438,6 +438,7 @@ async def test_hostile_text_never_reaches_the_wire_unclean(
     await tap.close()
 
 
+@pytest.mark.slow(seconds=200)
 async def test_a_burst_of_200_replies_under_default_flood_limits(sqlite_url: str) -> None:
     server = await start_server("inspircd", default_flood=True)
     try:

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from adapters.matrix.render import ALLOWED_TAGS
 from bot.model import ExternalId, Identity, Network, Outbound, RoomRef, outbound_to_json
@@ -43,6 +44,7 @@ async def _say_when_up(someone: Person, room: str, text: str, within: float = 20
                 await asyncio.sleep(0.1)
 
 
+@pytest.mark.slow(seconds=50)
 async def test_homeserver_away_for_30_s_then_resumed_within_10_s(
         synapse: Synapse, sqlite_url: str, tmp_path: Path) -> None:
     bot_id = await synapse.register("wayfinder", BOT_PASSWORD)
@@ -73,6 +75,7 @@ async def test_homeserver_away_for_30_s_then_resumed_within_10_s(
     assert 4 <= len(attempts) <= 12, attempts
 
 
+@pytest.mark.slow(seconds=220)
 async def test_a_burst_of_50_replies_honours_429_and_keeps_order(
         sqlite_url: str, tmp_path: Path) -> None:
     synapse = await start_synapse(default_limits=True)  # 10 messages, then one per 5 s
@@ -140,6 +143,7 @@ class FormattedBody(HTMLParser):
         raise AssertionError(f"a comment in formatted_body: {data!r}")
 
 
+@pytest.mark.slow(seconds=200)
 async def test_500_hostile_names_and_bodies_are_escaped_and_ping_nobody(
         synapse: Synapse, sqlite_url: str, tmp_path: Path) -> None:
     bot_id = await synapse.register("wayfinder", BOT_PASSWORD)

@@ -405,6 +405,7 @@ def test_office_hours_count_only_open_time() -> None:
 
 
 # -- simultaneous claims -------------------------------------------------------------------------
+@pytest.mark.slow(seconds=60)
 async def test_a_thousand_trials_of_simultaneous_claims_have_one_winner_each(
         db_url: str) -> None:
     trials = 1000

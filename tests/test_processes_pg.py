@@ -220,6 +220,7 @@ async def _leads(metrics: int) -> bool:
     return "wayfinder_leader 1.0" in text
 
 
+@pytest.mark.slow(seconds=80)
 async def test_a_broadcast_to_2000_with_the_leader_killed_twice(postgres_url: str) -> None:
     expected = await seed(postgres_url)
     networks = FakeNetworks()

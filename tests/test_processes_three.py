@@ -116,6 +116,7 @@ async def ngircd() -> AsyncIterator[IrcServer]:
     await server.stop()
 
 
+@pytest.mark.slow(seconds=60)
 async def test_three_processes_one_network_each_a_linked_person_and_a_kill_9(
         tmp_path: Path, postgres_url: str, ngircd: IrcServer) -> None:
     api = await BotApi().start()
