@@ -19,7 +19,7 @@ from bot.durations import parse_duration
 from bot.fields import DurationOrEmpty
 from bot.i18n import N_, Localized, LocalizedStr
 from bot.model import Choice
-from flows.path.matching import MatchIndex, build_index
+from flows.path.matching import Hit, MatchIndex, build_index
 
 
 class Task(Strict):
@@ -227,6 +227,11 @@ class PathContent:
     # newcomer, the same for every one of them.
     pages: dict[str, list[list[str]]] = field(default_factory=dict, init=False, repr=False,
                                               compare=False)
+    # What a newcomer's answers (in order) match, per project, with the featured projects
+    # ranked by it and whether any matched: many newcomers pick the same options, and
+    # matching and ranking them cost more than the rest of a suggestion. At most MATCHED_KEPT.
+    matched: dict[tuple[str, ...], tuple[dict[str, list[Hit]], tuple[str, ...], bool]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def index(self) -> MatchIndex:

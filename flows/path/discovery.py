@@ -32,6 +32,7 @@ from flows.path.state import Discovery
 # Options per page of a question: with the question and the other words it fits IRC's ten lines.
 MAX_OPTIONS = 7
 MAX_FEATURED = 8  # featured projects on one screen when nothing ranks them
+MATCHED_KEPT = 1024  # answers whose matches a content version keeps (PathContent.matched)
 
 
 def _ranked_options(values: Iterable[str]) -> list[str]:
@@ -189,10 +190,26 @@ def hits_for(content: PathContent, answers: list[str]) -> dict[str, list[Hit]]:
     return found
 
 
-def _hits(turn: Turn) -> dict[str, list[Hit]]:
+def _matched(turn: Turn) -> tuple[dict[str, list[Hit]], tuple[str, ...], bool]:
+    """What the person's answers match per project (read only), the featured projects ranked
+    by it, and whether any matched: worked out once per content version and answers."""
     prof = profile(path_of(turn))
-    return hits_for(turn.content.of(PathContent),
-                    [*prof["interests"], *prof["skills"], *prof["languages"]])
+    answers = (*prof["interests"], *prof["skills"], *prof["languages"])
+    content = turn.content.of(PathContent)
+    found = content.matched.get(answers)
+    if found is None:
+        hits = hits_for(content, list(answers))
+        ranked = rank(turn.content, hits)
+        found = (hits, tuple(ranked),
+                 any(match_score(hits.get(pid, [])) > 0 for pid in ranked))
+        if len(content.matched) >= MATCHED_KEPT:
+            content.matched.pop(next(iter(content.matched)))  # the oldest entry
+        content.matched[answers] = found
+    return found
+
+
+def _hits(turn: Turn) -> dict[str, list[Hit]]:
+    return _matched(turn)[0]
 
 
 REASONS = ((INTEREST, N_("your interest in {labels}")), (SKILL, N_("your skills in {labels}")),
@@ -260,11 +277,9 @@ async def suggest(turn: Turn) -> Transition:
     ranked = [p for p in state.ranked if p in projects]
     hits = None
     if not ranked:
-        hits = _hits(turn)
-        ranked = rank(turn.content, hits)
-        state.ranked = ranked
+        hits, order, state.matched = _matched(turn)
+        ranked = state.ranked = list(order)
         state.offset = 0
-        state.matched = any(match_score(hits.get(pid, [])) > 0 for pid in ranked)
     browse_all = " " + turn.t("!skip to browse all,") if len(ranked) < len(projects) else ""
     size = _page_size(turn, state)
     offset = state.offset
