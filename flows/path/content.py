@@ -232,6 +232,10 @@ class PathContent:
     # matching and ranking them cost more than the rest of a suggestion. At most MATCHED_KEPT.
     matched: dict[tuple[str, ...], tuple[dict[str, list[Hit]], tuple[str, ...], bool]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+    # A suggested project's card, by (project, answers, the unmatched note, region, network,
+    # translator): at most CARDS_KEPT (flows/path/discovery.py).
+    cards: dict[tuple[object, ...], str] = field(default_factory=dict, init=False, repr=False,
+                                                 compare=False)
 
     @cached_property
     def index(self) -> MatchIndex:

@@ -33,6 +33,7 @@ from flows.path.state import Discovery
 MAX_OPTIONS = 7
 MAX_FEATURED = 8  # featured projects on one screen when nothing ranks them
 MATCHED_KEPT = 1024  # answers whose matches a content version keeps (PathContent.matched)
+CARDS_KEPT = 4096  # project cards a content version keeps (PathContent.cards)
 
 
 def _ranked_options(values: Iterable[str]) -> list[str]:
@@ -190,11 +191,16 @@ def hits_for(content: PathContent, answers: list[str]) -> dict[str, list[Hit]]:
     return found
 
 
+def _said(turn: Turn) -> tuple[str, ...]:
+    """The person's answers to the questions, in order: what their suggestions are made of."""
+    prof = profile(path_of(turn))
+    return (*prof["interests"], *prof["skills"], *prof["languages"])
+
+
 def _matched(turn: Turn) -> tuple[dict[str, list[Hit]], tuple[str, ...], bool]:
     """What the person's answers match per project (read only), the featured projects ranked
     by it, and whether any matched: worked out once per content version and answers."""
-    prof = profile(path_of(turn))
-    answers = (*prof["interests"], *prof["skills"], *prof["languages"])
+    answers = _said(turn)
     content = turn.content.of(PathContent)
     found = content.matched.get(answers)
     if found is None:
@@ -250,17 +256,28 @@ def card(project: Project, why: str, contacts: list[str], tr: Translator = ENGLI
 def _show(turn: Turn, ids: list[str], heading: str, footer: str,
           unmatched: str = "", hits: dict[str, list[Hit]] | None = None) -> None:
     """Cards for these projects; the numbers offered are these, in this order."""
-    if hits is None:  # not already matched by this turn
-        hits = _hits(turn)
-    projects = turn.content.of(PathContent).projects
+    content = turn.content.of(PathContent)
+    projects = content.projects
     region = turn.state(EventsState).region  # local groups' partners speak to people near
+    tr = turn.translator
+    # A card is made of the content and these alone (the mentors as read on the network):
+    # worded once per content version.
+    said = (_said(turn), unmatched, region, turn.inbound.network, tr)
     cards = []
     for pid in ids:
-        why = "; ".join(reasons(hits.get(pid, []), turn.translator)) or unmatched
-        partners = ["  " + line for line in partner_lines(turn.content, region, pid,
-                                                            turn.translator)]
-        cards.append(card(projects[pid], why, partners + contact_lines(turn, projects[pid], "  "),
-                          turn.translator))
+        key = (pid, *said)
+        text = content.cards.get(key)
+        if text is None:
+            if hits is None:  # not already matched by this turn
+                hits = _hits(turn)
+            why = "; ".join(reasons(hits.get(pid, []), tr)) or unmatched
+            partners = ["  " + line for line in partner_lines(turn.content, region, pid, tr)]
+            text = card(projects[pid], why, partners + contact_lines(turn, projects[pid], "  "),
+                        tr)
+            if len(content.cards) >= CARDS_KEPT:
+                content.cards.pop(next(iter(content.cards)))  # the oldest entry
+            content.cards[key] = text
+        cards.append(text)
     turn.say(heading + "\n\n" + "\n\n".join(cards) + "\n\n" + footer,
              [Choice(pid, projects[pid].name) for pid in ids])
 
