@@ -107,19 +107,25 @@ def _ask(turn: Turn, field: str, page: int = 0) -> None:
     every one is on screen, and !more numbers the next page."""
     pages = _option_pages(turn, field)
     page %= len(pages)
-    shown = pages[page]
-    rest = [o for p in pages for o in p if o not in shown]
-    text = turn.t("{question} Pick one or more by number or word (commas between them), or "
-                  "say it in your own words. !skip if you'd rather not say.",
-                  question=turn.t(QUESTIONS[field]))
-    if rest:
-        listed = ", ".join(rest)
-        text += "\n" + (turn.t("Also: {listed} (type the word, or !more to number them).",
-                               listed=listed)
-                        if len(listed) <= 200 else
-                        turn.tn("{n} more: !more shows them.", "{n} more: !more shows them.",
-                                len(rest)))
-    turn.say(text, [Choice(v, v) for v in shown])
+    tr = turn.translator
+    content = turn.content.of(PathContent)
+    key = ("ask", field, page, tr)  # made of the content and the language alone: worded once
+    found = content.shown.get(key)
+    if found is None:
+        shown = pages[page]
+        rest = [o for p in pages for o in p if o not in shown]
+        text = tr.t("{question} Pick one or more by number or word (commas between them), or "
+                    "say it in your own words. !skip if you'd rather not say.",
+                    question=tr.t(QUESTIONS[field]))
+        if rest:
+            listed = ", ".join(rest)
+            text += "\n" + (tr.t("Also: {listed} (type the word, or !more to number them).",
+                                 listed=listed)
+                            if len(listed) <= 200 else
+                            tr.tn("{n} more: !more shows them.", "{n} more: !more shows them.",
+                                  len(rest)))
+        found = content.shown[key] = (text, tuple(Choice(v, v) for v in shown))
+    turn.say(*found)
     state = path_of(turn).discovery
     if state is not None:
         state.options_page = page
