@@ -30,10 +30,11 @@ log = logging.getLogger(__name__)
 Sender = tuple[str, str]  # (network, external id)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Item:
     inbound: Inbound
-    done: asyncio.Future[Outcome]
+    # Its outcome, for a queued event; None for a caller's own event, which it awaits itself.
+    done: asyncio.Future[Outcome] | None
 
 
 def _sender(inbound: Inbound) -> Sender:
@@ -83,7 +84,7 @@ class InboundProcessor:
         if key in senders or self._ready or \
                 len(self._workers) + self._callers >= self.max_in_flight:
             return await self.submit(inbound)
-        waiting = deque((_Item(inbound, asyncio.get_running_loop().create_future()),))
+        waiting = deque((_Item(inbound, None),))
         senders[key] = waiting  # the sender is busy: its next events queue behind
         self._callers += 1
         self.in_flight += 1
@@ -106,19 +107,20 @@ class InboundProcessor:
         source hands over all its events one way: a submit does not wait behind callers of
         the same sender still waiting for room."""
         key = _sender(inbound)
-        item = _Item(inbound, asyncio.get_running_loop().create_future())
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         if self._closing:  # refused, and said so at once (nothing would ever resolve it)
-            item.done.set_result(Outcome.FAILED)
-            return item.done
+            done.set_result(Outcome.FAILED)
+            return done
         self.queued += 1
+        item = _Item(inbound, done)
         waiting = self._senders.get(key)
         if waiting is not None:
             waiting.append(item)  # behind this sender's running or ready event
-            return item.done
+            return done
         self._senders[key] = deque([item])
         self._ready.append(key)
         self._spawn()
-        return item.done
+        return done
 
     def _spawn(self) -> None:
         """A worker for a ready sender, if a slot is free (a busy worker takes turns)."""
@@ -199,18 +201,20 @@ class InboundProcessor:
             key = self._ready.popleft()
             waiting = self._senders[key]
             item = waiting[0]  # stays at the head while it runs: the sender is busy
+            done = item.done
+            assert done is not None  # a queued event (a caller's own never waits here)
             self.queued -= 1
             self._started()
             self._make_room()
             try:
                 outcome = await self._handle(item.inbound)
             except asyncio.CancelledError:
-                item.done.cancel()
+                done.cancel()
                 raise
             finally:
                 self._finished(key, waiting)
-            if not item.done.done():
-                item.done.set_result(outcome)
+            if not done.done():
+                done.set_result(outcome)
 
     async def _handle(self, inbound: Inbound) -> Outcome:
         try:
@@ -255,7 +259,8 @@ class InboundProcessor:
                 await worker
         for waiting in self._senders.values():
             for item in waiting:
-                item.done.cancel()
+                if item.done is not None:
+                    item.done.cancel()
         self._senders.clear()
         self._ready.clear()
         self.queued = 0
