@@ -165,6 +165,7 @@ class Catalog:
         # the same few sections for everyone, and rendering them was most of its cost.
         self.sections: dict[tuple[tuple[int, ...], bool, Translator], list[str]] = {}
         self._by_word: dict[str, Entry] = {}
+        self._listed: dict[str | None, tuple[Command, ...]] = {}  # listed(), by role
         self.words: dict[str, str] = {}
         self.word_owner: dict[str, str] = {}
         self.flows: dict[str, Flow] = {}
@@ -232,8 +233,14 @@ class Catalog:
         command = self.get(word)
         return command.summary if command else ""
 
-    def listed(self, role: str | None) -> list[Command]:
-        return [e.command for e in self.entries if e.command.listed and e.command.role == role]
+    def listed(self, role: str | None) -> Sequence[Command]:
+        """The listed commands of a role (None: everyone's), in declaration order: made once
+        (the entries are fixed when the catalog is built; !help asks for every role)."""
+        found = self._listed.get(role)
+        if found is None:
+            found = self._listed[role] = tuple(
+                e.command for e in self.entries if e.command.listed and e.command.role == role)
+        return found
 
     def menu(self, tr: Translator = ENGLISH) -> list[tuple[str, str]]:
         """(command, summary) for everyone's commands: a network's command menu, the
@@ -417,8 +424,9 @@ def _render_section(commands: Sequence[Command], shared: bool, tr: Translator) -
 def help_text(turn: Turn, catalog: Catalog, step_words: Sequence[str],
               choices: bool) -> str:
     """`!help`: the words this step offers, then what this person's roles allow."""
-    anywhere = [c for c in catalog.listed(None) if c.when is None or c.when(turn)]
-    general = {c.name for c in catalog.listed(None)}
+    everyone = catalog.listed(None)
+    anywhere = [c for c in everyone if c.when is None or c.when(turn)]
+    general = {c.name for c in everyone}
     here = [w for w in dict.fromkeys(step_words) if w not in general]
     lines: list[str] = []
     tr = turn.translator
