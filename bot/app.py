@@ -106,6 +106,9 @@ class App:
     last_due: int = field(default=0, init=False)  # due items the last scan found
     _ops: OpsServer | None = field(default=None, init=False)
     web: WebServer | None = field(default=None, init=False)  # with [web] enabled
+    # Brings a schema that is behind up to date before the store starts (`wayfinder run`
+    # migrates in a child process, so alembic never loads here); None: the store migrates.
+    upgrade: Callable[[], None] | None = None
 
     async def __aenter__(self) -> App:
         await self.start()
@@ -120,6 +123,12 @@ class App:
         content = self.content or load_content(self.config.content_path())
         self.content = content
         self.store = SqlStore.open(self.config.storage.url, self.config.storage.durable)
+        if self.upgrade is not None and not await schema_is_current(self.store):
+            try:
+                self.upgrade()
+            except BaseException:
+                await self.store.db.dispose()
+                raise
         await self.store.start()
         self.store.writer.on_broken = self._store_broken
         if self.store.lease_seconds:  # replies to the networks it runs are its own to send
@@ -349,21 +358,21 @@ def restart_delay(in_a_row: int) -> float:
     return min(RESTART_DELAY_MAX_SECONDS, RESTART_DELAY_SECONDS * 2.0 ** (in_a_row - 1))
 
 
-async def schema_is_current(config: Config) -> bool:
+async def schema_is_current(store: SqlStore) -> bool:
     """Whether the store's schema is at the newest migration (read without alembic). A store
-    that cannot be read counts as current: the app's own start then migrates or reports it."""
-    store = SqlStore.open(config.storage.url, config.storage.durable)
+    that cannot be read counts as current: its start then migrates or reports it."""
     try:
         return await is_current(store.db)
     except Exception:
         return True
-    finally:
-        await store.db.dispose()
 
 
-async def run_app(config: Config, adapters: Sequence[Adapter]) -> None:
+async def run_app(config: Config, adapters: Sequence[Adapter],
+                  upgrade: Callable[[], None] | None = None) -> None:
+    """Run the bot until stopped; `upgrade`, if given, migrates a schema that is behind
+    (App.upgrade)."""
     with holding(config.storage.url):  # one running bot per SQLite file
-        async with App(config, adapters) as app:
+        async with App(config, adapters, upgrade=upgrade) as app:
             settle_heap()
             await app.serve()
 

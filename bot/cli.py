@@ -106,7 +106,7 @@ def main(ctx: click.Context, verbose: int) -> None:
                    "the networks across processes on one PostgreSQL.")
 def run(config_path: Path | None, only: str) -> None:
     """Run the bot on every adapter enabled in the config (with none, in this terminal)."""
-    from bot.app import command_menu, run_app, schema_is_current
+    from bot.app import command_menu, run_app
     from bot.config import ConfigError
     from bot.wiring import network_adapters
 
@@ -117,9 +117,7 @@ def run(config_path: Path | None, only: str) -> None:
                                     only=chosen)
     except ConfigError as exc:
         _fail(_config_problems(exc))
-    if not _run(schema_is_current(config)):
-        _upgrade_in_child(config_path)
-    _run(run_app(config, adapters))
+    _run(run_app(config, adapters, upgrade=partial(_upgrade_in_child, config_path)))
 
 
 def _upgrade_in_child(config_path: Path | None) -> None:
