@@ -173,3 +173,28 @@ async def test_a_current_schema_is_recognised_without_alembic(tmp_path: Path) ->
         "    await store.start()\n"
         "    await store.close()\n"
         "asyncio.run(restart())")
+
+
+def test_a_library_imports_lean_and_what_it_left_out_imports_afterwards(tmp_path: Path) -> None:
+    """bot/lean_import.py: while the library loads, a blocked module raises ImportError and a
+    stand-in's names fail when used, saying why; afterwards both import for real."""
+    (tmp_path / "lib_lean.py").write_text(
+        "try:\n    import lib_blocked\nexcept ImportError:\n    BLOCKED = True\n"
+        "else:\n    BLOCKED = False\n"
+        "from lib_stood import thing\n", encoding="utf-8")
+    (tmp_path / "lib_blocked.py").write_text("", encoding="utf-8")
+    (tmp_path / "lib_stood.py").write_text("def thing() -> int:\n    return 1\n",
+                                           encoding="utf-8")
+    probe = ("import sys\n"
+             "from bot.lean_import import import_lean, stand_ins\n"
+             "import_lean('lib_lean', block=('lib_blocked',),\n"
+             "            stand_in=[stand_ins(('lib_stood',), 'see the test')])\n"
+             "import lib_lean\n"
+             "assert lib_lean.BLOCKED\n"
+             "try:\n    lib_lean.thing()\n"
+             "except RuntimeError as exc:\n    assert 'see the test' in str(exc)\n"
+             "else:\n    raise AssertionError('the stand-in ran')\n"
+             "assert 'lib_blocked' not in sys.modules and 'lib_stood' not in sys.modules\n"
+             "import lib_blocked, lib_stood\n"
+             "assert lib_stood.thing() == 1\n")
+    subprocess.run([sys.executable, "-c", probe], check=True, cwd=tmp_path)

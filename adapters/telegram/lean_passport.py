@@ -1,5 +1,5 @@
-"""Import python-telegram-bot without cryptography. Imported before anything else imports
-`telegram`.
+"""Import python-telegram-bot without cryptography (bot/lean_import.py). Imported before
+anything else imports `telegram`.
 
 python-telegram-bot imports cryptography eagerly whenever it is installed (it is, for the
 Matrix adapter's optional cross-signing), only to decrypt Telegram Passport data with a
@@ -12,18 +12,6 @@ cryptography or telegram is loaded already, nothing changes.
 
 from __future__ import annotations
 
-import sys
+from bot.lean_import import import_lean
 
-
-def load_telegram_without_cryptography() -> None:
-    if "telegram" in sys.modules or "cryptography" in sys.modules:
-        return  # too late, or not needed
-    sys.modules["cryptography"] = None  # type: ignore[assignment]  # import raises ImportError
-    try:
-        import telegram  # noqa: F401
-    finally:
-        if "cryptography" in sys.modules and sys.modules["cryptography"] is None:
-            del sys.modules["cryptography"]
-
-
-load_telegram_without_cryptography()
+import_lean("telegram", block=("cryptography",))
