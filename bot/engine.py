@@ -15,7 +15,17 @@ from bot.content import Content
 from bot.duework import DueLedger, prune
 from bot.feature import Catalog, Feature, missing_reads, perform, role_grants
 from bot.floodgate import Floodgate, Verdict
-from bot.flow import PRIVATE_CHATS, Due, End, Goto, Handler, Step, Transition, Turn
+from bot.flow import (
+    PRIVATE_CHATS,
+    Due,
+    End,
+    Goto,
+    Handler,
+    Step,
+    Transition,
+    Turn,
+    drop_warm,
+)
 from bot.i18n import LOCALE_KEY, N_, Translator
 from bot.locks import KeyedLocks
 from bot.logs import CONVERSATION, NETWORK
@@ -186,7 +196,7 @@ class Engine:
                         return self._outcome(await self._commit(turn, inbox))
                     except ConflictError as conflict:
                         log.info("conflict for %s, retrying (%d)", inbound.sender.key, attempt + 1)
-                        self._states.pop(person, None)
+                        self._forget_state(person)
                         if conflict.shared:
                             self._shared[person] = None  # other processes handle them too
                             if len(self._shared) > SHARED_SIZE:
@@ -243,7 +253,7 @@ class Engine:
                     return self._outcome(await self._commit(turn, (inbound.network,
                                                                    inbound.event_id)))
                 except ConflictError:  # another process committed their state since
-                    self._states.pop(person, None)
+                    self._forget_state(person)
             turn = self._apology(person, inbound, parsed, await self._state(person), text)
             return self._outcome(await self._commit(turn, (inbound.network, inbound.event_id)))
 
@@ -302,7 +312,14 @@ class Engine:
         self._states[state.person_id] = state
         self._states.move_to_end(state.person_id)
         while len(self._states) > STATE_CACHE_SIZE:
-            self._states.popitem(last=False)
+            drop_warm(self._states.popitem(last=False)[1].data)
+
+    def _forget_state(self, person: PersonId) -> None:
+        """Read the person's state afresh next time (a conflict, an erasure or merge, a failed
+        due item), and keep none of its typed states warm."""
+        state = self._states.pop(person, None)
+        if state is not None:
+            drop_warm(state.data)
 
     def _turn(self, person: PersonId, inbound: Inbound, parsed: ParsedInput,
               state: PersonState) -> Turn:
@@ -322,6 +339,8 @@ class Engine:
         starts (_turn), so one under way finishes on the version it began with."""
         self.directory = self.directory.with_content(content)
         self.content = content
+        for state in self._states.values():
+            drop_warm(state.data)
         self._states.clear()  # their projections were made of the old content
 
     def current_step(self, turn: Turn) -> Step | None:
@@ -477,7 +496,7 @@ class Engine:
                 # Identities moved (a merge): forget cached ids and states of those people.
                 self._people = {i: p for i, p in self._people.items() if p not in gone}
                 for person in gone:
-                    self._states.pop(person, None)
+                    self._forget_state(person)
 
     # -- scheduled scans ------------------------------------------------------------------------
     async def scan_due(self) -> int:
@@ -510,7 +529,7 @@ class Engine:
                 try:
                     done = await self._run_due(due, now)
                 except Exception as exc:
-                    self._states.pop(due.person_id, None)
+                    self._forget_state(due.person_id)
                     if self.store.is_store_failure(exc):
                         log.warning("due work %s: the store failed (%s); not counted, the "
                                     "next scan tries again", due.key, _store_said(exc))
@@ -537,7 +556,7 @@ class Engine:
                     result = await self._commit(turn, (SCAN_NETWORK, due.key))
                     return not result.duplicate
                 except ConflictError:
-                    self._states.pop(due.person_id, None)
+                    self._forget_state(due.person_id)
                     state = await self._state(due.person_id)
             log.warning("due work %s kept conflicting; the next scan tries again", due.key)
             return False

@@ -102,6 +102,13 @@ S = TypeVar("S", bound=FeatureState)
 # entry holds): at most WARM_STATES, the oldest dropped first (Turn.keep_warm, Turn.state).
 WARM_STATES = 4096
 _WARM: dict[int, tuple[dict[str, Any], FeatureState]] = {}
+
+
+def drop_warm(data: Mapping[str, Any]) -> None:
+    """Forget the typed states kept warm for a committed state's parts (its person erased,
+    merged, or no longer cached): nothing of them stays in memory (Turn.keep_warm)."""
+    for part in data.values():
+        _WARM.pop(id(part), None)
 FS = TypeVar("FS", bound=FeatureSettings)
 
 

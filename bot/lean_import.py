@@ -29,6 +29,8 @@ class _Missing:
         raise RuntimeError(f"{self._name} is not loaded inside Wayfinder ({self._why})")
 
     def __getattr__(self, name: str) -> NoReturn:
+        if name.startswith("__"):
+            raise AttributeError(name)  # what copy, pickle and hasattr ask of any object
         self._fail()
 
     def __call__(self, *args: object, **kwargs: object) -> NoReturn:

@@ -92,4 +92,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _slow_seconds(item: pytest.Item) -> float:
     marker = item.get_closest_marker("slow")
-    return float(marker.kwargs["seconds"]) if marker else 0.0
+    if marker is None:
+        return 0.0
+    return float(marker.kwargs.get("seconds", marker.args[0] if marker.args else 60))

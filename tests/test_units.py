@@ -280,7 +280,7 @@ def test_a_committed_turns_typed_state_is_taken_once_by_the_next_turn() -> None:
     from datetime import UTC, datetime
     from typing import Any, cast
 
-    from bot.flow import Turn
+    from bot.flow import Turn, drop_warm
     from bot.model import ExternalId, Identity, Inbound, Network, PersonId, RoomRef
     from flows.path.state import PathState
 
@@ -313,3 +313,7 @@ def test_a_committed_turns_typed_state_is_taken_once_by_the_next_turn() -> None:
     fourth = turn_on(third.data)
     assert fourth.state(PathState) is not third.state(PathState)
     assert fourth.state(PathState).rated == ["c"]
+    # Forgotten (the person erased or merged, or their state no longer cached): not taken.
+    third.keep_warm()
+    drop_warm(third.data)
+    assert turn_on(third.data).state(PathState) is not third.state(PathState)
