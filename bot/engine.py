@@ -331,7 +331,7 @@ class Engine:
                     content=self.content, reads=self.store, config=self.config,
                     directory=self.directory, now=self.clock(),
                     networks=self.networks, rates=self.rates, flow=state.flow, step=state.step,
-                    catalog=self.catalog, projected=state.projected, started=state.data,
+                    catalog=self.catalog, projected=state.projected,
                     reach=self.capabilities_of, versions={person: state.version})
 
     def use_content(self, content: Content) -> None:

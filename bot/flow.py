@@ -102,6 +102,8 @@ S = TypeVar("S", bound=FeatureState)
 # entry holds): at most WARM_STATES, the oldest dropped first (Turn.keep_warm, Turn.state).
 WARM_STATES = 4096
 _WARM: dict[int, tuple[dict[str, Any], FeatureState]] = {}
+# Each model's defaults, read only (Turn.peek).
+_EMPTY_STATES: dict[type[FeatureState], FeatureState] = {}
 
 
 def drop_warm(data: Mapping[str, Any]) -> None:
@@ -177,9 +179,6 @@ class Turn:
     # The committed state versions this turn read, by person (its own, and one it merges
     # into): the commit expects them unchanged (UnitOfWork.expect).
     versions: dict[PersonId, int] = field(default_factory=dict)
-    # The committed data `projected` was made from (read only): a projection may compare
-    # what it reads with it, and reuse its record when nothing it is made of changed.
-    started: Mapping[str, Any] = field(default_factory=dict)
     _typed: dict[type[FeatureState], FeatureState] = field(default_factory=dict, repr=False)
     _replaced: bool = field(default=False, repr=False)  # replace_data took another's state
     # (stored part, typed state) as the last `settle` wrote them, for `keep_warm`
@@ -233,6 +232,17 @@ class Turn:
         self._settled = []
         while len(_WARM) > WARM_STATES:
             _WARM.pop(next(iter(_WARM)))  # the oldest entry
+
+    def peek(self, model: type[S]) -> S:
+        """A feature's typed state to read, never to change (a projection): a part this turn
+        did not read and nobody ever stored is the model's defaults, one shared instance,
+        instead of an empty part validated on every turn."""
+        if self.touched(model) or self.data.get(model.namespace):
+            return self.state(model)
+        empty = _EMPTY_STATES.get(model)
+        if empty is None:
+            empty = _EMPTY_STATES[model] = model()
+        return empty  # type: ignore[return-value]  # keyed by its own model
 
     def touched(self, model: type[FeatureState]) -> bool:
         """Whether this turn read a typed state (and so may have changed its stored part): a

@@ -65,10 +65,6 @@ class PersonRecord:
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def stage_name(self) -> str:
-        return f"{self.stage + 1}. {STAGES[self.stage]}"
-
-    @property
     def tasks_done(self) -> int:
         return sum(1 for t in self.tasks if t.outcome.startswith("done"))
 

@@ -91,31 +91,14 @@ def standing(turn: Turn) -> Standing:
             before.reach == reach and before.locale == locale and \
             not turn.touched(EventsState) and not turn.touched(PathState):
         return before  # what it is made of did not change (a content reload drops it)
-    mine, path = _events_read(turn), turn.state(PathState)
+    mine, path = turn.peek(EventsState), turn.state(PathState)
     project, workshop = working_on(path, turn.content)
     # Consent, and somewhere to be invited to: a region, or a project whose meetings count.
     consent = mine.invites and not path.left and bool(mine.region or project)
-    made = (turn.person_id, mine.region, mine.timezone, consent, milestone(path, turn.content),
-            reach, project, workshop, locale)
-    # Made afresh from these fields once the turn read either state: comparing them costs
-    # less than asking whether the stored path changed (a deep comparison of it, and most
-    # turns change it). The record the turn started from is kept when they come out equal.
-    if isinstance(before, Standing) and made == (
-            before.person_id, before.region, before.timezone, before.invites, before.milestone,
-            before.reach, before.project, before.workshop, before.locale):
-        return before
-    return Standing(*made)
-
-
-_NO_EVENTS = EventsState()  # an empty stored part, read only (see _events_read)
-
-
-def _events_read(turn: Turn) -> EventsState:
-    """This feature's state for a projection to read (never to change): most people never
-    set a region or consent, and their empty part costs no validation on every turn."""
-    if not turn.touched(EventsState) and not turn.data.get(EventsState.namespace):
-        return _NO_EVENTS
-    return turn.state(EventsState)
+    # Made afresh once the turn read either state (the engine compares it with `before`):
+    # cheaper than asking whether the stored path changed, which most turns do.
+    return Standing(turn.person_id, mine.region, mine.timezone, consent,
+                    milestone(path, turn.content), reach, project, workshop, locale)
 
 
 def working_on(path: PathState, content: Content) -> tuple[str, str]:

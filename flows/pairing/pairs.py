@@ -28,17 +28,6 @@ def _project_of(turn: Turn) -> str:
     return path.project if path.project in known and not path.left else ""
 
 
-_NO_PAIRING = PairingState()  # an empty stored part, read only (see _pairing_read)
-
-
-def _pairing_read(turn: Turn) -> PairingState:
-    """This feature's state for a projection to read (never to change): most people never
-    answered !pair, and their empty part costs no validation on every turn."""
-    if not turn.touched(PairingState) and not turn.data.get(PairingState.namespace):
-        return _NO_PAIRING
-    return turn.state(PairingState)
-
-
 def standing(turn: Turn) -> PairStanding:
     """Who may be paired, from the state a turn leaves (Feature.project)."""
     last = turn.data.get("last_room")
@@ -49,13 +38,8 @@ def standing(turn: Turn) -> PairStanding:
             not turn.touched(PathState):
         return before  # what it is made of did not change (a content reload drops it)
     project = _project_of(turn)
-    pair = _pairing_read(turn).pair and bool(project)
-    # Made afresh from its fields once the turn read either state: comparing those costs less
-    # than asking whether the stored path changed (a deep comparison of it, and most turns
-    # change it). The record the turn started from is kept when they come out equal.
-    if isinstance(before, PairStanding) and before.person_id == turn.person_id and \
-            (before.project, before.pair, before.reach) == (project, pair, reach):
-        return before
+    pair = turn.peek(PairingState).pair and bool(project)
+    # Made afresh once the turn read either state (the engine compares it with `before`).
     return PairStanding(turn.person_id, project, pair, reach)
 
 
