@@ -80,6 +80,11 @@ class Forges:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def settings(self, **extra: object) -> dict[str, Any]:
+        """A [forge] section on this stand-in. It answers at once; the generous timeout keeps
+        a loaded CI machine from leaving a read unanswered (one timed out under load)."""
+        return {"hosts": self.hosts(), "timeout_seconds": 5.0, **extra}
+
     def hosts(self, projects: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
         """The [forge] hosts table pointing at this stand-in."""
         return {

@@ -31,8 +31,7 @@ async def forges() -> AsyncIterator[Forges]:
 
 
 def forge_bot(db_url: str, forges: Forges, **forge: object) -> Harness:
-    config = make_config(db_url, forge={"hosts": forges.hosts(), "timeout_seconds": 5.0,
-                                        **forge})
+    config = make_config(db_url, forge=forges.settings(**forge))
     return Harness(config, networks=("irc",), clock=FakeClock(NOW))
 
 
@@ -144,8 +143,7 @@ async def test_me_shows_the_numbers_the_due_job_read_from_the_forges_with_a_char
         Contribution("gitlab", "closed", "bo", _week_ago(30)),
     ]
     telegram = MemoryAdapter(Network("telegram"), Capabilities(files=True))
-    config = make_config(db_url, forge={"hosts": forges.hosts(), "timeout_seconds": 5.0,
-                                        "metrics_every": "1d", "metrics_retry": "1h"})
+    config = make_config(db_url, forge=forges.settings(metrics_every="1d", metrics_retry="1h"))
     async with Harness(config, adapters=[MemoryAdapter(Network("irc")), telegram],
                        clock=FakeClock(NOW)) as bot:
         await bot.say("ada", "!start", "telegram")
@@ -322,7 +320,7 @@ async def test_linking_two_accounts_keeps_both_peoples_forge_links(
         db_url: str, forges: Forges) -> None:
     """A merge keeps the target's link on each forge, else the source's (storage/forge.py)."""
     forges.profiles["github", "ada-l"] = Profile()
-    config = make_config(db_url, forge={"hosts": forges.hosts(), "timeout_seconds": 5.0})
+    config = make_config(db_url, forge=forges.settings())
     async with Harness(config, networks=("irc", "matrix"), clock=FakeClock(NOW)) as bot:
         forges.profiles["github", "ada-l"].bio = _code(await bot.say(
             "ada", "!forge github ada-l", "irc"))

@@ -23,8 +23,6 @@ from tests.forges import Contribution, Forges, Profile, running_forges
 from tests.harness import FakeClock, Harness, make_config
 
 # The writer stamps progress events with the wall clock: the bot's clock is today too.
-# The stand-ins answer at once; a generous timeout keeps a loaded CI machine from leaving an
-# account unmeasured (one timed-out read failed this test under load).
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -50,7 +48,7 @@ PEOPLE = {
 
 
 async def _populate(db_url: str, forges: Forges) -> None:
-    config = make_config(db_url, forge={"hosts": forges.hosts(), "timeout_seconds": 5.0})
+    config = make_config(db_url, forge=forges.settings())
     async with Harness(config, networks=("irc",), clock=FakeClock(NOW)) as bot:
         events = []
         for who, (account, first, last) in PEOPLE.items():
