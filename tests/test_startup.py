@@ -43,7 +43,7 @@ def test_the_telegram_adapter_loaded_httpxs_command_line_with_rich_and_pygments(
 
 def test_the_telegram_adapter_loads_no_cryptography_which_stays_importable() -> None:
     """python-telegram-bot imports cryptography (about 7 MB resident) for Telegram Passport,
-    which Wayfinder never uses: adapters/telegram/lean_passport.py keeps it out while telegram
+    which Wayfinder never uses: adapters/telegram/lean_telegram.py keeps it out while telegram
     loads; the Matrix adapter's cross-signing can still import it afterwards."""
     loaded = loaded_after("import adapters.telegram.client\n"
                           "import telegram._bot\n"

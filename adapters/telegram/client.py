@@ -23,10 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from adapters.telegram import (
-    lean_httpx,  # noqa: F401  (before telegram loads httpx)
-    lean_passport,  # noqa: F401  (before anything loads telegram)
-)
+from adapters.telegram import lean_telegram  # noqa: F401  (before anything loads telegram)
 
 # isort: split
 import httpx
