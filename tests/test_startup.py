@@ -19,11 +19,13 @@ HEAVY = ("telegram", "nio", "irc", "sqlalchemy", "alembic", "pydantic", "rich", 
          "cffi", "pycparser", "h2", "hpack", "aiohttp_socks", "python_socks")
 
 
-def loaded_after(code: str, cwd: Path | None = None) -> set[str]:
-    """The HEAVY top-level packages in sys.modules after running CODE in a fresh python."""
+def loaded_after(code: str, cwd: Path | None = None,
+                 watch: tuple[str, ...] = HEAVY) -> set[str]:
+    """The top-level packages of `watch` in sys.modules after running CODE in a fresh
+    python."""
     probe = (f"{code}\nimport json, sys\n"
              f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & "
-             f"set({list(HEAVY)!r}))))")
+             f"set({list(watch)!r}))))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True, cwd=cwd)
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -146,15 +148,10 @@ ON_USE = ("itsdangerous", "statistics", "difflib", "html")
 
 
 def test_an_idle_console_bot_loads_no_module_it_needs_only_on_use(tmp_path: Path) -> None:
-    probe = ("from bot.app import command_menu, run_app\n"
-             "from bot.wiring import load_config, network_adapters\n"
-             "assert [a.network for a in network_adapters(load_config(None), "
-             "menu=command_menu())] == ['console']\n"
-             "import json, sys\n"
-             f"print(json.dumps(sorted(set(sys.modules) & set({list(ON_USE)!r}))))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True, cwd=tmp_path)
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert loaded_after("from bot.app import command_menu, run_app\n"
+                        "from bot.wiring import load_config, network_adapters\n"
+                        "assert [a.network for a in network_adapters(load_config(None), "
+                        "menu=command_menu())] == ['console']", tmp_path, ON_USE) == set()
 
 
 async def test_a_current_schema_is_recognised_without_alembic(tmp_path: Path) -> None:
