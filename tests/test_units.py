@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 
 from bot.choices import resolve
 from bot.durations import describe, parse_duration
+from bot.flow import Turn, drop_warm
 from bot.i18n import TranslatableError, reason, translator
 from bot.locks import KeyedLocks
-from bot.model import Rate
+from bot.model import Capabilities, ExternalId, Identity, Inbound, Network, PersonId, Rate, RoomRef
 from bot.ratelimit import TokenBucket
 from bot.router import parse
 from bot.scheduler import Ticker
@@ -173,42 +175,32 @@ async def test_ticker_runs_the_scan_repeatedly_and_survives_a_failing_scan() -> 
     assert len(calls) >= 3
 
 
+def bare_turn(data: dict[str, Any] | None = None, **extra: Any) -> Turn:
+    """A turn of ana's "hi" on IRC with no content, store, config or directory: for what a
+    turn does by itself."""
+    room = RoomRef(Network("irc"), "#general", "general", False)
+    inbound = Inbound(Network("irc"), "e1", room, Identity(Network("irc"), ExternalId("ana"), True),
+                      "hi", False, datetime.now(UTC))
+    unused = cast(Any, None)
+    return Turn(person_id=PersonId(1), inbound=inbound, input=parse("hi", ("!",), "wf"),
+                data=dict(data or {}), content=unused, reads=unused, config=unused,
+                directory=unused, now=inbound.at, **extra)
+
+
 def test_a_turn_asks_for_the_private_route_only_when_read() -> None:
     """Engine._turn asked every adapter for its private route on every turn; now a turn asks
     only when a handler reads `reach_privately`, for its own network."""
-    from datetime import UTC, datetime
-    from typing import Any, cast
-
-    from bot.flow import Turn
-    from bot.model import (
-        Capabilities,
-        ExternalId,
-        Identity,
-        Inbound,
-        Network,
-        PersonId,
-        RoomRef,
-    )
-
     asked: list[str] = []
 
     def reach(network: str) -> Capabilities:
         asked.append(network)
         return Capabilities(reach_privately=f"/msg wf on {network}")
 
-    room = RoomRef(Network("irc"), "#general", "general", False)
-    inbound = Inbound(Network("irc"), "e1", room, Identity(Network("irc"), ExternalId("ana"), True),
-                      "hi", False, datetime.now(UTC))
-    unused = cast(Any, None)
-    turn = Turn(person_id=PersonId(1), inbound=inbound, input=parse("hi", ("!",), "wf"),
-                data={}, content=unused, reads=unused, config=unused, directory=unused,
-                now=inbound.at, reach=reach)
+    turn = bare_turn(reach=reach)
     assert asked == []
     assert turn.reach_privately == "/msg wf on irc"
     assert asked == ["irc"]
-    assert Turn(person_id=PersonId(1), inbound=inbound, input=turn.input, data={},
-                content=unused, reads=unused, config=unused, directory=unused,
-                now=inbound.at).reach_privately == ""
+    assert bare_turn().reach_privately == ""
 
 
 async def test_keyed_locks_hand_over_in_turn_and_survive_a_cancelled_waiter() -> None:
@@ -277,43 +269,28 @@ def test_a_committed_turns_typed_state_is_taken_once_by_the_next_turn() -> None:
     """Turn.keep_warm: the next turn reading the very same stored part takes the typed state
     instead of validating it anew; only one turn gets it (turns change it in place), and a
     turn that was not kept warm (failed, conflicted) leaves nothing behind."""
-    from datetime import UTC, datetime
-    from typing import Any, cast
-
-    from bot.flow import Turn, drop_warm
-    from bot.model import ExternalId, Identity, Inbound, Network, PersonId, RoomRef
     from flows.path.state import PathState
 
-    room = RoomRef(Network("irc"), "#general", "general", False)
-    inbound = Inbound(Network("irc"), "e1", room, Identity(Network("irc"), ExternalId("ana"), True),
-                      "hi", False, datetime.now(UTC))
-    unused = cast(Any, None)
-
-    def turn_on(data: dict[str, Any]) -> Turn:
-        return Turn(person_id=PersonId(1), inbound=inbound, input=parse("hi", ("!",), "wf"),
-                    data=dict(data), content=unused, reads=unused, config=unused,
-                    directory=unused, now=inbound.at)
-
-    first = turn_on({"path": {"project": "handbook"}})
+    first = bare_turn({"path": {"project": "handbook"}})
     first.state(PathState).rated = ["a"]
     first.settle()
     first.keep_warm()  # committed
     committed = first.data
-    second, racing = turn_on(committed), turn_on(committed)
+    second, racing = bare_turn(committed), bare_turn(committed)
     path = second.state(PathState)
     assert path is first.state(PathState)  # taken, not validated anew
     assert racing.state(PathState) is not path  # the other turn validates its own
     path.rated.append("b")  # changed in place; the turn fails: not settled, not kept
     assert committed["path"] == {"project": "handbook", "rated": ["a"]}
-    third = turn_on(committed)
+    third = bare_turn(committed)
     assert third.state(PathState).rated == ["a"]
     # Settled but never committed (keep_warm not called): the next turn validates anew.
     third.state(PathState).rated = ["c"]
     third.settle()
-    fourth = turn_on(third.data)
+    fourth = bare_turn(third.data)
     assert fourth.state(PathState) is not third.state(PathState)
     assert fourth.state(PathState).rated == ["c"]
     # Forgotten (the person erased or merged, or their state no longer cached): not taken.
     third.keep_warm()
     drop_warm(third.data)
-    assert turn_on(third.data).state(PathState) is not third.state(PathState)
+    assert bare_turn(third.data).state(PathState) is not third.state(PathState)
