@@ -220,10 +220,6 @@ def _matched(turn: Turn) -> tuple[dict[str, list[Hit]], tuple[str, ...], bool]:
     return found
 
 
-def _hits(turn: Turn) -> dict[str, list[Hit]]:
-    return _matched(turn)[0]
-
-
 REASONS = ((INTEREST, N_("your interest in {labels}")), (SKILL, N_("your skills in {labels}")),
            (LANGUAGE, N_("you code in {labels}")), (SUMMARY, N_("it is about {labels}")))
 
@@ -260,7 +256,7 @@ def card(project: Project, why: str, contacts: list[str], tr: Translator = ENGLI
 
 
 def _show(turn: Turn, ids: list[str], heading: str, footer: str,
-          unmatched: str = "", hits: dict[str, list[Hit]] | None = None) -> None:
+          unmatched: str = "") -> None:
     """Cards for these projects; the numbers offered are these, in this order."""
     content = turn.content.of(PathContent)
     projects = content.projects
@@ -270,12 +266,13 @@ def _show(turn: Turn, ids: list[str], heading: str, footer: str,
     # worded once per content version.
     said = (_said(turn), unmatched, region, turn.inbound.network, tr)
     cards = []
+    hits: dict[str, list[Hit]] | None = None
     for pid in ids:
         key = (pid, *said)
         text = content.cards.get(key)
         if text is None:
-            if hits is None:  # not already matched by this turn
-                hits = _hits(turn)
+            if hits is None:  # the first card to word: matched once (cached per answers)
+                hits = _matched(turn)[0]
             why = "; ".join(reasons(hits.get(pid, []), tr)) or unmatched
             partners = ["  " + line for line in partner_lines(turn.content, region, pid, tr)]
             text = card(projects[pid], why, partners + contact_lines(turn, projects[pid], "  "),
@@ -298,9 +295,8 @@ async def suggest(turn: Turn) -> Transition:
     state = path.discovery = path.discovery or Discovery()
     projects = turn.content.of(PathContent).projects
     ranked = [p for p in state.ranked if p in projects]
-    hits = None
     if not ranked:
-        hits, order, state.matched = _matched(turn)
+        _, order, state.matched = _matched(turn)
         ranked = state.ranked = list(order)
         state.offset = 0
     browse_all = " " + turn.t("!skip to browse all,") if len(ranked) < len(projects) else ""
@@ -334,7 +330,7 @@ async def suggest(turn: Turn) -> Transition:
           turn.t("Pick one by number or name.{more}{browse_all} !back to change your answers.",
                  more=more, browse_all=browse_all),
           unmatched="" if not state.matched else turn.t("not a match for your answers, but it "
-                                                         "welcomes newcomers"), hits=hits)
+                                                         "welcomes newcomers"))
     return None
 
 
