@@ -177,12 +177,12 @@ def only_networks(config: Config, only: Sequence[str]) -> Config:
 
 
 def network_adapters(config: CoreConfig, chat_name: str | None = None, room: str = "",
-                     menu: CommandMenu | Callable[[], CommandMenu] | None = None,
+                     menu: Callable[[], CommandMenu] | None = None,
                      only: Sequence[str] = ()) -> list[Adapter]:
     """The adapters `wayfinder run` starts: every enabled network (or those named in `only`),
     else the console. A network's library is imported here, and only if its adapter runs.
-    `menu` may be a function that builds it: called only if a network that shows one runs
-    (building it loads every offered language's catalog)."""
+    `menu` builds the command menu: called only if a network that shows one runs (building
+    it loads every offered language's catalog)."""
     full = only_networks(wired(config), only) if only else wired(config)
     secrets = full.check_secrets()
     adapters: list[Adapter] = []
@@ -209,7 +209,7 @@ def network_adapters(config: CoreConfig, chat_name: str | None = None, room: str
         adapters.append(TelegramAdapter(
             telegram, secrets["adapters.telegram.token_env"],
             secrets.get("adapters.telegram.webhook_secret_env", ""),
-            menu() if callable(menu) else menu))
+            menu() if menu is not None else None))
     if (not adapters and not only) or full.adapters.console.enabled:
         adapters += chat_adapters(full, chat_name, room)
     return adapters

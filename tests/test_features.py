@@ -214,7 +214,7 @@ def test_wayfinder_run_hands_the_menu_to_the_telegram_adapter(
     path = tmp_path / "wayfinder.toml"
     path.write_text('[adapters.telegram]\nenabled = true\ntoken_env = "TG_TOKEN"\n',
                     encoding="utf-8")
-    (adapter,) = network_adapters(load_config(path), menu=command_menu())
+    (adapter,) = network_adapters(load_config(path), menu=command_menu)
     assert adapter.menu == command_menu()  # type: ignore[attr-defined]
 
 

@@ -151,7 +151,7 @@ def test_an_idle_console_bot_loads_no_module_it_needs_only_on_use(tmp_path: Path
     assert loaded_after("from bot.app import command_menu, run_app\n"
                         "from bot.wiring import load_config, network_adapters\n"
                         "assert [a.network for a in network_adapters(load_config(None), "
-                        "menu=command_menu())] == ['console']", tmp_path, ON_USE) == set()
+                        "menu=command_menu)] == ['console']", tmp_path, ON_USE) == set()
 
 
 async def test_a_current_schema_is_recognised_without_alembic(tmp_path: Path) -> None:
