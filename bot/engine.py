@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from bot.caches import remember
 from bot.choices import resolve
 from bot.config import Config
 from bot.content import Content
@@ -292,9 +293,7 @@ class Engine:
             person = await self.store.person_for_event(identity, event)
             if person is None:
                 return None
-            if len(self._people) >= IDENTITY_CACHE_SIZE:
-                self._people.pop(next(iter(self._people)))  # the oldest entry
-            self._people[identity] = person
+            remember(self._people, identity, person, IDENTITY_CACHE_SIZE)
         return person
 
     async def _state(self, person: PersonId) -> PersonState:

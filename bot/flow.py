@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.caches import remember
 from bot.config import Config, FeatureSettings, I18nConfig
 from bot.content import Content
 from bot.i18n import LOCALE_KEY, SOURCE, Translator, normalize, translator
@@ -228,10 +229,9 @@ class Turn:
         state costs ~7 us, every turn."""
         for stored, value in self._settled:
             if self.data.get(value.namespace) is stored:  # not replaced since
-                _WARM[id(stored)] = (stored, value)  # holds `stored`: its id stays its own
+                # The entry holds `stored`: its id stays its own.
+                remember(_WARM, id(stored), (stored, value), WARM_STATES)
         self._settled = []
-        while len(_WARM) > WARM_STATES:
-            _WARM.pop(next(iter(_WARM)))  # the oldest entry
 
     def peek(self, model: type[S]) -> S:
         """A feature's typed state to read, never to change (a projection): a part this turn

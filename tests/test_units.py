@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import pytest
 
+from bot.caches import remember
 from bot.choices import resolve
 from bot.durations import describe, parse_duration
 from bot.flow import Turn, drop_warm
@@ -294,3 +295,13 @@ def test_a_committed_turns_typed_state_is_taken_once_by_the_next_turn() -> None:
     third.keep_warm()
     drop_warm(third.data)
     assert bare_turn(third.data).state(PathState) is not third.state(PathState)
+
+
+def test_a_bounded_cache_drops_its_oldest_entries_first() -> None:
+    cache: dict[str, int] = {}
+    for n, key in enumerate("abcd"):
+        assert remember(cache, key, n, 3) == n
+    assert cache == {"b": 1, "c": 2, "d": 3}
+    remember(cache, "b", 9, 3)  # renewed: now the newest
+    remember(cache, "e", 4, 3)
+    assert list(cache) == ["d", "b", "e"]

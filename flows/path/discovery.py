@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from bot.caches import remember
 from bot.content import Content
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.i18n import ENGLISH, LOCALE_KEY, N_, Translator, language_name
@@ -214,9 +215,7 @@ def _matched(turn: Turn) -> tuple[dict[str, list[Hit]], tuple[str, ...], bool]:
         ranked = rank(turn.content, hits)
         found = (hits, tuple(ranked),
                  any(match_score(hits.get(pid, [])) > 0 for pid in ranked))
-        if len(content.matched) >= MATCHED_KEPT:
-            content.matched.pop(next(iter(content.matched)))  # the oldest entry
-        content.matched[answers] = found
+        remember(content.matched, answers, found, MATCHED_KEPT)
     return found
 
 
@@ -275,11 +274,10 @@ def _show(turn: Turn, ids: list[str], heading: str, footer: str,
                 hits = _matched(turn)[0]
             why = "; ".join(reasons(hits.get(pid, []), tr)) or unmatched
             partners = ["  " + line for line in partner_lines(turn.content, region, pid, tr)]
-            text = card(projects[pid], why, partners + contact_lines(turn, projects[pid], "  "),
-                        tr)
-            if len(content.cards) >= CARDS_KEPT:
-                content.cards.pop(next(iter(content.cards)))  # the oldest entry
-            content.cards[key] = text
+            text = remember(content.cards, key,
+                            card(projects[pid], why,
+                                 partners + contact_lines(turn, projects[pid], "  "), tr),
+                            CARDS_KEPT)
         cards.append(text)
     turn.say(heading + "\n\n" + "\n\n".join(cards) + "\n\n" + footer,
              [Choice(pid, projects[pid].name) for pid in ids])
