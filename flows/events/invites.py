@@ -95,10 +95,17 @@ def standing(turn: Turn) -> Standing:
     project, workshop = working_on(path, turn.content)
     # Consent, and somewhere to be invited to: a region, or a project whose meetings count.
     consent = mine.invites and not path.left and bool(mine.region or project)
-    # Made afresh once the turn read either state (the engine compares it with `before`):
-    # cheaper than asking whether the stored path changed, which most turns do.
-    return Standing(turn.person_id, mine.region, mine.timezone, consent,
-                    milestone(path, turn.content), reach, project, workshop, locale)
+    made = (turn.person_id, mine.region, mine.timezone, consent, milestone(path, turn.content),
+            reach, project, workshop, locale)
+    # Worked out afresh once the turn read either state: comparing the fields costs less than
+    # asking whether the stored path changed (most turns change it). When they come out equal
+    # the record the turn started from is kept: building a frozen record, field by field,
+    # costs more than this comparison, and the engine then skips its own (the same object).
+    if isinstance(before, Standing) and made == (
+            before.person_id, before.region, before.timezone, before.invites, before.milestone,
+            before.reach, before.project, before.workshop, before.locale):
+        return before
+    return Standing(*made)
 
 
 def working_on(path: PathState, content: Content) -> tuple[str, str]:

@@ -39,7 +39,10 @@ def standing(turn: Turn) -> PairStanding:
         return before  # what it is made of did not change (a content reload drops it)
     project = _project_of(turn)
     pair = turn.peek(PairingState).pair and bool(project)
-    # Made afresh once the turn read either state (the engine compares it with `before`).
+    # Kept when its fields come out equal, as events' Standing is (flows/events/invites.py).
+    if isinstance(before, PairStanding) and before.person_id == turn.person_id and \
+            (before.project, before.pair, before.reach) == (project, pair, reach):
+        return before
     return PairStanding(turn.person_id, project, pair, reach)
 
 
