@@ -6,16 +6,21 @@ such a library with those modules either blocked (importing one raises ImportErr
 library records it as not installed) or stood in for by a `NotLoaded` module (whose names
 fail with a message saying why, when used). Right after the library has loaded, the blocked
 and stood-in modules are importable again for whoever needs them. Where the library, or a
-module to leave out, is loaded already, that one is left alone.
+module to leave out, is loaded already, that one is left alone. A library that cannot load
+without what was left out (a newer version needing it) is loaded whole instead: it costs the
+memory, not the start.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import types
 from collections.abc import Iterable
 from typing import NoReturn
+
+log = logging.getLogger(__name__)
 
 
 class _Missing:
@@ -68,9 +73,12 @@ def import_lean(library: str, block: Iterable[str] = (),
     `stand_in` (a package and its submodules, as `stand_ins` makes them) in place of the real
     ones; afterwards all are importable again. A module loaded already is not blocked, a
     group any of whose modules is loaded already is not stood in for, and a library loaded
-    already is left as it is."""
+    already is left as it is. If the library fails to load so, every module the attempt
+    loaded is dropped (none stays half-initialised, bound to a stand-in) and it is imported
+    again with nothing left out."""
     if library in sys.modules:
         return  # too late, or done already
+    before = set(sys.modules)
     left_out: dict[str, types.ModuleType | None] = {
         name: None for name in block if name not in sys.modules}
     for group in stand_in:
@@ -80,7 +88,15 @@ def import_lean(library: str, block: Iterable[str] = (),
     sys.modules.update(left_out)  # type: ignore[arg-type]  # None: import raises ImportError
     try:
         importlib.import_module(library)
+    except Exception as exc:
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+        log.warning("%s could not load without %s (%s); loading it whole", library,
+                    ", ".join(sorted(left_out)), exc)
+    else:
+        return
     finally:
         for name, module in left_out.items():
             if name in sys.modules and sys.modules[name] is module:
                 del sys.modules[name]
+    importlib.import_module(library)

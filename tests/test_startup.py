@@ -195,3 +195,27 @@ def test_a_library_imports_lean_and_what_it_left_out_imports_afterwards(tmp_path
              "import lib_blocked, lib_stood\n"
              "assert lib_stood.thing() == 1\n")
     subprocess.run([sys.executable, "-c", probe], check=True, cwd=tmp_path)
+
+
+def test_a_library_that_needs_what_was_left_out_loads_whole(tmp_path: Path) -> None:
+    """bot/lean_import.py: a library (a newer version, say) that fails to load without a
+    blocked module is loaded whole, and no module of the failed attempt stays behind bound to
+    a stand-in."""
+    (tmp_path / "lib_needy.py").write_text("import lib_half\nimport lib_blocked\n",
+                                           encoding="utf-8")
+    (tmp_path / "lib_half.py").write_text("from lib_stood import thing\n", encoding="utf-8")
+    (tmp_path / "lib_blocked.py").write_text("", encoding="utf-8")
+    (tmp_path / "lib_stood.py").write_text("def thing() -> int:\n    return 1\n",
+                                           encoding="utf-8")
+    probe = ("import logging, sys\n"
+             "logging.basicConfig(level=logging.WARNING)\n"
+             "from bot.lean_import import import_lean, stand_ins\n"
+             "import_lean('lib_needy', block=('lib_blocked',),\n"
+             "            stand_in=[stand_ins(('lib_stood',), 'see the test')])\n"
+             "import lib_half\n"
+             "assert lib_half.thing() == 1\n"
+             "assert 'lib_blocked' in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    assert "lib_needy could not load without lib_blocked, lib_stood" in done.stderr
