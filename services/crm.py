@@ -18,7 +18,7 @@ from typing import Any
 from bot.charts import Chart
 from bot.config import Config
 from bot.content import Content
-from bot.i18n import ENGLISH, Translator
+from bot.i18n import ENGLISH, N_, Translator
 from bot.wiring import load_content
 from flows.crm.profile import (
     PersonRecord,
@@ -38,12 +38,13 @@ REPORTS = ("funnel", "cohorts", "time-to-first-task", "projects", "regions", "ne
 # Retention: still contributing this many weeks after the first task (about 3 and 6 months),
 # judged by the forges' numbers over their last 4 weeks.
 RETENTION_WEEKS = (13, 26)
+RETENTION_MONTHS = (3, 6)  # the same, as the report says them
 COHORT_WEEKS = (1, 4, 12)
 # What "made it through stage N" means, as a step of the funnel (travel_through_stage).
 THROUGH_STAGE = {1: "project", 2: "workshop", 3: "first_task", 4: "involved"}
 LABELS = dict(STEPS)
-# A report's builder: on a store, for a window, in a language (the funnel's and the cohorts'
-# texts; the others are English).
+# A report's builder: on a store, for a window, in a language (its title, columns, chart and
+# notes; the data it counts, names and dates, as stored). The command line's: English.
 Builder = Callable[[Any, Window, Config, Translator], Any]
 
 
@@ -171,9 +172,8 @@ async def report(config: Config, name: str, since: datetime | None = None,
 
 async def report_in(store: Any, config: Config, name: str, window: Window,
                     tr: Translator = ENGLISH) -> Report:
-    """`report` on an open store (the web's), its milestones brought up to date already.
-    The funnel and the cohorts (the dashboard's) are in `tr`'s language; the others, and
-    the command line's, in English."""
+    """`report` on an open store (the web's), its milestones brought up to date already,
+    in `tr`'s language (the command line's: English)."""
     built: Report = await BUILDERS[name](store, window, config, tr)
     built.notes.append(_window_note(window, tr))
     return built
@@ -228,47 +228,68 @@ async def _first_task(store: Any, window: Window, config: Config,
     rows: list[list[Any]] = []
     per_project: dict[str, list[float]] = {}
     per_region: dict[str, list[float]] = {}
+    no_region = tr.t("(none given)")
     for project, region, days in found:
         per_project.setdefault(project, []).append(days)
-        per_region.setdefault(region or "(none given)", []).append(days)
-    for by, groups in (("project", per_project), ("region", per_region)):
+        per_region.setdefault(region or no_region, []).append(days)
+    for by, groups in ((tr.t("project"), per_project), (tr.t("region"), per_region)):
         for group in sorted(groups):
             values = sorted(groups[group])
             rows.append([by, group, len(values), round(percentile(values, 0.5), 1),
                          round(percentile(values, 0.9), 1)])
     everyone = sorted(d for _, _, d in found)
     if everyone:
-        rows.append(["all", "", len(everyone), round(percentile(everyone, 0.5), 1),
+        # Translators: a row of a table, every group together (the others: one project each,
+        # one region each).
+        rows.append([tr.t("all"), "", len(everyone), round(percentile(everyone, 0.5), 1),
                      round(percentile(everyone, 0.9), 1)])
     projects = sorted(per_project)
-    chart = Chart("Days from !start to the first task done, per project", "project", "days",
-                  projects, {"median": [percentile(sorted(per_project[p]), 0.5)
-                                        for p in projects],
-                             "90th percentile": [percentile(sorted(per_project[p]), 0.9)
-                                                 for p in projects]}, unit=" d")
-    return Report("time-to-first-task", "Time to first task",
-                  ["by", "group", "people", "median days", "p90 days"], rows, chart)
+    chart = Chart(tr.t("Days from !start to the first task done, per project"), tr.t("project"),
+                  tr.t("days"), projects,
+                  {tr.t("median"): [percentile(sorted(per_project[p]), 0.5) for p in projects],
+                   tr.t("90th percentile"): [percentile(sorted(per_project[p]), 0.9)
+                                             for p in projects]}, unit=" d")
+    # Translators: the columns of "Time to first task": grouped by (project or region), the
+    # group, how many people, the median and the 90th percentile of their days.
+    columns = [tr.t("by"), tr.t("group"), tr.t("people"), tr.t("median days"),
+               tr.t("p90 days")]
+    return Report("time-to-first-task", tr.t("Time to first task"), columns, rows, chart)
+
+
+# Each grouping's texts (message ids): its title, its column and axis, its chart's title.
+BY_TEXTS = {
+    "project": (N_("By project"), N_("project"),
+                N_("People per project: started and first task done")),
+    "region": (N_("By region"), N_("region"),
+               N_("People per region: started and first task done")),
+    "network": (N_("By network"), N_("network"),
+                N_("People per network: started and first task done")),
+}
 
 
 def _by(by: str) -> Builder:
+    title, column, chart_title = BY_TEXTS[by]
+
     async def build(store: Any, window: Window, config: Config,
                     tr: Translator = ENGLISH) -> Report:
         counts: dict[str, dict[str, int]] = {}
+        none = tr.t("(none)")
         for group, step, n in await store.step_counts(window, by=by):
-            counts.setdefault(group or "(none)", {})[step] = n
+            counts.setdefault(group or none, {})[step] = n
         groups = sorted(counts, key=lambda g: (-counts[g].get("started", 0), g))
         rows = [[g, *(counts[g].get(key, 0) for key, _ in STEPS)] for g in groups]
-        chart = Chart(f"People per {by}: started and first task done", by, "people", groups,
-                      {"started": [float(counts[g].get("started", 0)) for g in groups],
-                       "first task done": [float(counts[g].get("first_task", 0))
-                                           for g in groups]})
+        chart = Chart(tr.t(chart_title), tr.t(column), tr.t("people"), groups,
+                      {tr.t(LABELS["started"]): [float(counts[g].get("started", 0))
+                                                 for g in groups],
+                       tr.t(LABELS["first_task"]): [float(counts[g].get("first_task", 0))
+                                                    for g in groups]})
         notes = []
         if by == "network":
-            notes.append("A person with accounts on several networks counts under each.")
+            notes.append(tr.t("A person with accounts on several networks counts under each."))
         if by == "project":
-            notes.append("Project: the one each person has chosen now.")
-        return Report(f"{by}s", f"By {by}", [by, *(label for _, label in STEPS)], rows, chart,
-                      notes)
+            notes.append(tr.t("Project: the one each person has chosen now."))
+        return Report(f"{by}s", tr.t(title), [tr.t(column), *(tr.t(label) for _, label in STEPS)],
+                      rows, chart, notes)
     return build
 
 
@@ -277,21 +298,26 @@ async def _travel(store: Any, window: Window, config: Config,
     through = config.settings_of(ReportsConfig).travel_through_stage
     step = THROUGH_STAGE[through]
     found = await store.travel_candidates(window, step)
-    rows = [[p["region"] or "(none given)", p["person"], p["identity"], p["reached_at"],
+    no_region = tr.t("(none given)")
+    rows = [[p["region"] or no_region, p["person"], p["identity"], p["reached_at"],
              p["tasks_done"], p["certificates"], p["events"], p["attended"]] for p in found]
     per_region: dict[str, int] = {}
     for row in rows:
         per_region[row[0]] = per_region.get(row[0], 0) + 1
     regions = sorted(per_region, key=lambda r: (-per_region[r], r))
-    chart = Chart(f"Travel support: through stages 1-{through}, per region", "region",
-                  "people", regions, {"people": [float(per_region[r]) for r in regions]})
-    return Report("travel", "Travel support",
-                  ["region", "person", "account", f"through stage {through} on",
-                   "tasks done", "certificates", "events (yes)", "events attended"], rows,
+    people = tr.t("people")
+    chart = Chart(tr.t("Travel support: through stages 1-{stage}, per region", stage=through),
+                  tr.t("region"), people, regions,
+                  {people: [float(per_region[r]) for r in regions]})
+    return Report("travel", tr.t("Travel support"),
+                  [tr.t("region"), tr.t("person"), tr.t("account"),
+                   tr.t("through stage {stage} on", stage=through), tr.t("tasks done"),
+                   tr.t("certificates"), tr.t("events (yes)"), tr.t("events attended")], rows,
                   chart,
-                  [f"Made it through stages 1-{through} ([reports] travel_through_stage = "
-                   f"{through}: {LABELS[step]})."])
-
+                  # Translators: keep "[reports] travel_through_stage" as it is: the setting
+                  # of the configuration file; {step} is a step of the funnel.
+                  [tr.t("Made it through stages 1-{stage} ([reports] travel_through_stage = "
+                        "{stage}: {step}).", stage=through, step=tr.t(LABELS[step]))])
 
 
 def _active(link: ForgeLink) -> bool:
@@ -332,21 +358,25 @@ async def _retention(store: Any, window: Window, config: Config,
         totals = [a + b for a, b in zip(totals, values, strict=True)]
         rows.append([month, *_retention_cells(values)])
     if months:
-        rows.append(["all", *_retention_cells(totals)])
+        # Translators: a row of a table, every month together.
+        rows.append([tr.t("all"), *_retention_cells(totals)])
+    # Translators: N months after the first task.
+    marks = [tr.tn("{n} month on", "{n} months on", n) for n in RETENTION_MONTHS]
     # No bar (NaN) where no one is that far on yet: 0% would say they all stopped.
-    series = {f"{label} on": [_pct(groups[m][3 + 2 * n], groups[m][2 + 2 * n])
-                              if groups[m][2 + 2 * n] else math.nan for m in months]
-              for n, label in enumerate(("3 months", "6 months"))}
-    chart = Chart("Still contributing 3 and 6 months after the first task",
-                  "month of the first task", "% still contributing", months, series, unit="%")
-    columns = ["first task in", "people", "measured (forge linked)"]
-    for label in ("3 months", "6 months"):
-        columns += [f"{label} on", "still contributing", "share"]
-    return Report("retention", "Retention after the first task", columns, rows, chart, [
-        "Measured: people with a verified forge account (!forge) whose numbers were read. "
-        "N months on: their first task is at least 13 (26) weeks older than that read; "
-        "still contributing: a change merged, a review given or a task closed on a linked "
-        "forge in the 4 weeks before it (the numbers !me shows)."])
+    series = {mark: [_pct(groups[m][3 + 2 * n], groups[m][2 + 2 * n])
+                     if groups[m][2 + 2 * n] else math.nan for m in months]
+              for n, mark in enumerate(marks)}
+    chart = Chart(tr.t("Still contributing 3 and 6 months after the first task"),
+                  tr.t("month of the first task"), tr.t("% still contributing"), months,
+                  series, unit="%")
+    columns = [tr.t("first task in"), tr.t("people"), tr.t("measured (forge linked)")]
+    for mark in marks:
+        columns += [mark, tr.t("still contributing"), tr.t("share")]
+    return Report("retention", tr.t("Retention after the first task"), columns, rows, chart, [
+        tr.t("Measured: people with a verified forge account (!forge) whose numbers were "
+             "read. N months on: their first task is at least 13 (26) weeks older than that "
+             "read; still contributing: a change merged, a review given or a task closed on "
+             "a linked forge in the 4 weeks before it (the numbers !me shows).")])
 
 
 def _retention_cells(values: list[int]) -> list[Any]:

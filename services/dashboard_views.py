@@ -134,7 +134,7 @@ class DashboardPages:
 
     # -- reports ---------------------------------------------------------------------------
     async def report(self, name: str, tr: Translator = ENGLISH) -> Report:
-        """A report, in `tr`'s language (the funnel's and the cohorts' texts), shared per
+        """A report, in `tr`'s language (its texts; the data as stored), shared per
         language for FRESH_SECONDS."""
         if name not in REPORTS:
             raise KeyError(name)

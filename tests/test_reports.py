@@ -15,9 +15,12 @@ from click.testing import CliRunner
 
 from bench.reports import Expected, populate
 from bot.config import Config
-from flows.crm.records import STEPS
+from bot.i18n import Translator, translator
+from flows.crm.records import STEPS, Window
+from flows.path.api import MORE_INVOLVED_AT
 from services.charts import render_chart
-from services.crm import REPORTS, report
+from services.crm import REPORTS, Report, report, report_in
+from services.store import maintenance_store
 from storage.repository import SqlStore
 from tests.harness import Harness, make_config
 
@@ -96,6 +99,115 @@ async def test_travel_lists_who_made_it_through_the_configured_stage(
     assert "travel_through_stage = 4" in travel.notes[0]
     wider = await report(make_config(db_url, reports={"travel_through_stage": 3}), "travel")
     assert len(wider.rows) == expected.steps["first_task"]
+
+
+async def _in(config: Config, name: str, tr: Translator) -> Report:
+    """A report in `tr`'s language, as the dashboard asks for it."""
+    async with maintenance_store(config) as store:
+        await store.refresh_milestones(MORE_INVOLVED_AT)
+        return await report_in(store, config, name, Window(None, None), tr)
+
+
+def _numbers(built: Report) -> list[list[object]]:
+    return sorted(row[1:] if isinstance(row[1], int) else row[2:] for row in built.rows)
+
+
+async def test_every_report_speaks_the_dashboards_language(
+        made: tuple[Config, Expected]) -> None:
+    """Time to first task, by project / region / network, travel and retention: titles,
+    columns, fixed cells, charts and notes in Spanish; the data as stored; the numbers as in
+    English; the name an identifier. The command line's (the default) stay English."""
+    config, _ = made
+    es = translator("es")
+    steps_es = ["empezaron", "proyecto encontrado", "taller terminado", "primera tarea hecha",
+                "involucrados", "dijeron que sí a un evento"]
+    counted = "Contadas: las personas que escribieron !start por primera vez"
+
+    first, first_en = await _in(config, "time-to-first-task", es), await report(
+        config, "time-to-first-task")
+    assert first.name == first_en.name == "time-to-first-task"
+    assert (first.title, first_en.title) == ("Tiempo hasta la primera tarea",
+                                             "Time to first task")
+    assert first.columns == ["por", "grupo", "personas", "mediana de días", "días (p90)"]
+    assert first_en.columns == ["by", "group", "people", "median days", "p90 days"]
+    assert {row[0] for row in first.rows} == {"proyecto", "región", "todos"}
+    assert {row[0] for row in first_en.rows} == {"project", "region", "all"}
+    assert {row[1] for row in first.rows if row[0] == "proyecto"} == {
+        row[1] for row in first_en.rows if row[0] == "project"}  # project names as stored
+    assert _numbers(first) == _numbers(first_en)
+    assert first.chart is not None
+    assert first_en.chart is not None
+    assert (first.chart.title, first.chart.xlabel, first.chart.ylabel) == (
+        "Días desde !start hasta la primera tarea hecha, por proyecto", "proyecto", "días")
+    assert list(first.chart.series) == ["mediana", "percentil 90"]
+    assert (first_en.chart.title, list(first_en.chart.series)) == (
+        "Days from !start to the first task done, per project", ["median", "90th percentile"])
+    assert first.notes[-1].startswith(counted)
+
+    for name, title, column, title_en in (("projects", "Por proyecto", "proyecto", "By project"),
+                                          ("regions", "Por región", "región", "By region"),
+                                          ("networks", "Por red", "red", "By network")):
+        by, by_en = await _in(config, name, es), await report(config, name)
+        assert by.name == by_en.name == name
+        assert (by.title, by_en.title) == (title, title_en)
+        assert by.columns == [column, *steps_es]
+        assert by_en.columns == [name[:-1], *(label for _, label in STEPS)]
+        assert "(none)" not in {row[0] for row in by.rows}
+        assert ("(ninguno)" in {row[0] for row in by.rows}) == (
+            "(none)" in {row[0] for row in by_en.rows})
+        assert _numbers(by) == _numbers(by_en)
+        assert by.chart is not None
+        assert by_en.chart is not None
+        assert by.chart.title == f"Personas por {column}: empezaron y primera tarea hecha"
+        assert (by.chart.xlabel, by.chart.ylabel) == (column, "personas")
+        assert list(by.chart.series) == ["empezaron", "primera tarea hecha"]
+        assert by_en.chart.title == f"People per {name[:-1]}: started and first task done"
+        assert list(by_en.chart.series) == ["started", "first task done"]
+        assert by.notes[-1].startswith(counted)
+    projects = await _in(config, "projects", es)
+    assert projects.notes[0] == "Proyecto: el que cada persona tiene elegido ahora."
+    networks = await _in(config, "networks", es)
+    assert networks.notes[0] == (
+        "Una persona con cuentas en varias redes cuenta en cada una de ellas.")
+    assert {row[0] for row in networks.rows} == {"irc", "matrix", "telegram"}
+
+    travel, travel_en = await _in(config, "travel", es), await report(config, "travel")
+    assert travel.name == "travel"
+    assert (travel.title, travel_en.title) == ("Ayuda para viajes", "Travel support")
+    assert travel.columns == ["región", "persona", "cuenta", "superó la etapa 4 el",
+                              "tareas hechas", "certificados", "eventos (sí)",
+                              "eventos con asistencia"]
+    assert travel_en.columns == ["region", "person", "account", "through stage 4 on",
+                                 "tasks done", "certificates", "events (yes)",
+                                 "events attended"]
+    assert [row[1:] for row in travel.rows] == [row[1:] for row in travel_en.rows]
+    assert travel.chart is not None
+    assert travel_en.chart is not None
+    assert travel.chart.title == "Ayuda para viajes: etapas 1-4 superadas, por región"
+    assert travel_en.chart.title == "Travel support: through stages 1-4, per region"
+    assert travel.notes[0] == ("Superaron las etapas 1-4 ([reports] travel_through_stage = "
+                               "4: involucrados).")
+    assert travel_en.notes[0] == ("Made it through stages 1-4 ([reports] "
+                                  "travel_through_stage = 4: involved).")
+
+    kept, kept_en = await _in(config, "retention", es), await report(config, "retention")
+    assert kept.name == "retention"
+    assert (kept.title, kept_en.title) == ("Retención tras la primera tarea",
+                                           "Retention after the first task")
+    assert kept.columns == ["primera tarea en", "personas", "medidos (forja vinculada)",
+                            "3 meses después", "siguen contribuyendo", "proporción",
+                            "6 meses después", "siguen contribuyendo", "proporción"]
+    assert kept.rows[-1][0] == "todos"
+    assert kept_en.rows[-1][0] == "all"
+    assert [row[1:] for row in kept.rows] == [row[1:] for row in kept_en.rows]
+    assert kept.chart is not None
+    assert kept_en.chart is not None
+    assert list(kept.chart.series) == ["3 meses después", "6 meses después"]
+    assert (kept.chart.title, kept.chart.xlabel, kept.chart.ylabel) == (
+        "Siguen contribuyendo 3 y 6 meses después de la primera tarea",
+        "mes de la primera tarea", "% que sigue contribuyendo")
+    assert kept.notes[0].startswith("Medidos: personas con una cuenta de forja verificada")
+    assert kept_en.notes[0].startswith("Measured: people with a verified forge account")
 
 
 @pytest.mark.parametrize("name", REPORTS)

@@ -16,8 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.i18n import translator
 from bot.model import ExternalId, Identity, Network
-from services.crm import report
+from flows.crm.records import Window
+from services.crm import report, report_in
+from services.store import maintenance_store
 from storage.bulk import BulkSql
 from tests.forges import Contribution, Forges, Profile, running_forges
 from tests.harness import FakeClock, Harness, make_config
@@ -89,6 +92,14 @@ async def test_retention_counts_who_still_contributes_3_and_6_months_on(
     assert built.chart.labels == [row[0] for row in built.rows[:-1]]
     assert set(built.chart.series) == {"3 months on", "6 months on"}
     assert "Measured: people with a verified forge account" in built.notes[0]
+    # On the dashboard, in its language: the same numbers.
+    config = make_config(db_url)
+    async with maintenance_store(config) as store:
+        spanish = await report_in(store, config, "retention", Window(None, None),
+                                  translator("es"))
+    assert spanish.rows[-1] == ["todos", 6, 5, 4, 2, "50.0%", 2, 1, "50.0%"]
+    assert spanish.columns[3:6] == ["3 meses después", "siguen contribuyendo", "proporción"]
+    assert spanish.title == "Retención tras la primera tarea"
 
 
 async def test_the_retention_command_prints_writes_csv_and_a_chart(
