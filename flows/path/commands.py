@@ -142,16 +142,28 @@ async def status(turn: Turn) -> Transition:
         at = 3 if tasks_done else 2
         details[at] = f"{details[at]}; {working}" if details[at] else working
     lines = [turn.t("Your path:")]
-    titles = [turn.local(text.title) for text in turn.content.of(PathContent).stages]
-    for index, name in enumerate(titles):
+    for index, (name, note) in enumerate(_stage_rows(turn)):
         mark = "x" if index < current else (">" if index == current else " ")
         detail = f": {details[index]}" if details[index] else ""
         lines.append(f"  [{mark}] {index + 1}. {name}{detail}")
-        lines.append(f"        {stage_note(turn.content, index, turn.translator)}")
+        lines.append(note)
     lines.append("")
     lines.append(_next_hint(turn, current))
     turn.say("\n".join(lines))
     return None
+
+
+def _stage_rows(turn: Turn) -> tuple[tuple[str, str], ...]:
+    """Each stage's title and its note's line as !status lists them: made of the content
+    and the language alone, so worded once per content version."""
+    tr = turn.translator
+    paths = turn.content.of(PathContent)
+    found = paths.stage_rows.get(tr)
+    if found is None:
+        found = paths.stage_rows[tr] = tuple(
+            (tr.local(text.title), f"        {stage_note(turn.content, index, tr)}")
+            for index, text in enumerate(paths.stages))
+    return found
 
 
 def next_hint(turn: Turn) -> str:

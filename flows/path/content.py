@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from bot.content import ID_PATTERN, ContentFolder, ContentPart, Strict, check_identities
 from bot.durations import parse_duration
 from bot.fields import DurationOrEmpty
-from bot.i18n import N_, Localized, LocalizedStr
+from bot.i18n import N_, Localized, LocalizedStr, Translator
 from bot.model import Choice
 from flows.path.matching import Hit, MatchIndex, build_index
 
@@ -220,6 +220,9 @@ class PathContent:
     # notes in one language (every !status shows five).
     said: dict[tuple[object, ...], str] = field(default_factory=dict, init=False, repr=False,
                                                 compare=False)
+    # !status's five stages in one language, as it lists them: (title, note line).
+    stage_rows: dict[Translator, tuple[tuple[str, str], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
     # The same for texts shown with their choices: a workshop step in one language.
     shown: dict[tuple[object, ...], tuple[str, tuple[Choice, ...]]] = field(
         default_factory=dict, init=False, repr=False, compare=False)

@@ -108,8 +108,11 @@ def no_project_text(turn: Turn) -> str:
 
 
 def chosen_workshop(turn: Turn) -> Workshop | None:
-    project = chosen_project(turn)
-    return turn.content.of(PathContent).workshop_of(project) if project else None
+    # One content look-up, not chosen_project's and another: asked up to three times a turn
+    # at a workshop step (its offers, the answer, the next step shown).
+    paths = turn.content.of(PathContent)
+    project = paths.projects.get(path_of(turn).project)
+    return paths.workshops.get(project.workshop) if project is not None else None
 
 
 def workshop_index(path: PathState, workshop_id: str) -> int:
@@ -130,8 +133,9 @@ def stage(path: PathState, content: Content) -> int:
     project = paths.projects.get(path.project)
     if project is None:
         return 0
-    workshop = paths.workshop_of(project)
-    if workshop is not None and not workshop_done(path, workshop.id):
+    # workshop_of and workshop_done inline: every turn asks (the events feature's standing).
+    workshop = paths.workshops.get(project.workshop)
+    if workshop is not None and workshop.id not in path.completed_workshops:
         return 1
     if path.tasks_done == 0:
         return 2
@@ -174,12 +178,14 @@ def _mentors_said(turn: Turn, project: Project) -> str:
 
 def expect_progress(turn: Turn, subject: str, after: timedelta) -> None:
     """Ask the person, once, whether they want help if `subject` sees no progress in time."""
-    project = chosen_project(turn)
     path = path_of(turn)
-    if project is None or subject in path.nudged:
+    if subject in path.nudged:
         return
     if path.expecting == subject:
         return  # shown again (a hint, !resume): the clock runs from when they got here
+    project = chosen_project(turn)
+    if project is None:
+        return
     path.expecting = subject
     # Mentoring owns nudges, and its cases read the path: imported here, not at the top.
     from flows.mentoring.api import SetNudge

@@ -33,6 +33,7 @@ from flows.path.progress import (
     where_to_ask,
     workshop_index,
 )
+from flows.path.state import PathState
 
 
 def _checkpoint_prompt(step: WorkshopStep, tr: Translator) -> tuple[str, list[Choice]]:
@@ -111,11 +112,11 @@ def url_hint(answer: str, example: str, tr: Translator = ENGLISH) -> str:
     return tr.t("That link doesn't fit this step: {why}.", why=why) + form
 
 
-def _realign(turn: Turn, workshop: Workshop, index: int) -> tuple[int, bool]:
+def _realign(turn: Turn, path: PathState, workshop: Workshop, index: int) -> tuple[int, bool]:
     """Where the person really is after a content reload: the step they were shown may
     have moved (steps added or removed before it) or gone. Returns the index to go on from
     and whether their step is gone."""
-    shown = path_of(turn).on_step
+    shown = path.on_step
     ids = [s.id for s in workshop.steps]
     if not shown or (index < len(ids) and ids[index] == shown):
         return index, False
@@ -179,8 +180,9 @@ async def check_step(turn: Turn) -> Transition:
     if current is None:
         return Goto("step")
     workshop, index = current
-    index, gone = _realign(turn, workshop, index)
-    set_workshop_index(path_of(turn), workshop.id, index)
+    path = path_of(turn)
+    index, gone = _realign(turn, path, workshop, index)
+    set_workshop_index(path, workshop.id, index)
     if gone:
         return Goto("step")  # the answer was meant for the step that is gone
     if index >= len(workshop.steps):
@@ -192,7 +194,7 @@ async def check_step(turn: Turn) -> Transition:
             turn.say(turn.t("This is the first step already. (!start over to choose another "
                             "project.)"))
             return None
-        set_workshop_index(path_of(turn), workshop.id, index - 1)
+        set_workshop_index(path, workshop.id, index - 1)
         return Goto("step")
     if command == "skip":
         if not step.skippable:
@@ -201,7 +203,7 @@ async def check_step(turn: Turn) -> Transition:
                             "help."))
             return None
         turn.event("step_skipped", workshop=workshop.id, step=step.id)
-        set_workshop_index(path_of(turn), workshop.id, index + 1)
+        set_workshop_index(path, workshop.id, index + 1)
         return Goto("step")
     checkpoint = step.checkpoint
     if isinstance(checkpoint, GerritAccountCheckpoint | ForgeLinkCheckpoint):
@@ -218,9 +220,9 @@ async def check_step(turn: Turn) -> Transition:
         turn.say(f"{where_to_ask(turn)}\n{hint}" if asking else hint)
         return None
     turn.event("step_done", workshop=workshop.id, step=step.id)
-    set_workshop_index(path_of(turn), workshop.id, index + 1)
+    set_workshop_index(path, workshop.id, index + 1)
     if index + 1 < len(workshop.steps):  # the last step's offer goes with the congratulations
-        offer = offer_rating(turn, f"step:{workshop.id}/{step.id}", path_of(turn).project,
+        offer = offer_rating(turn, f"step:{workshop.id}/{step.id}", path.project,
                              N_("this step"))
         turn.say((turn.t("Checkpoint passed. Nice work!") + "\n" + offer).rstrip())
     return Goto("step")
@@ -265,9 +267,11 @@ def step_offers(turn: Turn) -> tuple[str, ...]:
     if current is None or current[1] >= len(current[0].steps):
         return ()
     workshop, index = current
-    step = workshop.steps[index]
-    return tuple(word for word, works in (("back", index > 0), ("skip", step.skippable))
-                 if works)
+    # Asked on every turn at a step (the engine's offered commands): the four answers
+    # spelled out rather than filtered.
+    if workshop.steps[index].skippable:
+        return ("back", "skip") if index > 0 else ("skip",)
+    return ("back",) if index > 0 else ()
 
 
 FLOW = Flow("workshop", steps=(
