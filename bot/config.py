@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from bot.content import check_identities
+from bot.i18n import normalize, shipped
 from bot.tomlfile import TomlFileError, read_toml
 
 DEFAULT_CONFIG_NAME = "wayfinder.toml"
@@ -130,8 +131,6 @@ class I18nConfig(Section):
     @field_validator("default")
     @classmethod
     def _shipped_default(cls, value: str) -> str:
-        from bot.i18n import normalize, shipped
-
         found = normalize(value)
         if found is None:
             raise ValueError(f"{value!r} is not a language the bot speaks; one of "
@@ -141,8 +140,6 @@ class I18nConfig(Section):
     @field_validator("languages")
     @classmethod
     def _shipped_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from bot.i18n import normalize, shipped
-
         wrong = [code for code in value if normalize(code) is None]
         if wrong:
             raise ValueError(f"{', '.join(map(repr, wrong))}: not a language the bot speaks; "
@@ -152,8 +149,8 @@ class I18nConfig(Section):
     def offered(self) -> tuple[str, ...]:
         """The languages a person may choose: the configured ones (the default among them),
         else every shipped one."""
-        from bot.i18n import shipped
-
+        # Every turn asks: `shipped` is imported at the top of the module, as an import
+        # statement here cost ~2 us each call.
         if not self.languages:
             return shipped()
         return self.languages if self.default in self.languages else (self.default,
@@ -263,7 +260,13 @@ class Config(Section):
     def settings_of(self, model: type[FS]) -> FS:
         """A feature's validated section (validated once; the composition root validates
         every feature's at load, refusing keys no one owns)."""
-        found = self._settings.get(model)
+        # The private attribute's dict itself (a slot): `self._settings` is found only by
+        # pydantic's __getattr__, after the ordinary look-up failed and raised inside: ~5 us a
+        # call, and features ask a few times a turn.
+        private = self.__pydantic_private__
+        assert private is not None  # it holds _settings
+        settings: dict[type[FeatureSettings], FeatureSettings] = private["_settings"]
+        found = settings.get(model)
         if found is None:
             raw = self.table(model.table)
             try:
@@ -271,7 +274,7 @@ class Config(Section):
                                               if k in model.model_fields})
             except ValidationError as exc:
                 raise config_error(exc, self.source, (model.table,)) from None
-            self._settings[model] = found
+            settings[model] = found
         return cast(FS, found)
 
     def check_settings(self, models: Iterable[type[FeatureSettings]]) -> None:
