@@ -31,7 +31,6 @@ from flows.path.progress import (
     path_of,
     set_workshop_index,
     where_to_ask,
-    workshop_index,
 )
 from flows.path.state import PathState
 
@@ -128,11 +127,18 @@ def _realign(turn: Turn, path: PathState, workshop: Workshop, index: int) -> tup
     return min(index, len(ids)), True
 
 
-def _current(turn: Turn) -> tuple[Workshop, int] | None:
-    workshop = chosen_workshop(turn)
+def _current(turn: Turn) -> tuple[PathState, Workshop, int] | None:
+    """The person's path, their project's workshop and the index of their step in it.
+    chosen_workshop and workshop_index inline, the path read once: asked on every turn at a
+    step (its offers), and again by its answer and the step shown next (~2k instructions a
+    message of bench.core)."""
+    path = path_of(turn)
+    paths = turn.content.of(PathContent)
+    project = paths.projects.get(path.project)
+    workshop = paths.workshops.get(project.workshop) if project is not None else None
     if workshop is None:
         return None
-    return workshop, workshop_index(path_of(turn), workshop.id)
+    return path, workshop, path.workshops.get(workshop.id, 0)
 
 
 async def show_step(turn: Turn) -> Transition:
@@ -140,11 +146,11 @@ async def show_step(turn: Turn) -> Transition:
     if current is None:
         turn.say(turn.t("Your project has no workshop, so let's go straight to a first task."))
         return Goto("offer", flow="first_task")
-    workshop, index = current
+    path, workshop, index = current
     if index >= len(workshop.steps):
         return Goto("done")
     step = workshop.steps[index]
-    path_of(turn).on_step = step.id
+    path.on_step = step.id
     expect_progress(turn, f"workshop:{workshop.id}:{step.id}",
                     step_stuck_after(step, turn.settings_of(MentoringConfig).stuck))
     text, choices = _step_text(turn.content.of(PathContent), workshop, index, turn.translator)
@@ -179,8 +185,7 @@ async def check_step(turn: Turn) -> Transition:
     current = _current(turn)
     if current is None:
         return Goto("step")
-    workshop, index = current
-    path = path_of(turn)
+    path, workshop, index = current
     index, gone = _realign(turn, path, workshop, index)
     set_workshop_index(path, workshop.id, index)
     if gone:
@@ -264,9 +269,9 @@ def offer_region(turn: Turn) -> None:
 def step_offers(turn: Turn) -> tuple[str, ...]:
     """!back past the first step, !skip on a step that may be skipped."""
     current = _current(turn)
-    if current is None or current[1] >= len(current[0].steps):
+    if current is None or current[2] >= len(current[1].steps):
         return ()
-    workshop, index = current
+    _, workshop, index = current
     # Asked on every turn at a step (the engine's offered commands): the four answers
     # spelled out rather than filtered.
     if workshop.steps[index].skippable:
