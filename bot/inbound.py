@@ -98,8 +98,11 @@ class InboundProcessor:
         finally:
             self._callers -= 1
             self._finished(key, waiting)
-            self._spawn()
-            self._settle()
+            # What _spawn and _settle first ask, without their calls on most events.
+            if self._ready:
+                self._spawn()
+            if not self._callers:
+                self._settle()
 
     def submit(self, inbound: Inbound) -> asyncio.Future[Outcome]:
         """Queue an event without waiting, even past the bound: for a caller that cannot

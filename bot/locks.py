@@ -61,8 +61,16 @@ class Hold:
         self._key = key
 
     async def __aenter__(self) -> None:
+        held = self._locks._held
+        if self._key not in held:  # nobody holds it (most turns): no call, no await
+            held[self._key] = deque()
+            return
         await self._locks._acquire(self._key)
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        self._locks._release(self._key)
+        locks = self._locks
+        if not locks._held[self._key]:  # nobody waits: let go at once
+            del locks._held[self._key]
+            return
+        locks._release(self._key)

@@ -9,9 +9,23 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.model import Inbound
 
 NETWORK: contextvars.ContextVar[str] = contextvars.ContextVar("network", default="")
 CONVERSATION: contextvars.ContextVar[str] = contextvars.ContextVar("conversation", default="")
+# The message being handled (the engine sets it): its network and conversation are worded
+# only when a line is logged. Setting the two words instead, on every message, cost two
+# context changes and the conversation's text each time, for lines rarely logged.
+HANDLING: contextvars.ContextVar[Inbound | None] = contextvars.ContextVar("handling",
+                                                                         default=None)
+
+
+def conversation_of(inbound: Inbound) -> str:
+    """How log lines name a message's conversation: "network:sender in room"."""
+    return f"{inbound.sender.key} in {inbound.room.id}"
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(where)s"
 
@@ -21,6 +35,10 @@ class InConversation(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         network, conversation = NETWORK.get(), CONVERSATION.get()
+        handling = HANDLING.get()
+        if handling is not None:  # words set explicitly go first
+            network = network or handling.network
+            conversation = conversation or conversation_of(handling)
         record.__dict__.update(network=network, conversation=conversation,
                                where=f" [{conversation}]" if conversation else "")
         return True

@@ -24,8 +24,12 @@ def clean_input(text: str) -> tuple[str, bool]:
 
     Returns the cleaned text and whether it was cut short.
     """
-    text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub("", _BIDI.sub("", text)).strip()
+    if text.isascii() and text.isprintable():
+        # Most messages: printable ASCII has no controls or bidi marks and is its own NFC.
+        text = text.strip()
+    else:
+        text = unicodedata.normalize("NFC", text)
+        text = _CONTROL.sub("", _BIDI.sub("", text)).strip()
     if len(text) > MAX_INPUT_CHARS:
         return text[:MAX_INPUT_CHARS], True
     return text, False

@@ -8,11 +8,13 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.logs import CONVERSATION, NETWORK, configure
+from bot.logs import CONVERSATION, HANDLING, NETWORK, configure
+from bot.model import ExternalId, Identity, Inbound, Network, RoomRef
 
 
 @pytest.fixture
@@ -55,6 +57,21 @@ def test_text_lines_name_the_conversation_too(
         CONVERSATION.reset(token)
     line = capsys.readouterr().err.rstrip()
     assert line.endswith("wayfinder.test: hello [telegram:1001 in 1001]")
+
+
+def test_the_message_being_handled_names_its_network_and_conversation(
+        restored_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure(logging.INFO, "json")
+    irc = Network("irc")
+    inbound = Inbound(irc, "e1", RoomRef(irc, "#lumen"), Identity(irc, ExternalId("ana"), True),
+                      "!start", False, datetime.now(UTC))
+    token = HANDLING.set(inbound)  # as the engine does while it handles the message
+    try:
+        logging.getLogger("wayfinder.test").warning("while handling")
+    finally:
+        HANDLING.reset(token)
+    (line,) = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert (line["network"], line["conversation"]) == ("irc", "irc:ana in #lumen")
 
 
 async def test_a_bot_configured_for_json_logs_writes_only_json(tmp_path: Path) -> None:
