@@ -182,6 +182,8 @@ class Turn:
     versions: dict[PersonId, int] = field(default_factory=dict)
     _typed: dict[type[FeatureState], FeatureState] = field(default_factory=dict, repr=False)
     _replaced: bool = field(default=False, repr=False)  # replace_data took another's state
+    # The typed states whose stored part `settle` replaced or removed (None: not settled yet)
+    _changed: set[type[FeatureState]] | None = field(default=None, repr=False)
     # (stored part, typed state) as the last `settle` wrote them, for `keep_warm`
     _settled: list[tuple[dict[str, Any], FeatureState]] = field(default_factory=list,
                                                                repr=False)
@@ -208,18 +210,31 @@ class Turn:
         return found  # type: ignore[return-value]  # keyed by its own model
 
     def settle(self) -> None:
-        """Write the typed states back into `data` (the engine does, before committing)."""
+        """Write the typed states back into `data` (the engine does, before committing). A
+        part that comes out equal to the stored one stays that very object (`changed`)."""
         settled: list[tuple[dict[str, Any], FeatureState]] = []
+        changed = self._changed if self._changed is not None else set()
+        data = self.data
         for model, value in self._typed.items():
             # As model_dump(mode="json", exclude_defaults=True), without its wrapper.
             stored = model.__pydantic_serializer__.to_python(value, mode="json",
                                                              exclude_defaults=True)
+            namespace = model.namespace
+            # Until now `data` holds the part the turn started from (typed states are written
+            # back only here). Most turns that read a state leave it as it was: keeping the
+            # stored object lets projections tell so by identity (`changed`) instead of
+            # working themselves out anew, and its typed state stays warm under its id.
+            before = data.get(namespace)
             if stored:
-                self.data[model.namespace] = stored
-                settled.append((stored, value))
-            else:
-                self.data.pop(model.namespace, None)
+                if stored != before:
+                    data[namespace] = before = stored
+                    changed.add(model)
+                settled.append((before, value))
+            elif namespace in data:
+                del data[namespace]
+                changed.add(model)
         self._settled = settled
+        self._changed = changed
 
     def keep_warm(self) -> None:
         """After the turn committed (the engine calls it, nothing reads the turn afterwards):
@@ -248,6 +263,15 @@ class Turn:
         """Whether this turn read a typed state (and so may have changed its stored part): a
         projection made of states no turn touched may reuse its record without comparing."""
         return model in self._typed or self._replaced
+
+    def changed(self, model: type[FeatureState]) -> bool:
+        """Whether this turn may have changed a typed state's stored part: once settled, only
+        if `settle` wrote another part (or the turn took over another stored state); before
+        that, whether the turn read it (`touched`). A projection made of states no turn
+        changed may keep its record."""
+        if self._changed is None:
+            return self.touched(model)
+        return self._replaced or model in self._changed
 
     def replace_data(self, data: dict[str, Any]) -> None:
         """Take over another stored state (linking accounts); typed views are read anew."""

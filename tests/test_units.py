@@ -297,6 +297,48 @@ def test_a_committed_turns_typed_state_is_taken_once_by_the_next_turn() -> None:
     assert bare_turn(third.data).state(PathState) is not third.state(PathState)
 
 
+def test_a_settled_turn_tells_which_stored_parts_it_changed() -> None:
+    """Turn.changed: a typed state read but left as it was keeps its very stored part (a
+    projection keeps its record), and stays warm under it; one changed or emptied is another
+    part; before settling, every state read counts as changed; taking over another person's
+    stored state changes them all."""
+    from flows.events.state import EventsState
+    from flows.pairing.state import PairingState
+    from flows.path.state import PathState
+
+    stored = {"path": {"project": "handbook"}, "events": {"region": "eu"},
+              "pairing": {"pair": True}}
+    turn = bare_turn(stored)
+    turn.state(PathState)  # read, left as it was
+    turn.state(EventsState).region = "us"
+    turn.state(PairingState).pair = False  # back to the defaults: the part goes
+    assert turn.changed(PathState)
+    assert turn.changed(EventsState)
+    turn.settle()
+    assert turn.data["path"] is stored["path"]
+    assert turn.data["events"] == {"region": "us"}
+    assert "pairing" not in turn.data
+    assert not turn.changed(PathState)
+    assert turn.changed(EventsState)
+    assert turn.changed(PairingState)
+    turn.keep_warm()
+    assert bare_turn(turn.data).state(PathState) is turn.state(PathState)  # warm, same part
+    drop_warm(turn.data)
+    # A state the turn never read, and a state read after settling, changed nothing.
+    untouched = bare_turn(stored)
+    assert not untouched.changed(PathState)
+    untouched.settle()
+    untouched.state(EventsState)
+    assert not untouched.changed(EventsState)
+    assert not untouched.changed(PathState)
+    linked = bare_turn(stored)
+    linked.settle()
+    linked.replace_data({"path": {"project": "handbook"}})
+    linked.settle()
+    assert linked.changed(PathState)
+    assert linked.changed(EventsState)
+
+
 def test_a_bounded_cache_drops_its_oldest_entries_first() -> None:
     cache: dict[str, int] = {}
     for n, key in enumerate("abcd"):

@@ -89,7 +89,7 @@ def standing(turn: Turn) -> Standing:
     before = turn.projected.get(FEATURE_NAME)
     if isinstance(before, Standing) and before.person_id == turn.person_id and \
             before.reach == reach and before.locale == locale and \
-            not turn.touched(EventsState) and not turn.touched(PathState):
+            not turn.changed(EventsState) and not turn.changed(PathState):
         return before  # what it is made of did not change (a content reload drops it)
     mine, path = turn.peek(EventsState), turn.state(PathState)
     project, workshop = working_on(path, turn.content)
@@ -97,10 +97,10 @@ def standing(turn: Turn) -> Standing:
     consent = mine.invites and not path.left and bool(mine.region or project)
     made = (turn.person_id, mine.region, mine.timezone, consent, milestone(path, turn.content),
             reach, project, workshop, locale)
-    # Worked out afresh once the turn read either state: comparing the fields costs less than
-    # asking whether the stored path changed (most turns change it). When they come out equal
-    # the record the turn started from is kept: building a frozen record, field by field,
-    # costs more than this comparison, and the engine then skips its own (the same object).
+    # Worked out afresh once the turn changed either stored state (Turn.changed). When they
+    # come out equal the record the turn started from is kept: building a frozen record, field
+    # by field, costs more than this comparison, and the engine then skips its own (the same
+    # object).
     if isinstance(before, Standing) and made == (
             before.person_id, before.region, before.timezone, before.invites, before.milestone,
             before.reach, before.project, before.workshop, before.locale):
