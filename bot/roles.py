@@ -75,6 +75,9 @@ class Directory:
     content: Content
     grants: Mapping[str, RoleGrants] = field(default_factory=dict)
     _cache: dict[str, RoleIndex] = field(default_factory=dict, init=False, repr=False)
+    # Bumped whenever a role's holders may have changed (grants loaded or learned): an answer
+    # kept for this directory and version still holds (the digest's projection, every turn).
+    version: int = field(default=0, init=False)
 
     def _verified_key(self, identity: Identity) -> str | None:
         return identity.key if identity.verified else None
@@ -111,12 +114,14 @@ class Directory:
         for grants in self.grants.values():
             await grants.load(reads)
         self._cache.clear()
+        self.version += 1
 
     def learn(self, records: Sequence[Record]) -> None:
         """Committed records: the features that grant roles take note of theirs."""
         for role, grants in self.grants.items():
             if grants.learn(records):
                 self._cache.pop(role, None)
+                self.version += 1
 
     def with_content(self, content: Content) -> Directory:
         """The same roles and grants over reloaded content."""

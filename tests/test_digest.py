@@ -90,3 +90,50 @@ async def test_mentors_and_organizers_get_their_digest_once_a_week(db_url: str) 
         await bot.tick()
         assert len(digests_to(bot, "mia")) == 2
         assert len(digests_to(bot, "olga")) == 2
+
+
+def test_a_readers_roles_follow_the_grants_their_directory_learns() -> None:
+    """The digest's projection keeps the roles it found for an identity only while the
+    directory is the same one at the same version: a grant learned, or reloaded content,
+    is asked again."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from bot.config import RolesConfig
+    from bot.feature import role_grants
+    from bot.model import ExternalId, Network, PersonId
+    from bot.roles import Directory
+    from bot.wiring import FEATURES, load_content
+    from flows.digest.records import Reader
+    from flows.digest.weekly import reader
+    from flows.mentoring.records import AddMentor, RemoveMentor
+    from tests.harness import CONTENT
+
+    content = load_content(CONTENT)
+    directory = Directory(RolesConfig(organizers=("irc:olga",)), content, role_grants(FEATURES))
+    ana = Identity(Network("irc"), ExternalId("ana"), True)
+
+    def turn(directory: Directory, projected: Reader | None = None, who: Identity = ana) -> Any:
+        return cast(Any, SimpleNamespace(
+            person_id=PersonId(7), inbound=SimpleNamespace(sender=who), directory=directory,
+            projected={"digest": projected} if projected is not None else {}))
+
+    assert reader(turn(directory)) is None  # no role: nothing projected
+    assert reader(turn(directory)) is None  # asked again: the same answer
+    version = directory.version
+    directory.learn([AddMentor("lingo", "irc:ana")])
+    assert directory.version > version
+    assert reader(turn(directory)) == Reader(PersonId(7), "irc:ana", "mentor")
+    version = directory.version
+    directory.learn([AddMentor("lingo", "irc:ana")])  # nothing new: the same version
+    assert directory.version == version
+    kept = reader(turn(directory))
+    directory.learn([RemoveMentor("lingo", "irc:ana")])
+    assert reader(turn(directory, kept)) == Reader(PersonId(7))  # lost the role
+    reloaded = directory.with_content(load_content(CONTENT))
+    directory.learn([AddMentor("lingo", "irc:ana")])  # into the grants the two share
+    assert reader(turn(reloaded)) == Reader(PersonId(7), "irc:ana", "mentor")
+    olga = Identity(Network("irc"), ExternalId("olga"), True)
+    assert reader(turn(reloaded, who=olga)) == Reader(PersonId(7), "irc:olga", "organizer")
+    unverified = Identity(Network("irc"), ExternalId("olga"), False)
+    assert reader(turn(reloaded, who=unverified)) is None

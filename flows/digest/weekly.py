@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot.caches import remember
 from bot.config import Config
 from bot.fields import zone
 from bot.flow import Due, Handler, Transition, Turn
 from bot.i18n import N_, SOURCE, Translator
 from bot.model import ExternalId, Identity, Network
 from bot.ports import Reads
+from bot.roles import Directory
 from flows.digest.reads import reads_of
 from flows.digest.records import DigestSent, Reader, Recipient
 from flows.digest.settings import DAYS, DigestConfig
@@ -53,17 +55,32 @@ def reader(turn: Turn) -> Reader | None:
     (Feature.project); a due turn or an unverified one changes nothing."""
     before = turn.projected.get(FEATURE_NAME)
     kept = before if isinstance(before, Reader) else None
-    sender = turn.sender
+    sender = turn.inbound.sender
     if not sender.verified or not sender.external_id:
         return kept
-    roles = [role for role, held in ((MENTOR_ROLE, turn.directory.holds(MENTOR_ROLE, sender)),
-                                     ("organizer", turn.directory.is_organizer(sender)))
-             if held]
+    key = sender.key
+    directory = turn.directory
+    known = _HELD.get(key)
+    if known is not None and known[0] is directory and known[1] == directory.version:
+        roles = known[2]
+    else:
+        roles = ",".join([role for role, held in (
+            (MENTOR_ROLE, directory.holds(MENTOR_ROLE, sender)),
+            ("organizer", directory.is_organizer(sender))) if held])
+        remember(_HELD, key, (directory, directory.version, roles), HELD_KEPT)
     if roles:
-        return Reader(turn.person_id, sender.key, ",".join(roles))
-    if kept is not None and kept.roles and kept.identity_key == sender.key:
+        return Reader(turn.person_id, key, roles)
+    if kept is not None and kept.roles and kept.identity_key == key:
         return Reader(turn.person_id)  # this identity lost its roles: no more digests
     return kept
+
+
+# The digest roles a verified identity holds, by its key, as one directory said at one version
+# (Directory.version: grants loaded or learned; a content reload makes another directory):
+# asking the directory on every turn cost ~0.4 us more than this look-up. At most HELD_KEPT,
+# the oldest dropped first; the entry holds the directory, so its identity stays its own.
+HELD_KEPT = 4096
+_HELD: dict[str, tuple[Directory, int, str]] = {}
 
 
 # -- the due job ----------------------------------------------------------------------------------
