@@ -38,7 +38,7 @@ from bot.model import (
     Outbound,
     PersonId,
     Rate,
-    compact_json,
+    compact_json_parts,
     outbound_to_json,
     room_from_json,
     room_to_json,
@@ -295,7 +295,9 @@ class Engine:
         data, inbound = turn.data, turn.inbound
         room = inbound.room  # turn.room, without the property's call
         data["messages"] = int(data.get("messages", 0)) + 1
-        data["last_room"] = room_to_json(room)
+        last_room = room_to_json(room)
+        if data.get("last_room") != last_room:  # the same room mostly: the same object kept
+            data["last_room"] = last_room
         if room.direct:
             network = inbound.network
             known = data.get(PRIVATE_CHATS) or []
@@ -461,9 +463,13 @@ class Engine:
     async def _commit(self, turn: Turn, inbox: tuple[Network, str]) -> CommitResult:
         turn.settle()
         projected = self._project(turn)
-        new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data,
-                                compact_json(turn.data), projected,
-                                turn.versions.get(turn.person_id, 0) + 1)
+        # Encoded against the cached state the turn's data was copied from: what the turn
+        # left as it was (the very objects) is not encoded again (compact_json_parts).
+        before = self._states.get(turn.person_id)
+        encoded, fragments = (compact_json_parts(turn.data, before.data, before.fragments)
+                              if before is not None else compact_json_parts(turn.data, {}, {}))
+        new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data, encoded,
+                                projected, turn.versions.get(turn.person_id, 0) + 1, fragments)
         key_base = f"{inbox[0]}:{inbox[1]}"
         replies = turn.replies
         if turn.inbound.press is not None:  # acknowledged first, with the turn, durably

@@ -114,6 +114,9 @@ class PersonState:
     # The committed version this state was read at (0: none committed yet). With several
     # processes a commit expects it unchanged (UnitOfWork.expect), else ConflictError.
     version: int = field(default=0, compare=False)
+    # The JSON of each value of `data` by key, as `encoded` was made of them (empty when
+    # loaded from the store): the next commit encodes only what it changed (compact_json_parts).
+    fragments: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

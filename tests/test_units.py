@@ -14,7 +14,18 @@ from bot.durations import describe, parse_duration
 from bot.flow import Turn, drop_warm
 from bot.i18n import TranslatableError, reason, translator
 from bot.locks import KeyedLocks
-from bot.model import Capabilities, ExternalId, Identity, Inbound, Network, PersonId, Rate, RoomRef
+from bot.model import (
+    Capabilities,
+    ExternalId,
+    Identity,
+    Inbound,
+    Network,
+    PersonId,
+    Rate,
+    RoomRef,
+    compact_json,
+    compact_json_parts,
+)
 from bot.ratelimit import TokenBucket
 from bot.router import parse
 from bot.scheduler import Ticker
@@ -347,3 +358,25 @@ def test_a_bounded_cache_drops_its_oldest_entries_first() -> None:
     remember(cache, "b", 9, 3)  # renewed: now the newest
     remember(cache, "e", 4, 3)
     assert list(cache) == ["d", "b", "e"]
+
+
+def test_a_state_is_encoded_as_a_whole_and_only_its_changed_values_anew() -> None:
+    """compact_json_parts writes what compact_json writes, and a value that is the very object
+    it was before is taken from its fragment, not encoded again."""
+    path = {"project": "handbook", "done": ["a", "ü"], "ok": True, "none": None, "x": 1.5}
+    before = {"messages": 4, "last_room": ["irc", "#r", "#r", False], "path": path}
+    encoded, fragments = compact_json_parts(before, {}, {})
+    assert encoded == compact_json(before)
+    assert fragments == {key: compact_json(value) for key, value in before.items()}
+    # The next turn: a new counter, the same room list and path (the very objects), a new key.
+    after = {**before, "messages": 5, "locale": {"chosen": "es"}, "flag": False}
+    marked = {**fragments, "path": '"from the fragment"'}
+    encoded, fragments = compact_json_parts(after, before, marked)
+    assert encoded == compact_json({**after, "path": "from the fragment"})
+    assert fragments["messages"] == "5"
+    assert fragments["flag"] == "false"
+    # An equal value that is another object is encoded anew, not taken from the fragment.
+    again, _ = compact_json_parts({**after, "path": dict(path)}, after,
+                                  {**fragments, "path": '"from the fragment"'})
+    assert again == compact_json({**after, "path": path})
+    assert compact_json_parts({}, before, fragments) == ("{}", {})
