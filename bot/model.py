@@ -7,7 +7,6 @@ import json.encoder
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any, NewType
 
 
@@ -71,7 +70,10 @@ class Identity:
     external_id: ExternalId
     verified: bool
 
-    @cached_property  # asked several times a turn (roles, logs): made once per identity
+    # A plain property: each message brings a new Identity, and on Python 3.11 a
+    # cached_property's first look-up takes a lock, which cost more than the two or three
+    # f-strings a turn asks for.
+    @property
     def key(self) -> str:
         """The "network:id" form used in config and content."""
         return f"{self.network}:{self.external_id}"
