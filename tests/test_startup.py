@@ -172,6 +172,16 @@ async def test_a_current_schema_is_recognised_without_alembic(tmp_path: Path) ->
         "asyncio.run(restart())")
 
 
+def _leaving_out(folder: Path, library: str) -> str:
+    """Code that imports `library` through import_lean with the module lib_blocked blocked
+    and lib_stood stood in for (both written to `folder`, beside the library)."""
+    (folder / "lib_blocked.py").write_text("", encoding="utf-8")
+    (folder / "lib_stood.py").write_text("def thing() -> int:\n    return 1\n", encoding="utf-8")
+    return ("from bot.lean_import import import_lean, stand_ins\n"
+            f"import_lean({library!r}, block=('lib_blocked',),\n"
+            "            stand_in=[stand_ins(('lib_stood',), 'see the test')])\n")
+
+
 def test_a_library_imports_lean_and_what_it_left_out_imports_afterwards(tmp_path: Path) -> None:
     """bot/lean_import.py: while the library loads, a blocked module raises ImportError and a
     stand-in's names fail when used, saying why; afterwards both import for real."""
@@ -179,13 +189,7 @@ def test_a_library_imports_lean_and_what_it_left_out_imports_afterwards(tmp_path
         "try:\n    import lib_blocked\nexcept ImportError:\n    BLOCKED = True\n"
         "else:\n    BLOCKED = False\n"
         "from lib_stood import thing\n", encoding="utf-8")
-    (tmp_path / "lib_blocked.py").write_text("", encoding="utf-8")
-    (tmp_path / "lib_stood.py").write_text("def thing() -> int:\n    return 1\n",
-                                           encoding="utf-8")
-    probe = ("import sys\n"
-             "from bot.lean_import import import_lean, stand_ins\n"
-             "import_lean('lib_lean', block=('lib_blocked',),\n"
-             "            stand_in=[stand_ins(('lib_stood',), 'see the test')])\n"
+    probe = ("import sys\n" + _leaving_out(tmp_path, "lib_lean") +
              "import lib_lean\n"
              "assert lib_lean.BLOCKED\n"
              "try:\n    lib_lean.thing()\n"
@@ -204,14 +208,8 @@ def test_a_library_that_needs_what_was_left_out_loads_whole(tmp_path: Path) -> N
     (tmp_path / "lib_needy.py").write_text("import lib_half\nimport lib_blocked\n",
                                            encoding="utf-8")
     (tmp_path / "lib_half.py").write_text("from lib_stood import thing\n", encoding="utf-8")
-    (tmp_path / "lib_blocked.py").write_text("", encoding="utf-8")
-    (tmp_path / "lib_stood.py").write_text("def thing() -> int:\n    return 1\n",
-                                           encoding="utf-8")
     probe = ("import logging, sys\n"
-             "logging.basicConfig(level=logging.WARNING)\n"
-             "from bot.lean_import import import_lean, stand_ins\n"
-             "import_lean('lib_needy', block=('lib_blocked',),\n"
-             "            stand_in=[stand_ins(('lib_stood',), 'see the test')])\n"
+             "logging.basicConfig(level=logging.WARNING)\n" + _leaving_out(tmp_path, "lib_needy") +
              "import lib_half\n"
              "assert lib_half.thing() == 1\n"
              "assert 'lib_blocked' in sys.modules\n")
