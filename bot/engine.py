@@ -311,7 +311,7 @@ class Engine:
 
     async def _person(self, identity: Identity,
                       event: tuple[Network, str] | None = None) -> PersonId | None:
-        known = (identity.network, identity.external_id, identity.verified)  # _known, inline
+        known = _known(identity)
         person = self._people.get(known)
         if person is None:
             person = await self.store.person_for_event(identity, event)
@@ -366,9 +366,6 @@ class Engine:
             drop_warm(state.data)
         self._states.clear()  # their projections were made of the old content
 
-    def current_step(self, turn: Turn) -> Step | None:
-        return self._steps.get((turn.flow, turn.step))  # also inline, below
-
     # -- routing ----------------------------------------------------------------------------
     async def _dispatch(self, turn: Turn, text: str, truncated: bool) -> None:
         self._touch(turn)
@@ -377,7 +374,7 @@ class Engine:
             return
         if truncated:
             turn.say(turn.t("That message was very long, so I only read the beginning."))
-        step = self._steps.get((turn.flow, turn.step))  # current_step, inline
+        step = self._steps.get((turn.flow, turn.step))
         if step is not None:
             if step.offers is None:
                 offered_now = step.commands
@@ -453,7 +450,7 @@ class Engine:
             turn.flow = transition.flow or turn.flow
             turn.step = transition.step
             turn.data.pop("choices", None)
-            step = self._steps.get((turn.flow, turn.step))  # current_step, inline
+            step = self._steps.get((turn.flow, turn.step))
             if step is None:
                 raise RuntimeError(f"unknown step {turn.flow}/{turn.step}")
             transition = await step.enter(turn)
@@ -465,9 +462,8 @@ class Engine:
         projected = self._project(turn)
         # Encoded against the cached state the turn's data was copied from: what the turn
         # left as it was (the very objects) is not encoded again (compact_json_parts).
-        before = self._states.get(turn.person_id)
-        encoded, fragments = (compact_json_parts(turn.data, before.data, before.fragments)
-                              if before is not None else compact_json_parts(turn.data, {}, {}))
+        before = self._states.get(turn.person_id) or PersonState(turn.person_id)
+        encoded, fragments = compact_json_parts(turn.data, before.data, before.fragments)
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data, encoded,
                                 projected, turn.versions.get(turn.person_id, 0) + 1, fragments)
         key_base = f"{inbox[0]}:{inbox[1]}"

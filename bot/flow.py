@@ -98,6 +98,7 @@ class FeatureState(BaseModel):
 PRIVATE_CHATS = "private_chats"
 
 S = TypeVar("S", bound=FeatureState)
+FS = TypeVar("FS", bound=FeatureSettings)
 
 # Typed states of committed turns by the id of the stored part they were written to (which the
 # entry holds): at most WARM_STATES, the oldest dropped first (Turn.keep_warm, Turn.state).
@@ -112,7 +113,6 @@ def drop_warm(data: Mapping[str, Any]) -> None:
     merged, or no longer cached): nothing of them stays in memory (Turn.keep_warm)."""
     for part in data.values():
         _WARM.pop(id(part), None)
-FS = TypeVar("FS", bound=FeatureSettings)
 
 
 @lru_cache(maxsize=1024)  # a pure function of a few codes, asked every turn

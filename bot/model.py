@@ -30,6 +30,7 @@ def _compact_encoder() -> Callable[[Any], str]:
 
 
 compact_json = _compact_encoder()
+_json_key = json.encoder.encode_basestring_ascii  # as compact_json writes a key
 
 
 def compact_json_parts(data: Mapping[str, Any], before: Mapping[str, Any],
@@ -39,23 +40,17 @@ def compact_json_parts(data: Mapping[str, Any], before: Mapping[str, Any],
     the very object it was in `before` is written as its fragment there (`fragments`, from
     the call that encoded `before`), so only what changed is encoded. Most turns change two
     small values of a state of about 700 bytes, whose encoding cost ~3.5 us each turn."""
-    if not fragments:
-        encoded = {key: compact_json(value) for key, value in data.items()}
-    else:
-        encoded = {}
-        for key, value in data.items():
-            fragment = fragments.get(key)
-            if fragment is None or before.get(key) is not value:
-                # A counter, mostly (an int's JSON is its str); anything else, encoded.
-                fragment = str(value) if value.__class__ is int else compact_json(value)
-            encoded[key] = fragment
+    encoded = {}
+    for key, value in data.items():
+        fragment = fragments.get(key)
+        if fragment is None or before.get(key) is not value:
+            # A counter, mostly (an int's JSON is its str); anything else, encoded.
+            fragment = str(value) if value.__class__ is int else compact_json(value)
+        encoded[key] = fragment
     if not all(key.__class__ is str for key in encoded):
         return compact_json(data), {}  # not a state's keys: encoded whole, nothing kept
     return "{" + ",".join([f"{_json_key(key)}:{fragment}"
                            for key, fragment in encoded.items()]) + "}", encoded
-
-
-_json_key = json.encoder.encode_basestring_ascii  # as compact_json writes a key
 
 Network = NewType("Network", str)
 ExternalId = NewType("ExternalId", str)
