@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.caches import remember
 from bot.config import Config
 from bot.fields import zone
 from bot.flow import Due, Handler, Transition, Turn
@@ -59,15 +58,7 @@ def reader(turn: Turn) -> Reader | None:
     if not sender.verified or not sender.external_id:
         return kept
     key = sender.key
-    directory = turn.directory
-    known = _HELD.get(key)
-    if known is not None and known[0] is directory and known[1] == directory.version:
-        roles = known[2]
-    else:
-        roles = ",".join([role for role, held in (
-            (MENTOR_ROLE, directory.holds(MENTOR_ROLE, sender)),
-            ("organizer", directory.is_organizer(sender))) if held])
-        remember(_HELD, key, (directory, directory.version, roles), HELD_KEPT)
+    roles = turn.directory.remembered(("digest", key), _digest_roles, turn.directory, sender)
     if roles:
         return Reader(turn.person_id, key, roles)
     if kept is not None and kept.roles and kept.identity_key == key:
@@ -75,12 +66,11 @@ def reader(turn: Turn) -> Reader | None:
     return kept
 
 
-# The digest roles a verified identity holds, by its key, as one directory said at one version
-# (Directory.version: grants loaded or learned; a content reload makes another directory):
-# asking the directory on every turn cost ~0.4 us more than this look-up. At most HELD_KEPT,
-# the oldest dropped first; the entry holds the directory, so its identity stays its own.
-HELD_KEPT = 4096
-_HELD: dict[str, tuple[Directory, int, str]] = {}
+def _digest_roles(directory: Directory, sender: Identity) -> str:
+    """The roles that bring the weekly digest, that the identity holds ("" for none)."""
+    return ",".join([role for role, held in (
+        (MENTOR_ROLE, directory.holds(MENTOR_ROLE, sender)),
+        ("organizer", directory.is_organizer(sender))) if held])
 
 
 # -- the due job ----------------------------------------------------------------------------------
