@@ -268,6 +268,11 @@ class PathContent:
     def workshop_of(self, project: Project) -> Workshop | None:
         return self.workshops.get(project.workshop)
 
+    def workshop_for(self, project_id: str) -> Workshop | None:
+        """The workshop of the project with this id (a person's chosen one), if both exist."""
+        project = self.projects.get(project_id)
+        return self.workshops.get(project.workshop) if project is not None else None
+
 
 def load(folder: ContentFolder) -> PathContent:
     root = folder.root

@@ -21,16 +21,11 @@ def _words(text: str) -> str:
 
 
 def stage_note(content: Content, index: int, tr: Translator = ENGLISH) -> str:
-    """What a stage is and what counts toward it (!status shows it under the stage)."""
-    path = content.of(PathContent)
-    key = ("stage", index, tr)
-    found = path.said.get(key)
-    if found is None:
-        text = path.stages[index]
-        found = path.said[key] = tr.t("{what} Counts: {counts}",
-                                      what=_words(tr.local(text.what)),
-                                      counts=_words(tr.local(text.counts)))
-    return found
+    """What a stage is and what counts toward it (!status shows it under the stage, worded
+    once per content version and language: commands._stage_rows)."""
+    text = content.of(PathContent).stages[index]
+    return tr.t("{what} Counts: {counts}", what=_words(tr.local(text.what)),
+                counts=_words(tr.local(text.counts)))
 
 
 def stage_intro(content: Content, index: int, tr: Translator = ENGLISH) -> str:
@@ -110,9 +105,7 @@ def no_project_text(turn: Turn) -> str:
 def chosen_workshop(turn: Turn) -> Workshop | None:
     # One content look-up, not chosen_project's and another: asked up to three times a turn
     # at a workshop step (its offers, the answer, the next step shown).
-    paths = turn.content.of(PathContent)
-    project = paths.projects.get(path_of(turn).project)
-    return paths.workshops.get(project.workshop) if project is not None else None
+    return turn.content.of(PathContent).workshop_for(path_of(turn).project)
 
 
 def workshop_index(path: PathState, workshop_id: str) -> int:
@@ -133,9 +126,8 @@ def stage(path: PathState, content: Content) -> int:
     project = paths.projects.get(path.project)
     if project is None:
         return 0
-    # workshop_of and workshop_done inline: every turn asks (the events feature's standing).
-    workshop = paths.workshops.get(project.workshop)
-    if workshop is not None and workshop.id not in path.completed_workshops:
+    workshop = paths.workshop_of(project)
+    if workshop is not None and not workshop_done(path, workshop.id):
         return 1
     if path.tasks_done == 0:
         return 2
@@ -144,8 +136,7 @@ def stage(path: PathState, content: Content) -> int:
 
 def progress_rank(path: PathState, messages: int, content: Content) -> tuple[int, int, int]:
     """Orders two people's progress by how far along they are (used when linking accounts)."""
-    project = content.of(PathContent).projects.get(path.project)
-    workshop = content.of(PathContent).workshop_of(project) if project else None
+    workshop = content.of(PathContent).workshop_for(path.project)
     index = workshop_index(path, workshop.id) if workshop else 0
     return stage(path, content), index, messages
 

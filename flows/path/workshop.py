@@ -129,13 +129,10 @@ def _realign(turn: Turn, path: PathState, workshop: Workshop, index: int) -> tup
 
 def _current(turn: Turn) -> tuple[PathState, Workshop, int] | None:
     """The person's path, their project's workshop and the index of their step in it.
-    chosen_workshop and workshop_index inline, the path read once: asked on every turn at a
-    step (its offers), and again by its answer and the step shown next (~2k instructions a
-    message of bench.core)."""
+    The path read once: asked on every turn at a step (its offers), and again by its answer
+    and the step shown next (~2k instructions a message of bench.core)."""
     path = path_of(turn)
-    paths = turn.content.of(PathContent)
-    project = paths.projects.get(path.project)
-    workshop = paths.workshops.get(project.workshop) if project is not None else None
+    workshop = turn.content.of(PathContent).workshop_for(path.project)
     if workshop is None:
         return None
     return path, workshop, path.workshops.get(workshop.id, 0)
