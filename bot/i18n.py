@@ -90,16 +90,18 @@ def language_name(code: str) -> str:
 def install(code: str, translations: stdlib_gettext.NullTranslations) -> None:
     """Speak `code` with catalogs made elsewhere (a test's pseudo-locale)."""
     _extra[code] = translations
-    shipped.cache_clear()
-    _translations.cache_clear()
-    translator.cache_clear()  # its translators hold the catalogs they looked up
+    _forget_catalogs()
 
 
 def uninstall(code: str) -> None:
     _extra.pop(code, None)
+    _forget_catalogs()
+
+
+def _forget_catalogs() -> None:
     shipped.cache_clear()
     _translations.cache_clear()
-    translator.cache_clear()
+    translator.cache_clear()  # its translators hold the catalogs they looked up
 
 
 @lru_cache(maxsize=32)

@@ -37,8 +37,8 @@ REPORTS = ("funnel", "cohorts", "time-to-first-task", "projects", "regions", "ne
            "travel", "retention")
 # Retention: still contributing this many weeks after the first task (about 3 and 6 months),
 # judged by the forges' numbers over their last 4 weeks.
-RETENTION_WEEKS = (13, 26)
-RETENTION_MONTHS = (3, 6)  # the same, as the report says them
+RETENTION_MONTHS = (3, 6)  # as the report says them
+RETENTION_WEEKS = tuple(13 * months // 3 for months in RETENTION_MONTHS)  # 13 and 26
 COHORT_WEEKS = (1, 4, 12)
 # What "made it through stage N" means, as a step of the funnel (travel_through_stage).
 THROUGH_STAGE = {1: "project", 2: "workshop", 3: "first_task", 4: "involved"}
