@@ -115,7 +115,7 @@ class FlowsConfig(Section):
     """The core's keys of [flows]. Features own keys in this table too (their FeatureSettings
     with table = "flows"): they stay as written here and the composition root validates them."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="allow")  # frozen and deferred, as every Section
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     due_max_attempts: Annotated[int, Field(ge=1)] = 5  # then a due item is a dead letter
     due_dead_letter_days: Annotated[float, Field(gt=0)] = 30.0  # then it is forgotten
@@ -222,14 +222,14 @@ class AdapterTables(Section):
     """The [adapters.*] tables as written: the core names no network. The composition root
     validates each table with its adapter's own model (bot/wiring.py)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="allow")  # frozen and deferred, as every Section
 
 
 class Config(Section):
     """The core's sections. Tables it does not know (the features') are kept as written; the
     composition root validates them with each feature's model (see `check_settings`)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="allow")  # frozen and deferred, as every Section
     storage: StorageConfig = StorageConfig()
     content: ContentConfig = ContentConfig()
     roles: RolesConfig = RolesConfig()

@@ -25,11 +25,9 @@ class KeyedLocks:
         """`async with locks.hold(key):` runs alone among the holders of `key`."""
         return Hold(self, key)
 
-    async def _acquire(self, key: Hashable) -> None:
-        line = self._held.get(key)
-        if line is None:
-            self._held[key] = deque()
-            return
+    async def _wait(self, key: Hashable) -> None:
+        """Wait in line for a key someone holds (Hold takes a free one itself)."""
+        line = self._held[key]
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         line.append(waiter)
         try:
@@ -65,12 +63,12 @@ class Hold:
         if self._key not in held:  # nobody holds it (most turns): no call, no await
             held[self._key] = deque()
             return
-        await self._locks._acquire(self._key)
+        await self._locks._wait(self._key)
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         locks = self._locks
-        if not locks._held[self._key]:  # nobody waits: let go at once
+        if not locks._held[self._key]:  # nobody waits: let go at once (as _release would)
             del locks._held[self._key]
             return
         locks._release(self._key)

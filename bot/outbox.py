@@ -241,8 +241,7 @@ class Dispatcher:
                         queued.discard(row.id)
                         if self._reading:
                             self._left_while_reading.add(row.id)
-                        if self._full and len(queued) < FEED_HIGH_WATER // 2:
-                            self._make_room()
+                        self._make_room()
         finally:
             if self._lanes.get(key) is lane:
                 del self._lanes[key]
@@ -256,12 +255,13 @@ class Dispatcher:
             where.discard(row_id)
             if self._reading:
                 self._left_while_reading.add(row_id)
-        if self._full and len(self._queued) < FEED_HIGH_WATER // 2:
-            self._make_room()
+        self._make_room()
 
     def _make_room(self) -> None:
-        self._full = False
-        self._room.set()
+        """Wake the feeder waiting for room once the lanes hold few enough rows."""
+        if self._full and len(self._queued) < FEED_HIGH_WATER // 2:
+            self._full = False
+            self._room.set()
 
     # -- the feeder ------------------------------------------------------------------------
     async def _renew_loop(self, lease: float) -> None:

@@ -79,7 +79,7 @@ def describe_content(content: Content) -> str:
 class AdaptersConfig(AdapterTables):
     """Every network's section, validated by the network's own model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid")  # frozen and deferred, as every Section
     console: ConsoleConfig = ConsoleConfig()
     irc: IrcConfig = IrcConfig()
     matrix: MatrixConfig = MatrixConfig()

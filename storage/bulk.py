@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from bot.model import compact_json
 from storage.database import sqlite_execute
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
@@ -28,10 +27,6 @@ class BulkSql:
     def when(self, value: datetime) -> Any:
         utc = value.astimezone(UTC)
         return utc.replace(tzinfo=None).strftime(SQLITE_DATETIME) if self.sqlite else utc
-
-    @staticmethod
-    def json(value: Any) -> str:
-        return compact_json(value)
 
     def run(self, conn: Connection, statement: str, params: Sequence[Any]) -> list[Any]:
         """One statement of the hot path; its rows, if it returns any. On SQLite straight to

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field
 
 from bot.i18n import LocalizedStr
-from bot.model import ExternalId, Identity, Network, PersonId, outbound_to_json
+from bot.model import ExternalId, Identity, Network, PersonId, compact_json, outbound_to_json
 from bot.outbox import DEFER_KEY
 from bot.records import Record
 from flows.events.records import (
@@ -461,8 +461,8 @@ class EventsQueries(Queries):
                 body = outbound_to_json(message)
                 if deferral:  # the dispatcher asks the composition root's deferral again
                     body[DEFER_KEY] = deferral
-                rows.append((broadcast_key(broadcast, person), r.network, person, sql.json(body),
-                             "deferred" if not_before else "pending",
+                rows.append((broadcast_key(broadcast, person), r.network, person,
+                             compact_json(body), "deferred" if not_before else "pending",
                              sql.when(not_before) if not_before else None, at, broadcast.id))
             sql.insert_broadcast_outbox(conn, rows)
             if not cursor.cursor:

@@ -82,6 +82,7 @@ async def synapse() -> AsyncIterator[Synapse]:
     await server.remove()
 
 
+@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have chosen the tests
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tests marked slow go first, the longest first, one at the head of each worker's
     share (tests/scheduling.py): the run then lasts about as long as the longest of them."""
