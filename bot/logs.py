@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.model import Inbound
 
-NETWORK: contextvars.ContextVar[str] = contextvars.ContextVar("network", default="")
-CONVERSATION: contextvars.ContextVar[str] = contextvars.ContextVar("conversation", default="")
 # The message being handled (the engine sets it): its network and conversation are worded
 # only when a line is logged. Setting the two words instead, on every message, cost two
 # context changes and the conversation's text each time, for lines rarely logged.
@@ -34,11 +32,9 @@ class InConversation(logging.Filter):
     """Adds the message being handled (if any) to every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        network, conversation = NETWORK.get(), CONVERSATION.get()
         handling = HANDLING.get()
-        if handling is not None:  # words set explicitly go first
-            network = network or handling.network
-            conversation = conversation or conversation_of(handling)
+        network = handling.network if handling is not None else ""
+        conversation = conversation_of(handling) if handling is not None else ""
         record.__dict__.update(network=network, conversation=conversation,
                                where=f" [{conversation}]" if conversation else "")
         return True

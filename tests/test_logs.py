@@ -8,13 +8,27 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.logs import CONVERSATION, HANDLING, NETWORK, configure
+from bot.logs import HANDLING, configure
 from bot.model import ExternalId, Identity, Inbound, Network, RoomRef
+
+
+@contextmanager
+def handling(network: str, sender: str, room: str) -> Iterator[None]:
+    """While a message from `sender` in `room` is handled, as the engine sets it."""
+    net = Network(network)
+    token = HANDLING.set(Inbound(net, "e1", RoomRef(net, room),
+                                 Identity(net, ExternalId(sender), True), "!start", False,
+                                 datetime.now(UTC)))
+    try:
+        yield
+    finally:
+        HANDLING.reset(token)
 
 
 @pytest.fixture
@@ -34,12 +48,8 @@ def test_json_lines_carry_the_network_and_conversation(
     configure(logging.INFO, "json")
     log = logging.getLogger("wayfinder.test")
     log.info("outside any message")
-    network, conversation = NETWORK.set("irc"), CONVERSATION.set("irc:ana in #lumen")
-    try:
+    with handling("irc", "ana", "#lumen"):
         log.warning("while handling: %s", "it")
-    finally:
-        CONVERSATION.reset(conversation)
-        NETWORK.reset(network)
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [line["message"] for line in lines] == ["outside any message", "while handling: it"]
     assert "network" not in lines[0]
@@ -50,11 +60,8 @@ def test_json_lines_carry_the_network_and_conversation(
 def test_text_lines_name_the_conversation_too(
         restored_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
     configure(logging.INFO)
-    token = CONVERSATION.set("telegram:1001 in 1001")
-    try:
+    with handling("telegram", "1001", "1001"):
         logging.getLogger("wayfinder.test").info("hello")
-    finally:
-        CONVERSATION.reset(token)
     line = capsys.readouterr().err.rstrip()
     assert line.endswith("wayfinder.test: hello [telegram:1001 in 1001]")
 
@@ -62,14 +69,8 @@ def test_text_lines_name_the_conversation_too(
 def test_the_message_being_handled_names_its_network_and_conversation(
         restored_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
     configure(logging.INFO, "json")
-    irc = Network("irc")
-    inbound = Inbound(irc, "e1", RoomRef(irc, "#lumen"), Identity(irc, ExternalId("ana"), True),
-                      "!start", False, datetime.now(UTC))
-    token = HANDLING.set(inbound)  # as the engine does while it handles the message
-    try:
+    with handling("irc", "ana", "#lumen"):  # as the engine does while it handles the message
         logging.getLogger("wayfinder.test").warning("while handling")
-    finally:
-        HANDLING.reset(token)
     (line,) = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert (line["network"], line["conversation"]) == ("irc", "irc:ana in #lumen")
 
