@@ -13,9 +13,9 @@ This module names no feature: the URLs, tokens and response shapes belong to its
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING
+
+from bot.lean_import import import_lean
 
 if TYPE_CHECKING:
     import httpx
@@ -26,18 +26,11 @@ MAX_CONNECTIONS = 20
 USER_AGENT = "Wayfinder (onboarding bot)"
 
 
-def _no_cli() -> None:
-    raise RuntimeError("httpx's command line is not loaded inside Wayfinder (bot/http.py)")
-
-
 def lean_httpx() -> None:
-    """Before httpx's first import: a stand-in for `httpx._main`, which httpx imports eagerly
-    whenever click, rich and pygments are installed (about 5 MB and 80 modules never used)."""
-    if "httpx" in sys.modules or "httpx._main" in sys.modules:
-        return  # too late, or done already
-    stand_in = types.ModuleType("httpx._main", "Not loaded: see bot/http.py")
-    stand_in.main = _no_cli  # type: ignore[attr-defined]
-    sys.modules["httpx._main"] = stand_in
+    """Import httpx without its command line (`httpx._main`), which it imports eagerly whenever
+    click, rich and pygments are installed (about 5 MB and 80 modules never used); httpx then
+    keeps a `main` of its own that says the command line cannot run."""
+    import_lean("httpx", block=("httpx._main",))
 
 
 def new_client(connect: float = CONNECT_SECONDS, read: float = READ_SECONDS) -> httpx.AsyncClient:

@@ -21,7 +21,8 @@ class BrokenPoolStandInError(RuntimeError):
 def load_apscheduler_lean() -> None:
     why = "APScheduler's process pool: see bot/lean_apscheduler.py"
     modules = stand_ins(("multiprocessing", "concurrent.futures.process"), why)
-    modules[1].BrokenProcessPool = BrokenPoolStandInError  # type: ignore[attr-defined]
+    process = next(m for m in modules if m.__name__ == "concurrent.futures.process")
+    process.BrokenProcessPool = BrokenPoolStandInError  # type: ignore[attr-defined]
     import_lean("apscheduler.schedulers.asyncio", stand_in=[modules])
 
 
