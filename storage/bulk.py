@@ -20,6 +20,14 @@ from storage.database import sqlite_execute
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
+def sqlite_when(value: datetime) -> str:
+    """An aware datetime as UtcDateTime stores it on SQLite (naive UTC text), for a record's
+    driver SQL; a naive one is refused, as UtcDateTime refuses it."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+    return value.astimezone(UTC).replace(tzinfo=None).strftime(SQLITE_DATETIME)
+
+
 class BulkSql:
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"

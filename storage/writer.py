@@ -32,7 +32,13 @@ from bot.ports import (
     UnitOfWork,
 )
 from storage.bulk import BulkSql
-from storage.database import Database, broken_store, describe_failure, store_failure
+from storage.database import (
+    Database,
+    broken_store,
+    describe_failure,
+    sqlite_savepoint,
+    store_failure,
+)
 from storage.records import Bulk, RecordSql
 from storage.tables import InboxRow
 
@@ -266,7 +272,8 @@ class GroupWriter:
                 written.write(conn, record)
             return True
         try:
-            with conn.begin_nested():  # in order: an EndClaim may make room for a merge
+            # In order: an EndClaim may make room for a merge.
+            with sqlite_savepoint(conn) if self.db.is_sqlite else conn.begin_nested():
                 for record in records:
                     written.write(conn, record)
         except IntegrityError as exc:

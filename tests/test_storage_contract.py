@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import CommitResult, ConflictError, OutboxItem, PersonState, UnitOfWork
 from flows.account.records import LinkCode, MergePersons, UseLinkCode
 from flows.path.records import Certificate, ClaimTask, EndClaim
+from storage.database import sqlite_execute, sqlite_savepoint
 from storage.events import rsvp_t
 from storage.migrate import current_revisions, script_heads, upgrade
 from storage.records import move_rows
@@ -94,6 +96,76 @@ async def test_a_task_is_claimed_by_one_person_only(store: SqlStore) -> None:
     # the losers' inbox rows were rolled back, so their retried handling is not a "duplicate"
     loser = next(u for u, r in zip(units, results, strict=True) if isinstance(r, BaseException))
     assert not (await store.commit(UnitOfWork(loser.person_id, inbox=loser.inbox))).duplicate
+
+
+async def test_a_conflicting_unit_is_undone_and_the_rest_of_its_batch_commits(
+        store: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
+    """One unit's uniqueness conflict (its second record) undoes that unit's records and
+    inbox row only, in its savepoint (on SQLite the driver's, not SQLAlchemy's): the
+    others' records, states and outbox rows commit in the same batch, no one-by-one retry."""
+    people = [await store.person_for(ident(f"s{n}")) for n in range(6)]
+    taken = Certificate("TAKE-2345", people[0], "", "w0", "Zero", NOW)
+    await store.commit(UnitOfWork(people[0], records=[taken]))
+    bad = people[3]
+
+    def unit(p: PersonId) -> UnitOfWork:
+        code = f"CODE-{int(p):04d}"
+        records = ([ClaimTask("t-bad", "proj", p, NOW), taken] if p == bad else
+                   [ClaimTask(f"t-{p}", "proj", p, NOW),
+                    Certificate(code, p, "", "w1", "One", NOW)])
+        return UnitOfWork(p, inbox=(IRC, f"s-{p}"), records=records,
+                          state=PersonState(p, None, None, {"messages": 1}),
+                          outbox=[OutboxItem(f"s-{p}:0", IRC, {"text": "hi"})])
+
+    caplog.set_level(logging.WARNING, "storage.writer")
+    batches = store.writer.batches
+    results = await asyncio.gather(*(store.commit(unit(p)) for p in people[1:]),
+                                   return_exceptions=True)
+    assert store.writer.batches - batches == 1
+    assert "failed" not in caplog.text
+    outcome = dict(zip(people[1:], results, strict=True))
+    assert isinstance(outcome.pop(bad), ConflictError)
+    assert all(isinstance(r, CommitResult) and len(r.outbox) == 1 for r in outcome.values())
+    assert await store.claimed_task_ids() == {f"t-{p}" for p in outcome}
+    for p in outcome:
+        assert [c.code for c in await store.certificates_of(p)] == [f"CODE-{int(p):04d}"]
+    assert await store.certificates_of(bad) == []
+    assert sorted(r.idempotency_key for r in await store.pending_outbox()) == sorted(
+        f"s-{p}:0" for p in outcome)
+    assert await store.load_state(bad) is None
+    assert not (await store.commit(UnitOfWork(bad, inbox=(IRC, f"s-{bad}")))).duplicate
+
+
+async def test_the_sqlite_savepoint_undoes_its_writes_and_passes_errors_on(
+        sqlite_url: str) -> None:
+    """storage.database.sqlite_savepoint: a driver error surfaces as SQLAlchemy's, any other
+    error propagates after its writes are undone, and an error that ended the whole
+    transaction (SQLite rolls back on a full disk) is reported, not the lost savepoint."""
+    def insert(conn: Connection, *keys: str, then: Exception | None = None) -> None:
+        with sqlite_savepoint(conn):
+            for key in keys:
+                sqlite_execute(conn, "INSERT INTO t VALUES (?)", (key,))
+            if then is not None:
+                raise then
+
+    def ended(conn: Connection) -> None:
+        with sqlite_savepoint(conn):
+            sqlite_execute(conn, "ROLLBACK")
+            raise LookupError
+
+    async with SqlStore.open(sqlite_url, durable=False) as opened:
+        def run(conn: Connection) -> list[str]:
+            sqlite_execute(conn, "CREATE TABLE t (k TEXT PRIMARY KEY)")
+            insert(conn, "kept")
+            with pytest.raises(IntegrityError):
+                insert(conn, "undone", "kept")
+            with pytest.raises(LookupError):
+                insert(conn, "undone", then=LookupError())
+            return [r[0] for r in sqlite_execute(conn, "SELECT k FROM t")]
+
+        assert await opened.db.write(run) == ["kept"]
+        with pytest.raises(LookupError):
+            await opened.db.write(ended)
 
 
 async def test_one_active_claim_per_person_and_release(store: SqlStore) -> None:
@@ -194,7 +266,6 @@ async def test_group_commit_batches_concurrent_units(store: SqlStore) -> None:
 async def test_the_migrations_match_the_tables(store: SqlStore) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy.engine import Connection
     from sqlmodel import SQLModel
 
     def diff(conn: Connection) -> list[object]:
