@@ -3,10 +3,12 @@ through. The store (storage/repository.py) is composed of the core's and each fe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from bot.records import Record
 from storage.database import Database
 from storage.writer import GroupWriter
 
@@ -14,6 +16,11 @@ from storage.writer import GroupWriter
 class Queries:
     db: Database
     writer: GroupWriter
+
+    def written(self, records: Sequence[Record]) -> None:
+        """A unit with these records was just committed, or tried and refused (the store's
+        `commit` tells every storage module, each calling the next): a module that keeps
+        answers in memory drops those the records may have made stale."""
 
     async def _all(self, stmt: sa.Executable) -> list[Any]:
         return await self.db.read(lambda conn: list(conn.execute(stmt)))

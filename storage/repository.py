@@ -158,7 +158,12 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
     # -- the core's writes ------------------------------------------------------------------
     async def commit(self, unit: UnitOfWork) -> CommitResult:
         self._fresh.discard(unit.person_id)  # from now on there may be a state to read
-        return await self.writer.commit(unit)
+        if not unit.records:  # most units
+            return await self.writer.commit(unit)
+        try:
+            return await self.writer.commit(unit)
+        finally:  # committed or refused (a conflict): what was kept of them may be stale
+            self.written(unit.records)
 
     async def person_for(self, identity: Identity) -> PersonId:
         person = await self.person_for_event(identity, None)

@@ -6,12 +6,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+import storage.path
 from bot.model import ExternalId, Identity, Network, PersonId
 from bot.ports import CommitResult, ConflictError, OutboxItem, PersonState, UnitOfWork
 from flows.account.records import LinkCode, MergePersons, UseLinkCode
@@ -19,6 +21,7 @@ from flows.path.records import Certificate, ClaimTask, EndClaim
 from storage.database import sqlite_execute, sqlite_savepoint
 from storage.events import rsvp_t
 from storage.migrate import current_revisions, script_heads, upgrade
+from storage.path import claim_t
 from storage.records import move_rows
 from storage.repository import SqlStore
 
@@ -205,6 +208,67 @@ async def test_task_hand_outs_are_held_and_finished_tasks_read_together(
     assert mine.claimed == {"held", "held-later"}
     assert mine.done == {"finished"}
     assert (await store.task_hand_outs("q")).claimed == {"other"}
+
+
+async def _claim_behind_the_store(store: SqlStore, person: PersonId, task: str) -> None:
+    """A claim written as another process would: not through this store's `commit`."""
+    await store.db.write(lambda conn: conn.execute(sa.insert(claim_t).values(
+        task_id=task, project_id="p", person_id=person, claimed_at=NOW, last_activity_at=NOW,
+        outcome="")))
+
+
+async def test_hand_outs_are_kept_on_sqlite_until_this_store_writes_a_claim(
+        store: SqlStore) -> None:
+    people = [await store.person_for(ident(f"k{n}")) for n in range(3)]
+    await store.commit(UnitOfWork(people[0], records=[ClaimTask("a", "p", people[0], NOW)]))
+    assert (await store.task_hand_outs("p")).claimed == {"a"}
+    await _claim_behind_the_store(store, people[1], "sneaky")
+    # One process owns a SQLite file: its answer is kept. PostgreSQL is read every time.
+    kept = {"a"} if store.db.is_sqlite else {"a", "sneaky"}
+    assert (await store.task_hand_outs("p")).claimed == kept
+    await store.commit(UnitOfWork(people[2], records=[ClaimTask("b", "p", people[2], NOW)]))
+    assert (await store.task_hand_outs("p")).claimed == {"a", "sneaky", "b"}
+    await store.commit(UnitOfWork(people[2], records=[EndClaim(people[2], "b", "done", NOW)]))
+    outs = await store.task_hand_outs("p")
+    assert outs.claimed == {"a", "sneaky"}
+    assert outs.done == {"b"}
+
+
+async def test_a_refused_claim_drops_the_kept_hand_outs(sqlite_url: str) -> None:
+    async with SqlStore.open(sqlite_url, durable=False) as store:
+        me, other = await store.person_for(ident("me")), await store.person_for(ident("other"))
+        assert (await store.task_hand_outs("p")).claimed == set()
+        await _claim_behind_the_store(store, other, "x")  # claimed elsewhere meanwhile
+        with pytest.raises(ConflictError):  # so offered here, and refused by the store
+            await store.commit(UnitOfWork(me, records=[ClaimTask("x", "p", me, NOW)]))
+        # The handler's retry sees the claim, and offers another task.
+        assert (await store.task_hand_outs("p")).claimed == {"x"}
+
+
+async def test_kept_hand_outs_are_trusted_for_a_while_only(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with SqlStore.open(sqlite_url, durable=False) as store:
+        other = await store.person_for(ident("other"))
+        assert (await store.task_hand_outs("p")).claimed == set()
+        await _claim_behind_the_store(store, other, "x")  # a command-line run, say
+        monkeypatch.setattr(storage.path, "HAND_OUTS_TRUSTED", 0.0)
+        assert (await store.task_hand_outs("p")).claimed == {"x"}
+
+
+async def test_hand_outs_read_while_a_claim_commits_are_not_kept(sqlite_url: str) -> None:
+    async with SqlStore.open(sqlite_url, durable=False) as store:
+        me = await store.person_for(ident("me"))
+        read = store.db.read
+
+        async def read_then_claim(fn: Any) -> Any:
+            rows = await read(fn)  # the answer of before the claim below
+            await store.commit(UnitOfWork(me, records=[ClaimTask("t", "p", me, NOW)]))
+            return rows
+
+        store.db.read = read_then_claim  # type: ignore[method-assign]
+        assert (await store.task_hand_outs("p")).claimed == set()
+        store.db.read = read  # type: ignore[method-assign]
+        assert (await store.task_hand_outs("p")).claimed == {"t"}
 
 
 async def test_certificates_round_trip(store: SqlStore) -> None:
