@@ -256,24 +256,26 @@ async def _first_task(store: Any, window: Window, config: Config,
     return Report("time-to-first-task", tr.t("Time to first task"), columns, rows, chart)
 
 
-# Each grouping's texts (message ids): its title, its column and axis, its chart's title.
+# Each grouping's texts (message ids): its title, its column and axis, its chart's title,
+# and the group of people without one (its own words in each grouping: one "(none)" took the
+# masculine in Spanish and Portuguese, where region and network are feminine).
 BY_TEXTS = {
     "project": (N_("By project"), N_("project"),
-                N_("People per project: started and first task done")),
+                N_("People per project: started and first task done"), N_("(no project)")),
     "region": (N_("By region"), N_("region"),
-               N_("People per region: started and first task done")),
+               N_("People per region: started and first task done"), N_("(no region)")),
     "network": (N_("By network"), N_("network"),
-                N_("People per network: started and first task done")),
+                N_("People per network: started and first task done"), N_("(no network)")),
 }
 
 
 def _by(by: str) -> Builder:
-    title, column, chart_title = BY_TEXTS[by]
+    title, column, chart_title, nameless = BY_TEXTS[by]
 
     async def build(store: Any, window: Window, config: Config,
                     tr: Translator = ENGLISH) -> Report:
         counts: dict[str, dict[str, int]] = {}
-        none = tr.t("(none)")
+        none = tr.t(nameless)
         for group, step, n in await store.step_counts(window, by=by):
             counts.setdefault(group or none, {})[step] = n
         groups = sorted(counts, key=lambda g: (-counts[g].get("started", 0), g))
