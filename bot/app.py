@@ -125,8 +125,8 @@ class App:
         self.content = content
         self.store = SqlStore.open(self.config.storage.url, self.config.storage.durable)
         if self.upgrade is not None and not await schema_is_current(self.store):
-            try:
-                self.upgrade()
+            try:  # a child process it waits for: off the event loop, as every blocking call
+                await asyncio.to_thread(self.upgrade)
             except BaseException:
                 await self.store.db.dispose()
                 raise

@@ -8,12 +8,14 @@ import asyncio
 import signal
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Connection
 
+from bot.app import App
 from storage.database import Database, open_database
 from storage.migrate import (
     MIGRATIONS,
@@ -25,6 +27,7 @@ from storage.migrate import (
     upgrade,
     version_folders,
 )
+from tests.harness import make_config
 from tests.processes import greeted_bot
 
 
@@ -148,6 +151,20 @@ def test_run_migrates_a_database_with_one_branch_behind(tmp_path: Path) -> None:
         _out, err = proc.communicate(timeout=10)
         assert proc.returncode == 0, err
     assert asyncio.run(heads()) == script_heads()
+
+
+async def test_the_start_runs_a_schema_upgrade_off_the_event_loop(sqlite_url: str) -> None:
+    """`wayfinder run` migrates in a child process it waits for (bot/cli.py): the event loop
+    is not held meanwhile."""
+    ran_on: list[int] = []
+    app = App(make_config(sqlite_url), [],
+              upgrade=lambda: ran_on.append(threading.get_ident()))
+    await app.start(tick=False)  # a new file: its schema is behind, so the upgrade runs
+    try:
+        assert len(ran_on) == 1
+        assert ran_on[0] != threading.get_ident()
+    finally:
+        await app.close()
 
 
 def _identity_rows(conn: Connection) -> set[tuple[str, str, bool]]:
