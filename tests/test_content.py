@@ -227,3 +227,21 @@ def test_room_ids_must_look_like_the_networks_ids_and_belong_to_one_project(
                             "negative number") for p in problems), problems
     assert "content/projects/pagebot.toml: room_ids.telegram: -1002000000042 is already " \
            "mapview's room" in problems
+
+
+def test_texts_shown_with_choices_are_kept_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A content version words each workshop step once per language (PathContent.shown), and
+    keeps at most SHOWN_KEPT of them, the oldest dropped first."""
+    from bot.i18n import translator
+    from flows.path import workshop
+
+    monkeypatch.setattr(workshop, "SHOWN_KEPT", 3)
+    content = load_content(CONTENT).of(PathContent)
+    steps = next(iter(content.workshops.values()))
+    tr = translator("es")
+    first = workshop._step_text(content, steps, 0, tr)
+    assert workshop._step_text(content, steps, 0, tr) is first  # worded once
+    for index in range(len(steps.steps)):
+        for locale in ("en", "es", "pt_BR"):
+            workshop._step_text(content, steps, index, translator(locale))
+    assert len(content.shown) == 3

@@ -202,6 +202,11 @@ class Community(Strict):
 LOGO_MAX_BYTES = 512 * 1024
 
 
+# Texts shown with their choices a content version keeps (PathContent.shown): discovery's
+# question pages and the workshops' steps, in each language asked for (remember(): the
+# oldest dropped first).
+SHOWN_KEPT = 4096
+
 @dataclass(frozen=True)
 class CommunityBrand:
     name: str = "Wayfinder"
@@ -223,7 +228,8 @@ class PathContent:
     # !status's five stages in one language, as it lists them: (title, note line).
     stage_rows: dict[Translator, tuple[tuple[str, str], ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
-    # The same for texts shown with their choices: a workshop step in one language.
+    # The same for texts shown with their choices: a workshop step in one language. At most
+    # SHOWN_KEPT.
     shown: dict[tuple[object, ...], tuple[str, tuple[Choice, ...]]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     # A discovery question's options (by its field), ranked and paged: asked three times a

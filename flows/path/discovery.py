@@ -13,7 +13,7 @@ from bot.model import Choice
 from bot.text import one_line
 from flows.events.api import EventsState
 from flows.groups.api import partner_lines
-from flows.path.content import PathContent, Project
+from flows.path.content import SHOWN_KEPT, PathContent, Project
 from flows.path.feedback import GREETING, ask_motive, motive_reply
 from flows.path.matching import (
     INTEREST,
@@ -125,7 +125,8 @@ def _ask(turn: Turn, field: str, page: int = 0) -> None:
                             if len(listed) <= 200 else
                             tr.tn("{n} more: !more shows them.", "{n} more: !more shows them.",
                                   len(rest)))
-        found = content.shown[key] = (text, tuple(Choice(v, v) for v in shown))
+        found = remember(content.shown, key, (text, tuple(Choice(v, v) for v in shown)),
+                         SHOWN_KEPT)
     turn.say(*found)
     state = path_of(turn).discovery
     if state is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.caches import remember
 from bot.flow import Flow, Goto, Step, Transition, Turn
 from bot.i18n import ENGLISH, N_, Translator
 from bot.model import Choice
@@ -13,6 +14,7 @@ from flows.forge.api import check_checkpoint
 from flows.mentoring.api import MentoringConfig
 from flows.path.certificates import announce, issue
 from flows.path.content import (
+    SHOWN_KEPT,
     AnswerCheckpoint,
     ConfirmCheckpoint,
     ForgeLinkCheckpoint,
@@ -172,9 +174,9 @@ def _step_text(content: PathContent, workshop: Workshop, index: int,
         heading = tr.t("{workshop}: step {number} of {count}, {title}",
                        workshop=workshop.title, number=index + 1, count=len(workshop.steps),
                        title=step.title)
-        found = content.shown[key] = (
+        found = remember(content.shown, key, (
             f"{heading}\n\n{tr.local(step.body).strip()}\n\n{prompt}\n({footer}.)",
-            tuple(offered))
+            tuple(offered)), SHOWN_KEPT)
     return found
 
 
