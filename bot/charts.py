@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 FORMATS = ("svg", "png")
 COLOURS = ("#3465a4", "#f57900", "#73d216", "#75507b", "#c17d11")
@@ -70,6 +71,7 @@ def draw(chart: Chart, fmt: str, max_width: float = 14.0) -> tuple[bytes, int]:
         ax.set_xlabel(chart.xlabel)
         ax.set_ylabel(chart.ylabel)
         ax.margins(y=0.15)
+        _from_zero(ax, series)
         ax.spines[["top", "right"]].set_visible(False)
         if count > 1:  # under the axes: never over a bar's count
             fig.legend(loc="outside lower center", ncols=count, frameon=False)
@@ -85,3 +87,15 @@ def _count(value: float, unit: str) -> str:
     text = (f"{value:.0f}" if float(value).is_integer() or unit == "%"
             else f"{value:.1f}")
     return text + unit
+
+
+def _from_zero(ax: Any, series: dict[str, list[float]]) -> None:
+    """Bars count up from 0. With nothing counted yet (every value 0 or NaN) matplotlib
+    would centre the axis on 0, from -0.06 to 0.06: negative people. Then 0 to 1 instead."""
+    if any(v > 0 for values in series.values() for v in values):
+        ax.set_ylim(bottom=0)
+        return
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))

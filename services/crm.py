@@ -176,6 +176,9 @@ async def report_in(store: Any, config: Config, name: str, window: Window,
     in `tr`'s language (the command line's: English)."""
     built: Report = await BUILDERS[name](store, window, config, tr)
     built.notes.append(_window_note(window, tr))
+    if built.chart is not None:
+        # Translators: the one bar label of a chart with no group to draw (no one counted).
+        built = replace(built, chart=replace(built.chart, empty=tr.t("(no one)")))
     return built
 
 

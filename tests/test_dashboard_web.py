@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 
 from bot.ports import PermanentSendError
+from services.crm import BUILDERS, REPORTS
 from services.dashboard import dashboard_site
 from services.public import PublicPages
 from tests.browser import NARROW, LoopThread, Pages, serve
@@ -29,6 +31,14 @@ AMARA = "@amara:lumen.test"  # a Pagebot mentor in the demo content
 NETWORKS = ("irc", "matrix", "telegram")
 # What the bot keeps of the hostile text: bidi controls are dropped where text comes in.
 KEPT = HOSTILE_TEXT.replace("\u202e", "")
+# Every report of services/crm.py, in its order: its title and its table's first column.
+REPORTS_IN_ENGLISH = {"funnel": ("Funnel", "step"), "cohorts": ("Cohorts", "cohort"),
+                      "time-to-first-task": ("Time to first task", "by"),
+                      "projects": ("By project", "project"),
+                      "regions": ("By region", "region"),
+                      "networks": ("By network", "network"),
+                      "travel": ("Travel support", "region"),
+                      "retention": ("Retention after the first task", "first task in")}
 
 
 @dataclass
@@ -77,6 +87,25 @@ def log_in(pages: Pages, path: str) -> None:
     assert pages.open(path).status == 200
     pages.page.get_by_role("button", name="Log in").click()
     pages.page.wait_for_url("**/dashboard")
+
+
+def assert_every_report_shown(pages: Pages, without_chart: str = "") -> None:
+    """The reports page (open) shows every report in order, each under its anchor, listed
+    in the contents, with its table and its chart (but `without_chart`'s)."""
+    assert list(REPORTS_IN_ENGLISH) == list(REPORTS)
+    titles = [title for title, _ in REPORTS_IN_ENGLISH.values()]
+    assert pages.page.locator("section.report h2").all_inner_texts() == titles
+    contents = pages.page.locator("nav.toc a")
+    assert contents.all_inner_texts() == titles
+    for n, (name, (_, column)) in enumerate(REPORTS_IN_ENGLISH.items()):
+        assert contents.nth(n).get_attribute("href") == f"#report-{name}"
+        section = pages.page.locator(f"#report-{name}")
+        assert section.locator("thead th").first.inner_text() == column
+        images = section.locator("img.chart")
+        if name == without_chart:
+            assert images.count() == 0
+        else:
+            assert images.get_attribute("src") == f"/dashboard/charts/{name}.svg?lang=en"
 
 
 def test_a_login_link_works_once_then_never_again(
@@ -253,11 +282,13 @@ def test_organizer_pages_search_and_show_hostile_text_as_text(
     pages.shoot("dash-invite-hostile")
     pages.open("/dashboard/reports")
     charts = pages.page.locator("img.chart")
-    assert charts.count() == 2
-    for n in range(2):
+    assert charts.count() == len(REPORTS)
+    for n in range(len(REPORTS)):
         assert charts.nth(n).evaluate("img => img.complete && img.naturalWidth") > 0
+    assert_every_report_shown(pages)
     assert pages.dialogs == []
     assert pages.errors == []
+    assert pages.open("/dashboard/charts/nothing.svg").status == 404
 
 
 def test_an_invite_previewed_and_sent_from_the_web_reaches_everyone(
@@ -359,3 +390,25 @@ def test_the_dashboard_works_without_javascript(
     pages.page.get_by_role("button", name="Log out").click()
     pages.page.wait_for_load_state()
     assert pages.page.locator("h1").inner_text() == "Logged out"
+
+
+def test_a_report_without_a_chart_shows_its_table_alone(
+        dash: Dash, pages_for: Callable[..., Pages], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report may have no chart (Report.chart is None): the page shows its table and notes,
+    no image, and its chart's address is a 404 like an unknown name's."""
+    travel = BUILDERS["travel"]
+
+    async def chartless(*args: Any) -> Any:
+        return replace(await travel(*args), chart=None)
+
+    monkeypatch.setitem(BUILDERS, "travel", chartless)
+    pages = pages_for(dash.url)
+    log_in(pages, dash.link())
+    assert pages.open("/dashboard/reports").status == 200
+    assert_every_report_shown(pages, without_chart="travel")
+    assert "travel_through_stage" in pages.page.inner_text("#report-travel")  # its note
+    assert pages.page.locator("img.chart").count() == len(REPORTS) - 1
+    assert pages.errors == []  # no broken image asked for
+    assert pages.open("/dashboard/charts/funnel.svg").status == 200
+    assert pages.open("/dashboard/charts/travel.svg").status == 404
+    assert pages.open("/dashboard/charts/nothing.svg").status == 404

@@ -18,6 +18,7 @@ from bot.config import Config
 from bot.i18n import LocalizedStr
 from bot.wiring import load_content
 from flows.path.api import PathContent
+from services.crm import REPORTS
 from services.public import PublicPages
 from storage.repository import SqlStore
 from tests.browser import NARROW, LoopThread, Pages, serve
@@ -27,6 +28,15 @@ from web.language import COOKIE, accepted, choose
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 OFFERED = ("en", "es", "pt_BR")
+# Every report of services/crm.py, in its order, in Spanish: its title and its table's first
+# column.
+SPANISH_REPORTS = {"funnel": ("Embudo", "paso"), "cohorts": ("Cohortes", "cohorte"),
+                   "time-to-first-task": ("Tiempo hasta la primera tarea", "por"),
+                   "projects": ("Por proyecto", "proyecto"),
+                   "regions": ("Por región", "región"),
+                   "networks": ("Por red", "red"),
+                   "travel": ("Ayuda para viajes", "región"),
+                   "retention": ("Retención tras la primera tarea", "primera tarea en")}
 
 
 async def _client(config: Config, store: SqlStore) -> httpx.AsyncClient:
@@ -347,6 +357,31 @@ async def test_a_logged_in_person_reads_the_dashboard_in_their_bot_language(
             assert "drop-off" not in shown.text
             chart = await web.get("/dashboard/charts/funnel.svg", headers=english)
             assert "Funil: até onde chegam os recém-chegados" in chart.text
+            # Every report, in Spanish: in the contents, its title, its table, its chart
+            # (asked for in the page's language).
+            spanish = (await web.get("/dashboard/reports?lang=es", headers=english)).text
+            assert "<h2 id=\"toc-title\">Contenido</h2>" in spanish
+            assert list(SPANISH_REPORTS) == list(REPORTS)
+            for name, (title, column) in SPANISH_REPORTS.items():
+                assert f'<a href="#report-{name}">{title}</a>' in spanish
+                section = spanish.split(f'<section class="report" id="report-{name}">')[1]
+                section = section.split("</section>")[0]
+                assert section.startswith(f"\n<h2>{title}</h2>")
+                assert f'<th scope="col">{column}</th>' in section
+                assert f'src="/dashboard/charts/{name}.svg?lang=es"' in section
+                assert "gráfico de la tabla de abajo" in section
+                assert "Volver al contenido" in section
+                drawn = await web.get(f"/dashboard/charts/{name}.svg?lang=es", headers=english)
+                assert drawn.status_code == 200, name
+                assert drawn.headers["content-type"] == "image/svg+xml"
+            # Nothing counted yet: the empty table and the empty chart say so in Spanish.
+            assert "Todavía no se ha contado a nadie aquí." in spanish
+            travel = await web.get("/dashboard/charts/travel.svg", headers=english)
+            assert "Ayuda para viajes" in travel.text
+            assert "(nadie)" in travel.text
+            assert "(no one)" not in travel.text
+            unknown = await web.get("/dashboard/charts/nothing.svg", headers=english)
+            assert unknown.status_code == 404
 
 
 def test_numbers_and_dates_are_written_as_the_pages_language_writes_them() -> None:

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 from bot.config import ConfigError
 from bot.durations import describe
 from bot.i18n import N_
+from services.crm import REPORTS
 from services.dashboard import DashboardSite, Event, Login, Session, csrf_matches
 from web.app import Site, page, tr
 from web.language import know_stored
@@ -201,13 +202,11 @@ async def person(request: Request, viewer: Viewer) -> Response:
                 viewer=viewer, lines=lines)
 
 
-REPORTS_SHOWN = ("funnel", "cohorts")
-
-
 @guarded(ORGANIZER)
 async def reports(request: Request, viewer: Viewer) -> Response:
+    """Every report of services/crm.py, in its order (the services' list is the page's)."""
     pages = dashboard(request).pages
-    found = [await pages.report(name, tr(request)) for name in REPORTS_SHOWN]
+    found = [await pages.report(name, tr(request)) for name in REPORTS]
     return page(request, "dash/reports.html", title=tr(request).t("Reports"), viewer=viewer,
                 reports=found)
 
@@ -215,9 +214,12 @@ async def reports(request: Request, viewer: Viewer) -> Response:
 @guarded(ORGANIZER)
 async def chart(request: Request, viewer: Viewer) -> Response:
     name = request.path_params["name"]
-    if name not in REPORTS_SHOWN:
+    if name not in REPORTS:
         raise HTTPException(404)
-    svg = await dashboard(request).pages.chart(name, tr(request))
+    try:
+        svg = await dashboard(request).pages.chart(name, tr(request))
+    except KeyError:  # a report without a chart
+        raise HTTPException(404) from None
     response = Response(svg, media_type="image/svg+xml",
                         headers={"cache-control": "private, max-age=30"})
     response.headers.append("vary", "Accept-Language, Cookie")  # its texts: the page's language
