@@ -369,3 +369,19 @@ def test_start_in_chat_links_for_every_network(sqlite_url: str) -> None:
     assert links(telegram="https://t.me/+AbCdEf") == [
         ("telegram", "https://t.me/+AbCdEf", "https://t.me/+AbCdEf",
          "https://t.me/lumen_wayfinder_bot")]
+
+
+def test_a_report_cell_holding_a_time_reads_as_a_time_in_the_page_language() -> None:
+    """The travel report's "through stage N on" is a time: the dashboard writes it as people
+    read one, in the page's language; other cells stay as they are."""
+    from bot.i18n import translator
+    from web.app import environment
+    from web.language import PageLanguage
+
+    template = environment().from_string("{{ v|cell }}")
+    at = datetime(2027, 1, 21, 18, 30, tzinfo=UTC)
+    assert template.render(v=at) == "Thu 21 Jan 2027, 18:30 UTC"
+    spanish = PageLanguage("es", translator("es"))
+    assert template.render(v=at, language=spanish).startswith("jue 21 ene 2027, 18:30")
+    assert template.render(v=7) == "7"
+    assert template.render(v="(no region)") == "(no region)"

@@ -110,6 +110,13 @@ def when(context: Mapping[str, Any], value: datetime, style: str = "full") -> st
 
 
 @jinja2.pass_context
+def cell(context: Mapping[str, Any], value: Any) -> Any:
+    """A report's table cell: a time as `when` writes it (the travel report's "through stage
+    N on"), anything else as it is."""
+    return when(context, value) if isinstance(value, datetime) else value
+
+
+@jinja2.pass_context
 def local(context: Mapping[str, Any], value: Any) -> Any:
     """A content text in the page's language, when its content gives one
     (`summary = { en = "...", es = "..." }`); else as written."""
@@ -161,6 +168,7 @@ def environment() -> jinja2.Environment:
     env.newstyle_gettext = True  # type: ignore[attr-defined]  # added by the extension
     env.policies["ext.i18n.trimmed"] = True
     env.filters["when"] = when
+    env.filters["cell"] = cell
     env.filters["local"] = local
     env.filters["number"] = number
     env.filters["markdown"] = markdown
