@@ -6,8 +6,9 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from bot.caches import remember
 from bot.choices import resolve
@@ -20,6 +21,7 @@ from bot.flow import (
     PRIVATE_CHATS,
     Due,
     End,
+    FeatureState,
     Goto,
     Step,
     Transition,
@@ -76,6 +78,32 @@ TURN_LEADS = ("person_id", "inbound", "input", "data", "content", "reads", "conf
 def _store_said(exc: BaseException) -> str:
     """The driver's words for a store failure, on one line (no SQL, no parameters)."""
     return one_line(str(getattr(exc, "orig", None) or exc) or type(exc).__name__, 200)
+
+
+# Among a projection's inputs (Projection.inputs): the sender and the roles they hold.
+SENDER: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """A feature's projection (Feature.project), as the engine asks it (Engine._project)."""
+
+    name: str
+    project: Callable[[Turn], Record | None]
+    # The parts of the person's data it is made of, and SENDER where it reads the sender;
+    # None: undeclared (Feature.project_inputs), asked on every turn.
+    inputs: frozenset[object] | None
+    sender: bool  # asking it reads the sender (PersonState.projected_by)
+
+    @staticmethod
+    def of(feature: Feature) -> Projection:
+        if feature.project is None:
+            raise ValueError(f"{feature.name} declares no projection")
+        declared = feature.project_inputs
+        if declared is None:
+            return Projection(feature.name, feature.project, None, True)
+        inputs = declared.read() | ({SENDER} if declared.sender else set())
+        return Projection(feature.name, feature.project, inputs, declared.sender)
 
 
 def _known(identity: Identity) -> tuple[str, str, bool]:
@@ -144,7 +172,19 @@ class Engine:
         self.networks = frozenset(self.prefixes)
         self.nick = nick
         self.clock = clock
-        self.projections = [(f.name, f.project) for f in features if f.project is not None]
+        self.projections = [Projection.of(f) for f in features if f.project is not None]
+        # What the declared projections read, each asked once a turn (_made): typed states
+        # read whole, the fields some read of others, and other parts of the data by key.
+        read = {key for p in self.projections if p.inputs for key in p.inputs}
+        self._projection_states = frozenset(k for k in read if isinstance(k, type))
+        self._projection_keys = tuple(sorted(k for k in read if isinstance(k, str)))
+        fields_read: dict[type[FeatureState], list[str]] = {}
+        for model, name in (k for k in read if isinstance(k, tuple)):
+            fields_read.setdefault(model, []).append(name)
+        self._projection_fields = {model: tuple(sorted(names))
+                                   for model, names in fields_read.items()}
+        self._sender_read = any(p.inputs is not None and p.sender for p in self.projections)
+        self._all_declared = all(p.inputs is not None for p in self.projections)
         self.rates = dict(rates or {})
         self.after_records = after_records
         self.capabilities_of = capabilities_of  # the running networks' Capabilities
@@ -459,13 +499,15 @@ class Engine:
     # -- commit -------------------------------------------------------------------------------
     async def _commit(self, turn: Turn, inbox: tuple[Network, str]) -> CommitResult:
         turn.settle()
-        projected = self._project(turn)
+        cached = self._states.get(turn.person_id)
+        projected, projected_by = self._project(turn, cached)
         # Encoded against the cached state the turn's data was copied from: what the turn
         # left as it was (the very objects) is not encoded again (compact_json_parts).
-        before = self._states.get(turn.person_id) or PersonState(turn.person_id)
+        before = cached or PersonState(turn.person_id)
         encoded, fragments = compact_json_parts(turn.data, before.data, before.fragments)
         new_state = PersonState(turn.person_id, turn.flow, turn.step, turn.data, encoded,
-                                projected, turn.versions.get(turn.person_id, 0) + 1, fragments)
+                                projected, turn.versions.get(turn.person_id, 0) + 1, fragments,
+                                projected_by)
         key_base = f"{inbox[0]}:{inbox[1]}"
         replies = turn.replies
         if turn.inbound.press is not None:  # acknowledged first, with the turn, durably
@@ -495,20 +537,72 @@ class Engine:
             self.after_records(records)
         return result
 
-    def _project(self, turn: Turn) -> dict[str, Record]:
-        """The features' projections of the state this turn leaves; each one that differs
-        from what the turn started from joins its records (most turns change none)."""
+    def _project(self, turn: Turn, cached: PersonState | None
+                 ) -> tuple[Mapping[str, Record], tuple[Identity, int] | None]:
+        """The features' projections of the state this turn leaves, and the sender they were
+        made with (PersonState.projected_by); each one that differs from what the turn
+        started from joins its records (most turns change none). A projection whose inputs
+        (ProjectInputs) this turn left as they were is not asked: it would answer the record
+        the turn started from (see ProjectInputs for what that saves)."""
+        made = self._made(turn, cached)
+        if made is not None and not made[0] and self._all_declared:
+            return turn.projected, made[1]  # most turns: nothing any projection reads changed
+        kept = turn.projected
         projected: dict[str, Record] = {}
-        for name, project in self.projections:
-            record = project(turn)
-            if record is None:
-                continue
-            projected[name] = record
-            before = turn.projected.get(name)
-            # Most turns keep the record they started from: the same object, no comparison.
-            if before is not record and before != record:
-                turn.records.append(record)
-        return projected
+        by = made[1] if made is not None else None
+        for projection in self.projections:
+            name = projection.name
+            before = kept.get(name)
+            if made is not None and projection.inputs is not None and \
+                    projection.inputs.isdisjoint(made[0]):
+                record = before  # made of nothing this turn changed
+            else:
+                if projection.sender:
+                    by = (turn.inbound.sender, turn.directory.version)
+                record = projection.project(turn)
+                # Most turns keep the record they started from: the same object, no comparison.
+                if record is not None and before is not record and before != record:
+                    turn.records.append(record)
+            if record is not None:
+                projected[name] = record
+        return projected, by
+
+    def _made(self, turn: Turn, cached: PersonState | None
+              ) -> tuple[set[object], tuple[Identity, int] | None] | None:
+        """Which inputs of the projections (Projection.inputs) this turn may have changed,
+        and the sender the records it started from were made with; None when they may all
+        have (no records to keep: a state loaded from the store, or another person's).
+
+        The turn's data is a copy of the cached state's, whose records the turn started from
+        (the same mapping). Typed states changed as `settle` tells (Turn.changed); another
+        part equal to the one the records were made of makes the same records (most are the
+        very object: parts are replaced, never changed in place). The stated language
+        (Turn.stated_locale) is made of the LOCALE_KEY part alone, as every turn that hears
+        one from the network writes it there first (_touch; a due turn hears none).
+
+        Typed states are told by `settle`'s set (Turn.changed), as the projections' own
+        checks told them; only a state read by fields has its part compared, field by field."""
+        states = turn.settled_changes()
+        if states is None or cached is None or not cached.projected or \
+                cached.projected is not turn.projected:
+            return None
+        data, was = turn.data, cached.data
+        by = cached.projected_by
+        changed: set[object] = set()
+        if self._sender_read and (by is None or by[1] != turn.directory.version or
+                                  by[0] != turn.inbound.sender):
+            changed.add(SENDER)  # another sender, or roles granted or taken since
+        keys = self._projection_keys
+        if list(map(data.get, keys)) != list(map(was.get, keys)):  # items by identity first
+            changed.update(key for key in keys if data.get(key) != was.get(key))
+        if states:  # most turns change none, or fields of the growth path none of them reads
+            changed.update(states & self._projection_states)
+            for model, names in self._projection_fields.items():
+                if model in states:  # the stored forms: a default is left out of both
+                    now, then = data.get(model.namespace) or {}, was.get(model.namespace) or {}
+                    changed.update((model, name) for name in names
+                                   if now.get(name) != then.get(name))
+        return changed, by
 
     def _after_records(self, records: list[Record]) -> bool:
         """Forget what the records make stale; whether any did (a merge, an erasure)."""

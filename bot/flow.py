@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -272,6 +273,12 @@ class Turn:
         if self._changed is None:
             return self.touched(model)
         return self._replaced or model in self._changed
+
+    def settled_changes(self) -> AbstractSet[type[FeatureState]] | None:
+        """Once settled, the typed states whose stored part `settle` replaced or removed (as
+        `changed`, all at once); None before that, or when the turn took over another stored
+        state: then any may have changed."""
+        return None if self._changed is None or self._replaced else self._changed
 
     def replace_data(self, data: dict[str, Any]) -> None:
         """Take over another stored state (linking accounts); typed views are read anew."""

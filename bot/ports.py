@@ -117,6 +117,9 @@ class PersonState:
     # The JSON of each value of `data` by key, as `encoded` was made of them (empty when
     # loaded from the store): the next commit encodes only what it changed (compact_json_parts).
     fragments: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # The sender, and the version of the roles (Directory.version), that the projections
+    # made of them (ProjectInputs.sender) were last made with: None while not made.
+    projected_by: tuple[Identity, int] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 from bot.caches import remember
@@ -20,6 +21,9 @@ from bot.records import Record
 P = ParamSpec("P")
 T = TypeVar("T")
 ANSWERS_KEPT = 4096  # answers a directory remembers (Directory.remembered)
+# Directory.version: one count for all directories, so no two states of the roles, of one
+# directory or of two (reloaded content), share a number.
+_VERSIONS = count(1)
 
 
 class RoleIndex(Protocol):
@@ -83,6 +87,10 @@ class Directory:
     # Answers worked out of the roles (`remembered`), forgotten whenever a role's holders may
     # have changed (grants loaded or learned); reloaded content makes another directory.
     _answers: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
+    # Which state of the roles it answers from: a new number whenever its answers are
+    # forgotten (load, learn), never one another directory had. What a turn made of someone's
+    # roles stays right while it is the same (Feature.project_inputs, sender).
+    version: int = field(default_factory=lambda: next(_VERSIONS), init=False, compare=False)
 
     def _verified_key(self, identity: Identity) -> str | None:
         return identity.key if identity.verified else None
@@ -119,14 +127,18 @@ class Directory:
         for grants in self.grants.values():
             await grants.load(reads)
         self._cache.clear()
-        self._answers.clear()
+        self._forget_answers()
 
     def learn(self, records: Sequence[Record]) -> None:
         """Committed records: the features that grant roles take note of theirs."""
         for role, grants in self.grants.items():
             if grants.learn(records):
                 self._cache.pop(role, None)
-                self._answers.clear()
+                self._forget_answers()
+
+    def _forget_answers(self) -> None:
+        self._answers.clear()
+        self.version = next(_VERSIONS)
 
     def remembered(self, key: Hashable, work: Callable[P, T], *args: P.args,
                    **kwargs: P.kwargs) -> T:

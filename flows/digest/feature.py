@@ -13,4 +13,5 @@ FEATURE = Feature(
     settings=DigestConfig,
     reads=DigestReads,
     project=weekly.reader,
+    project_inputs=weekly.READER_INPUTS,
 )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Config
+from bot.feature import ProjectInputs
 from bot.fields import zone
 from bot.flow import Due, Handler, Transition, Turn
 from bot.i18n import N_, SOURCE, Translator
@@ -71,6 +72,11 @@ def _digest_roles(directory: Directory, sender: Identity) -> str:
     return ",".join([role for role, held in (
         (MENTOR_ROLE, directory.holds(MENTOR_ROLE, sender)),
         ("organizer", directory.is_organizer(sender))) if held])
+
+
+# All that `reader` reads (the engine asks it only when one of them changed): the sender, and
+# the roles they hold (a grant or its end changes Directory.version).
+READER_INPUTS = ProjectInputs(sender=True)
 
 
 # -- the due job ----------------------------------------------------------------------------------

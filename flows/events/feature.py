@@ -65,4 +65,5 @@ FEATURE = Feature(
     reads=EventsReads,
     content=content.PART,
     project=invites.standing,
+    project_inputs=invites.STANDING_INPUTS,
 )

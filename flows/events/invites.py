@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from bot.config import Config
 from bot.content import Content
 from bot.durations import describe, parse_duration
+from bot.feature import ProjectInputs
 from bot.fields import is_zone, zone
 from bot.flow import Transition, Turn, recipient_translator
 from bot.i18n import ENGLISH, N_, SOURCE, Translator
@@ -106,6 +107,14 @@ def standing(turn: Turn) -> Standing:
             before.reach, before.project, before.workshop, before.locale):
         return before
     return Standing(*made)
+
+
+# All that `standing` reads (the engine asks it only when one of them changed): keep them in
+# step with it, `working_on` and `milestone` (stage).
+STANDING_INPUTS = ProjectInputs(
+    states=(EventsState,),
+    fields={PathState: ("project", "left", "completed_workshops", "task", "tasks_done")},
+    data=("last_room",), locale=True)
 
 
 def working_on(path: PathState, content: Content) -> tuple[str, str]:

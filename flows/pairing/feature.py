@@ -19,4 +19,5 @@ FEATURE = Feature(
     state=PairingState,
     reads=PairingReads,
     project=pairs.standing,
+    project_inputs=pairs.STANDING_INPUTS,
 )

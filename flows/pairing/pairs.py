@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.config import Config
+from bot.feature import ProjectInputs
 from bot.flow import Due, Handler, Transition, Turn
 from bot.i18n import Translator
 from bot.model import Identity
@@ -44,6 +45,12 @@ def standing(turn: Turn) -> PairStanding:
             (before.project, before.pair, before.reach) == (project, pair, reach):
         return before
     return PairStanding(turn.person_id, project, pair, reach)
+
+
+# All that `standing` reads (the engine asks it only when one of them changed): keep them in
+# step with it and `_project_of`.
+STANDING_INPUTS = ProjectInputs(states=(PairingState,), fields={PathState: ("project", "left")},
+                                data=("last_room",))
 
 
 async def pair_command(turn: Turn) -> Transition:
