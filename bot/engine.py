@@ -82,6 +82,10 @@ def _store_said(exc: BaseException) -> str:
 
 # Among a projection's inputs (Projection.inputs): the sender and the roles they hold.
 SENDER: Final = object()
+# The test suite sets a list (tests/conftest.py): a projection skipped because none of its
+# declared inputs changed is asked anyway, and where it answers another record than it would
+# have kept, the list gets why (each test fails on any). None: not checked.
+CHECK_SKIPPED_PROJECTIONS: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,6 +550,8 @@ class Engine:
         the turn started from (see ProjectInputs for what that saves)."""
         made = self._made(turn, cached)
         if made is not None and not made[0] and self._all_declared:
+            if CHECK_SKIPPED_PROJECTIONS is not None:
+                self._check_skipped(turn, self.projections, CHECK_SKIPPED_PROJECTIONS)
             return turn.projected, made[1]  # most turns: nothing any projection reads changed
         kept = turn.projected
         projected: dict[str, Record] = {}
@@ -556,6 +562,8 @@ class Engine:
             if made is not None and projection.inputs is not None and \
                     projection.inputs.isdisjoint(made[0]):
                 record = before  # made of nothing this turn changed
+                if CHECK_SKIPPED_PROJECTIONS is not None:
+                    self._check_skipped(turn, (projection,), CHECK_SKIPPED_PROJECTIONS)
             else:
                 if projection.sender:
                     by = (turn.inbound.sender, turn.directory.version)
@@ -566,6 +574,18 @@ class Engine:
             if record is not None:
                 projected[name] = record
         return projected, by
+
+    @staticmethod
+    def _check_skipped(turn: Turn, skipped: Sequence[Projection], found: list[str]) -> None:
+        """The test suite's check of every projection not asked (CHECK_SKIPPED_PROJECTIONS):
+        asked anyway, it must answer the record the turn started from, or its declared inputs
+        (ProjectInputs) miss something it reads."""
+        for projection in skipped:
+            kept, made = turn.projected.get(projection.name), projection.project(turn)
+            if made != kept:
+                found.append(f"the {projection.name} projection was not asked, as nothing it "
+                             f"declares (Feature.project_inputs) changed, yet it now makes "
+                             f"{made!r} instead of {kept!r}: declare what it reads")
 
     def _made(self, turn: Turn, cached: PersonState | None
               ) -> tuple[set[object], tuple[Identity, int] | None] | None:

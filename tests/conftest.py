@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+import bot.engine as engine_module
 from tests.browser import browser, loop_thread, pages_for  # noqa: F401 (browser tests' fixtures)
 from tests.harness import FakeClock, Harness, make_config
 from tests.scheduling import slow_first
 from tests.synapse import Synapse, start_synapse
+
+# Every turn of every test: a projection the engine skips (none of its declared inputs
+# changed) is asked anyway, and fails the test if it would have made another record.
+SKIPPED_PROJECTIONS_WRONG: list[str] = []
+engine_module.CHECK_SKIPPED_PROJECTIONS = SKIPPED_PROJECTIONS_WRONG
+
+
+@pytest.fixture(autouse=True)
+def skipped_projections_checked() -> Iterator[list[str]]:
+    SKIPPED_PROJECTIONS_WRONG.clear()
+    yield SKIPPED_PROJECTIONS_WRONG
+    assert not SKIPPED_PROJECTIONS_WRONG, SKIPPED_PROJECTIONS_WRONG[0]
 
 PG_ENV = "WAYFINDER_TEST_PG_URL"
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

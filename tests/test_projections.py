@@ -8,9 +8,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+import bot.engine
 from bench.core import SCRIPT
 from bot.engine import Projection
 from bot.flow import Turn
+from bot.i18n import LOCALE_KEY
 from bot.records import Record
 from flows.digest.records import Reader
 from flows.events.records import Standing
@@ -30,7 +34,10 @@ def counted(projection: Projection, asked: list[str]) -> Projection:
     return replace(projection, project=asking)
 
 
-async def test_a_projection_is_asked_only_when_what_it_reads_changed(sqlite_url: str) -> None:
+async def test_a_projection_is_asked_only_when_what_it_reads_changed(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Counted here: the suite's check of skipped projections (conftest) would ask them too.
+    monkeypatch.setattr(bot.engine, "CHECK_SKIPPED_PROJECTIONS", None)
     async with Harness(make_config(sqlite_url, roles={"admins": ["memory:root"]})) as h:
         engine = h.running.engine
         asked: list[str] = []
@@ -105,3 +112,23 @@ async def test_skipping_projections_leaves_the_same_records(tmp_path: Path) -> N
     always = await projected_records(f"sqlite+aiosqlite:///{tmp_path}/b.db", True)
     assert skipping == always
     assert sum(map(len, skipping)) > 5
+
+
+async def test_a_projection_reading_more_than_it_declares_fails_the_suite(
+        sqlite_url: str, skipped_projections_checked: list[str]) -> None:
+    """The suite asks every skipped projection anyway (conftest): one whose declared inputs
+    miss what it reads is caught at the first turn that changes only that."""
+    async with Harness(make_config(sqlite_url)) as h:
+        engine = h.running.engine
+        events = next(p for p in engine.projections if p.name == "events")
+        assert events.inputs is not None
+        blind = replace(events, inputs=events.inputs - {LOCALE_KEY})  # its language left out
+        engine.projections = [blind if p is events else p for p in engine.projections]
+        await h.say("mia", "!help")
+        await h.say("mia", "!help")
+        assert skipped_projections_checked == []
+        await h.say("mia", "!language es")
+        assert len(skipped_projections_checked) == 1
+        assert "events projection was not asked" in skipped_projections_checked[0]
+        assert "locale='es'" in skipped_projections_checked[0]
+        skipped_projections_checked.clear()  # the failure this test asked for
