@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+import web.dashboard
 from bot.ports import PermanentSendError
 from services.crm import BUILDERS, REPORTS
 from services.dashboard import dashboard_site
@@ -412,3 +413,32 @@ def test_a_report_without_a_chart_shows_its_table_alone(
     assert pages.open("/dashboard/charts/funnel.svg").status == 200
     assert pages.open("/dashboard/charts/travel.svg").status == 404
     assert pages.open("/dashboard/charts/nothing.svg").status == 404
+
+
+def test_a_long_report_shows_its_first_rows_and_gives_them_all_as_csv(
+        dash: Dash, pages_for: Callable[..., Pages], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table longer than ROWS_SHOWN (the travel report lists every person who made it far
+    enough) is cut on the page, which says so; every report's CSV holds its whole table."""
+    monkeypatch.setattr(web.dashboard, "ROWS_SHOWN", 2)
+    pages = pages_for(dash.url)
+    log_in(pages, dash.link())
+    assert pages.open("/dashboard/reports").status == 200
+    funnel = pages.page.locator("#report-funnel")
+    assert funnel.locator("tbody tr").count() == 2  # of its six steps
+    assert "The first 2 rows of 6." in funnel.inner_text()
+    link = funnel.get_by_role("link", name="The whole table as CSV")
+    assert link.get_attribute("href") == "/dashboard/reports/funnel.csv?lang=en"
+    got = pages.page.context.request.get(dash.url + "/dashboard/reports/funnel.csv")
+    assert got.status == 200
+    assert got.headers["content-type"].startswith("text/csv")
+    assert 'filename="funnel.csv"' in got.headers["content-disposition"]
+    lines = got.text().splitlines()
+    assert lines[0].startswith("step,people,")
+    assert len(lines) == 1 + 6
+    cut = [r for r in REPORTS if "The first 2 rows" in pages.page.inner_text(f"#report-{r}")]
+    assert "funnel" in cut
+    assert pages.page.context.request.get(dash.url + "/dashboard/reports/nothing.csv"
+                                          ).status == 404
+    pages.page.context.clear_cookies()  # logged out: refused like every organizer page
+    assert pages.page.context.request.get(dash.url + "/dashboard/reports/funnel.csv",
+                                          max_redirects=0).status in (303, 401, 403)

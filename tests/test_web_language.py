@@ -371,6 +371,8 @@ async def test_a_logged_in_person_reads_the_dashboard_in_their_bot_language(
                 assert f'src="/dashboard/charts/{name}.svg?lang=es"' in section
                 assert "gráfico de la tabla de abajo" in section
                 assert "Volver al contenido" in section
+                assert f'href="/dashboard/reports/{name}.csv?lang=es" download>' \
+                       "La tabla entera en CSV</a>" in section
                 drawn = await web.get(f"/dashboard/charts/{name}.svg?lang=es", headers=english)
                 assert drawn.status_code == 200, name
                 assert drawn.headers["content-type"] == "image/svg+xml"
@@ -382,6 +384,10 @@ async def test_a_logged_in_person_reads_the_dashboard_in_their_bot_language(
             assert "(no one)" not in travel.text
             unknown = await web.get("/dashboard/charts/nothing.svg", headers=english)
             assert unknown.status_code == 404
+            # A report's CSV: the whole table, its columns in the language asked for.
+            table = await web.get("/dashboard/reports/funnel.csv?lang=es", headers=english)
+            assert table.status_code == 200
+            assert table.text.splitlines()[0].startswith("paso,personas,")
 
 
 def test_numbers_and_dates_are_written_as_the_pages_language_writes_them() -> None:

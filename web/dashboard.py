@@ -204,11 +204,32 @@ async def person(request: Request, viewer: Viewer) -> Response:
 
 @guarded(ORGANIZER)
 async def reports(request: Request, viewer: Viewer) -> Response:
-    """Every report of services/crm.py, in its order (the services' list is the page's)."""
+    """Every report of services/crm.py, in its order (the services' list is the page's), each
+    table cut at ROWS_SHOWN rows: the rest are in its CSV (`report_csv`)."""
     pages = dashboard(request).pages
     found = [await pages.report(name, tr(request)) for name in REPORTS]
     return page(request, "dash/reports.html", title=tr(request).t("Reports"), viewer=viewer,
-                reports=found)
+                reports=found, rows_shown=ROWS_SHOWN)
+
+
+# Rows of a report's table the page shows. The travel report lists every person who made it
+# far enough: 6,557 rows with bench.web's 100,000 people, whose page took ~280 ms to write
+# (p50) against the dashboard's 50 ms; its CSV has them all.
+ROWS_SHOWN = 50
+
+
+@guarded(ORGANIZER)
+async def report_csv(request: Request, viewer: Viewer) -> Response:
+    """A report's whole table as CSV, in the page's language (its columns and fixed cells)."""
+    name = request.path_params["name"]
+    if name not in REPORTS:
+        raise HTTPException(404)
+    found = await dashboard(request).pages.report(name, tr(request))
+    response = Response(found.csv(), media_type="text/csv; charset=utf-8", headers={
+        "content-disposition": f'attachment; filename="{name}.csv"',
+        "cache-control": "private, max-age=30"})
+    response.headers.append("vary", "Accept-Language, Cookie")
+    return response
 
 
 @guarded(ORGANIZER)
@@ -430,6 +451,7 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/people/{person_id:int}", person, name="person"),
         Route("/dashboard/reports", reports, name="reports"),
         Route("/dashboard/charts/{name}.svg", chart, name="chart"),
+        Route("/dashboard/reports/{name}.csv", report_csv, name="report_csv"),
         Route("/dashboard/events", events, name="dash_events"),
         Route("/dashboard/events/new", event_form, name="event_form"),
         Route("/dashboard/events/new", event_create, methods=["POST"], name="event_create"),
