@@ -147,16 +147,16 @@ class DashboardPages:
         self._cache[key] = (self._monotonic(), built)
         return built
 
-    async def chart(self, name: str, tr: Translator = ENGLISH) -> bytes:
+    async def chart(self, name: str, tr: Translator = ENGLISH) -> bytes | None:
         """The report's chart as SVG (drawn in a thread: matplotlib blocks), in `tr`'s
-        language."""
+        language; None for a report without a chart."""
         key = f"chart:{name}:{tr.locale}"
         cached = self._cache.get(key)
         if cached is not None and self._monotonic() - cached[0] < FRESH_SECONDS:
             return cached[1]  # type: ignore[no-any-return]
         built = await self.report(name, tr)
         if built.chart is None:
-            raise KeyError(name)
+            return None
         chart = built.chart
 
         def draw() -> bytes:

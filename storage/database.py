@@ -11,6 +11,7 @@ unit functions run through SQLAlchemy's `run_sync`, so storage code is written o
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 if TYPE_CHECKING:  # loaded for PostgreSQL only: about 8 MB an SQLite bot never uses
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_READERS = 4
@@ -117,8 +119,11 @@ def sqlite_savepoint(conn: Connection) -> Iterator[None]:
         # An error that ended the whole transaction (disk full, I/O) took the savepoint
         # with it: the original error is the one to report, not "no such savepoint".
         if driver is not None and driver.in_transaction:
-            sqlite_execute(conn, "ROLLBACK TO unit")
-            sqlite_execute(conn, "RELEASE unit")
+            try:
+                sqlite_execute(conn, "ROLLBACK TO unit")
+                sqlite_execute(conn, "RELEASE unit")
+            except sa_exc.DBAPIError:  # the store failing now: the error inside says why
+                log.warning("could not undo a unit's savepoint", exc_info=True)
         raise
     sqlite_execute(conn, "RELEASE unit")
 

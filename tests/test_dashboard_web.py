@@ -432,7 +432,9 @@ def test_a_long_report_shows_its_first_rows_and_gives_them_all_as_csv(
     assert got.status == 200
     assert got.headers["content-type"].startswith("text/csv")
     assert 'filename="funnel.csv"' in got.headers["content-disposition"]
-    lines = got.text().splitlines()
+    assert got.headers["cache-control"] == "no-store"  # it may name people
+    assert got.text().startswith("\ufeff")  # so that a spreadsheet reads it as UTF-8
+    lines = got.text().removeprefix("\ufeff").splitlines()
     assert lines[0].startswith("step,people,")
     assert len(lines) == 1 + 6
     cut = [r for r in REPORTS if "The first 2 rows" in pages.page.inner_text(f"#report-{r}")]

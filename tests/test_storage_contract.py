@@ -143,7 +143,8 @@ async def test_the_sqlite_savepoint_undoes_its_writes_and_passes_errors_on(
         sqlite_url: str) -> None:
     """storage.database.sqlite_savepoint: a driver error surfaces as SQLAlchemy's, any other
     error propagates after its writes are undone, and an error that ended the whole
-    transaction (SQLite rolls back on a full disk) is reported, not the lost savepoint."""
+    transaction (SQLite rolls back on a full disk), or whose undoing fails, is reported, not
+    the lost savepoint."""
     def insert(conn: Connection, *keys: str, then: Exception | None = None) -> None:
         with sqlite_savepoint(conn):
             for key in keys:
@@ -156,6 +157,11 @@ async def test_the_sqlite_savepoint_undoes_its_writes_and_passes_errors_on(
             sqlite_execute(conn, "ROLLBACK")
             raise LookupError
 
+    def lost(conn: Connection) -> None:
+        with sqlite_savepoint(conn):
+            sqlite_execute(conn, "RELEASE unit")  # undoing it will fail: no such savepoint
+            raise LookupError
+
     async with SqlStore.open(sqlite_url, durable=False) as opened:
         def run(conn: Connection) -> list[str]:
             sqlite_execute(conn, "CREATE TABLE t (k TEXT PRIMARY KEY)")
@@ -164,6 +170,8 @@ async def test_the_sqlite_savepoint_undoes_its_writes_and_passes_errors_on(
                 insert(conn, "undone", "kept")
             with pytest.raises(LookupError):
                 insert(conn, "undone", then=LookupError())
+            with pytest.raises(LookupError):  # the error inside, not the failed undoing
+                lost(conn)
             return [r[0] for r in sqlite_execute(conn, "SELECT k FROM t")]
 
         assert await opened.db.write(run) == ["kept"]

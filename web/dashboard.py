@@ -225,11 +225,11 @@ async def report_csv(request: Request, viewer: Viewer) -> Response:
     if name not in REPORTS:
         raise HTTPException(404)
     found = await dashboard(request).pages.report(name, tr(request))
-    response = Response(found.csv(), media_type="text/csv; charset=utf-8", headers={
+    # A byte-order mark first: without it a spreadsheet opens the file in its own legacy
+    # encoding ("regiÃ³n"). Not kept by the browser: the travel report names people.
+    return Response("\ufeff" + found.csv(), media_type="text/csv; charset=utf-8", headers={
         "content-disposition": f'attachment; filename="{name}.csv"',
-        "cache-control": "private, max-age=30"})
-    response.headers.append("vary", "Accept-Language, Cookie")
-    return response
+        "cache-control": "no-store"})
 
 
 @guarded(ORGANIZER)
@@ -237,10 +237,9 @@ async def chart(request: Request, viewer: Viewer) -> Response:
     name = request.path_params["name"]
     if name not in REPORTS:
         raise HTTPException(404)
-    try:
-        svg = await dashboard(request).pages.chart(name, tr(request))
-    except KeyError:  # a report without a chart
-        raise HTTPException(404) from None
+    svg = await dashboard(request).pages.chart(name, tr(request))
+    if svg is None:  # a report without a chart
+        raise HTTPException(404)
     response = Response(svg, media_type="image/svg+xml",
                         headers={"cache-control": "private, max-age=30"})
     response.headers.append("vary", "Accept-Language, Cookie")  # its texts: the page's language
