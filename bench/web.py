@@ -31,8 +31,8 @@ from bot.wiring import Config, load_config
 from flows.dashboard.records import LoginLink
 from flows.dashboard.tokens import LOGIN_SALT, new_nonce, nonce_hash, sign
 from flows.path.records import Certificate, RevokeCertificate
-from services.crm import REPORTS
 from storage.repository import SqlStore
+from web.dashboard import REPORTS
 from web.server import WebServer, alone
 
 PAGES = ("/", "/projects/pagebot", "/events", "/events?region=europe&tz=Asia%2FTokyo",

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from bot.config import ConfigError
 from bot.durations import describe
 from bot.i18n import N_
-from services.crm import REPORTS
+from services.crm import REPORTS as REPORTS  # the reports it shows (bench.web asks for each)
 from services.dashboard import DashboardSite, Event, Login, Session, csrf_matches
 from web.app import Site, page, tr
 from web.language import know_stored
@@ -218,12 +218,18 @@ async def reports(request: Request, viewer: Viewer) -> Response:
 ROWS_SHOWN = 50
 
 
+def _report_named(request: Request) -> str:
+    """The report a chart's or a CSV's address names: one of REPORTS, else a 404."""
+    name = str(request.path_params["name"])
+    if name not in REPORTS:
+        raise HTTPException(404)
+    return name
+
+
 @guarded(ORGANIZER)
 async def report_csv(request: Request, viewer: Viewer) -> Response:
     """A report's whole table as CSV, in the page's language (its columns and fixed cells)."""
-    name = request.path_params["name"]
-    if name not in REPORTS:
-        raise HTTPException(404)
+    name = _report_named(request)
     found = await dashboard(request).pages.report(name, tr(request))
     # A byte-order mark first: without it a spreadsheet opens the file in its own legacy
     # encoding ("regiÃ³n"). Not kept by the browser: the travel report names people.
@@ -234,10 +240,7 @@ async def report_csv(request: Request, viewer: Viewer) -> Response:
 
 @guarded(ORGANIZER)
 async def chart(request: Request, viewer: Viewer) -> Response:
-    name = request.path_params["name"]
-    if name not in REPORTS:
-        raise HTTPException(404)
-    svg = await dashboard(request).pages.chart(name, tr(request))
+    svg = await dashboard(request).pages.chart(_report_named(request), tr(request))
     if svg is None:  # a report without a chart
         raise HTTPException(404)
     response = Response(svg, media_type="image/svg+xml",
