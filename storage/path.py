@@ -121,8 +121,9 @@ _CHANGE_HAND_OUTS = (ClaimTask, EndClaim)
 class _KnownHandOuts:
     """The hand-outs of each project as last read, on SQLite only: there one bot process owns
     the file (DESIGN, "Several processes": a second one refuses to start), and every claim it
-    makes or ends, and every person it forgets, goes through its store's `commit`, which drops
-    them (`written`), committed or refused. Every first-task offer asks; reading them was an
+    makes or ends, and every person it forgets, goes through its store's group writer, which
+    drops them once the unit is written, committed or refused (`written`), even when the turn
+    that wrote it no longer waits. Every first-task offer asks; reading them was an
     executor round trip and a query each time (bench.core: ~150 µs on a reader thread and
     ~25 µs on the event loop, about 1 message in 10). On PostgreSQL several processes claim
     from one table, and DESIGN keeps no such cache there: read every time."""

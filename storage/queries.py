@@ -18,9 +18,9 @@ class Queries:
     writer: GroupWriter
 
     def written(self, records: Sequence[Record]) -> None:
-        """A unit with these records was just committed, or tried and refused (the store's
-        `commit` tells every storage module, each calling the next): a module that keeps
-        answers in memory drops those the records may have made stale."""
+        """A unit with these records was just written, committed or refused (the group
+        writer tells the store, whose storage modules each call the next): a module that
+        keeps answers in memory drops those the records may have made stale."""
 
     async def _all(self, stmt: sa.Executable) -> list[Any]:
         return await self.db.read(lambda conn: list(conn.execute(stmt)))

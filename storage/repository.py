@@ -100,6 +100,9 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
     def __init__(self, db: Database) -> None:
         self.db = db
         self.writer = GroupWriter(db, RECORDS)
+        # Once a unit's batch is written (committed or refused, its caller waiting or gone):
+        # what the storage modules keep of such records may be stale (Queries.written).
+        self.writer.on_written = self.written
         self._fresh: set[PersonId] = set()
         self.leader = LeaderLock(db)  # who runs the scans (one process among several)
         self._people = PersonLocks(db)
@@ -158,12 +161,7 @@ class SqlStore(AccountQueries, EventsQueries, ForgeQueries, MentoringQueries, Pa
     # -- the core's writes ------------------------------------------------------------------
     async def commit(self, unit: UnitOfWork) -> CommitResult:
         self._fresh.discard(unit.person_id)  # from now on there may be a state to read
-        if not unit.records:  # most units
-            return await self.writer.commit(unit)
-        try:
-            return await self.writer.commit(unit)
-        finally:  # committed or refused (a conflict): what was kept of them may be stale
-            self.written(unit.records)
+        return await self.writer.commit(unit)
 
     async def person_for(self, identity: Identity) -> PersonId:
         person = await self.person_for_event(identity, None)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -31,6 +31,7 @@ from bot.ports import (
     StoreBrokenError,
     UnitOfWork,
 )
+from bot.records import Record
 from storage.bulk import BulkSql
 from storage.database import (
     Database,
@@ -83,6 +84,9 @@ class GroupWriter:
         self.batches = 0
         # Told once when a write shows the store unusable (full, read-only, corrupt).
         self.on_broken: Callable[[StoreBrokenError], None] | None = None
+        # Told of each unit's records once its batch is written, committed or refused,
+        # whether or not its caller still waits (SqlStore: Queries.written).
+        self.on_written: Callable[[Sequence[Record]], None] | None = None
         self.broken: StoreBrokenError | None = None
 
     def start(self) -> None:
@@ -144,6 +148,7 @@ class GroupWriter:
             while len(batch) < MAX_BATCH and queue:
                 batch.append(queue.popleft())
             await self._write_batch(batch)
+            self._tell_written(batch)
             for item in batch:
                 if item.future.done():
                     continue  # its caller was cancelled; the others still get theirs
@@ -151,6 +156,17 @@ class GroupWriter:
                     item.future.set_exception(item.outcome)
                 else:
                     item.future.set_result(item.outcome)
+
+    def _tell_written(self, batch: list[_Pending]) -> None:
+        written = self.on_written
+        if written is None:
+            return
+        for item in batch:
+            if item.unit is not None and item.unit.records:  # most units have none
+                try:
+                    written(item.unit.records)
+                except Exception:  # the writer goes on whatever a listener does
+                    log.exception("could not take note of written records")
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
         """Commit the batch in one transaction. If that fails for a reason of one unit's

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -276,6 +277,32 @@ async def test_hand_outs_read_while_a_claim_commits_are_not_kept(sqlite_url: str
         store.db.read = read_then_claim  # type: ignore[method-assign]
         assert (await store.task_hand_outs("p")).claimed == set()
         store.db.read = read  # type: ignore[method-assign]
+        assert (await store.task_hand_outs("p")).claimed == {"t"}
+
+
+async def test_a_claim_written_after_its_turn_gave_up_still_drops_the_kept_hand_outs(
+        sqlite_url: str) -> None:
+    """A turn cancelled while its unit waits in the group writer (a shutdown, a timeout):
+    the unit is still written, and the hand-outs are dropped then, not when the turn ended."""
+    async with SqlStore.open(sqlite_url, durable=False) as store:
+        me, other = await store.person_for(ident("me")), await store.person_for(ident("other"))
+        assert (await store.task_hand_outs("p")).claimed == set()
+        write, go = store.db.write, asyncio.Event()
+
+        async def held(fn: Any) -> Any:
+            await go.wait()
+            return await write(fn)
+
+        store.db.write = held  # type: ignore[method-assign]
+        turn = asyncio.create_task(store.commit(
+            UnitOfWork(me, records=[ClaimTask("t", "p", me, NOW)])))
+        await asyncio.sleep(0.01)  # queued, its batch held
+        turn.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await turn
+        assert (await store.task_hand_outs("p")).claimed == set()  # not written yet
+        go.set()
+        await store.commit(UnitOfWork(other))  # after the held batch
         assert (await store.task_hand_outs("p")).claimed == {"t"}
 
 
