@@ -594,14 +594,12 @@ class Engine:
         have (no records to keep: a state loaded from the store, or another person's).
 
         The turn's data is a copy of the cached state's, whose records the turn started from
-        (the same mapping). Typed states changed as `settle` tells (Turn.changed); another
-        part equal to the one the records were made of makes the same records (most are the
-        very object: parts are replaced, never changed in place). The stated language
-        (Turn.stated_locale) is made of the LOCALE_KEY part alone, as every turn that hears
-        one from the network writes it there first (_touch; a due turn hears none).
-
-        Typed states are told by `settle`'s set (Turn.changed), as the projections' own
-        checks told them; only a state read by fields has its part compared, field by field."""
+        (the same mapping). Typed states changed as `settle` tells (Turn.settled_changes);
+        only a state read by fields has its part compared, field by field. Another part equal
+        to the one the records were made of makes the same records (most are the very object:
+        parts are replaced, never changed in place). The stated language (Turn.stated_locale)
+        is made of the LOCALE_KEY part alone, as every turn that hears one from the network
+        writes it there first (_touch; a due turn hears none)."""
         states = turn.settled_changes()
         if states is None or cached is None or not cached.projected or \
                 cached.projected is not turn.projected:

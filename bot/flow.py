@@ -212,7 +212,7 @@ class Turn:
 
     def settle(self) -> None:
         """Write the typed states back into `data` (the engine does, before committing). A
-        part that comes out equal to the stored one stays that very object (`changed`)."""
+        part that comes out equal to the stored one stays that very object (`settled_changes`)."""
         settled: list[tuple[dict[str, Any], FeatureState]] = []
         changed = self._changed if self._changed is not None else set()
         data = self.data
@@ -223,7 +223,7 @@ class Turn:
             namespace = model.namespace
             # Until now `data` holds the part the turn started from (typed states are written
             # back only here). Most turns that read a state leave it as it was: keeping the
-            # stored object lets projections tell so by identity (`changed`) instead of
+            # stored object lets projections tell so by identity (`settled_changes`) instead of
             # working themselves out anew, and its typed state stays warm under its id.
             before = data.get(namespace)
             if stored:
@@ -261,23 +261,13 @@ class Turn:
         return empty  # type: ignore[return-value]  # keyed by its own model
 
     def touched(self, model: type[FeatureState]) -> bool:
-        """Whether this turn read a typed state (and so may have changed its stored part): a
-        projection made of states no turn touched may reuse its record without comparing."""
+        """Whether this turn read a typed state (and so may have changed its stored part)."""
         return model in self._typed or self._replaced
 
-    def changed(self, model: type[FeatureState]) -> bool:
-        """Whether this turn may have changed a typed state's stored part: once settled, only
-        if `settle` wrote another part (or the turn took over another stored state); before
-        that, whether the turn read it (`touched`). A projection made of states no turn
-        changed may keep its record."""
-        if self._changed is None:
-            return self.touched(model)
-        return self._replaced or model in self._changed
-
     def settled_changes(self) -> AbstractSet[type[FeatureState]] | None:
-        """Once settled, the typed states whose stored part `settle` replaced or removed (as
-        `changed`, all at once); None before that, or when the turn took over another stored
-        state: then any may have changed."""
+        """Once settled, the typed states whose stored part `settle` replaced or removed: a
+        projection made of others keeps its record (Engine._made). None before that, or when
+        the turn took over another stored state: then any may have changed."""
         return None if self._changed is None or self._replaced else self._changed
 
     def replace_data(self, data: dict[str, Any]) -> None:

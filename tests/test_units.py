@@ -309,7 +309,7 @@ def test_a_committed_turns_typed_state_is_taken_once_by_the_next_turn() -> None:
 
 
 def test_a_settled_turn_tells_which_stored_parts_it_changed() -> None:
-    """Turn.changed: a typed state read but left as it was keeps its very stored part (a
+    """Turn.settled_changes: a typed state read but left as it was keeps its very stored part (a
     projection keeps its record), and stays warm under it; one changed or emptied is another
     part; before settling, every state read counts as changed; taking over another person's
     stored state changes them all."""
@@ -323,31 +323,32 @@ def test_a_settled_turn_tells_which_stored_parts_it_changed() -> None:
     turn.state(PathState)  # read, left as it was
     turn.state(EventsState).region = "us"
     turn.state(PairingState).pair = False  # back to the defaults: the part goes
-    assert turn.changed(PathState)
-    assert turn.changed(EventsState)
+    assert turn.touched(PathState)  # not settled: every state read may have changed
+    assert turn.touched(EventsState)
+    assert turn.settled_changes() is None
     turn.settle()
     assert turn.data["path"] is stored["path"]
     assert turn.data["events"] == {"region": "us"}
     assert "pairing" not in turn.data
-    assert not turn.changed(PathState)
-    assert turn.changed(EventsState)
-    assert turn.changed(PairingState)
+    changed = turn.settled_changes()
+    assert changed is not None
+    assert PathState not in changed
+    assert EventsState in changed
+    assert PairingState in changed
     turn.keep_warm()
     assert bare_turn(turn.data).state(PathState) is turn.state(PathState)  # warm, same part
     drop_warm(turn.data)
     # A state the turn never read, and a state read after settling, changed nothing.
     untouched = bare_turn(stored)
-    assert not untouched.changed(PathState)
+    assert not untouched.touched(PathState)
     untouched.settle()
     untouched.state(EventsState)
-    assert not untouched.changed(EventsState)
-    assert not untouched.changed(PathState)
+    assert untouched.settled_changes() == set()  # neither EventsState nor PathState
     linked = bare_turn(stored)
     linked.settle()
     linked.replace_data({"path": {"project": "handbook"}})
     linked.settle()
-    assert linked.changed(PathState)
-    assert linked.changed(EventsState)
+    assert linked.settled_changes() is None  # PathState, EventsState: any may have changed
 
 
 def test_a_bounded_cache_drops_its_oldest_entries_first() -> None:

@@ -88,19 +88,15 @@ def standing(turn: Turn) -> Standing:
     # The language invites are worded in: cached by the turn, which every reply asks for.
     locale = turn.stated_locale
     before = turn.projected.get(FEATURE_NAME)
-    if isinstance(before, Standing) and before.person_id == turn.person_id and \
-            before.reach == reach and before.locale == locale and \
-            not turn.changed(EventsState) and not turn.changed(PathState):
-        return before  # what it is made of did not change (a content reload drops it)
     mine, path = turn.peek(EventsState), turn.state(PathState)
     project, workshop = working_on(path, turn.content)
     # Consent, and somewhere to be invited to: a region, or a project whose meetings count.
     consent = mine.invites and not path.left and bool(mine.region or project)
     made = (turn.person_id, mine.region, mine.timezone, consent, milestone(path, turn.content),
             reach, project, workshop, locale)
-    # Worked out afresh once the turn changed either stored state (Turn.changed). When they
-    # come out equal the record the turn started from is kept: building a frozen record, field
-    # by field, costs more than this comparison, and the engine then skips its own (the same
+    # Asked only when something it is made of changed (STANDING_INPUTS). When the fields come
+    # out equal the record the turn started from is kept: building a frozen record, field by
+    # field, costs more than this comparison, and the engine then skips its own (the same
     # object).
     if isinstance(before, Standing) and made == (
             before.person_id, before.region, before.timezone, before.invites, before.milestone,

@@ -34,10 +34,6 @@ def standing(turn: Turn) -> PairStanding:
     last = turn.data.get("last_room")
     reach = str(last[0]) if isinstance(last, list) and last else ""
     before = turn.projected.get(FEATURE_NAME)
-    if isinstance(before, PairStanding) and before.person_id == turn.person_id and \
-            before.reach == reach and not turn.changed(PairingState) and \
-            not turn.changed(PathState):
-        return before  # what it is made of did not change (a content reload drops it)
     project = _project_of(turn)
     pair = turn.peek(PairingState).pair and bool(project)
     # Kept when its fields come out equal, as events' Standing is (flows/events/invites.py).
